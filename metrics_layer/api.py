@@ -1,0 +1,173 @@
+"""The public facade: load definitions, browse the catalogue, compile and run queries.
+
+``SemanticLayer`` and ``Query`` only connect the stages (spec → graph → checks → planner →
+sql → engine); each stage lives in its own package.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from metrics_layer.errors import DefinitionError, Diagnostic, Level
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from metrics_layer.engine.connection import Connection
+    from metrics_layer.engine.result import Result
+    from metrics_layer.graph.graph import Graph
+    from metrics_layer.graph.model import Metric
+    from metrics_layer.planner.plan import Plan
+    from metrics_layer.planner.query import MetricQuery
+
+__all__ = ["Query", "SemanticLayer", "check", "load"]
+
+
+def check(path: str | Path = "definitions") -> tuple[Graph | None, list[Diagnostic]]:
+    """Load and check the project at ``path``; returns the graph and every diagnostic."""
+    from metrics_layer.checks.run import run_checks
+    from metrics_layer.graph.build import build_graph
+    from metrics_layer.spec.project import read_project
+
+    project = read_project(path)
+    if project.diagnostics:
+        return None, list(project.diagnostics)
+    graph, problems = build_graph(project)
+    if any(p.level is Level.ERROR for p in problems):
+        return graph, problems
+    return graph, [*problems, *run_checks(graph)]
+
+
+def load(path: str | Path = "definitions", *, connection: str | None = None) -> SemanticLayer:
+    """Load the definitions at ``path``; raises DefinitionError listing every problem.
+
+    ``connection`` is a SQLAlchemy URL; without it, ``METRICS_LAYER_URL``, then the project's
+    ``connection`` setting, then the embedded demo DuckDB is used.
+    """
+    graph, diagnostics = check(path)
+    if graph is None or any(d.level is Level.ERROR for d in diagnostics):
+        raise DefinitionError(diagnostics)
+    return SemanticLayer(graph, diagnostics, connection=connection)
+
+
+class SemanticLayer:
+    """A loaded, checked set of definitions bound to a database connection."""
+
+    def __init__(self, graph: Graph, diagnostics: Sequence[Diagnostic] = (), *,
+                 connection: str | None = None) -> None:
+        from metrics_layer.engine.connection import Connection, resolve_url
+
+        self.graph = graph
+        self.warnings = tuple(diagnostics)
+        self.connection: Connection = Connection(
+            resolve_url(connection, graph.settings.connection)
+        )
+
+    @property
+    def metrics(self) -> tuple[Metric, ...]:
+        """The catalogue: every metric with name, label, description, owner, status, version."""
+        return tuple(sorted(self.graph.metrics.values(), key=lambda m: m.name))
+
+    def metric(self, name: str) -> Metric:
+        """One metric by name; QueryError with a suggestion when unknown."""
+        return self.graph.metric(name, field="metric")
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """Every name a query can group or filter by."""
+        return tuple(self.graph.query_names())
+
+    @property
+    def dialect(self) -> str:
+        """The SQL dialect of the layer's connection."""
+        return self.connection.dialect
+
+    def query(
+        self,
+        metrics: str | Sequence[str] = (),
+        *,
+        by: str | Sequence[str] = (),
+        where: str | None = None,
+        start: str | dt.date | None = None,
+        end: str | dt.date | None = None,
+        order: str | Sequence[str] = (),
+        limit: int | None = None,
+    ) -> Query:
+        """A query; compile with ``.sql()``, run with ``.run()``. Names are dotted."""
+        from metrics_layer.planner.query import MetricQuery
+
+        spec = MetricQuery.of(metrics, by=by, where=where, start=start, end=end, order=order,
+                              limit=limit)
+        return Query(self, spec)
+
+    def __repr__(self) -> str:
+        return (f"<SemanticLayer {self.graph.settings.name!r}: {len(self.graph.metrics)} metrics, "
+                f"{len(self.graph.sources)} sources, dialect {self.dialect}>")
+
+
+class Query:
+    """A planned metric query; SQL for any dialect, results from the layer's connection."""
+
+    def __init__(self, layer: SemanticLayer, spec: MetricQuery) -> None:
+        self.layer = layer
+        self.spec = spec
+        started = time.perf_counter()
+        self.plan: Plan = self._plan()
+        self._plan_ms = (time.perf_counter() - started) * 1000
+
+    def _plan(self) -> Plan:
+        from metrics_layer.planner.planner import plan_query
+
+        return plan_query(self.layer.graph, self.spec)
+
+    @cached_property
+    def tree(self) -> exp.Select:
+        """The dialect-neutral sqlglot tree."""
+        from metrics_layer.sql.build import build_select
+
+        return build_select(self.plan)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.plan.columns
+
+    @property
+    def versions(self) -> dict[str, int]:
+        """Version of every metric the query computes, inputs included."""
+        return dict(self.plan.versions)
+
+    def sql(self, dialect: str | None = None, *, pretty: bool = True) -> str:
+        """SQL for ``dialect`` (default: the layer's engine), e.g. ``q.sql("snowflake")``."""
+        from metrics_layer.sql.dialects import dialect_name, render
+
+        return render(self.tree, dialect_name(dialect or self.layer.dialect), pretty=pretty)
+
+    def run(self, connection: str | Connection | None = None) -> Result:
+        """Run on the layer's connection (or the given URL); read-only."""
+        from metrics_layer.engine.connection import Connection
+        from metrics_layer.engine.result import Result
+        from metrics_layer.errors import EngineError
+
+        target = self.layer.connection
+        if isinstance(connection, Connection):
+            target = connection
+        elif connection is not None:
+            target = Connection(connection)
+        started = time.perf_counter()
+        sql = self.sql(target.dialect)
+        compile_ms = self._plan_ms + (time.perf_counter() - started) * 1000
+        try:
+            _, rows, execute_ms = target.execute(sql)
+        except EngineError as exc:
+            exc.sql = sql  # type: ignore[attr-defined]
+            raise
+        return Result(self.columns, rows, sql, target.dialect, self.versions, compile_ms,
+                      execute_ms)
+
+    def __repr__(self) -> str:
+        return f"<Query {', '.join(self.columns)}>\n{self.sql()}"

@@ -1,0 +1,364 @@
+"""Deterministic generation of the product-analytics demo data set.
+
+All randomness comes from ``random.Random(seed).random()`` combined with plain
+IEEE arithmetic, so the rows are identical across Python versions and platforms.
+Times are whole seconds, naive UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import chain
+from operator import itemgetter
+from types import MappingProxyType
+from typing import Generic, TypeVar
+
+from metrics_layer.demo.model import Column, DemoData, Row, Table
+
+DATA_VERSION = 1
+SEED = 20_250_101
+
+PERIOD_START = dt.datetime(2025, 1, 1)
+PERIOD_END = dt.datetime(2026, 11, 1)
+"""Exclusive upper bound of the period; the last included second is 2026-10-31 23:59:59."""
+
+PLANS = ("free", "starter", "pro", "enterprise")
+COUNTRIES = ("US", "DE", "GB", "FR", "IN", "BR", "JP")
+CHANNELS = ("organic", "paid_search", "referral", "social")
+EVENT_TYPES = (
+    "session_start",
+    "page_view",
+    "project_created",
+    "report_shared",
+    "email_open",
+    "login_failed",
+)
+PLATFORMS = ("web", "ios", "android")
+
+SCHEMA: Mapping[str, tuple[Column, ...]] = MappingProxyType(
+    {
+        "users": (
+            Column("user_id", "INTEGER"),
+            Column("signed_up_at", "TIMESTAMP"),
+            Column("plan", "VARCHAR"),
+            Column("country", "VARCHAR"),
+            Column("acquisition_channel", "VARCHAR"),
+        ),
+        "events": (
+            Column("event_id", "BIGINT"),
+            Column("user_id", "INTEGER"),
+            Column("event_type", "VARCHAR"),
+            Column("platform", "VARCHAR"),
+            Column("occurred_at", "TIMESTAMP"),
+        ),
+        "subscriptions": (
+            Column("subscription_id", "INTEGER"),
+            Column("user_id", "INTEGER"),
+            Column("plan", "VARCHAR"),
+            Column("mrr", "DECIMAL(10,2)"),
+            Column("started_at", "TIMESTAMP"),
+            Column("ended_at", "TIMESTAMP", nullable=True),
+        ),
+        "subscription_snapshots": (
+            Column("snapshot_date", "DATE"),
+            Column("subscription_id", "INTEGER"),
+            Column("user_id", "INTEGER"),
+            Column("plan", "VARCHAR"),
+            Column("mrr", "DECIMAL(10,2)"),
+        ),
+    }
+)
+
+_DAY = 86_400
+_N_DAYS = (PERIOD_END - PERIOD_START).days
+_END = _N_DAYS * _DAY
+_WEEKEND = tuple((PERIOD_START.weekday() + day) % 7 >= 5 for day in range(_N_DAYS))
+
+_USERS_STREAM = 0
+_SUBSCRIPTIONS_STREAM = 1
+_EVENTS_STREAM = 2
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _Choices(Generic[_T]):
+    values: tuple[_T, ...]
+    cumulative: tuple[float, ...]
+
+    @classmethod
+    def of(cls, weighted: Sequence[tuple[_T, float]]) -> _Choices[_T]:
+        total = 0.0
+        cumulative = []
+        for _, weight in weighted:
+            total += weight
+            cumulative.append(total)
+        return cls(tuple(value for value, _ in weighted), tuple(cumulative))
+
+
+class _Draw:
+    """Random draws built only on ``Random.random()``."""
+
+    __slots__ = ("uniform",)
+
+    def __init__(self, seed: int) -> None:
+        self.uniform = random.Random(seed).random
+
+    def below(self, n: int) -> int:
+        return min(int(self.uniform() * n), n - 1)
+
+    def between(self, low: int, high: int) -> int:
+        return low + self.below(high - low + 1)
+
+    def chance(self, p: float) -> bool:
+        return self.uniform() < p
+
+    def pick(self, choices: _Choices[_T]) -> _T:
+        x = self.uniform() * choices.cumulative[-1]
+        index = bisect_right(choices.cumulative, x)
+        return choices.values[min(index, len(choices.values) - 1)]
+
+
+_COUNTRY = _Choices.of(
+    [("US", 30), ("DE", 12), ("GB", 11), ("FR", 9), ("IN", 16), ("BR", 12), ("JP", 10)]
+)
+_CHANNEL = _Choices.of([("organic", 42), ("paid_search", 26), ("referral", 14), ("social", 18)])
+_PLATFORM = _Choices.of([("web", 58), ("ios", 26), ("android", 16)])
+_AM_HOURS = (2, 1.5, 1.2, 1, 1, 1.2, 2, 3, 4, 5, 5.5, 5.5)
+_PM_HOURS = (5.5, 6, 6, 6, 5.5, 5, 4.5, 4, 3.5, 3, 2.5, 2.2)
+_HOUR = _Choices.of(list(enumerate(_AM_HOURS + _PM_HOURS)))
+_FIRST_PLAN = _Choices.of([("starter", 58), ("pro", 32), ("enterprise", 10)])
+_SESSIONS_PER_DAY = _Choices.of([(1, 70), (2, 22), (3, 8)])
+
+_SIGNUPS_PER_DAY = 3.2
+_SIGNUP_GROWTH = 1.2
+_PAY_RATE = {"organic": 0.34, "paid_search": 0.31, "referral": 0.46, "social": 0.23}
+_RETURN_RATE = 0.91
+
+
+@dataclass(frozen=True)
+class _User:
+    user_id: int
+    signup: int
+    country: str
+    channel: str
+    platform: str
+    engagement: float
+    returns: bool
+
+
+@dataclass(frozen=True)
+class _Subscription:
+    user_id: int
+    plan: str
+    mrr: Decimal
+    start: int
+    end: int | None
+
+
+def _timestamp(second: int) -> dt.datetime:
+    return PERIOD_START + dt.timedelta(seconds=second)
+
+
+def _time_of_day(draw: _Draw) -> int:
+    return draw.pick(_HOUR) * 3600 + draw.below(3600)
+
+
+def _users(draw: _Draw) -> list[_User]:
+    """Users in signup order; every day gets at least one signup, hence an event."""
+    users: list[_User] = []
+    for day in range(_N_DAYS):
+        growth = 1.0 + _SIGNUP_GROWTH * day / (_N_DAYS - 1)
+        expected = _SIGNUPS_PER_DAY * growth * (0.62 if _WEEKEND[day] else 1.0)
+        count = max(1, int(expected * (0.6 + 0.8 * draw.uniform()) + 0.5))
+        for second in sorted(day * _DAY + _time_of_day(draw) for _ in range(count)):
+            channel = draw.pick(_CHANNEL)
+            users.append(
+                _User(
+                    user_id=len(users) + 1,
+                    signup=second,
+                    country=draw.pick(_COUNTRY),
+                    channel=channel,
+                    platform=draw.pick(_PLATFORM),
+                    engagement=(0.5 + draw.uniform()) * (1.15 if channel == "referral" else 1.0),
+                    returns=draw.chance(_RETURN_RATE),
+                )
+            )
+    return users
+
+
+def _price(draw: _Draw, plan: str) -> Decimal:
+    if plan == "starter":
+        dollars = 19 if draw.chance(0.6) else 29
+    elif plan == "pro":
+        dollars = 79 if draw.chance(0.55) else 99
+    else:
+        dollars = draw.between(399, 999)
+    return Decimal(dollars).quantize(Decimal("0.01"))
+
+
+def _upgrade(draw: _Draw, plan: str) -> str:
+    if plan == "starter":
+        return "enterprise" if draw.chance(0.15) else "pro"
+    return "enterprise"
+
+
+def _user_subscriptions(draw: _Draw, user: _User) -> list[_Subscription]:
+    rate = _PAY_RATE[user.channel] * user.engagement * (1.0 if user.returns else 0.15)
+    if not draw.chance(rate):
+        return []
+    u = draw.uniform()
+    start = user.signup + 600 + int(_DAY * 120 * u * u)
+    plan = draw.pick(_FIRST_PLAN)
+    result: list[_Subscription] = []
+    while start < _END:
+        mrr = _price(draw, plan)
+        outcome = draw.uniform()
+        upgrades = plan != "enterprise" and outcome < 0.2
+        churns = not upgrades and outcome < 0.5
+        if not upgrades and not churns:
+            result.append(_Subscription(user.user_id, plan, mrr, start, None))
+            break
+        u = draw.uniform()
+        days = (20 + 250 * u * u) if upgrades else (10 + 360 * u * u)
+        end = start + int(days * _DAY) + draw.below(_DAY)
+        if end >= _END:
+            result.append(_Subscription(user.user_id, plan, mrr, start, None))
+            break
+        result.append(_Subscription(user.user_id, plan, mrr, start, end))
+        if churns:
+            break
+        plan = _upgrade(draw, plan)
+        start = end
+    return result
+
+
+def _session(
+    draw: _Draw,
+    user_id: int,
+    start: int,
+    platform: str,
+    *,
+    onboarding: bool,
+    out: list[tuple[int, int, str, str]],
+) -> None:
+    second = start
+    if not onboarding and draw.chance(0.05):
+        out.append((second, user_id, "login_failed", platform))
+        second += 8 + draw.below(60)
+    out.append((second, user_id, "session_start", platform))
+    created = draw.chance(0.5 if onboarding else 0.04)
+    for _ in range(1 + draw.below(7)):
+        second += 5 + draw.below(180)
+        out.append((second, user_id, "page_view", platform))
+    if created:
+        second += 30 + draw.below(300)
+        out.append((second, user_id, "project_created", platform))
+    if draw.chance(0.1 if onboarding else 0.025):
+        second += 20 + draw.below(240)
+        out.append((second, user_id, "report_shared", platform))
+
+
+def _session_platform(draw: _Draw, user: _User) -> str:
+    return user.platform if draw.chance(0.85) else draw.pick(_PLATFORM)
+
+
+def _user_events(
+    draw: _Draw, user: _User, paying: bool, out: list[tuple[int, int, str, str]]
+) -> None:
+    uid = user.user_id
+    _session(draw, uid, user.signup, user.platform, onboarding=True, out=out)
+    if draw.chance(0.4):
+        out.append((user.signup + 300 + draw.below(3 * 3600), uid, "email_open", user.platform))
+    if not user.returns:
+        return
+    early = min(0.9, 0.5 * user.engagement)
+    floor = (0.07 if paying else 0.025) * user.engagement
+    decay = 1.0
+    uniform = draw.uniform
+    for day in range(user.signup // _DAY + 1, _N_DAYS):
+        decay *= 0.9
+        p = floor + (early - floor) * decay
+        if _WEEKEND[day]:
+            p *= 0.7
+        if uniform() >= p:
+            continue
+        base = day * _DAY
+        for _ in range(draw.pick(_SESSIONS_PER_DAY)):
+            start = base + _time_of_day(draw)
+            _session(draw, uid, start, _session_platform(draw, user), onboarding=False, out=out)
+        if draw.chance(0.3):
+            out.append((base + _time_of_day(draw), uid, "email_open", user.platform))
+
+
+def _snapshot_rows(subscriptions: list[Row], spans: list[tuple[int, int]]) -> list[Row]:
+    days = [PERIOD_START.date() + dt.timedelta(days=day) for day in range(_N_DAYS)]
+    buckets: list[list[Row]] = [[] for _ in range(_N_DAYS)]
+    for row, (first, last) in zip(subscriptions, spans, strict=True):
+        subscription_id, user_id, plan, mrr = row[:4]
+        for day in range(max(first, 0), min(last, _N_DAYS - 1) + 1):
+            buckets[day].append((days[day], subscription_id, user_id, plan, mrr))
+    return list(chain.from_iterable(buckets))
+
+
+def generate() -> DemoData:
+    """Build the demo tables: users, events, subscriptions, subscription_snapshots."""
+    users = _users(_Draw(SEED + _USERS_STREAM))
+
+    draw = _Draw(SEED + _SUBSCRIPTIONS_STREAM)
+    subscriptions = sorted(
+        chain.from_iterable(_user_subscriptions(draw, user) for user in users),
+        key=lambda s: (s.start, s.user_id),
+    )
+    current_plan = {user.user_id: "free" for user in users}
+    for sub in subscriptions:
+        current_plan[sub.user_id] = sub.plan if sub.end is None else "free"
+    paying = {sub.user_id for sub in subscriptions}
+
+    draw = _Draw(SEED + _EVENTS_STREAM)
+    raw_events: list[tuple[int, int, str, str]] = []
+    for user in users:
+        _user_events(draw, user, user.user_id in paying, raw_events)
+    raw_events = [event for event in raw_events if event[0] < _END]
+    raw_events.sort(key=itemgetter(0))
+
+    user_rows: list[Row] = [
+        (u.user_id, _timestamp(u.signup), current_plan[u.user_id], u.country, u.channel)
+        for u in users
+    ]
+    event_rows: list[Row] = [
+        (event_id, user_id, event_type, platform, PERIOD_START + dt.timedelta(seconds=second))
+        for event_id, (second, user_id, event_type, platform) in enumerate(raw_events, 1)
+    ]
+    subscription_rows: list[Row] = [
+        (
+            subscription_id,
+            s.user_id,
+            s.plan,
+            s.mrr,
+            _timestamp(s.start),
+            None if s.end is None else _timestamp(s.end),
+        )
+        for subscription_id, s in enumerate(subscriptions, 1)
+    ]
+    spans = [
+        (s.start // _DAY, _N_DAYS - 1 if s.end is None else s.end // _DAY - 1)
+        for s in subscriptions
+    ]
+    return DemoData(
+        (
+            Table("users", SCHEMA["users"], user_rows),
+            Table("events", SCHEMA["events"], event_rows),
+            Table("subscriptions", SCHEMA["subscriptions"], subscription_rows),
+            Table(
+                "subscription_snapshots",
+                SCHEMA["subscription_snapshots"],
+                _snapshot_rows(subscription_rows, spans),
+            ),
+        )
+    )

@@ -1,0 +1,100 @@
+"""A query's result: rows and columns, plus the SQL that made them, metric versions and timing."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas
+
+__all__ = ["Result"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """Rows as tuples, in ``columns`` order; column names are the names the query asked for."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    sql: str
+    dialect: str
+    versions: dict[str, int]
+    compile_ms: float
+    execute_ms: float
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.rows)
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """One dict per row, keyed by column name."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def column(self, name: str) -> list[Any]:
+        """The values of one column, in row order."""
+        index = self.columns.index(name)
+        return [row[index] for row in self.rows]
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """A pandas DataFrame (needs the ``pandas`` extra)."""
+        try:
+            import pandas
+        except ImportError as exc:
+            from metrics_layer.errors import UserError
+
+            raise UserError(
+                "to_pandas() needs pandas: pip install 'metrics-layer[pandas]'"
+            ) from exc
+        return pandas.DataFrame.from_records(list(self.rows), columns=list(self.columns))
+
+    def __repr__(self) -> str:
+        shown = "\n".join(format_table(self.columns, self.rows[:20]).splitlines())
+        more = f"\n... {len(self.rows) - 20} more rows" if len(self.rows) > 20 else ""
+        return f"{shown}{more}\n({len(self.rows)} rows, {self.execute_ms:.1f} ms)"
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(_text(v))}</td>" for v in row) + "</tr>"
+            for row in self.rows[:200]
+        )
+        note = f"<p>{len(self.rows)} rows; metric versions {self.versions}</p>"
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def format_table(columns: tuple[str, ...], rows: tuple[tuple[Any, ...], ...]) -> str:
+    """A plain-text table, numbers right-aligned.
+
+    >>> print(format_table(("plan", "users"), (("pro", 3), ("free", 12))))
+    plan  users
+    ----  -----
+    pro       3
+    free     12
+    """
+    cells = [[_text(v) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    numeric = [
+        bool(rows) and all(isinstance(r[i], (int, float)) or r[i] is None for r in rows)
+        and any(r[i] is not None for r in rows)
+        for i in range(len(columns))
+    ]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    for row in cells:
+        lines.append("  ".join(
+            (v.rjust(w) if n else v.ljust(w)) for v, w, n in zip(row, widths, numeric, strict=True)
+        ).rstrip())
+    return "\n".join(lines)

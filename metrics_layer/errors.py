@@ -1,0 +1,126 @@
+"""Every error metrics_layer raises, in one tree.
+
+::
+
+    MetricsLayerError                 root: catch this to catch everything
+    ├── UserError                     something the caller can fix; the message says how
+    │   ├── DefinitionError           YAML, schema, reference or graph errors (carries diagnostics)
+    │   ├── QueryError                a bad query: unknown name, unreachable dimension, bad option
+    │   │   └── FilterError           a filter that is not a safe boolean over declared names
+    │   ├── UnsupportedError          a feature the target dialect cannot express
+    │   └── EngineError               connecting to or running on a database failed
+    └── InternalError                 a bug in metrics_layer: please report it
+
+Third-party exceptions (yaml, jsonschema, pydantic, sqlglot, SQLAlchemy) never escape: they are
+mapped at the boundary with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from difflib import get_close_matches
+from enum import Enum
+
+__all__ = [
+    "DefinitionError",
+    "Diagnostic",
+    "EngineError",
+    "FilterError",
+    "InternalError",
+    "Level",
+    "MetricsLayerError",
+    "QueryError",
+    "UnsupportedError",
+    "UserError",
+    "did_you_mean",
+]
+
+
+class Level(str, Enum):
+    """How serious a diagnostic is: errors fail ``check``, warnings do not."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding about the definitions, with the place it points at.
+
+    >>> str(Diagnostic(Level.ERROR, "unknown measure 'x'", "defs/a.yml", 3, 5))
+    "defs/a.yml:3:5: error: unknown measure 'x'"
+    """
+
+    level: Level
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    code: str = "definition"
+
+    @property
+    def where(self) -> str:
+        if self.file is None:
+            return "<definitions>"
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column or 1}"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.level.value}: {self.message}"
+
+
+class MetricsLayerError(Exception):
+    """Root of every exception metrics_layer raises."""
+
+
+class UserError(MetricsLayerError):
+    """An error the caller can fix; the message names the place and the fix."""
+
+
+class DefinitionError(UserError):
+    """The definitions cannot be loaded; ``diagnostics`` lists every problem found."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        errors = [d for d in self.diagnostics if d.level is Level.ERROR]
+        head = f"{len(errors)} error(s) in the definitions:" if len(errors) > 1 else ""
+        body = "\n".join(str(d) for d in errors)
+        super().__init__(f"{head}\n{body}" if head else body)
+
+
+class QueryError(UserError):
+    """A query that cannot be compiled; ``field`` names the query field at fault."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class FilterError(QueryError):
+    """A filter expression that is not a safe boolean over declared dimensions."""
+
+
+class UnsupportedError(UserError):
+    """The target dialect cannot express what the query needs."""
+
+
+class EngineError(UserError):
+    """Connecting to, or running a query on, a database failed."""
+
+
+class InternalError(MetricsLayerError):
+    """A bug in metrics_layer rather than in the caller's input."""
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """Return `` Did you mean 'x'?`` for the closest candidate, or ``""``.
+
+    >>> did_you_mean("daily_active_user", ["daily_active_users", "signups"])
+    " Did you mean 'daily_active_users'?"
+    >>> did_you_mean("zzz", ["signups"])
+    ''
+    """
+    matches = get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" Did you mean '{matches[0]}'?" if matches else ""

@@ -1,0 +1,230 @@
+"""The semantic graph: sources joined many-to-one through entities, and metrics over measures.
+
+An edge goes from source S to source T through entity E when S declares E and T declares E as
+primary: each row of S finds at most one row of T, so joining along edges never fans out.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from metrics_layer.errors import QueryError, did_you_mean
+from metrics_layer.graph.model import Dimension, Entity, Measure, Metric, Settings, Source
+from metrics_layer.spec.models import DimensionType, Grain
+
+__all__ = ["METRIC_TIME", "DimensionRef", "Graph", "JoinStep"]
+
+METRIC_TIME = "metric_time"
+GRAIN_NAMES = tuple(g.value for g in Grain)
+
+
+@dataclass(frozen=True)
+class JoinStep:
+    """One many-to-one hop: ``left`` rows find their ``right`` row through ``entity``."""
+
+    left: str
+    right: str
+    entity: str
+
+
+@dataclass(frozen=True)
+class DimensionRef:
+    """A resolved dotted name: what to group by or filter on, seen from one source.
+
+    ``dimension`` is None for an entity (its key) and for ``metric_time`` before it is bound to a
+    source's time dimension.
+    """
+
+    name: str
+    path: tuple[JoinStep, ...]
+    source: str
+    dimension: Dimension | None
+    entity: Entity | None
+    grain: Grain | None
+
+    @property
+    def is_time(self) -> bool:
+        return self.dimension is not None and self.dimension.type is DimensionType.TIME
+
+
+@dataclass(frozen=True)
+class Graph:
+    settings: Settings
+    sources: dict[str, Source]
+    metrics: dict[str, Metric]
+    primary: dict[str, str]
+    places: dict[str, tuple[str, int | None, int | None]] = field(
+        default_factory=dict, compare=False
+    )
+
+    @cached_property
+    def edges(self) -> dict[str, tuple[JoinStep, ...]]:
+        out: dict[str, tuple[JoinStep, ...]] = {}
+        for source in self.sources.values():
+            out[source.name] = tuple(
+                JoinStep(source.name, self.primary[name], name)
+                for name in sorted(source.entities)
+                if name in self.primary and self.primary[name] != source.name
+            )
+        return out
+
+    @cached_property
+    def measures(self) -> dict[str, Measure]:
+        return {m.ref: m for s in self.sources.values() for m in s.measures.values()}
+
+    def join_path(self, start: str, target: str, *, name: str) -> tuple[JoinStep, ...]:
+        """The unique shortest many-to-one path from ``start`` to ``target``.
+
+        Raises QueryError when there is none, or when two shortest paths exist.
+        """
+        if start == target:
+            return ()
+        paths = self._shortest_paths(start, target)
+        if not paths:
+            raise QueryError(
+                f"'{name}' cannot be reached from source '{start}': no chain of entities "
+                f"joins '{start}' many-to-one to '{target}'. Group or filter by names "
+                f"reachable from '{start}'"
+            )
+        if len(paths) > 1:
+            shown = " and ".join(_describe(p) for p in paths[:2])
+            raise QueryError(
+                f"'{name}' is reachable from '{start}' along two paths: {shown}. "
+                "Name the entity you mean, e.g. 'entity.dimension' with the entity of one path"
+            )
+        return paths[0]
+
+    def _shortest_paths(self, start: str, target: str) -> list[tuple[JoinStep, ...]]:
+        found: list[tuple[JoinStep, ...]] = []
+        queue: deque[tuple[str, tuple[JoinStep, ...]]] = deque([(start, ())])
+        depth_of: dict[str, int] = {start: 0}
+        while queue:
+            node, path = queue.popleft()
+            if found and len(path) >= len(found[0]):
+                break
+            for step in self.edges.get(node, ()):
+                if step.right in {s.left for s in path} or step.right == start:
+                    continue
+                longer = (*path, step)
+                if step.right == target:
+                    found.append(longer)
+                elif depth_of.get(step.right, len(longer)) >= len(longer):
+                    depth_of[step.right] = len(longer)
+                    queue.append((step.right, longer))
+        return found
+
+    def resolve(self, name: str, start: str, *, field: str) -> DimensionRef:
+        """Resolve a dotted query name (``user.plan``, ``user.signed_up_at.month``, ``user``)."""
+        parts = name.split(".")
+        grain: Grain | None = None
+        if parts[0] == METRIC_TIME:
+            return self._metric_time(name, parts, start, field)
+        if len(parts) >= 2 and parts[-1] in GRAIN_NAMES:
+            grain = Grain(parts[-1])
+            parts = parts[:-1]
+        path: tuple[JoinStep, ...]
+        if len(parts) == 1:
+            owner = parts[0]
+            if owner in self.primary:
+                entity = self.sources[start].entities.get(owner)
+                path = ()
+                if entity is None:
+                    target = self.primary[owner]
+                    path = self.join_path(start, target, name=name)
+                    entity = self.sources[target].entities[owner]
+                if grain is not None:
+                    raise QueryError(f"'{name}': an entity has no time grain", field=field)
+                return DimensionRef(name, path, entity.source, None, entity, None)
+            raise QueryError(
+                f"unknown name '{name}'. Write 'entity.dimension' or 'source.dimension', "
+                "e.g. 'user.plan', or an entity name such as 'user'."
+                + did_you_mean(name, self.query_names()),
+                field=field,
+            )
+        if len(parts) != 2:
+            raise QueryError(
+                f"'{name}' has too many parts; write entity.dimension[.grain]", field=field
+            )
+        owner, dim_name = parts
+        if owner in self.primary:
+            target = self.primary[owner]
+        elif owner in self.sources:
+            target = owner
+        else:
+            raise QueryError(
+                f"unknown entity or source '{owner}' in '{name}'."
+                + did_you_mean(owner, [*self.primary, *self.sources]),
+                field=field,
+            )
+        dimension = self.sources[target].dimensions.get(dim_name)
+        if dimension is None:
+            raise QueryError(
+                f"'{owner}' has no dimension '{dim_name}'."
+                + did_you_mean(dim_name, self.sources[target].dimensions)
+                + f" Its dimensions: {', '.join(sorted(self.sources[target].dimensions))}",
+                field=field,
+            )
+        if grain is not None and dimension.type is not DimensionType.TIME:
+            raise QueryError(f"'{name}': only time dimensions take a grain", field=field)
+        if dimension.type is DimensionType.TIME:
+            grain = self._check_grain(name, grain or Grain.DAY, dimension, field)
+        if owner in self.primary and owner in self.sources[start].entities and target != start:
+            path: tuple[JoinStep, ...] = (JoinStep(start, target, owner),)
+        else:
+            path = self.join_path(start, target, name=name)
+        return DimensionRef(name, path, target, dimension, None, grain)
+
+    def _metric_time(self, name: str, parts: list[str], start: str, field: str) -> DimensionRef:
+        if len(parts) > 2 or (len(parts) == 2 and parts[1] not in GRAIN_NAMES):
+            raise QueryError(
+                f"'{name}': metric_time takes a grain, one of {', '.join(GRAIN_NAMES)}."
+                + did_you_mean(parts[-1], GRAIN_NAMES),
+                field=field,
+            )
+        source = self.sources[start]
+        if source.time is None:
+            raise QueryError(
+                f"'{name}': source '{start}' has no time dimension, so its metrics have no "
+                f"metric_time; set 'time:' on source '{start}' or drop metric_time",
+                field=field,
+            )
+        dimension = source.dimensions[source.time]
+        grain = Grain(parts[1]) if len(parts) == 2 else Grain.DAY
+        grain = self._check_grain(name, grain, dimension, field)
+        return DimensionRef(name, (), start, dimension, None, grain)
+
+    @staticmethod
+    def _check_grain(name: str, grain: Grain, dimension: Dimension, field: str) -> Grain:
+        finest = dimension.grain or Grain.DAY
+        if GRAIN_NAMES.index(grain.value) < GRAIN_NAMES.index(finest.value):
+            raise QueryError(
+                f"'{name}': '{dimension.source}.{dimension.name}' is recorded per {finest.value}, "
+                f"so it cannot be grouped by {grain.value}; use {finest.value} or coarser",
+                field=field,
+            )
+        return grain
+
+    def query_names(self) -> list[str]:
+        """Every name a query may group by, for suggestions and the catalogue."""
+        names = [METRIC_TIME, *self.primary]
+        for entity, source in self.primary.items():
+            names.extend(f"{entity}.{d}" for d in self.sources[source].dimensions)
+        for source in self.sources.values():
+            names.extend(f"{source.name}.{d}" for d in source.dimensions)
+        return names
+
+    def metric(self, name: str, *, field: str = "metrics") -> Metric:
+        found = self.metrics.get(name)
+        if found is None:
+            raise QueryError(
+                f"unknown metric '{name}'.{did_you_mean(name, self.metrics)} "
+                "List metrics with `metrics-layer list`",
+                field=field,
+            )
+        return found
+
+
+def _describe(path: tuple[JoinStep, ...]) -> str:
+    return " -> ".join([path[0].left, *(f"{s.right} (via {s.entity})" for s in path)])

@@ -1,0 +1,128 @@
+"""The semantic graph's objects: frozen dataclasses with parsed SQL, no YAML left in them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from metrics_layer.spec.models import (
+    Agg,
+    DimensionType,
+    Grain,
+    MetricStatus,
+    Rollup,
+    SemiAdditive,
+    WeekStart,
+)
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+__all__ = [
+    "Dimension",
+    "Entity",
+    "Measure",
+    "Metric",
+    "MetricKind",
+    "MetricRef",
+    "Settings",
+    "Source",
+]
+
+
+@dataclass(frozen=True)
+class Settings:
+    name: str
+    week_start: WeekStart
+    time_zone: str
+    connection: str | None
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    source: str
+    expr: exp.Expression
+    type: DimensionType
+    grain: Grain | None
+    label: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    source: str
+    keys: tuple[exp.Expression, ...]
+    primary: bool
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    source: str
+    agg: Agg
+    expr: exp.Expression | None
+    percentile: float | None = None
+    semi_additive: SemiAdditive | None = None
+    label: str | None = None
+    description: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.source}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    relation: exp.Expression
+    time: str | None
+    entities: dict[str, Entity]
+    dimensions: dict[str, Dimension]
+    measures: dict[str, Measure]
+    description: str | None = None
+
+
+class MetricKind(str, Enum):
+    SIMPLE = "simple"
+    RATIO = "ratio"
+    DERIVED = "derived"
+
+
+@dataclass(frozen=True)
+class MetricRef:
+    """An input of a ratio or derived metric: another metric, or a bare measure."""
+
+    name: str
+    measure: str | None = None
+    alias: str | None = None
+
+    @property
+    def column(self) -> str:
+        return self.alias or self.name
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    kind: MetricKind
+    version: int
+    label: str
+    description: str | None
+    owner: str | None
+    status: MetricStatus
+    tags: tuple[str, ...]
+    synonyms: tuple[str, ...]
+    changelog: tuple[tuple[int, dt.date, str], ...]
+    measure: str | None = None
+    inputs: tuple[MetricRef, ...] = ()
+    expr: exp.Expression | None = None
+    filter: exp.Expression | None = None
+    fill_null: float | None = None
+    per: Grain | None = None
+    rollup: Rollup | None = None
+    file: str | None = field(default=None, compare=False)

@@ -1,0 +1,102 @@
+"""The plan: which scans, joins, groupings and aggregates a query needs, independent of dialect.
+
+A plan holds sqlglot expressions for the row-level parts (dimension expressions, conditions,
+aggregate calls) and names for everything else; ``metrics_layer.sql.build`` turns it into one
+SELECT with a CTE per aggregation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from metrics_layer.spec.models import Rollup, SemiAdditive
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+__all__ = ["AggColumn", "Aggregation", "Grouping", "Join", "OutputMetric", "Periods", "Plan"]
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """One output column of the query grain."""
+
+    name: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class Join:
+    """A many-to-one LEFT JOIN of a dimension source."""
+
+    alias: str
+    relation: exp.Expression
+    on: exp.Expression
+
+
+@dataclass(frozen=True)
+class AggColumn:
+    """One aggregate of a scan.
+
+    For per-period scans, ``rollup`` says how the per-period values combine, and ``counts``
+    that a period without rows counts as 0 (so an average divides by every period).
+    """
+
+    alias: str
+    call: exp.Expression
+    rollup: Rollup | None = None
+    counts: bool = False
+
+
+@dataclass(frozen=True)
+class Periods:
+    """The periods of each time bucket, over all of a source's rows in the date range.
+
+    ``period`` is a row's period (a snapshot day for semi-additive measures, the ``per`` period
+    for per metrics); ``partition`` are the grain aliases that cut time buckets, with their
+    expressions over the source. The build turns this into first, last and count per bucket.
+    """
+
+    period: exp.Expression
+    partition: tuple[tuple[str, exp.Expression], ...]
+    time_range: exp.Expression | None
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """One scan of one source at the query grain (a CTE, or a few for per/semi-additive)."""
+
+    name: str
+    source: str
+    relation: exp.Expression
+    joins: tuple[Join, ...]
+    where: exp.Expression | None
+    groups: tuple[tuple[str, exp.Expression], ...]
+    columns: tuple[AggColumn, ...]
+    per: exp.Expression | None = None
+    periods: Periods | None = None
+    keep: SemiAdditive | None = None
+
+
+@dataclass(frozen=True)
+class OutputMetric:
+    """A requested metric as an expression over aggregation columns (``cte.alias``)."""
+
+    name: str
+    expr: exp.Expression
+
+
+@dataclass(frozen=True)
+class Plan:
+    groupings: tuple[Grouping, ...]
+    aggregations: tuple[Aggregation, ...]
+    metrics: tuple[OutputMetric, ...]
+    order: tuple[tuple[str, bool], ...]
+    limit: int | None
+    versions: tuple[tuple[str, int], ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The result's column names, as the caller asked for them."""
+        return tuple(g.name for g in self.groupings) + tuple(m.name for m in self.metrics)

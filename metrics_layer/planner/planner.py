@@ -1,0 +1,405 @@
+"""Plan a metric query: which source scans, joins, groupings and aggregates answer it.
+
+Each requested metric is broken into leaf measures. Leaves of one source (and one ``per``
+period or semi-additive mode) share one scan, aggregated at the query grain; dimension sources
+are joined many-to-one; different scans are joined on the grain keys afterwards, so a fan-out
+can never double-count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from metrics_layer.errors import QueryError
+from metrics_layer.graph.expressions import column_parts, parse_condition
+from metrics_layer.graph.graph import GRAIN_NAMES, METRIC_TIME, DimensionRef, Graph, JoinStep
+from metrics_layer.graph.model import Measure, Metric, MetricKind
+from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero, safe_divide
+from metrics_layer.planner.plan import (
+    AggColumn,
+    Aggregation,
+    Grouping,
+    Join,
+    OutputMetric,
+    Periods,
+    Plan,
+)
+from metrics_layer.planner.query import MetricQuery
+from metrics_layer.spec.models import Grain, Rollup, SemiAdditive
+from metrics_layer.sql.names import column
+from metrics_layer.sql.time import bucket, in_time_zone, within_dates
+
+__all__ = ["plan_query"]
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    """A measure to aggregate for a metric, with the metric's filter and period."""
+
+    measure: Measure
+    condition: exp.Expression | None
+    per: Grain | None
+    rollup: Rollup | None
+
+
+@dataclass
+class _Scan:
+    """An aggregation being assembled for one (source, per, semi-additive) key."""
+
+    source: str
+    per: Grain | None
+    keep: SemiAdditive | None
+    aliases: dict[tuple[str, str, Rollup | None], str] = field(default_factory=dict)
+    leaves: list[tuple[str, _Leaf]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        if self.per is not None:
+            return f"{self.source}_per_{self.per.value}"
+        if self.keep is not None:
+            return f"{self.source}_{self.keep.value}_snapshot"
+        return f"{self.source}_agg"
+
+
+def plan_query(graph: Graph, query: MetricQuery) -> Plan:
+    """Plan ``query`` against ``graph``; every user mistake is a QueryError naming the field."""
+    return _Planner(graph, query).plan()
+
+
+class _Planner:
+    def __init__(self, graph: Graph, query: MetricQuery) -> None:
+        self.graph = graph
+        self.query = query
+        self.where = parse_condition(query.where, field="where") if query.where else None
+        self.scans: dict[tuple[str, Grain | None, SemiAdditive | None], _Scan] = {}
+
+    def plan(self) -> Plan:
+        metrics = [self.graph.metric(name) for name in self.query.metrics]
+        outputs = [OutputMetric(m.name, self._metric_expr(m, None)) for m in metrics]
+        if not self.scans:
+            self._scan_for_dimensions()
+        groupings = self._groupings()
+        aggregations = tuple(self._aggregation(scan) for scan in self.scans.values())
+        aliases = {g.name: g.alias for g in groupings}
+        order = tuple((aliases.get(o.name, o.name), o.descending) for o in self.query.order)
+        versions = tuple(sorted(self._versions(metrics).items()))
+        return Plan(groupings, aggregations, tuple(outputs), order, self.query.limit, versions)
+
+    def _versions(self, metrics: list[Metric]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        pending = list(metrics)
+        while pending:
+            metric = pending.pop()
+            found[metric.name] = metric.version
+            pending.extend(self.graph.metrics[i.name] for i in metric.inputs if i.measure is None)
+        return found
+
+    # -- metrics into leaves ------------------------------------------------------------------
+
+    def _metric_expr(self, metric: Metric, outer: exp.Expression | None) -> exp.Expression:
+        condition = _and(outer, metric.filter)
+        if metric.kind is MetricKind.SIMPLE:
+            assert metric.measure is not None
+            measure = self.graph.measures[metric.measure]
+            if metric.per is not None and measure.semi_additive is not None:
+                raise QueryError(
+                    f"metric '{metric.name}' has 'per' over a semi-additive measure; "
+                    "use one or the other",
+                    field="metrics",
+                )
+            rollup = (metric.rollup or Rollup.AVERAGE) if metric.per else None
+            ref = self._leaf(_Leaf(measure, condition, metric.per, rollup))
+            fill = metric.fill_null
+            if fill is None and fills_with_zero(measure.agg) and rollup is None:
+                fill = 0
+            if fill is None:
+                return ref
+            return exp.Coalesce(this=ref, expressions=[exp.Literal.number(fill)])
+        if metric.per is not None:
+            raise QueryError(
+                f"metric '{metric.name}': 'per' is supported on simple metrics only",
+                field="metrics",
+            )
+        inputs: dict[str, exp.Expression] = {}
+        for item in metric.inputs:
+            if item.measure is not None:
+                measure = self.graph.measures[item.measure]
+                leaf = self._leaf(_Leaf(measure, condition, None, None))
+                inputs[item.column] = (
+                    exp.Coalesce(this=leaf, expressions=[exp.Literal.number(0)])
+                    if fills_with_zero(measure.agg)
+                    else leaf
+                )
+            else:
+                inputs[item.column] = self._metric_expr(self.graph.metrics[item.name], condition)
+        if metric.kind is MetricKind.RATIO:
+            numerator, denominator = (inputs[i.column] for i in metric.inputs)
+            return safe_divide(numerator, denominator)
+        assert metric.expr is not None
+
+        def substitute(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Column):
+                return exp.Paren(this=inputs[node.name].copy())
+            if isinstance(node, exp.Div):
+                return safe_divide(node.this, node.expression)
+            return node
+
+        return metric.expr.copy().transform(substitute)
+
+    def _leaf(self, leaf: _Leaf) -> exp.Expression:
+        measure = leaf.measure
+        keep = measure.semi_additive
+        key = (measure.source, leaf.per, keep)
+        scan = self.scans.get(key)
+        if scan is None:
+            scan = self.scans[key] = _Scan(measure.source, leaf.per, keep)
+        condition = leaf.condition.sql() if leaf.condition is not None else ""
+        identity = (measure.ref, condition, leaf.rollup)
+        alias = scan.aliases.get(identity)
+        if alias is None:
+            alias = measure.name
+            suffix = 2
+            while alias in scan.aliases.values():
+                alias = f"{measure.name}_{suffix}"
+                suffix += 1
+            scan.aliases[identity] = alias
+            scan.leaves.append((alias, leaf))
+        return column(alias, scan.name if scan.per is None else f"{scan.name}_rollup")
+
+    def _scan_for_dimensions(self) -> None:
+        """A query without metrics lists distinct dimension values from the best source."""
+        if any(name.split(".")[0] == METRIC_TIME for name in self.query.by):
+            raise QueryError(
+                "metric_time needs at least one metric (it is each metric's own time); "
+                "group by a named time dimension instead, e.g. 'user.signed_up_at.month'",
+                field="by",
+            )
+        best: tuple[int, str] | None = None
+        first_error: QueryError | None = None
+        for source in sorted(self.graph.sources):
+            try:
+                cost = sum(len(self.graph.resolve(n, source, field="by").path)
+                           for n in self.query.by)
+                if self.where is not None:
+                    self._resolve(self.where, source, None)
+            except QueryError as exc:
+                first_error = first_error or exc
+                continue
+            if best is None or cost < best[0]:
+                best = (cost, source)
+        if best is None:
+            if first_error is not None and len(self.query.by) == 1:
+                raise first_error
+            raise QueryError(
+                "no single source reaches all of " + ", ".join(self.query.by)
+                + "; ask for them separately",
+                field="by",
+            )
+        self.scans[(best[1], None, None)] = _Scan(best[1], None, None)
+
+    # -- names into expressions ---------------------------------------------------------------
+
+    def _groupings(self) -> tuple[Grouping, ...]:
+        groupings: list[Grouping] = []
+        first = next(iter(self.scans.values())).source
+        for name in self.query.by:
+            ref = self.graph.resolve(name, first, field="by")
+            alias = name.replace(".", "__")
+            if ref.entity is not None and len(ref.entity.keys) > 1:
+                groupings.extend(
+                    Grouping(f"{name}.{_key_name(k, i)}", f"{alias}__{i}")
+                    for i, k in enumerate(ref.entity.keys, start=1)
+                )
+            else:
+                groupings.append(Grouping(name, alias))
+        return tuple(groupings)
+
+    def _aggregation(self, scan: _Scan) -> Aggregation:
+        joins = _Joins(self.graph, scan.source)
+        groups: list[tuple[str, exp.Expression]] = []
+        partition: list[tuple[str, exp.Expression]] = []
+        for name in self.query.by:
+            ref = self.graph.resolve(name, scan.source, field="by")
+            alias = name.replace(".", "__")
+            expressions = self._expressions(ref, joins)
+            if len(expressions) == 1:
+                groups.append((alias, expressions[0]))
+            else:
+                groups.extend((f"{alias}__{i}", e) for i, e in enumerate(expressions, start=1))
+            if self._is_source_time(ref, scan.source):
+                self._check_per(scan, ref, name)
+                partition.append((alias, expressions[0]))
+        where = _and(
+            self._time_range(scan.source, name="start/end"),
+            None if self.where is None else self._resolve(self.where, scan.source, joins),
+        )
+        columns = tuple(
+            AggColumn(
+                alias,
+                aggregate_call(
+                    leaf.measure,
+                    None if leaf.condition is None
+                    else self._resolve(leaf.condition, scan.source, joins),
+                ),
+                leaf.rollup,
+                fills_with_zero(leaf.measure.agg),
+            )
+            for alias, leaf in scan.leaves
+        )
+        source = self.graph.sources[scan.source]
+        time_expr = self._source_time(scan.source)
+        per: exp.Expression | None = None
+        periods: Periods | None = None
+        if time_expr is not None and (scan.per is not None or scan.keep is not None):
+            grain = scan.per or source.dimensions[source.time or ""].grain or Grain.DAY
+            period = bucket(time_expr, grain, self.graph.settings.week_start)
+            per = period if scan.per is not None else None
+            periods = Periods(period, tuple(partition),
+                              self._time_range(scan.source, name="start/end"))
+        return Aggregation(
+            name=scan.name,
+            source=scan.source,
+            relation=source.relation,
+            joins=joins.joins(),
+            where=where,
+            groups=tuple(groups),
+            columns=columns,
+            per=per,
+            periods=periods,
+            keep=scan.keep,
+        )
+
+    def _check_per(self, scan: _Scan, ref: DimensionRef, name: str) -> None:
+        if scan.per is None or ref.grain is None:
+            return
+        if GRAIN_NAMES.index(ref.grain.value) < GRAIN_NAMES.index(scan.per.value):
+            raise QueryError(
+                f"'{name}' is finer than the metrics measured per {scan.per.value} on "
+                f"'{scan.source}'; group by {scan.per.value} or coarser",
+                field="by",
+            )
+
+    def _is_source_time(self, ref: DimensionRef, source: str) -> bool:
+        return (
+            ref.dimension is not None
+            and not ref.path
+            and ref.dimension.name == self.graph.sources[source].time
+        )
+
+    def _source_time(self, source: str) -> exp.Expression | None:
+        found = self.graph.sources[source]
+        if found.time is None:
+            return None
+        expression = found.dimensions[found.time].expr
+        return in_time_zone(expression, self.graph.settings.time_zone)
+
+    def _time_range(self, source: str, *, name: str) -> exp.Expression | None:
+        if self.query.start is None and self.query.end is None:
+            return None
+        time_expr = self._source_time(source)
+        if time_expr is None:
+            raise QueryError(
+                f"source '{source}' has no time dimension, so start/end cannot apply to its "
+                "metrics; drop start/end or set 'time:' on the source",
+                field="start",
+            )
+        return within_dates(time_expr, self.query.start, self.query.end)
+
+    def _expressions(self, ref: DimensionRef, joins: _Joins | None) -> list[exp.Expression]:
+        alias = joins.alias(ref.path) if joins is not None else None
+        if ref.entity is not None:
+            keys = [k.copy() for k in ref.entity.keys]
+            return [_requalify(k, ref.entity.source, alias) for k in keys]
+        assert ref.dimension is not None
+        expression = _requalify(ref.dimension.expr.copy(), ref.dimension.source, alias)
+        if ref.grain is None:
+            return [expression]
+        zoned = in_time_zone(expression, self.graph.settings.time_zone)
+        return [bucket(zoned, ref.grain, self.graph.settings.week_start)]
+
+    def _resolve(self, condition: exp.Expression, source: str,
+                 joins: _Joins | None) -> exp.Expression:
+        """Replace the dotted names of a filter by expressions over ``source`` (and its joins)."""
+
+        def rule(node: exp.Expression) -> exp.Expression:
+            if not isinstance(node, exp.Column):
+                return node
+            parts = column_parts(node)
+            if len(parts) == 1 and parts[0] in self.graph.sources[source].dimensions:
+                parts = [source, parts[0]]
+            ref = self.graph.resolve(".".join(parts), source, field="where")
+            expressions = self._expressions(ref, joins)
+            if len(expressions) != 1:
+                raise QueryError(
+                    f"'{'.'.join(parts)}' has a key of several columns; filter on its "
+                    "dimensions instead",
+                    field="where",
+                )
+            return expressions[0]
+
+        return condition.copy().transform(rule)
+
+
+class _Joins:
+    """The joins of one scan: one LEFT JOIN per distinct entity path, named after its source."""
+
+    def __init__(self, graph: Graph, source: str) -> None:
+        self.graph = graph
+        self.source = source
+        self._aliases: dict[tuple[JoinStep, ...], str] = {(): source}
+        self._joins: list[Join] = []
+
+    def alias(self, path: tuple[JoinStep, ...]) -> str:
+        for end in range(1, len(path) + 1):
+            prefix = path[:end]
+            if prefix in self._aliases:
+                continue
+            step = prefix[-1]
+            taken = set(self._aliases.values())
+            alias = step.right if step.right not in taken else (
+                f"{step.right}_via_{'_'.join(s.entity for s in prefix)}"
+            )
+            left_alias = self._aliases[prefix[:-1]]
+            left = self.graph.sources[step.left].entities[step.entity]
+            right = self.graph.sources[step.right].entities[step.entity]
+            on = exp.and_(*(
+                exp.EQ(this=_requalify(lk.copy(), step.left, left_alias),
+                       expression=_requalify(rk.copy(), step.right, alias))
+                for lk, rk in zip(left.keys, right.keys, strict=True)
+            ))
+            relation = self.graph.sources[step.right].relation.copy()
+            relation.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+            self._aliases[prefix] = alias
+            self._joins.append(Join(alias, relation, on))
+        return self._aliases[path]
+
+    def joins(self) -> tuple[Join, ...]:
+        return tuple(self._joins)
+
+
+def _requalify(expression: exp.Expression, source: str, alias: str | None) -> exp.Expression:
+    if alias is None:
+        return expression
+    if alias == source:
+        return expression
+
+    def rule(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and node.table == source:
+            return exp.column(node.this.copy(), table=alias)
+        return node
+
+    return expression.transform(rule)
+
+
+def _and(left: exp.Expression | None, right: exp.Expression | None) -> exp.Expression | None:
+    if left is None:
+        return right
+    if right is None:
+        return left
+    return exp.and_(left, right)
+
+
+def _key_name(key: exp.Expression, index: int) -> str:
+    return key.name if isinstance(key, exp.Column) else str(index)

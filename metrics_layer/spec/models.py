@@ -1,0 +1,277 @@
+"""The definition format, v1, as pydantic models: the single source of the JSON Schema.
+
+A definitions file holds ``sources`` and ``metrics`` (both optional); the project file
+(``metrics_layer.yml``) may also hold ``project`` settings. docs/definitions.md documents
+every field; the JSON Schema in ``schema.json`` is generated from these classes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+__all__ = [
+    "Agg",
+    "ChangelogEntry",
+    "DefinitionsFile",
+    "DerivedMetricSpec",
+    "DimensionSpec",
+    "DimensionType",
+    "EntitySpec",
+    "Grain",
+    "MeasureSpec",
+    "MetricInputSpec",
+    "MetricSpec",
+    "MetricStatus",
+    "ProjectSpec",
+    "RatioMetricSpec",
+    "Rollup",
+    "SemiAdditive",
+    "SimpleMetricSpec",
+    "SourceSpec",
+    "WeekStart",
+]
+
+Name = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=63),
+    Field(description="Lower-case letters, digits and underscores, starting with a letter."),
+]
+DottedName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$"),
+    Field(description="'metric' or 'source.measure'."),
+]
+SqlText = Annotated[str, StringConstraints(min_length=1)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class Grain(str, Enum):
+    """Time grains, finest first."""
+
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
+class WeekStart(str, Enum):
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+
+
+class DimensionType(str, Enum):
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    TIME = "time"
+
+
+class Agg(str, Enum):
+    COUNT = "count"
+    COUNT_DISTINCT = "count_distinct"
+    SUM = "sum"
+    AVG = "avg"
+    MIN = "min"
+    MAX = "max"
+    SUM_BOOLEAN = "sum_boolean"
+    MEDIAN = "median"
+    PERCENTILE = "percentile"
+
+
+class SemiAdditive(str, Enum):
+    """Which row of the period a snapshot measure keeps before aggregating across the rest."""
+
+    LAST = "last"
+    FIRST = "first"
+
+
+class Rollup(str, Enum):
+    """How a metric measured per period (``per``) is rolled up to a coarser period."""
+
+    AVERAGE = "average"
+    SUM = "sum"
+    MIN = "min"
+    MAX = "max"
+    LAST = "last"
+    FIRST = "first"
+
+
+class MetricStatus(str, Enum):
+    DRAFT = "draft"
+    CERTIFIED = "certified"
+    DEPRECATED = "deprecated"
+
+
+class ProjectSpec(_Spec):
+    """Project settings; only allowed in the project file ``metrics_layer.yml``."""
+
+    name: Name = Field(description="Project name, shown in catalogues.")
+    paths: list[str] = Field(
+        default_factory=lambda: ["."],
+        description="Folders (relative to the project file) searched recursively for *.yml/*.yaml.",
+    )
+    week_start: WeekStart = Field(WeekStart.MONDAY, description="First day of a week.")
+    time_zone: str = Field(
+        "UTC",
+        description="IANA time zone that periods are cut in; stored timestamps are UTC.",
+    )
+    connection: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the default database; omitted: the embedded demo DuckDB.",
+    )
+
+
+class EntitySpec(_Spec):
+    """A thing with identity (user, account) that joins sources."""
+
+    name: Name
+    key: str | list[str] | None = Field(
+        None, description="Key column(s) in this source; default: the entity name."
+    )
+    primary: bool = Field(
+        False,
+        description="True when each row of this source is one entity (the key is unique here).",
+    )
+    description: str | None = None
+
+
+class DimensionSpec(_Spec):
+    """A column (or SQL expression over the source's columns) to group and filter by."""
+
+    name: Name
+    type: DimensionType = DimensionType.CATEGORICAL
+    expr: SqlText | None = Field(None, description="SQL over the source's columns; default: name.")
+    grain: Grain | None = Field(
+        None, description="Time dimensions: the finest grain the data supports (default day)."
+    )
+    label: str | None = None
+    description: str | None = None
+
+
+class MeasureSpec(_Spec):
+    """An aggregation over one source's rows."""
+
+    name: Name
+    agg: Agg
+    expr: SqlText | None = Field(
+        None,
+        description="SQL over the source's columns; default: the name (count: every row).",
+    )
+    percentile: float | None = Field(
+        None, gt=0, lt=1, description="agg: percentile only, e.g. 0.9."
+    )
+    semi_additive: SemiAdditive | None = Field(
+        None,
+        description=(
+            "Snapshot measures (MRR, balances): keep only the last (or first) snapshot of each "
+            "period of the source's time dimension, then aggregate across everything else."
+        ),
+    )
+    label: str | None = None
+    description: str | None = None
+
+
+class SourceSpec(_Spec):
+    """A table or SQL query with entities, dimensions and measures."""
+
+    name: Name
+    table: SqlText | None = Field(None, description="[catalog.][schema.]table")
+    sql: SqlText | None = Field(None, description="A SELECT statement, used as a subquery.")
+    time: Name | None = Field(
+        None, description="Name of the time dimension that is metric_time for this source."
+    )
+    description: str | None = None
+    entities: list[EntitySpec] = Field(default_factory=list)
+    dimensions: list[DimensionSpec] = Field(default_factory=list)
+    measures: list[MeasureSpec] = Field(default_factory=list)
+
+
+class ChangelogEntry(_Spec):
+    version: int = Field(ge=1)
+    date: dt.date
+    change: str = Field(min_length=1)
+
+
+class _MetricBase(_Spec):
+    name: Name
+    label: str | None = None
+    description: str | None = None
+    owner: str | None = None
+    status: MetricStatus = MetricStatus.DRAFT
+    tags: list[str] = Field(default_factory=list)
+    synonyms: list[str] = Field(default_factory=list)
+    version: int = Field(1, ge=1, description="Bump whenever what the metric computes changes.")
+    changelog: list[ChangelogEntry] = Field(default_factory=list)
+    filter: SqlText | None = Field(
+        None,
+        description="SQL boolean over dimension names; rows failing it are not aggregated.",
+    )
+    fill_null: float | None = Field(
+        None,
+        description="Value shown where the metric has no rows; counts default to 0.",
+    )
+    per: Grain | None = Field(
+        None,
+        description="Measure the metric per this period of metric_time, then roll it up.",
+    )
+    rollup: Rollup | None = Field(
+        None, description="How per-period values roll up to coarser periods (default average)."
+    )
+
+
+class SimpleMetricSpec(_MetricBase):
+    type: Literal["simple"]
+    measure: DottedName = Field(description="'source.measure'.")
+
+
+class RatioMetricSpec(_MetricBase):
+    type: Literal["ratio"]
+    numerator: DottedName = Field(description="A metric name or 'source.measure'.")
+    denominator: DottedName = Field(description="A metric name or 'source.measure'.")
+
+
+class MetricInputSpec(_Spec):
+    metric: Name
+    alias: Name | None = None
+    offset: str | None = Field(
+        None, description="Period-over-period shift such as '1 week' (reserved for derived)."
+    )
+
+
+class DerivedMetricSpec(_MetricBase):
+    type: Literal["derived"]
+    expr: SqlText = Field(description="Arithmetic over metric names; '/' by zero gives NULL.")
+    inputs: list[MetricInputSpec] = Field(default_factory=list)
+
+
+MetricSpec = Annotated[
+    SimpleMetricSpec | RatioMetricSpec | DerivedMetricSpec, Field(discriminator="type")
+]
+
+
+class DefinitionsFile(_Spec):
+    """One YAML file of definitions."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="metrics_layer definitions",
+        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
+    )
+
+    project: ProjectSpec | None = None
+    sources: list[SourceSpec] = Field(default_factory=list)
+    metrics: list[MetricSpec] = Field(default_factory=list)

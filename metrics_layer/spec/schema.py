@@ -1,0 +1,147 @@
+"""The JSON Schema of a definitions file: generated from the models, committed, validated first.
+
+``schema.json`` beside this module is the committed copy; a test proves it equals
+``generate_schema()``. Editors use it through the yaml-language-server line documented in
+docs/definitions.md.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+from metrics_layer.errors import did_you_mean
+from metrics_layer.spec.yaml_source import YamlDocument, yaml11_boolean_hint
+
+__all__ = ["SCHEMA_ID", "generate_schema", "load_schema", "validate_document"]
+
+SCHEMA_ID = "https://metrics-layer.dev/schema/definitions-v1.json"
+
+
+def generate_schema() -> dict[str, Any]:
+    """The JSON Schema that the pydantic models describe."""
+    from metrics_layer.spec.models import DefinitionsFile
+
+    schema = DefinitionsFile.model_json_schema(mode="validation")
+    schema["$id"] = SCHEMA_ID
+    return schema
+
+
+def schema_text(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+@cache
+def load_schema() -> dict[str, Any]:
+    """The committed schema shipped in the package."""
+    text = resources.files("metrics_layer.spec").joinpath("schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    schema = load_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema)
+
+
+def validate_document(doc: YamlDocument) -> bool:
+    """Validate ``doc.data`` against the schema; add one diagnostic per problem. True if clean."""
+    errors = sorted(_validator().iter_errors(doc.data), key=lambda e: list(map(str, e.path)))
+    for error in errors:
+        _report(doc, error)
+    return not errors
+
+
+def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
+    path = tuple(error.absolute_path)
+    if error.validator == "oneOf" or error.validator == "anyOf":
+        branch = _matching_branch(error)
+        if branch:
+            for sub in branch:
+                _report(doc, sub)
+            return
+        if isinstance(error.instance, dict) and "type" in error.instance:
+            kinds = _discriminator_values(error.schema)
+            doc.error(
+                f"unknown type '{error.instance['type']}'; expected one of "
+                f"{', '.join(kinds)}.{did_you_mean(str(error.instance['type']), kinds)}",
+                (*path, "type"),
+                code="schema",
+            )
+            return
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        for key in error.instance:
+            if key not in allowed:
+                doc.error(
+                    f"unknown field '{key}'{_where(path)}.{did_you_mean(key, allowed)} "
+                    f"Allowed fields: {', '.join(allowed)}.",
+                    (*path, key),
+                    key=True,
+                    code="schema",
+                )
+        return
+    if error.validator == "required":
+        doc.error(f"{error.message}{_where(path)}; add it", path, code="schema")
+        return
+    if error.validator == "enum":
+        allowed = [str(v) for v in error.validator_value]
+        doc.error(
+            f"{error.instance!r} is not allowed{_where(path)}; use one of "
+            f"{', '.join(allowed)}.{did_you_mean(str(error.instance), allowed)}",
+            path,
+            code="schema",
+        )
+        return
+    if error.validator == "pattern":
+        doc.error(
+            f"{error.instance!r} is not a valid name{_where(path)}: use lower-case letters, "
+            "digits and underscores, starting with a letter",
+            path,
+            code="schema",
+        )
+        return
+    hint = yaml11_boolean_hint(error.instance)
+    doc.error(f"{error.message}{_where(path)}{hint}", path, code="schema")
+
+
+def _where(path: tuple[Any, ...]) -> str:
+    if not path:
+        return ""
+    return " in " + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def _matching_branch(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """For a union tagged by ``type``, the errors of the branch that the instance names."""
+    instance = error.instance
+    if not isinstance(instance, dict) or "type" not in instance:
+        return []
+    branches = error.schema.get(str(error.validator), [])
+    found: list[jsonschema.ValidationError] = []
+    for sub in error.context or ():
+        index = sub.relative_schema_path[0] if sub.relative_schema_path else None
+        if not isinstance(index, int) or index >= len(branches):
+            continue
+        tag = _resolve(branches[index]).get("properties", {}).get("type", {}).get("const")
+        if tag == instance["type"]:
+            found.append(sub)
+    return found
+
+
+def _resolve(schema: Any) -> dict[str, Any]:
+    if isinstance(schema, dict) and "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        resolved: dict[str, Any] = load_schema().get("$defs", {}).get(name, {})
+        return resolved
+    return schema if isinstance(schema, dict) else {}
+
+
+def _discriminator_values(schema: dict[str, Any]) -> list[str]:
+    mapping = schema.get("discriminator", {}).get("mapping", {})
+    return sorted(mapping) or ["simple", "ratio", "derived"]

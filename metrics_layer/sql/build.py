@@ -1,0 +1,180 @@
+"""Turn a plan into one sqlglot SELECT: a CTE per aggregation, then the grain join.
+
+CTE names say what they compute: ``events_agg`` aggregates events at the query grain;
+``events_per_day`` then ``events_per_day_rollup`` measure per day and roll up;
+``*_periods`` holds the first, last and number of periods of each time bucket;
+``grain_keys`` is every combination of grain values any aggregation produced.
+"""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from sqlglot import exp
+
+from metrics_layer.planner.plan import AggColumn, Aggregation, Periods, Plan
+from metrics_layer.spec.models import Rollup, SemiAdditive
+from metrics_layer.sql.names import column, ident, table_alias
+
+__all__ = ["build_select"]
+
+PERIOD = "period_start"
+FIRST = "first_period"
+LAST = "last_period"
+COUNT = "period_count"
+KEYS = "grain_keys"
+
+
+def build_select(plan: Plan) -> exp.Select:
+    """The whole query for ``plan`` as a sqlglot tree, dialect-neutral."""
+    ctes: list[exp.CTE] = []
+    final_names: list[str] = []
+    for aggregation in plan.aggregations:
+        built, final = _aggregation_ctes(aggregation)
+        ctes.extend(built)
+        final_names.append(final)
+    aliases = [g.alias for g in plan.groupings]
+    select = _final_select(plan, aliases, final_names, ctes)
+    order = [
+        exp.Ordered(this=column(alias), desc=descending, nulls_first=False)
+        for alias, descending in plan.order
+    ] or [exp.Ordered(this=column(alias), nulls_first=False) for alias in aliases]
+    if order:
+        select = select.order_by(*order, copy=False)
+    if plan.limit is not None:
+        select = select.limit(plan.limit, copy=False)
+    if ctes:
+        select.set("with_", exp.With(expressions=ctes))
+    return select
+
+
+def _final_select(plan: Plan, aliases: list[str], names: list[str],
+                  ctes: list[exp.CTE]) -> exp.Select:
+    metrics = [exp.alias_(m.expr.copy(), ident(m.name)) for m in plan.metrics]
+    if len(names) == 1:
+        groups = [exp.alias_(column(a, names[0]), ident(a)) for a in aliases]
+        return exp.Select(expressions=[*groups, *metrics]).from_(
+            exp.Table(this=ident(names[0])), copy=False
+        )
+    if not aliases:
+        select = exp.Select(expressions=metrics).from_(exp.Table(this=ident(names[0])), copy=False)
+        for name in names[1:]:
+            select = select.join(exp.Table(this=ident(name)), join_type="cross", copy=False)
+        return select
+    union: exp.Query = _select_keys(aliases, names[0])
+    for name in names[1:]:
+        union = exp.Union(this=union, expression=_select_keys(aliases, name), distinct=True)
+    ctes.append(exp.CTE(this=union, alias=table_alias(KEYS)))
+    groups = [exp.alias_(column(a, KEYS), ident(a)) for a in aliases]
+    select = exp.Select(expressions=[*groups, *metrics]).from_(
+        exp.Table(this=ident(KEYS)), copy=False
+    )
+    for name in names:
+        on = exp.and_(*(
+            exp.NullSafeEQ(this=column(a, KEYS), expression=column(a, name)) for a in aliases
+        ))
+        select = select.join(exp.Table(this=ident(name)), on=on, join_type="left", copy=False)
+    return select
+
+
+def _select_keys(aliases: list[str], name: str) -> exp.Select:
+    return exp.Select(expressions=[column(a, name) for a in aliases]).from_(
+        exp.Table(this=ident(name)), copy=False
+    )
+
+
+def _aggregation_ctes(agg: Aggregation) -> tuple[list[exp.CTE], str]:
+    ctes: list[exp.CTE] = []
+    periods = f"{agg.name}_periods"
+    if agg.periods is not None:
+        ctes.append(_periods_cte(agg, agg.periods, periods))
+    group_by = [e.copy() for _, e in agg.groups]
+    scan = exp.Select(expressions=[exp.alias_(e.copy(), ident(a)) for a, e in agg.groups])
+    scan = scan.from_(agg.relation.copy(), copy=False)
+    for join in agg.joins:
+        scan = scan.join(join.relation.copy(), on=join.on.copy(), join_type="left", copy=False)
+    if agg.keep is not None and agg.periods is not None:
+        edge = LAST if agg.keep is SemiAdditive.LAST else FIRST
+        on = _partition_match(agg.periods, periods, None)
+        on.append(exp.EQ(this=agg.periods.period.copy(), expression=column(edge, periods)))
+        scan = scan.join(exp.Table(this=ident(periods)), on=exp.and_(*on), join_type="inner",
+                         copy=False)
+    if agg.where is not None:
+        scan = scan.where(agg.where.copy(), copy=False)
+    if agg.per is not None:
+        scan.append("expressions", exp.alias_(agg.per.copy(), ident(PERIOD)))
+        group_by.append(agg.per.copy())
+    for c in agg.columns:
+        scan.append("expressions", exp.alias_(c.call.copy(), ident(c.alias)))
+    if group_by:
+        scan = scan.group_by(*group_by, copy=False)
+    ctes.append(exp.CTE(this=scan, alias=table_alias(agg.name)))
+    if agg.per is None or agg.periods is None:
+        return ctes, agg.name
+    rolled = f"{agg.name}_rollup"
+    aliases = [a for a, _ in agg.groups]
+    outer = exp.Select(expressions=[column(a, agg.name) for a in aliases]).from_(
+        exp.Table(this=ident(agg.name)), copy=False
+    )
+    for c in agg.columns:
+        outer.append("expressions", exp.alias_(_rollup(c, agg.name, periods), ident(c.alias)))
+    match = _partition_match(agg.periods, periods, agg.name)
+    if match:
+        outer = outer.join(exp.Table(this=ident(periods)), on=exp.and_(*match),
+                           join_type="inner", copy=False)
+    else:
+        outer = outer.join(exp.Table(this=ident(periods)), join_type="cross", copy=False)
+    if aliases:
+        outer = outer.group_by(*(column(a, agg.name) for a in aliases), copy=False)
+    ctes.append(exp.CTE(this=outer, alias=table_alias(rolled)))
+    return ctes, rolled
+
+
+def _periods_cte(agg: Aggregation, periods: Periods, name: str) -> exp.CTE:
+    """First and last period and the number of periods of each time bucket, over every row of
+    the source in the date range (no other filter: an empty group still has its periods)."""
+    select = exp.Select(
+        expressions=[
+            *(exp.alias_(e.copy(), ident(a)) for a, e in periods.partition),
+            exp.alias_(exp.Min(this=periods.period.copy()), ident(FIRST)),
+            exp.alias_(exp.Max(this=periods.period.copy()), ident(LAST)),
+            exp.alias_(exp.Count(this=exp.Distinct(expressions=[periods.period.copy()])),
+                       ident(COUNT)),
+        ]
+    ).from_(agg.relation.copy(), copy=False)
+    if periods.time_range is not None:
+        select = select.where(periods.time_range.copy(), copy=False)
+    if periods.partition:
+        select = select.group_by(*(e.copy() for _, e in periods.partition), copy=False)
+    return exp.CTE(this=select, alias=table_alias(name))
+
+
+def _partition_match(periods: Periods, name: str, inner: str | None) -> list[exp.Expression]:
+    return [
+        exp.EQ(this=column(alias, inner) if inner else expression.copy(),
+               expression=column(alias, name))
+        for alias, expression in periods.partition
+    ]
+
+
+def _rollup(c: AggColumn, inner: str, periods: str) -> exp.Expression:
+    value = column(c.alias, inner)
+    rollup = c.rollup or Rollup.AVERAGE
+    if rollup is Rollup.AVERAGE:
+        if not c.counts:
+            return exp.Avg(this=value)
+        return exp.Div(
+            this=exp.cast(exp.Sum(this=value), exp.DataType.Type.DOUBLE),
+            expression=exp.Max(this=column(COUNT, periods)),
+        )
+    if rollup is Rollup.SUM:
+        return exp.Sum(this=value)
+    if rollup is Rollup.MIN:
+        return exp.Min(this=value)
+    if rollup is Rollup.MAX:
+        return exp.Max(this=value)
+    if rollup is Rollup.LAST or rollup is Rollup.FIRST:
+        edge = LAST if rollup is Rollup.LAST else FIRST
+        test = exp.EQ(this=column(PERIOD, inner), expression=column(edge, periods))
+        return exp.Sum(this=exp.Case(ifs=[exp.If(this=test, true=value)]))
+    assert_never(rollup)

@@ -1,0 +1,82 @@
+"""Time buckets and date ranges as dialect-neutral sqlglot trees.
+
+Weeks start on the project's ``week_start`` (Monday by default) on every engine: ``DATE_TRUNC``
+truncates to a Monday (dialect rules make sure of it), and another start day shifts the value by
+k days before truncating and back after. Time zones other than UTC convert the stored UTC
+timestamp before any bucketing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlglot import exp
+
+from metrics_layer.spec.models import Grain, WeekStart
+
+__all__ = ["bucket", "in_time_zone", "within_dates"]
+
+_WEEKDAYS = tuple(WeekStart)
+
+
+def in_time_zone(expression: exp.Expression, time_zone: str) -> exp.Expression:
+    """Convert a UTC timestamp to ``time_zone`` (no-op for UTC).
+
+    >>> in_time_zone(exp.column("t"), "Europe/Berlin").sql("postgres")
+    "CAST(t AS TIMESTAMP) AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/Berlin'"
+    """
+    if time_zone.upper() == "UTC":
+        return expression
+    return exp.ConvertTimezone(
+        source_tz=exp.Literal.string("UTC"),
+        target_tz=exp.Literal.string(time_zone),
+        timestamp=expression,
+    )
+
+
+def bucket(expression: exp.Expression, grain: Grain, week_start: WeekStart) -> exp.Expression:
+    """The start of the ``grain`` period holding ``expression``: a DATE (a TIMESTAMP for hours).
+
+    >>> bucket(exp.column("t"), Grain.MONTH, WeekStart.MONDAY).sql("duckdb")
+    "CAST(DATE_TRUNC('MONTH', t) AS DATE)"
+    >>> bucket(exp.column("t"), Grain.WEEK, WeekStart.SUNDAY).sql("duckdb")
+    "CAST(DATE_TRUNC('WEEK', t + INTERVAL (-6) DAY) + INTERVAL 6 DAY AS DATE)"
+    """
+    if grain is Grain.HOUR:
+        return exp.TimestampTrunc(this=expression, unit=exp.var("HOUR"))
+    if grain is Grain.DAY:
+        return exp.cast(expression, exp.DataType.Type.DATE)
+    shift = _WEEKDAYS.index(week_start) if grain is Grain.WEEK else 0
+    if shift:
+        expression = exp.DateAdd(
+            this=expression, expression=exp.Literal.number(-shift), unit=exp.var("DAY")
+        )
+    truncated: exp.Expression = exp.TimestampTrunc(
+        this=expression, unit=exp.var(grain.value.upper())
+    )
+    if shift:
+        truncated = exp.DateAdd(
+            this=truncated, expression=exp.Literal.number(shift), unit=exp.var("DAY")
+        )
+    return exp.cast(truncated, exp.DataType.Type.DATE)
+
+
+def within_dates(
+    expression: exp.Expression, start: dt.date | None, end: dt.date | None
+) -> exp.Expression | None:
+    """``start <= date(expression) <= end`` (either bound optional).
+
+    >>> within_dates(exp.column("t"), dt.date(2026, 1, 1), None).sql()
+    "CAST(t AS DATE) >= CAST('2026-01-01' AS DATE)"
+    """
+    day = exp.cast(expression, exp.DataType.Type.DATE)
+    parts: list[exp.Expression] = []
+    if start is not None:
+        parts.append(exp.GTE(this=day, expression=_date(start)))
+    if end is not None:
+        parts.append(exp.LTE(this=day.copy(), expression=_date(end)))
+    return exp.and_(*parts) if parts else None
+
+
+def _date(value: dt.date) -> exp.Expression:
+    return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)

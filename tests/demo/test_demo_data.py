@@ -1,0 +1,588 @@
+"""Tests for the deterministic demo data set and its DuckDB file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import pairwise
+from pathlib import Path
+from typing import NamedTuple
+
+import duckdb
+import pytest
+
+import metrics_layer.demo as demo
+from metrics_layer.demo import (
+    DATA_VERSION,
+    PERIOD_END,
+    PERIOD_START,
+    Column,
+    DemoData,
+    Table,
+    create_demo,
+    demo_path,
+    ensure_demo,
+    generate,
+)
+
+EXPECTED_FINGERPRINT = "e39e1d57d24fca3ad4371a1808b3f38691f3dc0bc6a43b86057c6cbe208f4068"
+
+FIRST_DAY = dt.date(2025, 1, 1)
+LAST_DAY = dt.date(2026, 10, 31)
+PERIOD_DAYS = (LAST_DAY - FIRST_DAY).days + 1
+
+EXPECTED_SCHEMA = {
+    "users": [
+        ("user_id", "INTEGER"),
+        ("signed_up_at", "TIMESTAMP"),
+        ("plan", "VARCHAR"),
+        ("country", "VARCHAR"),
+        ("acquisition_channel", "VARCHAR"),
+    ],
+    "events": [
+        ("event_id", "BIGINT"),
+        ("user_id", "INTEGER"),
+        ("event_type", "VARCHAR"),
+        ("platform", "VARCHAR"),
+        ("occurred_at", "TIMESTAMP"),
+    ],
+    "subscriptions": [
+        ("subscription_id", "INTEGER"),
+        ("user_id", "INTEGER"),
+        ("plan", "VARCHAR"),
+        ("mrr", "DECIMAL(10,2)"),
+        ("started_at", "TIMESTAMP"),
+        ("ended_at", "TIMESTAMP"),
+    ],
+    "subscription_snapshots": [
+        ("snapshot_date", "DATE"),
+        ("subscription_id", "INTEGER"),
+        ("user_id", "INTEGER"),
+        ("plan", "VARCHAR"),
+        ("mrr", "DECIMAL(10,2)"),
+    ],
+}
+
+PRICES = {
+    "starter": {Decimal("19.00"), Decimal("29.00")},
+    "pro": {Decimal("79.00"), Decimal("99.00")},
+    "enterprise": {Decimal(dollars).quantize(Decimal("0.01")) for dollars in range(399, 1000)},
+}
+
+REPO_ROOT = Path(demo.__file__).resolve().parents[2]
+
+
+class User(NamedTuple):
+    user_id: int
+    signed_up_at: dt.datetime
+    plan: str
+    country: str
+    acquisition_channel: str
+
+
+class Event(NamedTuple):
+    event_id: int
+    user_id: int
+    event_type: str
+    platform: str
+    occurred_at: dt.datetime
+
+
+class Subscription(NamedTuple):
+    subscription_id: int
+    user_id: int
+    plan: str
+    mrr: Decimal
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+
+
+class Snapshot(NamedTuple):
+    snapshot_date: dt.date
+    subscription_id: int
+    user_id: int
+    plan: str
+    mrr: Decimal
+
+
+@dataclass(frozen=True)
+class Rows:
+    users: list[User]
+    events: list[Event]
+    subscriptions: list[Subscription]
+    snapshots: list[Snapshot]
+
+
+def fingerprint(data: DemoData) -> str:
+    digest = hashlib.sha256()
+    for table in data.values():
+        digest.update(repr((table.name, table.columns)).encode())
+        for row in table.rows:
+            digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def data() -> DemoData:
+    return generate()
+
+
+@pytest.fixture(scope="module")
+def rows(data: DemoData) -> Rows:
+    return Rows(
+        users=[User._make(row) for row in data["users"].rows],
+        events=[Event._make(row) for row in data["events"].rows],
+        subscriptions=[Subscription._make(row) for row in data["subscriptions"].rows],
+        snapshots=[Snapshot._make(row) for row in data["subscription_snapshots"].rows],
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return create_demo(tmp_path_factory.mktemp("demo") / "demo.duckdb")
+
+
+@pytest.fixture
+def tiny_data(monkeypatch: pytest.MonkeyPatch) -> DemoData:
+    """Replace the generator used by the store with a one-row data set."""
+    tiny = DemoData(
+        (Table("users", demo.SCHEMA["users"], [(1, PERIOD_START, "free", "DE", "organic")]),)
+    )
+    monkeypatch.setattr("metrics_layer.demo.store.generate", lambda: tiny)
+    return tiny
+
+
+def events_by_user(rows: Rows) -> dict[int, list[dt.datetime]]:
+    result: dict[int, list[dt.datetime]] = defaultdict(list)
+    for event in rows.events:
+        result[event.user_id].append(event.occurred_at)
+    return result
+
+
+def subscriptions_by_user(rows: Rows) -> dict[int, list[Subscription]]:
+    result: dict[int, list[Subscription]] = defaultdict(list)
+    for subscription in rows.subscriptions:
+        result[subscription.user_id].append(subscription)
+    for subscriptions in result.values():
+        subscriptions.sort(key=lambda s: s.started_at)
+    return result
+
+
+# Determinism
+
+
+def test_generate_is_deterministic(data: DemoData) -> None:
+    again = generate()
+    assert again == data
+    assert fingerprint(again) == fingerprint(data)
+
+
+def test_fingerprint_is_pinned_for_data_version(data: DemoData) -> None:
+    assert DATA_VERSION == 1
+    assert fingerprint(data) == EXPECTED_FINGERPRINT, (
+        "demo data changed: bump DATA_VERSION and update EXPECTED_FINGERPRINT"
+    )
+
+
+# Shape and value types
+
+
+def test_tables_and_columns(data: DemoData) -> None:
+    assert list(data) == list(EXPECTED_SCHEMA)
+    for name, columns in EXPECTED_SCHEMA.items():
+        table = data[name]
+        assert list(zip(table.column_names, table.column_types, strict=True)) == columns
+        assert all(len(row) == len(columns) for row in table.rows)
+
+
+def test_row_counts(rows: Rows) -> None:
+    assert 2_500 <= len(rows.users) <= 3_500
+    assert 250_000 <= len(rows.events) <= 400_000
+    payers = {s.user_id for s in rows.subscriptions}
+    assert 0.25 <= len(payers) / len(rows.users) <= 0.35
+    assert len(rows.snapshots) > 50_000
+
+
+def _checker(column: Column) -> Callable[[object], bool]:
+    def timestamp(value: object) -> bool:
+        return (
+            isinstance(value, dt.datetime)
+            and value.tzinfo is None
+            and value.microsecond == 0
+            and PERIOD_START <= value < PERIOD_END
+        )
+
+    def decimal(value: object) -> bool:
+        return (
+            isinstance(value, Decimal)
+            and value.as_tuple().exponent == -2
+            and Decimal(0) < value < Decimal(10**8)
+        )
+
+    checks: dict[str, Callable[[object], bool]] = {
+        "INTEGER": lambda v: type(v) is int and 0 < v < 2**31,
+        "BIGINT": lambda v: type(v) is int and v > 0,
+        "VARCHAR": lambda v: type(v) is str and v != "",
+        "TIMESTAMP": timestamp,
+        "DATE": lambda v: type(v) is dt.date and FIRST_DAY <= v <= LAST_DAY,
+        "DECIMAL(10,2)": decimal,
+    }
+    check = checks[column.sql_type]
+    if column.nullable:
+        return lambda v: v is None or check(v)
+    return check
+
+
+def test_values_match_column_types(data: DemoData) -> None:
+    for table in data.values():
+        columns = zip(*table.rows, strict=True)
+        for column, values in zip(table.columns, columns, strict=True):
+            check = _checker(column)
+            bad = [v for v in values if not check(v)]
+            assert not bad, f"{table.name}.{column.name}: {bad[:3]}"
+
+
+def test_only_ended_at_has_nulls(data: DemoData) -> None:
+    nullable = [(t.name, c.name) for t in data.values() for c in t.columns if c.nullable]
+    assert nullable == [("subscriptions", "ended_at")]
+
+
+def test_categorical_domains(rows: Rows) -> None:
+    assert {u.plan for u in rows.users} == {"free", "starter", "pro", "enterprise"}
+    assert {u.country for u in rows.users} == {"US", "DE", "GB", "FR", "IN", "BR", "JP"}
+    assert {u.acquisition_channel for u in rows.users} == {
+        "organic",
+        "paid_search",
+        "referral",
+        "social",
+    }
+    assert {e.event_type for e in rows.events} == {
+        "session_start",
+        "page_view",
+        "project_created",
+        "report_shared",
+        "email_open",
+        "login_failed",
+    }
+    assert {e.platform for e in rows.events} == {"web", "ios", "android"}
+    assert {s.plan for s in rows.subscriptions} == {"starter", "pro", "enterprise"}
+
+
+def test_countries_are_uneven_and_de_has_a_few_hundred_users(rows: Rows) -> None:
+    countries = Counter(u.country for u in rows.users)
+    assert countries["DE"] > 100
+    assert max(countries.values()) > 2 * min(countries.values())
+
+
+# Users
+
+
+def test_user_ids_follow_signup_order(rows: Rows) -> None:
+    assert [u.user_id for u in rows.users] == list(range(1, len(rows.users) + 1))
+    signups = [u.signed_up_at for u in rows.users]
+    assert signups == sorted(signups)
+
+
+def test_signups_grow_and_dip_on_weekends(rows: Rows) -> None:
+    days = Counter(u.signed_up_at.date() for u in rows.users)
+    first_half_year = sum(n for day, n in days.items() if day < dt.date(2025, 7, 1))
+    last_half_year = sum(n for day, n in days.items() if day >= dt.date(2026, 5, 1))
+    assert last_half_year > 1.3 * first_half_year
+    all_days = [FIRST_DAY + dt.timedelta(days=i) for i in range(PERIOD_DAYS)]
+    weekend = [days[d] for d in all_days if d.weekday() >= 5]
+    weekday = [days[d] for d in all_days if d.weekday() < 5]
+    assert sum(weekend) / len(weekend) < 0.85 * sum(weekday) / len(weekday)
+
+
+# Events
+
+
+def test_event_ids_are_sequential_and_ordered_by_time(rows: Rows) -> None:
+    assert [e.event_id for e in rows.events] == list(range(1, len(rows.events) + 1))
+    times = [e.occurred_at for e in rows.events]
+    assert times == sorted(times)
+
+
+def test_no_event_before_signup(rows: Rows) -> None:
+    signup = {u.user_id: u.signed_up_at for u in rows.users}
+    early = [e for e in rows.events if e.occurred_at < signup[e.user_id]]
+    assert early == []
+
+
+def test_every_day_has_an_event(rows: Rows) -> None:
+    days = {e.occurred_at.date() for e in rows.events}
+    all_days = [FIRST_DAY + dt.timedelta(days=i) for i in range(PERIOD_DAYS)]
+    assert [day for day in all_days if day not in days] == []
+    assert min(days) == FIRST_DAY
+    assert max(days) == LAST_DAY
+
+
+def test_every_user_has_an_event_and_some_never_return(rows: Rows) -> None:
+    by_user = events_by_user(rows)
+    signup_day = {u.user_id: u.signed_up_at.date() for u in rows.users}
+    assert set(by_user) == set(signup_day)
+    one_day_users = [
+        user_id
+        for user_id, times in by_user.items()
+        if max(times).date() == signup_day[user_id] and signup_day[user_id] < dt.date(2026, 9, 1)
+    ]
+    assert len(one_day_users) >= 50
+
+
+def test_retention_decays(rows: Rows) -> None:
+    by_user = events_by_user(rows)
+    cohort = [u for u in rows.users if u.signed_up_at < dt.datetime(2026, 6, 1)]
+    offsets = {
+        u.user_id: {(t.date() - u.signed_up_at.date()).days for t in by_user[u.user_id]}
+        for u in cohort
+    }
+
+    def active_share(first: int, last: int) -> float:
+        active = sum(any(first <= d <= last for d in offsets[u.user_id]) for u in cohort)
+        return active / len(cohort)
+
+    week_one = active_share(1, 7)
+    week_thirteen = active_share(85, 91)
+    assert week_one > 0.6
+    assert week_thirteen < 0.5 * week_one
+    assert week_thirteen > 0.05
+
+
+# Subscriptions
+
+
+def test_subscriptions_are_valid(rows: Rows) -> None:
+    signup = {u.user_id: u.signed_up_at for u in rows.users}
+    ids = [s.subscription_id for s in rows.subscriptions]
+    assert ids == list(range(1, len(ids) + 1))
+    for s in rows.subscriptions:
+        assert s.started_at > signup[s.user_id]
+        assert s.mrr in PRICES[s.plan]
+        assert s.ended_at is None or s.ended_at > s.started_at
+
+
+def test_subscriptions_of_a_user_never_overlap(rows: Rows) -> None:
+    for user_id, subscriptions in subscriptions_by_user(rows).items():
+        for earlier, later in pairwise(subscriptions):
+            assert earlier.ended_at is not None, f"user {user_id}: open subscription not last"
+            assert earlier.ended_at <= later.started_at, f"user {user_id}: overlap"
+
+
+def test_subscriptions_include_upgrades_churn_and_open(rows: Rows) -> None:
+    rank = {"starter": 1, "pro": 2, "enterprise": 3}
+    upgrades = churned = still_open = 0
+    for subscriptions in subscriptions_by_user(rows).values():
+        for earlier, later in pairwise(subscriptions):
+            assert earlier.ended_at == later.started_at
+            assert rank[later.plan] > rank[earlier.plan]
+            upgrades += 1
+        churned += subscriptions[-1].ended_at is not None
+        still_open += subscriptions[-1].ended_at is None
+    assert upgrades >= 30
+    assert churned >= 30
+    assert still_open >= 100
+
+
+def test_user_plan_matches_latest_open_subscription(rows: Rows) -> None:
+    by_user = subscriptions_by_user(rows)
+    for user in rows.users:
+        latest = by_user[user.user_id][-1] if user.user_id in by_user else None
+        expected = latest.plan if latest is not None and latest.ended_at is None else "free"
+        assert user.plan == expected, f"user {user.user_id}"
+
+
+def test_snapshots_match_independent_sql_count(rows: Rows) -> None:
+    with duckdb.connect() as connection:
+        connection.execute(
+            "CREATE TABLE subscriptions (subscription_id INTEGER, user_id INTEGER, plan VARCHAR,"
+            " mrr DECIMAL(10,2), started_at TIMESTAMP, ended_at TIMESTAMP)"
+        )
+        connection.executemany(
+            "INSERT INTO subscriptions VALUES (?, ?, ?, ?, ?, ?)",
+            [tuple(s) for s in rows.subscriptions],
+        )
+        expected = connection.execute(
+            """
+            SELECT count(*)
+            FROM range(DATE '2025-01-01', DATE '2026-11-01', INTERVAL 1 DAY) AS days(day)
+            JOIN subscriptions AS s
+              ON s.started_at < day + INTERVAL 1 DAY
+             AND (s.ended_at IS NULL OR s.ended_at >= day + INTERVAL 1 DAY)
+            """
+        ).fetchone()
+    assert expected is not None
+    assert len(rows.snapshots) == expected[0]
+
+
+def test_snapshots_repeat_subscription_attributes(rows: Rows) -> None:
+    subscriptions = {s.subscription_id: s for s in rows.subscriptions}
+    keys = [(snap.snapshot_date, snap.subscription_id) for snap in rows.snapshots]
+    assert keys == sorted(set(keys))
+    for snap in rows.snapshots:
+        s = subscriptions[snap.subscription_id]
+        assert (snap.user_id, snap.plan, snap.mrr) == (s.user_id, s.plan, s.mrr)
+        assert s.started_at.date() <= snap.snapshot_date
+        assert s.ended_at is None or snap.snapshot_date < s.ended_at.date()
+
+
+# DuckDB file
+
+
+def test_duckdb_file_has_exact_column_types(demo_file: Path) -> None:
+    with duckdb.connect(str(demo_file), read_only=True) as connection:
+        rows = connection.execute(
+            """
+            SELECT table_schema, table_name, column_name, data_type, is_nullable
+            FROM information_schema.columns
+            ORDER BY table_name, ordinal_position
+            """
+        ).fetchall()
+    expected = [
+        ("main", table, column, sql_type, "YES" if column == "ended_at" else "NO")
+        for table, columns in EXPECTED_SCHEMA.items()
+        for column, sql_type in columns
+    ]
+    assert sorted(rows) == sorted(expected)
+
+
+def test_duckdb_file_holds_the_generated_rows(demo_file: Path, data: DemoData) -> None:
+    orders = {
+        "users": "user_id",
+        "events": "event_id",
+        "subscriptions": "subscription_id",
+        "subscription_snapshots": "snapshot_date, subscription_id",
+    }
+    with duckdb.connect(str(demo_file), read_only=True) as connection:
+        for name, order in orders.items():
+            stored = connection.execute(f"SELECT * FROM {name} ORDER BY {order}").fetchall()
+            assert stored == data[name].rows, name
+        nulls = connection.execute(
+            "SELECT count(*) FROM subscriptions WHERE ended_at IS NULL"
+        ).fetchone()
+    assert nulls == (sum(row[-1] is None for row in data["subscriptions"].rows),)
+
+
+def test_stored_snapshots_equal_sql_derivation(demo_file: Path) -> None:
+    with duckdb.connect(str(demo_file), read_only=True) as connection:
+        difference = connection.execute(
+            """
+            WITH derived AS (
+                SELECT CAST(day AS DATE) AS snapshot_date, s.subscription_id, s.user_id,
+                       s.plan, s.mrr
+                FROM range(DATE '2025-01-01', DATE '2026-11-01', INTERVAL 1 DAY) AS days(day)
+                JOIN subscriptions AS s
+                  ON s.started_at < day + INTERVAL 1 DAY
+                 AND (s.ended_at IS NULL OR s.ended_at >= day + INTERVAL 1 DAY)
+            )
+            SELECT
+                (SELECT count(*) FROM (SELECT * FROM derived
+                    EXCEPT ALL SELECT * FROM subscription_snapshots)),
+                (SELECT count(*) FROM (SELECT * FROM subscription_snapshots
+                    EXCEPT ALL SELECT * FROM derived))
+            """
+        ).fetchone()
+    assert difference == (0, 0)
+
+
+# Location and creation
+
+
+def test_demo_path_prefers_metrics_layer_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("METRICS_LAYER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert demo_path() == tmp_path / "home" / f"demo-v{DATA_VERSION}.duckdb"
+
+
+def test_demo_path_uses_xdg_cache_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("METRICS_LAYER_HOME", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert demo_path() == tmp_path / "cache" / "metrics_layer" / f"demo-v{DATA_VERSION}.duckdb"
+
+
+def test_demo_path_defaults_to_home_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("METRICS_LAYER_HOME", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert demo_path() == tmp_path / ".cache" / "metrics_layer" / f"demo-v{DATA_VERSION}.duckdb"
+
+
+@pytest.mark.usefixtures("tiny_data")
+def test_ensure_demo_creates_the_file_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("METRICS_LAYER_HOME", str(tmp_path / "home"))
+    path = ensure_demo()
+    assert path == demo_path()
+    first = path.stat()
+    assert ensure_demo() == path
+    assert path.stat().st_ino == first.st_ino
+    assert path.stat().st_mtime_ns == first.st_mtime_ns
+    assert os.listdir(path.parent) == [path.name]
+    with duckdb.connect(str(path), read_only=True) as connection:
+        assert connection.execute("SELECT country FROM users").fetchall() == [("DE",)]
+
+
+@pytest.mark.usefixtures("tiny_data")
+def test_ensure_demo_leaves_an_existing_file_alone(tmp_path: Path) -> None:
+    path = tmp_path / "existing.duckdb"
+    path.write_bytes(b"not rebuilt")
+    assert ensure_demo(path) == path
+    assert path.read_bytes() == b"not rebuilt"
+
+
+@pytest.mark.usefixtures("tiny_data")
+def test_create_demo_refuses_to_overwrite_unless_asked(tmp_path: Path) -> None:
+    path = tmp_path / "demo.duckdb"
+    path.write_bytes(b"stale")
+    with pytest.raises(FileExistsError):
+        create_demo(path)
+    assert path.read_bytes() == b"stale"
+    assert create_demo(path, overwrite=True) == path
+    with duckdb.connect(str(path), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM users").fetchone() == (1,)
+    assert os.listdir(tmp_path) == [path.name]
+
+
+def test_concurrent_ensure_demo_yields_one_valid_file(tmp_path: Path, data: DemoData) -> None:
+    home = tmp_path / "home"
+    start = tmp_path / "start"
+    script = textwrap.dedent(
+        f"""
+        import pathlib, time
+        from metrics_layer.demo import ensure_demo
+        while not pathlib.Path({str(start)!r}).exists():
+            time.sleep(0.01)
+        print(ensure_demo())
+        """
+    )
+    env = {**os.environ, "METRICS_LAYER_HOME": str(home)}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    start.touch()
+    results = [worker.communicate(timeout=120) for worker in workers]
+    expected = home / f"demo-v{DATA_VERSION}.duckdb"
+    for worker, (stdout, stderr) in zip(workers, results, strict=True):
+        assert worker.returncode == 0, stderr
+        assert Path(stdout.strip()) == expected
+    assert os.listdir(home) == [expected.name]
+    with duckdb.connect(str(expected), read_only=True) as connection:
+        for name, table in data.items():
+            count = connection.execute(f"SELECT count(*) FROM {name}").fetchone()
+            assert count == (len(table.rows),), name
