@@ -42,7 +42,7 @@ def mysql_week(node: exp.Expression) -> exp.Expression:
 
     >>> t = exp.TimestampTrunc(this=exp.column("t"), unit=exp.var("WEEK"))
     >>> mysql_week(t).sql("mysql")
-    'DATE_SUB(CAST(t AS DATE), INTERVAL WEEKDAY(t) DAY)'
+    'DATE_SUB(CAST(t AS DATE), INTERVAL (WEEKDAY(t)) DAY)'
     """
     if isinstance(node, exp.TimestampTrunc) and node.unit and node.unit.name.upper() == "WEEK":
         return exp.DateSub(

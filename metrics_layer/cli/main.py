@@ -1,0 +1,267 @@
+"""The ``metrics-layer`` command.
+
+Exit codes: 0 success; 1 the definitions, query or database failed (the message says where and
+what to do); 2 the command line itself is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import decimal
+import io
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from metrics_layer.errors import DefinitionError, Level, MetricsLayerError, UserError
+
+__all__ = ["main"]
+
+DEFAULT_PATH = "definitions"
+PATH_VARIABLE = "METRICS_LAYER_PATH"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="metrics-layer",
+        description="Define KPIs once; compile them to SQL for any engine; run them anywhere.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_project(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--project", "-p", default=None,
+                       help=f"definitions folder (default: ${PATH_VARIABLE} or ./{DEFAULT_PATH})")
+
+    def with_query(p: argparse.ArgumentParser) -> None:
+        p.add_argument("metrics", nargs="*", help="metric names")
+        p.add_argument("--by", "-b", action="append", default=[],
+                       help="group by a dotted name, e.g. metric_time.week or user.plan")
+        p.add_argument("--where", "-w", default=None, help="SQL boolean over dotted names")
+        p.add_argument("--start", default=None, help="first day, YYYY-MM-DD (inclusive)")
+        p.add_argument("--end", default=None, help="last day, YYYY-MM-DD (inclusive)")
+        p.add_argument("--order", "-o", action="append", default=[],
+                       help="order by a metric or 'by' name; prefix '-' for descending")
+        p.add_argument("--limit", "-l", type=int, default=None, help="maximum number of rows")
+        with_project(p)
+
+    query = sub.add_parser("query", help="compute metrics and print the result")
+    with_query(query)
+    query.add_argument("--format", "-f", choices=["table", "csv", "json"], default="table")
+    query.add_argument("--connection", "-c", default=None,
+                       help="SQLAlchemy URL (default: $METRICS_LAYER_URL, the project's, or demo)")
+    query.add_argument("--sql", action="store_true", help="also print the SQL (to stderr)")
+
+    compile_ = sub.add_parser("compile", help="print the SQL for a query")
+    with_query(compile_)
+    compile_.add_argument("--dialect", "-d", default=None,
+                          help="sqlglot dialect, e.g. duckdb, postgres, snowflake, bigquery")
+
+    listing = sub.add_parser("list", help="list the metrics")
+    with_project(listing)
+    listing.add_argument("--format", "-f", choices=["table", "json"], default="table")
+
+    show = sub.add_parser("show", help="show one metric in full")
+    show.add_argument("metric")
+    with_project(show)
+
+    sub.add_parser("schema", help="print the JSON Schema of definition files")
+
+    demo = sub.add_parser("demo", help="create the embedded demo database and show a KPI")
+    demo.add_argument("--force", action="store_true", help="recreate the demo database")
+    with_project(demo)
+
+    check = sub.add_parser("check", help="validate definitions; exit 1 on errors")
+    check.add_argument("path", nargs="?", default=None, help="definitions folder or file")
+    check.add_argument("--format", "-f", choices=["text", "github", "json"], default="text")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    handler = _HANDLERS[args.command]
+    try:
+        return handler(args)
+    except DefinitionError as exc:
+        for diagnostic in exc.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        return 1
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except MetricsLayerError as exc:
+        print(f"internal error: {exc}. Please report it.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _path(args: argparse.Namespace) -> str:
+    return str(args.project or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH)
+
+
+def _layer(args: argparse.Namespace, connection: str | None = None) -> Any:
+    from metrics_layer.api import load
+
+    return load(_path(args), connection=connection)
+
+
+def _query(args: argparse.Namespace, layer: Any) -> Any:
+    return layer.query(args.metrics, by=args.by, where=args.where, start=args.start,
+                       end=args.end, order=args.order, limit=args.limit)
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    layer = _layer(args, args.connection)
+    result = _query(args, layer).run()
+    if args.sql:
+        print(result.sql, file=sys.stderr)
+    sys.stdout.write(render(result.columns, result.rows, args.format))
+    return 0
+
+
+def _cmd_compile(args: argparse.Namespace) -> int:
+    layer = _layer(args)
+    print(_query(args, layer).sql(args.dialect))
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    layer = _layer(args)
+    rows = tuple((m.name, m.kind.value, m.status.value, m.version, m.owner or "", m.label)
+                 for m in layer.metrics)
+    columns = ("name", "type", "status", "version", "owner", "label")
+    sys.stdout.write(render(columns, rows, args.format))
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    layer = _layer(args)
+    metric = layer.metric(args.metric)
+    lines = [
+        f"{metric.name}  (v{metric.version}, {metric.status.value}, {metric.kind.value})",
+        f"  label:       {metric.label}",
+        f"  description: {metric.description or '-'}",
+        f"  owner:       {metric.owner or '-'}",
+        f"  tags:        {', '.join(metric.tags) or '-'}",
+        f"  synonyms:    {', '.join(metric.synonyms) or '-'}",
+        f"  defined in:  {layer.graph.places.get(metric.name, ('-',))[0]}",
+    ]
+    if metric.measure:
+        lines.append(f"  measure:     {metric.measure}")
+    if metric.inputs:
+        lines.append(f"  inputs:      {', '.join(i.name for i in metric.inputs)}")
+    if metric.filter is not None:
+        lines.append(f"  filter:      {metric.filter.sql()}")
+    if metric.per is not None:
+        rollup = metric.rollup.value if metric.rollup else "average"
+        lines.append(f"  per:         {metric.per.value} (rollup {rollup})")
+    for version, date, change in metric.changelog:
+        lines.append(f"  v{version} {date}: {change}")
+    lines.append("")
+    lines.append(layer.query([metric.name], by=["metric_time.month"]
+                             if _has_time(layer, metric.name) else []).sql())
+    print("\n".join(lines))
+    return 0
+
+
+def _has_time(layer: Any, name: str) -> bool:
+    try:
+        layer.query([name], by=["metric_time.month"])
+    except UserError:
+        return False
+    return True
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from metrics_layer.spec.schema import load_schema
+
+    print(json.dumps(load_schema(), indent=2, sort_keys=True))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from metrics_layer.api import load
+    from metrics_layer.demo import create_demo, demo_path, ensure_demo
+
+    path = create_demo(demo_path(), overwrite=True) if args.force else ensure_demo()
+    print(f"demo database: {path}", file=sys.stderr)
+    layer = load(_path(args), connection=f"duckdb:///{path}")
+    result = layer.query(["daily_active_users", "signups", "paid_conversion_rate", "mrr"],
+                         by=["metric_time.month"], start="2026-01-01").run()
+    sys.stdout.write(render(result.columns, result.rows, "table"))
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from metrics_layer.api import check
+
+    path = args.path or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH
+    graph, diagnostics = check(path)
+    errors = [d for d in diagnostics if d.level is Level.ERROR]
+    if args.format == "json":
+        print(json.dumps([{"level": d.level.value, "message": d.message, "file": d.file,
+                           "line": d.line, "column": d.column, "code": d.code}
+                          for d in diagnostics], indent=2))
+    for d in diagnostics:
+        if args.format == "github":
+            kind = "error" if d.level is Level.ERROR else "warning"
+            place = f"file={d.file},line={d.line or 1},col={d.column or 1}" if d.file else ""
+            print(f"::{kind} {place}::{d.message}")
+        elif args.format == "text":
+            print(d, file=sys.stderr)
+    if args.format == "text":
+        count = len(graph.metrics) if graph is not None else 0
+        summary = (f"{len(errors)} error(s), {len(diagnostics) - len(errors)} warning(s)"
+                   if diagnostics else f"ok: {count} metrics, no problems")
+        print(summary, file=sys.stderr)
+    return 1 if errors else 0
+
+
+_HANDLERS = {
+    "query": _cmd_query,
+    "compile": _cmd_compile,
+    "list": _cmd_list,
+    "show": _cmd_show,
+    "schema": _cmd_schema,
+    "demo": _cmd_demo,
+    "check": _cmd_check,
+}
+
+
+def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
+    """Rows as an aligned table, CSV or JSON (an array of objects)."""
+    if fmt == "json":
+        return json.dumps([dict(zip(columns, row, strict=True)) for row in rows],
+                          default=_json_value, indent=2) + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return buffer.getvalue()
+    from metrics_layer.engine.result import format_table
+
+    return format_table(tuple(columns), tuple(tuple(r) for r in rows)) + "\n"
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
