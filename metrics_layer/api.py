@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,15 +57,14 @@ def load(path: str | Path = "definitions", *, connection: str | None = None) -> 
 class SemanticLayer:
     """A loaded, checked set of definitions bound to a database connection."""
 
-    def __init__(self, graph: Graph, diagnostics: Sequence[Diagnostic] = (), *,
-                 connection: str | None = None) -> None:
+    def __init__(
+        self, graph: Graph, diagnostics: Sequence[Diagnostic] = (), *, connection: str | None = None
+    ) -> None:
         from metrics_layer.engine.connection import Connection, resolve_url
 
         self.graph = graph
         self.warnings = tuple(diagnostics)
-        self.connection: Connection = Connection(
-            resolve_url(connection, graph.settings.connection)
-        )
+        self.connection: Connection = Connection(resolve_url(connection, graph.settings.connection))
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
@@ -101,13 +99,16 @@ class SemanticLayer:
         """A query; compile with ``.sql()``, run with ``.run()``. Names are dotted."""
         from metrics_layer.planner.query import MetricQuery
 
-        spec = MetricQuery.of(metrics, by=by, where=where, start=start, end=end, order=order,
-                              limit=limit)
+        spec = MetricQuery.of(
+            metrics, by=by, where=where, start=start, end=end, order=order, limit=limit
+        )
         return Query(self, spec)
 
     def __repr__(self) -> str:
-        return (f"<SemanticLayer {self.graph.settings.name!r}: {len(self.graph.metrics)} metrics, "
-                f"{len(self.graph.sources)} sources, dialect {self.dialect}>")
+        return (
+            f"<SemanticLayer {self.graph.settings.name!r}: {len(self.graph.metrics)} metrics, "
+            f"{len(self.graph.sources)} sources, dialect {self.dialect}>"
+        )
 
 
 class Query:
@@ -125,9 +126,9 @@ class Query:
 
         return plan_query(self.layer.graph, self.spec)
 
-    @cached_property
+    @property
     def tree(self) -> exp.Select:
-        """The dialect-neutral sqlglot tree."""
+        """A new dialect-neutral sqlglot tree of the query (yours to change)."""
         from metrics_layer.sql.build import build_select
 
         return build_select(self.plan)
@@ -166,8 +167,9 @@ class Query:
         except EngineError as exc:
             exc.sql = sql  # type: ignore[attr-defined]
             raise
-        return Result(self.columns, rows, sql, target.dialect, self.versions, compile_ms,
-                      execute_ms)
+        return Result(
+            self.columns, rows, sql, target.dialect, self.versions, compile_ms, execute_ms
+        )
 
     def __repr__(self) -> str:
         return f"<Query {', '.join(self.columns)}>\n{self.sql()}"

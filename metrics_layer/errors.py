@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "DefinitionError",
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     """How serious a diagnostic is: errors fail ``check``, warnings do not."""
 
     ERROR = "error"

@@ -26,9 +26,15 @@ def run_checks(graph: Graph) -> list[Diagnostic]:
         found.extend(_governance(graph, metric))
         other = labels.setdefault(metric.label.lower(), metric.name)
         if other != metric.name:
-            found.append(_at(graph, metric, Level.WARNING,
-                             f"metric '{metric.name}' has the same label '{metric.label}' as "
-                             f"'{other}'; give one a distinct label"))
+            found.append(
+                _at(
+                    graph,
+                    metric,
+                    Level.WARNING,
+                    f"metric '{metric.name}' has the same label '{metric.label}' as "
+                    f"'{other}'; give one a distinct label",
+                )
+            )
     return found
 
 
@@ -41,8 +47,9 @@ def _plans_alone(graph: Graph, metric: Metric) -> list[Diagnostic]:
     try:
         plan_query(graph, MetricQuery(metrics=(metric.name,)))
     except QueryError as exc:
-        return [_at(graph, metric, Level.ERROR, f"metric '{metric.name}' cannot be computed: "
-                    f"{exc}")]
+        return [
+            _at(graph, metric, Level.ERROR, f"metric '{metric.name}' cannot be computed: {exc}")
+        ]
     return []
 
 
@@ -50,22 +57,45 @@ def _governance(graph: Graph, metric: Metric) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     versions = [entry[0] for entry in metric.changelog]
     if any(v > metric.version for v in versions):
-        found.append(_at(graph, metric, Level.ERROR,
-                         f"metric '{metric.name}' is version {metric.version} but its changelog "
-                         f"mentions version {max(versions)}; bump 'version' or fix the entry"))
+        found.append(
+            _at(
+                graph,
+                metric,
+                Level.ERROR,
+                f"metric '{metric.name}' is version {metric.version} but its changelog "
+                f"mentions version {max(versions)}; bump 'version' or fix the entry",
+            )
+        )
     if metric.version > 1 and metric.version not in versions:
-        found.append(_at(graph, metric, Level.WARNING,
-                         f"metric '{metric.name}' is version {metric.version} with no changelog "
-                         f"entry for it; add one saying what changed"))
+        found.append(
+            _at(
+                graph,
+                metric,
+                Level.WARNING,
+                f"metric '{metric.name}' is version {metric.version} with no changelog "
+                f"entry for it; add one saying what changed",
+            )
+        )
     if metric.status is MetricStatus.CERTIFIED:
         if not metric.owner or not metric.description:
-            found.append(_at(graph, metric, Level.ERROR,
-                             f"certified metric '{metric.name}' needs an owner and a "
-                             "description; add them or set status: draft"))
+            found.append(
+                _at(
+                    graph,
+                    metric,
+                    Level.ERROR,
+                    f"certified metric '{metric.name}' needs an owner and a "
+                    "description; add them or set status: draft",
+                )
+            )
         for item in metric.inputs:
             used = graph.metrics.get(item.name)
             if used is not None and used.status is MetricStatus.DEPRECATED:
-                found.append(_at(graph, metric, Level.WARNING,
-                                 f"certified metric '{metric.name}' uses deprecated metric "
-                                 f"'{used.name}'"))
+                found.append(
+                    _at(
+                        graph,
+                        metric,
+                        Level.WARNING,
+                        f"certified metric '{metric.name}' uses deprecated metric '{used.name}'",
+                    )
+                )
     return found

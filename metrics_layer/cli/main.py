@@ -33,32 +33,54 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_project(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--project", "-p", default=None,
-                       help=f"definitions folder (default: ${PATH_VARIABLE} or ./{DEFAULT_PATH})")
+        p.add_argument(
+            "--project",
+            "-p",
+            default=None,
+            help=f"definitions folder (default: ${PATH_VARIABLE} or ./{DEFAULT_PATH})",
+        )
 
     def with_query(p: argparse.ArgumentParser) -> None:
         p.add_argument("metrics", nargs="*", help="metric names")
-        p.add_argument("--by", "-b", action="append", default=[],
-                       help="group by a dotted name, e.g. metric_time.week or user.plan")
+        p.add_argument(
+            "--by",
+            "-b",
+            action="append",
+            default=[],
+            help="group by a dotted name, e.g. metric_time.week or user.plan",
+        )
         p.add_argument("--where", "-w", default=None, help="SQL boolean over dotted names")
         p.add_argument("--start", default=None, help="first day, YYYY-MM-DD (inclusive)")
         p.add_argument("--end", default=None, help="last day, YYYY-MM-DD (inclusive)")
-        p.add_argument("--order", "-o", action="append", default=[],
-                       help="order by a metric or 'by' name; prefix '-' for descending")
+        p.add_argument(
+            "--order",
+            "-o",
+            action="append",
+            default=[],
+            help="order by a metric or 'by' name; prefix '-' for descending",
+        )
         p.add_argument("--limit", "-l", type=int, default=None, help="maximum number of rows")
         with_project(p)
 
     query = sub.add_parser("query", help="compute metrics and print the result")
     with_query(query)
     query.add_argument("--format", "-f", choices=["table", "csv", "json"], default="table")
-    query.add_argument("--connection", "-c", default=None,
-                       help="SQLAlchemy URL (default: $METRICS_LAYER_URL, the project's, or demo)")
+    query.add_argument(
+        "--connection",
+        "-c",
+        default=None,
+        help="SQLAlchemy URL (default: $METRICS_LAYER_URL, the project's, or demo)",
+    )
     query.add_argument("--sql", action="store_true", help="also print the SQL (to stderr)")
 
     compile_ = sub.add_parser("compile", help="print the SQL for a query")
     with_query(compile_)
-    compile_.add_argument("--dialect", "-d", default=None,
-                          help="sqlglot dialect, e.g. duckdb, postgres, snowflake, bigquery")
+    compile_.add_argument(
+        "--dialect",
+        "-d",
+        default=None,
+        help="sqlglot dialect, e.g. duckdb, postgres, snowflake, bigquery",
+    )
 
     listing = sub.add_parser("list", help="list the metrics")
     with_project(listing)
@@ -117,8 +139,15 @@ def _layer(args: argparse.Namespace, connection: str | None = None) -> Any:
 
 
 def _query(args: argparse.Namespace, layer: Any) -> Any:
-    return layer.query(args.metrics, by=args.by, where=args.where, start=args.start,
-                       end=args.end, order=args.order, limit=args.limit)
+    return layer.query(
+        args.metrics,
+        by=args.by,
+        where=args.where,
+        start=args.start,
+        end=args.end,
+        order=args.order,
+        limit=args.limit,
+    )
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
@@ -138,8 +167,10 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     layer = _layer(args)
-    rows = tuple((m.name, m.kind.value, m.status.value, m.version, m.owner or "", m.label)
-                 for m in layer.metrics)
+    rows = tuple(
+        (m.name, m.kind.value, m.status.value, m.version, m.owner or "", m.label)
+        for m in layer.metrics
+    )
     columns = ("name", "type", "status", "version", "owner", "label")
     sys.stdout.write(render(columns, rows, args.format))
     return 0
@@ -169,8 +200,11 @@ def _cmd_show(args: argparse.Namespace) -> int:
     for version, date, change in metric.changelog:
         lines.append(f"  v{version} {date}: {change}")
     lines.append("")
-    lines.append(layer.query([metric.name], by=["metric_time.month"]
-                             if _has_time(layer, metric.name) else []).sql())
+    lines.append(
+        layer.query(
+            [metric.name], by=["metric_time.month"] if _has_time(layer, metric.name) else []
+        ).sql()
+    )
     print("\n".join(lines))
     return 0
 
@@ -197,8 +231,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     path = create_demo(demo_path(), overwrite=True) if args.force else ensure_demo()
     print(f"demo database: {path}", file=sys.stderr)
     layer = load(_path(args), connection=f"duckdb:///{path}")
-    result = layer.query(["daily_active_users", "signups", "paid_conversion_rate", "mrr"],
-                         by=["metric_time.month"], start="2026-01-01").run()
+    result = layer.query(
+        ["daily_active_users", "signups", "paid_conversion_rate", "mrr"],
+        by=["metric_time.month"],
+        start="2026-01-01",
+    ).run()
     sys.stdout.write(render(result.columns, result.rows, "table"))
     return 0
 
@@ -210,9 +247,22 @@ def _cmd_check(args: argparse.Namespace) -> int:
     graph, diagnostics = check(path)
     errors = [d for d in diagnostics if d.level is Level.ERROR]
     if args.format == "json":
-        print(json.dumps([{"level": d.level.value, "message": d.message, "file": d.file,
-                           "line": d.line, "column": d.column, "code": d.code}
-                          for d in diagnostics], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "level": d.level.value,
+                        "message": d.message,
+                        "file": d.file,
+                        "line": d.line,
+                        "column": d.column,
+                        "code": d.code,
+                    }
+                    for d in diagnostics
+                ],
+                indent=2,
+            )
+        )
     for d in diagnostics:
         if args.format == "github":
             kind = "error" if d.level is Level.ERROR else "warning"
@@ -222,8 +272,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
             print(d, file=sys.stderr)
     if args.format == "text":
         count = len(graph.metrics) if graph is not None else 0
-        summary = (f"{len(errors)} error(s), {len(diagnostics) - len(errors)} warning(s)"
-                   if diagnostics else f"ok: {count} metrics, no problems")
+        summary = (
+            f"{len(errors)} error(s), {len(diagnostics) - len(errors)} warning(s)"
+            if diagnostics
+            else f"ok: {count} metrics, no problems"
+        )
         print(summary, file=sys.stderr)
     return 1 if errors else 0
 
@@ -242,8 +295,14 @@ _HANDLERS = {
 def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
     """Rows as an aligned table, CSV or JSON (an array of objects)."""
     if fmt == "json":
-        return json.dumps([dict(zip(columns, row, strict=True)) for row in rows],
-                          default=_json_value, indent=2) + "\n"
+        return (
+            json.dumps(
+                [dict(zip(columns, row, strict=True)) for row in rows],
+                default=_json_value,
+                indent=2,
+            )
+            + "\n"
+        )
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

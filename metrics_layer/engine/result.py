@@ -87,14 +87,20 @@ def format_table(columns: tuple[str, ...], rows: tuple[tuple[Any, ...], ...]) ->
     cells = [[_text(v) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     numeric = [
-        bool(rows) and all(isinstance(r[i], (int, float)) or r[i] is None for r in rows)
+        bool(rows)
+        and all(isinstance(r[i], (int, float)) or r[i] is None for r in rows)
         and any(r[i] is not None for r in rows)
         for i in range(len(columns))
     ]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
-             "  ".join("-" * w for w in widths)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
     for row in cells:
-        lines.append("  ".join(
-            (v.rjust(w) if n else v.ljust(w)) for v, w, n in zip(row, widths, numeric, strict=True)
-        ).rstrip())
+        lines.append(
+            "  ".join(
+                (v.rjust(w) if n else v.ljust(w))
+                for v, w, n in zip(row, widths, numeric, strict=True)
+            ).rstrip()
+        )
     return "\n".join(lines)

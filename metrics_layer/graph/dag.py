@@ -23,7 +23,7 @@ def find_cycle(deps: Mapping[str, Sequence[str]]) -> list[str]:
         stack.append(name)
         for dep in deps.get(name, ()):
             if state.get(dep) == 1:
-                return [*stack[stack.index(dep):], dep]
+                return [*stack[stack.index(dep) :], dep]
             if dep in deps and dep not in state:
                 found = visit(dep)
                 if found:

@@ -35,7 +35,7 @@ class ExpressionSyntaxError(ValueError):
     """A SQL fragment that does not parse; ``str()`` says why."""
 
 
-def parse_expression(text: str) -> exp.Expression:
+def parse_expression(text: str) -> exp.Expr:
     """Parse one SQL scalar expression; plain identifiers skip the parser.
 
     >>> parse_expression("user_id").sql()
@@ -57,14 +57,14 @@ def parse_expression(text: str) -> exp.Expression:
     return expression
 
 
-def qualify(expression: exp.Expression, table: str) -> exp.Expression:
+def qualify(expression: exp.Expr, table: str) -> exp.Expr:
     """Give every unqualified column the table alias ``table``.
 
     >>> qualify(parse_expression("a + b.c"), "t").sql()
     't.a + b.c'
     """
 
-    def rule(node: exp.Expression) -> exp.Expression:
+    def rule(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and not node.table:
             return exp.column(node.this.copy(), table=table)
         return node
@@ -74,7 +74,7 @@ def qualify(expression: exp.Expression, table: str) -> exp.Expression:
 
 # Functions a filter may call, by sqlglot class. Aggregates, subqueries and anything with side
 # effects are absent on purpose.
-ALLOWED_FUNCTIONS: tuple[type[exp.Expression], ...] = (
+ALLOWED_FUNCTIONS: tuple[type[exp.Func], ...] = (
     exp.Lower,
     exp.Upper,
     exp.Trim,
@@ -92,7 +92,7 @@ ALLOWED_FUNCTIONS: tuple[type[exp.Expression], ...] = (
     exp.StartsWith,
 )
 
-_ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
+_ALLOWED_NODES: tuple[type[exp.Expr], ...] = (
     exp.Column,
     exp.Identifier,
     exp.Literal,
@@ -138,7 +138,7 @@ class _Refused:
     what: str
 
 
-def parse_condition(text: str, *, field: str, boolean: bool = True) -> exp.Expression:
+def parse_condition(text: str, *, field: str, boolean: bool = True) -> exp.Expr:
     """Parse an untrusted filter; refuse anything but a safe boolean over dotted names.
 
     >>> parse_condition("user.country = 'DE'", field="where").sql()
@@ -181,7 +181,7 @@ def parse_condition(text: str, *, field: str, boolean: bool = True) -> exp.Expre
     return condition
 
 
-def references(expression: exp.Expression) -> list[exp.Column]:
+def references(expression: exp.Expr) -> list[exp.Column]:
     """Every column a parsed filter names, in order."""
     return list(expression.find_all(exp.Column))
 
@@ -191,7 +191,7 @@ def column_parts(column: exp.Column) -> list[str]:
     return [part.name for part in column.parts]
 
 
-def _first_refused(condition: exp.Expression) -> _Refused | None:
+def _first_refused(condition: exp.Expr) -> _Refused | None:
     for node in condition.walk():
         if node.comments:
             return _Refused("a comment")
@@ -201,7 +201,7 @@ def _first_refused(condition: exp.Expression) -> _Refused | None:
             return _Refused("a statement")
         if isinstance(node, exp.Star):
             return _Refused("'*'")
-        if isinstance(node, exp.Placeholder) or isinstance(node, exp.Parameter):
+        if isinstance(node, (exp.Placeholder, exp.Parameter)):
             return _Refused("a placeholder")
         if isinstance(node, exp.AggFunc):
             return _Refused(f"the aggregate {node.key.upper()}()")

@@ -171,7 +171,7 @@ class Graph:
         if dimension.type is DimensionType.TIME:
             grain = self._check_grain(name, grain or Grain.DAY, dimension, field)
         if owner in self.primary and owner in self.sources[start].entities and target != start:
-            path: tuple[JoinStep, ...] = (JoinStep(start, target, owner),)
+            path = (JoinStep(start, target, owner),)
         else:
             path = self.join_path(start, target, name=name)
         return DimensionRef(name, path, target, dimension, None, grain)
@@ -209,8 +209,8 @@ class Graph:
     def query_names(self) -> list[str]:
         """Every name a query may group by, for suggestions and the catalogue."""
         names = [METRIC_TIME, *self.primary]
-        for entity, source in self.primary.items():
-            names.extend(f"{entity}.{d}" for d in self.sources[source].dimensions)
+        for entity, owner in self.primary.items():
+            names.extend(f"{entity}.{d}" for d in self.sources[owner].dimensions)
         for source in self.sources.values():
             names.extend(f"{source.name}.{d}" for d in source.dimensions)
         return names

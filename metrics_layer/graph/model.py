@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from metrics_layer.spec.models import (
@@ -44,7 +44,7 @@ class Settings:
 class Dimension:
     name: str
     source: str
-    expr: exp.Expression
+    expr: exp.Expr
     type: DimensionType
     grain: Grain | None
     label: str | None = None
@@ -55,7 +55,7 @@ class Dimension:
 class Entity:
     name: str
     source: str
-    keys: tuple[exp.Expression, ...]
+    keys: tuple[exp.Expr, ...]
     primary: bool
     description: str | None = None
 
@@ -65,7 +65,7 @@ class Measure:
     name: str
     source: str
     agg: Agg
-    expr: exp.Expression | None
+    expr: exp.Expr | None
     percentile: float | None = None
     semi_additive: SemiAdditive | None = None
     label: str | None = None
@@ -79,7 +79,7 @@ class Measure:
 @dataclass(frozen=True)
 class Source:
     name: str
-    relation: exp.Expression
+    relation: exp.Expr
     time: str | None
     entities: dict[str, Entity]
     dimensions: dict[str, Dimension]
@@ -87,7 +87,7 @@ class Source:
     description: str | None = None
 
 
-class MetricKind(str, Enum):
+class MetricKind(StrEnum):
     SIMPLE = "simple"
     RATIO = "ratio"
     DERIVED = "derived"
@@ -120,8 +120,8 @@ class Metric:
     changelog: tuple[tuple[int, dt.date, str], ...]
     measure: str | None = None
     inputs: tuple[MetricRef, ...] = ()
-    expr: exp.Expression | None = None
-    filter: exp.Expression | None = None
+    expr: exp.Expr | None = None
+    filter: exp.Expr | None = None
     fill_null: float | None = None
     per: Grain | None = None
     rollup: Rollup | None = None

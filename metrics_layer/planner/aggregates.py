@@ -20,7 +20,7 @@ def fills_with_zero(agg: Agg) -> bool:
     return agg in (Agg.COUNT, Agg.COUNT_DISTINCT, Agg.SUM_BOOLEAN)
 
 
-def aggregate_call(measure: Measure, condition: exp.Expression | None) -> exp.Expression:
+def aggregate_call(measure: Measure, condition: exp.Expr | None) -> exp.Expr:
     """The aggregate of ``measure``; rows failing ``condition`` do not contribute.
 
     >>> from metrics_layer.graph.model import Measure
@@ -33,8 +33,9 @@ def aggregate_call(measure: Measure, condition: exp.Expression | None) -> exp.Ex
     if agg is Agg.SUM_BOOLEAN:
         assert value is not None
         test = value if condition is None else exp.and_(condition.copy(), value)
-        return exp.Sum(this=exp.Case(ifs=[exp.If(this=test, true=_ONE.copy())],
-                                     default=_ZERO.copy()))
+        return exp.Sum(
+            this=exp.Case(ifs=[exp.If(this=test, true=_ONE.copy())], default=_ZERO.copy())
+        )
     if value is None:
         value = exp.Star() if condition is None else _ONE.copy()
     if condition is not None:
@@ -60,7 +61,7 @@ def aggregate_call(measure: Measure, condition: exp.Expression | None) -> exp.Ex
     assert_never(agg)
 
 
-def safe_divide(numerator: exp.Expression, denominator: exp.Expression) -> exp.Expression:
+def safe_divide(numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
     """``numerator / denominator`` as a float, NULL when the denominator is 0.
 
     >>> safe_divide(exp.column("a"), exp.column("b")).sql("postgres")

@@ -31,8 +31,8 @@ class Join:
     """A many-to-one LEFT JOIN of a dimension source."""
 
     alias: str
-    relation: exp.Expression
-    on: exp.Expression
+    relation: exp.Expr
+    on: exp.Expr
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class AggColumn:
     """
 
     alias: str
-    call: exp.Expression
+    call: exp.Expr
     rollup: Rollup | None = None
     counts: bool = False
 
@@ -58,9 +58,9 @@ class Periods:
     expressions over the source. The build turns this into first, last and count per bucket.
     """
 
-    period: exp.Expression
-    partition: tuple[tuple[str, exp.Expression], ...]
-    time_range: exp.Expression | None
+    period: exp.Expr
+    partition: tuple[tuple[str, exp.Expr], ...]
+    time_range: exp.Expr | None
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,12 @@ class Aggregation:
 
     name: str
     source: str
-    relation: exp.Expression
+    relation: exp.Expr
     joins: tuple[Join, ...]
-    where: exp.Expression | None
-    groups: tuple[tuple[str, exp.Expression], ...]
+    where: exp.Expr | None
+    groups: tuple[tuple[str, exp.Expr], ...]
     columns: tuple[AggColumn, ...]
-    per: exp.Expression | None = None
+    per: exp.Expr | None = None
     periods: Periods | None = None
     keep: SemiAdditive | None = None
 
@@ -84,7 +84,7 @@ class OutputMetric:
     """A requested metric as an expression over aggregation columns (``cte.alias``)."""
 
     name: str
-    expr: exp.Expression
+    expr: exp.Expr
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ class _Leaf:
     """A measure to aggregate for a metric, with the metric's filter and period."""
 
     measure: Measure
-    condition: exp.Expression | None
+    condition: exp.Expr | None
     per: Grain | None
     rollup: Rollup | None
 
@@ -98,7 +98,7 @@ class _Planner:
 
     # -- metrics into leaves ------------------------------------------------------------------
 
-    def _metric_expr(self, metric: Metric, outer: exp.Expression | None) -> exp.Expression:
+    def _metric_expr(self, metric: Metric, outer: exp.Expr | None) -> exp.Expr:
         condition = _and(outer, metric.filter)
         if metric.kind is MetricKind.SIMPLE:
             assert metric.measure is not None
@@ -122,7 +122,7 @@ class _Planner:
                 f"metric '{metric.name}': 'per' is supported on simple metrics only",
                 field="metrics",
             )
-        inputs: dict[str, exp.Expression] = {}
+        inputs: dict[str, exp.Expr] = {}
         for item in metric.inputs:
             if item.measure is not None:
                 measure = self.graph.measures[item.measure]
@@ -139,7 +139,7 @@ class _Planner:
             return safe_divide(numerator, denominator)
         assert metric.expr is not None
 
-        def substitute(node: exp.Expression) -> exp.Expression:
+        def substitute(node: exp.Expr) -> exp.Expr:
             if isinstance(node, exp.Column):
                 return exp.Paren(this=inputs[node.name].copy())
             if isinstance(node, exp.Div):
@@ -148,7 +148,7 @@ class _Planner:
 
         return metric.expr.copy().transform(substitute)
 
-    def _leaf(self, leaf: _Leaf) -> exp.Expression:
+    def _leaf(self, leaf: _Leaf) -> exp.Expr:
         measure = leaf.measure
         keep = measure.semi_additive
         key = (measure.source, leaf.per, keep)
@@ -180,8 +180,9 @@ class _Planner:
         first_error: QueryError | None = None
         for source in sorted(self.graph.sources):
             try:
-                cost = sum(len(self.graph.resolve(n, source, field="by").path)
-                           for n in self.query.by)
+                cost = sum(
+                    len(self.graph.resolve(n, source, field="by").path) for n in self.query.by
+                )
                 if self.where is not None:
                     self._resolve(self.where, source, None)
             except QueryError as exc:
@@ -193,7 +194,8 @@ class _Planner:
             if first_error is not None and len(self.query.by) == 1:
                 raise first_error
             raise QueryError(
-                "no single source reaches all of " + ", ".join(self.query.by)
+                "no single source reaches all of "
+                + ", ".join(self.query.by)
                 + "; ask for them separately",
                 field="by",
             )
@@ -218,8 +220,8 @@ class _Planner:
 
     def _aggregation(self, scan: _Scan) -> Aggregation:
         joins = _Joins(self.graph, scan.source)
-        groups: list[tuple[str, exp.Expression]] = []
-        partition: list[tuple[str, exp.Expression]] = []
+        groups: list[tuple[str, exp.Expr]] = []
+        partition: list[tuple[str, exp.Expr]] = []
         for name in self.query.by:
             ref = self.graph.resolve(name, scan.source, field="by")
             alias = name.replace(".", "__")
@@ -240,7 +242,8 @@ class _Planner:
                 alias,
                 aggregate_call(
                     leaf.measure,
-                    None if leaf.condition is None
+                    None
+                    if leaf.condition is None
                     else self._resolve(leaf.condition, scan.source, joins),
                 ),
                 leaf.rollup,
@@ -250,14 +253,15 @@ class _Planner:
         )
         source = self.graph.sources[scan.source]
         time_expr = self._source_time(scan.source)
-        per: exp.Expression | None = None
+        per: exp.Expr | None = None
         periods: Periods | None = None
         if time_expr is not None and (scan.per is not None or scan.keep is not None):
             grain = scan.per or source.dimensions[source.time or ""].grain or Grain.DAY
             period = bucket(time_expr, grain, self.graph.settings.week_start)
             per = period if scan.per is not None else None
-            periods = Periods(period, tuple(partition),
-                              self._time_range(scan.source, name="start/end"))
+            periods = Periods(
+                period, tuple(partition), self._time_range(scan.source, name="start/end")
+            )
         return Aggregation(
             name=scan.name,
             source=scan.source,
@@ -288,14 +292,14 @@ class _Planner:
             and ref.dimension.name == self.graph.sources[source].time
         )
 
-    def _source_time(self, source: str) -> exp.Expression | None:
+    def _source_time(self, source: str) -> exp.Expr | None:
         found = self.graph.sources[source]
         if found.time is None:
             return None
         expression = found.dimensions[found.time].expr
         return in_time_zone(expression, self.graph.settings.time_zone)
 
-    def _time_range(self, source: str, *, name: str) -> exp.Expression | None:
+    def _time_range(self, source: str, *, name: str) -> exp.Expr | None:
         if self.query.start is None and self.query.end is None:
             return None
         time_expr = self._source_time(source)
@@ -307,7 +311,7 @@ class _Planner:
             )
         return within_dates(time_expr, self.query.start, self.query.end)
 
-    def _expressions(self, ref: DimensionRef, joins: _Joins | None) -> list[exp.Expression]:
+    def _expressions(self, ref: DimensionRef, joins: _Joins | None) -> list[exp.Expr]:
         alias = joins.alias(ref.path) if joins is not None else None
         if ref.entity is not None:
             keys = [k.copy() for k in ref.entity.keys]
@@ -319,11 +323,10 @@ class _Planner:
         zoned = in_time_zone(expression, self.graph.settings.time_zone)
         return [bucket(zoned, ref.grain, self.graph.settings.week_start)]
 
-    def _resolve(self, condition: exp.Expression, source: str,
-                 joins: _Joins | None) -> exp.Expression:
+    def _resolve(self, condition: exp.Expr, source: str, joins: _Joins | None) -> exp.Expr:
         """Replace the dotted names of a filter by expressions over ``source`` (and its joins)."""
 
-        def rule(node: exp.Expression) -> exp.Expression:
+        def rule(node: exp.Expr) -> exp.Expr:
             if not isinstance(node, exp.Column):
                 return node
             parts = column_parts(node)
@@ -358,17 +361,23 @@ class _Joins:
                 continue
             step = prefix[-1]
             taken = set(self._aliases.values())
-            alias = step.right if step.right not in taken else (
-                f"{step.right}_via_{'_'.join(s.entity for s in prefix)}"
+            alias = (
+                step.right
+                if step.right not in taken
+                else (f"{step.right}_via_{'_'.join(s.entity for s in prefix)}")
             )
             left_alias = self._aliases[prefix[:-1]]
             left = self.graph.sources[step.left].entities[step.entity]
             right = self.graph.sources[step.right].entities[step.entity]
-            on = exp.and_(*(
-                exp.EQ(this=_requalify(lk.copy(), step.left, left_alias),
-                       expression=_requalify(rk.copy(), step.right, alias))
-                for lk, rk in zip(left.keys, right.keys, strict=True)
-            ))
+            on = exp.and_(
+                *(
+                    exp.EQ(
+                        this=_requalify(lk.copy(), step.left, left_alias),
+                        expression=_requalify(rk.copy(), step.right, alias),
+                    )
+                    for lk, rk in zip(left.keys, right.keys, strict=True)
+                )
+            )
             relation = self.graph.sources[step.right].relation.copy()
             relation.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
             self._aliases[prefix] = alias
@@ -379,13 +388,13 @@ class _Joins:
         return tuple(self._joins)
 
 
-def _requalify(expression: exp.Expression, source: str, alias: str | None) -> exp.Expression:
+def _requalify(expression: exp.Expr, source: str, alias: str | None) -> exp.Expr:
     if alias is None:
         return expression
     if alias == source:
         return expression
 
-    def rule(node: exp.Expression) -> exp.Expression:
+    def rule(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and node.table == source:
             return exp.column(node.this.copy(), table=alias)
         return node
@@ -393,7 +402,7 @@ def _requalify(expression: exp.Expression, source: str, alias: str | None) -> ex
     return expression.transform(rule)
 
 
-def _and(left: exp.Expression | None, right: exp.Expression | None) -> exp.Expression | None:
+def _and(left: exp.Expr | None, right: exp.Expr | None) -> exp.Expr | None:
     if left is None:
         return right
     if right is None:
@@ -401,5 +410,5 @@ def _and(left: exp.Expression | None, right: exp.Expression | None) -> exp.Expre
     return exp.and_(left, right)
 
 
-def _key_name(key: exp.Expression, index: int) -> str:
+def _key_name(key: exp.Expr, index: int) -> str:
     return key.name if isinstance(key, exp.Column) else str(index)

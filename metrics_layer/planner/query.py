@@ -61,8 +61,9 @@ class MetricQuery:
             raise QueryError(
                 f"start {start_date} is after end {end_date}; swap them", field="start"
             )
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
-                                  or limit < 1):
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
             raise QueryError(f"must be a positive whole number, not {limit!r}", field="limit")
         orders = tuple(
             OrderBy(item[1:], True) if item.startswith("-") else OrderBy(item)

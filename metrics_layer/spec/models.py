@@ -8,7 +8,7 @@ every field; the JSON Schema in ``schema.json`` is generated from these classes.
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -52,7 +52,7 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
 
-class Grain(str, Enum):
+class Grain(StrEnum):
     """Time grains, finest first."""
 
     HOUR = "hour"
@@ -63,7 +63,7 @@ class Grain(str, Enum):
     YEAR = "year"
 
 
-class WeekStart(str, Enum):
+class WeekStart(StrEnum):
     MONDAY = "monday"
     TUESDAY = "tuesday"
     WEDNESDAY = "wednesday"
@@ -73,13 +73,13 @@ class WeekStart(str, Enum):
     SUNDAY = "sunday"
 
 
-class DimensionType(str, Enum):
+class DimensionType(StrEnum):
     CATEGORICAL = "categorical"
     BOOLEAN = "boolean"
     TIME = "time"
 
 
-class Agg(str, Enum):
+class Agg(StrEnum):
     COUNT = "count"
     COUNT_DISTINCT = "count_distinct"
     SUM = "sum"
@@ -91,14 +91,14 @@ class Agg(str, Enum):
     PERCENTILE = "percentile"
 
 
-class SemiAdditive(str, Enum):
+class SemiAdditive(StrEnum):
     """Which row of the period a snapshot measure keeps before aggregating across the rest."""
 
     LAST = "last"
     FIRST = "first"
 
 
-class Rollup(str, Enum):
+class Rollup(StrEnum):
     """How a metric measured per period (``per``) is rolled up to a coarser period."""
 
     AVERAGE = "average"
@@ -109,7 +109,7 @@ class Rollup(str, Enum):
     FIRST = "first"
 
 
-class MetricStatus(str, Enum):
+class MetricStatus(StrEnum):
     DRAFT = "draft"
     CERTIFIED = "certified"
     DEPRECATED = "deprecated"

@@ -22,7 +22,7 @@ from metrics_layer.spec.yaml_source import Path, YamlDocument, read_yaml
 __all__ = ["PROJECT_FILE", "Located", "ProjectFiles", "read_project"]
 
 PROJECT_FILE = "metrics_layer.yml"
-T = TypeVar("T")
+T = TypeVar("T", covariant=True)
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def read_project(location: str | FsPath) -> ProjectFiles:
     """Read and validate every file of the project at ``location``; never raises for bad input."""
     root = FsPath(location)
     if not root.exists():
-        project = ProjectFiles(root=root, settings=ProjectSpec(name="project"))
+        project = ProjectFiles(root=root, settings=_default_settings("project"))
         project.diagnostics.append(
             Diagnostic(
                 Level.ERROR,
@@ -68,7 +68,7 @@ def read_project(location: str | FsPath) -> ProjectFiles:
         )
         return project
     folder = root if root.is_dir() else root.parent
-    project = ProjectFiles(root=folder, settings=ProjectSpec(name=_default_name(folder)))
+    project = ProjectFiles(root=folder, settings=_default_settings(_default_name(folder)))
     project_file = folder / PROJECT_FILE
     if root.is_dir() and project_file.is_file():
         parsed = _read_file(project_file, project, allow_project=True)
@@ -96,6 +96,10 @@ def read_project(location: str | FsPath) -> ProjectFiles:
     return project
 
 
+def _default_settings(name: str) -> ProjectSpec:
+    return ProjectSpec.model_validate({"name": name})
+
+
 def _default_name(folder: FsPath) -> str:
     cleaned = "".join(c if c.isalnum() else "_" for c in folder.resolve().name.lower())
     return cleaned if cleaned[:1].isalpha() else "project"
@@ -117,7 +121,9 @@ def _position_of_paths(project_file: FsPath) -> tuple[int | None, int | None]:
     return doc.position(("project", "paths")) or (None, None)
 
 
-def _read_file(file: FsPath, project: ProjectFiles, *, allow_project: bool) -> DefinitionsFile | None:
+def _read_file(
+    file: FsPath, project: ProjectFiles, *, allow_project: bool
+) -> DefinitionsFile | None:
     name = _display(file)
     project.files.append(name)
     try:

@@ -8,6 +8,7 @@ docs/definitions.md.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -60,6 +61,7 @@ def validate_document(doc: YamlDocument) -> bool:
 
 def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
     path = tuple(error.absolute_path)
+    schema = _mapping(error.schema)
     if error.validator == "oneOf" or error.validator == "anyOf":
         branch = _matching_branch(error)
         if branch:
@@ -67,7 +69,7 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
                 _report(doc, sub)
             return
         if isinstance(error.instance, dict) and "type" in error.instance:
-            kinds = _discriminator_values(error.schema)
+            kinds = _discriminator_values(schema)
             doc.error(
                 f"unknown type '{error.instance['type']}'; expected one of "
                 f"{', '.join(kinds)}.{did_you_mean(str(error.instance['type']), kinds)}",
@@ -76,7 +78,7 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
             )
             return
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = list(error.schema.get("properties", {}))
+        allowed = list(schema.get("properties", {}))
         for key in error.instance:
             if key not in allowed:
                 doc.error(
@@ -91,7 +93,7 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
         doc.error(f"{error.message}{_where(path)}; add it", path, code="schema")
         return
     if error.validator == "enum":
-        allowed = [str(v) for v in error.validator_value]
+        allowed = [str(v) for v in schema.get("enum", [])]
         doc.error(
             f"{error.instance!r} is not allowed{_where(path)}; use one of "
             f"{', '.join(allowed)}.{did_you_mean(str(error.instance), allowed)}",
@@ -122,7 +124,7 @@ def _matching_branch(error: jsonschema.ValidationError) -> list[jsonschema.Valid
     instance = error.instance
     if not isinstance(instance, dict) or "type" not in instance:
         return []
-    branches = error.schema.get(str(error.validator), [])
+    branches = _mapping(error.schema).get(str(error.validator), [])
     found: list[jsonschema.ValidationError] = []
     for sub in error.context or ():
         index = sub.relative_schema_path[0] if sub.relative_schema_path else None
@@ -132,6 +134,10 @@ def _matching_branch(error: jsonschema.ValidationError) -> list[jsonschema.Valid
         if tag == instance["type"]:
             found.append(sub)
     return found
+
+
+def _mapping(schema: object) -> dict[str, Any]:
+    return dict(schema) if isinstance(schema, Mapping) else {}
 
 
 def _resolve(schema: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -24,10 +24,10 @@ Positions = dict[Path, tuple[int, int]]
 _BaseLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _Loader(_BaseLoader):  # type: ignore[misc]
     """A loader that resolves scalars by the YAML 1.2 core schema only."""
 
-    yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
 
 
 def _add(tag: str, pattern: str, first: str) -> None:
@@ -104,10 +104,16 @@ def read_yaml(text: str, file: str) -> YamlDocument:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
         problem = exc.problem or exc.context or "invalid YAML"
         doc.diagnostics.append(
-            Diagnostic(Level.ERROR, f"invalid YAML: {problem}", file, line, column, "yaml")
+            Diagnostic(
+                Level.ERROR,
+                f"invalid YAML: {problem}",
+                file,
+                mark.line + 1 if mark else None,
+                mark.column + 1 if mark else None,
+                "yaml",
+            )
         )
         return doc
     except yaml.YAMLError as exc:

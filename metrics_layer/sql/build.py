@@ -48,8 +48,9 @@ def build_select(plan: Plan) -> exp.Select:
     return select
 
 
-def _final_select(plan: Plan, aliases: list[str], names: list[str],
-                  ctes: list[exp.CTE]) -> exp.Select:
+def _final_select(
+    plan: Plan, aliases: list[str], names: list[str], ctes: list[exp.CTE]
+) -> exp.Select:
     metrics = [exp.alias_(m.expr.copy(), ident(m.name)) for m in plan.metrics]
     if len(names) == 1:
         groups = [exp.alias_(column(a, names[0]), ident(a)) for a in aliases]
@@ -70,9 +71,9 @@ def _final_select(plan: Plan, aliases: list[str], names: list[str],
         exp.Table(this=ident(KEYS)), copy=False
     )
     for name in names:
-        on = exp.and_(*(
-            exp.NullSafeEQ(this=column(a, KEYS), expression=column(a, name)) for a in aliases
-        ))
+        on = exp.and_(
+            *(exp.NullSafeEQ(this=column(a, KEYS), expression=column(a, name)) for a in aliases)
+        )
         select = select.join(exp.Table(this=ident(name)), on=on, join_type="left", copy=False)
     return select
 
@@ -97,8 +98,9 @@ def _aggregation_ctes(agg: Aggregation) -> tuple[list[exp.CTE], str]:
         edge = LAST if agg.keep is SemiAdditive.LAST else FIRST
         on = _partition_match(agg.periods, periods, None)
         on.append(exp.EQ(this=agg.periods.period.copy(), expression=column(edge, periods)))
-        scan = scan.join(exp.Table(this=ident(periods)), on=exp.and_(*on), join_type="inner",
-                         copy=False)
+        scan = scan.join(
+            exp.Table(this=ident(periods)), on=exp.and_(*on), join_type="inner", copy=False
+        )
     if agg.where is not None:
         scan = scan.where(agg.where.copy(), copy=False)
     if agg.per is not None:
@@ -120,8 +122,9 @@ def _aggregation_ctes(agg: Aggregation) -> tuple[list[exp.CTE], str]:
         outer.append("expressions", exp.alias_(_rollup(c, agg.name, periods), ident(c.alias)))
     match = _partition_match(agg.periods, periods, agg.name)
     if match:
-        outer = outer.join(exp.Table(this=ident(periods)), on=exp.and_(*match),
-                           join_type="inner", copy=False)
+        outer = outer.join(
+            exp.Table(this=ident(periods)), on=exp.and_(*match), join_type="inner", copy=False
+        )
     else:
         outer = outer.join(exp.Table(this=ident(periods)), join_type="cross", copy=False)
     if aliases:
@@ -138,8 +141,9 @@ def _periods_cte(agg: Aggregation, periods: Periods, name: str) -> exp.CTE:
             *(exp.alias_(e.copy(), ident(a)) for a, e in periods.partition),
             exp.alias_(exp.Min(this=periods.period.copy()), ident(FIRST)),
             exp.alias_(exp.Max(this=periods.period.copy()), ident(LAST)),
-            exp.alias_(exp.Count(this=exp.Distinct(expressions=[periods.period.copy()])),
-                       ident(COUNT)),
+            exp.alias_(
+                exp.Count(this=exp.Distinct(expressions=[periods.period.copy()])), ident(COUNT)
+            ),
         ]
     ).from_(agg.relation.copy(), copy=False)
     if periods.time_range is not None:
@@ -149,15 +153,17 @@ def _periods_cte(agg: Aggregation, periods: Periods, name: str) -> exp.CTE:
     return exp.CTE(this=select, alias=table_alias(name))
 
 
-def _partition_match(periods: Periods, name: str, inner: str | None) -> list[exp.Expression]:
+def _partition_match(periods: Periods, name: str, inner: str | None) -> list[exp.Expr]:
     return [
-        exp.EQ(this=column(alias, inner) if inner else expression.copy(),
-               expression=column(alias, name))
+        exp.EQ(
+            this=column(alias, inner) if inner else expression.copy(),
+            expression=column(alias, name),
+        )
         for alias, expression in periods.partition
     ]
 
 
-def _rollup(c: AggColumn, inner: str, periods: str) -> exp.Expression:
+def _rollup(c: AggColumn, inner: str, periods: str) -> exp.Expr:
     value = column(c.alias, inner)
     rollup = c.rollup or Rollup.AVERAGE
     if rollup is Rollup.AVERAGE:

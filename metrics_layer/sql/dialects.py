@@ -18,12 +18,12 @@ from metrics_layer.errors import UnsupportedError, did_you_mean
 __all__ = ["DEFAULT_DIALECT", "RULES", "UNSUPPORTED", "dialect_name", "render"]
 
 DEFAULT_DIALECT = "duckdb"
-Rule = Callable[[exp.Expression], exp.Expression]
+Rule = Callable[[exp.Expr], exp.Expr]
 
 _ALIASES = {"postgresql": "postgres", "mariadb": "mysql", "sparksql": "spark", "pyspark": "spark"}
 
 
-def week_starts_monday(node: exp.Expression) -> exp.Expression:
+def week_starts_monday(node: exp.Expr) -> exp.Expr:
     """BigQuery's WEEK starts on Sunday; ask for Monday explicitly.
 
     >>> t = exp.TimestampTrunc(this=exp.column("t"), unit=exp.var("WEEK"))
@@ -31,13 +31,11 @@ def week_starts_monday(node: exp.Expression) -> exp.Expression:
     'TIMESTAMP_TRUNC(t, WEEK(MONDAY))'
     """
     if isinstance(node, exp.TimestampTrunc) and node.unit and node.unit.name.upper() == "WEEK":
-        return exp.TimestampTrunc(
-            this=node.this, unit=exp.WeekStart(this=exp.var("MONDAY"))
-        )
+        return exp.TimestampTrunc(this=node.this, unit=exp.WeekStart(this=exp.var("MONDAY")))
     return node
 
 
-def mysql_week(node: exp.Expression) -> exp.Expression:
+def mysql_week(node: exp.Expr) -> exp.Expr:
     """MySQL has no week truncation: step back WEEKDAY() days (Monday is 0).
 
     >>> t = exp.TimestampTrunc(this=exp.column("t"), unit=exp.var("WEEK"))
@@ -53,7 +51,7 @@ def mysql_week(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def exact_percentile(node: exp.Expression) -> exp.Expression:
+def exact_percentile(node: exp.Expr) -> exp.Expr:
     """Spark's PERCENTILE is exact (sqlglot would choose PERCENTILE_APPROX).
 
     >>> import sqlglot
@@ -78,7 +76,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
 }
 
 _PERCENTILE = "exact median/percentile aggregates"
-UNSUPPORTED: dict[str, dict[type[exp.Expression], str]] = {
+UNSUPPORTED: dict[str, dict[type[exp.Expr], str]] = {
     "bigquery": {exp.PercentileCont: _PERCENTILE},
     "mysql": {exp.PercentileCont: _PERCENTILE},
     "sqlite": {
@@ -110,8 +108,11 @@ def dialect_name(name: str | None) -> str:
     return lowered
 
 
-def render(tree: exp.Expression, dialect: str, *, pretty: bool = True) -> str:
-    """SQL text for ``dialect``; applies its rules and refuses what it cannot run exactly."""
+def render(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
+    """SQL text for ``dialect``; applies its rules and refuses what it cannot run exactly.
+
+    ``tree`` is consumed: the rules and the generator may change it in place.
+    """
     unsupported = UNSUPPORTED.get(dialect, {})
     for kind, what in unsupported.items():
         if tree.find(kind) is not None:
@@ -119,9 +120,6 @@ def render(tree: exp.Expression, dialect: str, *, pretty: bool = True) -> str:
                 f"{dialect} cannot compute {what} exactly; remove that metric or dimension "
                 "from the query, or compile for another dialect"
             )
-    rules = RULES.get(dialect, ())
-    if rules:
-        tree = tree.copy()
-        for rule in rules:
-            tree = tree.transform(rule, copy=False)
-    return tree.sql(dialect=dialect, pretty=pretty)
+    for rule in RULES.get(dialect, ()):
+        tree = tree.transform(rule, copy=False)
+    return Dialect.get_or_raise(dialect).generate(tree, copy=False, pretty=pretty)

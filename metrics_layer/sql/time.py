@@ -19,7 +19,7 @@ __all__ = ["bucket", "in_time_zone", "within_dates"]
 _WEEKDAYS = tuple(WeekStart)
 
 
-def in_time_zone(expression: exp.Expression, time_zone: str) -> exp.Expression:
+def in_time_zone(expression: exp.Expr, time_zone: str) -> exp.Expr:
     """Convert a UTC timestamp to ``time_zone`` (no-op for UTC).
 
     >>> in_time_zone(exp.column("t"), "Europe/Berlin").sql("postgres")
@@ -34,7 +34,7 @@ def in_time_zone(expression: exp.Expression, time_zone: str) -> exp.Expression:
     )
 
 
-def bucket(expression: exp.Expression, grain: Grain, week_start: WeekStart) -> exp.Expression:
+def bucket(expression: exp.Expr, grain: Grain, week_start: WeekStart) -> exp.Expr:
     """The start of the ``grain`` period holding ``expression``: a DATE (a TIMESTAMP for hours).
 
     >>> bucket(exp.column("t"), Grain.MONTH, WeekStart.MONDAY).sql("duckdb")
@@ -51,9 +51,7 @@ def bucket(expression: exp.Expression, grain: Grain, week_start: WeekStart) -> e
         expression = exp.DateAdd(
             this=expression, expression=exp.Literal.number(-shift), unit=exp.var("DAY")
         )
-    truncated: exp.Expression = exp.TimestampTrunc(
-        this=expression, unit=exp.var(grain.value.upper())
-    )
+    truncated: exp.Expr = exp.TimestampTrunc(this=expression, unit=exp.var(grain.value.upper()))
     if shift:
         truncated = exp.DateAdd(
             this=truncated, expression=exp.Literal.number(shift), unit=exp.var("DAY")
@@ -62,15 +60,15 @@ def bucket(expression: exp.Expression, grain: Grain, week_start: WeekStart) -> e
 
 
 def within_dates(
-    expression: exp.Expression, start: dt.date | None, end: dt.date | None
-) -> exp.Expression | None:
+    expression: exp.Expr, start: dt.date | None, end: dt.date | None
+) -> exp.Expr | None:
     """``start <= date(expression) <= end`` (either bound optional).
 
     >>> within_dates(exp.column("t"), dt.date(2026, 1, 1), None).sql()
     "CAST(t AS DATE) >= CAST('2026-01-01' AS DATE)"
     """
     day = exp.cast(expression, exp.DataType.Type.DATE)
-    parts: list[exp.Expression] = []
+    parts: list[exp.Expr] = []
     if start is not None:
         parts.append(exp.GTE(this=day, expression=_date(start)))
     if end is not None:
@@ -78,5 +76,5 @@ def within_dates(
     return exp.and_(*parts) if parts else None
 
 
-def _date(value: dt.date) -> exp.Expression:
+def _date(value: dt.date) -> exp.Expr:
     return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
