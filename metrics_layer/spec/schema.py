@@ -151,3 +151,15 @@ def _resolve(schema: Any) -> dict[str, Any]:
 def _discriminator_values(schema: dict[str, Any]) -> list[str]:
     mapping = schema.get("discriminator", {}).get("mapping", {})
     return sorted(mapping) or ["simple", "ratio", "derived"]
+
+
+def write_schema() -> str:
+    """Regenerate the committed ``schema.json`` from the models; returns its path."""
+    path = resources.files("metrics_layer.spec").joinpath("schema.json")
+    with resources.as_file(path) as file:
+        file.write_text(schema_text(generate_schema()), encoding="utf-8")
+        return str(file)
+
+
+if __name__ == "__main__":
+    print(f"wrote {write_schema()}")

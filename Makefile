@@ -1,0 +1,57 @@
+# Routine actions; run from the project root with the venv active.
+PYTHON ?= python
+
+.PHONY: help install test test-fast lint format typecheck bench bench-10m golden schema docs demo check ci
+
+help:
+	@echo "install    editable install with dev extras"
+	@echo "test       the whole suite (as CI runs it)"
+	@echo "lint       ruff check + ruff format --check + mypy --strict"
+	@echo "format     ruff format + ruff --fix"
+	@echo "bench      benchmarks; writes docs/benchmarks.md (bench-10m adds the 10M-row run)"
+	@echo "golden     regenerate tests/golden/<dialect>/*.sql"
+	@echo "schema     regenerate metrics_layer/spec/schema.json from the models"
+	@echo "docs       run the documentation tests"
+	@echo "demo       (re)create the demo database and print a KPI table"
+	@echo "check      check the shipped definitions"
+
+install:
+	$(PYTHON) -m pip install -e ".[dev]"
+
+test:
+	$(PYTHON) -m pytest -n 2
+
+lint: typecheck
+	ruff check metrics_layer tests benchmarks
+	ruff format --check metrics_layer tests benchmarks
+
+typecheck:
+	mypy metrics_layer
+
+format:
+	ruff format metrics_layer tests benchmarks
+	ruff check --fix metrics_layer tests benchmarks
+
+bench:
+	$(PYTHON) -m benchmarks
+
+bench-10m:
+	$(PYTHON) -m benchmarks --with-10m
+
+golden:
+	$(PYTHON) -m pytest tests/sql --update-golden -q
+
+schema:
+	$(PYTHON) -m metrics_layer.spec.schema
+
+docs:
+	$(PYTHON) -m pytest tests/test_docs.py -q
+
+demo:
+	metrics-layer demo --force
+
+check:
+	metrics-layer check definitions
+
+ci:
+	bash .ci/run
