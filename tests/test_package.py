@@ -1,0 +1,68 @@
+"""The public package: exported names, lazy imports, read-only execution."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from types import ModuleType
+from pathlib import Path
+
+import pytest
+
+import metrics_layer as ml
+from metrics_layer.engine.connection import Connection
+
+
+def test_all_is_complete_and_importable() -> None:
+    public = {
+        name
+        for name in dir(ml)
+        if not name.startswith("_") and not isinstance(getattr(ml, name), ModuleType)
+    }
+    assert set(ml.__all__) == public - {"annotations", "TYPE_CHECKING"}
+    for name in ml.__all__:
+        assert getattr(ml, name) is not None
+
+
+def test_every_error_is_a_metrics_layer_error() -> None:
+    for name in ml.__all__:
+        value = getattr(ml, name)
+        if isinstance(value, type) and issubclass(value, Exception):
+            assert issubclass(value, ml.MetricsLayerError), name
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'lod'"):
+        _ = ml.lod  # type: ignore[attr-defined]
+
+
+def test_import_does_not_load_heavy_dependencies() -> None:
+    code = (
+        "import sys, metrics_layer; "
+        "print(','.join(m for m in ('sqlglot', 'pydantic', 'sqlalchemy', 'duckdb', 'jsonschema', "
+        "'yaml', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_demo_database_is_opened_read_only(demo_db: Path) -> None:
+    connection = Connection(f"duckdb:///{demo_db}")
+    with pytest.raises(ml.EngineError, match="refused"):
+        connection.execute("CREATE TABLE written (a INTEGER)")
+    columns, rows, _ = connection.execute("SELECT COUNT(*) AS n FROM users")
+    assert columns == ("n",)
+    assert rows[0][0] > 0
+    connection.close()
+
+
+def test_result_carries_sql_versions_and_timing(layer: ml.SemanticLayer) -> None:
+    result = layer.query(["arpu"], by=["metric_time.year"]).run()
+    assert result.versions == {"arpu": 1, "mrr": 1, "paying_customers": 1}
+    assert "subscription_snapshots" in result.sql
+    assert result.columns == ("metric_time.year", "arpu")
+    assert result.compile_ms > 0 and result.execute_ms > 0
+    assert [row["metric_time.year"].year for row in result.to_dicts()] == [2025, 2026]
+    frame = result.to_pandas()
+    assert list(frame.columns) == ["metric_time.year", "arpu"]
+    assert "<table>" in result._repr_html_()
