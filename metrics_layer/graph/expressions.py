@@ -69,7 +69,7 @@ def qualify(expression: exp.Expr, table: str) -> exp.Expr:
             return exp.column(node.this.copy(), table=table)
         return node
 
-    return expression.transform(rule)
+    return expression.transform(rule, copy=False)
 
 
 # Functions a filter may call, by sqlglot class. Aggregates, subqueries and anything with side

@@ -32,14 +32,14 @@ def aggregate_call(measure: Measure, condition: exp.Expr | None) -> exp.Expr:
     agg = measure.agg
     if agg is Agg.SUM_BOOLEAN:
         assert value is not None
-        test = value if condition is None else exp.and_(condition.copy(), value)
+        test = value if condition is None else exp.and_(condition, value, copy=False)
         return exp.Sum(
             this=exp.Case(ifs=[exp.If(this=test, true=_ONE.copy())], default=_ZERO.copy())
         )
     if value is None:
         value = exp.Star() if condition is None else _ONE.copy()
     if condition is not None:
-        value = exp.Case(ifs=[exp.If(this=condition.copy(), true=value)])
+        value = exp.Case(ifs=[exp.If(this=condition, true=value)])
     if agg is Agg.COUNT:
         return exp.Count(this=value)
     if agg is Agg.COUNT_DISTINCT:

@@ -146,7 +146,7 @@ class _Planner:
                 return safe_divide(node.this, node.expression)
             return node
 
-        return metric.expr.copy().transform(substitute)
+        return metric.expr.copy().transform(substitute, copy=False)
 
     def _leaf(self, leaf: _Leaf) -> exp.Expr:
         measure = leaf.measure
@@ -342,7 +342,7 @@ class _Planner:
                 )
             return expressions[0]
 
-        return condition.copy().transform(rule)
+        return condition.copy().transform(rule, copy=False)
 
 
 class _Joins:
@@ -399,7 +399,7 @@ def _requalify(expression: exp.Expr, source: str, alias: str | None) -> exp.Expr
             return exp.column(node.this.copy(), table=alias)
         return node
 
-    return expression.transform(rule)
+    return expression.transform(rule, copy=False)
 
 
 def _and(left: exp.Expr | None, right: exp.Expr | None) -> exp.Expr | None:

@@ -29,8 +29,9 @@ def build_select(plan: Plan) -> exp.Select:
     """The whole query for ``plan`` as a sqlglot tree, dialect-neutral."""
     ctes: list[exp.CTE] = []
     final_names: list[str] = []
+    relations = _Relations(ctes)
     for aggregation in plan.aggregations:
-        built, final = _aggregation_ctes(aggregation)
+        built, final = _aggregation_ctes(aggregation, relations)
         ctes.extend(built)
         final_names.append(final)
     aliases = [g.alias for g in plan.groupings]
@@ -84,16 +85,18 @@ def _select_keys(aliases: list[str], name: str) -> exp.Select:
     )
 
 
-def _aggregation_ctes(agg: Aggregation) -> tuple[list[exp.CTE], str]:
+def _aggregation_ctes(agg: Aggregation, relations: _Relations) -> tuple[list[exp.CTE], str]:
     ctes: list[exp.CTE] = []
     periods = f"{agg.name}_periods"
     if agg.periods is not None:
-        ctes.append(_periods_cte(agg, agg.periods, periods))
+        ctes.append(_periods_cte(agg, agg.periods, periods, relations))
     group_by = [e.copy() for _, e in agg.groups]
     scan = exp.Select(expressions=[exp.alias_(e.copy(), ident(a)) for a, e in agg.groups])
-    scan = scan.from_(agg.relation.copy(), copy=False)
+    scan = scan.from_(relations.use(agg.relation), copy=False)
     for join in agg.joins:
-        scan = scan.join(join.relation.copy(), on=join.on.copy(), join_type="left", copy=False)
+        scan = scan.join(
+            relations.use(join.relation), on=join.on.copy(), join_type="left", copy=False
+        )
     if agg.keep is not None and agg.periods is not None:
         edge = LAST if agg.keep is SemiAdditive.LAST else FIRST
         on = _partition_match(agg.periods, periods, None)
@@ -133,7 +136,25 @@ def _aggregation_ctes(agg: Aggregation) -> tuple[list[exp.CTE], str]:
     return ctes, rolled
 
 
-def _periods_cte(agg: Aggregation, periods: Periods, name: str) -> exp.CTE:
+class _Relations:
+    """Sources defined by SQL become one CTE each (``users_source``), referenced by every scan."""
+
+    def __init__(self, ctes: list[exp.CTE]) -> None:
+        self.ctes = ctes
+        self.defined: set[str] = set()
+
+    def use(self, relation: exp.Expr) -> exp.Expr:
+        if not isinstance(relation, exp.Subquery):
+            return relation.copy()
+        alias = relation.alias
+        name = f"{relation.alias}_source"
+        if name not in self.defined:
+            self.defined.add(name)
+            self.ctes.append(exp.CTE(this=relation.this.copy(), alias=table_alias(name)))
+        return exp.Table(this=ident(name), alias=table_alias(alias))
+
+
+def _periods_cte(agg: Aggregation, periods: Periods, name: str, relations: _Relations) -> exp.CTE:
     """First and last period and the number of periods of each time bucket, over every row of
     the source in the date range (no other filter: an empty group still has its periods)."""
     select = exp.Select(
@@ -145,7 +166,7 @@ def _periods_cte(agg: Aggregation, periods: Periods, name: str) -> exp.CTE:
                 exp.Count(this=exp.Distinct(expressions=[periods.period.copy()])), ident(COUNT)
             ),
         ]
-    ).from_(agg.relation.copy(), copy=False)
+    ).from_(relations.use(agg.relation), copy=False)
     if periods.time_range is not None:
         select = select.where(periods.time_range.copy(), copy=False)
     if periods.partition:
