@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,16 +43,24 @@ def layer(demo_db: Path) -> ml.SemanticLayer:
 
 
 @pytest.fixture(scope="session")
-def demo_sql(demo_db: Path) -> Callable[[str], list[tuple[object, ...]]]:
-    """Run hand-written SQL on the demo database (read-only), for independent expectations."""
-    import duckdb
+def demo_sql(layer: ml.SemanticLayer) -> Iterator[Callable[[str], list[tuple[object, ...]]]]:
+    """Run hand-written SQL on the demo database, for independent expectations.
 
-    connection = duckdb.connect(str(demo_db), read_only=True)
+    The SQL goes as written to the DBAPI cursor of the layer's own read-only DuckDB instance:
+    DuckDB refuses a second in-process connection to one file with another configuration.
+    """
+    raw = layer.connection.engine.raw_connection()
 
     def run(sql: str) -> list[tuple[object, ...]]:
-        return [tuple(row) for row in connection.execute(sql).fetchall()]
+        cursor = raw.cursor()
+        try:
+            cursor.execute(sql)
+            return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
 
-    return run
+    yield run
+    raw.close()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from sqlglot import exp
 from metrics_layer.errors import QueryError
 from metrics_layer.graph.expressions import column_parts, parse_condition
 from metrics_layer.graph.graph import GRAIN_NAMES, METRIC_TIME, DimensionRef, Graph, JoinStep
-from metrics_layer.graph.model import Measure, Metric, MetricKind
+from metrics_layer.graph.model import Dimension, Measure, Metric, MetricKind
 from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero, safe_divide
 from metrics_layer.planner.plan import (
     AggColumn,
@@ -112,7 +112,7 @@ class _Planner:
             rollup = (metric.rollup or Rollup.AVERAGE) if metric.per else None
             ref = self._leaf(_Leaf(measure, condition, metric.per, rollup))
             fill = metric.fill_null
-            if fill is None and fills_with_zero(measure.agg) and rollup is None:
+            if fill is None and fills_with_zero(measure.agg):
                 fill = 0
             if fill is None:
                 return ref
@@ -296,7 +296,14 @@ class _Planner:
         found = self.graph.sources[source]
         if found.time is None:
             return None
-        expression = found.dimensions[found.time].expr
+        dimension = found.dimensions[found.time]
+        return self._local(dimension, dimension.expr.copy())
+
+    def _local(self, dimension: Dimension, expression: exp.Expr) -> exp.Expr:
+        """A time dimension in the project's time zone; a calendar date (grain day or coarser)
+        has no time of day, so only hour-grain dimensions are converted."""
+        if dimension.grain is not Grain.HOUR:
+            return expression
         return in_time_zone(expression, self.graph.settings.time_zone)
 
     def _time_range(self, source: str, *, name: str) -> exp.Expr | None:
@@ -320,7 +327,7 @@ class _Planner:
         expression = _requalify(ref.dimension.expr.copy(), ref.dimension.source, alias)
         if ref.grain is None:
             return [expression]
-        zoned = in_time_zone(expression, self.graph.settings.time_zone)
+        zoned = self._local(ref.dimension, expression)
         return [bucket(zoned, ref.grain, self.graph.settings.week_start)]
 
     def _resolve(self, condition: exp.Expr, source: str, joins: _Joins | None) -> exp.Expr:
