@@ -267,7 +267,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if args.format == "github":
             kind = "error" if d.level is Level.ERROR else "warning"
             place = f"file={d.file},line={d.line or 1},col={d.column or 1}" if d.file else ""
-            print(f"::{kind} {place}::{d.message}")
+            print(f"::{kind} {place}::{_annotation(d.message)}")
         elif args.format == "text":
             print(d, file=sys.stderr)
     if args.format == "text":
@@ -279,6 +279,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
         )
         print(summary, file=sys.stderr)
     return 1 if errors else 0
+
+
+def _annotation(text: str) -> str:
+    """Escape a message for a GitHub Actions workflow command."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 _HANDLERS = {

@@ -67,6 +67,11 @@ class Connection:
         """The engine's sqlglot dialect name."""
         if self.url is None:
             return "duckdb"
+        if "://" not in self.url:
+            raise EngineError(
+                f"{_redact(self.url)!r} is not a connection URL; write a SQLAlchemy URL such as "
+                "postgresql+psycopg://user@127.0.0.1/db or duckdb:///path/to/file.duckdb"
+            )
         scheme = self.url.split(":", 1)[0].split("+", 1)[0].lower()
         return {"postgresql": "postgres", "mariadb": "mysql", "sqlite": "sqlite"}.get(
             scheme, scheme
@@ -83,6 +88,8 @@ class Connection:
                 statement = _READ_ONLY.get(engine.dialect.name)
                 if statement:
                     connection.exec_driver_sql(statement)
+                if engine.dialect.paramstyle in ("format", "pyformat"):
+                    sql = sql.replace("%", "%%")
                 cursor = connection.exec_driver_sql(sql)
                 columns = tuple(cursor.keys())
                 rows = tuple(tuple(row) for row in cursor.fetchall())
@@ -90,8 +97,9 @@ class Connection:
         except DBAPIError as exc:
             detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise EngineError(
-                f"the database refused the query: {detail}. The SQL is in the error's "
-                "'sql' attribute; check the connection and that the tables exist"
+                f"the database refused the query: {detail}. Check that the connection points "
+                "at the right database and that the tables exist; `metrics-layer compile` "
+                "shows the SQL"
             ) from exc
         except SQLAlchemyError as exc:
             raise EngineError(f"cannot run the query: {exc}") from exc

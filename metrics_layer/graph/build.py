@@ -231,8 +231,10 @@ def _relation(located: Located[SourceSpec], problems: list[Diagnostic]) -> exp.E
             located.diagnostic(f"cannot parse the source's sql: {str(exc).splitlines()[0]}", "sql")
         )
         return None
-    if not isinstance(query, exp.Query):
-        problems.append(located.diagnostic("'sql' must be one SELECT statement", "sql"))
+    if not isinstance(query, exp.Query) or not query.selects:
+        problems.append(
+            located.diagnostic("'sql' must be one SELECT statement with columns", "sql")
+        )
         return None
     return exp.alias_(exp.Subquery(this=query), spec.name, table=True)
 
@@ -455,9 +457,7 @@ def _derived(
     try:
         expr = parse_condition(spec.expr, field="expr", boolean=False)
     except FilterError as exc:
-        problems.append(
-            located.diagnostic(str(exc).replace("filter", "derived expression"), "expr")
-        )
+        problems.append(located.diagnostic(str(exc), "expr"))
         return None, ()
     for column in references(expr):
         parts = column_parts(column)

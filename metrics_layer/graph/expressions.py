@@ -52,8 +52,10 @@ def parse_expression(text: str) -> exp.Expr:
     if len(statements) != 1 or statements[0] is None:
         raise ExpressionSyntaxError("expected exactly one SQL expression")
     expression = statements[0]
-    if isinstance(expression, (exp.Select, exp.Union, exp.Command, exp.DDL, exp.DML)):
+    if isinstance(expression, (exp.Query, exp.Command, exp.DDL, exp.DML)):
         raise ExpressionSyntaxError("expected an expression, not a statement")
+    if expression.find(exp.Star) is not None:
+        raise ExpressionSyntaxError("'*' is not an expression; name a column")
     return expression
 
 
@@ -147,28 +149,34 @@ def parse_condition(text: str, *, field: str, boolean: bool = True) -> exp.Expr:
     Traceback (most recent call last):
     metrics_layer.errors.FilterError: where: a filter must be one boolean expression, ...
     """
+    what = "a filter" if boolean else "an expression"
+    example = (
+        "A filter is a SQL boolean such as \"user.country = 'DE'\""
+        if boolean
+        else 'An expression is arithmetic over metric names such as "revenue / customers"'
+    )
     dialect = Dialect.get_or_raise(None)
     try:
         tokens = dialect.tokenize(text)
         if any(token.comments for token in tokens):
-            raise FilterError("comments are not allowed in a filter; remove them", field=field)
+            raise FilterError(f"comments are not allowed in {what}; remove them", field=field)
         statements = dialect.parser().parse(tokens, text)
     except (ParseError, TokenError) as exc:
         raise FilterError(
-            f"cannot parse {text!r}: {_first_line(exc)}. A filter is a SQL boolean such as "
-            "\"user.country = 'DE'\"",
+            f"cannot parse {text!r}: {_first_line(exc)}. {example}",
             field=field,
         ) from exc
     if len(statements) != 1 or statements[0] is None:
         raise FilterError(
-            "a filter must be one boolean expression, not several statements; remove the ';'",
+            f"{what} must be one {'boolean ' if boolean else ''}expression, not several "
+            "statements; remove the ';'",
             field=field,
         )
     condition = statements[0]
     refused = _first_refused(condition)
     if refused is not None:
         raise FilterError(
-            f"{refused.what} is not allowed in a filter. Use dimension names, literals, "
+            f"{refused.what} is not allowed in {what}. Use dimension names, literals, "
             "comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, IS NULL and the functions "
             f"{', '.join(sorted(_function_names()))}",
             field=field,
@@ -203,11 +211,19 @@ def _first_refused(condition: exp.Expr) -> _Refused | None:
             return _Refused("'*'")
         if isinstance(node, (exp.Placeholder, exp.Parameter)):
             return _Refused("a placeholder")
+        if isinstance(node, exp.Column) and any(
+            not _IDENTIFIER.match(part.name) for part in node.parts
+        ):
+            return _Refused(f"'{node.sql()}' (only dotted dimension names)")
+        if isinstance(node, exp.In) and not (node.expressions or node.args.get("query")):
+            return _Refused("an empty IN list")
+        if isinstance(node, _ALLOWED_NODES):
+            continue
         if isinstance(node, exp.AggFunc):
             return _Refused(f"the aggregate {node.key.upper()}()")
         if isinstance(node, exp.Anonymous):
             return _Refused(f"the function {node.name}()")
-        if isinstance(node, exp.Func) and not isinstance(node, ALLOWED_FUNCTIONS):
+        if isinstance(node, exp.Func):
             return _Refused(f"the function {node.sql_name()}()")
         if not isinstance(node, _ALLOWED_NODES):
             return _Refused(f"'{node.sql()[:40]}' ({node.key})")

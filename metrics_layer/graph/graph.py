@@ -74,7 +74,9 @@ class Graph:
     def measures(self) -> dict[str, Measure]:
         return {m.ref: m for s in self.sources.values() for m in s.measures.values()}
 
-    def join_path(self, start: str, target: str, *, name: str) -> tuple[JoinStep, ...]:
+    def join_path(
+        self, start: str, target: str, *, name: str, field: str | None = None
+    ) -> tuple[JoinStep, ...]:
         """The unique shortest many-to-one path from ``start`` to ``target``.
 
         Raises QueryError when there is none, or when two shortest paths exist.
@@ -86,13 +88,16 @@ class Graph:
             raise QueryError(
                 f"'{name}' cannot be reached from source '{start}': no chain of entities "
                 f"joins '{start}' many-to-one to '{target}'. Group or filter by names "
-                f"reachable from '{start}'"
+                f"reachable from '{start}'",
+                field=field,
             )
         if len(paths) > 1:
             shown = " and ".join(_describe(p) for p in paths[:2])
             raise QueryError(
                 f"'{name}' is reachable from '{start}' along two paths: {shown}. "
-                "Name the entity you mean, e.g. 'entity.dimension' with the entity of one path"
+                "Give the definitions one many-to-one path there (remove or rename one of the "
+                "entity links), or query the dimensions separately",
+                field=field,
             )
         return paths[0]
 
@@ -132,7 +137,7 @@ class Graph:
                 path = ()
                 if entity is None:
                     target = self.primary[owner]
-                    path = self.join_path(start, target, name=name)
+                    path = self.join_path(start, target, name=name, field=field)
                     entity = self.sources[target].entities[owner]
                 if grain is not None:
                     raise QueryError(f"'{name}': an entity has no time grain", field=field)
@@ -141,6 +146,12 @@ class Graph:
                 f"unknown name '{name}'. Write 'entity.dimension' or 'source.dimension', "
                 "e.g. 'user.plan', or an entity name such as 'user'."
                 + did_you_mean(name, self.query_names()),
+                field=field,
+            )
+        if len(parts) == 3:
+            raise QueryError(
+                f"'{name}': '{parts[2]}' is not a time grain; use one of "
+                f"{', '.join(GRAIN_NAMES)}.{did_you_mean(parts[2], GRAIN_NAMES)}",
                 field=field,
             )
         if len(parts) != 2:
@@ -173,7 +184,7 @@ class Graph:
         if owner in self.primary and owner in self.sources[start].entities and target != start:
             path = (JoinStep(start, target, owner),)
         else:
-            path = self.join_path(start, target, name=name)
+            path = self.join_path(start, target, name=name, field=field)
         return DimensionRef(name, path, target, dimension, None, grain)
 
     def _metric_time(self, name: str, parts: list[str], start: str, field: str) -> DimensionRef:

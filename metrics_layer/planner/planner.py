@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from metrics_layer.errors import QueryError
+from metrics_layer.errors import FilterError, QueryError
 from metrics_layer.graph.expressions import column_parts, parse_condition
 from metrics_layer.graph.graph import GRAIN_NAMES, METRIC_TIME, DimensionRef, Graph, JoinStep
 from metrics_layer.graph.model import Dimension, Measure, Metric, MetricKind
@@ -27,7 +27,7 @@ from metrics_layer.planner.plan import (
     Plan,
 )
 from metrics_layer.planner.query import MetricQuery
-from metrics_layer.spec.models import Grain, Rollup, SemiAdditive
+from metrics_layer.spec.models import DimensionType, Grain, Rollup, SemiAdditive
 from metrics_layer.sql.names import column
 from metrics_layer.sql.time import bucket, in_time_zone, within_dates
 
@@ -136,17 +136,29 @@ class _Planner:
                 inputs[item.column] = self._metric_expr(self.graph.metrics[item.name], condition)
         if metric.kind is MetricKind.RATIO:
             numerator, denominator = (inputs[i.column] for i in metric.inputs)
-            return safe_divide(numerator, denominator)
-        assert metric.expr is not None
+            value = safe_divide(numerator, denominator)
+        else:
+            assert metric.expr is not None
 
-        def substitute(node: exp.Expr) -> exp.Expr:
-            if isinstance(node, exp.Column):
-                return exp.Paren(this=inputs[node.name].copy())
-            if isinstance(node, exp.Div):
-                return safe_divide(node.this, node.expression)
-            return node
+            def substitute(node: exp.Expr) -> exp.Expr:
+                if isinstance(node, exp.Column):
+                    value = inputs[node.name].copy()
+                    return (
+                        value
+                        if isinstance(value, (exp.Column, exp.Func))
+                        else exp.Paren(this=value)
+                    )
+                return node
 
-        return metric.expr.copy().transform(substitute, copy=False)
+            value = metric.expr.copy()
+            for node in reversed([n for n in value.dfs() if isinstance(n, exp.Div)]):
+                divided = safe_divide(node.this, node.expression)
+                value = divided if node is value else value
+                node.replace(divided)
+            value = value.transform(substitute, copy=False)
+        if metric.fill_null is None:
+            return value
+        return exp.Coalesce(this=value, expressions=[exp.Literal.number(metric.fill_null)])
 
     def _leaf(self, leaf: _Leaf) -> exp.Expr:
         measure = leaf.measure
@@ -332,6 +344,7 @@ class _Planner:
 
     def _resolve(self, condition: exp.Expr, source: str, joins: _Joins | None) -> exp.Expr:
         """Replace the dotted names of a filter by expressions over ``source`` (and its joins)."""
+        tree = condition.copy()
 
         def rule(node: exp.Expr) -> exp.Expr:
             if not isinstance(node, exp.Column):
@@ -339,17 +352,32 @@ class _Planner:
             parts = column_parts(node)
             if len(parts) == 1 and parts[0] in self.graph.sources[source].dimensions:
                 parts = [source, parts[0]]
-            ref = self.graph.resolve(".".join(parts), source, field="where")
+            try:
+                ref = self.graph.resolve(".".join(parts), source, field="where")
+            except FilterError:
+                raise
+            except QueryError as exc:
+                raise FilterError(str(exc).removeprefix("where: "), field="where") from exc
+            if node is tree and (
+                ref.dimension is None or ref.dimension.type is not DimensionType.BOOLEAN
+            ):
+                raise FilterError(
+                    f"'{'.'.join(parts)}' is not a boolean dimension, so it cannot be a filter "
+                    f"on its own; compare it, e.g. \"{'.'.join(parts)} = 'x'\"",
+                    field="where",
+                )
             expressions = self._expressions(ref, joins)
             if len(expressions) != 1:
-                raise QueryError(
+                raise FilterError(
                     f"'{'.'.join(parts)}' has a key of several columns; filter on its "
                     "dimensions instead",
                     field="where",
                 )
+            if ref.grain is not None:
+                expressions[0].meta[_TIME] = ref.grain
             return expressions[0]
 
-        return condition.copy().transform(rule, copy=False)
+        return typed_time_literals(tree.transform(rule, copy=False))
 
 
 class _Joins:
@@ -407,6 +435,39 @@ def _requalify(expression: exp.Expr, source: str, alias: str | None) -> exp.Expr
         return node
 
     return expression.transform(rule, copy=False)
+
+
+_TIME = "time_grain"
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+
+
+def typed_time_literals(condition: exp.Expr) -> exp.Expr:
+    """Cast string literals compared with a time bucket to DATE (TIMESTAMP for hours), so
+    engines that do not compare dates with strings (Trino) accept the filter.
+
+    >>> month = exp.column("d")
+    >>> month.meta[_TIME] = Grain.MONTH
+    >>> typed_time_literals(month >= exp.Literal.string("2026-01-01")).sql()
+    "d >= CAST('2026-01-01' AS DATE)"
+    """
+    for node in list(condition.walk()):
+        if isinstance(node, _COMPARISONS):
+            sides = [node.this, node.expression]
+        elif isinstance(node, exp.Between):
+            sides = [node.this, node.args["low"], node.args["high"]]
+        elif isinstance(node, exp.In):
+            sides = [node.this, *node.expressions]
+        else:
+            continue
+        grains = [side.meta.get(_TIME) for side in sides if isinstance(side, exp.Expr)]
+        grain = next((g for g in grains if g is not None), None)
+        if grain is None:
+            continue
+        kind = exp.DataType.Type.TIMESTAMP if grain is Grain.HOUR else exp.DataType.Type.DATE
+        for side in sides:
+            if isinstance(side, exp.Literal) and side.is_string:
+                side.replace(exp.cast(side.copy(), kind))
+    return condition
 
 
 def _and(left: exp.Expr | None, right: exp.Expr | None) -> exp.Expr | None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from metrics_layer.errors import QueryError
 
 __all__ = ["MetricQuery", "OrderBy"]
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -32,13 +35,13 @@ class MetricQuery:
     @classmethod
     def of(
         cls,
-        metrics: str | Sequence[str] = (),
+        metrics: str | Sequence[str] | None = (),
         *,
-        by: str | Sequence[str] = (),
+        by: str | Sequence[str] | None = (),
         where: str | None = None,
         start: str | dt.date | None = None,
         end: str | dt.date | None = None,
-        order: str | Sequence[str] = (),
+        order: str | Sequence[str] | None = (),
         limit: int | None = None,
     ) -> MetricQuery:
         """Normalise loose caller input; every mistake is a QueryError naming the field.
@@ -88,7 +91,11 @@ class MetricQuery:
         )
 
 
-def _names(value: str | Sequence[str], field: str) -> list[str]:
+def _names(value: str | Sequence[str] | None, field: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, (str, Sequence)):
+        raise QueryError(f"expected a name or a list of names, got {value!r}", field=field)
     items = [value] if isinstance(value, str) else list(value)
     for item in items:
         if not isinstance(item, str) or not item.strip():
@@ -104,7 +111,9 @@ def _date(value: str | dt.date | None, field: str) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(str(value))
+        if not isinstance(value, str) or not _ISO_DATE.match(value):
+            raise ValueError(value)
+        return dt.date.fromisoformat(value)
     except ValueError:
         raise QueryError(
             f"{value!r} is not a date; write YYYY-MM-DD, e.g. 2026-01-31", field=field

@@ -11,7 +11,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 __all__ = [
     "Agg",
@@ -133,12 +133,25 @@ class ProjectSpec(_Spec):
         description="SQLAlchemy URL of the default database; omitted: the embedded demo DuckDB.",
     )
 
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as UTC or Europe/Berlin"
+            ) from None
+        return value
+
 
 class EntitySpec(_Spec):
     """A thing with identity (user, account) that joins sources."""
 
     name: Name
-    key: str | list[str] | None = Field(
+    key: str | Annotated[list[str], Field(min_length=1)] | None = Field(
         None, description="Key column(s) in this source; default: the entity name."
     )
     primary: bool = Field(

@@ -55,6 +55,8 @@ class ProjectFiles:
 def read_project(location: str | FsPath) -> ProjectFiles:
     """Read and validate every file of the project at ``location``; never raises for bad input."""
     root = FsPath(location)
+    if root.name == PROJECT_FILE and root.is_file():
+        root = root.parent
     if not root.exists():
         project = ProjectFiles(root=root, settings=_default_settings("project"))
         project.diagnostics.append(

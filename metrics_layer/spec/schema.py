@@ -68,6 +68,35 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
             for sub in branch:
                 _report(doc, sub)
             return
+        if (
+            error.instance is not None
+            and not isinstance(error.instance, dict)
+            and any("$ref" in branch for branch in schema.get(str(error.validator), []))
+            and "discriminator" in schema
+        ):
+            doc.error(
+                f"each metric must be a mapping of fields, not {error.instance!r}",
+                path,
+                code="schema",
+            )
+            return
+        if (
+            isinstance(error.instance, dict)
+            and "discriminator" in schema
+            and ("type" not in error.instance)
+        ):
+            kinds = _discriminator_values(schema)
+            doc.error(
+                f"a metric needs 'type: {' | '.join(kinds)}'{_where(path)}; add it",
+                path,
+                code="schema",
+            )
+            return
+        optional = _non_null_branch(error)
+        if optional:
+            for sub in optional:
+                _report(doc, sub)
+            return
         if isinstance(error.instance, dict) and "type" in error.instance:
             kinds = _discriminator_values(schema)
             doc.error(
@@ -134,6 +163,21 @@ def _matching_branch(error: jsonschema.ValidationError) -> list[jsonschema.Valid
         if tag == instance["type"]:
             found.append(sub)
     return found
+
+
+def _non_null_branch(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """For an optional field (``X | null``) holding a non-null value, the errors against X."""
+    if error.instance is None:
+        return []
+    branches = _mapping(error.schema).get(str(error.validator), [])
+    kept = [i for i, b in enumerate(branches) if _mapping(b).get("type") != "null"]
+    if len(kept) != 1:
+        return []
+    return [
+        sub
+        for sub in error.context or ()
+        if sub.relative_schema_path and sub.relative_schema_path[0] == kept[0]
+    ]
 
 
 def _mapping(schema: object) -> dict[str, Any]:

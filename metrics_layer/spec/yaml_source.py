@@ -116,10 +116,27 @@ def read_yaml(text: str, file: str) -> YamlDocument:
             )
         )
         return doc
-    except yaml.YAMLError as exc:
-        doc.diagnostics.append(Diagnostic(Level.ERROR, f"invalid YAML: {exc}", file, 1, 1, "yaml"))
+    except yaml.reader.ReaderError as exc:
+        row = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        doc.diagnostics.append(
+            Diagnostic(
+                Level.ERROR,
+                f"invalid YAML: character {exc.character!r} is not allowed; remove it",
+                file,
+                row,
+                column,
+                "yaml",
+            )
+        )
         return doc
-    if node is None:
+    except yaml.YAMLError as exc:
+        message = " ".join(str(exc).split())
+        doc.diagnostics.append(
+            Diagnostic(Level.ERROR, f"invalid YAML: {message}", file, 1, 1, "yaml")
+        )
+        return doc
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
         doc.data = {}
         return doc
     doc.data = _convert(node, (), doc)
@@ -130,8 +147,13 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 def _convert(node: yaml.Node, path: Path, doc: YamlDocument) -> Any:
     doc.positions[path] = _mark(node)
+    if isinstance(node, yaml.CollectionNode) and node.tag not in _COLLECTION_TAGS:
+        doc.error(f"YAML tag '{node.tag}' is not supported; remove it", path)
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -143,8 +165,7 @@ def _convert(node: yaml.Node, path: Path, doc: YamlDocument) -> Any:
             if key == "<<":
                 doc.key_positions[(*path, key)] = _mark(key_node)
                 doc.error(
-                    "merge keys ('<<') are not supported; write the fields out, or use "
-                    "project-level defaults",
+                    "merge keys ('<<') are not supported; write the fields out",
                     (*path, key),
                     key=True,
                 )

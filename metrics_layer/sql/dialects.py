@@ -23,32 +23,81 @@ Rule = Callable[[exp.Expr], exp.Expr]
 _ALIASES = {"postgresql": "postgres", "mariadb": "mysql", "sparksql": "spark", "pyspark": "spark"}
 
 
+def _week_truncation(node: exp.Expr) -> exp.Expr | None:
+    """The truncated value when ``node`` truncates to a week, else None."""
+    if isinstance(node, (exp.TimestampTrunc, exp.DateTrunc)):
+        unit = node.args.get("unit")
+        if unit is not None and unit.name.upper() == "WEEK":
+            value: exp.Expr = node.this
+            return value
+    return None
+
+
 def week_starts_monday(node: exp.Expr) -> exp.Expr:
     """BigQuery's WEEK starts on Sunday; ask for Monday explicitly.
 
-    >>> t = exp.TimestampTrunc(this=exp.column("t"), unit=exp.var("WEEK"))
+    >>> t = exp.DateTrunc(this=exp.column("d"), unit=exp.var("WEEK"))
     >>> week_starts_monday(t).sql("bigquery")
-    'TIMESTAMP_TRUNC(t, WEEK(MONDAY))'
+    'DATE_TRUNC(d, WEEK(MONDAY))'
     """
-    if isinstance(node, exp.TimestampTrunc) and node.unit and node.unit.name.upper() == "WEEK":
-        return exp.TimestampTrunc(this=node.this, unit=exp.WeekStart(this=exp.var("MONDAY")))
-    return node
+    value = _week_truncation(node)
+    if value is None:
+        return node
+    return node.__class__(this=value, unit=exp.WeekStart(this=exp.var("MONDAY")))
 
 
 def mysql_week(node: exp.Expr) -> exp.Expr:
     """MySQL has no week truncation: step back WEEKDAY() days (Monday is 0).
 
-    >>> t = exp.TimestampTrunc(this=exp.column("t"), unit=exp.var("WEEK"))
+    >>> t = exp.DateTrunc(this=exp.column("d"), unit=exp.var("WEEK"))
     >>> mysql_week(t).sql("mysql")
-    'DATE_SUB(CAST(t AS DATE), INTERVAL (WEEKDAY(t)) DAY)'
+    'DATE_SUB(CAST(d AS DATE), INTERVAL (WEEKDAY(d)) DAY)'
     """
-    if isinstance(node, exp.TimestampTrunc) and node.unit and node.unit.name.upper() == "WEEK":
-        return exp.DateSub(
-            this=exp.cast(node.this.copy(), exp.DataType.Type.DATE),
-            expression=exp.Anonymous(this="WEEKDAY", expressions=[node.this.copy()]),
-            unit=exp.var("DAY"),
-        )
-    return node
+    value = _week_truncation(node)
+    if value is None:
+        return node
+    return exp.DateSub(
+        this=exp.cast(value.copy(), exp.DataType.Type.DATE),
+        expression=exp.Anonymous(this="WEEKDAY", expressions=[value.copy()]),
+        unit=exp.var("DAY"),
+    )
+
+
+def iso_week(node: exp.Expr) -> exp.Expr:
+    """Snowflake's WEEK follows the session's WEEK_START; count back from the ISO weekday.
+
+    >>> t = exp.DateTrunc(this=exp.column("d"), unit=exp.var("WEEK"))
+    >>> iso_week(t).sql("snowflake")
+    'DATEADD(DAY, 1 - DAYOFWEEKISO(d), CAST(d AS DATE))'
+    """
+    value = _week_truncation(node)
+    if value is None:
+        return node
+    weekday = exp.Anonymous(this="DAYOFWEEKISO", expressions=[value.copy()])
+    return exp.DateAdd(
+        this=exp.cast(value.copy(), exp.DataType.Type.DATE),
+        expression=exp.Sub(this=exp.Literal.number(1), expression=weekday),
+        unit=exp.var("DAY"),
+    )
+
+
+def null_safe_equality(node: exp.Expr) -> exp.Expr:
+    """Redshift has no IS NOT DISTINCT FROM: spell it out.
+
+    >>> node = exp.NullSafeEQ(this=exp.column("a"), expression=exp.column("b"))
+    >>> null_safe_equality(node).sql("redshift")
+    '(a = b OR (a IS NULL AND b IS NULL))'
+    """
+    if not isinstance(node, exp.NullSafeEQ):
+        return node
+    left, right = node.this, node.expression
+    both_null = exp.and_(
+        exp.Is(this=left.copy(), expression=exp.Null()),
+        exp.Is(this=right.copy(), expression=exp.Null()),
+        copy=False,
+    )
+    equal = exp.EQ(this=left.copy(), expression=right.copy())
+    return exp.Paren(this=exp.or_(equal, exp.Paren(this=both_null), copy=False))
 
 
 def exact_percentile(node: exp.Expr) -> exp.Expr:
@@ -69,19 +118,22 @@ def exact_percentile(node: exp.Expr) -> exp.Expr:
 
 RULES: dict[str, tuple[Rule, ...]] = {
     "bigquery": (week_starts_monday,),
+    "snowflake": (iso_week,),
+    "redshift": (null_safe_equality,),
     "mysql": (mysql_week,),
     "spark": (exact_percentile,),
     "spark2": (exact_percentile,),
     "databricks": (exact_percentile,),
 }
 
-_PERCENTILE = "exact median/percentile aggregates"
+_PERCENTILE = "median/percentile aggregates"
 UNSUPPORTED: dict[str, dict[type[exp.Expr], str]] = {
     "bigquery": {exp.PercentileCont: _PERCENTILE},
     "mysql": {exp.PercentileCont: _PERCENTILE},
     "sqlite": {
         exp.PercentileCont: _PERCENTILE,
-        exp.TimestampTrunc: "week, month, quarter, year and hour grains",
+        exp.TimestampTrunc: "hour grains",
+        exp.DateTrunc: "week, month, quarter and year grains",
     },
     "trino": {exp.PercentileCont: _PERCENTILE},
     "presto": {exp.PercentileCont: _PERCENTILE},

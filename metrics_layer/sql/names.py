@@ -6,136 +6,30 @@ from sqlglot import exp
 
 __all__ = ["RESERVED", "column", "ident", "table_alias"]
 
-# Words reserved in at least one supported engine; an invented name equal to one is quoted
-# everywhere, consistently, so every dialect accepts it.
+# Keywords of PostgreSQL (reserved, type and function names) and Snowflake, whose sqlglot
+# generators quote none themselves, plus the SQL standard's; an invented name equal to one is
+# quoted everywhere, consistently. Other dialects' generators quote their own keywords.
 RESERVED = frozenset(
-    [
-        "all",
-        "alter",
-        "analyse",
-        "analyze",
-        "and",
-        "any",
-        "array",
-        "as",
-        "asc",
-        "asymmetric",
-        "at",
-        "authorization",
-        "between",
-        "binary",
-        "both",
-        "by",
-        "case",
-        "cast",
-        "check",
-        "collate",
-        "column",
-        "constraint",
-        "create",
-        "cross",
-        "cube",
-        "current",
-        "current_date",
-        "current_role",
-        "current_time",
-        "current_timestamp",
-        "current_user",
-        "date",
-        "day",
-        "default",
-        "delete",
-        "desc",
-        "distinct",
-        "do",
-        "drop",
-        "else",
-        "end",
-        "except",
-        "exists",
-        "false",
-        "fetch",
-        "for",
-        "foreign",
-        "from",
-        "full",
-        "grant",
-        "group",
-        "grouping",
-        "having",
-        "hour",
-        "if",
-        "ilike",
-        "in",
-        "inner",
-        "insert",
-        "intersect",
-        "interval",
-        "into",
-        "is",
-        "join",
-        "key",
-        "lateral",
-        "leading",
-        "left",
-        "like",
-        "limit",
-        "localtime",
-        "localtimestamp",
-        "minute",
-        "month",
-        "natural",
-        "not",
-        "null",
-        "offset",
-        "on",
-        "only",
-        "or",
-        "order",
-        "outer",
-        "over",
-        "partition",
-        "primary",
-        "qualify",
-        "quarter",
-        "range",
-        "recursive",
-        "references",
-        "right",
-        "rollup",
-        "rows",
-        "second",
-        "select",
-        "session_user",
-        "set",
-        "similar",
-        "some",
-        "symmetric",
-        "table",
-        "tablesample",
-        "then",
-        "time",
-        "timestamp",
-        "to",
-        "trailing",
-        "true",
-        "union",
-        "unique",
-        "unnest",
-        "update",
-        "user",
-        "using",
-        "value",
-        "values",
-        "variadic",
-        "week",
-        "when",
-        "where",
-        "window",
-        "with",
-        "within",
-        "year",
-    ]
+    """
+    account all alter analyse analyze and any array as asc asymmetric at authorization
+    between bigint binary bit boolean both by case cast char character check coalesce
+    collate collation column concurrently connect connection constraint create cross cube
+    current current_catalog current_date current_role current_schema current_time
+    current_timestamp current_user database date day dec decimal default deferrable delete
+    desc distinct do drop else end except exists extract false fetch float following for
+    foreign freeze from full grant greatest group grouping gscluster having hour if ilike in
+    increment initially inner inout insert int integer intersect interval into is isnull
+    issue join key lateral leading least left like limit localtime localtimestamp minus
+    minute month national natural nchar none normalize not notnull null nullif numeric of
+    offset on only or order organization out outer over overlaps overlay partition placing
+    position precision primary qualify quarter range real recursive references regexp
+    returning revoke right rlike rollup row rows sample schema second select session_user
+    set setof similar smallint some start substring symmetric table tablesample then time
+    timestamp to trailing treat trigger trim true try_cast union unique unnest update user
+    using value values varchar variadic verbose view week when whenever where window with
+    within xmlattributes xmlconcat xmlelement xmlexists xmlforest xmlnamespaces xmlparse
+    xmlpi xmlroot xmlserialize xmltable year
+    """.split()
 )
 
 

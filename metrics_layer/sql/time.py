@@ -37,21 +37,28 @@ def in_time_zone(expression: exp.Expr, time_zone: str) -> exp.Expr:
 def bucket(expression: exp.Expr, grain: Grain, week_start: WeekStart) -> exp.Expr:
     """The start of the ``grain`` period holding ``expression``: a DATE (a TIMESTAMP for hours).
 
+    Periods of a day or longer are cut from the calendar date, so every engine does date
+    arithmetic on DATEs.
+
     >>> bucket(exp.column("t"), Grain.MONTH, WeekStart.MONDAY).sql("duckdb")
-    "CAST(DATE_TRUNC('MONTH', t) AS DATE)"
+    "CAST(DATE_TRUNC('MONTH', CAST(t AS DATE)) AS DATE)"
     >>> bucket(exp.column("t"), Grain.WEEK, WeekStart.SUNDAY).sql("duckdb")
-    "CAST(DATE_TRUNC('WEEK', t + INTERVAL (-6) DAY) + INTERVAL 6 DAY AS DATE)"
+    "CAST(DATE_TRUNC('WEEK', CAST(t AS DATE) + INTERVAL (-6) DAY) + INTERVAL 6 DAY AS DATE)"
+    >>> bucket(exp.column("t"), Grain.HOUR, WeekStart.MONDAY).sql("duckdb")
+    "CAST(DATE_TRUNC('HOUR', t) AS TIMESTAMP)"
     """
     if grain is Grain.HOUR:
-        return exp.TimestampTrunc(this=expression, unit=exp.var("HOUR"))
+        truncated_hour = exp.TimestampTrunc(this=expression, unit=exp.var("HOUR"))
+        return exp.cast(truncated_hour, exp.DataType.Type.TIMESTAMP)
+    day: exp.Expr = exp.cast(expression, exp.DataType.Type.DATE)
     if grain is Grain.DAY:
-        return exp.cast(expression, exp.DataType.Type.DATE)
+        return day
     shift = _WEEKDAYS.index(week_start) if grain is Grain.WEEK else 0
     if shift:
-        expression = exp.DateAdd(
-            this=expression, expression=exp.Literal.number(-shift), unit=exp.var("DAY")
-        )
-    truncated: exp.Expr = exp.TimestampTrunc(this=expression, unit=exp.var(grain.value.upper()))
+        day = exp.DateAdd(this=day, expression=exp.Literal.number(-shift), unit=exp.var("DAY"))
+    truncated: exp.Expr = exp.DateTrunc(  # type: ignore[no-untyped-call]
+        this=day, unit=exp.var(grain.value.upper())
+    )
     if shift:
         truncated = exp.DateAdd(
             this=truncated, expression=exp.Literal.number(shift), unit=exp.var("DAY")
@@ -67,7 +74,7 @@ def within_dates(
     >>> within_dates(exp.column("t"), dt.date(2026, 1, 1), None).sql()
     "CAST(t AS DATE) >= CAST('2026-01-01' AS DATE)"
     """
-    day = exp.cast(expression, exp.DataType.Type.DATE)
+    day: exp.Expr = exp.cast(expression, exp.DataType.Type.DATE)
     parts: list[exp.Expr] = []
     if start is not None:
         parts.append(exp.GTE(this=day, expression=_date(start)))
