@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from types import ModuleType
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -61,7 +61,8 @@ def test_result_carries_sql_versions_and_timing(layer: ml.SemanticLayer) -> None
     assert result.versions == {"arpu": 1, "mrr": 1, "paying_customers": 1}
     assert "subscription_snapshots" in result.sql
     assert result.columns == ("metric_time.year", "arpu")
-    assert result.compile_ms > 0 and result.execute_ms > 0
+    assert result.compile_ms > 0
+    assert result.execute_ms > 0
     assert [row["metric_time.year"].year for row in result.to_dicts()] == [2025, 2026]
     frame = result.to_pandas()
     assert list(frame.columns) == ["metric_time.year", "arpu"]

@@ -1,0 +1,61 @@
+WITH users_source AS (
+  SELECT
+    users.*,
+    EXISTS(
+      SELECT
+        1
+      FROM subscriptions
+      WHERE
+        subscriptions.user_id = users.user_id
+    ) AS ever_paid,
+    (
+      SELECT
+        MIN(subscriptions.started_at)
+      FROM subscriptions
+      WHERE
+        subscriptions.user_id = users.user_id
+    ) AS first_paid_at
+  FROM users
+), events_per_day_periods AS (
+  SELECT
+    CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE) AS metric_time__month,
+    MIN(CAST(events.occurred_at AS DATE)) AS first_period,
+    MAX(CAST(events.occurred_at AS DATE)) AS last_period,
+    COUNT(DISTINCT CAST(events.occurred_at AS DATE)) AS period_count
+  FROM events AS events
+  GROUP BY
+    CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE)
+), events_per_day AS (
+  SELECT
+    CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE) AS metric_time__month,
+    CAST(events.occurred_at AS DATE) AS period_start,
+    COUNT(
+      DISTINCT CASE
+        WHEN NOT events.event_type IN ('email_open', 'login_failed')
+        THEN events.user_id
+      END
+    ) AS active_users
+  FROM events AS events
+  LEFT JOIN users_source AS users
+    ON events.user_id = users.user_id
+  WHERE
+    CAST(DATE_TRUNC('MONTH', CAST(users.signed_up_at AS DATE)) AS DATE) = CAST('2026-02-01' AS DATE)
+  GROUP BY
+    CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE),
+    CAST(events.occurred_at AS DATE)
+), events_per_day_rollup AS (
+  SELECT
+    events_per_day.metric_time__month,
+    CAST(SUM(events_per_day.active_users) AS DOUBLE) / MAX(events_per_day_periods.period_count) AS active_users
+  FROM events_per_day
+  INNER JOIN events_per_day_periods
+    ON events_per_day.metric_time__month = events_per_day_periods.metric_time__month
+  GROUP BY
+    events_per_day.metric_time__month
+)
+SELECT
+  events_per_day_rollup.metric_time__month AS metric_time__month,
+  COALESCE(events_per_day_rollup.active_users, 0) AS daily_active_users
+FROM events_per_day_rollup
+ORDER BY
+  metric_time__month

@@ -1,0 +1,24 @@
+WITH events_agg AS (
+  SELECT
+    CAST(STR_TO_DATE(CONCAT(YEAR(CAST(events.occurred_at AS DATE)), ' 1 1'), '%Y %c %e') AS DATE) AS metric_time__year,
+    events.platform AS event__platform,
+    COUNT(CASE WHEN NOT events.event_type IN ('email_open', 'login_failed') THEN 1 END) AS events,
+    COUNT(
+      DISTINCT CASE
+        WHEN NOT events.event_type IN ('email_open', 'login_failed')
+        THEN events.user_id
+      END
+    ) AS active_users
+  FROM events AS events
+  GROUP BY
+    CAST(STR_TO_DATE(CONCAT(YEAR(CAST(events.occurred_at AS DATE)), ' 1 1'), '%Y %c %e') AS DATE),
+    events.platform
+)
+SELECT
+  events_agg.metric_time__year AS metric_time__year,
+  events_agg.event__platform AS event__platform,
+  CAST(COALESCE(events_agg.events, 0) AS DOUBLE) / NULLIF(COALESCE(events_agg.active_users, 0), 0) AS events_per_active_user
+FROM events_agg
+ORDER BY
+  CASE WHEN events_agg.metric_time__year IS NULL THEN 1 ELSE 0 END, events_agg.metric_time__year,
+  CASE WHEN events_agg.event__platform IS NULL THEN 1 ELSE 0 END, events_agg.event__platform

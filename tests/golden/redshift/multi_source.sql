@@ -1,0 +1,140 @@
+WITH users_source AS (
+  SELECT
+    users.*,
+    EXISTS(
+      SELECT
+        1
+      FROM subscriptions
+      WHERE
+        subscriptions.user_id = users.user_id
+    ) AS ever_paid,
+    (
+      SELECT
+        MIN(subscriptions.started_at)
+      FROM subscriptions
+      WHERE
+        subscriptions.user_id = users.user_id
+    ) AS first_paid_at
+  FROM users
+), users_agg AS (
+  SELECT
+    CAST(DATE_TRUNC('MONTH', CAST(users.signed_up_at AS DATE)) AS DATE) AS metric_time__month,
+    COUNT(*) AS signups
+  FROM users_source AS users
+  GROUP BY
+    CAST(DATE_TRUNC('MONTH', CAST(users.signed_up_at AS DATE)) AS DATE)
+), events_per_day_periods AS (
+  SELECT
+    CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE) AS metric_time__month,
+    MIN(CAST(events.occurred_at AS DATE)) AS first_period,
+    MAX(CAST(events.occurred_at AS DATE)) AS last_period,
+    COUNT(DISTINCT CAST(events.occurred_at AS DATE)) AS period_count
+  FROM events AS events
+  GROUP BY
+    CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE)
+), events_per_day AS (
+  SELECT
+    CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE) AS metric_time__month,
+    CAST(events.occurred_at AS DATE) AS period_start,
+    COUNT(
+      DISTINCT CASE
+        WHEN NOT events.event_type IN ('email_open', 'login_failed')
+        THEN events.user_id
+      END
+    ) AS active_users
+  FROM events AS events
+  GROUP BY
+    CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE),
+    CAST(events.occurred_at AS DATE)
+), events_per_day_rollup AS (
+  SELECT
+    events_per_day.metric_time__month,
+    CAST(SUM(events_per_day.active_users) AS DOUBLE PRECISION) / MAX(events_per_day_periods.period_count) AS active_users
+  FROM events_per_day
+  INNER JOIN events_per_day_periods
+    ON events_per_day.metric_time__month = events_per_day_periods.metric_time__month
+  GROUP BY
+    events_per_day.metric_time__month
+), subscriptions_agg AS (
+  SELECT
+    CAST(DATE_TRUNC('MONTH', CAST(subscriptions.started_at AS DATE)) AS DATE) AS metric_time__month,
+    SUM(subscriptions.mrr) AS new_mrr
+  FROM subscriptions AS subscriptions
+  GROUP BY
+    CAST(DATE_TRUNC('MONTH', CAST(subscriptions.started_at AS DATE)) AS DATE)
+), subscription_snapshots_last_snapshot_periods AS (
+  SELECT
+    CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots.snapshot_date AS DATE)) AS DATE) AS metric_time__month,
+    MIN(CAST(subscription_snapshots.snapshot_date AS DATE)) AS first_period,
+    MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period,
+    COUNT(DISTINCT CAST(subscription_snapshots.snapshot_date AS DATE)) AS period_count
+  FROM subscription_snapshots AS subscription_snapshots
+  GROUP BY
+    CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots.snapshot_date AS DATE)) AS DATE)
+), subscription_snapshots_last_snapshot AS (
+  SELECT
+    CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots.snapshot_date AS DATE)) AS DATE) AS metric_time__month,
+    COUNT(DISTINCT subscription_snapshots.user_id) AS paying_customers
+  FROM subscription_snapshots AS subscription_snapshots
+  INNER JOIN subscription_snapshots_last_snapshot_periods
+    ON CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots.snapshot_date AS DATE)) AS DATE) = subscription_snapshots_last_snapshot_periods.metric_time__month
+    AND CAST(subscription_snapshots.snapshot_date AS DATE) = subscription_snapshots_last_snapshot_periods.last_period
+  GROUP BY
+    CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots.snapshot_date AS DATE)) AS DATE)
+), grain_keys AS (
+  SELECT
+    users_agg.metric_time__month
+  FROM users_agg
+  UNION
+  SELECT
+    events_per_day_rollup.metric_time__month
+  FROM events_per_day_rollup
+  UNION
+  SELECT
+    subscriptions_agg.metric_time__month
+  FROM subscriptions_agg
+  UNION
+  SELECT
+    subscription_snapshots_last_snapshot.metric_time__month
+  FROM subscription_snapshots_last_snapshot
+)
+SELECT
+  grain_keys.metric_time__month AS metric_time__month,
+  COALESCE(users_agg.signups, 0) AS signups,
+  COALESCE(events_per_day_rollup.active_users, 0) AS daily_active_users,
+  subscriptions_agg.new_mrr AS new_mrr,
+  COALESCE(subscription_snapshots_last_snapshot.paying_customers, 0) AS paying_customers
+FROM grain_keys
+LEFT JOIN users_agg
+  ON (
+    grain_keys.metric_time__month = users_agg.metric_time__month
+    OR (
+      grain_keys.metric_time__month IS NULL AND users_agg.metric_time__month IS NULL
+    )
+  )
+LEFT JOIN events_per_day_rollup
+  ON (
+    grain_keys.metric_time__month = events_per_day_rollup.metric_time__month
+    OR (
+      grain_keys.metric_time__month IS NULL
+      AND events_per_day_rollup.metric_time__month IS NULL
+    )
+  )
+LEFT JOIN subscriptions_agg
+  ON (
+    grain_keys.metric_time__month = subscriptions_agg.metric_time__month
+    OR (
+      grain_keys.metric_time__month IS NULL
+      AND subscriptions_agg.metric_time__month IS NULL
+    )
+  )
+LEFT JOIN subscription_snapshots_last_snapshot
+  ON (
+    grain_keys.metric_time__month = subscription_snapshots_last_snapshot.metric_time__month
+    OR (
+      grain_keys.metric_time__month IS NULL
+      AND subscription_snapshots_last_snapshot.metric_time__month IS NULL
+    )
+  )
+ORDER BY
+  metric_time__month

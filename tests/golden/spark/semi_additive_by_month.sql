@@ -1,0 +1,28 @@
+WITH subscription_snapshots_last_snapshot_periods AS (
+  SELECT
+    CAST(TRUNC(CAST(subscription_snapshots.snapshot_date AS DATE), 'MONTH') AS DATE) AS metric_time__month,
+    MIN(CAST(subscription_snapshots.snapshot_date AS DATE)) AS first_period,
+    MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period,
+    COUNT(DISTINCT CAST(subscription_snapshots.snapshot_date AS DATE)) AS period_count
+  FROM subscription_snapshots AS subscription_snapshots
+  GROUP BY
+    CAST(TRUNC(CAST(subscription_snapshots.snapshot_date AS DATE), 'MONTH') AS DATE)
+), subscription_snapshots_last_snapshot AS (
+  SELECT
+    CAST(TRUNC(CAST(subscription_snapshots.snapshot_date AS DATE), 'MONTH') AS DATE) AS metric_time__month,
+    SUM(subscription_snapshots.mrr) AS mrr,
+    COUNT(DISTINCT subscription_snapshots.user_id) AS paying_customers
+  FROM subscription_snapshots AS subscription_snapshots
+  INNER JOIN subscription_snapshots_last_snapshot_periods
+    ON CAST(TRUNC(CAST(subscription_snapshots.snapshot_date AS DATE), 'MONTH') AS DATE) = subscription_snapshots_last_snapshot_periods.metric_time__month
+    AND CAST(subscription_snapshots.snapshot_date AS DATE) = subscription_snapshots_last_snapshot_periods.last_period
+  GROUP BY
+    CAST(TRUNC(CAST(subscription_snapshots.snapshot_date AS DATE), 'MONTH') AS DATE)
+)
+SELECT
+  subscription_snapshots_last_snapshot.metric_time__month AS metric_time__month,
+  subscription_snapshots_last_snapshot.mrr AS mrr,
+  CAST(subscription_snapshots_last_snapshot.mrr AS DOUBLE) / NULLIF(COALESCE(subscription_snapshots_last_snapshot.paying_customers, 0), 0) AS arpu
+FROM subscription_snapshots_last_snapshot
+ORDER BY
+  metric_time__month NULLS LAST

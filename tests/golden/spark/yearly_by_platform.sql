@@ -1,0 +1,24 @@
+WITH events_agg AS (
+  SELECT
+    CAST(TRUNC(CAST(events.occurred_at AS DATE), 'YEAR') AS DATE) AS metric_time__year,
+    events.platform AS event__platform,
+    COUNT(CASE WHEN NOT events.event_type IN ('email_open', 'login_failed') THEN 1 END) AS events,
+    COUNT(
+      DISTINCT CASE
+        WHEN NOT events.event_type IN ('email_open', 'login_failed')
+        THEN events.user_id
+      END
+    ) AS active_users
+  FROM events AS events
+  GROUP BY
+    CAST(TRUNC(CAST(events.occurred_at AS DATE), 'YEAR') AS DATE),
+    events.platform
+)
+SELECT
+  events_agg.metric_time__year AS metric_time__year,
+  events_agg.event__platform AS event__platform,
+  CAST(COALESCE(events_agg.events, 0) AS DOUBLE) / NULLIF(COALESCE(events_agg.active_users, 0), 0) AS events_per_active_user
+FROM events_agg
+ORDER BY
+  metric_time__year NULLS LAST,
+  event__platform NULLS LAST

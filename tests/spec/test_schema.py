@@ -1,0 +1,335 @@
+"""The JSON Schema: committed copy in sync with the models, and errors that point and suggest."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import metrics_layer as ml
+from metrics_layer.errors import Diagnostic
+from metrics_layer.spec.schema import (
+    SCHEMA_ID,
+    generate_schema,
+    load_schema,
+    schema_text,
+    validate_document,
+)
+from metrics_layer.spec.yaml_source import read_yaml
+
+SCHEMA_FILE = Path(ml.__file__).parent / "spec" / "schema.json"
+DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
+REGENERATE_CODE = (
+    "from metrics_layer.spec.schema import generate_schema, schema_text; "
+    "open('metrics_layer/spec/schema.json', 'w', encoding='utf-8')"
+    ".write(schema_text(generate_schema()))"
+)
+REGENERATE = f'python -c "{REGENERATE_CODE}"'
+
+SOURCE = """\
+sources:
+  - name: users
+    table: users
+    time: signed_up_at
+    entities:
+      - {name: user, key: user_id, primary: true}
+    dimensions:
+      - {name: signed_up_at, type: time}
+      - {name: country}
+    measures:
+      - {name: signups, agg: count}
+"""
+
+
+def test_committed_schema_equals_the_generated_one() -> None:
+    committed = SCHEMA_FILE.read_text(encoding="utf-8")
+    generated = schema_text(generate_schema())
+    assert committed == generated, (
+        f"metrics_layer/spec/schema.json is stale; regenerate it from the repository root with:\n"
+        f"{REGENERATE}"
+    )
+
+
+def test_regenerate_command_writes_the_generated_schema(tmp_path: Path) -> None:
+    target = tmp_path / "metrics_layer" / "spec" / "schema.json"
+    target.parent.mkdir(parents=True)
+    environment = {**os.environ, "PYTHONSAFEPATH": "1"}
+    subprocess.run(
+        [sys.executable, "-c", REGENERATE_CODE], cwd=tmp_path, env=environment, check=True
+    )
+    assert target.read_text(encoding="utf-8") == schema_text(generate_schema())
+
+
+def test_loaded_schema_is_the_committed_file() -> None:
+    assert load_schema() == json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    assert load_schema()["$id"] == SCHEMA_ID
+
+
+@pytest.mark.parametrize(
+    "file", sorted(DEFINITIONS.rglob("*.yml")), ids=lambda p: p.relative_to(DEFINITIONS).as_posix()
+)
+def test_shipped_definitions_declare_and_satisfy_the_schema(file: Path) -> None:
+    text = file.read_text(encoding="utf-8")
+    assert text.startswith("# yaml-language-server: $schema=")
+    declared = text.splitlines()[0].split("$schema=", 1)[1]
+    assert (file.parent / declared).resolve() == SCHEMA_FILE.resolve()
+    doc = read_yaml(text, str(file))
+    assert validate_document(doc), [str(d) for d in doc.diagnostics]
+
+
+def problems(write_project: Callable[[dict[str, str]], Path], text: str) -> list[Diagnostic]:
+    project = write_project({"a.yml": text})
+    with pytest.raises(ml.DefinitionError) as caught:
+        ml.load(project)
+    for diagnostic in caught.value.diagnostics:
+        assert diagnostic.file == str(project / "a.yml")
+        assert diagnostic.line is not None
+        assert diagnostic.column is not None
+    return list(caught.value.diagnostics)
+
+
+def one(write_project: Callable[[dict[str, str]], Path], text: str) -> Diagnostic:
+    found = problems(write_project, text)
+    assert len(found) == 1, [str(d) for d in found]
+    return found[0]
+
+
+def with_metric(metric: str) -> str:
+    return SOURCE + "metrics:\n  - " + metric + "\n"
+
+
+def test_unknown_source_field_suggests_and_points_at_the_key(
+    write_project: Callable[[dict[str, str]], Path],
+) -> None:
+    diagnostic = one(write_project, SOURCE.replace("    time:", "    tabel: x\n    time:"))
+    assert (diagnostic.line, diagnostic.column) == (4, 5)
+    assert "unknown field 'tabel' in sources[0]" in diagnostic.message
+    assert "Did you mean 'table'?" in diagnostic.message
+    assert "Allowed fields:" in diagnostic.message
+
+
+def test_unknown_metric_field_suggests_from_its_own_type(
+    write_project: Callable[[dict[str, str]], Path],
+) -> None:
+    diagnostic = one(
+        write_project, with_metric("{name: a, type: simple, measure: users.signups, onwer: x}")
+    )
+    assert (diagnostic.line, diagnostic.column) == (13, 53)
+    assert "unknown field 'onwer' in metrics[0]. Did you mean 'owner'?" in diagnostic.message
+
+
+def test_field_of_another_metric_type_is_unknown_here(
+    write_project: Callable[[dict[str, str]], Path],
+) -> None:
+    diagnostic = one(
+        write_project,
+        with_metric("{name: a, type: simple, measure: users.signups, numerator: users.signups}"),
+    )
+    assert "unknown field 'numerator' in metrics[0]" in diagnostic.message
+    assert "measure" in diagnostic.message.split("Allowed fields:")[1]
+
+
+def test_every_unknown_field_is_reported(
+    write_project: Callable[[dict[str, str]], Path],
+) -> None:
+    text = SOURCE.replace("    time:", "    tabel: x\n    descripton: y\n    time:")
+    found = problems(write_project, text)
+    assert [(d.line, d.message.split("'")[1]) for d in found] == [(4, "tabel"), (5, "descripton")]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "wrong", "suggestion", "column"),
+    [
+        ("agg: count}", "agg: count_distinc}", "count_distinc", "count_distinct", 30),
+        ("type: time}", "type: tmie}", "tmie", "time", 36),
+    ],
+)
+def test_wrong_enum_value_suggests_and_points_at_the_value(
+    write_project: Callable[[dict[str, str]], Path],
+    old: str,
+    new: str,
+    wrong: str,
+    suggestion: str,
+    column: int,
+) -> None:
+    diagnostic = one(write_project, SOURCE.replace(old, new))
+    assert diagnostic.column == column
+    assert f"'{wrong}' is not allowed" in diagnostic.message
+    assert f"Did you mean '{suggestion}'?" in diagnostic.message
+    assert "use one of" in diagnostic.message
+
+
+def test_wrong_metric_status_suggests(write_project: Callable[[dict[str, str]], Path]) -> None:
+    diagnostic = one(
+        write_project,
+        with_metric("{name: a, type: simple, measure: users.signups, status: certifed}"),
+    )
+    assert diagnostic.line == 13
+    assert "metrics[0].status" in diagnostic.message
+    assert "Did you mean 'certified'?" in diagnostic.message
+
+
+def test_unknown_metric_type_lists_the_types_and_suggests(
+    write_project: Callable[[dict[str, str]], Path],
+) -> None:
+    diagnostic = one(write_project, with_metric("{name: a, type: simpel, measure: users.signups}"))
+    assert (diagnostic.line, diagnostic.column) == (13, 21)
+    assert "unknown type 'simpel'" in diagnostic.message
+    assert "derived, ratio, simple" in diagnostic.message
+    assert "Did you mean 'simple'?" in diagnostic.message
+
+
+def test_metric_without_type_asks_for_one(
+    write_project: Callable[[dict[str, str]], Path],
+) -> None:
+    diagnostic = one(write_project, with_metric("{name: a, measure: users.signups}"))
+    assert diagnostic.line == 13
+    assert "type" in diagnostic.message
+    assert "simple" in diagnostic.message
+    assert "not valid under any of the given schemas" not in diagnostic.message
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "missing", "where"),
+    [
+        (with_metric("{name: a, type: simple}"), 13, "measure", "metrics[0]"),
+        (
+            with_metric("{name: a, type: ratio, numerator: users.signups}"),
+            13,
+            "denominator",
+            "metrics[0]",
+        ),
+        (with_metric("{type: simple, measure: users.signups}"), 13, "name", "metrics[0]"),
+        (SOURCE.replace("  - name: users\n    table", "  - table"), 2, "name", "sources[0]"),
+        (
+            SOURCE.replace("{name: signups, agg: count}", "{name: signups}"),
+            11,
+            "agg",
+            "sources[0].measures[0]",
+        ),
+    ],
+)
+def test_missing_required_field_is_named_at_its_object(
+    write_project: Callable[[dict[str, str]], Path],
+    text: str,
+    line: int,
+    missing: str,
+    where: str,
+) -> None:
+    diagnostic = one(write_project, text)
+    assert diagnostic.line == line
+    assert f"'{missing}' is a required property in {where}; add it" in diagnostic.message
+
+
+@pytest.mark.parametrize("name", ["Bad_Name", "bad-name", "1st_metric", "daily active", "_x", "é"])
+def test_invalid_name_says_what_a_name_is(
+    write_project: Callable[[dict[str, str]], Path], name: str
+) -> None:
+    diagnostic = one(
+        write_project, with_metric(f"{{name: '{name}', type: simple, measure: users.signups}}")
+    )
+    assert (diagnostic.line, diagnostic.column) == (13, 12)
+    assert f"'{name}' is not a valid name in metrics[0].name" in diagnostic.message
+    assert "lower-case letters, digits and underscores, starting with a letter" in (
+        diagnostic.message
+    )
+
+
+def test_overlong_name_is_refused(write_project: Callable[[dict[str, str]], Path]) -> None:
+    diagnostic = one(
+        write_project, with_metric(f"{{name: {'a' * 64}, type: simple, measure: users.signups}}")
+    )
+    assert "is too long in metrics[0].name" in diagnostic.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("version", "'2'", "'2' is not of type 'integer' in metrics[0].version"),
+        ("version", "0", "0 is less than the minimum of 1 in metrics[0].version"),
+        ("tags", "growth", "'growth' is not of type 'array' in metrics[0].tags"),
+    ],
+)
+def test_wrong_value_type_names_the_field(
+    write_project: Callable[[dict[str, str]], Path], field: str, value: str, expected: str
+) -> None:
+    diagnostic = one(
+        write_project,
+        with_metric(f"{{name: a, type: simple, measure: users.signups, {field}: {value}}}"),
+    )
+    assert diagnostic.line == 13
+    assert expected in diagnostic.message
+
+
+@pytest.mark.parametrize(
+    ("date", "hint"),
+    [("2026-13-45", "month value is outside expected range"), ("yesterday", "valid date")],
+)
+def test_bad_changelog_date_points_at_the_date(
+    write_project: Callable[[dict[str, str]], Path], date: str, hint: str
+) -> None:
+    metric = (
+        "name: a\n    type: simple\n    measure: users.signups\n    changelog:\n"
+        f"      - {{version: 1, date: {date}, change: First.}}"
+    )
+    diagnostic = one(write_project, with_metric(metric))
+    assert (diagnostic.line, diagnostic.column) == (17, 28)
+    assert hint in diagnostic.message
+    assert "metrics[0].changelog[0].date" in diagnostic.message
+
+
+@pytest.mark.parametrize(
+    ("files", "line", "expected"),
+    [
+        (
+            {"metrics_layer.yml": "project:\n  name: p\n  week_start: mon\n"},
+            3,
+            "Did you mean 'monday'?",
+        ),
+        (
+            {"metrics_layer.yml": "project:\n  name: p\n  colour: blue\n"},
+            3,
+            "unknown field 'colour' in project",
+        ),
+        (
+            {"a.yml": SOURCE.replace("agg: count}", "agg: percentile, percentile: 2}")},
+            11,
+            "maximum of 1",
+        ),
+    ],
+)
+def test_error_inside_an_optional_field_points_at_it_and_explains(
+    write_project: Callable[[dict[str, str]], Path],
+    files: dict[str, str],
+    line: int,
+    expected: str,
+) -> None:
+    with pytest.raises(ml.DefinitionError) as caught:
+        ml.load(write_project(files))
+    [diagnostic] = caught.value.diagnostics
+    assert diagnostic.line == line
+    assert "not valid under any of the given schemas" not in diagnostic.message
+    assert expected in diagnostic.message
+
+
+def test_schema_errors_of_several_files_are_all_listed(
+    write_project: Callable[[dict[str, str]], Path],
+) -> None:
+    project = write_project(
+        {
+            "a.yml": SOURCE.replace("agg: count}", "agg: cnt}"),
+            "b.yml": "metrics:\n  - {name: b, type: simple, measure: users.signups, onwer: x}\n",
+        }
+    )
+    with pytest.raises(ml.DefinitionError) as caught:
+        ml.load(project)
+    found = sorted((Path(d.file or "").name, d.line) for d in caught.value.diagnostics)
+    assert found == [("a.yml", 11), ("b.yml", 2)]
+    message = str(caught.value)
+    assert f"{project / 'a.yml'}:11:" in message
+    assert f"{project / 'b.yml'}:2:" in message

@@ -1,0 +1,258 @@
+"""The per-dialect rules of ``metrics_layer.sql.dialects``, checked on the SQL they produce.
+
+Week start, exact percentiles, refusals and identifier quoting, and the SQL forms some dialects
+need (null-safe joins on Redshift, typed date literals on Trino, ISO weeks on Snowflake).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlglot
+from sqlglot import exp
+
+import metrics_layer as ml
+from metrics_layer.errors import UnsupportedError
+
+from .engines import EXPECTED_WEEKS, as_dates, visits_table_sql, week_probe_files
+from .test_golden import CASES, DIALECTS, Case
+
+WriteProject = Callable[[dict[str, str]], Path]
+
+BY_NAME = {case.name: case for case in CASES}
+README: Case = BY_NAME["readme_query"]
+
+PERCENTILE_FILES = {
+    "metrics_layer.yml": """
+        project:
+          name: percentiles
+          paths: [defs]
+        """,
+    "defs/orders.yml": """
+        sources:
+          - name: orders
+            table: orders
+            time: ordered_at
+            entities:
+              - {name: order, key: order_id, primary: true}
+            dimensions:
+              - {name: ordered_at, type: time, grain: day}
+            measures:
+              - {name: median_amount, agg: median, expr: amount}
+              - {name: p90_amount, agg: percentile, percentile: 0.9, expr: amount}
+        metrics:
+          - {name: median_order_value, type: simple, measure: orders.median_amount, version: 1}
+          - {name: p90_order_value, type: simple, measure: orders.p90_amount, version: 1}
+        """,
+}
+PERCENTILE_METRICS = ["median_order_value", "p90_order_value"]
+
+RESERVED_FILES = {
+    "metrics_layer.yml": """
+        project:
+          name: reserved
+          paths: [defs]
+        """,
+    "defs/users.yml": """
+        sources:
+          - name: users
+            table: users
+            time: signed_up_at
+            entities:
+              - {name: user, key: id, primary: true}
+            dimensions:
+              - {name: signed_up_at, type: time, grain: day}
+            measures:
+              - {name: user_count, agg: count}
+        metrics:
+          - {name: user_count, type: simple, measure: users.user_count, version: 1}
+        """,
+}
+
+
+@pytest.fixture
+def percentiles(write_project: WriteProject) -> ml.SemanticLayer:
+    return ml.load(write_project(PERCENTILE_FILES))
+
+
+def _week_probe(write_project: WriteProject, week_start: str) -> ml.SemanticLayer:
+    return ml.load(write_project(week_probe_files(week_start)))
+
+
+# -- week start --------------------------------------------------------------------------------
+
+
+def test_bigquery_weeks_start_on_monday(layer: ml.SemanticLayer) -> None:
+    sql = README.query(layer).sql("bigquery")
+    weeks = re.findall(r"\bWEEK\b(\(\w+\))?", sql)
+    assert weeks, "the weekly query has no week truncation"
+    assert set(weeks) == {"(MONDAY)"}, sql
+
+
+def test_mysql_weeks_step_back_by_weekday(layer: ml.SemanticLayer) -> None:
+    sql = README.query(layer).sql("mysql")
+    assert "WEEKDAY(CAST(events.occurred_at AS DATE))" in sql
+    assert "WEEKDAY(CAST(users.signed_up_at AS DATE))" in sql
+    # WEEK()/YEARWEEK() depend on a mode argument or default_week_format; DATE_TRUNC is absent.
+    assert not re.search(r"\b(YEARWEEK|WEEK|DATE_TRUNC)\s*\(", sql), sql
+
+
+@pytest.mark.parametrize("week_start", sorted(EXPECTED_WEEKS))
+def test_week_buckets_on_duckdb(write_project: WriteProject, week_start: str) -> None:
+    sql = (
+        _week_probe(write_project, week_start).query("visits", by="metric_time.week").sql("duckdb")
+    )
+    connection = duckdb.connect()
+    try:
+        for statement in visits_table_sql("TIMESTAMP", temporary=False):
+            connection.execute(statement)
+        rows = connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+    assert as_dates(rows) == EXPECTED_WEEKS[week_start]
+
+
+# -- percentiles -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dialect", ["spark", "databricks"])
+def test_spark_percentiles_are_exact(percentiles: ml.SemanticLayer, dialect: str) -> None:
+    sql = percentiles.query(PERCENTILE_METRICS, by="metric_time.month").sql(dialect)
+    assert "PERCENTILE(orders.amount, 0.5) AS median_amount" in sql
+    assert "PERCENTILE(orders.amount, 0.9) AS p90_amount" in sql
+    assert "APPROX" not in sql.upper()
+    assert "WITHIN GROUP" not in sql.upper()
+    assert isinstance(sqlglot.parse_one(sql, read=dialect), exp.Select)
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "snowflake", "redshift"])
+def test_other_engines_keep_percentile_cont(percentiles: ml.SemanticLayer, dialect: str) -> None:
+    sql = percentiles.query(PERCENTILE_METRICS).sql(dialect)
+    assert "PERCENTILE_CONT(0.5) WITHIN GROUP" in sql
+    assert "PERCENTILE_CONT(0.9) WITHIN GROUP" in sql
+
+
+def test_duckdb_percentiles_interpolate(percentiles: ml.SemanticLayer) -> None:
+    sql = percentiles.query(PERCENTILE_METRICS).sql("duckdb")
+    connection = duckdb.connect()
+    try:
+        connection.execute(
+            "CREATE TABLE orders (order_id INTEGER, ordered_at TIMESTAMP, amount DECIMAL(10, 2))"
+        )
+        connection.execute(
+            "INSERT INTO orders VALUES (1, '2026-01-01', 1), (2, '2026-01-02', 2), "
+            "(3, '2026-01-03', 3), (4, '2026-01-04', 10), (5, '2026-01-05', NULL)"
+        )
+        rows = connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+    # PERCENTILE_CONT over 1, 2, 3, 10 (NULL ignored): 0.5 -> 2.5; 0.9 -> 3 + 0.7 * 7 = 7.9.
+    assert rows == [(Decimal("2.50"), Decimal("7.90"))]
+
+
+# -- refusals and names ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dialect", ["bigquery", "mysql", "trino"])
+@pytest.mark.parametrize("metric", PERCENTILE_METRICS)
+def test_exact_percentiles_are_refused(
+    percentiles: ml.SemanticLayer, dialect: str, metric: str
+) -> None:
+    query = percentiles.query(metric, by="metric_time.month")
+    with pytest.raises(
+        UnsupportedError, match=rf"^{dialect} cannot compute median/percentile aggregates exactly"
+    ):
+        query.sql(dialect)
+
+
+@pytest.mark.parametrize("grain", ["hour", "week", "month", "quarter", "year"])
+def test_sqlite_refuses_truncated_grains(layer: ml.SemanticLayer, grain: str) -> None:
+    query = layer.query("signups", by=f"metric_time.{grain}")
+    with pytest.raises(UnsupportedError, match=r"^sqlite cannot compute .*grains"):
+        query.sql("sqlite")
+
+
+def test_sqlite_day_grain_is_a_date(layer: ml.SemanticLayer) -> None:
+    sql = layer.query("signups", by="metric_time.day").sql("sqlite")
+    assert "DATE(users.signed_up_at) AS metric_time__day" in sql
+
+
+def test_unknown_dialect_suggests_the_closest(layer: ml.SemanticLayer) -> None:
+    query = layer.query("signups", by="metric_time.month")
+    with pytest.raises(
+        UnsupportedError, match=r"unknown SQL dialect 'postgress'\. Did you mean 'postgres'\?"
+    ):
+        query.sql("postgress")
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_reserved_word_aliases_are_quoted(write_project: WriteProject, dialect: str) -> None:
+    layer = ml.load(write_project(RESERVED_FILES))
+    sql = layer.query("user_count", by="user", order="user").sql(dialect)
+    tree = sqlglot.parse_one(sql, read=dialect)
+    named_user = [i for i in tree.find_all(exp.Identifier) if i.name == "user"]
+    assert len(named_user) >= 3, sql  # the CTE column, the output column, ORDER BY
+    assert all(i.quoted for i in named_user), sql
+
+
+def test_reserved_word_alias_in_postgres_text(write_project: WriteProject) -> None:
+    layer = ml.load(write_project(RESERVED_FILES))
+    sql = layer.query("user_count", by="user").sql("postgres")
+    assert 'users.id AS "user"' in sql
+    assert 'users_agg."user" AS "user"' in sql
+    assert re.search(r'ORDER BY\s+"user"', sql), sql
+    assert isinstance(sqlglot.parse_one(sql, read="postgres"), exp.Select)
+
+
+# -- known bugs --------------------------------------------------------------------------------
+
+
+def test_redshift_grain_join_avoids_is_not_distinct_from(layer: ml.SemanticLayer) -> None:
+    sql = BY_NAME["multi_source"].query(layer).sql("redshift")
+    assert "IS NOT DISTINCT FROM" not in sql
+
+
+def test_trino_time_filter_compares_dates_with_dates(layer: ml.SemanticLayer) -> None:
+    sql = BY_NAME["time_filter_at_grain"].query(layer).sql("trino")
+    tree = sqlglot.parse_one(sql, read="trino")
+    untyped = [
+        node.sql("trino")
+        for node in tree.find_all(exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+        if any(_is_date(side) for side in (node.this, node.expression))
+        and any(
+            isinstance(side, exp.Literal) and side.is_string
+            for side in (node.this, node.expression)
+        )
+    ]
+    assert not untyped
+
+
+def test_snowflake_weeks_do_not_depend_on_a_session_parameter(layer: ml.SemanticLayer) -> None:
+    sql = README.query(layer).sql("snowflake")
+    assert "DATE_TRUNC('WEEK'" not in sql
+
+
+def test_bigquery_shifted_weeks_add_days_to_dates(write_project: WriteProject) -> None:
+    sql = (
+        _week_probe(write_project, "sunday").query("visits", by="metric_time.week").sql("bigquery")
+    )
+    tree = sqlglot.parse_one(sql, read="bigquery")
+    added = list(tree.find_all(exp.DateAdd))
+    assert added, sql
+    assert all(_is_date(node.this) for node in added), sql
+
+
+def _is_date(node: exp.Expression) -> bool:
+    """Whether ``node`` is DATE-typed by construction (a cast, or date arithmetic on one)."""
+    if isinstance(node, exp.Cast):
+        return node.to.is_type(exp.DataType.Type.DATE)
+    if isinstance(node, (exp.DateTrunc, exp.Date)):
+        return True
+    if isinstance(node, (exp.DateAdd, exp.DateSub)):
+        return _is_date(node.this)
+    return False

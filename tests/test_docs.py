@@ -1,0 +1,162 @@
+"""The documentation is tested: every definition field and CLI option is documented, and the
+examples on the quick start, CLI and Python pages run.
+
+- every property name of the JSON Schema appears in docs/definitions.md;
+- every subcommand and option string of the CLI parser appears in docs/cli.md;
+- every ```python block of docs/quickstart.md and docs/python.md runs, in order, in one
+  namespace per page (a block containing ``# not run`` is skipped);
+- every ``metrics-layer ...`` line of a ```console or ```bash block in docs/cli.md and
+  docs/quickstart.md exits 0, or with N when the line ends with ``# exits N`` (a block containing
+  ``# not run`` is skipped). Console lines start with ``$ ``; ``NAME=value`` prefixes set
+  environment variables; a ``> file`` redirection is dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import re
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metrics_layer.cli.main import _parser, main
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+SCHEMA = ROOT / "metrics_layer" / "spec" / "schema.json"
+FENCE = re.compile(r"^```(\w*)[ \t]*$")
+EXITS = re.compile(r"#\s*exits\s+(\d+)")
+SKIP = "# not run"
+
+
+def blocks(page: str) -> Iterator[tuple[str, int, str]]:
+    """(language, line number of the first line, text) of every fenced block in ``page``."""
+    lines = (DOCS / page).read_text(encoding="utf-8").splitlines()
+    index = 0
+    while index < len(lines):
+        match = FENCE.match(lines[index])
+        if match is None:
+            index += 1
+            continue
+        end = index + 1
+        while end < len(lines) and not lines[end].startswith("```"):
+            end += 1
+        yield match.group(1), index + 2, "\n".join(lines[index + 1 : end])
+        index = end + 1
+
+
+def property_names(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        properties = node.get("properties")
+        if isinstance(properties, dict):
+            found.update(properties)
+        for value in node.values():
+            found |= property_names(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= property_names(value)
+    return found
+
+
+def test_every_schema_field_is_documented() -> None:
+    page = (DOCS / "definitions.md").read_text(encoding="utf-8")
+    names = property_names(json.loads(SCHEMA.read_text(encoding="utf-8")))
+    assert len(names) > 30
+    missing = sorted(name for name in names if f"`{name}`" not in page)
+    assert not missing, f"fields missing from docs/definitions.md: {missing}"
+
+
+def cli_names() -> list[str]:
+    """Every subcommand and every option string of the ``metrics-layer`` parser."""
+    parser = _parser()
+    found: list[str] = []
+    for action in parser._actions:
+        found.extend(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.append(name)
+                for sub_action in sub._actions:
+                    found.extend(sub_action.option_strings)
+    return sorted(set(found))
+
+
+def test_every_cli_command_and_option_is_documented() -> None:
+    page = (DOCS / "cli.md").read_text(encoding="utf-8")
+    names = cli_names()
+    assert {"query", "compile", "check", "--connection", "--dialect"} <= set(names)
+    missing = [name for name in names if f"`{name}" not in page]
+    assert not missing, f"missing from docs/cli.md: {missing}"
+
+
+@pytest.fixture
+def at_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from the repository root, with the shipped definitions and the demo database."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("METRICS_LAYER_URL", raising=False)
+    monkeypatch.delenv("METRICS_LAYER_PATH", raising=False)
+
+
+@pytest.mark.usefixtures("at_root")
+@pytest.mark.parametrize("page", ["quickstart.md", "python.md"])
+def test_python_examples_run(page: str) -> None:
+    namespace: dict[str, Any] = {"__name__": f"docs.{page}"}
+    ran = 0
+    for language, line, text in blocks(page):
+        if language != "python" or SKIP in text:
+            continue
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(text, f"docs/{page}:{line}", "exec"), namespace)
+        ran += 1
+    assert ran >= 2
+
+
+def command_lines(page: str) -> Iterator[tuple[str, int, str]]:
+    for language, line, text in blocks(page):
+        if language not in ("console", "bash") or SKIP in text:
+            continue
+        for offset, raw in enumerate(text.splitlines()):
+            command = raw[2:] if language == "console" and raw.startswith("$ ") else raw
+            if language == "console" and not raw.startswith("$ "):
+                continue
+            if "metrics-layer" in command.split("#")[0]:
+                yield page, line + offset, command
+
+
+COMMANDS = [c for page in ("quickstart.md", "cli.md") for c in command_lines(page)]
+
+
+def test_commands_are_found() -> None:
+    assert len(COMMANDS) >= 15
+    assert any(EXITS.search(command) for _, _, command in COMMANDS)
+
+
+@pytest.mark.usefixtures("at_root")
+@pytest.mark.parametrize(
+    ("page", "line", "command"), COMMANDS, ids=[f"{p}:{n}" for p, n, _ in COMMANDS]
+)
+def test_commands_run(
+    page: str,
+    line: int,
+    command: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    expected = EXITS.search(command)
+    words = shlex.split(command, comments=True)
+    if ">" in words:
+        words = words[: words.index(">")]
+    while words and re.match(r"^[A-Z_][A-Z0-9_]*=", words[0]):
+        name, _, value = words.pop(0).partition("=")
+        monkeypatch.setenv(name, value)
+    assert words[0] == "metrics-layer", f"{page}:{line}: not a metrics-layer command"
+    code = main(words[1:])
+    output = capsys.readouterr()
+    wanted = int(expected.group(1)) if expected else 0
+    assert code == wanted, f"{page}:{line}: {command}\n{output.out}\n{output.err}"
