@@ -152,8 +152,6 @@ class Query:
         """Run on the layer's connection (or the given URL); read-only."""
         from metrics_layer.engine.connection import Connection
         from metrics_layer.engine.result import Result
-        from metrics_layer.errors import EngineError
-
         target = self.layer.connection
         if isinstance(connection, Connection):
             target = connection
@@ -162,11 +160,7 @@ class Query:
         started = time.perf_counter()
         sql = self.sql(target.dialect)
         compile_ms = self._plan_ms + (time.perf_counter() - started) * 1000
-        try:
-            _, rows, execute_ms = target.execute(sql)
-        except EngineError as exc:
-            exc.sql = sql  # type: ignore[attr-defined]
-            raise
+        _, rows, execute_ms = target.execute(sql)
         return Result(
             self.columns, rows, sql, target.dialect, self.versions, compile_ms, execute_ms
         )

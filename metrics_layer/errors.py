@@ -107,7 +107,11 @@ class UnsupportedError(UserError):
 
 
 class EngineError(UserError):
-    """Connecting to, or running a query on, a database failed."""
+    """Connecting to, or running a query on, a database failed; ``sql`` is the query, if any."""
+
+    def __init__(self, message: str, *, sql: str | None = None) -> None:
+        self.sql = sql
+        super().__init__(message)
 
 
 class InternalError(MetricsLayerError):

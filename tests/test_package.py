@@ -46,10 +46,18 @@ def test_import_does_not_load_heavy_dependencies() -> None:
     assert out.stdout.strip() == ""
 
 
+def test_only_queries_are_sent(demo_db: Path) -> None:
+    connection = Connection(f"duckdb:///{demo_db}")
+    for statement in ("CREATE TABLE written (a INTEGER)", "  drop table users", "INSERT INTO x"):
+        with pytest.raises(ml.InternalError, match="only queries"):
+            connection.execute(statement)
+    connection.close()
+
+
 def test_demo_database_is_opened_read_only(demo_db: Path) -> None:
     connection = Connection(f"duckdb:///{demo_db}")
-    with pytest.raises(ml.EngineError, match="refused"):
-        connection.execute("CREATE TABLE written (a INTEGER)")
+    with connection.engine.connect() as raw, pytest.raises(Exception, match="read-only"):
+        raw.exec_driver_sql("CREATE TABLE written (a INTEGER)")
     columns, rows, _ = connection.execute("SELECT COUNT(*) AS n FROM users")
     assert columns == ("n",)
     assert rows[0][0] > 0

@@ -2,8 +2,10 @@
 
 The URL comes from (first found): the ``connection`` argument, ``METRICS_LAYER_URL``, the
 project's ``connection`` setting; otherwise the embedded demo DuckDB file, created on first use.
-Every query runs in a transaction that is rolled back; DuckDB files are opened read-only and
-PostgreSQL/MySQL sessions are set read-only before the query.
+Only generated SELECTs are ever sent; each runs in a transaction that is rolled back; DuckDB
+files are opened read-only and PostgreSQL/MySQL transactions are set read-only before the query.
+(MySQL and MariaDB still allow DDL in a read-only transaction: give metrics_layer a user with
+SELECT privileges only.)
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from metrics_layer.errors import EngineError
+from metrics_layer.errors import EngineError, InternalError
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -78,9 +80,15 @@ class Connection:
         )
 
     def execute(self, sql: str) -> tuple[tuple[str, ...], tuple[tuple[Any, ...], ...], float]:
-        """Run one SELECT; returns column names, rows and elapsed milliseconds."""
+        """Run one SELECT; returns column names, rows and elapsed milliseconds.
+
+        Anything but a query is refused before it reaches the database: some engines (MySQL,
+        MariaDB) still run DDL inside a read-only transaction.
+        """
         from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+        if not sql.lstrip().upper().startswith(("SELECT", "WITH", "(")):
+            raise InternalError("only queries are ever sent to a database; refusing: " + sql[:40])
         engine = self.engine
         started = time.perf_counter()
         try:
@@ -99,7 +107,8 @@ class Connection:
             raise EngineError(
                 f"the database refused the query: {detail}. Check that the connection points "
                 "at the right database and that the tables exist; `metrics-layer compile` "
-                "shows the SQL"
+                "shows the SQL",
+                sql=sql,
             ) from exc
         except SQLAlchemyError as exc:
             raise EngineError(f"cannot run the query: {exc}") from exc
