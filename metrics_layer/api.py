@@ -152,6 +152,7 @@ class Query:
         """Run on the layer's connection (or the given URL); read-only."""
         from metrics_layer.engine.connection import Connection
         from metrics_layer.engine.result import Result
+
         target = self.layer.connection
         if isinstance(connection, Connection):
             target = connection

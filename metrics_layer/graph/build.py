@@ -26,6 +26,7 @@ from metrics_layer.graph.model import (
     Metric,
     MetricKind,
     MetricRef,
+    Offset,
     Settings,
     Source,
 )
@@ -434,15 +435,6 @@ def _derived(
 ) -> tuple[exp.Expr | None, tuple[MetricRef, ...]]:
     refs: dict[str, MetricRef] = {}
     for i, item in enumerate(spec.inputs):
-        if item.offset is not None:
-            problems.append(
-                located.diagnostic(
-                    "'offset' (period-over-period) is not supported yet; remove it",
-                    "inputs",
-                    i,
-                    "offset",
-                )
-            )
         if item.metric not in names:
             problems.append(
                 located.diagnostic(
@@ -452,7 +444,8 @@ def _derived(
                     "metric",
                 )
             )
-        ref = MetricRef(item.metric, alias=item.alias)
+        offset = Offset.parse(item.offset) if item.offset is not None else None
+        ref = MetricRef(item.metric, alias=item.alias, offset=offset)
         refs[ref.column] = ref
     try:
         expr = parse_condition(spec.expr, field="expr", boolean=False)

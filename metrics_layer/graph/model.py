@@ -27,6 +27,7 @@ __all__ = [
     "Metric",
     "MetricKind",
     "MetricRef",
+    "Offset",
     "Settings",
     "Source",
 ]
@@ -94,12 +95,38 @@ class MetricKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class Offset:
+    """A period-over-period shift: the value ``amount`` ``unit``s earlier."""
+
+    amount: int
+    unit: Grain
+
+    @classmethod
+    def parse(cls, text: str) -> Offset:
+        """>>> Offset.parse("2 weeks")
+        Offset(amount=2, unit=<Grain.WEEK: 'week'>)
+        """
+        amount, unit = text.split()
+        return cls(int(amount), Grain(unit.removesuffix("s")))
+
+    def __add__(self, other: Offset) -> Offset:
+        if other.unit is not self.unit:
+            raise ValueError(f"cannot add an offset in {other.unit}s to one in {self.unit}s")
+        return Offset(self.amount + other.amount, self.unit)
+
+    @property
+    def label(self) -> str:
+        return f"{self.amount}_{self.unit.value}{'s' if self.amount > 1 else ''}_ago"
+
+
+@dataclass(frozen=True)
 class MetricRef:
     """An input of a ratio or derived metric: another metric, or a bare measure."""
 
     name: str
     measure: str | None = None
     alias: str | None = None
+    offset: Offset | None = None
 
     @property
     def column(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from metrics_layer.graph.model import Offset
 from metrics_layer.spec.models import Rollup, SemiAdditive
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ class Aggregation:
     per: exp.Expr | None = None
     periods: Periods | None = None
     keep: SemiAdditive | None = None
+    offset: Offset | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sqlglot import exp
 from metrics_layer.errors import FilterError, QueryError
 from metrics_layer.graph.expressions import column_parts, parse_condition
 from metrics_layer.graph.graph import GRAIN_NAMES, METRIC_TIME, DimensionRef, Graph, JoinStep
-from metrics_layer.graph.model import Dimension, Measure, Metric, MetricKind
+from metrics_layer.graph.model import Dimension, Measure, Metric, MetricKind, Offset
 from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero, safe_divide
 from metrics_layer.planner.plan import (
     AggColumn,
@@ -29,7 +29,7 @@ from metrics_layer.planner.plan import (
 from metrics_layer.planner.query import MetricQuery
 from metrics_layer.spec.models import DimensionType, Grain, Rollup, SemiAdditive
 from metrics_layer.sql.names import column
-from metrics_layer.sql.time import bucket, in_time_zone, within_dates
+from metrics_layer.sql.time import bucket, in_time_zone, shift, within_dates
 
 __all__ = ["plan_query"]
 
@@ -42,25 +42,29 @@ class _Leaf:
     condition: exp.Expr | None
     per: Grain | None
     rollup: Rollup | None
+    offset: Offset | None = None
 
 
 @dataclass
 class _Scan:
-    """An aggregation being assembled for one (source, per, semi-additive) key."""
+    """An aggregation being assembled for one (source, per, semi-additive, offset) key."""
 
     source: str
     per: Grain | None
     keep: SemiAdditive | None
+    offset: Offset | None
     aliases: dict[tuple[str, str, Rollup | None], str] = field(default_factory=dict)
     leaves: list[tuple[str, _Leaf]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         if self.per is not None:
-            return f"{self.source}_per_{self.per.value}"
-        if self.keep is not None:
-            return f"{self.source}_{self.keep.value}_snapshot"
-        return f"{self.source}_agg"
+            name = f"{self.source}_per_{self.per.value}"
+        elif self.keep is not None:
+            name = f"{self.source}_{self.keep.value}_snapshot"
+        else:
+            name = f"{self.source}_agg"
+        return name if self.offset is None else f"{name}_{self.offset.label}"
 
 
 def plan_query(graph: Graph, query: MetricQuery) -> Plan:
@@ -73,7 +77,7 @@ class _Planner:
         self.graph = graph
         self.query = query
         self.where = parse_condition(query.where, field="where") if query.where else None
-        self.scans: dict[tuple[str, Grain | None, SemiAdditive | None], _Scan] = {}
+        self.scans: dict[tuple[str, Grain | None, SemiAdditive | None, Offset | None], _Scan] = {}
 
     def plan(self) -> Plan:
         metrics = [self.graph.metric(name) for name in self.query.metrics]
@@ -98,7 +102,9 @@ class _Planner:
 
     # -- metrics into leaves ------------------------------------------------------------------
 
-    def _metric_expr(self, metric: Metric, outer: exp.Expr | None) -> exp.Expr:
+    def _metric_expr(
+        self, metric: Metric, outer: exp.Expr | None, offset: Offset | None = None
+    ) -> exp.Expr:
         condition = _and(outer, metric.filter)
         if metric.kind is MetricKind.SIMPLE:
             assert metric.measure is not None
@@ -110,7 +116,7 @@ class _Planner:
                     field="metrics",
                 )
             rollup = (metric.rollup or Rollup.AVERAGE) if metric.per else None
-            ref = self._leaf(_Leaf(measure, condition, metric.per, rollup))
+            ref = self._leaf(_Leaf(measure, condition, metric.per, rollup, offset))
             fill = metric.fill_null
             if fill is None and fills_with_zero(measure.agg):
                 fill = 0
@@ -126,14 +132,16 @@ class _Planner:
         for item in metric.inputs:
             if item.measure is not None:
                 measure = self.graph.measures[item.measure]
-                leaf = self._leaf(_Leaf(measure, condition, None, None))
+                leaf = self._leaf(_Leaf(measure, condition, None, None, offset))
                 inputs[item.column] = (
                     exp.Coalesce(this=leaf, expressions=[exp.Literal.number(0)])
                     if fills_with_zero(measure.agg)
                     else leaf
                 )
             else:
-                inputs[item.column] = self._metric_expr(self.graph.metrics[item.name], condition)
+                inputs[item.column] = self._metric_expr(
+                    self.graph.metrics[item.name], condition, _add(offset, item.offset, metric)
+                )
         if metric.kind is MetricKind.RATIO:
             numerator, denominator = (inputs[i.column] for i in metric.inputs)
             value = safe_divide(numerator, denominator)
@@ -163,10 +171,10 @@ class _Planner:
     def _leaf(self, leaf: _Leaf) -> exp.Expr:
         measure = leaf.measure
         keep = measure.semi_additive
-        key = (measure.source, leaf.per, keep)
+        key = (measure.source, leaf.per, keep, leaf.offset)
         scan = self.scans.get(key)
         if scan is None:
-            scan = self.scans[key] = _Scan(measure.source, leaf.per, keep)
+            scan = self.scans[key] = _Scan(measure.source, leaf.per, keep, leaf.offset)
         condition = leaf.condition.sql() if leaf.condition is not None else ""
         identity = (measure.ref, condition, leaf.rollup)
         alias = scan.aliases.get(identity)
@@ -211,7 +219,7 @@ class _Planner:
                 + "; ask for them separately",
                 field="by",
             )
-        self.scans[(best[1], None, None)] = _Scan(best[1], None, None)
+        self.scans[(best[1], None, None, None)] = _Scan(best[1], None, None, None)
 
     # -- names into expressions ---------------------------------------------------------------
 
@@ -237,7 +245,7 @@ class _Planner:
         for name in self.query.by:
             ref = self.graph.resolve(name, scan.source, field="by")
             alias = name.replace(".", "__")
-            expressions = self._expressions(ref, joins)
+            expressions = self._expressions(ref, joins, scan.offset)
             if len(expressions) == 1:
                 groups.append((alias, expressions[0]))
             else:
@@ -246,8 +254,10 @@ class _Planner:
                 self._check_per(scan, ref, name)
                 partition.append((alias, expressions[0]))
         where = _and(
-            self._time_range(scan.source, name="start/end"),
-            None if self.where is None else self._resolve(self.where, scan.source, joins),
+            self._time_range(scan.source, scan.offset),
+            None
+            if self.where is None
+            else self._resolve(self.where, scan.source, joins, scan.offset),
         )
         columns = tuple(
             AggColumn(
@@ -256,7 +266,7 @@ class _Planner:
                     leaf.measure,
                     None
                     if leaf.condition is None
-                    else self._resolve(leaf.condition, scan.source, joins),
+                    else self._resolve(leaf.condition, scan.source, joins, scan.offset),
                 ),
                 leaf.rollup,
                 fills_with_zero(leaf.measure.agg),
@@ -264,16 +274,16 @@ class _Planner:
             for alias, leaf in scan.leaves
         )
         source = self.graph.sources[scan.source]
-        time_expr = self._source_time(scan.source)
+        # A row's period is its own (unshifted) day: shifting by months would fold the last days
+        # of a long month into one. Offsets move the buckets (partition), not the periods.
+        time_expr = self._source_time(scan.source, None)
         per: exp.Expr | None = None
         periods: Periods | None = None
         if time_expr is not None and (scan.per is not None or scan.keep is not None):
             grain = scan.per or source.dimensions[source.time or ""].grain or Grain.DAY
             period = bucket(time_expr, grain, self.graph.settings.week_start)
             per = period if scan.per is not None else None
-            periods = Periods(
-                period, tuple(partition), self._time_range(scan.source, name="start/end")
-            )
+            periods = Periods(period, tuple(partition), self._time_range(scan.source, scan.offset))
         return Aggregation(
             name=scan.name,
             source=scan.source,
@@ -285,6 +295,7 @@ class _Planner:
             per=per,
             periods=periods,
             keep=scan.keep,
+            offset=scan.offset,
         )
 
     def _check_per(self, scan: _Scan, ref: DimensionRef, name: str) -> None:
@@ -304,12 +315,14 @@ class _Planner:
             and ref.dimension.name == self.graph.sources[source].time
         )
 
-    def _source_time(self, source: str) -> exp.Expr | None:
+    def _source_time(self, source: str, offset: Offset | None) -> exp.Expr | None:
+        """The source's metric_time in the project's time zone, shifted by ``offset``."""
         found = self.graph.sources[source]
         if found.time is None:
             return None
         dimension = found.dimensions[found.time]
-        return self._local(dimension, dimension.expr.copy())
+        local = self._local(dimension, dimension.expr.copy())
+        return local if offset is None else shift(local, offset.amount, offset.unit)
 
     def _local(self, dimension: Dimension, expression: exp.Expr) -> exp.Expr:
         """A time dimension in the project's time zone; a calendar date (grain day or coarser)
@@ -318,10 +331,10 @@ class _Planner:
             return expression
         return in_time_zone(expression, self.graph.settings.time_zone)
 
-    def _time_range(self, source: str, *, name: str) -> exp.Expr | None:
+    def _time_range(self, source: str, offset: Offset | None) -> exp.Expr | None:
         if self.query.start is None and self.query.end is None:
             return None
-        time_expr = self._source_time(source)
+        time_expr = self._source_time(source, offset)
         if time_expr is None:
             raise QueryError(
                 f"source '{source}' has no time dimension, so start/end cannot apply to its "
@@ -330,7 +343,10 @@ class _Planner:
             )
         return within_dates(time_expr, self.query.start, self.query.end)
 
-    def _expressions(self, ref: DimensionRef, joins: _Joins | None) -> list[exp.Expr]:
+    def _expressions(
+        self, ref: DimensionRef, joins: _Joins | None, offset: Offset | None = None
+    ) -> list[exp.Expr]:
+        """The SQL of a resolved name; metric_time of an offset scan is shifted by the offset."""
         alias = joins.alias(ref.path) if joins is not None else None
         if ref.entity is not None:
             keys = [k.copy() for k in ref.entity.keys]
@@ -340,9 +356,23 @@ class _Planner:
         if ref.grain is None:
             return [expression]
         zoned = self._local(ref.dimension, expression)
+        if offset is not None and self._is_source_time(ref, ref.source):
+            if ref.grain is Grain.HOUR:
+                raise QueryError(
+                    f"'{ref.name}': period-over-period offsets work on days or coarser; "
+                    "group by day or a coarser grain",
+                    field="by",
+                )
+            zoned = shift(zoned, offset.amount, offset.unit)
         return [bucket(zoned, ref.grain, self.graph.settings.week_start)]
 
-    def _resolve(self, condition: exp.Expr, source: str, joins: _Joins | None) -> exp.Expr:
+    def _resolve(
+        self,
+        condition: exp.Expr,
+        source: str,
+        joins: _Joins | None,
+        offset: Offset | None = None,
+    ) -> exp.Expr:
         """Replace the dotted names of a filter by expressions over ``source`` (and its joins)."""
         tree = condition.copy()
 
@@ -366,7 +396,7 @@ class _Planner:
                     f"on its own; compare it, e.g. \"{'.'.join(parts)} = 'x'\"",
                     field="where",
                 )
-            expressions = self._expressions(ref, joins)
+            expressions = self._expressions(ref, joins, offset)
             if len(expressions) != 1:
                 raise FilterError(
                     f"'{'.'.join(parts)}' has a key of several columns; filter on its "
@@ -468,6 +498,18 @@ def typed_time_literals(condition: exp.Expr) -> exp.Expr:
             if isinstance(side, exp.Literal) and side.is_string:
                 side.replace(exp.cast(side.copy(), kind))
     return condition
+
+
+def _add(outer: Offset | None, inner: Offset | None, metric: Metric) -> Offset | None:
+    if outer is None or inner is None:
+        return outer or inner
+    try:
+        return outer + inner
+    except ValueError as exc:
+        raise QueryError(
+            f"metric '{metric.name}' nests offsets in different units ({exc}); use one unit",
+            field="metrics",
+        ) from exc
 
 
 def _and(left: exp.Expr | None, right: exp.Expr | None) -> exp.Expr | None:

@@ -259,8 +259,15 @@ class RatioMetricSpec(_MetricBase):
 class MetricInputSpec(_Spec):
     metric: Name
     alias: Name | None = None
-    offset: str | None = Field(
-        None, description="Period-over-period shift such as '1 week' (reserved for derived)."
+    offset: (
+        Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]* (day|week|month|quarter|year)s?$")]
+        | None
+    ) = Field(
+        None,
+        description=(
+            "Period-over-period: the input's value that many days/weeks/months/quarters/years "
+            "earlier, e.g. '1 week'."
+        ),
     )
 
 

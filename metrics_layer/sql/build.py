@@ -29,13 +29,16 @@ def build_select(plan: Plan) -> exp.Select:
     """The whole query for ``plan`` as a sqlglot tree, dialect-neutral."""
     ctes: list[exp.CTE] = []
     final_names: list[str] = []
+    defining: list[str] = []
     relations = _Relations(ctes)
     for aggregation in plan.aggregations:
         built, final = _aggregation_ctes(aggregation, relations)
         ctes.extend(built)
         final_names.append(final)
+        if aggregation.offset is None:
+            defining.append(final)
     aliases = [g.alias for g in plan.groupings]
-    select = _final_select(plan, aliases, final_names, ctes)
+    select = _final_select(plan, aliases, final_names, defining or final_names, ctes)
     order = [
         exp.Ordered(this=column(alias), desc=descending, nulls_first=False)
         for alias, descending in plan.order
@@ -50,8 +53,11 @@ def build_select(plan: Plan) -> exp.Select:
 
 
 def _final_select(
-    plan: Plan, aliases: list[str], names: list[str], ctes: list[exp.CTE]
+    plan: Plan, aliases: list[str], names: list[str], defining: list[str], ctes: list[exp.CTE]
 ) -> exp.Select:
+    """Join the aggregations on the grain. The grain's rows are those of the aggregations that
+    define it (all but period-over-period ones): an offset value joins onto existing periods
+    and never adds a period of its own."""
     metrics = [exp.alias_(m.expr.copy(), ident(m.name)) for m in plan.metrics]
     if len(names) == 1:
         groups = [exp.alias_(column(a, names[0]), ident(a)) for a in aliases]
@@ -63,17 +69,22 @@ def _final_select(
         for name in names[1:]:
             select = select.join(exp.Table(this=ident(name)), join_type="cross", copy=False)
         return select
-    union: exp.Query = _select_keys(aliases, names[0])
-    for name in names[1:]:
-        union = exp.Union(this=union, expression=_select_keys(aliases, name), distinct=True)
-    ctes.append(exp.CTE(this=union, alias=table_alias(KEYS)))
-    groups = [exp.alias_(column(a, KEYS), ident(a)) for a in aliases]
+    base = defining[0]
+    if len(defining) > 1:
+        union: exp.Query = _select_keys(aliases, defining[0])
+        for name in defining[1:]:
+            union = exp.Union(this=union, expression=_select_keys(aliases, name), distinct=True)
+        ctes.append(exp.CTE(this=union, alias=table_alias(KEYS)))
+        base = KEYS
+    groups = [exp.alias_(column(a, base), ident(a)) for a in aliases]
     select = exp.Select(expressions=[*groups, *metrics]).from_(
-        exp.Table(this=ident(KEYS)), copy=False
+        exp.Table(this=ident(base)), copy=False
     )
     for name in names:
+        if name == base:
+            continue
         on = exp.and_(
-            *(exp.NullSafeEQ(this=column(a, KEYS), expression=column(a, name)) for a in aliases)
+            *(exp.NullSafeEQ(this=column(a, base), expression=column(a, name)) for a in aliases)
         )
         select = select.join(exp.Table(this=ident(name)), on=on, join_type="left", copy=False)
     return select

@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from metrics_layer.spec.models import Grain, WeekStart
 
-__all__ = ["bucket", "in_time_zone", "within_dates"]
+__all__ = ["bucket", "in_time_zone", "shift", "within_dates"]
 
 _WEEKDAYS = tuple(WeekStart)
 
@@ -64,6 +64,27 @@ def bucket(expression: exp.Expr, grain: Grain, week_start: WeekStart) -> exp.Exp
             this=truncated, expression=exp.Literal.number(shift), unit=exp.var("DAY")
         )
     return exp.cast(truncated, exp.DataType.Type.DATE)
+
+
+_IN_DAYS = {Grain.DAY: 1, Grain.WEEK: 7}
+_IN_MONTHS = {Grain.MONTH: 1, Grain.QUARTER: 3, Grain.YEAR: 12}
+
+
+def shift(expression: exp.Expr, amount: int, unit: Grain) -> exp.Expr:
+    """The calendar date ``amount`` ``unit``s after ``expression`` (days or months underneath,
+    which every engine can add).
+
+    >>> shift(exp.column("t"), 1, Grain.QUARTER).sql("duckdb")
+    'CAST(t AS DATE) + INTERVAL 3 MONTH'
+    """
+    day = exp.cast(expression, exp.DataType.Type.DATE)
+    if unit in _IN_DAYS:
+        count, step = amount * _IN_DAYS[unit], "DAY"
+    elif unit in _IN_MONTHS:
+        count, step = amount * _IN_MONTHS[unit], "MONTH"
+    else:
+        raise ValueError(f"cannot shift by {unit.value}s")
+    return exp.DateAdd(this=day, expression=exp.Literal.number(count), unit=exp.var(step))
 
 
 def within_dates(
