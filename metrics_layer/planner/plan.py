@@ -29,7 +29,7 @@ class Grouping:
 
 @dataclass(frozen=True)
 class Join:
-    """A many-to-one LEFT JOIN of a dimension source."""
+    """A many-to-one LEFT JOIN of a dimension source (``relation`` is the graph's, unchanged)."""
 
     alias: str
     relation: exp.Expr

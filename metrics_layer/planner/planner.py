@@ -253,11 +253,15 @@ class _Planner:
             if self._is_source_time(ref, scan.source):
                 self._check_per(scan, ref, name)
                 partition.append((alias, expressions[0]))
-        where = _and(
-            self._time_range(scan.source, scan.offset),
-            None
-            if self.where is None
-            else self._resolve(self.where, scan.source, joins, scan.offset),
+        time_range = self._time_range(scan.source, scan.offset)
+        shared = _shared_condition(scan)
+        where = _conjunction(
+            time_range.copy() if time_range is not None else None,
+            *(
+                self._resolve(condition, scan.source, joins, scan.offset)
+                for condition in (self.where, shared)
+                if condition is not None
+            ),
         )
         columns = tuple(
             AggColumn(
@@ -265,7 +269,7 @@ class _Planner:
                 aggregate_call(
                     leaf.measure,
                     None
-                    if leaf.condition is None
+                    if leaf.condition is None or shared is not None
                     else self._resolve(leaf.condition, scan.source, joins, scan.offset),
                 ),
                 leaf.rollup,
@@ -283,7 +287,7 @@ class _Planner:
             grain = scan.per or source.dimensions[source.time or ""].grain or Grain.DAY
             period = bucket(time_expr, grain, self.graph.settings.week_start)
             per = period if scan.per is not None else None
-            periods = Periods(period, tuple(partition), self._time_range(scan.source, scan.offset))
+            periods = Periods(period, tuple(partition), time_range)
         return Aggregation(
             name=scan.name,
             source=scan.source,
@@ -443,10 +447,8 @@ class _Joins:
                     for lk, rk in zip(left.keys, right.keys, strict=True)
                 )
             )
-            relation = self.graph.sources[step.right].relation.copy()
-            relation.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
             self._aliases[prefix] = alias
-            self._joins.append(Join(alias, relation, on))
+            self._joins.append(Join(alias, self.graph.sources[step.right].relation, on))
         return self._aliases[path]
 
     def joins(self) -> tuple[Join, ...]:
@@ -500,6 +502,17 @@ def typed_time_literals(condition: exp.Expr) -> exp.Expr:
     return condition
 
 
+def _shared_condition(scan: _Scan) -> exp.Expr | None:
+    """The metric filter every aggregate of ``scan`` has, if they all have the same one: it can
+    then filter rows in WHERE (much faster) instead of inside each aggregate."""
+    conditions = {
+        leaf.condition.sql() if leaf.condition is not None else "" for _, leaf in scan.leaves
+    }
+    if len(conditions) != 1 or "" in conditions:
+        return None
+    return scan.leaves[0][1].condition
+
+
 def _add(outer: Offset | None, inner: Offset | None, metric: Metric) -> Offset | None:
     if outer is None or inner is None:
         return outer or inner
@@ -510,6 +523,21 @@ def _add(outer: Offset | None, inner: Offset | None, metric: Metric) -> Offset |
             f"metric '{metric.name}' nests offsets in different units ({exc}); use one unit",
             field="metrics",
         ) from exc
+
+
+def _conjunction(*parts: exp.Expr | None) -> exp.Expr | None:
+    """``a AND b AND ...`` flattened, without parentheses around nested ANDs.
+
+    >>> _conjunction(exp.column("a").eq(1).and_(exp.column("b").eq(2)), None,
+    ...              exp.column("c").eq(3).or_(exp.column("d").eq(4))).sql()
+    'a = 1 AND b = 2 AND (c = 3 OR d = 4)'
+    """
+    flat: list[exp.Expr] = []
+    for part in parts:
+        if part is None:
+            continue
+        flat.extend(part.flatten() if isinstance(part, exp.And) else [part])
+    return exp.and_(*flat, copy=False) if flat else None
 
 
 def _and(left: exp.Expr | None, right: exp.Expr | None) -> exp.Expr | None:

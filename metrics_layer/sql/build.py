@@ -67,7 +67,7 @@ def _final_select(
     if not aliases:
         select = exp.Select(expressions=metrics).from_(exp.Table(this=ident(names[0])), copy=False)
         for name in names[1:]:
-            select = select.join(exp.Table(this=ident(name)), join_type="cross", copy=False)
+            _join(select, exp.Table(this=ident(name)), None, kind="CROSS")
         return select
     base = defining[0]
     if len(defining) > 1:
@@ -86,7 +86,7 @@ def _final_select(
         on = exp.and_(
             *(exp.NullSafeEQ(this=column(a, base), expression=column(a, name)) for a in aliases)
         )
-        select = select.join(exp.Table(this=ident(name)), on=on, join_type="left", copy=False)
+        _join(select, exp.Table(this=ident(name)), on, side="LEFT")
     return select
 
 
@@ -105,16 +105,12 @@ def _aggregation_ctes(agg: Aggregation, relations: _Relations) -> tuple[list[exp
     scan = exp.Select(expressions=[exp.alias_(e.copy(), ident(a)) for a, e in agg.groups])
     scan = scan.from_(relations.use(agg.relation), copy=False)
     for join in agg.joins:
-        scan = scan.join(
-            relations.use(join.relation), on=join.on.copy(), join_type="left", copy=False
-        )
+        _join(scan, relations.use(join.relation, join.alias), join.on.copy(), side="LEFT")
     if agg.keep is not None and agg.periods is not None:
         edge = LAST if agg.keep is SemiAdditive.LAST else FIRST
         on = _partition_match(agg.periods, periods, None)
         on.append(exp.EQ(this=agg.periods.period.copy(), expression=column(edge, periods)))
-        scan = scan.join(
-            exp.Table(this=ident(periods)), on=exp.and_(*on), join_type="inner", copy=False
-        )
+        _join(scan, exp.Table(this=ident(periods)), exp.and_(*on, copy=False), kind="INNER")
     if agg.where is not None:
         scan = scan.where(agg.where.copy(), copy=False)
     if agg.per is not None:
@@ -136,11 +132,9 @@ def _aggregation_ctes(agg: Aggregation, relations: _Relations) -> tuple[list[exp
         outer.append("expressions", exp.alias_(_rollup(c, agg.name, periods), ident(c.alias)))
     match = _partition_match(agg.periods, periods, agg.name)
     if match:
-        outer = outer.join(
-            exp.Table(this=ident(periods)), on=exp.and_(*match), join_type="inner", copy=False
-        )
+        _join(outer, exp.Table(this=ident(periods)), exp.and_(*match, copy=False), kind="INNER")
     else:
-        outer = outer.join(exp.Table(this=ident(periods)), join_type="cross", copy=False)
+        _join(outer, exp.Table(this=ident(periods)), None, kind="CROSS")
     if aliases:
         outer = outer.group_by(*(column(a, agg.name) for a in aliases), copy=False)
     ctes.append(exp.CTE(this=outer, alias=table_alias(rolled)))
@@ -154,15 +148,30 @@ class _Relations:
         self.ctes = ctes
         self.defined: set[str] = set()
 
-    def use(self, relation: exp.Expr) -> exp.Expr:
+    def use(self, relation: exp.Expr, alias: str | None = None) -> exp.Expr:
+        """``relation`` (a source's table or SQL, owned by the graph) under ``alias``."""
+        alias = alias or relation.alias
         if not isinstance(relation, exp.Subquery):
-            return relation.copy()
-        alias = relation.alias
+            table = relation.copy()
+            table.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+            return table
         name = f"{relation.alias}_source"
         if name not in self.defined:
             self.defined.add(name)
             self.ctes.append(exp.CTE(this=relation.this.copy(), alias=table_alias(name)))
-        return exp.Table(this=ident(name), alias=table_alias(alias))
+        return exp.Table(this=ident(name), alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _join(
+    select: exp.Select,
+    table: exp.Expr,
+    on: exp.Expr | None,
+    *,
+    side: str | None = None,
+    kind: str | None = None,
+) -> None:
+    """Append a join to ``select`` (built directly: ``Select.join`` would parse its options)."""
+    select.append("joins", exp.Join(this=table, on=on, side=side, kind=kind))
 
 
 def _periods_cte(agg: Aggregation, periods: Periods, name: str, relations: _Relations) -> exp.CTE:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import cache
 
 from sqlglot import exp
+from sqlglot.dialects import MODULE_BY_DIALECT
 from sqlglot.dialects.dialect import Dialect
 
 from metrics_layer.errors import UnsupportedError, did_you_mean
@@ -151,7 +152,7 @@ def dialect_name(name: str | None) -> str:
     if name is None:
         return DEFAULT_DIALECT
     lowered = _ALIASES.get(name.lower(), name.lower())
-    known = sorted(k for k in Dialect.classes if k)
+    known = sorted(MODULE_BY_DIALECT.values())
     if lowered not in known:
         raise UnsupportedError(
             f"unknown SQL dialect '{name}'.{did_you_mean(lowered, known)} "

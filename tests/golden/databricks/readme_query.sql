@@ -33,21 +33,15 @@ WITH users_source AS (
     CAST(TRUNC(CAST(events.occurred_at AS DATE), 'WEEK') AS DATE) AS metric_time__week,
     users.plan AS user__plan,
     CAST(events.occurred_at AS DATE) AS period_start,
-    COUNT(
-      DISTINCT CASE
-        WHEN NOT events.event_type IN ('email_open', 'login_failed')
-        THEN events.user_id
-      END
-    ) AS active_users
+    COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   LEFT JOIN users_source AS users
     ON events.user_id = users.user_id
   WHERE
-    (
-      CAST(events.occurred_at AS DATE) >= CAST('2026-01-01' AS DATE)
-      AND CAST(events.occurred_at AS DATE) <= CAST('2026-03-31' AS DATE)
-    )
+    CAST(events.occurred_at AS DATE) >= CAST('2026-01-01' AS DATE)
+    AND CAST(events.occurred_at AS DATE) <= CAST('2026-03-31' AS DATE)
     AND users.country = 'DE'
+    AND NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
     CAST(TRUNC(CAST(events.occurred_at AS DATE), 'WEEK') AS DATE),
     users.plan,
@@ -70,10 +64,8 @@ WITH users_source AS (
     COUNT(*) AS signups
   FROM users_source AS users
   WHERE
-    (
-      CAST(users.signed_up_at AS DATE) >= CAST('2026-01-01' AS DATE)
-      AND CAST(users.signed_up_at AS DATE) <= CAST('2026-03-31' AS DATE)
-    )
+    CAST(users.signed_up_at AS DATE) >= CAST('2026-01-01' AS DATE)
+    AND CAST(users.signed_up_at AS DATE) <= CAST('2026-03-31' AS DATE)
     AND users.country = 'DE'
   GROUP BY
     CAST(TRUNC(CAST(users.signed_up_at AS DATE), 'WEEK') AS DATE),

@@ -2,14 +2,11 @@ WITH events_agg AS (
   SELECT
     CAST(TRUNC(CAST(events.occurred_at AS DATE), 'YEAR') AS DATE) AS metric_time__year,
     events.platform AS event__platform,
-    COUNT(CASE WHEN NOT events.event_type IN ('email_open', 'login_failed') THEN 1 END) AS events,
-    COUNT(
-      DISTINCT CASE
-        WHEN NOT events.event_type IN ('email_open', 'login_failed')
-        THEN events.user_id
-      END
-    ) AS active_users
+    COUNT(*) AS events,
+    COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
+  WHERE
+    NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
     CAST(TRUNC(CAST(events.occurred_at AS DATE), 'YEAR') AS DATE),
     events.platform

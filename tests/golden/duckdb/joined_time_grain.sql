@@ -19,16 +19,13 @@ WITH users_source AS (
 ), events_agg AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(users.signed_up_at AS DATE)) AS DATE) AS user__signed_up_at__month,
-    COUNT(CASE WHEN NOT events.event_type IN ('email_open', 'login_failed') THEN 1 END) AS events,
-    COUNT(
-      DISTINCT CASE
-        WHEN NOT events.event_type IN ('email_open', 'login_failed')
-        THEN events.user_id
-      END
-    ) AS active_users
+    COUNT(*) AS events,
+    COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   LEFT JOIN users_source AS users
     ON events.user_id = users.user_id
+  WHERE
+    NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(users.signed_up_at AS DATE)) AS DATE)
 )

@@ -36,13 +36,10 @@ WITH users_source AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE) AS metric_time__month,
     CAST(events.occurred_at AS DATE) AS period_start,
-    COUNT(
-      DISTINCT CASE
-        WHEN NOT events.event_type IN ('email_open', 'login_failed')
-        THEN events.user_id
-      END
-    ) AS active_users
+    COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
+  WHERE
+    NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE),
     CAST(events.occurred_at AS DATE)

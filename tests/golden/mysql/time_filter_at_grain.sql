@@ -38,12 +38,7 @@ WITH users_source AS (
       '%Y %c %e'
     ) AS DATE) AS metric_time__month,
     CAST(events.occurred_at AS DATE) AS period_start,
-    COUNT(
-      DISTINCT CASE
-        WHEN NOT events.event_type IN ('email_open', 'login_failed')
-        THEN events.user_id
-      END
-    ) AS active_users
+    COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   LEFT JOIN users_source AS users
     ON events.user_id = users.user_id
@@ -52,6 +47,7 @@ WITH users_source AS (
       CONCAT(YEAR(CAST(users.signed_up_at AS DATE)), ' ', MONTH(CAST(users.signed_up_at AS DATE)), ' 1'),
       '%Y %c %e'
     ) AS DATE) = CAST('2026-02-01' AS DATE)
+    AND NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
     CAST(STR_TO_DATE(
       CONCAT(YEAR(CAST(events.occurred_at AS DATE)), ' ', MONTH(CAST(events.occurred_at AS DATE)), ' 1'),

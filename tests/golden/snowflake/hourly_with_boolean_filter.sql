@@ -22,10 +22,8 @@ WITH users_source AS (
     COUNT(*) AS signups
   FROM users_source AS users
   WHERE
-    (
-      CAST(users.signed_up_at AS DATE) >= CAST('2026-03-01' AS DATE)
-      AND CAST(users.signed_up_at AS DATE) <= CAST('2026-03-01' AS DATE)
-    )
+    CAST(users.signed_up_at AS DATE) >= CAST('2026-03-01' AS DATE)
+    AND CAST(users.signed_up_at AS DATE) <= CAST('2026-03-01' AS DATE)
     AND users.ever_paid
   GROUP BY
     CAST(DATE_TRUNC('HOUR', users.signed_up_at) AS TIMESTAMP)

@@ -29,17 +29,13 @@ WITH users_source AS (
   SELECT
     CAST(TRUNC(CAST(events.occurred_at AS DATE), 'MONTH') AS DATE) AS metric_time__month,
     CAST(events.occurred_at AS DATE) AS period_start,
-    COUNT(
-      DISTINCT CASE
-        WHEN NOT events.event_type IN ('email_open', 'login_failed')
-        THEN events.user_id
-      END
-    ) AS active_users
+    COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   LEFT JOIN users_source AS users
     ON events.user_id = users.user_id
   WHERE
     CAST(TRUNC(CAST(users.signed_up_at AS DATE), 'MONTH') AS DATE) = CAST('2026-02-01' AS DATE)
+    AND NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
     CAST(TRUNC(CAST(events.occurred_at AS DATE), 'MONTH') AS DATE),
     CAST(events.occurred_at AS DATE)

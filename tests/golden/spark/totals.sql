@@ -35,16 +35,12 @@ WITH users_source AS (
 ), events_per_day AS (
   SELECT
     CAST(events.occurred_at AS DATE) AS period_start,
-    COUNT(
-      DISTINCT CASE
-        WHEN NOT events.event_type IN ('email_open', 'login_failed')
-        THEN events.user_id
-      END
-    ) AS active_users
+    COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   WHERE
     CAST(events.occurred_at AS DATE) >= CAST('2026-01-01' AS DATE)
     AND CAST(events.occurred_at AS DATE) <= CAST('2026-01-31' AS DATE)
+    AND NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
     CAST(events.occurred_at AS DATE)
 ), events_per_day_rollup AS (
