@@ -8,6 +8,7 @@ from sqlglot import exp
 
 from metrics_layer.graph.model import Measure
 from metrics_layer.spec.models import Agg
+from metrics_layer.sql.names import cast
 
 __all__ = ["aggregate_call", "fills_with_zero", "safe_divide"]
 
@@ -68,6 +69,6 @@ def safe_divide(numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
     'CAST(a AS DOUBLE PRECISION) / NULLIF(b, 0)'
     """
     return exp.Div(
-        this=exp.cast(numerator, exp.DataType.Type.DOUBLE),
+        this=cast(numerator, exp.DataType.Type.DOUBLE),
         expression=exp.Nullif(this=denominator, expression=_ZERO.copy()),
     )

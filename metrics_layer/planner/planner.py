@@ -28,7 +28,7 @@ from metrics_layer.planner.plan import (
 )
 from metrics_layer.planner.query import MetricQuery
 from metrics_layer.spec.models import DimensionType, Grain, Rollup, SemiAdditive
-from metrics_layer.sql.names import column
+from metrics_layer.sql.names import cast, column
 from metrics_layer.sql.time import bucket, in_time_zone, shift, within_dates
 
 __all__ = ["plan_query"]
@@ -498,7 +498,7 @@ def typed_time_literals(condition: exp.Expr) -> exp.Expr:
         kind = exp.DataType.Type.TIMESTAMP if grain is Grain.HOUR else exp.DataType.Type.DATE
         for side in sides:
             if isinstance(side, exp.Literal) and side.is_string:
-                side.replace(exp.cast(side.copy(), kind))
+                side.replace(cast(side.copy(), kind))
     return condition
 
 

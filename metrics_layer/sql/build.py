@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from metrics_layer.planner.plan import AggColumn, Aggregation, Periods, Plan
 from metrics_layer.spec.models import Rollup, SemiAdditive
-from metrics_layer.sql.names import column, ident, table_alias
+from metrics_layer.sql.names import alias, cast, column, ident, table_alias
 
 __all__ = ["build_select"]
 
@@ -58,9 +58,9 @@ def _final_select(
     """Join the aggregations on the grain. The grain's rows are those of the aggregations that
     define it (all but period-over-period ones): an offset value joins onto existing periods
     and never adds a period of its own."""
-    metrics = [exp.alias_(m.expr.copy(), ident(m.name)) for m in plan.metrics]
+    metrics = [alias(m.expr.copy(), m.name) for m in plan.metrics]
     if len(names) == 1:
-        groups = [exp.alias_(column(a, names[0]), ident(a)) for a in aliases]
+        groups = [alias(column(a, names[0]), a) for a in aliases]
         return exp.Select(expressions=[*groups, *metrics]).from_(
             exp.Table(this=ident(names[0])), copy=False
         )
@@ -76,7 +76,7 @@ def _final_select(
             union = exp.Union(this=union, expression=_select_keys(aliases, name), distinct=True)
         ctes.append(exp.CTE(this=union, alias=table_alias(KEYS)))
         base = KEYS
-    groups = [exp.alias_(column(a, base), ident(a)) for a in aliases]
+    groups = [alias(column(a, base), a) for a in aliases]
     select = exp.Select(expressions=[*groups, *metrics]).from_(
         exp.Table(this=ident(base)), copy=False
     )
@@ -102,7 +102,7 @@ def _aggregation_ctes(agg: Aggregation, relations: _Relations) -> tuple[list[exp
     if agg.periods is not None:
         ctes.append(_periods_cte(agg, agg.periods, periods, relations))
     group_by = [e.copy() for _, e in agg.groups]
-    scan = exp.Select(expressions=[exp.alias_(e.copy(), ident(a)) for a, e in agg.groups])
+    scan = exp.Select(expressions=[alias(e.copy(), a) for a, e in agg.groups])
     scan = scan.from_(relations.use(agg.relation), copy=False)
     for join in agg.joins:
         _join(scan, relations.use(join.relation, join.alias), join.on.copy(), side="LEFT")
@@ -114,10 +114,10 @@ def _aggregation_ctes(agg: Aggregation, relations: _Relations) -> tuple[list[exp
     if agg.where is not None:
         scan = scan.where(agg.where.copy(), copy=False)
     if agg.per is not None:
-        scan.append("expressions", exp.alias_(agg.per.copy(), ident(PERIOD)))
+        scan.append("expressions", alias(agg.per.copy(), PERIOD))
         group_by.append(agg.per.copy())
     for c in agg.columns:
-        scan.append("expressions", exp.alias_(c.call.copy(), ident(c.alias)))
+        scan.append("expressions", alias(c.call.copy(), c.alias))
     if group_by:
         scan = scan.group_by(*group_by, copy=False)
     ctes.append(exp.CTE(this=scan, alias=table_alias(agg.name)))
@@ -129,7 +129,7 @@ def _aggregation_ctes(agg: Aggregation, relations: _Relations) -> tuple[list[exp
         exp.Table(this=ident(agg.name)), copy=False
     )
     for c in agg.columns:
-        outer.append("expressions", exp.alias_(_rollup(c, agg.name, periods), ident(c.alias)))
+        outer.append("expressions", alias(_rollup(c, agg.name, periods), c.alias))
     match = _partition_match(agg.periods, periods, agg.name)
     if match:
         _join(outer, exp.Table(this=ident(periods)), exp.and_(*match, copy=False), kind="INNER")
@@ -179,12 +179,10 @@ def _periods_cte(agg: Aggregation, periods: Periods, name: str, relations: _Rela
     the source in the date range (no other filter: an empty group still has its periods)."""
     select = exp.Select(
         expressions=[
-            *(exp.alias_(e.copy(), ident(a)) for a, e in periods.partition),
-            exp.alias_(exp.Min(this=periods.period.copy()), ident(FIRST)),
-            exp.alias_(exp.Max(this=periods.period.copy()), ident(LAST)),
-            exp.alias_(
-                exp.Count(this=exp.Distinct(expressions=[periods.period.copy()])), ident(COUNT)
-            ),
+            *(alias(e.copy(), a) for a, e in periods.partition),
+            alias(exp.Min(this=periods.period.copy()), FIRST),
+            alias(exp.Max(this=periods.period.copy()), LAST),
+            alias(exp.Count(this=exp.Distinct(expressions=[periods.period.copy()])), COUNT),
         ]
     ).from_(relations.use(agg.relation), copy=False)
     if periods.time_range is not None:
@@ -211,7 +209,7 @@ def _rollup(c: AggColumn, inner: str, periods: str) -> exp.Expr:
         if not c.counts:
             return exp.Avg(this=value)
         return exp.Div(
-            this=exp.cast(exp.Sum(this=value), exp.DataType.Type.DOUBLE),
+            this=cast(exp.Sum(this=value), exp.DataType.Type.DOUBLE),
             expression=exp.Max(this=column(COUNT, periods)),
         )
     if rollup is Rollup.SUM:

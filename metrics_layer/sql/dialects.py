@@ -15,6 +15,7 @@ from sqlglot.dialects import MODULE_BY_DIALECT
 from sqlglot.dialects.dialect import Dialect
 
 from metrics_layer.errors import UnsupportedError, did_you_mean
+from metrics_layer.sql.names import cast
 
 __all__ = ["DEFAULT_DIALECT", "RULES", "UNSUPPORTED", "dialect_name", "render"]
 
@@ -58,7 +59,7 @@ def mysql_week(node: exp.Expr) -> exp.Expr:
     if value is None:
         return node
     return exp.DateSub(
-        this=exp.cast(value.copy(), exp.DataType.Type.DATE),
+        this=cast(value.copy(), exp.DataType.Type.DATE),
         expression=exp.Anonymous(this="WEEKDAY", expressions=[value.copy()]),
         unit=exp.var("DAY"),
     )
@@ -76,7 +77,7 @@ def iso_week(node: exp.Expr) -> exp.Expr:
         return node
     weekday = exp.Anonymous(this="DAYOFWEEKISO", expressions=[value.copy()])
     return exp.DateAdd(
-        this=exp.cast(value.copy(), exp.DataType.Type.DATE),
+        this=cast(value.copy(), exp.DataType.Type.DATE),
         expression=exp.Sub(this=exp.Literal.number(1), expression=weekday),
         unit=exp.var("DAY"),
     )

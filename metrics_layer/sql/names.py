@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sqlglot import exp
+from sqlglot.expressions.datatypes import DType
 
-__all__ = ["RESERVED", "column", "ident", "table_alias"]
+__all__ = ["RESERVED", "alias", "cast", "column", "ident", "table_alias"]
 
 # Keywords of PostgreSQL (reserved, type and function names) and Snowflake, whose sqlglot
 # generators quote none themselves, plus the SQL standard's; an invented name equal to one is
@@ -53,3 +54,23 @@ def column(name: str, table: str | None = None) -> exp.Column:
 
 def table_alias(name: str) -> exp.TableAlias:
     return exp.TableAlias(this=ident(name))
+
+
+def alias(expression: exp.Expr, name: str) -> exp.Alias:
+    """``expression AS name``, built directly (``exp.alias_`` re-parses and copies).
+
+    >>> alias(exp.column("a"), "order").sql()
+    'a AS "order"'
+    """
+    return exp.Alias(this=expression, alias=ident(name))
+
+
+def cast(expression: exp.Expr, kind: DType) -> exp.Expr:
+    """``CAST(expression AS kind)``, taking ``expression`` as is; no-op if it already is one.
+
+    >>> cast(cast(exp.column("t"), exp.DataType.Type.DATE), exp.DataType.Type.DATE).sql()
+    'CAST(t AS DATE)'
+    """
+    if isinstance(expression, exp.Cast) and expression.to.this is kind:
+        return expression
+    return exp.Cast(this=expression, to=exp.DataType(this=kind))

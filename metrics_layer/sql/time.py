@@ -13,6 +13,7 @@ import datetime as dt
 from sqlglot import exp
 
 from metrics_layer.spec.models import Grain, WeekStart
+from metrics_layer.sql.names import cast
 
 __all__ = ["bucket", "in_time_zone", "shift", "within_dates"]
 
@@ -49,8 +50,8 @@ def bucket(expression: exp.Expr, grain: Grain, week_start: WeekStart) -> exp.Exp
     """
     if grain is Grain.HOUR:
         truncated_hour = exp.TimestampTrunc(this=expression, unit=exp.var("HOUR"))
-        return exp.cast(truncated_hour, exp.DataType.Type.TIMESTAMP)
-    day: exp.Expr = exp.cast(expression, exp.DataType.Type.DATE)
+        return cast(truncated_hour, exp.DataType.Type.TIMESTAMP)
+    day: exp.Expr = cast(expression, exp.DataType.Type.DATE)
     if grain is Grain.DAY:
         return day
     shift = _WEEKDAYS.index(week_start) if grain is Grain.WEEK else 0
@@ -63,7 +64,7 @@ def bucket(expression: exp.Expr, grain: Grain, week_start: WeekStart) -> exp.Exp
         truncated = exp.DateAdd(
             this=truncated, expression=exp.Literal.number(shift), unit=exp.var("DAY")
         )
-    return exp.cast(truncated, exp.DataType.Type.DATE)
+    return cast(truncated, exp.DataType.Type.DATE)
 
 
 _IN_DAYS = {Grain.DAY: 1, Grain.WEEK: 7}
@@ -77,7 +78,7 @@ def shift(expression: exp.Expr, amount: int, unit: Grain) -> exp.Expr:
     >>> shift(exp.column("t"), 1, Grain.QUARTER).sql("duckdb")
     'CAST(t AS DATE) + INTERVAL 3 MONTH'
     """
-    day = exp.cast(expression, exp.DataType.Type.DATE)
+    day = cast(expression, exp.DataType.Type.DATE)
     if unit in _IN_DAYS:
         count, step = amount * _IN_DAYS[unit], "DAY"
     elif unit in _IN_MONTHS:
@@ -95,7 +96,7 @@ def within_dates(
     >>> within_dates(exp.column("t"), dt.date(2026, 1, 1), None).sql()
     "CAST(t AS DATE) >= CAST('2026-01-01' AS DATE)"
     """
-    day: exp.Expr = exp.cast(expression, exp.DataType.Type.DATE)
+    day: exp.Expr = cast(expression, exp.DataType.Type.DATE)
     parts: list[exp.Expr] = []
     if start is not None:
         parts.append(exp.GTE(this=day, expression=_date(start)))
@@ -105,4 +106,4 @@ def within_dates(
 
 
 def _date(value: dt.date) -> exp.Expr:
-    return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
+    return cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
