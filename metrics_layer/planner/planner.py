@@ -14,21 +14,22 @@ from sqlglot import exp
 
 from metrics_layer.errors import FilterError, QueryError
 from metrics_layer.graph.expressions import column_parts, parse_condition
-from metrics_layer.graph.graph import GRAIN_NAMES, METRIC_TIME, DimensionRef, Graph, JoinStep
+from metrics_layer.graph.graph import GRAIN_NAMES, METRIC_TIME, DimensionRef, Graph
 from metrics_layer.graph.model import Dimension, Measure, Metric, MetricKind, Offset
 from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero, safe_divide
+from metrics_layer.planner.conditions import TIME_GRAIN, conjunction, typed_time_literals
+from metrics_layer.planner.joins import Joins, requalify
 from metrics_layer.planner.plan import (
     AggColumn,
     Aggregation,
     Grouping,
-    Join,
     OutputMetric,
     Periods,
     Plan,
 )
 from metrics_layer.planner.query import MetricQuery
 from metrics_layer.spec.models import DimensionType, Grain, Rollup, SemiAdditive
-from metrics_layer.sql.names import cast, column
+from metrics_layer.sql.names import column
 from metrics_layer.sql.time import bucket, in_time_zone, shift, within_dates
 
 __all__ = ["plan_query"]
@@ -105,7 +106,7 @@ class _Planner:
     def _metric_expr(
         self, metric: Metric, outer: exp.Expr | None, offset: Offset | None = None
     ) -> exp.Expr:
-        condition = _and(outer, metric.filter)
+        condition = conjunction(outer, metric.filter)
         if metric.kind is MetricKind.SIMPLE:
             assert metric.measure is not None
             measure = self.graph.measures[metric.measure]
@@ -239,7 +240,7 @@ class _Planner:
         return tuple(groupings)
 
     def _aggregation(self, scan: _Scan) -> Aggregation:
-        joins = _Joins(self.graph, scan.source)
+        joins = Joins(self.graph, scan.source)
         groups: list[tuple[str, exp.Expr]] = []
         partition: list[tuple[str, exp.Expr]] = []
         for name in self.query.by:
@@ -255,7 +256,7 @@ class _Planner:
                 partition.append((alias, expressions[0]))
         time_range = self._time_range(scan.source, scan.offset)
         shared = _shared_condition(scan)
-        where = _conjunction(
+        where = conjunction(
             time_range.copy() if time_range is not None else None,
             *(
                 self._resolve(condition, scan.source, joins, scan.offset)
@@ -348,15 +349,15 @@ class _Planner:
         return within_dates(time_expr, self.query.start, self.query.end)
 
     def _expressions(
-        self, ref: DimensionRef, joins: _Joins | None, offset: Offset | None = None
+        self, ref: DimensionRef, joins: Joins | None, offset: Offset | None = None
     ) -> list[exp.Expr]:
         """The SQL of a resolved name; metric_time of an offset scan is shifted by the offset."""
         alias = joins.alias(ref.path) if joins is not None else None
         if ref.entity is not None:
             keys = [k.copy() for k in ref.entity.keys]
-            return [_requalify(k, ref.entity.source, alias) for k in keys]
+            return [requalify(k, ref.entity.source, alias) for k in keys]
         assert ref.dimension is not None
-        expression = _requalify(ref.dimension.expr.copy(), ref.dimension.source, alias)
+        expression = requalify(ref.dimension.expr.copy(), ref.dimension.source, alias)
         if ref.grain is None:
             return [expression]
         zoned = self._local(ref.dimension, expression)
@@ -374,7 +375,7 @@ class _Planner:
         self,
         condition: exp.Expr,
         source: str,
-        joins: _Joins | None,
+        joins: Joins | None,
         offset: Offset | None = None,
     ) -> exp.Expr:
         """Replace the dotted names of a filter by expressions over ``source`` (and its joins)."""
@@ -408,98 +409,10 @@ class _Planner:
                     field="where",
                 )
             if ref.grain is not None:
-                expressions[0].meta[_TIME] = ref.grain
+                expressions[0].meta[TIME_GRAIN] = ref.grain
             return expressions[0]
 
         return typed_time_literals(tree.transform(rule, copy=False))
-
-
-class _Joins:
-    """The joins of one scan: one LEFT JOIN per distinct entity path, named after its source."""
-
-    def __init__(self, graph: Graph, source: str) -> None:
-        self.graph = graph
-        self.source = source
-        self._aliases: dict[tuple[JoinStep, ...], str] = {(): source}
-        self._joins: list[Join] = []
-
-    def alias(self, path: tuple[JoinStep, ...]) -> str:
-        for end in range(1, len(path) + 1):
-            prefix = path[:end]
-            if prefix in self._aliases:
-                continue
-            step = prefix[-1]
-            taken = set(self._aliases.values())
-            alias = (
-                step.right
-                if step.right not in taken
-                else (f"{step.right}_via_{'_'.join(s.entity for s in prefix)}")
-            )
-            left_alias = self._aliases[prefix[:-1]]
-            left = self.graph.sources[step.left].entities[step.entity]
-            right = self.graph.sources[step.right].entities[step.entity]
-            on = exp.and_(
-                *(
-                    exp.EQ(
-                        this=_requalify(lk.copy(), step.left, left_alias),
-                        expression=_requalify(rk.copy(), step.right, alias),
-                    )
-                    for lk, rk in zip(left.keys, right.keys, strict=True)
-                )
-            )
-            self._aliases[prefix] = alias
-            self._joins.append(Join(alias, self.graph.sources[step.right].relation, on))
-        return self._aliases[path]
-
-    def joins(self) -> tuple[Join, ...]:
-        return tuple(self._joins)
-
-
-def _requalify(expression: exp.Expr, source: str, alias: str | None) -> exp.Expr:
-    if alias is None:
-        return expression
-    if alias == source:
-        return expression
-
-    def rule(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Column) and node.table == source:
-            return exp.column(node.this.copy(), table=alias)
-        return node
-
-    return expression.transform(rule, copy=False)
-
-
-_TIME = "time_grain"
-_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
-
-
-def typed_time_literals(condition: exp.Expr) -> exp.Expr:
-    """Cast string literals compared with a time bucket to DATE (TIMESTAMP for hours), so
-    engines that do not compare dates with strings (Trino) accept the filter.
-
-    >>> month = exp.column("d")
-    >>> month.meta[_TIME] = Grain.MONTH
-    >>> typed_time_literals(month >= exp.Literal.string("2026-01-01")).sql()
-    "d >= CAST('2026-01-01' AS DATE)"
-    """
-    for node in list(condition.walk()):
-        if isinstance(node, _COMPARISONS):
-            sides = [node.this, node.expression]
-        elif isinstance(node, exp.Between):
-            sides = [node.this, node.args["low"], node.args["high"]]
-        elif isinstance(node, exp.In):
-            sides = [node.this, *node.expressions]
-        else:
-            continue
-        grains = [side.meta.get(_TIME) for side in sides if isinstance(side, exp.Expr)]
-        grain = next((g for g in grains if g is not None), None)
-        if grain is None:
-            continue
-        kind = exp.DataType.Type.TIMESTAMP if grain is Grain.HOUR else exp.DataType.Type.DATE
-        for side in sides:
-            if isinstance(side, exp.Literal) and side.is_string:
-                side.replace(cast(side.copy(), kind))
-    return condition
 
 
 def _shared_condition(scan: _Scan) -> exp.Expr | None:
@@ -523,29 +436,6 @@ def _add(outer: Offset | None, inner: Offset | None, metric: Metric) -> Offset |
             f"metric '{metric.name}' nests offsets in different units ({exc}); use one unit",
             field="metrics",
         ) from exc
-
-
-def _conjunction(*parts: exp.Expr | None) -> exp.Expr | None:
-    """``a AND b AND ...`` flattened, without parentheses around nested ANDs.
-
-    >>> _conjunction(exp.column("a").eq(1).and_(exp.column("b").eq(2)), None,
-    ...              exp.column("c").eq(3).or_(exp.column("d").eq(4))).sql()
-    'a = 1 AND b = 2 AND (c = 3 OR d = 4)'
-    """
-    flat: list[exp.Expr] = []
-    for part in parts:
-        if part is None:
-            continue
-        flat.extend(part.flatten() if isinstance(part, exp.And) else [part])
-    return exp.and_(*flat, copy=False) if flat else None
-
-
-def _and(left: exp.Expr | None, right: exp.Expr | None) -> exp.Expr | None:
-    if left is None:
-        return right
-    if right is None:
-        return left
-    return exp.and_(left, right)
 
 
 def _key_name(key: exp.Expr, index: int) -> str:

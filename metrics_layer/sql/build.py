@@ -2,7 +2,7 @@
 
 CTE names say what they compute: ``events_agg`` aggregates events at the query grain;
 ``events_per_day`` then ``events_per_day_rollup`` measure per day and roll up;
-``*_periods`` holds the first, last and number of periods of each time bucket;
+``*_periods`` holds the first or last period, or the number of periods, of each time bucket;
 ``grain_keys`` is every combination of grain values any aggregation produced.
 """
 
@@ -99,8 +99,9 @@ def _select_keys(aliases: list[str], name: str) -> exp.Select:
 def _aggregation_ctes(agg: Aggregation, relations: _Relations) -> tuple[list[exp.CTE], str]:
     ctes: list[exp.CTE] = []
     periods = f"{agg.name}_periods"
-    if agg.periods is not None:
-        ctes.append(_periods_cte(agg, agg.periods, periods, relations))
+    needed = _periods_needed(agg)
+    if agg.periods is not None and needed:
+        ctes.append(_periods_cte(agg, agg.periods, periods, needed, relations))
     group_by = [e.copy() for _, e in agg.groups]
     scan = exp.Select(expressions=[alias(e.copy(), a) for a, e in agg.groups])
     scan = scan.from_(relations.use(agg.relation), copy=False)
@@ -131,9 +132,9 @@ def _aggregation_ctes(agg: Aggregation, relations: _Relations) -> tuple[list[exp
     for c in agg.columns:
         outer.append("expressions", alias(_rollup(c, agg.name, periods), c.alias))
     match = _partition_match(agg.periods, periods, agg.name)
-    if match:
+    if needed and match:
         _join(outer, exp.Table(this=ident(periods)), exp.and_(*match, copy=False), kind="INNER")
-    else:
+    elif needed:
         _join(outer, exp.Table(this=ident(periods)), None, kind="CROSS")
     if aliases:
         outer = outer.group_by(*(column(a, agg.name) for a in aliases), copy=False)
@@ -174,22 +175,41 @@ def _join(
     select.append("joins", exp.Join(this=table, on=on, side=side, kind=kind))
 
 
-def _periods_cte(agg: Aggregation, periods: Periods, name: str, relations: _Relations) -> exp.CTE:
-    """First and last period and the number of periods of each time bucket, over every row of
-    the source in the date range (no other filter: an empty group still has its periods)."""
-    select = exp.Select(
-        expressions=[
-            *(alias(e.copy(), a) for a, e in periods.partition),
-            alias(exp.Min(this=periods.period.copy()), FIRST),
-            alias(exp.Max(this=periods.period.copy()), LAST),
-            alias(exp.Count(this=exp.Distinct(expressions=[periods.period.copy()])), COUNT),
-        ]
-    ).from_(relations.use(agg.relation), copy=False)
+def _periods_cte(
+    agg: Aggregation, periods: Periods, name: str, needed: set[str], relations: _Relations
+) -> exp.CTE:
+    """First or last period, or the number of periods, of each time bucket (whichever the
+    aggregation uses), over every row of the source in the date range (no other filter: an
+    empty group still has its periods)."""
+    select = exp.Select(expressions=[alias(e.copy(), a) for a, e in periods.partition])
+    if FIRST in needed:
+        select.append("expressions", alias(exp.Min(this=periods.period.copy()), FIRST))
+    if LAST in needed:
+        select.append("expressions", alias(exp.Max(this=periods.period.copy()), LAST))
+    if COUNT in needed:
+        distinct = exp.Distinct(expressions=[periods.period.copy()])
+        select.append("expressions", alias(exp.Count(this=distinct), COUNT))
+    select = select.from_(relations.use(agg.relation), copy=False)
     if periods.time_range is not None:
         select = select.where(periods.time_range.copy(), copy=False)
     if periods.partition:
         select = select.group_by(*(e.copy() for _, e in periods.partition), copy=False)
     return exp.CTE(this=select, alias=table_alias(name))
+
+
+def _periods_needed(agg: Aggregation) -> set[str]:
+    needed: set[str] = set()
+    if agg.keep is not None:
+        needed.add(LAST if agg.keep is SemiAdditive.LAST else FIRST)
+    for c in agg.columns if agg.per is not None else ():
+        rollup = c.rollup or Rollup.AVERAGE
+        if rollup in (Rollup.AVERAGE, Rollup.MIN) and c.counts:
+            needed.add(COUNT)
+        elif rollup is Rollup.LAST:
+            needed.add(LAST)
+        elif rollup is Rollup.FIRST:
+            needed.add(FIRST)
+    return needed
 
 
 def _partition_match(periods: Periods, name: str, inner: str | None) -> list[exp.Expr]:
@@ -214,6 +234,14 @@ def _rollup(c: AggColumn, inner: str, periods: str) -> exp.Expr:
         )
     if rollup is Rollup.SUM:
         return exp.Sum(this=value)
+    if rollup is Rollup.MIN and c.counts:
+        # A period without rows is a 0 for a count: the minimum is 0 when any period is missing.
+        missing = exp.LT(
+            this=exp.Count(this=exp.Star()), expression=exp.Max(this=column(COUNT, periods))
+        )
+        return exp.Case(
+            ifs=[exp.If(this=missing, true=exp.Literal.number(0))], default=exp.Min(this=value)
+        )
     if rollup is Rollup.MIN:
         return exp.Min(this=value)
     if rollup is Rollup.MAX:

@@ -26,8 +26,6 @@ WITH users_source AS (
 ), events_per_day_periods AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE) AS metric_time__month,
-    MIN(CAST(events.occurred_at AS DATE)) AS first_period,
-    MAX(CAST(events.occurred_at AS DATE)) AS last_period,
     COUNT(DISTINCT CAST(events.occurred_at AS DATE)) AS period_count
   FROM events AS events
   GROUP BY
@@ -62,9 +60,7 @@ WITH users_source AS (
 ), subscription_snapshots_last_snapshot_periods AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots.snapshot_date AS DATE)) AS DATE) AS metric_time__month,
-    MIN(CAST(subscription_snapshots.snapshot_date AS DATE)) AS first_period,
-    MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period,
-    COUNT(DISTINCT CAST(subscription_snapshots.snapshot_date AS DATE)) AS period_count
+    MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period
   FROM subscription_snapshots AS subscription_snapshots
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots.snapshot_date AS DATE)) AS DATE)

@@ -35,8 +35,6 @@ WITH users_source AS (
       CONCAT(YEAR(CAST(events.occurred_at AS DATE)), ' ', MONTH(CAST(events.occurred_at AS DATE)), ' 1'),
       '%Y %c %e'
     ) AS DATE) AS metric_time__month,
-    MIN(CAST(events.occurred_at AS DATE)) AS first_period,
-    MAX(CAST(events.occurred_at AS DATE)) AS last_period,
     COUNT(DISTINCT CAST(events.occurred_at AS DATE)) AS period_count
   FROM events AS events
   GROUP BY
@@ -89,9 +87,7 @@ WITH users_source AS (
       CONCAT(YEAR(CAST(subscription_snapshots.snapshot_date AS DATE)), ' ', MONTH(CAST(subscription_snapshots.snapshot_date AS DATE)), ' 1'),
       '%Y %c %e'
     ) AS DATE) AS metric_time__month,
-    MIN(CAST(subscription_snapshots.snapshot_date AS DATE)) AS first_period,
-    MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period,
-    COUNT(DISTINCT CAST(subscription_snapshots.snapshot_date AS DATE)) AS period_count
+    MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period
   FROM subscription_snapshots AS subscription_snapshots
   GROUP BY
     CAST(STR_TO_DATE(

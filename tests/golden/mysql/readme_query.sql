@@ -22,8 +22,6 @@ WITH users_source AS (
       CAST(events.occurred_at AS DATE),
       INTERVAL (WEEKDAY(CAST(events.occurred_at AS DATE))) DAY
     ) AS DATE) AS metric_time__week,
-    MIN(CAST(events.occurred_at AS DATE)) AS first_period,
-    MAX(CAST(events.occurred_at AS DATE)) AS last_period,
     COUNT(DISTINCT CAST(events.occurred_at AS DATE)) AS period_count
   FROM events AS events
   WHERE

@@ -22,8 +22,6 @@ WITH users_source AS (
       CONCAT(YEAR(CAST(events.occurred_at AS DATE)), ' ', MONTH(CAST(events.occurred_at AS DATE)), ' 1'),
       '%Y %c %e'
     ) AS DATE) AS metric_time__month,
-    MIN(CAST(events.occurred_at AS DATE)) AS first_period,
-    MAX(CAST(events.occurred_at AS DATE)) AS last_period,
     COUNT(DISTINCT CAST(events.occurred_at AS DATE)) AS period_count
   FROM events AS events
   GROUP BY

@@ -1,9 +1,7 @@
 WITH subscription_snapshots_last_snapshot_periods AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots.snapshot_date AS DATE)) AS DATE) AS metric_time__month,
-    MIN(CAST(subscription_snapshots.snapshot_date AS DATE)) AS first_period,
-    MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period,
-    COUNT(DISTINCT CAST(subscription_snapshots.snapshot_date AS DATE)) AS period_count
+    MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period
   FROM subscription_snapshots AS subscription_snapshots
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots.snapshot_date AS DATE)) AS DATE)

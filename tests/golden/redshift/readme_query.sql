@@ -19,8 +19,6 @@ WITH users_source AS (
 ), events_per_day_periods AS (
   SELECT
     CAST(DATE_TRUNC('WEEK', CAST(events.occurred_at AS DATE)) AS DATE) AS metric_time__week,
-    MIN(CAST(events.occurred_at AS DATE)) AS first_period,
-    MAX(CAST(events.occurred_at AS DATE)) AS last_period,
     COUNT(DISTINCT CAST(events.occurred_at AS DATE)) AS period_count
   FROM events AS events
   WHERE

@@ -25,8 +25,6 @@ WITH users_source AS (
     AND CAST(users.signed_up_at AS DATE) <= CAST('2026-01-31' AS DATE)
 ), events_per_day_periods AS (
   SELECT
-    MIN(CAST(events.occurred_at AS DATE)) AS first_period,
-    MAX(CAST(events.occurred_at AS DATE)) AS last_period,
     COUNT(DISTINCT CAST(events.occurred_at AS DATE)) AS period_count
   FROM events AS events
   WHERE
@@ -50,9 +48,7 @@ WITH users_source AS (
   CROSS JOIN events_per_day_periods
 ), subscription_snapshots_last_snapshot_periods AS (
   SELECT
-    MIN(CAST(subscription_snapshots.snapshot_date AS DATE)) AS first_period,
-    MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period,
-    COUNT(DISTINCT CAST(subscription_snapshots.snapshot_date AS DATE)) AS period_count
+    MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period
   FROM subscription_snapshots AS subscription_snapshots
   WHERE
     CAST(subscription_snapshots.snapshot_date AS DATE) >= CAST('2026-01-01' AS DATE)
