@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_descending_orders(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:
         return int(exc.code or 0)
     handler = _HANDLERS[args.command]
@@ -126,6 +126,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _descending_orders(argv: Sequence[str]) -> list[str]:
+    """Let ``--order -name`` mean descending, as ``--order=-name`` does (argparse would read
+    ``-name`` as an option).
+
+    >>> _descending_orders(["query", "x", "--order", "-x", "-o", "-y"])
+    ['query', 'x', '--order=-x', '--order=-y']
+    """
+    out: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item in ("--order", "-o"):
+            value = next(items, None)
+            if value is not None and value.startswith("-") and value != "--":
+                out.append(f"--order={value}")
+                continue
+            out.append(item)
+            if value is not None:
+                out.append(value)
+            continue
+        out.append(item)
+    return out
 
 
 def _path(args: argparse.Namespace) -> str:

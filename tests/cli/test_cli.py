@@ -410,3 +410,27 @@ def test_console_script_check_annotates_and_exits_1(broken: Path) -> None:
     assert completed.returncode == 1
     assert completed.stdout.startswith(f"::error file={broken / 'metrics.yml'},line=2,col=44::")
     assert "Traceback" not in completed.stderr
+
+
+def test_the_issue_command_line_with_a_descending_order(
+    layer: ml.SemanticLayer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "query", "daily_active_users", "signups", "--by", "metric_time.week", "--by",
+        "user.plan", "--where", "user.country = 'DE'", "--start", "2026-01-01", "--end",
+        "2026-03-31", "--order", "-daily_active_users", "--limit", "100", "--format", "csv",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    values = [float(line.split(",")[2] or 0) for line in lines[1:]]
+    assert values == sorted(values, reverse=True)
+    expected = layer.query(
+        ["daily_active_users", "signups"],
+        by=["metric_time.week", "user.plan"],
+        where="user.country = 'DE'",
+        start="2026-01-01",
+        end="2026-03-31",
+        order=["-daily_active_users"],
+        limit=100,
+    ).run()
+    assert len(lines) - 1 == len(expected.rows)
