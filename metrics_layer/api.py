@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from metrics_layer.errors import DefinitionError, Diagnostic, Level
 
@@ -65,6 +66,9 @@ class SemanticLayer:
         self.graph = graph
         self.warnings = tuple(diagnostics)
         self.connection: Connection = Connection(resolve_url(connection, graph.settings.connection))
+        # Compiled SQL by (query, dialect, pretty): the graph never changes after loading, so a
+        # dashboard asking the same question again skips planning and rendering.
+        self.compiled: _Lru[tuple[MetricQuery, str, bool], str] = _Lru(COMPILED_CACHE_SIZE)
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
@@ -110,6 +114,51 @@ class SemanticLayer:
             f"{len(self.graph.sources)} sources, dialect {self.dialect}>"
         )
 
+    def _repr_html_(self) -> str:
+        """The catalogue as a table, for notebooks."""
+        import html
+
+        head = "".join(
+            f"<th>{c}</th>" for c in ("name", "label", "type", "status", "version", "owner")
+        )
+        rows = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(v))}</td>"
+                for v in (m.name, m.label, m.kind.value, m.status.value, m.version, m.owner or "")
+            )
+            + f'</tr><tr><td></td><td colspan="5"><small>{html.escape(m.description or "")}'
+            "</small></td></tr>"
+            for m in self.metrics
+        )
+        title = html.escape(repr(self))
+        return f"<p>{title}</p><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+COMPILED_CACHE_SIZE = 1024
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Lru(Generic[K, V]):
+    """A small least-recently-used map."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self.items.get(key)
+        if value is not None:
+            self.items.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self.items[key] = value
+        self.items.move_to_end(key)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+
 
 class Query:
     """A planned metric query; SQL for any dialect, results from the layer's connection."""
@@ -143,10 +192,19 @@ class Query:
         return dict(self.plan.versions)
 
     def sql(self, dialect: str | None = None, *, pretty: bool = True) -> str:
-        """SQL for ``dialect`` (default: the layer's engine), e.g. ``q.sql("snowflake")``."""
+        """SQL for ``dialect`` (default: the layer's engine), e.g. ``q.sql("snowflake")``.
+
+        Cached per layer: the same query for the same dialect is compiled once.
+        """
         from metrics_layer.sql.dialects import dialect_name, render
 
-        return render(self.tree, dialect_name(dialect or self.layer.dialect), pretty=pretty)
+        name = dialect_name(dialect or self.layer.dialect)
+        key = (self.spec, name, pretty)
+        text = self.layer.compiled.get(key)
+        if text is None:
+            text = render(self.tree, name, pretty=pretty)
+            self.layer.compiled.put(key, text)
+        return text
 
     def run(self, connection: str | Connection | None = None) -> Result:
         """Run on the layer's connection (or the given URL); read-only."""

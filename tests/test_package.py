@@ -75,3 +75,32 @@ def test_result_carries_sql_versions_and_timing(layer: ml.SemanticLayer) -> None
     frame = result.to_pandas()
     assert list(frame.columns) == ["metric_time.year", "arpu"]
     assert "<table>" in result._repr_html_()
+
+
+def test_compiled_sql_is_cached_per_query_and_dialect(layer: ml.SemanticLayer) -> None:
+    first = layer.query(["signups"], by=["user.plan"], start="2026-02-03").sql()
+    again = layer.query(["signups"], by=["user.plan"], start="2026-02-03").sql()
+    assert again is first
+    other = layer.query(["signups"], by=["user.plan"], start="2026-02-03").sql("bigquery")
+    assert other != first
+    assert layer.query(["signups"], by=["user.plan"], start="2026-02-04").sql() != first
+
+
+def test_the_cache_forgets_the_least_recently_used() -> None:
+    from metrics_layer.api import _Lru
+
+    cache: _Lru[str, int] = _Lru(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1
+    cache.put("c", 3)
+    assert cache.get("b") is None
+    assert (cache.get("a"), cache.get("c")) == (1, 3)
+
+
+def test_catalogue_reprs(layer: ml.SemanticLayer) -> None:
+    metric = layer.metric("mrr")
+    assert repr(metric) == "<Metric mrr v1 certified simple: Monthly recurring revenue (MRR)>"
+    page = layer._repr_html_()
+    assert page.count("<tr>") == 1 + 2 * len(layer.metrics)
+    assert "Monthly recurring revenue (MRR)" in page

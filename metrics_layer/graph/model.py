@@ -153,3 +153,9 @@ class Metric:
     per: Grain | None = None
     rollup: Rollup | None = None
     file: str | None = field(default=None, compare=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Metric {self.name} v{self.version} {self.status.value} {self.kind.value}: "
+            f"{self.label}>"
+        )
