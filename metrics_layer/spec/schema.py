@@ -197,12 +197,16 @@ def _discriminator_values(schema: dict[str, Any]) -> list[str]:
     return sorted(mapping) or ["simple", "ratio", "derived"]
 
 
-def write_schema() -> str:
-    """Regenerate the committed ``schema.json`` from the models; returns its path."""
+def write_schema(target: str | None = None) -> str:
+    """Regenerate ``schema.json`` (the package's committed copy by default); returns its path."""
+    if target is not None:
+        with open(target, "w", encoding="utf-8") as file:
+            file.write(schema_text(generate_schema()))
+        return target
     path = resources.files("metrics_layer.spec").joinpath("schema.json")
-    with resources.as_file(path) as file:
-        file.write_text(schema_text(generate_schema()), encoding="utf-8")
-        return str(file)
+    with resources.as_file(path) as file_path:
+        file_path.write_text(schema_text(generate_schema()), encoding="utf-8")
+        return str(file_path)
 
 
 if __name__ == "__main__":

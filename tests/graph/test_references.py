@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import sqlglot
+from projects import USERS_SOURCE, WriteProject
 from sqlglot import exp
 
 import metrics_layer as ml
 from metrics_layer.errors import Diagnostic
 
-WriteProject = Callable[[dict[str, str]], Path]
-
-SOURCE = """\
-sources:
-  - name: users
-    table: users
-    time: signed_up_at
-    entities:
-      - {name: user, key: user_id, primary: true}
-    dimensions:
-      - {name: signed_up_at, type: time}
-      - {name: country}
-    measures:
-      - {name: signups, agg: count}
-"""
+SOURCE = USERS_SOURCE
 FIRST_METRIC_LINE = 13
 
 # orders reaches countries through users and through stores, two hops each way.

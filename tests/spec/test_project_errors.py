@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from projects import USERS_SOURCE, WriteProject
 
 import metrics_layer as ml
 
-WriteProject = Callable[[dict[str, str]], Path]
-
-SOURCE = """\
-sources:
-  - name: users
-    table: users
-    time: signed_up_at
-    entities:
-      - {name: user, key: user_id, primary: true}
-    dimensions:
-      - {name: signed_up_at, type: time}
-      - {name: country}
-    measures:
-      - {name: signups, agg: count}
-"""
+SOURCE = USERS_SOURCE
 METRIC = "metrics:\n  - {name: signups, type: simple, measure: users.signups}\n"
 
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from projects import USERS_SOURCE
 
 import metrics_layer as ml
 from metrics_layer.errors import Diagnostic
@@ -24,26 +22,9 @@ from metrics_layer.spec.yaml_source import read_yaml
 
 SCHEMA_FILE = Path(ml.__file__).parent / "spec" / "schema.json"
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
-REGENERATE_CODE = (
-    "from metrics_layer.spec.schema import generate_schema, schema_text; "
-    "open('metrics_layer/spec/schema.json', 'w', encoding='utf-8')"
-    ".write(schema_text(generate_schema()))"
-)
-REGENERATE = f'python -c "{REGENERATE_CODE}"'
+REGENERATE = "make schema (python -m metrics_layer.spec.schema)"
 
-SOURCE = """\
-sources:
-  - name: users
-    table: users
-    time: signed_up_at
-    entities:
-      - {name: user, key: user_id, primary: true}
-    dimensions:
-      - {name: signed_up_at, type: time}
-      - {name: country}
-    measures:
-      - {name: signups, agg: count}
-"""
+SOURCE = USERS_SOURCE
 
 
 def test_committed_schema_equals_the_generated_one() -> None:
@@ -55,13 +36,11 @@ def test_committed_schema_equals_the_generated_one() -> None:
     )
 
 
-def test_regenerate_command_writes_the_generated_schema(tmp_path: Path) -> None:
-    target = tmp_path / "metrics_layer" / "spec" / "schema.json"
-    target.parent.mkdir(parents=True)
-    environment = {**os.environ, "PYTHONSAFEPATH": "1"}
-    subprocess.run(
-        [sys.executable, "-c", REGENERATE_CODE], cwd=tmp_path, env=environment, check=True
-    )
+def test_write_schema_writes_the_generated_schema(tmp_path: Path) -> None:
+    from metrics_layer.spec.schema import write_schema
+
+    target = tmp_path / "schema.json"
+    assert write_schema(str(target)) == str(target)
     assert target.read_text(encoding="utf-8") == schema_text(generate_schema())
 
 
