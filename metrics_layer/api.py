@@ -167,13 +167,23 @@ class Query:
         self.layer = layer
         self.spec = spec
         started = time.perf_counter()
-        self.plan: Plan = self._plan()
+        plan = self._new_plan()
         self._plan_ms = (time.perf_counter() - started) * 1000
+        self._unused: Plan | None = plan
+        self.columns: tuple[str, ...] = plan.columns
+        self.versions: dict[str, int] = dict(plan.versions)
 
-    def _plan(self) -> Plan:
+    def _new_plan(self) -> Plan:
         from metrics_layer.planner.planner import plan_query
 
         return plan_query(self.layer.graph, self.spec)
+
+    @property
+    def plan(self) -> Plan:
+        """The query's plan (which scans, joins, groupings and aggregates it needs)."""
+        if self._unused is None:
+            self._unused = self._new_plan()
+        return self._unused
 
     @property
     def tree(self) -> exp.Select:
@@ -181,15 +191,6 @@ class Query:
         from metrics_layer.sql.build import build_select
 
         return build_select(self.plan)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return self.plan.columns
-
-    @property
-    def versions(self) -> dict[str, int]:
-        """Version of every metric the query computes, inputs included."""
-        return dict(self.plan.versions)
 
     def sql(self, dialect: str | None = None, *, pretty: bool = True) -> str:
         """SQL for ``dialect`` (default: the layer's engine), e.g. ``q.sql("snowflake")``.
@@ -202,9 +203,17 @@ class Query:
         key = (self.spec, name, pretty)
         text = self.layer.compiled.get(key)
         if text is None:
-            text = render(self.tree, name, pretty=pretty)
+            text = render(self._consume_tree(), name, pretty=pretty)
             self.layer.compiled.put(key, text)
         return text
+
+    def _consume_tree(self) -> exp.Select:
+        """A tree built from the plan's own expressions (no copies); the plan is then spent."""
+        from metrics_layer.sql.build import build_select
+
+        plan = self.plan
+        self._unused = None
+        return build_select(plan, consume=True)
 
     def run(self, connection: str | Connection | None = None) -> Result:
         """Run on the layer's connection (or the given URL); read-only."""

@@ -104,3 +104,18 @@ def test_catalogue_reprs(layer: ml.SemanticLayer) -> None:
     page = layer._repr_html_()
     assert page.count("<tr>") == 1 + 2 * len(layer.metrics)
     assert "Monthly recurring revenue (MRR)" in page
+
+
+@pytest.mark.parametrize("dialect", ["bigquery", "snowflake", "mysql", "redshift"])
+def test_one_query_compiles_for_several_dialects(layer: ml.SemanticLayer, dialect: str) -> None:
+    asked = {"by": ["metric_time.week", "user.plan"], "where": "user.country = 'FR'"}
+    query = layer.query(["daily_active_users", "mrr", "signups"], **asked)  # type: ignore[arg-type]
+    layer.compiled.items.clear()
+    first = query.sql()
+    second = query.sql(dialect)
+    layer.compiled.items.clear()
+    alone = layer.query(["daily_active_users", "mrr", "signups"], **asked).sql(dialect)  # type: ignore[arg-type]
+    assert second == alone
+    assert first != second
+    assert query.plan.columns == query.columns
+    assert query.tree.sql("duckdb", pretty=True) == first

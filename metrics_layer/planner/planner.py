@@ -54,7 +54,7 @@ class _Scan:
     per: Grain | None
     keep: SemiAdditive | None
     offset: Offset | None
-    aliases: dict[tuple[str, str, Rollup | None], str] = field(default_factory=dict)
+    aliases: dict[tuple[str, exp.Expr | None, Rollup | None], str] = field(default_factory=dict)
     leaves: list[tuple[str, _Leaf]] = field(default_factory=list)
 
     @property
@@ -176,8 +176,7 @@ class _Planner:
         scan = self.scans.get(key)
         if scan is None:
             scan = self.scans[key] = _Scan(measure.source, leaf.per, keep, leaf.offset)
-        condition = leaf.condition.sql() if leaf.condition is not None else ""
-        identity = (measure.ref, condition, leaf.rollup)
+        identity = (measure.ref, leaf.condition, leaf.rollup)
         alias = scan.aliases.get(identity)
         if alias is None:
             alias = measure.name
@@ -259,8 +258,8 @@ class _Planner:
         where = conjunction(
             time_range.copy() if time_range is not None else None,
             *(
-                self._resolve(condition, scan.source, joins, scan.offset)
-                for condition in (self.where, shared)
+                self._resolve(condition, scan.source, joins, scan.offset, field=field)
+                for condition, field in ((self.where, "where"), (shared, "filter"))
                 if condition is not None
             ),
         )
@@ -271,7 +270,9 @@ class _Planner:
                     leaf.measure,
                     None
                     if leaf.condition is None or shared is not None
-                    else self._resolve(leaf.condition, scan.source, joins, scan.offset),
+                    else self._resolve(
+                        leaf.condition, scan.source, joins, scan.offset, field="filter"
+                    ),
                 ),
                 leaf.rollup,
                 fills_with_zero(leaf.measure.agg),
@@ -377,6 +378,7 @@ class _Planner:
         source: str,
         joins: Joins | None,
         offset: Offset | None = None,
+        field: str = "where",
     ) -> exp.Expr:
         """Replace the dotted names of a filter by expressions over ``source`` (and its joins)."""
         tree = condition.copy()
@@ -388,25 +390,25 @@ class _Planner:
             if len(parts) == 1 and parts[0] in self.graph.sources[source].dimensions:
                 parts = [source, parts[0]]
             try:
-                ref = self.graph.resolve(".".join(parts), source, field="where")
+                ref = self.graph.resolve(".".join(parts), source, field=field)
             except FilterError:
                 raise
             except QueryError as exc:
-                raise FilterError(str(exc).removeprefix("where: "), field="where") from exc
+                raise FilterError(str(exc).removeprefix(f"{field}: "), field=field) from exc
             if node is tree and (
                 ref.dimension is None or ref.dimension.type is not DimensionType.BOOLEAN
             ):
                 raise FilterError(
                     f"'{'.'.join(parts)}' is not a boolean dimension, so it cannot be a filter "
                     f"on its own; compare it, e.g. \"{'.'.join(parts)} = 'x'\"",
-                    field="where",
+                    field=field,
                 )
             expressions = self._expressions(ref, joins, offset)
             if len(expressions) != 1:
                 raise FilterError(
                     f"'{'.'.join(parts)}' has a key of several columns; filter on its "
                     "dimensions instead",
-                    field="where",
+                    field=field,
                 )
             if ref.grain is not None:
                 expressions[0].meta[TIME_GRAIN] = ref.grain
@@ -418,10 +420,8 @@ class _Planner:
 def _shared_condition(scan: _Scan) -> exp.Expr | None:
     """The metric filter every aggregate of ``scan`` has, if they all have the same one: it can
     then filter rows in WHERE (much faster) instead of inside each aggregate."""
-    conditions = {
-        leaf.condition.sql() if leaf.condition is not None else "" for _, leaf in scan.leaves
-    }
-    if len(conditions) != 1 or "" in conditions:
+    conditions = {leaf.condition for _, leaf in scan.leaves}
+    if len(conditions) != 1 or None in conditions:
         return None
     return scan.leaves[0][1].condition
 

@@ -8,6 +8,7 @@ CTE names say what they compute: ``events_agg`` aggregates events at the query g
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import assert_never
 
 from sqlglot import exp
@@ -25,20 +26,25 @@ COUNT = "period_count"
 KEYS = "grain_keys"
 
 
-def build_select(plan: Plan) -> exp.Select:
-    """The whole query for ``plan`` as a sqlglot tree, dialect-neutral."""
+def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
+    """The whole query for ``plan`` as a sqlglot tree, dialect-neutral.
+
+    With ``consume`` the tree takes the plan's own expressions where each is used once, instead
+    of copies: faster, and the plan must not be used again.
+    """
+    take: Take = _same if consume else _copy
     ctes: list[exp.CTE] = []
     final_names: list[str] = []
     defining: list[str] = []
     relations = _Relations(ctes)
     for aggregation in plan.aggregations:
-        built, final = _aggregation_ctes(aggregation, relations)
+        built, final = _aggregation_ctes(aggregation, relations, take)
         ctes.extend(built)
         final_names.append(final)
         if aggregation.offset is None:
             defining.append(final)
     aliases = [g.alias for g in plan.groupings]
-    select = _final_select(plan, aliases, final_names, defining or final_names, ctes)
+    select = _final_select(plan, aliases, final_names, defining or final_names, ctes, take)
     order = [
         exp.Ordered(this=column(alias), desc=descending, nulls_first=False)
         for alias, descending in plan.order
@@ -53,12 +59,17 @@ def build_select(plan: Plan) -> exp.Select:
 
 
 def _final_select(
-    plan: Plan, aliases: list[str], names: list[str], defining: list[str], ctes: list[exp.CTE]
+    plan: Plan,
+    aliases: list[str],
+    names: list[str],
+    defining: list[str],
+    ctes: list[exp.CTE],
+    take: Take,
 ) -> exp.Select:
     """Join the aggregations on the grain. The grain's rows are those of the aggregations that
     define it (all but period-over-period ones): an offset value joins onto existing periods
     and never adds a period of its own."""
-    metrics = [alias(m.expr.copy(), m.name) for m in plan.metrics]
+    metrics = [alias(take(m.expr), m.name) for m in plan.metrics]
     if len(names) == 1:
         groups = [alias(column(a, names[0]), a) for a in aliases]
         return exp.Select(expressions=[*groups, *metrics]).from_(
@@ -96,29 +107,31 @@ def _select_keys(aliases: list[str], name: str) -> exp.Select:
     )
 
 
-def _aggregation_ctes(agg: Aggregation, relations: _Relations) -> tuple[list[exp.CTE], str]:
+def _aggregation_ctes(
+    agg: Aggregation, relations: _Relations, take: Take
+) -> tuple[list[exp.CTE], str]:
     ctes: list[exp.CTE] = []
     periods = f"{agg.name}_periods"
     needed = _periods_needed(agg)
     if agg.periods is not None and needed:
-        ctes.append(_periods_cte(agg, agg.periods, periods, needed, relations))
+        ctes.append(_periods_cte(agg, agg.periods, periods, needed, relations, take))
     group_by = [e.copy() for _, e in agg.groups]
-    scan = exp.Select(expressions=[alias(e.copy(), a) for a, e in agg.groups])
+    scan = exp.Select(expressions=[alias(take(e), a) for a, e in agg.groups])
     scan = scan.from_(relations.use(agg.relation), copy=False)
     for join in agg.joins:
-        _join(scan, relations.use(join.relation, join.alias), join.on.copy(), side="LEFT")
+        _join(scan, relations.use(join.relation, join.alias), take(join.on), side="LEFT")
     if agg.keep is not None and agg.periods is not None:
         edge = LAST if agg.keep is SemiAdditive.LAST else FIRST
         on = _partition_match(agg.periods, periods, None)
         on.append(exp.EQ(this=agg.periods.period.copy(), expression=column(edge, periods)))
         _join(scan, exp.Table(this=ident(periods)), exp.and_(*on, copy=False), kind="INNER")
     if agg.where is not None:
-        scan = scan.where(agg.where.copy(), copy=False)
+        scan = scan.where(take(agg.where), copy=False)
     if agg.per is not None:
-        scan.append("expressions", alias(agg.per.copy(), PERIOD))
         group_by.append(agg.per.copy())
+        scan.append("expressions", alias(take(agg.per), PERIOD))
     for c in agg.columns:
-        scan.append("expressions", alias(c.call.copy(), c.alias))
+        scan.append("expressions", alias(take(c.call), c.alias))
     if group_by:
         scan = scan.group_by(*group_by, copy=False)
     ctes.append(exp.CTE(this=scan, alias=table_alias(agg.name)))
@@ -140,6 +153,17 @@ def _aggregation_ctes(agg: Aggregation, relations: _Relations) -> tuple[list[exp
         outer = outer.group_by(*(column(a, agg.name) for a in aliases), copy=False)
     ctes.append(exp.CTE(this=outer, alias=table_alias(rolled)))
     return ctes, rolled
+
+
+Take = Callable[[exp.Expr], exp.Expr]
+
+
+def _same(expression: exp.Expr) -> exp.Expr:
+    return expression
+
+
+def _copy(expression: exp.Expr) -> exp.Expr:
+    return expression.copy()
 
 
 class _Relations:
@@ -176,7 +200,12 @@ def _join(
 
 
 def _periods_cte(
-    agg: Aggregation, periods: Periods, name: str, needed: set[str], relations: _Relations
+    agg: Aggregation,
+    periods: Periods,
+    name: str,
+    needed: set[str],
+    relations: _Relations,
+    take: Take,
 ) -> exp.CTE:
     """First or last period, or the number of periods, of each time bucket (whichever the
     aggregation uses), over every row of the source in the date range (no other filter: an
@@ -191,7 +220,7 @@ def _periods_cte(
         select.append("expressions", alias(exp.Count(this=distinct), COUNT))
     select = select.from_(relations.use(agg.relation), copy=False)
     if periods.time_range is not None:
-        select = select.where(periods.time_range.copy(), copy=False)
+        select = select.where(take(periods.time_range), copy=False)
     if periods.partition:
         select = select.group_by(*(e.copy() for _, e in periods.partition), copy=False)
     return exp.CTE(this=select, alias=table_alias(name))
