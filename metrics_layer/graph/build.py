@@ -1,43 +1,33 @@
-"""Turn validated specs into the semantic graph, collecting every reference error with its place."""
+"""Turn validated specs into the semantic graph, collecting every reference error with its place.
+
+Sources, entities and the join graph are built here; metrics in ``metrics.py``.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from metrics_layer.errors import Diagnostic, FilterError, did_you_mean
-from metrics_layer.graph.dag import find_cycle
+from metrics_layer.errors import Diagnostic, did_you_mean
 from metrics_layer.graph.expressions import (
     ExpressionSyntaxError,
-    column_parts,
-    parse_condition,
     parse_expression,
     qualify,
-    references,
 )
 from metrics_layer.graph.graph import Graph
+from metrics_layer.graph.metrics import build_metrics
 from metrics_layer.graph.model import (
     Dimension,
     Entity,
     Measure,
-    Metric,
-    MetricKind,
-    MetricRef,
-    Offset,
     Settings,
     Source,
 )
 from metrics_layer.spec.models import (
     Agg,
-    DerivedMetricSpec,
     DimensionType,
     Grain,
-    MetricSpec,
-    RatioMetricSpec,
-    SimpleMetricSpec,
     SourceSpec,
 )
 from metrics_layer.spec.project import Located, ProjectFiles
@@ -59,7 +49,7 @@ def build_graph(project: ProjectFiles) -> tuple[Graph, list[Diagnostic]]:
     for located in project.sources:
         name = located.spec.name
         if name in seen:
-            problems.append(_duplicate("source", name, located, seen[name]))
+            problems.append(located.duplicate_of("source", seen[name]))
             continue
         seen[name] = located
         source = _source(located, problems)
@@ -67,7 +57,7 @@ def build_graph(project: ProjectFiles) -> tuple[Graph, list[Diagnostic]]:
             sources[name] = source
     primary = _primary_entities(sources, seen, problems)
     graph = Graph(settings=settings, sources=sources, metrics={}, primary=primary)
-    metrics = _metrics(project.metrics, graph, problems)
+    metrics = build_metrics(project.metrics, graph, problems)
     places: dict[str, tuple[str, int | None, int | None]] = {}
     for spot in project.metrics:
         line, col = spot.doc.position((*spot.path, "name")) or (None, None)
@@ -76,15 +66,6 @@ def build_graph(project: ProjectFiles) -> tuple[Graph, list[Diagnostic]]:
         settings=settings, sources=sources, metrics=metrics, primary=primary, places=places
     )
     return graph, problems
-
-
-def _duplicate(kind: str, name: str, again: Located[object], first: Located[object]) -> Diagnostic:
-    line = first.doc.position((*first.path, "name")) or (0, 0)
-    return again.diagnostic(
-        f"{kind} '{name}' is defined twice (first at {first.doc.file}:{line[0]}); "
-        "rename or remove one",
-        "name",
-    )
 
 
 def _parse(
@@ -288,187 +269,3 @@ def _primary_entities(
                     )
                 )
     return primary
-
-
-def _metrics(
-    located_metrics: Iterable[Located[MetricSpec]], graph: Graph, problems: list[Diagnostic]
-) -> dict[str, Metric]:
-    metrics: dict[str, Metric] = {}
-    seen: dict[str, Located[MetricSpec]] = {}
-    names = {located.spec.name for located in located_metrics}
-    for located in located_metrics:
-        spec = located.spec
-        if spec.name in seen:
-            problems.append(_duplicate("metric", spec.name, located, seen[spec.name]))
-            continue
-        seen[spec.name] = located
-        metric = _metric(located, graph, names, problems)
-        if metric is not None:
-            metrics[metric.name] = metric
-    deps = {m.name: [i.name for i in m.inputs if i.measure is None] for m in metrics.values()}
-    cycle = find_cycle(deps)
-    if cycle:
-        problems.append(
-            seen[cycle[0]].diagnostic(
-                "metrics depend on each other in a cycle: "
-                + " -> ".join(cycle)
-                + "; break the cycle",
-                "name",
-            )
-        )
-        for name in cycle:
-            metrics.pop(name, None)
-    return metrics
-
-
-def _metric(
-    located: Located[MetricSpec], graph: Graph, names: set[str], problems: list[Diagnostic]
-) -> Metric | None:
-    spec = located.spec
-    before = len(problems)
-    measure: str | None = None
-    inputs: tuple[MetricRef, ...] = ()
-    expr: exp.Expr | None = None
-    kind: MetricKind
-    if isinstance(spec, SimpleMetricSpec):
-        kind = MetricKind.SIMPLE
-        measure = _measure_ref(spec.measure, located, graph, problems, "measure")
-    elif isinstance(spec, RatioMetricSpec):
-        kind = MetricKind.RATIO
-        inputs = tuple(
-            _input_ref(getattr(spec, side), located, graph, names, problems, side)
-            for side in ("numerator", "denominator")
-        )
-    elif isinstance(spec, DerivedMetricSpec):
-        kind = MetricKind.DERIVED
-        expr, inputs = _derived(spec, located, names, problems)
-    if spec.rollup is not None and spec.per is None:
-        problems.append(located.diagnostic("'rollup' needs 'per' (the period measured)", "rollup"))
-    condition: exp.Expr | None = None
-    if spec.filter is not None:
-        try:
-            condition = parse_condition(spec.filter, field="filter")
-        except FilterError as exc:
-            problems.append(located.diagnostic(str(exc), "filter"))
-    if len(problems) > before:
-        return None
-    return Metric(
-        name=spec.name,
-        kind=kind,
-        version=spec.version,
-        label=spec.label or spec.name.replace("_", " ").capitalize(),
-        description=spec.description,
-        owner=spec.owner,
-        status=spec.status,
-        tags=tuple(spec.tags),
-        synonyms=tuple(spec.synonyms),
-        changelog=tuple((c.version, c.date, c.change) for c in spec.changelog),
-        measure=measure,
-        inputs=inputs,
-        expr=expr,
-        filter=condition,
-        fill_null=spec.fill_null,
-        per=spec.per,
-        rollup=spec.rollup,
-        file=located.doc.file,
-    )
-
-
-def _measure_ref(
-    ref: str, located: Located[MetricSpec], graph: Graph, problems: list[Diagnostic], field: str
-) -> str | None:
-    if ref in graph.measures:
-        return ref
-    source, _, name = ref.partition(".")
-    if not name:
-        problems.append(
-            located.diagnostic(
-                f"'{ref}' is not a measure reference; write 'source.measure'."
-                + did_you_mean(ref, graph.measures),
-                field,
-            )
-        )
-    elif source not in graph.sources:
-        problems.append(
-            located.diagnostic(
-                f"unknown source '{source}' in '{ref}'." + did_you_mean(source, graph.sources),
-                field,
-            )
-        )
-    else:
-        problems.append(
-            located.diagnostic(
-                f"source '{source}' has no measure '{name}'."
-                + did_you_mean(name, graph.sources[source].measures),
-                field,
-            )
-        )
-    return None
-
-
-def _input_ref(
-    ref: str,
-    located: Located[MetricSpec],
-    graph: Graph,
-    names: set[str],
-    problems: list[Diagnostic],
-    field: str,
-) -> MetricRef:
-    if "." in ref:
-        return MetricRef(ref, measure=_measure_ref(ref, located, graph, problems, field))
-    if ref not in names:
-        problems.append(
-            located.diagnostic(
-                f"unknown metric '{ref}'.{did_you_mean(ref, names)} A measure is written "
-                "'source.measure'",
-                field,
-            )
-        )
-    return MetricRef(ref)
-
-
-def _derived(
-    spec: DerivedMetricSpec,
-    located: Located[MetricSpec],
-    names: set[str],
-    problems: list[Diagnostic],
-) -> tuple[exp.Expr | None, tuple[MetricRef, ...]]:
-    refs: dict[str, MetricRef] = {}
-    for i, item in enumerate(spec.inputs):
-        if item.metric not in names:
-            problems.append(
-                located.diagnostic(
-                    f"unknown metric '{item.metric}'.{did_you_mean(item.metric, names)}",
-                    "inputs",
-                    i,
-                    "metric",
-                )
-            )
-        offset = Offset.parse(item.offset) if item.offset is not None else None
-        ref = MetricRef(item.metric, alias=item.alias, offset=offset)
-        refs[ref.column] = ref
-    try:
-        expr = parse_condition(spec.expr, field="expr", boolean=False)
-    except FilterError as exc:
-        problems.append(located.diagnostic(str(exc), "expr"))
-        return None, ()
-    for column in references(expr):
-        parts = column_parts(column)
-        name = parts[-1]
-        if len(parts) != 1:
-            problems.append(
-                located.diagnostic(
-                    f"'{'.'.join(parts)}': a derived expression names metrics, not dimensions",
-                    "expr",
-                )
-            )
-        elif name not in refs:
-            if name in names:
-                refs[name] = MetricRef(name)
-            else:
-                problems.append(
-                    located.diagnostic(
-                        f"unknown metric '{name}' in expr.{did_you_mean(name, names)}", "expr"
-                    )
-                )
-    return expr, tuple(refs.values())

@@ -39,6 +39,16 @@ class Located(Generic[T]):
         line, column = self.doc.position((*self.path, *sub), key=key) or (None, None)
         return Diagnostic(level, message, self.doc.file, line, column, "reference")
 
+    def duplicate_of(self, kind: str, first: Located[object]) -> Diagnostic:
+        """``kind`` named like ``first`` (defined earlier): an error pointing at this one."""
+        line = first.doc.position((*first.path, "name")) or (0, 0)
+        name = getattr(self.spec, "name", "?")
+        return self.diagnostic(
+            f"{kind} '{name}' is defined twice (first at {first.doc.file}:{line[0]}); "
+            "rename or remove one",
+            "name",
+        )
+
 
 @dataclass
 class ProjectFiles:
