@@ -74,10 +74,9 @@ class Connection:
                 f"{_redact(self.url)!r} is not a connection URL; write a SQLAlchemy URL such as "
                 "postgresql+psycopg://user@127.0.0.1/db or duckdb:///path/to/file.duckdb"
             )
-        scheme = self.url.split(":", 1)[0].split("+", 1)[0].lower()
-        return {"postgresql": "postgres", "mariadb": "mysql", "sqlite": "sqlite"}.get(
-            scheme, scheme
-        )
+        from metrics_layer.sql.dialects import dialect_name
+
+        return dialect_name(self.url.split(":", 1)[0].split("+", 1)[0])
 
     def execute(self, sql: str) -> tuple[tuple[str, ...], tuple[tuple[Any, ...], ...], float]:
         """Run one SELECT; returns column names, rows and elapsed milliseconds.

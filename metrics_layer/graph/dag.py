@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-__all__ = ["find_cycle", "topological_order"]
+__all__ = ["find_cycle"]
 
 
 def find_cycle(deps: Mapping[str, Sequence[str]]) -> list[str]:
@@ -38,25 +38,3 @@ def find_cycle(deps: Mapping[str, Sequence[str]]) -> list[str]:
             if cycle:
                 return cycle
     return []
-
-
-def topological_order(roots: Sequence[str], deps: Mapping[str, Sequence[str]]) -> list[str]:
-    """``roots`` and everything they depend on, dependencies first.
-
-    >>> topological_order(["r"], {"r": ["a", "b"], "a": ["b"], "b": []})
-    ['b', 'a', 'r']
-    """
-    order: list[str] = []
-    done: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in done:
-            return
-        done.add(name)
-        for dep in deps.get(name, ()):
-            visit(dep)
-        order.append(name)
-
-    for root in roots:
-        visit(root)
-    return order

@@ -83,19 +83,18 @@ def read_project(location: str | FsPath) -> ProjectFiles:
     project = ProjectFiles(root=folder, settings=_default_settings(_default_name(folder)))
     project_file = folder / PROJECT_FILE
     if root.is_dir() and project_file.is_file():
-        parsed = _read_file(project_file, project, allow_project=True)
-        if parsed is not None and parsed.project is not None:
-            project.settings = parsed.project
+        read = _read_file(project_file, project, allow_project=True)
+        if read is not None and read.spec.project is not None:
+            project.settings = read.spec.project
         paths = [folder / p for p in project.settings.paths]
         for missing in (p for p in paths if not p.is_dir()):
+            assert read is not None
             project.diagnostics.append(
-                Diagnostic(
-                    Level.ERROR,
+                read.diagnostic(
                     f"project.paths names '{missing.relative_to(folder)}', which is not a folder; "
                     "fix the path or create the folder",
-                    _display(project_file),
-                    *(_position_of_paths(project_file)),
-                    code="project",
+                    "project",
+                    "paths",
                 )
             )
         files = sorted({f for p in paths if p.is_dir() for f in _yaml_files(p)} - {project_file})
@@ -124,19 +123,11 @@ def _yaml_files(folder: FsPath) -> Iterator[FsPath]:
                 yield file
 
 
-def _display(file: FsPath) -> str:
-    return str(file)
-
-
-def _position_of_paths(project_file: FsPath) -> tuple[int | None, int | None]:
-    doc = read_yaml(project_file.read_text(encoding="utf-8"), str(project_file))
-    return doc.position(("project", "paths")) or (None, None)
-
-
 def _read_file(
     file: FsPath, project: ProjectFiles, *, allow_project: bool
-) -> DefinitionsFile | None:
-    name = _display(file)
+) -> Located[DefinitionsFile] | None:
+    """Read one file into ``project``; returns the parsed file with its document, if valid."""
+    name = str(file)
     project.files.append(name)
     try:
         text = file.read_text(encoding="utf-8")
@@ -178,4 +169,4 @@ def _read_file(
         project.sources.append(Located(source, doc, ("sources", index)))
     for index, metric in enumerate(parsed.metrics):
         project.metrics.append(Located(metric, doc, ("metrics", index)))
-    return parsed
+    return Located(parsed, doc, ())

@@ -22,7 +22,13 @@ __all__ = ["DEFAULT_DIALECT", "RULES", "UNSUPPORTED", "dialect_name", "render"]
 DEFAULT_DIALECT = "duckdb"
 Rule = Callable[[exp.Expr], exp.Expr]
 
-_ALIASES = {"postgresql": "postgres", "mariadb": "mysql", "sparksql": "spark", "pyspark": "spark"}
+_ALIASES = {
+    "postgresql": "postgres",
+    "mariadb": "mysql",
+    "mssql": "tsql",
+    "sparksql": "spark",
+    "pyspark": "spark",
+}
 
 
 def _week_truncation(node: exp.Expr) -> exp.Expr | None:
