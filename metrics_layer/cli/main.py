@@ -223,21 +223,17 @@ def _cmd_show(args: argparse.Namespace) -> int:
     for version, date, change in metric.changelog:
         lines.append(f"  v{version} {date}: {change}")
     lines.append("")
-    lines.append(
-        layer.query(
-            [metric.name], by=["metric_time.month"] if _has_time(layer, metric.name) else []
-        ).sql()
-    )
+    lines.append(_example_query(layer, metric.name).sql())
     print("\n".join(lines))
     return 0
 
 
-def _has_time(layer: Any, name: str) -> bool:
+def _example_query(layer: Any, name: str) -> Any:
+    """The metric by month, or in total when its sources have no time."""
     try:
-        layer.query([name], by=["metric_time.month"])
+        return layer.query([name], by=["metric_time.month"])
     except UserError:
-        return False
-    return True
+        return layer.query([name])
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
