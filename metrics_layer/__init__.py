@@ -22,6 +22,7 @@ from metrics_layer.errors import (
     Level,
     MetricsLayerError,
     QueryError,
+    StatementError,
     UnsupportedError,
     UserError,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "QueryError",
     "Result",
     "SemanticLayer",
+    "StatementError",
     "UnsupportedError",
     "UserError",
     "check",

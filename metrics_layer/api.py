@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from metrics_layer.graph.model import Metric
     from metrics_layer.planner.plan import Plan
     from metrics_layer.planner.query import MetricQuery
+    from metrics_layer.safety.statement import Statement
 
 __all__ = ["Query", "SemanticLayer", "check", "load"]
 
@@ -43,32 +44,50 @@ def check(path: str | Path = "definitions") -> tuple[Graph | None, list[Diagnost
     return graph, [*problems, *run_checks(graph)]
 
 
-def load(path: str | Path = "definitions", *, connection: str | None = None) -> SemanticLayer:
+def load(
+    path: str | Path = "definitions",
+    *,
+    connection: str | None = None,
+    timeout: float | None = None,
+) -> SemanticLayer:
     """Load the definitions at ``path``; raises DefinitionError listing every problem.
 
     ``connection`` is a SQLAlchemy URL; without it, ``METRICS_LAYER_URL``, then the project's
-    ``connection`` setting, then the embedded demo DuckDB is used.
+    ``connection`` setting, then the embedded demo DuckDB is used. ``timeout`` (seconds) is how
+    long each query may run; without it, the project's ``timeout`` (120 s by default).
     """
     graph, diagnostics = check(path)
     if graph is None or any(d.level is Level.ERROR for d in diagnostics):
         raise DefinitionError(diagnostics)
-    return SemanticLayer(graph, diagnostics, connection=connection)
+    return SemanticLayer(graph, diagnostics, connection=connection, timeout=timeout)
 
 
 class SemanticLayer:
     """A loaded, checked set of definitions bound to a database connection."""
 
     def __init__(
-        self, graph: Graph, diagnostics: Sequence[Diagnostic] = (), *, connection: str | None = None
+        self,
+        graph: Graph,
+        diagnostics: Sequence[Diagnostic] = (),
+        *,
+        connection: str | None = None,
+        timeout: float | None = None,
     ) -> None:
-        from metrics_layer.engine.connection import Connection, resolve_url
+        from metrics_layer.engine.connection import Connection, check_timeout, resolve_url
 
         self.graph = graph
         self.warnings = tuple(diagnostics)
-        self.connection: Connection = Connection(resolve_url(connection, graph.settings.connection))
+        self.timeout = check_timeout(graph.settings.timeout if timeout is None else timeout)
+        self.max_rows = graph.settings.max_rows
+        self.connection: Connection = Connection(
+            resolve_url(connection, graph.settings.connection), timeout=self.timeout
+        )
         # Compiled SQL by (query, dialect, pretty): the graph never changes after loading, so a
         # dashboard asking the same question again skips planning and rendering.
         self.compiled: _Lru[tuple[MetricQuery, str, bool], str] = _Lru(COMPILED_CACHE_SIZE)
+        # The run path's SQL, verified by the statement guard, by (query, dialect): a repeated
+        # query is neither compiled nor parsed back again.
+        self.verified: _Lru[tuple[MetricQuery, str], Statement] = _Lru(COMPILED_CACHE_SIZE)
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
@@ -215,22 +234,65 @@ class Query:
         self._unused = None
         return build_select(plan, consume=True)
 
-    def run(self, connection: str | Connection | None = None) -> Result:
-        """Run on the layer's connection (or the given URL); read-only."""
-        from metrics_layer.engine.connection import Connection
+    def statement(self, dialect: str | None = None) -> Statement:
+        """The SQL for ``dialect`` (default: the layer's engine) as checked by the statement guard.
+
+        Cached per layer like ``sql()``. SQL the guard refuses is an InternalError: the compiler
+        (or a definition's SQL that slipped past the definition checks) produced it.
+        """
+        from metrics_layer.errors import InternalError, StatementError
+        from metrics_layer.safety.statement import verify
+        from metrics_layer.sql.dialects import dialect_name
+
+        name = dialect_name(dialect or self.layer.dialect)
+        key = (self.spec, name)
+        statement = self.layer.verified.get(key)
+        if statement is None:
+            try:
+                statement = verify(self.sql(name), name)
+            except StatementError as exc:
+                raise InternalError(
+                    f"the compiled SQL was refused before reaching the database ({exc}); a "
+                    "source's `sql` or an `expr` may use something the allow-list does not "
+                    "permit, otherwise please report this as a bug"
+                ) from exc
+            self.layer.verified.put(key, statement)
+        return statement
+
+    def run(
+        self,
+        connection: str | Connection | None = None,
+        *,
+        timeout: float | None = None,
+        max_rows: int | None = None,
+    ) -> Result:
+        """Run on the layer's connection (or the given URL); read-only.
+
+        ``timeout`` (seconds) and ``max_rows`` default to the layer's (the project settings);
+        a query running longer, or returning more rows, is an EngineError.
+        """
+        from metrics_layer.engine.connection import Connection, check_max_rows, check_timeout
         from metrics_layer.engine.result import Result
 
+        seconds = check_timeout(self.layer.timeout if timeout is None else timeout)
+        cap = check_max_rows(self.layer.max_rows if max_rows is None else max_rows)
         target = self.layer.connection
         if isinstance(connection, Connection):
             target = connection
         elif connection is not None:
-            target = Connection(connection)
+            target = Connection(connection, timeout=seconds)
         started = time.perf_counter()
-        sql = self.sql(target.dialect)
+        statement = self.statement(target.dialect)
         compile_ms = self._plan_ms + (time.perf_counter() - started) * 1000
-        _, rows, execute_ms = target.execute(sql)
+        fetched = target.fetch(statement, timeout=seconds, max_rows=cap)
         return Result(
-            self.columns, rows, sql, target.dialect, self.versions, compile_ms, execute_ms
+            self.columns,
+            fetched.rows,
+            statement.sql,
+            target.dialect,
+            self.versions,
+            compile_ms,
+            fetched.elapsed_ms,
         )
 
     def __repr__(self) -> str:

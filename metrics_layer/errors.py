@@ -8,7 +8,8 @@
     │   ├── QueryError                a bad query: unknown name, unreachable dimension, bad option
     │   │   └── FilterError           a filter that is not a safe boolean over declared names
     │   ├── UnsupportedError          a feature the target dialect cannot express
-    │   └── EngineError               connecting to or running on a database failed
+    │   ├── EngineError               connecting to or running on a database failed
+    │   └── StatementError            SQL text that is not one plain read-only query
     └── InternalError                 a bug in metrics_layer: please report it
 
 Third-party exceptions (yaml, jsonschema, pydantic, sqlglot, SQLAlchemy) never escape: they are
@@ -31,6 +32,7 @@ __all__ = [
     "Level",
     "MetricsLayerError",
     "QueryError",
+    "StatementError",
     "UnsupportedError",
     "UserError",
     "did_you_mean",
@@ -108,6 +110,18 @@ class UnsupportedError(UserError):
 
 class EngineError(UserError):
     """Connecting to, or running a query on, a database failed; ``sql`` is the query, if any."""
+
+    def __init__(self, message: str, *, sql: str | None = None) -> None:
+        self.sql = sql
+        super().__init__(message)
+
+
+class StatementError(UserError):
+    """SQL text refused by the statement guard (``metrics_layer.safety.statement``).
+
+    Raised for text a caller hands in; SQL the compiler produced and the guard refused becomes
+    an InternalError instead.
+    """
 
     def __init__(self, message: str, *, sql: str | None = None) -> None:
         self.sql = sql

@@ -11,6 +11,7 @@ import pytest
 
 import metrics_layer as ml
 from metrics_layer.engine.connection import Connection
+from metrics_layer.safety.statement import verify
 
 
 def test_all_is_complete_and_importable() -> None:
@@ -46,11 +47,13 @@ def test_import_does_not_load_heavy_dependencies() -> None:
     assert out.stdout.strip() == ""
 
 
-def test_only_queries_are_sent(demo_db: Path) -> None:
+def test_only_verified_statements_are_sent(demo_db: Path) -> None:
     connection = Connection(f"duckdb:///{demo_db}")
     for statement in ("CREATE TABLE written (a INTEGER)", "  drop table users", "INSERT INTO x"):
-        with pytest.raises(ml.InternalError, match="only queries"):
-            connection.execute(statement)
+        with pytest.raises(ml.StatementError, match="refused SQL"):
+            verify(statement, "duckdb")
+        with pytest.raises(ml.InternalError, match="only a Statement"):
+            connection.fetch(statement)  # type: ignore[arg-type]
     connection.close()
 
 
@@ -58,9 +61,9 @@ def test_demo_database_is_opened_read_only(demo_db: Path) -> None:
     connection = Connection(f"duckdb:///{demo_db}")
     with connection.engine.connect() as raw, pytest.raises(Exception, match="read-only"):
         raw.exec_driver_sql("CREATE TABLE written (a INTEGER)")
-    columns, rows, _ = connection.execute("SELECT COUNT(*) AS n FROM users")
-    assert columns == ("n",)
-    assert rows[0][0] > 0
+    fetched = connection.fetch(verify("SELECT COUNT(*) AS n FROM users", "duckdb"))
+    assert fetched.columns == ("n",)
+    assert fetched.rows[0][0] > 0
     connection.close()
 
 

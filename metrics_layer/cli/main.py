@@ -72,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
         help="SQLAlchemy URL (default: $METRICS_LAYER_URL, the project's, or demo)",
     )
     query.add_argument("--sql", action="store_true", help="also print the SQL (to stderr)")
+    query.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds the query may run (default: the project's timeout, 120)",
+    )
 
     compile_ = sub.add_parser("compile", help="print the SQL for a query")
     with_query(compile_)
@@ -175,7 +181,7 @@ def _query(args: argparse.Namespace, layer: Any) -> Any:
 
 def _cmd_query(args: argparse.Namespace) -> int:
     layer = _layer(args, args.connection)
-    result = _query(args, layer).run()
+    result = _query(args, layer).run(timeout=args.timeout)
     if args.sql:
         print(result.sql, file=sys.stderr)
     sys.stdout.write(render(result.columns, result.rows, args.format))

@@ -1,127 +1,237 @@
-"""Running compiled SQL through SQLAlchemy 2, read-only, on any engine with a URL.
+"""Running verified SQL through SQLAlchemy 2: pooling, fetching a bounded result, errors.
 
-The URL comes from (first found): the ``connection`` argument, ``METRICS_LAYER_URL``, the
-project's ``connection`` setting; otherwise the embedded demo DuckDB file, created on first use.
-Only generated SELECTs are ever sent; each runs in a transaction that is rolled back; DuckDB
-files are opened read-only and PostgreSQL/MySQL transactions are set read-only before the query.
-(MySQL and MariaDB still allow DDL in a read-only transaction: give metrics_layer a user with
-SELECT privileges only.)
+A ``Connection`` runs only a ``Statement`` from ``metrics_layer.safety.statement.verify``;
+``engine/sessions.py`` makes each engine read-only, time-limited and UTC by its own mechanism,
+and ``engine/urls.py`` keeps passwords out of every message. Every driver or SQLAlchemy error
+becomes an EngineError naming the fix, with the password scrubbed out.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from metrics_layer.errors import EngineError, InternalError
+from metrics_layer.engine.sessions import Session, session_for
+from metrics_layer.engine.urls import (
+    URL_VARIABLE,
+    dialect_of,
+    parse,
+    redact,
+    resolve_url,
+    scheme,
+    scrub,
+    secrets,
+)
+from metrics_layer.errors import EngineError, InternalError, QueryError
 
 if TYPE_CHECKING:
     import sqlalchemy
 
-__all__ = ["URL_VARIABLE", "Connection", "resolve_url"]
+    from metrics_layer.safety.statement import Statement
 
-URL_VARIABLE = "METRICS_LAYER_URL"
+__all__ = [
+    "DEFAULT_MAX_ROWS",
+    "DEFAULT_TIMEOUT",
+    "URL_VARIABLE",
+    "Connection",
+    "Fetched",
+    "check_max_rows",
+    "check_timeout",
+    "resolve_url",
+]
 
-_READ_ONLY = {
-    "postgresql": "SET TRANSACTION READ ONLY",
-    "mysql": "SET TRANSACTION READ ONLY",
-    "mariadb": "SET TRANSACTION READ ONLY",
-}
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_MAX_ROWS = 1_000_000
 
 
-def resolve_url(explicit: str | None, project: str | None) -> str | None:
-    """The URL to use, or None for the embedded demo database."""
-    return explicit or os.environ.get(URL_VARIABLE) or project
+@dataclass(frozen=True)
+class Fetched:
+    """What one query returned: column names, rows and elapsed milliseconds."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    elapsed_ms: float
 
 
-@dataclass
+def check_timeout(value: object, field: str = "timeout") -> float:
+    """A timeout in seconds: a positive number; QueryError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise QueryError(f"must be a positive number of seconds, not {value!r}", field=field)
+    return float(value)
+
+
+def check_max_rows(value: object, field: str = "max_rows") -> int:
+    """A row cap: a positive whole number; QueryError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise QueryError(f"must be a positive whole number, not {value!r}", field=field)
+    return value
+
+
 class Connection:
-    """A lazily created SQLAlchemy engine for one URL (None: the demo DuckDB)."""
+    """A lazily created, pooled SQLAlchemy engine for one URL (None: the demo DuckDB)."""
 
-    url: str | None = None
+    def __init__(self, url: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.url = url
+        self.timeout = check_timeout(timeout)
+
+    def __repr__(self) -> str:
+        shown = "the demo DuckDB" if self.url is None else redact(self.url)
+        return f"<Connection {shown}>"
+
+    @property
+    def dialect(self) -> str:
+        """The engine's sqlglot dialect name."""
+        return dialect_of(self.url)
+
+    @cached_property
+    def session(self) -> Session:
+        """How this engine is made read-only; EngineError for an engine that cannot be."""
+        return session_for("duckdb" if self.url is None else scheme(self.url))
 
     @cached_property
     def engine(self) -> sqlalchemy.Engine:
         import sqlalchemy
         from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-        url = self.url
-        connect_args: dict[str, Any] = {}
-        if url is None:
+        if self.url is None:
             from metrics_layer.demo import ensure_demo
 
-            url = f"duckdb:///{ensure_demo()}"
-        if url.startswith("duckdb:"):
-            connect_args["read_only"] = True
+            url = parse(f"duckdb:///{ensure_demo()}")
+        else:
+            url = parse(self.url)
+        session = self.session
         try:
-            return sqlalchemy.create_engine(url, connect_args=connect_args)
+            engine = sqlalchemy.create_engine(
+                session.url(url),
+                connect_args=session.connect_args(self.timeout),
+                pool_pre_ping=True,
+            )
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:
             raise EngineError(
-                f"cannot use connection URL {_redact(url)!r}: {exc}. Use a SQLAlchemy URL such "
-                "as postgresql+psycopg://user@127.0.0.1/db, and install the driver extra"
+                f"cannot use connection URL {self._shown}: {self._scrub(str(exc))}. Use a "
+                "SQLAlchemy URL such as postgresql+psycopg://user@127.0.0.1/db, and install the "
+                "driver extra"
             ) from exc
+        sqlalchemy.event.listen(engine, "connect", lambda dbapi, _: session.on_connect(dbapi))
+        return engine
 
-    @property
-    def dialect(self) -> str:
-        """The engine's sqlglot dialect name."""
-        if self.url is None:
-            return "duckdb"
-        if "://" not in self.url:
-            raise EngineError(
-                f"{_redact(self.url)!r} is not a connection URL; write a SQLAlchemy URL such as "
-                "postgresql+psycopg://user@127.0.0.1/db or duckdb:///path/to/file.duckdb"
+    def fetch(
+        self,
+        statement: Statement,
+        *,
+        timeout: float | None = None,
+        max_rows: int = DEFAULT_MAX_ROWS,
+    ) -> Fetched:
+        """Run one verified query, read-only, within ``timeout`` seconds, at most ``max_rows``."""
+        from metrics_layer.safety.statement import Statement
+
+        if not isinstance(statement, Statement):
+            raise InternalError(
+                "Connection.fetch runs only a Statement from metrics_layer.safety.statement."
+                "verify(sql, dialect)"
             )
-        from metrics_layer.sql.dialects import dialect_name
+        if statement.dialect != self.dialect:
+            raise InternalError(
+                f"a statement verified for {statement.dialect} cannot run on {self.dialect}"
+            )
+        return self._run(statement.sql, timeout=timeout, max_rows=max_rows)
 
-        return dialect_name(self.url.split(":", 1)[0].split("+", 1)[0])
+    def _run(self, sql: str, *, timeout: float | None, max_rows: int) -> Fetched:
+        """Run text below the guard: for ``fetch``, and for tests of the engines' own defences."""
+        from sqlalchemy.exc import SQLAlchemyError
 
-    def execute(self, sql: str) -> tuple[tuple[str, ...], tuple[tuple[Any, ...], ...], float]:
-        """Run one SELECT; returns column names, rows and elapsed milliseconds.
-
-        Anything but a query is refused before it reaches the database: some engines (MySQL,
-        MariaDB) still run DDL inside a read-only transaction.
-        """
-        from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
-        if not sql.lstrip().upper().startswith(("SELECT", "WITH", "(")):
-            raise InternalError("only queries are ever sent to a database; refusing: " + sql[:40])
+        seconds = self.timeout if timeout is None else check_timeout(timeout)
+        cap = check_max_rows(max_rows)
+        session = self.session
         engine = self.engine
         started = time.perf_counter()
         try:
-            with engine.connect() as connection:
-                statement = _READ_ONLY.get(engine.dialect.name)
-                if statement:
-                    connection.exec_driver_sql(statement)
-                if engine.dialect.paramstyle in ("format", "pyformat"):
-                    sql = sql.replace("%", "%%")
-                cursor = connection.exec_driver_sql(sql)
-                columns = tuple(cursor.keys())
-                rows = tuple(tuple(row) for row in cursor.fetchall())
-                connection.rollback()
-        except DBAPIError as exc:
-            detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raw = engine.raw_connection()
+        except EngineError:
+            raise
+        except (engine.dialect.loaded_dbapi.Error, SQLAlchemyError) as exc:
+            # raw_connection() hands on the driver's own exceptions unwrapped.
+            raise self._connect_error(exc) from exc
+        try:
+            dbapi = raw.driver_connection
+            with session.query(dbapi, seconds):
+                cursor = raw.cursor()
+                try:
+                    session.execute(cursor, sql)
+                    columns = tuple(str(c[0]) for c in cursor.description or ())
+                    rows = tuple(tuple(row) for row in cursor.fetchmany(cap + 1))
+                finally:
+                    cursor.close()
+        except Exception as exc:
+            _rollback(raw)
+            raw.close()
+            if isinstance(exc, EngineError):
+                raise
+            if session.timed_out(exc):
+                raise EngineError(
+                    f"the query ran longer than the {seconds:g} s timeout; narrow the date range, "
+                    "add filters, or raise timeout=... (--timeout on the command line)",
+                    sql=sql,
+                ) from exc
             raise EngineError(
-                f"the database refused the query: {detail}. Check that the connection points "
-                "at the right database and that the tables exist; `metrics-layer compile` "
-                "shows the SQL",
+                f"the database refused the query: {self._detail(exc)}. Check that the "
+                "connection points at the right database and that the tables exist; "
+                "`metrics-layer compile` shows the SQL",
                 sql=sql,
             ) from exc
-        except SQLAlchemyError as exc:
-            raise EngineError(f"cannot run the query: {exc}") from exc
-        return columns, rows, (time.perf_counter() - started) * 1000
+        _rollback(raw)
+        raw.close()
+        if len(rows) > cap:
+            raise EngineError(
+                f"the query returned more than max_rows={cap:,} rows; ask for a coarser grain, "
+                "fewer dimensions or a `limit`, or raise max_rows=... (the project setting "
+                "`max_rows`)",
+                sql=sql,
+            )
+        return Fetched(columns, rows, (time.perf_counter() - started) * 1000)
 
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
 
+    # -- errors ---------------------------------------------------------------------------------
 
-def _redact(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
-    return url
+    @property
+    def _shown(self) -> str:
+        return "the demo DuckDB" if self.url is None else repr(redact(self.url))
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, secrets(self.url))
+
+    def _detail(self, exc: BaseException) -> str:
+        orig = getattr(exc, "orig", None) or exc
+        lines = str(orig).strip().splitlines()
+        return self._scrub(lines[0] if lines else type(orig).__name__)
+
+    def _connect_error(self, exc: BaseException) -> EngineError:
+        detail = self._detail(exc)
+        lowered = detail.lower()
+        if "refused" in lowered or "can't connect" in lowered or "could not connect" in lowered:
+            return EngineError(
+                f"cannot reach the database server of {self._shown} (connection refused): "
+                "start the server, or fix the host and port in the URL (--connection, "
+                f"{URL_VARIABLE} or the project's `connection`)"
+            )
+        if "access denied" in lowered or "authentication failed" in lowered:
+            return EngineError(
+                f"the database refused the user or password of {self._shown}: fix them in the "
+                f"URL (--connection, {URL_VARIABLE} or the project's `connection`)"
+            )
+        return EngineError(
+            f"cannot connect to {self._shown}: {detail}. Check the URL and that the database exists"
+        )
+
+
+def _rollback(raw: Any) -> None:
+    """End the read-only transaction; a connection that cannot roll back is dropped."""
+    try:
+        raw.rollback()
+    except Exception:  # the pool discards an invalidated connection
+        raw.invalidate()

@@ -43,6 +43,8 @@ def build_graph(project: ProjectFiles) -> tuple[Graph, list[Diagnostic]]:
         week_start=project.settings.week_start,
         time_zone=project.settings.time_zone,
         connection=project.settings.connection,
+        timeout=project.settings.timeout,
+        max_rows=project.settings.max_rows,
     )
     sources: dict[str, Source] = {}
     seen: dict[str, Located[SourceSpec]] = {}

@@ -39,6 +39,8 @@ class Settings:
     week_start: WeekStart
     time_zone: str
     connection: str | None
+    timeout: float = 120.0
+    max_rows: int = 1_000_000
 
 
 @dataclass(frozen=True)

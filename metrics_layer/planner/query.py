@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 from metrics_layer.errors import QueryError
 
-__all__ = ["MetricQuery", "OrderBy"]
+__all__ = ["MAX_LIMIT", "MetricQuery", "OrderBy"]
+
+MAX_LIMIT = 1_000_000
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -68,6 +70,12 @@ class MetricQuery:
             isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
         ):
             raise QueryError(f"must be a positive whole number, not {limit!r}", field="limit")
+        if limit is not None and limit > MAX_LIMIT:
+            raise QueryError(
+                f"{limit:,} is above the largest limit, {MAX_LIMIT:,}; ask for a coarser grain or "
+                "fewer dimensions, or page with filters",
+                field="limit",
+            )
         orders = tuple(
             OrderBy(item[1:], True) if item.startswith("-") else OrderBy(item)
             for item in _names(order, "order")

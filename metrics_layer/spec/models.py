@@ -132,6 +132,18 @@ class ProjectSpec(_Spec):
         None,
         description="SQLAlchemy URL of the default database; omitted: the embedded demo DuckDB.",
     )
+    timeout: float = Field(
+        120,
+        gt=0,
+        description="Seconds a query may run before the database cancels it (run(timeout=) "
+        "and --timeout override it per query).",
+    )
+    max_rows: int = Field(
+        1_000_000,
+        ge=1,
+        description="Most rows a query may return; more is an error (run(max_rows=) "
+        "overrides it per query).",
+    )
 
     @field_validator("time_zone")
     @classmethod

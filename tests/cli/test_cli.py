@@ -350,7 +350,7 @@ def test_definition_errors_on_query_commands_print_every_diagnostic(
         (["show", "signup"], "error: metric: unknown metric 'signup'. Did you mean 'signups'?"),
         (
             ["query", "signups", "--connection", "duckdb:////nonexistent/folder/x.duckdb"],
-            "error: the database refused the query",
+            "error: no DuckDB database at '/nonexistent/folder/x.duckdb'",
         ),
     ],
 )

@@ -1,0 +1,215 @@
+"""The last check before an engine: the final SQL text, parsed back in the target dialect.
+
+``verify(sql, dialect)`` returns a ``Statement`` only when the text is exactly one query
+(SELECT, WITH ... SELECT, UNION/INTERSECT/EXCEPT) and holds nothing else:
+
+- no comment anywhere (MySQL and MariaDB execute ``/*! ... */`` comments);
+- no statement node anywhere (DML, DDL, commands, COPY, INTO, locks, SET, PRAGMA, ATTACH,
+  transactions, USE), so a writing CTE or ``SELECT ... INTO`` is refused too;
+- every table a plain name (no table functions such as ``read_csv`` or ``generate_series``, no
+  quoted file paths);
+- every function in an allow-list: ``COMPILER_FUNCTIONS`` (what the compiler itself emits) and
+  the filter and definition allow-lists of ``metrics_layer.safety.allowlist``.
+
+``Connection.fetch`` accepts only a ``Statement``, so arbitrary text has no way to an engine.
+
+>>> verify("SELECT 1 AS x", "duckdb").sql
+'SELECT 1 AS x'
+>>> verify("SELECT 1; DROP TABLE t", "postgres")
+Traceback (most recent call last):
+...
+metrics_layer.errors.StatementError: refused SQL: 2 statements; only one query is ever sent
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import SqlglotError
+
+from metrics_layer.errors import StatementError
+
+__all__ = ["COMPILER_ANONYMOUS", "COMPILER_FUNCTIONS", "REFUSED_NODES", "Statement", "verify"]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """SQL text that passed ``verify`` for ``dialect``; the only thing an engine runs."""
+
+    sql: str
+    dialect: str
+
+
+# What the compiler emits, as parsed back from the golden SQL of every dialect and the shipped
+# metrics compiled for duckdb, postgres, mysql and sqlite (tests/engine/test_statement.py keeps
+# it complete), plus the filter functions (graph/expressions.py) in each dialect's spelling.
+COMPILER_FUNCTIONS: tuple[type[exp.Func], ...] = (
+    # aggregates (planner/aggregates.py)
+    exp.Count,
+    exp.Sum,
+    exp.Min,
+    exp.Max,
+    exp.Avg,
+    exp.PercentileCont,  # inside WITHIN GROUP, a node that is not a function
+    # conditionals and NULL handling
+    exp.Case,
+    exp.If,
+    exp.Coalesce,
+    exp.Nullif,
+    exp.Exists,
+    exp.And,
+    exp.Or,
+    exp.Xor,
+    # types and time (sql/time.py, sql/dialects.py)
+    exp.Cast,
+    exp.TryCast,
+    exp.DateTrunc,
+    exp.TimestampTrunc,
+    exp.DateAdd,
+    exp.DateSub,
+    exp.TimestampDiff,
+    exp.ConvertTimezone,
+    exp.Date,
+    exp.StrToDate,
+    exp.TsOrDsToDate,
+    exp.Year,
+    exp.Quarter,
+    exp.Month,
+    exp.DayOfWeekIso,
+    exp.WeekStart,
+    exp.Concat,
+    # filter functions (graph/expressions.py ALLOWED_FUNCTIONS) and their dialect spellings
+    exp.Lower,
+    exp.Upper,
+    exp.Trim,
+    exp.Length,
+    exp.Abs,
+    exp.Round,
+    exp.Floor,
+    exp.Ceil,
+    exp.Substring,
+    exp.StartsWith,
+    exp.ConcatWs,
+    exp.Left,
+    exp.SafeDivide,
+)
+
+# Functions sqlglot does not model, by upper-case name: MySQL's week start, Snowflake's ISO
+# weekday, Spark's exact percentile, SQLite's DATE().
+COMPILER_ANONYMOUS: frozenset[str] = frozenset({"WEEKDAY", "DAYOFWEEKISO", "PERCENTILE", "DATE"})
+
+# Node kinds that are never part of a query: statements and what only statements contain.
+_REFUSED_NAMES = (
+    "DML",
+    "DDL",
+    "Command",
+    "Copy",
+    "Into",
+    "Lock",
+    "Set",
+    "SetItem",
+    "Pragma",
+    "Attach",
+    "Detach",
+    "Transaction",
+    "Commit",
+    "Rollback",
+    "Use",
+    "LoadData",
+    "Install",
+    "Describe",
+    "Kill",
+    "Grant",
+    "Revoke",
+    "Analyze",
+    "Summarize",
+    "Export",
+    "Refresh",
+    "Cache",
+    "Uncache",
+    "Lateral",
+    "Placeholder",
+    "Parameter",
+)
+REFUSED_NODES: tuple[type[exp.Expr], ...] = tuple(
+    getattr(exp, name) for name in _REFUSED_NAMES if hasattr(exp, name)
+)
+
+_TABLE_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+
+def verify(sql: str, dialect: str) -> Statement:
+    """``Statement(sql, dialect)`` if ``sql`` is one plain query; StatementError otherwise."""
+    problem = _problem(sql, dialect)
+    if problem is not None:
+        raise StatementError(f"refused SQL: {problem}", sql=sql)
+    return Statement(sql, dialect)
+
+
+def _problem(sql: str, dialect: str) -> str | None:
+    try:
+        tokens = Dialect.get_or_raise(dialect).tokenize(sql)
+        if any(token.comments for token in tokens):
+            return "it contains a comment (MySQL runs /*! ... */ comments); remove it"
+        trees = [tree for tree in sqlglot.parse(sql, read=dialect) if tree is not None]
+    except SqlglotError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"it does not parse as {dialect} SQL ({first})"
+    if len(trees) != 1:
+        return f"{len(trees)} statements; only one query is ever sent"
+    tree = trees[0]
+    if not isinstance(tree, exp.Query):
+        return f"a {type(tree).__name__} statement; only queries are ever sent"
+    functions, anonymous = _allowed()
+    for node in tree.walk():
+        if node.comments:
+            return "it contains a comment; remove it"
+        if isinstance(node, REFUSED_NODES):
+            return (
+                f"it contains {type(node).__name__} ({_short(node, dialect)}); only reads are sent"
+            )
+        if isinstance(node, exp.Table):
+            problem = _table_problem(node, dialect)
+            if problem:
+                return problem
+        elif isinstance(node, exp.Anonymous):
+            if node.name.upper() not in anonymous:
+                return f"function {node.name}() is not allowed"
+        elif isinstance(node, exp.Func) and not isinstance(node, functions):
+            return f"function {_short(node, dialect)} ({type(node).__name__}) is not allowed"
+    return None
+
+
+def _table_problem(table: exp.Table, dialect: str) -> str | None:
+    for part in (table.args.get("this"), table.args.get("db"), table.args.get("catalog")):
+        if part is None:
+            continue
+        if not isinstance(part, exp.Identifier) or not _TABLE_PART.match(part.name):
+            return f"table {_short(table, dialect)} is not a plain table name"
+    return None
+
+
+def _short(node: exp.Expr, dialect: str) -> str:
+    text = node.sql(dialect=dialect)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@cache
+def _allowed() -> tuple[tuple[type[exp.Func], ...], frozenset[str]]:
+    """The compiler's functions, with the shared allow-lists once they exist."""
+    functions: list[type[exp.Func]] = list(COMPILER_FUNCTIONS)
+    anonymous = set(COMPILER_ANONYMOUS)
+    try:
+        allowlist = importlib.import_module("metrics_layer.safety.allowlist")
+    except ImportError:
+        return tuple(functions), frozenset(anonymous)
+    for name in ("FILTER_FUNCTIONS", "DEFINITION_FUNCTIONS"):
+        functions.extend(getattr(allowlist, name, ()))
+    anonymous.update(name.upper() for name in getattr(allowlist, "DEFINITION_ANONYMOUS", ()))
+    return tuple(functions), frozenset(anonymous)
