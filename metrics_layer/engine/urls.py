@@ -91,19 +91,24 @@ def parse(url: str) -> URL:
 
 
 def redact(url: str) -> str:
-    """The URL with its password replaced by ``***``, even when it does not parse."""
+    """The URL with its password replaced by ``***``, even when it does not parse.
+
+    >>> redact("postgresql://u:pw1@h/pw1")
+    'postgresql://u:***@h/***'
+    """
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        shown = make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
-        pass
-    password = _password(url)
-    if password is None:
-        return url
-    head, _, host = url.rpartition("@")
-    return head[: len(head) - len(password)] + "***@" + host
+        password = _password(url)
+        if password is None:
+            return url
+        head, _, host = url.rpartition("@")
+        shown = head[: len(head) - len(password)] + "***@" + host
+    # The same text elsewhere in the URL (a database named like the password) goes too.
+    return scrub(shown, secrets(url))
 
 
 def secrets(url: str | None) -> tuple[str, ...]:
