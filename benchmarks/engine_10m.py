@@ -120,12 +120,16 @@ def run(workdir: Path, *, rows: int = 10_000_000, runs: int = 5) -> Part:
     started = time.perf_counter()
     database = workdir / f"events_{rows}.duckdb"
     build_seconds = _ensure_database(database, rows)
+    from metrics_layer.safety.statement import verify
+
     layer = ml.load(PROJECT, connection=f"duckdb:///{database}")
+    fetch = layer.connection.fetch
     table: list[str] = []
     for item in COMPARISONS:
-        generated = layer.query(item.metric, by=item.by).sql()
-        _, generated_rows, _ = layer.connection.execute(generated)
-        _, hand_rows, _ = layer.connection.execute(item.hand_sql)
+        generated = layer.query(item.metric, by=item.by).statement()
+        hand = verify(item.hand_sql, "duckdb")
+        generated_rows = fetch(generated).rows
+        hand_rows = fetch(hand).rows
         mismatch = _difference(generated_rows, hand_rows)
         if mismatch:
             raise AssertionError(
@@ -135,8 +139,8 @@ def run(workdir: Path, *, rows: int = 10_000_000, runs: int = 5) -> Part:
         generated_times: list[float] = []
         hand_times: list[float] = []
         for _ in range(runs):
-            generated_times.append(layer.connection.execute(generated)[2] / 1000)
-            hand_times.append(layer.connection.execute(item.hand_sql)[2] / 1000)
+            generated_times.append(fetch(generated).elapsed_ms / 1000)
+            hand_times.append(fetch(hand).elapsed_ms / 1000)
         ours, theirs = summarize(generated_times), summarize(hand_times)
         ratio = ours.median_ms / theirs.median_ms
         table.append(
