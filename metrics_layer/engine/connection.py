@@ -164,11 +164,11 @@ class Connection:
                     rows = tuple(tuple(row) for row in cursor.fetchmany(cap + 1))
                 finally:
                     cursor.close()
-        except Exception as exc:
+        except BaseException as exc:
             _rollback(raw)
             raw.close()
-            if isinstance(exc, EngineError):
-                raise
+            if not isinstance(exc, (engine.dialect.loaded_dbapi.Error, SQLAlchemyError)):
+                raise  # EngineError from a session, or a bug: not the database's refusal
             if session.timed_out(exc):
                 raise EngineError(
                     f"the query ran longer than the {seconds:g} s timeout; narrow the date range, "

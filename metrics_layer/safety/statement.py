@@ -5,7 +5,8 @@
 
 - no comment anywhere (MySQL and MariaDB execute ``/*! ... */`` comments);
 - no statement node anywhere (DML, DDL, commands, COPY, INTO, locks, SET, PRAGMA, ATTACH,
-  transactions, USE), so a writing CTE or ``SELECT ... INTO`` is refused too;
+  transactions, USE; also LATERAL, bind parameters and ``@@`` server variables), so a writing
+  CTE or ``SELECT ... INTO`` is refused too;
 - every table a plain name (no table functions such as ``read_csv`` or ``generate_series``, no
   quoted file paths);
 - every function in an allow-list: ``COMPILER_FUNCTIONS`` (what the compiler itself emits) and
@@ -136,6 +137,7 @@ _REFUSED_NAMES = (
     "Lateral",
     "Placeholder",
     "Parameter",
+    "SessionParameter",
 )
 REFUSED_NODES: tuple[type[exp.Expr], ...] = tuple(
     getattr(exp, name) for name in _REFUSED_NAMES if hasattr(exp, name)

@@ -72,3 +72,18 @@ def test_other_engines_are_refused_with_the_compile_hint() -> None:
     assert connection.dialect == "snowflake"
     with pytest.raises(ml.EngineError, match=r"duckdb, postgresql, .*metrics-layer compile"):
         connection._run("SELECT 1", timeout=5, max_rows=10)
+
+
+@pytest.mark.parametrize(
+    ("url", "driver"),
+    [
+        ("postgresql://postgres@127.0.0.1/test", "psycopg"),
+        ("mysql://root@127.0.0.1/test", "pymysql"),
+        ("mariadb://root@127.0.0.1/test", "pymysql"),
+        ("postgresql+psycopg://postgres@127.0.0.1/test", "psycopg"),
+    ],
+)
+def test_urls_without_a_driver_use_the_installed_one(url: str, driver: str) -> None:
+    connection = Connection(url)
+    assert connection.engine.dialect.driver == driver
+    connection.close()

@@ -54,6 +54,9 @@ REFUSED = [
     ("SELECT SLEEP(10)", "mysql", "not allowed"),
     ("SELECT * FROM t, LATERAL (SELECT 1) AS x", "postgres", "Lateral"),
     ("SELECT * FROM t WHERE a = $1", "postgres", "Parameter"),
+    ("SELECT ?", "sqlite", "Placeholder"),
+    ("SELECT @@secure_file_priv", "mysql", "SessionParameter"),
+    ("SELECT 1 # note", "mysql", "comment"),
     ("SELECT 1 FROM", "postgres", "does not parse"),
 ]
 
