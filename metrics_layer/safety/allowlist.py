@@ -113,7 +113,6 @@ FILTER_NODES: tuple[type[exp.Expr], ...] = (
     exp.And,
     exp.Or,
     exp.Not,
-    exp.Xor,
     exp.EQ,
     exp.NEQ,
     exp.GT,

@@ -29,7 +29,10 @@ __all__ = ["definition_problem", "depth", "drop_comments", "filter_problem", "ta
 
 _WHOLE_NUMBER = re.compile(r"^[0-9]{1,9}$")
 _INTERVAL_AMOUNT = re.compile(r"^-?[0-9]{1,9}$")
-_NUMBER = re.compile(r"^[0-9]*\.?[0-9]*(?:[eE][-+]?[0-9]+)?$")
+_NUMBER = re.compile(r"^[0-9]{0,38}\.?[0-9]{0,38}(?:[eE][-+]?[0-9]{1,3})?$")
+_FILTER_KINDS = frozenset(FILTER_NODES)
+_DEFINITION_KINDS = frozenset(DEFINITION_NODES)
+_DEFINITION_CALLS = frozenset(DEFINITION_FUNCTIONS)
 _WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 _TABLE_PARTS = ("this", "db", "catalog")
 
@@ -188,7 +191,7 @@ def _filter_node_problem(node: exp.Expr) -> str | None:
         if not isinstance(amount, exp.Literal) or not _INTERVAL_AMOUNT.match(amount.name):
             return f"'{_short(node)}' (an interval is a whole number and a unit)"
         return None
-    if isinstance(node, FILTER_NODES):
+    if type(node) in _FILTER_KINDS:
         return None
     if isinstance(node, exp.AggFunc):
         return f"the aggregate {node.key.upper()}()"
@@ -211,13 +214,13 @@ def _definition_node_problem(node: exp.Expr) -> str | None:
             f"the function {node.name}() (see the functions definitions may use in "
             "docs/security.md)"
         )
-    if isinstance(node, exp.Func) and not isinstance(node, DEFINITION_FUNCTIONS):
+    if type(node) in _DEFINITION_KINDS:
+        return None
+    if isinstance(node, exp.Func) and type(node) not in _DEFINITION_CALLS:
         return (
             f"the function {node.sql_name().lower()}() (see the functions definitions may use "
             "in docs/security.md)"
         )
-    if isinstance(node, DEFINITION_NODES):
-        return None
     return f"'{_short(node)}' ({node.key})"
 
 
