@@ -7,9 +7,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 import sqlalchemy
-from sqlglot import exp
-
 from sql.engines import attempt, rolled_back
+from sqlglot import exp
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 MARIADB = "mysql+pymysql://root@127.0.0.1:3306/test"
