@@ -160,3 +160,24 @@ def test_commands_run(
     output = capsys.readouterr()
     wanted = int(expected.group(1)) if expected else 0
     assert code == wanted, f"{page}:{line}: {command}\n{output.out}\n{output.err}"
+
+
+def test_security_page_lists_every_allowed_function_and_type() -> None:
+    from metrics_layer.safety.allowlist import (
+        DEFINITION_ANONYMOUS,
+        DEFINITION_FUNCTIONS,
+        DEFINITION_TYPES,
+        INTERVAL_UNITS,
+    )
+
+    text = (DOCS / "security.md").read_text(encoding="utf-8")
+    words = set(re.findall(r"[A-Za-z_0-9]+", text))
+    for kind in DEFINITION_FUNCTIONS:
+        name = kind.sql_names()[0] if kind.sql_names() else kind.__name__
+        assert name.upper() in words, name
+    for name in DEFINITION_ANONYMOUS:
+        assert name in words, name
+    for type_ in DEFINITION_TYPES:
+        assert type_.value in words, type_.value
+    for unit in INTERVAL_UNITS:
+        assert unit in words, unit

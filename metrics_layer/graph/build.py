@@ -5,7 +5,6 @@ Sources, entities and the join graph are built here; metrics in ``metrics.py``.
 
 from __future__ import annotations
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
@@ -13,6 +12,7 @@ from metrics_layer.errors import Diagnostic, did_you_mean
 from metrics_layer.graph.expressions import (
     ExpressionSyntaxError,
     parse_expression,
+    parse_query,
     qualify,
 )
 from metrics_layer.graph.graph import Graph
@@ -24,6 +24,7 @@ from metrics_layer.graph.model import (
     Settings,
     Source,
 )
+from metrics_layer.safety.trees import table_problem
 from metrics_layer.spec.models import (
     Agg,
     DimensionType,
@@ -207,18 +208,21 @@ def _relation(located: Located[SourceSpec], problems: list[Diagnostic]) -> exp.E
         except (ParseError, TokenError, ValueError) as exc:
             problems.append(located.diagnostic(f"bad table name {spec.table!r}: {exc}", "table"))
             return None
+        problem = table_problem(table)
+        if problem is not None:
+            problems.append(
+                located.diagnostic(
+                    f"{problem} is not allowed in 'table'; write [catalog.][schema.]table, "
+                    "or use 'sql:' for a query",
+                    "table",
+                )
+            )
+            return None
         return exp.alias_(table, spec.name, table=True)
     try:
-        query = sqlglot.parse_one(spec.sql or "")
-    except (ParseError, TokenError) as exc:
-        problems.append(
-            located.diagnostic(f"cannot parse the source's sql: {str(exc).splitlines()[0]}", "sql")
-        )
-        return None
-    if not isinstance(query, exp.Query) or not query.selects:
-        problems.append(
-            located.diagnostic("'sql' must be one SELECT statement with columns", "sql")
-        )
+        query = parse_query(spec.sql or "")
+    except ExpressionSyntaxError as exc:
+        problems.append(located.diagnostic(f"cannot use the source's sql: {exc}", "sql"))
         return None
     return exp.alias_(exp.Subquery(this=query), spec.name, table=True)
 
