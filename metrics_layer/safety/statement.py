@@ -10,7 +10,8 @@
 - every table a plain name (no table functions such as ``read_csv`` or ``generate_series``, no
   quoted file paths);
 - every function in an allow-list: ``COMPILER_FUNCTIONS`` (what the compiler itself emits) and
-  the filter and definition allow-lists of ``metrics_layer.safety.allowlist``.
+  the filter and definition allow-lists of ``metrics_layer.safety.allowlist`` (a definition's
+  SQL was checked against those when it was loaded; here it is checked again, as rendered).
 
 ``Connection.fetch`` accepts only a ``Statement``, so arbitrary text has no way to an engine.
 
@@ -24,7 +25,6 @@ metrics_layer.errors.StatementError: refused SQL: 2 statements; only one query i
 
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -35,6 +35,11 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import SqlglotError
 
 from metrics_layer.errors import StatementError
+from metrics_layer.safety.allowlist import (
+    DEFINITION_ANONYMOUS,
+    DEFINITION_FUNCTIONS,
+    FILTER_FUNCTIONS,
+)
 
 __all__ = ["COMPILER_ANONYMOUS", "COMPILER_FUNCTIONS", "REFUSED_NODES", "Statement", "verify"]
 
@@ -204,14 +209,7 @@ def _short(node: exp.Expr, dialect: str) -> str:
 
 @cache
 def _allowed() -> tuple[tuple[type[exp.Func], ...], frozenset[str]]:
-    """The compiler's functions, with the shared allow-lists once they exist."""
-    functions: list[type[exp.Func]] = list(COMPILER_FUNCTIONS)
-    anonymous = set(COMPILER_ANONYMOUS)
-    try:
-        allowlist = importlib.import_module("metrics_layer.safety.allowlist")
-    except ImportError:
-        return tuple(functions), frozenset(anonymous)
-    for name in ("FILTER_FUNCTIONS", "DEFINITION_FUNCTIONS"):
-        functions.extend(getattr(allowlist, name, ()))
-    anonymous.update(name.upper() for name in getattr(allowlist, "DEFINITION_ANONYMOUS", ()))
-    return tuple(functions), frozenset(anonymous)
+    """The compiler's functions and the filter and definition allow-lists, together."""
+    functions = (*COMPILER_FUNCTIONS, *FILTER_FUNCTIONS, *DEFINITION_FUNCTIONS)
+    anonymous = COMPILER_ANONYMOUS | {name.upper() for name in DEFINITION_ANONYMOUS}
+    return tuple(dict.fromkeys(functions)), frozenset(anonymous)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlglot import exp
 
 import metrics_layer as ml
 from metrics_layer.safety import statement as guard
@@ -131,15 +132,17 @@ def test_every_filter_function_passes(layer: ml.SemanticLayer, dialect: str) -> 
 
 
 def test_compiled_sql_the_guard_refuses_is_an_internal_error(
-    write_project: Callable[..., Path],
+    write_project: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Were the compiler to emit a function the guard does not allow (here: an allow-list
+    without COUNT), run() stops with an InternalError before connecting anywhere."""
     root = write_project(
         {
             "metrics_layer.yml": """
-                project: {name: sleepy}
+                project: {name: naps}
                 sources:
                   - name: naps
-                    sql: "SELECT 1 AS nap_id, pg_sleep(1) AS slept"
+                    table: naps
                     entities: [{name: nap, key: nap_id, primary: true}]
                     measures: [{name: naps, agg: count}]
                 metrics:
@@ -147,10 +150,13 @@ def test_compiled_sql_the_guard_refuses_is_an_internal_error(
                 """
         }
     )
+    monkeypatch.setattr(guard, "_allowed", lambda: ((exp.Coalesce,), frozenset()))
     layer = ml.load(root, connection="postgresql://postgres@127.0.0.1:1/test")
     query = layer.query("naps")
-    assert "PG_SLEEP(1)" in query.sql()  # compiling is not guarded
-    with pytest.raises(ml.InternalError, match=r"refused .*PG_SLEEP\(\) is not allowed") as caught:
+    assert "COUNT(*)" in query.sql()  # compiling is not guarded
+    with pytest.raises(
+        ml.InternalError, match=r"refused .*COUNT\(\*\) \(Count\) is not allowed"
+    ) as caught:
         query.run()
     assert isinstance(caught.value.__cause__, ml.StatementError)
 
