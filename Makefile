@@ -1,7 +1,7 @@
 # Routine actions; run from the project root with the venv active.
 PYTHON ?= python
 
-.PHONY: help install test test-fast lint format typecheck bench bench-10m golden schema docs demo check ci
+.PHONY: help install test test-fast lint format typecheck bench bench-10m golden schema allowlist docs demo check ci
 
 help:
 	@echo "install    editable install with dev extras"
@@ -11,6 +11,7 @@ help:
 	@echo "bench      benchmarks; writes docs/benchmarks.md (bench-10m adds the 10M-row run)"
 	@echo "golden     regenerate tests/golden/<dialect>/*.sql"
 	@echo "schema     regenerate metrics_layer/spec/schema.json from the models"
+	@echo "allowlist  regenerate metrics_layer/safety/rendered.py (what allowed SQL becomes per engine)"
 	@echo "docs       run the documentation tests"
 	@echo "demo       (re)create the demo database and print a KPI table"
 	@echo "check      check the shipped definitions"
@@ -43,6 +44,9 @@ golden:
 
 schema:
 	$(PYTHON) -m metrics_layer.spec.schema
+
+allowlist:
+	$(PYTHON) -m metrics_layer.safety.samples
 
 docs:
 	$(PYTHON) -m pytest tests/test_docs.py -q

@@ -9,9 +9,11 @@
   CTE or ``SELECT ... INTO`` is refused too;
 - every table a plain name (no table functions such as ``read_csv`` or ``generate_series``, no
   quoted file paths);
-- every function in an allow-list: ``COMPILER_FUNCTIONS`` (what the compiler itself emits) and
-  the filter and definition allow-lists of ``metrics_layer.safety.allowlist`` (a definition's
-  SQL was checked against those when it was loaded; here it is checked again, as rendered).
+- every node of an allowed kind (its exact class), functions included: the definition allow-list
+  of ``metrics_layer.safety.allowlist`` (which holds the filter one), what the compiler itself
+  emits (``COMPILER_FUNCTIONS``, ``COMPILER_ANONYMOUS``), and what those become in the target
+  dialect (``rendered.py``, generated from ``samples.py``). A definition's SQL was checked against
+  the same lists when it was loaded; here it is checked again, as rendered.
 
 ``Connection.fetch`` accepts only a ``Statement``, so arbitrary text has no way to an engine.
 
@@ -35,13 +37,17 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import SqlglotError
 
 from metrics_layer.errors import StatementError
-from metrics_layer.safety.allowlist import (
-    DEFINITION_ANONYMOUS,
-    DEFINITION_FUNCTIONS,
-    FILTER_FUNCTIONS,
-)
+from metrics_layer.safety.allowlist import DEFINITION_ANONYMOUS, DEFINITION_NODES
+from metrics_layer.safety.rendered import RENDERED
 
-__all__ = ["COMPILER_ANONYMOUS", "COMPILER_FUNCTIONS", "REFUSED_NODES", "Statement", "verify"]
+__all__ = [
+    "COMPILER_ANONYMOUS",
+    "COMPILER_FUNCTIONS",
+    "COMPILER_NODES",
+    "REFUSED_NODES",
+    "Statement",
+    "verify",
+]
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,9 @@ COMPILER_FUNCTIONS: tuple[type[exp.Func], ...] = (
     exp.Left,
     exp.SafeDivide,
 )
+
+# Other node kinds the compiler emits (its joins, set operations, aggregates' arguments).
+COMPILER_NODES: tuple[type[exp.Expr], ...] = (exp.Distinct, exp.WithinGroup, exp.NullSafeEQ)
 
 # Functions sqlglot does not model, by upper-case name: MySQL's week start, Snowflake's ISO
 # weekday, Spark's exact percentile, SQLite's DATE().
@@ -173,7 +182,7 @@ def _problem(sql: str, dialect: str) -> str | None:
     tree = trees[0]
     if not isinstance(tree, exp.Query):
         return f"a {type(tree).__name__} statement; only queries are ever sent"
-    functions, anonymous = _allowed()
+    kinds, anonymous = _allowed(dialect)
     for node in tree.walk():
         if node.comments:
             return "it contains a comment; remove it"
@@ -188,8 +197,9 @@ def _problem(sql: str, dialect: str) -> str | None:
         elif isinstance(node, exp.Anonymous):
             if node.name.upper() not in anonymous:
                 return f"function {node.name}() is not allowed"
-        elif isinstance(node, exp.Func) and not isinstance(node, functions):
-            return f"function {_short(node, dialect)} ({type(node).__name__}) is not allowed"
+        elif type(node) not in kinds:
+            what = "function" if isinstance(node, exp.Func) else "construct"
+            return f"{what} {_short(node, dialect)} ({type(node).__name__}) is not allowed"
     return None
 
 
@@ -208,8 +218,14 @@ def _short(node: exp.Expr, dialect: str) -> str:
 
 
 @cache
-def _allowed() -> tuple[tuple[type[exp.Func], ...], frozenset[str]]:
-    """The compiler's functions and the filter and definition allow-lists, together."""
-    functions = (*COMPILER_FUNCTIONS, *FILTER_FUNCTIONS, *DEFINITION_FUNCTIONS)
-    anonymous = COMPILER_ANONYMOUS | {name.upper() for name in DEFINITION_ANONYMOUS}
-    return tuple(dict.fromkeys(functions)), frozenset(anonymous)
+def _allowed(dialect: str) -> tuple[frozenset[type[exp.Expr]], frozenset[str]]:
+    """The node kinds and unknown-function names allowed in ``dialect``'s SQL."""
+    if dialect in RENDERED:
+        extra_kinds, extra_names = RENDERED[dialect]
+    else:
+        extra_kinds = frozenset().union(*(kinds for kinds, _ in RENDERED.values()))
+        extra_names = frozenset().union(*(names for _, names in RENDERED.values()))
+    kinds = {*DEFINITION_NODES, *COMPILER_FUNCTIONS, *COMPILER_NODES}
+    kinds.update(getattr(exp, name) for name in extra_kinds)
+    anonymous = COMPILER_ANONYMOUS | {n.upper() for n in DEFINITION_ANONYMOUS} | extra_names
+    return frozenset(kinds), anonymous

@@ -14,59 +14,11 @@ from sqlglot import exp
 import metrics_layer as ml
 from metrics_layer.graph.expressions import parse_condition
 from metrics_layer.safety.allowlist import FILTER_NODES, LIMITS
+from metrics_layer.safety.samples import FILTER_SAMPLES
+from metrics_layer.safety.statement import verify
 from metrics_layer.safety.trees import definition_problem
 
-# One filter per node kind the filter allow-list lets through; each runs on the demo data.
-SAMPLES: dict[type[exp.Expr], str] = {
-    exp.Column: "user.country = 'DE'",
-    exp.Identifier: "user.country = 'DE'",
-    exp.Literal: "user.country = 'DE'",
-    exp.Boolean: "user.ever_paid = TRUE",
-    exp.Null: "user.country IS NULL",
-    exp.Paren: "(user.country = 'DE')",
-    exp.Tuple: "(user.country, user.plan) IN (('DE', 'pro'), ('FR', 'free'))",
-    exp.And: "user.country = 'DE' AND user.plan = 'pro'",
-    exp.Or: "user.country = 'DE' OR user.plan = 'pro'",
-    exp.Not: "NOT user.country = 'DE'",
-    exp.EQ: "user.country = 'DE'",
-    exp.NEQ: "user.country <> 'DE'",
-    exp.GT: "user.country > 'DE'",
-    exp.GTE: "user.country >= 'DE'",
-    exp.LT: "user.country < 'DE'",
-    exp.LTE: "user.country <= 'DE'",
-    exp.Is: "user.country IS NOT NULL",
-    exp.In: "user.country IN ('DE')",
-    exp.Between: "user.country BETWEEN 'A' AND 'E'",
-    exp.Like: "user.country LIKE 'D%'",
-    exp.ILike: "user.country ILIKE 'd%'",
-    exp.Neg: "-LENGTH(user.country) < -1",
-    exp.Add: "LENGTH(user.country) + 1 = 3",
-    exp.Sub: "LENGTH(user.country) - 1 = 1",
-    exp.Mul: "LENGTH(user.country) * 2 = 4",
-    exp.Div: "LENGTH(user.country) / 2 = 1",
-    exp.Mod: "LENGTH(user.country) % 2 = 0",
-    exp.DPipe: "user.country || 'x' = 'DEx'",
-    exp.Cast: "CAST(user.country AS VARCHAR(10)) = 'DE'",
-    exp.DataType: "CAST(LENGTH(user.country) AS DECIMAL(10, 2)) = 2",
-    exp.DataTypeParam: "CAST(user.country AS VARCHAR(10)) = 'DE'",
-    exp.Interval: "metric_time.day >= CAST('2026-03-01' AS DATE) - INTERVAL '30' DAY",
-    exp.Var: "metric_time.day >= CAST('2026-03-01' AS DATE) - INTERVAL '30' DAY",
-    exp.Lower: "LOWER(user.country) = 'de'",
-    exp.Upper: "UPPER(user.country) = 'DE'",
-    exp.Trim: "TRIM(user.country) = 'DE'",
-    exp.Length: "LENGTH(user.country) = 2",
-    exp.Coalesce: "COALESCE(user.country, 'none') = 'DE'",
-    exp.Abs: "ABS(LENGTH(user.country)) = 2",
-    exp.Round: "ROUND(LENGTH(user.country)) = 2",
-    exp.Floor: "FLOOR(LENGTH(user.country)) = 2",
-    exp.Ceil: "CEIL(LENGTH(user.country)) = 2",
-    exp.Nullif: "NULLIF(user.country, 'FR') = 'DE'",
-    exp.If: "CASE WHEN user.country = 'DE' THEN 1 ELSE 0 END = 1",
-    exp.Case: "CASE WHEN user.country = 'DE' THEN 1 ELSE 0 END = 1",
-    exp.Substring: "SUBSTRING(user.country, 1, 1) = 'D'",
-    exp.Concat: "CONCAT(user.country, 'x') = 'DEx'",
-    exp.StartsWith: "STARTS_WITH(user.country, 'D')",
-}
+SAMPLES = FILTER_SAMPLES
 
 
 def test_every_allowed_node_kind_has_a_sample() -> None:
@@ -84,6 +36,8 @@ def test_each_allowed_node_kind_is_accepted_and_runs(layer: ml.SemanticLayer, ki
         assert len(statements) == 1
         assert statements[0] is not None
         assert definition_problem(statements[0]) is None, dialect
+    for dialect in ("duckdb", "postgres", "mysql", "sqlite"):
+        verify(query.sql(dialect), dialect)
     result = query.run()
     assert result.columns == ("signups",)
     assert isinstance(result.rows[0][0], int)
@@ -293,9 +247,4 @@ def test_generated_filters_never_produce_sql_outside_the_allow_list(
     except ml.MetricsLayerError:
         return
     for dialect, sql in compiled.items():
-        statements = sqlglot.parse(sql, read=dialect)
-        assert len(statements) == 1, (dialect, sql)
-        [tree] = statements
-        assert isinstance(tree, exp.Select)
-        assert definition_problem(tree) is None, (dialect, sql)
-        assert not any(node.comments for node in tree.walk()), (dialect, sql)
+        verify(sql, dialect)  # the statement guard: one query, allowed kinds only, no comment
