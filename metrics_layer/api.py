@@ -28,28 +28,49 @@ if TYPE_CHECKING:
 __all__ = ["Query", "SemanticLayer", "check", "load"]
 
 
-def check(path: str | Path = "definitions") -> tuple[Graph | None, list[Diagnostic]]:
-    """Load and check the project at ``path``; returns the graph and every diagnostic."""
+def check(
+    path: str | Path = "definitions", *, allow_outside: bool = False
+) -> tuple[Graph | None, list[Diagnostic]]:
+    """Load and check the project at ``path``; returns the graph and every diagnostic.
+
+    Files are read only from inside the project folder (symbolic links resolved) unless
+    ``allow_outside``; a project file cannot allow it, since it may come from a pull request.
+    """
     from metrics_layer.checks.run import run_checks
     from metrics_layer.graph.build import build_graph
     from metrics_layer.spec.project import read_project
 
-    project = read_project(path)
+    project = read_project(path, allow_outside=allow_outside)
     if project.diagnostics:
-        return None, list(project.diagnostics)
+        return None, _bounded(project.diagnostics)
     graph, problems = build_graph(project)
     if any(p.level is Level.ERROR for p in problems):
-        return graph, problems
-    return graph, [*problems, *run_checks(graph)]
+        return graph, _bounded(problems)
+    return graph, _bounded([*problems, *run_checks(graph)])
 
 
-def load(path: str | Path = "definitions", *, connection: str | None = None) -> SemanticLayer:
+def _bounded(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """Diagnostics whose messages cannot flood or rewrite a log (they may quote the files)."""
+    from dataclasses import replace
+
+    from metrics_layer.spec.limits import bounded
+
+    return [replace(d, message=bounded(d.message)) for d in diagnostics]
+
+
+def load(
+    path: str | Path = "definitions",
+    *,
+    connection: str | None = None,
+    allow_outside: bool = False,
+) -> SemanticLayer:
     """Load the definitions at ``path``; raises DefinitionError listing every problem.
 
     ``connection`` is a SQLAlchemy URL; without it, ``METRICS_LAYER_URL``, then the project's
-    ``connection`` setting, then the embedded demo DuckDB is used.
+    ``connection`` setting, then the embedded demo DuckDB is used. ``allow_outside`` lets
+    ``project.paths`` and symbolic links reach files outside the project folder.
     """
-    graph, diagnostics = check(path)
+    graph, diagnostics = check(path, allow_outside=allow_outside)
     if graph is None or any(d.level is Level.ERROR for d in diagnostics):
         raise DefinitionError(diagnostics)
     return SemanticLayer(graph, diagnostics, connection=connection)

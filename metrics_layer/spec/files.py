@@ -65,12 +65,14 @@ class Finder:
     full: bool = False
     _seen: set[Path] = field(default_factory=set)
     _entries: int = 0
+    _start: Path = Path()
 
     def found(self) -> list[Path]:
         return sorted(self.files.values(), key=str)
 
     def walk(self, folder: Path) -> None:
         """Add the files below ``folder`` (already checked to be in scope)."""
+        self._start = folder
         stack = [folder]
         while stack and not self.full:
             current = stack.pop()
@@ -96,6 +98,8 @@ class Finder:
                             self._unprintable(current / entry.name)
                             continue
                         self._entry(current / entry.name, entry, stack)
+                        if self.full:
+                            return
             except OSError as exc:
                 self.diagnostics.append(
                     Diagnostic(
@@ -145,7 +149,7 @@ class Finder:
             return
         if len(self.files) >= MAX_FILES:
             self._stop(
-                path,
+                self._start,
                 f"the project has more than {MAX_FILES} definitions files; none were read. "
                 "Merge small files, or name fewer folders in project.paths",
             )

@@ -22,12 +22,14 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_FILES",
     "MAX_FILE_BYTES",
+    "MAX_MESSAGE_CHARS",
     "MAX_NODES",
     "MAX_SCALAR_CHARS",
     "MAX_TOTAL_BYTES",
     "MAX_TOTAL_NODES",
     "MAX_WALK_ENTRIES",
     "QUOTE_CHARS",
+    "bounded",
     "quote",
     "quote_path",
     "size",
@@ -66,6 +68,10 @@ folders (``.git``) are skipped without being counted."""
 QUOTE_CHARS = 80
 """Characters of a value from a file quoted in a diagnostic; the rest is cut."""
 
+MAX_MESSAGE_CHARS = 1000
+"""Characters of one diagnostic message, whatever stage wrote it: the last net under
+``QUOTE_CHARS`` for messages that quote SQL or a parser's error text."""
+
 
 _SHORT = reprlib.Repr()
 _SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 2, 4, 4
@@ -84,6 +90,18 @@ def quote(value: object) -> str:
     clipped = len(value) > QUOTE_CHARS
     escaped = _escape(value[:QUOTE_CHARS])
     return f"'{escaped}...'" if clipped else f"'{escaped}'"
+
+
+def bounded(message: str) -> str:
+    """``message`` with control characters escaped, cut to ``MAX_MESSAGE_CHARS``.
+
+    >>> bounded("bad\x1b[2Jsql")
+    'bad\\x1b[2Jsql'
+    """
+    if message.isprintable() and len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    escaped = _escape(message[: MAX_MESSAGE_CHARS + 1])
+    return escaped if len(escaped) <= MAX_MESSAGE_CHARS else escaped[:MAX_MESSAGE_CHARS] + "..."
 
 
 def quote_path(path: object) -> str:

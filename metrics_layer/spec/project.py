@@ -78,8 +78,8 @@ class ProjectFiles:
 class _Budget:
     """What is left of the project-wide limits."""
 
-    bytes: int = MAX_TOTAL_BYTES
-    nodes: int = MAX_TOTAL_NODES
+    bytes: int = field(default_factory=lambda: MAX_TOTAL_BYTES)
+    nodes: int = field(default_factory=lambda: MAX_TOTAL_NODES)
     spent: bool = False
 
 

@@ -172,7 +172,7 @@ def read_yaml(text: str, file: str, *, nodes_left: int = MAX_NODES) -> YamlDocum
     try:
         doc.data = walk.convert(node, (), 0)
     except _Refused as refused:
-        row, column = _mark(refused.node)
+        row, column = refused.place
         doc.diagnostics.append(Diagnostic(Level.ERROR, refused.message, file, row, column, "limit"))
         doc.data = None
     return doc
@@ -193,10 +193,10 @@ _COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 class _Refused(Exception):
     """Reading stops: ``message`` says why, at ``node``."""
 
-    def __init__(self, message: str, node: yaml.Node) -> None:
+    def __init__(self, message: str, place: tuple[int, int]) -> None:
         super().__init__(message)
         self.message = message
-        self.node = node
+        self.place = place
 
 
 class _Walk:
@@ -207,6 +207,10 @@ class _Walk:
         self.max_nodes = max_nodes
         self.total = total
         self.open: set[int] = set()
+        self.done: set[int] = set()
+        self.place = (1, 1)
+        """Where the innermost collection being converted for the first time starts: a count
+        that passes the limit inside an alias is reported at the list or mapping using it."""
 
     def count(self, node: yaml.Node, depth: int) -> None:
         self.doc.nodes += 1
@@ -219,13 +223,13 @@ class _Walk:
             raise _Refused(
                 f"{where} (values, lists and mappings, counting each use of an alias '*name' "
                 "in full); write the values out plainly, split huge lists, or remove aliases",
-                node,
+                self.place,
             )
         if depth > MAX_DEPTH:
             raise _Refused(
                 f"lists and mappings nest more than {MAX_DEPTH} levels deep here; "
                 "definitions need about 6: flatten them",
-                node,
+                _mark(node),
             )
 
     def convert(self, node: yaml.Node, path: Path, depth: int) -> Any:
@@ -238,10 +242,14 @@ class _Walk:
             raise _Refused(
                 "an alias refers to the list or mapping that contains it, which would never end; "
                 "remove the alias",
-                node,
+                _mark(node),
             )
         if node.tag not in _COLLECTION_TAGS:
             doc.error(f"YAML tag {quote(node.tag)} is not supported; remove it", path)
+        outer = self.place
+        if id(node) not in self.done:
+            self.done.add(id(node))
+            self.place = _mark(node)
         self.open.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):
@@ -252,6 +260,7 @@ class _Walk:
             ]
         finally:
             self.open.discard(id(node))
+            self.place = outer
 
     def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
         doc = self.doc
