@@ -10,7 +10,7 @@ nothing is read past it. docs/security-definitions.md explains what each one pro
 
 >>> quote("a\\x1b[31mred\\n")
 "'a\\\\x1b[31mred\\\\n'"
->>> quote("x" * 100)[-5:]
+>>> quote("x" * 100)[-6:]
 "xx...'"
 """
 
@@ -95,8 +95,8 @@ def quote(value: object) -> str:
 def bounded(message: str) -> str:
     """``message`` with control characters escaped, cut to ``MAX_MESSAGE_CHARS``.
 
-    >>> bounded("bad\x1b[2Jsql")
-    'bad\\x1b[2Jsql'
+    >>> bounded("bad\\x1b[2Jsql")
+    'bad\\\\x1b[2Jsql'
     """
     if message.isprintable() and len(message) <= MAX_MESSAGE_CHARS:
         return message
@@ -107,8 +107,8 @@ def bounded(message: str) -> str:
 def quote_path(path: object) -> str:
     """A file or folder name for a diagnostic: quoted, control characters escaped, never cut.
 
-    >>> quote_path("defs/a\nb.yml")
-    "'defs/a\\nb.yml'"
+    >>> quote_path("defs/a\\nb.yml")
+    "'defs/a\\\\nb.yml'"
     """
     return f"'{_escape(str(path))}'"
 
