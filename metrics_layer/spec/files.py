@@ -92,12 +92,8 @@ class Finder:
                                 "definitions in project.paths",
                             )
                             return
-                        if entry.name.startswith("."):
-                            continue
-                        if not entry.name.isprintable():
-                            self._unprintable(current / entry.name)
-                            continue
-                        self._entry(current / entry.name, entry, stack)
+                        if not entry.name.startswith("."):
+                            self._entry(current / entry.name, entry, stack)
                         if self.full:
                             return
             except OSError as exc:
@@ -131,18 +127,6 @@ class Finder:
             stack.append(path)
         elif is_yaml:
             self._add(path, real_path(path))
-
-    def _unprintable(self, path: Path) -> None:
-        if path.name.endswith(_YAML_SUFFIXES):
-            self.diagnostics.append(
-                Diagnostic(
-                    Level.ERROR,
-                    f"the file name {quote_path(path.name)} holds control characters and was "
-                    "not read; rename it",
-                    quote_path(path)[1:-1],
-                    code="project",
-                )
-            )
 
     def _add(self, path: Path, real: Path) -> None:
         if real in self.files:
