@@ -29,8 +29,12 @@ _OUTSIDE_FIX = (
 
 
 def real_path(path: Path) -> Path:
-    """``path`` with every symbolic link resolved; never raises (a link loop stays unresolved)."""
-    return Path(os.path.realpath(path))
+    """``path`` with every symbolic link resolved; never raises (a link loop stays unresolved,
+    a name the system refuses, such as one holding a NUL byte, is only made absolute)."""
+    try:
+        return Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return Path(os.path.abspath(path))
 
 
 @dataclass(frozen=True)
@@ -110,10 +114,7 @@ class Finder:
         is_yaml = entry.name.endswith(_YAML_SUFFIXES)
         if entry.is_symlink():
             target = real_path(path)
-            try:
-                is_dir = stat.S_ISDIR(os.stat(target).st_mode)
-            except OSError:
-                is_dir = False
+            is_dir = os.path.isdir(target)
             if not is_dir and not is_yaml:
                 return
             if not self.scope.allows(target):
@@ -204,6 +205,8 @@ def read_bytes(file: Path, limit: int) -> bytes:
             os.close(descriptor)
     except OSError as exc:
         raise Unreadable(f"cannot read file: {exc.strerror or exc}; check that it exists") from exc
+    except ValueError as exc:  # a NUL byte in the name
+        raise Unreadable("cannot read file: the name is not a valid path; rename it") from exc
     if left <= 0:
         raise TooBig(limit)
     return b"".join(chunks)

@@ -91,9 +91,9 @@ def read_project(location: str | FsPath, *, allow_outside: bool = False) -> Proj
     named as ``location`` is read wherever it is.
     """
     root = FsPath(location)
-    if root.name == PROJECT_FILE and root.is_file():
+    if root.name == PROJECT_FILE and os.path.isfile(root):
         root = root.parent
-    if not root.exists():
+    if not os.path.lexists(root):
         project = ProjectFiles(root=root, settings=_default_settings("project"))
         project.diagnostics.append(
             Diagnostic(
@@ -105,7 +105,7 @@ def read_project(location: str | FsPath, *, allow_outside: bool = False) -> Proj
             )
         )
         return project
-    if not root.is_dir():
+    if not os.path.isdir(root):
         project = ProjectFiles(root=root.parent, settings=_default_settings("project"))
         _read_file(root, project, _Budget(), allow_project=False)
         return project
@@ -142,7 +142,7 @@ def read_project(location: str | FsPath, *, allow_outside: bool = False) -> Proj
                         index,
                     )
                 )
-            elif not real.is_dir():
+            elif not os.path.isdir(real):
                 assert read is not None
                 project.diagnostics.append(
                     read.diagnostic(

@@ -467,3 +467,26 @@ def test_benchmark_project_is_well_inside_the_limits(tmp_path: Path) -> None:
     assert sum(sizes) * 20 < limits.MAX_TOTAL_BYTES
     nodes = [located.doc.nodes for located in project.metrics]
     assert max(nodes) * 20 < limits.MAX_NODES
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"), [('"a\\0b"', "'a\\x00b'"), ("'" + "a" * 5000 + "'", quote("a" * 5000))]
+)
+def test_paths_the_system_refuses_are_diagnostics(repo: Path, written: str, shown: str) -> None:
+    write(repo, {"metrics_layer.yml": f"project:\n  name: p\n  paths: [{written}]\n"})
+    refused(
+        repo,
+        Place(
+            repo / "metrics_layer.yml",
+            3,
+            11,
+            f"project.paths names {shown}, which is not a folder; "
+            "fix the path or create the folder",
+        ),
+    )
+
+
+@pytest.mark.parametrize("location", ["a\0b", "x" * 5000])
+def test_locations_the_system_refuses_are_diagnostics(location: str) -> None:
+    [diagnostic] = read_project(location).diagnostics
+    assert diagnostic.message.startswith("no such file or folder '")
