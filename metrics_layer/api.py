@@ -50,12 +50,34 @@ def check(
 
 
 def _bounded(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
-    """Diagnostics whose messages cannot flood or rewrite a log (they may quote the files)."""
+    """Diagnostics that cannot flood or rewrite a log: messages (which may quote the files) cut
+    and escaped, at most ``MAX_DIAGNOSTICS_PER_FILE`` per file and ``MAX_DIAGNOSTICS`` in all,
+    the rest counted in one diagnostic per file."""
     from dataclasses import replace
 
-    from metrics_layer.spec.limits import bounded
+    from metrics_layer.spec.limits import MAX_DIAGNOSTICS, MAX_DIAGNOSTICS_PER_FILE, bounded
 
-    return [replace(d, message=bounded(d.message)) for d in diagnostics]
+    kept: list[Diagnostic] = []
+    per_file: dict[str | None, int] = {}
+    dropped: dict[str | None, list[Level]] = {}
+    for d in diagnostics:
+        count = per_file[d.file] = per_file.get(d.file, 0) + 1
+        if count > MAX_DIAGNOSTICS_PER_FILE or len(kept) >= MAX_DIAGNOSTICS:
+            dropped.setdefault(d.file, []).append(d.level)
+        else:
+            kept.append(replace(d, message=bounded(d.message)))
+    for file, levels in dropped.items():
+        level = Level.ERROR if Level.ERROR in levels else Level.WARNING
+        kept.append(
+            Diagnostic(
+                level,
+                f"{len(levels)} more problem(s) here are not listed; fix the ones listed and "
+                "check again",
+                file,
+                code="limit",
+            )
+        )
+    return kept
 
 
 def load(

@@ -110,13 +110,13 @@ def test_alias_bomb_is_refused_fast(repo: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_alias_bombs_in_many_files_stop_at_the_project_total(repo: Path) -> None:
-    # Each file expands to about 74,000 nodes: under the per-file limit, but fourteen of them
+    # Each file expands to about 74,000 nodes: under the per-file limit, but seven of them
     # pass the project-wide total; the files after that one are not read.
     for index in range(16):
         write(repo, {f"f{index:02}.yml": alias_bomb(levels=5)})
     project = read_project(repo)
     limit = [d for d in project.diagnostics if d.code == "limit"]
-    assert [(Path(d.file or "").name, d.line, d.column) for d in limit] == [("f13.yml", 5, 4)]
+    assert [(Path(d.file or "").name, d.line, d.column) for d in limit] == [("f06.yml", 5, 4)]
     assert limit[0].message.startswith(
         f"the project's files hold more than {limits.MAX_TOTAL_NODES} YAML nodes in all"
     )
@@ -490,3 +490,30 @@ def test_paths_the_system_refuses_are_diagnostics(repo: Path, written: str, show
 def test_locations_the_system_refuses_are_diagnostics(location: str) -> None:
     [diagnostic] = read_project(location).diagnostics
     assert diagnostic.message.startswith("no such file or folder '")
+
+
+def test_a_mistake_repeated_through_aliases_is_listed_a_bounded_number_of_times(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repeated = ", ".join(["*x"] * 300)
+    write(
+        repo,
+        {
+            "a.yml": "sources:\n  - name: s\n    table: t\n"
+            f"    dimensions: [&x {{name: a}}, {repeated}]\n"
+        },
+    )
+    _, diagnostics = ml.check(repo)
+    assert len(diagnostics) == limits.MAX_DIAGNOSTICS_PER_FILE + 1
+    assert diagnostics[0].message == (
+        "'a' is declared twice in source 's' (as dimension or entity); rename one"
+    )
+    last = diagnostics[-1]
+    assert (last.file, last.line, last.level) == (str(repo / "a.yml"), None, ml.Level.ERROR)
+    assert last.message == (
+        f"{300 - limits.MAX_DIAGNOSTICS_PER_FILE} more problem(s) here are not listed; "
+        "fix the ones listed and check again"
+    )
+    code, err = cli_check(capsys, str(repo))
+    assert code == 1
+    assert len(err.splitlines()) == limits.MAX_DIAGNOSTICS_PER_FILE + 2
