@@ -43,10 +43,23 @@ def check(
     project = read_project(path, allow_outside=allow_outside)
     if project.diagnostics:
         return None, _bounded(project.diagnostics)
-    graph, problems = build_graph(project)
-    if any(p.level is Level.ERROR for p in problems):
-        return graph, _bounded(problems)
-    return graph, _bounded([*problems, *run_checks(graph)])
+    try:
+        graph, problems = build_graph(project)
+        if any(p.level is Level.ERROR for p in problems):
+            return graph, _bounded(problems)
+        return graph, _bounded([*problems, *run_checks(graph)])
+    except RecursionError:
+        # The last net: a stage that recurses on something nested in the files (a SQL
+        # expression with dozens of nested parentheses) must still end in a diagnostic.
+        return None, [
+            Diagnostic(
+                Level.ERROR,
+                "an expression in the definitions nests too deeply to check (dozens of nested "
+                "parentheses or operators); simplify it",
+                str(project.root),
+                code="limit",
+            )
+        ]
 
 
 def _bounded(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:

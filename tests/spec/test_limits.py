@@ -16,6 +16,7 @@ from projects import USERS_SOURCE
 
 import metrics_layer as ml
 from metrics_layer.cli.main import main
+from metrics_layer.errors import Diagnostic
 from metrics_layer.spec import limits
 from metrics_layer.spec.limits import quote
 from metrics_layer.spec.project import read_project
@@ -517,3 +518,23 @@ def test_a_mistake_repeated_through_aliases_is_listed_a_bounded_number_of_times(
     code, err = cli_check(capsys, str(repo))
     assert code == 1
     assert len(err.splitlines()) == limits.MAX_DIAGNOSTICS_PER_FILE + 2
+
+
+def test_deeply_nested_sql_in_a_definition_is_a_diagnostic(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    condition = "(" * 300 + "country = 'x'" + ")" * 300
+    write(repo, {"a.yml": USERS_SOURCE + METRIC.replace("}", f', filter: "{condition}"}}')})
+    expected = Diagnostic(
+        ml.Level.ERROR,
+        "an expression in the definitions nests too deeply to check (dozens of nested "
+        "parentheses or operators); simplify it",
+        str(repo),
+        code="limit",
+    )
+    assert read_project(repo).diagnostics == []
+    assert ml.check(repo) == (None, [expected])
+    with pytest.raises(ml.DefinitionError) as caught:
+        ml.load(repo)
+    assert caught.value.diagnostics == (expected,)
+    assert cli_check(capsys, str(repo)) == (1, f"{expected}\n1 error(s), 0 warning(s)\n")
