@@ -66,8 +66,8 @@ MAX_SCALAR_CHARS = 64 * 1024
 description is never written by hand."""
 
 MAX_WALK_ENTRIES = 200_000
-"""Folder entries looked at while searching ``paths`` for ``*.yml``/``*.yaml`` files; hidden
-folders (``.git``) are skipped without being counted."""
+"""Folder entries looked at while searching ``paths`` for ``*.yml``/``*.yaml`` files (a
+definitions repository has hundreds); hidden folders such as ``.git`` are not searched."""
 
 MAX_DIAGNOSTICS_PER_FILE = 100
 """Diagnostics listed for one file; the rest are counted in one last diagnostic, so a file
