@@ -72,7 +72,7 @@ class Finder:
     _start: Path = Path()
 
     def found(self) -> list[Path]:
-        return sorted(self.files.values(), key=str)
+        return sorted(self.files.values())
 
     def walk(self, folder: Path) -> None:
         """Add the files below ``folder`` (already checked to be in scope)."""

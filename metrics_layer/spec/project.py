@@ -109,63 +109,58 @@ def read_project(location: str | FsPath, *, allow_outside: bool = False) -> Proj
         project = ProjectFiles(root=root.parent, settings=_default_settings("project"))
         _read_file(root, project, _Budget(), allow_project=False)
         return project
-    folder = root
-    project = ProjectFiles(root=folder, settings=_default_settings(_default_name(folder)))
-    scope = Scope(real_path(folder), anywhere=allow_outside)
-    finder = Finder(scope)
+    project = ProjectFiles(root=root, settings=_default_settings(_default_name(root)))
     budget = _Budget()
-    project_file = folder / PROJECT_FILE
-    skip: set[FsPath] = set()
-    if os.path.lexists(project_file):
-        real = real_path(project_file)
-        skip.add(real)
-        if not scope.allows(real):
-            project.diagnostics.append(scope.outside(project_file, real, "the project file"))
-            return project
-        read = _read_file(project_file, project, budget, allow_project=True)
-        if read is not None and read.spec.project is not None:
-            project.settings = read.spec.project
-        for index, written in enumerate(project.settings.paths):
-            target = folder / written
-            real = real_path(target)
-            if not scope.allows(real):
-                assert read is not None
-                project.diagnostics.append(
-                    read.diagnostic(
-                        f"project.paths names {quote(written)}, which leads to {quote_path(real)}"
-                        f", outside the project folder {quote_path(scope.root)}; definitions are "
-                        "read only from inside the project folder: name a folder inside it, or "
-                        "let the caller allow reading outside (allow_outside=True, or "
-                        "--allow-outside on the command line)",
-                        "project",
-                        "paths",
-                        index,
-                    )
-                )
-            elif not os.path.isdir(real):
-                assert read is not None
-                project.diagnostics.append(
-                    read.diagnostic(
-                        f"project.paths names {quote(written)}, which is not a folder; "
-                        "fix the path or create the folder",
-                        "project",
-                        "paths",
-                        index,
-                    )
-                )
-            else:
-                finder.walk(target)
-    else:
-        finder.walk(folder)
-    project.diagnostics.extend(finder.diagnostics)
-    if finder.full:
-        return project
-    for file in finder.found():
-        if real_path(file) not in skip:
-            _read_file(file, project, budget, allow_project=False)
+    for file in _find_files(root, project, budget, Scope(real_path(root), allow_outside)):
+        _read_file(file, project, budget, allow_project=False)
         if budget.spent:
             break
     return project
+
+
+def _find_files(
+    folder: FsPath, project: ProjectFiles, budget: _Budget, scope: Scope
+) -> list[FsPath]:
+    """Read the project file, if any, into ``project``; the other files to read, in order."""
+    finder = Finder(scope)
+    project_file = folder / PROJECT_FILE
+    if not os.path.lexists(project_file):
+        finder.walk(folder)
+        project.diagnostics.extend(finder.diagnostics)
+        return [] if finder.full else finder.found()
+    real_project_file = real_path(project_file)
+    if not scope.allows(real_project_file):
+        project.diagnostics.append(
+            scope.outside(project_file, real_project_file, "the project file")
+        )
+        return []
+    read = _read_file(project_file, project, budget, allow_project=True)
+    if read is not None and read.spec.project is not None:
+        project.settings = read.spec.project
+    for index, written in enumerate(project.settings.paths):
+        target = folder / written
+        real = real_path(target)
+        if scope.allows(real) and os.path.isdir(real):
+            finder.walk(target)
+            continue
+        problem = (
+            f"leads to {quote_path(real)}, outside the project folder {quote_path(scope.root)}; "
+            "definitions are read only from inside the project folder: name a folder inside it, "
+            "or let the caller allow reading outside (allow_outside=True, or --allow-outside on "
+            "the command line)"
+            if not scope.allows(real)
+            else "is not a folder; fix the path or create the folder"
+        )
+        message = f"project.paths names {quote(written)}, which {problem}"
+        project.diagnostics.append(
+            read.diagnostic(message, "project", "paths", index)
+            if read is not None  # the default "." fails only if the folder vanished meanwhile
+            else Diagnostic(Level.ERROR, message, str(project_file), code="project")
+        )
+    project.diagnostics.extend(finder.diagnostics)
+    if finder.full:
+        return []
+    return [f for f in finder.found() if real_path(f) != real_project_file]
 
 
 def _default_settings(name: str) -> ProjectSpec:
