@@ -191,7 +191,7 @@ _COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 class _Refused(Exception):
-    """Reading stops: ``message`` says why, at ``node``."""
+    """Reading stops: ``message`` says why, at ``place`` (line, column)."""
 
     def __init__(self, message: str, place: tuple[int, int]) -> None:
         super().__init__(message)
