@@ -29,19 +29,69 @@ if TYPE_CHECKING:
 __all__ = ["Query", "SemanticLayer", "check", "load"]
 
 
-def check(path: str | Path = "definitions") -> tuple[Graph | None, list[Diagnostic]]:
-    """Load and check the project at ``path``; returns the graph and every diagnostic."""
+def check(
+    path: str | Path = "definitions", *, allow_outside: bool = False
+) -> tuple[Graph | None, list[Diagnostic]]:
+    """Load and check the project at ``path``; returns the graph and every diagnostic.
+
+    Files are read only from inside the project folder (symbolic links resolved) unless
+    ``allow_outside``; a project file cannot allow it, since it may come from a pull request.
+    """
     from metrics_layer.checks.run import run_checks
     from metrics_layer.graph.build import build_graph
     from metrics_layer.spec.project import read_project
 
-    project = read_project(path)
+    project = read_project(path, allow_outside=allow_outside)
     if project.diagnostics:
-        return None, list(project.diagnostics)
-    graph, problems = build_graph(project)
-    if any(p.level is Level.ERROR for p in problems):
-        return graph, problems
-    return graph, [*problems, *run_checks(graph)]
+        return None, _bounded(project.diagnostics)
+    try:
+        graph, problems = build_graph(project)
+        if any(p.level is Level.ERROR for p in problems):
+            return graph, _bounded(problems)
+        return graph, _bounded([*problems, *run_checks(graph)])
+    except RecursionError:
+        # The last net: a stage that recurses on something nested in the files (a SQL
+        # expression with dozens of nested parentheses) must still end in a diagnostic.
+        return None, [
+            Diagnostic(
+                Level.ERROR,
+                "an expression in the definitions nests too deeply to check (dozens of nested "
+                "parentheses or operators); simplify it",
+                str(project.root),
+                code="limit",
+            )
+        ]
+
+
+def _bounded(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """Diagnostics that cannot flood or rewrite a log: messages (which may quote the files) cut
+    and escaped, at most ``MAX_DIAGNOSTICS_PER_FILE`` per file and ``MAX_DIAGNOSTICS`` in all,
+    the rest counted in one diagnostic per file."""
+    from dataclasses import replace
+
+    from metrics_layer.spec.limits import MAX_DIAGNOSTICS, MAX_DIAGNOSTICS_PER_FILE, bounded
+
+    kept: list[Diagnostic] = []
+    per_file: dict[str | None, int] = {}
+    dropped: dict[str | None, list[Level]] = {}
+    for d in diagnostics:
+        count = per_file[d.file] = per_file.get(d.file, 0) + 1
+        if count > MAX_DIAGNOSTICS_PER_FILE or len(kept) >= MAX_DIAGNOSTICS:
+            dropped.setdefault(d.file, []).append(d.level)
+        else:
+            kept.append(replace(d, message=bounded(d.message)))
+    for file, levels in dropped.items():
+        level = Level.ERROR if Level.ERROR in levels else Level.WARNING
+        kept.append(
+            Diagnostic(
+                level,
+                f"{len(levels)} more problem(s) here are not listed; fix the ones listed and "
+                "check again",
+                file,
+                code="limit",
+            )
+        )
+    return kept
 
 
 def load(
@@ -49,14 +99,17 @@ def load(
     *,
     connection: str | None = None,
     timeout: float | None = None,
+    allow_outside: bool = False,
 ) -> SemanticLayer:
     """Load the definitions at ``path``; raises DefinitionError listing every problem.
 
     ``connection`` is a SQLAlchemy URL; without it, ``METRICS_LAYER_URL``, then the project's
     ``connection`` setting, then the embedded demo DuckDB is used. ``timeout`` (seconds) is how
     long each query may run; without it, the project's ``timeout`` (120 s by default).
+    ``allow_outside`` lets ``project.paths`` and symbolic links reach files outside the project
+    folder.
     """
-    graph, diagnostics = check(path)
+    graph, diagnostics = check(path, allow_outside=allow_outside)
     if graph is None or any(d.level is Level.ERROR for d in diagnostics):
         raise DefinitionError(diagnostics)
     return SemanticLayer(graph, diagnostics, connection=connection, timeout=timeout)

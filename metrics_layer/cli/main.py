@@ -39,6 +39,14 @@ def _parser() -> argparse.ArgumentParser:
             default=None,
             help=f"definitions folder (default: ${PATH_VARIABLE} or ./{DEFAULT_PATH})",
         )
+        with_outside(p)
+
+    def with_outside(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--allow-outside",
+            action="store_true",
+            help="let project.paths and symbolic links read files outside the project folder",
+        )
 
     def with_query(p: argparse.ArgumentParser) -> None:
         p.add_argument("metrics", nargs="*", help="metric names")
@@ -105,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate definitions; exit 1 on errors")
     check.add_argument("path", nargs="?", default=None, help="definitions folder or file")
     check.add_argument("--format", "-f", choices=["text", "github", "json"], default="text")
+    with_outside(check)
     return parser
 
 
@@ -164,7 +173,7 @@ def _path(args: argparse.Namespace) -> str:
 def _layer(args: argparse.Namespace, connection: str | None = None) -> Any:
     from metrics_layer.api import load
 
-    return load(_path(args), connection=connection)
+    return load(_path(args), connection=connection, allow_outside=args.allow_outside)
 
 
 def _query(args: argparse.Namespace, layer: Any) -> Any:
@@ -255,7 +264,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     path = create_demo(demo_path(), overwrite=True) if args.force else ensure_demo()
     print(f"demo database: {path}", file=sys.stderr)
-    layer = load(_path(args), connection=f"duckdb:///{path}")
+    layer = load(_path(args), connection=f"duckdb:///{path}", allow_outside=args.allow_outside)
     result = layer.query(
         ["daily_active_users", "signups", "paid_conversion_rate", "mrr"],
         by=["metric_time.month"],
@@ -269,7 +278,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from metrics_layer.api import check
 
     path = args.path or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH
-    graph, diagnostics = check(path)
+    graph, diagnostics = check(path, allow_outside=args.allow_outside)
     errors = [d for d in diagnostics if d.level is Level.ERROR]
     if args.format == "json":
         print(
@@ -291,7 +300,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     for d in diagnostics:
         if args.format == "github":
             kind = "error" if d.level is Level.ERROR else "warning"
-            place = f"file={d.file},line={d.line or 1},col={d.column or 1}" if d.file else ""
+            place = (
+                f"file={_property(d.file)},line={d.line or 1},col={d.column or 1}" if d.file else ""
+            )
             print(f"::{kind} {place}::{_annotation(d.message)}")
         elif args.format == "text":
             print(d, file=sys.stderr)
@@ -309,6 +320,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _annotation(text: str) -> str:
     """Escape a message for a GitHub Actions workflow command."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    """Escape a property value (a file name) of a GitHub Actions workflow command.
+
+    >>> _property("defs/a:b,c.yml")
+    'defs/a%3Ab%2Cc.yml'
+    """
+    return _annotation(text).replace(":", "%3A").replace(",", "%2C")
 
 
 _HANDLERS = {

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from metrics_layer.spec.limits import quote
+
 __all__ = [
     "Agg",
     "ChangelogEntry",
@@ -154,7 +156,7 @@ class ProjectSpec(_Spec):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name such as UTC or Europe/Berlin"
+                f"unknown time zone {quote(value)}; use an IANA name such as UTC or Europe/Berlin"
             ) from None
         return value
 

@@ -3,11 +3,14 @@
 A project is a folder. If it holds ``metrics_layer.yml`` (the project file), its ``project``
 section names the folders to read and the settings; otherwise every ``*.yml``/``*.yaml`` below
 the folder is read with default settings. A single file may be given instead of a folder.
+
+Reading is confined to the project folder and bounded by the limits in ``limits.py``
+(``files.py`` finds and opens the files); every problem is a diagnostic, never an exception.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Generic, TypeVar
@@ -15,6 +18,15 @@ from typing import Generic, TypeVar
 import pydantic
 
 from metrics_layer.errors import Diagnostic, Level
+from metrics_layer.spec.files import Finder, Scope, TooBig, Unreadable, read_bytes, real_path
+from metrics_layer.spec.limits import (
+    MAX_FILE_BYTES,
+    MAX_TOTAL_BYTES,
+    MAX_TOTAL_NODES,
+    quote,
+    quote_path,
+    size,
+)
 from metrics_layer.spec.models import DefinitionsFile, MetricSpec, ProjectSpec, SourceSpec
 from metrics_layer.spec.schema import validate_document
 from metrics_layer.spec.yaml_source import Path, YamlDocument, read_yaml
@@ -62,49 +74,93 @@ class ProjectFiles:
     files: list[str] = field(default_factory=list)
 
 
-def read_project(location: str | FsPath) -> ProjectFiles:
-    """Read and validate every file of the project at ``location``; never raises for bad input."""
+@dataclass
+class _Budget:
+    """What is left of the project-wide limits."""
+
+    bytes: int = field(default_factory=lambda: MAX_TOTAL_BYTES)
+    nodes: int = field(default_factory=lambda: MAX_TOTAL_NODES)
+    spent: bool = False
+
+
+def read_project(location: str | FsPath, *, allow_outside: bool = False) -> ProjectFiles:
+    """Read and validate every file of the project at ``location``; never raises for bad input.
+
+    Files are read only from inside the project folder, links resolved, unless
+    ``allow_outside`` (the caller's decision; the project file cannot grant it). A single file
+    named as ``location`` is read wherever it is.
+    """
     root = FsPath(location)
-    if root.name == PROJECT_FILE and root.is_file():
+    if root.name == PROJECT_FILE and os.path.isfile(root):
         root = root.parent
-    if not root.exists():
+    if not os.path.lexists(root):
         project = ProjectFiles(root=root, settings=_default_settings("project"))
         project.diagnostics.append(
             Diagnostic(
                 Level.ERROR,
-                f"no such file or folder '{root}'; pass the folder that holds your definitions "
-                f"(with a {PROJECT_FILE}) or one definitions file",
+                f"no such file or folder {quote_path(root)}; pass the folder that holds your "
+                f"definitions (with a {PROJECT_FILE}) or one definitions file",
                 str(root),
                 code="project",
             )
         )
         return project
-    folder = root if root.is_dir() else root.parent
-    project = ProjectFiles(root=folder, settings=_default_settings(_default_name(folder)))
-    project_file = folder / PROJECT_FILE
-    if root.is_dir() and project_file.is_file():
-        read = _read_file(project_file, project, allow_project=True)
-        if read is not None and read.spec.project is not None:
-            project.settings = read.spec.project
-        paths = [folder / p for p in project.settings.paths]
-        for missing in (p for p in paths if not p.is_dir()):
-            assert read is not None
-            project.diagnostics.append(
-                read.diagnostic(
-                    f"project.paths names '{missing.relative_to(folder)}', which is not a folder; "
-                    "fix the path or create the folder",
-                    "project",
-                    "paths",
-                )
-            )
-        files = sorted({f for p in paths if p.is_dir() for f in _yaml_files(p)} - {project_file})
-    elif root.is_dir():
-        files = sorted(_yaml_files(folder))
-    else:
-        files = [root]
-    for file in files:
-        _read_file(file, project, allow_project=False)
+    if not os.path.isdir(root):
+        project = ProjectFiles(root=root.parent, settings=_default_settings("project"))
+        _read_file(root, project, _Budget(), allow_project=False)
+        return project
+    project = ProjectFiles(root=root, settings=_default_settings(_default_name(root)))
+    budget = _Budget()
+    for file in _find_files(root, project, budget, Scope(real_path(root), allow_outside)):
+        _read_file(file, project, budget, allow_project=False)
+        if budget.spent:
+            break
     return project
+
+
+def _find_files(
+    folder: FsPath, project: ProjectFiles, budget: _Budget, scope: Scope
+) -> list[FsPath]:
+    """Read the project file, if any, into ``project``; the other files to read, in order."""
+    finder = Finder(scope)
+    project_file = folder / PROJECT_FILE
+    if not os.path.lexists(project_file):
+        finder.walk(folder)
+        project.diagnostics.extend(finder.diagnostics)
+        return [] if finder.full else finder.found()
+    real_project_file = real_path(project_file)
+    if not scope.allows(real_project_file):
+        project.diagnostics.append(
+            scope.outside(project_file, real_project_file, "the project file")
+        )
+        return []
+    read = _read_file(project_file, project, budget, allow_project=True)
+    if read is not None and read.spec.project is not None:
+        project.settings = read.spec.project
+    for index, written in enumerate(project.settings.paths):
+        target = folder / written
+        real = real_path(target)
+        if scope.allows(real) and os.path.isdir(real):
+            finder.walk(target)
+            continue
+        problem = (
+            f"leads to {quote_path(real)}, outside the project folder {quote_path(scope.root)}; "
+            "definitions are read only from inside the project folder: name a folder inside it, "
+            "or let the caller allow reading outside (allow_outside=True, or --allow-outside on "
+            "the command line)"
+            if not scope.allows(real)
+            else "is not a folder; fix the path or create the folder"
+        )
+        message = f"project.paths names {quote(written)}, which {problem}"
+        project.diagnostics.append(
+            read.diagnostic(message, "project", "paths", index)
+            if read is not None  # the default "." fails only if the folder vanished meanwhile
+            else Diagnostic(Level.ERROR, message, str(project_file), code="project")
+        )
+    project.diagnostics.extend(finder.diagnostics)
+    if finder.full:
+        return []
+    return [f for f in finder.found() if real_path(f) != real_project_file]
 
 
 def _default_settings(name: str) -> ProjectSpec:
@@ -116,27 +172,76 @@ def _default_name(folder: FsPath) -> str:
     return cleaned if cleaned[:1].isalpha() else "project"
 
 
-def _yaml_files(folder: FsPath) -> Iterator[FsPath]:
-    for pattern in ("*.yml", "*.yaml"):
-        for file in folder.rglob(pattern):
-            if not any(part.startswith(".") for part in file.relative_to(folder).parts):
-                yield file
-
-
 def _read_file(
-    file: FsPath, project: ProjectFiles, *, allow_project: bool
+    file: FsPath, project: ProjectFiles, budget: _Budget, *, allow_project: bool
 ) -> Located[DefinitionsFile] | None:
     """Read one file into ``project``; returns the parsed file with its document, if valid."""
     name = str(file)
     project.files.append(name)
+    text = _read_text(file, project, budget)
+    if text is None:
+        return None
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        return _parse_file(text, name, project, budget, allow_project=allow_project)
+    except (RecursionError, MemoryError):
         project.diagnostics.append(
-            Diagnostic(Level.ERROR, f"cannot read file: {exc}", name, code="project")
+            Diagnostic(
+                Level.ERROR,
+                "the file is too large or nests too deeply to check; split or flatten it",
+                name,
+                code="limit",
+            )
         )
         return None
-    doc = read_yaml(text, name)
+
+
+def _read_text(file: FsPath, project: ProjectFiles, budget: _Budget) -> str | None:
+    """The file's text, within the file and project size limits; None after a diagnostic."""
+    name = str(file)
+    limit = min(MAX_FILE_BYTES, budget.bytes)
+    try:
+        data = read_bytes(file, limit)
+    except TooBig as exc:
+        message = str(exc)
+        if limit < MAX_FILE_BYTES:
+            budget.spent = True
+            message = (
+                f"the project's files hold more than {size(MAX_TOTAL_BYTES)} in all; "
+                "this file and the ones after it were not read. Name fewer folders in "
+                "project.paths, or split the project"
+            )
+        project.diagnostics.append(Diagnostic(Level.ERROR, message, name, code="limit"))
+        return None
+    except Unreadable as exc:
+        project.diagnostics.append(Diagnostic(Level.ERROR, str(exc), name, code="project"))
+        return None
+    budget.bytes -= len(data)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        project.diagnostics.append(
+            Diagnostic(
+                Level.ERROR,
+                f"cannot read file: byte 0x{data[exc.start]:02x} is not UTF-8; "
+                "save the file as UTF-8",
+                name,
+                line,
+                column,
+                "project",
+            )
+        )
+        return None
+
+
+def _parse_file(
+    text: str, name: str, project: ProjectFiles, budget: _Budget, *, allow_project: bool
+) -> Located[DefinitionsFile] | None:
+    doc = read_yaml(text, name, nodes_left=budget.nodes)
+    budget.nodes -= doc.nodes
+    if budget.nodes <= 0:
+        budget.spent = True
     if doc.diagnostics:
         project.diagnostics.extend(doc.diagnostics)
         return None

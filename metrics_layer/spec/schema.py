@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 
 from metrics_layer.errors import did_you_mean
+from metrics_layer.spec.limits import QUOTE_CHARS, quote
 from metrics_layer.spec.yaml_source import YamlDocument, yaml11_boolean_hint
 
 __all__ = ["SCHEMA_ID", "generate_schema", "load_schema", "validate_document"]
@@ -75,7 +76,7 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
             and "discriminator" in schema
         ):
             doc.error(
-                f"each metric must be a mapping of fields, not {error.instance!r}",
+                f"each metric must be a mapping of fields, not {quote(error.instance)}",
                 path,
                 code="schema",
             )
@@ -100,8 +101,8 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
         if isinstance(error.instance, dict) and "type" in error.instance:
             kinds = _discriminator_values(schema)
             doc.error(
-                f"unknown type '{error.instance['type']}'; expected one of "
-                f"{', '.join(kinds)}.{did_you_mean(str(error.instance['type']), kinds)}",
+                f"unknown type {quote(error.instance['type'])}; expected one of "
+                f"{', '.join(kinds)}.{_did_you_mean(error.instance['type'], kinds)}",
                 (*path, "type"),
                 code="schema",
             )
@@ -111,7 +112,7 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
         for key in error.instance:
             if key not in allowed:
                 doc.error(
-                    f"unknown field '{key}'{_where(path)}.{did_you_mean(key, allowed)} "
+                    f"unknown field {quote(key)}{_where(path)}.{_did_you_mean(key, allowed)} "
                     f"Allowed fields: {', '.join(allowed)}.",
                     (*path, key),
                     key=True,
@@ -124,28 +125,50 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
     if error.validator == "enum":
         allowed = [str(v) for v in schema.get("enum", [])]
         doc.error(
-            f"{error.instance!r} is not allowed{_where(path)}; use one of "
-            f"{', '.join(allowed)}.{did_you_mean(str(error.instance), allowed)}",
+            f"{quote(error.instance)} is not allowed{_where(path)}; use one of "
+            f"{', '.join(allowed)}.{_did_you_mean(error.instance, allowed)}",
             path,
             code="schema",
         )
         return
     if error.validator == "pattern":
         doc.error(
-            f"{error.instance!r} is not a valid name{_where(path)}: use lower-case letters, "
+            f"{quote(error.instance)} is not a valid name{_where(path)}: use lower-case letters, "
             "digits and underscores, starting with a letter",
             path,
             code="schema",
         )
         return
     hint = yaml11_boolean_hint(error.instance)
-    doc.error(f"{error.message}{_where(path)}{hint}", path, code="schema")
+    doc.error(f"{_message(error)}{_where(path)}{hint}", path, code="schema")
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    """jsonschema's message with the value it quotes (``repr`` of any size) cut short."""
+    shown = repr(error.instance)
+    if shown in error.message:
+        return error.message.replace(shown, quote(error.instance))
+    message = error.message
+    return message if message.isprintable() and len(message) <= 300 else quote(message)[1:-1]
+
+
+def _did_you_mean(name: object, candidates: list[str]) -> str:
+    """A suggestion for a name from a file; a value too long to be a misspelling gets none."""
+    text = str(name)
+    return did_you_mean(text, candidates) if len(text) <= QUOTE_CHARS else ""
 
 
 def _where(path: tuple[Any, ...]) -> str:
     if not path:
         return ""
-    return " in " + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+    return " in " + "".join(_step(p) for p in path).lstrip(".")
+
+
+def _step(part: object) -> str:
+    if isinstance(part, int):
+        return f"[{part}]"
+    text = str(part)
+    return f".{text}" if text.isidentifier() and len(text) <= QUOTE_CHARS else f"[{quote(text)}]"
 
 
 def _matching_branch(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:

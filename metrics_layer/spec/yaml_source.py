@@ -4,6 +4,10 @@ YAML is read with the YAML 1.2 core schema, on purpose: only ``true``/``false`` 
 so ``country: no`` is the string ``"no"`` and ``on:`` is the key ``"on"``; dates stay strings and
 are parsed by the models. Duplicate keys, tabs used for indentation, aliases of mappings merged
 with ``<<`` and non-string keys are errors, never silently resolved.
+
+Aliases are expanded where they are used, and every node is counted as it is converted, so an
+alias bomb stops at ``MAX_NODES`` (or what is left of the project's ``MAX_TOTAL_NODES``) before it
+grows; nesting deeper than ``MAX_DEPTH`` and an alias inside its own anchor are refused too.
 """
 
 from __future__ import annotations
@@ -15,6 +19,13 @@ from typing import Any, ClassVar
 import yaml
 
 from metrics_layer.errors import Diagnostic, Level
+from metrics_layer.spec.limits import (
+    MAX_DEPTH,
+    MAX_NODES,
+    MAX_SCALAR_CHARS,
+    MAX_TOTAL_NODES,
+    quote,
+)
 
 __all__ = ["Path", "Positions", "YamlDocument", "read_yaml"]
 
@@ -59,6 +70,8 @@ class YamlDocument:
     positions: Positions = field(default_factory=dict)
     key_positions: Positions = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    nodes: int = 0
+    """Nodes converted, aliases expanded."""
 
     def position(self, path: Path, *, key: bool = False) -> tuple[int, int] | None:
         """Position of the node at ``path`` (of its key when ``key``), or of its nearest parent."""
@@ -76,8 +89,11 @@ class YamlDocument:
         self.diagnostics.append(Diagnostic(Level.ERROR, message, self.file, line, column, code))
 
 
-def read_yaml(text: str, file: str) -> YamlDocument:
+def read_yaml(text: str, file: str, *, nodes_left: int = MAX_NODES) -> YamlDocument:
     """Parse ``text``; problems land in ``diagnostics`` instead of raising.
+
+    At most ``min(nodes_left, MAX_NODES)`` nodes are converted; ``nodes_left`` is what the
+    project has left of ``MAX_TOTAL_NODES``.
 
     >>> doc = read_yaml("metrics:\\n  - name: a\\n    country: no\\n", "x.yml")
     >>> doc.data, doc.positions[("metrics", 0, "name")]
@@ -102,13 +118,26 @@ def read_yaml(text: str, file: str) -> YamlDocument:
         return doc
     try:
         node = yaml.compose(text, Loader=_Loader)
+    except (RecursionError, MemoryError):
+        doc.diagnostics.append(
+            Diagnostic(
+                Level.ERROR,
+                f"the YAML nests too deeply to read (more than {MAX_DEPTH} levels are refused); "
+                "flatten it",
+                file,
+                1,
+                1,
+                "limit",
+            )
+        )
+        return doc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         doc.diagnostics.append(
             Diagnostic(
                 Level.ERROR,
-                f"invalid YAML: {problem}",
+                f"invalid YAML: {_clean(problem)}",
                 file,
                 mark.line + 1 if mark else None,
                 mark.column + 1 if mark else None,
@@ -131,7 +160,7 @@ def read_yaml(text: str, file: str) -> YamlDocument:
         )
         return doc
     except yaml.YAMLError as exc:
-        message = " ".join(str(exc).split())
+        message = _clean(" ".join(str(exc).split()))
         doc.diagnostics.append(
             Diagnostic(Level.ERROR, f"invalid YAML: {message}", file, 1, 1, "yaml")
         )
@@ -139,8 +168,19 @@ def read_yaml(text: str, file: str) -> YamlDocument:
     if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
         doc.data = {}
         return doc
-    doc.data = _convert(node, (), doc)
+    walk = _Walk(doc, min(nodes_left, MAX_NODES), total=nodes_left < MAX_NODES)
+    try:
+        doc.data = walk.convert(node, (), 0)
+    except _Refused as refused:
+        row, column = refused.place
+        doc.diagnostics.append(Diagnostic(Level.ERROR, refused.message, file, row, column, "limit"))
+        doc.data = None
     return doc
+
+
+def _clean(problem: str) -> str:
+    """A parser message, which may quote the file, with control characters escaped and cut."""
+    return problem if problem.isprintable() and len(problem) <= 200 else quote(problem)[1:-1]
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
@@ -150,18 +190,92 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 _COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
-def _convert(node: yaml.Node, path: Path, doc: YamlDocument) -> Any:
-    doc.positions[path] = _mark(node)
-    if isinstance(node, yaml.CollectionNode) and node.tag not in _COLLECTION_TAGS:
-        doc.error(f"YAML tag '{node.tag}' is not supported; remove it", path)
-    if isinstance(node, yaml.MappingNode):
+class _Refused(Exception):
+    """Reading stops: ``message`` says why, at ``place`` (line, column)."""
+
+    def __init__(self, message: str, place: tuple[int, int]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.place = place
+
+
+class _Walk:
+    """Converts composed nodes to data, counting nodes and depth as aliases are expanded."""
+
+    def __init__(self, doc: YamlDocument, max_nodes: int, *, total: bool) -> None:
+        self.doc = doc
+        self.max_nodes = max_nodes
+        self.total = total
+        self.open: set[int] = set()
+        self.done: set[int] = set()
+        self.place = (1, 1)
+        """Where the innermost collection being converted for the first time starts: a count
+        that passes the limit inside an alias is reported at the list or mapping using it."""
+
+    def count(self, node: yaml.Node, depth: int) -> None:
+        self.doc.nodes += 1
+        if self.doc.nodes > self.max_nodes:
+            where = (
+                f"the project's files hold more than {MAX_TOTAL_NODES} YAML nodes in all"
+                if self.total
+                else f"this file holds more than {MAX_NODES} YAML nodes"
+            )
+            raise _Refused(
+                f"{where} (values, lists and mappings, counting each use of an alias '*name' "
+                "in full); write the values out plainly, split huge lists, or remove aliases",
+                self.place,
+            )
+        if depth > MAX_DEPTH:
+            raise _Refused(
+                f"lists and mappings nest more than {MAX_DEPTH} levels deep here; "
+                "definitions need about 6: flatten them",
+                _mark(node),
+            )
+
+    def convert(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        self.count(node, depth)
+        doc = self.doc
+        doc.positions[path] = _mark(node)
+        if not isinstance(node, yaml.CollectionNode):
+            return _scalar(node, path, doc)
+        if id(node) in self.open:
+            raise _Refused(
+                "an alias refers to the list or mapping that contains it, which would never end; "
+                "remove the alias",
+                _mark(node),
+            )
+        if node.tag not in _COLLECTION_TAGS:
+            doc.error(f"YAML tag {quote(node.tag)} is not supported; remove it", path)
+        outer = self.place
+        if id(node) not in self.done:
+            self.done.add(id(node))
+            self.place = _mark(node)
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self.mapping(node, path, depth)
+            return [
+                self.convert(item, (*path, index), depth + 1)
+                for index, item in enumerate(node.value)
+            ]
+        finally:
+            self.open.discard(id(node))
+            self.place = outer
+
+    def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
+        doc = self.doc
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            self.count(key_node, depth + 1)
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":null"):
                 doc.positions[(*path, "<key>")] = _mark(key_node)
                 doc.error("a mapping key must be a plain name", (*path, "<key>"))
                 continue
             key = key_node.value
+            if len(key) > MAX_SCALAR_CHARS:
+                doc.key_positions[(*path, "<key>")] = _mark(key_node)
+                doc.error(_too_long(key), (*path, "<key>"), key=True, code="limit")
+                continue
             if key == "<<":
                 doc.key_positions[(*path, key)] = _mark(key_node)
                 doc.error(
@@ -174,27 +288,38 @@ def _convert(node: yaml.Node, path: Path, doc: YamlDocument) -> Any:
                 first = doc.key_positions[(*path, key)]
                 doc.key_positions[(*path, f"{key}<dup>")] = _mark(key_node)
                 doc.error(
-                    f"duplicate key '{key}' (first defined at line {first[0]}); "
+                    f"duplicate key {quote(key)} (first defined at line {first[0]}); "
                     "remove one of the two",
                     (*path, f"{key}<dup>"),
                     key=True,
                 )
                 continue
             doc.key_positions[(*path, key)] = _mark(key_node)
-            result[key] = _convert(value_node, (*path, key), doc)
+            result[key] = self.convert(value_node, (*path, key), depth + 1)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, index), doc) for index, item in enumerate(node.value)]
-    return _scalar(node, path, doc)
+
+
+def _too_long(value: str) -> str:
+    return (
+        f"this value is {len(value)} characters long, more than the {MAX_SCALAR_CHARS} allowed; "
+        "shorten it"
+    )
 
 
 def _scalar(node: yaml.Node, path: Path, doc: YamlDocument) -> Any:
     tag: str = node.tag
     value: str = node.value
+    if len(value) > MAX_SCALAR_CHARS:
+        doc.error(_too_long(value), path, code="limit")
+        return value[:MAX_SCALAR_CHARS]
     if tag.endswith(":bool"):
         return value.lower() == "true"
     if tag.endswith(":int"):
-        return int(value, 0) if value.startswith(("0o", "0x")) else int(value)
+        try:
+            return int(value, 0) if value.startswith(("0o", "0x")) else int(value)
+        except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+            doc.error(f"the number {quote(value)} is too long; shorten it", path, code="limit")
+            return 0
     if tag.endswith(":float"):
         lowered = value.lower()
         if lowered.endswith("inf"):
@@ -204,7 +329,7 @@ def _scalar(node: yaml.Node, path: Path, doc: YamlDocument) -> Any:
         return None
     if tag.endswith(":str"):
         return value
-    doc.error(f"YAML tag '{tag}' is not supported; remove it", path)
+    doc.error(f"YAML tag {quote(tag)} is not supported; remove it", path)
     return value
 
 

@@ -29,7 +29,7 @@ def test_missing_folder_is_one_diagnostic_naming_it(tmp_path: Path) -> None:
     assert str(error).startswith(f"{missing}: error:")
 
 
-def test_project_paths_naming_a_missing_folder_points_at_paths(
+def test_project_paths_naming_a_missing_folder_points_at_that_path(
     write_project: WriteProject,
 ) -> None:
     project = write_project(
@@ -40,7 +40,7 @@ def test_project_paths_naming_a_missing_folder_points_at_paths(
     )
     [diagnostic] = load_error(project).diagnostics
     assert diagnostic.file == str(project / "metrics_layer.yml")
-    assert (diagnostic.line, diagnostic.column) == (3, 10)
+    assert (diagnostic.line, diagnostic.column) == (3, 20)
     assert "project.paths names 'metrics', which is not a folder" in diagnostic.message
 
 
