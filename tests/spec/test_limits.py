@@ -534,7 +534,7 @@ def test_deeply_nested_sql_in_a_definition_is_a_diagnostic(
         code="reference",
     )
     assert read_project(repo).diagnostics == []
-    graph, diagnostics = ml.check(repo)
+    _, diagnostics = ml.check(repo)
     assert diagnostics == [expected]
     with pytest.raises(ml.DefinitionError) as caught:
         ml.load(repo)
