@@ -7,13 +7,25 @@ sql → engine); each stage lives in its own package.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
+import sys
+import threading
 import time
-from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeAlias, TypeVar
 
-from metrics_layer.errors import DefinitionError, Diagnostic, Level
+from metrics_layer.errors import (
+    DefinitionError,
+    Diagnostic,
+    EngineError,
+    InternalError,
+    Level,
+    MetricsLayerError,
+    QueryError,
+)
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -25,16 +37,57 @@ if TYPE_CHECKING:
     from metrics_layer.planner.plan import Plan
     from metrics_layer.planner.query import MetricQuery
 
-__all__ = ["Query", "SemanticLayer", "check", "load"]
+__all__ = ["COMPILED_CACHE_BYTES", "CompiledCache", "Query", "SemanticLayer", "check", "load"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def check(path: str | Path = "definitions") -> tuple[Graph | None, list[Diagnostic]]:
-    """Load and check the project at ``path``; returns the graph and every diagnostic."""
+def _boundary(function: Callable[P, R]) -> Callable[P, R]:
+    """The public entry points raise only MetricsLayerError: anything else escaping the stages
+    is a bug in metrics_layer, raised as an InternalError chained to the original."""
+
+    @functools.wraps(function)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except (MetricsLayerError, MemoryError):
+            raise
+        except Exception as exc:
+            text = f"{type(exc).__name__}: {exc}"
+            if len(text) > 500:
+                text = text[:497] + "..."
+            raise InternalError(text) from exc
+
+    return guarded
+
+
+@_boundary
+def check(path: str | os.PathLike[str] = "definitions") -> tuple[Graph | None, list[Diagnostic]]:
+    """Load and check the project at ``path``; returns the graph and every diagnostic.
+
+    Never raises for a bad path or bad files: every problem is a diagnostic.
+    """
     from metrics_layer.checks.run import run_checks
     from metrics_layer.graph.build import build_graph
     from metrics_layer.spec.project import read_project
 
-    project = read_project(path)
+    problem = _path_problem(path)
+    if problem is not None:
+        return None, [Diagnostic(Level.ERROR, problem, None, code="project")]
+    try:
+        project = read_project(Path(path))
+    except OSError as exc:
+        shown = _short(os.fspath(path))
+        return None, [
+            Diagnostic(
+                Level.ERROR,
+                f"cannot read '{shown}': {exc.strerror or exc}; pass the folder that holds your "
+                "definitions, or one definitions file",
+                shown,
+                code="project",
+            )
+        ]
     if project.diagnostics:
         return None, list(project.diagnostics)
     graph, problems = build_graph(project)
@@ -43,41 +96,88 @@ def check(path: str | Path = "definitions") -> tuple[Graph | None, list[Diagnost
     return graph, [*problems, *run_checks(graph)]
 
 
-def load(path: str | Path = "definitions", *, connection: str | None = None) -> SemanticLayer:
+def _path_problem(path: object) -> str | None:
+    """What is wrong with ``path`` as the location of a project, before touching the disk."""
+    if not isinstance(path, (str, os.PathLike)):
+        return (
+            f"expected the path of a definitions folder or file (a str or os.PathLike), "
+            f"got {type(path).__name__}"
+        )
+    location = os.fspath(path)
+    if not isinstance(location, str):
+        return f"expected a path as text, got {type(location).__name__}"
+    if not location.strip():
+        return "the path is empty; pass the folder that holds your definitions"
+    return None
+
+
+def _short(text: str, width: int = 200) -> str:
+    return text if len(text) <= width else f"{text[: width - 3]}..."
+
+
+@_boundary
+def load(
+    path: str | os.PathLike[str] = "definitions",
+    *,
+    connection: str | None = None,
+    cache_bytes: int | None = None,
+) -> SemanticLayer:
     """Load the definitions at ``path``; raises DefinitionError listing every problem.
 
     ``connection`` is a SQLAlchemy URL; without it, ``METRICS_LAYER_URL``, then the project's
-    ``connection`` setting, then the embedded demo DuckDB is used.
+    ``connection`` setting, then the embedded demo DuckDB is used. ``cache_bytes`` bounds the
+    compiled-SQL cache (default ``COMPILED_CACHE_BYTES``; 0 turns it off).
     """
+    _check_connection(connection)
     graph, diagnostics = check(path)
     if graph is None or any(d.level is Level.ERROR for d in diagnostics):
         raise DefinitionError(diagnostics)
-    return SemanticLayer(graph, diagnostics, connection=connection)
+    return SemanticLayer(graph, diagnostics, connection=connection, cache_bytes=cache_bytes)
+
+
+def _check_connection(connection: object) -> None:
+    if connection is not None and not isinstance(connection, str):
+        raise EngineError(
+            f"connection: expected a SQLAlchemy URL as a string, got {type(connection).__name__}"
+        )
 
 
 class SemanticLayer:
-    """A loaded, checked set of definitions bound to a database connection."""
+    """A loaded, checked set of definitions bound to a database connection.
+
+    One layer may be shared by many threads: the graph is never changed after loading, and
+    the compiled-SQL cache takes a lock.
+    """
 
     def __init__(
-        self, graph: Graph, diagnostics: Sequence[Diagnostic] = (), *, connection: str | None = None
+        self,
+        graph: Graph,
+        diagnostics: Sequence[Diagnostic] = (),
+        *,
+        connection: str | None = None,
+        cache_bytes: int | None = None,
     ) -> None:
         from metrics_layer.engine.connection import Connection, resolve_url
 
+        _check_connection(connection)
         self.graph = graph
         self.warnings = tuple(diagnostics)
         self.connection: Connection = Connection(resolve_url(connection, graph.settings.connection))
         # Compiled SQL by (query, dialect, pretty): the graph never changes after loading, so a
         # dashboard asking the same question again skips planning and rendering.
-        self.compiled: _Lru[tuple[MetricQuery, str, bool], str] = _Lru(COMPILED_CACHE_SIZE)
+        self.compiled = CompiledCache(COMPILED_CACHE_BYTES if cache_bytes is None else cache_bytes)
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
         """The catalogue: every metric with name, label, description, owner, status, version."""
         return tuple(sorted(self.graph.metrics.values(), key=lambda m: m.name))
 
+    @_boundary
     def metric(self, name: str) -> Metric:
         """One metric by name; QueryError with a suggestion when unknown."""
-        return self.graph.metric(name, field="metric")
+        from metrics_layer.planner.query import checked_name
+
+        return self.graph.metric(checked_name(name, "metric"), field="metric")
 
     @property
     def dimensions(self) -> tuple[str, ...]:
@@ -89,6 +189,7 @@ class SemanticLayer:
         """The SQL dialect of the layer's connection."""
         return self.connection.dialect
 
+    @_boundary
     def query(
         self,
         metrics: str | Sequence[str] = (),
@@ -135,29 +236,82 @@ class SemanticLayer:
         return f"<p>{title}</p><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-COMPILED_CACHE_SIZE = 1024
-K = TypeVar("K")
-V = TypeVar("V")
+COMPILED_CACHE_BYTES = 32 * 1024 * 1024
+# Bytes counted per cache entry besides its SQL and ``where`` text: the key tuple, the query
+# object with its other names, and the cache's own bookkeeping (roughly; small either way).
+ENTRY_OVERHEAD_BYTES = 1024
+CacheKey: TypeAlias = tuple["MetricQuery", str, bool]
 
 
-class _Lru(Generic[K, V]):
-    """A small least-recently-used map."""
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    nbytes: int
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict[K, V] = OrderedDict()
 
-    def get(self, key: K) -> V | None:
-        value = self.items.get(key)
-        if value is not None:
-            self.items.move_to_end(key)
-        return value
+def _entry_size(entry: _Compiled) -> int:
+    return entry.nbytes
 
-    def put(self, key: K, value: V) -> None:
-        self.items[key] = value
-        self.items.move_to_end(key)
-        while len(self.items) > self.size:
-            self.items.popitem(last=False)
+
+class CompiledCache:
+    """Compiled SQL by (query, dialect, pretty), least recently used out first, bounded in bytes.
+
+    An entry counts the bytes of its SQL text and of its query's ``where`` text, plus
+    ENTRY_OVERHEAD_BYTES; an entry larger than the whole bound is not kept. Safe to share between
+    threads.
+
+    >>> from metrics_layer.planner.query import MetricQuery
+    >>> cache = CompiledCache(4096)
+    >>> key = (MetricQuery.of("signups"), "duckdb", True)
+    >>> cache.put(key, "SELECT 1")
+    >>> cache.get(key), len(cache), cache.nbytes <= cache.max_bytes
+    ('SELECT 1', 1, True)
+    >>> cache.put(key, "x" * 5000)
+    >>> cache.get(key)
+    'SELECT 1'
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        from cachetools import LRUCache
+
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+            raise QueryError(
+                f"expected a number of bytes (0 or more), not {max_bytes!r}", field="cache_bytes"
+            )
+        self.max_bytes = max_bytes
+        self._entries: LRUCache[CacheKey, _Compiled] = LRUCache(
+            maxsize=max(max_bytes, 1), getsizeof=_entry_size
+        )
+        self._lock = threading.Lock()
+
+    def get(self, key: CacheKey) -> str | None:
+        with self._lock:
+            found = self._entries.get(key)
+        return None if found is None else found.sql
+
+    def put(self, key: CacheKey, sql: str) -> None:
+        where = key[0].where
+        nbytes = sys.getsizeof(sql) + ENTRY_OVERHEAD_BYTES
+        if where is not None:
+            nbytes += sys.getsizeof(where)
+        if nbytes > self.max_bytes:
+            return
+        with self._lock:
+            self._entries[key] = _Compiled(sql, nbytes)
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes the entries count for now; never more than ``max_bytes``."""
+        with self._lock:
+            return int(self._entries.currsize)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
 
 
 class Query:
@@ -166,6 +320,7 @@ class Query:
     def __init__(self, layer: SemanticLayer, spec: MetricQuery) -> None:
         self.layer = layer
         self.spec = spec
+        self._lock = threading.Lock()
         started = time.perf_counter()
         plan = self._new_plan()
         self._plan_ms = (time.perf_counter() - started) * 1000
@@ -181,9 +336,10 @@ class Query:
     @property
     def plan(self) -> Plan:
         """The query's plan (which scans, joins, groupings and aggregates it needs)."""
-        if self._unused is None:
-            self._unused = self._new_plan()
-        return self._unused
+        with self._lock:
+            if self._unused is None:
+                self._unused = self._new_plan()
+            return self._unused
 
     @property
     def tree(self) -> exp.Select:
@@ -192,14 +348,20 @@ class Query:
 
         return build_select(self.plan)
 
+    @_boundary
     def sql(self, dialect: str | None = None, *, pretty: bool = True) -> str:
         """SQL for ``dialect`` (default: the layer's engine), e.g. ``q.sql("snowflake")``.
 
         Cached per layer: the same query for the same dialect is compiled once.
         """
+        from metrics_layer.planner.query import checked_name
         from metrics_layer.sql.dialects import dialect_name, render
 
-        name = dialect_name(dialect or self.layer.dialect)
+        if not isinstance(pretty, bool):
+            raise QueryError(f"expected True or False, not {type(pretty).__name__}", field="pretty")
+        given = dialect is not None and not (isinstance(dialect, str) and dialect == "")
+        chosen = dialect if given else self.layer.dialect
+        name = dialect_name(checked_name(chosen, "dialect"))
         key = (self.spec, name, pretty)
         text = self.layer.compiled.get(key)
         if text is None:
@@ -211,9 +373,9 @@ class Query:
         """A tree built from the plan's own expressions (no copies); the plan is then spent."""
         from metrics_layer.sql.build import build_select
 
-        plan = self.plan
-        self._unused = None
-        return build_select(plan, consume=True)
+        with self._lock:
+            plan, self._unused = self._unused, None
+        return build_select(plan or self._new_plan(), consume=True)
 
     def run(self, connection: str | Connection | None = None) -> Result:
         """Run on the layer's connection (or the given URL); read-only."""
