@@ -106,7 +106,10 @@ class _Planner:
     def _metric_expr(
         self, metric: Metric, outer: exp.Expr | None, offset: Offset | None = None
     ) -> exp.Expr:
-        condition = conjunction(outer, metric.filter)
+        # A copy: conjunction() links the trees it is given into a new one, and the metric's
+        # filter belongs to the graph, which other queries (and threads) read at the same time.
+        own = metric.filter.copy() if metric.filter is not None else None
+        condition = conjunction(outer, own)
         if metric.kind is MetricKind.SIMPLE:
             assert metric.measure is not None
             measure = self.graph.measures[metric.measure]
