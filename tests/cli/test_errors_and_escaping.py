@@ -202,12 +202,13 @@ HOSTILE_ARGV = [
     *[case("query", "signups", "--start", value) for value in ("2026-02-30", "9999-99-99")],
     *[case("list", "--project", value) for value in ("\x00", HUGE, "/dev/null")],
     *[case("check", value) for value in ("\x00", HUGE, "/dev/null")],
+    *[case("demo", "--project", value) for value in ("\x00", HUGE, "/dev/null")],
 ]
 
 
 @pytest.mark.parametrize("argv", HOSTILE_ARGV)
 def test_hostile_arguments_end_in_one_error_line(
-    run: Callable[..., Run], argv: list[str], connection: str
+    run: Callable[..., Run], argv: list[str], connection: str, demo_db: Path
 ) -> None:
     extra = ["--project", str(DEFINITIONS)] if argv[0] in ("query", "compile", "show") else []
     if argv[0] == "query" and "--connection" not in argv:
