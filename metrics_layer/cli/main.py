@@ -8,6 +8,7 @@ what to do); 2 the command line itself is wrong; 70 a bug in metrics_layer (an i
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import csv
 import datetime as dt
@@ -131,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(_descending_orders(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 2
+        return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
     debug = bool(getattr(args, "debug", False))
     try:
         code = _HANDLERS[args.command](args)
@@ -155,10 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except UnicodeEncodeError as exc:
         _show_traceback(debug)
-        encoding = getattr(sys.stdout, "encoding", None) or "?"
+        if not _is_output_encoding(exc.encoding):
+            _say(f"internal error: {_internal(exc)}. Please report it; --debug shows the traceback")
+            return EXIT_INTERNAL
         unwritable = exc.object[exc.start : exc.end]
         _say(
-            f"error: the output encoding ({encoding}) cannot write {unwritable!a}; "
+            f"error: the output encoding ({exc.encoding}) cannot write {unwritable!a}; "
             "set PYTHONIOENCODING=utf-8 or use a UTF-8 locale"
         )
         return 1
@@ -166,6 +169,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         _show_traceback(debug)
         _say(f"internal error: {_internal(exc)}. Please report it; --debug shows the traceback")
         return EXIT_INTERNAL
+
+
+def _is_output_encoding(name: str) -> bool:
+    """Whether ``name`` is the encoding of stdout or stderr (an output that cannot show a
+    character), rather than one some library chose."""
+    try:
+        wanted = codecs.lookup(name).name
+        streams = (sys.stdout, sys.stderr)
+        return any(
+            codecs.lookup(getattr(s, "encoding", None) or "").name == wanted for s in streams
+        )
+    except LookupError:
+        return False
 
 
 def _internal(exc: Exception) -> str:

@@ -17,6 +17,8 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 # A name is an identifier path (entity.dimension.grain): anything longer is not a name, and
 # echoing it back in a "did you mean" would only make the error as large as the input.
 MAX_NAME_LENGTH = 1000
+# Control, format (invisible), surrogate, line and paragraph separator characters.
+_NOT_IN_NAMES = ("Cc", "Cf", "Cs", "Zl", "Zp")
 # The largest LIMIT every supported engine accepts (Spark's LIMIT is a 32-bit integer).
 MAX_LIMIT = 2**31 - 1
 
@@ -66,6 +68,11 @@ class MetricQuery:
                 raise QueryError(f"'{repeated[0]}' is listed twice; list it once", field=field)
         if where is not None and not isinstance(where, str):
             raise QueryError("must be a SQL boolean as a string", field="where")
+        if where is not None and not _is_text(where):
+            raise QueryError(
+                "holds a lone surrogate (bytes that were not UTF-8); send the filter as text",
+                field="where",
+            )
         start_date, end_date = _date(start, "start"), _date(end, "end")
         if start_date and end_date and start_date > end_date:
             raise QueryError(
@@ -133,13 +140,26 @@ def checked_name(value: object, field: str) -> str:
             field=field,
         )
     name = value.strip()
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+    if any(unicodedata.category(c) in _NOT_IN_NAMES for c in name):
         raise QueryError(
             f"{_shown(value)} contains a control or invisible character; names are letters, "
             "digits, '_' and '.'",
             field=field,
         )
     return name
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` is valid Unicode text (no lone surrogates), so any driver can send it.
+
+    >>> _is_text("user.country = 'DE'"), _is_text("user.country = '\\udcff'")
+    (True, False)
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _limit(value: object) -> int | None:

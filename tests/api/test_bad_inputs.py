@@ -134,6 +134,13 @@ def test_a_where_that_is_not_text_is_a_query_error(layer: ml.SemanticLayer, valu
     raises_user_error(lambda: layer.query("signups", where=value), field="where")
 
 
+def test_a_where_with_a_lone_surrogate_is_a_query_error(layer: ml.SemanticLayer) -> None:
+    error = raises_user_error(
+        lambda: layer.query("signups", where="user.country = '\udcff'"), field="where"
+    )
+    assert "lone surrogate" in str(error)
+
+
 @pytest.mark.parametrize(
     "where",
     [

@@ -172,7 +172,8 @@ def test_an_output_encoding_that_cannot_write_a_label_is_a_user_error(tmp_path: 
 # -- hostile command lines --------------------------------------------------------------------
 
 SPOOF = "s\u0456gnups"  # a Cyrillic i
-HOSTILE = ["", " ", "\x00", "\x1b[2J", "sign\u200bups", SPOOF, HUGE, "a;b", "'", '"', "-"]
+# "\udcff": an argument that was not valid UTF-8 (Python keeps the byte as a lone surrogate).
+HOSTILE = ["", " ", "\x00", "\x1b[2J", "sign\u200bups", SPOOF, HUGE, "a;b", "'", '"', "-", "\udcff"]
 KNOWN = {
     ("--connection", HUGE): "engine/connection.py: the error repeats the whole 1 MB URL",
 }
