@@ -190,3 +190,31 @@ def test_threads_sharing_one_query_get_the_serial_sql(
             results = list(pool.map(work, range(THREADS), [queries] * THREADS, [start] * THREADS))
         for got in results:
             assert got == expected
+
+
+def test_the_cache_under_threads_keeps_its_bound_and_its_values() -> None:
+    """Many threads putting and getting on a cache that holds about ten entries."""
+    from metrics_layer.api import CompiledCache
+    from metrics_layer.planner.query import MetricQuery
+
+    keys = [(MetricQuery.of(f"m{i}"), "duckdb", True) for i in range(40)]
+    sql = {key: f"SELECT {i}" + " " * (i * 50) for i, key in enumerate(keys)}
+    cache = CompiledCache(16_000)
+    start = threading.Barrier(THREADS)
+
+    def work(seed: int) -> list[int]:
+        rng = random.Random(seed)
+        start.wait()
+        sizes = []
+        for _ in range(2000):
+            key = rng.choice(keys)
+            found = cache.get(key)
+            assert found is None or found == sql[key]
+            cache.put(key, sql[key])
+            sizes.append(cache.nbytes)
+        return sizes
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        sizes = [n for ns in pool.map(work, range(THREADS)) for n in ns]
+    assert max(sizes) <= cache.max_bytes
+    assert 0 < len(cache) < len(keys)
