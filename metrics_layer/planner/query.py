@@ -6,6 +6,7 @@ import datetime as dt
 import operator
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -63,7 +64,7 @@ class MetricQuery:
         if not metric_names and not by_names:
             raise QueryError("ask for at least one metric or one dimension", field="metrics")
         for field, names in (("metrics", metric_names), ("by", by_names)):
-            repeated = sorted({n for n in names if names.count(n) > 1})
+            repeated = sorted(n for n, count in Counter(names).items() if count > 1)
             if repeated:
                 raise QueryError(f"'{repeated[0]}' is listed twice; list it once", field=field)
         if where is not None and not isinstance(where, str):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,17 @@ def test_an_unknown_name_is_a_query_error(layer: ml.SemanticLayer, field: str, n
     error = raises_user_error(lambda: layer.query(**options).sql())
     assert isinstance(error, ml.QueryError)
     assert error.field in (field, None)
+
+
+@pytest.mark.parametrize("field", ["metrics", "by"])
+def test_a_hundred_thousand_names_are_refused_at_once(layer: ml.SemanticLayer, field: str) -> None:
+    """Repeated names are found in linear time (counting each name in the list took minutes)."""
+    names = [f"x{i}" for i in range(100_000)] + ["x1"]
+    options: dict[str, Any] = {"metrics": ["signups"], "by": [], field: names}
+    started = time.perf_counter()
+    error = raises_user_error(lambda: layer.query(**options), field=field)
+    assert "'x1' is listed twice" in str(error)
+    assert time.perf_counter() - started < 5
 
 
 def test_a_look_alike_name_suggests_the_real_one(layer: ml.SemanticLayer) -> None:
