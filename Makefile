@@ -1,11 +1,12 @@
 # Routine actions; run from the project root with the venv active.
 PYTHON ?= python
 
-.PHONY: help install test test-fast lint format typecheck bench bench-10m golden schema allowlist docs demo check ci
+.PHONY: help install test test-fast fuzz lint format typecheck bench bench-10m golden schema allowlist docs demo check ci
 
 help:
 	@echo "install    editable install with dev extras"
 	@echo "test       the whole suite (as CI runs it)"
+	@echo "fuzz       the query fuzzers with 5,000 examples each (hypothesis profile 'fuzz')"
 	@echo "lint       ruff check + ruff format --check + mypy --strict"
 	@echo "format     ruff format + ruff --fix"
 	@echo "bench      benchmarks; writes docs/benchmarks.md (bench-10m adds the 10M-row run)"
@@ -21,6 +22,9 @@ install:
 
 test:
 	$(PYTHON) -m pytest -n 2
+
+fuzz:
+	$(PYTHON) -m pytest tests/api -n 2 --hypothesis-profile=fuzz
 
 lint: typecheck
 	ruff check metrics_layer tests benchmarks

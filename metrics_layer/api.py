@@ -7,13 +7,23 @@ sql → engine); each stage lives in its own package.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
+import threading
 import time
-from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-from metrics_layer.errors import DefinitionError, Diagnostic, Level
+from metrics_layer.errors import (
+    DefinitionError,
+    Diagnostic,
+    EngineError,
+    InternalError,
+    Level,
+    MetricsLayerError,
+    QueryError,
+)
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -28,30 +38,72 @@ if TYPE_CHECKING:
 
 __all__ = ["Query", "SemanticLayer", "check", "load"]
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
+
+def _boundary(function: Callable[P, R]) -> Callable[P, R]:
+    """The public entry points raise only MetricsLayerError: anything else escaping the stages
+    is a bug in metrics_layer, raised as an InternalError chained to the original."""
+
+    @functools.wraps(function)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except (MetricsLayerError, MemoryError):
+            raise
+        except Exception as exc:
+            text = f"{type(exc).__name__}: {exc}"
+            if len(text) > 500:
+                text = text[:497] + "..."
+            raise InternalError(text) from exc
+
+    return guarded
+
+
+@_boundary
 def check(
-    path: str | Path = "definitions", *, allow_outside: bool = False
+    path: str | os.PathLike[str] = "definitions", *, allow_outside: bool = False
 ) -> tuple[Graph | None, list[Diagnostic]]:
     """Load and check the project at ``path``; returns the graph and every diagnostic.
 
-    Files are read only from inside the project folder (symbolic links resolved) unless
-    ``allow_outside``; a project file cannot allow it, since it may come from a pull request.
+    Never raises for a bad path or bad files: every problem is a diagnostic. Files are read only
+    from inside the project folder (symbolic links resolved) unless ``allow_outside``; a project
+    file cannot allow it, since it may come from a pull request.
     """
+    from metrics_layer.checks.bounded import bounded_diagnostics
     from metrics_layer.checks.run import run_checks
     from metrics_layer.graph.build import build_graph
     from metrics_layer.spec.project import read_project
 
-    project = read_project(path, allow_outside=allow_outside)
+    problem = _path_problem(path)
+    if problem is not None:
+        return None, bounded_diagnostics([Diagnostic(Level.ERROR, problem, None, code="project")])
+    try:
+        project = read_project(Path(path), allow_outside=allow_outside)
+    except OSError as exc:
+        shown = _short(os.fspath(path))
+        return None, bounded_diagnostics(
+            [
+                Diagnostic(
+                    Level.ERROR,
+                    f"cannot read '{shown}': {exc.strerror or exc}; pass the folder that holds "
+                    "your definitions, or one definitions file",
+                    shown,
+                    code="project",
+                )
+            ]
+        )
     if project.diagnostics:
-        return None, _bounded(project.diagnostics)
+        return None, bounded_diagnostics(project.diagnostics)
     try:
         graph, problems = build_graph(project)
         if any(p.level is Level.ERROR for p in problems):
-            return graph, _bounded(problems)
-        return graph, _bounded([*problems, *run_checks(graph)])
+            return graph, bounded_diagnostics(problems)
+        return graph, bounded_diagnostics([*problems, *run_checks(graph)])
     except RecursionError:
-        # The last net: a stage that recurses on something nested in the files (a SQL
-        # expression with dozens of nested parentheses) must still end in a diagnostic.
+        # The last net: a stage that recurses on something nested in the files must still end
+        # in a diagnostic (the SQL parsers are bounded before they run; this is for the rest).
         return None, [
             Diagnostic(
                 Level.ERROR,
@@ -63,43 +115,33 @@ def check(
         ]
 
 
-def _bounded(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
-    """Diagnostics that cannot flood or rewrite a log: messages (which may quote the files) cut
-    and escaped, at most ``MAX_DIAGNOSTICS_PER_FILE`` per file and ``MAX_DIAGNOSTICS`` in all,
-    the rest counted in one diagnostic per file."""
-    from dataclasses import replace
-
-    from metrics_layer.spec.limits import MAX_DIAGNOSTICS, MAX_DIAGNOSTICS_PER_FILE, bounded
-
-    kept: list[Diagnostic] = []
-    per_file: dict[str | None, int] = {}
-    dropped: dict[str | None, list[Level]] = {}
-    for d in diagnostics:
-        count = per_file[d.file] = per_file.get(d.file, 0) + 1
-        if count > MAX_DIAGNOSTICS_PER_FILE or len(kept) >= MAX_DIAGNOSTICS:
-            dropped.setdefault(d.file, []).append(d.level)
-        else:
-            kept.append(replace(d, message=bounded(d.message)))
-    for file, levels in dropped.items():
-        level = Level.ERROR if Level.ERROR in levels else Level.WARNING
-        kept.append(
-            Diagnostic(
-                level,
-                f"{len(levels)} more problem(s) here are not listed; fix the ones listed and "
-                "check again",
-                file,
-                code="limit",
-            )
+def _path_problem(path: object) -> str | None:
+    """What is wrong with ``path`` as the location of a project, before touching the disk."""
+    if not isinstance(path, (str, os.PathLike)):
+        return (
+            f"expected the path of a definitions folder or file (a str or os.PathLike), "
+            f"got {type(path).__name__}"
         )
-    return kept
+    location = os.fspath(path)
+    if not isinstance(location, str):
+        return f"expected a path as text, got {type(location).__name__}"
+    if not location.strip():
+        return "the path is empty; pass the folder that holds your definitions"
+    return None
 
 
+def _short(text: str, width: int = 200) -> str:
+    return text if len(text) <= width else f"{text[: width - 3]}..."
+
+
+@_boundary
 def load(
-    path: str | Path = "definitions",
+    path: str | os.PathLike[str] = "definitions",
     *,
     connection: str | None = None,
     timeout: float | None = None,
     allow_outside: bool = False,
+    cache_bytes: int | None = None,
 ) -> SemanticLayer:
     """Load the definitions at ``path``; raises DefinitionError listing every problem.
 
@@ -107,16 +149,30 @@ def load(
     ``connection`` setting, then the embedded demo DuckDB is used. ``timeout`` (seconds) is how
     long each query may run; without it, the project's ``timeout`` (120 s by default).
     ``allow_outside`` lets ``project.paths`` and symbolic links reach files outside the project
-    folder.
+    folder. ``cache_bytes`` bounds the compiled-SQL cache (default 32 MiB; 0 turns it off).
     """
+    _check_connection(connection)
     graph, diagnostics = check(path, allow_outside=allow_outside)
     if graph is None or any(d.level is Level.ERROR for d in diagnostics):
         raise DefinitionError(diagnostics)
-    return SemanticLayer(graph, diagnostics, connection=connection, timeout=timeout)
+    return SemanticLayer(
+        graph, diagnostics, connection=connection, timeout=timeout, cache_bytes=cache_bytes
+    )
+
+
+def _check_connection(connection: object) -> None:
+    if connection is not None and not isinstance(connection, str):
+        raise EngineError(
+            f"connection: expected a SQLAlchemy URL as a string, got {type(connection).__name__}"
+        )
 
 
 class SemanticLayer:
-    """A loaded, checked set of definitions bound to a database connection."""
+    """A loaded, checked set of definitions bound to a database connection.
+
+    One layer may be shared by many threads: the graph is never changed after loading, and
+    the compiled-SQL cache takes a lock.
+    """
 
     def __init__(
         self,
@@ -125,9 +181,12 @@ class SemanticLayer:
         *,
         connection: str | None = None,
         timeout: float | None = None,
+        cache_bytes: int | None = None,
     ) -> None:
         from metrics_layer.engine.connection import Connection, check_timeout, resolve_url
+        from metrics_layer.sql.cache import COMPILED_CACHE_BYTES, CompiledCache
 
+        _check_connection(connection)
         self.graph = graph
         self.warnings = tuple(diagnostics)
         self.timeout = check_timeout(graph.settings.timeout if timeout is None else timeout)
@@ -135,21 +194,22 @@ class SemanticLayer:
         self.connection: Connection = Connection(
             resolve_url(connection, graph.settings.connection), timeout=self.timeout
         )
-        # Compiled SQL by (query, dialect, pretty): the graph never changes after loading, so a
-        # dashboard asking the same question again skips planning and rendering.
-        self.compiled: _Lru[tuple[MetricQuery, str, bool], str] = _Lru(COMPILED_CACHE_SIZE)
-        # The run path's SQL, verified by the statement guard, by (query, dialect): a repeated
-        # query is neither compiled nor parsed back again.
-        self.verified: _Lru[tuple[MetricQuery, str], Statement] = _Lru(COMPILED_CACHE_SIZE)
+        # Compiled SQL by (query, dialect, pretty), and whether the guard has passed it: the
+        # graph never changes after loading, so a dashboard asking the same question again
+        # skips planning, rendering and the guard.
+        self.compiled = CompiledCache(COMPILED_CACHE_BYTES if cache_bytes is None else cache_bytes)
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
         """The catalogue: every metric with name, label, description, owner, status, version."""
         return tuple(sorted(self.graph.metrics.values(), key=lambda m: m.name))
 
+    @_boundary
     def metric(self, name: str) -> Metric:
         """One metric by name; QueryError with a suggestion when unknown."""
-        return self.graph.metric(name, field="metric")
+        from metrics_layer.planner.query import checked_name
+
+        return self.graph.metric(checked_name(name, "metric"), field="metric")
 
     @property
     def dimensions(self) -> tuple[str, ...]:
@@ -161,6 +221,7 @@ class SemanticLayer:
         """The SQL dialect of the layer's connection."""
         return self.connection.dialect
 
+    @_boundary
     def query(
         self,
         metrics: str | Sequence[str] = (),
@@ -207,37 +268,13 @@ class SemanticLayer:
         return f"<p>{title}</p><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-COMPILED_CACHE_SIZE = 1024
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class _Lru(Generic[K, V]):
-    """A small least-recently-used map."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        value = self.items.get(key)
-        if value is not None:
-            self.items.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> None:
-        self.items[key] = value
-        self.items.move_to_end(key)
-        while len(self.items) > self.size:
-            self.items.popitem(last=False)
-
-
 class Query:
     """A planned metric query; SQL for any dialect, results from the layer's connection."""
 
     def __init__(self, layer: SemanticLayer, spec: MetricQuery) -> None:
         self.layer = layer
         self.spec = spec
+        self._lock = threading.Lock()
         started = time.perf_counter()
         plan = self._new_plan()
         self._plan_ms = (time.perf_counter() - started) * 1000
@@ -253,9 +290,10 @@ class Query:
     @property
     def plan(self) -> Plan:
         """The query's plan (which scans, joins, groupings and aggregates it needs)."""
-        if self._unused is None:
-            self._unused = self._new_plan()
-        return self._unused
+        with self._lock:
+            if self._unused is None:
+                self._unused = self._new_plan()
+            return self._unused
 
     @property
     def tree(self) -> exp.Select:
@@ -264,14 +302,20 @@ class Query:
 
         return build_select(self.plan)
 
+    @_boundary
     def sql(self, dialect: str | None = None, *, pretty: bool = True) -> str:
         """SQL for ``dialect`` (default: the layer's engine), e.g. ``q.sql("snowflake")``.
 
         Cached per layer: the same query for the same dialect is compiled once.
         """
+        from metrics_layer.planner.query import checked_name
         from metrics_layer.sql.dialects import dialect_name, render
 
-        name = dialect_name(dialect or self.layer.dialect)
+        if not isinstance(pretty, bool):
+            raise QueryError(f"expected True or False, not {type(pretty).__name__}", field="pretty")
+        given = dialect is not None and not (isinstance(dialect, str) and dialect == "")
+        chosen = dialect if given else self.layer.dialect
+        name = dialect_name(checked_name(chosen, "dialect"))
         key = (self.spec, name, pretty)
         text = self.layer.compiled.get(key)
         if text is None:
@@ -283,10 +327,11 @@ class Query:
         """A tree built from the plan's own expressions (no copies); the plan is then spent."""
         from metrics_layer.sql.build import build_select
 
-        plan = self.plan
-        self._unused = None
-        return build_select(plan, consume=True)
+        with self._lock:
+            plan, self._unused = self._unused, None
+        return build_select(plan or self._new_plan(), consume=True)
 
+    @_boundary
     def statement(self, dialect: str | None = None) -> Statement:
         """The SQL for ``dialect`` (default: the layer's engine) as checked by the statement guard.
 
@@ -298,8 +343,8 @@ class Query:
         from metrics_layer.sql.dialects import dialect_name
 
         name = dialect_name(dialect or self.layer.dialect)
-        key = (self.spec, name)
-        statement = self.layer.verified.get(key)
+        key = (self.spec, name, True)
+        statement = self.layer.compiled.statement(key)
         if statement is None:
             try:
                 statement = verify(self.sql(name), name)
@@ -309,9 +354,10 @@ class Query:
                     "source's `sql` or an `expr` may use something the allow-list does not "
                     "permit, otherwise please report this as a bug"
                 ) from exc
-            self.layer.verified.put(key, statement)
+            self.layer.compiled.put_statement(key, statement)
         return statement
 
+    @_boundary
     def run(
         self,
         connection: str | Connection | None = None,
@@ -333,6 +379,7 @@ class Query:
         if isinstance(connection, Connection):
             target = connection
         elif connection is not None:
+            _check_connection(connection)
             target = Connection(connection, timeout=seconds)
         started = time.perf_counter()
         statement = self.statement(target.dialect)

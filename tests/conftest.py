@@ -8,11 +8,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import metrics_layer as ml
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"
+
+# ``pytest --hypothesis-profile=fuzz`` (``make fuzz``): a long search for the property tests that
+# leave the number of examples to the profile (tests/api/test_fuzz_queries.py); the default
+# profile runs 100 each.
+settings.register_profile("fuzz", max_examples=5000)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

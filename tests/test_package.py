@@ -90,15 +90,58 @@ def test_compiled_sql_is_cached_per_query_and_dialect(layer: ml.SemanticLayer) -
 
 
 def test_the_cache_forgets_the_least_recently_used() -> None:
-    from metrics_layer.api import _Lru
+    from metrics_layer.planner.query import MetricQuery
+    from metrics_layer.sql.cache import ENTRY_OVERHEAD_BYTES, CompiledCache
 
-    cache: _Lru[str, int] = _Lru(2)
-    cache.put("a", 1)
-    cache.put("b", 2)
-    assert cache.get("a") == 1
-    cache.put("c", 3)
-    assert cache.get("b") is None
-    assert (cache.get("a"), cache.get("c")) == (1, 3)
+    def key(name: str) -> tuple[MetricQuery, str, bool]:
+        return (MetricQuery.of(name), "duckdb", True)
+
+    sql = "SELECT " + "x" * 1000
+    entry = sys.getsizeof(sql) + ENTRY_OVERHEAD_BYTES
+    cache = CompiledCache(2 * entry + entry // 2)
+    cache.put(key("a"), sql)
+    cache.put(key("b"), sql)
+    assert cache.get(key("a")) == sql
+    cache.put(key("c"), sql)
+    assert cache.get(key("b")) is None
+    assert (cache.get(key("a")), cache.get(key("c"))) == (sql, sql)
+    assert (len(cache), cache.nbytes) == (2, 2 * entry)
+
+
+def test_the_cache_is_bounded_by_bytes_not_entries() -> None:
+    from metrics_layer.planner.query import MetricQuery
+    from metrics_layer.sql.cache import ENTRY_OVERHEAD_BYTES, CompiledCache
+
+    where = "user.country = '" + "d" * 100_000 + "'"
+    cache = CompiledCache(1_000_000)
+    for day in range(1, 29):
+        query = MetricQuery.of("signups", where=where, start=f"2026-02-{day:02}")
+        cache.put((query, "duckdb", True), "SELECT 1")
+        assert cache.nbytes <= cache.max_bytes
+    each = sys.getsizeof("SELECT 1") + sys.getsizeof(where) + ENTRY_OVERHEAD_BYTES
+    assert len(cache) == 1_000_000 // each == 9
+
+
+def test_an_entry_larger_than_the_cache_is_not_kept() -> None:
+    from metrics_layer.planner.query import MetricQuery
+    from metrics_layer.sql.cache import CompiledCache
+
+    cache = CompiledCache(10_000)
+    small = (MetricQuery.of("a"), "duckdb", True)
+    cache.put(small, "SELECT 1")
+    cache.put((MetricQuery.of("b"), "duckdb", True), "x" * 10_000)
+    assert (len(cache), cache.get(small)) == (1, "SELECT 1")
+    off = CompiledCache(0)
+    off.put(small, "SELECT 1")
+    assert (len(off), off.get(small)) == (0, None)
+
+
+@pytest.mark.parametrize("size", [-1, 1.5, True, "1000", None])
+def test_the_cache_bound_is_a_number_of_bytes(size: object) -> None:
+    from metrics_layer.sql.cache import CompiledCache
+
+    with pytest.raises(ml.QueryError, match="cache_bytes: expected a number of bytes"):
+        CompiledCache(size)  # type: ignore[arg-type]
 
 
 def test_catalogue_reprs(layer: ml.SemanticLayer) -> None:
@@ -113,10 +156,10 @@ def test_catalogue_reprs(layer: ml.SemanticLayer) -> None:
 def test_one_query_compiles_for_several_dialects(layer: ml.SemanticLayer, dialect: str) -> None:
     asked = {"by": ["metric_time.week", "user.plan"], "where": "user.country = 'FR'"}
     query = layer.query(["daily_active_users", "mrr", "signups"], **asked)  # type: ignore[arg-type]
-    layer.compiled.items.clear()
+    layer.compiled.clear()
     first = query.sql()
     second = query.sql(dialect)
-    layer.compiled.items.clear()
+    layer.compiled.clear()
     alone = layer.query(["daily_active_users", "mrr", "signups"], **asked).sql(dialect)  # type: ignore[arg-type]
     assert second == alone
     assert first != second

@@ -1,12 +1,15 @@
 """The ``metrics-layer`` command.
 
 Exit codes: 0 success; 1 the definitions, query or database failed (the message says where and
-what to do); 2 the command line itself is wrong.
+what to do); 2 the command line itself is wrong; 70 a bug in metrics_layer (an internal error);
+130 interrupted. No traceback is printed unless ``--debug`` is given.
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
+import contextlib
 import csv
 import datetime as dt
 import decimal
@@ -14,15 +17,18 @@ import io
 import json
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
-from metrics_layer.errors import DefinitionError, Level, MetricsLayerError, UserError
+from metrics_layer.errors import DefinitionError, Diagnostic, InternalError, Level, UserError
 
-__all__ = ["main"]
+__all__ = ["EXIT_INTERNAL", "main"]
 
 DEFAULT_PATH = "definitions"
 PATH_VARIABLE = "METRICS_LAYER_PATH"
+EXIT_INTERNAL = 70  # EX_SOFTWARE in sysexits.h: a bug in the program, not in its input
+DEBUG_HELP = "show the traceback of an error (also accepted after the command)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,7 +36,13 @@ def _parser() -> argparse.ArgumentParser:
         prog="metrics-layer",
         description="Define KPIs once; compile them to SQL for any engine; run them anywhere.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    # After the command too; SUPPRESS keeps a subcommand from resetting a --debug given before it.
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_subparser(debug)
+    )
 
     def with_project(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -117,30 +129,115 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subparser(parent: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
+    """The class of the subcommands' parsers: each also takes ``parent``'s options."""
+
+    class Subparser(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["parents"] = [*kwargs.get("parents", ()), parent]
+            super().__init__(*args, **kwargs)
+
+    return Subparser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
+    """Entry point; returns the exit code. Never lets an exception out (``--debug`` prints the
+    traceback of the one that ended the command)."""
     parser = _parser()
     try:
         args = parser.parse_args(_descending_orders(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:
-        return int(exc.code or 0)
-    handler = _HANDLERS[args.command]
+        return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
+    debug = bool(getattr(args, "debug", False))
     try:
-        return handler(args)
+        code = _HANDLERS[args.command](args)
+        sys.stdout.flush()
+        return code
     except DefinitionError as exc:
+        _show_traceback(debug)
         for diagnostic in exc.diagnostics:
-            print(diagnostic, file=sys.stderr)
+            _say(_text_line(diagnostic))
         return 1
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except MetricsLayerError as exc:
-        print(f"internal error: {exc}. Please report it.", file=sys.stderr)
+        _show_traceback(debug)
+        _say(f"error: {printable(str(exc))}")
         return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, and keep Python from complaining
+        # again when it flushes stdout on exit.
+        _detach_stdout()
         return 0
+    except UnicodeEncodeError as exc:
+        _show_traceback(debug)
+        if not _is_output_encoding(exc.encoding):
+            _say(f"internal error: {_internal(exc)}. Please report it; --debug shows the traceback")
+            return EXIT_INTERNAL
+        unwritable = exc.object[exc.start : exc.end]
+        _say(
+            f"error: the output encoding ({exc.encoding}) cannot write {unwritable!a}; "
+            "set PYTHONIOENCODING=utf-8 or use a UTF-8 locale"
+        )
+        return 1
+    except Exception as exc:
+        _show_traceback(debug)
+        _say(f"internal error: {_internal(exc)}. Please report it; --debug shows the traceback")
+        return EXIT_INTERNAL
+
+
+def _is_output_encoding(name: str) -> bool:
+    """Whether ``name`` is the encoding of stdout or stderr (an output that cannot show a
+    character), rather than one some library chose."""
+    try:
+        wanted = codecs.lookup(name).name
+        streams = (sys.stdout, sys.stderr)
+        return any(
+            codecs.lookup(getattr(s, "encoding", None) or "").name == wanted for s in streams
+        )
+    except LookupError:
+        return False
+
+
+def _internal(exc: Exception) -> str:
+    """An unexpected exception on one line, cut to a readable length."""
+    text = str(exc) if isinstance(exc, InternalError) else f"{type(exc).__name__}: {exc}"
+    text = printable(text)
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def _show_traceback(debug: bool) -> None:
+    if debug:
+        traceback.print_exc(file=sys.stderr)
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(BrokenPipeError, UnicodeEncodeError):
+        print(line, file=sys.stderr)
+
+
+def _detach_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
+def printable(text: str) -> str:
+    r"""``text`` with every control or invisible character written as its escape, so a message
+    stays one line and cannot move the cursor, recolour a terminal or start a CI command.
+
+    >>> printable("a\nb\x1b[31m\u200bc")
+    'a\\nb\\x1b[31m\\u200bc'
+    >>> printable("naïve, 指标")
+    'naïve, 指标'
+    """
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
 
 
 def _descending_orders(argv: Sequence[str]) -> list[str]:
@@ -299,13 +396,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
         )
     for d in diagnostics:
         if args.format == "github":
-            kind = "error" if d.level is Level.ERROR else "warning"
-            place = (
-                f"file={_property(d.file)},line={d.line or 1},col={d.column or 1}" if d.file else ""
-            )
-            print(f"::{kind} {place}::{_annotation(d.message)}")
+            print(github_command(d))
         elif args.format == "text":
-            print(d, file=sys.stderr)
+            print(_text_line(d), file=sys.stderr)
     if args.format == "text":
         count = len(graph.metrics) if graph is not None else 0
         summary = (
@@ -317,18 +410,44 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _annotation(text: str) -> str:
-    """Escape a message for a GitHub Actions workflow command."""
+def _text_line(d: Diagnostic) -> str:
+    r"""``file:line:col: level: message`` on one line, control characters escaped; a file name
+    starting with ``::`` gets ``./`` in front, so the line cannot be read as a CI command.
+
+    >>> _text_line(Diagnostic(Level.ERROR, "bad\nthing", "::error::x.yml", 2, 3))
+    './::error::x.yml:2:3: error: bad\\nthing'
+    """
+    line = printable(str(d))
+    return f"./{line}" if line.startswith("::") else line
+
+
+def github_command(d: Diagnostic) -> str:
+    r"""A diagnostic as one GitHub Actions workflow command (an annotation on the diff).
+
+    Escaped as GitHub's own toolkit (``@actions/core``, ``command.ts``) escapes: no file name or
+    message can end the line or add a property.
+
+    >>> print(github_command(Diagnostic(Level.ERROR, "50% done\nnext", "a,b:c.yml", 3, 5)))
+    ::error file=a%2Cb%3Ac.yml,line=3,col=5::50%25 done%0Anext
+    >>> print(github_command(Diagnostic(Level.WARNING, "no file")))
+    ::warning::no file
+    """
+    kind = "error" if d.level is Level.ERROR else "warning"
+    properties = ""
+    if d.file is not None:
+        place = {"file": d.file, "line": str(d.line or 1), "col": str(d.column or 1)}
+        properties = " " + ",".join(f"{k}={_escape_property(v)}" for k, v in place.items())
+    return f"::{kind}{properties}::{_escape_data(d.message)}"
+
+
+def _escape_data(text: str) -> str:
+    """The message of a workflow command: ``%``, CR and LF escaped (``escapeData``)."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _property(text: str) -> str:
-    """Escape a property value (a file name) of a GitHub Actions workflow command.
-
-    >>> _property("defs/a:b,c.yml")
-    'defs/a%3Ab%2Cc.yml'
-    """
-    return _annotation(text).replace(":", "%3A").replace(",", "%2C")
+def _escape_property(text: str) -> str:
+    """A property value of a workflow command: also ``:`` and ``,`` (``escapeProperty``)."""
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 _HANDLERS = {

@@ -91,11 +91,18 @@ def parse(url: str) -> URL:
 
 
 def redact(url: str) -> str:
-    """The URL with its password replaced by ``***``, even when it does not parse.
+    """The URL with its password replaced by ``***``, even when it does not parse, cut to 200
+    characters and with control characters escaped (it is shown in messages).
 
     >>> redact("postgresql://u:pw1@h/pw1")
     'postgresql://u:***@h/***'
     """
+    shown = _redact(url)
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)
+    return shown if len(shown) <= 200 else shown[:197] + "..."
+
+
+def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 

@@ -46,6 +46,8 @@ def typed_time_literals(condition: exp.Expr) -> exp.Expr:
 def conjunction(*parts: exp.Expr | None) -> exp.Expr | None:
     """``a AND b AND ...`` flattened, without parentheses around nested ANDs.
 
+    The parts are linked into the result (not copied): pass trees the caller owns.
+
     >>> conjunction(exp.column("a").eq(1).and_(exp.column("b").eq(2)), None,
     ...              exp.column("c").eq(3).or_(exp.column("d").eq(4))).sql()
     'a = 1 AND b = 2 AND (c = 3 OR d = 4)'

@@ -27,7 +27,7 @@ from metrics_layer.planner.plan import (
     Periods,
     Plan,
 )
-from metrics_layer.planner.query import MetricQuery
+from metrics_layer.planner.query import MAX_NAME_LENGTH, MetricQuery
 from metrics_layer.spec.models import DimensionType, Grain, Rollup, SemiAdditive
 from metrics_layer.sql.names import column
 from metrics_layer.sql.time import bucket, in_time_zone, shift, within_dates
@@ -106,7 +106,10 @@ class _Planner:
     def _metric_expr(
         self, metric: Metric, outer: exp.Expr | None, offset: Offset | None = None
     ) -> exp.Expr:
-        condition = conjunction(outer, metric.filter)
+        # A copy: conjunction() links the trees it is given into a new one, and the metric's
+        # filter belongs to the graph, which other queries (and threads) read at the same time.
+        own = metric.filter.copy() if metric.filter is not None else None
+        condition = conjunction(outer, own)
         if metric.kind is MetricKind.SIMPLE:
             assert metric.measure is not None
             measure = self.graph.measures[metric.measure]
@@ -389,8 +392,15 @@ class _Planner:
             parts = column_parts(node)
             if len(parts) == 1 and parts[0] in self.graph.sources[source].dimensions:
                 parts = [source, parts[0]]
+            name = ".".join(parts)
+            if len(name) > MAX_NAME_LENGTH:
+                raise FilterError(
+                    f"'{name[:40]}...' ({len(name):,} characters) is not a dimension name; "
+                    f"names are at most {MAX_NAME_LENGTH:,} characters",
+                    field=field,
+                )
             try:
-                ref = self.graph.resolve(".".join(parts), source, field=field)
+                ref = self.graph.resolve(name, source, field=field)
             except FilterError:
                 raise
             except QueryError as exc:

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
+import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from metrics_layer.errors import QueryError
 
-__all__ = ["MAX_LIMIT", "MetricQuery", "OrderBy"]
+__all__ = ["MAX_LIMIT", "MAX_NAME_LENGTH", "MetricQuery", "OrderBy", "checked_name"]
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+# A name is an identifier path (entity.dimension.grain): anything longer is not a name, and
+# echoing it back in a "did you mean" would only make the error as large as the input.
+MAX_NAME_LENGTH = 1000
+# Control, format (invisible), surrogate, line and paragraph separator characters.
+_NOT_IN_NAMES = ("Cc", "Cf", "Cs", "Zl", "Zp")
+# The largest LIMIT: the default row cap (``max_rows``), which any result must fit anyway.
 MAX_LIMIT = 1_000_000
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -56,28 +64,24 @@ class MetricQuery:
         if not metric_names and not by_names:
             raise QueryError("ask for at least one metric or one dimension", field="metrics")
         for field, names in (("metrics", metric_names), ("by", by_names)):
-            repeated = sorted({n for n in names if names.count(n) > 1})
+            repeated = sorted(n for n, count in Counter(names).items() if count > 1)
             if repeated:
                 raise QueryError(f"'{repeated[0]}' is listed twice; list it once", field=field)
         if where is not None and not isinstance(where, str):
             raise QueryError("must be a SQL boolean as a string", field="where")
+        if where is not None and not _is_text(where):
+            raise QueryError(
+                "holds a lone surrogate (bytes that were not UTF-8); send the filter as text",
+                field="where",
+            )
         start_date, end_date = _date(start, "start"), _date(end, "end")
         if start_date and end_date and start_date > end_date:
             raise QueryError(
                 f"start {start_date} is after end {end_date}; swap them", field="start"
             )
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
-        ):
-            raise QueryError(f"must be a positive whole number, not {limit!r}", field="limit")
-        if limit is not None and limit > MAX_LIMIT:
-            raise QueryError(
-                f"{limit:,} is above the largest limit, {MAX_LIMIT:,}; ask for a coarser grain or "
-                "fewer dimensions, or page with filters",
-                field="limit",
-            )
+        row_limit = _limit(limit)
         orders = tuple(
-            OrderBy(item[1:], True) if item.startswith("-") else OrderBy(item)
+            OrderBy(item[1:].strip(), True) if item.startswith("-") else OrderBy(item)
             for item in _names(order, "order")
         )
         known = set(metric_names) | set(by_names)
@@ -95,34 +99,117 @@ class MetricQuery:
             start=start_date,
             end=end_date,
             order=orders,
-            limit=limit,
+            limit=row_limit,
         )
 
 
 def _names(value: str | Sequence[str] | None, field: str) -> list[str]:
+    """Names as a list of stripped strings; every other shape is a QueryError.
+
+    >>> _names(" signups ", "metrics")
+    ['signups']
+    >>> _names(b"signups", "metrics")
+    Traceback (most recent call last):
+    metrics_layer.errors.QueryError: metrics: expected a name or a list of names, got bytes
+    """
     if value is None:
         return []
-    if not isinstance(value, (str, Sequence)):
-        raise QueryError(f"expected a name or a list of names, got {value!r}", field=field)
+    if isinstance(value, (bytes, bytearray, memoryview)) or not isinstance(value, (str, Sequence)):
+        raise QueryError(
+            f"expected a name or a list of names, got {type(value).__name__}", field=field
+        )
     items = [value] if isinstance(value, str) else list(value)
-    for item in items:
-        if not isinstance(item, str) or not item.strip():
-            raise QueryError(f"expected names as strings, got {item!r}", field=field)
-    return [item.strip() for item in items]
+    return [checked_name(item, field) for item in items]
+
+
+def checked_name(value: object, field: str) -> str:
+    """One name, stripped: a non-blank string of at most MAX_NAME_LENGTH characters without
+    control or invisible characters; anything else is a QueryError naming ``field``.
+
+    >>> checked_name(" user.plan ", "by")
+    'user.plan'
+    >>> checked_name("user\\u200b.plan", "by")
+    Traceback (most recent call last):
+    metrics_layer.errors.QueryError: by: 'user\\u200b.plan' contains a control or invisible ...
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise QueryError(f"expected names as strings, got {_shown(value)}", field=field)
+    if len(value) > MAX_NAME_LENGTH:
+        raise QueryError(
+            f"a name of {len(value):,} characters ({_shown(value)}) is not a name; names are "
+            f"at most {MAX_NAME_LENGTH:,} characters",
+            field=field,
+        )
+    name = value.strip()
+    if any(unicodedata.category(c) in _NOT_IN_NAMES for c in name):
+        raise QueryError(
+            f"{_shown(value)} contains a control or invisible character; names are letters, "
+            "digits, '_' and '.'",
+            field=field,
+        )
+    return name
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` is valid Unicode text (no lone surrogates), so any driver can send it.
+
+    >>> _is_text("user.country = 'DE'"), _is_text("user.country = '\\udcff'")
+    (True, False)
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _limit(value: object) -> int | None:
+    """A row limit: a whole number from 1 to MAX_LIMIT (numpy integers too, not booleans)."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool):
+            raise TypeError(value)
+        number = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise QueryError(
+            f"must be a positive whole number, not {_shown(value)}", field="limit"
+        ) from None
+    if number < 1:
+        raise QueryError(f"must be a positive whole number, not {_shown(value)}", field="limit")
+    if number > MAX_LIMIT:
+        raise QueryError(
+            f"{number:,} is above the largest limit, {MAX_LIMIT:,}; ask for a coarser grain or "
+            "fewer dimensions, or page with filters",
+            field="limit",
+        )
+    return number
+
+
+def _shown(value: object, width: int = 60) -> str:
+    """``repr(value)``, shortened when it is longer than ``width``, for echoing caller input.
+
+    >>> _shown("x" * 100, 10)
+    "'xxxxxx...(102 characters)"
+    >>> _shown(5)
+    '5'
+    """
+    text = repr(value)
+    return text if len(text) <= width else f"{text[: width - 3]}...({len(text)} characters)"
 
 
 def _date(value: str | dt.date | None, field: str) -> dt.date | None:
-    if value is None or value == "":
+    if value is None or (isinstance(value, str) and value == ""):
         return None
     if isinstance(value, dt.datetime):
         raise QueryError("give a calendar date (YYYY-MM-DD), not a timestamp", field=field)
     if isinstance(value, dt.date):
         return value
     try:
-        if not isinstance(value, str) or not _ISO_DATE.match(value):
+        if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
             raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError:
         raise QueryError(
-            f"{value!r} is not a date; write YYYY-MM-DD, e.g. 2026-01-31", field=field
+            f"{_shown(value)} is not a date; write YYYY-MM-DD, e.g. 2026-01-31", field=field
         ) from None
