@@ -15,10 +15,12 @@ import metrics_layer as ml
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"
 
-# ``pytest --hypothesis-profile=fuzz`` (``make fuzz``): a long search for the property tests that
-# leave the number of examples to the profile (tests/api/test_fuzz_queries.py); the default
-# profile runs 100 each.
-settings.register_profile("fuzz", max_examples=5000)
+# ``pytest --hypothesis-profile=fuzz`` (``make fuzz``) and ``--hypothesis-profile=nightly``
+# (``make nightly``): longer searches for the property tests that take their number of examples
+# from the profile (tests/api/test_fuzz_queries.py, tests/safety/test_filter_allowlist.py); the
+# default profile runs 100 each (400 for the filter property).
+settings.register_profile("fuzz", max_examples=5_000)
+settings.register_profile("nightly", max_examples=10_000)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -3,8 +3,6 @@ hostile filters that must be refused with the library's error before any SQL exi
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import sqlglot
 from hypothesis import HealthCheck, example, given, settings
@@ -229,8 +227,8 @@ filters = st.one_of(
     st.lists(st.sampled_from(SQL_TOKENS), min_size=1, max_size=16).map("".join),
     st.text(max_size=60),
 )
-# HYPOTHESIS_PROFILE=nightly runs 10,000 examples (see docs/security.md).
-EXAMPLES = 10_000 if os.environ.get("HYPOTHESIS_PROFILE") == "nightly" else 400
+# 400 by default; the profile's number when larger (--hypothesis-profile=nightly: 10,000).
+EXAMPLES = max(400, settings.default.max_examples)
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
