@@ -94,15 +94,24 @@ def _duckdb_connect_args(_: float) -> dict[str, Any]:
     return {"read_only": True, "config": dict(DUCKDB_CONFIG)}
 
 
+_DUCKDB_SETUP = threading.Lock()
+
+
 def _duckdb_on_connect(dbapi: Any) -> None:
-    """UTC, then lock the configuration (once per database instance: the lock is global)."""
-    locked, zone = dbapi.execute(
-        "SELECT current_setting('lock_configuration'), current_setting('TimeZone')"
-    ).fetchone()
-    if not locked:
-        dbapi.execute("SET GLOBAL TimeZone = 'UTC'")
-        dbapi.execute("SET lock_configuration = true")
-    elif zone != "UTC":
+    """UTC, then lock the configuration (once per database instance: the lock is global).
+
+    Connections to one file share one instance, so two threads connecting at once must not both
+    find it unlocked and both try to lock it: the check and the setting happen under one lock.
+    """
+    with _DUCKDB_SETUP:
+        locked, zone = dbapi.execute(
+            "SELECT current_setting('lock_configuration'), current_setting('TimeZone')"
+        ).fetchone()
+        if not locked:
+            dbapi.execute("SET GLOBAL TimeZone = 'UTC'")
+            dbapi.execute("SET lock_configuration = true")
+            return
+    if zone != "UTC":
         raise EngineError(
             f"this DuckDB database is already open in this process with time zone {zone}; "
             "open it through metrics_layer only, so that results are in UTC"

@@ -46,15 +46,17 @@ def typed_time_literals(condition: exp.Expr) -> exp.Expr:
 def conjunction(*parts: exp.Expr | None) -> exp.Expr | None:
     """``a AND b AND ...`` flattened, without parentheses around nested ANDs.
 
-    The parts are linked into the result (not copied): pass trees the caller owns.
+    The parts are linked into the result (not copied): pass trees the caller owns. A single
+    part is returned as it is, unchanged.
 
     >>> conjunction(exp.column("a").eq(1).and_(exp.column("b").eq(2)), None,
     ...              exp.column("c").eq(3).or_(exp.column("d").eq(4))).sql()
     'a = 1 AND b = 2 AND (c = 3 OR d = 4)'
     """
+    present = [part for part in parts if part is not None]
+    if len(present) == 1:
+        return present[0]
     flat: list[exp.Expr] = []
-    for part in parts:
-        if part is None:
-            continue
+    for part in present:
         flat.extend(part.flatten() if isinstance(part, exp.And) else [part])
     return exp.and_(*flat, copy=False) if flat else None

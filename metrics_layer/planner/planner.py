@@ -106,10 +106,13 @@ class _Planner:
     def _metric_expr(
         self, metric: Metric, outer: exp.Expr | None, offset: Offset | None = None
     ) -> exp.Expr:
-        # A copy: conjunction() links the trees it is given into a new one, and the metric's
-        # filter belongs to the graph, which other queries (and threads) read at the same time.
-        own = metric.filter.copy() if metric.filter is not None else None
-        condition = conjunction(outer, own)
+        # Filters belong to the graph, which other queries (and threads) read at the same time:
+        # one is used as it is (it is copied when resolved), two are copied before conjunction()
+        # links them into a new tree.
+        if outer is not None and metric.filter is not None:
+            condition = conjunction(outer.copy(), metric.filter.copy())
+        else:
+            condition = outer if metric.filter is None else metric.filter
         if metric.kind is MetricKind.SIMPLE:
             assert metric.measure is not None
             measure = self.graph.measures[metric.measure]
