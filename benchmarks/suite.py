@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks import compile_latency, engine_10m, import_time, load_check
+from benchmarks import compile_latency, engine_10m, guard, import_time, load_check
 from benchmarks.machine import describe
 from benchmarks.profiling import Profile
 from benchmarks.report import MAIN_SECTION, TEN_M_SECTION, comparison, render, write_section
@@ -77,25 +77,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parts: list[Part] = []
     profiles: list[Profile] = []
 
-    _say("\n[1/4] import time ...")
+    _say("\n[1/5] import time ...")
     parts.append(_report(import_time.run(ROOT)))
 
     import metrics_layer as ml
 
-    _say(f"[2/4] uncached compile latency ({args.calls} calls per case) ...")
+    _say(f"[2/5] uncached compile latency ({args.calls} calls per case) ...")
     shipped, found = compile_latency.run_shipped(
         ml.load(ROOT / "definitions"), calls=args.calls, profile_all=args.profile
     )
     parts.append(_report(shipped, found))
     profiles += found
 
+    _say("[3/5] statement guard on the run path ...")
+    parts.append(_report(guard.run(ml.load(ROOT / "definitions"))))
+
     with tempfile.TemporaryDirectory(prefix="metrics_layer_bench_") as scratch:
-        _say("[3/4] load + check of a generated 1,000-metric project ...")
+        _say("[4/5] load + check of a generated 1,000-metric project ...")
         loaded_part, found, loaded = load_check.run(Path(scratch), ROOT, profile_all=args.profile)
         parts.append(_report(loaded_part, found))
         profiles += found
 
-        _say("[4/4] 80-metric query on the generated project ...")
+        _say("[5/5] 80-metric query on the generated project ...")
         wide, found = compile_latency.many_metrics(
             loaded.layer, loaded.project, profile_it=args.profile
         )
