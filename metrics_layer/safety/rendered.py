@@ -13,7 +13,7 @@ RENDERED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"AGE"}),
     ),
     "mysql": (
-        frozenset(),
+        frozenset({"TsOrDsToTimestamp"}),
         frozenset(),
     ),
     "sqlite": (

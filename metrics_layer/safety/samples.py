@@ -98,7 +98,7 @@ _BY_HAND: dict[type[exp.Expr], str] = {
     exp.ConvertTimezone: "CONVERT_TIMEZONE('UTC', 'Europe/Berlin', a)",
     exp.Initcap: "INITCAP(a)",
     exp.ToNumber: "TO_NUMBER(a, '999')",
-    exp.TimeToStr: "STRFTIME(a, '%Y')",
+    exp.TimeToStr: "TIME_TO_STR(a, '%Y')",
     exp.DateAdd: "DATE_ADD(a, INTERVAL 1 DAY)",
     exp.DateSub: "DATE_SUB(a, INTERVAL 1 DAY)",
     exp.DateDiff: "DATEDIFF('day', a, b)",

@@ -8,7 +8,7 @@ since sqlglot prints some of them verbatim.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 
 from sqlglot import exp
 from sqlglot.expressions.datatypes import DType
@@ -46,11 +46,7 @@ def filter_problem(tree: exp.Expr) -> str | None:
     >>> filter_problem(sqlglot.parse_one('CAST(x AS "t; DROP TABLE users") = 1'))
     'the type name "t; DROP TABLE users" (use one of BIGINT, BOOLEAN, CHAR, DATE, ...)'
     """
-    for node in _walk(tree):
-        problem = _common_problem(node) or _filter_node_problem(node)
-        if problem is not None:
-            return problem
-    return None
+    return _first_problem(tree, _filter_node_problem)
 
 
 def definition_problem(tree: exp.Expr) -> str | None:
@@ -62,11 +58,7 @@ def definition_problem(tree: exp.Expr) -> str | None:
     >>> definition_problem(sqlglot.parse_one("SELECT pg_read_file('/etc/passwd')"))
     'the function pg_read_file() (see the functions definitions may use in docs/security.md)'
     """
-    for node in _walk(tree):
-        problem = _common_problem(node) or _definition_node_problem(node)
-        if problem is not None:
-            return problem
-    return None
+    return _first_problem(tree, _definition_node_problem)
 
 
 def table_problem(table: exp.Expr) -> str | None:
@@ -127,8 +119,12 @@ def drop_comments(tree: exp.Expr) -> exp.Expr:
     return tree
 
 
-def _walk(tree: exp.Expr) -> Iterator[exp.Expr]:
-    yield from tree.walk()
+def _first_problem(tree: exp.Expr, kind_problem: Callable[[exp.Expr], str | None]) -> str | None:
+    for node in tree.walk():
+        problem = _common_problem(node) or kind_problem(node)
+        if problem is not None:
+            return problem
+    return None
 
 
 def _common_problem(node: exp.Expr) -> str | None:

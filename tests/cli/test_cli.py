@@ -21,6 +21,8 @@ import metrics_layer as ml
 from metrics_layer.cli.main import main
 from metrics_layer.spec.schema import load_schema
 
+from .runs import Run
+
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
 GITHUB_ANNOTATION = re.compile(r"^::(error|warning) file=([^,]+),line=(\d+),col=(\d+)::(.+)$")
 
@@ -43,21 +45,6 @@ BROKEN = {
       - {name: rate, type: ratio, numerator: signups, denominator: users.signupz}
     """,
 }
-
-
-class Run:
-    """One in-process invocation: exit code and both streams."""
-
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code = code
-        self.out = out
-        self.err = err
-
-
-@pytest.fixture(autouse=True)
-def _no_environment_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("METRICS_LAYER_PATH", raising=False)
-    monkeypatch.delenv("METRICS_LAYER_URL", raising=False)
 
 
 @pytest.fixture

@@ -20,25 +20,14 @@ from metrics_layer.cli import main as cli_module
 from metrics_layer.cli.main import EXIT_INTERNAL, github_command, main
 from metrics_layer.errors import Diagnostic, Level
 
+from .runs import Run
+
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
 SCRIPT = Path(sys.executable).with_name("metrics-layer")
 INTERNAL = re.compile(
     r"^internal error: (.+)\. Please report it; --debug shows the traceback$", re.DOTALL
 )
 HUGE = "x" * 1_000_000
-
-
-class Run:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code = code
-        self.out = out
-        self.err = err
-
-
-@pytest.fixture(autouse=True)
-def _no_environment_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("METRICS_LAYER_PATH", raising=False)
-    monkeypatch.delenv("METRICS_LAYER_URL", raising=False)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-import sqlglot
 from projects import USERS_SOURCE, WriteProject
 from sqlglot import exp
 
@@ -17,45 +16,12 @@ import metrics_layer as ml
 from metrics_layer.errors import Level
 from metrics_layer.graph.expressions import ExpressionSyntaxError, parse_expression, parse_query
 from metrics_layer.safety.allowlist import DEFINITION_ANONYMOUS, DEFINITION_FUNCTIONS
-
-_ARGUMENTS = (
-    "a",
-    "a, b",
-    "a, 1",
-    "a, 'x'",
-    "a, b, c",
-    "'x', a",
-    "a, 'x', 'y'",
-    "DAY, a",
-    "0.5",
-    "",
-)
-_BY_HAND: dict[type[exp.Expr], str] = {
-    exp.Case: "CASE WHEN a THEN 1 ELSE 0 END",
-    exp.Pad: "LPAD(a, 2, '0')",
-    exp.TryCast: "TRY_CAST(a AS INT)",
-}
-
-
-def _sample(kind: type[exp.Func]) -> str | None:
-    """A call that sqlglot parses into ``kind``, found from its SQL names."""
-    if kind in _BY_HAND:
-        return _BY_HAND[kind]
-    for name in kind.sql_names():
-        for arguments in _ARGUMENTS:
-            text = f"{name}({arguments})"
-            try:
-                tree = sqlglot.parse_one(text)
-            except sqlglot.errors.SqlglotError:
-                continue
-            if any(type(node) is kind for node in tree.walk()):
-                return text
-    return None
+from metrics_layer.safety.samples import function_sample
 
 
 @pytest.mark.parametrize("kind", DEFINITION_FUNCTIONS, ids=lambda kind: kind.__name__)
 def test_every_allowed_function_is_accepted_in_a_definition(kind: type[exp.Func]) -> None:
-    sample = _sample(kind)
+    sample = function_sample(kind)
     assert sample is not None, f"no sample call parses into {kind.__name__}"
     tree = parse_expression(sample)
     assert any(type(node) is kind for node in tree.walk())
