@@ -63,18 +63,23 @@ def _boundary(function: Callable[P, R]) -> Callable[P, R]:
 
 @_boundary
 def check(
-    path: str | os.PathLike[str] = "definitions", *, allow_outside: bool = False
+    path: str | os.PathLike[str] = "definitions",
+    *,
+    allow_outside: bool = False,
+    target: str | None = None,
 ) -> tuple[Graph | None, list[Diagnostic]]:
     """Load and check the project at ``path``; returns the graph and every diagnostic.
 
     Never raises for a bad path or bad files: every problem is a diagnostic. Files are read only
     from inside the project folder (symbolic links resolved) unless ``allow_outside``; a project
-    file cannot allow it, since it may come from a pull request.
+    file cannot allow it, since it may come from a pull request. ``target`` names the
+    environment whose tables to read (default: ``METRICS_LAYER_TARGET``, then the project's).
     """
     from metrics_layer.checks.bounded import bounded_diagnostics
     from metrics_layer.checks.run import run_checks
     from metrics_layer.graph.build import build_graph
-    from metrics_layer.spec.project import read_project
+    from metrics_layer.graph.targets import choose_target
+    from metrics_layer.spec.project import PROJECT_FILE, read_project
 
     problem = _path_problem(path)
     if problem is not None:
@@ -96,8 +101,13 @@ def check(
         )
     if project.diagnostics:
         return None, bounded_diagnostics(project.diagnostics)
+    if target is not None and not isinstance(target, str):
+        raise QueryError(f"expected a target name, not {type(target).__name__}", field="target")
+    chosen, unknown = choose_target(project.settings, target, str(project.root / PROJECT_FILE))
+    if unknown:
+        return None, bounded_diagnostics(unknown)
     try:
-        graph, problems = build_graph(project)
+        graph, problems = build_graph(project, chosen)
         if any(p.level is Level.ERROR for p in problems):
             return graph, bounded_diagnostics(problems)
         return graph, bounded_diagnostics([*problems, *run_checks(graph)])
@@ -141,6 +151,7 @@ def load(
     connection: str | None = None,
     timeout: float | None = None,
     allow_outside: bool = False,
+    target: str | None = None,
     cache_bytes: int | None = None,
 ) -> SemanticLayer:
     """Load the definitions at ``path``; raises DefinitionError listing every problem.
@@ -149,10 +160,11 @@ def load(
     ``connection`` setting, then the embedded demo DuckDB is used. ``timeout`` (seconds) is how
     long each query may run; without it, the project's ``timeout`` (120 s by default).
     ``allow_outside`` lets ``project.paths`` and symbolic links reach files outside the project
-    folder. ``cache_bytes`` bounds the compiled-SQL cache (default 32 MiB; 0 turns it off).
+    folder. ``target`` names the environment whose tables to read (docs/definitions.md:
+    targets). ``cache_bytes`` bounds the compiled-SQL cache (default 32 MiB; 0 turns it off).
     """
     _check_connection(connection)
-    graph, diagnostics = check(path, allow_outside=allow_outside)
+    graph, diagnostics = check(path, allow_outside=allow_outside, target=target)
     if graph is None or any(d.level is Level.ERROR for d in diagnostics):
         raise DefinitionError(diagnostics)
     return SemanticLayer(

@@ -59,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
             action="store_true",
             help="let project.paths and symbolic links read files outside the project folder",
         )
+        p.add_argument(
+            "--target",
+            "-t",
+            default=None,
+            help="the environment whose tables to read, one of the project's targets "
+            "(default: $METRICS_LAYER_TARGET, then the project's target)",
+        )
 
     def with_query(p: argparse.ArgumentParser) -> None:
         p.add_argument("metrics", nargs="*", help="metric names")
@@ -270,7 +277,9 @@ def _path(args: argparse.Namespace) -> str:
 def _layer(args: argparse.Namespace, connection: str | None = None) -> Any:
     from metrics_layer.api import load
 
-    return load(_path(args), connection=connection, allow_outside=args.allow_outside)
+    return load(
+        _path(args), connection=connection, allow_outside=args.allow_outside, target=args.target
+    )
 
 
 def _query(args: argparse.Namespace, layer: Any) -> Any:
@@ -361,7 +370,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     path = create_demo(demo_path(), overwrite=True) if args.force else ensure_demo()
     print(f"demo database: {path}", file=sys.stderr)
-    layer = load(_path(args), connection=f"duckdb:///{path}", allow_outside=args.allow_outside)
+    layer = load(
+        _path(args),
+        connection=f"duckdb:///{path}",
+        allow_outside=args.allow_outside,
+        target=args.target,
+    )
     result = layer.query(
         ["daily_active_users", "signups", "paid_conversion_rate", "mrr"],
         by=["metric_time.month"],
@@ -375,7 +389,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from metrics_layer.api import check
 
     path = args.path or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH
-    graph, diagnostics = check(path, allow_outside=args.allow_outside)
+    graph, diagnostics = check(path, allow_outside=args.allow_outside, target=args.target)
     errors = [d for d in diagnostics if d.level is Level.ERROR]
     if args.format == "json":
         print(

@@ -24,6 +24,7 @@ from metrics_layer.graph.model import (
     Settings,
     Source,
 )
+from metrics_layer.graph.targets import Target
 from metrics_layer.safety.trees import table_problem
 from metrics_layer.spec.models import (
     Agg,
@@ -36,16 +37,21 @@ from metrics_layer.spec.project import Located, ProjectFiles
 __all__ = ["build_graph"]
 
 
-def build_graph(project: ProjectFiles) -> tuple[Graph, list[Diagnostic]]:
-    """Build the graph; the diagnostics list every problem (the graph skips broken parts)."""
+def build_graph(
+    project: ProjectFiles, target: Target | None = None
+) -> tuple[Graph, list[Diagnostic]]:
+    """Build the graph, its tables renamed for ``target``; the diagnostics list every problem
+    (the graph skips broken parts)."""
     problems: list[Diagnostic] = []
+    target = target or Target()
     settings = Settings(
         name=project.settings.name,
         week_start=project.settings.week_start,
         time_zone=project.settings.time_zone,
-        connection=project.settings.connection,
+        connection=target.connection or project.settings.connection,
         timeout=project.settings.timeout,
         max_rows=project.settings.max_rows,
+        target=target.name,
     )
     sources: dict[str, Source] = {}
     seen: dict[str, Located[SourceSpec]] = {}
@@ -55,7 +61,7 @@ def build_graph(project: ProjectFiles) -> tuple[Graph, list[Diagnostic]]:
             problems.append(located.duplicate_of("source", seen[name]))
             continue
         seen[name] = located
-        source = _source(located, problems)
+        source = _source(located, problems, target)
         if source is not None:
             sources[name] = source
     primary = _primary_entities(sources, seen, problems)
@@ -81,9 +87,11 @@ def _parse(
         return None
 
 
-def _source(located: Located[SourceSpec], problems: list[Diagnostic]) -> Source | None:
+def _source(
+    located: Located[SourceSpec], problems: list[Diagnostic], target: Target
+) -> Source | None:
     spec = located.spec
-    relation = _relation(located, problems)
+    relation = _relation(located, problems, target)
     if relation is None:
         return None
     entities: dict[str, Entity] = {}
@@ -193,7 +201,9 @@ def _source(located: Located[SourceSpec], problems: list[Diagnostic]) -> Source 
     return Source(spec.name, relation, spec.time, entities, dimensions, measures, spec.description)
 
 
-def _relation(located: Located[SourceSpec], problems: list[Diagnostic]) -> exp.Expr | None:
+def _relation(
+    located: Located[SourceSpec], problems: list[Diagnostic], target: Target
+) -> exp.Expr | None:
     spec = located.spec
     if (spec.table is None) == (spec.sql is None):
         problems.append(
@@ -218,13 +228,13 @@ def _relation(located: Located[SourceSpec], problems: list[Diagnostic]) -> exp.E
                 )
             )
             return None
-        return exp.alias_(table, spec.name, table=True)
+        return exp.alias_(target.rename(table), spec.name, table=True)
     try:
         query = parse_query(spec.sql or "")
     except ExpressionSyntaxError as exc:
         problems.append(located.diagnostic(f"cannot use the source's sql: {exc}", "sql"))
         return None
-    return exp.alias_(exp.Subquery(this=query), spec.name, table=True)
+    return exp.alias_(exp.Subquery(this=target.rename(query)), spec.name, table=True)
 
 
 def _primary_entities(

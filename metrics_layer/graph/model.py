@@ -41,6 +41,7 @@ class Settings:
     connection: str | None
     timeout: float = 120.0
     max_rows: int = 1_000_000
+    target: str | None = None
 
 
 @dataclass(frozen=True)

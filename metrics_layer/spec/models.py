@@ -34,6 +34,7 @@ __all__ = [
     "SemiAdditive",
     "SimpleMetricSpec",
     "SourceSpec",
+    "TargetSpec",
     "WeekStart",
 ]
 
@@ -117,6 +118,46 @@ class MetricStatus(StrEnum):
     DEPRECATED = "deprecated"
 
 
+SchemaName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_$-]*$", max_length=128),
+    Field(description="Letters, digits, '_', '$' and '-', starting with a letter or '_'."),
+]
+
+
+class TargetSpec(_Spec):
+    """Where one environment keeps the tables: the same definitions against dev, staging, prod."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    connection: str | None = Field(
+        None, description="SQLAlchemy URL of this environment's database; default: the project's."
+    )
+    schema_: SchemaName | None = Field(
+        None,
+        alias="schema",
+        description="Schema of every table named without one: 'table: events' reads "
+        "<schema>.events.",
+    )
+    schemas: dict[SchemaName, SchemaName] = Field(
+        default_factory=dict,
+        description="Schemas renamed: {analytics: analytics_dev} reads analytics.events as "
+        "analytics_dev.events.",
+    )
+    table_prefix: (
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^[A-Za-z0-9_$-]+$", max_length=64),
+            Field(description="Letters, digits, '_', '$' and '-'."),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="Text put before every table name, e.g. 'ml_' reads events as ml_events "
+        "(one shared database for several environments).",
+    )
+
+
 class ProjectSpec(_Spec):
     """Project settings; only allowed in the project file ``metrics_layer.yml``."""
 
@@ -145,6 +186,14 @@ class ProjectSpec(_Spec):
         ge=1,
         description="Most rows a query may return; more is an error (run(max_rows=) "
         "overrides it per query).",
+    )
+    targets: dict[Name, TargetSpec] = Field(
+        default_factory=dict,
+        description="Environments by name (dev, staging, prod): where each keeps the tables. "
+        "Chosen with target=, --target or METRICS_LAYER_TARGET.",
+    )
+    target: Name | None = Field(
+        None, description="The target used when none is chosen; default: tables as written."
     )
 
     @field_validator("time_zone")

@@ -132,9 +132,12 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
         )
         return
     if error.validator == "pattern":
+        rule = schema.get("description") or (
+            "lower-case letters, digits and underscores, starting with a letter"
+        )
         doc.error(
-            f"{quote(error.instance)} is not a valid name{_where(path)}: use lower-case letters, "
-            "digits and underscores, starting with a letter",
+            f"{quote(error.instance)} is not a valid name{_where(path)}: use "
+            f"{rule[0].lower()}{rule[1:].rstrip('.')}",
             path,
             code="schema",
         )
