@@ -125,8 +125,17 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of definition files")
 
-    demo = sub.add_parser("demo", help="create the embedded demo database and show a KPI")
-    demo.add_argument("--force", action="store_true", help="recreate the demo database")
+    demo = sub.add_parser(
+        "demo", help="create the demo database (or load it into another) and show a KPI"
+    )
+    demo.add_argument("--force", action="store_true", help="recreate the demo data")
+    demo.add_argument(
+        "--connection",
+        "-c",
+        default=None,
+        help="load the demo into this database instead (PostgreSQL: schema metrics_layer_demo; "
+        "MariaDB/MySQL: tables mldemo_*; SQLite or DuckDB: the file)",
+    )
     with_project(demo)
 
     check = sub.add_parser("check", help="validate definitions; exit 1 on errors")
@@ -368,13 +377,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from metrics_layer.api import load
     from metrics_layer.demo import create_demo, demo_path, ensure_demo
 
-    path = create_demo(demo_path(), overwrite=True) if args.force else ensure_demo()
-    print(f"demo database: {path}", file=sys.stderr)
+    connection, target = args.connection, args.target
+    if connection is None:
+        path = create_demo(demo_path(), overwrite=True) if args.force else ensure_demo()
+        print(f"demo database: {path}", file=sys.stderr)
+        connection = f"duckdb:///{path}"
+    else:
+        from metrics_layer.demo.load import load_demo
+        from metrics_layer.engine.urls import redact
+
+        loaded = load_demo(connection, replace=args.force)
+        state = f"loaded {loaded.rows:,} rows" if loaded.created else "already loaded"
+        how = f"; query it with --target {loaded.target}" if loaded.target else ""
+        print(f"demo data in {redact(connection)}, {loaded.place}: {state}{how}", file=sys.stderr)
+        target = target or loaded.target
     layer = load(
-        _path(args),
-        connection=f"duckdb:///{path}",
-        allow_outside=args.allow_outside,
-        target=args.target,
+        _path(args), connection=connection, allow_outside=args.allow_outside, target=target
     )
     result = layer.query(
         ["daily_active_users", "signups", "paid_conversion_rate", "mrr"],

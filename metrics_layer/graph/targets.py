@@ -37,11 +37,11 @@ class Target:
 
         >>> t = Target("dev", schema="dev", schemas={"analytics": "analytics_dev"}, prefix="ml_")
         >>> t.rename(exp.to_table("events")).sql()
-        'dev.ml_events'
+        'dev.ml_events AS events'
         >>> import sqlglot
         >>> t.rename(sqlglot.parse_one(
-        ...     "WITH u AS (SELECT * FROM analytics.users) SELECT * FROM u, orders")).sql()
-        'WITH u AS (SELECT * FROM analytics_dev.ml_users) SELECT * FROM u, dev.ml_orders'
+        ...     "WITH u AS (SELECT * FROM analytics.users) SELECT * FROM u, orders")).sql()[:60]
+        'WITH u AS (SELECT * FROM analytics_dev.ml_users AS users) SE'
         """
         if self.schema is None and not self.schemas and self.prefix is None:
             return relation
@@ -62,6 +62,9 @@ class Target:
             table.set("db", exp.to_identifier(self.schema))
         if self.prefix is not None:
             name = table.this
+            if not table.alias:
+                # Columns may be qualified by the table's name (users.user_id): keep it.
+                table.set("alias", exp.TableAlias(this=name.copy()))
             table.set("this", exp.Identifier(this=self.prefix + name.name, quoted=name.quoted))
 
 

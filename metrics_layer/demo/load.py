@@ -1,0 +1,235 @@
+"""Loading the demo data into another engine, to try the shipped definitions there.
+
+The only code in metrics_layer that writes to a database. It runs only when asked
+(``metrics-layer demo --connection URL`` or ``load_demo(url)``), on its own write connection
+(never the read-only ``Connection``), and writes only its own tables in its own place:
+
+============ ====================================== ==============================================
+engine       where                                  target in definitions/metrics_layer.yml
+============ ====================================== ==============================================
+PostgreSQL   schema ``metrics_layer_demo``          ``demo_postgres`` (schema)
+MariaDB      tables ``mldemo_*`` in the URL's       ``demo_mariadb`` (table prefix): a schema is a
+/ MySQL      database                               database there, which a user may not create
+SQLite       the URL's file                         none
+DuckDB       the URL's file                         none
+============ ====================================== ==============================================
+
+A marker table records the data version: loading again finds it and does nothing, so several
+processes (or test workers) may ask at once. Types: PostgreSQL timestamps are ``timestamptz``
+(time-zone-aware, stored as UTC); MariaDB ``DATETIME``; money is ``DECIMAL(10, 2)`` everywhere
+but SQLite (``REAL``: SQLite has no decimal type). Every statement is a sqlglot tree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from metrics_layer.demo.data import DATA_VERSION, generate
+from metrics_layer.demo.model import Table
+from metrics_layer.errors import EngineError
+
+__all__ = ["DEMO_PREFIX", "DEMO_SCHEMA", "Loaded", "load_demo"]
+
+DEMO_SCHEMA = "metrics_layer_demo"
+DEMO_PREFIX = "mldemo_"
+_MARKER = "demo_version"
+_BATCH = 20_000
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Where the demo tables are, and the target that reads them (None: tables as named)."""
+
+    place: str
+    target: str | None
+    rows: int
+    created: bool
+
+
+@dataclass(frozen=True)
+class _Place:
+    dialect: str
+    schema: str | None
+    prefix: str
+    target: str | None
+    types: dict[str, str]
+
+    def table(self, name: str) -> exp.Table:
+        return exp.Table(
+            this=exp.to_identifier(self.prefix + name),
+            db=exp.to_identifier(self.schema) if self.schema else None,
+        )
+
+    def where(self) -> str:
+        if self.schema:
+            return f"schema {self.schema}"
+        return f"tables {self.prefix}*" if self.prefix else "the database file"
+
+
+_PLACES = {
+    "postgres": _Place("postgres", DEMO_SCHEMA, "", "demo_postgres", {"TIMESTAMP": "TIMESTAMPTZ"}),
+    "mysql": _Place("mysql", None, DEMO_PREFIX, "demo_mariadb", {"VARCHAR": "VARCHAR(64)"}),
+    "sqlite": _Place(
+        "sqlite", None, "", None, {"TIMESTAMP": "TEXT", "DATE": "TEXT", "DECIMAL(10,2)": "REAL"}
+    ),
+}
+
+
+def load_demo(url: str, *, replace: bool = False) -> Loaded:
+    """Write the demo tables to the database at ``url`` (see the module's table for where).
+
+    Does nothing when the same data version is there already, unless ``replace``; never
+    touches any other table.
+    """
+    from metrics_layer.engine.urls import dialect_of, parse
+
+    dialect = dialect_of(url)
+    if dialect == "duckdb":
+        return _duckdb(url, replace=replace)
+    place = _PLACES.get(dialect)
+    if place is None:
+        raise EngineError(
+            f"the demo loads into DuckDB, SQLite, PostgreSQL and MariaDB/MySQL, not {dialect}"
+        )
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(parse(url))
+    try:
+        with engine.begin() as connection:
+            _lock(connection, dialect)
+            if not replace and _version(connection, place) == DATA_VERSION:
+                return Loaded(place.where(), place.target, 0, created=False)
+            rows = _write(connection, place)
+        return Loaded(place.where(), place.target, rows, created=True)
+    except sqlalchemy.exc.DBAPIError as exc:
+        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise EngineError(
+            f"cannot load the demo into {place.where()}: {detail}. The user needs the right to "
+            "create tables there"
+        ) from exc
+    finally:
+        engine.dispose()
+
+
+def _duckdb(url: str, *, replace: bool) -> Loaded:
+    from pathlib import Path
+
+    from metrics_layer.demo.store import create_demo, ensure_demo
+    from metrics_layer.engine.urls import parse
+
+    database = parse(url).database
+    if not database or database == ":memory:":
+        raise EngineError("give the demo a DuckDB file: duckdb:///path/to/demo.duckdb")
+    path = Path(database)
+    created = replace or not path.exists()
+    if replace:
+        create_demo(path, overwrite=True)
+    else:
+        ensure_demo(path)
+    return Loaded(str(path), None, 0, created)
+
+
+def _lock(connection: Any, dialect: str) -> None:
+    """One loader at a time per database (released at the end of the transaction or session)."""
+    if dialect == "postgres":
+        connection.exec_driver_sql("SELECT pg_advisory_xact_lock(734011)")
+    elif dialect == "mysql":
+        connection.exec_driver_sql("SELECT GET_LOCK('metrics_layer_demo', 120)")
+
+
+def _version(connection: Any, place: _Place) -> int | None:
+    select = exp.select("version").from_(place.table(_MARKER)).sql(place.dialect)
+    savepoint = connection.begin_nested()
+    try:
+        found = connection.exec_driver_sql(select).fetchall()
+    except Exception:  # no marker table yet
+        savepoint.rollback()
+        return None
+    savepoint.commit()
+    return int(found[0][0]) if found else None
+
+
+def _write(connection: Any, place: _Place) -> int:
+    data = generate()
+    if place.schema:
+        schema = exp.Create(
+            kind="SCHEMA", this=exp.Table(db=exp.to_identifier(place.schema)), exists=True
+        )
+        connection.exec_driver_sql(schema.sql(place.dialect))
+    total = 0
+    for table in [*data.values(), _marker_table()]:
+        target = place.table(table.name)
+        connection.exec_driver_sql(
+            exp.Drop(kind="TABLE", tables=[target], exists=True).sql(place.dialect)
+        )
+        connection.exec_driver_sql(_create(table, place).sql(place.dialect))
+        rows = [(DATA_VERSION,)] if table.name == _MARKER else table.rows
+        insert = _insert(table, place)
+        for batch in _batches(rows):
+            connection.exec_driver_sql(insert, [_row(r, place) for r in batch])
+        total += len(rows) if table.name != _MARKER else 0
+    return total
+
+
+def _marker_table() -> Table:
+    from metrics_layer.demo.model import Column
+
+    return Table(_MARKER, (Column("version", "INTEGER", nullable=False),), [])
+
+
+def _create(table: Table, place: _Place) -> exp.Create:
+    columns = [
+        exp.ColumnDef(
+            this=exp.to_identifier(column.name),
+            kind=exp.DataType.build(
+                place.types.get(column.sql_type.replace(" ", ""), column.sql_type),
+                dialect=place.dialect,
+            ),
+            constraints=[]
+            if column.nullable
+            else [exp.ColumnConstraint(kind=exp.NotNullColumnConstraint())],
+        )
+        for column in table.columns
+    ]
+    return exp.Create(
+        kind="TABLE", this=exp.Schema(this=place.table(table.name), expressions=columns)
+    )
+
+
+def _insert(table: Table, place: _Place) -> str:
+    names = [exp.to_identifier(column.name) for column in table.columns]
+    values = exp.Tuple(expressions=[exp.Placeholder() for _ in names])
+    statement = exp.Insert(
+        this=exp.Schema(this=place.table(table.name), expressions=names),
+        expression=exp.Values(expressions=[values]),
+    )
+    text = statement.sql(place.dialect)
+    return text.replace("?", "%s") if place.dialect in ("postgres", "mysql") else text
+
+
+def _row(row: Sequence[Any], place: _Place) -> tuple[Any, ...]:
+    if place.dialect != "sqlite":
+        return tuple(row)
+    return tuple(_sqlite_value(value) for value in row)
+
+
+def _sqlite_value(value: Any) -> Any:
+    import decimal
+
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
+
+
+def _batches(rows: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(rows), _BATCH):
+        yield rows[start : start + _BATCH]
