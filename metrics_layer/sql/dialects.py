@@ -17,7 +17,14 @@ from sqlglot.dialects.dialect import Dialect
 from metrics_layer.errors import UnsupportedError, did_you_mean
 from metrics_layer.sql.names import cast
 
-__all__ = ["DEFAULT_DIALECT", "RULES", "UNSUPPORTED", "dialect_name", "render"]
+__all__ = [
+    "DEFAULT_DIALECT",
+    "REFUSED_DIALECTS",
+    "RULES",
+    "UNSUPPORTED",
+    "dialect_name",
+    "render",
+]
 
 DEFAULT_DIALECT = "duckdb"
 Rule = Callable[[exp.Expr], exp.Expr]
@@ -149,6 +156,13 @@ UNSUPPORTED: dict[str, dict[type[exp.Expr], str]] = {
 }
 
 
+# Dialects whose output is known not to run as written, refused by name instead of compiled.
+REFUSED_DIALECTS = {
+    "tsql": "T-SQL output does not run on SQL Server today (DATE_TRUNC, ILIKE, INTERVAL, "
+    "STARTS_WITH, EXISTS in a select list); compile for another dialect",
+}
+
+
 @cache
 def dialect_name(name: str | None) -> str:
     """The sqlglot name of a dialect; UnsupportedError for names sqlglot does not know.
@@ -165,6 +179,8 @@ def dialect_name(name: str | None) -> str:
             f"unknown SQL dialect '{name}'.{did_you_mean(lowered, known)} "
             f"Known dialects: {', '.join(known)}"
         )
+    if lowered in REFUSED_DIALECTS:
+        raise UnsupportedError(f"{lowered} is not supported: {REFUSED_DIALECTS[lowered]}")
     return lowered
 
 

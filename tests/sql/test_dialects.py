@@ -256,3 +256,9 @@ def _is_date(node: exp.Expression) -> bool:
     if isinstance(node, (exp.DateAdd, exp.DateSub)):
         return _is_date(node.this)
     return False
+
+
+@pytest.mark.parametrize("name", ["tsql", "mssql", "TSQL"])
+def test_tsql_is_refused_by_name(layer: ml.SemanticLayer, name: str) -> None:
+    with pytest.raises(ml.UnsupportedError, match="tsql is not supported: T-SQL output does not"):
+        layer.query(["signups"]).sql(name)
