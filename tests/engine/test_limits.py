@@ -45,7 +45,7 @@ def assert_times_out(layer: ml.SemanticLayer) -> None:
     started = time.monotonic()
     with pytest.raises(ml.EngineError, match=r"ran longer than the 1 s timeout; narrow") as caught:
         layer.query("rows").run(timeout=1)
-    assert time.monotonic() - started < 6
+    assert time.monotonic() - started < 30  # cancelled: the query alone runs for hours
     assert caught.value.sql is not None
     assert "slow_source" in caught.value.sql
 

@@ -70,7 +70,7 @@ def refused(location: Path, *expected: Place, allow_outside: bool = False) -> No
     with pytest.raises(ml.DefinitionError) as caught:
         ml.load(location, allow_outside=allow_outside)
     assert list(caught.value.diagnostics) == found
-    assert time.perf_counter() - started < 5  # a sanity bound, not a performance test
+    assert time.perf_counter() - started < 60  # a hang detector, not a performance test
 
 
 def cli_check(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -440,7 +440,7 @@ def test_link_cycles_end(repo: Path) -> None:
     (repo / "z.yml").symlink_to(repo / "z.yml")
     started = time.perf_counter()
     diagnostics = read_project(repo).diagnostics
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < 60  # a hang detector, not a performance test
     [diagnostic] = diagnostics
     assert diagnostic.file == str(repo / "z.yml")
     assert diagnostic.message.startswith("cannot read file: ")
