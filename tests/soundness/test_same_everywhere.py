@@ -96,6 +96,16 @@ DEFINITIONS = f"""
       - {{name: median_amount, type: simple, measure: orders.median_amount}}
       - {{name: paid_share, type: ratio, numerator: paid_orders, denominator: orders}}
       - {{name: unpaid_orders, type: derived, expr: "orders - paid_orders"}}
+      - name: daily_paid
+        type: simple
+        measure: orders.orders
+        filter: "status = 'paid'"
+        per: day
+      - name: daily_refunded
+        type: simple
+        measure: orders.orders
+        filter: "status = 'refunded'"
+        per: day
 """
 
 ENGINES = [
@@ -187,6 +197,21 @@ def test_an_unfiltered_metric_keeps_every_group(load: Load, engine: str) -> None
     assert _typed(rows) == _typed(
         [("DE", 2, 2, None), ("FR", 2, 1, 20.0), ("IT", 1, 0, None), ("US", 2, 1, 5.0)]
     )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_per_day_metrics_with_different_filters_skip_empty_groups(load: Load, engine: str) -> None:
+    layer = load(engine)
+    query = {"by": ["order.country"], "start": "2026-01-31", "end": "2026-02-01"}
+    rows = _rows(layer, ["daily_paid", "daily_refunded"], **query)
+    # The source has rows on 2 days in the range (Jan 31, Feb 1): each average divides by 2.
+    # DE: paid orders 1, 2 on Jan 31 -> (2 + 0) / 2 = 1.0; no refunds -> 0.0
+    # FR: refund 3 on Feb 1 -> 0.0 paid, (0 + 1) / 2 = 0.5; US: refund 4 -> 0.0, 0.5
+    # IT: order 5 is cancelled, no metric has a row: no IT row.
+    expected = [("DE", 1.0, 0.0), ("FR", 0.0, 0.5), ("US", 0.0, 0.5)]
+    assert _typed(rows) == _typed(expected)
+    paid = _rows(layer, ["daily_paid"], **query)
+    assert _typed(paid) == _typed([("DE", 1.0)])
 
 
 # -- order and limit with ties ---------------------------------------------------------------
