@@ -293,6 +293,7 @@ class Query:
         self._unused: Plan | None = plan
         self.columns: tuple[str, ...] = plan.columns
         self.versions: dict[str, int] = dict(plan.versions)
+        self._types = plan.types
 
     def _new_plan(self) -> Plan:
         from metrics_layer.planner.planner import plan_query
@@ -384,6 +385,7 @@ class Query:
         """
         from metrics_layer.engine.connection import Connection, check_max_rows, check_timeout
         from metrics_layer.engine.result import Result
+        from metrics_layer.engine.types import normalise_rows
 
         seconds = check_timeout(self.layer.timeout if timeout is None else timeout)
         cap = check_max_rows(self.layer.max_rows if max_rows is None else max_rows)
@@ -399,7 +401,7 @@ class Query:
         fetched = target.fetch(statement, timeout=seconds, max_rows=cap)
         return Result(
             self.columns,
-            fetched.rows,
+            normalise_rows(fetched.rows, self._types, self.layer.graph.settings.time_zone),
             statement.sql,
             target.dialect,
             self.versions,

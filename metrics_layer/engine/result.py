@@ -71,18 +71,20 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.6g}"
+        # Six significant digits, but never fewer than the digits before the point.
+        whole = len(str(int(abs(value)))) if abs(value) < 1e15 else 6
+        return f"{value:.{max(6, whole)}g}"
     return str(value)
 
 
 def format_table(columns: tuple[str, ...], rows: tuple[tuple[Any, ...], ...]) -> str:
     """A plain-text table, numbers right-aligned.
 
-    >>> print(format_table(("plan", "users"), (("pro", 3), ("free", 12))))
-    plan  users
-    ----  -----
-    pro       3
-    free     12
+    >>> print(format_table(("plan", "users", "mrr"), (("pro", 3, 1234567.25), ("free", 12, 0.5))))
+    plan  users  mrr
+    ----  -----  -------
+    pro       3  1234567
+    free     12      0.5
     """
     cells = [[_text(v) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]

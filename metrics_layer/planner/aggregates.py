@@ -54,10 +54,13 @@ def aggregate_call(measure: Measure, condition: exp.Expr | None) -> exp.Expr:
     if agg is Agg.MAX:
         return exp.Max(this=value)
     if agg is Agg.MEDIAN or agg is Agg.PERCENTILE:
+        # Interpolated in floating point on every engine: DuckDB would round the result of a
+        # DECIMAL column to the column's scale (10.00 and 10.05 give 10.02, not 10.025).
         fraction = 0.5 if agg is Agg.MEDIAN else measure.percentile
+        ordered = exp.Ordered(this=cast(value, exp.DataType.Type.DOUBLE), nulls_first=False)
         return exp.WithinGroup(
             this=exp.PercentileCont(this=exp.Literal.number(fraction)),
-            expression=exp.Order(expressions=[exp.Ordered(this=value, nulls_first=False)]),
+            expression=exp.Order(expressions=[ordered]),
         )
     assert_never(agg)
 

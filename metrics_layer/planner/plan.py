@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from metrics_layer.graph.model import Offset
+from metrics_layer.planner.types import ValueType
 from metrics_layer.spec.models import Rollup, SemiAdditive
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ class Grouping:
 
     name: str
     alias: str
+    type: ValueType = ValueType.AS_RETURNED
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class OutputMetric:
 
     name: str
     expr: exp.Expr
+    type: ValueType = ValueType.FLOAT
 
 
 @dataclass(frozen=True)
@@ -102,3 +105,8 @@ class Plan:
     def columns(self) -> tuple[str, ...]:
         """The result's column names, as the caller asked for them."""
         return tuple(g.name for g in self.groupings) + tuple(m.name for m in self.metrics)
+
+    @property
+    def types(self) -> tuple[ValueType, ...]:
+        """The Python type of each column, in ``columns`` order."""
+        return tuple(g.type for g in self.groupings) + tuple(m.type for m in self.metrics)

@@ -28,6 +28,7 @@ from metrics_layer.planner.plan import (
     Plan,
 )
 from metrics_layer.planner.query import MAX_NAME_LENGTH, MetricQuery
+from metrics_layer.planner.types import dimension_type, metric_type
 from metrics_layer.spec.models import DimensionType, Grain, Rollup, SemiAdditive
 from metrics_layer.sql.names import column
 from metrics_layer.sql.time import bucket, in_time_zone, shift, within_dates
@@ -82,7 +83,10 @@ class _Planner:
 
     def plan(self) -> Plan:
         metrics = [self.graph.metric(name) for name in self.query.metrics]
-        outputs = [OutputMetric(m.name, self._metric_expr(m, None)) for m in metrics]
+        outputs = [
+            OutputMetric(m.name, self._metric_expr(m, None), metric_type(self.graph, m))
+            for m in metrics
+        ]
         if not self.scans:
             self._scan_for_dimensions()
         groupings = self._groupings()
@@ -241,7 +245,7 @@ class _Planner:
                     for i, k in enumerate(ref.entity.keys, start=1)
                 )
             else:
-                groupings.append(Grouping(name, alias))
+                groupings.append(Grouping(name, alias, dimension_type(ref)))
         return tuple(groupings)
 
     def _aggregation(self, scan: _Scan) -> Aggregation:
@@ -268,6 +272,7 @@ class _Planner:
                 for condition, field in ((self.where, "where"), (shared, "filter"))
                 if condition is not None
             ),
+            self._any_filter(scan, joins) if shared is None else None,
         )
         columns = tuple(
             AggColumn(
@@ -309,6 +314,20 @@ class _Planner:
             keep=scan.keep,
             offset=scan.offset,
         )
+
+    def _any_filter(self, scan: _Scan, joins: Joins) -> exp.Expr | None:
+        """When every aggregate of ``scan`` has its own filter, a row that passes none of them
+        counts for no metric: ``f1 OR f2 OR ...`` in WHERE keeps it out, so a group where no
+        row passes any filter does not appear (each filter still applies in its aggregate)."""
+        conditions = list(dict.fromkeys(leaf.condition for _, leaf in scan.leaves))
+        if not conditions or None in conditions:
+            return None
+        resolved = [
+            self._resolve(c, scan.source, joins, scan.offset, field="filter")
+            for c in conditions
+            if c is not None
+        ]
+        return exp.or_(*resolved, copy=False)
 
     def _check_per(self, scan: _Scan, ref: DimensionRef, name: str) -> None:
         if scan.per is None or ref.grain is None:

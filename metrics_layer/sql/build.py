@@ -45,10 +45,7 @@ def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
             defining.append(final)
     aliases = [g.alias for g in plan.groupings]
     select = _final_select(plan, aliases, final_names, defining or final_names, ctes, take)
-    order = [
-        exp.Ordered(this=column(alias), desc=descending, nulls_first=False)
-        for alias, descending in plan.order
-    ] or [exp.Ordered(this=column(alias), nulls_first=False) for alias in aliases]
+    order = _order(plan.order, aliases)
     if order:
         select = select.order_by(*order, copy=False)
     if plan.limit is not None:
@@ -56,6 +53,20 @@ def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
     if ctes:
         select.set("with_", exp.With(expressions=ctes))
     return select
+
+
+def _order(requested: tuple[tuple[str, bool], ...], aliases: list[str]) -> list[exp.Ordered]:
+    """The requested order, then every grain key not in it (ascending): rows are one per grain,
+    so the order is total and ties break the same way on every engine. NULLs sort last.
+
+    >>> [o.sql("postgres") for o in _order((("n", True),), ["a", "b"])]
+    ['n DESC NULLS LAST', 'a', 'b']
+    """
+    named = {name for name, _ in requested}
+    return [
+        exp.Ordered(this=column(name), desc=descending, nulls_first=False)
+        for name, descending in requested
+    ] + [exp.Ordered(this=column(name), nulls_first=False) for name in aliases if name not in named]
 
 
 def _final_select(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -123,8 +122,8 @@ def test_week_buckets_on_duckdb(write_project: WriteProject, week_start: str) ->
 @pytest.mark.parametrize("dialect", ["spark", "databricks"])
 def test_spark_percentiles_are_exact(percentiles: ml.SemanticLayer, dialect: str) -> None:
     sql = percentiles.query(PERCENTILE_METRICS, by="metric_time.month").sql(dialect)
-    assert "PERCENTILE(orders.amount, 0.5) AS median_amount" in sql
-    assert "PERCENTILE(orders.amount, 0.9) AS p90_amount" in sql
+    assert "PERCENTILE(CAST(orders.amount AS DOUBLE), 0.5) AS median_amount" in sql
+    assert "PERCENTILE(CAST(orders.amount AS DOUBLE), 0.9) AS p90_amount" in sql
     assert "APPROX" not in sql.upper()
     assert "WITHIN GROUP" not in sql.upper()
     assert isinstance(sqlglot.parse_one(sql, read=dialect), exp.Select)
@@ -151,8 +150,10 @@ def test_duckdb_percentiles_interpolate(percentiles: ml.SemanticLayer) -> None:
         rows = connection.execute(sql).fetchall()
     finally:
         connection.close()
-    # PERCENTILE_CONT over 1, 2, 3, 10 (NULL ignored): 0.5 -> 2.5; 0.9 -> 3 + 0.7 * 7 = 7.9.
-    assert rows == [(Decimal("2.50"), Decimal("7.90"))]
+    # PERCENTILE_CONT over 1, 2, 3, 10 (NULL ignored): 0.5 -> 2.5; 0.9 -> 3 + 0.7 * 7 = 7.9,
+    # interpolated in DOUBLE (not rounded to the column's DECIMAL scale).
+    assert rows == [pytest.approx((2.5, 7.9), abs=1e-12)]
+    assert all(type(value) is float for value in rows[0])
 
 
 # -- refusals and names ------------------------------------------------------------------------

@@ -92,5 +92,7 @@ LEFT JOIN users_agg
   ON grain_keys.metric_time__week IS NOT DISTINCT FROM users_agg.metric_time__week
   AND grain_keys.user__plan IS NOT DISTINCT FROM users_agg.user__plan
 ORDER BY
-  daily_active_users DESC
+  daily_active_users DESC,
+  metric_time__week,
+  user__plan
 LIMIT 100

@@ -110,5 +110,7 @@ LEFT JOIN users_agg
   ON grain_keys.metric_time__week <=> users_agg.metric_time__week
   AND grain_keys.user__plan <=> users_agg.user__plan
 ORDER BY
-  daily_active_users DESC
+  daily_active_users DESC,
+  CASE WHEN grain_keys.metric_time__week IS NULL THEN 1 ELSE 0 END, grain_keys.metric_time__week,
+  CASE WHEN grain_keys.user__plan IS NULL THEN 1 ELSE 0 END, grain_keys.user__plan
 LIMIT 100

@@ -113,5 +113,7 @@ LEFT JOIN users_agg
     )
   )
 ORDER BY
-  daily_active_users DESC NULLS LAST
+  daily_active_users DESC NULLS LAST,
+  metric_time__week,
+  user__plan
 LIMIT 100
