@@ -1,6 +1,6 @@
 """The shipped KPIs give the same numbers on PostgreSQL, MariaDB and SQLite as on DuckDB, on the
-demo data loaded into each (``metrics-layer demo --connection URL``): counts equal exactly, other
-values within 1e-9 relative (floating-point sums in another order).
+demo data loaded into each (``metrics-layer demo --connection URL``), as the same Python types:
+counts equal exactly, other values within 1e-9 relative (floating-point sums in another order).
 
 The seed of the engine matrix: day grain and totals, with and without a joined dimension, a
 filter and a date range.
@@ -8,8 +8,6 @@ filter and a date range.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 from pathlib import Path
 from typing import Any
 
@@ -63,14 +61,11 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ml.SemanticLa
 
 
 def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, (float, decimal.Decimal)) or isinstance(b, (float, decimal.Decimal)):
-        if a is None or b is None:
-            return a is b
-        x, y = float(a), float(b)
-        return abs(x - y) <= 1e-9 * max(1.0, abs(x), abs(y))
-    if isinstance(a, dt.date) and isinstance(b, str):
-        # SQLite has no date type (result types are made equal in a later step).
-        return a.isoformat() == b[:10]
+    """Equal values of the same Python type (floats within 1e-9 relative)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
     return bool(a == b)
 
 
