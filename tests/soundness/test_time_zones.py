@@ -12,6 +12,7 @@ hand in the comments.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from sqlalchemy.pool import NullPool
 
 import metrics_layer as ml
 from metrics_layer.engine.connection import Connection
-from metrics_layer.errors import EngineError
+from metrics_layer.errors import EngineError, UnsupportedError
 
 D = dt.date
 T = dt.datetime
@@ -349,3 +350,25 @@ def test_mariadb_without_time_zone_tables_refuses_a_named_zone(
         assert "mariadb-tzinfo-to-sql /usr/share/zoneinfo | mariadb -u root mysql" in message
     # the refusal does not spoil the connection for a query that converts nothing
     assert layer.query("orders").run().rows == ((11,),)
+
+
+# -- SQLite: no time-zone data at all -----------------------------------------------------------
+
+
+def test_sqlite_refuses_a_project_time_zone_at_compile_time(tmp_path: Path) -> None:
+    """SQLite would be sent ``AT TIME ZONE``, a syntax error there: refused before any SQL runs."""
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()
+    layer = ml.load(
+        _project(tmp_path / "berlin", "TIMESTAMP", "Europe/Berlin"), connection=f"sqlite:///{path}"
+    )
+    try:
+        for start in (None, "2026-01-01"):
+            query = layer.query("orders", by=["metric_time.day"], start=start)
+            with pytest.raises(UnsupportedError, match=r"sqlite .*time_zone: UTC"):
+                query.sql("sqlite")
+            with pytest.raises(UnsupportedError, match=r"sqlite .*time_zone: UTC"):
+                query.run()
+        assert layer.query("orders").run().rows == ((11,),)  # nothing to convert
+    finally:
+        layer.connection.close()
