@@ -352,6 +352,17 @@ def test_mariadb_without_time_zone_tables_refuses_a_named_zone(
     assert layer.query("orders").run().rows == ((11,),)
 
 
+def test_mariadb_session_is_utc_under_another_client_zone(client_zone: str) -> None:
+    """DATETIME has no zone; TIMESTAMP columns are shown in the session's zone, pinned here."""
+    _reachable("MariaDB", MARIADB)
+    connection = Connection(MARIADB)
+    try:
+        rows = connection._run("SELECT @@session.time_zone", timeout=5, max_rows=1).rows
+    finally:
+        connection.close()
+    assert rows == (("+00:00",),)
+
+
 # -- SQLite: no time-zone data at all -----------------------------------------------------------
 
 
