@@ -124,7 +124,11 @@ class Connection:
         timeout: float | None = None,
         max_rows: int = DEFAULT_MAX_ROWS,
     ) -> Fetched:
-        """Run one verified query, read-only, within ``timeout`` seconds, at most ``max_rows``."""
+        """Run one verified query, read-only, within ``timeout`` seconds, at most ``max_rows``.
+
+        An engine that cannot convert to one of the statement's time zones refuses
+        (EngineError) before the query runs, rather than returning NULL times.
+        """
         from metrics_layer.safety.statement import Statement
 
         if not isinstance(statement, Statement):
@@ -136,9 +140,13 @@ class Connection:
             raise InternalError(
                 f"a statement verified for {statement.dialect} cannot run on {self.dialect}"
             )
-        return self._run(statement.sql, timeout=timeout, max_rows=max_rows)
+        return self._run(
+            statement.sql, timeout=timeout, max_rows=max_rows, time_zones=statement.time_zones
+        )
 
-    def _run(self, sql: str, *, timeout: float | None, max_rows: int) -> Fetched:
+    def _run(
+        self, sql: str, *, timeout: float | None, max_rows: int, time_zones: tuple[str, ...] = ()
+    ) -> Fetched:
         """Run text below the guard: for ``fetch``, and for tests of the engines' own defences."""
         from sqlalchemy.exc import SQLAlchemyError
 
@@ -156,6 +164,7 @@ class Connection:
             raise self._connect_error(exc) from exc
         try:
             dbapi = raw.driver_connection
+            _check_zones(raw, session, time_zones)
             with session.query(dbapi, seconds):
                 cursor = raw.cursor()
                 try:
@@ -227,6 +236,17 @@ class Connection:
         return EngineError(
             f"cannot connect to {self._shown}: {detail}. Check the URL and that the database exists"
         )
+
+
+def _check_zones(raw: Any, session: Session, zones: tuple[str, ...]) -> None:
+    """The session's time-zone check, once per pooled DBAPI connection and zone."""
+    if not zones:
+        return
+    checked = raw.info.setdefault("metrics_layer_zones", set())
+    for zone in zones:
+        if zone not in checked:
+            session.check_zone(raw.driver_connection, zone)
+            checked.add(zone)
 
 
 def _rollback(raw: Any) -> None:

@@ -9,9 +9,12 @@ engine      read-only                                      timeout              
 DuckDB      read_only file, enable_external_access=false,  ``interrupt()`` from a timer   SET GLOBAL
             no extension autoload/install, locked config                                  TimeZone
 PostgreSQL  default_transaction_read_only, READ ONLY       statement_timeout, SET LOCAL   TimeZone
-            transaction, extended protocol (binary=True)   per query                      option
+            transaction, extended protocol (binary=True)   per query                      option and
+                                                                                          SET LOCAL
 MariaDB     START TRANSACTION READ ONLY, no                max_statement_time (MariaDB),  time_zone
-MySQL       multi-statements (PyMySQL default)             max_execution_time (MySQL)     +00:00
+MySQL       multi-statements (PyMySQL default)             max_execution_time (MySQL)     +00:00; a
+                                                                                          named zone
+                                                                                          is probed
 SQLite      URI mode=ro, PRAGMA query_only, authorizer     progress handler               (none)
 =========== ============================================== ============================== ==========
 
@@ -52,7 +55,8 @@ class Session:
     ``url`` rewrites the URL, ``connect_args`` are the driver's connect arguments,
     ``on_connect`` prepares each new DBAPI connection, ``query`` wraps one query (read-only
     transaction, timeout) on a DBAPI connection, ``execute`` sends the text, ``timed_out`` tells
-    a driver error caused by the timeout.
+    a driver error caused by the timeout, ``check_zone`` raises EngineError when the engine
+    cannot convert UTC to a named time zone (run once per DBAPI connection and zone).
     """
 
     name: str
@@ -62,6 +66,7 @@ class Session:
     query: Callable[[Any, float], AbstractContextManager[None]]
     execute: Callable[[Any, str], None]
     timed_out: Callable[[BaseException], bool]
+    check_zone: Callable[[Any, str], None]
 
 
 def _same(url: URL) -> URL:
@@ -69,6 +74,10 @@ def _same(url: URL) -> URL:
 
 
 def _nothing(_: Any) -> None:
+    return None
+
+
+def _any_zone(_: Any, __: str) -> None:
     return None
 
 
@@ -149,11 +158,18 @@ def _postgres_connect_args(timeout: float) -> dict[str, Any]:
 
 @contextmanager
 def _postgres_query(dbapi: Any, timeout: float) -> Iterator[None]:
-    """A READ ONLY transaction with its own statement_timeout (SET LOCAL ends with it)."""
+    """A READ ONLY transaction with its own statement_timeout and TimeZone (SET LOCAL ends
+    with it).
+
+    TimeZone is set again here because the connect option is not the last word: libpq sends
+    ``PGTZ`` from the client's environment as a startup parameter, which the server applies
+    after ``options`` (tests/engine/test_time_zones.py).
+    """
     with dbapi.cursor() as cursor:
         cursor.execute("SET TRANSACTION READ ONLY")
         cursor.execute(
-            "SELECT set_config('statement_timeout', %s, true)", (str(_milliseconds(timeout)),)
+            "SELECT set_config('statement_timeout', %s, true), set_config('TimeZone', 'UTC', true)",
+            (str(_milliseconds(timeout)),),
         )
     yield
 
@@ -185,6 +201,23 @@ def _mysql_query(dbapi: Any, timeout: float) -> Iterator[None]:
             cursor.execute("SET SESSION max_execution_time = %s", (_milliseconds(timeout),))
         cursor.execute("START TRANSACTION READ ONLY")
     yield
+
+
+def _mysql_check_zone(dbapi: Any, zone: str) -> None:
+    """CONVERT_TZ gives NULL for a named zone when the server's time-zone tables are empty
+    (the default): every timestamp would silently become NULL. Refuse instead."""
+    with dbapi.cursor() as cursor:
+        cursor.execute("SELECT CONVERT_TZ('2026-01-01 00:00:00', 'UTC', %s)", (zone,))
+        row = cursor.fetchone()
+    if row is None or row[0] is None:
+        raise EngineError(
+            f"this MySQL/MariaDB server cannot convert UTC to the project's time zone {zone!r}: "
+            "its time-zone tables are not loaded, so CONVERT_TZ returns NULL and every "
+            "timestamp would be lost. Ask the database administrator to load them "
+            "(`mariadb-tzinfo-to-sql /usr/share/zoneinfo | mariadb -u root mysql`, or "
+            "`mysql_tzinfo_to_sql /usr/share/zoneinfo | mysql -u root mysql` on MySQL), or set "
+            "`time_zone: UTC` in the project"
+        )
 
 
 def _mysql_timed_out(exc: BaseException) -> bool:
@@ -262,6 +295,7 @@ SESSIONS: dict[str, Session] = {
         _duckdb_query,
         _plain_execute,
         _duckdb_timed_out,
+        _any_zone,
     ),
     "postgresql": Session(
         "PostgreSQL",
@@ -271,6 +305,7 @@ SESSIONS: dict[str, Session] = {
         _postgres_query,
         _postgres_execute,
         _postgres_timed_out,
+        _any_zone,
     ),
     "mysql": Session(
         "MySQL/MariaDB",
@@ -280,6 +315,7 @@ SESSIONS: dict[str, Session] = {
         _mysql_query,
         _plain_execute,
         _mysql_timed_out,
+        _mysql_check_zone,
     ),
     "sqlite": Session(
         "SQLite",
@@ -289,6 +325,7 @@ SESSIONS: dict[str, Session] = {
         _sqlite_query,
         _plain_execute,
         _sqlite_timed_out,
+        _any_zone,
     ),
 }
 _FAMILY = {"mariadb": "mysql", "postgres": "postgresql"}

@@ -52,10 +52,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Statement:
-    """SQL text that passed ``verify`` for ``dialect``; the only thing an engine runs."""
+    """SQL text that passed ``verify`` for ``dialect``; the only thing an engine runs.
+
+    ``time_zones`` are the zones it converts UTC timestamps to, so that an engine that cannot
+    convert to one of them refuses before running it (``Session.check_zone``).
+    """
 
     sql: str
     dialect: str
+    time_zones: tuple[str, ...] = ()
 
 
 # What the compiler emits, as parsed back from the golden SQL of every dialect and the shipped
@@ -162,13 +167,28 @@ _TABLE_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
 def verify(sql: str, dialect: str) -> Statement:
     """``Statement(sql, dialect)`` if ``sql`` is one plain query; StatementError otherwise."""
-    problem = _problem(sql, dialect)
-    if problem is not None:
-        raise StatementError(f"refused SQL: {problem}", sql=sql)
-    return Statement(sql, dialect)
+    checked = _checked(sql, dialect)
+    if isinstance(checked, str):
+        raise StatementError(f"refused SQL: {checked}", sql=sql)
+    return Statement(sql, dialect, _time_zones(checked))
 
 
-def _problem(sql: str, dialect: str) -> str | None:
+def _time_zones(tree: exp.Expr) -> tuple[str, ...]:
+    """The target zones of the time-zone conversions in ``tree``.
+
+    >>> _time_zones(sqlglot.parse_one("SELECT CONVERT_TZ(t, 'UTC', 'Europe/Berlin')", "mysql"))
+    ('Europe/Berlin',)
+    """
+    zones = {
+        node.args["target_tz"].name
+        for node in tree.find_all(exp.ConvertTimezone)
+        if isinstance(node.args.get("target_tz"), exp.Literal)
+    }
+    return tuple(sorted(zones))
+
+
+def _checked(sql: str, dialect: str) -> str | exp.Query:
+    """The parsed query, or what is wrong with it."""
     try:
         tokens = Dialect.get_or_raise(dialect).tokenize(sql)
         if any(token.comments for token in tokens):
@@ -200,7 +220,7 @@ def _problem(sql: str, dialect: str) -> str | None:
         elif type(node) not in kinds:
             what = "function" if isinstance(node, exp.Func) else "construct"
             return f"{what} {_short(node, dialect)} ({type(node).__name__}) is not allowed"
-    return None
+    return tree
 
 
 def _table_problem(table: exp.Table, dialect: str) -> str | None:

@@ -142,6 +142,10 @@ RULES: dict[str, tuple[Rule, ...]] = {
 }
 
 _PERCENTILE = "median/percentile aggregates"
+_ZONES_SQLITE = (
+    "times in a project time zone other than UTC (SQLite has no time-zone data: set "
+    "`time_zone: UTC` in the project to query SQLite)"
+)
 UNSUPPORTED: dict[str, dict[type[exp.Expr], str]] = {
     "bigquery": {exp.PercentileCont: _PERCENTILE},
     "mysql": {exp.PercentileCont: _PERCENTILE},
@@ -149,6 +153,7 @@ UNSUPPORTED: dict[str, dict[type[exp.Expr], str]] = {
         exp.PercentileCont: _PERCENTILE,
         exp.TimestampTrunc: "hour grains",
         exp.DateTrunc: "week, month, quarter and year grains",
+        exp.ConvertTimezone: _ZONES_SQLITE,
     },
     "trino": {exp.PercentileCont: _PERCENTILE},
     "presto": {exp.PercentileCont: _PERCENTILE},

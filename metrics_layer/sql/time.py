@@ -21,9 +21,16 @@ _WEEKDAYS = tuple(WeekStart)
 
 
 def in_time_zone(expression: exp.Expr, time_zone: str) -> exp.Expr:
-    """Convert a UTC timestamp to ``time_zone`` (no-op for UTC).
+    """The local wall clock in ``time_zone`` of a timestamp (no-op for UTC).
+
+    A naive timestamp is taken as UTC. On DuckDB and PostgreSQL the cast to TIMESTAMP leaves a
+    naive value as it is and gives an aware one's UTC wall clock (every session is UTC), so the
+    same SQL is right for both column types; MySQL's CONVERT_TZ needs the server's time-zone
+    tables (checked by the session before the query runs).
 
     >>> in_time_zone(exp.column("t"), "Europe/Berlin").sql("postgres")
+    "CAST(t AS TIMESTAMP) AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/Berlin'"
+    >>> in_time_zone(exp.column("t"), "Europe/Berlin").sql("duckdb")
     "CAST(t AS TIMESTAMP) AT TIME ZONE 'UTC' AT TIME ZONE 'Europe/Berlin'"
     """
     if time_zone.upper() == "UTC":
