@@ -332,18 +332,8 @@ MONTHS = [
     [
         "duckdb",
         pytest.param("postgres", marks=pytest.mark.engine("postgres")),
-        pytest.param(
-            "mariadb",
-            marks=[
-                pytest.mark.engine("mariadb"),
-                pytest.mark.xfail(
-                    strict=True,
-                    reason="MariaDB's CONVERT_TZ returns NULL for a named zone when the server's "
-                    "time zone tables are not loaded (they are not on this machine): every "
-                    "Berlin bucket is NULL. Not refused at compile time yet.",
-                ),
-            ],
-        ),
+        # MariaDB: a named zone needs the server's time-zone tables, which this machine's server
+        # does not have; tests/soundness/test_time_zones.py proves the query is then refused.
     ],
 )
 @pytest.mark.usefixtures("client_in_los_angeles")
