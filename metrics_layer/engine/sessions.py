@@ -15,6 +15,9 @@ MySQL       multi-statements (PyMySQL default)             max_execution_time (M
 SQLite      URI mode=ro, PRAGMA query_only, authorizer     progress handler               (none)
 =========== ============================================== ============================== ==========
 
+SQLite's session also makes LIKE case-sensitive and FLOOR NULL-safe, so that a filter counts the
+same rows as on the other engines (docs/queries.md, "Filters").
+
 Any other engine is refused at run time; ``metrics-layer compile`` gives its SQL.
 """
 

@@ -127,3 +127,28 @@ def test_metrics_of_two_sources_join_on_exact_group_values(
         ("Fr", 1, 0),
         (None, 1, 0),
     }
+
+
+# Days of the rows: 2026-02-15, 02-20, 01-15, 03-01, 01-31 (23:30), 2025-12-01.
+INTERVALS = [
+    # + 30 days >= 03-01 means day >= 01-30: 02-15, 02-20, 03-01, 01-31
+    ("metric_time + INTERVAL '30' DAY >= CAST('2026-03-01' AS DATE)", 4),
+    # 03-31 - 1 month is 02-28 (the month's last day, not 03-03): 03-01 only
+    ("metric_time >= CAST('2026-03-31' AS DATE) - INTERVAL '1' MONTH", 1),
+    # + 1 month >= 03-01: 03-15, 03-20, 04-01 (01-31 + 1 month is 02-28)
+    ("metric_time + INTERVAL '1' MONTH >= CAST('2026-03-01' AS DATE)", 3),
+    # - 1 week < 01-01: 2025-11-24 only
+    ("metric_time - INTERVAL '1' WEEK < CAST('2026-01-01' AS DATE)", 1),
+]
+
+
+@pytest.mark.parametrize(("where", "expected"), INTERVALS)
+def test_interval_arithmetic_is_the_same_or_refused(
+    where: str, expected: int, engine_layer: tuple[str, ml.SemanticLayer], count: Count
+) -> None:
+    engine, _ = engine_layer
+    if engine == "sqlite":
+        with pytest.raises(UnsupportedError, match="sqlite cannot compute interval arithmetic"):
+            count(where)
+        return
+    assert count(where) == expected
