@@ -18,11 +18,15 @@ MySQL       multi-statements (PyMySQL default)             max_execution_time (M
 SQLite      URI mode=ro, PRAGMA query_only, authorizer     progress handler               (none)
 =========== ============================================== ============================== ==========
 
+SQLite's session also makes LIKE case-sensitive and FLOOR NULL-safe, so that a filter counts the
+same rows as on the other engines (docs/queries.md, "Filters").
+
 Any other engine is refused at run time; ``metrics-layer compile`` gives its SQL.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -263,8 +267,25 @@ def _sqlite_authorizer(action: int, arg1: str | None, arg2: str | None, *_: obje
     return sqlite3.SQLITE_DENY
 
 
+def _sqlite_floor(value: object) -> object:
+    """FLOOR as SQLite's own: NULL stays NULL, REAL stays REAL (SQLAlchemy's replacement is
+    ``math.floor``, which raises on NULL and gives an integer)."""
+    if value is None or isinstance(value, int):
+        return value
+    try:
+        return float(math.floor(float(value)))  # type: ignore[arg-type]
+    except ValueError:
+        return 0.0  # SQLite reads text that is not a number as 0
+
+
 def _sqlite_on_connect(dbapi: Any) -> None:
+    """Read-only, LIKE case-sensitive as on every other engine, then the authorizer.
+
+    The pragmas are set before the authorizer, which would refuse setting them.
+    """
     dbapi.execute("PRAGMA query_only = ON")
+    dbapi.execute("PRAGMA case_sensitive_like = ON")
+    dbapi.create_function("floor", 1, _sqlite_floor, deterministic=True)
     dbapi.set_authorizer(_sqlite_authorizer)
 
 

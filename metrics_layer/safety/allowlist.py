@@ -76,6 +76,7 @@ DEFINITION_TYPES: frozenset[DType] = FILTER_TYPES | frozenset(
         _T.JSONB,
         _T.UUID,
         _T.BIGDECIMAL,
+        _T.BINARY,  # MariaDB/MySQL compare strings byte for byte as CAST(x AS BINARY)
     }
 )
 

@@ -17,12 +17,14 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from metrics_layer.errors import UnsupportedError
 from metrics_layer.safety.allowlist import (
     DEFINITION_ANONYMOUS,
     DEFINITION_FUNCTIONS,
     DEFINITION_NODES,
     FILTER_NODES,
 )
+from metrics_layer.sql.dialects import render
 
 __all__ = [
     "ENGINE_DIALECTS",
@@ -152,10 +154,20 @@ def rendered(dialect: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(kinds - known), frozenset(anonymous - named)
 
 
+def _rendering(text: str, dialect: str) -> str:
+    """The sample as the compiler writes it for ``dialect`` (with the dialect's rules), or as
+    sqlglot alone writes it where the compiler refuses the construct: the parts of it that the
+    compiler does emit (a cast within a refused interval) stay admitted."""
+    try:
+        return render(sqlglot.parse_one(text), dialect, pretty=False)
+    except UnsupportedError:
+        return sqlglot.parse_one(text).sql(dialect)
+
+
 def _render_all(dialect: str, kinds: set[str], anonymous: set[str]) -> None:
     for text in samples():
         try:
-            rendering = sqlglot.parse_one(text).sql(dialect)
+            rendering = _rendering(text, dialect)
             tree = sqlglot.parse_one(rendering, read=dialect)
         except SqlglotError:
             continue  # a construct this dialect cannot render: compiling it fails, not the guard

@@ -15,7 +15,7 @@ from sqlglot.dialects import MODULE_BY_DIALECT
 from sqlglot.dialects.dialect import Dialect
 
 from metrics_layer.errors import UnsupportedError, did_you_mean
-from metrics_layer.sql.names import cast
+from metrics_layer.sql.names import cast, column, table_alias
 
 __all__ = [
     "DEFAULT_DIALECT",
@@ -131,15 +131,250 @@ def exact_percentile(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _as_binary(value: exp.Expr) -> exp.Expr:
+    return exp.Cast(this=value, to=exp.DataType.build("BINARY"))
+
+
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.Nullif)
+
+
+def _binary(operand: exp.Expr) -> exp.Expr:
+    """A string literal that holds a letter as a binary string; tuples element by element.
+
+    A literal without letters ('2.5', '2026-01-31') is left alone: its case cannot matter, and
+    MariaDB would compare a number or date from a derived table with a binary string as text.
+    """
+    if _lettered(operand):
+        return _as_binary(operand)
+    if isinstance(operand, exp.Tuple):
+        operand.set("expressions", [_binary(item) for item in operand.expressions])
+    return operand
+
+
+def _lettered(operand: exp.Expr) -> bool:
+    """A string literal whose case can matter."""
+    if not (isinstance(operand, exp.Literal) and operand.is_string):
+        return False
+    text: str = operand.this
+    return text.lower() != text.upper()
+
+
+def _binary_row_columns(row: exp.Tuple, values: list[exp.Expr]) -> None:
+    """MariaDB compares rows by the columns' collation even against binary literals: in
+    ``(a, b) IN ((...), ...)`` cast each column that some row compares with a lettered string."""
+    columns = list(row.expressions)
+    for position, member in enumerate(columns):
+        lettered = any(
+            isinstance(value, exp.Tuple)
+            and position < len(value.expressions)
+            and _lettered(value.expressions[position])
+            for value in values
+        )
+        if lettered and not isinstance(member, exp.Cast):
+            columns[position] = _as_binary(member)
+    row.set("expressions", columns)
+
+
+def binary_string_comparison(node: exp.Expr) -> exp.Expr:
+    """MariaDB and MySQL compare strings by the column's collation, which by default ignores
+    case and trailing spaces: compare with string literals byte for byte instead.
+
+    Only the literal side is cast, so numbers and dates on the other side are compared as
+    before, and an index on the column can still be used for the range.
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one("x = 'de' AND y IN ('a', 'b') AND n = '2.5'")
+    >>> tree.transform(binary_string_comparison).sql("mysql")
+    "x = CAST('de' AS BINARY) AND y IN (CAST('a' AS BINARY), CAST('b' AS BINARY)) AND n = '2.5'"
+    """
+    if isinstance(node, _COMPARISONS):
+        for key in ("this", "expression"):
+            node.set(key, _binary(node.args[key]))
+    elif isinstance(node, exp.In):
+        if isinstance(node.this, exp.Tuple):
+            _binary_row_columns(node.this, node.expressions)
+        node.set("this", _binary(node.this))
+        node.set("expressions", [_binary(item) for item in node.expressions])
+    elif isinstance(node, exp.Between):
+        for key in ("this", "low", "high"):
+            node.set(key, _binary(node.args[key]))
+    elif isinstance(node, exp.Case) and node.args.get("this") is not None:
+        node.set("this", _binary(node.this))
+        for branch in node.args.get("ifs") or ():
+            branch.set("this", _binary(branch.this))
+    return node
+
+
+def starts_with_prefix(node: exp.Expr) -> exp.Expr:
+    """STARTS_WITH(x, p) as ``SUBSTRING(x, 1, LENGTH(p)) = p`` where the function is missing.
+
+    >>> node = exp.StartsWith(this=exp.column("x"), expression=exp.Literal.string("D"))
+    >>> starts_with_prefix(node).sql("sqlite")
+    "SUBSTRING(x, 1, LENGTH('D')) = 'D'"
+    """
+    if not isinstance(node, exp.StartsWith):
+        return node
+    prefix: exp.Expr = node.expression
+    head = exp.Substring(
+        this=node.this.copy(), start=exp.Literal.number(1), length=exp.Length(this=prefix.copy())
+    )
+    return exp.EQ(this=head, expression=prefix.copy())
+
+
+def _round_as_decimal(node: exp.Expr, decimal: str) -> exp.Expr:
+    if not isinstance(node, exp.Round) or node.find_ancestor(exp.Predicate) is None:
+        return node
+    value: exp.Expr = node.this
+    if not (isinstance(value, exp.Cast) and value.to.is_type(exp.DataType.Type.DECIMAL)):
+        node.set("this", exp.Cast(this=value, to=exp.DataType.build(decimal)))
+    return node
+
+
+def postgres_round(node: exp.Expr) -> exp.Expr:
+    """ROUND in a condition rounds half away from zero: as NUMERIC (a DOUBLE PRECISION rounds
+    half to even on PostgreSQL).
+
+    >>> import sqlglot
+    >>> postgres_round(sqlglot.parse_one("ROUND(x) = 2").this).sql("postgres")
+    'ROUND(CAST(x AS DECIMAL))'
+    """
+    return _round_as_decimal(node, "DECIMAL")
+
+
+def mysql_round(node: exp.Expr) -> exp.Expr:
+    """ROUND in a condition rounds half away from zero: as DECIMAL (a DOUBLE rounds half to
+    even on MariaDB and MySQL).
+
+    >>> import sqlglot
+    >>> mysql_round(sqlglot.parse_one("ROUND(x) = 2").this).sql("mysql")
+    'ROUND(CAST(x AS DECIMAL(65, 30)))'
+    """
+    return _round_as_decimal(node, "DECIMAL(65, 30)")
+
+
+def duckdb_round(node: exp.Expr) -> exp.Expr:
+    """ROUND in a condition rounds the decimal value: ``ROUND(0.35, 1)`` is 0.4 as on the other
+    engines, not 0.3 as for the DOUBLE nearest to 0.35.
+
+    >>> import sqlglot
+    >>> duckdb_round(sqlglot.parse_one("ROUND(x / 10, 1) = 0.3").this).sql("duckdb")
+    'ROUND(CAST(x / 10 AS DECIMAL(38, 10)), 1)'
+    """
+    return _round_as_decimal(node, "DECIMAL(38, 10)")
+
+
+_TEXT_TYPES = (exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR)
+
+
+def _may_be_text(value: exp.Expr) -> bool:
+    """False for what is surely not a string: a number literal, a cast to another type."""
+    if isinstance(value, exp.Cast):
+        return value.to.is_type(*_TEXT_TYPES)
+    return not isinstance(value, exp.Literal)
+
+
+def binary_group_keys(node: exp.Expr) -> exp.Expr:
+    """MariaDB and MySQL group 'de' with 'DE' (and 'DE ') under the usual collations: add each
+    key's bytes as a further key, so groups are those of the other engines.
+
+    A further key only splits groups whose values differ byte for byte, so numbers and dates
+    (whose text is a function of their value) keep their groups.
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one("SELECT c, COUNT(*) FROM t GROUP BY c, CAST(d AS DATE)")
+    >>> tree.transform(binary_group_keys).sql("mysql")
+    'SELECT c, COUNT(*) FROM t GROUP BY c, CAST(d AS DATE), CAST(c AS BINARY)'
+    """
+    if not isinstance(node, exp.Group):
+        return node
+    keys = list(node.expressions)
+    present = {key.sql() for key in keys}
+    for key in list(keys):
+        if not _may_be_text(key):
+            continue
+        extra = _as_binary(key.copy())
+        if extra.sql() not in present:
+            keys.append(extra)
+            present.add(extra.sql())
+    node.set("expressions", keys)
+    return node
+
+
+def _all_rows(union: exp.Expr) -> exp.Expr:
+    if isinstance(union, exp.Union):
+        return exp.Union(
+            this=_all_rows(union.this), expression=_all_rows(union.expression), distinct=False
+        )
+    return union.copy()
+
+
+def binary_distinct_union(node: exp.Expr) -> exp.Expr:
+    """A UNION (distinct) of grain keys as UNION ALL grouped by the keys, so that
+    ``binary_group_keys`` keeps 'de' and 'DE' apart on MariaDB and MySQL.
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one("SELECT a.k FROM a UNION SELECT b.k FROM b")
+    >>> binary_distinct_union(tree).sql("mysql")
+    'SELECT grain.k FROM (SELECT a.k FROM a UNION ALL SELECT b.k FROM b) AS grain GROUP BY grain.k'
+    """
+    if not isinstance(node, exp.Union) or not node.args.get("distinct"):
+        return node
+    first: exp.Expr = node
+    while isinstance(first, exp.Union):
+        first = first.this
+    if not isinstance(first, exp.Select):
+        return node
+    names = [projection.alias_or_name for projection in first.expressions]
+    rows = exp.Subquery(this=_all_rows(node), alias=table_alias("grain"))
+    keys = [column(name, "grain") for name in names]
+    select = exp.Select(expressions=keys).from_(rows, copy=False)
+    return select.group_by(*(key.copy() for key in keys), copy=False)
+
+
+def binary_grain_join(node: exp.Expr) -> exp.Expr:
+    """A join on grain keys (``a <=> b``) also on their bytes, on MariaDB and MySQL.
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one("SELECT 1 FROM a LEFT JOIN b ON a.k <=> b.k")
+    >>> tree.transform(binary_grain_join).sql("mysql")
+    'SELECT 1 FROM a LEFT JOIN b ON (a.k <=> b.k AND CAST(a.k AS BINARY) <=> CAST(b.k AS BINARY))'
+    """
+    if not (
+        isinstance(node, exp.NullSafeEQ)
+        and isinstance(node.this, exp.Column)
+        and isinstance(node.expression, exp.Column)
+        and isinstance(node.parent, (exp.Join, exp.And))
+    ):
+        return node
+    same_bytes = exp.NullSafeEQ(
+        this=_as_binary(node.this.copy()), expression=_as_binary(node.expression.copy())
+    )
+    return exp.Paren(this=exp.and_(node.copy(), same_bytes, copy=False))
+
+
 RULES: dict[str, tuple[Rule, ...]] = {
     "bigquery": (week_starts_monday,),
     "snowflake": (iso_week,),
     "redshift": (null_safe_equality,),
     "mysql": (mysql_week,),
+    "duckdb": (duckdb_round,),
+    "postgres": (postgres_round,),
+    "sqlite": (starts_with_prefix,),
     "spark": (exact_percentile,),
     "spark2": (exact_percentile,),
     "databricks": (exact_percentile,),
 }
+# Same filter, same rows: string comparisons, ROUND and STARTS_WITH on the engines that differ
+# (docs/queries.md, "Dialect notes"). Kept apart from the entries above so that each set of
+# rules reads as one decision.
+RULES["mysql"] += (
+    starts_with_prefix,
+    binary_string_comparison,
+    mysql_round,
+    binary_distinct_union,
+    binary_group_keys,
+    binary_grain_join,
+)
 
 _PERCENTILE = "median/percentile aggregates"
 _ZONES_SQLITE = (
@@ -159,6 +394,11 @@ UNSUPPORTED: dict[str, dict[type[exp.Expr], str]] = {
     "presto": {exp.PercentileCont: _PERCENTILE},
     "athena": {exp.PercentileCont: _PERCENTILE},
 }
+# SQLite has no interval type (``d - INTERVAL '30' DAY`` is a syntax error there).
+UNSUPPORTED["sqlite"][exp.Interval] = (
+    "interval arithmetic (INTERVAL '30' DAY; in a filter, compare with the date itself, "
+    "e.g. metric_time >= '2026-01-30', or use start and end)"
+)
 
 
 # Dialects whose output is known not to run as written, refused by name instead of compiled.

@@ -23,7 +23,9 @@ WITH users_source AS (
   FROM users_source AS users
   GROUP BY
     users.plan,
-    users.country
+    users.country,
+    CAST(users.plan AS BINARY),
+    CAST(users.country AS BINARY)
 )
 SELECT
   users_agg.user__plan AS user__plan,

@@ -4,7 +4,8 @@ WITH subscriptions_agg AS (
     SUM(subscriptions.mrr) AS new_mrr
   FROM subscriptions AS subscriptions
   GROUP BY
-    subscriptions.user_id
+    subscriptions.user_id,
+    CAST(subscriptions.user_id AS BINARY)
 )
 SELECT
   subscriptions_agg.`user` AS `user`,

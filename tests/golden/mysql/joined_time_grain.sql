@@ -28,7 +28,7 @@ WITH users_source AS (
   LEFT JOIN users_source AS users
     ON events.user_id = users.user_id
   WHERE
-    NOT events.event_type IN ('email_open', 'login_failed')
+    NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))
   GROUP BY
     CAST(STR_TO_DATE(
       CONCAT(YEAR(CAST(users.signed_up_at AS DATE)), ' ', MONTH(CAST(users.signed_up_at AS DATE)), ' 1'),

@@ -52,7 +52,7 @@ WITH users_source AS (
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   WHERE
-    NOT events.event_type IN ('email_open', 'login_failed')
+    NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))
   GROUP BY
     CAST(STR_TO_DATE(
       CONCAT(YEAR(CAST(events.occurred_at AS DATE)), ' ', MONTH(CAST(events.occurred_at AS DATE)), ' 1'),
@@ -67,7 +67,8 @@ WITH users_source AS (
   INNER JOIN events_per_day_periods
     ON events_per_day.metric_time__month = events_per_day_periods.metric_time__month
   GROUP BY
-    events_per_day.metric_time__month
+    events_per_day.metric_time__month,
+    CAST(events_per_day.metric_time__month AS BINARY)
 ), subscriptions_agg AS (
   SELECT
     CAST(STR_TO_DATE(
@@ -115,20 +116,27 @@ WITH users_source AS (
     ) AS DATE)
 ), grain_keys AS (
   SELECT
-    users_agg.metric_time__month
-  FROM users_agg
-  UNION
-  SELECT
-    events_per_day_rollup.metric_time__month
-  FROM events_per_day_rollup
-  UNION
-  SELECT
-    subscriptions_agg.metric_time__month
-  FROM subscriptions_agg
-  UNION
-  SELECT
-    subscription_snapshots_last_snapshot.metric_time__month
-  FROM subscription_snapshots_last_snapshot
+    grain.metric_time__month
+  FROM (
+    SELECT
+      users_agg.metric_time__month
+    FROM users_agg
+    UNION ALL
+    SELECT
+      events_per_day_rollup.metric_time__month
+    FROM events_per_day_rollup
+    UNION ALL
+    SELECT
+      subscriptions_agg.metric_time__month
+    FROM subscriptions_agg
+    UNION ALL
+    SELECT
+      subscription_snapshots_last_snapshot.metric_time__month
+    FROM subscription_snapshots_last_snapshot
+  ) AS grain
+  GROUP BY
+    grain.metric_time__month,
+    CAST(grain.metric_time__month AS BINARY)
 )
 SELECT
   grain_keys.metric_time__month AS metric_time__month,
@@ -138,12 +146,24 @@ SELECT
   COALESCE(subscription_snapshots_last_snapshot.paying_customers, 0) AS paying_customers
 FROM grain_keys
 LEFT JOIN users_agg
-  ON grain_keys.metric_time__month <=> users_agg.metric_time__month
+  ON (
+    grain_keys.metric_time__month <=> users_agg.metric_time__month
+    AND CAST(grain_keys.metric_time__month AS BINARY) <=> CAST(users_agg.metric_time__month AS BINARY)
+  )
 LEFT JOIN events_per_day_rollup
-  ON grain_keys.metric_time__month <=> events_per_day_rollup.metric_time__month
+  ON (
+    grain_keys.metric_time__month <=> events_per_day_rollup.metric_time__month
+    AND CAST(grain_keys.metric_time__month AS BINARY) <=> CAST(events_per_day_rollup.metric_time__month AS BINARY)
+  )
 LEFT JOIN subscriptions_agg
-  ON grain_keys.metric_time__month <=> subscriptions_agg.metric_time__month
+  ON (
+    grain_keys.metric_time__month <=> subscriptions_agg.metric_time__month
+    AND CAST(grain_keys.metric_time__month AS BINARY) <=> CAST(subscriptions_agg.metric_time__month AS BINARY)
+  )
 LEFT JOIN subscription_snapshots_last_snapshot
-  ON grain_keys.metric_time__month <=> subscription_snapshots_last_snapshot.metric_time__month
+  ON (
+    grain_keys.metric_time__month <=> subscription_snapshots_last_snapshot.metric_time__month
+    AND CAST(grain_keys.metric_time__month AS BINARY) <=> CAST(subscription_snapshots_last_snapshot.metric_time__month AS BINARY)
+  )
 ORDER BY
   CASE WHEN grain_keys.metric_time__month IS NULL THEN 1 ELSE 0 END, grain_keys.metric_time__month

@@ -31,7 +31,8 @@ WITH users_source AS (
       CONCAT(YEAR(CAST(users.signed_up_at AS DATE)), ' ', QUARTER(CAST(users.signed_up_at AS DATE)) * 3 - 2, ' 1'),
       '%Y %c %e'
     ) AS DATE),
-    users.acquisition_channel
+    users.acquisition_channel,
+    CAST(users.acquisition_channel AS BINARY)
 )
 SELECT
   users_agg.metric_time__quarter AS metric_time__quarter,

@@ -47,15 +47,16 @@ WITH users_source AS (
   WHERE
     CAST(events.occurred_at AS DATE) >= CAST('2026-01-01' AS DATE)
     AND CAST(events.occurred_at AS DATE) <= CAST('2026-03-31' AS DATE)
-    AND users.country = 'DE'
-    AND NOT events.event_type IN ('email_open', 'login_failed')
+    AND users.country = CAST('DE' AS BINARY)
+    AND NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))
   GROUP BY
     CAST(DATE_SUB(
       CAST(events.occurred_at AS DATE),
       INTERVAL (WEEKDAY(CAST(events.occurred_at AS DATE))) DAY
     ) AS DATE),
     users.plan,
-    CAST(events.occurred_at AS DATE)
+    CAST(events.occurred_at AS DATE),
+    CAST(users.plan AS BINARY)
 ), events_per_day_rollup AS (
   SELECT
     events_per_day.metric_time__week,
@@ -66,7 +67,9 @@ WITH users_source AS (
     ON events_per_day.metric_time__week = events_per_day_periods.metric_time__week
   GROUP BY
     events_per_day.metric_time__week,
-    events_per_day.user__plan
+    events_per_day.user__plan,
+    CAST(events_per_day.metric_time__week AS BINARY),
+    CAST(events_per_day.user__plan AS BINARY)
 ), users_agg AS (
   SELECT
     CAST(DATE_SUB(
@@ -79,23 +82,34 @@ WITH users_source AS (
   WHERE
     CAST(users.signed_up_at AS DATE) >= CAST('2026-01-01' AS DATE)
     AND CAST(users.signed_up_at AS DATE) <= CAST('2026-03-31' AS DATE)
-    AND users.country = 'DE'
+    AND users.country = CAST('DE' AS BINARY)
   GROUP BY
     CAST(DATE_SUB(
       CAST(users.signed_up_at AS DATE),
       INTERVAL (WEEKDAY(CAST(users.signed_up_at AS DATE))) DAY
     ) AS DATE),
-    users.plan
+    users.plan,
+    CAST(users.plan AS BINARY)
 ), grain_keys AS (
   SELECT
-    events_per_day_rollup.metric_time__week,
-    events_per_day_rollup.user__plan
-  FROM events_per_day_rollup
-  UNION
-  SELECT
-    users_agg.metric_time__week,
-    users_agg.user__plan
-  FROM users_agg
+    grain.metric_time__week,
+    grain.user__plan
+  FROM (
+    SELECT
+      events_per_day_rollup.metric_time__week,
+      events_per_day_rollup.user__plan
+    FROM events_per_day_rollup
+    UNION ALL
+    SELECT
+      users_agg.metric_time__week,
+      users_agg.user__plan
+    FROM users_agg
+  ) AS grain
+  GROUP BY
+    grain.metric_time__week,
+    grain.user__plan,
+    CAST(grain.metric_time__week AS BINARY),
+    CAST(grain.user__plan AS BINARY)
 )
 SELECT
   grain_keys.metric_time__week AS metric_time__week,
@@ -104,11 +118,23 @@ SELECT
   COALESCE(users_agg.signups, 0) AS signups
 FROM grain_keys
 LEFT JOIN events_per_day_rollup
-  ON grain_keys.metric_time__week <=> events_per_day_rollup.metric_time__week
-  AND grain_keys.user__plan <=> events_per_day_rollup.user__plan
+  ON (
+    grain_keys.metric_time__week <=> events_per_day_rollup.metric_time__week
+    AND CAST(grain_keys.metric_time__week AS BINARY) <=> CAST(events_per_day_rollup.metric_time__week AS BINARY)
+  )
+  AND (
+    grain_keys.user__plan <=> events_per_day_rollup.user__plan
+    AND CAST(grain_keys.user__plan AS BINARY) <=> CAST(events_per_day_rollup.user__plan AS BINARY)
+  )
 LEFT JOIN users_agg
-  ON grain_keys.metric_time__week <=> users_agg.metric_time__week
-  AND grain_keys.user__plan <=> users_agg.user__plan
+  ON (
+    grain_keys.metric_time__week <=> users_agg.metric_time__week
+    AND CAST(grain_keys.metric_time__week AS BINARY) <=> CAST(users_agg.metric_time__week AS BINARY)
+  )
+  AND (
+    grain_keys.user__plan <=> users_agg.user__plan
+    AND CAST(grain_keys.user__plan AS BINARY) <=> CAST(users_agg.user__plan AS BINARY)
+  )
 ORDER BY
   daily_active_users DESC,
   CASE WHEN grain_keys.metric_time__week IS NULL THEN 1 ELSE 0 END, grain_keys.metric_time__week,

@@ -45,7 +45,7 @@ WITH users_source AS (
       CONCAT(YEAR(CAST(users.signed_up_at AS DATE)), ' ', MONTH(CAST(users.signed_up_at AS DATE)), ' 1'),
       '%Y %c %e'
     ) AS DATE) = CAST('2026-02-01' AS DATE)
-    AND NOT events.event_type IN ('email_open', 'login_failed')
+    AND NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))
   GROUP BY
     CAST(STR_TO_DATE(
       CONCAT(YEAR(CAST(events.occurred_at AS DATE)), ' ', MONTH(CAST(events.occurred_at AS DATE)), ' 1'),
@@ -60,7 +60,8 @@ WITH users_source AS (
   INNER JOIN events_per_day_periods
     ON events_per_day.metric_time__month = events_per_day_periods.metric_time__month
   GROUP BY
-    events_per_day.metric_time__month
+    events_per_day.metric_time__month,
+    CAST(events_per_day.metric_time__month AS BINARY)
 )
 SELECT
   events_per_day_rollup.metric_time__month AS metric_time__month,

@@ -38,7 +38,7 @@ WITH users_source AS (
   WHERE
     CAST(events.occurred_at AS DATE) >= CAST('2026-01-01' AS DATE)
     AND CAST(events.occurred_at AS DATE) <= CAST('2026-01-31' AS DATE)
-    AND NOT events.event_type IN ('email_open', 'login_failed')
+    AND NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))
   GROUP BY
     CAST(events.occurred_at AS DATE)
 ), events_per_day_rollup AS (

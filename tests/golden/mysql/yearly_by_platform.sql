@@ -6,10 +6,11 @@ WITH events_agg AS (
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   WHERE
-    NOT events.event_type IN ('email_open', 'login_failed')
+    NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))
   GROUP BY
     CAST(STR_TO_DATE(CONCAT(YEAR(CAST(events.occurred_at AS DATE)), ' 1 1'), '%Y %c %e') AS DATE),
-    events.platform
+    events.platform,
+    CAST(events.platform AS BINARY)
 )
 SELECT
   events_agg.metric_time__year AS metric_time__year,
