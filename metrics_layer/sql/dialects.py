@@ -16,6 +16,11 @@ from sqlglot.dialects.dialect import Dialect
 
 from metrics_layer.errors import UnsupportedError, did_you_mean
 from metrics_layer.sql.names import cast
+from metrics_layer.sql.sqlite import (
+    sqlite_calendar_months,
+    sqlite_inner_join_order,
+    sqlite_truncate,
+)
 
 __all__ = ["DEFAULT_DIALECT", "RULES", "UNSUPPORTED", "dialect_name", "render"]
 
@@ -129,19 +134,24 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "snowflake": (iso_week,),
     "redshift": (null_safe_equality,),
     "mysql": (mysql_week,),
+    "sqlite": (sqlite_truncate, sqlite_calendar_months, sqlite_inner_join_order),
     "spark": (exact_percentile,),
     "spark2": (exact_percentile,),
     "databricks": (exact_percentile,),
 }
 
-_PERCENTILE = "median/percentile aggregates"
-UNSUPPORTED: dict[str, dict[type[exp.Expr], str]] = {
+_REMOVE = "remove that metric or dimension from the query, or compile for another dialect"
+_PERCENTILE = ("median/percentile aggregates", _REMOVE)
+# node kind -> (what the dialect cannot compute, what to do instead)
+UNSUPPORTED: dict[str, dict[type[exp.Expr], tuple[str, str]]] = {
     "bigquery": {exp.PercentileCont: _PERCENTILE},
     "mysql": {exp.PercentileCont: _PERCENTILE},
     "sqlite": {
         exp.PercentileCont: _PERCENTILE,
-        exp.TimestampTrunc: "hour grains",
-        exp.DateTrunc: "week, month, quarter and year grains",
+        exp.ConvertTimezone: (
+            "time zones other than UTC (it has no time-zone database)",
+            "set the project's time_zone to UTC, or query another engine",
+        ),
     },
     "trino": {exp.PercentileCont: _PERCENTILE},
     "presto": {exp.PercentileCont: _PERCENTILE},
@@ -174,12 +184,9 @@ def render(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
     ``tree`` is consumed: the rules and the generator may change it in place.
     """
     unsupported = UNSUPPORTED.get(dialect, {})
-    for kind, what in unsupported.items():
+    for kind, (what, fix) in unsupported.items():
         if tree.find(kind) is not None:
-            raise UnsupportedError(
-                f"{dialect} cannot compute {what} exactly; remove that metric or dimension "
-                "from the query, or compile for another dialect"
-            )
+            raise UnsupportedError(f"{dialect} cannot compute {what} exactly; {fix}")
     for rule in RULES.get(dialect, ()):
         tree = tree.transform(rule, copy=False)
     return Dialect.get_or_raise(dialect).generate(tree, copy=False, pretty=pretty)
