@@ -16,7 +16,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import duckdb
@@ -38,22 +38,26 @@ def _sqlite_value(value: object) -> object:
     return value
 
 
+Read = Callable[[str], list[tuple[object, ...]]]
+
+
 def copy_to_sqlite(
-    source: Path, target: Path, tables: Iterable[str], where: dict[str, str] | None = None
+    read: Read, target: Path, tables: Iterable[str], where: dict[str, str] | None = None
 ) -> None:
-    """Copy ``tables`` of the DuckDB file ``source`` into a new SQLite file ``target``, with their
-    declared column types, timestamps as ISO text; ``where`` narrows a table's rows."""
-    with duckdb.connect(str(source), read_only=True) as ddb, sqlite3.connect(target) as lite:
+    """Copy ``tables`` of a DuckDB database, read with ``read(sql) -> rows``, into a new SQLite
+    file ``target`` with their declared column types, timestamps as ISO text; ``where`` narrows
+    a table's rows. (A test passes the ``demo_sql`` fixture: DuckDB refuses a second connection
+    to a file it already has open with another configuration.)"""
+    with sqlite3.connect(target) as lite:
         for table in tables:
-            columns = ddb.execute(
+            columns = read(
                 "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_name = ? ORDER BY ordinal_position",
-                [table],
-            ).fetchall()
+                f"WHERE table_name = '{table}' ORDER BY ordinal_position"
+            )
             declared = ", ".join(f'"{name}" {kind}' for name, kind in columns)
             lite.execute(f'CREATE TABLE "{table}" ({declared})')
             condition = f" WHERE {where[table]}" if where and table in where else ""
-            rows = ddb.execute(f'SELECT * FROM "{table}"{condition}').fetchall()
+            rows = read(f'SELECT * FROM "{table}"{condition}')
             marks = ", ".join("?" * len(columns))
             lite.executemany(
                 f'INSERT INTO "{table}" VALUES ({marks})',
@@ -96,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as folder:
         database = Path(folder) / "demo.sqlite"
-        copy_to_sqlite(ensure_demo(), database, ["subscription_snapshots"])
+        with duckdb.connect(str(ensure_demo()), read_only=True) as demo:
+            copy_to_sqlite(
+                lambda sql: demo.execute(sql).fetchall(), database, ["subscription_snapshots"]
+            )
         layer = ml.load(DEFINITIONS, connection=f"sqlite:///{database}")
         current, before = sql_pair(layer, args.metric, args.by)
         old_time, old_rows = _timed(database, before, args.runs)

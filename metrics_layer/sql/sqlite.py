@@ -97,22 +97,32 @@ def sqlite_calendar_months(node: exp.Expr) -> exp.Expr:
     >>> sqlite_calendar_months(node).sql("sqlite")
     "MIN(DATE(d, '+1 months'), DATE(d, 'start of month', '+2 months', '-1 day'))"
     """
-    if not isinstance(node, (exp.DateAdd, exp.DateSub)) or _unit(node) not in _MONTHS_IN:
+    if not isinstance(node, (exp.DateAdd, exp.DateSub)):
         return node
-    amount = node.expression
-    if not (isinstance(amount, exp.Literal) and amount.is_int) and not (
-        isinstance(amount, exp.Neg) and isinstance(amount.this, exp.Literal) and amount.this.is_int
-    ):
-        raise UnsupportedError(
-            "sqlite cannot add a computed number of months exactly; use a whole number, "
-            "or compile for another dialect"
-        )
-    months = int(amount.to_py()) * _MONTHS_IN[_unit(node)]
+    amount, unit = node.expression, _unit(node)
+    if isinstance(amount, exp.Interval):  # DATE_ADD(d, INTERVAL 1 MONTH) in a source's SQL
+        amount, unit = amount.this, _unit(amount)
+    if unit not in _MONTHS_IN:
+        return node
+    months = _whole_number(amount) * _MONTHS_IN[unit]
     if isinstance(node, exp.DateSub):
         months = -months
     overflowing = _date(node.this, f"{months:+d} months")
     last_day = _date(node.this, "start of month", f"{months + 1:+d} months", "-1 day")
     return exp.Least(this=overflowing, expressions=[last_day])
+
+
+def _whole_number(amount: exp.Expr) -> int:
+    """The integer a literal amount spells (``1``, ``-1``, ``'1'``); UnsupportedError otherwise."""
+    negative = isinstance(amount, exp.Neg)
+    literal = amount.this if negative else amount
+    text = literal.this if isinstance(literal, exp.Literal) else None
+    if not isinstance(text, str) or not text.lstrip("+-").isdigit():
+        raise UnsupportedError(
+            "sqlite cannot add a computed number of months exactly; use a whole number, "
+            "or compile for another dialect"
+        )
+    return -int(text) if negative else int(text)
 
 
 def sqlite_inner_join_order(node: exp.Expr) -> exp.Expr:

@@ -308,3 +308,42 @@ def test_a_time_zone_is_refused_on_sqlite_at_compile_time(calendar: Layer) -> No
     with pytest.raises(ml.UnsupportedError, match=message):
         query.run()
     assert "AT TIME ZONE" in query.sql("postgres")
+
+
+SOURCE_MONTHS = """
+sources:
+  - name: dates
+    sql: "SELECT 1 AS id, DATE_ADD(CAST('2024-01-31' AS DATE), INTERVAL 1 MONTH) AS day
+          UNION ALL SELECT 2, DATE_SUB(CAST('2024-03-31' AS DATE), INTERVAL 1 MONTH)
+          UNION ALL SELECT 3, DATE_ADD(CAST('2024-02-29' AS DATE), INTERVAL 1 YEAR)"
+    time: day
+    entities: [{name: row, key: id, primary: true}]
+    dimensions: [{name: day, type: time}]
+    measures: [{name: rows, agg: count}]
+metrics:
+  - {name: rows, type: simple, measure: dates.rows}
+"""
+
+
+# MariaDB is left out: a source's DATE_ADD(d, INTERVAL 1 MONTH) is rendered for it as
+# DATE_ADD(d, INTERVAL (INTERVAL '1' MONTH) DAY), a syntax error there (a separate bug).
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb", "postgresql"])
+def test_month_arithmetic_in_a_source_clamps(
+    engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source's own DATE_ADD/DATE_SUB by months and years gets the same rule."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "dates.yml").write_text(SOURCE_MONTHS, encoding="utf-8")
+    layer = ml.load(folder, connection=_url(engine, tmp_path))
+    try:
+        if engine in SERVERS:
+            try:
+                layer.connection.fetch(verify("SELECT 1 AS ok", layer.dialect), max_rows=1)
+            except ml.EngineError as exc:
+                require_service(engine, False, str(exc).splitlines()[0])
+        # Jan 31 + 1 month and Mar 31 - 1 month are Feb 29, 2024; Feb 29, 2024 + 1 year is
+        # Feb 28, 2025
+        assert rows(layer, "rows", "metric_time.day") == {"2024-02-29": 2, "2025-02-28": 1}
+    finally:
+        layer.connection.close()

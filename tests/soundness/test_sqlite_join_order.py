@@ -8,6 +8,7 @@ SQLite file; the old SQL is the same tree rendered without ``sqlite_inner_join_o
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,11 +28,13 @@ QUERIES = [
 
 
 @pytest.fixture(scope="module")
-def snapshots(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def snapshots(
+    demo_sql: Callable[[str], list[tuple[object, ...]]], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     database = tmp_path_factory.mktemp("sqlite") / "snapshots.sqlite"
     window = "snapshot_date BETWEEN DATE '2026-01-24' AND DATE '2026-03-03'"
     copy_to_sqlite(
-        demo_db, database, ["subscription_snapshots"], {"subscription_snapshots": window}
+        demo_sql, database, ["subscription_snapshots"], {"subscription_snapshots": window}
     )
     return database
 
