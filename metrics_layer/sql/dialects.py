@@ -16,6 +16,11 @@ from sqlglot.dialects.dialect import Dialect
 
 from metrics_layer.errors import UnsupportedError, did_you_mean
 from metrics_layer.sql.names import cast, column, table_alias
+from metrics_layer.sql.sqlite import (
+    sqlite_calendar_months,
+    sqlite_inner_join_order,
+    sqlite_truncate,
+)
 
 __all__ = [
     "DEFAULT_DIALECT",
@@ -359,7 +364,12 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "mysql": (mysql_week,),
     "duckdb": (duckdb_round,),
     "postgres": (postgres_round,),
-    "sqlite": (starts_with_prefix,),
+    "sqlite": (
+        sqlite_truncate,
+        sqlite_calendar_months,
+        sqlite_inner_join_order,
+        starts_with_prefix,
+    ),
     "spark": (exact_percentile,),
     "spark2": (exact_percentile,),
     "databricks": (exact_percentile,),
@@ -376,19 +386,18 @@ RULES["mysql"] += (
     binary_grain_join,
 )
 
-_PERCENTILE = "median/percentile aggregates"
-_ZONES_SQLITE = (
-    "times in a project time zone other than UTC (SQLite has no time-zone data: set "
-    "`time_zone: UTC` in the project to query SQLite)"
-)
-UNSUPPORTED: dict[str, dict[type[exp.Expr], str]] = {
+_REMOVE = "remove that metric or dimension from the query, or compile for another dialect"
+_PERCENTILE = ("median/percentile aggregates", _REMOVE)
+# node kind -> (what the dialect cannot compute, what to do instead)
+UNSUPPORTED: dict[str, dict[type[exp.Expr], tuple[str, str]]] = {
     "bigquery": {exp.PercentileCont: _PERCENTILE},
     "mysql": {exp.PercentileCont: _PERCENTILE},
     "sqlite": {
         exp.PercentileCont: _PERCENTILE,
-        exp.TimestampTrunc: "hour grains",
-        exp.DateTrunc: "week, month, quarter and year grains",
-        exp.ConvertTimezone: _ZONES_SQLITE,
+        exp.ConvertTimezone: (
+            "time zones other than UTC (it has no time-zone database)",
+            "set `time_zone: UTC` in the project, or query another engine",
+        ),
     },
     "trino": {exp.PercentileCont: _PERCENTILE},
     "presto": {exp.PercentileCont: _PERCENTILE},
@@ -396,8 +405,9 @@ UNSUPPORTED: dict[str, dict[type[exp.Expr], str]] = {
 }
 # SQLite has no interval type (``d - INTERVAL '30' DAY`` is a syntax error there).
 UNSUPPORTED["sqlite"][exp.Interval] = (
-    "interval arithmetic (INTERVAL '30' DAY; in a filter, compare with the date itself, "
-    "e.g. metric_time >= '2026-01-30', or use start and end)"
+    "interval arithmetic (INTERVAL '30' DAY)",
+    "in a filter, compare with the date itself, e.g. metric_time >= '2026-01-30', or use "
+    "start and end",
 )
 
 
@@ -434,13 +444,12 @@ def render(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
 
     ``tree`` is consumed: the rules and the generator may change it in place.
     """
-    unsupported = UNSUPPORTED.get(dialect, {})
-    for kind, what in unsupported.items():
-        if tree.find(kind) is not None:
-            raise UnsupportedError(
-                f"{dialect} cannot compute {what} exactly; remove that metric or dimension "
-                "from the query, or compile for another dialect"
-            )
     for rule in RULES.get(dialect, ()):
         tree = tree.transform(rule, copy=False)
+    # After the rules: a rule may turn a construct into one the dialect has (SQLite's month
+    # arithmetic becomes DATE() modifiers, so no INTERVAL is left of it).
+    unsupported = UNSUPPORTED.get(dialect, {})
+    for kind, (what, fix) in unsupported.items():
+        if tree.find(kind) is not None:
+            raise UnsupportedError(f"{dialect} cannot compute {what} exactly; {fix}")
     return Dialect.get_or_raise(dialect).generate(tree, copy=False, pretty=pretty)

@@ -370,8 +370,9 @@ def test_utc_hour_buckets_are_naive_datetimes(load: Load, engine: str) -> None:
     assert _typed(_rows(layer, ["orders"], by=["metric_time.hour"])) == _typed(UTC_HOURS)
 
 
-def test_sqlite_refuses_hour_and_month_buckets(load: Load) -> None:
+@pytest.mark.usefixtures("client_in_los_angeles")
+def test_sqlite_gives_the_same_hour_buckets_and_types(load: Load) -> None:
+    """SQLite computes hour and month buckets too (from text timestamps): same rows, same
+    Python types as the other engines in a UTC project."""
     layer = load("sqlite")
-    for by in ("metric_time.hour", "metric_time.month"):
-        with pytest.raises(UnsupportedError, match="sqlite"):
-            layer.query(["orders"], by=[by]).run()
+    assert _typed(_rows(layer, ["orders"], by=["metric_time.hour"])) == _typed(UTC_HOURS)

@@ -171,11 +171,27 @@ def test_exact_percentiles_are_refused(
         query.sql(dialect)
 
 
-@pytest.mark.parametrize("grain", ["hour", "week", "month", "quarter", "year"])
-def test_sqlite_refuses_truncated_grains(layer: ml.SemanticLayer, grain: str) -> None:
-    query = layer.query("signups", by=f"metric_time.{grain}")
-    with pytest.raises(UnsupportedError, match=r"^sqlite cannot compute .*grains"):
-        query.sql("sqlite")
+@pytest.mark.parametrize(
+    ("grain", "bucket"),
+    [
+        ("hour", "DATETIME(STRFTIME('%Y-%m-%d %H:00:00', users.signed_up_at))"),
+        ("week", "DATE(DATE(DATE(users.signed_up_at), '-6 days', 'weekday 1'))"),
+        ("month", "DATE(DATE(DATE(users.signed_up_at), 'start of month'))"),
+        ("year", "DATE(DATE(DATE(users.signed_up_at), 'start of year'))"),
+    ],
+)
+def test_sqlite_grains_use_date_modifiers(layer: ml.SemanticLayer, grain: str, bucket: str) -> None:
+    sql = layer.query("signups", by=f"metric_time.{grain}").sql("sqlite", pretty=False)
+    assert f"{bucket} AS metric_time__{grain}" in sql
+
+
+def test_sqlite_month_offsets_clamp(layer: ml.SemanticLayer) -> None:
+    sql = layer.query("mrr_growth_rate", by="metric_time.day").sql("sqlite", pretty=False)
+    assert "'1 MONTH'" not in sql
+    assert (
+        "MIN(DATE(DATE(subscription_snapshots.snapshot_date), '+1 months'), "
+        "DATE(DATE(subscription_snapshots.snapshot_date), 'start of month', '+2 months', '-1 day'))"
+    ) in sql
 
 
 def test_sqlite_day_grain_is_a_date(layer: ml.SemanticLayer) -> None:

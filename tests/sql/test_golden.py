@@ -37,6 +37,7 @@ DIALECTS = (
     "redshift",
     "trino",
     "mysql",
+    "sqlite",
 )
 
 # Dialects whose golden SQL is not reproduced character for character by parse -> generate.

@@ -1,0 +1,146 @@
+"""SQLite's rules: calendar arithmetic with ``DATE()`` modifiers, and a join order it keeps.
+
+SQLite has no ``DATE_TRUNC`` and no interval type; ``DATE(value, modifier, ...)`` does both,
+exactly, on ISO-8601 text. Each rule rewrites one node and leaves every other node alone; they
+run from ``RULES["sqlite"]`` in ``metrics_layer.sql.dialects``.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from metrics_layer.errors import UnsupportedError
+from metrics_layer.sql.names import cast
+
+__all__ = ["sqlite_calendar_months", "sqlite_inner_join_order", "sqlite_truncate"]
+
+_MONTHS_IN = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}
+
+
+def _date(value: exp.Expr, *modifiers: str) -> exp.Expr:
+    """``DATE(value, 'modifier', ...)``: SQLite's calendar arithmetic, as a tree."""
+    arguments = [value.copy(), *(exp.Literal.string(m) for m in modifiers)]
+    return exp.Anonymous(this="DATE", expressions=arguments)
+
+
+def _unit(node: exp.Expr) -> str:
+    unit = node.args.get("unit")
+    return "DAY" if unit is None else unit.name.upper()
+
+
+def sqlite_truncate(node: exp.Expr) -> exp.Expr:
+    """Truncation to an hour, day, week (Monday), month, quarter or year, in SQLite.
+
+    ``'weekday 1'`` moves forward to the next Monday unless the date is one, so stepping back six
+    days first lands on the Monday that starts the week (another ``week_start`` is shifted around
+    this by ``sql/time.py``). A quarter starts 0, 3, 6 or 9 months after the start of the year.
+
+    >>> week = exp.DateTrunc(this=exp.column("d"), unit=exp.var("WEEK"))
+    >>> sqlite_truncate(week).sql("sqlite")
+    "DATE(d, '-6 days', 'weekday 1')"
+    >>> month = exp.DateTrunc(this=exp.column("d"), unit=exp.var("MONTH"))
+    >>> sqlite_truncate(month).sql("sqlite")
+    "DATE(d, 'start of month')"
+    >>> hour = exp.TimestampTrunc(this=exp.column("t"), unit=exp.var("HOUR"))
+    >>> sqlite_truncate(hour).sql("sqlite")
+    "STRFTIME('%Y-%m-%d %H:00:00', t)"
+    """
+    if not isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)):
+        return node
+    value: exp.Expr = node.this
+    unit = _unit(node)
+    truncated: exp.Expr
+    if unit == "HOUR":
+        return exp.TimeToStr(this=value.copy(), format=exp.Literal.string("%Y-%m-%d %H:00:00"))
+    if unit == "DAY":
+        truncated = _date(value)
+    elif unit == "WEEK":
+        truncated = _date(value, "-6 days", "weekday 1")
+    elif unit == "MONTH":
+        truncated = _date(value, "start of month")
+    elif unit == "QUARTER":
+        truncated = _quarter_start(value)
+    elif unit == "YEAR":
+        truncated = _date(value, "start of year")
+    else:
+        raise UnsupportedError(
+            f"sqlite cannot truncate to a {unit.lower()} exactly; use hour, day, week, month, "
+            "quarter or year, or compile for another dialect"
+        )
+    if isinstance(node, exp.TimestampTrunc):
+        return cast(truncated, exp.DataType.Type.TIMESTAMP)
+    return truncated
+
+
+def _quarter_start(value: exp.Expr) -> exp.Expr:
+    """``CASE`` over the zero-padded month (``'01'`` to ``'12'`` compare as text)."""
+    month = exp.TimeToStr(this=value.copy(), format=exp.Literal.string("%m"))
+    ifs = [
+        exp.If(
+            this=exp.LTE(this=month.copy(), expression=exp.Literal.string(f"{last:02d}")),
+            true=_date(value, "start of year", *([f"+{last - 3} months"] if last > 3 else [])),
+        )
+        for last in (3, 6, 9)
+    ]
+    return exp.Case(ifs=ifs, default=_date(value, "start of year", "+9 months"))
+
+
+def sqlite_calendar_months(node: exp.Expr) -> exp.Expr:
+    """Add months, quarters or years clamped to the target month's last day, as other engines do.
+
+    ``DATE(d, '+1 months')`` overflows (Jan 31 becomes Mar 3); it is right whenever the day exists
+    in the target month, and later than that month's last day otherwise, so the lesser of the two
+    is the calendar answer (Jan 31 + 1 month = Feb 28, Feb 29 2024 + 1 year = Feb 28 2025).
+
+    >>> node = exp.DateAdd(this=exp.column("d"), expression=exp.Literal.number(1),
+    ...                    unit=exp.var("MONTH"))
+    >>> sqlite_calendar_months(node).sql("sqlite")
+    "MIN(DATE(d, '+1 months'), DATE(d, 'start of month', '+2 months', '-1 day'))"
+    """
+    if not isinstance(node, (exp.DateAdd, exp.DateSub)):
+        return node
+    amount, unit = node.expression, _unit(node)
+    if isinstance(amount, exp.Interval):  # DATE_ADD(d, INTERVAL 1 MONTH) in a source's SQL
+        amount, unit = amount.this, _unit(amount)
+    if unit not in _MONTHS_IN:
+        return node
+    months = _whole_number(amount) * _MONTHS_IN[unit]
+    if isinstance(node, exp.DateSub):
+        months = -months
+    overflowing = _date(node.this, f"{months:+d} months")
+    last_day = _date(node.this, "start of month", f"{months + 1:+d} months", "-1 day")
+    return exp.Least(this=overflowing, expressions=[last_day])
+
+
+def _whole_number(amount: exp.Expr) -> int:
+    """The integer a literal amount spells (``1``, ``-1``, ``'1'``); UnsupportedError otherwise."""
+    negative = isinstance(amount, exp.Neg)
+    literal = amount.this if negative else amount
+    text = literal.this if isinstance(literal, exp.Literal) else None
+    if not isinstance(text, str) or not text.lstrip("+-").isdigit():
+        raise UnsupportedError(
+            "sqlite cannot add a computed number of months exactly; use a whole number, "
+            "or compile for another dialect"
+        )
+    return -int(text) if negative else int(text)
+
+
+def sqlite_inner_join_order(node: exp.Expr) -> exp.Expr:
+    """Keep the written order of an inner join: SQLite's ``CROSS JOIN ... ON`` is the same inner
+    join, but its left side is always the outer loop.
+
+    Every inner join the compiler writes has the source rows on the left and a small per-period
+    CTE on the right, which SQLite then searches with an automatic index; left to itself it may
+    scan the whole source once per period instead (docs/benchmarks.md, "SQLite join order").
+
+    >>> join = exp.Join(this=exp.to_table("p"), on=exp.condition("a = b"), kind="INNER")
+    >>> sqlite_inner_join_order(join).sql("sqlite")
+    'CROSS JOIN p ON a = b'
+    """
+    if not isinstance(node, exp.Join) or node.args.get("on") is None:
+        return node
+    if node.side or (node.kind or "").upper() != "INNER":
+        return node
+    ordered = node.copy()
+    ordered.set("kind", "CROSS")
+    return ordered

@@ -1,0 +1,36 @@
+WITH users_source AS (
+  SELECT
+    users.*,
+    EXISTS(
+      SELECT
+        1
+      FROM subscriptions
+      WHERE
+        subscriptions.user_id = users.user_id
+    ) AS ever_paid,
+    (
+      SELECT
+        MIN(subscriptions.started_at)
+      FROM subscriptions
+      WHERE
+        subscriptions.user_id = users.user_id
+    ) AS first_paid_at
+  FROM users
+), users_agg AS (
+  SELECT
+    DATETIME(STRFTIME('%Y-%m-%d %H:00:00', users.signed_up_at)) AS metric_time__hour,
+    COUNT(*) AS signups
+  FROM users_source AS users
+  WHERE
+    DATE(users.signed_up_at) >= DATE('2026-03-01')
+    AND DATE(users.signed_up_at) <= DATE('2026-03-01')
+    AND users.ever_paid
+  GROUP BY
+    DATETIME(STRFTIME('%Y-%m-%d %H:00:00', users.signed_up_at))
+)
+SELECT
+  users_agg.metric_time__hour AS metric_time__hour,
+  COALESCE(users_agg.signups, 0) AS signups
+FROM users_agg
+ORDER BY
+  metric_time__hour NULLS LAST

@@ -1,0 +1,98 @@
+WITH users_source AS (
+  SELECT
+    users.*,
+    EXISTS(
+      SELECT
+        1
+      FROM subscriptions
+      WHERE
+        subscriptions.user_id = users.user_id
+    ) AS ever_paid,
+    (
+      SELECT
+        MIN(subscriptions.started_at)
+      FROM subscriptions
+      WHERE
+        subscriptions.user_id = users.user_id
+    ) AS first_paid_at
+  FROM users
+), events_per_day_periods AS (
+  SELECT
+    DATE(DATE(DATE(events.occurred_at), '-6 days', 'weekday 1')) AS metric_time__week,
+    COUNT(DISTINCT DATE(events.occurred_at)) AS period_count
+  FROM events AS events
+  WHERE
+    DATE(events.occurred_at) >= DATE('2026-01-01')
+    AND DATE(events.occurred_at) <= DATE('2026-03-31')
+  GROUP BY
+    DATE(DATE(DATE(events.occurred_at), '-6 days', 'weekday 1'))
+), events_per_day AS (
+  SELECT
+    DATE(DATE(DATE(events.occurred_at), '-6 days', 'weekday 1')) AS metric_time__week,
+    users.plan AS user__plan,
+    DATE(events.occurred_at) AS period_start,
+    COUNT(DISTINCT events.user_id) AS active_users
+  FROM events AS events
+  LEFT JOIN users_source AS users
+    ON events.user_id = users.user_id
+  WHERE
+    DATE(events.occurred_at) >= DATE('2026-01-01')
+    AND DATE(events.occurred_at) <= DATE('2026-03-31')
+    AND users.country = 'DE'
+    AND NOT events.event_type IN ('email_open', 'login_failed')
+  GROUP BY
+    DATE(DATE(DATE(events.occurred_at), '-6 days', 'weekday 1')),
+    users.plan,
+    DATE(events.occurred_at)
+), events_per_day_rollup AS (
+  SELECT
+    events_per_day.metric_time__week,
+    events_per_day.user__plan,
+    CAST(SUM(events_per_day.active_users) AS REAL) / MAX(events_per_day_periods.period_count) AS active_users
+  FROM events_per_day
+  CROSS JOIN events_per_day_periods
+    ON events_per_day.metric_time__week = events_per_day_periods.metric_time__week
+  GROUP BY
+    events_per_day.metric_time__week,
+    events_per_day.user__plan
+), users_agg AS (
+  SELECT
+    DATE(DATE(DATE(users.signed_up_at), '-6 days', 'weekday 1')) AS metric_time__week,
+    users.plan AS user__plan,
+    COUNT(*) AS signups
+  FROM users_source AS users
+  WHERE
+    DATE(users.signed_up_at) >= DATE('2026-01-01')
+    AND DATE(users.signed_up_at) <= DATE('2026-03-31')
+    AND users.country = 'DE'
+  GROUP BY
+    DATE(DATE(DATE(users.signed_up_at), '-6 days', 'weekday 1')),
+    users.plan
+), grain_keys AS (
+  SELECT
+    events_per_day_rollup.metric_time__week,
+    events_per_day_rollup.user__plan
+  FROM events_per_day_rollup
+  UNION
+  SELECT
+    users_agg.metric_time__week,
+    users_agg.user__plan
+  FROM users_agg
+)
+SELECT
+  grain_keys.metric_time__week AS metric_time__week,
+  grain_keys.user__plan AS user__plan,
+  COALESCE(events_per_day_rollup.active_users, 0) AS daily_active_users,
+  COALESCE(users_agg.signups, 0) AS signups
+FROM grain_keys
+LEFT JOIN events_per_day_rollup
+  ON grain_keys.metric_time__week IS events_per_day_rollup.metric_time__week
+  AND grain_keys.user__plan IS events_per_day_rollup.user__plan
+LEFT JOIN users_agg
+  ON grain_keys.metric_time__week IS users_agg.metric_time__week
+  AND grain_keys.user__plan IS users_agg.user__plan
+ORDER BY
+  daily_active_users DESC,
+  metric_time__week NULLS LAST,
+  user__plan NULLS LAST
+LIMIT 100
