@@ -2,8 +2,8 @@
 demo data loaded into each (``metrics-layer demo --connection URL``), as the same Python types:
 counts equal exactly, other values within 1e-9 relative (floating-point sums in another order).
 
-The seed of the engine matrix: day grain and totals, with and without a joined dimension, a
-filter and a date range.
+The seed of the engine matrix: totals and every grain from day to year, with and without a
+joined dimension, a filter, a date range, order and limit.
 """
 
 from __future__ import annotations
