@@ -93,3 +93,22 @@ def require_service(name: str, available: bool, reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message} (CI requires it)")
     pytest.skip(message)
+
+
+def require_server(name: str, url: str) -> None:
+    """Skip loudly unless the database server at ``url`` answers (fail under CI=true)."""
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    from metrics_layer.engine.urls import parse
+
+    probe = sqlalchemy.create_engine(
+        parse(url), poolclass=NullPool, connect_args={"connect_timeout": 3}
+    )
+    try:
+        with probe.connect():
+            pass
+    except sqlalchemy.exc.OperationalError as exc:
+        require_service(name, False, str(exc.orig).strip().splitlines()[0])
+    finally:
+        probe.dispose()

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlalchemy
-from conftest import require_service
+from conftest import require_server
 from sqlalchemy.pool import NullPool
 
 from metrics_layer.engine.connection import Connection
@@ -23,16 +23,7 @@ MARIADB = "mariadb://root@127.0.0.1:3306/test"
 
 
 def _server(name: str, url: str) -> Iterator[Connection]:
-    probe = sqlalchemy.create_engine(
-        Connection(url).engine.url, poolclass=NullPool, connect_args={"connect_timeout": 3}
-    )
-    try:
-        with probe.connect():
-            pass
-    except sqlalchemy.exc.OperationalError as exc:
-        require_service(name, False, str(exc.orig).strip().splitlines()[0])
-    finally:
-        probe.dispose()
+    require_server(name, url)
     connection = Connection(url)
     yield connection
     connection.close()

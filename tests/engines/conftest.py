@@ -14,9 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import sqlalchemy
-from conftest import require_service
-from sqlalchemy.pool import NullPool
+from conftest import require_server
 
 import metrics_layer as ml
 
@@ -108,17 +106,6 @@ PROJECT = {
 }
 
 
-def _reachable(name: str, url: str) -> None:
-    probe = sqlalchemy.create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 3})
-    try:
-        with probe.connect():
-            pass
-    except sqlalchemy.exc.OperationalError as exc:
-        require_service(name, False, str(exc.orig).strip().splitlines()[0])
-    finally:
-        probe.dispose()
-
-
 def _url(engine: str, folder: Path) -> str:
     if engine == "duckdb":
         path = folder / "empty.duckdb"
@@ -129,7 +116,7 @@ def _url(engine: str, folder: Path) -> str:
         sqlite3.connect(path).close()
         return f"sqlite:///{path}"
     name, url = SERVERS[engine]
-    _reachable(name, url)
+    require_server(name, url)
     return url
 
 

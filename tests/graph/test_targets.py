@@ -6,8 +6,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import sqlalchemy
-from conftest import require_service
+from conftest import require_server
 from projects import WriteProject
 
 import metrics_layer as ml
@@ -168,10 +167,7 @@ metrics:
 def test_a_target_schema_on_a_server(write_project: WriteProject, name: str, url: str) -> None:
     """Both servers have the standard information_schema.schemata: read through a target
     schema, it holds exactly one row named information_schema."""
-    try:
-        sqlalchemy.create_engine(url).connect().close()
-    except sqlalchemy.exc.OperationalError as exc:
-        require_service(name, False, str(exc).splitlines()[0])
+    require_server(name, url)
     layer = ml.load(
         write_project({"metrics_layer.yml": SYSTEM_PROJECT}), connection=url, target="catalog"
     )

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 import sqlalchemy
-from conftest import require_service
+from conftest import require_server
 from sqlalchemy.pool import NullPool
 
 import metrics_layer as ml
@@ -166,17 +166,6 @@ metrics:
     return folder
 
 
-def _reachable(name: str, url: str) -> None:
-    engine = sqlalchemy.create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect():
-            pass
-    except sqlalchemy.exc.OperationalError as exc:
-        require_service(name, False, str(exc.orig).strip().splitlines()[0])
-    finally:
-        engine.dispose()
-
-
 def _duckdb_url(folder: Path) -> str:
     path = folder / "empty.duckdb"
     duckdb.connect(str(path)).close()
@@ -214,7 +203,7 @@ def zoned_layer(
     _, make_url, kind = request.param
     url = make_url(tmp_path)
     if url == POSTGRES:
-        _reachable("PostgreSQL", url)
+        require_server("PostgreSQL", url)
     layers: list[ml.SemanticLayer] = []
 
     def load(zone: str) -> ml.SemanticLayer:
@@ -263,7 +252,7 @@ def test_pgtz_overrides_the_connect_option_so_the_zone_is_set_per_query(
 ) -> None:
     """libpq sends PGTZ as a startup parameter, which the server applies after ``options``:
     the connect option alone would leave the session in the client's zone."""
-    _reachable("PostgreSQL", POSTGRES)
+    require_server("PostgreSQL", POSTGRES)
     monkeypatch.setenv("PGTZ", "America/Los_Angeles")
     probe = sqlalchemy.create_engine(
         POSTGRES, poolclass=NullPool, connect_args={"options": "-c TimeZone=UTC"}
@@ -301,7 +290,7 @@ def test_duckdb_session_is_utc_under_another_client_zone(tmp_path: Path, client_
 
 @pytest.fixture
 def mariadb_layer(tmp_path: Path, client_zone: str) -> Iterator[Layer]:
-    _reachable("MariaDB", MARIADB)
+    require_server("MariaDB", MARIADB)
     layers: list[ml.SemanticLayer] = []
 
     def load(zone: str) -> ml.SemanticLayer:
@@ -354,7 +343,7 @@ def test_mariadb_without_time_zone_tables_refuses_a_named_zone(
 
 def test_mariadb_session_is_utc_under_another_client_zone(client_zone: str) -> None:
     """DATETIME has no zone; TIMESTAMP columns are shown in the session's zone, pinned here."""
-    _reachable("MariaDB", MARIADB)
+    require_server("MariaDB", MARIADB)
     connection = Connection(MARIADB)
     try:
         rows = connection._run("SELECT @@session.time_zone", timeout=5, max_rows=1).rows
