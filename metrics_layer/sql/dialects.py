@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
+from typing import TypeVar
 
 from sqlglot import exp
 from sqlglot.dialects import MODULE_BY_DIALECT
@@ -33,6 +34,19 @@ __all__ = [
 
 DEFAULT_DIALECT = "duckdb"
 Rule = Callable[[exp.Expr], exp.Expr]
+R = TypeVar("R", bound=Rule)
+
+
+def acts_on(*kinds: type[exp.Expr]) -> Callable[[R], R]:
+    """Mark a rule as changing only nodes of ``kinds``: ``render`` skips it (a whole walk of the
+    tree) when the tree holds none of them."""
+
+    def mark(rule: R) -> R:
+        rule.kinds = kinds  # type: ignore[attr-defined]
+        return rule
+
+    return mark
+
 
 _ALIASES = {
     "postgresql": "postgres",
@@ -53,6 +67,7 @@ def _week_truncation(node: exp.Expr) -> exp.Expr | None:
     return None
 
 
+@acts_on(exp.DateTrunc, exp.TimestampTrunc)
 def week_starts_monday(node: exp.Expr) -> exp.Expr:
     """BigQuery's WEEK starts on Sunday; ask for Monday explicitly.
 
@@ -66,6 +81,7 @@ def week_starts_monday(node: exp.Expr) -> exp.Expr:
     return node.__class__(this=value, unit=exp.WeekStart(this=exp.var("MONDAY")))
 
 
+@acts_on(exp.DateTrunc, exp.TimestampTrunc)
 def mysql_week(node: exp.Expr) -> exp.Expr:
     """MySQL has no week truncation: step back WEEKDAY() days (Monday is 0).
 
@@ -83,6 +99,7 @@ def mysql_week(node: exp.Expr) -> exp.Expr:
     )
 
 
+@acts_on(exp.DateTrunc, exp.TimestampTrunc)
 def iso_week(node: exp.Expr) -> exp.Expr:
     """Snowflake's WEEK follows the session's WEEK_START; count back from the ISO weekday.
 
@@ -101,6 +118,7 @@ def iso_week(node: exp.Expr) -> exp.Expr:
     )
 
 
+@acts_on(exp.NullSafeEQ)
 def null_safe_equality(node: exp.Expr) -> exp.Expr:
     """Redshift has no IS NOT DISTINCT FROM: spell it out.
 
@@ -120,6 +138,7 @@ def null_safe_equality(node: exp.Expr) -> exp.Expr:
     return exp.Paren(this=exp.or_(equal, exp.Paren(this=both_null), copy=False))
 
 
+@acts_on(exp.WithinGroup)
 def exact_percentile(node: exp.Expr) -> exp.Expr:
     """Spark's PERCENTILE is exact (sqlglot would choose PERCENTILE_APPROX).
 
@@ -210,6 +229,7 @@ def binary_string_comparison(node: exp.Expr) -> exp.Expr:
     return node
 
 
+@acts_on(exp.StartsWith)
 def starts_with_prefix(node: exp.Expr) -> exp.Expr:
     """STARTS_WITH(x, p) as ``SUBSTRING(x, 1, LENGTH(p)) = p`` where the function is missing.
 
@@ -235,6 +255,7 @@ def _round_as_decimal(node: exp.Expr, decimal: str) -> exp.Expr:
     return node
 
 
+@acts_on(exp.Round)
 def postgres_round(node: exp.Expr) -> exp.Expr:
     """ROUND in a condition rounds half away from zero: as NUMERIC (a DOUBLE PRECISION rounds
     half to even on PostgreSQL).
@@ -246,6 +267,7 @@ def postgres_round(node: exp.Expr) -> exp.Expr:
     return _round_as_decimal(node, "DECIMAL")
 
 
+@acts_on(exp.Round)
 def mysql_round(node: exp.Expr) -> exp.Expr:
     """ROUND in a condition rounds half away from zero: as DECIMAL (a DOUBLE rounds half to
     even on MariaDB and MySQL).
@@ -257,6 +279,7 @@ def mysql_round(node: exp.Expr) -> exp.Expr:
     return _round_as_decimal(node, "DECIMAL(65, 30)")
 
 
+@acts_on(exp.Round)
 def duckdb_round(node: exp.Expr) -> exp.Expr:
     """ROUND in a condition rounds the decimal value: ``ROUND(0.35, 1)`` is 0.4 as on the other
     engines, not 0.3 as for the DOUBLE nearest to 0.35.
@@ -444,8 +467,13 @@ def render(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
 
     ``tree`` is consumed: the rules and the generator may change it in place.
     """
+    present = {type(node) for node in tree.walk()}
     for rule in RULES.get(dialect, ()):
+        kinds: tuple[type[exp.Expr], ...] | None = getattr(rule, "kinds", None)
+        if kinds is not None and not any(issubclass(kind, kinds) for kind in present):
+            continue
         tree = tree.transform(rule, copy=False)
+        present = {type(node) for node in tree.walk()}
     # After the rules: a rule may turn a construct into one the dialect has (SQLite's month
     # arithmetic becomes DATE() modifiers, so no INTERVAL is left of it).
     unsupported = UNSUPPORTED.get(dialect, {})
