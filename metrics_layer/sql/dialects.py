@@ -467,13 +467,11 @@ def render(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
 
     ``tree`` is consumed: the rules and the generator may change it in place.
     """
-    present = {type(node) for node in tree.walk()}
     for rule in RULES.get(dialect, ()):
         kinds: tuple[type[exp.Expr], ...] | None = getattr(rule, "kinds", None)
-        if kinds is not None and not any(issubclass(kind, kinds) for kind in present):
+        if kinds is not None and tree.find(*kinds) is None:
             continue
         tree = tree.transform(rule, copy=False)
-        present = {type(node) for node in tree.walk()}
     # After the rules: a rule may turn a construct into one the dialect has (SQLite's month
     # arithmetic becomes DATE() modifiers, so no INTERVAL is left of it).
     unsupported = UNSUPPORTED.get(dialect, {})
