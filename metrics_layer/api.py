@@ -321,20 +321,25 @@ class Query:
 
         Cached per layer: the same query for the same dialect is compiled once.
         """
-        from metrics_layer.planner.query import checked_name
-        from metrics_layer.sql.dialects import dialect_name, render
+        from metrics_layer.sql.dialects import render
 
         if not isinstance(pretty, bool):
             raise QueryError(f"expected True or False, not {type(pretty).__name__}", field="pretty")
-        given = dialect is not None and not (isinstance(dialect, str) and dialect == "")
-        chosen = dialect if given else self.layer.dialect
-        name = dialect_name(checked_name(chosen, "dialect"))
+        name = self._dialect(dialect)
         key = (self.spec, name, pretty)
         text = self.layer.compiled.get(key)
         if text is None:
             text = render(self._consume_tree(), name, pretty=pretty)
             self.layer.compiled.put(key, text)
         return text
+
+    def _dialect(self, dialect: object) -> str:
+        """The sqlglot name of ``dialect`` as a caller gave it (None or "": the layer's)."""
+        from metrics_layer.planner.query import checked_name
+        from metrics_layer.sql.dialects import dialect_name
+
+        chosen = self.layer.dialect if dialect is None or dialect == "" else dialect
+        return dialect_name(checked_name(chosen, "dialect"))
 
     def _consume_tree(self) -> exp.Select:
         """A tree built from the plan's own expressions (no copies); the plan is then spent."""
@@ -351,11 +356,10 @@ class Query:
         Cached per layer like ``sql()``. SQL the guard refuses is an InternalError: the compiler
         (or a definition's SQL that slipped past the definition checks) produced it.
         """
-        from metrics_layer.errors import InternalError, StatementError
+        from metrics_layer.errors import StatementError
         from metrics_layer.safety.statement import verify
-        from metrics_layer.sql.dialects import dialect_name
 
-        name = dialect_name(dialect or self.layer.dialect)
+        name = self._dialect(dialect)
         key = (self.spec, name, True)
         statement = self.layer.compiled.statement(key)
         if statement is None:

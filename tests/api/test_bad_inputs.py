@@ -259,6 +259,8 @@ def test_a_bad_metric_name_is_a_query_error(layer: ml.SemanticLayer, value: Any)
 def test_a_bad_dialect_is_a_user_error(layer: ml.SemanticLayer, value: Any) -> None:
     error = raises_user_error(lambda: layer.query("signups").sql(value))
     assert isinstance(error, ml.QueryError | ml.UnsupportedError)
+    error = raises_user_error(lambda: layer.query("signups").statement(value))
+    assert isinstance(error, ml.QueryError | ml.UnsupportedError)
 
 
 @pytest.mark.parametrize("value", ["nosuch", "duckdb;", "DuckDB ", "s\u0456mple"])
@@ -274,6 +276,7 @@ def test_an_unknown_dialect_lists_the_known_ones(layer: ml.SemanticLayer, value:
 @pytest.mark.parametrize("dialect", [None, ""])
 def test_no_dialect_means_the_layers(layer: ml.SemanticLayer, dialect: str | None) -> None:
     assert layer.query("signups").sql(dialect) == layer.query("signups").sql("duckdb")
+    assert layer.query("signups").statement(dialect).dialect == "duckdb"
 
 
 @pytest.mark.parametrize("pretty", [None, 1, "yes", [True]], ids=repr)

@@ -57,7 +57,7 @@ def write(folder: Path, files: dict[str, str]) -> Path:
     return folder
 
 
-def refused(location: Path, *expected: Place, allow_outside: bool = False) -> None:
+def assert_refused(location: Path, *expected: Place, allow_outside: bool = False) -> None:
     """Every face reports exactly ``expected`` (in order), and nothing raises or hangs."""
     started = time.perf_counter()
     found = read_project(location, allow_outside=allow_outside).diagnostics
@@ -94,7 +94,7 @@ def alias_bomb(levels: int = 9) -> str:
 
 def test_alias_bomb_is_refused_fast(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(repo, {"bomb.yml": alias_bomb()})
-    refused(
+    assert_refused(
         repo,
         Place(
             repo / "bomb.yml",
@@ -126,7 +126,7 @@ def test_alias_bombs_in_many_files_stop_at_the_project_total(repo: Path) -> None
 
 def test_alias_inside_its_own_anchor_is_refused(repo: Path) -> None:
     write(repo, {"loop.yml": "metrics: &m [*m]\n"})
-    refused(
+    assert_refused(
         repo,
         Place(
             repo / "loop.yml",
@@ -147,7 +147,7 @@ def test_deep_nesting_is_refused_without_recursion_error(repo: Path, depth: int)
         f"lists and mappings nest more than {limits.MAX_DEPTH} levels deep here; "
         "definitions need about 6: flatten them"
     )
-    refused(repo, Place(repo / "deep.yml", line, line, message))
+    assert_refused(repo, Place(repo / "deep.yml", line, line, message))
 
 
 @pytest.mark.parametrize(
@@ -165,12 +165,12 @@ def test_deep_nesting_is_refused_without_recursion_error(repo: Path, depth: int)
 )
 def test_deep_flow_nesting_is_refused(repo: Path, depth: int, column: int, message: str) -> None:
     write(repo, {"deep.yml": "a: " + "[" * depth + "]" * depth + "\n"})
-    refused(repo, Place(repo / "deep.yml", 1, column, message))
+    assert_refused(repo, Place(repo / "deep.yml", 1, column, message))
 
 
 def test_oversized_file_is_refused_before_parsing(repo: Path) -> None:
     write(repo, {"a.yml": GOOD, "big.yml": "# " + "x" * limits.MAX_FILE_BYTES + "\n"})
-    refused(
+    assert_refused(
         repo,
         Place(
             repo / "big.yml",
@@ -208,7 +208,7 @@ def test_too_many_files_are_refused(repo: Path, monkeypatch: pytest.MonkeyPatch)
 def test_long_value_is_refused_and_not_echoed(repo: Path) -> None:
     value = "x" * (limits.MAX_SCALAR_CHARS + 1)
     write(repo, {"a.yml": f"sources:\n  - name: users\n    description: {value}\n"})
-    refused(
+    assert_refused(
         repo,
         Place(
             repo / "a.yml",
@@ -222,7 +222,7 @@ def test_long_value_is_refused_and_not_echoed(repo: Path) -> None:
 
 def test_huge_integer_is_a_diagnostic(repo: Path) -> None:
     write(repo, {"a.yml": "metrics:\n  - {name: a, type: simple, version: " + "9" * 5000 + "}\n"})
-    refused(
+    assert_refused(
         repo,
         Place(repo / "a.yml", 2, 38, f"the number {quote('9' * 5000)} is too long; shorten it"),
     )
@@ -248,7 +248,7 @@ def test_fifo_does_not_hang(repo: Path, capsys: pytest.CaptureFixture[str]) -> N
         "not a regular file (a named pipe (FIFO)); definitions must be plain files: remove it, "
         "or rename it so that it does not end in .yml or .yaml"
     )
-    refused(repo, Place(repo / "pipe.yml", None, None, message))
+    assert_refused(repo, Place(repo / "pipe.yml", None, None, message))
     assert cli_check(capsys, str(repo)) == (
         1,
         f"{repo / 'pipe.yml'}: error: {message}\n1 error(s), 0 warning(s)\n",
@@ -275,7 +275,7 @@ def test_fifo_named_on_the_command_line_does_not_hang(tmp_path: Path) -> None:
 def test_link_to_dev_zero_is_not_read(repo: Path) -> None:
     write(repo, {"a.yml": GOOD})
     (repo / "zero.yml").symlink_to("/dev/zero")
-    refused(
+    assert_refused(
         repo,
         Place(
             repo / "zero.yml",
@@ -293,7 +293,7 @@ def test_link_to_dev_zero_is_not_read(repo: Path) -> None:
 
 @needs_posix
 def test_dev_zero_named_by_the_caller_is_not_read() -> None:
-    refused(
+    assert_refused(
         Path("/dev/zero"),
         Place(
             "/dev/zero",
@@ -307,7 +307,7 @@ def test_dev_zero_named_by_the_caller_is_not_read() -> None:
 
 def test_undecodable_file_points_at_the_byte(repo: Path) -> None:
     (repo / "latin1.yml").write_bytes(b"sources:\n  - name: caf\xe9\n")
-    refused(
+    assert_refused(
         repo,
         Place(
             repo / "latin1.yml",
@@ -327,7 +327,7 @@ def test_link_out_of_the_project_is_refused(repo: Path, capsys: pytest.CaptureFi
     (repo / "shared.yml").symlink_to(repo.parent / "outside" / "secret.yml")
     (repo / "shared").symlink_to(repo.parent / "outside")
     outside = repo.parent / "outside"
-    refused(
+    assert_refused(
         repo,
         Place(
             repo / "shared",
@@ -353,7 +353,7 @@ def test_link_out_of_the_project_is_refused(repo: Path, capsys: pytest.CaptureFi
 def test_project_file_linked_from_outside_is_refused(repo: Path) -> None:
     write(repo.parent, {"outside/metrics_layer.yml": "project: {name: p}\n"})
     (repo / "metrics_layer.yml").symlink_to(repo.parent / "outside" / "metrics_layer.yml")
-    refused(
+    assert_refused(
         repo,
         Place(
             repo / "metrics_layer.yml",
@@ -380,7 +380,7 @@ def test_paths_outside_the_project_are_refused(
         "folder inside it, or let the caller allow reading outside (allow_outside=True, or "
         "--allow-outside on the command line)"
     )
-    refused(repo, Place(repo / "metrics_layer.yml", 3, 11, message))
+    assert_refused(repo, Place(repo / "metrics_layer.yml", 3, 11, message))
     code, err = cli_check(capsys, str(repo))
     assert code == 1
     assert err.endswith(f"{message}\n1 error(s), 0 warning(s)\n")
@@ -475,7 +475,7 @@ def test_benchmark_project_is_well_inside_the_limits(tmp_path: Path) -> None:
 )
 def test_paths_the_system_refuses_are_diagnostics(repo: Path, written: str, shown: str) -> None:
     write(repo, {"metrics_layer.yml": f"project:\n  name: p\n  paths: [{written}]\n"})
-    refused(
+    assert_refused(
         repo,
         Place(
             repo / "metrics_layer.yml",
