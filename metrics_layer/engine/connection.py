@@ -25,6 +25,7 @@ from metrics_layer.engine.urls import (
     secrets,
 )
 from metrics_layer.errors import EngineError, InternalError, QueryError
+from metrics_layer.spec.models import DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -41,9 +42,6 @@ __all__ = [
     "check_timeout",
     "resolve_url",
 ]
-
-DEFAULT_TIMEOUT = 120.0
-DEFAULT_MAX_ROWS = 1_000_000
 
 
 @dataclass(frozen=True)

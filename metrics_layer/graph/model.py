@@ -8,6 +8,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from metrics_layer.spec.models import (
+    DEFAULT_MAX_ROWS,
+    DEFAULT_TIMEOUT,
     Agg,
     DimensionType,
     Grain,
@@ -39,8 +41,8 @@ class Settings:
     week_start: WeekStart
     time_zone: str
     connection: str | None
-    timeout: float = 120.0
-    max_rows: int = 1_000_000
+    timeout: float = DEFAULT_TIMEOUT
+    max_rows: int = DEFAULT_MAX_ROWS
     target: str | None = None
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from metrics_layer.errors import QueryError
+from metrics_layer.spec.models import DEFAULT_MAX_ROWS
 
 __all__ = ["MAX_LIMIT", "MAX_NAME_LENGTH", "MetricQuery", "OrderBy", "checked_name"]
 
@@ -21,7 +22,7 @@ MAX_NAME_LENGTH = 1000
 # Control, format (invisible), surrogate, line and paragraph separator characters.
 _NOT_IN_NAMES = ("Cc", "Cf", "Cs", "Zl", "Zp")
 # The largest LIMIT: the default row cap (``max_rows``), which any result must fit anyway.
-MAX_LIMIT = 1_000_000
+MAX_LIMIT = DEFAULT_MAX_ROWS
 
 
 @dataclass(frozen=True)

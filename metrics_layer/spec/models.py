@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from metrics_layer.spec.limits import quote
 
 __all__ = [
+    "DEFAULT_MAX_ROWS",
+    "DEFAULT_TIMEOUT",
     "Agg",
     "ChangelogEntry",
     "DefinitionsFile",
@@ -118,6 +120,10 @@ class MetricStatus(StrEnum):
     DEPRECATED = "deprecated"
 
 
+# The bounds of one query, unless the project or the caller says otherwise.
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_MAX_ROWS = 1_000_000
+
 SchemaName = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_$-]*$", max_length=128),
@@ -176,13 +182,13 @@ class ProjectSpec(_Spec):
         description="SQLAlchemy URL of the default database; omitted: the embedded demo DuckDB.",
     )
     timeout: float = Field(
-        120,
+        DEFAULT_TIMEOUT,
         gt=0,
         description="Seconds a query may run before the database cancels it (run(timeout=) "
         "and --timeout override it per query).",
     )
     max_rows: int = Field(
-        1_000_000,
+        DEFAULT_MAX_ROWS,
         ge=1,
         description="Most rows a query may return; more is an error (run(max_rows=) "
         "overrides it per query).",
