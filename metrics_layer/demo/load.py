@@ -17,7 +17,8 @@ DuckDB       the URL's file                         none
 A marker table records the data version: loading again finds it and does nothing, so several
 processes (or test workers) may ask at once. Types: PostgreSQL timestamps are ``timestamptz``
 (time-zone-aware, stored as UTC); MariaDB ``DATETIME``; money is ``DECIMAL(10, 2)`` everywhere
-but SQLite (``REAL``: SQLite has no decimal type). Every statement is a sqlglot tree.
+but SQLite (``REAL``: SQLite has no decimal type). DDL is built as sqlglot trees, inserts by
+SQLAlchemy Core (which writes each driver's placeholders).
 """
 
 from __future__ import annotations
@@ -143,15 +144,15 @@ def _lock(connection: Any, dialect: str) -> None:
 
 
 def _version(connection: Any, place: _Place) -> int | None:
-    select = exp.select("version").from_(place.table(_MARKER)).sql(place.dialect)
-    savepoint = connection.begin_nested()
-    try:
-        found = connection.exec_driver_sql(select).fetchall()
-    except Exception:  # no marker table yet
-        savepoint.rollback()
+    """The data version in the marker table, or None when there is no marker yet."""
+    import sqlalchemy
+
+    name = place.prefix + _MARKER
+    if not sqlalchemy.inspect(connection).has_table(name, schema=place.schema):
         return None
-    savepoint.commit()
-    return int(found[0][0]) if found else None
+    marker = sqlalchemy.table(name, sqlalchemy.column("version"), schema=place.schema)
+    found = connection.execute(sqlalchemy.select(marker.c.version)).scalar()
+    return None if found is None else int(found)
 
 
 def _write(connection: Any, place: _Place) -> int:
@@ -170,8 +171,11 @@ def _write(connection: Any, place: _Place) -> int:
         connection.exec_driver_sql(_create(table, place).sql(place.dialect))
         rows = [(DATA_VERSION,)] if table.name == _MARKER else table.rows
         insert = _insert(table, place)
+        names = table.column_names
         for batch in _batches(rows):
-            connection.exec_driver_sql(insert, [_row(r, place) for r in batch])
+            connection.execute(
+                insert, [dict(zip(names, _row(r, place), strict=True)) for r in batch]
+            )
         total += len(rows) if table.name != _MARKER else 0
     return total
 
@@ -201,15 +205,16 @@ def _create(table: Table, place: _Place) -> exp.Create:
     )
 
 
-def _insert(table: Table, place: _Place) -> str:
-    names = [exp.to_identifier(column.name) for column in table.columns]
-    values = exp.Tuple(expressions=[exp.Placeholder() for _ in names])
-    statement = exp.Insert(
-        this=exp.Schema(this=place.table(table.name), expressions=names),
-        expression=exp.Values(expressions=[values]),
+def _insert(table: Table, place: _Place) -> Any:
+    """An INSERT of one row's named values; SQLAlchemy writes each driver's placeholders."""
+    import sqlalchemy
+
+    target = sqlalchemy.table(
+        place.prefix + table.name,
+        *(sqlalchemy.column(name) for name in table.column_names),
+        schema=place.schema,
     )
-    text = statement.sql(place.dialect)
-    return text.replace("?", "%s") if place.dialect in ("postgres", "mysql") else text
+    return sqlalchemy.insert(target)
 
 
 def _row(row: Sequence[Any], place: _Place) -> tuple[Any, ...]:
