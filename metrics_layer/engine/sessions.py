@@ -167,7 +167,7 @@ def _postgres_query(dbapi: Any, timeout: float) -> Iterator[None]:
 
     TimeZone is set again here because the connect option is not the last word: libpq sends
     ``PGTZ`` from the client's environment as a startup parameter, which the server applies
-    after ``options`` (tests/engine/test_time_zones.py).
+    after ``options`` (tests/soundness/test_time_zones.py).
     """
     with dbapi.cursor() as cursor:
         cursor.execute("SET TRANSACTION READ ONLY")

@@ -199,6 +199,7 @@ def _binary_row_columns(row: exp.Tuple, values: list[exp.Expr]) -> None:
     row.set("expressions", columns)
 
 
+@acts_on(*_COMPARISONS, exp.In, exp.Between, exp.Case)
 def binary_string_comparison(node: exp.Expr) -> exp.Expr:
     """MariaDB and MySQL compare strings by the column's collation, which by default ignores
     case and trailing spaces: compare with string literals byte for byte instead.
@@ -301,6 +302,7 @@ def _may_be_text(value: exp.Expr) -> bool:
     return not isinstance(value, exp.Literal)
 
 
+@acts_on(exp.Group)
 def binary_group_keys(node: exp.Expr) -> exp.Expr:
     """MariaDB and MySQL group 'de' with 'DE' (and 'DE ') under the usual collations: add each
     key's bytes as a further key, so groups are those of the other engines.
@@ -336,6 +338,7 @@ def _all_rows(union: exp.Expr) -> exp.Expr:
     return union.copy()
 
 
+@acts_on(exp.Union)
 def binary_distinct_union(node: exp.Expr) -> exp.Expr:
     """A UNION (distinct) of grain keys as UNION ALL grouped by the keys, so that
     ``binary_group_keys`` keeps 'de' and 'DE' apart on MariaDB and MySQL.
@@ -359,6 +362,7 @@ def binary_distinct_union(node: exp.Expr) -> exp.Expr:
     return select.group_by(*(key.copy() for key in keys), copy=False)
 
 
+@acts_on(exp.NullSafeEQ)
 def binary_grain_join(node: exp.Expr) -> exp.Expr:
     """A join on grain keys (``a <=> b``) also on their bytes, on MariaDB and MySQL.
 
