@@ -265,6 +265,12 @@ class _Planner:
                 partition.append((alias, expressions[0]))
         time_range = self._time_range(scan.source, scan.offset)
         shared = _shared_condition(scan)
+        # Each metric filter of the scan resolved once (none when one filter serves them all).
+        filters = {
+            condition: _Reused(self._resolve(condition, scan.source, joins, scan.offset, "filter"))
+            for condition in dict.fromkeys(leaf.condition for _, leaf in scan.leaves)
+            if condition is not None and shared is None
+        }
         where = conjunction(
             time_range.copy() if time_range is not None else None,
             *(
@@ -272,18 +278,14 @@ class _Planner:
                 for condition, field in ((self.where, "where"), (shared, "filter"))
                 if condition is not None
             ),
-            self._any_filter(scan, joins) if shared is None else None,
+            _any_filter(scan, filters),
         )
         columns = tuple(
             AggColumn(
                 alias,
                 aggregate_call(
                     leaf.measure,
-                    None
-                    if leaf.condition is None or shared is not None
-                    else self._resolve(
-                        leaf.condition, scan.source, joins, scan.offset, field="filter"
-                    ),
+                    filters[leaf.condition].take() if leaf.condition in filters else None,
                 ),
                 leaf.rollup,
                 fills_with_zero(leaf.measure.agg),
@@ -314,20 +316,6 @@ class _Planner:
             keep=scan.keep,
             offset=scan.offset,
         )
-
-    def _any_filter(self, scan: _Scan, joins: Joins) -> exp.Expr | None:
-        """When every aggregate of ``scan`` has its own filter, a row that passes none of them
-        counts for no metric: ``f1 OR f2 OR ...`` in WHERE keeps it out, so a group where no
-        row passes any filter does not appear (each filter still applies in its aggregate)."""
-        conditions = list(dict.fromkeys(leaf.condition for _, leaf in scan.leaves))
-        if not conditions or None in conditions:
-            return None
-        resolved = [
-            self._resolve(c, scan.source, joins, scan.offset, field="filter")
-            for c in conditions
-            if c is not None
-        ]
-        return exp.or_(*resolved, copy=False)
 
     def _check_per(self, scan: _Scan, ref: DimensionRef, name: str) -> None:
         if scan.per is None or ref.grain is None:
@@ -447,6 +435,29 @@ class _Planner:
             return expressions[0]
 
         return typed_time_literals(tree.transform(rule, copy=False))
+
+
+class _Reused:
+    """A resolved tree for several places: the first takes it, later ones take copies."""
+
+    def __init__(self, tree: exp.Expr) -> None:
+        self.tree = tree
+        self.taken = False
+
+    def take(self) -> exp.Expr:
+        if self.taken:
+            return self.tree.copy()
+        self.taken = True
+        return self.tree
+
+
+def _any_filter(scan: _Scan, filters: dict[exp.Expr, _Reused]) -> exp.Expr | None:
+    """When every aggregate of ``scan`` has its own filter, a row that passes none of them
+    counts for no metric: ``f1 OR f2 OR ...`` in WHERE keeps it out, so a group where no row
+    passes any filter does not appear (each filter still applies in its aggregate)."""
+    if not filters or any(leaf.condition is None for _, leaf in scan.leaves):
+        return None
+    return exp.or_(*(reused.tree.copy() for reused in filters.values()), copy=False)
 
 
 def _shared_condition(scan: _Scan) -> exp.Expr | None:
