@@ -36,6 +36,7 @@ __all__ = [
     "UnsupportedError",
     "UserError",
     "did_you_mean",
+    "printable",
 ]
 
 
@@ -142,3 +143,18 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """
     matches = get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f" Did you mean '{matches[0]}'?" if matches else ""
+
+
+def printable(text: str) -> str:
+    r"""``text`` with every control or invisible character written as its escape, so that a
+    message quoting input stays one line and cannot move a cursor, recolour a terminal or start
+    a CI command.
+
+    >>> printable("a\nb\x1b[31m\u200bc")
+    'a\\nb\\x1b[31m\\u200bc'
+    >>> printable("naïve, 指标")
+    'naïve, 指标'
+    """
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )

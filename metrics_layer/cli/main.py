@@ -21,7 +21,14 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
-from metrics_layer.errors import DefinitionError, Diagnostic, InternalError, Level, UserError
+from metrics_layer.errors import (
+    DefinitionError,
+    Diagnostic,
+    InternalError,
+    Level,
+    UserError,
+    printable,
+)
 
 __all__ = ["EXIT_INTERNAL", "main"]
 
@@ -239,21 +246,6 @@ def _detach_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError, io.UnsupportedOperation):
         pass
-
-
-def printable(text: str) -> str:
-    r"""``text`` with every control or invisible character written as its escape, so a message
-    stays one line and cannot move the cursor, recolour a terminal or start a CI command.
-
-    >>> printable("a\nb\x1b[31m\u200bc")
-    'a\\nb\\x1b[31m\\u200bc'
-    >>> printable("naïve, 指标")
-    'naïve, 指标'
-    """
-    return "".join(
-        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
-        for c in text
-    )
 
 
 def _descending_orders(argv: Sequence[str]) -> list[str]:

@@ -14,7 +14,7 @@ import os
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from metrics_layer.errors import EngineError
+from metrics_layer.errors import EngineError, printable
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -98,7 +98,7 @@ def redact(url: str) -> str:
     'postgresql://u:***@h/***'
     """
     shown = _redact(url)
-    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)
+    shown = printable(shown)
     return shown if len(shown) <= 200 else shown[:197] + "..."
 
 

@@ -19,7 +19,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokenizer_core import Token, TokenType
 
-from metrics_layer.errors import FilterError
+from metrics_layer.errors import FilterError, printable
 from metrics_layer.safety.allowlist import FILTER_FUNCTIONS, LIMITS
 from metrics_layer.safety.trees import definition_problem, depth, drop_comments, filter_problem
 
@@ -226,7 +226,7 @@ def _too_deep(limit: int) -> str:
 
 
 def _quote(text: str, width: int = 60) -> str:
-    shown = "".join(c if c.isprintable() else "?" for c in text)
+    shown = printable(text)
     return repr(shown if len(shown) <= width else shown[: width - 3] + "...")
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from sqlglot import exp
 from sqlglot.expressions.datatypes import DType
 
+from metrics_layer.errors import printable
 from metrics_layer.safety.allowlist import (
     DEFINITION_ANONYMOUS,
     DEFINITION_FUNCTIONS,
@@ -231,5 +232,5 @@ def _short(node: object, *, raw: bool = False, width: int = 40) -> str:
         text = node.name or node.sql()
     else:
         text = str(node)
-    text = "".join(c if c.isprintable() else "?" for c in text)
+    text = printable(text)
     return text if len(text) <= width else text[: width - 3] + "..."

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import reprlib
 
+from metrics_layer.errors import printable
+
 __all__ = [
     "MAX_DEPTH",
     "MAX_DIAGNOSTICS",
@@ -97,9 +99,9 @@ def quote(value: object) -> str:
     ('3', '[1, 1, 1, 1, ...]')
     """
     if not isinstance(value, str):
-        return _escape(_SHORT.repr(value)[:QUOTE_CHARS])
+        return printable(_SHORT.repr(value)[:QUOTE_CHARS])
     clipped = len(value) > QUOTE_CHARS
-    escaped = _escape(value[:QUOTE_CHARS])
+    escaped = printable(value[:QUOTE_CHARS])
     return f"'{escaped}...'" if clipped else f"'{escaped}'"
 
 
@@ -111,7 +113,7 @@ def bounded(message: str) -> str:
     """
     if message.isprintable() and len(message) <= MAX_MESSAGE_CHARS:
         return message
-    escaped = _escape(message[: MAX_MESSAGE_CHARS + 1])
+    escaped = printable(message[: MAX_MESSAGE_CHARS + 1])
     return escaped if len(escaped) <= MAX_MESSAGE_CHARS else escaped[:MAX_MESSAGE_CHARS] + "..."
 
 
@@ -121,13 +123,7 @@ def quote_path(path: object) -> str:
     >>> quote_path("defs/a\\nb.yml")
     "'defs/a\\\\nb.yml'"
     """
-    return f"'{_escape(str(path))}'"
-
-
-def _escape(text: str) -> str:
-    return "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
-    )
+    return f"'{printable(str(path))}'"
 
 
 def size(count: int) -> str:
