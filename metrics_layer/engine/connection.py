@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from metrics_layer.engine.adapters import Adapter, adapter_for
 from metrics_layer.engine.sessions import Session, session_for
 from metrics_layer.engine.urls import (
     URL_VARIABLE,
@@ -84,6 +85,13 @@ class Connection:
         return dialect_of(self.url)
 
     @cached_property
+    def adapter(self) -> Adapter | None:
+        """The adapter of an engine SQLAlchemy has no dialect for (engine/adapters), or None."""
+        if self.url is None:
+            return None
+        return adapter_for(self.url, scheme(self.url))
+
+    @cached_property
     def session(self) -> Session:
         """How this engine is made read-only; EngineError for an engine that cannot be."""
         return session_for("duckdb" if self.url is None else scheme(self.url))
@@ -150,9 +158,14 @@ class Connection:
 
         seconds = self.timeout if timeout is None else check_timeout(timeout)
         cap = check_max_rows(max_rows)
+        started = time.perf_counter()
+        if self.adapter is not None:
+            columns, rows = self.adapter.fetch(
+                sql, timeout=seconds, max_rows=cap, time_zones=time_zones
+            )
+            return self._capped(sql, cap, columns, rows, started)
         session = self.session
         engine = self.engine
-        started = time.perf_counter()
         try:
             raw = engine.raw_connection()
         except EngineError:
@@ -190,6 +203,16 @@ class Connection:
             ) from exc
         _rollback(raw)
         raw.close()
+        return self._capped(sql, cap, columns, rows, started)
+
+    def _capped(
+        self,
+        sql: str,
+        cap: int,
+        columns: tuple[str, ...],
+        rows: tuple[tuple[Any, ...], ...],
+        started: float,
+    ) -> Fetched:
         if len(rows) > cap:
             raise EngineError(
                 f"the query returned more than max_rows={cap:,} rows; ask for a coarser grain, "
@@ -200,6 +223,9 @@ class Connection:
         return Fetched(columns, rows, (time.perf_counter() - started) * 1000)
 
     def close(self) -> None:
+        adapter = self.__dict__.get("adapter")
+        if adapter is not None:
+            adapter.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
 
