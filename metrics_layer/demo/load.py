@@ -17,7 +17,7 @@ DuckDB       the URL's file                         none
 A marker table records the data version and the layout version (the tables' shape and their
 indexes): loading again finds both and does nothing, so several processes (or test workers) may
 ask at once; a marker from an older layout makes the loader write the tables again. Every table
-gets an index on its ``user_id`` (the primary key of ``users``), as a warehouse table joined on
+gets an index on its ``user_id`` (unique in ``users``), as a warehouse table joined on
 that key would have: without one MariaDB joins by nested loops (5-7 s a query instead of 0.2 s).
 Types: PostgreSQL timestamps are ``timestamptz``
 (time-zone-aware, stored as UTC); MariaDB ``DATETIME``; money is ``DECIMAL(10, 2)`` everywhere
