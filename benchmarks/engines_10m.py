@@ -118,6 +118,7 @@ def build(rows: int) -> tuple[Path, Path, float | None]:
     shutil.rmtree(parquet, ignore_errors=True)
     create_demo(database, overwrite=True)
     with duckdb.connect(str(database)) as connection:
+        connection.execute("SET enable_progress_bar = false")
         connection.execute(EVENTS_SQL.format(rows=rows))
         connection.execute("CHECKPOINT")
         parquet.mkdir()
@@ -166,6 +167,7 @@ def _load_postgres(parquet: Path, rows: int) -> tuple[str, str | None, float | N
             names = ", ".join(c.name for c in SCHEMA[table])
             source = duckdb.connect()
             source.execute("SET TimeZone = 'UTC'")
+            source.execute("SET enable_progress_bar = false")
             result = source.execute(f"SELECT {names} FROM '{parquet / table}.parquet'")
             with connection.cursor().copy(
                 f"COPY {BENCH_SCHEMA}.{table} ({names}) FROM STDIN"
