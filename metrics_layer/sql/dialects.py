@@ -384,11 +384,27 @@ def binary_grain_join(node: exp.Expr) -> exp.Expr:
     return exp.Paren(this=exp.and_(node.copy(), same_bytes, copy=False))
 
 
+@acts_on(exp.Avg)
+def mysql_average(node: exp.Expr) -> exp.Expr:
+    """AVG as the exact SUM divided once in floating point: MariaDB and MySQL round AVG of a
+    DECIMAL or an integer to 4 more decimals than its scale (the mean of 10.00, 10.05 and 9.67
+    would be 9.906667, not 9.90666...).
+
+    >>> import sqlglot
+    >>> mysql_average(sqlglot.parse_one("AVG(amount)")).sql("mysql")
+    'CAST(SUM(amount) AS DOUBLE) / COUNT(amount)'
+    """
+    if not isinstance(node, exp.Avg) or isinstance(node.this, exp.Distinct):
+        return node
+    total = cast(exp.Sum(this=node.this.copy()), exp.DataType.Type.DOUBLE)
+    return exp.Div(this=total, expression=exp.Count(this=node.this.copy()))
+
+
 RULES: dict[str, tuple[Rule, ...]] = {
     "bigquery": (week_starts_monday,),
     "snowflake": (iso_week,),
     "redshift": (null_safe_equality,),
-    "mysql": (mysql_week,),
+    "mysql": (mysql_week, mysql_average),
     "duckdb": (duckdb_round,),
     "postgres": (postgres_round,),
     "sqlite": (
