@@ -18,7 +18,7 @@ import duckdb
 import sqlalchemy
 from sqlalchemy.pool import NullPool
 
-from .grammar import CompareColumns, Filter, Not, And, Or, Query
+from .grammar import And, CompareColumns, Filter, Not, Or, Query
 from .reference import SOURCES, resolve
 
 __all__ = ["ENGINES", "Engine", "Gap", "gaps_hit"]
@@ -78,7 +78,9 @@ ENGINES = (
     Engine("duckdb", _duckdb, aware=True, named_zones=lambda: True),
     # SQLite has no time-zone database: a project zone other than UTC is refused when compiled.
     Engine("sqlite", _sqlite, aware=False, named_zones=lambda: False),
-    Engine("postgres", lambda _: POSTGRES, aware=True, named_zones=lambda: True, server="PostgreSQL"),
+    Engine(
+        "postgres", lambda _: POSTGRES, aware=True, named_zones=lambda: True, server="PostgreSQL"
+    ),
     Engine(
         "mariadb",
         lambda _: MARIADB,

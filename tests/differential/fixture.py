@@ -262,8 +262,9 @@ def project_file(project: Project) -> str:
 
 def definitions(aware: bool) -> str:
     """The definitions file; order times are time-zone-aware literals when ``aware``."""
-    return textwrap.dedent(
-        f"""\
+    return (
+        textwrap.dedent(
+            f"""\
         sources:
           - name: teams
             sql: "{teams_sql()}"
@@ -315,7 +316,9 @@ def definitions(aware: bool) -> str:
               - {{name: gifts, agg: sum_boolean, expr: is_gift}}
         metrics:
         """
-    ) + METRICS_YAML
+        )
+        + METRICS_YAML
+    )
 
 
 METRICS_YAML = """\

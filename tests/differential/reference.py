@@ -88,9 +88,7 @@ class Source:
 
 
 SOURCES: dict[str, Source] = {
-    "teams": Source(
-        "teams", fixture.TEAMS, {"team": "team_id"}, "team", {"name": "text"}
-    ),
+    "teams": Source("teams", fixture.TEAMS, {"team": "team_id"}, "team", {"name": "text"}),
     "users": Source(
         "users",
         fixture.USERS,
@@ -308,7 +306,11 @@ def resolve(name: str, source: str) -> Name | None:
         if entity in SOURCES[source].entities:
             return Name((), SOURCES[source].entities[entity], "number")
         path = _path(source, PRIMARY[entity])
-        return None if path is None else Name(path, SOURCES[PRIMARY[entity]].entities[entity], "number")
+        return (
+            None
+            if path is None
+            else Name(path, SOURCES[PRIMARY[entity]].entities[entity], "number")
+        )
     grain = None
     if parts[-1] in GRAINS:
         grain, parts = parts[-1], parts[:-1]

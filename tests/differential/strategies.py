@@ -10,6 +10,7 @@ daylight-saving boundaries the rows sit on.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -122,9 +123,7 @@ def _leaf(names: Sequence[str]) -> st.SearchStrategy[Filter]:
             st.builds(IsNull, name, st.booleans()),
         ]
         if len(text) > 1:
-            options.append(
-                st.builds(CompareColumns, name, st.sampled_from(("=", "<>", "<")), name)
-            )
+            options.append(st.builds(CompareColumns, name, st.sampled_from(("=", "<>", "<")), name))
     if numbers:
         name = st.sampled_from(numbers)
         value = st.sampled_from(NUMBER_VALUES)
@@ -157,8 +156,9 @@ def _leaf(names: Sequence[str]) -> st.SearchStrategy[Filter]:
     return st.one_of(options)
 
 
-def filters(names: Sequence[str]) -> st.SearchStrategy[Filter]:
-    """Conditions over ``names`` combined with AND, OR and NOT, at most three levels deep."""
+@functools.cache
+def filters(names: tuple[str, ...]) -> st.SearchStrategy[Filter]:
+    """Conditions over ``names`` combined with AND, OR and NOT (built once per set of names)."""
     return st.recursive(
         _leaf(names),
         lambda inner: st.one_of(
@@ -168,15 +168,16 @@ def filters(names: Sequence[str]) -> st.SearchStrategy[Filter]:
     )
 
 
+METRIC_LISTS = st.lists(st.sampled_from(sorted(METRICS)), min_size=1, max_size=3, unique=True)
 FILTERABLE = tuple(dict.fromkeys((*TEXT, *NUMBERS, *BOOLEANS, *KEYS, *DATES)))
 
 
 @st.composite
 def queries(draw: st.DrawFn, projects: Sequence[Project] = PROJECTS) -> Query:
     project = draw(st.sampled_from(projects))
-    metrics = tuple(
-        draw(st.lists(st.sampled_from(sorted(METRICS)), min_size=0, max_size=3, unique=True))
-    )
+    # One query in ten lists dimension values without metrics.
+    listing = draw(st.integers(0, 9)) == 0
+    metrics = () if listing else tuple(draw(METRIC_LISTS))
     if metrics:
         sources = set().union(*(source_of(m) for m in metrics))
 
@@ -188,28 +189,35 @@ def queries(draw: st.DrawFn, projects: Sequence[Project] = PROJECTS) -> Query:
         def usable(name: str) -> bool:
             return not name.startswith("metric_time")
 
-    by = tuple(draw(st.lists(st.sampled_from([n for n in BY if usable(n)]), max_size=3, unique=True)))
-    if sum(name.startswith("metric_time") for name in by) > 1:
-        by = tuple(n for n in by if not n.startswith("metric_time")) + (
-            next(n for n in by if n.startswith("metric_time")),
-        )
-    where = draw(st.none() | filters([n for n in FILTERABLE if usable(n)]))
+    # at most one metric_time grain, anywhere among the names
+    names = [n for n in BY if usable(n) and not n.startswith("metric_time")]
+    times = [n for n in BY if usable(n) and n.startswith("metric_time")]
+    by = draw(st.lists(st.sampled_from(names), max_size=2, unique=True))
+    if times and draw(st.booleans()):
+        by.insert(draw(st.integers(0, len(by))), draw(st.sampled_from(times)))
+    where = draw(st.none() | filters(tuple(n for n in FILTERABLE if usable(n))))
     if not metrics:
         wanted = set(by) | (names_in(where) if where is not None else set())
         if not by or not any(all(reachable(n, s) for n in wanted) for s in SOURCES):
-            by, where = ("team.name",), None
+            by, where = ["team.name"], None
     start = end = None
     if metrics:
         start = draw(st.none() | st.sampled_from(BOUNDARIES))
-        end = draw(st.none() | st.sampled_from([d for d in BOUNDARIES if start is None or d >= start]))
+        end = draw(
+            st.none() | st.sampled_from([d for d in BOUNDARIES if start is None or d >= start])
+        )
     columns = [*by, *metrics]
     order = tuple(
         ("-" if descending else "") + name
         for name, descending in draw(
-            st.lists(st.tuples(st.sampled_from(columns), st.booleans()), max_size=2, unique_by=lambda t: t[0])
+            st.lists(
+                st.tuples(st.sampled_from(columns), st.booleans()),
+                max_size=2,
+                unique_by=lambda t: t[0],
+            )
         )
     )
     limit = draw(st.none() | st.integers(1, 5))
     return Query(
-        project.time_zone, project.week_start, metrics, by, where, start, end, order, limit
+        project.time_zone, project.week_start, metrics, tuple(by), where, start, end, order, limit
     )

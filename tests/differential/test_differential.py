@@ -11,9 +11,9 @@ with Wednesday weeks). For each query:
 2. Every other engine (engines.py) gives DuckDB's result, except where a documented gap
    (docs/engines.md, "Known gaps") says otherwise: those comparisons are left out, and named.
 
-The default profile is derandomized (the same examples on every run, for CI) and runs the
-profile's number of examples; ``pytest tests/differential --hypothesis-profile=nightly`` (or
-``make differential-nightly``) searches at random with 10,000 examples per test.
+By default the examples are derandomized (the same ones on every run, for CI): 60 against the
+reference, 30 per other engine. ``pytest tests/differential --hypothesis-profile=nightly`` (or
+``make differential``) searches at random with 10,000 examples per test.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from .conftest import Layers
 from .engines import ENGINES, Engine, Gap, gaps_hit
-from .fixture import PROJECTS, Project
+from .fixture import PROJECTS
 from .grammar import Query
 from .reference import Expected, evaluate
 from .strategies import queries
@@ -96,15 +96,15 @@ def test_duckdb_gives_the_reference_rows(layers: Layers, query: Query) -> None:
     wanted = evaluate(query)
     found = _run(layers, DUCKDB, query)
     event(f"rows: {min(len(wanted.rows), 6)}{'+' if len(wanted.rows) > 5 else ''}")
-    assert _same(found, wanted), (
-        f"{query}\nDuckDB:\n{_show(found)}\nreference:\n{_show(wanted)}"
-    )
+    assert _same(found, wanted), f"{query}\nDuckDB:\n{_show(found)}\nreference:\n{_show(wanted)}"
 
 
 @pytest.mark.parametrize("engine", OTHERS, ids=[e.name for e in OTHERS])
 @_settings(30)
 @given(data=st.data())
-def test_every_engine_gives_duckdbs_rows(layers: Layers, engine: Engine, data: st.DataObject) -> None:
+def test_every_engine_gives_duckdbs_rows(
+    layers: Layers, engine: Engine, data: st.DataObject
+) -> None:
     projects = [p for p in PROJECTS if p.time_zone == "UTC" or engine.named_zones()]
     query = data.draw(queries(projects), label="query")
     hit = gaps_hit(query) & engine.gaps
