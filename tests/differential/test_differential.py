@@ -11,8 +11,8 @@ with Wednesday weeks). For each query:
 2. Every other engine (engines.py) gives DuckDB's result, except where a documented gap
    (docs/engines.md, "Known gaps") says otherwise: those comparisons are left out, and named.
 
-By default the examples are derandomized (the same ones on every run, for CI): 60 against the
-reference, 30 per other engine. ``pytest tests/differential --hypothesis-profile=nightly`` (or
+By default the examples are derandomized (the same ones on every run, for CI): 50 against the
+reference, 25 per other engine. ``pytest tests/differential --hypothesis-profile=nightly`` (or
 ``make differential``) searches at random with 10,000 examples per test.
 """
 
@@ -37,9 +37,9 @@ OTHERS = ENGINES[1:]
 PROJECT = {(p.time_zone, p.week_start): p for p in PROJECTS}
 
 # Every query is parsed again by the statement guard with the fixture's literal rows in it
-# (about 0.1 s on DuckDB), so the default profile is kept small: the same 60 queries against the
-# reference and 30 per other engine on every run (derandomized, for CI), about 30 s with
-# ``pytest -n 2``. The fuzz and nightly profiles search at random with their own numbers.
+# (about 0.1 s on DuckDB), so the default profile is kept small: the same 50 queries against the
+# reference and 25 per other engine on every run (derandomized, for CI): about 40 s of CPU,
+# shared by the workers of ``pytest -n 2``. The fuzz and nightly profiles search at random.
 # (an older hypothesis that cannot name the current profile runs the fixed set)
 _PROFILE = getattr(settings, "get_current_profile_name", lambda: "default")()
 _SEARCH = _PROFILE in ("fuzz", "nightly")
@@ -91,7 +91,7 @@ def _show(result: Expected) -> str:
     return "\n".join(["  " + repr(result.columns), *("  " + repr(r) for r in result.rows)])
 
 
-@_settings(60)
+@_settings(50)
 @given(query=queries())
 def test_duckdb_gives_the_reference_rows(layers: Layers, query: Query) -> None:
     note(str(query))
@@ -102,7 +102,7 @@ def test_duckdb_gives_the_reference_rows(layers: Layers, query: Query) -> None:
 
 
 @pytest.mark.parametrize("engine", OTHERS, ids=[e.name for e in OTHERS])
-@_settings(30)
+@_settings(25)
 @given(data=st.data())
 def test_every_engine_gives_duckdbs_rows(
     layers: Layers, engine: Engine, data: st.DataObject
