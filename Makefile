@@ -1,13 +1,14 @@
 # Routine actions; run from the project root with the venv active.
 PYTHON ?= python
 
-.PHONY: help install test test-fast fuzz nightly lint format typecheck bench bench-10m bench-engines golden schema allowlist docs demo check ci
+.PHONY: help install test test-fast fuzz nightly differential lint format typecheck bench bench-10m bench-engines golden schema allowlist docs demo check ci
 
 help:
 	@echo "install    editable install with dev extras"
 	@echo "test       the whole suite (as CI runs it)"
 	@echo "fuzz       the query and filter fuzzers with 5,000 examples each (hypothesis profile 'fuzz')"
 	@echo "nightly    the same with 10,000 examples each (hypothesis profile 'nightly')"
+	@echo "differential  random queries on every engine against the reference evaluator, 10,000 each"
 	@echo "lint       ruff check + ruff format --check + mypy --strict"
 	@echo "format     ruff format + ruff --fix"
 	@echo "bench      benchmarks; writes docs/benchmarks.md (bench-10m adds the 10M-row run)"
@@ -30,6 +31,9 @@ fuzz:
 
 nightly:
 	$(PYTHON) -m pytest tests/api tests/safety -n 2 --hypothesis-profile=nightly
+
+differential:
+	$(PYTHON) -m pytest tests/differential -n 2 --hypothesis-profile=nightly
 
 lint: typecheck
 	ruff check metrics_layer tests benchmarks

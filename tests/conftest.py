@@ -18,7 +18,9 @@ DEFINITIONS = ROOT / "definitions"
 # ``pytest --hypothesis-profile=fuzz`` (``make fuzz``) and ``--hypothesis-profile=nightly``
 # (``make nightly``): longer searches for the property tests that take their number of examples
 # from the profile (tests/api/test_fuzz_queries.py, tests/safety/test_filter_allowlist.py); the
-# default profile runs 100 each (400 for the filter property).
+# default profile runs 100 each (400 for the filter property). The differential test
+# (tests/differential/, ``make differential``) runs a fixed, derandomized set by default and a
+# random search of the profile's size under fuzz and nightly.
 settings.register_profile("fuzz", max_examples=5_000)
 settings.register_profile("nightly", max_examples=10_000)
 

@@ -362,6 +362,25 @@ def binary_distinct_union(node: exp.Expr) -> exp.Expr:
     return select.group_by(*(key.copy() for key in keys), copy=False)
 
 
+@acts_on(exp.Distinct)
+def binary_distinct_count(node: exp.Expr) -> exp.Expr:
+    """COUNT(DISTINCT x) counts byte-wise distinct values on MariaDB and MySQL, whose usual
+    collations would count 'de', 'DE' and 'DE ' once.
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one("SELECT COUNT(DISTINCT country), COUNT(DISTINCT 1) FROM t")
+    >>> tree.transform(binary_distinct_count).sql("mysql")
+    'SELECT COUNT(DISTINCT CAST(country AS BINARY)), COUNT(DISTINCT 1) FROM t'
+    """
+    if not isinstance(node, exp.Distinct) or not isinstance(node.parent, exp.Count):
+        return node
+    node.set(
+        "expressions",
+        [_as_binary(e) if _may_be_text(e) else e for e in node.expressions],
+    )
+    return node
+
+
 @acts_on(exp.NullSafeEQ)
 def binary_grain_join(node: exp.Expr) -> exp.Expr:
     """A join on grain keys (``a <=> b``) also on their bytes, on MariaDB and MySQL.
@@ -384,11 +403,27 @@ def binary_grain_join(node: exp.Expr) -> exp.Expr:
     return exp.Paren(this=exp.and_(node.copy(), same_bytes, copy=False))
 
 
+@acts_on(exp.Avg)
+def mysql_average(node: exp.Expr) -> exp.Expr:
+    """AVG as the exact SUM divided once in floating point: MariaDB and MySQL round AVG of a
+    DECIMAL or an integer to 4 more decimals than its scale (the mean of 10.00, 10.05 and 9.67
+    would be 9.906667, not 9.90666...).
+
+    >>> import sqlglot
+    >>> mysql_average(sqlglot.parse_one("AVG(amount)")).sql("mysql")
+    'CAST(SUM(amount) AS DOUBLE) / COUNT(amount)'
+    """
+    if not isinstance(node, exp.Avg) or isinstance(node.this, exp.Distinct):
+        return node
+    total = cast(exp.Sum(this=node.this.copy()), exp.DataType.Type.DOUBLE)
+    return exp.Div(this=total, expression=exp.Count(this=node.this.copy()))
+
+
 RULES: dict[str, tuple[Rule, ...]] = {
     "bigquery": (week_starts_monday,),
     "snowflake": (iso_week,),
     "redshift": (null_safe_equality,),
-    "mysql": (mysql_week,),
+    "mysql": (mysql_week, mysql_average),
     "duckdb": (duckdb_round,),
     "postgres": (postgres_round,),
     "sqlite": (
@@ -411,6 +446,7 @@ RULES["mysql"] += (
     binary_distinct_union,
     binary_group_keys,
     binary_grain_join,
+    binary_distinct_count,
 )
 
 _REMOVE = "remove that metric or dimension from the query, or compile for another dialect"

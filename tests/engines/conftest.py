@@ -85,6 +85,7 @@ PROJECT = {
               - {{name: score}}
             measures:
               - {{name: signups, agg: count}}
+              - {{name: countries, agg: count_distinct, expr: country}}
           - name: events
             sql: "{EVENTS}"
             time: occurred_at
@@ -96,6 +97,7 @@ PROJECT = {
         metrics:
           - {{name: signups, type: simple, measure: users.signups, version: 1, owner: tests}}
           - {{name: events, type: simple, measure: events.events, version: 1, owner: tests}}
+          - {{name: countries, type: simple, measure: users.countries, version: 1, owner: tests}}
           - name: german_signups
             type: simple
             measure: users.signups

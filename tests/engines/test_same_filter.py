@@ -113,6 +113,17 @@ def test_groups_keep_case_and_trailing_spaces_apart(
     }
 
 
+def test_distinct_counts_keep_case_and_trailing_spaces_apart(
+    engine_layer: tuple[str, ml.SemanticLayer],
+) -> None:
+    _, layer = engine_layer
+    # 'DE', 'de', 'DE ', 'FR', 'Fr' are five countries (NULL is not counted); MariaDB's
+    # COUNT(DISTINCT country) counted 2 under its case- and space-insensitive collation.
+    assert _rows(layer, ["countries"], []) == {(5,)}
+    # pro: 'DE', 'Fr', NULL -> 2; free: 'de', 'FR', 'DE ' -> 3
+    assert _rows(layer, ["countries"], ["user.plan"]) == {("pro", 2), ("free", 3)}
+
+
 def test_metrics_of_two_sources_join_on_exact_group_values(
     engine_layer: tuple[str, ml.SemanticLayer],
 ) -> None:

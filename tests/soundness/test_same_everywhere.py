@@ -240,6 +240,24 @@ def test_the_order_is_total_in_the_sql(load: Load) -> None:
     assert sql.endswith("ORDER BY orders DESC NULLS LAST, order__gift ASC, order__country")
 
 
+# -- averages of decimals --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_average_of_decimals_is_not_rounded(load: Load, engine: str) -> None:
+    layer = load(engine)
+    rows = _rows(layer, ["avg_amount"], by=["order.gift"])
+    # not a gift: orders 2, 3, 5, 6: 10.05 + 20.00 + 7.50 + 2.50 = 40.05 / 4 = 10.0125
+    # gift: orders 1, 4, 7: 10.00 + 5.00 + 1.25 = 16.25 / 3 = 5.41666...
+    # (MariaDB's AVG of a DECIMAL(10, 2) keeps 6 decimals: it gave 5.416667)
+    assert [r[0] for r in rows] == [False, True]
+    assert [r[1] for r in rows] == pytest.approx([10.0125, 16.25 / 3], rel=1e-12)
+    total = _rows(layer, ["avg_amount"])
+    # all seven: 10.00 + 10.05 + 20.00 + 5.00 + 7.50 + 2.50 + 1.25 = 56.30 / 7 = 8.0428571...
+    assert total[0][0] == pytest.approx(56.30 / 7, rel=1e-12)
+    assert type(total[0][0]) is float
+
+
 # -- percentiles -----------------------------------------------------------------------------
 
 

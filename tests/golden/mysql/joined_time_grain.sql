@@ -23,7 +23,7 @@ WITH users_source AS (
       '%Y %c %e'
     ) AS DATE) AS user__signed_up_at__month,
     COUNT(*) AS events,
-    COUNT(DISTINCT events.user_id) AS active_users
+    COUNT(DISTINCT CAST(events.user_id AS BINARY)) AS active_users
   FROM events AS events
   LEFT JOIN users_source AS users
     ON events.user_id = users.user_id

@@ -49,7 +49,7 @@ WITH users_source AS (
       '%Y %c %e'
     ) AS DATE) AS metric_time__month,
     CAST(events.occurred_at AS DATE) AS period_start,
-    COUNT(DISTINCT events.user_id) AS active_users
+    COUNT(DISTINCT CAST(events.user_id AS BINARY)) AS active_users
   FROM events AS events
   WHERE
     NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))
@@ -101,7 +101,7 @@ WITH users_source AS (
       CONCAT(YEAR(CAST(subscription_snapshots.snapshot_date AS DATE)), ' ', MONTH(CAST(subscription_snapshots.snapshot_date AS DATE)), ' 1'),
       '%Y %c %e'
     ) AS DATE) AS metric_time__month,
-    COUNT(DISTINCT subscription_snapshots.user_id) AS paying_customers
+    COUNT(DISTINCT CAST(subscription_snapshots.user_id AS BINARY)) AS paying_customers
   FROM subscription_snapshots AS subscription_snapshots
   INNER JOIN subscription_snapshots_last_snapshot_periods
     ON CAST(STR_TO_DATE(

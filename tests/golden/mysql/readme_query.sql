@@ -40,7 +40,7 @@ WITH users_source AS (
     ) AS DATE) AS metric_time__week,
     users.plan AS user__plan,
     CAST(events.occurred_at AS DATE) AS period_start,
-    COUNT(DISTINCT events.user_id) AS active_users
+    COUNT(DISTINCT CAST(events.user_id AS BINARY)) AS active_users
   FROM events AS events
   LEFT JOIN users_source AS users
     ON events.user_id = users.user_id

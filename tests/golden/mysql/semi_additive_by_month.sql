@@ -18,7 +18,7 @@ WITH subscription_snapshots_last_snapshot_periods AS (
       '%Y %c %e'
     ) AS DATE) AS metric_time__month,
     SUM(subscription_snapshots.mrr) AS mrr,
-    COUNT(DISTINCT subscription_snapshots.user_id) AS paying_customers
+    COUNT(DISTINCT CAST(subscription_snapshots.user_id AS BINARY)) AS paying_customers
   FROM subscription_snapshots AS subscription_snapshots
   INNER JOIN subscription_snapshots_last_snapshot_periods
     ON CAST(STR_TO_DATE(

@@ -33,7 +33,7 @@ WITH users_source AS (
 ), events_per_day AS (
   SELECT
     CAST(events.occurred_at AS DATE) AS period_start,
-    COUNT(DISTINCT events.user_id) AS active_users
+    COUNT(DISTINCT CAST(events.user_id AS BINARY)) AS active_users
   FROM events AS events
   WHERE
     CAST(events.occurred_at AS DATE) >= CAST('2026-01-01' AS DATE)

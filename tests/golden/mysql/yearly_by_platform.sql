@@ -3,7 +3,7 @@ WITH events_agg AS (
     CAST(STR_TO_DATE(CONCAT(YEAR(CAST(events.occurred_at AS DATE)), ' 1 1'), '%Y %c %e') AS DATE) AS metric_time__year,
     events.platform AS event__platform,
     COUNT(*) AS events,
-    COUNT(DISTINCT events.user_id) AS active_users
+    COUNT(DISTINCT CAST(events.user_id AS BINARY)) AS active_users
   FROM events AS events
   WHERE
     NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))
