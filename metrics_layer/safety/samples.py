@@ -198,9 +198,15 @@ def _module_text() -> str:
 
 
 def _set_text(names: frozenset[str]) -> str:
+    """The set as ruff-format writes it at its place in the table: on one line when it fits in
+    100 characters, else one name per line."""
     if not names:
         return "frozenset()"
-    return "frozenset({" + ", ".join(f'"{name}"' for name in sorted(names)) + "})"
+    one_line = "frozenset({" + ", ".join(f'"{name}"' for name in sorted(names)) + "})"
+    if len(one_line) + len("        ,") <= 100:
+        return one_line
+    items = "".join(f'                "{name}",\n' for name in sorted(names))
+    return "frozenset(\n            {\n" + items + "            }\n        )"
 
 
 def module_text() -> str:

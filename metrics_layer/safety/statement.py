@@ -164,6 +164,11 @@ REFUSED_NODES: tuple[type[exp.Expr], ...] = tuple(
 
 _TABLE_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
+# ClickHouse clauses that change how a query runs, not what it reads: its own SETTINGS (which
+# readonly=1 refuses as well), an output FORMAT, and joins the compiler never writes.
+_REFUSED_CLAUSES = ("settings", "format")
+_REFUSED_JOIN_KINDS = frozenset({"ARRAY", "ANY", "ASOF"})
+
 
 def verify(sql: str, dialect: str) -> Statement:
     """``Statement(sql, dialect)`` if ``sql`` is one plain query; StatementError otherwise."""
@@ -210,6 +215,9 @@ def _checked(sql: str, dialect: str) -> str | exp.Query:
             return (
                 f"it contains {type(node).__name__} ({_short(node, dialect)}); only reads are sent"
             )
+        problem = _clause_problem(node)
+        if problem:
+            return problem
         if isinstance(node, exp.Table):
             problem = _table_problem(node, dialect)
             if problem:
@@ -222,6 +230,23 @@ def _checked(sql: str, dialect: str) -> str | exp.Query:
             what = "function" if isinstance(node, exp.Func) else "construct"
             return f"{what} {_short(node, dialect)} ({type(node).__name__}) is not allowed"
     return tree
+
+
+def _clause_problem(node: exp.Expr) -> str | None:
+    """A SETTINGS or FORMAT clause, or an ARRAY, ANY, ASOF or GLOBAL join (ClickHouse).
+
+    >>> _clause_problem(sqlglot.parse_one("SELECT 1 SETTINGS readonly = 0", "clickhouse"))
+    'it has a SETTINGS clause; only plain queries are sent'
+    """
+    if isinstance(node, exp.Query):
+        for clause in _REFUSED_CLAUSES:
+            if node.args.get(clause):
+                return f"it has a {clause.upper()} clause; only plain queries are sent"
+    if isinstance(node, exp.Join):
+        kind = (node.kind or "").upper()
+        if kind in _REFUSED_JOIN_KINDS or node.args.get("global_"):
+            return f"it has {'a GLOBAL' if node.args.get('global_') else f'an {kind}'} join"
+    return None
 
 
 def _table_problem(table: exp.Table, dialect: str) -> str | None:
