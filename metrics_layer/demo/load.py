@@ -12,13 +12,16 @@ MariaDB      tables ``mldemo_*`` in the URL's       ``demo_mariadb`` (table pref
 / MySQL      database                               database there, which a user may not create
 SQLite       the URL's file                         none
 DuckDB       the URL's file                         none
+ClickHouse   database ``metrics_layer_demo`` in the  ``demo_clickhouse`` (schema)
+(chdb)       URL's directory (created if missing)
 ============ ====================================== ==============================================
 
 A marker table records the data version: loading again finds it and does nothing, so several
 processes (or test workers) may ask at once. Types: PostgreSQL timestamps are ``timestamptz``
-(time-zone-aware, stored as UTC); MariaDB ``DATETIME``; money is ``DECIMAL(10, 2)`` everywhere
-but SQLite (``REAL``: SQLite has no decimal type). DDL is built as sqlglot trees, inserts by
-SQLAlchemy Core (which writes each driver's placeholders).
+(time-zone-aware, stored as UTC); ClickHouse ``DateTime64(6, 'UTC')`` (time-zone-aware) and
+``Date32``; MariaDB ``DATETIME``; money is ``DECIMAL(10, 2)`` everywhere but SQLite (``REAL``:
+SQLite has no decimal type). DDL is built as sqlglot trees, inserts by SQLAlchemy Core (which
+writes each driver's placeholders), or on ClickHouse as JSON rows streamed to chdb.
 """
 
 from __future__ import annotations
@@ -92,10 +95,13 @@ def load_demo(url: str, *, replace: bool = False) -> Loaded:
     dialect = dialect_of(url)
     if dialect == "duckdb":
         return _duckdb(url, replace=replace)
+    if dialect == "clickhouse":
+        return _clickhouse(url, replace=replace)
     place = _PLACES.get(dialect)
     if place is None:
         raise EngineError(
-            f"the demo loads into DuckDB, SQLite, PostgreSQL and MariaDB/MySQL, not {dialect}"
+            "the demo loads into DuckDB, SQLite, PostgreSQL, MariaDB/MySQL and ClickHouse "
+            f"(chdb), not {dialect}"
         )
     import sqlalchemy
 
@@ -133,6 +139,130 @@ def _duckdb(url: str, *, replace: bool) -> Loaded:
     else:
         ensure_demo(path)
     return Loaded(str(path), None, 0, created)
+
+
+_CLICKHOUSE = _Place(
+    "clickhouse",
+    DEMO_SCHEMA,
+    "",
+    "demo_clickhouse",
+    {
+        "TIMESTAMP": "DateTime64(6, 'UTC')",
+        "DATE": "Date32",
+        "VARCHAR": "String",
+        "BOOLEAN": "Bool",
+        "INTEGER": "Int32",
+        "BIGINT": "Int64",
+        "DECIMAL(10,2)": "Decimal(10, 2)",
+    },
+)
+
+
+def _clickhouse(url: str, *, replace: bool) -> Loaded:
+    """The demo in database ``metrics_layer_demo`` of a chdb directory (created if missing).
+
+    Through the adapter's process-wide engine (one chdb database per process), on a connection
+    of its own that may write; the marker is written last, so an interrupted load loads again.
+    """
+    from pathlib import Path
+
+    from metrics_layer.engine.adapters.clickhouse import ENGINE, engine_path
+
+    rest = url.split("://", 1)[1]
+    if not rest:
+        raise EngineError(
+            "give the demo a chdb directory: chdb:///absolute/path/to/dir (chdb:// is an "
+            "in-memory database, gone when the process ends)"
+        )
+    if rest.startswith("/") and not any(c in rest for c in "?#&"):
+        Path(rest).mkdir(parents=True, exist_ok=True)
+    path = engine_path(url)
+    place = _CLICKHOUSE
+    try:
+        with ENGINE.connection(path, "session_timezone=UTC") as connection:
+            if not replace and _clickhouse_version(connection) == DATA_VERSION:
+                return Loaded(place.where(), place.target, 0, created=False)
+            rows = _clickhouse_write(connection)
+        return Loaded(place.where(), place.target, rows, created=True)
+    except RuntimeError as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EngineError(f"cannot load the demo into {path}: {detail}") from exc
+    finally:
+        ENGINE.close_unused()
+
+
+def _clickhouse_version(connection: Any) -> int | None:
+    marker = _CLICKHOUSE.table(_MARKER)
+    exists = (
+        exp.select(exp.func("count"))
+        .from_("system.tables")
+        .where(
+            exp.and_(
+                exp.column("database").eq(exp.Literal.string(DEMO_SCHEMA)),
+                exp.column("name").eq(exp.Literal.string(_MARKER)),
+            )
+        )
+    )
+    if int(_clickhouse_scalar(connection, exists) or 0) == 0:
+        return None
+    found = _clickhouse_scalar(connection, exp.select(exp.func("max", "version")).from_(marker))
+    return None if found in (None, "") else int(found)
+
+
+def _clickhouse_scalar(connection: Any, query: exp.Expr) -> str | None:
+    text = bytes(connection.query(query.sql("clickhouse"), "TSV").bytes()).decode().strip()
+    return None if text in ("", "\\N") else text
+
+
+def _clickhouse_write(connection: Any) -> int:
+    import json
+
+    place = _CLICKHOUSE
+    database = exp.Create(
+        kind="DATABASE", this=exp.Table(this=exp.to_identifier(DEMO_SCHEMA)), exists=True
+    )
+    connection.query(database.sql("clickhouse"), "TSV")
+    total = 0
+    for table in [*generate().values(), _marker_table()]:
+        target = place.table(table.name)
+        drop = exp.Drop(kind="TABLE", tables=[target.copy()], exists=True)
+        connection.query(drop.sql("clickhouse"), "TSV")
+        create = _create(table, place)
+        for column, definition in zip(table.columns, create.this.expressions, strict=True):
+            if column.nullable:  # ClickHouse columns are NOT NULL unless declared Nullable
+                definition.args["kind"].set("nullable", True)
+        engine = exp.Properties(
+            expressions=[
+                exp.EngineProperty(this=exp.to_identifier("MergeTree")),
+                exp.Order(expressions=[exp.Ordered(this=exp.Tuple(expressions=[]))]),
+            ]
+        )
+        create.set("properties", engine)
+        connection.query(create.sql("clickhouse"), "TSV")
+        rows = [(DATA_VERSION,)] if table.name == _MARKER else table.rows
+        columns = [exp.to_identifier(name) for name in table.column_names]
+        insert = exp.Insert(this=exp.Schema(this=target.copy(), expressions=columns))
+        inserter = connection.send_insert(insert.sql("clickhouse"), "JSONEachRow")
+        for batch in _batches(rows):
+            lines = (
+                json.dumps(dict(zip(table.column_names, map(_json_value, row), strict=True)))
+                for row in batch
+            )
+            connection.insert_append(inserter, ("\n".join(lines) + "\n").encode("utf-8"))
+        connection.insert_done(inserter)
+        total += len(rows) if table.name != _MARKER else 0
+    return total
+
+
+def _json_value(value: Any) -> Any:
+    """A demo value as JSONEachRow reads it into its ClickHouse column (timestamps are UTC)."""
+    import decimal
+
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, decimal.Decimal)):
+        return str(value)
+    return value
 
 
 def _lock(connection: Any, dialect: str) -> None:

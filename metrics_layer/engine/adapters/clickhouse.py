@@ -138,6 +138,12 @@ class _Engine:
             if self.users == 0:
                 self._close()
 
+    def close_unused(self) -> None:
+        """Stop the engine when no adapter uses it (after the demo loader wrote to it)."""
+        with self.lock:
+            if self.users == 0:
+                self._close()
+
     def _close(self) -> None:
         if self.anchor is not None:
             self.anchor.close()
