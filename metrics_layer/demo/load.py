@@ -21,13 +21,14 @@ processes (or test workers) may ask at once. Types: PostgreSQL timestamps are ``
 (time-zone-aware, stored as UTC); ClickHouse ``DateTime64(6, 'UTC')`` (time-zone-aware) and
 ``Date32``; MariaDB ``DATETIME``; money is ``DECIMAL(10, 2)`` everywhere but SQLite (``REAL``:
 SQLite has no decimal type). DDL is built as sqlglot trees, inserts by SQLAlchemy Core (which
-writes each driver's placeholders), or on ClickHouse as JSON rows streamed to chdb.
+writes each driver's placeholders), or on ClickHouse as CSV
+streamed to chdb.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -215,7 +216,8 @@ def _clickhouse_scalar(connection: Any, query: exp.Expr) -> str | None:
 
 
 def _clickhouse_write(connection: Any) -> int:
-    import json
+    import csv
+    import io
 
     place = _CLICKHOUSE
     database = exp.Create(
@@ -242,27 +244,48 @@ def _clickhouse_write(connection: Any) -> int:
         rows = [(DATA_VERSION,)] if table.name == _MARKER else table.rows
         columns = [exp.to_identifier(name) for name in table.column_names]
         insert = exp.Insert(this=exp.Schema(this=target.copy(), expressions=columns))
-        inserter = connection.send_insert(insert.sql("clickhouse"), "JSONEachRow")
+        inserter = connection.send_insert(insert.sql("clickhouse"), "CSV")
+        cells = _csv_cells(table)
         for batch in _batches(rows):
-            lines = (
-                json.dumps(dict(zip(table.column_names, map(_json_value, row), strict=True)))
-                for row in batch
+            text = io.StringIO()
+            csv.writer(text, lineterminator="\n").writerows(
+                batch if cells is None else map(cells, batch)
             )
-            connection.insert_append(inserter, ("\n".join(lines) + "\n").encode("utf-8"))
+            connection.insert_append(inserter, text.getvalue().encode("utf-8"))
         connection.insert_done(inserter)
         total += len(rows) if table.name != _MARKER else 0
     return total
 
 
-def _json_value(value: Any) -> Any:
-    """A demo value as JSONEachRow reads it into its ClickHouse column (timestamps are UTC)."""
-    import decimal
+def _csv_cells(table: Table) -> Callable[[Sequence[Any]], list[Any]] | None:
+    """What a row needs before ``csv`` writes it for ClickHouse, or None when it is ready:
+    the ``str()`` of dates, timestamps (UTC wall times) and decimals is what ClickHouse reads;
+    NULL is ``\\N`` and a boolean ``true``/``false``.
 
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, (dt.date, decimal.Decimal)):
-        return str(value)
-    return value
+    >>> from metrics_layer.demo.model import Column
+    >>> cells = _csv_cells(Table("t", (Column("a", "BOOLEAN"), Column("b", "DATE", True)), []))
+    >>> cells((True, None))
+    ['true', '\\\\N']
+    """
+    special = [
+        index
+        for index, column in enumerate(table.columns)
+        if column.nullable or column.sql_type == "BOOLEAN"
+    ]
+    if not special:
+        return None
+
+    def cells(row: Sequence[Any]) -> list[Any]:
+        values = list(row)
+        for index in special:
+            value = values[index]
+            if value is None:
+                values[index] = "\\N"
+            elif isinstance(value, bool):
+                values[index] = "true" if value else "false"
+        return values
+
+    return cells
 
 
 def _lock(connection: Any, dialect: str) -> None:

@@ -1,6 +1,7 @@
-"""The shipped KPIs give the same numbers on PostgreSQL, MariaDB and SQLite as on DuckDB, on the
-demo data loaded into each (``metrics-layer demo --connection URL``), as the same Python types:
-counts equal exactly, other values within 1e-9 relative (floating-point sums in another order).
+"""The shipped KPIs give the same numbers on PostgreSQL, MariaDB, SQLite and ClickHouse (chdb) as
+on DuckDB, on the demo data loaded into each (``metrics-layer demo --connection URL``), as the
+same Python types: counts equal exactly, other values within 1e-9 relative (floating-point sums
+in another order).
 
 The seed of the engine matrix: totals and every grain from day to year, with and without a
 joined dimension, a filter, a date range, order and limit.
@@ -57,6 +58,8 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ml.SemanticLa
     sqlite = tmp_path_factory.mktemp("demo") / "demo.sqlite"
     load_demo(f"sqlite:///{sqlite}")
     layers["sqlite"] = ml.load(DEFINITIONS, connection=f"sqlite:///{sqlite}")
+    chdb = f"chdb://{tmp_path_factory.mktemp('demo_chdb')}"
+    layers["chdb"] = ml.load(DEFINITIONS, connection=chdb, target=load_demo(chdb).target)
     return layers
 
 
@@ -69,7 +72,7 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-@pytest.mark.parametrize("engine", ["postgres", "mariadb", "sqlite"])
+@pytest.mark.parametrize("engine", ["postgres", "mariadb", "sqlite", "chdb"])
 @pytest.mark.parametrize("kpi", KPIS)
 def test_each_kpi_equals_duckdb(
     engines: dict[str, ml.SemanticLayer], engine: str, kpi: str
