@@ -167,7 +167,13 @@ def _clickhouse(url: str, *, replace: bool) -> Loaded:
     """
     from pathlib import Path
 
-    from metrics_layer.engine.adapters.clickhouse import ENGINE, engine_path
+    try:
+        from metrics_layer.engine.adapters.clickhouse import ENGINE, engine_path
+    except ImportError as exc:
+        raise EngineError(
+            f"the chdb:// engine needs an optional package ({exc.name}): "
+            'pip install "metrics-layer[clickhouse]"'
+        ) from exc
 
     rest = url.split("://", 1)[1]
     if not rest:

@@ -10,33 +10,68 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-__all__ = ["clickhouse_division", "clickhouse_types", "clickhouse_utf8"]
+__all__ = ["clickhouse_division", "clickhouse_local_time", "clickhouse_types", "clickhouse_utf8"]
 
 _Type = exp.DataType.Type
 _FLOATS = (_Type.DOUBLE, _Type.FLOAT)
 
 
 def clickhouse_types(node: exp.Expr) -> exp.Expr:
-    """``DATE`` as ``Date32`` and ``TIMESTAMP`` as ``DateTime64(6)``.
+    """``DATE`` as ``Date32``, ``TIMESTAMP`` as ``DateTime64(6)`` and ``TIMESTAMPTZ`` as
+    ``DateTime64(6, 'UTC')``.
 
     ClickHouse's ``Date`` and ``DateTime`` start in 1970 and turn an earlier value into
     1970-01-01 without an error; ``DateTime`` also drops fractions of a second. ``Date32``
-    (1900 to 2299) and ``DateTime64(6)`` (microseconds, as DuckDB) keep the value.
+    (1900 to 2299) and ``DateTime64(6)`` (microseconds, as DuckDB) keep the value. A
+    ClickHouse time is always an instant; the zone in the type is the one it is shown in.
 
     >>> cast = exp.cast(exp.column("d"), "DATE")
     >>> cast.transform(clickhouse_types).sql("clickhouse")
     'CAST(d AS Nullable(Date32))'
     >>> exp.cast(exp.column("t"), "TIMESTAMP").transform(clickhouse_types).sql("clickhouse")
     'CAST(t AS Nullable(DateTime64(6)))'
+    >>> exp.cast(exp.column("t"), "TIMESTAMPTZ").transform(clickhouse_types).sql("clickhouse")
+    "CAST(t AS Nullable(DateTime64(6, 'UTC')))"
     """
     if not isinstance(node, exp.DataType):
         return node
     if node.this == _Type.DATE:
         return exp.DataType(this=_Type.DATE32)
-    if node.this in (_Type.TIMESTAMP, _Type.DATETIME) and not node.expressions:
-        precision = exp.DataTypeParam(this=exp.Literal.number(6))
-        return exp.DataType(this=_Type.DATETIME64, expressions=[precision])
+    if node.this in (_Type.TIMESTAMP, _Type.DATETIME, _Type.TIMESTAMPTZ) and not node.expressions:
+        parameters = list(_microseconds().expressions)
+        if node.this == _Type.TIMESTAMPTZ:
+            parameters.append(exp.DataTypeParam(this=exp.Literal.string("UTC")))
+        return exp.DataType(this=_Type.DATETIME64, expressions=parameters)
     return node
+
+
+def _microseconds() -> exp.DataType:
+    precision = exp.DataTypeParam(this=exp.Literal.number(6))
+    return exp.DataType(this=_Type.DATETIME64, expressions=[precision])
+
+
+def clickhouse_local_time(node: exp.Expr) -> exp.Expr:
+    """A UTC time as the wall-clock time of another zone, without a zone, as DuckDB's
+    ``AT TIME ZONE`` gives it.
+
+    ClickHouse's ``AT TIME ZONE`` (``toTimeZone``) keeps the instant and only changes the zone it
+    is shown in, so an hour bucket would still be an instant: 02:30 summer time and 02:30
+    winter time, on the night the clocks go back, would be two groups instead of one local
+    hour. The local time written out in the zone (``toString(t, zone)``) and read back in the
+    session's zone, UTC, is the wall-clock time. The compiler converts only from UTC
+    (``sql/time.py``); a naive time is UTC there.
+
+    >>> node = exp.ConvertTimezone(source_tz=exp.Literal.string("UTC"),
+    ...                            target_tz=exp.Literal.string("Europe/Berlin"),
+    ...                            timestamp=exp.column("t"))
+    >>> clickhouse_local_time(node).sql("clickhouse")
+    "CAST(toString(CAST(t AS Nullable(DateTime64(6))), 'Europe/Berlin') AS Nullable(DateTime64(6)))"
+    """
+    if not isinstance(node, exp.ConvertTimezone):
+        return node
+    instant = exp.cast(node.args["timestamp"].copy(), _microseconds())
+    local = exp.Anonymous(this="toString", expressions=[instant, node.args["target_tz"].copy()])
+    return exp.cast(local, _microseconds())
 
 
 _UTF8: dict[type[exp.Expr], str] = {

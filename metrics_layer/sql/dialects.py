@@ -16,7 +16,12 @@ from sqlglot.dialects import MODULE_BY_DIALECT
 from sqlglot.dialects.dialect import Dialect
 
 from metrics_layer.errors import UnsupportedError, did_you_mean
-from metrics_layer.sql.clickhouse import clickhouse_division, clickhouse_types, clickhouse_utf8
+from metrics_layer.sql.clickhouse import (
+    clickhouse_division,
+    clickhouse_local_time,
+    clickhouse_types,
+    clickhouse_utf8,
+)
 from metrics_layer.sql.names import cast, column, table_alias
 from metrics_layer.sql.sqlite import (
     sqlite_calendar_months,
@@ -412,6 +417,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         starts_with_prefix,
     ),
     "clickhouse": (
+        acts_on(exp.ConvertTimezone)(clickhouse_local_time),
         acts_on(exp.DataType)(clickhouse_types),
         acts_on(exp.Lower, exp.Upper, exp.Left, exp.Substring)(clickhouse_utf8),
         acts_on(exp.Div)(clickhouse_division),

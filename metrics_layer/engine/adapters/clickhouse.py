@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from chdb import _chdb  # the optional package: this module is imported only for chdb:// URLs
+
 from metrics_layer.errors import EngineError, printable
 
 __all__ = ["SETTINGS", "ClickHouse", "connect", "engine_path"]
@@ -155,8 +157,6 @@ ENGINE = _Engine()
 
 
 def _open(path: str, settings: str) -> Any:
-    from chdb import _chdb
-
     try:
         return _chdb.connect(f"{path}?{settings}")  # type: ignore[attr-defined]
     except RuntimeError as exc:
