@@ -228,6 +228,7 @@ def _settings(timeout: float, max_rows: int) -> str:
 
 _PREFIX = re.compile(r"^(?:Code: \d+\. )?(?:DB::Exception: )?(?:default: )?")
 _VERSION = re.compile(r" \(version [^)]*\)")
+_REPEATED_CODE = re.compile(r"( \([A-Z_]+\))\.\1$")
 
 
 def _detail(message: str) -> str:
@@ -239,7 +240,7 @@ def _detail(message: str) -> str:
     """
     lines = message.strip().splitlines()
     line = lines[0] if lines else "unknown error"
-    line = _VERSION.sub("", line)
+    line = _REPEATED_CODE.sub(r"\1", _VERSION.sub("", line))
     previous = None
     while previous != line:
         previous, line = line, _PREFIX.sub("", line)
