@@ -237,7 +237,8 @@ def test_an_unknown_table_is_a_one_line_engine_error() -> None:
         connection.close()
     message = str(error)
     assert message.startswith("the database refused the query: Database analytics does not exist")
-    assert "DB::Exception" not in message and "version" not in message
+    assert "DB::Exception" not in message
+    assert "version" not in message
     assert "Check that the connection points at the right chdb directory" in message
     assert error.sql == "SELECT * FROM analytics.users"
 
