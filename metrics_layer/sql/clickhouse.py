@@ -22,7 +22,7 @@ def clickhouse_types(node: exp.Expr) -> exp.Expr:
 
     ClickHouse's ``Date`` and ``DateTime`` start in 1970 and turn an earlier value into
     1970-01-01 without an error; ``DateTime`` also drops fractions of a second. ``Date32``
-    (1900 to 2299) and ``DateTime64(6)`` (microseconds, as DuckDB) keep the value. A
+    and ``DateTime64(6)`` (microseconds, as DuckDB) keep the value. A
     ClickHouse time is always an instant; the zone in the type is the one it is shown in.
 
     >>> cast = exp.cast(exp.column("d"), "DATE")

@@ -12,7 +12,7 @@ import decimal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -279,3 +279,60 @@ def test_a_missing_chdb_package_names_the_extra(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delitem(sys.modules, "metrics_layer.engine.adapters.clickhouse")
     with pytest.raises(ml.EngineError, match=r'pip install "metrics-layer\[clickhouse\]"'):
         Connection("chdb://")._run("SELECT 1", timeout=5, max_rows=1)
+
+
+def test_a_directory_open_in_another_process_is_an_engine_error(chdb_dir: Path) -> None:
+    """ClickHouse locks its directory for one process: the second says so, in one line."""
+    import subprocess
+
+    holder = Connection(f"chdb://{chdb_dir}")
+    try:
+        holder._run("SELECT 1", timeout=5, max_rows=1)  # the engine now holds the directory
+        script = (
+            "import sys\n"
+            "import metrics_layer as ml\n"
+            "from metrics_layer.engine.connection import Connection\n"
+            "try:\n"
+            f"    Connection('chdb://{chdb_dir}')._run('SELECT 1', timeout=5, max_rows=1)\n"
+            "except ml.EngineError as exc:\n"
+            "    print(exc)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+        )
+    finally:
+        holder.close()
+    assert "another process may have it open" in done.stdout
+    assert "Traceback" not in done.stdout
+
+
+DATES = """
+sources:
+  - name: orders
+    sql: "SELECT 1 AS order_id, CAST('1960-01-31' AS DATE) AS ordered_on UNION ALL
+          SELECT 2, CAST('1969-12-31' AS DATE) UNION ALL SELECT 3, CAST('2026-01-31' AS DATE)"
+    time: ordered_on
+    entities: [{name: order, key: order_id, primary: true}]
+    dimensions: [{name: ordered_on, type: time}]
+    measures: [{name: orders, agg: count}]
+metrics:
+  - {name: orders, type: simple, measure: orders.orders}
+"""
+
+
+def test_dates_before_1970_keep_their_value(write_project: Callable[..., Path]) -> None:
+    """ClickHouse's Date would make 1960-01-31 and 1969-12-31 into 1970-01-01; Date32 keeps
+    them: three months, one order each."""
+    folder = write_project(
+        {"metrics_layer.yml": "project:\n  name: old\n  paths: [defs]\n", "defs/o.yml": DATES}
+    )
+    layer = ml.load(folder, connection="chdb://")
+    try:
+        rows = layer.query(["orders"], by=["metric_time.month"]).run().rows
+    finally:
+        layer.connection.close()
+    assert rows == (
+        (dt.date(1960, 1, 1), 1),
+        (dt.date(1969, 12, 1), 1),
+        (dt.date(2026, 1, 1), 1),
+    )

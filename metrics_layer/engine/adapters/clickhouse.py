@@ -167,6 +167,12 @@ def _open(path: str, settings: str) -> Any:
                 f"(outside metrics_layer): {detail}. Close that chdb connection first, or "
                 "point the URL at the same directory"
             ) from exc
+        if "Error initializing EmbeddedServer" in detail:
+            raise EngineError(
+                f"cannot open the chdb database at {path!r}: ClickHouse could not start there; "
+                "another process may have it open (ClickHouse lets one process use a "
+                "directory at a time): close it there, or copy the directory"
+            ) from exc
         raise EngineError(f"cannot open the chdb database at {path!r}: {detail}") from exc
 
 
