@@ -121,8 +121,10 @@ COMPILER_FUNCTIONS: tuple[type[exp.Func], ...] = (
 COMPILER_NODES: tuple[type[exp.Expr], ...] = (exp.Distinct, exp.WithinGroup, exp.NullSafeEQ)
 
 # Functions sqlglot does not model, by upper-case name: MySQL's week start, Snowflake's ISO
-# weekday, Spark's exact percentile, SQLite's DATE().
-COMPILER_ANONYMOUS: frozenset[str] = frozenset({"WEEKDAY", "DAYOFWEEKISO", "PERCENTILE", "DATE"})
+# weekday, Spark's and ClickHouse's exact percentiles, SQLite's DATE().
+COMPILER_ANONYMOUS: frozenset[str] = frozenset(
+    {"WEEKDAY", "DAYOFWEEKISO", "PERCENTILE", "QUANTILEEXACTINCLUSIVE", "DATE"}
+)
 
 # Node kinds that are never part of a query: statements and what only statements contain.
 _REFUSED_NAMES = (
@@ -222,7 +224,7 @@ def _checked(sql: str, dialect: str) -> str | exp.Query:
             problem = _table_problem(node, dialect)
             if problem:
                 return problem
-        elif isinstance(node, (exp.Anonymous, exp.AnonymousAggFunc)):
+        elif isinstance(node, (exp.Anonymous, exp.AnonymousAggFunc, exp.ParameterizedAgg)):
             # by name: ClickHouse's aggregates that sqlglot does not model are one node kind
             if node.name.upper() not in anonymous:
                 return f"function {node.name}() is not allowed"

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-__all__ = ["clickhouse_division", "clickhouse_local_time", "clickhouse_types", "clickhouse_utf8"]
+__all__ = [
+    "clickhouse_division",
+    "clickhouse_local_time",
+    "clickhouse_percentile",
+    "clickhouse_types",
+    "clickhouse_utf8",
+]
 
 _Type = exp.DataType.Type
 _FLOATS = (_Type.DOUBLE, _Type.FLOAT)
@@ -121,3 +127,26 @@ def clickhouse_division(node: exp.Expr) -> exp.Expr:
         return node
     node.set("this", exp.cast(node.this, _Type.DOUBLE))
     return node
+
+
+def clickhouse_percentile(node: exp.Expr) -> exp.Expr:
+    """``PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY x)`` as ClickHouse's exact
+    ``quantileExactInclusive(p)(x)``: the same linear interpolation between the two nearest
+    values (ClickHouse's ``quantile`` and ``median`` are approximate, and it has no
+    ``WITHIN GROUP``). NULLs are skipped as by ``PERCENTILE_CONT``.
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one("PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY x)", "postgres")
+    >>> clickhouse_percentile(tree).sql("clickhouse")
+    'quantileExactInclusive(0.9)(x)'
+    """
+    if not (isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.PercentileCont)):
+        return node
+    ordered = node.expression.expressions[0]
+    if ordered.args.get("desc"):
+        return node  # left to UNSUPPORTED: the compiler orders ascending
+    return exp.ParameterizedAgg(
+        this="quantileExactInclusive",
+        expressions=[node.this.this.copy()],
+        params=[ordered.this.copy()],
+    )

@@ -19,6 +19,7 @@ from metrics_layer.errors import UnsupportedError, did_you_mean
 from metrics_layer.sql.clickhouse import (
     clickhouse_division,
     clickhouse_local_time,
+    clickhouse_percentile,
     clickhouse_types,
     clickhouse_utf8,
 )
@@ -422,6 +423,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         acts_on(exp.Lower, exp.Upper, exp.Left, exp.Substring)(clickhouse_utf8),
         acts_on(exp.Div)(clickhouse_division),
         clickhouse_round,
+        acts_on(exp.WithinGroup)(clickhouse_percentile),
     ),
     "spark": (exact_percentile,),
     "spark2": (exact_percentile,),
@@ -455,7 +457,7 @@ UNSUPPORTED: dict[str, dict[type[exp.Expr], tuple[str, str]]] = {
     "trino": {exp.PercentileCont: _PERCENTILE},
     "presto": {exp.PercentileCont: _PERCENTILE},
     "athena": {exp.PercentileCont: _PERCENTILE},
-    "clickhouse": {exp.PercentileCont: _PERCENTILE, exp.Median: _PERCENTILE},
+    "clickhouse": {exp.PercentileCont: _PERCENTILE, exp.Median: _PERCENTILE},  # see the rule
 }
 # SQLite has no interval type (``d - INTERVAL '30' DAY`` is a syntax error there).
 UNSUPPORTED["sqlite"][exp.Interval] = (

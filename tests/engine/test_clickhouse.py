@@ -336,3 +336,25 @@ def test_dates_before_1970_keep_their_value(write_project: Callable[..., Path]) 
         (dt.date(1969, 12, 1), 1),
         (dt.date(2026, 1, 1), 1),
     )
+
+
+MEDIAN_SOURCE = """
+sources:
+  - name: stats
+    sql: "SELECT 1 AS id, MEDIAN(v) AS m FROM (SELECT 1 AS v UNION ALL SELECT 2) AS s"
+    entities: [{name: stat, key: id, primary: true}]
+    dimensions: [{name: m}]
+    measures: [{name: stats, agg: count}]
+metrics:
+  - {name: stats, type: simple, measure: stats.stats}
+"""
+
+
+def test_clickhouses_own_approximate_median_is_refused(write_project: Callable[..., Path]) -> None:
+    folder = write_project(
+        {"metrics_layer.yml": "project:\n  name: m\n  paths: [defs]\n", "defs/s.yml": MEDIAN_SOURCE}
+    )
+    layer = ml.load(folder, connection="chdb://")
+    with pytest.raises(ml.UnsupportedError, match="clickhouse cannot compute median/percentile"):
+        layer.query(["stats"], by=["stat.m"]).sql("clickhouse")
+    assert layer.query(["stats"], by=["stat.m"]).sql("duckdb")

@@ -248,7 +248,12 @@ def test_the_order_is_total_in_the_sql(load: Load) -> None:
 
 
 @pytest.mark.parametrize(
-    "engine", ["duckdb", pytest.param("postgres", marks=pytest.mark.engine("postgres"))]
+    "engine",
+    [
+        "duckdb",
+        pytest.param("postgres", marks=pytest.mark.engine("postgres")),
+        pytest.param("chdb", marks=pytest.mark.engine("chdb")),
+    ],
 )
 def test_median_of_decimals_is_exact(load: Load, engine: str) -> None:
     layer = load(engine)
@@ -273,7 +278,6 @@ def test_median_is_the_same_float_on_duckdb_and_postgres(load: Load) -> None:
     [
         "sqlite",
         pytest.param("mariadb", marks=pytest.mark.engine("mariadb")),
-        pytest.param("chdb", marks=pytest.mark.engine("chdb")),
     ],
 )
 def test_median_is_refused_where_it_cannot_be_exact(load: Load, engine: str) -> None:
