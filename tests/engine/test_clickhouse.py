@@ -358,3 +358,50 @@ def test_clickhouses_own_approximate_median_is_refused(write_project: Callable[.
     with pytest.raises(ml.UnsupportedError, match="clickhouse cannot compute median/percentile"):
         layer.query(["stats"], by=["stat.m"]).sql("clickhouse")
     assert layer.query(["stats"], by=["stat.m"]).sql("duckdb")
+
+
+TEXTS = """
+sources:
+  - name: people
+    sql: "SELECT 1 AS id, 'Émile' AS name, CAST(10.05 AS DECIMAL(10, 2)) AS amount UNION ALL
+          SELECT 2, 'émile', CAST(10.00 AS DECIMAL(10, 2)) UNION ALL
+          SELECT 3, 'Zoë', CAST(2.50 AS DECIMAL(10, 2))"
+    entities: [{name: person, key: id, primary: true}]
+    dimensions: [{name: name}, {name: amount}]
+    measures: [{name: people, agg: count}]
+metrics:
+  - {name: people, type: simple, measure: people.people}
+"""
+
+# name, bytes, characters: 'Émile' 6, 5; 'émile' 6, 5; 'Zoë' 4, 3. Amounts / 4: 2.5125, 2.5, 0.625.
+TEXT_FILTERS = [
+    ("LOWER(person.name) = 'émile'", 2),  # lower('É') is 'É' byte by byte
+    ("UPPER(person.name) = 'ZOË'", 1),
+    ("SUBSTRING(person.name, 1, 1) = 'É'", 1),  # the first byte alone is not a character
+    ("SUBSTRING(person.name, 2, 2) = 'oë'", 1),
+    ("LENGTH(person.name) = 5", 2),  # characters, not bytes
+    ("person.amount / 4 > 2.51", 1),  # 10.05 / 4 = 2.5125 (a Decimal division would give 2.51)
+    ("person.amount / 4 = 0.625", 1),
+]
+
+
+@pytest.mark.parametrize(("where", "expected"), TEXT_FILTERS)
+def test_text_by_character_and_division_as_on_duckdb(
+    where: str, expected: int, write_project: Callable[..., Path], tmp_path: Path
+) -> None:
+    import duckdb
+
+    folder = write_project(
+        {"metrics_layer.yml": "project:\n  name: t\n  paths: [defs]\n", "defs/p.yml": TEXTS}
+    )
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    counts = []
+    for url in ("chdb://", f"duckdb:///{empty}"):
+        layer = ml.load(folder, connection=url)
+        try:
+            rows = layer.query(["people"], where=where).run().rows
+        finally:
+            layer.connection.close()
+        counts.append(rows[0][0] if rows else 0)
+    assert counts == [expected, expected]

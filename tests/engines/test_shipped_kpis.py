@@ -95,7 +95,8 @@ def test_each_kpi_equals_duckdb(
 
 def test_the_loader_writes_only_its_own_place(engines: dict[str, ml.SemanticLayer]) -> None:
     """On PostgreSQL every demo table is in schema metrics_layer_demo; on MariaDB every demo
-    table name starts with mldemo_; and loading again changes nothing."""
+    table name starts with mldemo_; on ClickHouse (chdb) database metrics_layer_demo is the only
+    one; and loading again changes nothing."""
     if "postgres" in engines:
         url = SERVERS["postgres"][1]
         assert load_demo(url).created is False
@@ -126,6 +127,22 @@ def test_the_loader_writes_only_its_own_place(engines: dict[str, ml.SemanticLaye
             "mldemo_subscriptions",
             "mldemo_users",
         ]
+    url = str(engines["chdb"].connection.url)
+    assert load_demo(url).created is False
+    tables = engines["chdb"].connection._run(
+        "SELECT database, name FROM system.tables WHERE database NOT IN "
+        "('system', 'information_schema', 'INFORMATION_SCHEMA') ORDER BY 1, 2",
+        timeout=10,
+        max_rows=100,
+    )
+    assert [name for database, name in tables.rows if database == "metrics_layer_demo"] == [
+        "demo_version",
+        "events",
+        "subscription_snapshots",
+        "subscriptions",
+        "users",
+    ]
+    assert {database for database, _ in tables.rows} == {"metrics_layer_demo"}
 
 
 def test_sqlite_demo_is_a_file(tmp_path: Path) -> None:
