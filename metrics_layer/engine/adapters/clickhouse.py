@@ -25,6 +25,7 @@ import decimal
 import json
 import re
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,7 +48,7 @@ SETTINGS: tuple[tuple[str, str], ...] = (
     ("aggregate_functions_null_for_empty", "1"),  # SUM over no rows is NULL, not 0
     ("cast_keep_nullable", "1"),  # CAST(NULL AS Float64) is NULL, not an error
     ("union_default_mode", "DISTINCT"),  # a bare UNION removes duplicates
-    ("transform_null_in", "0"),  # NULL IN (...) is NULL, as NULL = x
+    ("transform_null_in", "0"),  # NULL IN (...) and NULL NOT IN (...) are NULL, as NULL = x
     ("count_distinct_implementation", "uniqExact"),  # COUNT(DISTINCT x) is exact
     # exact values in the JSON result
     ("output_format_json_quote_64bit_integers", "1"),
@@ -106,14 +107,15 @@ class _Engine:
     """The one embedded ClickHouse of this process, and the lock every use of it takes.
 
     ``anchor`` is a connection held open between queries, so that the engine is not started
-    again for each of them; ``users`` counts the adapters of the open directory.
+    again for each of them; ``users`` are the adapters that have run a query and are not
+    closed yet (of any directory): the engine stops when the last one closes.
     """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.path: str | None = None
         self.anchor: Any = None
-        self.users = 0
+        self.users: weakref.WeakSet[ClickHouse] = weakref.WeakSet()
 
     @contextmanager
     def connection(self, path: str, settings: str) -> Iterator[Any]:
@@ -129,21 +131,21 @@ class _Engine:
             finally:
                 connection.close()
 
-    def register(self) -> None:
+    def register(self, adapter: ClickHouse) -> None:
         with self.lock:
-            self.users += 1
+            self.users.add(adapter)
 
-    def release(self) -> None:
+    def release(self, adapter: ClickHouse) -> None:
         """One adapter less; the engine stops with the last one (freeing the directory)."""
         with self.lock:
-            self.users = max(0, self.users - 1)
-            if self.users == 0:
+            self.users.discard(adapter)
+            if not self.users:
                 self._close()
 
     def close_unused(self) -> None:
         """Stop the engine when no adapter uses it (after the demo loader wrote to it)."""
         with self.lock:
-            if self.users == 0:
+            if not self.users:
                 self._close()
 
     def _close(self) -> None:
@@ -183,7 +185,6 @@ class ClickHouse:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._registered = False
 
     def __repr__(self) -> str:
         return f"<ClickHouse {self.path}>"
@@ -197,9 +198,7 @@ class ClickHouse:
         an unknown one is an error from the query itself.
         """
         del time_zones
-        if not self._registered:
-            ENGINE.register()
-            self._registered = True
+        ENGINE.register(self)
         settings = _settings(timeout, max_rows)
         with ENGINE.connection(self.path, settings) as connection:
             try:
@@ -211,9 +210,7 @@ class ClickHouse:
         return columns, rows[: max_rows + 1]
 
     def close(self) -> None:
-        if self._registered:
-            self._registered = False
-            ENGINE.release()
+        ENGINE.release(self)
 
 
 def _settings(timeout: float, max_rows: int) -> str:
