@@ -1,7 +1,7 @@
 # Routine actions; run from the project root with the venv active.
 PYTHON ?= python
 
-.PHONY: help install test test-fast fuzz nightly lint format typecheck bench bench-10m golden schema allowlist docs demo check ci
+.PHONY: help install test test-fast fuzz nightly lint format typecheck bench bench-10m bench-engines golden schema allowlist docs demo check ci
 
 help:
 	@echo "install    editable install with dev extras"
@@ -11,6 +11,7 @@ help:
 	@echo "lint       ruff check + ruff format --check + mypy --strict"
 	@echo "format     ruff format + ruff --fix"
 	@echo "bench      benchmarks; writes docs/benchmarks.md (bench-10m adds the 10M-row run)"
+	@echo "bench-engines  the shipped KPI suite on 10M events on DuckDB, PostgreSQL, ClickHouse, Spark"
 	@echo "golden     regenerate tests/golden/<dialect>/*.sql"
 	@echo "schema     regenerate metrics_layer/spec/schema.json from the models"
 	@echo "allowlist  regenerate metrics_layer/safety/rendered.py (what allowed SQL becomes per engine)"
@@ -46,6 +47,9 @@ bench:
 
 bench-10m:
 	$(PYTHON) -m benchmarks --with-10m
+
+bench-engines:
+	$(PYTHON) -m benchmarks.engines_10m
 
 golden:
 	$(PYTHON) -m pytest tests/sql --update-golden -q

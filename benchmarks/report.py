@@ -18,9 +18,10 @@ INTRO = """# Benchmarks
 
 How fast metrics_layer imports, loads and checks definitions, compiles queries, and how the SQL
 it generates runs against hand-written SQL. Run them with `python -m benchmarks` (add
-`--with-10m` for the DuckDB comparison at 10M rows); `benchmarks/README.md` explains each
-number. The sections between the `benchmarks:` markers below are rewritten by every run; the
-rest of this page is not.
+`--with-10m` for the DuckDB comparison at 10M rows, and `python -m benchmarks.engines_10m` for
+the KPI suite at 10M events on each engine); `benchmarks/README.md` explains each number. The
+sections between the `benchmarks:` markers below are rewritten by every run; the rest of this
+page is not.
 
 """
 

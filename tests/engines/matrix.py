@@ -1,0 +1,176 @@
+"""The engine matrix: every shipped KPI in every shape, on every execution-tested engine.
+
+A shape is one way of asking (a grain, a joined dimension, a filter, a date range, order and
+limit). Each (engine, KPI, shape) case runs on the engine and on DuckDB and must give the same
+rows as the same Python types (``test_matrix.py``). What DuckDB itself refuses for a KPI (an
+hour grain of a metric recorded per day, say) is refused everywhere, and listed as such. What
+one engine cannot do is a strict xfail with its reason in ``GAPS``: it fails the suite the
+day it starts to work, so the table in docs/engines.md (written from this module by
+``pytest tests/engines/test_matrix.py --update-golden``) never claims less, or more, than runs.
+
+Adding an engine is one ``Engine`` entry (and its loader in ``metrics_layer.demo.load``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+KPIS = (
+    "signups",
+    "daily_active_users",
+    "paid_conversion_rate",
+    "mrr",
+    "mrr_growth_rate",
+    "arpu",
+    "new_mrr",
+    "paying_customers",
+    "events_per_active_user",
+)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One way of asking for a KPI; ``key`` names it in test ids and the docs."""
+
+    key: str
+    by: tuple[str, ...] = ()
+    where: str | None = None
+    start: str | None = None
+    end: str | None = None
+    order: tuple[str, ...] = ()
+    limit: int | None = None
+
+    def query(self, kpi: str) -> dict[str, Any]:
+        """The keyword arguments of ``SemanticLayer.query`` for ``kpi`` in this shape."""
+        return {
+            "by": list(self.by),
+            "where": self.where,
+            "start": self.start,
+            "end": self.end,
+            "order": [o.replace("{kpi}", kpi) for o in self.order],
+            "limit": self.limit,
+        }
+
+
+JOINED = "user.acquisition_channel"
+FILTER = "user.country = 'DE'"
+
+# Ranges cross a month end, a year end, and both 2026 DST changes of Europe and the US; the
+# demo data runs from 2025-01 to 2026-06.
+SHAPES = (
+    Shape("total"),
+    Shape("total by plan, filtered", by=("user.plan",), where=FILTER),
+    Shape("hour", by=("metric_time.hour",), start="2026-01-31", end="2026-02-01"),
+    Shape(
+        "hour by channel, filtered",
+        by=("metric_time.hour", JOINED),
+        where=FILTER,
+        start="2026-03-20",
+        end="2026-04-02",
+    ),
+    Shape("day", by=("metric_time.day",), start="2026-01-25", end="2026-02-03"),
+    Shape(
+        "day by channel, filtered",
+        by=("metric_time.day", JOINED),
+        where=FILTER,
+        start="2025-12-28",
+        end="2026-01-04",
+    ),
+    Shape("week", by=("metric_time.week",)),
+    Shape(
+        "week by channel, filtered",
+        by=("metric_time.week", JOINED),
+        where=FILTER,
+        start="2026-03-01",
+        end="2026-04-05",
+    ),
+    Shape("month", by=("metric_time.month",)),
+    Shape(
+        "month by channel, filtered",
+        by=("metric_time.month", JOINED),
+        where=FILTER,
+        start="2025-10-15",
+        end="2026-03-31",
+    ),
+    Shape("quarter", by=("metric_time.quarter",)),
+    Shape(
+        "quarter by channel, filtered",
+        by=("metric_time.quarter", JOINED),
+        where=FILTER,
+        start="2025-02-01",
+        end="2026-01-31",
+    ),
+    Shape("year", by=("metric_time.year",)),
+    Shape("year by channel, filtered", by=("metric_time.year", JOINED), where=FILTER),
+    Shape("top 2 plans", by=("user.plan",), order=("-{kpi}",), limit=2),
+)
+
+
+# SQLite computes week, quarter and year from text with strftime() row by row: over the whole
+# demo that is 1-10 s a query, so it runs them only with a filter and a date range.
+SQLITE_SHAPES = tuple(
+    shape.key
+    for shape in SHAPES
+    if not any(grain in shape.key for grain in ("week", "quarter", "year")) or "," in shape.key
+)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """An execution-tested engine: how to reach it, and where the demo data is loaded."""
+
+    key: str
+    name: str
+    url: Callable[[Path], str]
+    server: bool = False
+    # Shapes run on this engine (None: all); a slow engine may run a documented subset.
+    shapes: tuple[str, ...] | None = None
+    extra: str | None = None
+    notes: str = field(default="")
+
+
+ENGINES = (
+    Engine(
+        "postgres",
+        "PostgreSQL",
+        lambda _: "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        server=True,
+    ),
+    Engine("mariadb", "MariaDB", lambda _: "mysql+pymysql://root@127.0.0.1:3306/test", server=True),
+    Engine(
+        "sqlite",
+        "SQLite",
+        lambda folder: f"sqlite:///{folder / 'demo.sqlite'}",
+        shapes=SQLITE_SHAPES,
+        notes="week, quarter and year over the whole demo take 1-10 s a query on SQLite; "
+        "tests/soundness/test_sqlite_calendar.py proves those grains on hand-made rows",
+    ),
+    Engine(
+        "chdb",
+        "ClickHouse (chdb)",
+        # ClickHouse lets one process use a directory: one per test process
+        lambda folder: (
+            f"chdb://{folder / ('chdb_' + os.environ.get('PYTEST_XDIST_WORKER', 'main'))}"
+        ),
+        extra="clickhouse",
+    ),
+)
+
+# (engine, KPI or None for every KPI, shape key or None for every shape) -> why it differs.
+GAPS: dict[tuple[str, str | None, str | None], str] = {}
+
+
+def gap(engine: str, kpi: str, shape: str) -> str | None:
+    """Why ``engine`` does not give DuckDB's answer for ``kpi`` in ``shape``, or None."""
+    for key in ((engine, kpi, shape), (engine, kpi, None), (engine, None, shape)):
+        if key in GAPS:
+            return GAPS[key]
+    return GAPS.get((engine, None, None))
+
+
+def runs_on(engine: Engine, shape: Shape) -> bool:
+    return engine.shapes is None or shape.key in engine.shapes

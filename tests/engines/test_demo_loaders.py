@@ -1,0 +1,136 @@
+"""``load_demo`` (``metrics-layer demo --connection URL``) writes only its own tables, once, with
+an index on each table's user key; what the loaded data answers is ``test_matrix.py``'s part.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+from conftest import require_server
+
+from metrics_layer.demo.data import generate
+from metrics_layer.demo.load import load_demo
+from metrics_layer.demo.model import DemoData, Table
+
+SERVERS = {
+    "postgres": ("PostgreSQL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    "mariadb": ("MariaDB", "mysql+pymysql://root@127.0.0.1:3306/test"),
+}
+
+
+@pytest.fixture(scope="module")
+def engines() -> dict[str, str]:
+    """The servers' URLs, with the demo loaded into each."""
+    for name, url in SERVERS.values():
+        require_server(name, url)
+        load_demo(url)
+    return {key: url for key, (_, url) in SERVERS.items()}
+
+
+def test_the_loader_writes_only_its_own_place(engines: dict[str, str]) -> None:
+    """On PostgreSQL every demo table is in schema metrics_layer_demo; on MariaDB every demo
+    table name starts with mldemo_; and loading again changes nothing."""
+    if "postgres" in engines:
+        url = SERVERS["postgres"][1]
+        assert load_demo(url).created is False
+        with sqlalchemy.create_engine(url).connect() as connection:
+            tables = connection.exec_driver_sql(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = 'metrics_layer_demo' ORDER BY 1"
+            ).fetchall()
+        assert [t for (t,) in tables] == [
+            "demo_version",
+            "events",
+            "subscription_snapshots",
+            "subscriptions",
+            "users",
+        ]
+    if "mariadb" in engines:
+        url = SERVERS["mariadb"][1]
+        assert load_demo(url).created is False
+        with sqlalchemy.create_engine(url).connect() as connection:
+            tables = connection.exec_driver_sql(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'test'"
+            ).fetchall()
+        demo = sorted(str(t) for (t,) in tables if str(t).startswith("mldemo_"))
+        assert demo == [
+            "mldemo_demo_version",
+            "mldemo_events",
+            "mldemo_subscription_snapshots",
+            "mldemo_subscriptions",
+            "mldemo_users",
+        ]
+
+
+def test_sqlite_demo_is_a_file(tmp_path: Path) -> None:
+    database = tmp_path / "d.sqlite"
+    loaded = load_demo(f"sqlite:///{database}")
+    assert (loaded.created, loaded.rows, database.is_file()) == (True, 514_703, True)
+    assert load_demo(f"sqlite:///{database}").created is False
+
+
+def test_every_demo_table_is_indexed_on_its_user_key(engines: dict[str, str]) -> None:
+    for key, url in engines.items():
+        schema = "metrics_layer_demo" if key == "postgres" else None
+        prefix = "mldemo_" if key == "mariadb" else ""
+        inspector = sqlalchemy.inspect(sqlalchemy.create_engine(url))
+        for table in ("users", "events", "subscriptions", "subscription_snapshots"):
+            indexes = inspector.get_indexes(prefix + table, schema=schema)
+            assert [index["column_names"] for index in indexes] == [["user_id"]], (key, table)
+
+
+def test_a_marker_from_an_older_layout_loads_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A demo written before the indexes (a one-column marker) is written again, with them.
+
+    The demo is cut to ten rows a table here: what is tested is the marker, not the rows.
+    """
+    full = generate()
+    few = DemoData(tuple(Table(t.name, t.columns, t.rows[:10]) for t in full.tables))
+    monkeypatch.setattr("metrics_layer.demo.load.generate", lambda: few)
+    database = tmp_path / "old.sqlite"
+    url = f"sqlite:///{database}"
+    load_demo(url)
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE demo_version")
+        connection.exec_driver_sql("DROP INDEX users_user_id")
+        connection.exec_driver_sql("CREATE TABLE demo_version (version INTEGER NOT NULL)")
+        connection.exec_driver_sql("INSERT INTO demo_version VALUES (1)")
+    assert load_demo(url).created is True
+    indexes = sqlalchemy.inspect(engine).get_indexes("users")
+    assert [index["column_names"] for index in indexes] == [["user_id"]]
+    assert load_demo(url).created is False
+
+
+def test_chdb_demo_is_its_own_database_sorted_by_the_user_key(tmp_path: Path) -> None:
+    """On ClickHouse (chdb) the demo is database metrics_layer_demo and nothing else; its
+    MergeTree tables are sorted by user_id (the other engines' index); a second load does
+    nothing."""
+    pytest.importorskip("chdb")
+    from metrics_layer.engine.connection import Connection
+
+    url = f"chdb://{tmp_path / 'demo_chdb'}"
+    loaded = load_demo(url)
+    assert (loaded.created, loaded.rows, loaded.target) == (True, 514_703, "demo_clickhouse")
+    assert load_demo(url).created is False
+    connection = Connection(url)
+    try:
+        tables = connection._run(
+            "SELECT database, name, sorting_key FROM system.tables WHERE database NOT IN "
+            "('system', 'information_schema', 'INFORMATION_SCHEMA') ORDER BY 1, 2",
+            timeout=10,
+            max_rows=100,
+        ).rows
+    finally:
+        connection.close()
+    assert tables == (
+        ("metrics_layer_demo", "demo_version", ""),
+        ("metrics_layer_demo", "events", "user_id"),
+        ("metrics_layer_demo", "subscription_snapshots", "user_id"),
+        ("metrics_layer_demo", "subscriptions", "user_id"),
+        ("metrics_layer_demo", "users", "user_id"),
+    )
