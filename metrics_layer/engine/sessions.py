@@ -16,7 +16,13 @@ MySQL       multi-statements (PyMySQL default)             max_execution_time (M
                                                                                           named zone
                                                                                           is probed
 SQLite      URI mode=ro, PRAGMA query_only, authorizer     progress handler               (none)
+ClickHouse  readonly=1 as the first session setting of     max_execution_time             session_
+(chdb)      each query's own connection                                                   timezone
+                                                                                          UTC
 =========== ============================================== ============================== ==========
+
+ClickHouse (chdb) has no SQLAlchemy dialect: ``engine/adapters/clickhouse.py`` does the same
+there, and also sets the settings that give standard SQL semantics (join_use_nulls, ...).
 
 SQLite's session also makes LIKE case-sensitive and FLOOR NULL-safe, so that a filter counts the
 same rows as on the other engines (docs/queries.md, "Filters").
@@ -350,7 +356,7 @@ SESSIONS: dict[str, Session] = {
     ),
 }
 _FAMILY = {"mariadb": "mysql", "postgres": "postgresql"}
-ENGINES = ("duckdb", "postgresql", "mysql", "mariadb", "sqlite")
+ENGINES = ("duckdb", "postgresql", "mysql", "mariadb", "sqlite", "chdb")
 
 
 def session_for(scheme: str) -> Session:

@@ -20,4 +20,22 @@ RENDERED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"TsOrDsToTimestamp"}),
         frozenset({"DATE", "DATETIME", "JULIANDAY"}),
     ),
+    "clickhouse": (
+        frozenset({"LowerHex", "MD5Digest", "Quantile"}),
+        frozenset(
+            {
+                "FROMUNIXTIMESTAMP",
+                "LEFTUTF8",
+                "LOWERUTF8",
+                "STDDEVSAMP",
+                "SUBSTRINGUTF8",
+                "TODAYOFMONTH",
+                "TODAYOFYEAR",
+                "TOSTRING",
+                "UPPERUTF8",
+                "VARPOP",
+                "VARSAMP",
+            }
+        ),
+    ),
 }

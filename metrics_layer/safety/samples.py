@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 # The dialects a Connection runs (engine/sessions.py).
-ENGINE_DIALECTS = ("duckdb", "postgres", "mysql", "sqlite")
+ENGINE_DIALECTS = ("duckdb", "postgres", "mysql", "sqlite", "clickhouse")
 
 # One filter per node kind the filter allow-list admits, over the shipped definitions.
 FILTER_SAMPLES: dict[type[exp.Expr], str] = {
@@ -172,7 +172,7 @@ def _render_all(dialect: str, kinds: set[str], anonymous: set[str]) -> None:
         except SqlglotError:
             continue  # a construct this dialect cannot render: compiling it fails, not the guard
         for node in tree.walk():
-            if isinstance(node, exp.Anonymous):
+            if isinstance(node, (exp.Anonymous, exp.AnonymousAggFunc)):
                 anonymous.add(node.name.upper())
             else:
                 kinds.add(type(node).__name__)
@@ -198,9 +198,15 @@ def _module_text() -> str:
 
 
 def _set_text(names: frozenset[str]) -> str:
+    """The set as ruff-format writes it at its place in the table: on one line when it fits in
+    100 characters, else one name per line."""
     if not names:
         return "frozenset()"
-    return "frozenset({" + ", ".join(f'"{name}"' for name in sorted(names)) + "})"
+    one_line = "frozenset({" + ", ".join(f'"{name}"' for name in sorted(names)) + "})"
+    if len(one_line) + len("        ,") <= 100:
+        return one_line
+    items = "".join(f'                "{name}",\n' for name in sorted(names))
+    return "frozenset(\n            {\n" + items + "            }\n        )"
 
 
 def module_text() -> str:

@@ -121,8 +121,10 @@ COMPILER_FUNCTIONS: tuple[type[exp.Func], ...] = (
 COMPILER_NODES: tuple[type[exp.Expr], ...] = (exp.Distinct, exp.WithinGroup, exp.NullSafeEQ)
 
 # Functions sqlglot does not model, by upper-case name: MySQL's week start, Snowflake's ISO
-# weekday, Spark's exact percentile, SQLite's DATE().
-COMPILER_ANONYMOUS: frozenset[str] = frozenset({"WEEKDAY", "DAYOFWEEKISO", "PERCENTILE", "DATE"})
+# weekday, Spark's and ClickHouse's exact percentiles, SQLite's DATE().
+COMPILER_ANONYMOUS: frozenset[str] = frozenset(
+    {"WEEKDAY", "DAYOFWEEKISO", "PERCENTILE", "QUANTILEEXACTINCLUSIVE", "DATE"}
+)
 
 # Node kinds that are never part of a query: statements and what only statements contain.
 _REFUSED_NAMES = (
@@ -163,6 +165,11 @@ REFUSED_NODES: tuple[type[exp.Expr], ...] = tuple(
 )
 
 _TABLE_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+# ClickHouse clauses that change how a query runs, not what it reads: its own SETTINGS (which
+# readonly=1 refuses as well), an output FORMAT, and joins the compiler never writes.
+_REFUSED_CLAUSES = ("settings", "format")
+_REFUSED_JOIN_KINDS = frozenset({"ARRAY", "ANY", "ASOF"})
 
 
 def verify(sql: str, dialect: str) -> Statement:
@@ -210,17 +217,38 @@ def _checked(sql: str, dialect: str) -> str | exp.Query:
             return (
                 f"it contains {type(node).__name__} ({_short(node, dialect)}); only reads are sent"
             )
+        problem = _clause_problem(node)
+        if problem:
+            return problem
         if isinstance(node, exp.Table):
             problem = _table_problem(node, dialect)
             if problem:
                 return problem
-        elif isinstance(node, exp.Anonymous):
+        elif isinstance(node, (exp.Anonymous, exp.AnonymousAggFunc, exp.ParameterizedAgg)):
+            # by name: ClickHouse's aggregates that sqlglot does not model are one node kind
             if node.name.upper() not in anonymous:
                 return f"function {node.name}() is not allowed"
         elif type(node) not in kinds:
             what = "function" if isinstance(node, exp.Func) else "construct"
             return f"{what} {_short(node, dialect)} ({type(node).__name__}) is not allowed"
     return tree
+
+
+def _clause_problem(node: exp.Expr) -> str | None:
+    """A SETTINGS or FORMAT clause, or an ARRAY, ANY, ASOF or GLOBAL join (ClickHouse).
+
+    >>> _clause_problem(sqlglot.parse_one("SELECT 1 SETTINGS readonly = 0", "clickhouse"))
+    'it has a SETTINGS clause; only plain queries are sent'
+    """
+    if isinstance(node, exp.Query):
+        for clause in _REFUSED_CLAUSES:
+            if node.args.get(clause):
+                return f"it has a {clause.upper()} clause; only plain queries are sent"
+    if isinstance(node, exp.Join):
+        kind = (node.kind or "").upper()
+        if kind in _REFUSED_JOIN_KINDS or node.args.get("global_"):
+            return f"it has {'a GLOBAL' if node.args.get('global_') else f'an {kind}'} join"
+    return None
 
 
 def _table_problem(table: exp.Table, dialect: str) -> str | None:

@@ -16,6 +16,13 @@ from sqlglot.dialects import MODULE_BY_DIALECT
 from sqlglot.dialects.dialect import Dialect
 
 from metrics_layer.errors import UnsupportedError, did_you_mean
+from metrics_layer.sql.clickhouse import (
+    clickhouse_division,
+    clickhouse_local_time,
+    clickhouse_percentile,
+    clickhouse_types,
+    clickhouse_utf8,
+)
 from metrics_layer.sql.names import cast, column, table_alias
 from metrics_layer.sql.sqlite import (
     sqlite_calendar_months,
@@ -54,6 +61,7 @@ _ALIASES = {
     "mssql": "tsql",
     "sparksql": "spark",
     "pyspark": "spark",
+    "chdb": "clickhouse",
 }
 
 
@@ -281,6 +289,18 @@ def mysql_round(node: exp.Expr) -> exp.Expr:
 
 
 @acts_on(exp.Round)
+def clickhouse_round(node: exp.Expr) -> exp.Expr:
+    """ROUND in a condition rounds half away from zero: as Decimal (a Float64 rounds half to
+    even on ClickHouse).
+
+    >>> import sqlglot
+    >>> clickhouse_round(sqlglot.parse_one("ROUND(x) = 2").this).sql("clickhouse")
+    'ROUND(CAST(x AS Nullable(Decimal(38, 10))))'
+    """
+    return _round_as_decimal(node, "DECIMAL(38, 10)")
+
+
+@acts_on(exp.Round)
 def duckdb_round(node: exp.Expr) -> exp.Expr:
     """ROUND in a condition rounds the decimal value: ``ROUND(0.35, 1)`` is 0.4 as on the other
     engines, not 0.3 as for the DOUBLE nearest to 0.35.
@@ -432,6 +452,14 @@ RULES: dict[str, tuple[Rule, ...]] = {
         sqlite_inner_join_order,
         starts_with_prefix,
     ),
+    "clickhouse": (
+        acts_on(exp.ConvertTimezone)(clickhouse_local_time),
+        acts_on(exp.DataType)(clickhouse_types),
+        acts_on(exp.Lower, exp.Upper, exp.Left, exp.Substring)(clickhouse_utf8),
+        acts_on(exp.Div)(clickhouse_division),
+        clickhouse_round,
+        acts_on(exp.WithinGroup)(clickhouse_percentile),
+    ),
     "spark": (exact_percentile,),
     "spark2": (exact_percentile,),
     "databricks": (exact_percentile,),
@@ -465,6 +493,7 @@ UNSUPPORTED: dict[str, dict[type[exp.Expr], tuple[str, str]]] = {
     "trino": {exp.PercentileCont: _PERCENTILE},
     "presto": {exp.PercentileCont: _PERCENTILE},
     "athena": {exp.PercentileCont: _PERCENTILE},
+    "clickhouse": {exp.PercentileCont: _PERCENTILE, exp.Median: _PERCENTILE},  # see the rule
 }
 # SQLite has no interval type (``d - INTERVAL '30' DAY`` is a syntax error there).
 UNSUPPORTED["sqlite"][exp.Interval] = (

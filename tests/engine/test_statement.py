@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = sorted(
     p for p in (ROOT / "golden").glob("*/*.sql") if not p.read_text().startswith("-- unsupported")
 )
-ENGINE_DIALECTS = ("duckdb", "postgres", "mysql", "sqlite")
+ENGINE_DIALECTS = ("duckdb", "postgres", "mysql", "sqlite", "clickhouse")
 GRAINS = ((), ("metric_time.day",), ("metric_time.week",), ("metric_time.month",))
 
 # One sample per refused kind, in a dialect that parses it; the reason the guard gives.
@@ -59,6 +59,20 @@ REFUSED = [
     ("SELECT @@secure_file_priv", "mysql", "SessionParameter"),
     ("SELECT 1 # note", "mysql", "comment"),
     ("SELECT 1 FROM", "postgres", "does not parse"),
+    ("SELECT * FROM file('/etc/passwd')", "clickhouse", "not a plain table name"),
+    ("SELECT * FROM url('http://127.0.0.1/x')", "clickhouse", "not a plain table name"),
+    ("SELECT * FROM remote('127.0.0.1', system.one)", "clickhouse", "not a plain table name"),
+    ("SELECT sleep(3)", "clickhouse", "sleep() is not allowed"),
+    ("SELECT getSetting('readonly')", "clickhouse", "getSetting() is not allowed"),
+    ("SELECT 1 SETTINGS readonly = 0", "clickhouse", "SETTINGS clause"),
+    ("SELECT a FROM t SETTINGS max_execution_time = 0", "clickhouse", "SETTINGS clause"),
+    ("SELECT 1 FORMAT JSON", "clickhouse", "FORMAT clause"),
+    ("SELECT a FROM t ARRAY JOIN b", "clickhouse", "an ARRAY join"),
+    ("SELECT a FROM t ANY LEFT JOIN u ON t.a = u.a", "clickhouse", "an ANY join"),
+    ("SELECT a FROM t GLOBAL JOIN u ON t.a = u.a", "clickhouse", "a GLOBAL join"),
+    ("SELECT a FROM t FINAL", "clickhouse", "Final"),
+    ("INSERT INTO FUNCTION file('x') SELECT 1", "clickhouse", "Insert statement"),
+    ("SYSTEM SHUTDOWN", "clickhouse", "Command statement"),
 ]
 
 

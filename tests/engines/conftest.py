@@ -1,4 +1,5 @@
-"""One small project with real rows on every engine: DuckDB, SQLite, PostgreSQL and MariaDB.
+"""One small project with real rows on every engine: DuckDB, SQLite, PostgreSQL, MariaDB and
+ClickHouse (chdb, in memory).
 
 The rows are a plain SELECT of literals (a source's ``sql``), so nothing is written to any
 database; DuckDB and SQLite get an empty file created here. Server engines skip (fail under
@@ -18,7 +19,7 @@ from conftest import require_server
 
 import metrics_layer as ml
 
-ENGINES = ("duckdb", "sqlite", "postgres", "mariadb")
+ENGINES = ("duckdb", "sqlite", "postgres", "mariadb", "chdb")
 SERVERS = {
     "postgres": ("PostgreSQL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
     "mariadb": ("MariaDB", "mysql+pymysql://root@127.0.0.1:3306/test"),
@@ -117,6 +118,9 @@ def _url(engine: str, folder: Path) -> str:
         path = folder / "empty.db"
         sqlite3.connect(path).close()
         return f"sqlite:///{path}"
+    if engine == "chdb":
+        pytest.importorskip("chdb")
+        return "chdb://"
     name, url = SERVERS[engine]
     require_server(name, url)
     return url

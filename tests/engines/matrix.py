@@ -13,6 +13,7 @@ Adding an engine is one ``Engine`` entry (and its loader in ``metrics_layer.demo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,6 +148,15 @@ ENGINES = (
         shapes=SQLITE_SHAPES,
         notes="week, quarter and year over the whole demo take 1-10 s a query on SQLite; "
         "tests/soundness/test_sqlite_calendar.py proves those grains on hand-made rows",
+    ),
+    Engine(
+        "chdb",
+        "ClickHouse (chdb)",
+        # ClickHouse lets one process use a directory: one per test process
+        lambda folder: (
+            f"chdb://{folder / ('chdb_' + os.environ.get('PYTEST_XDIST_WORKER', 'main'))}"
+        ),
+        extra="clickhouse",
     ),
 )
 

@@ -104,3 +104,38 @@ def test_a_marker_from_an_older_layout_loads_again(
     indexes = sqlalchemy.inspect(engine).get_indexes("users")
     assert [index["column_names"] for index in indexes] == [["user_id"]]
     assert load_demo(url).created is False
+
+
+def test_chdb_demo_is_its_own_database_sorted_by_the_user_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On ClickHouse (chdb) the demo is database metrics_layer_demo and nothing else; its
+    MergeTree tables are sorted by user_id (the other engines' index); a second load does
+    nothing. Ten rows a table here: test_matrix.py loads (and queries) the whole demo."""
+    pytest.importorskip("chdb")
+    from metrics_layer.engine.connection import Connection
+
+    full = generate()
+    few = DemoData(tuple(Table(t.name, t.columns, t.rows[:10]) for t in full.tables))
+    monkeypatch.setattr("metrics_layer.demo.load.generate", lambda: few)
+    url = f"chdb://{tmp_path / 'demo_chdb'}"
+    loaded = load_demo(url)
+    assert (loaded.created, loaded.rows, loaded.target) == (True, 40, "demo_clickhouse")
+    assert load_demo(url).created is False
+    connection = Connection(url)
+    try:
+        tables = connection._run(
+            "SELECT database, name, sorting_key FROM system.tables WHERE database NOT IN "
+            "('system', 'information_schema', 'INFORMATION_SCHEMA') ORDER BY 1, 2",
+            timeout=10,
+            max_rows=100,
+        ).rows
+    finally:
+        connection.close()
+    assert tables == (
+        ("metrics_layer_demo", "demo_version", ""),
+        ("metrics_layer_demo", "events", "user_id"),
+        ("metrics_layer_demo", "subscription_snapshots", "user_id"),
+        ("metrics_layer_demo", "subscriptions", "user_id"),
+        ("metrics_layer_demo", "users", "user_id"),
+    )

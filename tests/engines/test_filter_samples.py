@@ -1,8 +1,8 @@
 """Every construct of the filter allow-list, run as a filter on every engine with real rows.
 
 One sample per node kind (``metrics_layer.safety.samples.FILTER_SAMPLES``); each must count the
-same rows on DuckDB, SQLite, PostgreSQL and MariaDB, and that count is worked out by hand below
-from the rows in conftest.py:
+same rows on DuckDB, SQLite, PostgreSQL, MariaDB and ClickHouse, and that count is worked out
+by hand below from the rows in conftest.py:
 
     1 'DE'  pro  paid      2026-02-15    4 'Fr'  pro  not paid  2026-03-01
     2 'de'  free not paid  2026-02-20    5 NULL  pro  not paid  2026-01-31 23:30

@@ -133,7 +133,7 @@ REFUSED = [
 @pytest.mark.parametrize(("kpi", "shape"), REFUSED)
 def test_refused_shapes_are_refused_for_every_engine(kpi: str, shape: Shape) -> None:
     """A shape the library refuses for a KPI is refused in each engine's dialect alike."""
-    for dialect in ("duckdb", "postgres", "mysql", "sqlite"):
+    for dialect in ("duckdb", "postgres", "mysql", "sqlite", "clickhouse"):
         with pytest.raises(ml.QueryError) as caught:
             _compiled().query([kpi], **shape.query(kpi)).sql(dialect)
         assert str(caught.value) == refusal(kpi, shape)

@@ -68,3 +68,19 @@ def test_mariadb_reads_every_literal_back() -> None:
 def test_the_engines_are_the_ones_named() -> None:
     assert sqlalchemy.engine.make_url(POSTGRES).get_backend_name() == "postgresql"
     assert sqlalchemy.engine.make_url(MARIADB).get_backend_name() == "mysql"
+
+
+@pytest.mark.engine("chdb")
+def test_clickhouse_reads_every_literal_back() -> None:
+    """ClickHouse reads backslash escapes in string literals (as MariaDB does)."""
+    pytest.importorskip("chdb")
+    from metrics_layer.engine.connection import Connection
+    from metrics_layer.safety.statement import verify
+
+    connection = Connection("chdb://")
+    try:
+        for value in VALUES:
+            statement = verify(_select(value, "clickhouse"), "clickhouse")
+            assert connection.fetch(statement, max_rows=1).rows == ((value,),), value
+    finally:
+        connection.close()

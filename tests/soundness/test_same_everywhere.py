@@ -1,5 +1,5 @@
 """The same query gives the same rows, in the same order, with the same Python types, on DuckDB,
-SQLite, PostgreSQL and MariaDB.
+SQLite, PostgreSQL, MariaDB and ClickHouse (chdb, in memory).
 
 The data is a literal SELECT in the source's ``sql:`` (nothing is written to any database), so
 the same rows reach every engine; every expected number is worked out by hand in the comments.
@@ -113,6 +113,7 @@ ENGINES = [
     "sqlite",
     pytest.param("postgres", marks=pytest.mark.engine("postgres")),
     pytest.param("mariadb", marks=pytest.mark.engine("mariadb")),
+    pytest.param("chdb", marks=pytest.mark.engine("chdb")),
 ]
 SERVERS = {"postgres": ("PostgreSQL", POSTGRES), "mariadb": ("MariaDB", MARIADB)}
 
@@ -129,6 +130,9 @@ def _url(engine: str, tmp_path: Path) -> str:
         path = tmp_path / "empty.sqlite"
         sqlite3.connect(path).close()
         return f"sqlite:///{path}"
+    if engine == "chdb":
+        pytest.importorskip("chdb")
+        return "chdb://"
     name, url = SERVERS[engine]
     probe = sqlalchemy.create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 3})
     try:
@@ -262,7 +266,12 @@ def test_the_average_of_decimals_is_not_rounded(load: Load, engine: str) -> None
 
 
 @pytest.mark.parametrize(
-    "engine", ["duckdb", pytest.param("postgres", marks=pytest.mark.engine("postgres"))]
+    "engine",
+    [
+        "duckdb",
+        pytest.param("postgres", marks=pytest.mark.engine("postgres")),
+        pytest.param("chdb", marks=pytest.mark.engine("chdb")),
+    ],
 )
 def test_median_of_decimals_is_exact(load: Load, engine: str) -> None:
     layer = load(engine)
@@ -283,7 +292,11 @@ def test_median_is_the_same_float_on_duckdb_and_postgres(load: Load) -> None:
 
 
 @pytest.mark.parametrize(
-    "engine", ["sqlite", pytest.param("mariadb", marks=pytest.mark.engine("mariadb"))]
+    "engine",
+    [
+        "sqlite",
+        pytest.param("mariadb", marks=pytest.mark.engine("mariadb")),
+    ],
 )
 def test_median_is_refused_where_it_cannot_be_exact(load: Load, engine: str) -> None:
     with pytest.raises(UnsupportedError, match="median/percentile"):
@@ -350,6 +363,7 @@ MONTHS = [
     [
         "duckdb",
         pytest.param("postgres", marks=pytest.mark.engine("postgres")),
+        pytest.param("chdb", marks=pytest.mark.engine("chdb")),
         # MariaDB: a named zone needs the server's time-zone tables, which this machine's server
         # does not have; tests/soundness/test_time_zones.py proves the query is then refused.
     ],
@@ -380,6 +394,7 @@ UTC_HOURS = [
         "duckdb",
         pytest.param("postgres", marks=pytest.mark.engine("postgres")),
         pytest.param("mariadb", marks=pytest.mark.engine("mariadb")),
+        pytest.param("chdb", marks=pytest.mark.engine("chdb")),
     ],
 )
 @pytest.mark.usefixtures("client_in_los_angeles")

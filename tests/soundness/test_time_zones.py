@@ -33,6 +33,7 @@ T = dt.datetime
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 MARIADB = "mysql+pymysql://root@127.0.0.1:3306/test"
+CHDB = "chdb://"  # in memory: the rows are literals
 
 # (UTC wall clock, the same instant written in Berlin time with its offset)
 ORDERS: list[tuple[str, str]] = [
@@ -178,6 +179,8 @@ COLUMNS: list[tuple[str, Callable[[Path], str], str]] = [
     ("duckdb-aware", _duckdb_url, "TIMESTAMPTZ"),
     ("postgres-naive", lambda _: POSTGRES, "TIMESTAMP"),
     ("postgres-aware", lambda _: POSTGRES, "TIMESTAMPTZ"),
+    ("chdb-naive", lambda _: CHDB, "TIMESTAMP"),  # DateTime64(6)
+    ("chdb-aware", lambda _: CHDB, "TIMESTAMPTZ"),  # DateTime64(6, 'UTC')
 ]
 
 Layer = Callable[[str], ml.SemanticLayer]
@@ -204,6 +207,8 @@ def zoned_layer(
     url = make_url(tmp_path)
     if url == POSTGRES:
         require_server("PostgreSQL", url)
+    if url == CHDB:
+        pytest.importorskip("chdb")
     layers: list[ml.SemanticLayer] = []
 
     def load(zone: str) -> ml.SemanticLayer:
@@ -283,6 +288,20 @@ def test_duckdb_session_is_utc_under_another_client_zone(tmp_path: Path, client_
         ).rows == (("UTC",),)
     finally:
         connection.close()
+
+
+def test_chdb_session_is_utc_under_another_client_zone(client_zone: str) -> None:
+    """chdb runs in this process, so it would take the client's zone; every query's session
+    sets session_timezone to UTC."""
+    pytest.importorskip("chdb")
+    connection = Connection(CHDB)
+    try:
+        rows = connection._run(
+            "SELECT timezone(), toString(toDateTime('2026-03-29 01:30:00'))", timeout=5, max_rows=1
+        ).rows
+    finally:
+        connection.close()
+    assert rows == (("UTC", "2026-03-29 01:30:00"),)
 
 
 # -- MariaDB: DATETIME is naive UTC; named zones need the server's time-zone tables -----------

@@ -38,6 +38,7 @@ DIALECTS = (
     "trino",
     "mysql",
     "sqlite",
+    "clickhouse",
 )
 
 # Dialects whose golden SQL is not reproduced character for character by parse -> generate.

@@ -1,0 +1,152 @@
+"""ClickHouse's rules: the types, text functions and division that give DuckDB's values there.
+
+The session settings of ``engine/adapters/clickhouse.py`` make NULLs behave as in standard SQL
+(``join_use_nulls``, ``aggregate_functions_null_for_empty``, ``cast_keep_nullable``); these
+rules settle what a setting cannot. Each rewrites one node and leaves every other node alone;
+they run from ``RULES["clickhouse"]`` in ``metrics_layer.sql.dialects``.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+__all__ = [
+    "clickhouse_division",
+    "clickhouse_local_time",
+    "clickhouse_percentile",
+    "clickhouse_types",
+    "clickhouse_utf8",
+]
+
+_Type = exp.DataType.Type
+_FLOATS = (_Type.DOUBLE, _Type.FLOAT)
+
+
+def clickhouse_types(node: exp.Expr) -> exp.Expr:
+    """``DATE`` as ``Date32``, ``TIMESTAMP`` as ``DateTime64(6)`` and ``TIMESTAMPTZ`` as
+    ``DateTime64(6, 'UTC')``.
+
+    ClickHouse's ``Date`` and ``DateTime`` start in 1970 and turn an earlier value into
+    1970-01-01 without an error; ``DateTime`` also drops fractions of a second. ``Date32``
+    and ``DateTime64(6)`` (microseconds, as DuckDB) keep the value. A
+    ClickHouse time is always an instant; the zone in the type is the one it is shown in.
+
+    >>> cast = exp.cast(exp.column("d"), "DATE")
+    >>> cast.transform(clickhouse_types).sql("clickhouse")
+    'CAST(d AS Nullable(Date32))'
+    >>> exp.cast(exp.column("t"), "TIMESTAMP").transform(clickhouse_types).sql("clickhouse")
+    'CAST(t AS Nullable(DateTime64(6)))'
+    >>> exp.cast(exp.column("t"), "TIMESTAMPTZ").transform(clickhouse_types).sql("clickhouse")
+    "CAST(t AS Nullable(DateTime64(6, 'UTC')))"
+    """
+    if not isinstance(node, exp.DataType):
+        return node
+    if node.this == _Type.DATE:
+        return exp.DataType(this=_Type.DATE32)
+    if node.this in (_Type.TIMESTAMP, _Type.DATETIME, _Type.TIMESTAMPTZ) and not node.expressions:
+        parameters = list(_microseconds().expressions)
+        if node.this == _Type.TIMESTAMPTZ:
+            parameters.append(exp.DataTypeParam(this=exp.Literal.string("UTC")))
+        return exp.DataType(this=_Type.DATETIME64, expressions=parameters)
+    return node
+
+
+def _microseconds() -> exp.DataType:
+    precision = exp.DataTypeParam(this=exp.Literal.number(6))
+    return exp.DataType(this=_Type.DATETIME64, expressions=[precision])
+
+
+def clickhouse_local_time(node: exp.Expr) -> exp.Expr:
+    """A UTC time as the wall-clock time of another zone, without a zone, as DuckDB's
+    ``AT TIME ZONE`` gives it.
+
+    ClickHouse's ``AT TIME ZONE`` (``toTimeZone``) keeps the instant and only changes the zone it
+    is shown in, so an hour bucket would still be an instant: 02:30 summer time and 02:30
+    winter time, on the night the clocks go back, would be two groups instead of one local
+    hour. The local time written out in the zone (``toString(t, zone)``) and read back in the
+    session's zone, UTC, is the wall-clock time. The compiler converts only from UTC
+    (``sql/time.py``); a naive time is UTC there.
+
+    >>> node = exp.ConvertTimezone(source_tz=exp.Literal.string("UTC"),
+    ...                            target_tz=exp.Literal.string("Europe/Berlin"),
+    ...                            timestamp=exp.column("t"))
+    >>> clickhouse_local_time(node).sql("clickhouse")
+    "CAST(toString(CAST(t AS Nullable(DateTime64(6))), 'Europe/Berlin') AS Nullable(DateTime64(6)))"
+    """
+    if not isinstance(node, exp.ConvertTimezone):
+        return node
+    instant = exp.cast(node.args["timestamp"].copy(), _microseconds())
+    local = exp.Anonymous(this="toString", expressions=[instant, node.args["target_tz"].copy()])
+    return exp.cast(local, _microseconds())
+
+
+_UTF8: dict[type[exp.Expr], str] = {
+    exp.Lower: "lowerUTF8",
+    exp.Upper: "upperUTF8",
+    exp.Left: "leftUTF8",
+}
+
+
+def clickhouse_utf8(node: exp.Expr) -> exp.Expr:
+    """LOWER, UPPER, SUBSTRING and LEFT by character: ClickHouse's own work on bytes (``lower``
+    leaves 'É' as it is, ``substring`` can cut a character in two).
+
+    >>> clickhouse_utf8(exp.Lower(this=exp.column("c"))).sql("clickhouse")
+    'lowerUTF8(c)'
+    >>> node = exp.Substring(this=exp.column("c"), start=exp.Literal.number(1),
+    ...                      length=exp.Literal.number(2))
+    >>> clickhouse_utf8(node).sql("clickhouse")
+    'substringUTF8(c, 1, 2)'
+    """
+    if isinstance(node, exp.Substring):
+        arguments = [node.this, node.args.get("start"), node.args.get("length")]
+        present = [argument.copy() for argument in arguments if argument is not None]
+        return exp.Anonymous(this="substringUTF8", expressions=present)
+    name = _UTF8.get(type(node))
+    if name is None:
+        return node
+    arguments = [node.this, node.args.get("expression")]
+    return exp.Anonymous(
+        this=name, expressions=[argument.copy() for argument in arguments if argument is not None]
+    )
+
+
+def _is_float(value: exp.Expr) -> bool:
+    return isinstance(value, exp.Cast) and value.to.is_type(*_FLOATS)
+
+
+def clickhouse_division(node: exp.Expr) -> exp.Expr:
+    """``a / b`` in floating point, as DuckDB divides: ClickHouse divides a ``Decimal`` within
+    its scale and cuts the rest (10.05 / 4 is 2.51 there, 2.5125 on DuckDB).
+
+    >>> div = exp.Div(this=exp.column("a"), expression=exp.Literal.number(4))
+    >>> clickhouse_division(div).sql("clickhouse")
+    'CAST(a AS Nullable(Float64)) / 4'
+    """
+    if not isinstance(node, exp.Div) or _is_float(node.this):
+        return node
+    node.set("this", exp.cast(node.this, _Type.DOUBLE))
+    return node
+
+
+def clickhouse_percentile(node: exp.Expr) -> exp.Expr:
+    """``PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY x)`` as ClickHouse's exact
+    ``quantileExactInclusive(p)(x)``: the same linear interpolation between the two nearest
+    values (ClickHouse's ``quantile`` and ``median`` are approximate, and it has no
+    ``WITHIN GROUP``). NULLs are skipped as by ``PERCENTILE_CONT``.
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one("PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY x)", "postgres")
+    >>> clickhouse_percentile(tree).sql("clickhouse")
+    'quantileExactInclusive(0.9)(x)'
+    """
+    if not (isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.PercentileCont)):
+        return node
+    ordered = node.expression.expressions[0]
+    if ordered.args.get("desc"):
+        return node  # left to UNSUPPORTED: the compiler orders ascending
+    return exp.ParameterizedAgg(
+        this="quantileExactInclusive",
+        expressions=[node.this.this.copy()],
+        params=[ordered.this.copy()],
+    )

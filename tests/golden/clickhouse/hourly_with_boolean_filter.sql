@@ -1,0 +1,36 @@
+WITH users_source AS (
+  SELECT
+    users.*,
+    EXISTS(
+      SELECT
+        1
+      FROM subscriptions
+      WHERE
+        subscriptions.user_id = users.user_id
+    ) AS ever_paid,
+    (
+      SELECT
+        MIN(subscriptions.started_at)
+      FROM subscriptions
+      WHERE
+        subscriptions.user_id = users.user_id
+    ) AS first_paid_at
+  FROM users
+), users_agg AS (
+  SELECT
+    CAST(dateTrunc('HOUR', users.signed_up_at) AS Nullable(DateTime64(6))) AS metric_time__hour,
+    COUNT(*) AS signups
+  FROM users_source AS users
+  WHERE
+    CAST(users.signed_up_at AS Nullable(Date32)) >= CAST('2026-03-01' AS Nullable(Date32))
+    AND CAST(users.signed_up_at AS Nullable(Date32)) <= CAST('2026-03-01' AS Nullable(Date32))
+    AND users.ever_paid
+  GROUP BY
+    CAST(dateTrunc('HOUR', users.signed_up_at) AS Nullable(DateTime64(6)))
+)
+SELECT
+  users_agg.metric_time__hour AS metric_time__hour,
+  COALESCE(users_agg.signups, 0) AS signups
+FROM users_agg
+ORDER BY
+  metric_time__hour

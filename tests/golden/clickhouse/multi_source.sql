@@ -1,0 +1,112 @@
+WITH users_source AS (
+  SELECT
+    users.*,
+    EXISTS(
+      SELECT
+        1
+      FROM subscriptions
+      WHERE
+        subscriptions.user_id = users.user_id
+    ) AS ever_paid,
+    (
+      SELECT
+        MIN(subscriptions.started_at)
+      FROM subscriptions
+      WHERE
+        subscriptions.user_id = users.user_id
+    ) AS first_paid_at
+  FROM users
+), users_agg AS (
+  SELECT
+    CAST(dateTrunc('MONTH', CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
+    COUNT(*) AS signups
+  FROM users_source AS users
+  GROUP BY
+    CAST(dateTrunc('MONTH', CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Date32))
+), events_per_day_periods AS (
+  SELECT
+    CAST(dateTrunc('MONTH', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
+    COUNT(DISTINCT CAST(events.occurred_at AS Nullable(Date32))) AS period_count
+  FROM events AS events
+  GROUP BY
+    CAST(dateTrunc('MONTH', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32))
+), events_per_day AS (
+  SELECT
+    CAST(dateTrunc('MONTH', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
+    CAST(events.occurred_at AS Nullable(Date32)) AS period_start,
+    COUNT(DISTINCT events.user_id) AS active_users
+  FROM events AS events
+  WHERE
+    NOT (
+      events.event_type IN ('email_open', 'login_failed')
+    )
+  GROUP BY
+    CAST(dateTrunc('MONTH', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32)),
+    CAST(events.occurred_at AS Nullable(Date32))
+), events_per_day_rollup AS (
+  SELECT
+    events_per_day.metric_time__month,
+    CAST(SUM(events_per_day.active_users) AS Nullable(Float64)) / MAX(events_per_day_periods.period_count) AS active_users
+  FROM events_per_day
+  INNER JOIN events_per_day_periods
+    ON events_per_day.metric_time__month = events_per_day_periods.metric_time__month
+  GROUP BY
+    events_per_day.metric_time__month
+), subscriptions_agg AS (
+  SELECT
+    CAST(dateTrunc('MONTH', CAST(subscriptions.started_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
+    SUM(subscriptions.mrr) AS new_mrr
+  FROM subscriptions AS subscriptions
+  GROUP BY
+    CAST(dateTrunc('MONTH', CAST(subscriptions.started_at AS Nullable(Date32))) AS Nullable(Date32))
+), subscription_snapshots_last_snapshot_periods AS (
+  SELECT
+    CAST(dateTrunc('MONTH', CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
+    MAX(CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))) AS last_period
+  FROM subscription_snapshots AS subscription_snapshots
+  GROUP BY
+    CAST(dateTrunc('MONTH', CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))) AS Nullable(Date32))
+), subscription_snapshots_last_snapshot AS (
+  SELECT
+    CAST(dateTrunc('MONTH', CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
+    COUNT(DISTINCT subscription_snapshots.user_id) AS paying_customers
+  FROM subscription_snapshots AS subscription_snapshots
+  INNER JOIN subscription_snapshots_last_snapshot_periods
+    ON CAST(dateTrunc('MONTH', CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))) AS Nullable(Date32)) = subscription_snapshots_last_snapshot_periods.metric_time__month
+    AND CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) = subscription_snapshots_last_snapshot_periods.last_period
+  GROUP BY
+    CAST(dateTrunc('MONTH', CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))) AS Nullable(Date32))
+), grain_keys AS (
+  SELECT
+    users_agg.metric_time__month
+  FROM users_agg
+  UNION DISTINCT
+  SELECT
+    events_per_day_rollup.metric_time__month
+  FROM events_per_day_rollup
+  UNION DISTINCT
+  SELECT
+    subscriptions_agg.metric_time__month
+  FROM subscriptions_agg
+  UNION DISTINCT
+  SELECT
+    subscription_snapshots_last_snapshot.metric_time__month
+  FROM subscription_snapshots_last_snapshot
+)
+SELECT
+  grain_keys.metric_time__month AS metric_time__month,
+  COALESCE(users_agg.signups, 0) AS signups,
+  COALESCE(events_per_day_rollup.active_users, 0) AS daily_active_users,
+  subscriptions_agg.new_mrr AS new_mrr,
+  COALESCE(subscription_snapshots_last_snapshot.paying_customers, 0) AS paying_customers
+FROM grain_keys
+LEFT JOIN users_agg
+  ON grain_keys.metric_time__month IS NOT DISTINCT FROM users_agg.metric_time__month
+LEFT JOIN events_per_day_rollup
+  ON grain_keys.metric_time__month IS NOT DISTINCT FROM events_per_day_rollup.metric_time__month
+LEFT JOIN subscriptions_agg
+  ON grain_keys.metric_time__month IS NOT DISTINCT FROM subscriptions_agg.metric_time__month
+LEFT JOIN subscription_snapshots_last_snapshot
+  ON grain_keys.metric_time__month IS NOT DISTINCT FROM subscription_snapshots_last_snapshot.metric_time__month
+ORDER BY
+  metric_time__month

@@ -1,0 +1,100 @@
+WITH users_source AS (
+  SELECT
+    users.*,
+    EXISTS(
+      SELECT
+        1
+      FROM subscriptions
+      WHERE
+        subscriptions.user_id = users.user_id
+    ) AS ever_paid,
+    (
+      SELECT
+        MIN(subscriptions.started_at)
+      FROM subscriptions
+      WHERE
+        subscriptions.user_id = users.user_id
+    ) AS first_paid_at
+  FROM users
+), events_per_day_periods AS (
+  SELECT
+    CAST(dateTrunc('WEEK', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__week,
+    COUNT(DISTINCT CAST(events.occurred_at AS Nullable(Date32))) AS period_count
+  FROM events AS events
+  WHERE
+    CAST(events.occurred_at AS Nullable(Date32)) >= CAST('2026-01-01' AS Nullable(Date32))
+    AND CAST(events.occurred_at AS Nullable(Date32)) <= CAST('2026-03-31' AS Nullable(Date32))
+  GROUP BY
+    CAST(dateTrunc('WEEK', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32))
+), events_per_day AS (
+  SELECT
+    CAST(dateTrunc('WEEK', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__week,
+    users.plan AS user__plan,
+    CAST(events.occurred_at AS Nullable(Date32)) AS period_start,
+    COUNT(DISTINCT events.user_id) AS active_users
+  FROM events AS events
+  LEFT JOIN users_source AS users
+    ON events.user_id = users.user_id
+  WHERE
+    CAST(events.occurred_at AS Nullable(Date32)) >= CAST('2026-01-01' AS Nullable(Date32))
+    AND CAST(events.occurred_at AS Nullable(Date32)) <= CAST('2026-03-31' AS Nullable(Date32))
+    AND users.country = 'DE'
+    AND NOT (
+      events.event_type IN ('email_open', 'login_failed')
+    )
+  GROUP BY
+    CAST(dateTrunc('WEEK', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32)),
+    users.plan,
+    CAST(events.occurred_at AS Nullable(Date32))
+), events_per_day_rollup AS (
+  SELECT
+    events_per_day.metric_time__week,
+    events_per_day.user__plan,
+    CAST(SUM(events_per_day.active_users) AS Nullable(Float64)) / MAX(events_per_day_periods.period_count) AS active_users
+  FROM events_per_day
+  INNER JOIN events_per_day_periods
+    ON events_per_day.metric_time__week = events_per_day_periods.metric_time__week
+  GROUP BY
+    events_per_day.metric_time__week,
+    events_per_day.user__plan
+), users_agg AS (
+  SELECT
+    CAST(dateTrunc('WEEK', CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__week,
+    users.plan AS user__plan,
+    COUNT(*) AS signups
+  FROM users_source AS users
+  WHERE
+    CAST(users.signed_up_at AS Nullable(Date32)) >= CAST('2026-01-01' AS Nullable(Date32))
+    AND CAST(users.signed_up_at AS Nullable(Date32)) <= CAST('2026-03-31' AS Nullable(Date32))
+    AND users.country = 'DE'
+  GROUP BY
+    CAST(dateTrunc('WEEK', CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Date32)),
+    users.plan
+), grain_keys AS (
+  SELECT
+    events_per_day_rollup.metric_time__week,
+    events_per_day_rollup.user__plan
+  FROM events_per_day_rollup
+  UNION DISTINCT
+  SELECT
+    users_agg.metric_time__week,
+    users_agg.user__plan
+  FROM users_agg
+)
+SELECT
+  grain_keys.metric_time__week AS metric_time__week,
+  grain_keys.user__plan AS user__plan,
+  COALESCE(events_per_day_rollup.active_users, 0) AS daily_active_users,
+  COALESCE(users_agg.signups, 0) AS signups
+FROM grain_keys
+LEFT JOIN events_per_day_rollup
+  ON grain_keys.metric_time__week IS NOT DISTINCT FROM events_per_day_rollup.metric_time__week
+  AND grain_keys.user__plan IS NOT DISTINCT FROM events_per_day_rollup.user__plan
+LEFT JOIN users_agg
+  ON grain_keys.metric_time__week IS NOT DISTINCT FROM users_agg.metric_time__week
+  AND grain_keys.user__plan IS NOT DISTINCT FROM users_agg.user__plan
+ORDER BY
+  daily_active_users DESC,
+  metric_time__week,
+  user__plan
+LIMIT 100

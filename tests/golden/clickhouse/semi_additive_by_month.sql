@@ -1,0 +1,26 @@
+WITH subscription_snapshots_last_snapshot_periods AS (
+  SELECT
+    CAST(dateTrunc('MONTH', CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
+    MAX(CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))) AS last_period
+  FROM subscription_snapshots AS subscription_snapshots
+  GROUP BY
+    CAST(dateTrunc('MONTH', CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))) AS Nullable(Date32))
+), subscription_snapshots_last_snapshot AS (
+  SELECT
+    CAST(dateTrunc('MONTH', CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
+    SUM(subscription_snapshots.mrr) AS mrr,
+    COUNT(DISTINCT subscription_snapshots.user_id) AS paying_customers
+  FROM subscription_snapshots AS subscription_snapshots
+  INNER JOIN subscription_snapshots_last_snapshot_periods
+    ON CAST(dateTrunc('MONTH', CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))) AS Nullable(Date32)) = subscription_snapshots_last_snapshot_periods.metric_time__month
+    AND CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) = subscription_snapshots_last_snapshot_periods.last_period
+  GROUP BY
+    CAST(dateTrunc('MONTH', CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))) AS Nullable(Date32))
+)
+SELECT
+  subscription_snapshots_last_snapshot.metric_time__month AS metric_time__month,
+  subscription_snapshots_last_snapshot.mrr AS mrr,
+  CAST(subscription_snapshots_last_snapshot.mrr AS Nullable(Float64)) / nullIf(COALESCE(subscription_snapshots_last_snapshot.paying_customers, 0), 0) AS arpu
+FROM subscription_snapshots_last_snapshot
+ORDER BY
+  metric_time__month

@@ -1,0 +1,74 @@
+WITH users_source AS (
+  SELECT
+    users.*,
+    EXISTS(
+      SELECT
+        1
+      FROM subscriptions
+      WHERE
+        subscriptions.user_id = users.user_id
+    ) AS ever_paid,
+    (
+      SELECT
+        MIN(subscriptions.started_at)
+      FROM subscriptions
+      WHERE
+        subscriptions.user_id = users.user_id
+    ) AS first_paid_at
+  FROM users
+), users_agg AS (
+  SELECT
+    COUNT(*) AS signups
+  FROM users_source AS users
+  WHERE
+    CAST(users.signed_up_at AS Nullable(Date32)) >= CAST('2026-01-01' AS Nullable(Date32))
+    AND CAST(users.signed_up_at AS Nullable(Date32)) <= CAST('2026-01-31' AS Nullable(Date32))
+), events_per_day_periods AS (
+  SELECT
+    COUNT(DISTINCT CAST(events.occurred_at AS Nullable(Date32))) AS period_count
+  FROM events AS events
+  WHERE
+    CAST(events.occurred_at AS Nullable(Date32)) >= CAST('2026-01-01' AS Nullable(Date32))
+    AND CAST(events.occurred_at AS Nullable(Date32)) <= CAST('2026-01-31' AS Nullable(Date32))
+), events_per_day AS (
+  SELECT
+    CAST(events.occurred_at AS Nullable(Date32)) AS period_start,
+    COUNT(DISTINCT events.user_id) AS active_users
+  FROM events AS events
+  WHERE
+    CAST(events.occurred_at AS Nullable(Date32)) >= CAST('2026-01-01' AS Nullable(Date32))
+    AND CAST(events.occurred_at AS Nullable(Date32)) <= CAST('2026-01-31' AS Nullable(Date32))
+    AND NOT (
+      events.event_type IN ('email_open', 'login_failed')
+    )
+  GROUP BY
+    CAST(events.occurred_at AS Nullable(Date32))
+), events_per_day_rollup AS (
+  SELECT
+    CAST(SUM(events_per_day.active_users) AS Nullable(Float64)) / MAX(events_per_day_periods.period_count) AS active_users
+  FROM events_per_day
+  CROSS JOIN events_per_day_periods
+), subscription_snapshots_last_snapshot_periods AS (
+  SELECT
+    MAX(CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))) AS last_period
+  FROM subscription_snapshots AS subscription_snapshots
+  WHERE
+    CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) >= CAST('2026-01-01' AS Nullable(Date32))
+    AND CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) <= CAST('2026-01-31' AS Nullable(Date32))
+), subscription_snapshots_last_snapshot AS (
+  SELECT
+    SUM(subscription_snapshots.mrr) AS mrr
+  FROM subscription_snapshots AS subscription_snapshots
+  INNER JOIN subscription_snapshots_last_snapshot_periods
+    ON CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) = subscription_snapshots_last_snapshot_periods.last_period
+  WHERE
+    CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) >= CAST('2026-01-01' AS Nullable(Date32))
+    AND CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) <= CAST('2026-01-31' AS Nullable(Date32))
+)
+SELECT
+  COALESCE(users_agg.signups, 0) AS signups,
+  COALESCE(events_per_day_rollup.active_users, 0) AS daily_active_users,
+  subscription_snapshots_last_snapshot.mrr AS mrr
+FROM users_agg
+CROSS JOIN events_per_day_rollup
+CROSS JOIN subscription_snapshots_last_snapshot
