@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 __all__ = [
+    "clickhouse_decimal_cast",
     "clickhouse_division",
     "clickhouse_local_time",
     "clickhouse_percentile",
@@ -150,3 +151,34 @@ def clickhouse_percentile(node: exp.Expr) -> exp.Expr:
         expressions=[node.this.this.copy()],
         params=[ordered.this.copy()],
     )
+
+
+# Wide enough to hold a Float64 or a narrower Decimal exactly for rounding (18 digits before the
+# point); the one cast to DECIMAL that ``clickhouse_decimal_cast`` leaves alone.
+_EXACT = exp.DataType.build("DECIMAL(38, 20)")
+
+
+def clickhouse_decimal_cast(node: exp.Expr) -> exp.Expr:
+    """A cast to ``DECIMAL(p, s)`` rounds half away from zero, as on DuckDB and PostgreSQL.
+
+    ClickHouse cuts the digits off instead, and reads a number literal as a Float64 first:
+    ``CAST(0.29 AS Decimal(10, 2))`` is 0.28 there and ``CAST(2.5 AS Decimal(10, 0))`` 2. The
+    value goes through its text (a Decimal's digits; a Float64's shortest form, ``1.15`` for
+    the double nearest 1.15, as PostgreSQL reads a double) into ``Decimal(38, 20)``, is
+    rounded to ``s`` places there (ClickHouse rounds a Decimal half away from zero), then
+    cast.
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one("CAST(x AS DECIMAL(10, 2))")
+    >>> clickhouse_decimal_cast(tree).sql()
+    'CAST(ROUND(CAST(CAST(x AS TEXT) AS DECIMAL(38, 20)), 2) AS DECIMAL(10, 2))'
+    """
+    if not isinstance(node, exp.Cast) or not node.to.is_type(_Type.DECIMAL):
+        return node
+    if node.to == _EXACT:
+        return node
+    parameters = node.to.expressions
+    scale = parameters[1].this if len(parameters) > 1 else exp.Literal.number(0)
+    text = exp.Cast(this=node.this, to=exp.DataType.build("TEXT"))
+    widened = exp.Cast(this=text, to=_EXACT.copy())
+    return exp.Cast(this=exp.Round(this=widened, decimals=scale.copy()), to=node.to.copy())

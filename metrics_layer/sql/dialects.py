@@ -17,6 +17,7 @@ from sqlglot.dialects.dialect import Dialect
 
 from metrics_layer.errors import UnsupportedError, did_you_mean
 from metrics_layer.sql.clickhouse import (
+    clickhouse_decimal_cast,
     clickhouse_division,
     clickhouse_local_time,
     clickhouse_percentile,
@@ -26,6 +27,7 @@ from metrics_layer.sql.clickhouse import (
 from metrics_layer.sql.names import cast, column, table_alias
 from metrics_layer.sql.sqlite import (
     sqlite_calendar_months,
+    sqlite_decimal_cast,
     sqlite_inner_join_order,
     sqlite_truncate,
 )
@@ -447,6 +449,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "duckdb": (duckdb_round,),
     "postgres": (postgres_round,),
     "sqlite": (
+        acts_on(exp.Cast)(sqlite_decimal_cast),
         sqlite_truncate,
         sqlite_calendar_months,
         sqlite_inner_join_order,
@@ -454,6 +457,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
     ),
     "clickhouse": (
         acts_on(exp.ConvertTimezone)(clickhouse_local_time),
+        acts_on(exp.Cast)(clickhouse_decimal_cast),
         acts_on(exp.DataType)(clickhouse_types),
         acts_on(exp.Lower, exp.Upper, exp.Left, exp.Substring)(clickhouse_utf8),
         acts_on(exp.Div)(clickhouse_division),

@@ -12,7 +12,12 @@ from sqlglot import exp
 from metrics_layer.errors import UnsupportedError
 from metrics_layer.sql.names import cast
 
-__all__ = ["sqlite_calendar_months", "sqlite_inner_join_order", "sqlite_truncate"]
+__all__ = [
+    "sqlite_calendar_months",
+    "sqlite_decimal_cast",
+    "sqlite_inner_join_order",
+    "sqlite_truncate",
+]
 
 _MONTHS_IN = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}
 
@@ -144,3 +149,23 @@ def sqlite_inner_join_order(node: exp.Expr) -> exp.Expr:
     ordered = node.copy()
     ordered.set("kind", "CROSS")
     return ordered
+
+
+def sqlite_decimal_cast(node: exp.Expr) -> exp.Expr:
+    """A cast to ``DECIMAL(p, s)`` rounds to ``s`` places, half away from zero, as elsewhere.
+
+    SQLite has no decimal type: its cast to ``DECIMAL`` only gives the value numeric affinity,
+    so ``CAST(2.5 AS DECIMAL(10, 0))`` stays 2.5. ``ROUND`` rounds the value's shortest
+    decimal form (``ROUND(1.15, 1)`` is 1.2), as DuckDB and PostgreSQL round the decimal; the
+    cast around it keeps a numeric (REAL) affinity, so ``'2.5'`` still compares as a number.
+
+    >>> import sqlglot
+    >>> sqlite_decimal_cast(sqlglot.parse_one("CAST(x AS DECIMAL(10, 2))")).sql("sqlite")
+    'CAST(ROUND(CAST(x AS REAL), 2) AS REAL(10, 2))'
+    """
+    if not isinstance(node, exp.Cast) or not node.to.is_type(exp.DataType.Type.DECIMAL):
+        return node
+    parameters = node.to.expressions
+    scale = parameters[1].this if len(parameters) > 1 else exp.Literal.number(0)
+    real = exp.Cast(this=node.this, to=exp.DataType.build("DOUBLE"))
+    return exp.Cast(this=exp.Round(this=real, decimals=scale.copy()), to=node.to.copy())

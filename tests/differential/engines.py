@@ -89,6 +89,8 @@ ENGINES = (
         gaps=frozenset({Gap.TEXT_ORDER, Gap.TEXT_COLUMNS}),
         server="MariaDB",
     ),
+    # chdb:// is an empty in-memory ClickHouse: the sources' literal rows need no directory.
+    Engine("chdb", lambda _: "chdb://", aware=True, named_zones=lambda: True),
 )
 
 

@@ -160,25 +160,18 @@ def _instant(row: dict[str, object], aware: bool) -> str:
     return _text(local.isoformat(sep=" "))
 
 
-_DECIMAL = " AS DECIMAL(10, 2))"
-
-
 def _select(rows: list[list[tuple[str, str]]]) -> str:
     """SELECT ... UNION ALL SELECT ...: column aliases on the first row only.
 
-    Decimals are cast in the first row only (the union takes DECIMAL(10, 2) from it), which
-    keeps the SQL short: every query parses it again, in the statement guard.
+    Decimals are cast in every row: ClickHouse types a union of a DECIMAL and a plain number
+    as a Variant, which AVG and SUM refuse.
     """
     selects = []
     for number, row in enumerate(rows):
         if number == 0:
             selects.append("SELECT " + ", ".join(f"{value} AS {name}" for name, value in row))
         else:
-            values = (
-                v.removeprefix("CAST(").removesuffix(_DECIMAL) if v.endswith(_DECIMAL) else v
-                for _, v in row
-            )
-            selects.append("SELECT " + ", ".join(values))
+            selects.append("SELECT " + ", ".join(value for _, value in row))
     return " UNION ALL ".join(selects)
 
 

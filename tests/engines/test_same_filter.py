@@ -163,3 +163,21 @@ def test_interval_arithmetic_is_the_same_or_refused(
             count(where)
         return
     assert count(where) == expected
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        # 2.5 + 0.29 is 2.79 for user 1 only; ClickHouse read 0.29 as the double below it and
+        # cut it to 0.28
+        ("user.amount + CAST(0.29 AS DECIMAL(10, 2)) = 2.79", 1),
+        # the DOUBLE 2.5 and 3.5 round half away from zero to 3 and 4 (ClickHouse cut them)
+        ("CAST(user.score AS DECIMAL(10, 0)) IN (3, 4)", 2),
+        # the DECIMAL -2.5 and -0.5 round to -3 and -1; 1.5 and 0.5 to 2 and 1
+        ("CAST(user.amount AS DECIMAL(10, 0)) IN (-3, -1, 1, 2)", 4),
+    ],
+)
+def test_casts_to_decimal_round_half_away_from_zero(
+    where: str, expected: int, count: Count
+) -> None:
+    assert count(where) == expected
