@@ -184,9 +184,58 @@ def _load_postgres(parquet: Path, rows: int) -> tuple[str, str | None, float | N
     return POSTGRES, "bench_postgres", time.perf_counter() - started
 
 
+_CH_TYPES = {
+    "INTEGER": "Int32",
+    "BIGINT": "Int64",
+    "VARCHAR": "String",
+    "TIMESTAMP": "DateTime64(6, 'UTC')",
+    "DATE": "Date32",
+    "DECIMAL(10,2)": "Decimal(10, 2)",
+}
+
+
+def _load_clickhouse(parquet: Path, rows: int) -> tuple[str, str | None, float | None]:
+    """MergeTree tables sorted by user_id, read from the Parquet files, in a chdb directory."""
+    from metrics_layer.demo.data import SCHEMA
+    from metrics_layer.engine.adapters.clickhouse import ENGINE, engine_path
+
+    folder = WORKDIR / f"chdb_{rows}"
+    url = f"chdb://{folder}"
+    stamp = folder / f"layout-{LAYOUT}"
+    if stamp.exists():
+        return url, "bench_clickhouse", None
+    started = time.perf_counter()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    try:
+        with ENGINE.connection(engine_path(url), "session_timezone=UTC") as connection:
+            connection.query(f"CREATE DATABASE {BENCH_SCHEMA}", "TSV")
+            for table in TABLES:
+                columns = ", ".join(
+                    f"CAST({c.name} AS "
+                    + (
+                        f"Nullable({_CH_TYPES[c.sql_type.replace(' ', '')]})"
+                        if c.nullable
+                        else _CH_TYPES[c.sql_type.replace(" ", "")]
+                    )
+                    + f") AS {c.name}"
+                    for c in SCHEMA[table]
+                )
+                connection.query(
+                    f"CREATE TABLE {BENCH_SCHEMA}.{table} ENGINE = MergeTree ORDER BY user_id "
+                    f"AS SELECT {columns} FROM file('{parquet / table}.parquet', Parquet)",
+                    "TSV",
+                )
+    finally:
+        ENGINE.close_unused()
+    stamp.touch()
+    return url, "bench_clickhouse", time.perf_counter() - started
+
+
 BENCHES: dict[str, Bench] = {
     "duckdb": Bench("duckdb", "DuckDB", _load_duckdb),
     "postgres": Bench("postgres", "PostgreSQL", _load_postgres),
+    "clickhouse": Bench("clickhouse", "ClickHouse (chdb)", _load_clickhouse),
 }
 
 
