@@ -18,7 +18,9 @@ from metrics_layer.errors import EngineError
 __all__ = ["ADAPTERS", "Adapter", "adapter_for"]
 
 # scheme -> (module, the extra that installs its package)
-ADAPTERS: dict[str, tuple[str, str]] = {}
+ADAPTERS: dict[str, tuple[str, str]] = {
+    "spark": ("metrics_layer.engine.adapters.spark", "spark"),
+}
 
 
 class Adapter(Protocol):
