@@ -11,6 +11,8 @@ PostgreSQL   schema ``metrics_layer_demo``          ``demo_postgres`` (schema)
 MariaDB      tables ``mldemo_*`` in the URL's       ``demo_mariadb`` (table prefix): a schema is a
 / MySQL      database                               database there, which a user may not create
 SQLite       the URL's file                         none
+Spark        folder ``metrics_layer_demo.db`` in    ``demo_spark`` (schema): parquet files, see
+             the URL's warehouse                    ``demo/warehouse.py``
 DuckDB       the URL's file                         none
 ============ ====================================== ==============================================
 
@@ -92,10 +94,13 @@ def load_demo(url: str, *, replace: bool = False) -> Loaded:
     dialect = dialect_of(url)
     if dialect == "duckdb":
         return _duckdb(url, replace=replace)
+    if dialect == "spark":
+        return _spark(url, replace=replace)
     place = _PLACES.get(dialect)
     if place is None:
         raise EngineError(
-            f"the demo loads into DuckDB, SQLite, PostgreSQL and MariaDB/MySQL, not {dialect}"
+            f"the demo loads into DuckDB, SQLite, PostgreSQL, MariaDB/MySQL and Spark, not "
+            f"{dialect}"
         )
     import sqlalchemy
 
@@ -133,6 +138,17 @@ def _duckdb(url: str, *, replace: bool) -> Loaded:
     else:
         ensure_demo(path)
     return Loaded(str(path), None, 0, created)
+
+
+def _spark(url: str, *, replace: bool) -> Loaded:
+    from metrics_layer.demo.warehouse import SPARK_TARGET, load_warehouse
+    from metrics_layer.engine.adapters.spark import parse_url
+
+    warehouse = parse_url(url).warehouse
+    if warehouse is None:
+        raise EngineError("give the demo a warehouse: spark://local?warehouse=/absolute/path")
+    where, rows, created = load_warehouse(warehouse, DEMO_SCHEMA, replace=replace)
+    return Loaded(where, SPARK_TARGET, rows, created)
 
 
 def _lock(connection: Any, dialect: str) -> None:

@@ -52,7 +52,15 @@ from metrics_layer.errors import EngineError
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["QUERY_NODES", "SparkAdapter", "attach", "connect", "parse_url", "session"]
+__all__ = [
+    "QUERY_NODES",
+    "SparkAdapter",
+    "attach",
+    "connect",
+    "parse_url",
+    "refresh",
+    "session",
+]
 
 LOOPBACK = "127.0.0.1"
 _LOG_CONFIG = Path(__file__).with_name("spark_log4j2.properties")
@@ -233,13 +241,15 @@ def attach(warehouse: Path) -> None:
                 _register(spark, database.name.removesuffix(".db"), table)
 
 
-def register(database: str, folder: Path) -> None:
-    """Register one parquet folder as ``<database>.<folder name>`` (replacing the entry)."""
-    spark = session()
+def refresh(database: str) -> None:
+    """Make a running session list the files of ``database``'s attached tables again."""
     with _LOCK:
-        _STATE.tables.pop((database, folder.name), None)
-        _drop_entry(spark, database, folder.name)
-        _register(spark, database, folder)
+        spark = _STATE.spark
+        if spark is None:
+            return
+        for attached, table in _STATE.tables:
+            if attached == database:
+                spark.catalog.refreshTable(f"{database}.{table}")
 
 
 def _is_table(path: Path) -> bool:
@@ -269,14 +279,6 @@ def _register(spark: SparkSession, database: str, folder: Path) -> None:
             f"cannot read the Spark table folder {str(folder)!r}: {_message(exc)}"
         ) from exc
     _STATE.tables[key] = folder
-
-
-def _drop_entry(spark: SparkSession, database: str, name: str) -> None:
-    """Forget a catalog entry (the files stay): an external table's data is not touched."""
-    from sqlglot import exp
-
-    table = exp.Table(this=exp.to_identifier(name), db=exp.to_identifier(database))
-    spark.sql(exp.Drop(kind="TABLE", this=table, exists=True).sql("spark"))
 
 
 def _first_line(text: str) -> str:
