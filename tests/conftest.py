@@ -95,6 +95,14 @@ def require_service(name: str, available: bool, reason: str) -> None:
     pytest.skip(message)
 
 
+def require_pyspark() -> str:
+    """``spark://local`` when pyspark is installed (the test extra has it); else skip loudly."""
+    import importlib.util
+
+    require_service("Spark", importlib.util.find_spec("pyspark") is not None, "no pyspark")
+    return "spark://local"
+
+
 def require_server(name: str, url: str) -> None:
     """Skip loudly unless the database server at ``url`` answers (fail under CI=true)."""
     import sqlalchemy

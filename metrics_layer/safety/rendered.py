@@ -20,4 +20,8 @@ RENDERED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"TsOrDsToTimestamp"}),
         frozenset({"DATE", "DATETIME", "JULIANDAY"}),
     ),
+    "spark": (
+        frozenset({"StrToUnix", "TimeStrToTime", "UnixToStr"}),
+        frozenset(),
+    ),
 }

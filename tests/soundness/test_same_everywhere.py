@@ -1,5 +1,5 @@
 """The same query gives the same rows, in the same order, with the same Python types, on DuckDB,
-SQLite, PostgreSQL and MariaDB.
+SQLite, PostgreSQL, MariaDB and Spark.
 
 The data is a literal SELECT in the source's ``sql:`` (nothing is written to any database), so
 the same rows reach every engine; every expected number is worked out by hand in the comments.
@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 import pytest
 import sqlalchemy
-from conftest import require_service
+from conftest import require_pyspark, require_service
 from sqlalchemy.pool import NullPool
 
 import metrics_layer as ml
@@ -113,6 +113,7 @@ ENGINES = [
     "sqlite",
     pytest.param("postgres", marks=pytest.mark.engine("postgres")),
     pytest.param("mariadb", marks=pytest.mark.engine("mariadb")),
+    pytest.param("spark", marks=pytest.mark.engine("spark")),
 ]
 SERVERS = {"postgres": ("PostgreSQL", POSTGRES), "mariadb": ("MariaDB", MARIADB)}
 
@@ -129,6 +130,8 @@ def _url(engine: str, tmp_path: Path) -> str:
         path = tmp_path / "empty.sqlite"
         sqlite3.connect(path).close()
         return f"sqlite:///{path}"
+    if engine == "spark":
+        return require_pyspark()
     name, url = SERVERS[engine]
     probe = sqlalchemy.create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 3})
     try:
@@ -244,7 +247,12 @@ def test_the_order_is_total_in_the_sql(load: Load) -> None:
 
 
 @pytest.mark.parametrize(
-    "engine", ["duckdb", pytest.param("postgres", marks=pytest.mark.engine("postgres"))]
+    "engine",
+    [
+        "duckdb",
+        pytest.param("postgres", marks=pytest.mark.engine("postgres")),
+        pytest.param("spark", marks=pytest.mark.engine("spark")),
+    ],
 )
 def test_median_of_decimals_is_exact(load: Load, engine: str) -> None:
     layer = load(engine)
@@ -332,6 +340,7 @@ MONTHS = [
     [
         "duckdb",
         pytest.param("postgres", marks=pytest.mark.engine("postgres")),
+        pytest.param("spark", marks=pytest.mark.engine("spark")),
         # MariaDB: a named zone needs the server's time-zone tables, which this machine's server
         # does not have; tests/soundness/test_time_zones.py proves the query is then refused.
     ],
@@ -362,6 +371,7 @@ UTC_HOURS = [
         "duckdb",
         pytest.param("postgres", marks=pytest.mark.engine("postgres")),
         pytest.param("mariadb", marks=pytest.mark.engine("mariadb")),
+        pytest.param("spark", marks=pytest.mark.engine("spark")),
     ],
 )
 @pytest.mark.usefixtures("client_in_los_angeles")
