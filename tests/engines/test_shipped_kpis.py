@@ -1,5 +1,5 @@
-"""The shipped KPIs give the same numbers on PostgreSQL, MariaDB and SQLite as on DuckDB, on the
-demo data loaded into each (``metrics-layer demo --connection URL``), as the same Python types:
+"""The shipped KPIs give the same numbers on PostgreSQL, MariaDB, SQLite and Spark as on DuckDB, on
+the demo data loaded into each (``metrics-layer demo --connection URL``), as the same Python types:
 counts equal exactly, other values within 1e-9 relative (floating-point sums in another order).
 
 The seed of the engine matrix: totals and every grain from day to year, with and without a
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy
-from conftest import DEFINITIONS, require_service
+from conftest import DEFINITIONS, require_pyspark, require_service
 
 import metrics_layer as ml
 from metrics_layer.demo.load import load_demo
@@ -57,6 +57,8 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ml.SemanticLa
     sqlite = tmp_path_factory.mktemp("demo") / "demo.sqlite"
     load_demo(f"sqlite:///{sqlite}")
     layers["sqlite"] = ml.load(DEFINITIONS, connection=f"sqlite:///{sqlite}")
+    spark = f"{require_pyspark()}?warehouse={tmp_path_factory.mktemp('warehouse')}"
+    layers["spark"] = ml.load(DEFINITIONS, connection=spark, target=load_demo(spark).target)
     return layers
 
 
@@ -69,7 +71,7 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-@pytest.mark.parametrize("engine", ["postgres", "mariadb", "sqlite"])
+@pytest.mark.parametrize("engine", ["postgres", "mariadb", "sqlite", "spark"])
 @pytest.mark.parametrize("kpi", KPIS)
 def test_each_kpi_equals_duckdb(
     engines: dict[str, ml.SemanticLayer], engine: str, kpi: str
