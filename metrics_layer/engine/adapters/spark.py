@@ -27,9 +27,9 @@ takes seconds, and shared by every ``spark://`` connection and the demo loader:
 Spark has no read-only session. Before a query runs, its text is parsed by Spark's own parser
 and every node of the logical plan, subqueries and CTEs included, must be a query operator
 (``QUERY_NODES``): a command, a write, a cache or a table function is refused there, after the
-statement guard has already refused it (docs/security-engine.md). A timeout interrupts the query's
-jobs (by a tag on the calling thread) from a timer thread; Spark's planning of a query cannot be
-interrupted, only its jobs.
+statement guard has already refused it (docs/security-engine.md). A timeout cancels the query's
+job group (set on the calling thread) from a watchdog thread, again until the query returns;
+Spark's planning of a query cannot be interrupted, only its jobs.
 """
 
 from __future__ import annotations
@@ -328,16 +328,24 @@ class SparkAdapter:
         problem = _plan_problem(spark, sql)
         if problem is not None:
             raise EngineError(f"Spark refused the statement: {problem}", sql=sql)
-        tag = f"metrics_layer-{uuid.uuid4().hex}"
-        fired = threading.Event()
+        group = f"metrics_layer-{uuid.uuid4().hex}"
+        context = spark.sparkContext
+        fired, done = threading.Event(), threading.Event()
 
-        def cancel() -> None:
+        def watch() -> None:
+            """After the deadline, cancel the query's job group until the query returns: a job
+            that starts after one cancellation (the next stage, a broadcast) is caught too."""
+            if done.wait(timeout):
+                return
             fired.set()
-            spark.interruptTag(tag)
+            while True:
+                context.cancelJobGroup(group)
+                if done.wait(0.25):
+                    return
 
-        timer = threading.Timer(timeout, cancel)
-        timer.daemon = True
-        spark.addTag(tag)  # for this thread's operations, broadcasts included
+        timer = threading.Thread(target=watch, name="metrics_layer spark timeout", daemon=True)
+        # this thread's jobs (pyspark pins a JVM thread to each Python thread), broadcasts included
+        context.setJobGroup(group, "metrics_layer query", interruptOnCancel=True)
         timer.start()
         try:
             frame = spark.sql(sql)
@@ -352,8 +360,8 @@ class SparkAdapter:
                 ) from exc
             raise _refused(exc, sql) from exc
         finally:
-            timer.cancel()
-            spark.removeTag(tag)
+            done.set()
+            context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
         return columns, tuple(tuple(row) for row in rows)
 
     def close(self) -> None:
