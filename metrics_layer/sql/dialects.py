@@ -155,6 +155,25 @@ def exact_percentile(node: exp.Expr) -> exp.Expr:
     return node
 
 
+@acts_on(exp.Avg)
+def average_as_double(node: exp.Expr) -> exp.Expr:
+    """Spark averages a DECIMAL as a DECIMAL rounded to 6 places (1.666667, not DuckDB's DOUBLE
+    1.6666666666666667), MariaDB and MySQL to 4 more places than the column: divide the exact
+    sum, as a DOUBLE, by the count instead.
+
+    The same for DOUBLE and integer columns, whose average is computed that way anyway.
+
+    >>> average_as_double(exp.Avg(this=exp.column("x"))).sql("spark")
+    '(CAST(SUM(x) AS DOUBLE) / NULLIF(COUNT(x), 0))'
+    """
+    if not isinstance(node, exp.Avg) or isinstance(node.this, exp.Distinct):
+        return node
+    value: exp.Expr = node.this
+    total = cast(exp.Sum(this=value.copy()), exp.DataType.Type.DOUBLE)
+    count = exp.Nullif(this=exp.Count(this=value.copy()), expression=exp.Literal.number(0))
+    return exp.Paren(this=exp.Div(this=total, expression=count))
+
+
 def _as_binary(value: exp.Expr) -> exp.Expr:
     return exp.Cast(this=value, to=exp.DataType.build("BINARY"))
 
@@ -397,7 +416,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         sqlite_inner_join_order,
         starts_with_prefix,
     ),
-    "spark": (exact_percentile,),
+    "spark": (exact_percentile, average_as_double),
     "spark2": (exact_percentile,),
     "databricks": (exact_percentile,),
 }
@@ -412,6 +431,8 @@ RULES["mysql"] += (
     binary_group_keys,
     binary_grain_join,
 )
+# MariaDB and MySQL average a DECIMAL as a DECIMAL with four more places, as Spark does with six.
+RULES["mysql"] += (average_as_double,)
 
 _REMOVE = "remove that metric or dimension from the query, or compile for another dialect"
 _PERCENTILE = ("median/percentile aggregates", _REMOVE)

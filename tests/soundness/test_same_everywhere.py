@@ -280,6 +280,17 @@ def test_median_is_refused_where_it_cannot_be_exact(load: Load, engine: str) -> 
         load(engine).query(["median_amount"]).run()
 
 
+# -- averages of decimals --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_average_of_decimals_is_the_full_float(load: Load, engine: str) -> None:
+    """Spark (and MariaDB) average a DECIMAL as a DECIMAL with a few more places: 8.042857."""
+    rows = _rows(load(engine), ["avg_amount"])
+    # 10.00 + 10.05 + 20.00 + 5.00 + 7.50 + 2.50 + 1.25 = 56.30, over 7 orders
+    assert _typed(rows) == _typed([(56.3 / 7,)])
+
+
 # -- the same Python types -------------------------------------------------------------------
 
 DAYS = [
