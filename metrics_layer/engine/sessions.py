@@ -21,7 +21,8 @@ SQLite      URI mode=ro, PRAGMA query_only, authorizer     progress handler     
 SQLite's session also makes LIKE case-sensitive and FLOOR NULL-safe, so that a filter counts the
 same rows as on the other engines (docs/queries.md, "Filters").
 
-Any other engine is refused at run time; ``metrics-layer compile`` gives its SQL.
+Spark (``spark://local``) runs through an adapter instead (``engine/adapters/spark.py``). Any
+other engine is refused at run time; ``metrics-layer compile`` gives its SQL.
 """
 
 from __future__ import annotations
@@ -350,7 +351,7 @@ SESSIONS: dict[str, Session] = {
     ),
 }
 _FAMILY = {"mariadb": "mysql", "postgres": "postgresql"}
-ENGINES = ("duckdb", "postgresql", "mysql", "mariadb", "sqlite")
+ENGINES = ("duckdb", "postgresql", "mysql", "mariadb", "sqlite", "spark (spark://local)")
 
 
 def session_for(scheme: str) -> Session:
