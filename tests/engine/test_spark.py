@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import DEFINITIONS, require_pyspark
@@ -51,13 +52,13 @@ def test_other_urls_are_refused_with_the_fix(url: str, message: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse holding the demo, written by the loader."""
-    require_pyspark()
-    folder = tmp_path_factory.mktemp("spark_warehouse")
-    loaded = load_demo(f"spark://local?warehouse={folder}")
+def warehouse(spark_demo: tuple[str, Any]) -> Path:
+    """The test process's warehouse holding the demo, written by the loader."""
+    url, loaded = spark_demo
     assert (loaded.created, loaded.rows, loaded.target) == (True, 514_703, "demo_spark")
-    return folder
+    found = parse_url(url).warehouse
+    assert found is not None
+    return found
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy
-from conftest import DEFINITIONS, require_pyspark, require_service
+from conftest import DEFINITIONS, require_service
 
 import metrics_layer as ml
 from metrics_layer.demo.load import load_demo
@@ -45,7 +45,9 @@ SHAPES = [
 
 
 @pytest.fixture(scope="session")
-def engines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ml.SemanticLayer]:
+def engines(
+    tmp_path_factory: pytest.TempPathFactory, spark_demo: tuple[str, Any]
+) -> dict[str, ml.SemanticLayer]:
     layers = {"duckdb": ml.load(DEFINITIONS)}
     for key, (name, url) in SERVERS.items():
         try:
@@ -57,8 +59,8 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ml.SemanticLa
     sqlite = tmp_path_factory.mktemp("demo") / "demo.sqlite"
     load_demo(f"sqlite:///{sqlite}")
     layers["sqlite"] = ml.load(DEFINITIONS, connection=f"sqlite:///{sqlite}")
-    spark = f"{require_pyspark()}?warehouse={tmp_path_factory.mktemp('warehouse')}"
-    layers["spark"] = ml.load(DEFINITIONS, connection=spark, target=load_demo(spark).target)
+    spark, loaded = spark_demo
+    layers["spark"] = ml.load(DEFINITIONS, connection=spark, target=loaded.target)
     return layers
 
 
