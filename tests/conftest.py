@@ -73,6 +73,19 @@ def demo_sql(layer: ml.SemanticLayer) -> Iterator[Callable[[str], list[tuple[obj
     raw.close()
 
 
+@pytest.fixture(scope="session")
+def spark_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, object]:
+    """(``spark://local?warehouse=...`` holding the demo, what its first load returned).
+
+    One warehouse per test process: Spark's catalog is one per process, and refuses the same
+    table names from a second warehouse.
+    """
+    from metrics_layer.demo.load import load_demo
+
+    url = f"{require_pyspark()}?warehouse={tmp_path_factory.mktemp('spark_warehouse')}"
+    return url, load_demo(url)
+
+
 @pytest.fixture
 def write_project(tmp_path: Path) -> Callable[..., Path]:
     """Write a project from {relative path: YAML text}; returns its folder."""
@@ -95,6 +108,14 @@ def require_service(name: str, available: bool, reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message} (CI requires it)")
     pytest.skip(message)
+
+
+def require_pyspark() -> str:
+    """``spark://local`` when pyspark is installed (the test extra has it); else skip loudly."""
+    import importlib.util
+
+    require_service("Spark", importlib.util.find_spec("pyspark") is not None, "no pyspark")
+    return "spark://local"
 
 
 def require_server(name: str, url: str) -> None:

@@ -11,6 +11,8 @@ PostgreSQL   schema ``metrics_layer_demo``          ``demo_postgres`` (schema)
 MariaDB      tables ``mldemo_*`` in the URL's       ``demo_mariadb`` (table prefix): a schema is a
 / MySQL      database                               database there, which a user may not create
 SQLite       the URL's file                         none
+Spark        folder ``metrics_layer_demo.db`` in    ``demo_spark`` (schema): parquet files, see
+             the URL's warehouse                    ``demo/warehouse.py``
 DuckDB       the URL's file                         none
 ClickHouse   database ``metrics_layer_demo`` in the  ``demo_clickhouse`` (schema)
 (chdb)       URL's directory (created if missing)
@@ -105,11 +107,13 @@ def load_demo(url: str, *, replace: bool = False) -> Loaded:
         return _duckdb(url, replace=replace)
     if dialect == "clickhouse":
         return _clickhouse(url, replace=replace)
+    if dialect == "spark":
+        return _spark(url, replace=replace)
     place = _PLACES.get(dialect)
     if place is None:
         raise EngineError(
-            "the demo loads into DuckDB, SQLite, PostgreSQL, MariaDB/MySQL and ClickHouse "
-            f"(chdb), not {dialect}"
+            "the demo loads into DuckDB, SQLite, PostgreSQL, MariaDB/MySQL, ClickHouse (chdb) "
+            f"and Spark, not {dialect}"
         )
     import sqlalchemy
 
@@ -308,6 +312,17 @@ def _csv_cells(table: Table) -> Callable[[Sequence[Any]], list[Any]] | None:
         return values
 
     return cells
+
+
+def _spark(url: str, *, replace: bool) -> Loaded:
+    from metrics_layer.demo.warehouse import SPARK_TARGET, load_warehouse
+    from metrics_layer.engine.adapters.spark import parse_url
+
+    warehouse = parse_url(url).warehouse
+    if warehouse is None:
+        raise EngineError("give the demo a warehouse: spark://local?warehouse=/absolute/path")
+    where, rows, created = load_warehouse(warehouse, DEMO_SCHEMA, replace=replace)
+    return Loaded(where, SPARK_TARGET, rows, created)
 
 
 def _lock(connection: Any, dialect: str) -> None:

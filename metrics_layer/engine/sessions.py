@@ -27,7 +27,8 @@ there, and also sets the settings that give standard SQL semantics (join_use_nul
 SQLite's session also makes LIKE case-sensitive and FLOOR NULL-safe, so that a filter counts the
 same rows as on the other engines (docs/queries.md, "Filters").
 
-Any other engine is refused at run time; ``metrics-layer compile`` gives its SQL.
+Spark (``spark://local``) runs through an adapter instead (``engine/adapters/spark.py``). Any
+other engine is refused at run time; ``metrics-layer compile`` gives its SQL.
 """
 
 from __future__ import annotations
@@ -356,7 +357,7 @@ SESSIONS: dict[str, Session] = {
     ),
 }
 _FAMILY = {"mariadb": "mysql", "postgres": "postgresql"}
-ENGINES = ("duckdb", "postgresql", "mysql", "mariadb", "sqlite", "chdb")
+ENGINES = ("duckdb", "postgresql", "mysql", "mariadb", "sqlite", "chdb", "spark (spark://local)")
 
 
 def session_for(scheme: str) -> Session:

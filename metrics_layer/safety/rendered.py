@@ -38,4 +38,8 @@ RENDERED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
             }
         ),
     ),
+    "spark": (
+        frozenset({"StrToUnix", "TimeStrToTime", "UnixToStr"}),
+        frozenset(),
+    ),
 }

@@ -35,8 +35,8 @@ __all__ = [
     "samples",
 ]
 
-# The dialects a Connection runs (engine/sessions.py).
-ENGINE_DIALECTS = ("duckdb", "postgres", "mysql", "sqlite", "clickhouse")
+# The dialects a Connection runs (engine/sessions.py, engine/adapters).
+ENGINE_DIALECTS = ("duckdb", "postgres", "mysql", "sqlite", "clickhouse", "spark")
 
 # One filter per node kind the filter allow-list admits, over the shipped definitions.
 FILTER_SAMPLES: dict[type[exp.Expr], str] = {

@@ -42,6 +42,7 @@ from metrics_layer.safety.rendered import RENDERED
 
 __all__ = [
     "COMPILER_ANONYMOUS",
+    "COMPILER_DIALECT_NODES",
     "COMPILER_FUNCTIONS",
     "COMPILER_NODES",
     "REFUSED_NODES",
@@ -119,6 +120,14 @@ COMPILER_FUNCTIONS: tuple[type[exp.Func], ...] = (
 
 # Other node kinds the compiler emits (its joins, set operations, aggregates' arguments).
 COMPILER_NODES: tuple[type[exp.Expr], ...] = (exp.Distinct, exp.WithinGroup, exp.NullSafeEQ)
+
+# Node kinds the compiler emits for one dialect only, as that dialect's parser reads them back:
+# Spark's exact PERCENTILE (sql/dialects.py ``exact_percentile``) is a Quantile there.
+COMPILER_DIALECT_NODES: dict[str, tuple[type[exp.Expr], ...]] = {
+    "spark": (exp.Quantile,),
+    "spark2": (exp.Quantile,),
+    "databricks": (exp.Quantile,),
+}
 
 # Functions sqlglot does not model, by upper-case name: MySQL's week start, Snowflake's ISO
 # weekday, Spark's and ClickHouse's exact percentiles, SQLite's DATE().
@@ -274,6 +283,7 @@ def _allowed(dialect: str) -> tuple[frozenset[type[exp.Expr]], frozenset[str]]:
         extra_kinds = frozenset().union(*(kinds for kinds, _ in RENDERED.values()))
         extra_names = frozenset().union(*(names for _, names in RENDERED.values()))
     kinds = {*DEFINITION_NODES, *COMPILER_FUNCTIONS, *COMPILER_NODES}
+    kinds.update(COMPILER_DIALECT_NODES.get(dialect, ()))
     kinds.update(getattr(exp, name) for name in extra_kinds)
     anonymous = COMPILER_ANONYMOUS | {n.upper() for n in DEFINITION_ANONYMOUS} | extra_names
     return frozenset(kinds), anonymous

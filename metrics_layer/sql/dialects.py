@@ -165,6 +165,25 @@ def exact_percentile(node: exp.Expr) -> exp.Expr:
     return node
 
 
+@acts_on(exp.Avg)
+def average_as_double(node: exp.Expr) -> exp.Expr:
+    """Spark averages a DECIMAL as a DECIMAL rounded to 6 places (1.666667, not DuckDB's DOUBLE
+    1.6666666666666667), MariaDB and MySQL to 4 more places than the column: divide the exact
+    sum, as a DOUBLE, by the count instead.
+
+    The same for DOUBLE and integer columns, whose average is computed that way anyway.
+
+    >>> average_as_double(exp.Avg(this=exp.column("x"))).sql("spark")
+    '(CAST(SUM(x) AS DOUBLE) / NULLIF(COUNT(x), 0))'
+    """
+    if not isinstance(node, exp.Avg) or isinstance(node.this, exp.Distinct):
+        return node
+    value: exp.Expr = node.this
+    total = cast(exp.Sum(this=value.copy()), exp.DataType.Type.DOUBLE)
+    count = exp.Nullif(this=exp.Count(this=value.copy()), expression=exp.Literal.number(0))
+    return exp.Paren(this=exp.Div(this=total, expression=count))
+
+
 def _as_binary(value: exp.Expr) -> exp.Expr:
     return exp.Cast(this=value, to=exp.DataType.build("BINARY"))
 
@@ -425,27 +444,11 @@ def binary_grain_join(node: exp.Expr) -> exp.Expr:
     return exp.Paren(this=exp.and_(node.copy(), same_bytes, copy=False))
 
 
-@acts_on(exp.Avg)
-def mysql_average(node: exp.Expr) -> exp.Expr:
-    """AVG as the exact SUM divided once in floating point: MariaDB and MySQL round AVG of a
-    DECIMAL or an integer to 4 more decimals than its scale (the mean of 10.00, 10.05 and 9.67
-    would be 9.906667, not 9.90666...).
-
-    >>> import sqlglot
-    >>> mysql_average(sqlglot.parse_one("AVG(amount)")).sql("mysql")
-    'CAST(SUM(amount) AS DOUBLE) / COUNT(amount)'
-    """
-    if not isinstance(node, exp.Avg) or isinstance(node.this, exp.Distinct):
-        return node
-    total = cast(exp.Sum(this=node.this.copy()), exp.DataType.Type.DOUBLE)
-    return exp.Div(this=total, expression=exp.Count(this=node.this.copy()))
-
-
 RULES: dict[str, tuple[Rule, ...]] = {
     "bigquery": (week_starts_monday,),
     "snowflake": (iso_week,),
     "redshift": (null_safe_equality,),
-    "mysql": (mysql_week, mysql_average),
+    "mysql": (mysql_week, average_as_double),
     "duckdb": (duckdb_round,),
     "postgres": (postgres_round,),
     "sqlite": (
@@ -464,7 +467,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         clickhouse_round,
         acts_on(exp.WithinGroup)(clickhouse_percentile),
     ),
-    "spark": (exact_percentile,),
+    "spark": (exact_percentile, average_as_double),
     "spark2": (exact_percentile,),
     "databricks": (exact_percentile,),
 }

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = sorted(
     p for p in (ROOT / "golden").glob("*/*.sql") if not p.read_text().startswith("-- unsupported")
 )
-ENGINE_DIALECTS = ("duckdb", "postgres", "mysql", "sqlite", "clickhouse")
+ENGINE_DIALECTS = ("duckdb", "postgres", "mysql", "sqlite", "clickhouse", "spark")
 GRAINS = ((), ("metric_time.day",), ("metric_time.week",), ("metric_time.month",))
 
 # One sample per refused kind, in a dialect that parses it; the reason the guard gives.

@@ -1,9 +1,9 @@
-"""One small project with real rows on every engine: DuckDB, SQLite, PostgreSQL, MariaDB and
-ClickHouse (chdb, in memory).
+"""One small project with real rows on every engine: DuckDB, SQLite, PostgreSQL, MariaDB,
+ClickHouse (chdb, in memory) and Spark.
 
 The rows are a plain SELECT of literals (a source's ``sql``), so nothing is written to any
-database; DuckDB and SQLite get an empty file created here. Server engines skip (fail under
-CI=true) when the server is down.
+database; DuckDB and SQLite get an empty file created here, Spark runs with no warehouse.
+Server engines skip (fail under CI=true) when the server is down.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import require_server
+from conftest import require_pyspark, require_server
 
 import metrics_layer as ml
 
-ENGINES = ("duckdb", "sqlite", "postgres", "mariadb", "chdb")
+ENGINES = ("duckdb", "sqlite", "postgres", "mariadb", "chdb", "spark")
 SERVERS = {
     "postgres": ("PostgreSQL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
     "mariadb": ("MariaDB", "mysql+pymysql://root@127.0.0.1:3306/test"),
@@ -121,6 +121,8 @@ def _url(engine: str, folder: Path) -> str:
     if engine == "chdb":
         pytest.importorskip("chdb")
         return "chdb://"
+    if engine == "spark":
+        return require_pyspark()
     name, url = SERVERS[engine]
     require_server(name, url)
     return url

@@ -119,6 +119,17 @@ SQLITE_SHAPES = tuple(
 )
 
 
+SPARK_SHAPES = (
+    "total",
+    "total by plan, filtered",
+    "hour by channel, filtered",
+    "day by channel, filtered",
+    "month",
+    "quarter by channel, filtered",
+    "top 2 plans",
+)
+
+
 @dataclass(frozen=True)
 class Engine:
     """An execution-tested engine: how to reach it, and where the demo data is loaded."""
@@ -157,6 +168,16 @@ ENGINES = (
             f"chdb://{folder / ('chdb_' + os.environ.get('PYTEST_XDIST_WORKER', 'main'))}"
         ),
         extra="clickhouse",
+    ),
+    Engine(
+        "spark",
+        "Spark (local)",
+        lambda _: "spark://local",  # the warehouse is the test process's (fixture spark_demo)
+        shapes=SPARK_SHAPES,
+        extra="spark",
+        notes="each query takes 1-8 s on a local Spark, so it runs one shape per kind of "
+        "question; tests/soundness and tests/engines/test_same_filter.py run Spark on every "
+        "grain and filter construct",
     ),
 )
 

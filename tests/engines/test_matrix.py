@@ -60,14 +60,19 @@ def _id(engine: Engine, kpi: str, shape: Shape) -> str:
 class Layers:
     """The demo layer of each engine, loaded on first use (once per test process)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, request: pytest.FixtureRequest) -> None:
         self.folder = folder
+        self.request = request
         self.loaded: dict[str, ml.SemanticLayer] = {"duckdb": ml.load(DEFINITIONS)}
         self.expected: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
 
     def layer(self, key: str) -> ml.SemanticLayer:
         if key not in self.loaded:
             engine = BY_KEY[key]
+            if key == "spark":  # one warehouse per process: Spark's catalog is per process
+                url, loaded = self.request.getfixturevalue("spark_demo")
+                self.loaded[key] = ml.load(DEFINITIONS, connection=url, target=loaded.target)
+                return self.loaded[key]
             url = engine.url(self.folder)
             if engine.server:
                 require_server(engine.name, url)
@@ -93,12 +98,14 @@ class Layers:
 
 
 @pytest.fixture(scope="session")
-def layers(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Layers]:
+def layers(
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str, request: pytest.FixtureRequest
+) -> Iterator[Layers]:
     """The layers; test processes (pytest-xdist workers) share one folder for SQLite's file."""
     base = tmp_path_factory.getbasetemp()
     folder = (base if worker_id == "master" else base.parent) / "matrix"
     folder.mkdir(exist_ok=True)
-    made = Layers(folder)
+    made = Layers(folder, request)
     yield made
     made.close()
 

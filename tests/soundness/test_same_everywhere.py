@@ -1,5 +1,5 @@
 """The same query gives the same rows, in the same order, with the same Python types, on DuckDB,
-SQLite, PostgreSQL, MariaDB and ClickHouse (chdb, in memory).
+SQLite, PostgreSQL, MariaDB, ClickHouse (chdb, in memory) and Spark.
 
 The data is a literal SELECT in the source's ``sql:`` (nothing is written to any database), so
 the same rows reach every engine; every expected number is worked out by hand in the comments.
@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 import pytest
 import sqlalchemy
-from conftest import require_service
+from conftest import require_pyspark, require_service
 from sqlalchemy.pool import NullPool
 
 import metrics_layer as ml
@@ -114,6 +114,7 @@ ENGINES = [
     pytest.param("postgres", marks=pytest.mark.engine("postgres")),
     pytest.param("mariadb", marks=pytest.mark.engine("mariadb")),
     pytest.param("chdb", marks=pytest.mark.engine("chdb")),
+    pytest.param("spark", marks=pytest.mark.engine("spark")),
 ]
 SERVERS = {"postgres": ("PostgreSQL", POSTGRES), "mariadb": ("MariaDB", MARIADB)}
 
@@ -133,6 +134,8 @@ def _url(engine: str, tmp_path: Path) -> str:
     if engine == "chdb":
         pytest.importorskip("chdb")
         return "chdb://"
+    if engine == "spark":
+        return require_pyspark()
     name, url = SERVERS[engine]
     probe = sqlalchemy.create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 3})
     try:
@@ -271,6 +274,7 @@ def test_the_average_of_decimals_is_not_rounded(load: Load, engine: str) -> None
         "duckdb",
         pytest.param("postgres", marks=pytest.mark.engine("postgres")),
         pytest.param("chdb", marks=pytest.mark.engine("chdb")),
+        pytest.param("spark", marks=pytest.mark.engine("spark")),
     ],
 )
 def test_median_of_decimals_is_exact(load: Load, engine: str) -> None:
@@ -301,6 +305,17 @@ def test_median_is_the_same_float_on_duckdb_and_postgres(load: Load) -> None:
 def test_median_is_refused_where_it_cannot_be_exact(load: Load, engine: str) -> None:
     with pytest.raises(UnsupportedError, match="median/percentile"):
         load(engine).query(["median_amount"]).run()
+
+
+# -- averages of decimals --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_average_of_decimals_is_the_full_float(load: Load, engine: str) -> None:
+    """Spark (and MariaDB) average a DECIMAL as a DECIMAL with a few more places: 8.042857."""
+    rows = _rows(load(engine), ["avg_amount"])
+    # 10.00 + 10.05 + 20.00 + 5.00 + 7.50 + 2.50 + 1.25 = 56.30, over 7 orders
+    assert _typed(rows) == _typed([(56.3 / 7,)])
 
 
 # -- the same Python types -------------------------------------------------------------------
@@ -364,6 +379,7 @@ MONTHS = [
         "duckdb",
         pytest.param("postgres", marks=pytest.mark.engine("postgres")),
         pytest.param("chdb", marks=pytest.mark.engine("chdb")),
+        pytest.param("spark", marks=pytest.mark.engine("spark")),
         # MariaDB: a named zone needs the server's time-zone tables, which this machine's server
         # does not have; tests/soundness/test_time_zones.py proves the query is then refused.
     ],
@@ -395,6 +411,7 @@ UTC_HOURS = [
         pytest.param("postgres", marks=pytest.mark.engine("postgres")),
         pytest.param("mariadb", marks=pytest.mark.engine("mariadb")),
         pytest.param("chdb", marks=pytest.mark.engine("chdb")),
+        pytest.param("spark", marks=pytest.mark.engine("spark")),
     ],
 )
 @pytest.mark.usefixtures("client_in_los_angeles")

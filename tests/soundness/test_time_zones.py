@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 import sqlalchemy
-from conftest import require_server
+from conftest import require_pyspark, require_server
 from sqlalchemy.pool import NullPool
 
 import metrics_layer as ml
@@ -181,6 +181,9 @@ COLUMNS: list[tuple[str, Callable[[Path], str], str]] = [
     ("postgres-aware", lambda _: POSTGRES, "TIMESTAMPTZ"),
     ("chdb-naive", lambda _: CHDB, "TIMESTAMP"),  # DateTime64(6)
     ("chdb-aware", lambda _: CHDB, "TIMESTAMPTZ"),  # DateTime64(6, 'UTC')
+    # Spark: TIMESTAMP_NTZ (a wall clock) and TIMESTAMP (an instant; TIMESTAMPTZ is rendered so)
+    ("spark-naive", lambda _: require_pyspark(), "TIMESTAMP WITHOUT TIME ZONE"),
+    ("spark-aware", lambda _: require_pyspark(), "TIMESTAMPTZ"),
 ]
 
 Layer = Callable[[str], ml.SemanticLayer]
@@ -302,6 +305,19 @@ def test_chdb_session_is_utc_under_another_client_zone(client_zone: str) -> None
     finally:
         connection.close()
     assert rows == (("UTC", "2026-03-29 01:30:00"),)
+
+
+def test_spark_session_is_utc_under_another_client_zone(client_zone: str) -> None:
+    """The session zone and the JVM's zone are UTC; a TIMESTAMP comes back as its UTC wall
+    clock (pyspark alone would give the client's local time)."""
+    connection = Connection(require_pyspark())
+    sql = (
+        "SELECT current_timezone() AS zone, CAST('2026-01-31 23:30:00' AS TIMESTAMP) AS t, "
+        "CAST('2026-02-01 00:30:00+01:00' AS TIMESTAMP) AS aware"
+    )
+    rows = connection._run(sql, timeout=60, max_rows=1).rows
+    assert rows == (("UTC", T(2026, 1, 31, 23, 30), T(2026, 1, 31, 23, 30)),)
+    assert time.tzname[0] != "UTC"  # the client really is elsewhere
 
 
 # -- MariaDB: DATETIME is naive UTC; named zones need the server's time-zone tables -----------

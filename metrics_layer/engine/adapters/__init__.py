@@ -20,6 +20,7 @@ __all__ = ["ADAPTERS", "Adapter", "adapter_for"]
 # scheme -> (module, the extra that installs its package)
 ADAPTERS: dict[str, tuple[str, str]] = {
     "chdb": ("metrics_layer.engine.adapters.clickhouse", "clickhouse"),
+    "spark": ("metrics_layer.engine.adapters.spark", "spark"),
 }
 
 
