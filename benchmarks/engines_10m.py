@@ -232,10 +232,30 @@ def _load_clickhouse(parquet: Path, rows: int) -> tuple[str, str | None, float |
     return url, "bench_clickhouse", time.perf_counter() - started
 
 
+def _load_spark(parquet: Path, rows: int) -> tuple[str, str | None, float | None]:
+    """The Parquet files linked into a warehouse laid out as Spark lays one out."""
+    import os
+
+    warehouse = WORKDIR / f"spark_{rows}"
+    url = f"spark://local?warehouse={warehouse}"
+    stamp = warehouse / f"layout-{LAYOUT}"
+    if stamp.exists():
+        return url, "bench_spark", None
+    started = time.perf_counter()
+    shutil.rmtree(warehouse, ignore_errors=True)
+    for table in TABLES:
+        folder = warehouse / f"{BENCH_SCHEMA}.db" / table
+        folder.mkdir(parents=True)
+        os.link(parquet / f"{table}.parquet", folder / "part-00000.parquet")
+    stamp.touch()
+    return url, "bench_spark", time.perf_counter() - started
+
+
 BENCHES: dict[str, Bench] = {
     "duckdb": Bench("duckdb", "DuckDB", _load_duckdb),
     "postgres": Bench("postgres", "PostgreSQL", _load_postgres),
     "clickhouse": Bench("clickhouse", "ClickHouse (chdb)", _load_clickhouse),
+    "spark": Bench("spark", "Spark (local)", _load_spark),
 }
 
 
