@@ -335,7 +335,9 @@ def render(measured: Sequence[EngineRun], rows: int, runs: int, built: float | N
         "`benchmarks/engines_10m.py` says how the data is made and loaded. Every KPI of "
         "`definitions/` in three shapes (total; by month; by day and a joined dimension with a "
         f"filter over one month): {len(SHAPES)} shapes per KPI. Each engine's answers equal "
-        f"DuckDB's. Cold: the first run of each query, summed. Warm: {runs} more runs of each.",
+        f"DuckDB's. Cold: the first run of each query, summed (Spark's includes starting its "
+        f"local session). Warm: {runs} more runs of each. Load: building the engine's copy "
+        "from the Parquet files; `reused` when an earlier run built it.",
         "",
         "| engine | load (once) | cold suite | warm query median | fastest | slowest "
         "| slowest query (warm median) |",
