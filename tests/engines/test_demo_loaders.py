@@ -117,7 +117,7 @@ def test_chdb_demo_is_its_own_database_sorted_by_the_user_key(
 
     full = generate()
     few = DemoData(tuple(Table(t.name, t.columns, t.rows[:10]) for t in full.tables))
-    monkeypatch.setattr("metrics_layer.demo.load.generate", lambda: few)
+    monkeypatch.setattr("metrics_layer.demo.clickhouse.generate", lambda: few)
     url = f"chdb://{tmp_path / 'demo_chdb'}"
     loaded = load_demo(url)
     assert (loaded.created, loaded.rows, loaded.target) == (True, 40, "demo_clickhouse")
