@@ -132,24 +132,18 @@ def _load_duckdb(parquet: Path, rows: int) -> tuple[str, str | None, float | Non
     return f"duckdb:///{WORKDIR / f'demo_{rows}.duckdb'}", None, None
 
 
-_PG_TYPES = {
-    "INTEGER": "integer",
-    "BIGINT": "bigint",
-    "VARCHAR": "text",
-    "TIMESTAMP": "timestamptz",
-    "DATE": "date",
-    "DECIMAL(10,2)": "numeric(10,2)",
-}
-
-
 def _load_postgres(parquet: Path, rows: int) -> tuple[str, str | None, float | None]:
-    """COPY each Parquet file into schema metrics_layer_bench, once per data layout."""
+    """COPY each Parquet file into schema metrics_layer_bench, once per data layout; the
+    tables and indexes are the demo loader's own (``demo_tables``)."""
     import duckdb
     import psycopg
+    from psycopg import sql
+    from sqlglot import exp
 
-    from metrics_layer.demo.data import SCHEMA
+    from metrics_layer.demo.load import demo_tables
 
     stamp = f"{LAYOUT}:{rows}"
+    schema = exp.Table(db=exp.to_identifier(BENCH_SCHEMA))
     with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test") as connection:
         found = connection.execute(
             "SELECT obj_description(oid) FROM pg_namespace WHERE nspname = %s", (BENCH_SCHEMA,)
@@ -157,46 +151,49 @@ def _load_postgres(parquet: Path, rows: int) -> tuple[str, str | None, float | N
         if found and found[0] == stamp:
             return POSTGRES, "bench_postgres", None
         started = time.perf_counter()
-        connection.execute(f"DROP SCHEMA IF EXISTS {BENCH_SCHEMA} CASCADE")
-        connection.execute(f"CREATE SCHEMA {BENCH_SCHEMA}")
-        for table in TABLES:
-            columns = ", ".join(
-                f"{c.name} {_PG_TYPES[c.sql_type.replace(' ', '')]}" for c in SCHEMA[table]
+        connection.execute(
+            exp.Drop(kind="SCHEMA", tables=[schema.copy()], exists=True, cascade=True).sql(
+                "postgres"
             )
-            connection.execute(f"CREATE TABLE {BENCH_SCHEMA}.{table} ({columns})")
-            names = ", ".join(c.name for c in SCHEMA[table])
-            source = duckdb.connect()
-            source.execute("SET TimeZone = 'UTC'")
-            source.execute("SET enable_progress_bar = false")
-            result = source.execute(f"SELECT {names} FROM '{parquet / table}.parquet'")
-            with connection.cursor().copy(
-                f"COPY {BENCH_SCHEMA}.{table} ({names}) FROM STDIN"
-            ) as copy:
+        )
+        connection.execute(exp.Create(kind="SCHEMA", this=schema.copy()).sql("postgres"))
+        source = duckdb.connect()
+        source.execute("SET TimeZone = 'UTC'")
+        source.execute("SET enable_progress_bar = false")
+        for create, index in demo_tables("postgres", BENCH_SCHEMA):
+            connection.execute(create.sql("postgres"))
+            table = create.this.this.name
+            names = [column.name for column in create.this.expressions]
+            read = exp.select(*names).from_(
+                exp.Table(this=exp.Literal.string(f"{parquet / table}.parquet"))
+            )
+            result = source.execute(read.sql("duckdb"))
+            copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(BENCH_SCHEMA, table), sql.SQL(", ").join(map(sql.Identifier, names))
+            )
+            with connection.cursor().copy(copy) as writer:
                 while batch := result.fetchmany(50_000):
                     for row in batch:
-                        copy.write_row(row)
-            source.close()
-            connection.execute(f"CREATE INDEX ON {BENCH_SCHEMA}.{table} (user_id)")
-        connection.execute(f"COMMENT ON SCHEMA {BENCH_SCHEMA} IS '{stamp}'")
+                        writer.write_row(row)
+            connection.execute(index.sql("postgres"))
+        source.close()
+        comment = exp.Comment(
+            this=schema.copy(), kind="SCHEMA", expression=exp.Literal.string(stamp)
+        )
+        connection.execute(comment.sql("postgres"))
         connection.commit()
         connection.autocommit = True
         connection.execute("VACUUM ANALYZE")
     return POSTGRES, "bench_postgres", time.perf_counter() - started
 
 
-_CH_TYPES = {
-    "INTEGER": "Int32",
-    "BIGINT": "Int64",
-    "VARCHAR": "String",
-    "TIMESTAMP": "DateTime64(6, 'UTC')",
-    "DATE": "Date32",
-    "DECIMAL(10,2)": "Decimal(10, 2)",
-}
-
-
 def _load_clickhouse(parquet: Path, rows: int) -> tuple[str, str | None, float | None]:
-    """MergeTree tables sorted by user_id, read from the Parquet files, in a chdb directory."""
+    """The demo loader's MergeTree tables (``merge_tree``), filled from the Parquet files."""
+    from sqlglot import exp
+
+    from metrics_layer.demo.clickhouse import merge_tree, place_in
     from metrics_layer.demo.data import SCHEMA
+    from metrics_layer.demo.model import Table
     from metrics_layer.engine.adapters.clickhouse import ENGINE, engine_path
 
     folder = WORKDIR / f"chdb_{rows}"
@@ -207,25 +204,26 @@ def _load_clickhouse(parquet: Path, rows: int) -> tuple[str, str | None, float |
     started = time.perf_counter()
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
+    place = place_in(BENCH_SCHEMA)
+    database = exp.Create(kind="DATABASE", this=exp.Table(this=exp.to_identifier(BENCH_SCHEMA)))
     try:
         with ENGINE.connection(engine_path(url), "session_timezone=UTC") as connection:
-            connection.query(f"CREATE DATABASE {BENCH_SCHEMA}", "TSV")
-            for table in TABLES:
-                columns = ", ".join(
-                    f"CAST({c.name} AS "
-                    + (
-                        f"Nullable({_CH_TYPES[c.sql_type.replace(' ', '')]})"
-                        if c.nullable
-                        else _CH_TYPES[c.sql_type.replace(" ", "")]
-                    )
-                    + f") AS {c.name}"
-                    for c in SCHEMA[table]
+            connection.query(database.sql("clickhouse"), "TSV")
+            for name in TABLES:
+                table = Table(name, SCHEMA[name], [])
+                connection.query(merge_tree(table, place).sql("clickhouse"), "TSV")
+                source = exp.Anonymous(
+                    this="file",
+                    expressions=[
+                        exp.Literal.string(f"{parquet / name}.parquet"),
+                        exp.Literal.string("Parquet"),
+                    ],
                 )
-                connection.query(
-                    f"CREATE TABLE {BENCH_SCHEMA}.{table} ENGINE = MergeTree ORDER BY user_id "
-                    f"AS SELECT {columns} FROM file('{parquet / table}.parquet', Parquet)",
-                    "TSV",
+                fill = exp.Insert(
+                    this=place.table(name),
+                    expression=exp.select(*table.column_names).from_(source),
                 )
+                connection.query(fill.sql("clickhouse"), "TSV")
     finally:
         ENGINE.close_unused()
     stamp.touch()

@@ -28,7 +28,7 @@ from metrics_layer.demo.load import (
 from metrics_layer.demo.model import Table
 from metrics_layer.errors import EngineError
 
-__all__ = ["load_clickhouse"]
+__all__ = ["load_clickhouse", "merge_tree", "place_in"]
 
 _CLICKHOUSE = _Place(
     "clickhouse",
@@ -45,6 +45,31 @@ _CLICKHOUSE = _Place(
         "DECIMAL(10,2)": "Decimal(10, 2)",
     },
 )
+
+
+def place_in(schema: str) -> _Place:
+    """Where the loader writes, moved to database ``schema`` (for the benchmarks' copy)."""
+    from dataclasses import replace
+
+    return replace(_CLICKHOUSE, schema=schema)
+
+
+def merge_tree(table: Table, place: _Place) -> exp.Create:
+    """CREATE TABLE ... ENGINE = MergeTree ORDER BY user_id (no key: ORDER BY tuple())."""
+    create = _create(table, place)
+    for column, definition in zip(table.columns, create.this.expressions, strict=True):
+        if column.nullable:  # ClickHouse columns are NOT NULL unless declared Nullable
+            definition.args["kind"].set("nullable", True)
+    # sorted by the user key, ClickHouse's counterpart of the other engines' index on it
+    key = exp.column(_KEY) if _KEY in table.column_names else exp.Tuple(expressions=[])
+    engine = exp.Properties(
+        expressions=[
+            exp.EngineProperty(this=exp.to_identifier("MergeTree")),
+            exp.Order(expressions=[exp.Ordered(this=key)]),
+        ]
+    )
+    create.set("properties", engine)
+    return create
 
 
 def load_clickhouse(url: str, *, replace: bool = False) -> Loaded:
@@ -130,20 +155,7 @@ def _clickhouse_write(connection: Any) -> int:
         target = place.table(table.name)
         drop = exp.Drop(kind="TABLE", tables=[target.copy()], exists=True)
         connection.query(drop.sql("clickhouse"), "TSV")
-        create = _create(table, place)
-        for column, definition in zip(table.columns, create.this.expressions, strict=True):
-            if column.nullable:  # ClickHouse columns are NOT NULL unless declared Nullable
-                definition.args["kind"].set("nullable", True)
-        # sorted by the user key, ClickHouse's counterpart of the other engines' index on it
-        key = exp.column(_KEY) if _KEY in table.column_names else exp.Tuple(expressions=[])
-        engine = exp.Properties(
-            expressions=[
-                exp.EngineProperty(this=exp.to_identifier("MergeTree")),
-                exp.Order(expressions=[exp.Ordered(this=key)]),
-            ]
-        )
-        create.set("properties", engine)
-        connection.query(create.sql("clickhouse"), "TSV")
+        connection.query(merge_tree(table, place).sql("clickhouse"), "TSV")
         rows = [(DATA_VERSION, _LAYOUT)] if table.name == _MARKER else table.rows
         columns = [exp.to_identifier(name) for name in table.column_names]
         insert = exp.Insert(this=exp.Schema(this=target.copy(), expressions=columns))

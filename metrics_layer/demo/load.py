@@ -44,7 +44,7 @@ from metrics_layer.demo.data import DATA_VERSION, generate
 from metrics_layer.demo.model import Table
 from metrics_layer.errors import EngineError
 
-__all__ = ["DEMO_PREFIX", "DEMO_SCHEMA", "Loaded", "load_demo"]
+__all__ = ["DEMO_PREFIX", "DEMO_SCHEMA", "Loaded", "demo_tables", "load_demo"]
 
 DEMO_SCHEMA = "metrics_layer_demo"
 DEMO_PREFIX = "mldemo_"
@@ -92,6 +92,20 @@ _PLACES = {
         "sqlite", None, "", None, {"TIMESTAMP": "TEXT", "DATE": "TEXT", "DECIMAL(10,2)": "REAL"}
     ),
 }
+
+
+def demo_tables(dialect: str, schema: str) -> list[tuple[exp.Create, exp.Create]]:
+    """(CREATE TABLE, CREATE INDEX) of each demo table as the loader writes them for
+    ``dialect`` (a key of the module's table), in ``schema``: for a copy made another way,
+    such as the benchmarks' bulk load.
+    """
+    from dataclasses import replace
+
+    from metrics_layer.demo.data import SCHEMA
+
+    place = replace(_PLACES[dialect], schema=schema, prefix="")
+    tables = [Table(name, columns, []) for name, columns in SCHEMA.items()]
+    return [(_create(table, place), _index(table, place)) for table in tables]
 
 
 def load_demo(url: str, *, replace: bool = False) -> Loaded:
