@@ -140,7 +140,8 @@ class Engine:
     server: bool = False
     # Shapes run on this engine (None: all); a slow engine may run a documented subset.
     shapes: tuple[str, ...] | None = None
-    extra: str | None = None
+    # A session fixture giving (URL, what load_demo returned) instead of url + load_demo here
+    fixture: str | None = None
     notes: str = field(default="")
 
 
@@ -167,14 +168,14 @@ ENGINES = (
         lambda folder: (
             f"chdb://{folder / ('chdb_' + os.environ.get('PYTEST_XDIST_WORKER', 'main'))}"
         ),
-        extra="clickhouse",
     ),
     Engine(
         "spark",
         "Spark (local)",
-        lambda _: "spark://local",  # the warehouse is the test process's (fixture spark_demo)
+        lambda _: "spark://local",
         shapes=SPARK_SHAPES,
-        extra="spark",
+        # one warehouse per test process: Spark's catalog is one per process
+        fixture="spark_demo",
         notes="each query takes 1-8 s on a local Spark, so it runs one shape per kind of "
         "question; tests/soundness and tests/engines/test_same_filter.py run Spark on every "
         "grain and filter construct",

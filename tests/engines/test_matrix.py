@@ -69,20 +69,19 @@ class Layers:
     def layer(self, key: str) -> ml.SemanticLayer:
         if key not in self.loaded:
             engine = BY_KEY[key]
-            if key == "spark":  # one warehouse per process: Spark's catalog is per process
-                url, loaded = self.request.getfixturevalue("spark_demo")
-                self.loaded[key] = ml.load(DEFINITIONS, connection=url, target=loaded.target)
-                return self.loaded[key]
-            url = engine.url(self.folder)
-            if engine.server:
-                require_server(engine.name, url)
-            try:
-                with (self.folder / f"{key}.lock").open("w") as lock:
-                    fcntl.flock(lock, fcntl.LOCK_EX)  # one loader per file at a time
-                    loaded = load_demo(url)
-            except ml.EngineError as exc:
-                require_service(engine.name, False, str(exc))
-                raise
+            if engine.fixture is not None:
+                url, loaded = self.request.getfixturevalue(engine.fixture)
+            else:
+                url = engine.url(self.folder)
+                if engine.server:
+                    require_server(engine.name, url)
+                try:
+                    with (self.folder / f"{key}.lock").open("w") as lock:
+                        fcntl.flock(lock, fcntl.LOCK_EX)  # one loader per file at a time
+                        loaded = load_demo(url)
+                except ml.EngineError as exc:
+                    require_service(engine.name, False, str(exc))
+                    raise
             self.loaded[key] = ml.load(DEFINITIONS, connection=url, target=loaded.target)
         return self.loaded[key]
 
