@@ -8,6 +8,7 @@ key, ClickHouse's counterpart of the other engines' index. Rows are streamed as 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,9 +50,7 @@ _CLICKHOUSE = _Place(
 
 def place_in(schema: str) -> _Place:
     """Where the loader writes, moved to database ``schema`` (for the benchmarks' copy)."""
-    from dataclasses import replace
-
-    return replace(_CLICKHOUSE, schema=schema)
+    return dataclasses.replace(_CLICKHOUSE, schema=schema)
 
 
 def merge_tree(table: Table, place: _Place) -> exp.Create:

@@ -33,6 +33,7 @@ ClickHouse as CSV streamed to chdb.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from metrics_layer.demo.data import DATA_VERSION, generate
+from metrics_layer.demo.data import DATA_VERSION, SCHEMA, generate
 from metrics_layer.demo.model import Table
 from metrics_layer.errors import EngineError
 
@@ -99,11 +100,7 @@ def demo_tables(dialect: str, schema: str) -> list[tuple[exp.Create, exp.Create]
     ``dialect`` (a key of the module's table), in ``schema``: for a copy made another way,
     such as the benchmarks' bulk load.
     """
-    from dataclasses import replace
-
-    from metrics_layer.demo.data import SCHEMA
-
-    place = replace(_PLACES[dialect], schema=schema, prefix="")
+    place = dataclasses.replace(_PLACES[dialect], schema=schema, prefix="")
     tables = [Table(name, columns, []) for name, columns in SCHEMA.items()]
     return [(_create(table, place), _index(table, place)) for table in tables]
 
