@@ -12,9 +12,14 @@ from metrics_layer.graph.expressions import column_parts, parse_condition, refer
 from metrics_layer.graph.graph import Graph
 from metrics_layer.graph.model import Metric, MetricKind, MetricRef, Offset
 from metrics_layer.spec.models import (
+    Agg,
+    CumulativeMetricSpec,
     DerivedMetricSpec,
+    Grain,
     MetricSpec,
     RatioMetricSpec,
+    RollingMetricSpec,
+    Rollup,
     SimpleMetricSpec,
 )
 from metrics_layer.spec.project import Located
@@ -61,6 +66,8 @@ def _metric(
     measure: str | None = None
     inputs: tuple[MetricRef, ...] = ()
     expr: exp.Expr | None = None
+    window: Offset | None = None
+    grain_to_date: Grain | None = None
     kind: MetricKind
     if isinstance(spec, SimpleMetricSpec):
         kind = MetricKind.SIMPLE
@@ -74,7 +81,17 @@ def _metric(
     elif isinstance(spec, DerivedMetricSpec):
         kind = MetricKind.DERIVED
         expr, inputs = _derived(spec, located, names, problems)
-    if spec.rollup is not None and spec.per is None:
+    elif isinstance(spec, RollingMetricSpec):
+        kind = MetricKind.ROLLING
+        measure = _measure_ref(spec.measure, located, graph, problems, "measure")
+        window = Offset.parse(spec.window)
+    elif isinstance(spec, CumulativeMetricSpec):
+        kind = MetricKind.CUMULATIVE
+        measure = _measure_ref(spec.measure, located, graph, problems, "measure")
+        grain_to_date = spec.grain_to_date
+    if kind.windowed:
+        _check_windowed(located, graph, measure, problems)
+    elif spec.rollup is not None and spec.per is None:
         problems.append(located.diagnostic("'rollup' needs 'per' (the period measured)", "rollup"))
     condition: exp.Expr | None = None
     if spec.filter is not None:
@@ -102,8 +119,68 @@ def _metric(
         fill_null=spec.fill_null,
         per=spec.per,
         rollup=spec.rollup,
+        window=window,
+        grain_to_date=grain_to_date,
+        fill_periods=getattr(spec, "fill_periods", False),
         file=located.doc.file,
     )
+
+
+# How a rolling or cumulative metric's coarser periods read its daily windows.
+WINDOW_EDGES = (Rollup.LAST, Rollup.FIRST, Rollup.AVERAGE)
+
+
+def _check_windowed(
+    located: Located[MetricSpec], graph: Graph, measure: str | None, problems: list[Diagnostic]
+) -> None:
+    """A window needs a measure that combines across days, a source with a time, a day grain."""
+    spec = located.spec
+    if spec.per is not None:
+        problems.append(
+            located.diagnostic(
+                f"'per' does not apply to {spec.type} metrics (they are evaluated per day); "
+                "remove it, and use 'rollup' to choose which day's window a period shows",
+                "per",
+            )
+        )
+    if spec.rollup is not None and spec.rollup not in WINDOW_EDGES:
+        problems.append(
+            located.diagnostic(
+                f"'rollup: {spec.rollup.value}' does not apply to {spec.type} metrics; a period "
+                "shows the window of its last day (last, the default), its first day (first), "
+                "or the average over its days (average)",
+                "rollup",
+            )
+        )
+    if measure is None or measure not in graph.measures:
+        return
+    found = graph.measures[measure]
+    if found.agg in (Agg.MEDIAN, Agg.PERCENTILE):
+        problems.append(
+            located.diagnostic(
+                f"a {spec.type} metric cannot use '{measure}' ({found.agg.value}): a median or "
+                "percentile over a window needs every row of the window; use a count, sum, "
+                "average, min or max measure",
+                "measure",
+            )
+        )
+    if found.semi_additive is not None:
+        problems.append(
+            located.diagnostic(
+                f"a {spec.type} metric cannot use the semi-additive measure '{measure}' "
+                "(a snapshot is already a value as of a day); use a simple metric",
+                "measure",
+            )
+        )
+    source = graph.sources[found.source]
+    if source.time is None:
+        problems.append(
+            located.diagnostic(
+                f"a {spec.type} metric needs a time: source '{source.name}' has no 'time:'; "
+                "set it on the source",
+                "measure",
+            )
+        )
 
 
 def _measure_ref(

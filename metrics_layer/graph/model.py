@@ -97,6 +97,13 @@ class MetricKind(StrEnum):
     SIMPLE = "simple"
     RATIO = "ratio"
     DERIVED = "derived"
+    ROLLING = "rolling"
+    CUMULATIVE = "cumulative"
+
+    @property
+    def windowed(self) -> bool:
+        """Evaluated on a day spine over a window of days (rolling, cumulative)."""
+        return self in (MetricKind.ROLLING, MetricKind.CUMULATIVE)
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,13 @@ class Offset:
     @property
     def label(self) -> str:
         return f"{self.amount}_{self.unit.value}{'s' if self.amount > 1 else ''}_ago"
+
+    @property
+    def text(self) -> str:
+        """>>> Offset(7, Grain.DAY).text
+        '7 days'
+        """
+        return f"{self.amount} {self.unit.value}{'s' if self.amount > 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -157,6 +171,9 @@ class Metric:
     fill_null: float | None = None
     per: Grain | None = None
     rollup: Rollup | None = None
+    window: Offset | None = None
+    grain_to_date: Grain | None = None
+    fill_periods: bool = False
     file: str | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:

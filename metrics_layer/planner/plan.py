@@ -7,17 +7,28 @@ SELECT with a CTE per aggregation.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from metrics_layer.graph.model import Offset
 from metrics_layer.planner.types import ValueType
-from metrics_layer.spec.models import Rollup, SemiAdditive
+from metrics_layer.spec.models import Agg, Grain, Rollup, SemiAdditive
 
 if TYPE_CHECKING:
     from sqlglot import exp
 
-__all__ = ["AggColumn", "Aggregation", "Grouping", "Join", "OutputMetric", "Periods", "Plan"]
+__all__ = [
+    "AggColumn",
+    "Aggregation",
+    "Grouping",
+    "Join",
+    "OutputMetric",
+    "Periods",
+    "Plan",
+    "Spine",
+    "Window",
+]
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,42 @@ class Periods:
 
 
 @dataclass(frozen=True)
+class Spine:
+    """Every day from ``start`` to ``end``; a bound that is None comes from the data (the first
+    or last day with rows). ``digits``: the spine counts days in base 10 with this many digits,
+    so it spans at most 10**digits days."""
+
+    start: dt.date | None
+    end: dt.date | None
+    digits: int
+
+
+@dataclass(frozen=True)
+class Window:
+    """A rolling or cumulative aggregate, evaluated on a day spine.
+
+    The aggregation's scan yields per-day partial aggregates (``day`` is a row's calendar day in
+    the project's time zone; for distinct counts the distinct values themselves). Each period
+    of the query shows the window ending on one day of it: its last (``edge`` LAST), its first
+    (FIRST), or every day averaged (AVERAGE). ``periods`` are the time groupings as expressions
+    over the spine's day column (``SPINE_DAY``), already shifted by the offset. The window ending
+    on day d holds the rows of days after d - ``span`` up to d; with ``to_grain`` it starts on
+    the first day of d's period of that grain; with neither it holds every day up to d.
+    """
+
+    day: exp.Expr
+    agg: Agg
+    value: exp.Expr | None
+    periods: tuple[tuple[str, exp.Expr], ...]
+    span: Offset | None
+    to_grain: exp.Expr | None
+    edge: Rollup
+    spine: Spine
+    counts: bool
+    fill: float | None = None
+
+
+@dataclass(frozen=True)
 class Aggregation:
     """One scan of one source at the query grain (a CTE, or a few for per/semi-additive)."""
 
@@ -81,6 +128,7 @@ class Aggregation:
     periods: Periods | None = None
     keep: SemiAdditive | None = None
     offset: Offset | None = None
+    window: Window | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from metrics_layer.planner.plan import (
 )
 from metrics_layer.planner.query import MAX_NAME_LENGTH, MetricQuery
 from metrics_layer.planner.types import dimension_type, metric_type
+from metrics_layer.planner.windows import plan_window
 from metrics_layer.spec.models import DimensionType, Grain, Rollup, SemiAdditive
 from metrics_layer.sql.names import column
 from metrics_layer.sql.time import bucket, in_time_zone, shift, within_dates
@@ -45,22 +46,34 @@ class _Leaf:
     per: Grain | None
     rollup: Rollup | None
     offset: Offset | None = None
+    window: Metric | None = None
+
+
+# A scan's key: source, per, semi-additive mode, offset, and for a window its metric and filter.
+_ScanKey = tuple[
+    str, Grain | None, SemiAdditive | None, Offset | None, tuple[str, exp.Expr | None] | None
+]
 
 
 @dataclass
 class _Scan:
-    """An aggregation being assembled for one (source, per, semi-additive, offset) key."""
+    """An aggregation being assembled for one (source, per, semi-additive, offset) key; a
+    rolling or cumulative metric has a scan of its own (``window``)."""
 
     source: str
     per: Grain | None
     keep: SemiAdditive | None
     offset: Offset | None
+    window: Metric | None = None
+    suffix: str = ""
     aliases: dict[tuple[str, exp.Expr | None, Rollup | None], str] = field(default_factory=dict)
     leaves: list[tuple[str, _Leaf]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
-        if self.per is not None:
+        if self.window is not None:
+            name = f"{self.source}_{self.window.name}{self.suffix}"
+        elif self.per is not None:
             name = f"{self.source}_per_{self.per.value}"
         elif self.keep is not None:
             name = f"{self.source}_{self.keep.value}_snapshot"
@@ -79,7 +92,7 @@ class _Planner:
         self.graph = graph
         self.query = query
         self.where = parse_condition(query.where, field="where") if query.where else None
-        self.scans: dict[tuple[str, Grain | None, SemiAdditive | None, Offset | None], _Scan] = {}
+        self.scans: dict[_ScanKey, _Scan] = {}
 
     def plan(self) -> Plan:
         metrics = [self.graph.metric(name) for name in self.query.metrics]
@@ -134,6 +147,17 @@ class _Planner:
             if fill is None:
                 return ref
             return exp.Coalesce(this=ref, expressions=[exp.Literal.number(fill)])
+        if metric.kind.windowed:
+            assert metric.measure is not None
+            measure = self.graph.measures[metric.measure]
+            edge = metric.rollup or Rollup.LAST
+            ref = self._leaf(_Leaf(measure, condition, None, edge, offset, metric))
+            fill = metric.fill_null
+            if fill is None and fills_with_zero(measure.agg):
+                fill = 0
+            if fill is None:
+                return ref
+            return exp.Coalesce(this=ref, expressions=[exp.Literal.number(fill)])
         if metric.per is not None:
             raise QueryError(
                 f"metric '{metric.name}': 'per' is supported on simple metrics only",
@@ -182,10 +206,21 @@ class _Planner:
     def _leaf(self, leaf: _Leaf) -> exp.Expr:
         measure = leaf.measure
         keep = measure.semi_additive
-        key = (measure.source, leaf.per, keep, leaf.offset)
+        window = None if leaf.window is None else (leaf.window.name, leaf.condition)
+        key: _ScanKey = (measure.source, leaf.per, keep, leaf.offset, window)
         scan = self.scans.get(key)
         if scan is None:
-            scan = self.scans[key] = _Scan(measure.source, leaf.per, keep, leaf.offset)
+            scan = self.scans[key] = _Scan(
+                measure.source, leaf.per, keep, leaf.offset, leaf.window
+            )
+            taken = {other.name for other in self.scans.values() if other is not scan}
+            while scan.name in taken:
+                scan.suffix = f"_{len(taken) + 1}" if not scan.suffix else scan.suffix + "_"
+        if scan.window is not None:
+            alias = scan.aliases.setdefault((measure.ref, leaf.condition, leaf.rollup), measure.name)
+            if not scan.leaves:
+                scan.leaves.append((alias, leaf))
+            return column(alias, f"{scan.name}_window")
         identity = (measure.ref, leaf.condition, leaf.rollup)
         alias = scan.aliases.get(identity)
         if alias is None:
@@ -229,7 +264,7 @@ class _Planner:
                 + "; ask for them separately",
                 field="by",
             )
-        self.scans[(best[1], None, None, None)] = _Scan(best[1], None, None, None)
+        self.scans[(best[1], None, None, None, None)] = _Scan(best[1], None, None, None)
 
     # -- names into expressions ---------------------------------------------------------------
 
@@ -249,6 +284,8 @@ class _Planner:
         return tuple(groupings)
 
     def _aggregation(self, scan: _Scan) -> Aggregation:
+        if scan.window is not None:
+            return plan_window(self, scan.source, scan.leaves[0][1], scan.name)
         joins = Joins(self.graph, scan.source)
         groups: list[tuple[str, exp.Expr]] = []
         partition: list[tuple[str, exp.Expr]] = []

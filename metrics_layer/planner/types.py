@@ -63,6 +63,11 @@ def metric_type(graph: Graph, metric: Metric) -> ValueType:
         agg = graph.measures[metric.measure].agg
         whole = fills_with_zero(agg) and (metric.per is None or metric.rollup in _WHOLE_ROLLUPS)
         return ValueType.INTEGER if whole else ValueType.FLOAT
+    if metric.kind is MetricKind.ROLLING or metric.kind is MetricKind.CUMULATIVE:
+        assert metric.measure is not None
+        agg = graph.measures[metric.measure].agg
+        whole = fills_with_zero(agg) and metric.rollup is not Rollup.AVERAGE
+        return ValueType.INTEGER if whole else ValueType.FLOAT
     if metric.kind is MetricKind.RATIO:
         return ValueType.FLOAT
     if metric.kind is MetricKind.DERIVED:

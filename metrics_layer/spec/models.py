@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "Agg",
     "ChangelogEntry",
+    "CumulativeMetricSpec",
     "DefinitionsFile",
     "DerivedMetricSpec",
     "DimensionSpec",
@@ -32,6 +33,7 @@ __all__ = [
     "MetricStatus",
     "ProjectSpec",
     "RatioMetricSpec",
+    "RollingMetricSpec",
     "Rollup",
     "SemiAdditive",
     "SimpleMetricSpec",
@@ -310,13 +312,50 @@ class _MetricBase(_Spec):
         description="Measure the metric per this period of metric_time, then roll it up.",
     )
     rollup: Rollup | None = Field(
-        None, description="How per-period values roll up to coarser periods (default average)."
+        None,
+        description="How per-period values roll up to coarser periods (default average); for "
+        "rolling and cumulative metrics, which day's window a coarser period shows: last "
+        "(default), first or average.",
     )
 
 
 class SimpleMetricSpec(_MetricBase):
     type: Literal["simple"]
     measure: DottedName = Field(description="'source.measure'.")
+    fill_periods: bool = Field(
+        False,
+        description="Grouped by metric_time, show every period of the range (a time spine), "
+        "with fill_null (0 for counts) where the period has no rows.",
+    )
+
+
+Span = Annotated[
+    str,
+    StringConstraints(pattern=r"^[1-9][0-9]* (day|week|month|quarter|year)s?$"),
+    Field(description="A whole number of days, weeks, months, quarters or years, e.g. '7 days'."),
+]
+
+
+class RollingMetricSpec(_MetricBase):
+    """A measure over a trailing window ending on (and including) each day."""
+
+    type: Literal["rolling"]
+    measure: DottedName = Field(description="'source.measure'.")
+    window: Span = Field(
+        description="The trailing window ending on each day, e.g. '7 days', '28 days', '1 month'."
+    )
+
+
+class CumulativeMetricSpec(_MetricBase):
+    """A measure over every day up to and including each day: all time, or grain-to-date."""
+
+    type: Literal["cumulative"]
+    measure: DottedName = Field(description="'source.measure'.")
+    grain_to_date: Grain | None = Field(
+        None,
+        description="Restart at the start of each such period (month: month-to-date); "
+        "omitted: all time.",
+    )
 
 
 class RatioMetricSpec(_MetricBase):
@@ -347,7 +386,12 @@ class DerivedMetricSpec(_MetricBase):
 
 
 MetricSpec = Annotated[
-    SimpleMetricSpec | RatioMetricSpec | DerivedMetricSpec, Field(discriminator="type")
+    SimpleMetricSpec
+    | RatioMetricSpec
+    | DerivedMetricSpec
+    | RollingMetricSpec
+    | CumulativeMetricSpec,
+    Field(discriminator="type"),
 ]
 
 

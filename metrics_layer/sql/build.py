@@ -16,6 +16,7 @@ from sqlglot import exp
 from metrics_layer.planner.plan import AggColumn, Aggregation, Periods, Plan
 from metrics_layer.spec.models import Rollup, SemiAdditive
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
+from metrics_layer.sql.windows import window_ctes
 
 __all__ = ["build_select"]
 
@@ -121,6 +122,8 @@ def _select_keys(aliases: list[str], name: str) -> exp.Select:
 def _aggregation_ctes(
     agg: Aggregation, relations: _Relations, take: Take
 ) -> tuple[list[exp.CTE], str]:
+    if agg.window is not None:
+        return window_ctes(agg, relations)
     ctes: list[exp.CTE] = []
     periods = f"{agg.name}_periods"
     needed = _periods_needed(agg)

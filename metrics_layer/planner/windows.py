@@ -1,0 +1,149 @@
+"""Plan a rolling or cumulative metric: per-day partials of its rows, windows on a day spine.
+
+A rolling metric (``window: 7 days``) or a cumulative one (all time, or ``grain_to_date``) is
+evaluated for a day d over the rows of the days in its window ending on d. A period of the
+query shows the window of its last day (``rollup: last``, the default), its first day
+(``first``) or the average over its days (``average``). The query's ``metric_time`` groupings
+are cut from the spine's days, so every period of the range exists even where it has no rows;
+every other grouping comes from the rows. See docs/time.md.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from metrics_layer.errors import QueryError
+from metrics_layer.graph.model import Offset
+from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero
+from metrics_layer.planner.conditions import conjunction
+from metrics_layer.planner.joins import Joins
+from metrics_layer.planner.plan import AggColumn, Aggregation, Spine, Window
+from metrics_layer.spec.models import Grain, Rollup
+from metrics_layer.sql.names import column
+from metrics_layer.sql.spine import SPINE_DAY, spine_digits
+from metrics_layer.sql.time import bucket, shift, within_dates
+
+if TYPE_CHECKING:
+    from metrics_layer.planner.planner import _Leaf, _Planner
+
+__all__ = ["minus", "plan_window"]
+
+# The longest period of each unit, in days: row ranges are widened by these (the windows
+# themselves are cut exactly in SQL).
+_LONGEST = {
+    Grain.DAY: 1,
+    Grain.WEEK: 7,
+    Grain.MONTH: 31,
+    Grain.QUARTER: 92,
+    Grain.YEAR: 366,
+}
+
+
+def plan_window(planner: _Planner, source: str, leaf: _Leaf, name: str) -> Aggregation:
+    """The aggregation of one rolling or cumulative leaf of ``source``."""
+    metric = leaf.window
+    assert metric is not None
+    query = planner.query
+    settings = planner.graph.settings
+    joins = Joins(planner.graph, source)
+    offset = leaf.offset
+    spine_day: exp.Expr = column(SPINE_DAY)
+    if offset is not None:
+        spine_day = shift(spine_day, offset.amount, offset.unit)
+    groups: list[tuple[str, exp.Expr]] = []
+    periods: list[tuple[str, exp.Expr]] = []
+    for by in query.by:
+        ref = planner.graph.resolve(by, source, field="by")
+        alias = by.replace(".", "__")
+        if planner._is_source_time(ref, source):
+            assert ref.grain is not None
+            if ref.grain is Grain.HOUR:
+                raise QueryError(
+                    f"'{by}': '{metric.name}' is a {metric.kind.value} metric, evaluated per "
+                    "day; group by metric_time.day or coarser",
+                    field="by",
+                )
+            periods.append((alias, bucket(spine_day.copy(), ref.grain, settings.week_start)))
+            continue
+        expressions = planner._expressions(ref, joins, offset)
+        if len(expressions) == 1:
+            groups.append((alias, expressions[0]))
+        else:
+            groups.extend((f"{alias}__{i}", e) for i, e in enumerate(expressions, start=1))
+    time = planner._source_time(source, None)
+    assert time is not None
+    start = minus(query.start, offset)
+    end = minus(query.end, offset)
+    where = conjunction(
+        within_dates(time.copy(), _earliest_row(start, metric.window, metric.grain_to_date), end),
+        *(
+            planner._resolve(condition, source, joins, offset, field=field)
+            for condition, field in ((planner.where, "where"), (leaf.condition, "filter"))
+            if condition is not None
+        ),
+    )
+    to_grain = None
+    if metric.grain_to_date is not None:
+        to_grain = bucket(column(SPINE_DAY), metric.grain_to_date, settings.week_start)
+    measure = leaf.measure
+    counts = fills_with_zero(measure.agg)
+    window = Window(
+        day=bucket(time, Grain.DAY, settings.week_start),
+        agg=measure.agg,
+        value=measure.expr.copy() if measure.expr is not None else None,
+        periods=tuple(periods),
+        span=metric.window,
+        to_grain=to_grain,
+        edge=leaf.rollup or Rollup.LAST,
+        spine=Spine(start, end, spine_digits(start, end)),
+        counts=counts,
+    )
+    call = aggregate_call(measure, None)
+    return Aggregation(
+        name=name,
+        source=source,
+        relation=planner.graph.sources[source].relation,
+        joins=joins.joins(),
+        where=where,
+        groups=tuple(groups),
+        columns=(AggColumn(measure.name, call, window.edge, counts),),
+        offset=offset,
+        window=window,
+    )
+
+
+def minus(day: dt.date | None, offset: Offset | None) -> dt.date | None:
+    """``day`` moved ``offset`` back, months clamped to the month's last day (as SQL does).
+
+    >>> minus(dt.date(2026, 3, 31), Offset(1, Grain.MONTH))
+    datetime.date(2026, 2, 28)
+    >>> minus(dt.date(2026, 3, 31), Offset(2, Grain.WEEK))
+    datetime.date(2026, 3, 17)
+    """
+    if day is None or offset is None:
+        return day
+    unit, amount = offset.unit, offset.amount
+    if unit in (Grain.DAY, Grain.WEEK):
+        return day - dt.timedelta(days=amount * (7 if unit is Grain.WEEK else 1))
+    months = amount * {Grain.MONTH: 1, Grain.QUARTER: 3, Grain.YEAR: 12}[unit]
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return dt.date(year, month + 1, min(day.day, last))
+
+
+def _earliest_row(
+    start: dt.date | None, span: Offset | None, to_grain: Grain | None
+) -> dt.date | None:
+    """A day no later than the first day of the first window (the window cuts exactly)."""
+    if start is None:
+        return None
+    if span is not None:
+        return start - dt.timedelta(days=span.amount * _LONGEST[span.unit])
+    if to_grain is not None:
+        return start - dt.timedelta(days=_LONGEST[to_grain])
+    return None

@@ -1,0 +1,224 @@
+"""Rolling and cumulative aggregations as CTEs: per-day partials, a day spine, windows.
+
+For an aggregation ``N`` with a window (``metrics_layer.planner.plan.Window``):
+
+- ``N``: the source's rows reduced to one row per day and group, with partial aggregates (a
+  count, a sum, a minimum...), or for a distinct count the distinct values of each day;
+- ``N_bounds``, ``N_days``: the day spine (``metrics_layer.sql.spine``);
+- ``N_points``: for each period of the query, the day whose window it shows (its last or first
+  day), or every day of it (average);
+- ``N_window``: the partials of the days inside each point's window, combined: a sum of sums,
+  a distinct count over the window's values (never a sum of daily distinct counts);
+- ``N_average`` (average over a period's days) and ``N_filled`` (every period of the spine,
+  when nothing but time is grouped), where needed.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlglot import exp
+
+from metrics_layer.planner.plan import Aggregation, Window
+from metrics_layer.spec.models import Agg, Rollup
+from metrics_layer.sql.names import alias, cast, column, ident, table_alias
+from metrics_layer.sql.spine import (
+    DIGITS,
+    SPINE_DAY,
+    bounds_select,
+    days_select,
+    digits_cte,
+)
+from metrics_layer.sql.time import shift
+
+__all__ = ["DAY", "window_ctes"]
+
+DAY = "metric_day"
+PART = "part"
+PART_COUNT = "part_count"
+END = "window_end"
+PERIOD_DAYS = "period_days"
+
+
+class Relations(Protocol):
+    ctes: list[exp.CTE]
+    defined: set[str]
+
+    def use(self, relation: exp.Expr, alias: str | None = None) -> exp.Expr: ...
+
+
+def window_ctes(agg: Aggregation, relations: Relations) -> tuple[list[exp.CTE], str]:
+    """The CTEs of a windowed aggregation and the name of the one holding its values."""
+    window = agg.window
+    assert window is not None
+    name = agg.name
+    if DIGITS not in relations.defined:
+        relations.defined.add(DIGITS)
+        relations.ctes.append(digits_cte())
+    ctes = [exp.CTE(this=_daily(agg, window, relations), alias=table_alias(name))]
+    bounds, days, points = f"{name}_bounds", f"{name}_days", f"{name}_points"
+    spine = window.spine
+    ctes.append(
+        exp.CTE(this=bounds_select(spine.start, spine.end, name, DAY), alias=table_alias(bounds))
+    )
+    ctes.append(exp.CTE(this=days_select(bounds, spine.digits), alias=table_alias(days)))
+    ctes.append(exp.CTE(this=_points(window, days), alias=table_alias(points)))
+    times = [a for a, _ in window.periods]
+    others = [a for a, _ in agg.groups]
+    column_alias = agg.columns[0].alias
+    # Stages after the points; the last one is named ``N_window`` (the planner refers to it).
+    stages: list[tuple[str, exp.Select]] = []
+    values = f"{name}_ends"
+    stages.append((values, _windows(window, name, points, others, column_alias)))
+    keys = points
+    if window.edge is Rollup.AVERAGE:
+        period_days = f"{name}_period_days"
+        count = exp.Count(this=exp.Star())
+        select = exp.Select(
+            expressions=[*(column(t, points) for t in times), alias(count, PERIOD_DAYS)]
+        ).from_(exp.Table(this=ident(points)), copy=False)
+        if times:
+            select = select.group_by(*(column(t, points) for t in times), copy=False)
+        ctes.append(exp.CTE(this=select, alias=table_alias(period_days)))
+        averaged = f"{name}_average"
+        stages.append(
+            (averaged, _average(window, values, period_days, times, others, column_alias))
+        )
+        values, keys = averaged, period_days
+    if times and not others:
+        select = exp.Select(
+            expressions=[*(column(t, keys) for t in times), column(column_alias, values)]
+        ).from_(exp.Table(this=ident(keys)), copy=False)
+        on = exp.and_(*(exp.EQ(this=column(t, keys), expression=column(t, values)) for t in times))
+        select.append("joins", exp.Join(this=exp.Table(this=ident(values)), on=on, side="LEFT"))
+        stages.append((f"{name}_filled", select))
+    final = f"{name}_window"
+    for position, (stage, select) in enumerate(stages):
+        last = position == len(stages) - 1
+        ctes.append(exp.CTE(this=select, alias=table_alias(final if last else stage)))
+    return ctes, final
+
+
+def _daily(agg: Aggregation, window: Window, relations: Relations) -> exp.Select:
+    """One row per group and day: partial aggregates, or a distinct count's values."""
+    select = exp.Select(expressions=[alias(e.copy(), a) for a, e in agg.groups])
+    select.append("expressions", alias(window.day.copy(), DAY))
+    group_by = [e.copy() for _, e in agg.groups] + [window.day.copy()]
+    value = window.value.copy() if window.value is not None else None
+    if window.agg is Agg.COUNT_DISTINCT:
+        assert value is not None
+        select.append("expressions", alias(value, PART))
+        group_by.append(value.copy())
+    elif window.agg is Agg.AVG:
+        assert value is not None
+        select.append("expressions", alias(exp.Sum(this=value), PART))
+        select.append("expressions", alias(exp.Count(this=value.copy()), PART_COUNT))
+    else:
+        select.append("expressions", alias(agg.columns[0].call.copy(), PART))
+    select = select.from_(relations.use(agg.relation), copy=False)
+    for join in agg.joins:
+        select.append(
+            "joins",
+            exp.Join(this=relations.use(join.relation, join.alias), on=join.on.copy(), side="LEFT"),
+        )
+    if agg.where is not None:
+        select = select.where(agg.where.copy(), copy=False)
+    return select.group_by(*group_by, copy=False)
+
+
+def _points(window: Window, days: str) -> exp.Select:
+    """The day whose window each period shows (every day of it, for an average)."""
+    periods = [alias(e.copy(), a) for a, e in window.periods]
+    day = column(SPINE_DAY, days)
+    if window.edge is Rollup.AVERAGE:
+        return exp.Select(expressions=[*periods, alias(day, END)]).from_(
+            exp.Table(this=ident(days)), copy=False
+        )
+    edge = exp.Max(this=day) if window.edge is Rollup.LAST else exp.Min(this=day)
+    select = exp.Select(expressions=[*periods, alias(edge, END)]).from_(
+        exp.Table(this=ident(days)), copy=False
+    )
+    if periods:
+        select = select.group_by(*(e.copy() for _, e in window.periods), copy=False)
+    return select
+
+
+def _windows(
+    window: Window, daily: str, points: str, others: list[str], column_alias: str
+) -> exp.Select:
+    """Each point's window: the partials of its days combined."""
+    times = [a for a, _ in window.periods]
+    end = column(END, points)
+    day = column(DAY, daily)
+    inside: list[exp.Expr] = [exp.LTE(this=day, expression=end)]
+    if window.span is not None:
+        earliest = cast(
+            shift(end.copy(), -window.span.amount, window.span.unit), exp.DataType.Type.DATE
+        )
+        inside.append(exp.GT(this=day.copy(), expression=earliest))
+    elif window.to_grain is not None:
+        first = window.to_grain.transform(
+            lambda node: end.copy()
+            if isinstance(node, exp.Column) and node.name == SPINE_DAY
+            else node
+        )
+        inside.append(exp.GTE(this=day.copy(), expression=first))
+    keys = [column(t, points) for t in times] + [column(o, daily) for o in others]
+    if window.edge is Rollup.AVERAGE:
+        keys.append(end.copy())
+    select = exp.Select(
+        expressions=[*(k.copy() for k in keys), alias(_combine(window, daily), column_alias)]
+    ).from_(exp.Table(this=ident(points)), copy=False)
+    select.append("joins", exp.Join(this=exp.Table(this=ident(daily)), kind="CROSS"))
+    select = select.where(exp.and_(*inside, copy=False), copy=False)
+    if keys:
+        select = select.group_by(*keys, copy=False)
+    return select
+
+
+def _combine(window: Window, daily: str) -> exp.Expr:
+    part = column(PART, daily)
+    agg = window.agg
+    if agg is Agg.COUNT_DISTINCT:
+        return exp.Count(this=exp.Distinct(expressions=[part]))
+    if agg is Agg.AVG:
+        total = cast(exp.Sum(this=part), exp.DataType.Type.DOUBLE)
+        rows = exp.Sum(this=column(PART_COUNT, daily))
+        return exp.Div(this=total, expression=exp.Nullif(this=rows, expression=exp.Literal.number(0)))
+    if agg is Agg.MIN:
+        return exp.Min(this=part)
+    if agg is Agg.MAX:
+        return exp.Max(this=part)
+    return exp.Sum(this=part)
+
+
+def _average(
+    window: Window,
+    values: str,
+    period_days: str,
+    times: list[str],
+    others: list[str],
+    column_alias: str,
+) -> exp.Select:
+    """The windows of a period's days averaged; for counts a day without rows counts as 0."""
+    value = column(column_alias, values)
+    if window.counts:
+        averaged: exp.Expr = exp.Div(
+            this=cast(exp.Sum(this=value), exp.DataType.Type.DOUBLE),
+            expression=exp.Max(this=column(PERIOD_DAYS, period_days)),
+        )
+    else:
+        averaged = exp.Avg(this=value)
+    keys = [column(t, values) for t in times] + [column(o, values) for o in others]
+    select = exp.Select(expressions=[*(k.copy() for k in keys), alias(averaged, column_alias)])
+    select = select.from_(exp.Table(this=ident(values)), copy=False)
+    if times:
+        on = exp.and_(
+            *(exp.EQ(this=column(t, values), expression=column(t, period_days)) for t in times)
+        )
+        select.append("joins", exp.Join(this=exp.Table(this=ident(period_days)), on=on))
+    else:
+        select.append("joins", exp.Join(this=exp.Table(this=ident(period_days)), kind="CROSS"))
+    if keys:
+        select = select.group_by(*keys, copy=False)
+    return select
