@@ -244,12 +244,24 @@ class SemanticLayer:
         end: str | dt.date | None = None,
         order: str | Sequence[str] = (),
         limit: int | None = None,
+        fill_periods: bool = False,
     ) -> Query:
-        """A query; compile with ``.sql()``, run with ``.run()``. Names are dotted."""
+        """A query; compile with ``.sql()``, run with ``.run()``. Names are dotted.
+
+        ``fill_periods`` shows every period of the range (a time spine) when grouped by
+        ``metric_time``, also those without rows.
+        """
         from metrics_layer.planner.query import MetricQuery
 
         spec = MetricQuery.of(
-            metrics, by=by, where=where, start=start, end=end, order=order, limit=limit
+            metrics,
+            by=by,
+            where=where,
+            start=start,
+            end=end,
+            order=order,
+            limit=limit,
+            fill_periods=fill_periods,
         )
         return Query(self, spec)
 

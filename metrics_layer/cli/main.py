@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
             help="order by a metric or 'by' name; prefix '-' for descending",
         )
         p.add_argument("--limit", "-l", type=int, default=None, help="maximum number of rows")
+        p.add_argument(
+            "--fill-periods",
+            action="store_true",
+            help="show every period of the range, also those without rows",
+        )
         with_project(p)
 
     query = sub.add_parser("query", help="compute metrics and print the result")
@@ -292,6 +297,7 @@ def _query(args: argparse.Namespace, layer: Any) -> Any:
         end=args.end,
         order=args.order,
         limit=args.limit,
+        fill_periods=args.fill_periods,
     )
 
 

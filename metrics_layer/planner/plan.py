@@ -26,6 +26,7 @@ __all__ = [
     "OutputMetric",
     "Periods",
     "Plan",
+    "Fill",
     "Spine",
     "Window",
 ]
@@ -89,6 +90,17 @@ class Spine:
 
 
 @dataclass(frozen=True)
+class Fill:
+    """Every period of the range as a row: ``periods`` are the query's metric_time groupings
+    as expressions over the spine's day column; without a bound, the spine spans the periods
+    the aggregations found (``bounded_by``, a period alias)."""
+
+    periods: tuple[tuple[str, exp.Expr], ...]
+    spine: Spine
+    bounded_by: str
+
+
+@dataclass(frozen=True)
 class Window:
     """A rolling or cumulative aggregate, evaluated on a day spine.
 
@@ -148,6 +160,7 @@ class Plan:
     order: tuple[tuple[str, bool], ...]
     limit: int | None
     versions: tuple[tuple[str, int], ...]
+    fill: Fill | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:

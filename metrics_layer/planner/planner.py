@@ -22,6 +22,7 @@ from metrics_layer.planner.joins import Joins, requalify
 from metrics_layer.planner.plan import (
     AggColumn,
     Aggregation,
+    Fill,
     Grouping,
     OutputMetric,
     Periods,
@@ -29,7 +30,7 @@ from metrics_layer.planner.plan import (
 )
 from metrics_layer.planner.query import MAX_NAME_LENGTH, MetricQuery
 from metrics_layer.planner.types import dimension_type, metric_type
-from metrics_layer.planner.windows import plan_window
+from metrics_layer.planner.windows import fill_periods, plan_window
 from metrics_layer.spec.models import DimensionType, Grain, Rollup, SemiAdditive
 from metrics_layer.sql.names import column
 from metrics_layer.sql.time import bucket, in_time_zone, shift, within_dates
@@ -100,14 +101,44 @@ class _Planner:
             OutputMetric(m.name, self._metric_expr(m, None), metric_type(self.graph, m))
             for m in metrics
         ]
-        if not self.scans:
-            self._scan_for_dimensions()
-        groupings = self._groupings()
-        aggregations = tuple(self._aggregation(scan) for scan in self.scans.values())
+        fill: Fill | None = None
+        if not self.scans and self._only_metric_time():
+            fill = fill_periods(self.graph, self.query, self.query.by, required=True)
+            groupings = tuple(
+                Grouping(name, name.replace(".", "__"), dimension_type(self._period_ref(name)))
+                for name in self.query.by
+            )
+            aggregations: tuple[Aggregation, ...] = ()
+        else:
+            if not self.scans:
+                self._scan_for_dimensions()
+            groupings = self._groupings()
+            aggregations = tuple(self._aggregation(scan) for scan in self.scans.values())
+            if self.query.fill_periods or any(m.fill_periods for m in metrics):
+                first = next(iter(self.scans.values())).source
+                periods = [
+                    name
+                    for name in self.query.by
+                    if self._is_source_time(self.graph.resolve(name, first, field="by"), first)
+                ]
+                fill = fill_periods(self.graph, self.query, periods, required=False)
         aliases = {g.name: g.alias for g in groupings}
         order = tuple((aliases.get(o.name, o.name), o.descending) for o in self.query.order)
         versions = tuple(sorted(self._versions(metrics).items()))
-        return Plan(groupings, aggregations, tuple(outputs), order, self.query.limit, versions)
+        return Plan(
+            groupings, aggregations, tuple(outputs), order, self.query.limit, versions, fill
+        )
+
+    def _only_metric_time(self) -> bool:
+        return bool(self.query.by) and all(
+            name.split(".")[0] == METRIC_TIME for name in self.query.by
+        )
+
+    def _period_ref(self, name: str) -> DimensionRef:
+        """A metric_time name without a source: its grain only (day when none is given)."""
+        parts = name.split(".")
+        grain = Grain(parts[1]) if len(parts) == 2 and parts[1] in GRAIN_NAMES else Grain.DAY
+        return DimensionRef(name, (), "", None, None, grain)
 
     def _versions(self, metrics: list[Metric]) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -210,14 +241,14 @@ class _Planner:
         key: _ScanKey = (measure.source, leaf.per, keep, leaf.offset, window)
         scan = self.scans.get(key)
         if scan is None:
-            scan = self.scans[key] = _Scan(
-                measure.source, leaf.per, keep, leaf.offset, leaf.window
-            )
+            scan = self.scans[key] = _Scan(measure.source, leaf.per, keep, leaf.offset, leaf.window)
             taken = {other.name for other in self.scans.values() if other is not scan}
             while scan.name in taken:
                 scan.suffix = f"_{len(taken) + 1}" if not scan.suffix else scan.suffix + "_"
         if scan.window is not None:
-            alias = scan.aliases.setdefault((measure.ref, leaf.condition, leaf.rollup), measure.name)
+            alias = scan.aliases.setdefault(
+                (measure.ref, leaf.condition, leaf.rollup), measure.name
+            )
             if not scan.leaves:
                 scan.leaves.append((alias, leaf))
             return column(alias, f"{scan.name}_window")
@@ -237,7 +268,8 @@ class _Planner:
         """A query without metrics lists distinct dimension values from the best source."""
         if any(name.split(".")[0] == METRIC_TIME for name in self.query.by):
             raise QueryError(
-                "metric_time needs at least one metric (it is each metric's own time); "
+                "without metrics, metric_time lists the periods of start..end on its own; "
+                "with other dimensions it needs a metric (it is each metric's own time), or "
                 "group by a named time dimension instead, e.g. 'user.signed_up_at.month'",
                 field="by",
             )

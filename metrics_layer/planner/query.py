@@ -42,6 +42,7 @@ class MetricQuery:
     end: dt.date | None = None
     order: tuple[OrderBy, ...] = ()
     limit: int | None = None
+    fill_periods: bool = False
 
     @classmethod
     def of(
@@ -54,6 +55,7 @@ class MetricQuery:
         end: str | dt.date | None = None,
         order: str | Sequence[str] | None = (),
         limit: int | None = None,
+        fill_periods: bool = False,
     ) -> MetricQuery:
         """Normalise loose caller input; every mistake is a QueryError naming the field.
 
@@ -81,6 +83,10 @@ class MetricQuery:
                 f"start {start_date} is after end {end_date}; swap them", field="start"
             )
         row_limit = _limit(limit)
+        if not isinstance(fill_periods, bool):
+            raise QueryError(
+                f"must be True or False, not {_shown(fill_periods)}", field="fill_periods"
+            )
         orders = tuple(
             OrderBy(item[1:].strip(), True) if item.startswith("-") else OrderBy(item)
             for item in _names(order, "order")
@@ -101,6 +107,7 @@ class MetricQuery:
             end=end_date,
             order=orders,
             limit=row_limit,
+            fill_periods=fill_periods,
         )
 
 

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from metrics_layer.errors import QueryError
+from metrics_layer.errors import QueryError, did_you_mean
+from metrics_layer.graph.graph import GRAIN_NAMES, Graph
 from metrics_layer.graph.model import Offset
 from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero
 from metrics_layer.planner.conditions import conjunction
 from metrics_layer.planner.joins import Joins
-from metrics_layer.planner.plan import AggColumn, Aggregation, Spine, Window
+from metrics_layer.planner.plan import AggColumn, Aggregation, Fill, Spine, Window
+from metrics_layer.planner.query import MetricQuery
 from metrics_layer.spec.models import Grain, Rollup
 from metrics_layer.sql.names import column
 from metrics_layer.sql.spine import SPINE_DAY, spine_digits
@@ -30,7 +33,7 @@ from metrics_layer.sql.time import bucket, shift, within_dates
 if TYPE_CHECKING:
     from metrics_layer.planner.planner import _Leaf, _Planner
 
-__all__ = ["minus", "plan_window"]
+__all__ = ["fill_periods", "minus", "plan_window"]
 
 # The longest period of each unit, in days: row ranges are widened by these (the windows
 # themselves are cut exactly in SQL).
@@ -147,3 +150,40 @@ def _earliest_row(
     if to_grain is not None:
         return start - dt.timedelta(days=_LONGEST[to_grain])
     return None
+
+
+def fill_periods(
+    graph: Graph, query: MetricQuery, names: Sequence[str], *, required: bool
+) -> Fill | None:
+    """Every period of the query's range for its metric_time groupings ``names``.
+
+    ``required``: the query has no metrics, so the range must be given (there are no rows to
+    take it from).
+    """
+    if not names:
+        return None
+    if required and (query.start is None or query.end is None):
+        raise QueryError(
+            "without metrics, metric_time lists the periods from start to end; give both",
+            field="start" if query.start is None else "end",
+        )
+    periods: list[tuple[str, exp.Expr]] = []
+    for name in names:
+        parts = name.split(".")
+        if len(parts) > 2 or (len(parts) == 2 and parts[1] not in GRAIN_NAMES):
+            raise QueryError(
+                f"'{name}': metric_time takes a grain, one of {', '.join(GRAIN_NAMES)}."
+                + did_you_mean(parts[-1], GRAIN_NAMES),
+                field="by",
+            )
+        grain = Grain(parts[1]) if len(parts) == 2 else Grain.DAY
+        if grain is Grain.HOUR:
+            raise QueryError(
+                f"'{name}': every period of a range is listed by day or coarser; group by "
+                "metric_time.day or coarser, or leave out fill_periods",
+                field="by",
+            )
+        day = column(SPINE_DAY)
+        periods.append((name.replace(".", "__"), bucket(day, grain, graph.settings.week_start)))
+    spine = Spine(query.start, query.end, spine_digits(query.start, query.end))
+    return Fill(tuple(periods), spine, periods[0][0])

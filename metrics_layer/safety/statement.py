@@ -123,10 +123,12 @@ COMPILER_NODES: tuple[type[exp.Expr], ...] = (exp.Distinct, exp.WithinGroup, exp
 
 # Node kinds the compiler emits for one dialect only, as that dialect's parser reads them back:
 # Spark's exact PERCENTILE (sql/dialects.py ``exact_percentile``) is a Quantile there.
+# Spark's day spine (sql/spine.py ``spark_day_spine``) is EXPLODE(SEQUENCE(first, last)).
+_SPARK_NODES = (exp.Quantile, exp.Explode, exp.GenerateSeries)
 COMPILER_DIALECT_NODES: dict[str, tuple[type[exp.Expr], ...]] = {
-    "spark": (exp.Quantile,),
-    "spark2": (exp.Quantile,),
-    "databricks": (exp.Quantile,),
+    "spark": _SPARK_NODES,
+    "spark2": _SPARK_NODES,
+    "databricks": _SPARK_NODES,
 }
 
 # Functions sqlglot does not model, by upper-case name: MySQL's week start, Snowflake's ISO

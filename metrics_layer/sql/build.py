@@ -13,9 +13,10 @@ from typing import assert_never
 
 from sqlglot import exp
 
-from metrics_layer.planner.plan import AggColumn, Aggregation, Periods, Plan
+from metrics_layer.planner.plan import AggColumn, Aggregation, Fill, Periods, Plan
 from metrics_layer.spec.models import Rollup, SemiAdditive
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
+from metrics_layer.sql.spine import DIGITS, bounds_select, days_select, digits_cte
 from metrics_layer.sql.windows import window_ctes
 
 __all__ = ["build_select"]
@@ -25,6 +26,11 @@ FIRST = "first_period"
 LAST = "last_period"
 COUNT = "period_count"
 KEYS = "grain_keys"
+FILL_TIMES = "fill_times"
+FILL_BOUNDS = "fill_bounds"
+FILL_DAYS = "fill_days"
+FILL_PERIODS = "fill_periods"
+FILL_OTHERS = "fill_others"
 
 
 def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
@@ -45,7 +51,10 @@ def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
         if aggregation.offset is None:
             defining.append(final)
     aliases = [g.alias for g in plan.groupings]
-    select = _final_select(plan, aliases, final_names, defining or final_names, ctes, take)
+    if plan.fill is not None:
+        select = _filled_select(plan, plan.fill, aliases, final_names, defining, relations, take)
+    else:
+        select = _final_select(plan, aliases, final_names, defining or final_names, ctes, take)
     order = _order(plan.order, aliases)
     if order:
         select = select.order_by(*order, copy=False)
@@ -106,6 +115,62 @@ def _final_select(
     for name in names:
         if name == base:
             continue
+        on = exp.and_(
+            *(exp.NullSafeEQ(this=column(a, base), expression=column(a, name)) for a in aliases)
+        )
+        _join(select, exp.Table(this=ident(name)), on, side="LEFT")
+    return select
+
+
+def _filled_select(
+    plan: Plan,
+    fill: Fill,
+    aliases: list[str],
+    names: list[str],
+    defining: list[str],
+    relations: _Relations,
+    take: Take,
+) -> exp.Select:
+    """Every period of the spine, crossed with every other grain value the aggregations found,
+    then each aggregation joined onto those keys."""
+    ctes = relations.ctes
+    relations.digits()
+    spine = fill.spine
+    if spine.start is None or spine.end is None:
+        times: exp.Query = _select_keys([fill.bounded_by], defining[0])
+        for name in defining[1:]:
+            times = exp.Union(
+                this=times, expression=_select_keys([fill.bounded_by], name), distinct=False
+            )
+        ctes.append(exp.CTE(this=times, alias=table_alias(FILL_TIMES)))
+    bounds = bounds_select(spine.start, spine.end, FILL_TIMES, fill.bounded_by)
+    ctes.append(exp.CTE(this=bounds, alias=table_alias(FILL_BOUNDS)))
+    ctes.append(exp.CTE(this=days_select(FILL_BOUNDS, spine.digits), alias=table_alias(FILL_DAYS)))
+    periods = exp.Select(expressions=[alias(e.copy(), a) for a, e in fill.periods]).from_(
+        exp.Table(this=ident(FILL_DAYS)), copy=False
+    )
+    periods = periods.group_by(*(e.copy() for _, e in fill.periods), copy=False)
+    ctes.append(exp.CTE(this=periods, alias=table_alias(FILL_PERIODS)))
+    timed = {a for a, _ in fill.periods}
+    others = [a for a in aliases if a not in timed]
+    base = FILL_PERIODS
+    if others:
+        found: exp.Query = _select_keys(others, defining[0])
+        for name in defining[1:]:
+            found = exp.Union(this=found, expression=_select_keys(others, name), distinct=True)
+        ctes.append(exp.CTE(this=found, alias=table_alias(FILL_OTHERS)))
+        keys = exp.Select(
+            expressions=[column(a, FILL_PERIODS if a in timed else FILL_OTHERS) for a in aliases]
+        ).from_(exp.Table(this=ident(FILL_PERIODS)), copy=False)
+        _join(keys, exp.Table(this=ident(FILL_OTHERS)), None, kind="CROSS")
+        ctes.append(exp.CTE(this=keys, alias=table_alias(KEYS)))
+        base = KEYS
+    metrics = [alias(take(m.expr), m.name) for m in plan.metrics]
+    groups = [alias(column(a, base), a) for a in aliases]
+    select = exp.Select(expressions=[*groups, *metrics]).from_(
+        exp.Table(this=ident(base)), copy=False
+    )
+    for name in names:
         on = exp.and_(
             *(exp.NullSafeEQ(this=column(a, base), expression=column(a, name)) for a in aliases)
         )
@@ -186,6 +251,12 @@ class _Relations:
     def __init__(self, ctes: list[exp.CTE]) -> None:
         self.ctes = ctes
         self.defined: set[str] = set()
+
+    def digits(self) -> None:
+        """The spine's table of digits, defined once for every spine of the query."""
+        if DIGITS not in self.defined:
+            self.defined.add(DIGITS)
+            self.ctes.append(digits_cte())
 
     def use(self, relation: exp.Expr, alias: str | None = None) -> exp.Expr:
         """``relation`` (a source's table or SQL, owned by the graph) under ``alias``."""

@@ -25,6 +25,7 @@ from metrics_layer.sql.clickhouse import (
     clickhouse_utf8,
 )
 from metrics_layer.sql.names import cast, column, table_alias
+from metrics_layer.sql.spine import spark_day_spine
 from metrics_layer.sql.sqlite import (
     sqlite_calendar_months,
     sqlite_decimal_cast,
@@ -467,9 +468,9 @@ RULES: dict[str, tuple[Rule, ...]] = {
         clickhouse_round,
         acts_on(exp.WithinGroup)(clickhouse_percentile),
     ),
-    "spark": (exact_percentile, average_as_double),
-    "spark2": (exact_percentile,),
-    "databricks": (exact_percentile,),
+    "spark": (exact_percentile, average_as_double, acts_on(exp.Select)(spark_day_spine)),
+    "spark2": (exact_percentile, acts_on(exp.Select)(spark_day_spine)),
+    "databricks": (exact_percentile, acts_on(exp.Select)(spark_day_spine)),
 }
 # Same filter, same rows: string comparisons, ROUND and STARTS_WITH on the engines that differ
 # (docs/queries.md, "Dialect notes"). Kept apart from the entries above so that each set of

@@ -27,10 +27,13 @@ __all__ = [
     "bounds_select",
     "days_select",
     "digits_cte",
+    "spark_day_spine",
     "spine_digits",
 ]
 
 DIGITS = "spine_digits"
+# Key in ``Expression.meta`` marking a spine's SELECT of days, with its bounds' CTE name.
+SPINE = "day_spine"
 SPINE_DAY = "spine_day"
 FIRST_DAY = "first_day"
 LAST_DAY = "last_day"
@@ -88,11 +91,38 @@ def days_select(bounds: str, digits: int) -> exp.Select:
         scaled = exp.Mul(this=column("n", f"d{place}"), expression=exp.Literal.number(10**place))
         count = exp.Add(this=count, expression=scaled)
     first = cast(column(FIRST_DAY, bounds), exp.DataType.Type.DATE)
-    day = cast(exp.DateAdd(this=first, expression=count, unit=exp.var("DAY")), exp.DataType.Type.DATE)
+    day = cast(
+        exp.DateAdd(this=first, expression=count, unit=exp.var("DAY")), exp.DataType.Type.DATE
+    )
     select = exp.Select(expressions=[alias(day, SPINE_DAY)]).from_(
         exp.Table(this=ident(bounds)), copy=False
     )
     for place in range(digits):
-        table = exp.Table(this=ident(DIGITS), alias=exp.TableAlias(this=exp.to_identifier(f"d{place}")))
+        table = exp.Table(
+            this=ident(DIGITS), alias=exp.TableAlias(this=exp.to_identifier(f"d{place}"))
+        )
         select.append("joins", exp.Join(this=table, kind="CROSS"))
-    return select.where(exp.LTE(this=day.copy(), expression=column(LAST_DAY, bounds)), copy=False)
+    select = select.where(exp.LTE(this=day.copy(), expression=column(LAST_DAY, bounds)), copy=False)
+    select.meta[SPINE] = bounds
+    return select
+
+
+def spark_day_spine(node: exp.Expr) -> exp.Expr:
+    """Spark multiplies the partitions of a cross join's sides: generate the days with
+    SEQUENCE instead of counting them.
+
+    >>> print(spark_day_spine(days_select("b", 3)).sql("spark"))
+    SELECT EXPLODE(SEQUENCE(CAST(b.first_day AS DATE), CAST(b.last_day AS DATE))) AS spine_day FROM b WHERE b.first_day <= b.last_day
+    """
+    bounds = node.meta.get(SPINE) if isinstance(node, exp.Select) else None
+    if bounds is None:
+        return node
+    days = exp.GenerateSeries(
+        start=cast(column(FIRST_DAY, bounds), exp.DataType.Type.DATE),
+        end=cast(column(LAST_DAY, bounds), exp.DataType.Type.DATE),
+    )
+    select = exp.Select(expressions=[alias(exp.Explode(this=days), SPINE_DAY)])
+    select = select.from_(exp.Table(this=ident(bounds)), copy=False)
+    return select.where(
+        exp.LTE(this=column(FIRST_DAY, bounds), expression=column(LAST_DAY, bounds)), copy=False
+    )

@@ -22,13 +22,7 @@ from sqlglot import exp
 from metrics_layer.planner.plan import Aggregation, Window
 from metrics_layer.spec.models import Agg, Rollup
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
-from metrics_layer.sql.spine import (
-    DIGITS,
-    SPINE_DAY,
-    bounds_select,
-    days_select,
-    digits_cte,
-)
+from metrics_layer.sql.spine import SPINE_DAY, bounds_select, days_select
 from metrics_layer.sql.time import shift
 
 __all__ = ["DAY", "window_ctes"]
@@ -41,8 +35,7 @@ PERIOD_DAYS = "period_days"
 
 
 class Relations(Protocol):
-    ctes: list[exp.CTE]
-    defined: set[str]
+    def digits(self) -> None: ...
 
     def use(self, relation: exp.Expr, alias: str | None = None) -> exp.Expr: ...
 
@@ -52,9 +45,7 @@ def window_ctes(agg: Aggregation, relations: Relations) -> tuple[list[exp.CTE], 
     window = agg.window
     assert window is not None
     name = agg.name
-    if DIGITS not in relations.defined:
-        relations.defined.add(DIGITS)
-        relations.ctes.append(digits_cte())
+    relations.digits()
     ctes = [exp.CTE(this=_daily(agg, window, relations), alias=table_alias(name))]
     bounds, days, points = f"{name}_bounds", f"{name}_days", f"{name}_points"
     spine = window.spine
@@ -158,9 +149,9 @@ def _windows(
         inside.append(exp.GT(this=day.copy(), expression=earliest))
     elif window.to_grain is not None:
         first = window.to_grain.transform(
-            lambda node: end.copy()
-            if isinstance(node, exp.Column) and node.name == SPINE_DAY
-            else node
+            lambda node: (
+                end.copy() if isinstance(node, exp.Column) and node.name == SPINE_DAY else node
+            )
         )
         inside.append(exp.GTE(this=day.copy(), expression=first))
     keys = [column(t, points) for t in times] + [column(o, daily) for o in others]
@@ -184,7 +175,9 @@ def _combine(window: Window, daily: str) -> exp.Expr:
     if agg is Agg.AVG:
         total = cast(exp.Sum(this=part), exp.DataType.Type.DOUBLE)
         rows = exp.Sum(this=column(PART_COUNT, daily))
-        return exp.Div(this=total, expression=exp.Nullif(this=rows, expression=exp.Literal.number(0)))
+        return exp.Div(
+            this=total, expression=exp.Nullif(this=rows, expression=exp.Literal.number(0))
+        )
     if agg is Agg.MIN:
         return exp.Min(this=part)
     if agg is Agg.MAX:

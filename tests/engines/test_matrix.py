@@ -46,7 +46,7 @@ def _cases() -> Iterator[Any]:
     for engine in ENGINES:
         for kpi in KPIS:
             for shape in SHAPES:
-                if not runs_on(engine, shape) or refusal(kpi, shape):
+                if not runs_on(engine, shape, kpi) or refusal(kpi, shape):
                     continue
                 reason = gap(engine.key, kpi, shape.key)
                 marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
@@ -157,7 +157,7 @@ def support_table() -> str:
     for kpi in KPIS:
         cells = []
         for engine in engines:
-            shapes = [s for s in SHAPES if runs_on(engine, s) and not refusal(kpi, s)]
+            shapes = [s for s in SHAPES if runs_on(engine, s, kpi) and not refusal(kpi, s)]
             gaps = {g for s in shapes if (g := gap(engine.key, kpi, s.key))}
             equal = sum(1 for s in shapes if not gap(engine.key, kpi, s.key))
             marks = "".join(f" [{footnotes.setdefault(g, len(footnotes) + 1)}]" for g in gaps)
