@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from metrics_layer.graph.model import Offset
 from metrics_layer.planner.types import ValueType
-from metrics_layer.spec.models import Agg, Grain, Rollup, SemiAdditive
+from metrics_layer.spec.models import Agg, Rollup, SemiAdditive
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -21,12 +21,12 @@ if TYPE_CHECKING:
 __all__ = [
     "AggColumn",
     "Aggregation",
+    "Fill",
     "Grouping",
     "Join",
     "OutputMetric",
     "Periods",
     "Plan",
-    "Fill",
     "Spine",
     "Window",
 ]

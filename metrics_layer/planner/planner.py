@@ -246,12 +246,9 @@ class _Planner:
             while scan.name in taken:
                 scan.suffix = f"_{len(taken) + 1}" if not scan.suffix else scan.suffix + "_"
         if scan.window is not None:
-            alias = scan.aliases.setdefault(
-                (measure.ref, leaf.condition, leaf.rollup), measure.name
-            )
             if not scan.leaves:
-                scan.leaves.append((alias, leaf))
-            return column(alias, f"{scan.name}_window")
+                scan.leaves.append((measure.name, leaf))
+            return column(measure.name, f"{scan.name}_window")
         identity = (measure.ref, leaf.condition, leaf.rollup)
         alias = scan.aliases.get(identity)
         if alias is None:

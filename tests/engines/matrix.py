@@ -188,8 +188,9 @@ ENGINES = (
         # one warehouse per test process: Spark's catalog is one per process
         fixture="spark_demo",
         notes="each query takes 1-8 s on a local Spark (5-10 s for a rolling or cumulative "
-        "KPI), so it runs one shape per kind of question (three for those KPIs); tests/soundness and tests/engines/test_same_filter.py run Spark on every "
-        "grain and filter construct",
+        "KPI), so it runs one shape per kind of question (three for those KPIs); "
+        "tests/soundness and tests/engines/test_same_filter.py run Spark on every grain and "
+        "filter construct",
     ),
 )
 
