@@ -7,7 +7,7 @@ every engine and passes the statement guard as it is (no table function, no recu
 session setting such as MySQL's recursion depth).
 
 >>> sql = days_select("bounds", 2).sql("duckdb")
->>> sql[sql.index("INTERVAL"):sql.index(" AS DATE")]
+>>> sql[sql.index("INTERVAL") :].split(" AS DATE")[0]
 'INTERVAL (d0.n + d1.n * 10) DAY'
 """
 
