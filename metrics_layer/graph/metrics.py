@@ -254,7 +254,7 @@ def _derived(
                 )
             )
         offset = Offset.parse(item.offset) if item.offset is not None else None
-        ref = MetricRef(item.metric, alias=item.alias, offset=offset)
+        ref = MetricRef(item.metric, alias=item.alias, offset=offset, to_grain=item.offset_to_grain)
         refs[ref.column] = ref
     try:
         expr = parse_condition(spec.expr, field="expr", boolean=False)

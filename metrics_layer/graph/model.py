@@ -146,6 +146,7 @@ class MetricRef:
     measure: str | None = None
     alias: str | None = None
     offset: Offset | None = None
+    to_grain: Grain | None = None
 
     @property
     def column(self) -> str:

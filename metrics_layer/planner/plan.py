@@ -120,6 +120,9 @@ class Window:
     span: Offset | None
     to_grain: exp.Expr | None
     edge: Rollup
+    # offset_to_grain: each period shows the window ending on this day (over SPINE_DAY, the
+    # period's first day) instead of its edge.
+    start_of: exp.Expr | None
     spine: Spine
     counts: bool
     fill: float | None = None

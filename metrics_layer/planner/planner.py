@@ -48,11 +48,16 @@ class _Leaf:
     rollup: Rollup | None
     offset: Offset | None = None
     window: Metric | None = None
+    start_of: Grain | None = None
 
 
 # A scan's key: source, per, semi-additive mode, offset, and for a window its metric and filter.
 _ScanKey = tuple[
-    str, Grain | None, SemiAdditive | None, Offset | None, tuple[str, exp.Expr | None] | None
+    str,
+    Grain | None,
+    SemiAdditive | None,
+    Offset | None,
+    tuple[str, exp.Expr | None, Grain | None] | None,
 ]
 
 
@@ -152,7 +157,11 @@ class _Planner:
     # -- metrics into leaves ------------------------------------------------------------------
 
     def _metric_expr(
-        self, metric: Metric, outer: exp.Expr | None, offset: Offset | None = None
+        self,
+        metric: Metric,
+        outer: exp.Expr | None,
+        offset: Offset | None = None,
+        start_of: Grain | None = None,
     ) -> exp.Expr:
         # Filters belong to the graph, which other queries (and threads) read at the same time:
         # one is used as it is (it is copied when resolved), two are copied before conjunction()
@@ -178,11 +187,17 @@ class _Planner:
             if fill is None:
                 return ref
             return exp.Coalesce(this=ref, expressions=[exp.Literal.number(fill)])
+        if start_of is not None and not metric.kind.windowed:
+            raise QueryError(
+                f"'offset_to_grain' reads a rolling or cumulative metric on the first day of a "
+                f"period; '{metric.name}' is a {metric.kind.value} metric",
+                field="metrics",
+            )
         if metric.kind.windowed:
             assert metric.measure is not None
             measure = self.graph.measures[metric.measure]
             edge = metric.rollup or Rollup.LAST
-            ref = self._leaf(_Leaf(measure, condition, None, edge, offset, metric))
+            ref = self._leaf(_Leaf(measure, condition, None, edge, offset, metric, start_of))
             fill = metric.fill_null
             if fill is None and fills_with_zero(measure.agg):
                 fill = 0
@@ -206,7 +221,10 @@ class _Planner:
                 )
             else:
                 inputs[item.column] = self._metric_expr(
-                    self.graph.metrics[item.name], condition, _add(offset, item.offset, metric)
+                    self.graph.metrics[item.name],
+                    condition,
+                    _add(offset, item.offset, metric),
+                    item.to_grain or start_of,
                 )
         if metric.kind is MetricKind.RATIO:
             numerator, denominator = (inputs[i.column] for i in metric.inputs)
@@ -237,7 +255,7 @@ class _Planner:
     def _leaf(self, leaf: _Leaf) -> exp.Expr:
         measure = leaf.measure
         keep = measure.semi_additive
-        window = None if leaf.window is None else (leaf.window.name, leaf.condition)
+        window = None if leaf.window is None else (leaf.window.name, leaf.condition, leaf.start_of)
         key: _ScanKey = (measure.source, leaf.per, keep, leaf.offset, window)
         scan = self.scans.get(key)
         if scan is None:

@@ -82,7 +82,11 @@ def plan_window(planner: _Planner, source: str, leaf: _Leaf, name: str) -> Aggre
     start = minus(query.start, offset)
     end = minus(query.end, offset)
     where = conjunction(
-        within_dates(time.copy(), _earliest_row(start, metric.window, metric.grain_to_date), end),
+        within_dates(
+            time.copy(),
+            _earliest_row(start, metric.window, metric.grain_to_date, leaf.start_of),
+            end,
+        ),
         *(
             planner._resolve(condition, source, joins, offset, field=field)
             for condition, field in ((planner.where, "where"), (leaf.condition, "filter"))
@@ -101,7 +105,10 @@ def plan_window(planner: _Planner, source: str, leaf: _Leaf, name: str) -> Aggre
         periods=tuple(periods),
         span=metric.window,
         to_grain=to_grain,
-        edge=leaf.rollup or Rollup.LAST,
+        edge=Rollup.FIRST if leaf.start_of is not None else leaf.rollup or Rollup.LAST,
+        start_of=None
+        if leaf.start_of is None
+        else bucket(column(SPINE_DAY), leaf.start_of, settings.week_start),
         spine=Spine(start, end, spine_digits(start, end)),
         counts=counts,
     )
@@ -140,11 +147,13 @@ def minus(day: dt.date | None, offset: Offset | None) -> dt.date | None:
 
 
 def _earliest_row(
-    start: dt.date | None, span: Offset | None, to_grain: Grain | None
+    start: dt.date | None, span: Offset | None, to_grain: Grain | None, start_of: Grain | None
 ) -> dt.date | None:
     """A day no later than the first day of the first window (the window cuts exactly)."""
     if start is None:
         return None
+    if start_of is not None:
+        start -= dt.timedelta(days=_LONGEST[start_of])
     if span is not None:
         return start - dt.timedelta(days=span.amount * _LONGEST[span.unit])
     if to_grain is not None:

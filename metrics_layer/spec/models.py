@@ -377,6 +377,12 @@ class MetricInputSpec(_Spec):
             "earlier, e.g. '1 week'."
         ),
     )
+    offset_to_grain: Grain | None = Field(
+        None,
+        description="Rolling and cumulative inputs: the value on the first day of the "
+        "period of this grain holding the query period's first day, e.g. MAU at the start of "
+        "the month.",
+    )
 
 
 class DerivedMetricSpec(_MetricBase):

@@ -125,7 +125,14 @@ def _points(window: Window, days: str) -> exp.Select:
         return exp.Select(expressions=[*periods, alias(day, END)]).from_(
             exp.Table(this=ident(days)), copy=False
         )
-    edge = exp.Max(this=day) if window.edge is Rollup.LAST else exp.Min(this=day)
+    edge: exp.Expr = exp.Max(this=day) if window.edge is Rollup.LAST else exp.Min(this=day)
+    if window.start_of is not None:
+        first = edge
+        edge = window.start_of.transform(
+            lambda node: (
+                first.copy() if isinstance(node, exp.Column) and node.name == SPINE_DAY else node
+            )
+        )
     select = exp.Select(expressions=[*periods, alias(edge, END)]).from_(
         exp.Table(this=ident(days)), copy=False
     )
