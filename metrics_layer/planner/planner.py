@@ -170,6 +170,12 @@ class _Planner:
             condition = conjunction(outer.copy(), metric.filter.copy())
         else:
             condition = outer if metric.filter is None else metric.filter
+        if start_of is not None and metric.kind is MetricKind.SIMPLE:
+            raise QueryError(
+                f"'offset_to_grain' reads a rolling or cumulative metric on the first day of a "
+                f"period; '{metric.name}' is a {metric.kind.value} metric",
+                field="metrics",
+            )
         if metric.kind is MetricKind.SIMPLE:
             assert metric.measure is not None
             measure = self.graph.measures[metric.measure]
@@ -187,12 +193,6 @@ class _Planner:
             if fill is None:
                 return ref
             return exp.Coalesce(this=ref, expressions=[exp.Literal.number(fill)])
-        if start_of is not None and not metric.kind.windowed:
-            raise QueryError(
-                f"'offset_to_grain' reads a rolling or cumulative metric on the first day of a "
-                f"period; '{metric.name}' is a {metric.kind.value} metric",
-                field="metrics",
-            )
         if metric.kind.windowed:
             assert metric.measure is not None
             measure = self.graph.measures[metric.measure]
