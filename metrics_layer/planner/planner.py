@@ -212,6 +212,12 @@ class _Planner:
         inputs: dict[str, exp.Expr] = {}
         for item in metric.inputs:
             if item.measure is not None:
+                if start_of is not None:
+                    raise QueryError(
+                        f"'offset_to_grain' reads rolling or cumulative metrics; "
+                        f"'{metric.name}' uses the measure '{item.measure}' directly",
+                        field="metrics",
+                    )
                 measure = self.graph.measures[item.measure]
                 leaf = self._leaf(_Leaf(measure, condition, None, None, offset))
                 inputs[item.column] = (
