@@ -192,7 +192,7 @@ class _Planner:
                 fill = 0
             if fill is None:
                 return ref
-            return exp.Coalesce(this=ref, expressions=[exp.Literal.number(fill)])
+            return exp.Coalesce(this=ref, expressions=[_number(fill)])
         if metric.kind.windowed:
             assert metric.measure is not None
             measure = self.graph.measures[metric.measure]
@@ -203,7 +203,7 @@ class _Planner:
                 fill = 0
             if fill is None:
                 return ref
-            return exp.Coalesce(this=ref, expressions=[exp.Literal.number(fill)])
+            return exp.Coalesce(this=ref, expressions=[_number(fill)])
         if metric.per is not None:
             raise QueryError(
                 f"metric '{metric.name}': 'per' is supported on simple metrics only",
@@ -256,7 +256,7 @@ class _Planner:
             value = value.transform(substitute, copy=False)
         if metric.fill_null is None:
             return value
-        return exp.Coalesce(this=value, expressions=[exp.Literal.number(metric.fill_null)])
+        return exp.Coalesce(this=value, expressions=[_number(metric.fill_null)])
 
     def _leaf(self, leaf: _Leaf) -> exp.Expr:
         measure = leaf.measure
@@ -569,6 +569,19 @@ def _add(outer: Offset | None, inner: Offset | None, metric: Metric) -> Offset |
             f"metric '{metric.name}' nests offsets in different units ({exc}); use one unit",
             field="metrics",
         ) from exc
+
+
+def _number(value: float) -> exp.Expr:
+    """A fill value as a literal: whole numbers without a fraction, so that filling a DECIMAL
+    or integer column keeps its type on every engine (ClickHouse makes a Variant of
+    COALESCE(Decimal, Float64)).
+
+    >>> _number(0.0).sql(), _number(0.5).sql()
+    ('0', '0.5')
+    """
+    if float(value).is_integer():
+        return exp.Literal.number(int(value))
+    return exp.Literal.number(value)
 
 
 def _key_name(key: exp.Expr, index: int) -> str:

@@ -326,6 +326,14 @@ def _value(value: Any, kind: str) -> Any:
     (datetime.datetime(2026, 1, 31, 23, 30), True, nan)
     """
     inner = _inner(kind)
+    if inner.startswith("Variant(") and value is not None:
+        # COALESCE(a Decimal, 0.5) is a Variant: the value is one of the member types.
+        for member in _members(inner[len("Variant(") : -1]):
+            try:
+                return _value(value, member)
+            except (ValueError, TypeError, ArithmeticError):
+                continue
+        return value
     if inner.startswith(("Int", "UInt")):
         return int(value)
     if inner.startswith(("Float", "BFloat")):
@@ -343,6 +351,26 @@ def _value(value: Any, kind: str) -> Any:
     if inner == "Nothing":
         return None
     return value
+
+
+def _members(types: str) -> list[str]:
+    """The comma-separated types of a Variant, commas inside parentheses kept.
+
+    >>> _members("Decimal(38, 2), Float64")
+    ['Decimal(38, 2)', 'Float64']
+    """
+    members: list[str] = []
+    depth, start = 0, 0
+    for position, character in enumerate(types):
+        if character == "(":
+            depth += 1
+        elif character == ")":
+            depth -= 1
+        elif character == "," and depth == 0:
+            members.append(types[start:position].strip())
+            start = position + 1
+    members.append(types[start:].strip())
+    return members
 
 
 def _datetime(text: str, kind: str) -> dt.datetime:
