@@ -3,6 +3,18 @@
 All randomness comes from ``random.Random(seed).random()`` combined with plain
 IEEE arithmetic, so the rows are identical across Python versions and platforms.
 Times are whole seconds, naive UTC.
+
+Signups and activity (a returning user's chance of coming back on a given day) follow
+a calendar, so that time-based KPIs have something to show:
+
+- growth: expected signups rise linearly to 2.2 times the first day's by the last day;
+- weekends: signups times 0.62 and activity times 0.7 on Saturday and Sunday;
+- seasons (``_SEASON``): signups and activity times 1.15 in January and September, times
+  0.8 in July and August, unchanged in the other months;
+- the holiday week (``_HOLIDAY``): signups and activity times 0.35 from 24 December to
+  1 January inclusive, in place of the month's factor.
+
+A weekend day gets the weekend factor times the season's or the holiday week's.
 """
 
 from __future__ import annotations
@@ -20,7 +32,7 @@ from typing import Generic, TypeVar
 
 from metrics_layer.demo.model import Column, DemoData, Row, Table
 
-DATA_VERSION = 1
+DATA_VERSION = 2
 SEED = 20_250_101
 
 PERIOD_START = dt.datetime(2025, 1, 1)
@@ -78,6 +90,22 @@ _DAY = 86_400
 _N_DAYS = (PERIOD_END - PERIOD_START).days
 _END = _N_DAYS * _DAY
 _WEEKEND = tuple((PERIOD_START.weekday() + day) % 7 >= 5 for day in range(_N_DAYS))
+
+_SEASON = {1: 1.15, 7: 0.8, 8: 0.8, 9: 1.15}
+"""Factor of signups and activity by month; other months 1."""
+_HOLIDAY = 0.35
+"""Factor of signups and activity from 24 December to 1 January, in place of the month's."""
+
+
+def _calendar_factor(date: dt.date) -> float:
+    if (date.month, date.day) >= (12, 24) or (date.month, date.day) == (1, 1):
+        return _HOLIDAY
+    return _SEASON.get(date.month, 1.0)
+
+
+_CALENDAR = tuple(
+    _calendar_factor(PERIOD_START.date() + dt.timedelta(days=day)) for day in range(_N_DAYS)
+)
 
 _USERS_STREAM = 0
 _SUBSCRIPTIONS_STREAM = 1
@@ -174,7 +202,8 @@ def _users(draw: _Draw) -> list[_User]:
     users: list[_User] = []
     for day in range(_N_DAYS):
         growth = 1.0 + _SIGNUP_GROWTH * day / (_N_DAYS - 1)
-        expected = _SIGNUPS_PER_DAY * growth * (0.62 if _WEEKEND[day] else 1.0)
+        weekend = 0.62 if _WEEKEND[day] else 1.0
+        expected = _SIGNUPS_PER_DAY * growth * weekend * _CALENDAR[day]
         count = max(1, int(expected * (0.6 + 0.8 * draw.uniform()) + 0.5))
         for second in sorted(day * _DAY + _time_of_day(draw) for _ in range(count)):
             channel = draw.pick(_CHANNEL)
@@ -283,7 +312,7 @@ def _user_events(
     uniform = draw.uniform
     for day in range(user.signup // _DAY + 1, _N_DAYS):
         decay *= 0.9
-        p = floor + (early - floor) * decay
+        p = (floor + (early - floor) * decay) * _CALENDAR[day]
         if _WEEKEND[day]:
             p *= 0.7
         if uniform() >= p:

@@ -33,7 +33,7 @@ from metrics_layer.demo import (
     generate,
 )
 
-EXPECTED_FINGERPRINT = "e39e1d57d24fca3ad4371a1808b3f38691f3dc0bc6a43b86057c6cbe208f4068"
+EXPECTED_FINGERPRINT = "80943cd04c9380158e3adc8740afda5cde53cabfe7a8b9cf62a7915ec0947cd3"
 
 FIRST_DAY = dt.date(2025, 1, 1)
 LAST_DAY = dt.date(2026, 10, 31)
@@ -186,7 +186,7 @@ def test_generate_is_deterministic(data: DemoData) -> None:
 
 
 def test_fingerprint_is_pinned_for_data_version(data: DemoData) -> None:
-    assert DATA_VERSION == 1
+    assert DATA_VERSION == 2
     assert fingerprint(data) == EXPECTED_FINGERPRINT, (
         "demo data changed: bump DATA_VERSION and update EXPECTED_FINGERPRINT"
     )
@@ -300,6 +300,45 @@ def test_signups_grow_and_dip_on_weekends(rows: Rows) -> None:
     weekend = [days[d] for d in all_days if d.weekday() >= 5]
     weekday = [days[d] for d in all_days if d.weekday() < 5]
     assert sum(weekend) / len(weekend) < 0.85 * sum(weekday) / len(weekday)
+
+
+def daily_active_users(rows: Rows) -> dict[dt.date, int]:
+    users: dict[dt.date, set[int]] = defaultdict(set)
+    for event in rows.events:
+        users[event.occurred_at.date()].add(event.user_id)
+    return {day: len(ids) for day, ids in users.items()}
+
+
+def holiday_week(day: dt.date) -> bool:
+    return (day.month, day.day) >= (12, 24) or (day.month, day.day) == (1, 1)
+
+
+def test_holiday_week_is_quiet(rows: Rows) -> None:
+    signups = Counter(u.signed_up_at.date() for u in rows.users)
+    dau = daily_active_users(rows)
+    holiday = [dt.date(2025, 12, 24) + dt.timedelta(days=i) for i in range(9)]
+    before = [dt.date(2025, 12, 10) + dt.timedelta(days=i) for i in range(14)]
+    for per_day in (signups, dau):
+        quiet = sum(per_day[day] for day in holiday) / len(holiday)
+        usual = sum(per_day[day] for day in before) / len(before)
+        assert quiet < 0.5 * usual
+    assert all(holiday_week(day) for day in holiday)
+    assert not any(holiday_week(day) for day in before)
+
+
+def test_summer_is_slower_than_the_months_around_it(rows: Rows) -> None:
+    signups = Counter((u.signed_up_at.year, u.signed_up_at.month) for u in rows.users)
+    dau_sum: Counter[tuple[int, int]] = Counter()
+    days: Counter[tuple[int, int]] = Counter()
+    for day, n in daily_active_users(rows).items():
+        dau_sum[day.year, day.month] += n
+        days[day.year, day.month] += 1
+    for year in (2025, 2026):
+        mean_dau = {month: dau_sum[year, month] / days[year, month] for month in (6, 7, 8, 9)}
+        assert max(mean_dau[7], mean_dau[8]) < min(mean_dau[6], mean_dau[9])
+        assert signups[year, 7] + signups[year, 8] < signups[year, 6] + signups[year, 9]
+        assert signups[year, 9] > 1.2 * signups[year, 8]
+    assert signups[2026, 1] > signups[2025, 12]
 
 
 # Events

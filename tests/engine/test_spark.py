@@ -55,7 +55,7 @@ def test_other_urls_are_refused_with_the_fix(url: str, message: str) -> None:
 def warehouse(spark_demo: tuple[str, Any]) -> Path:
     """The test process's warehouse holding the demo, written by the loader."""
     url, loaded = spark_demo
-    assert (loaded.created, loaded.rows, loaded.target) == (True, 514_703, "demo_spark")
+    assert (loaded.created, loaded.rows, loaded.target) == (True, 512_462, "demo_spark")
     found = parse_url(url).warehouse
     assert found is not None
     return found
@@ -174,7 +174,7 @@ def test_spark_refuses_everything_but_queries_below_the_guard(
             verify(sql, "spark")  # and the guard never sends it
     assert _files(warehouse) == before
     count = "SELECT COUNT(*) AS n FROM metrics_layer_demo.users"
-    assert connection._run(count, timeout=60, max_rows=1).rows == ((3038,),)
+    assert connection._run(count, timeout=60, max_rows=1).rows == ((2977,),)
     assert session().conf.get("spark.sql.ansi.enabled") == "true"
 
 
@@ -215,7 +215,7 @@ def test_the_timeout_interrupts_the_query_and_the_session_stays_usable(
         connection._run(slow, timeout=2, max_rows=1)
     assert time.monotonic() - started < 60
     count = "SELECT COUNT(*) AS n FROM metrics_layer_demo.subscriptions"
-    assert connection._run(count, timeout=60, max_rows=1).rows == ((1037,),)
+    assert connection._run(count, timeout=60, max_rows=1).rows == ((1018,),)
 
 
 def test_the_row_cap(connection: Connection) -> None:
@@ -234,4 +234,4 @@ def test_cli_demo_loads_and_answers(warehouse: Path, capsys: pytest.CaptureFixtu
     assert "already loaded; query it with --target demo_spark" in err
     assert "daily_active_users" in out
     layer = ml.load(DEFINITIONS, connection=url, target="demo_spark")
-    assert layer.query(["signups"]).run().rows == ((3038,),)
+    assert layer.query(["signups"]).run().rows == ((2977,),)
