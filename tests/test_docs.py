@@ -181,3 +181,47 @@ def test_security_page_lists_every_allowed_function_and_type() -> None:
         assert type_.value in words, type_.value
     for unit in INTERVAL_UNITS:
         assert unit in words, unit
+
+
+# Pages whose console examples show the command's output, compared line by line.
+OUTPUT_PAGES = ("time.md",)
+
+
+def console_examples(page: str) -> Iterator[tuple[int, str, list[str]]]:
+    """(line, command, expected output lines) of every ``$ metrics-layer`` line in ``page``."""
+    for language, line, text in blocks(page):
+        if language != "console" or SKIP in text:
+            continue
+        command: tuple[int, str] | None = None
+        output: list[str] = []
+        for offset, raw in enumerate(text.splitlines()):
+            if raw.startswith("$ "):
+                if command is not None:
+                    yield command[0], command[1], output
+                command, output = (line + offset, raw[2:]), []
+            elif command is not None:
+                output.append(raw)
+        if command is not None:
+            yield command[0], command[1], output
+
+
+EXAMPLES = [(page, *example) for page in OUTPUT_PAGES for example in console_examples(page)]
+
+
+def test_output_examples_are_found() -> None:
+    assert len(EXAMPLES) >= 3
+    assert all(output for _, _, _, output in EXAMPLES)
+
+
+@pytest.mark.usefixtures("at_root")
+@pytest.mark.parametrize(
+    ("page", "line", "command", "output"), EXAMPLES, ids=[f"{p}:{n}" for p, n, _, _ in EXAMPLES]
+)
+def test_examples_print_what_the_page_shows(
+    page: str, line: int, command: str, output: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    words = shlex.split(command, comments=True)
+    assert words[0] == "metrics-layer", f"{page}:{line}: not a metrics-layer command"
+    assert main(words[1:]) == 0, f"{page}:{line}: {command}"
+    printed = capsys.readouterr().out.rstrip("\n").splitlines()
+    assert [p.rstrip() for p in printed] == [o.rstrip() for o in output], f"{page}:{line}"
