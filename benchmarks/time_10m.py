@@ -1,0 +1,260 @@
+"""Rolling and cumulative KPIs on DuckDB, 10M events: generated SQL against hand-written SQL,
+and the compile latency of a rolling metric against a simple one.
+
+``python -m benchmarks.time_10m`` (``make bench-time``) reuses the 10M-row database of
+``benchmarks/engine_10m.py`` in ``benchmarks/.work/`` (built by DuckDB from ``range()`` and
+``hash()``: 10M events over 2024-2025, 500k users) and the definitions in
+``benchmarks/project_10m/``. Each query runs once and both answers are asserted equal; then the
+generated and the hand-written SQL run ``--runs`` times, alternating, in one process, through
+the layer's read-only connection. The hand-written SQL is what a careful analyst writes for the
+question: one pass to distinct (day, user) pairs or daily sums, a calendar of the days asked
+for, and a range join from each day to the days of its window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.engine_10m import PROJECT, _difference, _ensure_database
+from benchmarks.timing import format_ms, summarize
+
+__all__ = ["QUESTIONS", "main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "docs" / "benchmarks.md"
+SECTION = "results-time"
+WORK = Path(__file__).resolve().parent / ".work"
+ACTIVE = "event_name NOT IN ('email_open', 'login_failed')"
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    label: str
+    metrics: tuple[str, ...]
+    by: tuple[str, ...]
+    start: str | None
+    end: str | None
+    hand_sql: str
+
+
+def _days(start: str, end: str) -> str:
+    return (
+        f"SELECT CAST(d AS DATE) AS day FROM range(DATE '{start}', DATE '{end}' + INTERVAL 1 DAY,"
+        " INTERVAL 1 DAY) AS t(d)"
+    )
+
+
+_PAIRS = f"""
+  SELECT DISTINCT CAST(occurred_at AS DATE) AS day, user_id FROM events WHERE {ACTIVE}"""
+
+QUESTIONS: tuple[Question, ...] = (
+    Question(
+        "i",
+        "MAU (28 days) by day over a year",
+        ("monthly_active_users",),
+        ("metric_time.day",),
+        "2025-01-01",
+        "2025-12-31",
+        f"""
+        WITH pairs AS ({_PAIRS}
+          AND CAST(occurred_at AS DATE) BETWEEN DATE '2024-12-05' AND DATE '2025-12-31'),
+        days AS ({_days("2025-01-01", "2025-12-31")})
+        SELECT days.day, COUNT(DISTINCT pairs.user_id) AS mau
+        FROM days JOIN pairs ON pairs.day > days.day - 28 AND pairs.day <= days.day
+        GROUP BY 1 ORDER BY 1
+        """,
+    ),
+    Question(
+        "ii",
+        "WAU by week (the 7 days ending each Sunday), two years",
+        ("weekly_active_users",),
+        ("metric_time.week",),
+        None,
+        None,
+        f"""
+        WITH pairs AS ({_PAIRS}),
+        weeks AS (
+          SELECT CAST(DATE_TRUNC('week', day) AS DATE) AS week, MAX(day) AS last_day
+          FROM (SELECT DISTINCT day FROM pairs) GROUP BY 1)
+        SELECT weeks.week, COUNT(DISTINCT pairs.user_id) AS wau
+        FROM weeks JOIN pairs ON pairs.day > weeks.last_day - 7 AND pairs.day <= weeks.last_day
+        GROUP BY 1 ORDER BY 1
+        """,
+    ),
+    Question(
+        "iii",
+        "MAU by month, two years",
+        ("monthly_active_users",),
+        ("metric_time.month",),
+        None,
+        None,
+        f"""
+        WITH pairs AS ({_PAIRS}),
+        months AS (
+          SELECT CAST(DATE_TRUNC('month', day) AS DATE) AS month, MAX(day) AS last_day
+          FROM (SELECT DISTINCT day FROM pairs) GROUP BY 1)
+        SELECT months.month, COUNT(DISTINCT pairs.user_id) AS mau
+        FROM months JOIN pairs ON pairs.day > months.last_day - 28
+          AND pairs.day <= months.last_day
+        GROUP BY 1 ORDER BY 1
+        """,
+    ),
+    Question(
+        "iv",
+        "stickiness (average DAU / MAU of the last day) by month, 2025",
+        ("stickiness",),
+        ("metric_time.month",),
+        "2025-01-01",
+        "2025-12-31",
+        f"""
+        WITH pairs AS ({_PAIRS}
+          AND CAST(occurred_at AS DATE) BETWEEN DATE '2024-12-05' AND DATE '2025-12-31'),
+        dau AS (
+          SELECT CAST(DATE_TRUNC('month', day) AS DATE) AS month, COUNT(*) AS users, day
+          FROM pairs WHERE day >= DATE '2025-01-01' GROUP BY day),
+        average AS (SELECT month, AVG(users) AS dau FROM dau GROUP BY 1),
+        months AS (
+          SELECT CAST(DATE_TRUNC('month', day) AS DATE) AS month, MAX(day) AS last_day
+          FROM ({_days("2025-01-01", "2025-12-31")}) GROUP BY 1),
+        mau AS (
+          SELECT months.month, COUNT(DISTINCT pairs.user_id) AS mau
+          FROM months JOIN pairs ON pairs.day > months.last_day - 28
+            AND pairs.day <= months.last_day
+          GROUP BY 1)
+        SELECT mau.month, CAST(average.dau AS DOUBLE) / mau.mau AS stickiness
+        FROM mau JOIN average USING (month) ORDER BY 1
+        """,
+    ),
+    Question(
+        "v",
+        "revenue month to date, by day over a year",
+        ("revenue_month_to_date",),
+        ("metric_time.day",),
+        "2025-01-01",
+        "2025-12-31",
+        f"""
+        WITH daily AS (
+          SELECT CAST(occurred_at AS DATE) AS day, SUM(revenue) AS revenue FROM events
+          WHERE CAST(occurred_at AS DATE) BETWEEN DATE '2025-01-01' AND DATE '2025-12-31'
+          GROUP BY 1),
+        days AS ({_days("2025-01-01", "2025-12-31")})
+        SELECT days.day, SUM(daily.revenue) AS revenue_mtd
+        FROM days LEFT JOIN daily ON daily.day <= days.day
+          AND daily.day >= CAST(DATE_TRUNC('month', days.day) AS DATE)
+        GROUP BY 1 ORDER BY 1
+        """,
+    ),
+)
+
+
+def measure(rows: int, runs: int) -> tuple[list[str], list[str]]:
+    """Markdown rows of the SQL comparison and of the compile latency."""
+    import metrics_layer as ml
+    from metrics_layer.safety.statement import verify
+
+    database = WORK / f"events_{rows}.duckdb"
+    _ensure_database(database, rows)
+    layer = ml.load(PROJECT, connection=f"duckdb:///{database}")
+    fetch = layer.connection.fetch
+    table: list[str] = []
+    for item in QUESTIONS:
+        query = layer.query(list(item.metrics), by=list(item.by), start=item.start, end=item.end)
+        generated = query.statement()
+        hand = verify(item.hand_sql, "duckdb")
+        generated_rows = fetch(generated, timeout=600).rows
+        mismatch = _difference(generated_rows, fetch(hand, timeout=600).rows)
+        if mismatch:
+            raise AssertionError(f"({item.key}) generated and hand-written SQL disagree: {mismatch}")
+        ours: list[float] = []
+        theirs: list[float] = []
+        for _ in range(runs):
+            ours.append(fetch(generated, timeout=600).elapsed_ms / 1000)
+            theirs.append(fetch(hand, timeout=600).elapsed_ms / 1000)
+        a, b = summarize(ours), summarize(theirs)
+        table.append(
+            f"| ({item.key}) {item.label} | {len(generated_rows)} | {format_ms(a.median_ms)} "
+            f"({format_ms(a.min_ms)}-{format_ms(a.max_ms)}) | {format_ms(b.median_ms)} "
+            f"({format_ms(b.min_ms)}-{format_ms(b.max_ms)}) | {a.median_ms / b.median_ms:.2f}x |"
+        )
+        _say(table[-1])
+    layer.connection.close()
+    return table, _compile_latency()
+
+
+def _compile_latency() -> list[str]:
+    """Uncached compile (plan + SQL for DuckDB) of a rolling and a simple metric by month."""
+    import metrics_layer as ml
+
+    layer = ml.load(PROJECT, connection="duckdb:///:memory:")
+    rows: list[str] = []
+    medians: dict[str, float] = {}
+    for metric in ("revenue", "daily_active_users", "weekly_active_users", "stickiness"):
+        samples: list[float] = []
+        for n in range(400):
+            started = time.perf_counter()
+            # A new query each time (a distinct end date), so nothing comes from the cache.
+            day = 1 + n % 28
+            layer.query([metric], by=["metric_time.month"], end=f"2025-12-{day:02d}").sql()
+            samples.append(time.perf_counter() - started)
+        summary = summarize(samples[50:])
+        medians[metric] = summary.median_ms
+        rows.append(
+            f"| `{metric}` by month | {summary.cells} | "
+            f"{summary.median_ms / medians['revenue']:.2f}x |"
+        )
+    layer.connection.close()
+    return rows
+
+
+def render(table: list[str], latency: list[str], rows: int, runs: int, seconds: float) -> str:
+    return "\n".join(
+        [
+            f"Rolling and cumulative KPIs on DuckDB, {rows:,} events "
+            f"(`python -m benchmarks.time_10m`, `make bench-time`; {seconds:.0f} s). The "
+            "database and definitions of the 10M-row run above; each question's two SQL texts "
+            f"first give equal answers, then run {runs} times each, alternating. Median "
+            "execution time (min-max):",
+            "",
+            "| question | rows | generated SQL | hand-written SQL | generated / hand |",
+            "|---|---:|---:|---:|---:|",
+            *table,
+            "",
+            "Uncached compile latency (plan and DuckDB SQL, a new query each call, 350 calls "
+            "after 50 warm-up calls, one process), against a simple metric's:",
+            "",
+            "| query | median | p95 | min | ÷ simple |",
+            "|---|---:|---:|---:|---:|",
+            *latency,
+        ]
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.time_10m", description=__doc__)
+    parser.add_argument("--rows", type=int, default=10_000_000, help="events (default 10M)")
+    parser.add_argument("--runs", type=int, default=5, help="runs of each SQL (default 5)")
+    parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    table, latency = measure(args.rows, args.runs)
+    body = render(table, latency, args.rows, args.runs, time.perf_counter() - started)
+    print(body)
+    if not args.no_write:
+        from benchmarks.report import write_section
+
+        write_section(REPORT, SECTION, body)
+    return 0
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
