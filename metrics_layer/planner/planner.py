@@ -19,6 +19,7 @@ from metrics_layer.graph.model import Dimension, Measure, Metric, MetricKind, Of
 from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero, safe_divide
 from metrics_layer.planner.conditions import TIME_GRAIN, conjunction, typed_time_literals
 from metrics_layer.planner.joins import Joins, requalify
+from metrics_layer.planner.periods import widened
 from metrics_layer.planner.plan import (
     AggColumn,
     Aggregation,
@@ -78,7 +79,7 @@ class _Scan:
 
 def plan_query(graph: Graph, query: MetricQuery) -> Plan:
     """Plan ``query`` against ``graph``; every user mistake is a QueryError naming the field."""
-    return _Planner(graph, query).plan()
+    return _Planner(graph, widened(query, graph.settings.week_start)).plan()
 
 
 class _Planner:

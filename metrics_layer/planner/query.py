@@ -42,6 +42,8 @@ class MetricQuery:
     end: dt.date | None = None
     order: tuple[OrderBy, ...] = ()
     limit: int | None = None
+    # Widen start/end to whole periods of the coarsest metric_time grain (planner/periods.py).
+    whole_periods: bool = False
 
     @classmethod
     def of(
@@ -54,6 +56,7 @@ class MetricQuery:
         end: str | dt.date | None = None,
         order: str | Sequence[str] | None = (),
         limit: int | None = None,
+        whole_periods: bool = False,
     ) -> MetricQuery:
         """Normalise loose caller input; every mistake is a QueryError naming the field.
 
@@ -81,6 +84,10 @@ class MetricQuery:
                 f"start {start_date} is after end {end_date}; swap them", field="start"
             )
         row_limit = _limit(limit)
+        if not isinstance(whole_periods, bool):
+            raise QueryError(
+                f"expected True or False, not {_shown(whole_periods)}", field="whole_periods"
+            )
         orders = tuple(
             OrderBy(item[1:].strip(), True) if item.startswith("-") else OrderBy(item)
             for item in _names(order, "order")
@@ -101,6 +108,7 @@ class MetricQuery:
             end=end_date,
             order=orders,
             limit=row_limit,
+            whole_periods=whole_periods,
         )
 
 
