@@ -9,6 +9,9 @@ examples on the quick start, CLI and Python pages run.
   docs/quickstart.md exits 0, or with N when the line ends with ``# exits N`` (a block containing
   ``# not run`` is skipped). Console lines start with ``$ ``; ``NAME=value`` prefixes set
   environment variables; a ``> file`` redirection is dropped.
+- on the pages in ``COMPARED``, the output is compared too: each console command's stdout with
+  the lines under it, and each ```python block's printed output with the ```text block that
+  follows it.
 """
 
 from __future__ import annotations
@@ -181,3 +184,59 @@ def test_security_page_lists_every_allowed_function_and_type() -> None:
         assert type_.value in words, type_.value
     for unit in INTERVAL_UNITS:
         assert unit in words, unit
+
+
+COMPARED = ("time-dimensions.md",)
+
+
+def console_outputs(page: str) -> Iterator[tuple[int, str, str]]:
+    """(line, command, the output printed under it) of every console command on ``page``."""
+    for language, line, text in blocks(page):
+        if language != "console":
+            continue
+        command: tuple[int, str] | None = None
+        output: list[str] = []
+        for offset, raw in enumerate([*text.splitlines(), "$ "]):
+            if raw.startswith("$ "):
+                if command is not None:
+                    yield command[0], command[1], "\n".join(output)
+                command, output = (line + offset, raw[2:]), []
+            else:
+                output.append(raw)
+
+
+@pytest.mark.usefixtures("at_root")
+@pytest.mark.parametrize("page", COMPARED)
+def test_console_outputs_are_what_the_page_shows(
+    page: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    compared = 0
+    for line, command, shown in console_outputs(page):
+        if not command.strip():
+            continue
+        words = shlex.split(command)
+        assert words[0] == "metrics-layer"
+        assert main(words[1:]) == 0, f"{page}:{line}: {command}"
+        printed = "\n".join(r.rstrip() for r in capsys.readouterr().out.rstrip("\n").splitlines())
+        assert printed == shown, f"{page}:{line}: {command}"
+        compared += 1
+    assert compared >= 3
+
+
+@pytest.mark.usefixtures("at_root")
+@pytest.mark.parametrize("page", COMPARED)
+def test_python_outputs_are_what_the_page_shows(page: str) -> None:
+    namespace: dict[str, Any] = {"__name__": f"docs.{page}"}
+    found = list(blocks(page))
+    compared = 0
+    for index, (language, line, text) in enumerate(found):
+        if language != "python":
+            continue
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(text, f"docs/{page}:{line}", "exec"), namespace)
+        after = found[index + 1] if index + 1 < len(found) else None
+        if after is not None and after[0] == "text":
+            assert printed.getvalue().rstrip("\n") == after[2], f"docs/{page}:{line}"
+            compared += 1
+    assert compared >= 2
