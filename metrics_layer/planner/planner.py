@@ -30,11 +30,14 @@ from metrics_layer.planner.plan import (
 )
 from metrics_layer.planner.query import MAX_NAME_LENGTH, MetricQuery
 from metrics_layer.planner.types import dimension_type, metric_type
-from metrics_layer.spec.models import DimensionType, Grain, Rollup, SemiAdditive
-from metrics_layer.sql.names import column
+from metrics_layer.spec.models import Agg, DimensionType, Grain, Rollup, SemiAdditive
+from metrics_layer.sql.names import cast, column
 from metrics_layer.sql.time import bucket, in_time_zone, shift, within_dates
 
 __all__ = ["plan_query"]
+
+# Aggregates whose value keeps a DECIMAL column's type.
+_DECIMAL_SUMS = frozenset({Agg.SUM, Agg.AVG})
 
 # (source, time dimension, per, semi-additive mode, offset)
 _ScanKey = tuple[str, str | None, Grain | None, SemiAdditive | None, Offset | None]
@@ -141,6 +144,10 @@ class _Planner:
                 fill = 0
             if fill is None:
                 return ref
+            if measure.agg in _DECIMAL_SUMS:
+                # A sum of DECIMALs and a DOUBLE fill have no common type on ClickHouse (it
+                # answers a Variant); the metric is a float anyway.
+                ref = cast(ref, exp.DataType.Type.DOUBLE)
             return exp.Coalesce(this=ref, expressions=[exp.Literal.number(fill)])
         if metric.per is not None:
             raise QueryError(

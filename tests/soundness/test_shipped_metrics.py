@@ -343,6 +343,7 @@ def test_all_metrics_in_one_query_equal_each_alone(layer: ml.SemanticLayer, demo
         "paying_customers",
         "daily_active_users",
         "cancelled_subscriptions",
+        "churned_mrr",
     }
     for metric, rows in hand.items():
         fill = 0 if metric in absent_is_zero else None
