@@ -228,6 +228,28 @@ def churned_mrr(shape: Shape) -> str:
     return _ended(shape, "sum(s.mrr)")
 
 
+def net_new_mrr(shape: Shape) -> str:
+    """MRR started minus MRR ended, each in its own period; no start is no value (NULL), no
+    end is 0 ended."""
+    dims = "".join(f", {d}" for d in shape.dims)
+    return f"""
+        WITH moves AS (
+            SELECT {shape.keys("s.started_at")}, s.mrr AS started, 0 AS ended
+            FROM subscriptions AS s
+            JOIN users AS u ON u.user_id = s.user_id
+            WHERE {shape.conditions("s.started_at")}
+            UNION ALL
+            SELECT {shape.keys("s.ended_at")}, NULL, s.mrr
+            FROM subscriptions AS s
+            JOIN users AS u ON u.user_id = s.user_id
+            WHERE s.ended_at IS NOT NULL AND {shape.conditions("s.ended_at")}
+        )
+        SELECT period{dims}, sum(started) - sum(ended)
+        FROM moves
+        GROUP BY ALL
+    """
+
+
 HAND_SQL: dict[str, Callable[[Shape], str]] = {
     "daily_active_users": daily_active_users,
     "signups": signups,
@@ -239,6 +261,7 @@ HAND_SQL: dict[str, Callable[[Shape], str]] = {
     "new_mrr": new_mrr,
     "cancelled_subscriptions": cancelled_subscriptions,
     "churned_mrr": churned_mrr,
+    "net_new_mrr": net_new_mrr,
 }
 
 
