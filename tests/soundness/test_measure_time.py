@@ -301,3 +301,10 @@ def test_a_source_without_time_whose_measures_name_one(tiny_layer: TinyLayer) ->
     with pytest.raises(ml.QueryError, match="start/end cannot apply"):
         layer.query("subscriptions", start="2026-01-01")
     assert rows(layer, ["subscriptions"]) == [(7,)]
+
+
+def test_an_offset_does_not_move_another_time_dimension(subscriptions: ml.SemanticLayer) -> None:
+    # Without a date range, cancellations a month earlier grouped by the month the subscription
+    # started are all cancellations by start month: only ended_at moves.
+    found = rows(subscriptions, ["cancellations_month_before"], by="subscriptions.started_at.month")
+    assert found == [(D(2025, 12, 1), 1.0), (D(2026, 1, 1), 2.0), (D(2026, 2, 1), 2.0)]
