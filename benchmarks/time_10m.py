@@ -170,7 +170,9 @@ def measure(rows: int, runs: int) -> tuple[list[str], list[str]]:
         generated_rows = fetch(generated, timeout=600).rows
         mismatch = _difference(generated_rows, fetch(hand, timeout=600).rows)
         if mismatch:
-            raise AssertionError(f"({item.key}) generated and hand-written SQL disagree: {mismatch}")
+            raise AssertionError(
+                f"({item.key}) generated and hand-written SQL disagree: {mismatch}"
+            )
         ours: list[float] = []
         theirs: list[float] = []
         for _ in range(runs):

@@ -245,11 +245,14 @@ class SemanticLayer:
         order: str | Sequence[str] = (),
         limit: int | None = None,
         fill_periods: bool = False,
+        whole_periods: bool = False,
     ) -> Query:
         """A query; compile with ``.sql()``, run with ``.run()``. Names are dotted.
 
         ``fill_periods`` shows every period of the range (a time spine) when grouped by
-        ``metric_time``, also those without rows.
+        ``metric_time``, also those without rows. ``whole_periods`` widens ``start``/``end``
+        to whole periods of the coarsest ``metric_time`` grain; otherwise the range stays as
+        asked and ``Result.partial`` marks the periods it cuts.
         """
         from metrics_layer.planner.query import MetricQuery
 
@@ -262,6 +265,7 @@ class SemanticLayer:
             order=order,
             limit=limit,
             fill_periods=fill_periods,
+            whole_periods=whole_periods,
         )
         return Query(self, spec)
 
@@ -402,6 +406,7 @@ class Query:
         from metrics_layer.engine.connection import Connection, check_max_rows, check_timeout
         from metrics_layer.engine.result import Result
         from metrics_layer.engine.types import normalise_rows
+        from metrics_layer.planner.periods import partial_rows, widened
 
         seconds = check_timeout(self.layer.timeout if timeout is None else timeout)
         cap = check_max_rows(self.layer.max_rows if max_rows is None else max_rows)
@@ -415,14 +420,18 @@ class Query:
         statement = self.statement(target.dialect)
         compile_ms = self._plan_ms + (time.perf_counter() - started) * 1000
         fetched = target.fetch(statement, timeout=seconds, max_rows=cap)
+        settings = self.layer.graph.settings
+        rows = normalise_rows(fetched.rows, self._types, settings.time_zone)
+        asked = widened(self.spec, settings.week_start)
         return Result(
             self.columns,
-            normalise_rows(fetched.rows, self._types, self.layer.graph.settings.time_zone),
+            rows,
             statement.sql,
             target.dialect,
             self.versions,
             compile_ms,
             fetched.elapsed_ms,
+            partial_rows(self.columns, rows, asked.start, asked.end, settings.week_start),
         )
 
     def __repr__(self) -> str:

@@ -9,6 +9,9 @@ examples on the quick start, CLI and Python pages run.
   docs/quickstart.md exits 0, or with N when the line ends with ``# exits N`` (a block containing
   ``# not run`` is skipped). Console lines start with ``$ ``; ``NAME=value`` prefixes set
   environment variables; a ``> file`` redirection is dropped.
+- on the pages in ``OUTPUT_PAGES``, the output is compared too: each console command's stdout with
+  the lines under it, and each ```python block's printed output with the ```text block that
+  follows it.
 """
 
 from __future__ import annotations
@@ -184,7 +187,7 @@ def test_security_page_lists_every_allowed_function_and_type() -> None:
 
 
 # Pages whose console examples show the command's output, compared line by line.
-OUTPUT_PAGES = ("time.md",)
+OUTPUT_PAGES = ("time.md", "time-dimensions.md")
 
 
 def console_examples(page: str) -> Iterator[tuple[int, str, list[str]]]:
@@ -225,3 +228,22 @@ def test_examples_print_what_the_page_shows(
     assert main(words[1:]) == 0, f"{page}:{line}: {command}"
     printed = capsys.readouterr().out.rstrip("\n").splitlines()
     assert [p.rstrip() for p in printed] == [o.rstrip() for o in output], f"{page}:{line}"
+
+
+@pytest.mark.usefixtures("at_root")
+@pytest.mark.parametrize("page", ["time-dimensions.md"])
+def test_python_outputs_are_what_the_page_shows(page: str) -> None:
+    namespace: dict[str, Any] = {"__name__": f"docs.{page}"}
+    found = list(blocks(page))
+    compared = 0
+    for index, (language, line, text) in enumerate(found):
+        if language != "python":
+            continue
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(text, f"docs/{page}:{line}", "exec"), namespace)
+        after = found[index + 1] if index + 1 < len(found) else None
+        if after is not None and after[0] == "text":
+            assert printed.getvalue().rstrip("\n") == after[2], f"docs/{page}:{line}"
+            compared += 1
+    assert compared >= 2

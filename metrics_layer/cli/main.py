@@ -99,6 +99,12 @@ def _parser() -> argparse.ArgumentParser:
             action="store_true",
             help="show every period of the range, also those without rows",
         )
+        p.add_argument(
+            "--whole-periods",
+            action="store_true",
+            help="widen --start/--end to whole periods of the coarsest metric_time grain "
+            "(default: keep them, and mark cut periods with *)",
+        )
         with_project(p)
 
     query = sub.add_parser("query", help="compute metrics and print the result")
@@ -298,6 +304,7 @@ def _query(args: argparse.Namespace, layer: Any) -> Any:
         order=args.order,
         limit=args.limit,
         fill_periods=args.fill_periods,
+        whole_periods=args.whole_periods,
     )
 
 
@@ -306,7 +313,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
     result = _query(args, layer).run(timeout=args.timeout)
     if args.sql:
         print(result.sql, file=sys.stderr)
-    sys.stdout.write(render(result.columns, result.rows, args.format))
+    sys.stdout.write(render(result.columns, result.rows, args.format, result.partial))
     return 0
 
 
@@ -491,8 +498,14 @@ _HANDLERS = {
 }
 
 
-def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> str:
-    """Rows as an aligned table, CSV or JSON (an array of objects)."""
+def render(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    fmt: str,
+    partial: Sequence[bool] = (),
+) -> str:
+    """Rows as an aligned table, CSV or JSON (an array of objects); in a table the periods of
+    rows marked ``partial`` end in ``*``."""
     if fmt == "json":
         return (
             json.dumps(
@@ -510,7 +523,7 @@ def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str) -> s
         return buffer.getvalue()
     from metrics_layer.engine.result import format_table
 
-    return format_table(tuple(columns), tuple(tuple(r) for r in rows)) + "\n"
+    return format_table(tuple(columns), tuple(tuple(r) for r in rows), partial) + "\n"
 
 
 def _json_value(value: Any) -> Any:

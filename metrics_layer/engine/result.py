@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,9 +13,16 @@ if TYPE_CHECKING:
 __all__ = ["Result"]
 
 
+PARTIAL_NOTE = "* partial period: the date range holds only part of it"
+
+
 @dataclass(frozen=True)
 class Result:
-    """Rows as tuples, in ``columns`` order; column names are the names the query asked for."""
+    """Rows as tuples, in ``columns`` order; column names are the names the query asked for.
+
+    ``partial`` holds one boolean per row: True when the row's ``metric_time`` period is only
+    partly inside ``start``/``end`` (a week cut by a Wednesday start), so a chart can grey it.
+    """
 
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
@@ -24,6 +31,13 @@ class Result:
     versions: dict[str, int]
     compile_ms: float
     execute_ms: float
+    partial: tuple[bool, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.partial:
+            object.__setattr__(self, "partial", (False,) * len(self.rows))
+        elif len(self.partial) != len(self.rows):
+            raise ValueError(f"{len(self.partial)} partial flags for {len(self.rows)} rows")
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -31,9 +45,26 @@ class Result:
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return iter(self.rows)
 
-    def to_dicts(self) -> list[dict[str, Any]]:
-        """One dict per row, keyed by column name."""
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+    def to_dicts(self, *, partial: bool = False) -> list[dict[str, Any]]:
+        """One dict per row, keyed by column name; with ``partial``, also ``"partial"``: whether
+        the row's period is only partly inside the date range."""
+        from metrics_layer.errors import QueryError
+
+        if not isinstance(partial, bool):
+            raise QueryError(
+                f"expected True or False, not {type(partial).__name__}", field="partial"
+            )
+        if not partial:
+            return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+        if "partial" in self.columns:
+            raise QueryError(
+                "a column is already named 'partial'; read result.partial instead",
+                field="partial",
+            )
+        return [
+            {**dict(zip(self.columns, row, strict=True)), "partial": cut}
+            for row, cut in zip(self.rows, self.partial, strict=True)
+        ]
 
     def column(self, name: str) -> list[Any]:
         """The values of one column, in row order."""
@@ -53,17 +84,22 @@ class Result:
         return pandas.DataFrame.from_records(list(self.rows), columns=list(self.columns))
 
     def __repr__(self) -> str:
-        shown = "\n".join(format_table(self.columns, self.rows[:20]).splitlines())
+        shown = format_table(self.columns, self.rows[:20], self.partial[:20])
         more = f"\n... {len(self.rows) - 20} more rows" if len(self.rows) > 20 else ""
         return f"{shown}{more}\n({len(self.rows)} rows, {self.execute_ms:.1f} ms)"
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(_text(v))}</td>" for v in row) + "</tr>"
-            for row in self.rows[:200]
+            ('<tr class="partial" title="partial period" style="opacity: 0.5">' if cut else "<tr>")
+            + "".join(f"<td>{html.escape(_text(v))}</td>" for v in row)
+            + "</tr>"
+            for row, cut in zip(self.rows[:200], self.partial, strict=False)
         )
         note = f"<p>{len(self.rows)} rows; metric versions {self.versions}</p>"
+        if any(self.partial[:200]):
+            note += "<p><small>Greyed rows: partial periods (the date range holds only part "
+            "of them).</small></p>"
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
 
 
@@ -77,8 +113,11 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def format_table(columns: tuple[str, ...], rows: tuple[tuple[Any, ...], ...]) -> str:
-    """A plain-text table, numbers right-aligned.
+def format_table(
+    columns: tuple[str, ...], rows: tuple[tuple[Any, ...], ...], partial: Sequence[bool] = ()
+) -> str:
+    """A plain-text table, numbers right-aligned; the ``metric_time`` values of rows marked
+    ``partial`` end in ``*``, explained under the table.
 
     >>> print(format_table(("plan", "users", "mrr"), (("pro", 3, 1234567.25), ("free", 12, 0.5))))
     plan  users  mrr
@@ -86,7 +125,11 @@ def format_table(columns: tuple[str, ...], rows: tuple[tuple[Any, ...], ...]) ->
     pro       3  1234567
     free     12      0.5
     """
+    marked = [i for i, c in enumerate(columns) if c.split(".")[0] == "metric_time"]
     cells = [[_text(v) for v in row] for row in rows]
+    for row_cells, cut in zip(cells, partial, strict=False):
+        for index in marked if cut else ():
+            row_cells[index] += "*"
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     numeric = [
         bool(rows)
@@ -105,4 +148,6 @@ def format_table(columns: tuple[str, ...], rows: tuple[tuple[Any, ...], ...]) ->
                 for v, w, n in zip(row, widths, numeric, strict=True)
             ).rstrip()
         )
+    if marked and any(partial):
+        lines.append(PARTIAL_NOTE)
     return "\n".join(lines)

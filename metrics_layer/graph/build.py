@@ -176,11 +176,26 @@ def _source(
                 )
             )
             continue
-        if m.semi_additive is not None and spec.time is None:
+        if m.time is not None and not _is_time(dimensions, m.time):
+            hint = did_you_mean(
+                m.time, [d.name for d in dimensions.values() if d.type is DimensionType.TIME]
+            )
+            problems.append(
+                located.diagnostic(
+                    f"measure '{m.name}': time '{m.time}' is not a time dimension of source "
+                    f"'{spec.name}'.{hint} Name one of its dimensions with 'type: time', or "
+                    "drop 'time' to use the source's",
+                    "measures",
+                    i,
+                    "time",
+                )
+            )
+            continue
+        if m.semi_additive is not None and (m.time or spec.time) is None:
             problems.append(
                 located.diagnostic(
                     f"measure '{m.name}' is semi_additive over time, but source '{spec.name}' has "
-                    "no 'time'; set the source's time dimension",
+                    "no 'time'; set the source's time dimension, or the measure's 'time'",
                     "measures",
                     i,
                     "semi_additive",
@@ -196,9 +211,22 @@ def _source(
         if text is not None and expr is None:
             continue
         measures[m.name] = Measure(
-            m.name, spec.name, m.agg, expr, m.percentile, m.semi_additive, m.label, m.description
+            m.name,
+            spec.name,
+            m.agg,
+            expr,
+            m.percentile,
+            m.semi_additive,
+            m.label,
+            m.description,
+            time=m.time or spec.time,
         )
     return Source(spec.name, relation, spec.time, entities, dimensions, measures, spec.description)
+
+
+def _is_time(dimensions: dict[str, Dimension], name: str) -> bool:
+    found = dimensions.get(name)
+    return found is not None and found.type is DimensionType.TIME
 
 
 def _relation(

@@ -120,12 +120,18 @@ class Graph:
                     queue.append((step.right, longer))
         return found
 
-    def resolve(self, name: str, start: str, *, field: str) -> DimensionRef:
-        """Resolve a dotted query name (``user.plan``, ``user.signed_up_at.month``, ``user``)."""
+    def resolve(
+        self, name: str, start: str, *, field: str, time: str | None = None
+    ) -> DimensionRef:
+        """Resolve a dotted query name (``user.plan``, ``user.signed_up_at.month``, ``user``).
+
+        ``metric_time`` is the time dimension ``time`` of ``start`` (a measure's own time),
+        by default the source's ``time``.
+        """
         parts = name.split(".")
         grain: Grain | None = None
         if parts[0] == METRIC_TIME:
-            return self._metric_time(name, parts, start, field)
+            return self._metric_time(name, parts, start, field, time)
         if len(parts) >= 2 and parts[-1] in GRAIN_NAMES:
             grain = Grain(parts[-1])
             parts = parts[:-1]
@@ -187,7 +193,9 @@ class Graph:
             path = self.join_path(start, target, name=name, field=field)
         return DimensionRef(name, path, target, dimension, None, grain)
 
-    def _metric_time(self, name: str, parts: list[str], start: str, field: str) -> DimensionRef:
+    def _metric_time(
+        self, name: str, parts: list[str], start: str, field: str, time: str | None
+    ) -> DimensionRef:
         if len(parts) > 2 or (len(parts) == 2 and parts[1] not in GRAIN_NAMES):
             raise QueryError(
                 f"'{name}': metric_time takes a grain, one of {', '.join(GRAIN_NAMES)}."
@@ -195,13 +203,15 @@ class Graph:
                 field=field,
             )
         source = self.sources[start]
-        if source.time is None:
+        time = time or source.time
+        if time is None:
             raise QueryError(
                 f"'{name}': source '{start}' has no time dimension, so its metrics have no "
-                f"metric_time; set 'time:' on source '{start}' or drop metric_time",
+                f"metric_time; set 'time:' on source '{start}' (or on its measures) or drop "
+                "metric_time",
                 field=field,
             )
-        dimension = source.dimensions[source.time]
+        dimension = source.dimensions[time]
         grain = Grain(parts[1]) if len(parts) == 2 else Grain.DAY
         grain = self._check_grain(name, grain, dimension, field)
         return DimensionRef(name, (), start, dimension, None, grain)

@@ -76,6 +76,9 @@ class Measure:
     semi_additive: SemiAdditive | None = None
     label: str | None = None
     description: str | None = None
+    # The time dimension that is metric_time for this measure: its own ``time``, else the
+    # source's (None when neither is set).
+    time: str | None = None
 
     @property
     def ref(self) -> str:

@@ -1,9 +1,9 @@
 """Plan a metric query: which source scans, joins, groupings and aggregates answer it.
 
-Each requested metric is broken into leaf measures. Leaves of one source (and one ``per``
-period or semi-additive mode) share one scan, aggregated at the query grain; dimension sources
-are joined many-to-one; different scans are joined on the grain keys afterwards, so a fan-out
-can never double-count.
+Each requested metric is broken into leaf measures. Leaves of one source (and one time
+dimension, ``per`` period or semi-additive mode) share one scan, aggregated at the query grain;
+dimension sources are joined many-to-one; different scans are joined on the grain keys
+afterwards, so a fan-out can never double-count.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from metrics_layer.graph.model import Dimension, Measure, Metric, MetricKind, Of
 from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero, safe_divide
 from metrics_layer.planner.conditions import TIME_GRAIN, conjunction, typed_time_literals
 from metrics_layer.planner.joins import Joins, requalify
+from metrics_layer.planner.periods import widened
 from metrics_layer.planner.plan import (
     AggColumn,
     Aggregation,
@@ -31,11 +32,14 @@ from metrics_layer.planner.plan import (
 from metrics_layer.planner.query import MAX_NAME_LENGTH, MetricQuery
 from metrics_layer.planner.types import dimension_type, metric_type
 from metrics_layer.planner.windows import fill_periods, plan_window
-from metrics_layer.spec.models import DimensionType, Grain, Rollup, SemiAdditive
-from metrics_layer.sql.names import column
+from metrics_layer.spec.models import Agg, DimensionType, Grain, Rollup, SemiAdditive
+from metrics_layer.sql.names import cast, column
 from metrics_layer.sql.time import bucket, in_time_zone, shift, within_dates
 
 __all__ = ["plan_query"]
+
+# Aggregates whose value keeps a DECIMAL column's type.
+_DECIMAL_SUMS = frozenset({Agg.SUM, Agg.AVG})
 
 
 @dataclass(frozen=True)
@@ -51,9 +55,11 @@ class _Leaf:
     start_of: Grain | None = None
 
 
-# A scan's key: source, per, semi-additive mode, offset, and for a window its metric and filter.
+# A scan's key: source, time dimension, per, semi-additive mode, offset, and for a window its
+# metric, filter and offset_to_grain.
 _ScanKey = tuple[
     str,
+    str | None,
     Grain | None,
     SemiAdditive | None,
     Offset | None,
@@ -63,10 +69,13 @@ _ScanKey = tuple[
 
 @dataclass
 class _Scan:
-    """An aggregation being assembled for one (source, per, semi-additive, offset) key; a
-    rolling or cumulative metric has a scan of its own (``window``)."""
+    """An aggregation being assembled for one (source, time, per, semi-additive, offset) key;
+    ``time`` is the measures' time dimension (their metric_time). A rolling or cumulative
+    metric has a scan of its own (``window``)."""
 
     source: str
+    time: str | None
+    own_time: bool
     per: Grain | None
     keep: SemiAdditive | None
     offset: Offset | None
@@ -77,20 +86,21 @@ class _Scan:
 
     @property
     def name(self) -> str:
+        base = f"{self.source}_by_{self.time}" if self.own_time else self.source
         if self.window is not None:
-            name = f"{self.source}_{self.window.name}{self.suffix}"
+            name = f"{base}_{self.window.name}{self.suffix}"
         elif self.per is not None:
-            name = f"{self.source}_per_{self.per.value}"
+            name = f"{base}_per_{self.per.value}"
         elif self.keep is not None:
-            name = f"{self.source}_{self.keep.value}_snapshot"
+            name = f"{base}_{self.keep.value}_snapshot"
         else:
-            name = f"{self.source}_agg"
+            name = f"{base}_agg"
         return name if self.offset is None else f"{name}_{self.offset.label}"
 
 
 def plan_query(graph: Graph, query: MetricQuery) -> Plan:
     """Plan ``query`` against ``graph``; every user mistake is a QueryError naming the field."""
-    return _Planner(graph, query).plan()
+    return _Planner(graph, widened(query, graph.settings.week_start)).plan()
 
 
 class _Planner:
@@ -120,12 +130,7 @@ class _Planner:
             groupings = self._groupings()
             aggregations = tuple(self._aggregation(scan) for scan in self.scans.values())
             if self.query.fill_periods or any(m.fill_periods for m in metrics):
-                first = next(iter(self.scans.values())).source
-                periods = [
-                    name
-                    for name in self.query.by
-                    if self._is_source_time(self.graph.resolve(name, first, field="by"), first)
-                ]
+                periods = [name for name in self.query.by if name.split(".")[0] == METRIC_TIME]
                 fill = fill_periods(self.graph, self.query, periods, required=False)
         aliases = {g.name: g.alias for g in groupings}
         order = tuple((aliases.get(o.name, o.name), o.descending) for o in self.query.order)
@@ -192,6 +197,10 @@ class _Planner:
                 fill = 0
             if fill is None:
                 return ref
+            if measure.agg in _DECIMAL_SUMS:
+                # A sum of DECIMALs and a DOUBLE fill have no common type on ClickHouse (it
+                # answers a Variant); the metric is a float anyway.
+                ref = cast(ref, exp.DataType.Type.DOUBLE)
             return exp.Coalesce(this=ref, expressions=[_number(fill)])
         if metric.kind.windowed:
             assert metric.measure is not None
@@ -262,10 +271,13 @@ class _Planner:
         measure = leaf.measure
         keep = measure.semi_additive
         window = None if leaf.window is None else (leaf.window.name, leaf.condition, leaf.start_of)
-        key: _ScanKey = (measure.source, leaf.per, keep, leaf.offset, window)
+        key: _ScanKey = (measure.source, measure.time, leaf.per, keep, leaf.offset, window)
         scan = self.scans.get(key)
         if scan is None:
-            scan = self.scans[key] = _Scan(measure.source, leaf.per, keep, leaf.offset, leaf.window)
+            own = measure.time != self.graph.sources[measure.source].time
+            scan = self.scans[key] = _Scan(
+                measure.source, measure.time, own, leaf.per, keep, leaf.offset, leaf.window
+            )
             taken = {other.name for other in self.scans.values() if other is not scan}
             while scan.name in taken:
                 scan.suffix = f"_{len(taken) + 1}" if not scan.suffix else scan.suffix + "_"
@@ -317,15 +329,18 @@ class _Planner:
                 + "; ask for them separately",
                 field="by",
             )
-        self.scans[(best[1], None, None, None, None)] = _Scan(best[1], None, None, None)
+        time = self.graph.sources[best[1]].time
+        self.scans[(best[1], time, None, None, None, None)] = _Scan(
+            best[1], time, False, None, None, None
+        )
 
     # -- names into expressions ---------------------------------------------------------------
 
     def _groupings(self) -> tuple[Grouping, ...]:
         groupings: list[Grouping] = []
-        first = next(iter(self.scans.values())).source
+        first = next(iter(self.scans.values()))
         for name in self.query.by:
-            ref = self.graph.resolve(name, first, field="by")
+            ref = self.graph.resolve(name, first.source, field="by", time=first.time)
             alias = name.replace(".", "__")
             if ref.entity is not None and len(ref.entity.keys) > 1:
                 groupings.extend(
@@ -338,33 +353,35 @@ class _Planner:
 
     def _aggregation(self, scan: _Scan) -> Aggregation:
         if scan.window is not None:
-            return plan_window(self, scan.source, scan.leaves[0][1], scan.name)
+            return plan_window(self, scan.source, scan.time, scan.leaves[0][1], scan.name)
         joins = Joins(self.graph, scan.source)
         groups: list[tuple[str, exp.Expr]] = []
         partition: list[tuple[str, exp.Expr]] = []
         for name in self.query.by:
-            ref = self.graph.resolve(name, scan.source, field="by")
+            ref = self.graph.resolve(name, scan.source, field="by", time=scan.time)
             alias = name.replace(".", "__")
-            expressions = self._expressions(ref, joins, scan.offset)
+            expressions = self._expressions(ref, joins, scan.offset, scan.time)
             if len(expressions) == 1:
                 groups.append((alias, expressions[0]))
             else:
                 groups.extend((f"{alias}__{i}", e) for i, e in enumerate(expressions, start=1))
-            if self._is_source_time(ref, scan.source):
+            if _is_time(ref, scan.source, scan.time):
                 self._check_per(scan, ref, name)
                 partition.append((alias, expressions[0]))
-        time_range = self._time_range(scan.source, scan.offset)
+        time_range = self._time_range(scan.source, scan.time, scan.offset, scan.own_time)
         shared = _shared_condition(scan)
         # Each metric filter of the scan resolved once (none when one filter serves them all).
         filters = {
-            condition: _Reused(self._resolve(condition, scan.source, joins, scan.offset, "filter"))
+            condition: _Reused(
+                self._resolve(condition, scan.source, joins, scan.offset, "filter", scan.time)
+            )
             for condition in dict.fromkeys(leaf.condition for _, leaf in scan.leaves)
             if condition is not None and shared is None
         }
         where = conjunction(
             time_range.copy() if time_range is not None else None,
             *(
-                self._resolve(condition, scan.source, joins, scan.offset, field=field)
+                self._resolve(condition, scan.source, joins, scan.offset, field, scan.time)
                 for condition, field in ((self.where, "where"), (shared, "filter"))
                 if condition is not None
             ),
@@ -385,11 +402,11 @@ class _Planner:
         source = self.graph.sources[scan.source]
         # A row's period is its own (unshifted) day: shifting by months would fold the last days
         # of a long month into one. Offsets move the buckets (partition), not the periods.
-        time_expr = self._source_time(scan.source, None)
+        time_expr = self._source_time(scan.source, scan.time, None)
         per: exp.Expr | None = None
         periods: Periods | None = None
         if time_expr is not None and (scan.per is not None or scan.keep is not None):
-            grain = scan.per or source.dimensions[source.time or ""].grain or Grain.DAY
+            grain = scan.per or source.dimensions[scan.time or ""].grain or Grain.DAY
             period = bucket(time_expr, grain, self.graph.settings.week_start)
             per = period if scan.per is not None else None
             periods = Periods(period, tuple(partition), time_range)
@@ -417,19 +434,12 @@ class _Planner:
                 field="by",
             )
 
-    def _is_source_time(self, ref: DimensionRef, source: str) -> bool:
-        return (
-            ref.dimension is not None
-            and not ref.path
-            and ref.dimension.name == self.graph.sources[source].time
-        )
-
-    def _source_time(self, source: str, offset: Offset | None) -> exp.Expr | None:
-        """The source's metric_time in the project's time zone, shifted by ``offset``."""
-        found = self.graph.sources[source]
-        if found.time is None:
+    def _source_time(self, source: str, time: str | None, offset: Offset | None) -> exp.Expr | None:
+        """The time dimension ``time`` of ``source`` (a scan's metric_time) in the project's
+        time zone, shifted by ``offset``."""
+        if time is None:
             return None
-        dimension = found.dimensions[found.time]
+        dimension = self.graph.sources[source].dimensions[time]
         local = self._local(dimension, dimension.expr.copy())
         return local if offset is None else shift(local, offset.amount, offset.unit)
 
@@ -440,22 +450,35 @@ class _Planner:
             return expression
         return in_time_zone(expression, self.graph.settings.time_zone)
 
-    def _time_range(self, source: str, offset: Offset | None) -> exp.Expr | None:
+    def _time_range(
+        self, source: str, time: str | None, offset: Offset | None, own_time: bool
+    ) -> exp.Expr | None:
+        """``start``/``end`` on the scan's time; a measure's own time must also be set (a row
+        without it, an open subscription without ``ended_at``, is in no period)."""
+        happened = None
+        if own_time and time is not None:
+            column = self.graph.sources[source].dimensions[time].expr.copy()
+            happened = exp.Not(this=exp.Is(this=column, expression=exp.Null()))
         if self.query.start is None and self.query.end is None:
-            return None
-        time_expr = self._source_time(source, offset)
+            return happened
+        time_expr = self._source_time(source, time, offset)
         if time_expr is None:
             raise QueryError(
                 f"source '{source}' has no time dimension, so start/end cannot apply to its "
-                "metrics; drop start/end or set 'time:' on the source",
+                "metrics; drop start/end or set 'time:' on the source (or on its measures)",
                 field="start",
             )
-        return within_dates(time_expr, self.query.start, self.query.end)
+        return conjunction(happened, within_dates(time_expr, self.query.start, self.query.end))
 
     def _expressions(
-        self, ref: DimensionRef, joins: Joins | None, offset: Offset | None = None
+        self,
+        ref: DimensionRef,
+        joins: Joins | None,
+        offset: Offset | None = None,
+        time: str | None = None,
     ) -> list[exp.Expr]:
-        """The SQL of a resolved name; metric_time of an offset scan is shifted by the offset."""
+        """The SQL of a resolved name; the scan's ``time`` (its metric_time) in an offset scan is
+        shifted by the offset."""
         alias = joins.alias(ref.path) if joins is not None else None
         if ref.entity is not None:
             keys = [k.copy() for k in ref.entity.keys]
@@ -465,7 +488,7 @@ class _Planner:
         if ref.grain is None:
             return [expression]
         zoned = self._local(ref.dimension, expression)
-        if offset is not None and self._is_source_time(ref, ref.source):
+        if offset is not None and _is_time(ref, ref.source, time):
             if ref.grain is Grain.HOUR:
                 raise QueryError(
                     f"'{ref.name}': period-over-period offsets work on days or coarser; "
@@ -482,8 +505,11 @@ class _Planner:
         joins: Joins | None,
         offset: Offset | None = None,
         field: str = "where",
+        time: str | None = None,
     ) -> exp.Expr:
-        """Replace the dotted names of a filter by expressions over ``source`` (and its joins)."""
+        """Replace the dotted names of a filter by expressions over ``source`` (and its joins);
+        ``time`` is the scan's time dimension (default: the source's)."""
+        time = time or self.graph.sources[source].time
         tree = condition.copy()
 
         def rule(node: exp.Expr) -> exp.Expr:
@@ -500,7 +526,7 @@ class _Planner:
                     field=field,
                 )
             try:
-                ref = self.graph.resolve(name, source, field=field)
+                ref = self.graph.resolve(name, source, field=field, time=time)
             except FilterError:
                 raise
             except QueryError as exc:
@@ -513,7 +539,7 @@ class _Planner:
                     f"on its own; compare it, e.g. \"{'.'.join(parts)} = 'x'\"",
                     field=field,
                 )
-            expressions = self._expressions(ref, joins, offset)
+            expressions = self._expressions(ref, joins, offset, time)
             if len(expressions) != 1:
                 raise FilterError(
                     f"'{'.'.join(parts)}' has a key of several columns; filter on its "
@@ -557,6 +583,16 @@ def _shared_condition(scan: _Scan) -> exp.Expr | None:
     if len(conditions) != 1 or None in conditions:
         return None
     return scan.leaves[0][1].condition
+
+
+def _is_time(ref: DimensionRef, source: str, time: str | None) -> bool:
+    """Whether ``ref`` is the time dimension ``time`` of ``source`` itself (not joined)."""
+    return (
+        ref.dimension is not None
+        and not ref.path
+        and ref.dimension.source == source
+        and ref.dimension.name == time
+    )
 
 
 def _add(outer: Offset | None, inner: Offset | None, metric: Metric) -> Offset | None:

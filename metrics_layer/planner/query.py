@@ -43,6 +43,8 @@ class MetricQuery:
     order: tuple[OrderBy, ...] = ()
     limit: int | None = None
     fill_periods: bool = False
+    # Widen start/end to whole periods of the coarsest metric_time grain (planner/periods.py).
+    whole_periods: bool = False
 
     @classmethod
     def of(
@@ -56,6 +58,7 @@ class MetricQuery:
         order: str | Sequence[str] | None = (),
         limit: int | None = None,
         fill_periods: bool = False,
+        whole_periods: bool = False,
     ) -> MetricQuery:
         """Normalise loose caller input; every mistake is a QueryError naming the field.
 
@@ -85,7 +88,11 @@ class MetricQuery:
         row_limit = _limit(limit)
         if not isinstance(fill_periods, bool):
             raise QueryError(
-                f"must be True or False, not {_shown(fill_periods)}", field="fill_periods"
+                f"expected True or False, not {_shown(fill_periods)}", field="fill_periods"
+            )
+        if not isinstance(whole_periods, bool):
+            raise QueryError(
+                f"expected True or False, not {_shown(whole_periods)}", field="whole_periods"
             )
         orders = tuple(
             OrderBy(item[1:].strip(), True) if item.startswith("-") else OrderBy(item)
@@ -108,6 +115,7 @@ class MetricQuery:
             order=orders,
             limit=row_limit,
             fill_periods=fill_periods,
+            whole_periods=whole_periods,
         )
 
 

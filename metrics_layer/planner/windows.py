@@ -46,8 +46,13 @@ _LONGEST = {
 }
 
 
-def plan_window(planner: _Planner, source: str, leaf: _Leaf, name: str) -> Aggregation:
-    """The aggregation of one rolling or cumulative leaf of ``source``."""
+def plan_window(
+    planner: _Planner, source: str, time_name: str | None, leaf: _Leaf, name: str
+) -> Aggregation:
+    """The aggregation of one rolling or cumulative leaf of ``source``, whose days are those
+    of its time dimension ``time_name`` (the measure's)."""
+    from metrics_layer.planner.planner import _is_time
+
     metric = leaf.window
     assert metric is not None
     query = planner.query
@@ -60,9 +65,9 @@ def plan_window(planner: _Planner, source: str, leaf: _Leaf, name: str) -> Aggre
     groups: list[tuple[str, exp.Expr]] = []
     periods: list[tuple[str, exp.Expr]] = []
     for by in query.by:
-        ref = planner.graph.resolve(by, source, field="by")
+        ref = planner.graph.resolve(by, source, field="by", time=time_name)
         alias = by.replace(".", "__")
-        if planner._is_source_time(ref, source):
+        if _is_time(ref, source, time_name):
             assert ref.grain is not None
             if ref.grain is Grain.HOUR:
                 raise QueryError(
@@ -72,12 +77,12 @@ def plan_window(planner: _Planner, source: str, leaf: _Leaf, name: str) -> Aggre
                 )
             periods.append((alias, bucket(spine_day.copy(), ref.grain, settings.week_start)))
             continue
-        expressions = planner._expressions(ref, joins, offset)
+        expressions = planner._expressions(ref, joins, offset, time_name)
         if len(expressions) == 1:
             groups.append((alias, expressions[0]))
         else:
             groups.extend((f"{alias}__{i}", e) for i, e in enumerate(expressions, start=1))
-    time = planner._source_time(source, None)
+    time = planner._source_time(source, time_name, None)
     assert time is not None
     start = minus(query.start, offset)
     end = minus(query.end, offset)
@@ -88,7 +93,7 @@ def plan_window(planner: _Planner, source: str, leaf: _Leaf, name: str) -> Aggre
             end,
         ),
         *(
-            planner._resolve(condition, source, joins, offset, field=field)
+            planner._resolve(condition, source, joins, offset, field, time_name)
             for condition, field in ((planner.where, "where"), (leaf.condition, "filter"))
             if condition is not None
         ),

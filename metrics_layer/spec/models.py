@@ -261,8 +261,14 @@ class MeasureSpec(_Spec):
         None,
         description=(
             "Snapshot measures (MRR, balances): keep only the last (or first) snapshot of each "
-            "period of the source's time dimension, then aggregate across everything else."
+            "period of the measure's time dimension, then aggregate across everything else."
         ),
+    )
+    time: Name | None = Field(
+        None,
+        description="Name of the source's time dimension that is metric_time for this measure "
+        "(cancellations by ended_at); default: the source's time. When it is not the source's "
+        "time, rows where it is NULL are not counted.",
     )
     label: str | None = None
     description: str | None = None

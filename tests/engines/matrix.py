@@ -27,6 +27,7 @@ KPIS = (
     "mrr_growth_rate",
     "arpu",
     "new_mrr",
+    "net_new_mrr",
     "paying_customers",
     "events_per_active_user",
     "weekly_active_users",

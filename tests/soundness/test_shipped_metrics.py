@@ -209,6 +209,47 @@ def new_mrr(shape: Shape) -> str:
     """
 
 
+def _ended(shape: Shape, value: str) -> str:
+    """``value`` over subscriptions by the time they ended; open ones (no end) in no period."""
+    return f"""
+        SELECT {shape.keys("s.ended_at")}, {value}
+        FROM subscriptions AS s
+        JOIN users AS u ON u.user_id = s.user_id
+        WHERE s.ended_at IS NOT NULL AND {shape.conditions("s.ended_at")}
+        GROUP BY ALL
+    """
+
+
+def cancelled_subscriptions(shape: Shape) -> str:
+    return _ended(shape, "count(*)")
+
+
+def churned_mrr(shape: Shape) -> str:
+    return _ended(shape, "sum(s.mrr)")
+
+
+def net_new_mrr(shape: Shape) -> str:
+    """MRR started minus MRR ended, each in its own period; no start is no value (NULL), no
+    end is 0 ended."""
+    dims = "".join(f", {d}" for d in shape.dims)
+    return f"""
+        WITH moves AS (
+            SELECT {shape.keys("s.started_at")}, s.mrr AS started, 0 AS ended
+            FROM subscriptions AS s
+            JOIN users AS u ON u.user_id = s.user_id
+            WHERE {shape.conditions("s.started_at")}
+            UNION ALL
+            SELECT {shape.keys("s.ended_at")}, NULL, s.mrr
+            FROM subscriptions AS s
+            JOIN users AS u ON u.user_id = s.user_id
+            WHERE s.ended_at IS NOT NULL AND {shape.conditions("s.ended_at")}
+        )
+        SELECT period{dims}, sum(started) - sum(ended)
+        FROM moves
+        GROUP BY ALL
+    """
+
+
 HAND_SQL: dict[str, Callable[[Shape], str]] = {
     "daily_active_users": daily_active_users,
     "signups": signups,
@@ -218,6 +259,9 @@ HAND_SQL: dict[str, Callable[[Shape], str]] = {
     "paying_customers": paying_customers,
     "arpu": arpu,
     "new_mrr": new_mrr,
+    "cancelled_subscriptions": cancelled_subscriptions,
+    "churned_mrr": churned_mrr,
+    "net_new_mrr": net_new_mrr,
 }
 
 
@@ -317,7 +361,13 @@ def test_all_metrics_in_one_query_equal_each_alone(layer: ml.SemanticLayer, demo
     ).run()
     hand = {m: expected_rows(demo_sql, shape, m) for m in metrics}
     keys = set().union(*(set(rows) for rows in hand.values()))
-    absent_is_zero = {"signups", "paying_customers", "daily_active_users"}
+    absent_is_zero = {
+        "signups",
+        "paying_customers",
+        "daily_active_users",
+        "cancelled_subscriptions",
+        "churned_mrr",
+    }
     for metric, rows in hand.items():
         fill = 0 if metric in absent_is_zero else None
         assert_same(by_key(result, metric, 2), {k: rows.get(k, fill) for k in keys})

@@ -118,6 +118,13 @@ CASES: tuple[Case, ...] = (
         end="2026-03-01",
     ),
     Case("yearly_by_platform", ("events_per_active_user",), ("metric_time.year", "event.platform")),
+    Case(
+        "measure_time_by_month",
+        ("new_mrr", "cancelled_subscriptions", "net_new_mrr"),
+        ("metric_time.month",),
+        start="2026-01-01",
+        end="2026-03-31",
+    ),
 )
 
 CASE_PARAMS = [pytest.param(case, id=case.name) for case in CASES]

@@ -1,0 +1,43 @@
+WITH subscriptions_agg AS (
+  SELECT
+    CAST(TRUNC(CAST(subscriptions.started_at AS DATE), 'MONTH') AS DATE) AS metric_time__month,
+    SUM(subscriptions.mrr) AS new_mrr
+  FROM subscriptions AS subscriptions
+  WHERE
+    CAST(subscriptions.started_at AS DATE) >= CAST('2026-01-01' AS DATE)
+    AND CAST(subscriptions.started_at AS DATE) <= CAST('2026-03-31' AS DATE)
+  GROUP BY
+    CAST(TRUNC(CAST(subscriptions.started_at AS DATE), 'MONTH') AS DATE)
+), subscriptions_by_ended_at_agg AS (
+  SELECT
+    CAST(TRUNC(CAST(subscriptions.ended_at AS DATE), 'MONTH') AS DATE) AS metric_time__month,
+    COUNT(*) AS cancelled_subscriptions,
+    SUM(subscriptions.mrr) AS churned_mrr
+  FROM subscriptions AS subscriptions
+  WHERE
+    NOT subscriptions.ended_at IS NULL
+    AND CAST(subscriptions.ended_at AS DATE) >= CAST('2026-01-01' AS DATE)
+    AND CAST(subscriptions.ended_at AS DATE) <= CAST('2026-03-31' AS DATE)
+  GROUP BY
+    CAST(TRUNC(CAST(subscriptions.ended_at AS DATE), 'MONTH') AS DATE)
+), grain_keys AS (
+  SELECT
+    subscriptions_agg.metric_time__month
+  FROM subscriptions_agg
+  UNION
+  SELECT
+    subscriptions_by_ended_at_agg.metric_time__month
+  FROM subscriptions_by_ended_at_agg
+)
+SELECT
+  grain_keys.metric_time__month AS metric_time__month,
+  subscriptions_agg.new_mrr AS new_mrr,
+  COALESCE(subscriptions_by_ended_at_agg.cancelled_subscriptions, 0) AS cancelled_subscriptions,
+  subscriptions_agg.new_mrr - COALESCE(CAST(subscriptions_by_ended_at_agg.churned_mrr AS DOUBLE), 0.0) AS net_new_mrr
+FROM grain_keys
+LEFT JOIN subscriptions_agg
+  ON grain_keys.metric_time__month IS NOT DISTINCT FROM subscriptions_agg.metric_time__month
+LEFT JOIN subscriptions_by_ended_at_agg
+  ON grain_keys.metric_time__month IS NOT DISTINCT FROM subscriptions_by_ended_at_agg.metric_time__month
+ORDER BY
+  metric_time__month NULLS LAST
