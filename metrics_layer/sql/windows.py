@@ -20,7 +20,7 @@ from typing import Protocol
 from sqlglot import exp
 
 from metrics_layer.planner.plan import Aggregation, Window
-from metrics_layer.spec.models import Agg, Rollup
+from metrics_layer.spec.models import Agg, Grain, Rollup
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
 from metrics_layer.sql.spine import SPINE_DAY, bounds_select, days_select
 from metrics_layer.sql.time import shift
@@ -32,6 +32,9 @@ PART = "part"
 PART_COUNT = "part_count"
 END = "window_end"
 PERIOD_DAYS = "period_days"
+MARK = "mark_day"
+CHANGE = "change"
+RUN = "run_order"
 
 
 class Relations(Protocol):
@@ -60,7 +63,12 @@ def window_ctes(agg: Aggregation, relations: Relations) -> tuple[list[exp.CTE], 
     # Stages after the points; the last one is named ``N_window`` (the planner refers to it).
     stages: list[tuple[str, exp.Select]] = []
     values = f"{name}_ends"
-    stages.append((values, _windows(window, name, points, others, column_alias)))
+    if _by_changes(window):
+        changes = f"{name}_changes"
+        ctes.extend(_change_ctes(window, name, others))
+        stages.append((values, _counted(window, changes, points, others, column_alias)))
+    else:
+        stages.append((values, _windows(window, name, points, others, column_alias)))
     keys = points
     if window.edge is Rollup.AVERAGE:
         period_days = f"{name}_period_days"
@@ -172,6 +180,151 @@ def _windows(
     if keys:
         select = select.group_by(*keys, copy=False)
     return select
+
+
+def _by_changes(window: Window) -> bool:
+    """A distinct count over windows of whole days, all time or grain-to-date is counted from
+    the days each value enters and leaves the window (below), not by joining every day's
+    values to every window holding them: the work no longer grows with the window's length.
+    Windows of months are joined as they are: a month back from the 31st is clamped, so when a
+    day leaves such a window is not the same as a month after it entered."""
+    if window.agg is not Agg.COUNT_DISTINCT:
+        return False
+    return window.span is None or window.span.unit in (Grain.DAY, Grain.WEEK)
+
+
+def _change_ctes(window: Window, daily: str, others: list[str]) -> list[exp.CTE]:
+    """``N_marks``: +1 on the day a value enters a group's window and -1 on the day it leaves;
+    ``N_changes``: their sum per group and day. A window's distinct count is then the sum of
+    the changes up to its last day.
+
+    A value enters on each day it occurs unless it is still inside from an earlier day, and
+    leaves ``span`` days after it last occurred; the intervals of one value never overlap, as
+    each ends no later than the value's next day. For all time a value enters on its first
+    day and never leaves; for grain-to-date, on its first day of each period.
+    """
+    ctes: list[exp.CTE] = []
+    marks = f"{daily}_marks"
+    present = exp.Not(this=exp.Is(this=column(PART, daily), expression=exp.Null()))
+    if window.span is None:
+        keys: list[exp.Expr] = [*(column(o, daily) for o in others), column(PART, daily)]
+        if window.to_grain is not None:
+            keys.append(_over(window.to_grain, column(DAY, daily)))
+        select = exp.Select(
+            expressions=[
+                *(column(o, daily) for o in others),
+                alias(exp.Min(this=column(DAY, daily)), MARK),
+                alias(exp.Literal.number(1), CHANGE),
+            ]
+        ).from_(exp.Table(this=ident(daily)), copy=False)
+        select = select.where(present, copy=False).group_by(*keys, copy=False)
+        ctes.append(exp.CTE(this=select, alias=table_alias(marks)))
+    else:
+        runs = f"{daily}_runs"
+        order = exp.Order(expressions=[exp.Ordered(this=column(DAY, daily))])
+        number = exp.Window(
+            this=exp.RowNumber(),
+            partition_by=[*(column(o, daily) for o in others), column(PART, daily)],
+            order=order,
+        )
+        select = exp.Select(
+            expressions=[
+                *(column(o, daily) for o in others),
+                column(DAY, daily),
+                column(PART, daily),
+                alias(number, RUN),
+            ]
+        ).from_(exp.Table(this=ident(daily)), copy=False)
+        ctes.append(exp.CTE(this=select.where(present, copy=False), alias=table_alias(runs)))
+        enter = exp.Select(
+            expressions=[
+                *(column(o, "entered") for o in others),
+                alias(column(DAY, "entered"), MARK),
+                alias(exp.Literal.number(1), CHANGE),
+            ]
+        ).from_(_aliased(runs, "entered"), copy=False)
+        leave_at = cast(
+            shift(column(DAY, "entered"), window.span.amount, window.span.unit),
+            exp.DataType.Type.DATE,
+        )
+        following = column(DAY, "following")
+        sooner = exp.and_(
+            exp.Not(this=exp.Is(this=following.copy(), expression=exp.Null())),
+            exp.LT(this=following.copy(), expression=leave_at.copy()),
+        )
+        leave = exp.Case(ifs=[exp.If(this=sooner, true=following)], default=leave_at)
+        on = exp.and_(
+            exp.EQ(this=column(PART, "following"), expression=column(PART, "entered")),
+            *(
+                exp.NullSafeEQ(this=column(o, "following"), expression=column(o, "entered"))
+                for o in others
+            ),
+            exp.EQ(
+                this=column(RUN, "following"),
+                expression=exp.Add(this=column(RUN, "entered"), expression=exp.Literal.number(1)),
+            ),
+        )
+        exit_ = exp.Select(
+            expressions=[
+                *(column(o, "entered") for o in others),
+                alias(leave, MARK),
+                alias(exp.Neg(this=exp.Literal.number(1)), CHANGE),
+            ]
+        ).from_(_aliased(runs, "entered"), copy=False)
+        exit_.append("joins", exp.Join(this=_aliased(runs, "following"), on=on, side="LEFT"))
+        union = exp.Union(this=enter, expression=exit_, distinct=False)
+        ctes.append(exp.CTE(this=union, alias=table_alias(marks)))
+    totals = exp.Select(
+        expressions=[
+            *(column(o, marks) for o in others),
+            column(MARK, marks),
+            alias(exp.Sum(this=column(CHANGE, marks)), CHANGE),
+        ]
+    ).from_(exp.Table(this=ident(marks)), copy=False)
+    totals = totals.group_by(*(column(o, marks) for o in others), column(MARK, marks), copy=False)
+    ctes.append(exp.CTE(this=totals, alias=table_alias(f"{daily}_changes")))
+    return ctes
+
+
+def _counted(
+    window: Window, changes: str, points: str, others: list[str], column_alias: str
+) -> exp.Select:
+    """Each point's distinct count: the changes up to its day (from its period's first day,
+    for grain-to-date)."""
+    times = [a for a, _ in window.periods]
+    end = column(END, points)
+    mark = column(MARK, changes)
+    inside: list[exp.Expr] = [exp.LTE(this=mark, expression=end)]
+    if window.to_grain is not None:
+        inside.append(exp.GTE(this=mark.copy(), expression=_over(window.to_grain, end.copy())))
+    keys = [column(t, points) for t in times] + [column(o, changes) for o in others]
+    if window.edge is Rollup.AVERAGE:
+        keys.append(end.copy())
+    total = exp.Sum(this=column(CHANGE, changes))
+    select = exp.Select(expressions=[*(k.copy() for k in keys), alias(total, column_alias)]).from_(
+        exp.Table(this=ident(points)), copy=False
+    )
+    select.append("joins", exp.Join(this=exp.Table(this=ident(changes)), kind="CROSS"))
+    select = select.where(exp.and_(*inside, copy=False), copy=False)
+    if keys:
+        select = select.group_by(*keys, copy=False)
+    if others:
+        # A group shows where its window holds a value, as when the values are joined.
+        select = select.having(
+            exp.GT(this=total.copy(), expression=exp.Literal.number(0)), copy=False
+        )
+    return select
+
+
+def _over(template: exp.Expr, day: exp.Expr) -> exp.Expr:
+    """``template`` (an expression of the spine's day) over ``day`` instead."""
+    return template.copy().transform(
+        lambda node: day.copy() if isinstance(node, exp.Column) and node.name == SPINE_DAY else node
+    )
+
+
+def _aliased(name: str, alias_name: str) -> exp.Table:
+    return exp.Table(this=ident(name), alias=exp.TableAlias(this=exp.to_identifier(alias_name)))
 
 
 def _combine(window: Window, daily: str) -> exp.Expr:
