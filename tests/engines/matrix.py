@@ -34,6 +34,7 @@ KPIS = (
     "monthly_active_users",
     "stickiness",
     "new_mrr_month_to_date",
+    "new_users",
 )
 # Rolling and cumulative KPIs (evaluated on a day spine): heavier on the slow engines.
 WINDOWED = frozenset(
