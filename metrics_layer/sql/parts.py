@@ -90,7 +90,8 @@ def date_part(expression: exp.Expr, part: DatePart, fiscal_year_start: int = 1) 
 
 
 def _add_months(value: exp.Expr, months: int) -> exp.Expr:
-    return exp.DateAdd(this=value, expression=exp.Literal.number(months), unit=exp.var("MONTH"))
+    kind = exp.DateAdd if months >= 0 else exp.DateSub
+    return kind(this=value, expression=exp.Literal.number(abs(months)), unit=exp.var("MONTH"))
 
 
 def _unit(node: exp.Expr) -> str | None:

@@ -63,7 +63,7 @@ def bucket(
     >>> bucket(exp.column("t"), Grain.HOUR, WeekStart.MONDAY).sql("duckdb")
     "CAST(DATE_TRUNC('HOUR', t) AS TIMESTAMP)"
     >>> bucket(exp.column("t"), Grain.FISCAL_YEAR, fiscal_year_start=2).sql("duckdb")
-    "CAST(DATE_TRUNC('YEAR', DATE_TRUNC('MONTH', CAST(t AS DATE)) + INTERVAL (-1) MONTH) + \
+    "CAST(DATE_TRUNC('YEAR', DATE_TRUNC('MONTH', CAST(t AS DATE)) - INTERVAL 1 MONTH) + \
 INTERVAL 1 MONTH AS DATE)"
     """
     if grain in SUB_DAY:
@@ -82,7 +82,7 @@ INTERVAL 1 MONTH AS DATE)"
         return cast(_add(start, months, "MONTH"), exp.DataType.Type.DATE)
     shift = _WEEKDAYS.index(week_start) if grain is Grain.WEEK else 0
     if shift:
-        day = _add(day, -shift, "DAY")
+        day = exp.DateAdd(this=day, expression=exp.Literal.number(-shift), unit=exp.var("DAY"))
     truncated = _truncate(day, grain)
     if shift:
         truncated = _add(truncated, shift, "DAY")
@@ -100,7 +100,10 @@ def _truncate(day: exp.Expr, grain: Grain) -> exp.Expr:
 
 
 def _add(day: exp.Expr, amount: int, unit: str) -> exp.Expr:
-    return exp.DateAdd(this=day, expression=exp.Literal.number(amount), unit=exp.var(unit))
+    """``day`` plus ``amount`` units; a negative amount as a subtraction (every dialect parses
+    ``- INTERVAL 1 MONTH`` back as written)."""
+    kind = exp.DateAdd if amount >= 0 else exp.DateSub
+    return kind(this=day, expression=exp.Literal.number(abs(amount)), unit=exp.var(unit))
 
 
 _IN_DAYS = {Grain.DAY: 1, Grain.WEEK: 7}
