@@ -81,6 +81,8 @@ DEFINITIONS = f"""
         expr: earlier
         inputs:
           - {{metric: bookings, alias: earlier, offset: 1 fiscal_quarter}}
+      - {{name: daily_bookings, type: simple, measure: bookings.bookings, per: day}}
+      - {{name: quarterly_bookings, type: simple, measure: bookings.bookings, per: quarter}}
       - name: bookings_with_prior
         type: derived
         expr: bookings + earlier
@@ -248,6 +250,25 @@ def test_an_offset_of_one_fiscal_quarter(load: Load, engine: str) -> None:
             (D(2026, 11, 1), 4, 2, 6),
         ]
     )
+
+
+def test_per_day_averages_by_weekday(load: Load) -> None:
+    layer = load("duckdb")
+    rows = _rows(layer, ["daily_bookings"], by=["metric_time.day_of_week"])
+    # Days with rows, by weekday: Mon Jan 4 (1); Thu Apr 30, Dec 31 (1, 1); Fri May 1, Jan 1
+    # (1, 1); Sat Jan 31 (1); Sun Feb 1, Mar 29, Oct 25, Jan 3 (1, 2, 2, 1): 6 / 4 = 1.5
+    assert rows == [(1, 1.0), (4, 1.0), (5, 1.0), (6, 1.0), (7, 1.5)]
+
+
+def test_a_calendar_quarter_does_not_roll_up_into_a_fiscal_year(load: Load) -> None:
+    layer = load("duckdb")
+    with pytest.raises(ml.QueryError) as caught:
+        layer.query(["quarterly_bookings"], by=["metric_time.fiscal_year"]).sql()
+    assert "group by quarter or coarser (that a quarter fits in)" in str(caught.value)
+    with pytest.raises(ml.QueryError, match="finer than the metrics measured per quarter"):
+        layer.query(["quarterly_bookings"], by=["metric_time.month_of_year"]).sql()
+    # A calendar quarter fits in a calendar year.
+    assert layer.query(["quarterly_bookings"], by=["metric_time.year"]).run().rows
 
 
 def test_a_january_fiscal_year_is_the_calendar_year(load: Load) -> None:
