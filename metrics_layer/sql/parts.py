@@ -17,11 +17,15 @@ from metrics_layer.sql.names import cast
 
 __all__ = [
     "PART_GRAIN",
+    "bigquery_date_part",
     "clickhouse_date_part",
     "date_part",
     "mysql_date_part",
+    "redshift_date_part",
+    "snowflake_date_part",
     "spark_date_part",
     "sqlite_date_part",
+    "trino_date_part",
 ]
 
 # The finest grain a time dimension must be recorded at for the part to mean anything.
@@ -210,3 +214,65 @@ def spark_date_part(node: exp.Expr) -> exp.Expr:
     if _unit(node) != "ISODOW":
         return node
     return exp.Extract(this=exp.var("DAYOFWEEK_ISO"), expression=node.expression.copy())
+
+
+def _renamed(node: exp.Expr, names: dict[str, str]) -> exp.Expr:
+    unit = _unit(node)
+    if unit not in names:
+        return node
+    return exp.Extract(this=exp.var(names[unit]), expression=node.expression.copy())
+
+
+def _iso_from_sunday_first(weekday: exp.Expr, plus: int) -> exp.Expr:
+    """The ISO weekday from one counting Sunday first: ``(weekday + plus) % 7 + 1``."""
+    shifted = exp.Paren(this=exp.Add(this=weekday, expression=exp.Literal.number(plus)))
+    return exp.Add(
+        this=exp.Mod(this=shifted, expression=exp.Literal.number(7)),
+        expression=exp.Literal.number(1),
+    )
+
+
+def bigquery_date_part(node: exp.Expr) -> exp.Expr:
+    """BigQuery: ``DAYOFWEEK`` counts from Sunday = 1, the ISO week is ``ISOWEEK``.
+
+    >>> bigquery_date_part(exp.Extract(this=exp.var("ISODOW"), expression=exp.column("d"))).sql(
+    ...     "bigquery")
+    'MOD(EXTRACT(DAYOFWEEK FROM d) + 5, 7) + 1'
+    """
+    if _unit(node) == "ISODOW":
+        weekday = exp.Extract(this=exp.var("DAYOFWEEK"), expression=node.expression.copy())
+        return _iso_from_sunday_first(weekday, 5)
+    return _renamed(node, {"WEEK": "ISOWEEK", "DOY": "DAYOFYEAR"})
+
+
+def snowflake_date_part(node: exp.Expr) -> exp.Expr:
+    """Snowflake: ``WEEK`` and ``DAYOFWEEK`` follow session parameters; the ISO ones do not.
+
+    >>> snowflake_date_part(exp.Extract(this=exp.var("WEEK"), expression=exp.column("d"))).sql(
+    ...     "snowflake")
+    'DATE_PART(WEEKISO, d)'
+    """
+    return _renamed(node, {"ISODOW": "DAYOFWEEKISO", "WEEK": "WEEKISO", "DOY": "DAYOFYEAR"})
+
+
+def trino_date_part(node: exp.Expr) -> exp.Expr:
+    """Trino (and Presto, Athena): ``DAY_OF_WEEK`` is ISO (Monday = 1), ``DAY_OF_YEAR``.
+
+    >>> trino_date_part(exp.Extract(this=exp.var("ISODOW"), expression=exp.column("d"))).sql(
+    ...     "trino")
+    'EXTRACT(DAY_OF_WEEK FROM d)'
+    """
+    return _renamed(node, {"ISODOW": "DAY_OF_WEEK", "DOY": "DAY_OF_YEAR"})
+
+
+def redshift_date_part(node: exp.Expr) -> exp.Expr:
+    """Redshift has no ``ISODOW``: its ``DOW`` counts from Sunday = 0.
+
+    >>> redshift_date_part(exp.Extract(this=exp.var("ISODOW"), expression=exp.column("d"))).sql(
+    ...     "redshift")
+    '(EXTRACT(DOW FROM d) + 6) % 7 + 1'
+    """
+    if _unit(node) != "ISODOW":
+        return node
+    weekday = exp.Extract(this=exp.var("DOW"), expression=node.expression.copy())
+    return _iso_from_sunday_first(weekday, 6)

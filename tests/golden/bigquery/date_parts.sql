@@ -18,17 +18,17 @@ WITH users_source AS (
   FROM users
 ), users_agg AS (
   SELECT
-    CAST(EXTRACT(ISODOW FROM CAST(users.signed_up_at AS DATE)) AS INT64) AS metric_time__day_of_week,
-    CAST(EXTRACT(WEEK FROM CAST(users.signed_up_at AS DATE)) AS INT64) AS metric_time__week_of_year,
+    CAST(MOD(EXTRACT(DAYOFWEEK FROM CAST(users.signed_up_at AS DATE)) + 5, 7) + 1 AS INT64) AS metric_time__day_of_week,
+    CAST(EXTRACT(ISOWEEK FROM CAST(users.signed_up_at AS DATE)) AS INT64) AS metric_time__week_of_year,
     CAST(EXTRACT(HOUR FROM users.signed_up_at) AS INT64) AS metric_time__hour_of_day,
     COUNT(*) AS signups
   FROM users_source AS users
   WHERE
-    CAST(EXTRACT(DOY FROM CAST(users.signed_up_at AS DATE)) AS INT64) <= 90
+    CAST(EXTRACT(DAYOFYEAR FROM CAST(users.signed_up_at AS DATE)) AS INT64) <= 90
     AND CAST(EXTRACT(MONTH FROM CAST(users.signed_up_at AS DATE)) AS INT64) IN (1, 2)
   GROUP BY
-    CAST(EXTRACT(ISODOW FROM CAST(users.signed_up_at AS DATE)) AS INT64),
-    CAST(EXTRACT(WEEK FROM CAST(users.signed_up_at AS DATE)) AS INT64),
+    CAST(MOD(EXTRACT(DAYOFWEEK FROM CAST(users.signed_up_at AS DATE)) + 5, 7) + 1 AS INT64),
+    CAST(EXTRACT(ISOWEEK FROM CAST(users.signed_up_at AS DATE)) AS INT64),
     CAST(EXTRACT(HOUR FROM users.signed_up_at) AS INT64)
 )
 SELECT

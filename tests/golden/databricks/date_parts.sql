@@ -18,7 +18,7 @@ WITH users_source AS (
   FROM users
 ), users_agg AS (
   SELECT
-    CAST(EXTRACT(ISODOW FROM CAST(users.signed_up_at AS DATE)) AS INT) AS metric_time__day_of_week,
+    CAST(EXTRACT(DAYOFWEEK_ISO FROM CAST(users.signed_up_at AS DATE)) AS INT) AS metric_time__day_of_week,
     CAST(EXTRACT(WEEK FROM CAST(users.signed_up_at AS DATE)) AS INT) AS metric_time__week_of_year,
     CAST(EXTRACT(HOUR FROM users.signed_up_at) AS INT) AS metric_time__hour_of_day,
     COUNT(*) AS signups
@@ -27,7 +27,7 @@ WITH users_source AS (
     CAST(EXTRACT(DOY FROM CAST(users.signed_up_at AS DATE)) AS INT) <= 90
     AND CAST(EXTRACT(MONTH FROM CAST(users.signed_up_at AS DATE)) AS INT) IN (1, 2)
   GROUP BY
-    CAST(EXTRACT(ISODOW FROM CAST(users.signed_up_at AS DATE)) AS INT),
+    CAST(EXTRACT(DAYOFWEEK_ISO FROM CAST(users.signed_up_at AS DATE)) AS INT),
     CAST(EXTRACT(WEEK FROM CAST(users.signed_up_at AS DATE)) AS INT),
     CAST(EXTRACT(HOUR FROM users.signed_up_at) AS INT)
 )

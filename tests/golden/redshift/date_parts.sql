@@ -18,7 +18,9 @@ WITH users_source AS (
   FROM users
 ), users_agg AS (
   SELECT
-    CAST(EXTRACT(ISODOW FROM CAST(users.signed_up_at AS DATE)) AS INTEGER) AS metric_time__day_of_week,
+    CAST((
+      EXTRACT(DOW FROM CAST(users.signed_up_at AS DATE)) + 6
+    ) % 7 + 1 AS INTEGER) AS metric_time__day_of_week,
     CAST(EXTRACT(WEEK FROM CAST(users.signed_up_at AS DATE)) AS INTEGER) AS metric_time__week_of_year,
     CAST(EXTRACT(HOUR FROM users.signed_up_at) AS INTEGER) AS metric_time__hour_of_day,
     COUNT(*) AS signups
@@ -27,7 +29,9 @@ WITH users_source AS (
     CAST(EXTRACT(DOY FROM CAST(users.signed_up_at AS DATE)) AS INTEGER) <= 90
     AND CAST(EXTRACT(MONTH FROM CAST(users.signed_up_at AS DATE)) AS INTEGER) IN (1, 2)
   GROUP BY
-    CAST(EXTRACT(ISODOW FROM CAST(users.signed_up_at AS DATE)) AS INTEGER),
+    CAST((
+      EXTRACT(DOW FROM CAST(users.signed_up_at AS DATE)) + 6
+    ) % 7 + 1 AS INTEGER),
     CAST(EXTRACT(WEEK FROM CAST(users.signed_up_at AS DATE)) AS INTEGER),
     CAST(EXTRACT(HOUR FROM users.signed_up_at) AS INTEGER)
 )

@@ -18,8 +18,8 @@ WITH users_source AS (
   FROM users
 ), users_agg AS (
   SELECT
-    CAST(DATE_PART(ISODOW, CAST(users.signed_up_at AS DATE)) AS INT) AS metric_time__day_of_week,
-    CAST(DATE_PART(WEEK, CAST(users.signed_up_at AS DATE)) AS INT) AS metric_time__week_of_year,
+    CAST(DATE_PART(DAYOFWEEKISO, CAST(users.signed_up_at AS DATE)) AS INT) AS metric_time__day_of_week,
+    CAST(DATE_PART(WEEKISO, CAST(users.signed_up_at AS DATE)) AS INT) AS metric_time__week_of_year,
     CAST(DATE_PART(HOUR, users.signed_up_at) AS INT) AS metric_time__hour_of_day,
     COUNT(*) AS signups
   FROM users_source AS users
@@ -27,8 +27,8 @@ WITH users_source AS (
     CAST(DATE_PART(DAYOFYEAR, CAST(users.signed_up_at AS DATE)) AS INT) <= 90
     AND CAST(DATE_PART(MONTH, CAST(users.signed_up_at AS DATE)) AS INT) IN (1, 2)
   GROUP BY
-    CAST(DATE_PART(ISODOW, CAST(users.signed_up_at AS DATE)) AS INT),
-    CAST(DATE_PART(WEEK, CAST(users.signed_up_at AS DATE)) AS INT),
+    CAST(DATE_PART(DAYOFWEEKISO, CAST(users.signed_up_at AS DATE)) AS INT),
+    CAST(DATE_PART(WEEKISO, CAST(users.signed_up_at AS DATE)) AS INT),
     CAST(DATE_PART(HOUR, users.signed_up_at) AS INT)
 )
 SELECT
