@@ -422,7 +422,7 @@ class Query:
         fetched = target.fetch(statement, timeout=seconds, max_rows=cap)
         settings = self.layer.graph.settings
         rows = normalise_rows(fetched.rows, self._types, settings.time_zone)
-        asked = widened(self.spec, settings.week_start)
+        asked = widened(self.spec, settings.week_start, settings.fiscal_year_start)
         return Result(
             self.columns,
             rows,
@@ -431,7 +431,14 @@ class Query:
             self.versions,
             compile_ms,
             fetched.elapsed_ms,
-            partial_rows(self.columns, rows, asked.start, asked.end, settings.week_start),
+            partial_rows(
+                self.columns,
+                rows,
+                asked.start,
+                asked.end,
+                settings.week_start,
+                settings.fiscal_year_start,
+            ),
         )
 
     def __repr__(self) -> str:

@@ -107,7 +107,7 @@ def at_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("at_root")
-@pytest.mark.parametrize("page", ["quickstart.md", "python.md"])
+@pytest.mark.parametrize("page", ["quickstart.md", "python.md", "calendars.md"])
 def test_python_examples_run(page: str) -> None:
     namespace: dict[str, Any] = {"__name__": f"docs.{page}"}
     ran = 0
@@ -132,7 +132,7 @@ def command_lines(page: str) -> Iterator[tuple[str, int, str]]:
                 yield page, line + offset, command
 
 
-COMMANDS = [c for page in ("quickstart.md", "cli.md") for c in command_lines(page)]
+COMMANDS = [c for page in ("quickstart.md", "cli.md", "calendars.md") for c in command_lines(page)]
 
 
 def test_commands_are_found() -> None:

@@ -52,6 +52,7 @@ def build_graph(
         timeout=project.settings.timeout,
         max_rows=project.settings.max_rows,
         target=target.name,
+        fiscal_year_start=project.settings.fiscal_year_start.number,
     )
     sources: dict[str, Source] = {}
     seen: dict[str, Located[SourceSpec]] = {}

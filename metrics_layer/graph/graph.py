@@ -11,13 +11,19 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from metrics_layer.errors import QueryError, did_you_mean
+from metrics_layer.graph.calendars import (
+    GRAIN_NAMES,
+    PART_NAMES,
+    check_grain,
+    check_part,
+    suffix_error,
+)
 from metrics_layer.graph.model import Dimension, Entity, Measure, Metric, Settings, Source
-from metrics_layer.spec.models import DimensionType, Grain
+from metrics_layer.spec.models import DatePart, DimensionType, Grain
 
-__all__ = ["METRIC_TIME", "DimensionRef", "Graph", "JoinStep"]
+__all__ = ["GRAIN_NAMES", "METRIC_TIME", "DimensionRef", "Graph", "JoinStep"]
 
 METRIC_TIME = "metric_time"
-GRAIN_NAMES = tuple(g.value for g in Grain)
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,8 @@ class DimensionRef:
     """A resolved dotted name: what to group by or filter on, seen from one source.
 
     ``dimension`` is None for an entity (its key) and for ``metric_time`` before it is bound to a
-    source's time dimension.
+    source's time dimension. A time dimension has a ``grain`` (its periods) or, instead, a date
+    ``part`` (an integer such as the day of the week).
     """
 
     name: str
@@ -43,6 +50,7 @@ class DimensionRef:
     dimension: Dimension | None
     entity: Entity | None
     grain: Grain | None
+    part: DatePart | None = None
 
     @property
     def is_time(self) -> bool:
@@ -130,10 +138,14 @@ class Graph:
         """
         parts = name.split(".")
         grain: Grain | None = None
+        part: DatePart | None = None
         if parts[0] == METRIC_TIME:
             return self._metric_time(name, parts, start, field, time)
         if len(parts) >= 2 and parts[-1] in GRAIN_NAMES:
             grain = Grain(parts[-1])
+            parts = parts[:-1]
+        elif len(parts) >= 2 and parts[-1] in PART_NAMES:
+            part = DatePart(parts[-1])
             parts = parts[:-1]
         path: tuple[JoinStep, ...]
         if len(parts) == 1:
@@ -145,8 +157,10 @@ class Graph:
                     target = self.primary[owner]
                     path = self.join_path(start, target, name=name, field=field)
                     entity = self.sources[target].entities[owner]
-                if grain is not None:
-                    raise QueryError(f"'{name}': an entity has no time grain", field=field)
+                if grain is not None or part is not None:
+                    raise QueryError(
+                        f"'{name}': an entity has no time grain or date part", field=field
+                    )
                 return DimensionRef(name, path, entity.source, None, entity, None)
             raise QueryError(
                 f"unknown name '{name}'. Write 'entity.dimension' or 'source.dimension', "
@@ -155,11 +169,7 @@ class Graph:
                 field=field,
             )
         if len(parts) == 3:
-            raise QueryError(
-                f"'{name}': '{parts[2]}' is not a time grain; use one of "
-                f"{', '.join(GRAIN_NAMES)}.{did_you_mean(parts[2], GRAIN_NAMES)}",
-                field=field,
-            )
+            raise suffix_error(name, parts[2], field)
         if len(parts) != 2:
             raise QueryError(
                 f"'{name}' has too many parts; write entity.dimension[.grain]", field=field
@@ -183,25 +193,27 @@ class Graph:
                 + f" Its dimensions: {', '.join(sorted(self.sources[target].dimensions))}",
                 field=field,
             )
-        if grain is not None and dimension.type is not DimensionType.TIME:
-            raise QueryError(f"'{name}': only time dimensions take a grain", field=field)
-        if dimension.type is DimensionType.TIME:
-            grain = self._check_grain(name, grain or Grain.DAY, dimension, field)
+        if (grain is not None or part is not None) and dimension.type is not DimensionType.TIME:
+            raise QueryError(
+                f"'{name}': only time dimensions take a grain or date part; "
+                f"'{owner}.{dim_name}' is {dimension.type.value}, group by it as it is",
+                field=field,
+            )
+        if part is not None:
+            check_part(name, part, dimension, field)
+        elif dimension.type is DimensionType.TIME:
+            grain = check_grain(name, grain or Grain.DAY, dimension, field)
         if owner in self.primary and owner in self.sources[start].entities and target != start:
             path = (JoinStep(start, target, owner),)
         else:
             path = self.join_path(start, target, name=name, field=field)
-        return DimensionRef(name, path, target, dimension, None, grain)
+        return DimensionRef(name, path, target, dimension, None, grain, part)
 
     def _metric_time(
         self, name: str, parts: list[str], start: str, field: str, time: str | None
     ) -> DimensionRef:
-        if len(parts) > 2 or (len(parts) == 2 and parts[1] not in GRAIN_NAMES):
-            raise QueryError(
-                f"'{name}': metric_time takes a grain, one of {', '.join(GRAIN_NAMES)}."
-                + did_you_mean(parts[-1], GRAIN_NAMES),
-                field=field,
-            )
+        if len(parts) > 2 or (len(parts) == 2 and parts[1] not in (*GRAIN_NAMES, *PART_NAMES)):
+            raise suffix_error(name, parts[-1], field)
         source = self.sources[start]
         time = time or source.time
         if time is None:
@@ -212,20 +224,12 @@ class Graph:
                 field=field,
             )
         dimension = source.dimensions[time]
+        if len(parts) == 2 and parts[1] in PART_NAMES:
+            part = check_part(name, DatePart(parts[1]), dimension, field)
+            return DimensionRef(name, (), start, dimension, None, None, part)
         grain = Grain(parts[1]) if len(parts) == 2 else Grain.DAY
-        grain = self._check_grain(name, grain, dimension, field)
+        grain = check_grain(name, grain, dimension, field)
         return DimensionRef(name, (), start, dimension, None, grain)
-
-    @staticmethod
-    def _check_grain(name: str, grain: Grain, dimension: Dimension, field: str) -> Grain:
-        finest = dimension.grain or Grain.DAY
-        if GRAIN_NAMES.index(grain.value) < GRAIN_NAMES.index(finest.value):
-            raise QueryError(
-                f"'{name}': '{dimension.source}.{dimension.name}' is recorded per {finest.value}, "
-                f"so it cannot be grouped by {grain.value}; use {finest.value} or coarser",
-                field=field,
-            )
-        return grain
 
     def query_names(self) -> list[str]:
         """Every name a query may group by, for suggestions and the catalogue."""

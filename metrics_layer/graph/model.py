@@ -44,6 +44,7 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     max_rows: int = DEFAULT_MAX_ROWS
     target: str | None = None
+    fiscal_year_start: int = 1  # the month (1-12) a fiscal year starts in
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from metrics_layer.spec.models import Grain
 from metrics_layer.sql.names import cast
+from metrics_layer.sql.time import SUB_DAY
 
 __all__ = ["TIME_GRAIN", "conjunction", "typed_time_literals"]
 
@@ -15,9 +15,10 @@ _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 
 
 def typed_time_literals(condition: exp.Expr) -> exp.Expr:
-    """Cast string literals compared with a time bucket to DATE (TIMESTAMP for hours), so
-    engines that do not compare dates with strings (Trino) accept the filter.
+    """Cast string literals compared with a time bucket to DATE (TIMESTAMP for hours, minutes
+    and seconds), so engines that do not compare dates with strings (Trino) accept the filter.
 
+    >>> from metrics_layer.spec.models import Grain
     >>> month = exp.column("d")
     >>> month.meta[TIME_GRAIN] = Grain.MONTH
     >>> typed_time_literals(month >= exp.Literal.string("2026-01-01")).sql()
@@ -36,7 +37,7 @@ def typed_time_literals(condition: exp.Expr) -> exp.Expr:
         grain = next((g for g in grains if g is not None), None)
         if grain is None:
             continue
-        kind = exp.DataType.Type.TIMESTAMP if grain is Grain.HOUR else exp.DataType.Type.DATE
+        kind = exp.DataType.Type.TIMESTAMP if grain in SUB_DAY else exp.DataType.Type.DATE
         for side in sides:
             if isinstance(side, exp.Literal) and side.is_string:
                 side.replace(cast(side.copy(), kind))

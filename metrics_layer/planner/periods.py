@@ -17,14 +17,18 @@ from typing import Any, assert_never
 from metrics_layer.graph.graph import GRAIN_NAMES, METRIC_TIME
 from metrics_layer.planner.query import MetricQuery
 from metrics_layer.spec.models import Grain, WeekStart
+from metrics_layer.sql.time import SUB_DAY
 
 __all__ = ["metric_time_grains", "partial_rows", "period_of", "widened"]
 
 _WEEKDAYS = tuple(WeekStart)
 
 
-def period_of(day: dt.date, grain: Grain, week_start: WeekStart) -> tuple[dt.date, dt.date]:
-    """The first and last day of the ``grain`` period holding ``day``.
+def period_of(
+    day: dt.date, grain: Grain, week_start: WeekStart, fiscal_year_start: int = 1
+) -> tuple[dt.date, dt.date]:
+    """The first and last day of the ``grain`` period holding ``day``; fiscal quarters and
+    years start ``fiscal_year_start - 1`` months after calendar ones.
 
     >>> period_of(dt.date(2026, 10, 7), Grain.WEEK, WeekStart.MONDAY)
     (datetime.date(2026, 10, 5), datetime.date(2026, 10, 11))
@@ -32,9 +36,12 @@ def period_of(day: dt.date, grain: Grain, week_start: WeekStart) -> tuple[dt.dat
     (datetime.date(2026, 10, 4), datetime.date(2026, 10, 10))
     >>> period_of(dt.date(2026, 11, 30), Grain.QUARTER, WeekStart.MONDAY)
     (datetime.date(2026, 10, 1), datetime.date(2026, 12, 31))
+    >>> period_of(dt.date(2026, 1, 31), Grain.FISCAL_YEAR, WeekStart.MONDAY, 2)
+    (datetime.date(2025, 2, 1), datetime.date(2026, 1, 31))
     """
-    if grain is Grain.HOUR or grain is Grain.DAY:
+    if grain is Grain.SECOND or grain is Grain.MINUTE or grain is Grain.HOUR or grain is Grain.DAY:
         return day, day
+    shift = 0
     if grain is Grain.WEEK:
         first = day - dt.timedelta(days=(day.weekday() - _WEEKDAYS.index(week_start)) % 7)
         return first, first + dt.timedelta(days=6)
@@ -44,12 +51,16 @@ def period_of(day: dt.date, grain: Grain, week_start: WeekStart) -> tuple[dt.dat
         months = 3
     elif grain is Grain.YEAR:
         months = 12
+    elif grain is Grain.FISCAL_QUARTER or grain is Grain.FISCAL_YEAR:
+        months = 3 if grain is Grain.FISCAL_QUARTER else 12
+        shift = fiscal_year_start - 1
     else:
         assert_never(grain)
-    month = (day.month - 1) // months * months + 1
-    first = dt.date(day.year, month, 1)
-    following = month + months
-    after = dt.date(day.year + (following - 1) // 12, (following - 1) % 12 + 1, 1)
+    index = day.year * 12 + day.month - 1 - shift
+    first_index = index - index % months + shift
+    after_index = first_index + months
+    first = dt.date(first_index // 12, first_index % 12 + 1, 1)
+    after = dt.date(after_index // 12, after_index % 12 + 1, 1)
     return first, after - dt.timedelta(days=1)
 
 
@@ -71,7 +82,7 @@ def metric_time_grains(columns: Sequence[str]) -> dict[int, Grain]:
     return found
 
 
-def widened(query: MetricQuery, week_start: WeekStart) -> MetricQuery:
+def widened(query: MetricQuery, week_start: WeekStart, fiscal_year_start: int = 1) -> MetricQuery:
     """``query`` with ``start`` moved back to the first day and ``end`` forward to the last day
     of their periods of the coarsest ``metric_time`` grain it groups by, when it asks for whole
     periods; otherwise ``query`` itself.
@@ -85,8 +96,9 @@ def widened(query: MetricQuery, week_start: WeekStart) -> MetricQuery:
     if not query.whole_periods or not grains:
         return query
     coarsest = max(grains, key=lambda g: GRAIN_NAMES.index(g.value))
-    start = None if query.start is None else period_of(query.start, coarsest, week_start)[0]
-    end = None if query.end is None else period_of(query.end, coarsest, week_start)[1]
+    calendar = (week_start, fiscal_year_start)
+    start = None if query.start is None else period_of(query.start, coarsest, *calendar)[0]
+    end = None if query.end is None else period_of(query.end, coarsest, *calendar)[1]
     return dataclasses.replace(query, start=start, end=end)
 
 
@@ -96,6 +108,7 @@ def partial_rows(
     start: dt.date | None,
     end: dt.date | None,
     week_start: WeekStart,
+    fiscal_year_start: int = 1,
 ) -> tuple[bool, ...]:
     """For each row, whether the period of one of its ``metric_time`` columns starts before
     ``start`` or ends after ``end``, so that the range holds only part of it.
@@ -110,20 +123,28 @@ def partial_rows(
     grains = {
         index: grain
         for index, grain in metric_time_grains(columns).items()
-        if grain is not Grain.HOUR and grain is not Grain.DAY
+        if grain not in SUB_DAY and grain is not Grain.DAY
     }
     if not grains or (start is None and end is None):
         return (False,) * len(rows)
     return tuple(
-        any(_cut(row[index], grain, start, end, week_start) for index, grain in grains.items())
+        any(
+            _cut(row[index], grain, start, end, week_start, fiscal_year_start)
+            for index, grain in grains.items()
+        )
         for row in rows
     )
 
 
 def _cut(
-    value: object, grain: Grain, start: dt.date | None, end: dt.date | None, week: WeekStart
+    value: object,
+    grain: Grain,
+    start: dt.date | None,
+    end: dt.date | None,
+    week: WeekStart,
+    fiscal_year_start: int,
 ) -> bool:
     if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
         return False
-    first, last = period_of(value, grain, week)
+    first, last = period_of(value, grain, week, fiscal_year_start)
     return (start is not None and start > first) or (end is not None and end < last)

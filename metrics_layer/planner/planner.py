@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from metrics_layer.errors import FilterError, QueryError
+from metrics_layer.graph.calendars import finer, fits_in
 from metrics_layer.graph.expressions import column_parts, parse_condition
 from metrics_layer.graph.graph import GRAIN_NAMES, METRIC_TIME, DimensionRef, Graph
 from metrics_layer.graph.model import Dimension, Measure, Metric, MetricKind, Offset
@@ -34,7 +35,8 @@ from metrics_layer.planner.types import dimension_type, metric_type
 from metrics_layer.planner.windows import fill_periods, plan_window
 from metrics_layer.spec.models import Agg, DimensionType, Grain, Rollup, SemiAdditive
 from metrics_layer.sql.names import cast, column
-from metrics_layer.sql.time import bucket, in_time_zone, shift, within_dates
+from metrics_layer.sql.parts import PART_GRAIN, date_part
+from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift, within_dates
 
 __all__ = ["plan_query"]
 
@@ -100,7 +102,8 @@ class _Scan:
 
 def plan_query(graph: Graph, query: MetricQuery) -> Plan:
     """Plan ``query`` against ``graph``; every user mistake is a QueryError naming the field."""
-    return _Planner(graph, widened(query, graph.settings.week_start)).plan()
+    settings = graph.settings
+    return _Planner(graph, widened(query, settings.week_start, settings.fiscal_year_start)).plan()
 
 
 class _Planner:
@@ -407,7 +410,7 @@ class _Planner:
         periods: Periods | None = None
         if time_expr is not None and (scan.per is not None or scan.keep is not None):
             grain = scan.per or source.dimensions[scan.time or ""].grain or Grain.DAY
-            period = bucket(time_expr, grain, self.graph.settings.week_start)
+            period = self._bucket(time_expr, grain)
             per = period if scan.per is not None else None
             periods = Periods(period, tuple(partition), time_range)
         return Aggregation(
@@ -425,12 +428,14 @@ class _Planner:
         )
 
     def _check_per(self, scan: _Scan, ref: DimensionRef, name: str) -> None:
-        if scan.per is None or ref.grain is None:
+        grain = PART_GRAIN[ref.part] if ref.part is not None else ref.grain
+        if scan.per is None or grain is None:
             return
-        if GRAIN_NAMES.index(ref.grain.value) < GRAIN_NAMES.index(scan.per.value):
+        if not fits_in(scan.per, grain):
             raise QueryError(
                 f"'{name}' is finer than the metrics measured per {scan.per.value} on "
-                f"'{scan.source}'; group by {scan.per.value} or coarser",
+                f"'{scan.source}'; group by {scan.per.value} or coarser"
+                + ("" if finer(grain, scan.per) else f" (that a {scan.per.value} fits in)"),
                 field="by",
             )
 
@@ -445,8 +450,9 @@ class _Planner:
 
     def _local(self, dimension: Dimension, expression: exp.Expr) -> exp.Expr:
         """A time dimension in the project's time zone; a calendar date (grain day or coarser)
-        has no time of day, so only hour-grain dimensions are converted."""
-        if dimension.grain is not Grain.HOUR:
+        has no time of day, so only dimensions recorded per hour, minute or second are
+        converted."""
+        if dimension.grain not in SUB_DAY:
             return expression
         return in_time_zone(expression, self.graph.settings.time_zone)
 
@@ -485,18 +491,25 @@ class _Planner:
             return [requalify(k, ref.entity.source, alias) for k in keys]
         assert ref.dimension is not None
         expression = requalify(ref.dimension.expr.copy(), ref.dimension.source, alias)
-        if ref.grain is None:
+        if ref.grain is None and ref.part is None:
             return [expression]
         zoned = self._local(ref.dimension, expression)
         if offset is not None and _is_time(ref, ref.source, time):
-            if ref.grain is Grain.HOUR:
+            if ref.grain in SUB_DAY or (ref.part is not None and PART_GRAIN[ref.part] in SUB_DAY):
                 raise QueryError(
                     f"'{ref.name}': period-over-period offsets work on days or coarser; "
                     "group by day or a coarser grain",
                     field="by",
                 )
             zoned = shift(zoned, offset.amount, offset.unit)
-        return [bucket(zoned, ref.grain, self.graph.settings.week_start)]
+        if ref.part is not None:
+            return [date_part(zoned, ref.part, self.graph.settings.fiscal_year_start)]
+        assert ref.grain is not None
+        return [self._bucket(zoned, ref.grain)]
+
+    def _bucket(self, expression: exp.Expr, grain: Grain) -> exp.Expr:
+        settings = self.graph.settings
+        return bucket(expression, grain, settings.week_start, settings.fiscal_year_start)
 
     def _resolve(
         self,

@@ -15,7 +15,8 @@ from sqlglot import exp
 from metrics_layer.graph.graph import DimensionRef, Graph
 from metrics_layer.graph.model import Metric, MetricKind
 from metrics_layer.planner.aggregates import fills_with_zero
-from metrics_layer.spec.models import DimensionType, Grain, Rollup
+from metrics_layer.spec.models import DimensionType, Rollup
+from metrics_layer.sql.time import SUB_DAY
 
 __all__ = ["ValueType", "dimension_type", "metric_type"]
 
@@ -24,8 +25,8 @@ class ValueType(StrEnum):
     """What a result column holds, as a Python type."""
 
     DATE = "date"  # datetime.date: time buckets of a day or coarser
-    TIMESTAMP = "timestamp"  # naive datetime.datetime in the project's time zone: hour buckets
-    INTEGER = "integer"  # int: counts
+    TIMESTAMP = "timestamp"  # naive datetime in the project's time zone: hour, minute, second
+    INTEGER = "integer"  # int: counts, date parts
     FLOAT = "float"  # float: every other metric
     BOOLEAN = "boolean"  # bool: boolean dimensions
     AS_RETURNED = "as_returned"  # categorical dimensions and entity keys, as the engine gives them
@@ -33,8 +34,10 @@ class ValueType(StrEnum):
 
 def dimension_type(ref: DimensionRef) -> ValueType:
     """A grouping's type: time buckets by grain, booleans, else what the engine returns."""
+    if ref.part is not None:
+        return ValueType.INTEGER
     if ref.grain is not None:
-        return ValueType.TIMESTAMP if ref.grain is Grain.HOUR else ValueType.DATE
+        return ValueType.TIMESTAMP if ref.grain in SUB_DAY else ValueType.DATE
     if ref.entity is not None or ref.dimension is None:
         return ValueType.AS_RETURNED
     kind = ref.dimension.type

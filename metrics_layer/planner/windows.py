@@ -27,8 +27,9 @@ from metrics_layer.planner.plan import AggColumn, Aggregation, Fill, Spine, Wind
 from metrics_layer.planner.query import MetricQuery
 from metrics_layer.spec.models import Grain, Rollup
 from metrics_layer.sql.names import column
+from metrics_layer.sql.parts import PART_GRAIN, date_part
 from metrics_layer.sql.spine import SPINE_DAY, spine_digits
-from metrics_layer.sql.time import bucket, shift, within_dates
+from metrics_layer.sql.time import SUB_DAY, bucket, shift, within_dates
 
 if TYPE_CHECKING:
     from metrics_layer.planner.planner import _Leaf, _Planner
@@ -68,14 +69,18 @@ def plan_window(
         ref = planner.graph.resolve(by, source, field="by", time=time_name)
         alias = by.replace(".", "__")
         if _is_time(ref, source, time_name):
-            assert ref.grain is not None
-            if ref.grain is Grain.HOUR:
+            if ref.grain in SUB_DAY or (ref.part is not None and PART_GRAIN[ref.part] in SUB_DAY):
                 raise QueryError(
                     f"'{by}': '{metric.name}' is a {metric.kind.value} metric, evaluated per "
-                    "day; group by metric_time.day or coarser",
+                    "day; group by metric_time.day or coarser, or a part of a day",
                     field="by",
                 )
-            periods.append((alias, bucket(spine_day.copy(), ref.grain, settings.week_start)))
+            if ref.part is not None:
+                part = date_part(spine_day.copy(), ref.part, settings.fiscal_year_start)
+                periods.append((alias, part))
+            else:
+                assert ref.grain is not None
+                periods.append((alias, planner._bucket(spine_day.copy(), ref.grain)))
             continue
         expressions = planner._expressions(ref, joins, offset, time_name)
         if len(expressions) == 1:
@@ -100,11 +105,11 @@ def plan_window(
     )
     to_grain = None
     if metric.grain_to_date is not None:
-        to_grain = bucket(column(SPINE_DAY), metric.grain_to_date, settings.week_start)
+        to_grain = planner._bucket(column(SPINE_DAY), metric.grain_to_date)
     measure = leaf.measure
     counts = fills_with_zero(measure.agg)
     window = Window(
-        day=bucket(time, Grain.DAY, settings.week_start),
+        day=planner._bucket(time, Grain.DAY),
         agg=measure.agg,
         value=measure.expr.copy() if measure.expr is not None else None,
         periods=tuple(periods),
@@ -113,7 +118,7 @@ def plan_window(
         edge=Rollup.FIRST if leaf.start_of is not None else leaf.rollup or Rollup.LAST,
         start_of=None
         if leaf.start_of is None
-        else bucket(column(SPINE_DAY), leaf.start_of, settings.week_start),
+        else planner._bucket(column(SPINE_DAY), leaf.start_of),
         spine=Spine(start, end, spine_digits(start, end)),
         counts=counts,
     )
@@ -186,18 +191,21 @@ def fill_periods(
         parts = name.split(".")
         if len(parts) > 2 or (len(parts) == 2 and parts[1] not in GRAIN_NAMES):
             raise QueryError(
-                f"'{name}': metric_time takes a grain, one of {', '.join(GRAIN_NAMES)}."
+                f"'{name}': every period of a range is listed for a grain, one of "
+                f"{', '.join(GRAIN_NAMES)} (a date part such as day_of_week is not a period)."
                 + did_you_mean(parts[-1], GRAIN_NAMES),
                 field="by",
             )
         grain = Grain(parts[1]) if len(parts) == 2 else Grain.DAY
-        if grain is Grain.HOUR:
+        if grain in SUB_DAY:
             raise QueryError(
                 f"'{name}': every period of a range is listed by day or coarser; group by "
                 "metric_time.day or coarser, or leave out fill_periods",
                 field="by",
             )
         day = column(SPINE_DAY)
-        periods.append((name.replace(".", "__"), bucket(day, grain, graph.settings.week_start)))
+        settings = graph.settings
+        period = bucket(day, grain, settings.week_start, settings.fiscal_year_start)
+        periods.append((name.replace(".", "__"), period))
     spine = Spine(query.start, query.end, spine_digits(query.start, query.end))
     return Fill(tuple(periods), spine, periods[0][0])

@@ -21,6 +21,7 @@ __all__ = [
     "Agg",
     "ChangelogEntry",
     "CumulativeMetricSpec",
+    "DatePart",
     "DefinitionsFile",
     "DerivedMetricSpec",
     "DimensionSpec",
@@ -31,6 +32,7 @@ __all__ = [
     "MetricInputSpec",
     "MetricSpec",
     "MetricStatus",
+    "Month",
     "ProjectSpec",
     "RatioMetricSpec",
     "RollingMetricSpec",
@@ -60,14 +62,55 @@ class _Spec(BaseModel):
 
 
 class Grain(StrEnum):
-    """Time grains, finest first."""
+    """Time grains, finest first (a fiscal period after the calendar period of its length)."""
 
+    SECOND = "second"
+    MINUTE = "minute"
     HOUR = "hour"
     DAY = "day"
     WEEK = "week"
     MONTH = "month"
     QUARTER = "quarter"
+    FISCAL_QUARTER = "fiscal_quarter"
     YEAR = "year"
+    FISCAL_YEAR = "fiscal_year"
+
+
+class DatePart(StrEnum):
+    """Integer parts of a time (docs/calendars.md): ``metric_time.day_of_week`` and the like."""
+
+    MINUTE_OF_HOUR = "minute_of_hour"
+    HOUR_OF_DAY = "hour_of_day"
+    DAY_OF_WEEK = "day_of_week"
+    DAY_OF_MONTH = "day_of_month"
+    DAY_OF_YEAR = "day_of_year"
+    WEEK_OF_YEAR = "week_of_year"
+    MONTH_OF_YEAR = "month_of_year"
+    QUARTER_OF_YEAR = "quarter_of_year"
+    FISCAL_QUARTER_OF_YEAR = "fiscal_quarter_of_year"
+    FISCAL_YEAR_NUMBER = "fiscal_year_number"
+
+
+class Month(StrEnum):
+    JANUARY = "january"
+    FEBRUARY = "february"
+    MARCH = "march"
+    APRIL = "april"
+    MAY = "may"
+    JUNE = "june"
+    JULY = "july"
+    AUGUST = "august"
+    SEPTEMBER = "september"
+    OCTOBER = "october"
+    NOVEMBER = "november"
+    DECEMBER = "december"
+
+    @property
+    def number(self) -> int:
+        """>>> Month.FEBRUARY.number
+        2
+        """
+        return tuple(Month).index(self) + 1
 
 
 class WeekStart(StrEnum):
@@ -175,6 +218,11 @@ class ProjectSpec(_Spec):
         description="Folders (relative to the project file) searched recursively for *.yml/*.yaml.",
     )
     week_start: WeekStart = Field(WeekStart.MONDAY, description="First day of a week.")
+    fiscal_year_start: Month = Field(
+        Month.JANUARY,
+        description="Month the fiscal year starts in (fiscal_quarter, fiscal_year grains); "
+        "a fiscal year is named after the calendar year it ends in.",
+    )
     time_zone: str = Field(
         "UTC",
         description="IANA time zone that periods are cut in; stored timestamps are UTC.",
@@ -374,7 +422,12 @@ class MetricInputSpec(_Spec):
     metric: Name
     alias: Name | None = None
     offset: (
-        Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]* (day|week|month|quarter|year)s?$")]
+        Annotated[
+            str,
+            StringConstraints(
+                pattern=r"^[1-9][0-9]* (day|week|month|quarter|year|fiscal_quarter|fiscal_year)s?$"
+            ),
+        ]
         | None
     ) = Field(
         None,

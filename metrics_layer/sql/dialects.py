@@ -25,6 +25,16 @@ from metrics_layer.sql.clickhouse import (
     clickhouse_utf8,
 )
 from metrics_layer.sql.names import cast, column, table_alias
+from metrics_layer.sql.parts import (
+    bigquery_date_part,
+    clickhouse_date_part,
+    mysql_date_part,
+    redshift_date_part,
+    snowflake_date_part,
+    spark_date_part,
+    sqlite_date_part,
+    trino_date_part,
+)
 from metrics_layer.sql.spine import spark_day_spine
 from metrics_layer.sql.sqlite import (
     sqlite_calendar_months,
@@ -484,6 +494,17 @@ RULES["mysql"] += (
     binary_grain_join,
     binary_distinct_count,
 )
+# Date parts (metric_time.day_of_week): EXTRACT units the engine names differently or lacks.
+RULES["mysql"] += (acts_on(exp.Extract)(mysql_date_part),)
+RULES["sqlite"] = (acts_on(exp.Extract)(sqlite_date_part), *RULES["sqlite"])
+RULES["clickhouse"] += (acts_on(exp.Extract)(clickhouse_date_part),)
+RULES["spark"] += (acts_on(exp.Extract)(spark_date_part),)
+RULES["databricks"] += (acts_on(exp.Extract)(spark_date_part),)
+RULES["bigquery"] += (acts_on(exp.Extract)(bigquery_date_part),)
+RULES["snowflake"] += (acts_on(exp.Extract)(snowflake_date_part),)
+RULES["redshift"] += (acts_on(exp.Extract)(redshift_date_part),)
+for _trino_like in ("trino", "presto", "athena"):
+    RULES[_trino_like] = (*RULES.get(_trino_like, ()), acts_on(exp.Extract)(trino_date_part))
 
 _REMOVE = "remove that metric or dimension from the query, or compile for another dialect"
 _PERCENTILE = ("median/percentile aggregates", _REMOVE)

@@ -20,6 +20,11 @@ __all__ = [
 ]
 
 _MONTHS_IN = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}
+_TIME_FORMATS = {
+    "SECOND": "%Y-%m-%d %H:%M:%S",
+    "MINUTE": "%Y-%m-%d %H:%M:00",
+    "HOUR": "%Y-%m-%d %H:00:00",
+}
 
 
 def _date(value: exp.Expr, *modifiers: str) -> exp.Expr:
@@ -34,7 +39,7 @@ def _unit(node: exp.Expr) -> str:
 
 
 def sqlite_truncate(node: exp.Expr) -> exp.Expr:
-    """Truncation to an hour, day, week (Monday), month, quarter or year, in SQLite.
+    """Truncation to a second, minute, hour, day, week (Monday), month, quarter or year, in SQLite.
 
     ``'weekday 1'`` moves forward to the next Monday unless the date is one, so stepping back six
     days first lands on the Monday that starts the week (another ``week_start`` is shifted around
@@ -52,11 +57,13 @@ def sqlite_truncate(node: exp.Expr) -> exp.Expr:
     """
     if not isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)):
         return node
-    value: exp.Expr = node.this
+    # A rewritten node is not walked again: truncations inside it (a fiscal quarter truncates
+    # a month) are rewritten here.
+    value: exp.Expr = node.this.transform(sqlite_truncate)
     unit = _unit(node)
     truncated: exp.Expr
-    if unit == "HOUR":
-        return exp.TimeToStr(this=value.copy(), format=exp.Literal.string("%Y-%m-%d %H:00:00"))
+    if unit in _TIME_FORMATS:
+        return exp.TimeToStr(this=value.copy(), format=exp.Literal.string(_TIME_FORMATS[unit]))
     if unit == "DAY":
         truncated = _date(value)
     elif unit == "WEEK":
@@ -69,8 +76,8 @@ def sqlite_truncate(node: exp.Expr) -> exp.Expr:
         truncated = _date(value, "start of year")
     else:
         raise UnsupportedError(
-            f"sqlite cannot truncate to a {unit.lower()} exactly; use hour, day, week, month, "
-            "quarter or year, or compile for another dialect"
+            f"sqlite cannot truncate to a {unit.lower()} exactly; use second, minute, hour, day, "
+            "week, month, quarter or year, or compile for another dialect"
         )
     if isinstance(node, exp.TimestampTrunc):
         return cast(truncated, exp.DataType.Type.TIMESTAMP)
@@ -104,6 +111,7 @@ def sqlite_calendar_months(node: exp.Expr) -> exp.Expr:
     """
     if not isinstance(node, (exp.DateAdd, exp.DateSub)):
         return node
+    this = node.this.transform(sqlite_calendar_months)  # nested ones, as in sqlite_truncate
     amount, unit = node.expression, _unit(node)
     if isinstance(amount, exp.Interval):  # DATE_ADD(d, INTERVAL 1 MONTH) in a source's SQL
         amount, unit = amount.this, _unit(amount)
@@ -112,8 +120,8 @@ def sqlite_calendar_months(node: exp.Expr) -> exp.Expr:
     months = _whole_number(amount) * _MONTHS_IN[unit]
     if isinstance(node, exp.DateSub):
         months = -months
-    overflowing = _date(node.this, f"{months:+d} months")
-    last_day = _date(node.this, "start of month", f"{months + 1:+d} months", "-1 day")
+    overflowing = _date(this, f"{months:+d} months")
+    last_day = _date(this, "start of month", f"{months + 1:+d} months", "-1 day")
     return exp.Least(this=overflowing, expressions=[last_day])
 
 

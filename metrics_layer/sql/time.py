@@ -15,7 +15,7 @@ from sqlglot import exp
 from metrics_layer.spec.models import Grain, WeekStart
 from metrics_layer.sql.names import cast
 
-__all__ = ["bucket", "in_time_zone", "shift", "within_dates"]
+__all__ = ["SUB_DAY", "bucket", "in_time_zone", "shift", "within_dates"]
 
 _WEEKDAYS = tuple(WeekStart)
 
@@ -42,11 +42,19 @@ def in_time_zone(expression: exp.Expr, time_zone: str) -> exp.Expr:
     )
 
 
-def bucket(expression: exp.Expr, grain: Grain, week_start: WeekStart) -> exp.Expr:
-    """The start of the ``grain`` period holding ``expression``: a DATE (a TIMESTAMP for hours).
+def bucket(
+    expression: exp.Expr,
+    grain: Grain,
+    week_start: WeekStart = WeekStart.MONDAY,
+    fiscal_year_start: int = 1,
+) -> exp.Expr:
+    """The start of the ``grain`` period holding ``expression``: a DATE (a TIMESTAMP for
+    seconds, minutes and hours).
 
     Periods of a day or longer are cut from the calendar date, so every engine does date
-    arithmetic on DATEs.
+    arithmetic on DATEs. A fiscal quarter or year starts ``fiscal_year_start - 1`` months after
+    the calendar one: the month is shifted back by that many months, truncated, and shifted
+    forward again (first days of months, so no month-end clamping is involved).
 
     >>> bucket(exp.column("t"), Grain.MONTH, WeekStart.MONDAY).sql("duckdb")
     "CAST(DATE_TRUNC('MONTH', CAST(t AS DATE)) AS DATE)"
@@ -54,28 +62,58 @@ def bucket(expression: exp.Expr, grain: Grain, week_start: WeekStart) -> exp.Exp
     "CAST(DATE_TRUNC('WEEK', CAST(t AS DATE) + INTERVAL (-6) DAY) + INTERVAL 6 DAY AS DATE)"
     >>> bucket(exp.column("t"), Grain.HOUR, WeekStart.MONDAY).sql("duckdb")
     "CAST(DATE_TRUNC('HOUR', t) AS TIMESTAMP)"
+    >>> bucket(exp.column("t"), Grain.FISCAL_YEAR, fiscal_year_start=2).sql("duckdb")
+    "CAST(DATE_TRUNC('YEAR', DATE_TRUNC('MONTH', CAST(t AS DATE)) - INTERVAL 1 MONTH) + \
+INTERVAL 1 MONTH AS DATE)"
     """
-    if grain is Grain.HOUR:
-        truncated_hour = exp.TimestampTrunc(this=expression, unit=exp.var("HOUR"))
-        return cast(truncated_hour, exp.DataType.Type.TIMESTAMP)
+    if grain in SUB_DAY:
+        truncated_time = exp.TimestampTrunc(this=expression, unit=exp.var(grain.value.upper()))
+        return cast(truncated_time, exp.DataType.Type.TIMESTAMP)
     day: exp.Expr = cast(expression, exp.DataType.Type.DATE)
     if grain is Grain.DAY:
         return day
+    if grain in _FISCAL:
+        calendar = _FISCAL[grain]
+        months = fiscal_year_start - 1
+        if not months:
+            return bucket(expression, calendar)
+        month = _truncate(day, Grain.MONTH)
+        start = _truncate(_add(month, -months, "MONTH"), calendar)
+        return cast(_add(start, months, "MONTH"), exp.DataType.Type.DATE)
     shift = _WEEKDAYS.index(week_start) if grain is Grain.WEEK else 0
     if shift:
         day = exp.DateAdd(this=day, expression=exp.Literal.number(-shift), unit=exp.var("DAY"))
-    truncated: exp.Expr = exp.DateTrunc(  # type: ignore[no-untyped-call]
-        this=day, unit=exp.var(grain.value.upper())
-    )
+    truncated = _truncate(day, grain)
     if shift:
-        truncated = exp.DateAdd(
-            this=truncated, expression=exp.Literal.number(shift), unit=exp.var("DAY")
-        )
+        truncated = _add(truncated, shift, "DAY")
     return cast(truncated, exp.DataType.Type.DATE)
 
 
+# Sub-day grains: their buckets are timestamps, and their dimensions are converted to the
+# project's time zone.
+SUB_DAY = frozenset({Grain.SECOND, Grain.MINUTE, Grain.HOUR})
+_FISCAL = {Grain.FISCAL_QUARTER: Grain.QUARTER, Grain.FISCAL_YEAR: Grain.YEAR}
+
+
+def _truncate(day: exp.Expr, grain: Grain) -> exp.Expr:
+    return exp.DateTrunc(this=day, unit=exp.var(grain.value.upper()))  # type: ignore[no-untyped-call]
+
+
+def _add(day: exp.Expr, amount: int, unit: str) -> exp.Expr:
+    """``day`` plus ``amount`` units; a negative amount as a subtraction (every dialect parses
+    ``- INTERVAL 1 MONTH`` back as written)."""
+    kind = exp.DateAdd if amount >= 0 else exp.DateSub
+    return kind(this=day, expression=exp.Literal.number(abs(amount)), unit=exp.var(unit))
+
+
 _IN_DAYS = {Grain.DAY: 1, Grain.WEEK: 7}
-_IN_MONTHS = {Grain.MONTH: 1, Grain.QUARTER: 3, Grain.YEAR: 12}
+_IN_MONTHS = {
+    Grain.MONTH: 1,
+    Grain.QUARTER: 3,
+    Grain.FISCAL_QUARTER: 3,
+    Grain.YEAR: 12,
+    Grain.FISCAL_YEAR: 12,
+}
 
 
 def shift(expression: exp.Expr, amount: int, unit: Grain) -> exp.Expr:

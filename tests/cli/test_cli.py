@@ -328,7 +328,7 @@ def test_definition_errors_on_query_commands_print_every_diagnostic(
         ),
         (
             ["query", "signups", "--by", "metric_time.fortnight"],
-            "error: by: 'metric_time.fortnight': metric_time takes a grain",
+            "error: by: 'metric_time.fortnight': 'fortnight' is not a time grain or date part",
         ),
         (["query", "signups", "--start", "2026-02-30"], "error: start: '2026-02-30' is not a date"),
         (["query", "signups", "--limit", "0"], "error: limit: must be a positive whole number"),

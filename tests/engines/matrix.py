@@ -119,15 +119,49 @@ SHAPES = (
     Shape("year", by=("metric_time.year",)),
     Shape("year by channel, filtered", by=("metric_time.year", JOINED), where=FILTER),
     Shape("top 2 plans", by=("user.plan",), order=("-{kpi}",), limit=2),
+    # Date parts and the fiscal calendar (the shipped project's fiscal year starts in February).
+    Shape("day of week", by=("metric_time.day_of_week",)),
+    Shape(
+        "week of year by channel, filtered",
+        by=("metric_time.week_of_year", JOINED),
+        where=FILTER,
+        start="2025-12-20",
+        end="2026-01-10",
+    ),
+    Shape("hour of day", by=("metric_time.hour_of_day",), start="2026-03-20", end="2026-04-02"),
+    # February (day of the year 32 to 59): snapshot KPIs keep each group's last day in the range
+    # before the filter, so the filter keeps the range's last month.
+    Shape(
+        "day of month, filtered on day of year",
+        by=("metric_time.day_of_month",),
+        where="metric_time.day_of_year >= 32",
+        start="2026-01-01",
+        end="2026-02-28",
+    ),
+    Shape(
+        "month of year, filtered on quarter of year",
+        by=("metric_time.month_of_year",),
+        where="metric_time.quarter_of_year = 1",
+    ),
+    Shape("fiscal quarter", by=("metric_time.fiscal_quarter",)),
+    Shape(
+        "fiscal year by quarter of year and channel, filtered",
+        by=("metric_time.fiscal_year", "metric_time.fiscal_quarter_of_year", JOINED),
+        where=FILTER,
+        start="2025-01-15",
+        end="2026-02-15",
+    ),
 )
 
 
-# SQLite computes week, quarter and year from text with strftime() row by row: over the whole
-# demo that is 1-10 s a query, so it runs them only with a filter and a date range.
+# SQLite computes week, quarter and year (and date parts) from text with strftime() row by
+# row: over the whole demo that is 1-10 s a query, so it runs them only with a filter and a date
+# range (tests/soundness/test_calendars.py proves every part on SQLite).
 SQLITE_SHAPES = tuple(
     shape.key
     for shape in SHAPES
-    if not any(grain in shape.key for grain in ("week", "quarter", "year")) or "," in shape.key
+    if not any(grain in shape.key for grain in ("week", "quarter", "year", " of "))
+    or "," in shape.key
 )
 
 
@@ -139,6 +173,7 @@ SPARK_SHAPES = (
     "month",
     "quarter by channel, filtered",
     "top 2 plans",
+    "day of week",
 )
 
 

@@ -11,7 +11,7 @@ import pytest
 
 import metrics_layer as ml
 
-GRAINS = "hour, day, week, month, quarter, year"
+GRAINS = "second, minute, hour, day, week, month, quarter, fiscal_quarter, year, fiscal_year"
 
 
 def query_error(layer: ml.SemanticLayer, *metrics: Any, **options: Any) -> ml.QueryError:
@@ -88,11 +88,19 @@ def test_unknown_metric_from_the_catalogue(layer: ml.SemanticLayer) -> None:
     assert "Did you mean 'signups'?" in str(caught.value)
 
 
-@pytest.mark.parametrize("grain", ["fortnight", "minute", "weeks", "MONTH"])
+@pytest.mark.parametrize("grain", ["fortnight", "weeks", "MONTH"])
 def test_metric_time_with_a_bad_grain_lists_the_grains(layer: ml.SemanticLayer, grain: str) -> None:
     error = query_error(layer, ["signups"], by=[f"metric_time.{grain}"])
     assert error.field == "by"
-    assert f"'metric_time.{grain}': metric_time takes a grain, one of {GRAINS}." in str(error)
+    assert f"'metric_time.{grain}': '{grain}' is not a time grain or date part; " in str(error)
+    assert f"use a grain ({GRAINS}) or a date part (minute_of_hour, hour_of_day, " in str(error)
+
+
+def test_metric_time_finer_than_recorded_names_the_fix(layer: ml.SemanticLayer) -> None:
+    error = query_error(layer, ["mrr"], by=["metric_time.minute"])
+    assert "is recorded per day, so it cannot be grouped by minute; use day or coarser" in str(
+        error
+    )
 
 
 def test_metric_time_with_a_near_grain_suggests_it(layer: ml.SemanticLayer) -> None:

@@ -61,6 +61,9 @@ class Case:
     end: str | None = None
     order: tuple[str, ...] = ()
     limit: int | None = None
+    # sqlglot reads ``+ INTERVAL 1 MONTH`` back as ``INTERVAL '1' MONTH`` in some dialects: a
+    # case with month arithmetic is checked to parse, and to be stable from then on.
+    exact_round_trip: bool = True
 
     def query(self, layer: ml.SemanticLayer) -> ml.Query:
         return layer.query(
@@ -124,6 +127,23 @@ CASES: tuple[Case, ...] = (
         ("metric_time.month",),
         start="2026-01-01",
         end="2026-03-31",
+    ),
+    Case(
+        "date_parts",
+        ("signups",),
+        ("metric_time.day_of_week", "metric_time.week_of_year", "metric_time.hour_of_day"),
+        where="metric_time.day_of_year <= 90 AND metric_time.month_of_year IN (1, 2)",
+    ),
+    Case(
+        "fiscal_quarters",
+        ("new_mrr",),
+        (
+            "metric_time.fiscal_quarter",
+            "metric_time.fiscal_year_number",
+            "metric_time.fiscal_quarter_of_year",
+        ),
+        where="metric_time.quarter_of_year = 1 AND metric_time.day_of_month < 15",
+        exact_round_trip=False,
     ),
 )
 
@@ -243,6 +263,9 @@ def test_golden_sql_parses_back(layer: ml.SemanticLayer, case: Case, dialect: st
     tree = statements[0]
     assert isinstance(tree, exp.Select)
     back = tree.sql(dialect=dialect, pretty=True)
+    if not case.exact_round_trip:
+        assert sqlglot.parse_one(back, read=dialect).sql(dialect=dialect, pretty=True) == back
+        return
     if dialect not in LAYOUT_ONLY_ROUND_TRIP:
         assert back == sql
         return

@@ -1,0 +1,31 @@
+WITH subscriptions_agg AS (
+  SELECT
+    CAST(DATE_ADD(DATE_TRUNC(
+      DATE_SUB(DATE_TRUNC(CAST(subscriptions.started_at AS DATE), MONTH), INTERVAL 1 MONTH),
+      QUARTER
+    ), INTERVAL 1 MONTH) AS DATE) AS metric_time__fiscal_quarter,
+    CAST(EXTRACT(YEAR FROM DATE_ADD(DATE_TRUNC(CAST(subscriptions.started_at AS DATE), MONTH), INTERVAL 11 MONTH)) AS INT64) AS metric_time__fiscal_year_number,
+    CAST(EXTRACT(QUARTER FROM DATE_SUB(DATE_TRUNC(CAST(subscriptions.started_at AS DATE), MONTH), INTERVAL 1 MONTH)) AS INT64) AS metric_time__fiscal_quarter_of_year,
+    SUM(subscriptions.mrr) AS new_mrr
+  FROM subscriptions AS subscriptions
+  WHERE
+    CAST(EXTRACT(QUARTER FROM CAST(subscriptions.started_at AS DATE)) AS INT64) = 1
+    AND CAST(EXTRACT(DAY FROM CAST(subscriptions.started_at AS DATE)) AS INT64) < 15
+  GROUP BY
+    CAST(DATE_ADD(DATE_TRUNC(
+      DATE_SUB(DATE_TRUNC(CAST(subscriptions.started_at AS DATE), MONTH), INTERVAL 1 MONTH),
+      QUARTER
+    ), INTERVAL 1 MONTH) AS DATE),
+    CAST(EXTRACT(YEAR FROM DATE_ADD(DATE_TRUNC(CAST(subscriptions.started_at AS DATE), MONTH), INTERVAL 11 MONTH)) AS INT64),
+    CAST(EXTRACT(QUARTER FROM DATE_SUB(DATE_TRUNC(CAST(subscriptions.started_at AS DATE), MONTH), INTERVAL 1 MONTH)) AS INT64)
+)
+SELECT
+  subscriptions_agg.metric_time__fiscal_quarter AS metric_time__fiscal_quarter,
+  subscriptions_agg.metric_time__fiscal_year_number AS metric_time__fiscal_year_number,
+  subscriptions_agg.metric_time__fiscal_quarter_of_year AS metric_time__fiscal_quarter_of_year,
+  subscriptions_agg.new_mrr AS new_mrr
+FROM subscriptions_agg
+ORDER BY
+  metric_time__fiscal_quarter NULLS LAST,
+  metric_time__fiscal_year_number NULLS LAST,
+  metric_time__fiscal_quarter_of_year NULLS LAST

@@ -1,0 +1,453 @@
+WITH subscriptions_agg AS (
+  SELECT
+    DATE(
+      MIN(
+        DATE(
+          CASE
+            WHEN STRFTIME(
+              '%m',
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              )
+            ) <= '03'
+            THEN DATE(
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              ),
+              'start of year'
+            )
+            WHEN STRFTIME(
+              '%m',
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              )
+            ) <= '06'
+            THEN DATE(
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              ),
+              'start of year',
+              '+3 months'
+            )
+            WHEN STRFTIME(
+              '%m',
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              )
+            ) <= '09'
+            THEN DATE(
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              ),
+              'start of year',
+              '+6 months'
+            )
+            ELSE DATE(
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              ),
+              'start of year',
+              '+9 months'
+            )
+          END,
+          '+1 months'
+        ),
+        DATE(
+          CASE
+            WHEN STRFTIME(
+              '%m',
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              )
+            ) <= '03'
+            THEN DATE(
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              ),
+              'start of year'
+            )
+            WHEN STRFTIME(
+              '%m',
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              )
+            ) <= '06'
+            THEN DATE(
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              ),
+              'start of year',
+              '+3 months'
+            )
+            WHEN STRFTIME(
+              '%m',
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              )
+            ) <= '09'
+            THEN DATE(
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              ),
+              'start of year',
+              '+6 months'
+            )
+            ELSE DATE(
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              ),
+              'start of year',
+              '+9 months'
+            )
+          END,
+          'start of month',
+          '+2 months',
+          '-1 day'
+        )
+      )
+    ) AS metric_time__fiscal_quarter,
+    CAST(CAST(STRFTIME(
+      '%Y',
+      MIN(
+        DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '+11 months'),
+        DATE(
+          DATE(DATE(subscriptions.started_at), 'start of month'),
+          'start of month',
+          '+12 months',
+          '-1 day'
+        )
+      )
+    ) AS INTEGER) AS INTEGER) AS metric_time__fiscal_year_number,
+    CAST((
+      CAST(STRFTIME(
+        '%m',
+        MIN(
+          DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+          DATE(
+            DATE(DATE(subscriptions.started_at), 'start of month'),
+            'start of month',
+            '+0 months',
+            '-1 day'
+          )
+        )
+      ) AS INTEGER) + 2
+    ) / 3 AS INTEGER) AS metric_time__fiscal_quarter_of_year,
+    SUM(subscriptions.mrr) AS new_mrr
+  FROM subscriptions AS subscriptions
+  WHERE
+    CAST((
+      CAST(STRFTIME('%m', DATE(subscriptions.started_at)) AS INTEGER) + 2
+    ) / 3 AS INTEGER) = 1
+    AND CAST(CAST(STRFTIME('%d', DATE(subscriptions.started_at)) AS INTEGER) AS INTEGER) < 15
+  GROUP BY
+    DATE(
+      MIN(
+        DATE(
+          CASE
+            WHEN STRFTIME(
+              '%m',
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              )
+            ) <= '03'
+            THEN DATE(
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              ),
+              'start of year'
+            )
+            WHEN STRFTIME(
+              '%m',
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              )
+            ) <= '06'
+            THEN DATE(
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              ),
+              'start of year',
+              '+3 months'
+            )
+            WHEN STRFTIME(
+              '%m',
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              )
+            ) <= '09'
+            THEN DATE(
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              ),
+              'start of year',
+              '+6 months'
+            )
+            ELSE DATE(
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              ),
+              'start of year',
+              '+9 months'
+            )
+          END,
+          '+1 months'
+        ),
+        DATE(
+          CASE
+            WHEN STRFTIME(
+              '%m',
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              )
+            ) <= '03'
+            THEN DATE(
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              ),
+              'start of year'
+            )
+            WHEN STRFTIME(
+              '%m',
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              )
+            ) <= '06'
+            THEN DATE(
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              ),
+              'start of year',
+              '+3 months'
+            )
+            WHEN STRFTIME(
+              '%m',
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              )
+            ) <= '09'
+            THEN DATE(
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              ),
+              'start of year',
+              '+6 months'
+            )
+            ELSE DATE(
+              MIN(
+                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+                DATE(
+                  DATE(DATE(subscriptions.started_at), 'start of month'),
+                  'start of month',
+                  '+0 months',
+                  '-1 day'
+                )
+              ),
+              'start of year',
+              '+9 months'
+            )
+          END,
+          'start of month',
+          '+2 months',
+          '-1 day'
+        )
+      )
+    ),
+    CAST(CAST(STRFTIME(
+      '%Y',
+      MIN(
+        DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '+11 months'),
+        DATE(
+          DATE(DATE(subscriptions.started_at), 'start of month'),
+          'start of month',
+          '+12 months',
+          '-1 day'
+        )
+      )
+    ) AS INTEGER) AS INTEGER),
+    CAST((
+      CAST(STRFTIME(
+        '%m',
+        MIN(
+          DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+          DATE(
+            DATE(DATE(subscriptions.started_at), 'start of month'),
+            'start of month',
+            '+0 months',
+            '-1 day'
+          )
+        )
+      ) AS INTEGER) + 2
+    ) / 3 AS INTEGER)
+)
+SELECT
+  subscriptions_agg.metric_time__fiscal_quarter AS metric_time__fiscal_quarter,
+  subscriptions_agg.metric_time__fiscal_year_number AS metric_time__fiscal_year_number,
+  subscriptions_agg.metric_time__fiscal_quarter_of_year AS metric_time__fiscal_quarter_of_year,
+  subscriptions_agg.new_mrr AS new_mrr
+FROM subscriptions_agg
+ORDER BY
+  metric_time__fiscal_quarter NULLS LAST,
+  metric_time__fiscal_year_number NULLS LAST,
+  metric_time__fiscal_quarter_of_year NULLS LAST
