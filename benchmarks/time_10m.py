@@ -66,6 +66,31 @@ QUESTIONS: tuple[Question, ...] = (
         """,
     ),
     Question(
+        "i, expert",
+        "the same, hand-written as +1 when a user enters the window and -1 when they leave "
+        "(`LEAD`), as the library does",
+        ("monthly_active_users",),
+        ("metric_time.day",),
+        "2025-01-01",
+        "2025-12-31",
+        f"""
+        WITH pairs AS ({_PAIRS}
+          AND CAST(occurred_at AS DATE) BETWEEN DATE '2024-12-05' AND DATE '2025-12-31'),
+        spans AS (
+          SELECT day, LEAST(day + 28, COALESCE(LEAD(day) OVER (PARTITION BY user_id ORDER BY day),
+                 day + 28)) AS gone
+          FROM pairs),
+        changes AS (
+          SELECT day, SUM(change) AS change FROM (
+            SELECT day, 1 AS change FROM spans UNION ALL SELECT gone, -1 FROM spans)
+          GROUP BY day),
+        days AS (SELECT DISTINCT day FROM pairs WHERE day >= DATE '2025-01-01')
+        SELECT days.day, SUM(changes.change) AS mau
+        FROM days JOIN changes ON changes.day <= days.day
+        GROUP BY 1 ORDER BY 1
+        """,
+    ),
+    Question(
         "ii",
         "WAU by week (the 7 days ending each Sunday), two years",
         ("weekly_active_users",),
