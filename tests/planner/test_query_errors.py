@@ -209,7 +209,7 @@ def test_order_by_an_unrequested_name_lists_the_choices(
 def test_metric_time_without_metrics(layer: ml.SemanticLayer, by: str) -> None:
     error = query_error(layer, [], by=[by, "user.country"])
     assert error.field == "by"
-    assert "metric_time needs at least one metric" in str(error)
+    assert "with other dimensions it needs a metric" in str(error)
     assert "'user.signed_up_at.month'" in str(error)
 
 
