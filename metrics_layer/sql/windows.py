@@ -34,7 +34,7 @@ END = "window_end"
 PERIOD_DAYS = "period_days"
 MARK = "mark_day"
 CHANGE = "change"
-RUN = "run_order"
+NEXT = "next_day"
 
 
 class Relations(Protocol):
@@ -198,10 +198,10 @@ def _change_ctes(window: Window, daily: str, others: list[str]) -> list[exp.CTE]
     ``N_changes``: their sum per group and day. A window's distinct count is then the sum of
     the changes up to its last day.
 
-    A value enters on each day it occurs unless it is still inside from an earlier day, and
-    leaves ``span`` days after it last occurred; the intervals of one value never overlap, as
-    each ends no later than the value's next day. For all time a value enters on its first
-    day and never leaves; for grain-to-date, on its first day of each period.
+    A value enters on each day it occurs and leaves ``span`` days later or on its next day
+    (``LEAD``), whichever comes first, so the intervals of one value never overlap. For all
+    time a value enters on its first day and never leaves; for grain-to-date, on its first day
+    of each period.
     """
     ctes: list[exp.CTE] = []
     marks = f"{daily}_marks"
@@ -221,57 +221,43 @@ def _change_ctes(window: Window, daily: str, others: list[str]) -> list[exp.CTE]
         ctes.append(exp.CTE(this=select, alias=table_alias(marks)))
     else:
         runs = f"{daily}_runs"
-        order = exp.Order(expressions=[exp.Ordered(this=column(DAY, daily))])
-        number = exp.Window(
-            this=exp.RowNumber(),
+        following = exp.Window(
+            this=exp.Lead(this=column(DAY, daily)),
             partition_by=[*(column(o, daily) for o in others), column(PART, daily)],
-            order=order,
+            order=exp.Order(expressions=[exp.Ordered(this=column(DAY, daily))]),
         )
         select = exp.Select(
             expressions=[
                 *(column(o, daily) for o in others),
                 column(DAY, daily),
-                column(PART, daily),
-                alias(number, RUN),
+                alias(following, NEXT),
             ]
         ).from_(exp.Table(this=ident(daily)), copy=False)
         ctes.append(exp.CTE(this=select.where(present, copy=False), alias=table_alias(runs)))
         enter = exp.Select(
             expressions=[
-                *(column(o, "entered") for o in others),
-                alias(column(DAY, "entered"), MARK),
+                *(column(o, runs) for o in others),
+                alias(column(DAY, runs), MARK),
                 alias(exp.Literal.number(1), CHANGE),
             ]
-        ).from_(_aliased(runs, "entered"), copy=False)
+        ).from_(exp.Table(this=ident(runs)), copy=False)
         leave_at = cast(
-            shift(column(DAY, "entered"), window.span.amount, window.span.unit),
+            shift(column(DAY, runs), window.span.amount, window.span.unit),
             exp.DataType.Type.DATE,
         )
-        following = column(DAY, "following")
+        next_day = column(NEXT, runs)
         sooner = exp.and_(
-            exp.Not(this=exp.Is(this=following.copy(), expression=exp.Null())),
-            exp.LT(this=following.copy(), expression=leave_at.copy()),
+            exp.Not(this=exp.Is(this=next_day.copy(), expression=exp.Null())),
+            exp.LT(this=next_day.copy(), expression=leave_at.copy()),
         )
-        leave = exp.Case(ifs=[exp.If(this=sooner, true=following)], default=leave_at)
-        on = exp.and_(
-            exp.EQ(this=column(PART, "following"), expression=column(PART, "entered")),
-            *(
-                exp.NullSafeEQ(this=column(o, "following"), expression=column(o, "entered"))
-                for o in others
-            ),
-            exp.EQ(
-                this=column(RUN, "following"),
-                expression=exp.Add(this=column(RUN, "entered"), expression=exp.Literal.number(1)),
-            ),
-        )
+        leave = exp.Case(ifs=[exp.If(this=sooner, true=next_day)], default=leave_at)
         exit_ = exp.Select(
             expressions=[
-                *(column(o, "entered") for o in others),
+                *(column(o, runs) for o in others),
                 alias(leave, MARK),
                 alias(exp.Neg(this=exp.Literal.number(1)), CHANGE),
             ]
-        ).from_(_aliased(runs, "entered"), copy=False)
-        exit_.append("joins", exp.Join(this=_aliased(runs, "following"), on=on, side="LEFT"))
+        ).from_(exp.Table(this=ident(runs)), copy=False)
         union = exp.Union(this=enter, expression=exit_, distinct=False)
         ctes.append(exp.CTE(this=union, alias=table_alias(marks)))
     totals = exp.Select(
@@ -321,10 +307,6 @@ def _over(template: exp.Expr, day: exp.Expr) -> exp.Expr:
     return template.copy().transform(
         lambda node: day.copy() if isinstance(node, exp.Column) and node.name == SPINE_DAY else node
     )
-
-
-def _aliased(name: str, alias_name: str) -> exp.Table:
-    return exp.Table(this=ident(name), alias=exp.TableAlias(this=exp.to_identifier(alias_name)))
 
 
 def _combine(window: Window, daily: str) -> exp.Expr:
