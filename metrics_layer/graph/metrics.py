@@ -89,6 +89,14 @@ def _metric(
         kind = MetricKind.CUMULATIVE
         measure = _measure_ref(spec.measure, located, graph, problems, "measure")
         grain_to_date = spec.grain_to_date
+        if grain_to_date in (Grain.SECOND, Grain.MINUTE, Grain.HOUR):
+            problems.append(
+                located.diagnostic(
+                    f"'grain_to_date: {spec.grain_to_date}': windows are whole days; use day "
+                    "or a coarser grain (week, month, quarter, year, fiscal_quarter, fiscal_year)",
+                    "grain_to_date",
+                )
+            )
     if kind.windowed:
         _check_windowed(located, graph, measure, problems)
     elif spec.rollup is not None and spec.per is None:

@@ -39,11 +39,16 @@ __all__ = ["fill_periods", "minus", "plan_window"]
 # The longest period of each unit, in days: row ranges are widened by these (the windows
 # themselves are cut exactly in SQL).
 _LONGEST = {
+    Grain.SECOND: 1,
+    Grain.MINUTE: 1,
+    Grain.HOUR: 1,
     Grain.DAY: 1,
     Grain.WEEK: 7,
     Grain.MONTH: 31,
     Grain.QUARTER: 92,
+    Grain.FISCAL_QUARTER: 92,
     Grain.YEAR: 366,
+    Grain.FISCAL_YEAR: 366,
 }
 
 
@@ -149,7 +154,8 @@ def minus(day: dt.date | None, offset: Offset | None) -> dt.date | None:
     unit, amount = offset.unit, offset.amount
     if unit in (Grain.DAY, Grain.WEEK):
         return day - dt.timedelta(days=amount * (7 if unit is Grain.WEEK else 1))
-    months = amount * {Grain.MONTH: 1, Grain.QUARTER: 3, Grain.YEAR: 12}[unit]
+    years = unit in (Grain.YEAR, Grain.FISCAL_YEAR)
+    months = amount * (12 if years else 3 if unit in (Grain.QUARTER, Grain.FISCAL_QUARTER) else 1)
     index = day.year * 12 + day.month - 1 - months
     year, month = divmod(index, 12)
     last = calendar.monthrange(year, month + 1)[1]

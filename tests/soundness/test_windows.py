@@ -122,6 +122,10 @@ DEFINITIONS = f"""
         type: cumulative
         measure: events.amount
         grain_to_date: week
+      - name: amount_fiscal_ytd
+        type: cumulative
+        measure: events.amount
+        grain_to_date: fiscal_year
       - {{name: average_amount_7d, type: rolling, measure: events.average_amount, window: 7 days}}
       - {{name: largest_amount_7d, type: rolling, measure: events.largest_amount, window: 7 days}}
       - {{name: stickiness, type: ratio, numerator: dau, denominator: wau}}
@@ -314,6 +318,21 @@ def test_cumulative_and_grain_to_date_across_a_year_boundary(load: Load, engine:
 
 
 @pytest.mark.parametrize("engine", NOT_SPARK)
+def test_fiscal_year_to_date(load: Load, engine: str) -> None:
+    layer = load(engine, fiscal_year_start="february")
+    rows = _rows(
+        layer, ["amount_fiscal_ytd"], by=["metric_time.month"], start="2025-12-01", end="2026-02-28"
+    )
+    # The fiscal year runs February to January: on 12-31 it holds December's 16.75; on 01-31
+    # also January's 100 + 2 + 3 + 4 + 0.10; on 02-28 a new fiscal year holds 7.00.
+    assert rows == [
+        (D(2025, 12, 1), pytest.approx(16.75)),
+        (D(2026, 1, 1), pytest.approx(125.85)),
+        (D(2026, 2, 1), pytest.approx(7.0)),
+    ]
+
+
+@pytest.mark.parametrize("engine", NOT_SPARK)
 def test_windows_of_averages_and_maxima(load: Load, engine: str) -> None:
     layer = load(engine)
     rows = _rows(
@@ -462,6 +481,7 @@ def test_hour_grains_and_bad_definitions_are_refused(
                   - {name: a, type: rolling, measure: events.median_gap, window: 7 days}
                   - {name: b, type: rolling, measure: events.n, window: 7 days, per: day}
                   - {name: c, type: cumulative, measure: events.n, rollup: sum}
+                  - {name: g, type: cumulative, measure: events.n, grain_to_date: hour}
             """,
             "bad2/metrics_layer.yml": "project:\n  name: bad\n  paths: [defs]\n",
             "bad2/defs/bad.yml": """
@@ -487,6 +507,7 @@ def test_hour_grains_and_bad_definitions_are_refused(
     assert "median or percentile over a window" in text
     assert "'per' does not apply to rolling metrics" in text
     assert "'rollup: sum' does not apply to cumulative metrics" in text
+    assert "'grain_to_date: hour': windows are whole days" in text
     # A metric that builds but cannot be computed is found by check (every metric is planned).
     found = " ".join(d.message for d in ml.check(folder / "bad2")[1])
     assert "'offset_to_grain' reads a rolling or cumulative metric" in found
