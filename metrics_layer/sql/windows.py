@@ -7,10 +7,14 @@ For an aggregation ``N`` with a window (``metrics_layer.planner.plan.Window``):
 - ``N_bounds``, ``N_days``: the day spine (``metrics_layer.sql.spine``);
 - ``N_points``: for each period of the query, the day whose window it shows (its last or first
   day), or every day of it (average);
-- ``N_window``: the partials of the days inside each point's window, combined: a sum of sums,
-  a distinct count over the window's values (never a sum of daily distinct counts);
+- ``N_ends``: the partials of the days inside each point's window, combined: a sum of sums,
+  a distinct count over the window's values (never a sum of daily distinct counts); for a
+  distinct count over days, weeks, all time or grain-to-date, from ``N_runs`` (each value's
+  next day), ``N_marks`` (+1 when a value enters the window, -1 when it leaves) and
+  ``N_changes`` (their sum per day) instead;
 - ``N_average`` (average over a period's days) and ``N_filled`` (every period of the spine,
-  when nothing but time is grouped), where needed.
+  when nothing but time is grouped), where needed; the last of these stages is named
+  ``N_window``.
 """
 
 from __future__ import annotations
