@@ -33,15 +33,12 @@ from metrics_layer.planner.plan import (
 from metrics_layer.planner.query import MAX_NAME_LENGTH, MetricQuery
 from metrics_layer.planner.types import dimension_type, metric_type
 from metrics_layer.planner.windows import fill_periods, plan_window
-from metrics_layer.spec.models import Agg, DimensionType, Grain, Rollup, SemiAdditive
-from metrics_layer.sql.names import cast, column
+from metrics_layer.spec.models import DimensionType, Grain, Rollup, SemiAdditive
+from metrics_layer.sql.names import column
 from metrics_layer.sql.parts import PART_GRAIN, date_part
 from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift, within_dates
 
 __all__ = ["plan_query"]
-
-# Aggregates whose value keeps a DECIMAL column's type.
-_DECIMAL_SUMS = frozenset({Agg.SUM, Agg.AVG})
 
 
 @dataclass(frozen=True)
@@ -195,27 +192,13 @@ class _Planner:
                 )
             rollup = (metric.rollup or Rollup.AVERAGE) if metric.per else None
             ref = self._leaf(_Leaf(measure, condition, metric.per, rollup, offset))
-            fill = metric.fill_null
-            if fill is None and fills_with_zero(measure.agg):
-                fill = 0
-            if fill is None:
-                return ref
-            if measure.agg in _DECIMAL_SUMS:
-                # A sum of DECIMALs and a DOUBLE fill have no common type on ClickHouse (it
-                # answers a Variant); the metric is a float anyway.
-                ref = cast(ref, exp.DataType.Type.DOUBLE)
-            return exp.Coalesce(this=ref, expressions=[_number(fill)])
+            return _filled(ref, metric, measure)
         if metric.kind.windowed:
             assert metric.measure is not None
             measure = self.graph.measures[metric.measure]
             edge = metric.rollup or Rollup.LAST
             ref = self._leaf(_Leaf(measure, condition, None, edge, offset, metric, start_of))
-            fill = metric.fill_null
-            if fill is None and fills_with_zero(measure.agg):
-                fill = 0
-            if fill is None:
-                return ref
-            return exp.Coalesce(this=ref, expressions=[_number(fill)])
+            return _filled(ref, metric, measure)
         if metric.per is not None:
             raise QueryError(
                 f"metric '{metric.name}': 'per' is supported on simple metrics only",
@@ -618,6 +601,16 @@ def _add(outer: Offset | None, inner: Offset | None, metric: Metric) -> Offset |
             f"metric '{metric.name}' nests offsets in different units ({exc}); use one unit",
             field="metrics",
         ) from exc
+
+
+def _filled(ref: exp.Expr, metric: Metric, measure: Measure) -> exp.Expr:
+    """A measure's column where its group has no rows: ``fill_null``, 0 for counts."""
+    fill = metric.fill_null
+    if fill is None and fills_with_zero(measure.agg):
+        fill = 0
+    if fill is None:
+        return ref
+    return exp.Coalesce(this=ref, expressions=[_number(fill)])
 
 
 def _number(value: float) -> exp.Expr:

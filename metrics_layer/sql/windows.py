@@ -139,12 +139,7 @@ def _points(window: Window, days: str) -> exp.Select:
         )
     edge: exp.Expr = exp.Max(this=day) if window.edge is Rollup.LAST else exp.Min(this=day)
     if window.start_of is not None:
-        first = edge
-        edge = window.start_of.transform(
-            lambda node: (
-                first.copy() if isinstance(node, exp.Column) and node.name == SPINE_DAY else node
-            )
-        )
+        edge = _over(window.start_of, edge)
     select = exp.Select(expressions=[*periods, alias(edge, END)]).from_(
         exp.Table(this=ident(days)), copy=False
     )
@@ -167,12 +162,7 @@ def _windows(
         )
         inside.append(exp.GT(this=day.copy(), expression=earliest))
     elif window.to_grain is not None:
-        first = window.to_grain.transform(
-            lambda node: (
-                end.copy() if isinstance(node, exp.Column) and node.name == SPINE_DAY else node
-            )
-        )
-        inside.append(exp.GTE(this=day.copy(), expression=first))
+        inside.append(exp.GTE(this=day.copy(), expression=_over(window.to_grain, end)))
     keys = [column(t, points) for t in times] + [column(o, daily) for o in others]
     if window.edge is Rollup.AVERAGE:
         keys.append(end.copy())

@@ -33,7 +33,7 @@ SELECT
   grain_keys.metric_time__month AS metric_time__month,
   subscriptions_agg.new_mrr AS new_mrr,
   COALESCE(subscriptions_by_ended_at_agg.cancelled_subscriptions, 0) AS cancelled_subscriptions,
-  subscriptions_agg.new_mrr - COALESCE(CAST(subscriptions_by_ended_at_agg.churned_mrr AS FLOAT64), 0) AS net_new_mrr
+  subscriptions_agg.new_mrr - COALESCE(subscriptions_by_ended_at_agg.churned_mrr, 0) AS net_new_mrr
 FROM grain_keys
 LEFT JOIN subscriptions_agg
   ON grain_keys.metric_time__month IS NOT DISTINCT FROM subscriptions_agg.metric_time__month
