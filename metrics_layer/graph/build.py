@@ -17,7 +17,10 @@ from metrics_layer.graph.expressions import (
 )
 from metrics_layer.graph.graph import Graph
 from metrics_layer.graph.metrics import build_metrics
+from metrics_layer.graph.calendars import GRAIN_NAMES, PART_NAMES
 from metrics_layer.graph.model import (
+    Calendar,
+    CalendarPeriod,
     Dimension,
     Entity,
     Measure,
@@ -28,11 +31,14 @@ from metrics_layer.graph.targets import Target
 from metrics_layer.safety.trees import table_problem
 from metrics_layer.spec.models import (
     Agg,
+    CalendarSpec,
     DimensionType,
     Grain,
+    ProjectSpec,
     SourceSpec,
 )
-from metrics_layer.spec.project import Located, ProjectFiles
+from metrics_layer.spec.project import PROJECT_FILE, Located, ProjectFiles
+from metrics_layer.spec.yaml_source import YamlDocument
 
 __all__ = ["build_graph"]
 
@@ -66,14 +72,27 @@ def build_graph(
         if source is not None:
             sources[name] = source
     primary = _primary_entities(sources, seen, problems)
-    graph = Graph(settings=settings, sources=sources, metrics={}, primary=primary)
+    calendar = None
+    if project.settings.calendar is not None:
+        located = project.settings_place or Located(
+            project.settings, YamlDocument(PROJECT_FILE, None), ("project",)
+        )
+        calendar = _calendar(located, project.settings.calendar, problems, target)
+    graph = Graph(
+        settings=settings, sources=sources, metrics={}, primary=primary, calendar=calendar
+    )
     metrics = build_metrics(project.metrics, graph, problems)
     places: dict[str, tuple[str, int | None, int | None]] = {}
     for spot in project.metrics:
         line, col = spot.doc.position((*spot.path, "name")) or (None, None)
         places.setdefault(spot.spec.name, (spot.doc.file, line, col))
     graph = Graph(
-        settings=settings, sources=sources, metrics=metrics, primary=primary, places=places
+        settings=settings,
+        sources=sources,
+        metrics=metrics,
+        primary=primary,
+        places=places,
+        calendar=calendar,
     )
     return graph, problems
 
@@ -241,11 +260,27 @@ def _relation(
             )
         )
         return None
-    if spec.table is not None:
+    return _table_or_sql(located, spec.table, spec.sql, spec.name, problems, target)
+
+
+def _table_or_sql(
+    located: Located[object],
+    table_name: str | None,
+    sql: str | None,
+    name: str,
+    problems: list[Diagnostic],
+    target: Target,
+    *where: str,
+) -> exp.Expr | None:
+    """A table (``[catalog.][schema.]table``) or a SELECT, renamed for ``target`` and aliased
+    ``name``; None after recording the problem."""
+    if table_name is not None:
         try:
-            table = exp.to_table(spec.table)
+            table = exp.to_table(table_name)
         except (ParseError, TokenError, ValueError) as exc:
-            problems.append(located.diagnostic(f"bad table name {spec.table!r}: {exc}", "table"))
+            problems.append(
+                located.diagnostic(f"bad table name {table_name!r}: {exc}", *where, "table")
+            )
             return None
         problem = table_problem(table)
         if problem is not None:
@@ -253,17 +288,63 @@ def _relation(
                 located.diagnostic(
                     f"{problem} is not allowed in 'table'; write [catalog.][schema.]table, "
                     "or use 'sql:' for a query",
+                    *where,
                     "table",
                 )
             )
             return None
-        return exp.alias_(target.rename(table), spec.name, table=True)
+        return exp.alias_(target.rename(table), name, table=True)
     try:
-        query = parse_query(spec.sql or "")
+        query = parse_query(sql or "")
     except ExpressionSyntaxError as exc:
-        problems.append(located.diagnostic(f"cannot use the source's sql: {exc}", "sql"))
+        problems.append(located.diagnostic(f"cannot use the {name} sql: {exc}", *where, "sql"))
         return None
-    return exp.alias_(exp.Subquery(this=target.rename(query)), spec.name, table=True)
+    return exp.alias_(exp.Subquery(this=target.rename(query)), name, table=True)
+
+
+def _calendar(
+    located: Located[ProjectSpec],
+    spec: CalendarSpec,
+    problems: list[Diagnostic],
+    target: Target,
+) -> Calendar | None:
+    """The project's calendar table and its periods; None after recording every problem."""
+    before = len(problems)
+    if (spec.table is None) == (spec.sql is None):
+        problems.append(
+            located.diagnostic(
+                "the calendar needs exactly one of 'table' or 'sql'", "calendar", key=True
+            )
+        )
+        return None
+    relation = _table_or_sql(
+        located, spec.table, spec.sql, "calendar", problems, target, "calendar"
+    )
+    periods: dict[str, CalendarPeriod] = {}
+    for index, period in enumerate(spec.periods):
+        where = ("calendar", "periods", index, "name")
+        if period.name in GRAIN_NAMES or period.name in PART_NAMES:
+            kind = "grain" if period.name in GRAIN_NAMES else "date part"
+            problems.append(
+                located.diagnostic(
+                    f"calendar period '{period.name}' is named like the built-in {kind}; "
+                    f"give it another name, e.g. 'retail_{period.name}'",
+                    *where,
+                )
+            )
+        elif period.name in periods:
+            problems.append(
+                located.diagnostic(
+                    f"calendar period '{period.name}' is defined twice; rename or remove one",
+                    *where,
+                )
+            )
+        else:
+            column = period.column or period.name
+            periods[period.name] = CalendarPeriod(period.name, column, period.description)
+    if relation is None or len(problems) > before:
+        return None
+    return Calendar(relation, spec.day, periods)
 
 
 def _primary_entities(

@@ -10,7 +10,7 @@ fiscal year that starts in February, so that pair is refused rather than split.
 from __future__ import annotations
 
 from metrics_layer.errors import QueryError, did_you_mean
-from metrics_layer.graph.model import Dimension
+from metrics_layer.graph.model import CalendarPeriod, Dimension, Period
 from metrics_layer.spec.models import DatePart, Grain
 from metrics_layer.sql.parts import PART_GRAIN
 
@@ -29,18 +29,25 @@ PART_NAMES = tuple(p.value for p in DatePart)
 
 _CALENDAR = frozenset({Grain.QUARTER, Grain.YEAR})
 _FISCAL = frozenset({Grain.FISCAL_QUARTER, Grain.FISCAL_YEAR})
+_DAILY = frozenset({Grain.SECOND, Grain.MINUTE, Grain.HOUR, Grain.DAY})
 
 
-def fits_in(fine: Grain, coarse: Grain) -> bool:
+def fits_in(fine: Period, coarse: Period) -> bool:
     """True when every ``fine`` period lies within one ``coarse`` period (or they are equal).
 
     Calendar quarters and years do not fit in fiscal ones, nor the other way round; months do.
+    A calendar table's period holds whole days: days (and hours, minutes, seconds) fit in it,
+    and it fits in itself only, since the library cannot see how its table's periods nest.
 
     >>> fits_in(Grain.MONTH, Grain.FISCAL_YEAR), fits_in(Grain.QUARTER, Grain.FISCAL_YEAR)
     (True, False)
     >>> fits_in(Grain.FISCAL_QUARTER, Grain.FISCAL_YEAR), fits_in(Grain.YEAR, Grain.MONTH)
     (True, False)
     """
+    if isinstance(fine, CalendarPeriod) or isinstance(coarse, CalendarPeriod):
+        return fine == coarse or (
+            isinstance(coarse, CalendarPeriod) and isinstance(fine, Grain) and fine in _DAILY
+        )
     if finer(coarse, fine):
         return False
     return not (
@@ -48,7 +55,7 @@ def fits_in(fine: Grain, coarse: Grain) -> bool:
     )
 
 
-def check_grain(name: str, grain: Grain, dimension: Dimension, field: str) -> Grain:
+def check_grain(name: str, grain: Period, dimension: Dimension, field: str) -> Period:
     """``grain`` when ``dimension`` records time at least that finely; else a QueryError."""
     finest = dimension.grain or Grain.DAY
     if not fits_in(finest, grain):
@@ -61,10 +68,16 @@ def check_grain(name: str, grain: Grain, dimension: Dimension, field: str) -> Gr
     return grain
 
 
-def finer(grain: Grain, than: Grain) -> bool:
+def finer(grain: Period, than: Period) -> bool:
     """>>> finer(Grain.HOUR, Grain.DAY), finer(Grain.FISCAL_QUARTER, Grain.QUARTER)
     (True, False)
+
+    A day or finer is finer than a calendar table's period; nothing else compares with one.
     """
+    if isinstance(than, CalendarPeriod):
+        return isinstance(grain, Grain) and grain in _DAILY
+    if isinstance(grain, CalendarPeriod):
+        return False
     return GRAIN_NAMES.index(grain.value) < GRAIN_NAMES.index(than.value)
 
 
@@ -83,12 +96,16 @@ def check_part(name: str, part: DatePart, dimension: Dimension, field: str) -> D
     return part
 
 
-def suffix_error(name: str, suffix: str, field: str) -> QueryError:
-    """The error for a last name part that is neither a grain nor a date part."""
-    known = (*GRAIN_NAMES, *PART_NAMES)
+def suffix_error(
+    name: str, suffix: str, field: str, calendar: tuple[str, ...] = ()
+) -> QueryError:
+    """The error for a last name part that is neither a grain, a date part nor one of the
+    ``calendar`` table's periods."""
+    known = (*GRAIN_NAMES, *PART_NAMES, *calendar)
+    periods = f", a calendar period ({', '.join(calendar)})" if calendar else ""
     return QueryError(
         f"'{name}': '{suffix}' is not a time grain or date part; use a grain "
-        f"({', '.join(GRAIN_NAMES)}) or a date part ({', '.join(PART_NAMES)})."
+        f"({', '.join(GRAIN_NAMES)}){periods} or a date part ({', '.join(PART_NAMES)})."
         + did_you_mean(suffix, known),
         field=field,
     )

@@ -18,7 +18,16 @@ from metrics_layer.graph.calendars import (
     check_part,
     suffix_error,
 )
-from metrics_layer.graph.model import Dimension, Entity, Measure, Metric, Settings, Source
+from metrics_layer.graph.model import (
+    Calendar,
+    Dimension,
+    Entity,
+    Measure,
+    Metric,
+    Period,
+    Settings,
+    Source,
+)
 from metrics_layer.spec.models import DatePart, DimensionType, Grain
 
 __all__ = ["GRAIN_NAMES", "METRIC_TIME", "DimensionRef", "Graph", "JoinStep"]
@@ -40,8 +49,9 @@ class DimensionRef:
     """A resolved dotted name: what to group by or filter on, seen from one source.
 
     ``dimension`` is None for an entity (its key) and for ``metric_time`` before it is bound to a
-    source's time dimension. A time dimension has a ``grain`` (its periods) or, instead, a date
-    ``part`` (an integer such as the day of the week).
+    source's time dimension. A time dimension has a ``grain`` (its periods: a built-in grain or
+    a calendar table's period) or, instead, a date ``part`` (an integer such as the day of the
+    week).
     """
 
     name: str
@@ -49,7 +59,7 @@ class DimensionRef:
     source: str
     dimension: Dimension | None
     entity: Entity | None
-    grain: Grain | None
+    grain: Period | None
     part: DatePart | None = None
 
     @property
@@ -66,6 +76,20 @@ class Graph:
     places: dict[str, tuple[str, int | None, int | None]] = field(
         default_factory=dict, compare=False
     )
+    calendar: Calendar | None = None
+
+    def period(self, name: str) -> Period | None:
+        """The built-in grain or calendar table period called ``name``; None if neither."""
+        if name in GRAIN_NAMES:
+            return Grain(name)
+        if self.calendar is not None:
+            return self.calendar.periods.get(name)
+        return None
+
+    @property
+    def period_names(self) -> tuple[str, ...]:
+        """The names of the calendar table's periods (none without one)."""
+        return tuple(self.calendar.periods) if self.calendar is not None else ()
 
     @cached_property
     def edges(self) -> dict[str, tuple[JoinStep, ...]]:
@@ -137,12 +161,12 @@ class Graph:
         by default the source's ``time``.
         """
         parts = name.split(".")
-        grain: Grain | None = None
+        grain: Period | None = None
         part: DatePart | None = None
         if parts[0] == METRIC_TIME:
             return self._metric_time(name, parts, start, field, time)
-        if len(parts) >= 2 and parts[-1] in GRAIN_NAMES:
-            grain = Grain(parts[-1])
+        if len(parts) >= 2 and (found := self.period(parts[-1])) is not None:
+            grain = found
             parts = parts[:-1]
         elif len(parts) >= 2 and parts[-1] in PART_NAMES:
             part = DatePart(parts[-1])
@@ -169,7 +193,7 @@ class Graph:
                 field=field,
             )
         if len(parts) == 3:
-            raise suffix_error(name, parts[2], field)
+            raise suffix_error(name, parts[2], field, self.period_names)
         if len(parts) != 2:
             raise QueryError(
                 f"'{name}' has too many parts; write entity.dimension[.grain]", field=field
@@ -212,8 +236,9 @@ class Graph:
     def _metric_time(
         self, name: str, parts: list[str], start: str, field: str, time: str | None
     ) -> DimensionRef:
-        if len(parts) > 2 or (len(parts) == 2 and parts[1] not in (*GRAIN_NAMES, *PART_NAMES)):
-            raise suffix_error(name, parts[-1], field)
+        known = (*GRAIN_NAMES, *PART_NAMES, *self.period_names)
+        if len(parts) > 2 or (len(parts) == 2 and parts[1] not in known):
+            raise suffix_error(name, parts[-1], field, self.period_names)
         source = self.sources[start]
         time = time or source.time
         if time is None:
@@ -227,7 +252,8 @@ class Graph:
         if len(parts) == 2 and parts[1] in PART_NAMES:
             part = check_part(name, DatePart(parts[1]), dimension, field)
             return DimensionRef(name, (), start, dimension, None, None, part)
-        grain = Grain(parts[1]) if len(parts) == 2 else Grain.DAY
+        grain = self.period(parts[1]) if len(parts) == 2 else Grain.DAY
+        assert grain is not None
         grain = check_grain(name, grain, dimension, field)
         return DimensionRef(name, (), start, dimension, None, grain)
 

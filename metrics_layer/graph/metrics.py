@@ -10,7 +10,7 @@ from metrics_layer.errors import Diagnostic, FilterError, did_you_mean
 from metrics_layer.graph.dag import find_cycle
 from metrics_layer.graph.expressions import column_parts, parse_condition, references
 from metrics_layer.graph.graph import Graph
-from metrics_layer.graph.model import Metric, MetricKind, MetricRef, Offset
+from metrics_layer.graph.model import Metric, MetricKind, MetricRef, Offset, Period
 from metrics_layer.spec.models import (
     Agg,
     CumulativeMetricSpec,
@@ -67,7 +67,7 @@ def _metric(
     inputs: tuple[MetricRef, ...] = ()
     expr: exp.Expr | None = None
     window: Offset | None = None
-    grain_to_date: Grain | None = None
+    grain_to_date: Period | None = None
     kind: MetricKind
     if isinstance(spec, SimpleMetricSpec):
         kind = MetricKind.SIMPLE
@@ -80,7 +80,7 @@ def _metric(
         )
     elif isinstance(spec, DerivedMetricSpec):
         kind = MetricKind.DERIVED
-        expr, inputs = _derived(spec, located, names, problems)
+        expr, inputs = _derived(spec, located, graph, names, problems)
     elif isinstance(spec, RollingMetricSpec):
         kind = MetricKind.ROLLING
         measure = _measure_ref(spec.measure, located, graph, problems, "measure")
@@ -88,7 +88,7 @@ def _metric(
     elif isinstance(spec, CumulativeMetricSpec):
         kind = MetricKind.CUMULATIVE
         measure = _measure_ref(spec.measure, located, graph, problems, "measure")
-        grain_to_date = spec.grain_to_date
+        grain_to_date = _period(spec.grain_to_date, graph, located, problems, "grain_to_date")
         if grain_to_date in (Grain.SECOND, Grain.MINUTE, Grain.HOUR):
             problems.append(
                 located.diagnostic(
@@ -244,9 +244,34 @@ def _input_ref(
     return MetricRef(ref)
 
 
+def _period(
+    written: Grain | str | None,
+    graph: Graph,
+    located: Located[MetricSpec],
+    problems: list[Diagnostic],
+    *where: str | int,
+) -> Period | None:
+    """A grain, or the calendar table period named ``written``; None (with a problem
+    recorded for an unknown name) otherwise."""
+    if written is None or isinstance(written, Grain):
+        return written
+    found = graph.period(written)
+    if found is None:
+        known = (*(g.value for g in Grain), *graph.period_names)
+        problems.append(
+            located.diagnostic(
+                f"'{written}' is not a grain or a period of the project's calendar table; use "
+                f"one of {', '.join(known)}" + did_you_mean(written, known),
+                *where,
+            )
+        )
+    return found
+
+
 def _derived(
     spec: DerivedMetricSpec,
     located: Located[MetricSpec],
+    graph: Graph,
     names: set[str],
     problems: list[Diagnostic],
 ) -> tuple[exp.Expr | None, tuple[MetricRef, ...]]:
@@ -262,7 +287,10 @@ def _derived(
                 )
             )
         offset = Offset.parse(item.offset) if item.offset is not None else None
-        ref = MetricRef(item.metric, alias=item.alias, offset=offset, to_grain=item.offset_to_grain)
+        to_grain = _period(
+            item.offset_to_grain, graph, located, problems, "inputs", i, "offset_to_grain"
+        )
+        ref = MetricRef(item.metric, alias=item.alias, offset=offset, to_grain=to_grain)
         refs[ref.column] = ref
     try:
         expr = parse_condition(spec.expr, field="expr", boolean=False)

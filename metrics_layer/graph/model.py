@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 __all__ = [
+    "Calendar",
+    "CalendarPeriod",
     "Dimension",
     "Entity",
     "Measure",
@@ -30,6 +32,7 @@ __all__ = [
     "MetricKind",
     "MetricRef",
     "Offset",
+    "Period",
     "Settings",
     "Source",
 ]
@@ -45,6 +48,35 @@ class Settings:
     max_rows: int = DEFAULT_MAX_ROWS
     target: str | None = None
     fiscal_year_start: int = 1  # the month (1-12) a fiscal year starts in
+
+
+@dataclass(frozen=True)
+class CalendarPeriod:
+    """A period defined by the project's calendar table (docs/calendars.md): ``column`` holds
+    the first day of each date's period. Used where a grain is: ``metric_time.retail_month``."""
+
+    name: str
+    column: str
+    description: str | None = None
+
+    @property
+    def value(self) -> str:
+        """The name, as a grain's ``value`` is."""
+        return self.name
+
+
+# A grain or a calendar table's period: what a time dimension can be cut into.
+Period = Grain | CalendarPeriod
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The project's calendar table: ``relation`` (aliased ``calendar``) has one row per date
+    in its ``day`` column and a column of period starts per period."""
+
+    relation: exp.Expr
+    day: str
+    periods: dict[str, CalendarPeriod]
 
 
 @dataclass(frozen=True)
@@ -150,7 +182,7 @@ class MetricRef:
     measure: str | None = None
     alias: str | None = None
     offset: Offset | None = None
-    to_grain: Grain | None = None
+    to_grain: Period | None = None
 
     @property
     def column(self) -> str:
@@ -177,7 +209,7 @@ class Metric:
     per: Grain | None = None
     rollup: Rollup | None = None
     window: Offset | None = None
-    grain_to_date: Grain | None = None
+    grain_to_date: Period | None = None
     fill_periods: bool = False
     file: str | None = field(default=None, compare=False)
 

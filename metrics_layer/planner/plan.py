@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from metrics_layer.graph.model import Offset
+from metrics_layer.graph.model import Calendar, Offset
 from metrics_layer.planner.types import ValueType
 from metrics_layer.spec.models import Agg, Rollup, SemiAdditive
 
@@ -164,6 +164,8 @@ class Plan:
     limit: int | None
     versions: tuple[tuple[str, int], ...]
     fill: Fill | None = None
+    # The project's calendar table, joined where the plan cuts a calendar period.
+    calendar: Calendar | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -15,8 +15,16 @@ from sqlglot import exp
 from metrics_layer.errors import FilterError, QueryError
 from metrics_layer.graph.calendars import finer, fits_in
 from metrics_layer.graph.expressions import column_parts, parse_condition
-from metrics_layer.graph.graph import GRAIN_NAMES, METRIC_TIME, DimensionRef, Graph
-from metrics_layer.graph.model import Dimension, Measure, Metric, MetricKind, Offset
+from metrics_layer.graph.graph import METRIC_TIME, DimensionRef, Graph
+from metrics_layer.graph.model import (
+    CalendarPeriod,
+    Dimension,
+    Measure,
+    Metric,
+    MetricKind,
+    Offset,
+    Period,
+)
 from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero, safe_divide
 from metrics_layer.planner.conditions import TIME_GRAIN, conjunction, typed_time_literals
 from metrics_layer.planner.joins import Joins, requalify
@@ -51,7 +59,7 @@ class _Leaf:
     rollup: Rollup | None
     offset: Offset | None = None
     window: Metric | None = None
-    start_of: Grain | None = None
+    start_of: Period | None = None
 
 
 # A scan's key: source, time dimension, per, semi-additive mode, offset, and for a window its
@@ -100,6 +108,18 @@ class _Scan:
 def plan_query(graph: Graph, query: MetricQuery) -> Plan:
     """Plan ``query`` against ``graph``; every user mistake is a QueryError naming the field."""
     settings = graph.settings
+    if query.whole_periods:
+        for name in query.by:
+            parts = name.split(".")
+            if parts[0] == METRIC_TIME and len(parts) == 2:
+                if isinstance(graph.period(parts[1]), CalendarPeriod):
+                    raise QueryError(
+                        f"'{name}': whole_periods widens the range by built-in grains only; "
+                        "a calendar table's periods are known to the database, not to the "
+                        f"query. Give start and end on its first and last days (list them "
+                        f"with '{name}' and no metrics), or leave out whole_periods",
+                        field="whole_periods",
+                    )
     return _Planner(graph, widened(query, settings.week_start, settings.fiscal_year_start)).plan()
 
 
@@ -136,7 +156,14 @@ class _Planner:
         order = tuple((aliases.get(o.name, o.name), o.descending) for o in self.query.order)
         versions = tuple(sorted(self._versions(metrics).items()))
         return Plan(
-            groupings, aggregations, tuple(outputs), order, self.query.limit, versions, fill
+            groupings,
+            aggregations,
+            tuple(outputs),
+            order,
+            self.query.limit,
+            versions,
+            fill,
+            self.graph.calendar,
         )
 
     def _only_metric_time(self) -> bool:
@@ -147,7 +174,7 @@ class _Planner:
     def _period_ref(self, name: str) -> DimensionRef:
         """A metric_time name without a source: its grain only (day when none is given)."""
         parts = name.split(".")
-        grain = Grain(parts[1]) if len(parts) == 2 and parts[1] in GRAIN_NAMES else Grain.DAY
+        grain = (self.graph.period(parts[1]) if len(parts) == 2 else None) or Grain.DAY
         return DimensionRef(name, (), "", None, None, grain)
 
     def _versions(self, metrics: list[Metric]) -> dict[str, int]:
@@ -166,7 +193,7 @@ class _Planner:
         metric: Metric,
         outer: exp.Expr | None,
         offset: Offset | None = None,
-        start_of: Grain | None = None,
+        start_of: Period | None = None,
     ) -> exp.Expr:
         # Filters belong to the graph, which other queries (and threads) read at the same time:
         # one is used as it is (it is copied when resolved), two are copied before conjunction()
@@ -490,7 +517,7 @@ class _Planner:
         assert ref.grain is not None
         return [self._bucket(zoned, ref.grain)]
 
-    def _bucket(self, expression: exp.Expr, grain: Grain) -> exp.Expr:
+    def _bucket(self, expression: exp.Expr, grain: Period) -> exp.Expr:
         settings = self.graph.settings
         return bucket(expression, grain, settings.week_start, settings.fiscal_year_start)
 

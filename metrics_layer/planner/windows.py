@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from metrics_layer.errors import QueryError, did_you_mean
 from metrics_layer.graph.graph import GRAIN_NAMES, Graph
-from metrics_layer.graph.model import Offset
+from metrics_layer.graph.model import CalendarPeriod, Offset, Period
 from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero
 from metrics_layer.planner.conditions import conjunction
 from metrics_layer.planner.joins import Joins
@@ -163,10 +163,13 @@ def minus(day: dt.date | None, offset: Offset | None) -> dt.date | None:
 
 
 def _earliest_row(
-    start: dt.date | None, span: Offset | None, to_grain: Grain | None, start_of: Grain | None
+    start: dt.date | None, span: Offset | None, to_grain: Period | None, start_of: Period | None
 ) -> dt.date | None:
-    """A day no later than the first day of the first window (the window cuts exactly)."""
+    """A day no later than the first day of the first window (the window cuts exactly). A
+    calendar table's period can be any length, so a window starting at one has no bound."""
     if start is None:
+        return None
+    if isinstance(to_grain, CalendarPeriod) or isinstance(start_of, CalendarPeriod):
         return None
     if start_of is not None:
         start -= dt.timedelta(days=_LONGEST[start_of])
@@ -195,14 +198,15 @@ def fill_periods(
     periods: list[tuple[str, exp.Expr]] = []
     for name in names:
         parts = name.split(".")
-        if len(parts) > 2 or (len(parts) == 2 and parts[1] not in GRAIN_NAMES):
+        grain = graph.period(parts[1]) if len(parts) == 2 else Grain.DAY
+        if len(parts) > 2 or grain is None:
+            known = (*GRAIN_NAMES, *graph.period_names)
             raise QueryError(
                 f"'{name}': every period of a range is listed for a grain, one of "
-                f"{', '.join(GRAIN_NAMES)} (a date part such as day_of_week is not a period)."
-                + did_you_mean(parts[-1], GRAIN_NAMES),
+                f"{', '.join(known)} (a date part such as day_of_week is not a period)."
+                + did_you_mean(parts[-1], known),
                 field="by",
             )
-        grain = Grain(parts[1]) if len(parts) == 2 else Grain.DAY
         if grain in SUB_DAY:
             raise QueryError(
                 f"'{name}': every period of a range is listed by day or coarser; group by "

@@ -19,6 +19,8 @@ __all__ = [
     "DEFAULT_MAX_ROWS",
     "DEFAULT_TIMEOUT",
     "Agg",
+    "CalendarPeriodSpec",
+    "CalendarSpec",
     "ChangelogEntry",
     "CumulativeMetricSpec",
     "DatePart",
@@ -209,6 +211,31 @@ class TargetSpec(_Spec):
     )
 
 
+class CalendarPeriodSpec(_Spec):
+    """A named period of the calendar table, used like a grain: ``metric_time.retail_month``."""
+
+    name: Name = Field(
+        description="The period's name in queries; not a built-in grain or date part."
+    )
+    column: Name | None = Field(
+        None,
+        description="The calendar table's DATE column holding the first day of each date's "
+        "period; default: the name.",
+    )
+    description: str | None = Field(None, max_length=2000)
+
+
+class CalendarSpec(_Spec):
+    """A calendar table: one row per date, and a column per custom period (docs/calendars.md)."""
+
+    table: str | None = Field(None, description="[catalog.][schema.]table holding the calendar.")
+    sql: SqlText | None = Field(None, description="A SELECT giving the calendar's rows.")
+    day: Name = Field("day", description="The DATE column: one row per date.")
+    periods: Annotated[list[CalendarPeriodSpec], Field(min_length=1)] = Field(
+        description="The periods it defines, each a column of first days."
+    )
+
+
 class ProjectSpec(_Spec):
     """Project settings; only allowed in the project file ``metrics_layer.yml``."""
 
@@ -250,6 +277,11 @@ class ProjectSpec(_Spec):
     )
     target: Name | None = Field(
         None, description="The target used when none is chosen; default: tables as written."
+    )
+    calendar: CalendarSpec | None = Field(
+        None,
+        description="A calendar table whose columns define custom periods (retail 4-5-4 "
+        "weeks and months), used like grains.",
     )
 
     @field_validator("time_zone")
@@ -405,10 +437,10 @@ class CumulativeMetricSpec(_MetricBase):
 
     type: Literal["cumulative"]
     measure: DottedName = Field(description="'source.measure'.")
-    grain_to_date: Grain | None = Field(
+    grain_to_date: Grain | Name | None = Field(
         None,
-        description="Restart at the start of each such period (month: month-to-date); "
-        "omitted: all time.",
+        description="Restart at the start of each such period (month: month-to-date; or a "
+        "period of the project's calendar table); omitted: all time.",
     )
 
 
@@ -436,9 +468,10 @@ class MetricInputSpec(_Spec):
             "earlier, e.g. '1 week'."
         ),
     )
-    offset_to_grain: Grain | None = Field(
+    offset_to_grain: Grain | Name | None = Field(
         None,
-        description="Rolling and cumulative inputs: the value on the first day of the "
+        description="Rolling and cumulative inputs (a grain or a calendar table's period): "
+        "the value on the first day of the "
         "period of this grain holding the query period's first day, e.g. MAU at the start of "
         "the month.",
     )

@@ -68,6 +68,8 @@ class ProjectFiles:
 
     root: FsPath
     settings: ProjectSpec
+    # Where the settings were read (the project file's ``project:``), when they were.
+    settings_place: Located[ProjectSpec] | None = None
     sources: list[Located[SourceSpec]] = field(default_factory=list)
     metrics: list[Located[MetricSpec]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -137,6 +139,7 @@ def _find_files(
     read = _read_file(project_file, project, budget, allow_project=True)
     if read is not None and read.spec.project is not None:
         project.settings = read.spec.project
+        project.settings_place = Located(read.spec.project, read.doc, ("project",))
     for index, written in enumerate(project.settings.paths):
         target = folder / written
         real = real_path(target)

@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from metrics_layer.planner.plan import AggColumn, Aggregation, Fill, Periods, Plan
 from metrics_layer.spec.models import Rollup, SemiAdditive
+from metrics_layer.sql.calendar import in_calendar, join_calendar
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
 from metrics_layer.sql.spine import DIGITS, bounds_select, days_select, digits_cte
 from metrics_layer.sql.windows import window_ctes
@@ -62,6 +63,7 @@ def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
         select = select.limit(plan.limit, copy=False)
     if ctes:
         select.set("with_", exp.With(expressions=ctes))
+    join_calendar(select, plan.calendar)
     return select
 
 
@@ -149,6 +151,9 @@ def _filled_select(
     periods = exp.Select(expressions=[alias(e.copy(), a) for a, e in fill.periods]).from_(
         exp.Table(this=ident(FILL_DAYS)), copy=False
     )
+    known = in_calendar(fill.periods)
+    if known is not None:
+        periods = periods.where(known, copy=False)
     periods = periods.group_by(*(e.copy() for _, e in fill.periods), copy=False)
     ctes.append(exp.CTE(this=periods, alias=table_alias(FILL_PERIODS)))
     timed = {a for a, _ in fill.periods}

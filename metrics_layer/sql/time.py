@@ -12,7 +12,9 @@ import datetime as dt
 
 from sqlglot import exp
 
+from metrics_layer.graph.model import CalendarPeriod, Period
 from metrics_layer.spec.models import Grain, WeekStart
+from metrics_layer.sql.calendar import calendar_period
 from metrics_layer.sql.names import cast
 
 __all__ = ["SUB_DAY", "bucket", "in_time_zone", "shift", "within_dates"]
@@ -44,7 +46,7 @@ def in_time_zone(expression: exp.Expr, time_zone: str) -> exp.Expr:
 
 def bucket(
     expression: exp.Expr,
-    grain: Grain,
+    grain: Period,
     week_start: WeekStart = WeekStart.MONDAY,
     fiscal_year_start: int = 1,
 ) -> exp.Expr:
@@ -54,7 +56,8 @@ def bucket(
     Periods of a day or longer are cut from the calendar date, so every engine does date
     arithmetic on DATEs. A fiscal quarter or year starts ``fiscal_year_start - 1`` months after
     the calendar one: the month is shifted back by that many months, truncated, and shifted
-    forward again (first days of months, so no month-end clamping is involved).
+    forward again (first days of months, so no month-end clamping is involved). A calendar
+    table's period is looked up by the date (``sql/calendar.py``).
 
     >>> bucket(exp.column("t"), Grain.MONTH, WeekStart.MONDAY).sql("duckdb")
     "CAST(DATE_TRUNC('MONTH', CAST(t AS DATE)) AS DATE)"
@@ -66,6 +69,8 @@ def bucket(
     "CAST(DATE_TRUNC('YEAR', DATE_TRUNC('MONTH', CAST(t AS DATE)) - INTERVAL 1 MONTH) + \
 INTERVAL 1 MONTH AS DATE)"
     """
+    if isinstance(grain, CalendarPeriod):
+        return calendar_period(cast(expression, exp.DataType.Type.DATE), grain)
     if grain in SUB_DAY:
         truncated_time = exp.TimestampTrunc(this=expression, unit=exp.var(grain.value.upper()))
         return cast(truncated_time, exp.DataType.Type.TIMESTAMP)

@@ -25,6 +25,7 @@ from sqlglot import exp
 
 from metrics_layer.planner.plan import Aggregation, Window
 from metrics_layer.spec.models import Agg, Grain, Rollup
+from metrics_layer.sql.calendar import in_calendar
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
 from metrics_layer.sql.spine import SPINE_DAY, bounds_select, days_select
 from metrics_layer.sql.time import shift
@@ -133,16 +134,22 @@ def _points(window: Window, days: str) -> exp.Select:
     """The day whose window each period shows (every day of it, for an average)."""
     periods = [alias(e.copy(), a) for a, e in window.periods]
     day = column(SPINE_DAY, days)
+    known = in_calendar(window.periods)
     if window.edge is Rollup.AVERAGE:
-        return exp.Select(expressions=[*periods, alias(day, END)]).from_(
+        every = exp.Select(expressions=[*periods, alias(day, END)]).from_(
             exp.Table(this=ident(days)), copy=False
         )
-    edge: exp.Expr = exp.Max(this=day) if window.edge is Rollup.LAST else exp.Min(this=day)
-    if window.start_of is not None:
-        edge = _over(window.start_of, edge)
+        return every if known is None else every.where(known, copy=False)
+    # The first day of the period holding the edge day (offset_to_grain) is taken per day
+    # before the edge: periods are monotonic in the day, and a calendar table's period is a
+    # join on each day, never on an aggregate.
+    edged = day if window.start_of is None else _over(window.start_of, day)
+    edge: exp.Expr = exp.Max(this=edged) if window.edge is Rollup.LAST else exp.Min(this=edged)
     select = exp.Select(expressions=[*periods, alias(edge, END)]).from_(
         exp.Table(this=ident(days)), copy=False
     )
+    if known is not None:
+        select = select.where(known, copy=False)
     if periods:
         select = select.group_by(*(e.copy() for _, e in window.periods), copy=False)
     return select
