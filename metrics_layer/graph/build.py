@@ -9,6 +9,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from metrics_layer.errors import Diagnostic, did_you_mean
+from metrics_layer.graph.calendars import GRAIN_NAMES, PART_NAMES
 from metrics_layer.graph.expressions import (
     ExpressionSyntaxError,
     parse_expression,
@@ -17,7 +18,6 @@ from metrics_layer.graph.expressions import (
 )
 from metrics_layer.graph.graph import Graph
 from metrics_layer.graph.metrics import build_metrics
-from metrics_layer.graph.calendars import GRAIN_NAMES, PART_NAMES
 from metrics_layer.graph.model import (
     Calendar,
     CalendarPeriod,
@@ -74,10 +74,10 @@ def build_graph(
     primary = _primary_entities(sources, seen, problems)
     calendar = None
     if project.settings.calendar is not None:
-        located = project.settings_place or Located(
+        place = project.settings_place or Located(
             project.settings, YamlDocument(PROJECT_FILE, None), ("project",)
         )
-        calendar = _calendar(located, project.settings.calendar, problems, target)
+        calendar = _calendar(place, project.settings.calendar, problems, target)
     graph = Graph(
         settings=settings, sources=sources, metrics={}, primary=primary, calendar=calendar
     )
@@ -308,8 +308,8 @@ def _calendar(
     problems: list[Diagnostic],
     target: Target,
 ) -> Calendar | None:
-    """The project's calendar table and its periods; None after recording every problem."""
-    before = len(problems)
+    """The project's calendar table and its well-named periods; every problem is recorded,
+    and None returned when the table itself is unusable."""
     if (spec.table is None) == (spec.sql is None):
         problems.append(
             located.diagnostic(
@@ -342,8 +342,9 @@ def _calendar(
         else:
             column = period.column or period.name
             periods[period.name] = CalendarPeriod(period.name, column, period.description)
-    if relation is None or len(problems) > before:
+    if relation is None:
         return None
+    # The periods named well stay known, so that metrics using them report nothing more.
     return Calendar(relation, spec.day, periods)
 
 

@@ -96,9 +96,7 @@ def check_part(name: str, part: DatePart, dimension: Dimension, field: str) -> D
     return part
 
 
-def suffix_error(
-    name: str, suffix: str, field: str, calendar: tuple[str, ...] = ()
-) -> QueryError:
+def suffix_error(name: str, suffix: str, field: str, calendar: tuple[str, ...] = ()) -> QueryError:
     """The error for a last name part that is neither a grain, a date part nor one of the
     ``calendar`` table's periods."""
     known = (*GRAIN_NAMES, *PART_NAMES, *calendar)

@@ -261,7 +261,7 @@ def _period(
         problems.append(
             located.diagnostic(
                 f"'{written}' is not a grain or a period of the project's calendar table; use "
-                f"one of {', '.join(known)}" + did_you_mean(written, known),
+                f"one of {', '.join(known)}." + did_you_mean(written, known),
                 *where,
             )
         )

@@ -70,7 +70,7 @@ _ScanKey = tuple[
     Grain | None,
     SemiAdditive | None,
     Offset | None,
-    tuple[str, exp.Expr | None, Grain | None] | None,
+    tuple[str, exp.Expr | None, Period | None] | None,
 ]
 
 
@@ -111,15 +111,15 @@ def plan_query(graph: Graph, query: MetricQuery) -> Plan:
     if query.whole_periods:
         for name in query.by:
             parts = name.split(".")
-            if parts[0] == METRIC_TIME and len(parts) == 2:
-                if isinstance(graph.period(parts[1]), CalendarPeriod):
-                    raise QueryError(
-                        f"'{name}': whole_periods widens the range by built-in grains only; "
-                        "a calendar table's periods are known to the database, not to the "
-                        f"query. Give start and end on its first and last days (list them "
-                        f"with '{name}' and no metrics), or leave out whole_periods",
-                        field="whole_periods",
-                    )
+            calendar = len(parts) == 2 and isinstance(graph.period(parts[1]), CalendarPeriod)
+            if parts[0] == METRIC_TIME and calendar:
+                raise QueryError(
+                    f"'{name}': whole_periods widens the range by built-in grains only; "
+                    "a calendar table's periods are known to the database, not to the "
+                    f"query. Give start and end on its first and last days (list them "
+                    f"with '{name}' and no metrics), or leave out whole_periods",
+                    field="whole_periods",
+                )
     return _Planner(graph, widened(query, settings.week_start, settings.fiscal_year_start)).plan()
 
 

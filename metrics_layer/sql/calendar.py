@@ -20,7 +20,7 @@ from sqlglot import exp
 from metrics_layer.graph.model import Calendar, CalendarPeriod
 from metrics_layer.sql.names import column, ident, table_alias
 
-__all__ = ["CalendarLookup", "calendar_period", "join_calendar", "in_calendar"]
+__all__ = ["CalendarLookup", "calendar_period", "in_calendar", "join_calendar"]
 
 CALENDAR_ROWS = "calendar_rows"
 

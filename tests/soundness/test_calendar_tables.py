@@ -1,0 +1,271 @@
+"""A calendar table's periods (retail 4-5-4 months and years) used like grains, by hand.
+
+The calendar below is written out by hand: the last months of retail year 2023, which has 53
+weeks (2023-01-29 to 2024-02-03, so its last month, January, has 5 weeks), and the first of
+2024. Weeks start on Sunday.
+
+    month starts  2023-11-26 (5 weeks)  2023-12-31 (5 weeks, the 53rd week last)
+                  2024-02-04 (4 weeks)  2024-03-03 (5 weeks, to 2024-04-06)
+    year starts   2023-01-29            2024-02-04
+
+The table covers 2023-11-26 to 2024-04-06 only. Events (UTC):
+
+    e1  u1  2023-12-30 23:30   10.00   last day of the retail December
+    e2  u2  2023-12-31 00:10   20.00   first day of the retail January (19:10 on Dec 30 in New York)
+    e3  u1  2024-02-03 12:00    5.00   last day of the 53-week year
+    e4  u3  2024-02-04 09:00    7.00   first day of retail year 2024
+    e5  u1  2024-03-02 10:00    1.00   last day of the retail February
+    e6  u2  2024-03-03 10:00    2.00   first day of the retail March
+    e7  u4  2023-11-20 10:00  100.00   before the table: in no period
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import metrics_layer as ml
+from tests.soundness.conftest import Rows
+
+D = dt.date
+
+MONTHS = [  # (first day, last day) of each retail month of the table
+    (D(2023, 11, 26), D(2023, 12, 30)),
+    (D(2023, 12, 31), D(2024, 2, 3)),
+    (D(2024, 2, 4), D(2024, 3, 2)),
+    (D(2024, 3, 3), D(2024, 4, 6)),
+]
+YEAR_2024 = D(2024, 2, 4)
+YEAR_2023 = D(2023, 1, 29)
+
+
+def _calendar_rows() -> Rows:
+    rows = []
+    for first, last in MONTHS:
+        day = first
+        while day <= last:
+            year = YEAR_2024 if day >= YEAR_2024 else YEAR_2023
+            week = day - dt.timedelta(days=(day.weekday() + 1) % 7)  # back to Sunday
+            rows.append((day, week, first, year))
+            day += dt.timedelta(days=1)
+    return rows
+
+
+EVENTS: Rows = [
+    (1, 1, dt.datetime(2023, 12, 30, 23, 30), Decimal("10.00")),
+    (2, 2, dt.datetime(2023, 12, 31, 0, 10), Decimal("20.00")),
+    (3, 1, dt.datetime(2024, 2, 3, 12, 0), Decimal("5.00")),
+    (4, 3, dt.datetime(2024, 2, 4, 9, 0), Decimal("7.00")),
+    (5, 1, dt.datetime(2024, 3, 2, 10, 0), Decimal("1.00")),
+    (6, 2, dt.datetime(2024, 3, 3, 10, 0), Decimal("2.00")),
+    (7, 4, dt.datetime(2023, 11, 20, 10, 0), Decimal("100.00")),
+]
+
+SOURCES = """
+sources:
+  - name: events
+    table: events
+    time: occurred_at
+    entities:
+      - {name: event, key: event_id, primary: true}
+    dimensions:
+      - {name: occurred_at, type: time, grain: hour}
+    measures:
+      - {name: amount, agg: sum, expr: amount}
+      - {name: users, agg: count_distinct, expr: user_id}
+metrics:
+  - {name: amount, type: simple, measure: events.amount}
+  - {name: users, type: simple, measure: events.users}
+  - {name: users_7d, type: rolling, measure: events.users, window: 7 days}
+  - {name: amount_rytd, type: cumulative, measure: events.amount, grain_to_date: retail_year}
+  - {name: users_rmtd, type: cumulative, measure: events.users, grain_to_date: retail_month}
+  - name: rytd_at_month_start
+    type: derived
+    expr: at_start
+    inputs: [{metric: amount_rytd, offset_to_grain: retail_month, alias: at_start}]
+"""
+
+
+def _project(time_zone: str = "UTC") -> dict[str, str]:
+    return {
+        "metrics_layer.yml": f"""
+project:
+  name: retail
+  time_zone: {time_zone}
+  calendar:
+    table: retail_calendar
+    periods:
+      - {{name: retail_week}}
+      - {{name: retail_month, column: month_start}}
+      - {{name: retail_year, column: year_start}}
+""",
+        "events.yml": SOURCES,
+    }
+
+
+Build = Callable[[Mapping[str, tuple[str, Rows]], dict[str, str]], ml.SemanticLayer]
+
+
+def _layer(tiny_layer: Build, time_zone: str = "UTC") -> ml.SemanticLayer:
+    tables = {
+        "events": (
+            "event_id INTEGER, user_id INTEGER, occurred_at TIMESTAMP, amount DECIMAL(10, 2)",
+            EVENTS,
+        ),
+        "retail_calendar": (
+            "day DATE, retail_week DATE, month_start DATE, year_start DATE",
+            _calendar_rows(),
+        ),
+    }
+    return tiny_layer(tables, _project(time_zone))
+
+
+def _rows(layer: ml.SemanticLayer, metrics: list[str], **query: Any) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in layer.query(metrics, **query).run().rows]
+
+
+RANGE = {"start": "2023-12-01", "end": "2024-03-31"}
+
+
+def test_the_calendar_covers_53_weeks_in_2023() -> None:
+    rows = _calendar_rows()
+    assert len([r for r in rows if r[3] == YEAR_2023]) == 70  # Nov 26 to Feb 3
+    assert (YEAR_2024 - YEAR_2023).days == 53 * 7
+    assert all(r[1].weekday() == 6 for r in rows)  # weeks start on Sunday
+
+
+def test_sums_and_distinct_counts_by_retail_month_and_year(tiny_layer: Build) -> None:
+    layer = _layer(tiny_layer)
+    by_month = _rows(layer, ["amount", "users"], by=["metric_time.retail_month"], **RANGE)
+    assert by_month == [
+        (D(2023, 11, 26), 10.0, 1),  # e1
+        (D(2023, 12, 31), 25.0, 2),  # e2 + e3: the 53rd week is in January
+        (D(2024, 2, 4), 8.0, 2),  # e4 + e5
+        (D(2024, 3, 3), 2.0, 1),  # e6
+    ]
+    by_year = _rows(layer, ["amount"], by=["metric_time.retail_year"], **RANGE)
+    assert by_year == [(YEAR_2023, 35.0), (YEAR_2024, 10.0)]
+    weeks = _rows(
+        layer, ["amount"], by=["metric_time.retail_week"], start="2024-01-28", end="2024-02-10"
+    )
+    assert weeks == [(D(2024, 1, 28), 5.0), (D(2024, 2, 4), 7.0)]
+
+
+def test_filters_and_a_joined_grouping_use_the_periods(tiny_layer: Build) -> None:
+    layer = _layer(tiny_layer)
+    kept = _rows(layer, ["amount"], where="metric_time.retail_year = '2024-02-04'", **RANGE)
+    assert kept == [(10.0,)]
+    both = _rows(
+        layer,
+        ["amount"],
+        by=["metric_time.retail_year", "metric_time.month"],
+        where="metric_time.retail_month IN ('2023-12-31', '2024-02-04')",
+        **RANGE,
+    )
+    assert both == [
+        (YEAR_2023, D(2023, 12, 1), 20.0),  # e2
+        (YEAR_2023, D(2024, 2, 1), 5.0),  # e3
+        (YEAR_2024, D(2024, 2, 1), 7.0),  # e4
+        (YEAR_2024, D(2024, 3, 1), 1.0),  # e5
+    ]
+
+
+def test_rows_outside_the_calendar_have_no_period(tiny_layer: Build) -> None:
+    layer = _layer(tiny_layer)
+    rows = _rows(layer, ["amount"], by=["metric_time.retail_month"], start="2023-11-01")
+    assert rows[-1] == (None, 100.0)  # e7, before the table, NULLs last
+    assert sum(r[1] for r in rows) == 145.0
+
+
+def test_windows_start_on_calendar_periods(tiny_layer: Build) -> None:
+    layer = _layer(tiny_layer)
+    days = dict(
+        _rows(layer, ["amount_rytd"], by=["metric_time.day"], start="2024-02-02", end="2024-03-03")
+    )
+    # Year to date from 2023-01-29, before the range and the table: e7 counts.
+    assert days[D(2024, 2, 2)] == 130.0  # e7 + e1 + e2
+    assert days[D(2024, 2, 3)] == 135.0  # + e3
+    assert days[D(2024, 2, 4)] == 7.0  # a new retail year: e4
+    assert days[D(2024, 3, 3)] == 10.0  # e4 + e5 + e6
+    months = _rows(layer, ["users_rmtd", "users_7d"], by=["metric_time.retail_month"], **RANGE)
+    assert months == [
+        # month to date on each month's last day in the range; 7 days ending on it
+        (D(2023, 11, 26), 1, 1),  # Dec 30: u1 (e1); Dec 24-30: u1
+        (D(2023, 12, 31), 2, 1),  # Feb 3: u2, u1; Jan 28 - Feb 3: u1
+        (D(2024, 2, 4), 2, 1),  # Mar 2: u3, u1; Feb 25 - Mar 2: u1
+        (D(2024, 3, 3), 1, 0),  # Mar 31 (the range's end): u2; Mar 25-31: none
+    ]
+
+
+def test_offset_to_a_calendar_period(tiny_layer: Build) -> None:
+    layer = _layer(tiny_layer)
+    rows = _rows(layer, ["rytd_at_month_start"], by=["metric_time.retail_month"], **RANGE)
+    assert rows == [
+        # year to date on the first day of the retail month holding the period's first day:
+        # the range starts Dec 1, inside the month of Nov 26
+        (D(2023, 11, 26), 100.0),  # Nov 26: e7
+        (D(2023, 12, 31), 130.0),  # Dec 31: e7 + e1 + e2
+        (D(2024, 2, 4), 7.0),  # Feb 4: e4
+        (D(2024, 3, 3), 10.0),  # Mar 3: e4 + e5 + e6
+    ]
+
+
+def test_the_project_time_zone_cuts_the_date_first(tiny_layer: Build) -> None:
+    layer = _layer(tiny_layer, "America/New_York")
+    rows = _rows(layer, ["amount"], by=["metric_time.retail_month"], **RANGE)
+    # e2 is at 19:10 on Dec 30 in New York: the retail December; the rest keep their months.
+    assert rows == [
+        (D(2023, 11, 26), 30.0),
+        (D(2023, 12, 31), 5.0),
+        (D(2024, 2, 4), 8.0),
+        (D(2024, 3, 3), 2.0),
+    ]
+
+
+def test_every_period_of_a_range_is_listed(tiny_layer: Build) -> None:
+    layer = _layer(tiny_layer)
+    listed = _rows(layer, [], by=["metric_time.retail_month"], **RANGE)
+    assert listed == [(first,) for first, _ in MONTHS]
+    filled = _rows(
+        layer,
+        ["amount"],
+        by=["metric_time.retail_week"],
+        start="2024-02-11",
+        end="2024-03-09",
+        fill_periods=True,
+    )
+    assert filled == [
+        (D(2024, 2, 11), None),  # a sum without rows is NULL (a count would be 0)
+        (D(2024, 2, 18), None),
+        (D(2024, 2, 25), 1.0),  # e5
+        (D(2024, 3, 3), 2.0),  # e6
+    ]
+
+
+def test_mistakes_name_the_calendar(
+    tiny_layer: Build, write_project: Callable[[dict[str, str]], Path]
+) -> None:
+    layer = _layer(tiny_layer)
+    with pytest.raises(ml.QueryError, match="whole_periods widens the range by built-in"):
+        layer.query(["amount"], by=["metric_time.retail_month"], whole_periods=True, **RANGE)
+    with pytest.raises(ml.QueryError, match="Did you mean 'retail_month'"):
+        layer.query(["amount"], by=["metric_time.retail_mnth"])
+    with pytest.raises(ml.QueryError, match="retail_week, retail_month, retail_year"):
+        layer.query(["amount"], by=["events.occurred_at.fortnight"])
+    project = _project()
+    project["metrics_layer.yml"] = project["metrics_layer.yml"].replace(
+        "{name: retail_week}", "{name: month}"
+    )
+    project["events.yml"] = SOURCES.replace("grain_to_date: retail_year", "grain_to_date: rtl_year")
+    with pytest.raises(ml.DefinitionError) as caught:
+        ml.load(write_project(project))
+    text = str(caught.value)
+    assert re.search(r"metrics_layer\.yml:\d+:\d+: error: calendar period 'month' is named", text)
+    assert "'retail_month' is not" not in text  # the other periods stay known
+    assert "'rtl_year' is not a grain or a period" in text
