@@ -297,7 +297,8 @@ def _table_or_sql(
     try:
         query = parse_query(sql or "")
     except ExpressionSyntaxError as exc:
-        problems.append(located.diagnostic(f"cannot use the {name} sql: {exc}", *where, "sql"))
+        owner = "calendar's" if where else "source's"
+        problems.append(located.diagnostic(f"cannot use the {owner} sql: {exc}", *where, "sql"))
         return None
     return exp.alias_(exp.Subquery(this=target.rename(query)), name, table=True)
 

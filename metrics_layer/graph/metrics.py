@@ -268,6 +268,37 @@ def _period(
     return found
 
 
+# Offsets are whole days or longer: a period-over-period value compares days or coarser.
+_OFFSET_GRAINS = tuple(g for g in Grain if g not in (Grain.SECOND, Grain.MINUTE, Grain.HOUR))
+
+
+def _offset(
+    written: str | None,
+    graph: Graph,
+    located: Located[MetricSpec],
+    problems: list[Diagnostic],
+    *where: str | int,
+) -> Offset | None:
+    """``N unit`` (the schema checked the form) with a grain of a day or longer or a calendar
+    table period as its unit, singular or plural; None (with a problem) otherwise."""
+    if written is None:
+        return None
+    amount, unit = written.split()
+    for name in (unit, unit.removesuffix("s")):
+        found = graph.period(name)
+        if found is not None and found not in (Grain.SECOND, Grain.MINUTE, Grain.HOUR):
+            return Offset(int(amount), found)
+    known = (*(g.value for g in _OFFSET_GRAINS), *graph.period_names)
+    problems.append(
+        located.diagnostic(
+            f"offset '{written}': '{unit}' is not a unit of a day or longer; use one of "
+            f"{', '.join(known)} (plural allowed), e.g. '1 week'." + did_you_mean(unit, known),
+            *where,
+        )
+    )
+    return None
+
+
 def _derived(
     spec: DerivedMetricSpec,
     located: Located[MetricSpec],
@@ -286,7 +317,7 @@ def _derived(
                     "metric",
                 )
             )
-        offset = Offset.parse(item.offset) if item.offset is not None else None
+        offset = _offset(item.offset, graph, located, problems, "inputs", i, "offset")
         to_grain = _period(
             item.offset_to_grain, graph, located, problems, "inputs", i, "offset_to_grain"
         )

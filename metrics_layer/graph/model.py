@@ -144,22 +144,27 @@ class MetricKind(StrEnum):
 
 @dataclass(frozen=True)
 class Offset:
-    """A period-over-period shift: the value ``amount`` ``unit``s earlier."""
+    """A period-over-period shift: the value ``amount`` ``unit``s earlier (a grain, or a period
+    of the project's calendar table)."""
 
     amount: int
-    unit: Grain
+    unit: Period
 
     @classmethod
     def parse(cls, text: str) -> Offset:
-        """>>> Offset.parse("2 weeks")
+        """An offset in a built-in grain.
+
+        >>> Offset.parse("2 weeks")
         Offset(amount=2, unit=<Grain.WEEK: 'week'>)
         """
         amount, unit = text.split()
         return cls(int(amount), Grain(unit.removesuffix("s")))
 
     def __add__(self, other: Offset) -> Offset:
-        if other.unit is not self.unit:
-            raise ValueError(f"cannot add an offset in {other.unit}s to one in {self.unit}s")
+        if other.unit != self.unit:
+            raise ValueError(
+                f"cannot add an offset in {other.unit.value}s to one in {self.unit.value}s"
+            )
         return Offset(self.amount + other.amount, self.unit)
 
     @property

@@ -65,6 +65,14 @@ def plan_window(
     settings = planner.graph.settings
     joins = Joins(planner.graph, source)
     offset = leaf.offset
+    if offset is not None and isinstance(offset.unit, CalendarPeriod):
+        raise QueryError(
+            f"'{metric.name}' is a {metric.kind.value} metric, evaluated per day; an offset of "
+            f"{offset.text} (a calendar table's period) applies to simple, ratio and derived "
+            "metrics. Offset it in days, weeks, months, quarters or years, or read it at the "
+            f"start of a period with 'offset_to_grain: {offset.unit.value}'",
+            field="metrics",
+        )
     spine_day: exp.Expr = column(SPINE_DAY)
     if offset is not None:
         spine_day = shift(spine_day, offset.amount, offset.unit)
@@ -152,6 +160,7 @@ def minus(day: dt.date | None, offset: Offset | None) -> dt.date | None:
     if day is None or offset is None:
         return day
     unit, amount = offset.unit, offset.amount
+    assert isinstance(unit, Grain), "windows refuse offsets in calendar periods"
     if unit in (Grain.DAY, Grain.WEEK):
         return day - dt.timedelta(days=amount * (7 if unit is Grain.WEEK else 1))
     years = unit in (Grain.YEAR, Grain.FISCAL_YEAR)
@@ -174,6 +183,7 @@ def _earliest_row(
     if start_of is not None:
         start -= dt.timedelta(days=_LONGEST[start_of])
     if span is not None:
+        assert isinstance(span.unit, Grain), "a window is in built-in units"
         return start - dt.timedelta(days=span.amount * _LONGEST[span.unit])
     if to_grain is not None:
         return start - dt.timedelta(days=_LONGEST[to_grain])

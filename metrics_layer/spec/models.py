@@ -456,16 +456,14 @@ class MetricInputSpec(_Spec):
     offset: (
         Annotated[
             str,
-            StringConstraints(
-                pattern=r"^[1-9][0-9]* (day|week|month|quarter|year|fiscal_quarter|fiscal_year)s?$"
-            ),
+            StringConstraints(pattern=r"^[1-9][0-9]* [a-z][a-z0-9_]*$"),
         ]
         | None
     ) = Field(
         None,
         description=(
             "Period-over-period: the input's value that many days/weeks/months/quarters/years "
-            "earlier, e.g. '1 week'."
+            "(or periods of the project's calendar table) earlier, e.g. '1 week'."
         ),
     )
     offset_to_grain: Grain | Name | None = Field(

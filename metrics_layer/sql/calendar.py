@@ -18,9 +18,16 @@ from typing import ClassVar
 from sqlglot import exp
 
 from metrics_layer.graph.model import Calendar, CalendarPeriod
-from metrics_layer.sql.names import column, ident, table_alias
+from metrics_layer.sql.names import alias, column, ident, table_alias
 
-__all__ = ["CalendarLookup", "calendar_period", "in_calendar", "join_calendar"]
+__all__ = [
+    "CalendarLookup",
+    "CalendarShift",
+    "calendar_period",
+    "calendar_shift",
+    "in_calendar",
+    "join_calendar",
+]
 
 CALENDAR_ROWS = "calendar_rows"
 
@@ -32,9 +39,25 @@ class CalendarLookup(exp.Expression):
     arg_types: ClassVar[dict[str, bool]] = {"this": True, "column": True}
 
 
+class CalendarShift(exp.Expression):
+    """The date ``amount`` periods of ``column`` after the date ``this`` (replaced before SQL
+    is generated)."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "column": True, "amount": True}
+
+
 def calendar_period(day: exp.Expr, period: CalendarPeriod) -> exp.Expr:
     """The first day of ``period`` holding the DATE ``day``, looked up in the calendar."""
     return CalendarLookup(this=day, column=exp.Literal.string(period.column))
+
+
+def calendar_shift(day: exp.Expr, period: CalendarPeriod, amount: int) -> exp.Expr:
+    """The day ``amount`` ``period``s after the DATE ``day``: the same day of its period (the
+    first, second, ... day), or the period's last day when it is shorter, as a month shifted
+    from the 31st lands on the 30th."""
+    return CalendarShift(
+        this=day, column=exp.Literal.string(period.column), amount=exp.Literal.number(amount)
+    )
 
 
 def in_calendar(periods: Sequence[tuple[str, exp.Expr]]) -> exp.Expr | None:
@@ -57,12 +80,13 @@ def in_calendar(periods: Sequence[tuple[str, exp.Expr]]) -> exp.Expr | None:
 
 
 def join_calendar(select: exp.Select, calendar: Calendar | None) -> None:
-    """Replace every ``CalendarLookup`` under ``select`` (the whole query, WITH included) by a
-    column of the calendar LEFT JOINed in the SELECT holding it, on its date.
+    """Replace every ``CalendarLookup`` and ``CalendarShift`` under ``select`` (the whole
+    query, WITH included) by columns of the calendar LEFT JOINed in the SELECT holding it.
 
-    The join goes right after the last join whose columns the date uses (right after FROM
-    when it uses only FROM's), so that it precedes every join condition that may use the
-    period. A calendar given as SQL becomes one CTE, ``calendar_rows``.
+    A join goes right after the last join whose columns its date uses (right after FROM when
+    it uses only FROM's), so that it precedes every join condition that may use the period.
+    A calendar given as SQL becomes one CTE, ``calendar_rows``; shifts read two more per
+    period column (``sql/calendar.py``: ``_Ctes``).
 
     >>> from metrics_layer.graph.model import Calendar, CalendarPeriod
     >>> month = CalendarPeriod("retail_month", "retail_month")
@@ -70,57 +94,166 @@ def join_calendar(select: exp.Select, calendar: Calendar | None) -> None:
     >>> q = exp.select(calendar_period(exp.column("d", "t"), month)).from_("t")
     >>> join_calendar(q, cal)
     >>> q.sql()
-    't.calendar_1.retail_month FROM t LEFT JOIN cal AS calendar_1 ON calendar_1."day" = t.d'
+    'SELECT calendar_1.retail_month FROM t LEFT JOIN cal AS calendar_1 ON calendar_1."day" = t.d'
     """
-    lookups = list(select.find_all(CalendarLookup))
-    if not lookups:
+    markers = list(select.find_all(CalendarLookup, CalendarShift))
+    if not markers:
         return
     if calendar is None:
         raise ValueError("a calendar period was planned without a calendar table")
-    relation = _relation(select, calendar)
-    joined: dict[tuple[int, str], str] = {}
-    # Deepest first: a lookup whose date holds another lookup joins after that one's join.
-    for node in sorted(lookups, key=_depth, reverse=True):
+    ctes = _Ctes(select, calendar)
+    joined: dict[tuple[int, str], exp.Expr] = {}
+    # Deepest first: a marker whose date holds another one joins after that one's joins.
+    for node in sorted(markers, key=_depth, reverse=True):
         owner = node.find_ancestor(exp.Select)
-        assert owner is not None, "a calendar lookup outside any SELECT"
+        assert owner is not None, "a calendar period outside any SELECT"
         day: exp.Expr = node.this
-        key = (id(owner), day.sql())
-        name = joined.get(key)
-        if name is None:
-            name = f"calendar_{len(joined) + 1}"
-            joined[key] = name
-            table = relation.copy()
-            table.set("alias", table_alias(name))
-            on = exp.EQ(this=column(calendar.day, name), expression=day.copy())
-            joins: list[exp.Join] = list(owner.args.get("joins") or [])
-            joins.insert(_position(joins, day), exp.Join(this=table, on=on, side="LEFT"))
-            owner.set("joins", joins)
-        node.replace(column(node.args["column"].name, name))
+        column_name: str = node.args["column"].name
+        if isinstance(node, CalendarLookup):
+            key = (id(owner), f"lookup {day.sql()}")
+            if key not in joined:
+                name = f"calendar_{len(joined) + 1}"
+                on = exp.EQ(this=column(calendar.day, name), expression=day.copy())
+                _insert(owner, day, [_left_join(ctes.calendar(), name, on)])
+                joined[key] = exp.to_identifier(name)
+            node.replace(column(column_name, joined[key].name))
+            continue
+        amount = int(node.args["amount"].name)
+        key = (id(owner), f"shift {column_name} {amount} {day.sql()}")
+        if key not in joined:
+            joined[key] = _shift_joins(owner, day, column_name, amount, ctes, len(joined) + 1)
+        node.replace(joined[key].copy())
 
 
-def _relation(select: exp.Select, calendar: Calendar) -> exp.Expr:
-    """The calendar as a table to join: its table, or the CTE of its SQL."""
-    if not isinstance(calendar.relation, exp.Subquery):
-        return calendar.relation
-    with_ = select.args.get("with_")
-    ctes: list[exp.CTE] = list(with_.expressions) if with_ is not None else []
-    taken = {cte.alias for cte in ctes}
-    name = CALENDAR_ROWS
-    while name in taken:
-        name = f"{name}_"
-    ctes.insert(0, exp.CTE(this=calendar.relation.this.copy(), alias=table_alias(name)))
-    select.set("with_", exp.With(expressions=ctes))
-    return exp.Table(this=ident(name))
+def _shift_joins(
+    owner: exp.Select, day: exp.Expr, column_name: str, amount: int, ctes: _Ctes, number: int
+) -> exp.Expr:
+    """Join the day ``amount`` periods of ``column_name`` after ``day``, at the same place in
+    its period (its last day when that period is shorter); the expression of that day."""
+    positions, last_days = ctes.positions(column_name)
+    here, there, last = f"shift_{number}_from", f"shift_{number}_to", f"shift_{number}_last"
+    target = exp.Add(this=column(PERIOD_NUMBER, here), expression=exp.Literal.number(amount))
+    joins = [
+        _left_join(
+            exp.Table(this=ident(positions)),
+            here,
+            exp.EQ(this=column(CALENDAR_DAY, here), expression=day.copy()),
+        ),
+        _left_join(
+            exp.Table(this=ident(positions)),
+            there,
+            exp.and_(
+                exp.EQ(this=column(PERIOD_NUMBER, there), expression=target.copy()),
+                exp.EQ(this=column(DAY_NUMBER, there), expression=column(DAY_NUMBER, here)),
+            ),
+        ),
+        _left_join(
+            exp.Table(this=ident(last_days)),
+            last,
+            exp.EQ(this=column(PERIOD_NUMBER, last), expression=target),
+        ),
+    ]
+    _insert(owner, day, joins)
+    return exp.Coalesce(this=column(CALENDAR_DAY, there), expressions=[column(CALENDAR_DAY, last)])
 
 
-def _position(joins: list[exp.Join], day: exp.Expr) -> int:
-    """Just after the last of ``joins`` whose table ``day`` reads (0: only FROM's)."""
+CALENDAR_DAY = "calendar_day"
+PERIOD_NUMBER = "period_number"
+DAY_NUMBER = "day_number"
+PERIOD_DAYS = "period_days"
+
+
+class _Ctes:
+    """The CTEs the calendar's joins read, added at the front of the query's WITH once each:
+    ``calendar_rows`` (a calendar given as SQL); per period column, ``calendar_<column>_days``
+    (each day's period number, counted from the first period, its place in the period and the
+    period's length) and ``calendar_<column>_last_days`` (each period's last day)."""
+
+    def __init__(self, select: exp.Select, calendar: Calendar) -> None:
+        self.select = select
+        self.source = calendar
+        self.added = 0
+        self.table: exp.Expr | None = None
+        self.columns: dict[str, tuple[str, str]] = {}
+
+    def _add(self, name: str, query: exp.Expr) -> str:
+        with_ = self.select.args.get("with_")
+        ctes: list[exp.CTE] = list(with_.expressions) if with_ is not None else []
+        taken = {cte.alias for cte in ctes}
+        while name in taken:
+            name = f"{name}_"
+        ctes.insert(self.added, exp.CTE(this=query, alias=table_alias(name)))
+        self.added += 1
+        self.select.set("with_", exp.With(expressions=ctes))
+        return name
+
+    def calendar(self) -> exp.Expr:
+        """The calendar as a table to join: its table, or the CTE of its SQL."""
+        if self.table is None:
+            relation = self.source.relation
+            if isinstance(relation, exp.Subquery):
+                name = self._add(CALENDAR_ROWS, relation.this.copy())
+                self.table = exp.Table(this=ident(name))
+            else:
+                self.table = relation.copy()
+                self.table.set("alias", None)
+        return self.table.copy()
+
+    def positions(self, period: str) -> tuple[str, str]:
+        if period not in self.columns:
+            table = self.calendar()
+            table.set("alias", table_alias("calendar"))
+            start = column(period, "calendar")
+            order = exp.Order(expressions=[exp.Ordered(this=column(self.source.day, "calendar"))])
+            rows = exp.Select(
+                expressions=[
+                    alias(column(self.source.day, "calendar"), CALENDAR_DAY),
+                    alias(
+                        exp.Window(
+                            this=exp.Anonymous(this="DENSE_RANK"),
+                            order=exp.Order(expressions=[exp.Ordered(this=start.copy())]),
+                        ),
+                        PERIOD_NUMBER,
+                    ),
+                    alias(
+                        exp.Window(this=exp.RowNumber(), partition_by=[start.copy()], order=order),
+                        DAY_NUMBER,
+                    ),
+                    alias(
+                        exp.Window(this=exp.Count(this=exp.Star()), partition_by=[start.copy()]),
+                        PERIOD_DAYS,
+                    ),
+                ]
+            ).from_(table, copy=False)
+            rows = rows.where(exp.Not(this=exp.Is(this=start, expression=exp.Null())), copy=False)
+            days = self._add(f"calendar_{period}_days", rows)
+            last = exp.Select(
+                expressions=[column(PERIOD_NUMBER, days), column(CALENDAR_DAY, days)]
+            ).from_(exp.Table(this=ident(days)), copy=False)
+            last = last.where(
+                exp.EQ(this=column(DAY_NUMBER, days), expression=column(PERIOD_DAYS, days)),
+                copy=False,
+            )
+            self.columns[period] = (days, self._add(f"calendar_{period}_last_days", last))
+        return self.columns[period]
+
+
+def _left_join(table: exp.Expr, name: str, on: exp.Expr) -> exp.Join:
+    table = table.copy()
+    table.set("alias", table_alias(name))
+    return exp.Join(this=table, on=on, side="LEFT")
+
+
+def _insert(owner: exp.Select, day: exp.Expr, joins: list[exp.Join]) -> None:
+    """Put ``joins`` just after the last join of ``owner`` whose table ``day`` reads (right
+    after FROM when it reads only FROM's)."""
+    present: list[exp.Join] = list(owner.args.get("joins") or [])
     tables = {c.table for c in day.find_all(exp.Column)}
     position = 0
-    for index, join in enumerate(joins):
+    for index, join in enumerate(present):
         if join.this.alias_or_name in tables:
             position = index + 1
-    return position
+    owner.set("joins", [*present[:position], *joins, *present[position:]])
 
 
 def _depth(node: exp.Expr) -> int:

@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from metrics_layer.graph.model import CalendarPeriod, Period
 from metrics_layer.spec.models import Grain, WeekStart
-from metrics_layer.sql.calendar import calendar_period
+from metrics_layer.sql.calendar import calendar_period, calendar_shift
 from metrics_layer.sql.names import cast
 
 __all__ = ["SUB_DAY", "bucket", "in_time_zone", "shift", "within_dates"]
@@ -121,14 +121,16 @@ _IN_MONTHS = {
 }
 
 
-def shift(expression: exp.Expr, amount: int, unit: Grain) -> exp.Expr:
+def shift(expression: exp.Expr, amount: int, unit: Period) -> exp.Expr:
     """The calendar date ``amount`` ``unit``s after ``expression`` (days or months underneath,
-    which every engine can add).
+    which every engine can add; a calendar table's periods are looked up).
 
     >>> shift(exp.column("t"), 1, Grain.QUARTER).sql("duckdb")
     'CAST(t AS DATE) + INTERVAL 3 MONTH'
     """
     day = cast(expression, exp.DataType.Type.DATE)
+    if isinstance(unit, CalendarPeriod):
+        return calendar_shift(day, unit, amount)
     if unit in _IN_DAYS:
         count, step = amount * _IN_DAYS[unit], "DAY"
     elif unit in _IN_MONTHS:

@@ -82,6 +82,54 @@ def test_hostile_source_sql_is_a_diagnostic_at_its_field(
     assert "users" not in graph.sources
 
 
+@pytest.mark.parametrize(("what", "sql", "words"), HOSTILE_SQL, ids=[h[0] for h in HOSTILE_SQL])
+def test_hostile_calendar_sql_is_a_diagnostic_at_its_field(
+    write_project: WriteProject, what: str, sql: str, words: str
+) -> None:
+    project = (
+        "project:\n  name: p\n  calendar:\n    sql: "
+        + _yaml_string(sql)
+        + "\n    periods: [{name: retail_month}]\n"
+    )
+    graph, diagnostics = ml.check(
+        write_project({"metrics_layer.yml": project, "a.yml": USERS_SOURCE})
+    )
+    errors = [d for d in diagnostics if d.level is Level.ERROR]
+    assert len(errors) == 1, errors
+    [error] = errors
+    assert (error.file.endswith("metrics_layer.yml"), error.line, error.column) == (True, 4, 10)
+    assert error.message.startswith("cannot use the calendar's sql: ")
+    assert words.lower() in error.message.lower(), error.message
+    assert graph is not None
+    assert graph.calendar is None
+
+
+@pytest.mark.parametrize(
+    ("table", "words"),
+    [
+        ("read_csv('/etc/passwd')", "bad table name"),
+        ("'/etc/passwd'", "bad table name"),
+        ("a.b.c.d", "bad table name"),
+        ("cal; DROP TABLE users", "bad table name"),
+    ],
+)
+def test_hostile_calendar_table_is_a_diagnostic_at_its_field(
+    write_project: WriteProject, table: str, words: str
+) -> None:
+    project = (
+        "project:\n  name: p\n  calendar:\n    table: "
+        + _yaml_string(table)
+        + "\n    periods: [{name: retail_month}]\n"
+    )
+    graph, diagnostics = ml.check(write_project({"metrics_layer.yml": project}))
+    errors = [d for d in diagnostics if d.level is Level.ERROR]
+    assert len(errors) == 1, errors
+    assert errors[0].line == 4
+    assert words in errors[0].message or "is not allowed in 'table'" in errors[0].message
+    assert graph is not None
+    assert graph.calendar is None
+
+
 # (field to replace, replacement, line, words)
 HOSTILE_EXPRESSIONS: list[tuple[str, str, int, str]] = [
     (

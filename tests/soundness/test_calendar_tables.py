@@ -85,6 +85,14 @@ metrics:
   - {name: users_7d, type: rolling, measure: events.users, window: 7 days}
   - {name: amount_rytd, type: cumulative, measure: events.amount, grain_to_date: retail_year}
   - {name: users_rmtd, type: cumulative, measure: events.users, grain_to_date: retail_month}
+  - name: amount_month_before
+    type: derived
+    expr: before
+    inputs: [{metric: amount, offset: 1 retail_month, alias: before}]
+  - name: amount_growth
+    type: derived
+    expr: (amount - before) / before
+    inputs: [{metric: amount}, {metric: amount, offset: 1 retail_month, alias: before}]
   - name: rytd_at_month_start
     type: derived
     expr: at_start
@@ -216,6 +224,34 @@ def test_offset_to_a_calendar_period(tiny_layer: Build) -> None:
     ]
 
 
+def test_offsets_in_calendar_periods(tiny_layer: Build) -> None:
+    layer = _layer(tiny_layer)
+    months = _rows(
+        layer,
+        ["amount", "amount_month_before", "amount_growth"],
+        by=["metric_time.retail_month"],
+        **RANGE,
+    )
+    assert months == [
+        # A row moves to the same day of the next retail month (its last day when shorter);
+        # e7 is in no period and e6's next month is past the table, so neither moves.
+        (D(2023, 11, 26), 10.0, None, None),
+        (D(2023, 12, 31), 25.0, 10.0, 1.5),  # e1: Dec 30, day 35 of 35 -> Feb 3
+        (D(2024, 2, 4), 8.0, 25.0, -0.68),  # e2 -> Feb 4; e3 (day 35) -> Mar 2 (day 28 of 28)
+        (D(2024, 3, 3), 2.0, 8.0, -0.75),  # e4 -> Mar 3; e5 (day 28) -> Mar 30
+    ]
+    days = _rows(
+        layer, ["amount_month_before"], by=["metric_time.day"], start="2024-02-01", end="2024-03-31"
+    )
+    assert [(day, value) for day, value in days if value is not None] == [
+        (D(2024, 2, 3), 10.0),
+        (D(2024, 2, 4), 20.0),
+        (D(2024, 3, 2), 5.0),
+        (D(2024, 3, 3), 7.0),
+        (D(2024, 3, 30), 1.0),
+    ]
+
+
 def test_the_project_time_zone_cuts_the_date_first(tiny_layer: Build) -> None:
     layer = _layer(tiny_layer, "America/New_York")
     rows = _rows(layer, ["amount"], by=["metric_time.retail_month"], **RANGE)
@@ -262,10 +298,29 @@ def test_mistakes_name_the_calendar(
     project["metrics_layer.yml"] = project["metrics_layer.yml"].replace(
         "{name: retail_week}", "{name: month}"
     )
-    project["events.yml"] = SOURCES.replace("grain_to_date: retail_year", "grain_to_date: rtl_year")
+    windowed = """
+  - name: users_7d_month_before
+    type: derived
+    expr: before
+    inputs: [{metric: users_7d, offset: 1 retail_month, alias: before}]
+"""
+    project["events.yml"] = SOURCES.replace(
+        "grain_to_date: retail_year", "grain_to_date: rtl_year"
+    ).replace(
+        "offset: 1 retail_month, alias: before}]\n  - name: amount_growth",
+        "offset: 2 fortnights, alias: before}]\n  - name: amount_growth",
+    )
     with pytest.raises(ml.DefinitionError) as caught:
         ml.load(write_project(project))
     text = str(caught.value)
     assert re.search(r"metrics_layer\.yml:\d+:\d+: error: calendar period 'month' is named", text)
     assert "'retail_month' is not" not in text  # the other periods stay known
+    assert "offset '2 fortnights': 'fortnights' is not a unit of a day or longer" in text
     assert "'rtl_year' is not a grain or a period" in text
+    project = _project()
+    project["events.yml"] = SOURCES + windowed
+    with pytest.raises(ml.DefinitionError) as caught:
+        ml.load(write_project(project))
+    text = str(caught.value)
+    assert "'users_7d' is a rolling metric, evaluated per day; an offset of 1 retail_month" in text
+    assert "'offset_to_grain: retail_month'" in text
