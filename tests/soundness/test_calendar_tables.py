@@ -8,7 +8,9 @@ weeks (2023-01-29 to 2024-02-03, so its last month, January, has 5 weeks), and t
                   2024-02-04 (4 weeks)  2024-03-03 (5 weeks, to 2024-04-06)
     year starts   2023-01-29            2024-02-04
 
-The table covers 2023-11-26 to 2024-04-06 only. Events (UTC):
+The table covers 2023-11-26 to 2024-04-06 only. Both it and the events are literal SELECTs in
+``sql:`` (nothing is written to any database), so the same rows reach DuckDB, SQLite,
+PostgreSQL, MariaDB, ClickHouse (chdb) and Spark. Events (UTC):
 
     e1  u1  2023-12-30 23:30   10.00   last day of the retail December
     e2  u2  2023-12-31 00:10   20.00   first day of the retail January (19:10 on Dec 30 in New York)
@@ -23,15 +25,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+import sqlite3
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 import metrics_layer as ml
-from tests.soundness.conftest import Rows
+from soundness.test_same_everywhere import ENGINES, _url
+from soundness.test_windows import _has_zone_tables
 
 D = dt.date
 
@@ -45,7 +50,7 @@ YEAR_2024 = D(2024, 2, 4)
 YEAR_2023 = D(2023, 1, 29)
 
 
-def _calendar_rows() -> Rows:
+def _calendar_rows() -> list[tuple[dt.date, dt.date, dt.date, dt.date]]:
     rows = []
     for first, last in MONTHS:
         day = first
@@ -57,57 +62,92 @@ def _calendar_rows() -> Rows:
     return rows
 
 
-EVENTS: Rows = [
-    (1, 1, dt.datetime(2023, 12, 30, 23, 30), Decimal("10.00")),
-    (2, 2, dt.datetime(2023, 12, 31, 0, 10), Decimal("20.00")),
-    (3, 1, dt.datetime(2024, 2, 3, 12, 0), Decimal("5.00")),
-    (4, 3, dt.datetime(2024, 2, 4, 9, 0), Decimal("7.00")),
-    (5, 1, dt.datetime(2024, 3, 2, 10, 0), Decimal("1.00")),
-    (6, 2, dt.datetime(2024, 3, 3, 10, 0), Decimal("2.00")),
-    (7, 4, dt.datetime(2023, 11, 20, 10, 0), Decimal("100.00")),
+EVENTS = [
+    (1, 1, "2023-12-30 23:30:00", "10.00"),
+    (2, 2, "2023-12-31 00:10:00", "20.00"),
+    (3, 1, "2024-02-03 12:00:00", "5.00"),
+    (4, 3, "2024-02-04 09:00:00", "7.00"),
+    (5, 1, "2024-03-02 10:00:00", "1.00"),
+    (6, 2, "2024-03-03 10:00:00", "2.00"),
+    (7, 4, "2023-11-20 10:00:00", "100.00"),
 ]
 
-SOURCES = """
+
+def _events_sql() -> str:
+    return " UNION ALL ".join(
+        f"SELECT {i} AS event_id, {u} AS user_id, CAST('{t}' AS TIMESTAMP) AS occurred_at, "
+        f"CAST({a} AS DECIMAL(10, 2)) AS amount"
+        if n == 0
+        else f"SELECT {i}, {u}, CAST('{t}' AS TIMESTAMP), CAST({a} AS DECIMAL(10, 2))"
+        for n, (i, u, t, a) in enumerate(EVENTS)
+    )
+
+
+def _calendar_sql(only: set[dt.date] | None = None) -> str:
+    """The rows (those of the days in ``only``, if given) in chunks of 35 (a long UNION ALL
+    nests too deep for definitions)."""
+    names = ("day", "retail_week", "month_start", "year_start")
+
+    def row(values: tuple[object, ...], named: bool) -> str:
+        cells = (f"CAST('{v}' AS DATE)" for v in values)
+        if named:
+            cells = (f"{c} AS {n}" for c, n in zip(cells, names, strict=True))
+        return "SELECT " + ", ".join(cells)
+
+    rows = [r for r in _calendar_rows() if only is None or r[0] in only]
+    chunks = [rows[i : i + 35] for i in range(0, len(rows), 35)]
+    return " UNION ALL ".join(
+        f"SELECT {', '.join(names)} FROM ("
+        + " UNION ALL ".join(row(r, n == 0) for n, r in enumerate(chunk))
+        + f") AS chunk_{k}"
+        for k, chunk in enumerate(chunks)
+    )
+
+
+SOURCES = f"""
 sources:
   - name: events
-    table: events
+    sql: "{_events_sql()}"
     time: occurred_at
     entities:
-      - {name: event, key: event_id, primary: true}
+      - {{name: event, key: event_id, primary: true}}
     dimensions:
-      - {name: occurred_at, type: time, grain: hour}
+      - {{name: occurred_at, type: time, grain: hour}}
     measures:
-      - {name: amount, agg: sum, expr: amount}
-      - {name: users, agg: count_distinct, expr: user_id}
+      - {{name: amount, agg: sum, expr: amount}}
+      - {{name: users, agg: count_distinct, expr: user_id}}
 metrics:
-  - {name: amount, type: simple, measure: events.amount}
-  - {name: users, type: simple, measure: events.users}
-  - {name: users_7d, type: rolling, measure: events.users, window: 7 days}
-  - {name: amount_rytd, type: cumulative, measure: events.amount, grain_to_date: retail_year}
-  - {name: users_rmtd, type: cumulative, measure: events.users, grain_to_date: retail_month}
+  - {{name: amount, type: simple, measure: events.amount}}
+  - {{name: users, type: simple, measure: events.users}}
+  - {{name: users_7d, type: rolling, measure: events.users, window: 7 days}}
+  - {{name: amount_rytd, type: cumulative, measure: events.amount, grain_to_date: retail_year}}
+  - {{name: users_rmtd, type: cumulative, measure: events.users, grain_to_date: retail_month}}
   - name: amount_month_before
     type: derived
     expr: before
-    inputs: [{metric: amount, offset: 1 retail_month, alias: before}]
+    inputs: [{{metric: amount, offset: 1 retail_month, alias: before}}]
   - name: amount_growth
     type: derived
     expr: (amount - before) / before
-    inputs: [{metric: amount}, {metric: amount, offset: 1 retail_month, alias: before}]
+    inputs: [{{metric: amount}}, {{metric: amount, offset: 1 retail_month, alias: before}}]
   - name: rytd_at_month_start
     type: derived
     expr: at_start
-    inputs: [{metric: amount_rytd, offset_to_grain: retail_month, alias: at_start}]
+    inputs: [{{metric: amount_rytd, offset_to_grain: retail_month, alias: at_start}}]
 """
 
 
-def _project(time_zone: str = "UTC") -> dict[str, str]:
+def _project(
+    time_zone: str = "UTC", table: bool = True, only: set[dt.date] | None = None
+) -> dict[str, str]:
+    where = "table: retail_calendar" if table else f'sql: "{_calendar_sql(only)}"'
     return {
         "metrics_layer.yml": f"""
 project:
   name: retail
   time_zone: {time_zone}
   calendar:
-    table: retail_calendar
+    {where}
     periods:
       - {{name: retail_week}}
       - {{name: retail_month, column: month_start}}
@@ -117,25 +157,57 @@ project:
     }
 
 
-Build = Callable[[Mapping[str, tuple[str, Rows]], dict[str, str]], ml.SemanticLayer]
+Load = Callable[..., ml.SemanticLayer]
+NOT_SPARK = [e for e in ENGINES if "spark" not in str(e)]
+# The embedded engines read the calendar from a table in a file of the test's own; the others
+# from the literal SELECT (slower to check and plan: a few queries each).
+EMBEDDED = ["duckdb", "sqlite"]
+SERVERS = [e for e in NOT_SPARK if str(e) not in EMBEDDED]
 
 
-def _layer(tiny_layer: Build, time_zone: str = "UTC") -> ml.SemanticLayer:
-    tables = {
-        "events": (
-            "event_id INTEGER, user_id INTEGER, occurred_at TIMESTAMP, amount DECIMAL(10, 2)",
-            EVENTS,
-        ),
-        "retail_calendar": (
-            "day DATE, retail_week DATE, month_start DATE, year_start DATE",
-            _calendar_rows(),
-        ),
-    }
-    return tiny_layer(tables, _project(time_zone))
+def _calendar_file(engine: str, folder: Path) -> str:
+    rows = _calendar_rows()
+    create = "CREATE TABLE retail_calendar (day DATE, retail_week DATE, month_start DATE, "
+    create += "year_start DATE)"
+    insert = "INSERT INTO retail_calendar VALUES (?, ?, ?, ?)"
+    if engine == "duckdb":
+        path = folder / "calendar.duckdb"
+        with duckdb.connect(str(path)) as connection:
+            connection.execute(create)
+            connection.executemany(insert, rows)
+        return f"duckdb:///{path}"
+    path = folder / "calendar.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute(create)
+        connection.executemany(insert, [tuple(d.isoformat() for d in r) for r in rows])
+    connection.close()
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def load(tmp_path: Path, write_project: Callable[[dict[str, str]], Path]) -> Iterator[Load]:
+    layers: list[ml.SemanticLayer] = []
+
+    def build(engine: str, time_zone: str = "UTC") -> ml.SemanticLayer:
+        embedded = engine in EMBEDDED
+        url = _calendar_file(engine, tmp_path) if embedded else _url(engine, tmp_path)
+        layer = ml.load(write_project(_project(time_zone, embedded)), connection=url)
+        layers.append(layer)
+        return layer
+
+    yield build
+    for layer in layers:
+        layer.connection.close()
 
 
 def _rows(layer: ml.SemanticLayer, metrics: list[str], **query: Any) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in layer.query(metrics, **query).run().rows]
+    """The rows, numbers as floats (engines return DECIMAL sums as Decimal or float)."""
+    return [
+        tuple(
+            float(v) if isinstance(v, Decimal | int) and not isinstance(v, bool) else v for v in r
+        )
+        for r in layer.query(metrics, **query).run().rows
+    ]
 
 
 RANGE = {"start": "2023-12-01", "end": "2024-03-31"}
@@ -148,8 +220,9 @@ def test_the_calendar_covers_53_weeks_in_2023() -> None:
     assert all(r[1].weekday() == 6 for r in rows)  # weeks start on Sunday
 
 
-def test_sums_and_distinct_counts_by_retail_month_and_year(tiny_layer: Build) -> None:
-    layer = _layer(tiny_layer)
+@pytest.mark.parametrize("engine", EMBEDDED)
+def test_sums_and_distinct_counts_by_retail_month_and_year(load: Load, engine: str) -> None:
+    layer = load(engine)
     by_month = _rows(layer, ["amount", "users"], by=["metric_time.retail_month"], **RANGE)
     assert by_month == [
         (D(2023, 11, 26), 10.0, 1),  # e1
@@ -165,8 +238,9 @@ def test_sums_and_distinct_counts_by_retail_month_and_year(tiny_layer: Build) ->
     assert weeks == [(D(2024, 1, 28), 5.0), (D(2024, 2, 4), 7.0)]
 
 
-def test_filters_and_a_joined_grouping_use_the_periods(tiny_layer: Build) -> None:
-    layer = _layer(tiny_layer)
+@pytest.mark.parametrize("engine", EMBEDDED)
+def test_filters_and_a_joined_grouping_use_the_periods(load: Load, engine: str) -> None:
+    layer = load(engine)
     kept = _rows(layer, ["amount"], where="metric_time.retail_year = '2024-02-04'", **RANGE)
     assert kept == [(10.0,)]
     both = _rows(
@@ -184,15 +258,17 @@ def test_filters_and_a_joined_grouping_use_the_periods(tiny_layer: Build) -> Non
     ]
 
 
-def test_rows_outside_the_calendar_have_no_period(tiny_layer: Build) -> None:
-    layer = _layer(tiny_layer)
+@pytest.mark.parametrize("engine", EMBEDDED)
+def test_rows_outside_the_calendar_have_no_period(load: Load, engine: str) -> None:
+    layer = load(engine)
     rows = _rows(layer, ["amount"], by=["metric_time.retail_month"], start="2023-11-01")
     assert rows[-1] == (None, 100.0)  # e7, before the table, NULLs last
     assert sum(r[1] for r in rows) == 145.0
 
 
-def test_windows_start_on_calendar_periods(tiny_layer: Build) -> None:
-    layer = _layer(tiny_layer)
+@pytest.mark.parametrize("engine", [*EMBEDDED, *(e for e in SERVERS if "chdb" not in str(e))])
+def test_windows_start_on_calendar_periods(load: Load, engine: str) -> None:
+    layer = load(engine)
     days = dict(
         _rows(layer, ["amount_rytd"], by=["metric_time.day"], start="2024-02-02", end="2024-03-03")
     )
@@ -211,8 +287,9 @@ def test_windows_start_on_calendar_periods(tiny_layer: Build) -> None:
     ]
 
 
-def test_offset_to_a_calendar_period(tiny_layer: Build) -> None:
-    layer = _layer(tiny_layer)
+@pytest.mark.parametrize("engine", EMBEDDED)
+def test_offset_to_a_calendar_period(load: Load, engine: str) -> None:
+    layer = load(engine)
     rows = _rows(layer, ["rytd_at_month_start"], by=["metric_time.retail_month"], **RANGE)
     assert rows == [
         # year to date on the first day of the retail month holding the period's first day:
@@ -224,21 +301,23 @@ def test_offset_to_a_calendar_period(tiny_layer: Build) -> None:
     ]
 
 
-def test_offsets_in_calendar_periods(tiny_layer: Build) -> None:
-    layer = _layer(tiny_layer)
+@pytest.mark.parametrize("engine", NOT_SPARK)
+def test_offsets_in_calendar_periods(load: Load, engine: str) -> None:
+    layer = load(engine)
     months = _rows(
         layer,
-        ["amount", "amount_month_before", "amount_growth"],
-        by=["metric_time.retail_month"],
+        ["amount", "users", "amount_month_before", "amount_growth"],
+        by=["metric_time.retail_year", "metric_time.retail_month"],
         **RANGE,
     )
     assert months == [
         # A row moves to the same day of the next retail month (its last day when shorter);
         # e7 is in no period and e6's next month is past the table, so neither moves.
-        (D(2023, 11, 26), 10.0, None, None),
-        (D(2023, 12, 31), 25.0, 10.0, 1.5),  # e1: Dec 30, day 35 of 35 -> Feb 3
-        (D(2024, 2, 4), 8.0, 25.0, -0.68),  # e2 -> Feb 4; e3 (day 35) -> Mar 2 (day 28 of 28)
-        (D(2024, 3, 3), 2.0, 8.0, -0.75),  # e4 -> Mar 3; e5 (day 28) -> Mar 30
+        (YEAR_2023, D(2023, 11, 26), 10.0, 1, None, None),
+        (YEAR_2023, D(2023, 12, 31), 25.0, 2, 10.0, 1.5),  # e1: Dec 30, day 35 of 35 -> Feb 3
+        # e2 -> Feb 4; e3 (day 35 of 35) -> Mar 2 (day 28 of 28)
+        (YEAR_2024, D(2024, 2, 4), 8.0, 2, 25.0, -0.68),
+        (YEAR_2024, D(2024, 3, 3), 2.0, 1, 8.0, -0.75),  # e4 -> Mar 3; e5 (day 28) -> Mar 30
     ]
     days = _rows(
         layer, ["amount_month_before"], by=["metric_time.day"], start="2024-02-01", end="2024-03-31"
@@ -252,8 +331,34 @@ def test_offsets_in_calendar_periods(tiny_layer: Build) -> None:
     ]
 
 
-def test_the_project_time_zone_cuts_the_date_first(tiny_layer: Build) -> None:
-    layer = _layer(tiny_layer, "America/New_York")
+@pytest.mark.engine("spark")
+def test_spark_groups_by_calendar_periods(
+    tmp_path: Path, write_project: Callable[[dict[str, str]], Path]
+) -> None:
+    # Spark plans a long literal calendar slowly: here it holds only the events' days.
+    days = {dt.date.fromisoformat(t[:10]) for _, _, t, _ in EVENTS}
+    project = _project(table=False, only=days)
+    layer = ml.load(write_project(project), connection=_url("spark", tmp_path))
+    try:
+        rows = _rows(
+            layer, ["amount", "users"], by=["metric_time.retail_year", "metric_time.retail_month"]
+        )
+    finally:
+        layer.connection.close()
+    assert rows == [
+        (YEAR_2023, D(2023, 11, 26), 10.0, 1),
+        (YEAR_2023, D(2023, 12, 31), 25.0, 2),
+        (YEAR_2024, D(2024, 2, 4), 8.0, 2),
+        (YEAR_2024, D(2024, 3, 3), 2.0, 1),
+        (None, None, 100.0, 1),  # e7: before the table
+    ]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", *SERVERS])
+def test_the_project_time_zone_cuts_the_date_first(load: Load, engine: str) -> None:
+    layer = load(engine, "America/New_York")
+    if engine == "mariadb" and not _has_zone_tables():
+        pytest.skip("this MariaDB server has no time-zone tables (refused before running)")
     rows = _rows(layer, ["amount"], by=["metric_time.retail_month"], **RANGE)
     # e2 is at 19:10 on Dec 30 in New York: the retail December; the rest keep their months.
     assert rows == [
@@ -264,8 +369,9 @@ def test_the_project_time_zone_cuts_the_date_first(tiny_layer: Build) -> None:
     ]
 
 
-def test_every_period_of_a_range_is_listed(tiny_layer: Build) -> None:
-    layer = _layer(tiny_layer)
+@pytest.mark.parametrize("engine", EMBEDDED)
+def test_every_period_of_a_range_is_listed(load: Load, engine: str) -> None:
+    layer = load(engine)
     listed = _rows(layer, [], by=["metric_time.retail_month"], **RANGE)
     assert listed == [(first,) for first, _ in MONTHS]
     filled = _rows(
@@ -285,9 +391,9 @@ def test_every_period_of_a_range_is_listed(tiny_layer: Build) -> None:
 
 
 def test_mistakes_name_the_calendar(
-    tiny_layer: Build, write_project: Callable[[dict[str, str]], Path]
+    load: Load, write_project: Callable[[dict[str, str]], Path]
 ) -> None:
-    layer = _layer(tiny_layer)
+    layer = load("duckdb")
     with pytest.raises(ml.QueryError, match="whole_periods widens the range by built-in"):
         layer.query(["amount"], by=["metric_time.retail_month"], whole_periods=True, **RANGE)
     with pytest.raises(ml.QueryError, match="Did you mean 'retail_month'"):
