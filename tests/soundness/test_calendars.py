@@ -29,15 +29,17 @@ row 11 is already Monday 2027-01-04: ISO week 1, weekday 1.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import metrics_layer as ml
 from metrics_layer.errors import UnsupportedError
-from soundness.test_same_everywhere import _url
+from soundness.literal import ENGINES, LiteralLayer, but, literal_rows
+from soundness.literal import fetch as _rows
+from soundness.literal import typed as _typed
 
 D = dt.date
 T = dt.datetime
@@ -56,9 +58,9 @@ _AT = [
     "2027-01-03 23:59:59",
     "2027-01-04 12:00:00",
 ]
-_ROWS = " UNION ALL ".join(
-    f"SELECT {i} AS booking_id, CAST('{at}' AS TIMESTAMP) AS at, 'x' AS kind"
-    for i, at in enumerate(_AT, start=1)
+_ROWS = literal_rows(
+    {"booking_id": None, "at": "TIMESTAMP", "kind": None},
+    [(i, at, "x") for i, at in enumerate(_AT, start=1)],
 )
 
 DEFINITIONS = f"""
@@ -91,59 +93,21 @@ DEFINITIONS = f"""
           - {{metric: bookings, alias: earlier, offset: 1 fiscal_quarter}}
 """
 
-ALL = [
-    "duckdb",
-    "sqlite",
-    pytest.param("postgres", marks=pytest.mark.engine("postgres")),
-    pytest.param("mariadb", marks=pytest.mark.engine("mariadb")),
-    pytest.param("chdb", marks=pytest.mark.engine("chdb")),
-    pytest.param("spark", marks=pytest.mark.engine("spark")),
-]
+ALL = ENGINES
 # Each Spark query takes seconds: Spark runs the weekday, fiscal and time-zone tests, which
 # between them reach every rule of its dialect (spark_date_part, month arithmetic, zones).
-BUT_SPARK = ALL[:-1]
+BUT_SPARK = but("spark")
 # A named time zone: SQLite has no zone database (refused at compile time), and this machine's
 # MariaDB has no time-zone tables (refused before the query; tests/soundness/test_time_zones.py).
-ZONED = [
-    "duckdb",
-    pytest.param("postgres", marks=pytest.mark.engine("postgres")),
-    pytest.param("chdb", marks=pytest.mark.engine("chdb")),
-    pytest.param("spark", marks=pytest.mark.engine("spark")),
-]
+ZONED = but("sqlite", "mariadb")
 
-Load = Callable[..., ml.SemanticLayer]
+Load = LiteralLayer
 
 
 @pytest.fixture
-def load(tmp_path: Path, write_project: Callable[[dict[str, str]], Path]) -> Iterator[Load]:
+def load(literal_layer: LiteralLayer) -> Load:
     """``load(engine, **project settings)``: the bookings project (fiscal year from February)."""
-    layers: list[ml.SemanticLayer] = []
-
-    def build(engine: str, **settings: str) -> ml.SemanticLayer:
-        settings = {"fiscal_year_start": "february", **settings}
-        lines = "".join(f"  {name}: {value}\n" for name, value in settings.items())
-        folder = write_project(
-            {
-                "metrics_layer.yml": f"project:\n  name: bookings\n  paths: [defs]\n{lines}",
-                "defs/bookings.yml": DEFINITIONS,
-            }
-        )
-        layer = ml.load(folder, connection=_url(engine, tmp_path))
-        layers.append(layer)
-        return layer
-
-    yield build
-    for layer in layers:
-        layer.connection.close()
-
-
-def _rows(layer: ml.SemanticLayer, metrics: list[str], **query: Any) -> list[tuple[Any, ...]]:
-    return list(layer.query(metrics, **query).run().rows)
-
-
-def _typed(rows: list[tuple[Any, ...]]) -> list[tuple[tuple[Any, type], ...]]:
-    """Each value with its exact type: 1 == 1.0 == True would hide a type difference."""
-    return [tuple((value, type(value)) for value in row) for row in rows]
+    return functools.partial(literal_layer, DEFINITIONS, fiscal_year_start="february")
 
 
 # -- ISO days of the week and weeks of the year ----------------------------------------------

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 import pytest
 
 import metrics_layer as ml
-
-Rows = Sequence[tuple[object, ...]]
-TinyLayer = Callable[[Mapping[str, tuple[str, Rows]], dict[str, str]], ml.SemanticLayer]
+from soundness.literal import Rows, TinyLayer
 
 
 def rows_of(result: ml.Result) -> set[tuple[object, ...]]:

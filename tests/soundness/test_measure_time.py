@@ -22,14 +22,12 @@ Every expected number below is worked out from this table.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
 
 import pytest
 
 import metrics_layer as ml
+from soundness.literal import TinyLayer
 
-Rows = Sequence[tuple[object, ...]]
-TinyLayer = Callable[[Mapping[str, tuple[str, Rows]], dict[str, str]], ml.SemanticLayer]
 D = dt.date
 T = dt.datetime
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import metrics_layer as ml
+from soundness.literal import TinyLayer
 
-Rows = Sequence[tuple[object, ...]]
-TinyLayer = Callable[[Mapping[str, tuple[str, Rows]], dict[str, str]], ml.SemanticLayer]
 D = dt.date
 
 ORDERS: list[tuple[int, str, dt.datetime, int]] = [

@@ -9,7 +9,6 @@ on a calendar (or, in the property test, summed in Python from the same rows).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,9 +17,8 @@ from hypothesis import strategies as st
 import metrics_layer as ml
 from metrics_layer.planner.periods import period_of
 from metrics_layer.spec.models import Grain, WeekStart
+from soundness.literal import TinyLayer
 
-Rows = Sequence[tuple[object, ...]]
-TinyLayer = Callable[[Mapping[str, tuple[str, Rows]], dict[str, str]], ml.SemanticLayer]
 D = dt.date
 
 FIRST, LAST = D(2026, 1, 1), D(2026, 4, 30)

@@ -11,14 +11,12 @@ Store 'b' only has user 3, so by store: a = [2, 0, 2, 1], b = [0, 0, 1, 0].
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
 
 import pytest
 
 import metrics_layer as ml
+from soundness.literal import TinyLayer
 
-Rows = Sequence[tuple[object, ...]]
-TinyLayer = Callable[[Mapping[str, tuple[str, Rows]], dict[str, str]], ml.SemanticLayer]
 T = dt.datetime
 
 VISITS = [

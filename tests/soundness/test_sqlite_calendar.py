@@ -20,17 +20,13 @@ empty SQLite file and an empty DuckDB file. Amounts are powers of two: a sum nam
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
-import duckdb
 import pytest
 
 import metrics_layer as ml
-from metrics_layer.safety.statement import verify
-from tests.conftest import require_service
+from soundness.literal import LiteralLayer, literal_rows, only
 
 ROWS = [
     ("2023-02-28 08:00:00", 1),
@@ -45,19 +41,15 @@ ROWS = [
     ("2024-12-31 23:00:00", 512),
     ("2024-01-31 23:05:00", 1024),
 ]
-LITERAL_ROWS = " UNION ALL ".join(
-    f"SELECT {n} AS order_id, CAST('{at}' AS TIMESTAMP) AS ordered_at, {amount} AS amount"
-    for n, (at, amount) in enumerate(ROWS, start=1)
+LITERAL_ROWS = literal_rows(
+    {"order_id": None, "ordered_at": "TIMESTAMP", "amount": None},
+    [(n, at, amount) for n, (at, amount) in enumerate(ROWS, start=1)],
 )
 
-PROJECT = """
-project:
-  name: calendar
-  week_start: {week_start}
-  time_zone: {time_zone}
+DEFINITIONS = f"""
 sources:
   - name: orders
-    sql: "{rows}"
+    sql: "{LITERAL_ROWS}"
     time: ordered_at
     entities:
       - {{name: order, key: order_id, primary: true}}
@@ -85,58 +77,25 @@ metrics:
     inputs: [{{metric: revenue, offset: 1 month, alias: before}}]
 """
 
-ENGINES = ("sqlite", "duckdb", "postgresql", "mariadb")
-SERVERS = {
-    "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-    "mariadb": "mysql+pymysql://root@127.0.0.1:3306/test",
-}
+ENGINES = only("sqlite", "duckdb", "postgres", "mariadb")
 Layer = Callable[..., ml.SemanticLayer]
 
 
 @pytest.fixture
-def calendar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Layer]:
+def calendar(monkeypatch: pytest.MonkeyPatch, literal_layer: LiteralLayer) -> Iterator[Layer]:
     """``calendar(engine, week_start=..., time_zone=...)``: the project on an empty database,
     with the client's own time zone far from UTC (SQLite's DATE() must not use it)."""
     monkeypatch.setenv("TZ", "Pacific/Auckland")
     time.tzset()
-    layers: list[ml.SemanticLayer] = []
 
     def load(
         engine: str, *, week_start: str = "monday", time_zone: str = "UTC"
     ) -> ml.SemanticLayer:
-        folder = tmp_path / f"{engine}-{week_start}-{time_zone.replace('/', '-')}"
-        folder.mkdir()
-        text = PROJECT.format(week_start=week_start, time_zone=time_zone, rows=LITERAL_ROWS)
-        (folder / "metrics_layer.yml").write_text(text, encoding="utf-8")
-        layer = ml.load(folder, connection=_url(engine, tmp_path))
-        layers.append(layer)
-        if engine in SERVERS:
-            try:
-                layer.connection.fetch(
-                    verify("SELECT 1 AS ok", layer.dialect), timeout=5, max_rows=1
-                )
-            except ml.EngineError as exc:
-                require_service(engine, False, str(exc).splitlines()[0])
-        return layer
+        return literal_layer(DEFINITIONS, engine, week_start=week_start, time_zone=time_zone)
 
     yield load
-    for layer in layers:
-        layer.connection.close()
     monkeypatch.delenv("TZ")
     time.tzset()
-
-
-def _url(engine: str, folder: Path) -> str:
-    """The server's URL, or a new empty database file (the rows are literal SQL)."""
-    if engine in SERVERS:
-        return SERVERS[engine]
-    database = folder / f"{engine}.db"
-    if not database.exists():
-        if engine == "sqlite":
-            sqlite3.connect(database).close()
-        else:
-            duckdb.connect(str(database)).close()
-    return f"{engine}:///{database}"
 
 
 def rows(layer: ml.SemanticLayer, metric: str, by: str) -> dict[str, object]:
@@ -327,23 +286,10 @@ metrics:
 
 # MariaDB is left out: a source's DATE_ADD(d, INTERVAL 1 MONTH) is rendered for it as
 # DATE_ADD(d, INTERVAL (INTERVAL '1' MONTH) DAY), a syntax error there (a separate bug).
-@pytest.mark.parametrize("engine", ["sqlite", "duckdb", "postgresql"])
-def test_month_arithmetic_in_a_source_clamps(
-    engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.parametrize("engine", only("sqlite", "duckdb", "postgres"))
+def test_month_arithmetic_in_a_source_clamps(engine: str, literal_layer: LiteralLayer) -> None:
     """A source's own DATE_ADD/DATE_SUB by months and years gets the same rule."""
-    folder = tmp_path / "project"
-    folder.mkdir()
-    (folder / "dates.yml").write_text(SOURCE_MONTHS, encoding="utf-8")
-    layer = ml.load(folder, connection=_url(engine, tmp_path))
-    try:
-        if engine in SERVERS:
-            try:
-                layer.connection.fetch(verify("SELECT 1 AS ok", layer.dialect), max_rows=1)
-            except ml.EngineError as exc:
-                require_service(engine, False, str(exc).splitlines()[0])
-        # Jan 31 + 1 month and Mar 31 - 1 month are Feb 29, 2024; Feb 29, 2024 + 1 year is
-        # Feb 28, 2025
-        assert rows(layer, "rows", "metric_time.day") == {"2024-02-29": 2, "2025-02-28": 1}
-    finally:
-        layer.connection.close()
+    layer = literal_layer(SOURCE_MONTHS, engine)
+    # Jan 31 + 1 month and Mar 31 - 1 month are Feb 29, 2024; Feb 29, 2024 + 1 year is
+    # Feb 28, 2025
+    assert rows(layer, "rows", "metric_time.day") == {"2024-02-29": 2, "2025-02-28": 1}

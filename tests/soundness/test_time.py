@@ -7,14 +7,11 @@ daylight-saving change in New York on 2026-03-08), with every bucket worked out 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
 
 import pytest
 
 import metrics_layer as ml
-
-Rows = Sequence[tuple[object, ...]]
-TinyLayer = Callable[[Mapping[str, tuple[str, Rows]], dict[str, str]], ml.SemanticLayer]
+from soundness.literal import Rows, TinyLayer
 
 D = dt.date
 T = dt.datetime

@@ -12,7 +12,6 @@ hand in the comments.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,12 +26,17 @@ from sqlalchemy.pool import NullPool
 import metrics_layer as ml
 from metrics_layer.engine.connection import Connection
 from metrics_layer.errors import EngineError, UnsupportedError
+from soundness.literal import (
+    MARIADB,
+    POSTGRES,
+    LiteralLayer,
+    literal_rows,
+    mariadb_has_zone_tables,
+)
 
 D = dt.date
 T = dt.datetime
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-MARIADB = "mysql+pymysql://root@127.0.0.1:3306/test"
 CHDB = "chdb://"  # in memory: the rows are literals
 
 # (UTC wall clock, the same instant written in Berlin time with its offset)
@@ -128,30 +132,16 @@ def test_the_two_spellings_of_each_order_are_one_instant() -> None:
 # -- sources and projects ----------------------------------------------------------------------
 
 
-def _source_sql(kind: str) -> str:
-    """A SELECT of the orders as literal rows: ``kind`` is the column type to cast to."""
+def _definitions(kind: str) -> str:
+    """The orders as literal rows: ``kind`` is the column type to cast to."""
     aware = kind.endswith("TZ")
-    rows = []
-    for number, (utc, berlin) in enumerate(ORDERS, start=1):
-        value = f"CAST('{berlin if aware else utc}' AS {kind})"
-        rows.append(
-            f"SELECT {number} AS order_id, {value} AS ordered_at"
-            if number == 1
-            else f"SELECT {number}, {value}"
-        )
-    return " UNION ALL ".join(rows)
-
-
-def _project(folder: Path, kind: str, zone: str) -> Path:
-    (folder / "defs").mkdir(parents=True)
-    (folder / "metrics_layer.yml").write_text(
-        f"project:\n  name: zones\n  paths: [defs]\n  time_zone: {zone}\n", encoding="utf-8"
-    )
-    (folder / "defs" / "orders.yml").write_text(
-        f"""
+    rows = [
+        (number, berlin if aware else utc) for number, (utc, berlin) in enumerate(ORDERS, start=1)
+    ]
+    return f"""
 sources:
   - name: orders
-    sql: "{_source_sql(kind)}"
+    sql: "{literal_rows({"order_id": None, "ordered_at": kind}, rows)}"
     time: ordered_at
     entities:
       - {{name: order, key: order_id, primary: true}}
@@ -161,29 +151,20 @@ sources:
       - {{name: orders, agg: count}}
 metrics:
   - {{name: orders, type: simple, measure: orders.orders}}
-""",
-        encoding="utf-8",
-    )
-    return folder
+"""
 
 
-def _duckdb_url(folder: Path) -> str:
-    path = folder / "empty.duckdb"
-    duckdb.connect(str(path)).close()
-    return f"duckdb:///{path}"
-
-
-# (id, engine URL maker, column type)
-COLUMNS: list[tuple[str, Callable[[Path], str], str]] = [
-    ("duckdb-naive", _duckdb_url, "TIMESTAMP"),
-    ("duckdb-aware", _duckdb_url, "TIMESTAMPTZ"),
-    ("postgres-naive", lambda _: POSTGRES, "TIMESTAMP"),
-    ("postgres-aware", lambda _: POSTGRES, "TIMESTAMPTZ"),
-    ("chdb-naive", lambda _: CHDB, "TIMESTAMP"),  # DateTime64(6)
-    ("chdb-aware", lambda _: CHDB, "TIMESTAMPTZ"),  # DateTime64(6, 'UTC')
+# (id, engine, column type)
+COLUMNS: list[tuple[str, str, str]] = [
+    ("duckdb-naive", "duckdb", "TIMESTAMP"),
+    ("duckdb-aware", "duckdb", "TIMESTAMPTZ"),
+    ("postgres-naive", "postgres", "TIMESTAMP"),
+    ("postgres-aware", "postgres", "TIMESTAMPTZ"),
+    ("chdb-naive", "chdb", "TIMESTAMP"),  # DateTime64(6)
+    ("chdb-aware", "chdb", "TIMESTAMPTZ"),  # DateTime64(6, 'UTC')
     # Spark: TIMESTAMP_NTZ (a wall clock) and TIMESTAMP (an instant; TIMESTAMPTZ is rendered so)
-    ("spark-naive", lambda _: require_pyspark(), "TIMESTAMP WITHOUT TIME ZONE"),
-    ("spark-aware", lambda _: require_pyspark(), "TIMESTAMPTZ"),
+    ("spark-naive", "spark", "TIMESTAMP WITHOUT TIME ZONE"),
+    ("spark-aware", "spark", "TIMESTAMPTZ"),
 ]
 
 Layer = Callable[[str], ml.SemanticLayer]
@@ -203,27 +184,11 @@ def client_zone(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
 
 @pytest.fixture(params=COLUMNS, ids=[column[0] for column in COLUMNS])
 def zoned_layer(
-    request: pytest.FixtureRequest, tmp_path: Path, client_zone: str
-) -> Iterator[Layer]:
+    request: pytest.FixtureRequest, client_zone: str, literal_layer: LiteralLayer
+) -> Layer:
     """Load the orders project, in a given project time zone, on one engine and column type."""
-    _, make_url, kind = request.param
-    url = make_url(tmp_path)
-    if url == POSTGRES:
-        require_server("PostgreSQL", url)
-    if url == CHDB:
-        pytest.importorskip("chdb")
-    layers: list[ml.SemanticLayer] = []
-
-    def load(zone: str) -> ml.SemanticLayer:
-        layer = ml.load(
-            _project(tmp_path / f"{zone.replace('/', '_')}", kind, zone), connection=url
-        )
-        layers.append(layer)
-        return layer
-
-    yield load
-    for layer in layers:
-        layer.connection.close()
+    _, engine, kind = request.param
+    return lambda zone: literal_layer(_definitions(kind), engine, time_zone=zone)
 
 
 def _counts(
@@ -324,19 +289,8 @@ def test_spark_session_is_utc_under_another_client_zone(client_zone: str) -> Non
 
 
 @pytest.fixture
-def mariadb_layer(tmp_path: Path, client_zone: str) -> Iterator[Layer]:
-    require_server("MariaDB", MARIADB)
-    layers: list[ml.SemanticLayer] = []
-
-    def load(zone: str) -> ml.SemanticLayer:
-        folder = tmp_path / zone.replace("/", "_")
-        layer = ml.load(_project(folder, "DATETIME", zone), connection=MARIADB)
-        layers.append(layer)
-        return layer
-
-    yield load
-    for layer in layers:
-        layer.connection.close()
+def mariadb_layer(client_zone: str, literal_layer: LiteralLayer) -> Layer:
+    return lambda zone: literal_layer(_definitions("DATETIME"), "mariadb", time_zone=zone)
 
 
 def test_mariadb_utc_project_counts_every_order(mariadb_layer: Layer) -> None:
@@ -346,25 +300,13 @@ def test_mariadb_utc_project_counts_every_order(mariadb_layer: Layer) -> None:
         assert _counts(layer, "metric_time.day", start, end) == expected, (start, end)
 
 
-def _tz_tables_loaded() -> bool:
-    engine = sqlalchemy.create_engine(MARIADB, poolclass=NullPool)
-    try:
-        with engine.connect() as connection:
-            converted = connection.exec_driver_sql(
-                "SELECT CONVERT_TZ('2026-01-01 00:00:00', 'UTC', 'Europe/Berlin')"
-            ).scalar()
-    finally:
-        engine.dispose()
-    return converted is not None
-
-
 @pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York"])
 def test_mariadb_without_time_zone_tables_refuses_a_named_zone(
     mariadb_layer: Layer, zone: str
 ) -> None:
     """CONVERT_TZ would give NULL for every timestamp: one NULL month, zero in any range."""
     layer = mariadb_layer(zone)
-    if _tz_tables_loaded():
+    if mariadb_has_zone_tables():
         pytest.skip("this server has its time-zone tables loaded; the refusal cannot happen")
     for start in (None, "2026-01-01"):
         with pytest.raises(EngineError) as caught:
@@ -390,20 +332,13 @@ def test_mariadb_session_is_utc_under_another_client_zone(client_zone: str) -> N
 # -- SQLite: no time-zone data at all -----------------------------------------------------------
 
 
-def test_sqlite_refuses_a_project_time_zone_at_compile_time(tmp_path: Path) -> None:
+def test_sqlite_refuses_a_project_time_zone_at_compile_time(literal_layer: LiteralLayer) -> None:
     """SQLite would be sent ``AT TIME ZONE``, a syntax error there: refused before any SQL runs."""
-    path = tmp_path / "empty.db"
-    sqlite3.connect(path).close()
-    layer = ml.load(
-        _project(tmp_path / "berlin", "TIMESTAMP", "Europe/Berlin"), connection=f"sqlite:///{path}"
-    )
-    try:
-        for start in (None, "2026-01-01"):
-            query = layer.query("orders", by=["metric_time.day"], start=start)
-            with pytest.raises(UnsupportedError, match=r"sqlite .*time_zone: UTC"):
-                query.sql("sqlite")
-            with pytest.raises(UnsupportedError, match=r"sqlite .*time_zone: UTC"):
-                query.run()
-        assert layer.query("orders").run().rows == ((11,),)  # nothing to convert
-    finally:
-        layer.connection.close()
+    layer = literal_layer(_definitions("TIMESTAMP"), "sqlite", time_zone="Europe/Berlin")
+    for start in (None, "2026-01-01"):
+        query = layer.query("orders", by=["metric_time.day"], start=start)
+        with pytest.raises(UnsupportedError, match=r"sqlite .*time_zone: UTC"):
+            query.sql("sqlite")
+        with pytest.raises(UnsupportedError, match=r"sqlite .*time_zone: UTC"):
+            query.run()
+    assert layer.query("orders").run().rows == ((11,),)  # nothing to convert

@@ -11,14 +11,11 @@ equals the running total; a period shows the window of its last, first or every 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from pathlib import Path
 
-import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import metrics_layer as ml
+from soundness.literal import LiteralLayer, literal_rows
 
 FIRST = dt.date(2026, 1, 20)
 LAST = dt.date(2026, 3, 5)
@@ -34,15 +31,17 @@ events = st.lists(
 
 
 def _definitions(rows: list[Event]) -> str:
-    selects = [
-        f"SELECT {n} AS event_id, {user} AS user_id, "
-        f"CAST('{FIRST + dt.timedelta(days=day)} 12:00:00' AS TIMESTAMP) AS at, {amount} AS amount"
-        for n, (user, day, amount) in enumerate(rows)
-    ]
+    events = literal_rows(
+        {"event_id": None, "user_id": None, "at": "TIMESTAMP", "amount": None},
+        [
+            (n, user, f"{FIRST + dt.timedelta(days=day)} 12:00:00", amount)
+            for n, (user, day, amount) in enumerate(rows)
+        ],
+    )
     return f"""
 sources:
   - name: events
-    sql: "{" UNION ALL ".join(selects)}"
+    sql: "{events}"
     time: at
     entities: [{{name: event, key: event_id, primary: true}}]
     dimensions: [{{name: at, type: time, grain: hour}}]
@@ -82,47 +81,33 @@ def _sum_since(rows: list[Event], first: dt.date | None, end: dt.date) -> int | 
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(rows=events)
-def test_windows_equal_the_rules(
-    rows: list[Event], tmp_path: Path, write_project: Callable[[dict[str, str]], Path]
-) -> None:
-    database = tmp_path / "empty.duckdb"
-    if not database.exists():
-        duckdb.connect(str(database)).close()
-    folder = write_project(
-        {
-            "metrics_layer.yml": "project:\n  name: p\n  paths: [defs]\n",
-            "defs/events.yml": _definitions(rows),
-        }
-    )
-    layer = ml.load(folder, connection=f"duckdb:///{database}")
-    try:
-        daily = layer.query(
-            ["dau", "one_day", "wau", "mau", "total", "month_to_date"],
-            by=["metric_time.day"],
-            start=FIRST,
-            end=LAST,
-            fill_periods=True,
-        ).run()
-        days = [FIRST + dt.timedelta(days=n) for n in range(SPAN + 1)]
-        assert [row[0] for row in daily.rows] == days
-        previous = 0
-        for day, dau, one_day, wau, mau, total, month_to_date in daily.rows:
-            assert dau <= wau <= mau
-            assert one_day == dau == _distinct(rows, day, 1)
-            assert wau == _distinct(rows, day, 7)
-            assert mau == _distinct(rows, day, 28)
-            assert total == _sum_since(rows, None, day)
-            assert (total or 0) >= previous
-            previous = total or 0
-            assert month_to_date == _sum_since(rows, day.replace(day=1), day)
-        weekly = layer.query(
-            ["wau", "wau_first", "wau_average"], by=["metric_time.week"], start=FIRST, end=LAST
-        ).run()
-        for week, wau, wau_first, wau_average in weekly.rows:
-            inside = [d for d in days if week <= d < week + dt.timedelta(days=7)]
-            assert wau == _distinct(rows, inside[-1], 7)
-            assert wau_first == _distinct(rows, inside[0], 7)
-            expected = sum(_distinct(rows, d, 7) for d in inside) / len(inside)
-            assert abs(wau_average - expected) < 1e-9
-    finally:
-        layer.connection.close()
+def test_windows_equal_the_rules(rows: list[Event], literal_layer: LiteralLayer) -> None:
+    layer = literal_layer(_definitions(rows), "duckdb")
+    daily = layer.query(
+        ["dau", "one_day", "wau", "mau", "total", "month_to_date"],
+        by=["metric_time.day"],
+        start=FIRST,
+        end=LAST,
+        fill_periods=True,
+    ).run()
+    days = [FIRST + dt.timedelta(days=n) for n in range(SPAN + 1)]
+    assert [row[0] for row in daily.rows] == days
+    previous = 0
+    for day, dau, one_day, wau, mau, total, month_to_date in daily.rows:
+        assert dau <= wau <= mau
+        assert one_day == dau == _distinct(rows, day, 1)
+        assert wau == _distinct(rows, day, 7)
+        assert mau == _distinct(rows, day, 28)
+        assert total == _sum_since(rows, None, day)
+        assert (total or 0) >= previous
+        previous = total or 0
+        assert month_to_date == _sum_since(rows, day.replace(day=1), day)
+    weekly = layer.query(
+        ["wau", "wau_first", "wau_average"], by=["metric_time.week"], start=FIRST, end=LAST
+    ).run()
+    for week, wau, wau_first, wau_average in weekly.rows:
+        inside = [d for d in days if week <= d < week + dt.timedelta(days=7)]
+        assert wau == _distinct(rows, inside[-1], 7)
+        assert wau_first == _distinct(rows, inside[0], 7)
+        expected = sum(_distinct(rows, d, 7) for d in inside) / len(inside)
+        assert abs(wau_average - expected) < 1e-9

@@ -23,56 +23,50 @@ Active users (``kind <> 'email_open'``) by UTC day: 12-29 {1}, 12-30 {2}, 12-31 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import metrics_layer as ml
 from metrics_layer.errors import DefinitionError, EngineError, QueryError, UnsupportedError
-from soundness.test_same_everywhere import ENGINES, _url
+from soundness.literal import LiteralLayer, but, literal_rows, mariadb_has_zone_tables
+from soundness.literal import fetch as _rows
+from soundness.literal import typed as _typed
 
 D = dt.date
 
 _EVENTS = [
-    (1, 1, "view", "2025-12-29 10:00:00", "10.00"),
-    (2, 2, "view", "2025-12-30 12:00:00", "5.50"),
-    (3, 1, "view", "2025-12-31 23:30:00", "1.25"),
-    (4, 3, "email_open", "2026-01-01 00:30:00", "100.00"),
-    (5, 2, "view", "2026-01-02 08:00:00", "2.00"),
-    (6, 1, "view", "2026-01-05 09:00:00", "3.00"),
-    (7, 3, "view", "2026-01-07 15:00:00", "4.00"),
-    (8, 4, "view", "2026-01-31 23:59:00", "0.10"),
-    (9, 4, "view", "2026-02-01 00:00:00", "7.00"),
+    (1, 1, "view", "2025-12-29 10:00:00", Decimal("10.00")),
+    (2, 2, "view", "2025-12-30 12:00:00", Decimal("5.50")),
+    (3, 1, "view", "2025-12-31 23:30:00", Decimal("1.25")),
+    (4, 3, "email_open", "2026-01-01 00:30:00", Decimal("100.00")),
+    (5, 2, "view", "2026-01-02 08:00:00", Decimal("2.00")),
+    (6, 1, "view", "2026-01-05 09:00:00", Decimal("3.00")),
+    (7, 3, "view", "2026-01-07 15:00:00", Decimal("4.00")),
+    (8, 4, "view", "2026-01-31 23:59:00", Decimal("0.10")),
+    (9, 4, "view", "2026-02-01 00:00:00", Decimal("7.00")),
 ]
 _USERS = [(1, "US"), (2, "FR"), (3, "US"), (4, "DE")]
-
-
-def _events_sql() -> str:
-    selects = [
-        f"SELECT {i} AS event_id, {u} AS user_id, '{k}' AS kind, "
-        f"CAST('{t}' AS TIMESTAMP) AS occurred_at, CAST({a} AS DECIMAL(10, 2)) AS amount"
-        if n == 0
-        else f"SELECT {i}, {u}, '{k}', CAST('{t}' AS TIMESTAMP), CAST({a} AS DECIMAL(10, 2))"
-        for n, (i, u, k, t, a) in enumerate(_EVENTS)
-    ]
-    return " UNION ALL ".join(selects)
-
-
-def _users_sql() -> str:
-    selects = [
-        f"SELECT {u} AS user_id, '{c}' AS country" if n == 0 else f"SELECT {u}, '{c}'"
-        for n, (u, c) in enumerate(_USERS)
-    ]
-    return " UNION ALL ".join(selects)
-
+EVENTS = literal_rows(
+    {
+        "event_id": None,
+        "user_id": None,
+        "kind": None,
+        "occurred_at": "TIMESTAMP",
+        "amount": "DECIMAL(10, 2)",
+    },
+    _EVENTS,
+)
+USERS = literal_rows({"user_id": None, "country": None}, _USERS)
 
 ACTIVE = "kind <> 'email_open'"
 DEFINITIONS = f"""
     sources:
       - name: events
-        sql: "{_events_sql()}"
+        sql: "{EVENTS}"
         time: occurred_at
         entities:
           - {{name: event, key: event_id, primary: true}}
@@ -87,7 +81,7 @@ DEFINITIONS = f"""
           - {{name: average_amount, agg: avg, expr: amount}}
           - {{name: largest_amount, agg: max, expr: amount}}
       - name: users
-        sql: "{_users_sql()}"
+        sql: "{USERS}"
         entities:
           - {{name: user, key: user_id, primary: true}}
         dimensions:
@@ -143,51 +137,14 @@ DEFINITIONS = f"""
       - {{name: events_every_day, type: simple, measure: events.events, fill_periods: true}}
 """
 
-Load = Callable[..., ml.SemanticLayer]
-NOT_SPARK = [e for e in ENGINES if "spark" not in str(e)]
+NOT_SPARK = but("spark")
+Load = LiteralLayer
 
 
 @pytest.fixture
-def load(tmp_path: Path, write_project: Callable[[dict[str, str]], Path]) -> Iterator[Load]:
-    layers: list[ml.SemanticLayer] = []
-
-    def build(engine: str, **settings: str) -> ml.SemanticLayer:
-        lines = "".join(f"  {name}: {value}\n" for name, value in settings.items())
-        folder = write_project(
-            {
-                "metrics_layer.yml": f"project:\n  name: windows\n  paths: [defs]\n{lines}",
-                "defs/events.yml": DEFINITIONS,
-            }
-        )
-        layer = ml.load(folder, connection=_url(engine, tmp_path))
-        layers.append(layer)
-        return layer
-
-    yield build
-    for layer in layers:
-        layer.connection.close()
-
-
-def _has_zone_tables() -> bool:
-    import sqlalchemy
-
-    engine = sqlalchemy.create_engine("mysql+pymysql://root@127.0.0.1:3306/test")
-    try:
-        with engine.connect() as connection:
-            value = connection.execute(
-                sqlalchemy.text("SELECT CONVERT_TZ('2026-01-01 00:00:00', 'UTC', 'Asia/Tokyo')")
-            ).scalar()
-    finally:
-        engine.dispose()
-    return value is not None
-
-
-def _rows(layer: ml.SemanticLayer, metrics: list[str], **query: Any) -> list[tuple[Any, ...]]:
-    return list(layer.query(metrics, **query).run().rows)
-
-
-def _typed(rows: list[tuple[Any, ...]]) -> list[tuple[tuple[Any, type], ...]]:
-    return [tuple((value, type(value)) for value in row) for row in rows]
+def load(literal_layer: LiteralLayer) -> Load:
+    """``load(engine, **project settings)``: the events project on ``engine``."""
+    return functools.partial(literal_layer, DEFINITIONS)
 
 
 # -- distinct over the window, at coarser grains ---------------------------------------------
@@ -436,11 +393,11 @@ def test_empty_periods_with_and_without_fill(load: Load, engine: str) -> None:
     ]
 
 
-@pytest.mark.parametrize("engine", [e for e in NOT_SPARK if "sqlite" not in str(e)])
+@pytest.mark.parametrize("engine", but("spark", "sqlite"))
 def test_windows_cut_days_in_the_project_time_zone(load: Load, engine: str) -> None:
     layer = load(engine, time_zone="Asia/Tokyo")
     query = layer.query(["wau"], by=["metric_time.month"], start="2026-01-01", end="2026-02-01")
-    if engine == "mariadb" and not _has_zone_tables():
+    if engine == "mariadb" and not mariadb_has_zone_tables("Asia/Tokyo"):
         # This server has no time-zone tables: the query is refused before it runs.
         with pytest.raises(EngineError, match="time-zone tables are not loaded"):
             query.run()
