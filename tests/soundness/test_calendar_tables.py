@@ -35,8 +35,7 @@ import duckdb
 import pytest
 
 import metrics_layer as ml
-from soundness.test_same_everywhere import ENGINES, _url
-from soundness.test_windows import _has_zone_tables
+from soundness.literal import but, engine_url, literal_rows, mariadb_has_zone_tables
 
 D = dt.date
 
@@ -63,51 +62,38 @@ def _calendar_rows() -> list[tuple[dt.date, dt.date, dt.date, dt.date]]:
 
 
 EVENTS = [
-    (1, 1, "2023-12-30 23:30:00", "10.00"),
-    (2, 2, "2023-12-31 00:10:00", "20.00"),
-    (3, 1, "2024-02-03 12:00:00", "5.00"),
-    (4, 3, "2024-02-04 09:00:00", "7.00"),
-    (5, 1, "2024-03-02 10:00:00", "1.00"),
-    (6, 2, "2024-03-03 10:00:00", "2.00"),
-    (7, 4, "2023-11-20 10:00:00", "100.00"),
+    (1, 1, dt.datetime(2023, 12, 30, 23, 30), Decimal("10.00")),
+    (2, 2, dt.datetime(2023, 12, 31, 0, 10), Decimal("20.00")),
+    (3, 1, dt.datetime(2024, 2, 3, 12, 0), Decimal("5.00")),
+    (4, 3, dt.datetime(2024, 2, 4, 9, 0), Decimal("7.00")),
+    (5, 1, dt.datetime(2024, 3, 2, 10, 0), Decimal("1.00")),
+    (6, 2, dt.datetime(2024, 3, 3, 10, 0), Decimal("2.00")),
+    (7, 4, dt.datetime(2023, 11, 20, 10, 0), Decimal("100.00")),
 ]
-
-
-def _events_sql() -> str:
-    return " UNION ALL ".join(
-        f"SELECT {i} AS event_id, {u} AS user_id, CAST('{t}' AS TIMESTAMP) AS occurred_at, "
-        f"CAST({a} AS DECIMAL(10, 2)) AS amount"
-        if n == 0
-        else f"SELECT {i}, {u}, CAST('{t}' AS TIMESTAMP), CAST({a} AS DECIMAL(10, 2))"
-        for n, (i, u, t, a) in enumerate(EVENTS)
-    )
+EVENT_COLUMNS = {
+    "event_id": None,
+    "user_id": None,
+    "occurred_at": "TIMESTAMP",
+    "amount": "DECIMAL(10, 2)",
+}
+CALENDAR_COLUMNS = dict.fromkeys(("day", "retail_week", "month_start", "year_start"), "DATE")
 
 
 def _calendar_sql(only: set[dt.date] | None = None) -> str:
     """The rows (those of the days in ``only``, if given) in chunks of 35 (a long UNION ALL
     nests too deep for definitions)."""
-    names = ("day", "retail_week", "month_start", "year_start")
-
-    def row(values: tuple[object, ...], named: bool) -> str:
-        cells = (f"CAST('{v}' AS DATE)" for v in values)
-        if named:
-            cells = (f"{c} AS {n}" for c, n in zip(cells, names, strict=True))
-        return "SELECT " + ", ".join(cells)
-
     rows = [r for r in _calendar_rows() if only is None or r[0] in only]
-    chunks = [rows[i : i + 35] for i in range(0, len(rows), 35)]
+    names = ", ".join(CALENDAR_COLUMNS)
     return " UNION ALL ".join(
-        f"SELECT {', '.join(names)} FROM ("
-        + " UNION ALL ".join(row(r, n == 0) for n, r in enumerate(chunk))
-        + f") AS chunk_{k}"
-        for k, chunk in enumerate(chunks)
+        f"SELECT {names} FROM ({literal_rows(CALENDAR_COLUMNS, rows[i : i + 35])}) AS chunk_{i}"
+        for i in range(0, len(rows), 35)
     )
 
 
 SOURCES = f"""
 sources:
   - name: events
-    sql: "{_events_sql()}"
+    sql: "{literal_rows(EVENT_COLUMNS, EVENTS)}"
     time: occurred_at
     entities:
       - {{name: event, key: event_id, primary: true}}
@@ -158,11 +144,11 @@ project:
 
 
 Load = Callable[..., ml.SemanticLayer]
-NOT_SPARK = [e for e in ENGINES if "spark" not in str(e)]
+NOT_SPARK = but("spark")
 # The embedded engines read the calendar from a table in a file of the test's own; the others
 # from the literal SELECT (slower to check and plan: a few queries each).
 EMBEDDED = ["duckdb", "sqlite"]
-SERVERS = [e for e in NOT_SPARK if str(e) not in EMBEDDED]
+SERVERS = but("spark", *EMBEDDED)
 
 
 def _calendar_file(engine: str, folder: Path) -> str:
@@ -190,7 +176,7 @@ def load(tmp_path: Path, write_project: Callable[[dict[str, str]], Path]) -> Ite
 
     def build(engine: str, time_zone: str = "UTC") -> ml.SemanticLayer:
         embedded = engine in EMBEDDED
-        url = _calendar_file(engine, tmp_path) if embedded else _url(engine, tmp_path)
+        url = _calendar_file(engine, tmp_path) if embedded else engine_url(engine, tmp_path)
         layer = ml.load(write_project(_project(time_zone, embedded)), connection=url)
         layers.append(layer)
         return layer
@@ -266,7 +252,7 @@ def test_rows_outside_the_calendar_have_no_period(load: Load, engine: str) -> No
     assert sum(r[1] for r in rows) == 145.0
 
 
-@pytest.mark.parametrize("engine", [*EMBEDDED, *(e for e in SERVERS if "chdb" not in str(e))])
+@pytest.mark.parametrize("engine", but("spark", "chdb"))
 def test_windows_start_on_calendar_periods(load: Load, engine: str) -> None:
     layer = load(engine)
     days = dict(
@@ -336,9 +322,9 @@ def test_spark_groups_by_calendar_periods(
     tmp_path: Path, write_project: Callable[[dict[str, str]], Path]
 ) -> None:
     # Spark plans a long literal calendar slowly: here it holds only the events' days.
-    days = {dt.date.fromisoformat(t[:10]) for _, _, t, _ in EVENTS}
+    days = {t.date() for _, _, t, _ in EVENTS}
     project = _project(table=False, only=days)
-    layer = ml.load(write_project(project), connection=_url("spark", tmp_path))
+    layer = ml.load(write_project(project), connection=engine_url("spark", tmp_path))
     try:
         rows = _rows(
             layer, ["amount", "users"], by=["metric_time.retail_year", "metric_time.retail_month"]
@@ -357,7 +343,7 @@ def test_spark_groups_by_calendar_periods(
 @pytest.mark.parametrize("engine", ["duckdb", *SERVERS])
 def test_the_project_time_zone_cuts_the_date_first(load: Load, engine: str) -> None:
     layer = load(engine, "America/New_York")
-    if engine == "mariadb" and not _has_zone_tables():
+    if engine == "mariadb" and not mariadb_has_zone_tables("America/New_York"):
         pytest.skip("this MariaDB server has no time-zone tables (refused before running)")
     rows = _rows(layer, ["amount"], by=["metric_time.retail_month"], **RANGE)
     # e2 is at 19:10 on Dec 30 in New York: the retail December; the rest keep their months.
