@@ -66,6 +66,16 @@ class DimensionRef:
     def is_time(self) -> bool:
         return self.dimension is not None and self.dimension.type is DimensionType.TIME
 
+    def is_metric_time(self, source: str, time: str | None) -> bool:
+        """Whether this is the time dimension ``time`` of ``source`` itself (not joined): a
+        scan's metric_time."""
+        return (
+            self.dimension is not None
+            and not self.path
+            and self.dimension.source == source
+            and self.dimension.name == time
+        )
+
 
 @dataclass(frozen=True)
 class Graph:
@@ -85,6 +95,15 @@ class Graph:
         if self.calendar is not None:
             return self.calendar.periods.get(name)
         return None
+
+    def metric_time_period(self, name: str) -> Period | None:
+        """The period of a ``metric_time`` name: day for ``metric_time`` itself, the grain or
+        calendar period of ``metric_time.<period>``; None for any other name (a date part, a
+        dimension, a typo)."""
+        parts = name.split(".")
+        if parts[0] != METRIC_TIME or len(parts) > 2:
+            return None
+        return self.period(parts[1]) if len(parts) == 2 else Grain.DAY
 
     @property
     def period_names(self) -> tuple[str, ...]:

@@ -50,7 +50,7 @@ __all__ = ["plan_query"]
 
 
 @dataclass(frozen=True)
-class _Leaf:
+class Leaf:
     """A measure to aggregate for a metric, with the metric's filter and period."""
 
     measure: Measure
@@ -89,7 +89,7 @@ class _Scan:
     window: Metric | None = None
     suffix: str = ""
     aliases: dict[tuple[str, exp.Expr | None, Rollup | None], str] = field(default_factory=dict)
-    leaves: list[tuple[str, _Leaf]] = field(default_factory=list)
+    leaves: list[tuple[str, Leaf]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -110,9 +110,7 @@ def plan_query(graph: Graph, query: MetricQuery) -> Plan:
     settings = graph.settings
     if query.whole_periods:
         for name in query.by:
-            parts = name.split(".")
-            calendar = len(parts) == 2 and isinstance(graph.period(parts[1]), CalendarPeriod)
-            if parts[0] == METRIC_TIME and calendar:
+            if isinstance(graph.metric_time_period(name), CalendarPeriod):
                 raise QueryError(
                     f"'{name}': whole_periods widens the range by built-in grains only; "
                     "a calendar table's periods are known to the database, not to the "
@@ -120,10 +118,10 @@ def plan_query(graph: Graph, query: MetricQuery) -> Plan:
                     f"with '{name}' and no metrics), or leave out whole_periods",
                     field="whole_periods",
                 )
-    return _Planner(graph, widened(query, settings.week_start, settings.fiscal_year_start)).plan()
+    return Planner(graph, widened(query, settings.week_start, settings.fiscal_year_start)).plan()
 
 
-class _Planner:
+class Planner:
     def __init__(self, graph: Graph, query: MetricQuery) -> None:
         self.graph = graph
         self.query = query
@@ -173,8 +171,7 @@ class _Planner:
 
     def _period_ref(self, name: str) -> DimensionRef:
         """A metric_time name without a source: its grain only (day when none is given)."""
-        parts = name.split(".")
-        grain = (self.graph.period(parts[1]) if len(parts) == 2 else None) or Grain.DAY
+        grain = self.graph.metric_time_period(name) or Grain.DAY
         return DimensionRef(name, (), "", None, None, grain)
 
     def _versions(self, metrics: list[Metric]) -> dict[str, int]:
@@ -218,13 +215,13 @@ class _Planner:
                     field="metrics",
                 )
             rollup = (metric.rollup or Rollup.AVERAGE) if metric.per else None
-            ref = self._leaf(_Leaf(measure, condition, metric.per, rollup, offset))
+            ref = self._leaf(Leaf(measure, condition, metric.per, rollup, offset))
             return _filled(ref, metric, measure)
         if metric.kind.windowed:
             assert metric.measure is not None
             measure = self.graph.measures[metric.measure]
             edge = metric.rollup or Rollup.LAST
-            ref = self._leaf(_Leaf(measure, condition, None, edge, offset, metric, start_of))
+            ref = self._leaf(Leaf(measure, condition, None, edge, offset, metric, start_of))
             return _filled(ref, metric, measure)
         if metric.per is not None:
             raise QueryError(
@@ -241,7 +238,7 @@ class _Planner:
                         field="metrics",
                     )
                 measure = self.graph.measures[item.measure]
-                leaf = self._leaf(_Leaf(measure, condition, None, None, offset))
+                leaf = self._leaf(Leaf(measure, condition, None, None, offset))
                 inputs[item.column] = (
                     exp.Coalesce(this=leaf, expressions=[exp.Literal.number(0)])
                     if fills_with_zero(measure.agg)
@@ -280,7 +277,7 @@ class _Planner:
             return value
         return exp.Coalesce(this=value, expressions=[_number(metric.fill_null)])
 
-    def _leaf(self, leaf: _Leaf) -> exp.Expr:
+    def _leaf(self, leaf: Leaf) -> exp.Expr:
         measure = leaf.measure
         keep = measure.semi_additive
         window = None if leaf.window is None else (leaf.window.name, leaf.condition, leaf.start_of)
@@ -327,7 +324,7 @@ class _Planner:
                     len(self.graph.resolve(n, source, field="by").path) for n in self.query.by
                 )
                 if self.where is not None:
-                    self._resolve(self.where, source, None)
+                    self.resolve(self.where, source, None)
             except QueryError as exc:
                 first_error = first_error or exc
                 continue
@@ -373,12 +370,12 @@ class _Planner:
         for name in self.query.by:
             ref = self.graph.resolve(name, scan.source, field="by", time=scan.time)
             alias = name.replace(".", "__")
-            expressions = self._expressions(ref, joins, scan.offset, scan.time)
+            expressions = self.expressions(ref, joins, scan.offset, scan.time)
             if len(expressions) == 1:
                 groups.append((alias, expressions[0]))
             else:
                 groups.extend((f"{alias}__{i}", e) for i, e in enumerate(expressions, start=1))
-            if _is_time(ref, scan.source, scan.time):
+            if ref.is_metric_time(scan.source, scan.time):
                 self._check_per(scan, ref, name)
                 partition.append((alias, expressions[0]))
         time_range = self._time_range(scan.source, scan.time, scan.offset, scan.own_time)
@@ -386,7 +383,7 @@ class _Planner:
         # Each metric filter of the scan resolved once (none when one filter serves them all).
         filters = {
             condition: _Reused(
-                self._resolve(condition, scan.source, joins, scan.offset, "filter", scan.time)
+                self.resolve(condition, scan.source, joins, scan.offset, "filter", scan.time)
             )
             for condition in dict.fromkeys(leaf.condition for _, leaf in scan.leaves)
             if condition is not None and shared is None
@@ -394,7 +391,7 @@ class _Planner:
         where = conjunction(
             time_range.copy() if time_range is not None else None,
             *(
-                self._resolve(condition, scan.source, joins, scan.offset, field, scan.time)
+                self.resolve(condition, scan.source, joins, scan.offset, field, scan.time)
                 for condition, field in ((self.where, "where"), (shared, "filter"))
                 if condition is not None
             ),
@@ -415,12 +412,12 @@ class _Planner:
         source = self.graph.sources[scan.source]
         # A row's period is its own (unshifted) day: shifting by months would fold the last days
         # of a long month into one. Offsets move the buckets (partition), not the periods.
-        time_expr = self._source_time(scan.source, scan.time, None)
+        time_expr = self.source_time(scan.source, scan.time, None)
         per: exp.Expr | None = None
         periods: Periods | None = None
         if time_expr is not None and (scan.per is not None or scan.keep is not None):
             grain = scan.per or source.dimensions[scan.time or ""].grain or Grain.DAY
-            period = self._bucket(time_expr, grain)
+            period = self.bucket(time_expr, grain)
             per = period if scan.per is not None else None
             periods = Periods(period, tuple(partition), time_range)
         return Aggregation(
@@ -449,7 +446,7 @@ class _Planner:
                 field="by",
             )
 
-    def _source_time(self, source: str, time: str | None, offset: Offset | None) -> exp.Expr | None:
+    def source_time(self, source: str, time: str | None, offset: Offset | None) -> exp.Expr | None:
         """The time dimension ``time`` of ``source`` (a scan's metric_time) in the project's
         time zone, shifted by ``offset``."""
         if time is None:
@@ -477,7 +474,7 @@ class _Planner:
             happened = exp.Not(this=exp.Is(this=column, expression=exp.Null()))
         if self.query.start is None and self.query.end is None:
             return happened
-        time_expr = self._source_time(source, time, offset)
+        time_expr = self.source_time(source, time, offset)
         if time_expr is None:
             raise QueryError(
                 f"source '{source}' has no time dimension, so start/end cannot apply to its "
@@ -486,7 +483,7 @@ class _Planner:
             )
         return conjunction(happened, within_dates(time_expr, self.query.start, self.query.end))
 
-    def _expressions(
+    def expressions(
         self,
         ref: DimensionRef,
         joins: Joins | None,
@@ -504,7 +501,7 @@ class _Planner:
         if ref.grain is None and ref.part is None:
             return [expression]
         zoned = self._local(ref.dimension, expression)
-        if offset is not None and _is_time(ref, ref.source, time):
+        if offset is not None and ref.is_metric_time(ref.source, time):
             if ref.grain in SUB_DAY or (ref.part is not None and PART_GRAIN[ref.part] in SUB_DAY):
                 raise QueryError(
                     f"'{ref.name}': period-over-period offsets work on days or coarser; "
@@ -515,13 +512,13 @@ class _Planner:
         if ref.part is not None:
             return [date_part(zoned, ref.part, self.graph.settings.fiscal_year_start)]
         assert ref.grain is not None
-        return [self._bucket(zoned, ref.grain)]
+        return [self.bucket(zoned, ref.grain)]
 
-    def _bucket(self, expression: exp.Expr, grain: Period) -> exp.Expr:
+    def bucket(self, expression: exp.Expr, grain: Period) -> exp.Expr:
         settings = self.graph.settings
         return bucket(expression, grain, settings.week_start, settings.fiscal_year_start)
 
-    def _resolve(
+    def resolve(
         self,
         condition: exp.Expr,
         source: str,
@@ -562,7 +559,7 @@ class _Planner:
                     f"on its own; compare it, e.g. \"{'.'.join(parts)} = 'x'\"",
                     field=field,
                 )
-            expressions = self._expressions(ref, joins, offset, time)
+            expressions = self.expressions(ref, joins, offset, time)
             if len(expressions) != 1:
                 raise FilterError(
                     f"'{'.'.join(parts)}' has a key of several columns; filter on its "
@@ -606,16 +603,6 @@ def _shared_condition(scan: _Scan) -> exp.Expr | None:
     if len(conditions) != 1 or None in conditions:
         return None
     return scan.leaves[0][1].condition
-
-
-def _is_time(ref: DimensionRef, source: str, time: str | None) -> bool:
-    """Whether ``ref`` is the time dimension ``time`` of ``source`` itself (not joined)."""
-    return (
-        ref.dimension is not None
-        and not ref.path
-        and ref.dimension.source == source
-        and ref.dimension.name == time
-    )
 
 
 def _add(outer: Offset | None, inner: Offset | None, metric: Metric) -> Offset | None:

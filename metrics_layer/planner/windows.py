@@ -32,7 +32,7 @@ from metrics_layer.sql.spine import SPINE_DAY, spine_digits
 from metrics_layer.sql.time import SUB_DAY, bucket, shift, within_dates
 
 if TYPE_CHECKING:
-    from metrics_layer.planner.planner import _Leaf, _Planner
+    from metrics_layer.planner.planner import Leaf, Planner
 
 __all__ = ["fill_periods", "minus", "plan_window"]
 
@@ -53,12 +53,10 @@ _LONGEST = {
 
 
 def plan_window(
-    planner: _Planner, source: str, time_name: str | None, leaf: _Leaf, name: str
+    planner: Planner, source: str, time_name: str | None, leaf: Leaf, name: str
 ) -> Aggregation:
     """The aggregation of one rolling or cumulative leaf of ``source``, whose days are those
     of its time dimension ``time_name`` (the measure's)."""
-    from metrics_layer.planner.planner import _is_time
-
     metric = leaf.window
     assert metric is not None
     query = planner.query
@@ -81,7 +79,7 @@ def plan_window(
     for by in query.by:
         ref = planner.graph.resolve(by, source, field="by", time=time_name)
         alias = by.replace(".", "__")
-        if _is_time(ref, source, time_name):
+        if ref.is_metric_time(source, time_name):
             if ref.grain in SUB_DAY or (ref.part is not None and PART_GRAIN[ref.part] in SUB_DAY):
                 raise QueryError(
                     f"'{by}': '{metric.name}' is a {metric.kind.value} metric, evaluated per "
@@ -93,14 +91,14 @@ def plan_window(
                 periods.append((alias, part))
             else:
                 assert ref.grain is not None
-                periods.append((alias, planner._bucket(spine_day.copy(), ref.grain)))
+                periods.append((alias, planner.bucket(spine_day.copy(), ref.grain)))
             continue
-        expressions = planner._expressions(ref, joins, offset, time_name)
+        expressions = planner.expressions(ref, joins, offset, time_name)
         if len(expressions) == 1:
             groups.append((alias, expressions[0]))
         else:
             groups.extend((f"{alias}__{i}", e) for i, e in enumerate(expressions, start=1))
-    time = planner._source_time(source, time_name, None)
+    time = planner.source_time(source, time_name, None)
     assert time is not None
     start = minus(query.start, offset)
     end = minus(query.end, offset)
@@ -111,18 +109,18 @@ def plan_window(
             end,
         ),
         *(
-            planner._resolve(condition, source, joins, offset, field, time_name)
+            planner.resolve(condition, source, joins, offset, field, time_name)
             for condition, field in ((planner.where, "where"), (leaf.condition, "filter"))
             if condition is not None
         ),
     )
     to_grain = None
     if metric.grain_to_date is not None:
-        to_grain = planner._bucket(column(SPINE_DAY), metric.grain_to_date)
+        to_grain = planner.bucket(column(SPINE_DAY), metric.grain_to_date)
     measure = leaf.measure
     counts = fills_with_zero(measure.agg)
     window = Window(
-        day=planner._bucket(time, Grain.DAY),
+        day=planner.bucket(time, Grain.DAY),
         agg=measure.agg,
         value=measure.expr.copy() if measure.expr is not None else None,
         periods=tuple(periods),
@@ -131,7 +129,7 @@ def plan_window(
         edge=Rollup.FIRST if leaf.start_of is not None else leaf.rollup or Rollup.LAST,
         start_of=None
         if leaf.start_of is None
-        else planner._bucket(column(SPINE_DAY), leaf.start_of),
+        else planner.bucket(column(SPINE_DAY), leaf.start_of),
         spine=Spine(start, end, spine_digits(start, end)),
         counts=counts,
     )
@@ -207,14 +205,13 @@ def fill_periods(
         )
     periods: list[tuple[str, exp.Expr]] = []
     for name in names:
-        parts = name.split(".")
-        grain = graph.period(parts[1]) if len(parts) == 2 else Grain.DAY
-        if len(parts) > 2 or grain is None:
+        grain = graph.metric_time_period(name)
+        if grain is None:
             known = (*GRAIN_NAMES, *graph.period_names)
             raise QueryError(
                 f"'{name}': every period of a range is listed for a grain, one of "
                 f"{', '.join(known)} (a date part such as day_of_week is not a period)."
-                + did_you_mean(parts[-1], known),
+                + did_you_mean(name.split(".")[-1], known),
                 field="by",
             )
         if grain in SUB_DAY:
