@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
-from conftest import require_server
+from conftest import MARIADB_URL, POSTGRES_URL, require_server
 
 from metrics_layer.demo.data import generate
 from metrics_layer.demo.load import load_demo
 from metrics_layer.demo.model import DemoData, Table
 
 SERVERS = {
-    "postgres": ("PostgreSQL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-    "mariadb": ("MariaDB", "mysql+pymysql://root@127.0.0.1:3306/test"),
+    "postgres": ("PostgreSQL", POSTGRES_URL),
+    "mariadb": ("MariaDB", MARIADB_URL),
 }
 
 
@@ -52,7 +52,7 @@ def test_the_loader_writes_only_its_own_place(engines: dict[str, str]) -> None:
         assert load_demo(url).created is False
         with sqlalchemy.create_engine(url).connect() as connection:
             tables = connection.exec_driver_sql(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'test'"
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"
             ).fetchall()
         demo = sorted(str(t) for (t,) in tables if str(t).startswith("mldemo_"))
         assert demo == [

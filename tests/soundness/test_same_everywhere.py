@@ -29,14 +29,14 @@ from typing import Any
 import duckdb
 import pytest
 import sqlalchemy
-from conftest import require_pyspark, require_service
+from conftest import MARIADB_URL, POSTGRES_URL, require_pyspark, require_service
 from sqlalchemy.pool import NullPool
 
 import metrics_layer as ml
 from metrics_layer.errors import UnsupportedError
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-MARIADB = "mysql+pymysql://root@127.0.0.1:3306/test"
+POSTGRES = POSTGRES_URL
+MARIADB = MARIADB_URL
 
 D = dt.date
 T = dt.datetime

@@ -30,7 +30,7 @@ import pytest
 
 import metrics_layer as ml
 from metrics_layer.safety.statement import verify
-from tests.conftest import require_service
+from tests.conftest import MARIADB_URL, POSTGRES_URL, require_service
 
 ROWS = [
     ("2023-02-28 08:00:00", 1),
@@ -87,8 +87,8 @@ metrics:
 
 ENGINES = ("sqlite", "duckdb", "postgresql", "mariadb")
 SERVERS = {
-    "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-    "mariadb": "mysql+pymysql://root@127.0.0.1:3306/test",
+    "postgresql": POSTGRES_URL,
+    "mariadb": MARIADB_URL,
 }
 Layer = Callable[..., ml.SemanticLayer]
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 import sqlalchemy
-from conftest import require_pyspark, require_server
+from conftest import MARIADB_URL, POSTGRES_URL, require_pyspark, require_server
 from sqlalchemy.pool import NullPool
 
 import metrics_layer as ml
@@ -31,8 +31,8 @@ from metrics_layer.errors import EngineError, UnsupportedError
 D = dt.date
 T = dt.datetime
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-MARIADB = "mysql+pymysql://root@127.0.0.1:3306/test"
+POSTGRES = POSTGRES_URL
+MARIADB = MARIADB_URL
 CHDB = "chdb://"  # in memory: the rows are literals
 
 # (UTC wall clock, the same instant written in Berlin time with its offset)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import MARIADB_URL
 
 import metrics_layer as ml
 from metrics_layer.errors import DefinitionError, EngineError, QueryError, UnsupportedError
@@ -171,7 +172,7 @@ def load(tmp_path: Path, write_project: Callable[[dict[str, str]], Path]) -> Ite
 def _has_zone_tables() -> bool:
     import sqlalchemy
 
-    engine = sqlalchemy.create_engine("mysql+pymysql://root@127.0.0.1:3306/test")
+    engine = sqlalchemy.create_engine(MARIADB_URL)
     try:
         with engine.connect() as connection:
             value = connection.execute(
