@@ -164,7 +164,8 @@ def _load_postgres(parquet: Path, rows: int) -> tuple[str, str | None, float | N
         source = duckdb.connect()
         source.execute("SET TimeZone = 'UTC'")
         source.execute("SET enable_progress_bar = false")
-        for create, index in demo_tables("postgres", BENCH_SCHEMA):
+        loader_tables = demo_tables("postgres", BENCH_SCHEMA)
+        for create, index in (loader_tables[name] for name in TABLES):
             connection.execute(create.sql("postgres"))
             table = create.this.this.name
             names = [column.name for column in create.this.expressions]

@@ -55,7 +55,7 @@ def test_other_urls_are_refused_with_the_fix(url: str, message: str) -> None:
 def warehouse(spark_demo: tuple[str, Any]) -> Path:
     """The test process's warehouse holding the demo, written by the loader."""
     url, loaded = spark_demo
-    assert (loaded.created, loaded.rows, loaded.target) == (True, 512_462, "demo_spark")
+    assert (loaded.created, loaded.rows, loaded.target) == (True, 513_921, "demo_spark")
     found = parse_url(url).warehouse
     assert found is not None
     return found
