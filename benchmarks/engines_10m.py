@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shutil
 import sys
 import time
@@ -43,7 +44,10 @@ SECTION = "results-engines"
 LAYOUT = 1
 TABLES = ("users", "events", "subscriptions", "subscription_snapshots")
 BENCH_SCHEMA = "metrics_layer_bench"
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# The test suite's PostgreSQL server, moved like the suite's by ML_TEST_POSTGRES_URL.
+POSTGRES = os.environ.get(
+    "ML_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 EVENTS_SQL = """
 CREATE OR REPLACE TABLE events AS
@@ -144,7 +148,7 @@ def _load_postgres(parquet: Path, rows: int) -> tuple[str, str | None, float | N
 
     stamp = f"{LAYOUT}:{rows}"
     schema = exp.Table(db=exp.to_identifier(BENCH_SCHEMA))
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test") as connection:
+    with psycopg.connect(POSTGRES.replace("+psycopg", "", 1)) as connection:
         found = connection.execute(
             "SELECT obj_description(oid) FROM pg_namespace WHERE nspname = %s", (BENCH_SCHEMA,)
         ).fetchone()
@@ -160,7 +164,8 @@ def _load_postgres(parquet: Path, rows: int) -> tuple[str, str | None, float | N
         source = duckdb.connect()
         source.execute("SET TimeZone = 'UTC'")
         source.execute("SET enable_progress_bar = false")
-        for create, index in demo_tables("postgres", BENCH_SCHEMA):
+        loader_tables = demo_tables("postgres", BENCH_SCHEMA)
+        for create, index in (loader_tables[name] for name in TABLES):
             connection.execute(create.sql("postgres"))
             table = create.this.this.name
             names = [column.name for column in create.this.expressions]

@@ -15,6 +15,13 @@ import metrics_layer as ml
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"
 
+# The test servers (SQLAlchemy URLs); each may be moved to another database by its variable,
+# so that two checkouts can run the suite at once without reloading each other's demo tables.
+POSTGRES_URL = os.environ.get(
+    "ML_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+MARIADB_URL = os.environ.get("ML_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+
 # ``pytest --hypothesis-profile=fuzz`` (``make fuzz``) and ``--hypothesis-profile=nightly``
 # (``make nightly``): longer searches for the property tests that take their number of examples
 # from the profile (tests/api/test_fuzz_queries.py, tests/safety/test_filter_allowlist.py); the

@@ -1,9 +1,10 @@
 """The demo data in a chdb directory: database ``metrics_layer_demo``, MergeTree tables.
 
 Called by ``load_demo`` for ``chdb:///dir`` URLs. Timestamps are ``DateTime64(6, 'UTC')``
-(time-zone-aware), dates ``Date32``, money ``Decimal(10, 2)``; each table is sorted by its user
-key, ClickHouse's counterpart of the other engines' index. Rows are streamed as CSV, and the
-(version, layout) marker is written last, so an interrupted load loads again.
+(time-zone-aware), dates ``Date32``, money ``Decimal(10, 2)``; each table is sorted by its key
+(the user key, the calendar's day), ClickHouse's counterpart of the other engines' index. Rows
+are streamed as CSV, and the (version, layout) marker is written last, so an interrupted load
+loads again.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from typing import Any
 
 from sqlglot import exp
 
-from metrics_layer.demo.data import DATA_VERSION, generate
+from metrics_layer.demo.data import DATA_VERSION, KEYS, generate
 from metrics_layer.demo.load import (
-    _KEY,
     _LAYOUT,
     _MARKER,
     DEMO_SCHEMA,
@@ -54,13 +54,14 @@ def place_in(schema: str) -> _Place:
 
 
 def merge_tree(table: Table, place: _Place) -> exp.Create:
-    """CREATE TABLE ... ENGINE = MergeTree ORDER BY user_id (no key: ORDER BY tuple())."""
+    """CREATE TABLE ... ENGINE = MergeTree ORDER BY <the table's key in ``KEYS``> (no key:
+    ORDER BY tuple())."""
     create = _create(table, place)
     for column, definition in zip(table.columns, create.this.expressions, strict=True):
         if column.nullable:  # ClickHouse columns are NOT NULL unless declared Nullable
             definition.args["kind"].set("nullable", True)
-    # sorted by the user key, ClickHouse's counterpart of the other engines' index on it
-    key = exp.column(_KEY) if _KEY in table.column_names else exp.Tuple(expressions=[])
+    # sorted by the key, ClickHouse's counterpart of the other engines' index on it
+    key = exp.column(KEYS[table.name].column) if table.name in KEYS else exp.Tuple(expressions=[])
     engine = exp.Properties(
         expressions=[
             exp.EngineProperty(this=exp.to_identifier("MergeTree")),

@@ -15,6 +15,22 @@ a calendar, so that time-based KPIs have something to show:
   1 January inclusive, in place of the month's factor.
 
 A weekend day gets the weekend factor times the season's or the holiday week's.
+
+Not every user starts using the product on the day they sign up (``_first_sessions``):
+
+- delayed start (``_DELAYED``): 30% of users hold their first session (the onboarding one)
+  1 to 10 days after signing up (``_DELAY_DAYS``: most often the next day), and come back only
+  after it;
+- never active (``_NEVER_ACTIVE``): half of the users who never come back hold no session at
+  all and never pay; the welcome email may still be opened;
+- the first user to sign up on a day always starts that day, so every day has a session.
+
+In all, 23% of the users start 1 to 10 days late and 3% never start. A subscription starts
+some time after the user's first session. So signups (counted on the signup day) and new users
+(counted on the day of the first session) differ.
+
+The data set also holds ``retail_calendar``, the 4-5-4 retail calendar of
+``metrics_layer.demo.calendar``.
 """
 
 from __future__ import annotations
@@ -30,9 +46,10 @@ from operator import itemgetter
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
-from metrics_layer.demo.model import Column, DemoData, Row, Table
+from metrics_layer.demo.calendar import CALENDAR_COLUMNS, retail_calendar
+from metrics_layer.demo.model import Column, DemoData, Key, Row, Table
 
-DATA_VERSION = 2
+DATA_VERSION = 3
 SEED = 20_250_101
 
 PERIOD_START = dt.datetime(2025, 1, 1)
@@ -83,8 +100,21 @@ SCHEMA: Mapping[str, tuple[Column, ...]] = MappingProxyType(
             Column("plan", "VARCHAR"),
             Column("mrr", "DECIMAL(10,2)"),
         ),
+        "retail_calendar": CALENDAR_COLUMNS,
     }
 )
+
+KEYS: Mapping[str, Key] = MappingProxyType(
+    {
+        "users": Key("user_id", unique=True),
+        "events": Key("user_id"),
+        "subscriptions": Key("user_id"),
+        "subscription_snapshots": Key("user_id"),
+        "retail_calendar": Key("day", unique=True),
+    }
+)
+"""The column each table is indexed (on ClickHouse: sorted) by, as a warehouse would have it:
+the user key of the fact tables, the day of the calendar."""
 
 _DAY = 86_400
 _N_DAYS = (PERIOD_END - PERIOD_START).days
@@ -110,6 +140,7 @@ _CALENDAR = tuple(
 _USERS_STREAM = 0
 _SUBSCRIPTIONS_STREAM = 1
 _EVENTS_STREAM = 2
+_ACTIVATION_STREAM = 3
 
 _T = TypeVar("_T")
 
@@ -167,6 +198,13 @@ _SIGNUPS_PER_DAY = 3.2
 _SIGNUP_GROWTH = 1.2
 _PAY_RATE = {"organic": 0.34, "paid_search": 0.31, "referral": 0.46, "social": 0.23}
 _RETURN_RATE = 0.91
+_DELAYED = 0.3
+"""Share of users whose first session is 1 to 10 days after signing up."""
+_DELAY_DAYS = _Choices.of(
+    [(1, 30), (2, 18), (3, 13), (4, 10), (5, 8), (6, 6), (7, 5), (8, 4), (9, 3), (10, 3)]
+)
+_NEVER_ACTIVE = 0.5
+"""Share of the users who never come back that never hold a session either."""
 
 
 @dataclass(frozen=True)
@@ -237,12 +275,34 @@ def _upgrade(draw: _Draw, plan: str) -> str:
     return "enterprise"
 
 
-def _user_subscriptions(draw: _Draw, user: _User) -> list[_Subscription]:
+def _first_sessions(draw: _Draw, users: Sequence[_User]) -> list[int | None]:
+    """The second of each user's first session, None for a user who never holds one.
+
+    Every user takes the same draws, so one user's outcome moves no other's.
+    """
+    result: list[int | None] = []
+    previous_day = -1
+    for user in users:
+        day = user.signup // _DAY
+        never = draw.chance(_NEVER_ACTIVE)
+        delayed = draw.chance(_DELAYED)
+        later = (day + draw.pick(_DELAY_DAYS)) * _DAY + _time_of_day(draw)
+        if day != previous_day:
+            result.append(user.signup)
+        elif never and not user.returns:
+            result.append(None)
+        else:
+            result.append(later if delayed else user.signup)
+        previous_day = day
+    return result
+
+
+def _user_subscriptions(draw: _Draw, user: _User, first: int | None) -> list[_Subscription]:
     rate = _PAY_RATE[user.channel] * user.engagement * (1.0 if user.returns else 0.15)
-    if not draw.chance(rate):
+    if not draw.chance(rate) or first is None:
         return []
     u = draw.uniform()
-    start = user.signup + 600 + int(_DAY * 120 * u * u)
+    start = first + 600 + int(_DAY * 120 * u * u)
     plan = draw.pick(_FIRST_PLAN)
     result: list[_Subscription] = []
     while start < _END:
@@ -298,19 +358,26 @@ def _session_platform(draw: _Draw, user: _User) -> str:
 
 
 def _user_events(
-    draw: _Draw, user: _User, paying: bool, out: list[tuple[int, int, str, str]]
+    draw: _Draw,
+    user: _User,
+    first: int | None,
+    paying: bool,
+    out: list[tuple[int, int, str, str]],
 ) -> None:
+    """The user's onboarding session at ``first`` (none when None), the welcome email opened
+    or not after signing up, then the days the user comes back on."""
     uid = user.user_id
-    _session(draw, uid, user.signup, user.platform, onboarding=True, out=out)
+    if first is not None:
+        _session(draw, uid, first, user.platform, onboarding=True, out=out)
     if draw.chance(0.4):
         out.append((user.signup + 300 + draw.below(3 * 3600), uid, "email_open", user.platform))
-    if not user.returns:
+    if first is None or not user.returns:
         return
     early = min(0.9, 0.5 * user.engagement)
     floor = (0.07 if paying else 0.025) * user.engagement
     decay = 1.0
     uniform = draw.uniform
-    for day in range(user.signup // _DAY + 1, _N_DAYS):
+    for day in range(first // _DAY + 1, _N_DAYS):
         decay *= 0.9
         p = (floor + (early - floor) * decay) * _CALENDAR[day]
         if _WEEKEND[day]:
@@ -336,12 +403,17 @@ def _snapshot_rows(subscriptions: list[Row], spans: list[tuple[int, int]]) -> li
 
 
 def generate() -> DemoData:
-    """Build the demo tables: users, events, subscriptions, subscription_snapshots."""
+    """Build the demo tables: users, events, subscriptions, subscription_snapshots and
+    retail_calendar."""
     users = _users(_Draw(SEED + _USERS_STREAM))
+    firsts = _first_sessions(_Draw(SEED + _ACTIVATION_STREAM), users)
 
     draw = _Draw(SEED + _SUBSCRIPTIONS_STREAM)
     subscriptions = sorted(
-        chain.from_iterable(_user_subscriptions(draw, user) for user in users),
+        chain.from_iterable(
+            _user_subscriptions(draw, user, first)
+            for user, first in zip(users, firsts, strict=True)
+        ),
         key=lambda s: (s.start, s.user_id),
     )
     current_plan = {user.user_id: "free" for user in users}
@@ -351,8 +423,8 @@ def generate() -> DemoData:
 
     draw = _Draw(SEED + _EVENTS_STREAM)
     raw_events: list[tuple[int, int, str, str]] = []
-    for user in users:
-        _user_events(draw, user, user.user_id in paying, raw_events)
+    for user, first in zip(users, firsts, strict=True):
+        _user_events(draw, user, first, user.user_id in paying, raw_events)
     raw_events = [event for event in raw_events if event[0] < _END]
     raw_events.sort(key=itemgetter(0))
 
@@ -389,5 +461,6 @@ def generate() -> DemoData:
                 SCHEMA["subscription_snapshots"],
                 _snapshot_rows(subscription_rows, spans),
             ),
+            retail_calendar(),
         )
     )

@@ -21,9 +21,10 @@ ClickHouse   database ``metrics_layer_demo`` in the  ``demo_clickhouse`` (schema
 A marker table records the data version and the layout version (the tables' shape and their
 indexes): loading again finds both and does nothing, so several processes (or test workers) may
 ask at once; a marker from an older layout makes the loader write the tables again. Every table
-gets an index on its ``user_id`` (unique in ``users``), as a warehouse table joined on
-that key would have: without one MariaDB joins by nested loops (5-7 s a query instead of 0.2 s);
-on ClickHouse the ``MergeTree`` tables are sorted by it instead.
+gets an index on its key (``KEYS`` in ``demo/data.py``): the others on ``user_id`` (unique in
+``users``), as a warehouse table joined on that key would have (without one MariaDB joins by
+nested loops, 5-7 s a query instead of 0.2 s), ``retail_calendar`` a unique one on ``day``; on
+ClickHouse the ``MergeTree`` tables are sorted by the key instead.
 Types: PostgreSQL timestamps are ``timestamptz`` (time-zone-aware, stored as UTC); ClickHouse
 ``DateTime64(6, 'UTC')`` (time-zone-aware) and ``Date32``; MariaDB ``DATETIME``; money is
 ``DECIMAL(10, 2)`` everywhere but SQLite (``REAL``: SQLite has no decimal type). DDL is built as
@@ -41,7 +42,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from metrics_layer.demo.data import DATA_VERSION, SCHEMA, generate
+from metrics_layer.demo.data import DATA_VERSION, KEYS, SCHEMA, generate
 from metrics_layer.demo.model import Table
 from metrics_layer.errors import EngineError
 
@@ -52,8 +53,7 @@ DEMO_PREFIX = "mldemo_"
 _MARKER = "demo_version"
 _BATCH = 20_000
 # The shape of what the loader writes; raise it when tables, types or indexes change.
-_LAYOUT = 2
-_KEY = "user_id"
+_LAYOUT = 3
 
 
 @dataclass(frozen=True)
@@ -95,14 +95,14 @@ _PLACES = {
 }
 
 
-def demo_tables(dialect: str, schema: str) -> list[tuple[exp.Create, exp.Create]]:
-    """(CREATE TABLE, CREATE INDEX) of each demo table as the loader writes them for
-    ``dialect`` (a key of the module's table), in ``schema``: for a copy made another way,
+def demo_tables(dialect: str, schema: str) -> dict[str, tuple[exp.Create, exp.Create]]:
+    """Table name: (CREATE TABLE, CREATE INDEX) of each demo table as the loader writes them
+    for ``dialect`` (a key of the module's table), in ``schema``: for a copy made another way,
     such as the benchmarks' bulk load.
     """
     place = dataclasses.replace(_PLACES[dialect], schema=schema, prefix="")
     tables = [Table(name, columns, []) for name, columns in SCHEMA.items()]
-    return [(_create(table, place), _index(table, place)) for table in tables]
+    return {table.name: (_create(table, place), _index(table, place)) for table in tables}
 
 
 def load_demo(url: str, *, replace: bool = False) -> Loaded:
@@ -224,7 +224,7 @@ def _write(connection: Any, place: _Place) -> int:
             connection.execute(
                 insert, [dict(zip(names, _row(r, place), strict=True)) for r in batch]
             )
-        if _KEY in names:
+        if table.name in KEYS:
             connection.exec_driver_sql(_index(table, place).sql(place.dialect))
         total += len(rows) if table.name != _MARKER else 0
     return total
@@ -241,13 +241,19 @@ def _marker_table() -> Table:
 
 
 def _index(table: Table, place: _Place) -> exp.Create:
-    """CREATE INDEX <prefix><table>_user_id ON <table> (user_id)."""
+    """CREATE [UNIQUE] INDEX <prefix><table>_<key> ON <table> (<key>), the key from ``KEYS``.
+
+    >>> _index(Table("retail_calendar", (), []), _PLACES["mysql"]).sql("mysql")
+    'CREATE UNIQUE INDEX mldemo_retail_calendar_day ON mldemo_retail_calendar(day)'
+    """
+    key = KEYS[table.name]
     return exp.Create(
         kind="INDEX",
+        unique=key.unique,
         this=exp.Index(
-            this=exp.to_identifier(f"{place.prefix}{table.name}_{_KEY}"),
+            this=exp.to_identifier(f"{place.prefix}{table.name}_{key.column}"),
             table=place.table(table.name),
-            params=exp.IndexParameters(columns=[exp.column(_KEY)]),
+            params=exp.IndexParameters(columns=[exp.column(key.column)]),
         ),
     )
 

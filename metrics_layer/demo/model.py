@@ -30,6 +30,14 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Key:
+    """The column a table is indexed by, and whether its values are unique."""
+
+    column: str
+    unique: bool = False
+
+
+@dataclass(frozen=True)
 class Table:
     """A table definition together with its rows, in column order."""
 

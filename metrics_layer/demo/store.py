@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from metrics_layer.demo.data import DATA_VERSION, generate
+from metrics_layer.demo.data import DATA_VERSION, KEYS, generate
 from metrics_layer.demo.model import DemoData, Table
 
 
@@ -61,11 +61,20 @@ def write_duckdb(data: DemoData, path: Path) -> None:
 
 
 def _create_table_sql(table: Table) -> str:
-    columns = ", ".join(
+    """CREATE TABLE with a primary key on the table's key when that is unique (``KEYS``).
+
+    >>> from metrics_layer.demo.model import Column
+    >>> _create_table_sql(Table("retail_calendar", (Column("day", "DATE"),), []))
+    'CREATE TABLE "retail_calendar" ("day" DATE NOT NULL, PRIMARY KEY ("day"))'
+    """
+    parts = [
         f'"{column.name}" {column.sql_type}{"" if column.nullable else " NOT NULL"}'
         for column in table.columns
-    )
-    return f'CREATE TABLE "{table.name}" ({columns})'
+    ]
+    key = KEYS.get(table.name)
+    if key is not None and key.unique:
+        parts.append(f'PRIMARY KEY ("{key.column}")')
+    return f'CREATE TABLE "{table.name}" ({", ".join(parts)})'
 
 
 def _build(target: Path, *, replace_existing: bool) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import sqlalchemy
+from conftest import MARIADB_URL, POSTGRES_URL
 from sqlalchemy.pool import NullPool
 
 from .grammar import And, CompareColumns, Filter, Not, Or, Query
@@ -23,8 +24,8 @@ from .reference import SOURCES, resolve
 
 __all__ = ["ENGINES", "Engine", "Gap", "gaps_hit"]
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-MARIADB = "mysql+pymysql://root@127.0.0.1:3306/test"
+POSTGRES = POSTGRES_URL
+MARIADB = MARIADB_URL
 
 
 class Gap(enum.Enum):

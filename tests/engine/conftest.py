@@ -13,13 +13,14 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlalchemy
-from conftest import require_server
+from conftest import MARIADB_URL, POSTGRES_URL, require_server
 from sqlalchemy.pool import NullPool
 
 from metrics_layer.engine.connection import Connection
 
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
-MARIADB = "mariadb://root@127.0.0.1:3306/test"
+# The test servers under the schemes a user would type (postgresql://, mariadb://).
+POSTGRES = sqlalchemy.make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(False)
+MARIADB = sqlalchemy.make_url(MARIADB_URL).set(drivername="mariadb").render_as_string(False)
 
 
 def _server(name: str, url: str) -> Iterator[Connection]:
@@ -42,9 +43,7 @@ def mariadb() -> Iterator[Connection]:
 @pytest.fixture
 def observer() -> Iterator[sqlalchemy.Engine]:
     """A plain engine (no metrics_layer session) for looking at PostgreSQL from outside."""
-    engine = sqlalchemy.create_engine(
-        "postgresql+psycopg://postgres@127.0.0.1:5432/test", poolclass=NullPool
-    )
+    engine = sqlalchemy.create_engine(POSTGRES_URL, poolclass=NullPool)
     yield engine
     engine.dispose()
 

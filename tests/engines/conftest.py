@@ -15,14 +15,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import require_pyspark, require_server
+from conftest import MARIADB_URL, POSTGRES_URL, require_pyspark, require_server
 
 import metrics_layer as ml
 
 ENGINES = ("duckdb", "sqlite", "postgres", "mariadb", "chdb", "spark")
 SERVERS = {
-    "postgres": ("PostgreSQL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-    "mariadb": ("MariaDB", "mysql+pymysql://root@127.0.0.1:3306/test"),
+    "postgres": ("PostgreSQL", POSTGRES_URL),
+    "mariadb": ("MariaDB", MARIADB_URL),
 }
 
 # user_id, signed_up_at, country, plan, ever_paid, amount (DECIMAL(10, 2)) and score (DOUBLE,

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conftest import MARIADB_URL, POSTGRES_URL
+
 KPIS = (
     "signups",
     "daily_active_users",
@@ -229,10 +231,10 @@ ENGINES = (
     Engine(
         "postgres",
         "PostgreSQL",
-        lambda _: "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        lambda _: POSTGRES_URL,
         server=True,
     ),
-    Engine("mariadb", "MariaDB", lambda _: "mysql+pymysql://root@127.0.0.1:3306/test", server=True),
+    Engine("mariadb", "MariaDB", lambda _: MARIADB_URL, server=True),
     Engine(
         "sqlite",
         "SQLite",

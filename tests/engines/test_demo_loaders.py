@@ -1,22 +1,53 @@
 """``load_demo`` (``metrics-layer demo --connection URL``) writes only its own tables, once, with
-an index on each table's user key; what the loaded data answers is ``test_matrix.py``'s part.
+an index on each table's key (the user key; the retail calendar's day); what the loaded data
+answers is ``test_matrix.py``'s part.
+
+Rows written: users 2,977, events 319,114, subscriptions 1,026, subscription_snapshots 187,878
+(pinned by the generator's fingerprint in tests/demo) and retail_calendar 2,926: one a day from
+2022-01-30 to 2030-02-02, eight retail years of 52 weeks and two extra weeks (2023 and 2028),
+418 x 7 days. 510,995 + 2,926 = 513,921.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy
-from conftest import require_server
+from conftest import MARIADB_URL, POSTGRES_URL, require_server
 
 from metrics_layer.demo.data import generate
 from metrics_layer.demo.load import load_demo
 from metrics_layer.demo.model import DemoData, Table
+from metrics_layer.engine.connection import Connection
+
+TABLES = [
+    "demo_version",
+    "events",
+    "retail_calendar",
+    "subscription_snapshots",
+    "subscriptions",
+    "users",
+]
+ROWS = 513_921
+CALENDAR_ROWS = 2_926
+# Each day names its retail year: 2022 to 2029, 364 days each and 7 more in 2023 and 2028.
+CALENDAR_YEAR_SUM = 364 * sum(range(2022, 2030)) + 7 * (2023 + 2028)
+# The key each table is indexed on, and whether the index is unique.
+INDEXES = {
+    "users": (["user_id"], True),
+    "events": (["user_id"], False),
+    "subscriptions": (["user_id"], False),
+    "subscription_snapshots": (["user_id"], False),
+    "retail_calendar": (["day"], True),
+}
 
 SERVERS = {
-    "postgres": ("PostgreSQL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-    "mariadb": ("MariaDB", "mysql+pymysql://root@127.0.0.1:3306/test"),
+    "postgres": ("PostgreSQL", POSTGRES_URL),
+    "mariadb": ("MariaDB", MARIADB_URL),
 }
 
 
@@ -40,45 +71,85 @@ def test_the_loader_writes_only_its_own_place(engines: dict[str, str]) -> None:
                 "SELECT table_name FROM information_schema.tables "
                 "WHERE table_schema = 'metrics_layer_demo' ORDER BY 1"
             ).fetchall()
-        assert [t for (t,) in tables] == [
-            "demo_version",
-            "events",
-            "subscription_snapshots",
-            "subscriptions",
-            "users",
-        ]
+        assert [t for (t,) in tables] == TABLES
     if "mariadb" in engines:
         url = SERVERS["mariadb"][1]
         assert load_demo(url).created is False
         with sqlalchemy.create_engine(url).connect() as connection:
             tables = connection.exec_driver_sql(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'test'"
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"
             ).fetchall()
         demo = sorted(str(t) for (t,) in tables if str(t).startswith("mldemo_"))
-        assert demo == [
-            "mldemo_demo_version",
-            "mldemo_events",
-            "mldemo_subscription_snapshots",
-            "mldemo_subscriptions",
-            "mldemo_users",
-        ]
+        assert demo == [f"mldemo_{table}" for table in TABLES]
 
 
 def test_sqlite_demo_is_a_file(tmp_path: Path) -> None:
     database = tmp_path / "d.sqlite"
     loaded = load_demo(f"sqlite:///{database}")
-    assert (loaded.created, loaded.rows, database.is_file()) == (True, 512_462, True)
+    assert (loaded.created, loaded.rows, database.is_file()) == (True, ROWS, True)
     assert load_demo(f"sqlite:///{database}").created is False
+    engine = sqlalchemy.create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        found = connection.exec_driver_sql(
+            "SELECT count(*), min(day), max(day) FROM retail_calendar"
+        ).one()
+    engine.dispose()
+    assert tuple(found) == (CALENDAR_ROWS, "2022-01-30", "2030-02-02")
+    indexes = sqlalchemy.inspect(engine).get_indexes("retail_calendar")
+    assert [(i["column_names"], bool(i["unique"])) for i in indexes] == [(["day"], True)]
 
 
-def test_every_demo_table_is_indexed_on_its_user_key(engines: dict[str, str]) -> None:
+def test_every_demo_table_is_indexed_on_its_key(engines: dict[str, str]) -> None:
     for key, url in engines.items():
         schema = "metrics_layer_demo" if key == "postgres" else None
         prefix = "mldemo_" if key == "mariadb" else ""
         inspector = sqlalchemy.inspect(sqlalchemy.create_engine(url))
-        for table in ("users", "events", "subscriptions", "subscription_snapshots"):
+        for table, expected in INDEXES.items():
             indexes = inspector.get_indexes(prefix + table, schema=schema)
-            assert [index["column_names"] for index in indexes] == [["user_id"]], (key, table)
+            found = [(index["column_names"], bool(index["unique"])) for index in indexes]
+            assert found == [expected], (key, table)
+
+
+def test_the_servers_hold_the_retail_calendar(engines: dict[str, str]) -> None:
+    for key, url in engines.items():
+        table = (
+            "metrics_layer_demo.retail_calendar" if key == "postgres" else "mldemo_retail_calendar"
+        )
+        engine = sqlalchemy.create_engine(url)
+        with engine.connect() as connection:
+            found = connection.exec_driver_sql(
+                f"SELECT count(*), min(day), max(day), sum(retail_year_number) FROM {table}"
+            ).one()
+        engine.dispose()
+        assert tuple(found)[:3] == (CALENDAR_ROWS, dt.date(2022, 1, 30), dt.date(2030, 2, 2))
+        assert int(found[3]) == CALENDAR_YEAR_SUM, key
+
+
+def test_the_duckdb_demo_holds_the_retail_calendar(
+    demo_sql: Callable[[str], list[tuple[object, ...]]],
+) -> None:
+    found = demo_sql(
+        "SELECT count(*), min(day), max(day), sum(retail_year_number) FROM retail_calendar"
+    )
+    assert found == [(CALENDAR_ROWS, dt.date(2022, 1, 30), dt.date(2030, 2, 2), CALENDAR_YEAR_SUM)]
+
+
+def test_the_spark_demo_holds_the_retail_calendar(spark_demo: tuple[str, Any]) -> None:
+    url, loaded = spark_demo
+    assert (loaded.rows, loaded.target) == (ROWS, "demo_spark")
+    connection = Connection(url)
+    try:
+        found = connection._run(
+            "SELECT count(*), min(day), max(day), sum(retail_year_number), typeof(min(day)) "
+            "FROM metrics_layer_demo.retail_calendar",
+            timeout=120,
+            max_rows=1,
+        ).rows
+    finally:
+        connection.close()
+    assert found == (
+        (CALENDAR_ROWS, dt.date(2022, 1, 30), dt.date(2030, 2, 2), CALENDAR_YEAR_SUM, "date"),
+    )
 
 
 def test_a_marker_from_an_older_layout_loads_again(
@@ -110,8 +181,9 @@ def test_chdb_demo_is_its_own_database_sorted_by_the_user_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On ClickHouse (chdb) the demo is database metrics_layer_demo and nothing else; its
-    MergeTree tables are sorted by user_id (the other engines' index); a second load does
-    nothing. Ten rows a table here: test_matrix.py loads (and queries) the whole demo."""
+    MergeTree tables are sorted by user_id, the calendar by day (the other engines' index); a
+    second load does nothing. Ten rows a table here: test_matrix.py loads (and queries) the
+    whole demo."""
     pytest.importorskip("chdb")
     from metrics_layer.engine.connection import Connection
 
@@ -120,7 +192,7 @@ def test_chdb_demo_is_its_own_database_sorted_by_the_user_key(
     monkeypatch.setattr("metrics_layer.demo.clickhouse.generate", lambda: few)
     url = f"chdb://{tmp_path / 'demo_chdb'}"
     loaded = load_demo(url)
-    assert (loaded.created, loaded.rows, loaded.target) == (True, 40, "demo_clickhouse")
+    assert (loaded.created, loaded.rows, loaded.target) == (True, 50, "demo_clickhouse")
     assert load_demo(url).created is False
     connection = Connection(url)
     try:
@@ -135,6 +207,7 @@ def test_chdb_demo_is_its_own_database_sorted_by_the_user_key(
     assert tables == (
         ("metrics_layer_demo", "demo_version", ""),
         ("metrics_layer_demo", "events", "user_id"),
+        ("metrics_layer_demo", "retail_calendar", "day"),
         ("metrics_layer_demo", "subscription_snapshots", "user_id"),
         ("metrics_layer_demo", "subscriptions", "user_id"),
         ("metrics_layer_demo", "users", "user_id"),

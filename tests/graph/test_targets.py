@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import require_server
+from conftest import MARIADB_URL, POSTGRES_URL, require_server
 from projects import WriteProject
 
 import metrics_layer as ml
@@ -160,8 +160,8 @@ metrics:
 @pytest.mark.parametrize(
     ("name", "url"),
     [
-        ("PostgreSQL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-        ("MariaDB", "mysql+pymysql://root@127.0.0.1:3306/test"),
+        ("PostgreSQL", POSTGRES_URL),
+        ("MariaDB", MARIADB_URL),
     ],
 )
 def test_a_target_schema_on_a_server(write_project: WriteProject, name: str, url: str) -> None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import duckdb
 import pytest
 import sqlalchemy
+from conftest import MARIADB_URL, POSTGRES_URL
 from sql.engines import attempt, rolled_back
 from sqlglot import exp
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-MARIADB = "mysql+pymysql://root@127.0.0.1:3306/test"
+POSTGRES = POSTGRES_URL
+MARIADB = MARIADB_URL
 
 VALUES = [
     "x' OR '1'='1",

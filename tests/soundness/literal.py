@@ -22,14 +22,14 @@ from typing import Any
 import duckdb
 import pytest
 import sqlalchemy
-from conftest import require_pyspark, require_server
+from conftest import MARIADB_URL, POSTGRES_URL, require_pyspark, require_server
 from sqlalchemy.pool import NullPool
 from sqlglot import exp
 
 import metrics_layer as ml
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-MARIADB = "mysql+pymysql://root@127.0.0.1:3306/test"
+POSTGRES = POSTGRES_URL
+MARIADB = MARIADB_URL
 SERVERS = {"postgres": ("PostgreSQL", POSTGRES), "mariadb": ("MariaDB", MARIADB)}
 
 # DuckDB and SQLite run everywhere; the others are marked with the engine they need.

@@ -4,6 +4,10 @@ The expectations never come from the library's SQL: each metric is restated belo
 its definition's description, with periods computed by date arithmetic instead of DATE_TRUNC.
 Every hand query returns ``(period, *dimensions, value)``; without a time grain the period is one
 constant that spans the whole range, and is dropped from the key.
+
+The windowed metrics (WAU, MAU, stickiness, month-to-date new MRR) are a value per day: their
+hand queries list the days of the range, take each period's last day in it, and join those days
+to the rows of the window ending on them (docs/time.md).
 """
 
 from __future__ import annotations
@@ -250,6 +254,107 @@ def net_new_mrr(shape: Shape) -> str:
     """
 
 
+def new_users(shape: Shape) -> str:
+    """Users counted in the period of their first qualifying event, whenever they signed up."""
+    return f"""
+        WITH first_activity AS (
+            SELECT e.user_id, min(e.occurred_at) AS first_active_at
+            FROM events AS e
+            WHERE {QUALIFYING}
+            GROUP BY e.user_id
+        )
+        SELECT {shape.keys("f.first_active_at")}, count(*)
+        FROM first_activity AS f
+        JOIN users AS u ON u.user_id = f.user_id
+        WHERE {shape.conditions("f.first_active_at")}
+        GROUP BY ALL
+    """
+
+
+# -- windowed metrics: a value per day, each period showing the day of its last day in range --
+
+
+def _windowed(shape: Shape, rows: str, value: str, window_start: str, empty: str) -> str:
+    """``value`` over the ``rows`` (day, user_id, user dimensions) whose day is in the window
+    of each period's last day: from ``window_start`` (an expression of ``last_day``) up to and
+    including the last day. The range runs from the shape's start (else the first day with
+    rows) to its end (else the last day with rows); each period's last day is the last day of
+    the range in it. Grouped by time only, every period is a row, ``empty`` when its window
+    has no rows; with user dimensions, only the groups that have rows in the window."""
+    start = f"DATE '{shape.start}'" if shape.start else "min(day)"
+    end = f"DATE '{shape.end}'" if shape.end else "max(day)"
+    dims = "".join(f", r.{d}" for d in shape.dims)
+    join = "JOIN" if shape.dims else "LEFT JOIN"
+    return f"""
+        WITH r AS ({rows}), bounds AS (
+            SELECT {start} AS first_day, {end} AS last_day FROM r
+        ), spine AS (
+            SELECT CAST(unnest(generate_series(first_day, last_day, INTERVAL 1 DAY)) AS DATE)
+                   AS day
+            FROM bounds
+        ), last_days AS (
+            SELECT {shape.period("day")} AS period, max(day) AS last_day
+            FROM spine
+            GROUP BY ALL
+        )
+        SELECT last_days.period{dims}, coalesce({value}, {empty})
+        FROM last_days
+        {join} r ON r.day >= {window_start} AND r.day <= last_days.last_day
+        GROUP BY ALL
+    """
+
+
+def _active_rows(shape: Shape) -> str:
+    """Qualifying events: day, user, user dimensions; the query's country filter applied."""
+    dims = "".join(f", u.{d}" for d in shape.dims)
+    country = "TRUE" if shape.country is None else f"u.country = '{shape.country}'"
+    return f"""
+        SELECT CAST(e.occurred_at AS DATE) AS day, e.user_id{dims}
+        FROM events AS e
+        JOIN users AS u ON u.user_id = e.user_id
+        WHERE {QUALIFYING} AND {country}
+    """
+
+
+def weekly_active_users(shape: Shape) -> str:
+    """Distinct users active in the 7 days ending on the period's last day."""
+    window = "last_days.last_day - 6"
+    return _windowed(shape, _active_rows(shape), "count(DISTINCT r.user_id)", window, "0")
+
+
+def monthly_active_users(shape: Shape) -> str:
+    """Distinct users active in the 28 days ending on the period's last day."""
+    window = "last_days.last_day - 27"
+    return _windowed(shape, _active_rows(shape), "count(DISTINCT r.user_id)", window, "0")
+
+
+def new_mrr_month_to_date(shape: Shape) -> str:
+    """MRR of subscriptions started from the first of the month of the period's last day up
+    to that day."""
+    dims = "".join(f", u.{d}" for d in shape.dims)
+    country = "TRUE" if shape.country is None else f"u.country = '{shape.country}'"
+    rows = f"""
+        SELECT CAST(s.started_at AS DATE) AS day, s.user_id, s.mrr{dims}
+        FROM subscriptions AS s
+        JOIN users AS u ON u.user_id = s.user_id
+        WHERE {country}
+    """
+    month_start = "make_date(year(last_days.last_day), month(last_days.last_day), 1)"
+    return _windowed(shape, rows, "sum(r.mrr)", month_start, "NULL")
+
+
+def stickiness(shape: Shape) -> str:
+    """Average DAU of the period over the MAU of its last day (NULL without MAU)."""
+    names = ["period", *shape.dims, "value"]
+    columns = ", ".join(names)
+    keys = ", ".join(names[:-1])
+    return f"""
+        SELECT {keys}, CAST(coalesce(dau.value, 0) AS DOUBLE) / NULLIF(mau.value, 0)
+        FROM ({daily_active_users(shape)}) AS dau({columns})
+        FULL JOIN ({monthly_active_users(shape)}) AS mau({columns}) USING ({keys})
+    """
+
+
 HAND_SQL: dict[str, Callable[[Shape], str]] = {
     "daily_active_users": daily_active_users,
     "signups": signups,
@@ -262,6 +367,11 @@ HAND_SQL: dict[str, Callable[[Shape], str]] = {
     "cancelled_subscriptions": cancelled_subscriptions,
     "churned_mrr": churned_mrr,
     "net_new_mrr": net_new_mrr,
+    "new_users": new_users,
+    "weekly_active_users": weekly_active_users,
+    "monthly_active_users": monthly_active_users,
+    "stickiness": stickiness,
+    "new_mrr_month_to_date": new_mrr_month_to_date,
 }
 
 
@@ -367,6 +477,9 @@ def test_all_metrics_in_one_query_equal_each_alone(layer: ml.SemanticLayer, demo
         "daily_active_users",
         "cancelled_subscriptions",
         "churned_mrr",
+        "new_users",
+        "weekly_active_users",
+        "monthly_active_users",
     }
     for metric, rows in hand.items():
         fill = 0 if metric in absent_is_zero else None

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
+from conftest import MARIADB_URL
 from pymysql.constants import FIELD_TYPE
 
 import metrics_layer as ml
@@ -32,7 +33,7 @@ from .engines import (
 )
 from .test_golden import CASE_PARAMS, CASES, UNSUPPORTED, Case, read_golden
 
-URL = "mysql+pymysql://root@127.0.0.1:3306/test"
+URL = MARIADB_URL
 WriteProject = Callable[[dict[str, str]], Path]
 
 TYPE_CODES = {

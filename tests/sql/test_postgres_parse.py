@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
+from conftest import POSTGRES_URL
 
 import metrics_layer as ml
 from metrics_layer.sql.names import RESERVED
@@ -32,7 +33,7 @@ from .engines import (
 from .test_dialects import PERCENTILE_FILES, PERCENTILE_METRICS
 from .test_golden import CASE_PARAMS, CASES, UNSUPPORTED, Case, read_golden
 
-URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+URL = POSTGRES_URL
 WriteProject = Callable[[dict[str, str]], Path]
 
 # pg_type OIDs of the bucket types.
