@@ -182,6 +182,20 @@ SHAPES = (
         end="2026-02-15",
         kpis=EVERY_KIND,
     ),
+    # The retail 4-5-4 calendar table loaded with the demo (a join on each row's day).
+    Shape(
+        "retail month",
+        by=("metric_time.retail_month",),
+        start="2025-11-01",
+        end="2026-03-31",
+        kpis=EVERY_KIND,
+    ),
+    Shape(
+        "retail year by channel, filtered",
+        by=("metric_time.retail_year", JOINED),
+        where=FILTER,
+        kpis=EVERY_KIND,
+    ),
 )
 
 
