@@ -7,8 +7,10 @@ every engine and passes the statement guard as it is (no table function, no recu
 session setting such as MySQL's recursion depth).
 
 >>> sql = days_select("bounds", 2).sql("duckdb")
+>>> sql[sql.index("SELECT d0") :].split(" AS n")[0]
+'SELECT d0.n + d1.n * 10'
 >>> sql[sql.index("INTERVAL") :].split(" AS DATE")[0]
-'INTERVAL spine_offsets.n DAY'
+'INTERVAL (spine_offsets.n) DAY'
 """
 
 from __future__ import annotations
