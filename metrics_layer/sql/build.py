@@ -94,10 +94,7 @@ def _final_select(
     and never adds a period of its own."""
     metrics = [alias(take(m.expr), m.name) for m in plan.metrics]
     if len(names) == 1:
-        groups = [alias(column(a, names[0]), a) for a in aliases]
-        return exp.Select(expressions=[*groups, *metrics]).from_(
-            exp.Table(this=ident(names[0])), copy=False
-        )
+        return _on_grain(names[0], aliases, [], metrics)
     if not aliases:
         select = exp.Select(expressions=metrics).from_(exp.Table(this=ident(names[0])), copy=False)
         for name in names[1:]:
@@ -105,23 +102,9 @@ def _final_select(
         return select
     base = defining[0]
     if len(defining) > 1:
-        union: exp.Query = _select_keys(aliases, defining[0])
-        for name in defining[1:]:
-            union = exp.Union(this=union, expression=_select_keys(aliases, name), distinct=True)
-        ctes.append(exp.CTE(this=union, alias=table_alias(KEYS)))
+        ctes.append(exp.CTE(this=_keys(aliases, defining, distinct=True), alias=table_alias(KEYS)))
         base = KEYS
-    groups = [alias(column(a, base), a) for a in aliases]
-    select = exp.Select(expressions=[*groups, *metrics]).from_(
-        exp.Table(this=ident(base)), copy=False
-    )
-    for name in names:
-        if name == base:
-            continue
-        on = exp.and_(
-            *(exp.NullSafeEQ(this=column(a, base), expression=column(a, name)) for a in aliases)
-        )
-        _join(select, exp.Table(this=ident(name)), on, side="LEFT")
-    return select
+    return _on_grain(base, aliases, [n for n in names if n != base], metrics)
 
 
 def _filled_select(
@@ -139,11 +122,7 @@ def _filled_select(
     relations.digits()
     spine = fill.spine
     if spine.start is None or spine.end is None:
-        times: exp.Query = _select_keys([fill.bounded_by], defining[0])
-        for name in defining[1:]:
-            times = exp.Union(
-                this=times, expression=_select_keys([fill.bounded_by], name), distinct=False
-            )
+        times = _keys([fill.bounded_by], defining, distinct=False)
         ctes.append(exp.CTE(this=times, alias=table_alias(FILL_TIMES)))
     bounds = bounds_select(spine.start, spine.end, FILL_TIMES, fill.bounded_by)
     ctes.append(exp.CTE(this=bounds, alias=table_alias(FILL_BOUNDS)))
@@ -160,9 +139,7 @@ def _filled_select(
     others = [a for a in aliases if a not in timed]
     base = FILL_PERIODS
     if others:
-        found: exp.Query = _select_keys(others, defining[0])
-        for name in defining[1:]:
-            found = exp.Union(this=found, expression=_select_keys(others, name), distinct=True)
+        found = _keys(others, defining, distinct=True)
         ctes.append(exp.CTE(this=found, alias=table_alias(FILL_OTHERS)))
         keys = exp.Select(
             expressions=[column(a, FILL_PERIODS if a in timed else FILL_OTHERS) for a in aliases]
@@ -171,16 +148,33 @@ def _filled_select(
         ctes.append(exp.CTE(this=keys, alias=table_alias(KEYS)))
         base = KEYS
     metrics = [alias(take(m.expr), m.name) for m in plan.metrics]
+    return _on_grain(base, aliases, names, metrics)
+
+
+def _on_grain(
+    base: str, aliases: list[str], names: list[str], metrics: list[exp.Alias]
+) -> exp.Select:
+    """The grain keys of ``base`` and the metrics, each of ``names`` LEFT JOINed onto ``base``
+    on null-safe equality of every grain key (a NULL group matches a NULL group)."""
     groups = [alias(column(a, base), a) for a in aliases]
     select = exp.Select(expressions=[*groups, *metrics]).from_(
         exp.Table(this=ident(base)), copy=False
     )
     for name in names:
         on = exp.and_(
-            *(exp.NullSafeEQ(this=column(a, base), expression=column(a, name)) for a in aliases)
+            *(exp.NullSafeEQ(this=column(a, base), expression=column(a, name)) for a in aliases),
+            copy=False,
         )
         _join(select, exp.Table(this=ident(name)), on, side="LEFT")
     return select
+
+
+def _keys(aliases: list[str], names: list[str], *, distinct: bool) -> exp.Query:
+    """The columns ``aliases`` of every CTE of ``names``, one UNION (ALL unless ``distinct``)."""
+    query: exp.Query = _select_keys(aliases, names[0])
+    for name in names[1:]:
+        query = exp.Union(this=query, expression=_select_keys(aliases, name), distinct=distinct)
+    return query
 
 
 def _select_keys(aliases: list[str], name: str) -> exp.Select:
@@ -193,7 +187,7 @@ def _aggregation_ctes(
     agg: Aggregation, relations: _Relations, take: Take
 ) -> tuple[list[exp.CTE], str]:
     if agg.window is not None:
-        return window_ctes(agg, relations)
+        return window_ctes(agg, relations, take)
     ctes: list[exp.CTE] = []
     periods = f"{agg.name}_periods"
     needed = _periods_needed(agg)

@@ -7,8 +7,10 @@ every engine and passes the statement guard as it is (no table function, no recu
 session setting such as MySQL's recursion depth).
 
 >>> sql = days_select("bounds", 2).sql("duckdb")
+>>> sql[sql.index("SELECT d0") :].split(" AS n")[0]
+'SELECT d0.n + d1.n * 10'
 >>> sql[sql.index("INTERVAL") :].split(" AS DATE")[0]
-'INTERVAL (d0.n + d1.n * 10) DAY'
+'INTERVAL (spine_offsets.n) DAY'
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
 ]
 
 DIGITS = "spine_digits"
+OFFSETS = "spine_offsets"
 # Key in ``Expression.meta`` marking a spine's SELECT of days, with its bounds' CTE name.
 SPINE = "day_spine"
 SPINE_DAY = "spine_day"
@@ -85,26 +88,39 @@ def bounds_select(
 
 
 def days_select(bounds: str, digits: int) -> exp.Select:
-    """``spine_day``: every day from the bounds' first day to their last, one row each."""
+    """``spine_day``: every day from the bounds' first day to their last, one row each.
+
+    The day counts come from a derived table (``spine_offsets``), so the day is computed from one
+    column, not from the whole sum of digits each time it is used.
+    """
     count: exp.Expr = column("n", "d0")
     for place in range(1, digits):
         scaled = exp.Mul(this=column("n", f"d{place}"), expression=exp.Literal.number(10**place))
         count = exp.Add(this=count, expression=scaled)
-    first = cast(column(FIRST_DAY, bounds), exp.DataType.Type.DATE)
-    day = cast(
-        exp.DateAdd(this=first, expression=count, unit=exp.var("DAY")), exp.DataType.Type.DATE
-    )
-    select = exp.Select(expressions=[alias(day, SPINE_DAY)]).from_(
+    offsets = exp.Select(expressions=[alias(count, "n")]).from_(_digit_table(0), copy=False)
+    for place in range(1, digits):
+        offsets.append("joins", exp.Join(this=_digit_table(place), kind="CROSS"))
+    select = exp.Select(expressions=[alias(_day(bounds), SPINE_DAY)]).from_(
         exp.Table(this=ident(bounds)), copy=False
     )
-    for place in range(digits):
-        table = exp.Table(
-            this=ident(DIGITS), alias=exp.TableAlias(this=exp.to_identifier(f"d{place}"))
-        )
-        select.append("joins", exp.Join(this=table, kind="CROSS"))
-    select = select.where(exp.LTE(this=day.copy(), expression=column(LAST_DAY, bounds)), copy=False)
+    derived = exp.Subquery(this=offsets, alias=table_alias(OFFSETS))
+    select.append("joins", exp.Join(this=derived, kind="CROSS"))
+    select = select.where(
+        exp.LTE(this=_day(bounds), expression=column(LAST_DAY, bounds)), copy=False
+    )
     select.meta[SPINE] = bounds
     return select
+
+
+def _digit_table(place: int) -> exp.Table:
+    return exp.Table(this=ident(DIGITS), alias=exp.TableAlias(this=exp.to_identifier(f"d{place}")))
+
+
+def _day(bounds: str) -> exp.Expr:
+    """The bounds' first day plus the offset ``spine_offsets.n``, as a DATE."""
+    first = cast(column(FIRST_DAY, bounds), exp.DataType.Type.DATE)
+    day = exp.DateAdd(this=first, expression=column("n", OFFSETS), unit=exp.var("DAY"))
+    return cast(day, exp.DataType.Type.DATE)
 
 
 def spark_day_spine(node: exp.Expr) -> exp.Expr:

@@ -19,6 +19,7 @@ For an aggregation ``N`` with a window (``metrics_layer.planner.plan.Window``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from sqlglot import exp
@@ -40,6 +41,7 @@ PERIOD_DAYS = "period_days"
 MARK = "mark_day"
 CHANGE = "change"
 NEXT = "next_day"
+EXPIRY = "expiry_day"
 
 
 class Relations(Protocol):
@@ -48,20 +50,26 @@ class Relations(Protocol):
     def use(self, relation: exp.Expr, alias: str | None = None) -> exp.Expr: ...
 
 
-def window_ctes(agg: Aggregation, relations: Relations) -> tuple[list[exp.CTE], str]:
-    """The CTEs of a windowed aggregation and the name of the one holding its values."""
+def window_ctes(
+    agg: Aggregation, relations: Relations, take: Callable[[exp.Expr], exp.Expr]
+) -> tuple[list[exp.CTE], str]:
+    """The CTEs of a windowed aggregation and the name of the one holding its values.
+
+    ``take`` gives an expression of the plan used once in the tree: the expression itself when
+    the plan is consumed, else a copy (as in ``metrics_layer.sql.build``).
+    """
     window = agg.window
     assert window is not None
     name = agg.name
     relations.digits()
-    ctes = [exp.CTE(this=_daily(agg, window, relations), alias=table_alias(name))]
+    ctes = [exp.CTE(this=_daily(agg, window, relations, take), alias=table_alias(name))]
     bounds, days, points = f"{name}_bounds", f"{name}_days", f"{name}_points"
     spine = window.spine
     ctes.append(
         exp.CTE(this=bounds_select(spine.start, spine.end, name, DAY), alias=table_alias(bounds))
     )
     ctes.append(exp.CTE(this=days_select(bounds, spine.digits), alias=table_alias(days)))
-    ctes.append(exp.CTE(this=_points(window, days), alias=table_alias(points)))
+    ctes.append(exp.CTE(this=_points(window, days, take), alias=table_alias(points)))
     times = [a for a, _ in window.periods]
     others = [a for a, _ in agg.groups]
     column_alias = agg.columns[0].alias
@@ -103,55 +111,58 @@ def window_ctes(agg: Aggregation, relations: Relations) -> tuple[list[exp.CTE], 
     return ctes, final
 
 
-def _daily(agg: Aggregation, window: Window, relations: Relations) -> exp.Select:
+def _daily(
+    agg: Aggregation, window: Window, relations: Relations, take: Callable[[exp.Expr], exp.Expr]
+) -> exp.Select:
     """One row per group and day: partial aggregates, or a distinct count's values."""
-    select = exp.Select(expressions=[alias(e.copy(), a) for a, e in agg.groups])
-    select.append("expressions", alias(window.day.copy(), DAY))
     group_by = [e.copy() for _, e in agg.groups] + [window.day.copy()]
-    value = window.value.copy() if window.value is not None else None
+    select = exp.Select(expressions=[alias(take(e), a) for a, e in agg.groups])
+    select.append("expressions", alias(take(window.day), DAY))
+    value = window.value
     if window.agg is Agg.COUNT_DISTINCT:
         assert value is not None
-        select.append("expressions", alias(value, PART))
         group_by.append(value.copy())
+        select.append("expressions", alias(take(value), PART))
     elif window.agg is Agg.AVG:
         assert value is not None
-        select.append("expressions", alias(exp.Sum(this=value), PART))
-        select.append("expressions", alias(exp.Count(this=value.copy()), PART_COUNT))
+        select.append("expressions", alias(exp.Sum(this=value.copy()), PART))
+        select.append("expressions", alias(exp.Count(this=take(value)), PART_COUNT))
     else:
-        select.append("expressions", alias(agg.columns[0].call.copy(), PART))
+        select.append("expressions", alias(take(agg.columns[0].call), PART))
     select = select.from_(relations.use(agg.relation), copy=False)
     for join in agg.joins:
         select.append(
             "joins",
-            exp.Join(this=relations.use(join.relation, join.alias), on=join.on.copy(), side="LEFT"),
+            exp.Join(this=relations.use(join.relation, join.alias), on=take(join.on), side="LEFT"),
         )
     if agg.where is not None:
-        select = select.where(agg.where.copy(), copy=False)
+        select = select.where(take(agg.where), copy=False)
     return select.group_by(*group_by, copy=False)
 
 
-def _points(window: Window, days: str) -> exp.Select:
+def _points(window: Window, days: str, take: Callable[[exp.Expr], exp.Expr]) -> exp.Select:
     """The day whose window each period shows (every day of it, for an average)."""
-    periods = [alias(e.copy(), a) for a, e in window.periods]
     day = column(SPINE_DAY, days)
     known = in_calendar(window.periods)
     if window.edge is Rollup.AVERAGE:
-        every = exp.Select(expressions=[*periods, alias(day, END)]).from_(
-            exp.Table(this=ident(days)), copy=False
-        )
+        every = exp.Select(
+            expressions=[*(alias(take(e), a) for a, e in window.periods), alias(day, END)]
+        ).from_(exp.Table(this=ident(days)), copy=False)
         return every if known is None else every.where(known, copy=False)
     # The first day of the period holding the edge day (offset_to_grain) is taken per day
     # before the edge: periods are monotonic in the day, and a calendar table's period is a
     # join on each day, never on an aggregate.
     edged = day if window.start_of is None else _over(window.start_of, day)
     edge: exp.Expr = exp.Max(this=edged) if window.edge is Rollup.LAST else exp.Min(this=edged)
+    group_by = [e.copy() for _, e in window.periods]
+    periods = [alias(take(e), a) for a, e in window.periods]
     select = exp.Select(expressions=[*periods, alias(edge, END)]).from_(
         exp.Table(this=ident(days)), copy=False
     )
     if known is not None:
         select = select.where(known, copy=False)
-    if periods:
-        select = select.group_by(*(e.copy() for _, e in window.periods), copy=False)
+    if group_by:
+        select = select.group_by(*group_by, copy=False)
     return select
 
 
@@ -199,10 +210,10 @@ def _change_ctes(window: Window, daily: str, others: list[str]) -> list[exp.CTE]
     ``N_changes``: their sum per group and day. A window's distinct count is then the sum of
     the changes up to its last day.
 
-    A value enters on each day it occurs and leaves ``span`` days later or on its next day
-    (``LEAD``), whichever comes first, so the intervals of one value never overlap. For all
-    time a value enters on its first day and never leaves; for grain-to-date, on its first day
-    of each period.
+    A value enters on each day it occurs and leaves ``span`` later (``expiry_day``, computed
+    once in ``N_runs``) or on its next day (``LEAD``), whichever comes first, so the intervals
+    of one value never overlap. For all time a value enters on its first day and never leaves;
+    for grain-to-date, on its first day of each period.
     """
     ctes: list[exp.CTE] = []
     marks = f"{daily}_marks"
@@ -227,11 +238,13 @@ def _change_ctes(window: Window, daily: str, others: list[str]) -> list[exp.CTE]
             partition_by=[*(column(o, daily) for o in others), column(PART, daily)],
             order=exp.Order(expressions=[exp.Ordered(this=column(DAY, daily))]),
         )
+        expiry = shift(column(DAY, daily), window.span.amount, window.span.unit)
         select = exp.Select(
             expressions=[
                 *(column(o, daily) for o in others),
                 column(DAY, daily),
                 alias(following, NEXT),
+                alias(cast(expiry, exp.DataType.Type.DATE), EXPIRY),
             ]
         ).from_(exp.Table(this=ident(daily)), copy=False)
         ctes.append(exp.CTE(this=select.where(present, copy=False), alias=table_alias(runs)))
@@ -242,16 +255,13 @@ def _change_ctes(window: Window, daily: str, others: list[str]) -> list[exp.CTE]
                 alias(exp.Literal.number(1), CHANGE),
             ]
         ).from_(exp.Table(this=ident(runs)), copy=False)
-        leave_at = cast(
-            shift(column(DAY, runs), window.span.amount, window.span.unit),
-            exp.DataType.Type.DATE,
-        )
         next_day = column(NEXT, runs)
         sooner = exp.and_(
-            exp.Not(this=exp.Is(this=next_day.copy(), expression=exp.Null())),
-            exp.LT(this=next_day.copy(), expression=leave_at.copy()),
+            exp.Not(this=exp.Is(this=column(NEXT, runs), expression=exp.Null())),
+            exp.LT(this=column(NEXT, runs), expression=column(EXPIRY, runs)),
+            copy=False,
         )
-        leave = exp.Case(ifs=[exp.If(this=sooner, true=next_day)], default=leave_at)
+        leave = exp.Case(ifs=[exp.If(this=sooner, true=next_day)], default=column(EXPIRY, runs))
         exit_ = exp.Select(
             expressions=[
                 *(column(o, runs) for o in others),
@@ -305,7 +315,7 @@ def _counted(
 
 def _over(template: exp.Expr, day: exp.Expr) -> exp.Expr:
     """``template`` (an expression of the spine's day) over ``day`` instead."""
-    return template.copy().transform(
+    return template.transform(
         lambda node: day.copy() if isinstance(node, exp.Column) and node.name == SPINE_DAY else node
     )
 
