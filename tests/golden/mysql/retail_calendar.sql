@@ -92,18 +92,22 @@ WITH users_source AS (
   SELECT
     CAST(DATE_ADD(
       CAST(subscriptions_new_mrr_retail_year_to_date_bounds.first_day AS DATE),
-      INTERVAL (d0.n + d1.n * 10 + d2.n * 100 + d3.n * 1000 + d4.n * 10000) DAY
+      INTERVAL spine_offsets.n DAY
     ) AS DATE) AS spine_day
   FROM subscriptions_new_mrr_retail_year_to_date_bounds
-  CROSS JOIN spine_digits AS d0
-  CROSS JOIN spine_digits AS d1
-  CROSS JOIN spine_digits AS d2
-  CROSS JOIN spine_digits AS d3
-  CROSS JOIN spine_digits AS d4
+  CROSS JOIN (
+    SELECT
+      d0.n + d1.n * 10 + d2.n * 100 + d3.n * 1000 + d4.n * 10000 AS n
+    FROM spine_digits AS d0
+    CROSS JOIN spine_digits AS d1
+    CROSS JOIN spine_digits AS d2
+    CROSS JOIN spine_digits AS d3
+    CROSS JOIN spine_digits AS d4
+  ) AS spine_offsets
   WHERE
     CAST(DATE_ADD(
       CAST(subscriptions_new_mrr_retail_year_to_date_bounds.first_day AS DATE),
-      INTERVAL (d0.n + d1.n * 10 + d2.n * 100 + d3.n * 1000 + d4.n * 10000) DAY
+      INTERVAL spine_offsets.n DAY
     ) AS DATE) <= subscriptions_new_mrr_retail_year_to_date_bounds.last_day
 ), subscriptions_new_mrr_retail_year_to_date_points AS (
   SELECT

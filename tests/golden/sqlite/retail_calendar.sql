@@ -91,22 +91,26 @@ WITH users_source AS (
       DATE(
         DATE(subscriptions_new_mrr_retail_year_to_date_bounds.first_day),
         (
-          d0.n + d1.n * 10 + d2.n * 100 + d3.n * 1000 + d4.n * 10000
+          spine_offsets.n
         ) || ' DAY'
       )
     ) AS spine_day
   FROM subscriptions_new_mrr_retail_year_to_date_bounds
-  CROSS JOIN spine_digits AS d0
-  CROSS JOIN spine_digits AS d1
-  CROSS JOIN spine_digits AS d2
-  CROSS JOIN spine_digits AS d3
-  CROSS JOIN spine_digits AS d4
+  CROSS JOIN (
+    SELECT
+      d0.n + d1.n * 10 + d2.n * 100 + d3.n * 1000 + d4.n * 10000 AS n
+    FROM spine_digits AS d0
+    CROSS JOIN spine_digits AS d1
+    CROSS JOIN spine_digits AS d2
+    CROSS JOIN spine_digits AS d3
+    CROSS JOIN spine_digits AS d4
+  ) AS spine_offsets
   WHERE
     DATE(
       DATE(
         DATE(subscriptions_new_mrr_retail_year_to_date_bounds.first_day),
         (
-          d0.n + d1.n * 10 + d2.n * 100 + d3.n * 1000 + d4.n * 10000
+          spine_offsets.n
         ) || ' DAY'
       )
     ) <= subscriptions_new_mrr_retail_year_to_date_bounds.last_day
