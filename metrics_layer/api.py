@@ -337,7 +337,6 @@ class Query:
 
         Cached per layer: the same query for the same dialect is compiled once.
         """
-        from metrics_layer.sql.dialects import render
 
         if not isinstance(pretty, bool):
             raise QueryError(f"expected True or False, not {type(pretty).__name__}", field="pretty")
@@ -345,8 +344,36 @@ class Query:
         key = (self.spec, name, pretty)
         text = self.layer.compiled.get(key)
         if text is None:
-            text = render(self._consume_tree(), name, pretty=pretty)
+            text = self._render(name, pretty)
             self.layer.compiled.put(key, text)
+        return text
+
+    def _render(self, name: str, pretty: bool) -> str:
+        """The SQL text, from the rendering of an earlier query of the same shape when there
+        is one (``sql/shapes.py``); the first query of a shape renders it with stand-in dates
+        too, and keeps that only if writing its own dates in gives its own rendering."""
+        from metrics_layer.sql.build import build_select
+        from metrics_layer.sql.dialects import render
+        from metrics_layer.sql.shapes import fill, plan_dates, shape_key, with_stand_ins
+
+        with self._lock:
+            plan, self._unused = self._unused, None
+        plan = plan or self._new_plan()
+        try:
+            dates = plan_dates(plan)
+        except TypeError:
+            return render(build_select(plan, consume=True), name, pretty=pretty)
+        given, digits = shape_key(self.spec, plan)
+        shape_key_ = (given, f"{name} shape {digits}", pretty)
+        kept = self.layer.compiled.get(shape_key_)
+        if kept is not None:
+            slots, kept_text = kept.split("\n", 1)
+            return fill(kept_text, slots.split(), dates)
+        stand_in_plan, stand_ins = with_stand_ins(plan)
+        text = render(build_select(plan, consume=True), name, pretty=pretty)
+        template = render(build_select(stand_in_plan, consume=True), name, pretty=pretty)
+        if fill(template, stand_ins, dates) == text:
+            self.layer.compiled.put(shape_key_, " ".join(stand_ins) + "\n" + template)
         return text
 
     def _dialect(self, dialect: object) -> str:
@@ -356,14 +383,6 @@ class Query:
 
         chosen = self.layer.dialect if dialect is None or dialect == "" else dialect
         return dialect_name(checked_name(chosen, "dialect"))
-
-    def _consume_tree(self) -> exp.Select:
-        """A tree built from the plan's own expressions (no copies); the plan is then spent."""
-        from metrics_layer.sql.build import build_select
-
-        with self._lock:
-            plan, self._unused = self._unused, None
-        return build_select(plan or self._new_plan(), consume=True)
 
     @_boundary
     def statement(self, dialect: str | None = None) -> Statement:
