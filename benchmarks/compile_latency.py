@@ -1,7 +1,9 @@
 """Target 2: uncached compile latency, ``layer.query(...).sql()`` end to end.
 
 Every timed call is a different query (the start date moves one day per call, and the metric
-and dimension rotate), so no cache inside or outside the library can answer it.
+and dimension rotate), on a layer loaded with ``cache_bytes=0``: neither the compiled-SQL cache
+nor the rendering kept per plan shape (``sql/shapes.py``) answers it, so each call plans and
+renders in full.
 """
 
 from __future__ import annotations
@@ -219,7 +221,8 @@ def run_shipped(
         f"Each row: {warmup} warm-up calls, then {calls} timed calls of "
         "`layer.query(metric, by=[dimension], start=day).sql()` on the shipped `definitions/`, "
         "each call a query never compiled before (the start date moves one day per call; the "
-        "dimension rotates). Target: median <= "
+        "dimension rotates), with no compiled-SQL cache (`cache_bytes=0`: no rendering is "
+        "reused either). Target: median <= "
         f"{format_ms(LIMIT_MS)} for a simple metric by one dimension.",
         "",
         "| case | calls | median | p95 | min | target |",

@@ -362,6 +362,8 @@ class Query:
         try:
             dates = plan_dates(plan)
         except TypeError:
+            dates = []
+        if not dates:  # nothing to write in: the query is its own shape
             return render(build_select(plan, consume=True), name, pretty=pretty)
         given, digits = shape_key(self.spec, plan)
         shape_key_ = (given, f"{name} shape {digits}", pretty)

@@ -150,4 +150,6 @@ def test_later_queries_of_a_shape_are_not_rendered(monkeypatch: pytest.MonkeyPat
     assert len(calls) == 2  # written from the kept rendering
     assert later == first.replace("2026-01-15", "2026-02-20").replace("2026-01-08", "2026-02-13")
     layer.query(metrics, by=["metric_time.month"]).sql("postgres")
-    assert len(calls) == 4  # no start: another shape
+    assert len(calls) == 3  # no dates at all: rendered once, nothing kept for its shape
+    layer.query(metrics, by=["metric_time.month"], end="2026-03-31").sql("postgres")
+    assert len(calls) == 5  # an end but no start: another shape
