@@ -346,7 +346,7 @@ def _calendar(
     if relation is None:
         return None
     # The periods named well stay known, so that metrics using them report nothing more.
-    return Calendar(relation, spec.day, periods)
+    return Calendar(relation, spec.day, periods, spec.spine)
 
 
 def _primary_entities(

@@ -77,6 +77,8 @@ class Calendar:
     relation: exp.Expr
     day: str
     periods: dict[str, CalendarPeriod]
+    # The days of every time spine are the table's, not generated.
+    spine: bool = False
 
 
 @dataclass(frozen=True)

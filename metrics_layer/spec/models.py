@@ -234,6 +234,11 @@ class CalendarSpec(_Spec):
     periods: Annotated[list[CalendarPeriodSpec], Field(min_length=1)] = Field(
         description="The periods it defines, each a column of first days."
     )
+    spine: bool = Field(
+        False,
+        description="Take the days of every time spine (windows, fill_periods, period "
+        "listings) from this table instead of generating them.",
+    )
 
 
 class ProjectSpec(_Spec):

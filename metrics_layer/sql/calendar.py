@@ -18,7 +18,8 @@ from typing import ClassVar
 from sqlglot import exp
 
 from metrics_layer.graph.model import Calendar, CalendarPeriod
-from metrics_layer.sql.names import alias, column, ident, table_alias
+from metrics_layer.sql.names import alias, cast, column, ident, table_alias
+from metrics_layer.sql.spine import DIGITS, FIRST_DAY, LAST_DAY, SPINE, SPINE_DAY
 
 __all__ = [
     "CalendarLookup",
@@ -85,6 +86,8 @@ def join_calendar(select: exp.Select, calendar: Calendar | None) -> None:
 
     A join goes right after the last join whose columns its date uses (right after FROM when
     it uses only FROM's), so that it precedes every join condition that may use the period.
+    With the calendar's ``spine: true``, every day spine's days are first taken from the table
+    instead of being generated.
     A calendar given as SQL becomes one CTE, ``calendar_rows``; shifts read two more per
     period column (``sql/calendar.py``: ``_Ctes``).
 
@@ -96,12 +99,16 @@ def join_calendar(select: exp.Select, calendar: Calendar | None) -> None:
     >>> q.sql()
     'SELECT calendar_1.retail_month FROM t LEFT JOIN cal AS calendar_1 ON calendar_1."day" = t.d'
     """
+    if calendar is not None and calendar.spine:
+        ctes = _Ctes(select, calendar)
+        _calendar_spine(select, calendar, ctes)
     markers = list(select.find_all(CalendarLookup, CalendarShift))
     if not markers:
         return
     if calendar is None:
         raise ValueError("a calendar period was planned without a calendar table")
-    ctes = _Ctes(select, calendar)
+    if not calendar.spine:
+        ctes = _Ctes(select, calendar)
     joined: dict[tuple[int, str], exp.Expr] = {}
     # Deepest first: a marker whose date holds another one joins after that one's joins.
     for node in sorted(markers, key=_depth, reverse=True):
@@ -123,6 +130,31 @@ def join_calendar(select: exp.Select, calendar: Calendar | None) -> None:
         if key not in joined:
             joined[key] = _shift_joins(owner, day, column_name, amount, ctes, len(joined) + 1)
         node.replace(joined[key].copy())
+
+
+def _calendar_spine(select: exp.Select, calendar: Calendar, ctes: _Ctes) -> None:
+    """Take the days of every spine under ``select`` from the calendar table: each generated
+    days SELECT (``sql/spine.py``, marked in its meta) becomes the table's days between its
+    bounds, and the table of digits goes when nothing counts with it any more."""
+    spines = [node for node in select.find_all(exp.Select) if node.meta.get(SPINE) is not None]
+    if not spines:
+        return
+    for node in spines:
+        bounds: str = node.meta[SPINE]
+        table = ctes.calendar()
+        table.set("alias", table_alias("calendar"))
+        day = cast(column(calendar.day, "calendar"), exp.DataType.Type.DATE)
+        days = exp.Select(expressions=[alias(day, SPINE_DAY)]).from_(
+            exp.Table(this=ident(bounds)), copy=False
+        )
+        days.append("joins", exp.Join(this=table, kind="CROSS"))
+        inside = exp.Between(
+            this=day.copy(), low=column(FIRST_DAY, bounds), high=column(LAST_DAY, bounds)
+        )
+        node.replace(days.where(inside, copy=False))
+    with_ = select.args.get("with_")
+    if with_ is not None and not any(table.name == DIGITS for table in select.find_all(exp.Table)):
+        with_.set("expressions", [c for c in with_.expressions if c.alias != DIGITS])
 
 
 def _shift_joins(

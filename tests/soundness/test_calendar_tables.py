@@ -125,7 +125,10 @@ metrics:
 
 
 def _project(
-    time_zone: str = "UTC", table: bool = True, only: set[dt.date] | None = None
+    time_zone: str = "UTC",
+    table: bool = True,
+    only: set[dt.date] | None = None,
+    spine: bool = False,
 ) -> dict[str, str]:
     where = "table: retail_calendar" if table else f'sql: "{_calendar_sql(only)}"'
     return {
@@ -135,6 +138,7 @@ project:
   time_zone: {time_zone}
   calendar:
     {where}
+    spine: {str(spine).lower()}
     periods:
       - {{name: retail_week}}
       - {{name: retail_month, column: month_start}}
@@ -152,8 +156,8 @@ EMBEDDED = ["duckdb", "sqlite"]
 SERVERS = but("spark", *EMBEDDED)
 
 
-def _calendar_file(engine: str, folder: Path) -> str:
-    rows = _calendar_rows()
+def _calendar_file(engine: str, folder: Path, without: dt.date | None = None) -> str:
+    rows = [r for r in _calendar_rows() if r[0] != without]
     create = "CREATE TABLE retail_calendar (day DATE, retail_week DATE, month_start DATE, "
     create += "year_start DATE)"
     insert = "INSERT INTO retail_calendar VALUES (?, ?, ?, ?)"
@@ -175,10 +179,18 @@ def _calendar_file(engine: str, folder: Path) -> str:
 def load(tmp_path: Path, write_project: Callable[[dict[str, str]], Path]) -> Iterator[Load]:
     layers: list[ml.SemanticLayer] = []
 
-    def build(engine: str, time_zone: str = "UTC") -> ml.SemanticLayer:
+    def build(
+        engine: str, time_zone: str = "UTC", spine: bool = False, without: dt.date | None = None
+    ) -> ml.SemanticLayer:
         embedded = engine in EMBEDDED
-        url = _calendar_file(engine, tmp_path) if embedded else engine_url(engine, tmp_path)
-        layer = ml.load(write_project(_project(time_zone, embedded)), connection=url)
+        if embedded:
+            folder = tmp_path / f"calendar_{spine}_{without}"
+            folder.mkdir(exist_ok=True)
+            url = _calendar_file(engine, folder, without)
+        else:
+            url = engine_url(engine, tmp_path)
+        project = _project(time_zone, embedded, spine=spine)
+        layer = ml.load(write_project(project), connection=url)
         layers.append(layer)
         return layer
 
@@ -357,6 +369,34 @@ def test_the_project_time_zone_cuts_the_date_first(load: Load, engine: str) -> N
         (D(2024, 2, 4), 8.0),
         (D(2024, 3, 3), 2.0),
     ]
+
+
+@pytest.mark.parametrize("engine", EMBEDDED)
+def test_the_spine_can_be_the_calendar_tables_days(load: Load, engine: str) -> None:
+    generated = load(engine)
+    table = load(engine, spine=True)
+    questions: list[dict[str, Any]] = [
+        {"metrics": ["users_7d", "amount_rytd"], "by": ["metric_time.retail_month"]},
+        {"metrics": ["users_rmtd"], "by": ["metric_time.day"], "start": "2024-02-01"},
+        {"metrics": [], "by": ["metric_time.retail_week"]},
+        {"metrics": ["amount"], "by": ["metric_time.week"], "fill_periods": True},
+    ]
+    for question in questions:
+        asked = {"start": RANGE["start"], "end": RANGE["end"], **question}
+        metrics = asked.pop("metrics")
+        assert table.query(metrics, **asked).sql().count("spine_digits") == 0
+        assert _rows(table, metrics, **asked) == _rows(generated, metrics, **asked)
+    # A day the table lacks is no day of the spine: it has no row and no window of its own.
+    gap = load(engine, spine=True, without=D(2024, 3, 2))
+    days = _rows(
+        gap,
+        ["amount"],
+        by=["metric_time.day"],
+        start="2024-03-01",
+        end="2024-03-03",
+        fill_periods=True,
+    )
+    assert days == [(D(2024, 3, 1), None), (D(2024, 3, 3), 2.0)]
 
 
 @pytest.mark.parametrize("engine", EMBEDDED)
