@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from metrics_layer.errors import Diagnostic, did_you_mean
+from metrics_layer.errors import Diagnostic, Level, did_you_mean
 from metrics_layer.graph.calendars import GRAIN_NAMES, PART_NAMES
 from metrics_layer.graph.expressions import (
     ExpressionSyntaxError,
@@ -373,15 +373,22 @@ def _primary_entities(
     for source in sources.values():
         for entity in source.entities.values():
             if entity.name not in primary:
+                # A key held only by facts (a guest id) is grouped by as it is; a near miss of
+                # an entity that has a primary source is more likely a typo.
+                suggestion = did_you_mean(entity.name, primary)
+                if not suggestion:
+                    continue
                 index = [e.name for e in seen[source.name].spec.entities].index(entity.name)
                 problems.append(
                     seen[source.name].diagnostic(
                         f"entity '{entity.name}' has no primary source, so nothing can join "
-                        "through it. Mark it 'primary: true' in the source where it is unique."
-                        + did_you_mean(entity.name, primary),
+                        "through it and it has no dimensions (a query can still group by its "
+                        "key). If it is the entity below, fix the name; if it is unique in one "
+                        "source, mark it 'primary: true' there." + suggestion,
                         "entities",
                         index,
                         "name",
+                        level=Level.WARNING,
                     )
                 )
             elif len(entity.keys) != len(sources[primary[entity.name]].entities[entity.name].keys):

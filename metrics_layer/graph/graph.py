@@ -205,6 +205,9 @@ class Graph:
                         f"'{name}': an entity has no time grain or date part", field=field
                     )
                 return DimensionRef(name, path, entity.source, None, entity, None)
+            holders = self.key_only.get(owner)
+            if holders is not None:
+                return self._key_only(name, owner, holders, start, field, grain or part)
             raise QueryError(
                 f"unknown name '{name}'. Write 'entity.dimension' or 'source.dimension', "
                 "e.g. 'user.plan', or an entity name such as 'user'."
@@ -222,6 +225,13 @@ class Graph:
             target = self.primary[owner]
         elif owner in self.sources:
             target = owner
+        elif owner in self.key_only:
+            raise QueryError(
+                f"'{name}': entity '{owner}' has no primary source (a table with one row per "
+                f"{owner}), so it has no dimensions; group by '{owner}' itself (its key), or "
+                f"give it a primary source with its dimensions",
+                field=field,
+            )
         else:
             raise QueryError(
                 f"unknown entity or source '{owner}' in '{name}'."
@@ -276,9 +286,42 @@ class Graph:
         grain = check_grain(name, grain, dimension, field)
         return DimensionRef(name, (), start, dimension, None, grain)
 
+    @cached_property
+    def key_only(self) -> dict[str, tuple[str, ...]]:
+        """Entities without a primary source (a guest id held only by facts): each with the
+        sources that hold its key. Such an entity is grouped by its key, read from each scan's
+        own source; nothing joins through it."""
+        found: dict[str, list[str]] = {}
+        for source in self.sources.values():
+            for name in source.entities:
+                if name not in self.primary:
+                    found.setdefault(name, []).append(source.name)
+        return {name: tuple(holders) for name, holders in found.items()}
+
+    def _key_only(
+        self,
+        name: str,
+        entity: str,
+        holders: tuple[str, ...],
+        start: str,
+        field: str,
+        suffix: Period | DatePart | None,
+    ) -> DimensionRef:
+        if suffix is not None:
+            raise QueryError(f"'{name}': an entity has no time grain or date part", field=field)
+        found = self.sources[start].entities.get(entity)
+        if found is None:
+            raise QueryError(
+                f"'{name}': entity '{entity}' has no primary source, so only the sources that "
+                f"hold its key can be grouped by it ({', '.join(holders)}), and '{start}' does "
+                f"not; ask for metrics of those sources, or give '{entity}' a primary source",
+                field=field,
+            )
+        return DimensionRef(name, (), start, None, found, None)
+
     def query_names(self) -> list[str]:
         """Every name a query may group by, for suggestions and the catalogue."""
-        names = [METRIC_TIME, *self.primary]
+        names = [METRIC_TIME, *self.primary, *self.key_only]
         for entity, owner in self.primary.items():
             names.extend(f"{entity}.{d}" for d in self.sources[owner].dimensions)
         for source in self.sources.values():
