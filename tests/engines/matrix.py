@@ -219,6 +219,7 @@ SPARK_SHAPES = (
     "quarter by channel, filtered",
     "top 2 plans",
     "day of week",
+    "retail month",
 )
 
 
