@@ -184,10 +184,13 @@ class Graph:
         part: DatePart | None = None
         if parts[0] == METRIC_TIME:
             return self._metric_time(name, parts, start, field, time)
-        if len(parts) >= 2 and (found := self.period(parts[-1])) is not None:
+        # 'owner.name' is a dimension when the owner has one of that name, even one named like
+        # a grain ('users.month'); otherwise a last part naming a period cuts a time dimension.
+        suffixed = len(parts) >= 2 and not (len(parts) == 2 and self._has(parts[0], parts[1]))
+        if suffixed and (found := self.period(parts[-1])) is not None:
             grain = found
             parts = parts[:-1]
-        elif len(parts) >= 2 and parts[-1] in PART_NAMES:
+        elif suffixed and parts[-1] in PART_NAMES:
             part = DatePart(parts[-1])
             parts = parts[:-1]
         path: tuple[JoinStep, ...]
@@ -297,6 +300,12 @@ class Graph:
                 if name not in self.primary:
                     found.setdefault(name, []).append(source.name)
         return {name: tuple(holders) for name, holders in found.items()}
+
+    def _has(self, owner: str, dimension: str) -> bool:
+        """Whether ``owner`` (an entity with a primary source, or a source) has a dimension
+        called ``dimension``."""
+        source = self.primary.get(owner, owner)
+        return source in self.sources and dimension in self.sources[source].dimensions
 
     def _key_only(
         self,

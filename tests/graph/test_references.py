@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -511,3 +512,31 @@ def test_source_sql_without_columns_is_reported(write_project: WriteProject) -> 
     diagnostic = one(write_project({"a.yml": SOURCE.replace("table: users", "sql: SELECT")}))
     assert diagnostic.line == 3
     assert "sql" in diagnostic.message
+
+
+def test_a_dimension_named_like_a_grain_or_part_is_that_dimension(
+    write_project: WriteProject,
+) -> None:
+    text = """\
+sources:
+  - name: users
+    sql: "SELECT 1 AS user_id, 'x' AS month, 5 AS day_of_week, CAST('2026-01-07' AS DATE) AS at"
+    time: at
+    entities: [{name: user, key: user_id, primary: true}]
+    dimensions:
+      - {name: month}
+      - {name: day_of_week}
+      - {name: at, type: time}
+    measures: [{name: signups, agg: count}]
+metrics:
+  - {name: signups, type: simple, measure: users.signups}
+"""
+    layer = ml.load(write_project({"a.yml": text}))
+    for name in ("user.month", "users.month"):
+        assert list(layer.query(["signups"], by=[name]).run().rows) == [("x", 1)]
+    assert list(layer.query(["signups"], by=["user.day_of_week"]).run().rows) == [(5, 1)]
+    # A time dimension still takes grains and parts: 2026-01-07 is a Wednesday.
+    assert list(layer.query(["signups"], by=["user.at.day_of_week"]).run().rows) == [(3, 1)]
+    assert list(layer.query(["signups"], by=["users.at.month"]).run().rows) == [
+        (dt.date(2026, 1, 1), 1)
+    ]
