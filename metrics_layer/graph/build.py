@@ -241,7 +241,45 @@ def _source(
             m.description,
             time=m.time or spec.time,
         )
-    return Source(spec.name, relation, spec.time, entities, dimensions, measures, spec.description)
+    valid_from = valid_to = None
+    if spec.valid_from is not None or spec.valid_to is not None:
+        if spec.valid_from is None:
+            problems.append(
+                located.diagnostic(
+                    f"source '{spec.name}' has 'valid_to' without 'valid_from'; a history "
+                    "source needs the time each row starts to hold",
+                    "valid_to",
+                )
+            )
+            return None
+        if any(e.primary for e in entities.values()):
+            problems.append(
+                located.diagnostic(
+                    f"history source '{spec.name}' holds several rows per entity over time, so "
+                    "none of its entities can be primary; make them 'primary: false' and keep "
+                    "the current values in another source",
+                    "valid_from",
+                )
+            )
+            return None
+        valid_from = _parse(spec.valid_from, spec.name, located, problems, "valid_from")
+        if spec.valid_to is not None:
+            valid_to = _parse(spec.valid_to, spec.name, located, problems, "valid_to")
+            if valid_to is None:
+                return None
+        if valid_from is None:
+            return None
+    return Source(
+        spec.name,
+        relation,
+        spec.time,
+        entities,
+        dimensions,
+        measures,
+        spec.description,
+        valid_from,
+        valid_to,
+    )
 
 
 def _is_time(dimensions: dict[str, Dimension], name: str) -> bool:

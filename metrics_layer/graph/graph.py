@@ -259,7 +259,9 @@ class Graph:
             check_part(name, part, dimension, field)
         elif dimension.type is DimensionType.TIME:
             grain = check_grain(name, grain or Grain.DAY, dimension, field)
-        if owner in self.primary and owner in self.sources[start].entities and target != start:
+        if self.sources[target].is_history and target != start:
+            path = self._history_path(name, start, target, field, time)
+        elif owner in self.primary and owner in self.sources[start].entities and target != start:
             path = (JoinStep(start, target, owner),)
         else:
             path = self.join_path(start, target, name=name, field=field)
@@ -300,6 +302,34 @@ class Graph:
                 if name not in self.primary:
                     found.setdefault(name, []).append(source.name)
         return {name: tuple(holders) for name, holders in found.items()}
+
+    def _history_path(
+        self, name: str, start: str, history: str, field: str, time: str | None
+    ) -> tuple[JoinStep, ...]:
+        """The one hop from ``start`` to the history source ``history`` through an entity
+        both hold, read as of ``start``'s time."""
+        shared = [e for e in self.sources[history].entities if e in self.sources[start].entities]
+        if len(shared) != 1:
+            held = ", ".join(self.sources[history].entities) or "none"
+            raise QueryError(
+                f"'{name}' comes from history source '{history}', read as of each row's time "
+                f"through an entity that '{start}' holds itself; "
+                + (
+                    f"'{start}' holds none of its entities ({held}): group by it from metrics "
+                    "of a source that does"
+                    if not shared
+                    else f"'{start}' shares several ({', '.join(shared)}): give '{history}' one"
+                ),
+                field=field,
+            )
+        if (time or self.sources[start].time) is None:
+            raise QueryError(
+                f"'{name}' comes from history source '{history}', read as of each row's time, "
+                f"and source '{start}' has no time; set its 'time:' or group by the current "
+                "value instead",
+                field=field,
+            )
+        return (JoinStep(start, history, shared[0]),)
 
     def _has(self, owner: str, dimension: str) -> bool:
         """Whether ``owner`` (an entity with a primary source, or a source) has a dimension

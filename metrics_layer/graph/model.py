@@ -129,6 +129,14 @@ class Source:
     dimensions: dict[str, Dimension]
     measures: dict[str, Measure]
     description: str | None = None
+    # A history source (slowly changing, type 2): each row holds from ``valid_from``
+    # (inclusive) until ``valid_to`` (exclusive; NULL: still holds).
+    valid_from: exp.Expr | None = None
+    valid_to: exp.Expr | None = None
+
+    @property
+    def is_history(self) -> bool:
+        return self.valid_from is not None
 
 
 class MetricKind(StrEnum):

@@ -5,17 +5,24 @@ from __future__ import annotations
 from sqlglot import exp
 
 from metrics_layer.graph.graph import Graph, JoinStep
+from metrics_layer.graph.model import Source
 from metrics_layer.planner.plan import Join
 
 __all__ = ["Joins", "requalify"]
 
 
 class Joins:
-    """The joins of one scan: one LEFT JOIN per distinct entity path, named after its source."""
+    """The joins of one scan: one LEFT JOIN per distinct entity path, named after its source.
 
-    def __init__(self, graph: Graph, source: str) -> None:
+    A history source (``valid_from``/``valid_to``) is joined as of each row's time: the scan's
+    ``time`` dimension (its metric_time) must fall in the row's validity, ``valid_from <= time``
+    and ``time < valid_to`` (or ``valid_to`` NULL), both as stored.
+    """
+
+    def __init__(self, graph: Graph, source: str, time: str | None = None) -> None:
         self.graph = graph
         self.source = source
+        self.time = time
         self._aliases: dict[tuple[JoinStep, ...], str] = {(): source}
         self._joins: list[Join] = []
 
@@ -43,9 +50,32 @@ class Joins:
                     for lk, rk in zip(left.keys, right.keys, strict=True)
                 )
             )
+            target = self.graph.sources[step.right]
+            if target.valid_from is not None:
+                on = exp.and_(on, self._valid(target, alias, left_alias, step.left))
             self._aliases[prefix] = alias
-            self._joins.append(Join(alias, self.graph.sources[step.right].relation, on))
+            self._joins.append(Join(alias, target.relation, on))
         return self._aliases[path]
+
+    def _valid(self, history: Source, alias: str, left_alias: str, left: str) -> exp.Expr:
+        """The scan's time within a row's validity (the graph admits only a direct hop from
+        the scan's own source to a history source)."""
+        assert left == self.source, "a history source is joined from the scan's source"
+        name = self.time or self.graph.sources[left].time
+        assert name is not None, "the graph refuses a history join from a source without time"
+        time = self.graph.sources[left].dimensions[name].expr.copy()
+        at = requalify(time, left, left_alias)
+        assert history.valid_from is not None
+        start = requalify(history.valid_from.copy(), history.name, alias)
+        inside: exp.Expr = exp.LTE(this=start, expression=at)
+        if history.valid_to is None:
+            return inside
+        end = requalify(history.valid_to.copy(), history.name, alias)
+        open_or_later = exp.Or(
+            this=exp.Is(this=end, expression=exp.Null()),
+            expression=exp.LT(this=at.copy(), expression=end.copy()),
+        )
+        return exp.and_(inside, exp.Paren(this=open_or_later))
 
     def joins(self) -> tuple[Join, ...]:
         return tuple(self._joins)

@@ -364,7 +364,7 @@ class Planner:
     def _aggregation(self, scan: _Scan) -> Aggregation:
         if scan.window is not None:
             return plan_window(self, scan.source, scan.time, scan.leaves[0][1], scan.name)
-        joins = Joins(self.graph, scan.source)
+        joins = Joins(self.graph, scan.source, scan.time)
         groups: list[tuple[str, exp.Expr]] = []
         partition: list[tuple[str, exp.Expr]] = []
         for name in self.query.by:

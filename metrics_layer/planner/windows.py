@@ -61,7 +61,7 @@ def plan_window(
     assert metric is not None
     query = planner.query
     settings = planner.graph.settings
-    joins = Joins(planner.graph, source)
+    joins = Joins(planner.graph, source, time_name)
     offset = leaf.offset
     if offset is not None and isinstance(offset.unit, CalendarPeriod):
         raise QueryError(

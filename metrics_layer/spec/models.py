@@ -369,6 +369,16 @@ class SourceSpec(_Spec):
         None, description="Name of the time dimension that is metric_time for this source."
     )
     description: str | None = None
+    valid_from: SqlText | None = Field(
+        None,
+        description="A history (slowly changing, type 2) source: the SQL time from which a row "
+        "holds (inclusive); read as of each fact row's time.",
+    )
+    valid_to: SqlText | None = Field(
+        None,
+        description="With valid_from: the SQL time until which a row holds (exclusive; NULL "
+        "while it still holds).",
+    )
     entities: list[EntitySpec] = Field(default_factory=list)
     dimensions: list[DimensionSpec] = Field(default_factory=list)
     measures: list[MeasureSpec] = Field(default_factory=list)
