@@ -162,6 +162,40 @@ def test_hostile_expressions_are_diagnostics_at_their_line(
     assert words.lower() in errors[0].message.lower(), errors[0].message
 
 
+HISTORY = """\
+  - name: plan_history
+    table: plan_history
+    valid_from: valid_from
+    valid_to: valid_to
+    entities:
+      - {name: user, key: user_id}
+    dimensions:
+      - {name: plan}
+"""
+
+
+@pytest.mark.parametrize("field", ["valid_from", "valid_to"])
+@pytest.mark.parametrize(
+    ("expression", "words"),
+    [
+        ("pg_read_file('/etc/passwd')", "pg_read_file"),
+        ("(SELECT 1); DROP TABLE users", "exactly one"),
+        ("SLEEP(10)", "SLEEP()"),
+        ('CAST(valid_from AS "t; DROP")', "type name"),
+    ],
+)
+def test_hostile_validity_is_a_diagnostic_at_its_line(
+    write_project: WriteProject, field: str, expression: str, words: str
+) -> None:
+    text = USERS_SOURCE + HISTORY.replace(
+        f"{field}: {field}", f"{field}: {_yaml_string(expression)}"
+    )
+    _, diagnostics = ml.check(write_project({"a.yml": text}))
+    errors = [d for d in diagnostics if d.level is Level.ERROR]
+    assert [e.line for e in errors] == [14 if field == "valid_from" else 15], errors
+    assert words.lower() in errors[0].message.lower(), errors[0].message
+
+
 def test_comments_in_definitions_never_reach_the_sql(write_project: WriteProject) -> None:
     sql = "SELECT * /*! , (SELECT LOAD_FILE('/etc/passwd')) AS x */ FROM users -- only users"
     text = USERS_SOURCE.replace("table: users", "sql: " + _yaml_string(sql))
