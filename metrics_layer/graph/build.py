@@ -71,7 +71,7 @@ def build_graph(
         source = _source(located, problems, target)
         if source is not None:
             sources[name] = source
-    primary = _primary_entities(sources, seen, problems)
+    primary, also = _primary_entities(sources, seen, problems)
     calendar = None
     if project.settings.calendar is not None:
         place = project.settings_place or Located(
@@ -79,7 +79,12 @@ def build_graph(
         )
         calendar = _calendar(place, project.settings.calendar, problems, target)
     graph = Graph(
-        settings=settings, sources=sources, metrics={}, primary=primary, calendar=calendar
+        settings=settings,
+        sources=sources,
+        metrics={},
+        primary=primary,
+        calendar=calendar,
+        also_primary=also,
     )
     metrics = build_metrics(project.metrics, graph, problems)
     places: dict[str, tuple[str, int | None, int | None]] = {}
@@ -93,6 +98,7 @@ def build_graph(
         primary=primary,
         places=places,
         calendar=calendar,
+        also_primary=also,
     )
     return graph, problems
 
@@ -389,23 +395,17 @@ def _calendar(
 
 def _primary_entities(
     sources: dict[str, Source], seen: dict[str, Located[SourceSpec]], problems: list[Diagnostic]
-) -> dict[str, str]:
+) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """Each entity's first primary source, and the other sources where it is primary too (a
+    users table and a users-latest snapshot: one row per user in each)."""
     primary: dict[str, str] = {}
+    also: dict[str, tuple[str, ...]] = {}
     for source in sources.values():
         for entity in source.entities.values():
             if not entity.primary:
                 continue
             if entity.name in primary:
-                index = [e.name for e in seen[source.name].spec.entities].index(entity.name)
-                problems.append(
-                    seen[source.name].diagnostic(
-                        f"entity '{entity.name}' is primary in both '{primary[entity.name]}' and "
-                        f"'{source.name}'; an entity has one primary source. Make one 'primary: "
-                        "false'",
-                        "entities",
-                        index,
-                    )
-                )
+                also[entity.name] = (*also.get(entity.name, ()), source.name)
                 continue
             primary[entity.name] = source.name
     for source in sources.values():
@@ -441,4 +441,4 @@ def _primary_entities(
                         "key",
                     )
                 )
-    return primary
+    return primary, also

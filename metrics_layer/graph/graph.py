@@ -87,6 +87,13 @@ class Graph:
         default_factory=dict, compare=False
     )
     calendar: Calendar | None = None
+    # Entities primary in more than one source: the sources after the first (``primary``).
+    also_primary: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def primaries(self, entity: str) -> tuple[str, ...]:
+        """Every source where ``entity`` is primary (one row per entity), the first first."""
+        first = self.primary.get(entity)
+        return () if first is None else (first, *self.also_primary.get(entity, ()))
 
     def period(self, name: str) -> Period | None:
         """The built-in grain or calendar table period called ``name``; None if neither."""
@@ -115,9 +122,10 @@ class Graph:
         out: dict[str, tuple[JoinStep, ...]] = {}
         for source in self.sources.values():
             out[source.name] = tuple(
-                JoinStep(source.name, self.primary[name], name)
+                JoinStep(source.name, target, name)
                 for name in sorted(source.entities)
-                if name in self.primary and self.primary[name] != source.name
+                for target in self.primaries(name)
+                if target != source.name
             )
         return out
 
@@ -225,7 +233,7 @@ class Graph:
             )
         owner, dim_name = parts
         if owner in self.primary:
-            target = self.primary[owner]
+            target = self._entity_source(name, owner, dim_name, field)
         elif owner in self.sources:
             target = owner
         elif owner in self.key_only:
@@ -243,10 +251,13 @@ class Graph:
             )
         dimension = self.sources[target].dimensions.get(dim_name)
         if dimension is None:
+            known = sorted(
+                {d for s in self.primaries(owner) or (target,) for d in self.sources[s].dimensions}
+            )
             raise QueryError(
                 f"'{owner}' has no dimension '{dim_name}'."
-                + did_you_mean(dim_name, self.sources[target].dimensions)
-                + f" Its dimensions: {', '.join(sorted(self.sources[target].dimensions))}",
+                + did_you_mean(dim_name, known)
+                + f" Its dimensions: {', '.join(known)}",
                 field=field,
             )
         if (grain is not None or part is not None) and dimension.type is not DimensionType.TIME:
@@ -331,11 +342,25 @@ class Graph:
             )
         return (JoinStep(start, history, shared[0]),)
 
+    def _entity_source(self, name: str, entity: str, dimension: str, field: str) -> str:
+        """The primary source of ``entity`` holding ``dimension``: the only one that does, or
+        the first when none does (its error lists its dimensions)."""
+        holders = [s for s in self.primaries(entity) if dimension in self.sources[s].dimensions]
+        if len(holders) > 1:
+            named = " or ".join(f"'{s}.{dimension}'" for s in holders)
+            raise QueryError(
+                f"'{name}' is ambiguous: entity '{entity}' has a dimension '{dimension}' in "
+                f"{', '.join(holders)}, each a source with one row per {entity}; name the source: "
+                f"{named}",
+                field=field,
+            )
+        return holders[0] if holders else self.primary[entity]
+
     def _has(self, owner: str, dimension: str) -> bool:
         """Whether ``owner`` (an entity with a primary source, or a source) has a dimension
         called ``dimension``."""
-        source = self.primary.get(owner, owner)
-        return source in self.sources and dimension in self.sources[source].dimensions
+        sources = self.primaries(owner) or (owner,)
+        return any(s in self.sources and dimension in self.sources[s].dimensions for s in sources)
 
     def _key_only(
         self,
@@ -361,8 +386,10 @@ class Graph:
     def query_names(self) -> list[str]:
         """Every name a query may group by, for suggestions and the catalogue."""
         names = [METRIC_TIME, *self.primary, *self.key_only]
-        for entity, owner in self.primary.items():
-            names.extend(f"{entity}.{d}" for d in self.sources[owner].dimensions)
+        for entity in self.primary:
+            for owner in self.primaries(entity):
+                names.extend(f"{entity}.{d}" for d in self.sources[owner].dimensions)
+        names = list(dict.fromkeys(names))
         for source in self.sources.values():
             names.extend(f"{source.name}.{d}" for d in source.dimensions)
         return names

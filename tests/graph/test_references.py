@@ -156,6 +156,7 @@ def test_every_reference_error_is_listed_not_just_the_first(write_project: Write
                 "{name: b, type: simple, measure: users.signups, rollup: sum}",
                 "{name: c, type: ratio, numerator: a, denominator: nope}",
             ),
+            # a second source where 'user' is primary (allowed), with a bad time
             "b.yml": SOURCE.replace("name: users", "name: people").replace(
                 "time: signed_up_at", "time: country"
             ),
@@ -167,7 +168,6 @@ def test_every_reference_error_is_listed_not_just_the_first(write_project: Write
         ("a.yml", FIRST_METRIC_LINE + 1),
         ("a.yml", FIRST_METRIC_LINE + 2),
         ("b.yml", 4),
-        ("b.yml", 6),
     ]
 
 
@@ -245,17 +245,25 @@ def test_entity_without_primary_source(write_project: WriteProject) -> None:
     assert graph.key_only == {"usr": ("events",), "account": ("events",)}
 
 
-def test_two_primary_sources_for_one_entity_names_both(write_project: WriteProject) -> None:
+def test_an_entity_may_be_primary_in_several_sources(write_project: WriteProject) -> None:
     text = SOURCE + (
         "  - name: people\n"
         "    table: people\n"
         "    entities:\n"
         "      - {name: user, key: person_id, primary: true}\n"
+        "    dimensions:\n"
+        "      - {name: country}\n"
+        "      - {name: nickname}\n"
     )
-    diagnostic = one(write_project({"a.yml": text}))
-    assert diagnostic.line == 15
-    assert "entity 'user' is primary in both 'users' and 'people'" in diagnostic.message
-    assert "Make one 'primary: false'" in diagnostic.message
+    graph, diagnostics = ml.check(write_project({"a.yml": text}))
+    assert diagnostics == []
+    assert graph is not None
+    assert graph.primaries("user") == ("users", "people")
+    nickname = graph.resolve("user.nickname", "users", field="by")
+    assert (nickname.source, [s.right for s in nickname.path]) == ("people", ["people"])
+    with pytest.raises(ml.QueryError, match=r"'user\.country' is ambiguous") as caught:
+        graph.resolve("user.country", "users", field="by")
+    assert "'users.country' or 'people.country'" in str(caught.value)
 
 
 def test_entity_key_column_count_must_match_the_primary(write_project: WriteProject) -> None:
