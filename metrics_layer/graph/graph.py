@@ -194,7 +194,9 @@ class Graph:
             return self._metric_time(name, parts, start, field, time)
         # 'owner.name' is a dimension when the owner has one of that name, even one named like
         # a grain ('users.month'); otherwise a last part naming a period cuts a time dimension.
-        suffixed = len(parts) >= 2 and not (len(parts) == 2 and self._has(parts[0], parts[1]))
+        suffixed = len(parts) >= 2 and not (
+            len(parts) == 2 and self.has_dimension(parts[0], parts[1])
+        )
         if suffixed and (found := self.period(parts[-1])) is not None:
             grain = found
             parts = parts[:-1]
@@ -356,7 +358,7 @@ class Graph:
             )
         return holders[0] if holders else self.primary[entity]
 
-    def _has(self, owner: str, dimension: str) -> bool:
+    def has_dimension(self, owner: str, dimension: str) -> bool:
         """Whether ``owner`` (an entity with a primary source, or a source) has a dimension
         called ``dimension``."""
         sources = self.primaries(owner) or (owner,)

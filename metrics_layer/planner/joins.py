@@ -77,6 +77,13 @@ class Joins:
         )
         return exp.and_(inside, exp.Paren(this=open_or_later))
 
+    def extra(self, alias: str, relation: exp.Expr, on: exp.Expr) -> str:
+        """LEFT JOIN ``relation`` (a per-entity metric, for a metric-valued filter) under
+        ``alias``, once per scan; the alias it is joined under."""
+        if alias not in {j.alias for j in self._joins}:
+            self._joins.append(Join(alias, relation, on))
+        return alias
+
     def joins(self) -> tuple[Join, ...]:
         return tuple(self._joins)
 

@@ -8,6 +8,7 @@ afterwards, so a fan-out can never double-count.
 
 from __future__ import annotations
 
+import contextvars
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -42,7 +43,7 @@ from metrics_layer.planner.query import MAX_NAME_LENGTH, MetricQuery
 from metrics_layer.planner.types import dimension_type, metric_type
 from metrics_layer.planner.windows import fill_periods, plan_window
 from metrics_layer.spec.models import DimensionType, Grain, Rollup, SemiAdditive
-from metrics_layer.sql.names import column
+from metrics_layer.sql.names import column, table_alias
 from metrics_layer.sql.parts import PART_GRAIN, date_part
 from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift, within_dates
 
@@ -518,6 +519,67 @@ class Planner:
         settings = self.graph.settings
         return bucket(expression, grain, settings.week_start, settings.fiscal_year_start)
 
+    def _metric_valued(self, owner: str, name: str) -> bool:
+        """``entity.metric`` in a filter: a metric computed per entity (when the entity has no
+        dimension of that name)."""
+        graph = self.graph
+        entity = owner in graph.primary or owner in graph.key_only
+        return entity and name in graph.metrics and not graph.has_dimension(owner, name)
+
+    def _metric_filter(
+        self,
+        entity: str,
+        metric_name: str,
+        source: str,
+        joins: Joins | None,
+        field: str,
+        time: str | None,
+    ) -> exp.Expr:
+        """The value of ``metric_name`` for each row's ``entity`` (over all its rows, with the
+        metric's own filter, no date range): a per-entity aggregation LEFT JOINed on the key;
+        an entity without rows has 0 for a count (the metric's fill_null, else NULL)."""
+        shown = f"{entity}.{metric_name}"
+        if (entity, metric_name) in _PLANNING.get():
+            raise FilterError(
+                f"'{shown}' is a metric-valued filter that needs itself; filter '{metric_name}' "
+                "on something else",
+                field=field,
+            )
+        try:
+            ref = self.graph.resolve(entity, source, field=field, time=time)
+        except QueryError as exc:
+            raise FilterError(str(exc).removeprefix(f"{field}: "), field=field) from exc
+        keys = self.expressions(ref, joins)
+        if len(keys) != 1:
+            raise FilterError(
+                f"'{shown}': entity '{entity}' has a key of several columns; a metric-valued "
+                "filter needs a one-column key",
+                field=field,
+            )
+        alias = f"{metric_name}_by_{entity}"
+        if joins is None:
+            return column(metric_name, alias)
+        from metrics_layer.sql.build import build_select
+
+        token = _PLANNING.set((*_PLANNING.get(), (entity, metric_name)))
+        try:
+            inner = plan_query(self.graph, MetricQuery.of([metric_name], by=[entity]))
+        except QueryError as exc:
+            raise FilterError(f"'{shown}': {str(exc).split(': ', 1)[-1]}", field=field) from exc
+        finally:
+            _PLANNING.reset(token)
+        relation = exp.Subquery(
+            this=_prefixed(build_select(inner), f"{alias}_"), alias=table_alias(alias)
+        )
+        on = exp.EQ(this=column(inner.groupings[0].alias, alias), expression=keys[0])
+        joins.extra(alias, relation, on)
+        value: exp.Expr = column(inner.metrics[0].name, alias)
+        metric = self.graph.metrics[metric_name]
+        fill = metric.fill_null
+        if fill is None and metric.kind is MetricKind.SIMPLE and metric.measure is not None:
+            fill = 0 if fills_with_zero(self.graph.measures[metric.measure].agg) else None
+        return value if fill is None else exp.Coalesce(this=value, expressions=[_number(fill)])
+
     def resolve(
         self,
         condition: exp.Expr,
@@ -539,6 +601,8 @@ class Planner:
             if len(parts) == 1 and parts[0] in self.graph.sources[source].dimensions:
                 parts = [source, parts[0]]
             name = ".".join(parts)
+            if len(parts) == 2 and self._metric_valued(parts[0], parts[1]):
+                return self._metric_filter(parts[0], parts[1], source, joins, field, time)
             if len(name) > MAX_NAME_LENGTH:
                 raise FilterError(
                     f"'{name[:40]}...' ({len(name):,} characters) is not a dimension name; "
@@ -571,6 +635,33 @@ class Planner:
             return expressions[0]
 
         return typed_time_literals(tree.transform(rule, copy=False))
+
+
+def _prefixed(select: exp.Select, prefix: str) -> exp.Select:
+    """``select`` with its CTEs renamed ``prefix`` + name, so that, nested in another query's
+    CTE, none is named like one of the outer query's (Spark refuses that).
+
+    >>> q = exp.select("x").from_("a").with_("a", as_="SELECT 1 AS x")
+    >>> _prefixed(q, "m_").sql()
+    'WITH m_a AS (SELECT 1 AS x) SELECT x FROM m_a AS a'
+    """
+    with_ = select.args.get("with_")
+    if with_ is None:
+        return select
+    names = {cte.alias for cte in with_.expressions}
+    for cte in with_.expressions:
+        cte.set("alias", table_alias(prefix + cte.alias))
+    for table in select.find_all(exp.Table):
+        if not table.args.get("db") and table.name in names:
+            if not table.alias:
+                table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
+            table.set("this", exp.to_identifier(prefix + table.name))
+    return select
+
+
+_PLANNING: contextvars.ContextVar[tuple[tuple[str, str], ...]] = contextvars.ContextVar(
+    "metric_valued_filters", default=()
+)
 
 
 class _Reused:
