@@ -153,6 +153,12 @@ class OutputMetric:
     name: str
     expr: exp.Expr
     type: ValueType = ValueType.FLOAT
+    # The column's name in the SQL when the name is not an identifier (``min(x)``).
+    sql_name: str | None = None
+
+    @property
+    def alias(self) -> str:
+        return self.sql_name or self.name
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ afterwards, so a fan-out can never double-count.
 from __future__ import annotations
 
 import contextvars
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -130,6 +132,15 @@ class Planner:
         self.scans: dict[_ScanKey, _Scan] = {}
 
     def plan(self) -> Plan:
+        extents = [e for e in map(_extent, self.query.metrics) if e is not None]
+        if extents and len(extents) != len(self.query.metrics):
+            raise QueryError(
+                "min() and max() of a dimension make a query without metrics; ask for the "
+                "metrics in a query of their own",
+                field="metrics",
+            )
+        if extents:
+            return self._extent_plan(extents)
         metrics = [self.graph.metric(name) for name in self.query.metrics]
         outputs = [
             OutputMetric(m.name, self._metric_expr(m, None), metric_type(self.graph, m))
@@ -162,6 +173,43 @@ class Planner:
             self.query.limit,
             versions,
             fill,
+            self.graph.calendar,
+        )
+
+    def _extent_plan(self, extents: list[tuple[str, str, str]]) -> Plan:
+        """``min(dimension)`` / ``max(dimension)`` of time dimensions, by the ``by`` names,
+        from the one source that reaches them all (as a query without metrics lists values)."""
+        self._scan_for_dimensions([name for _, _, name in extents])
+        [scan] = self.scans.values()
+        groupings = self._groupings()
+        outputs: list[OutputMetric] = []
+        for index, (function, text, name) in enumerate(extents, start=1):
+            ref = self.graph.resolve(name, scan.source, field="metrics", time=scan.time)
+            if not ref.is_time:
+                raise QueryError(
+                    f"'{text}': min() and max() take a time dimension (the first or last time); "
+                    f"'{name}' is not one",
+                    field="metrics",
+                )
+            outputs.append(
+                OutputMetric(
+                    text,
+                    column(f"extent_{index}", scan.name),
+                    dimension_type(ref),
+                    f"{function}_{index}",
+                )
+            )
+        aggregation = self._aggregation(scan, extents)
+        aliases = {g.name: g.alias for g in groupings} | {m.name: m.alias for m in outputs}
+        order = tuple((aliases.get(o.name, o.name), o.descending) for o in self.query.order)
+        return Plan(
+            groupings,
+            (aggregation,),
+            tuple(outputs),
+            order,
+            self.query.limit,
+            (),
+            None,
             self.graph.calendar,
         )
 
@@ -308,8 +356,9 @@ class Planner:
             scan.leaves.append((alias, leaf))
         return column(alias, scan.name if scan.per is None else f"{scan.name}_rollup")
 
-    def _scan_for_dimensions(self) -> None:
-        """A query without metrics lists distinct dimension values from the best source."""
+    def _scan_for_dimensions(self, also: Sequence[str] = ()) -> None:
+        """A query without metrics lists distinct dimension values from the best source (one
+        that also reaches the names ``also``)."""
         if any(name.split(".")[0] == METRIC_TIME for name in self.query.by):
             raise QueryError(
                 "without metrics, metric_time lists the periods of start..end on its own; "
@@ -322,7 +371,8 @@ class Planner:
         for source in sorted(self.graph.sources):
             try:
                 cost = sum(
-                    len(self.graph.resolve(n, source, field="by").path) for n in self.query.by
+                    len(self.graph.resolve(n, source, field="by").path)
+                    for n in (*self.query.by, *also)
                 )
                 if self.where is not None:
                     self.resolve(self.where, source, None)
@@ -332,11 +382,11 @@ class Planner:
             if best is None or cost < best[0]:
                 best = (cost, source)
         if best is None:
-            if first_error is not None and len(self.query.by) == 1:
+            if first_error is not None and len(self.query.by) + len(also) == 1:
                 raise first_error
             raise QueryError(
                 "no single source reaches all of "
-                + ", ".join(self.query.by)
+                + ", ".join((*self.query.by, *also))
                 + "; ask for them separately",
                 field="by",
             )
@@ -362,7 +412,9 @@ class Planner:
                 groupings.append(Grouping(name, alias, dimension_type(ref)))
         return tuple(groupings)
 
-    def _aggregation(self, scan: _Scan) -> Aggregation:
+    def _aggregation(
+        self, scan: _Scan, extents: Sequence[tuple[str, str, str]] = ()
+    ) -> Aggregation:
         if scan.window is not None:
             return plan_window(self, scan.source, scan.time, scan.leaves[0][1], scan.name)
         joins = Joins(self.graph, scan.source, scan.time)
@@ -410,6 +462,11 @@ class Planner:
             )
             for alias, leaf in scan.leaves
         )
+        for index, (function, _, name) in enumerate(extents, start=1):
+            ref = self.graph.resolve(name, scan.source, field="metrics", time=scan.time)
+            [value] = self.expressions(ref, joins, None, scan.time)
+            call = exp.Min(this=value) if function == "min" else exp.Max(this=value)
+            columns += (AggColumn(f"extent_{index}", call),)
         source = self.graph.sources[scan.source]
         # A row's period is its own (unshifted) day: shifting by months would fold the last days
         # of a long month into one. Offsets move the buckets (partition), not the periods.
@@ -635,6 +692,19 @@ class Planner:
             return expressions[0]
 
         return typed_time_literals(tree.transform(rule, copy=False))
+
+
+_EXTENT = re.compile(r"(?i)(min|max)\(\s*([^()\s]+)\s*\)")
+
+
+def _extent(text: str) -> tuple[str, str, str] | None:
+    """``min(name)`` or ``max(name)``: (function, the text as asked, name); None otherwise.
+
+    >>> _extent("max( events.occurred_at.second )"), _extent("signups")
+    (('max', 'max( events.occurred_at.second )', 'events.occurred_at.second'), None)
+    """
+    found = _EXTENT.fullmatch(text)
+    return None if found is None else (found.group(1).lower(), text, found.group(2))
 
 
 def _prefixed(select: exp.Select, prefix: str) -> exp.Select:

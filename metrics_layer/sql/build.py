@@ -92,7 +92,7 @@ def _final_select(
     """Join the aggregations on the grain. The grain's rows are those of the aggregations that
     define it (all but period-over-period ones): an offset value joins onto existing periods
     and never adds a period of its own."""
-    metrics = [alias(take(m.expr), m.name) for m in plan.metrics]
+    metrics = [alias(take(m.expr), m.alias) for m in plan.metrics]
     if len(names) == 1:
         return _on_grain(names[0], aliases, [], metrics)
     if not aliases:
@@ -147,7 +147,7 @@ def _filled_select(
         _join(keys, exp.Table(this=ident(FILL_OTHERS)), None, kind="CROSS")
         ctes.append(exp.CTE(this=keys, alias=table_alias(KEYS)))
         base = KEYS
-    metrics = [alias(take(m.expr), m.name) for m in plan.metrics]
+    metrics = [alias(take(m.expr), m.alias) for m in plan.metrics]
     return _on_grain(base, aliases, names, metrics)
 
 
