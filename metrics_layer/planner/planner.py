@@ -358,7 +358,9 @@ class Planner:
 
     def _scan_for_dimensions(self, also: Sequence[str] = ()) -> None:
         """A query without metrics lists distinct dimension values from the best source (one
-        that also reaches the names ``also``)."""
+        that also reaches the names ``also``). A key-only entity's keys are in every source
+        that holds them: then every source that reaches all the names is scanned, and the
+        listing is their union."""
         if any(name.split(".")[0] == METRIC_TIME for name in self.query.by):
             raise QueryError(
                 "without metrics, metric_time lists the periods of start..end on its own; "
@@ -368,17 +370,22 @@ class Planner:
             )
         best: tuple[int, str] | None = None
         first_error: QueryError | None = None
+        reaching: list[str] = []
         for source in sorted(self.graph.sources):
             try:
                 cost = sum(
-                    len(self.graph.resolve(n, source, field="by").path)
-                    for n in (*self.query.by, *also)
+                    len(self.graph.resolve(n, source, field=f).path)
+                    for n, f in (
+                        *((n, "by") for n in self.query.by),
+                        *((n, "metrics") for n in also),
+                    )
                 )
                 if self.where is not None:
                     self.resolve(self.where, source, None)
             except QueryError as exc:
                 first_error = first_error or exc
                 continue
+            reaching.append(source)
             if best is None or cost < best[0]:
                 best = (cost, source)
         if best is None:
@@ -390,10 +397,12 @@ class Planner:
                 + "; ask for them separately",
                 field="by",
             )
-        time = self.graph.sources[best[1]].time
-        self.scans[(best[1], time, None, None, None, None)] = _Scan(
-            best[1], time, False, None, None, None
-        )
+        key_only = not also and any(name in self.graph.key_only for name in self.query.by)
+        for source in reaching if key_only else [best[1]]:
+            time = self.graph.sources[source].time
+            self.scans[(source, time, None, None, None, None)] = _Scan(
+                source, time, False, None, None, None
+            )
 
     # -- names into expressions ---------------------------------------------------------------
 

@@ -99,6 +99,9 @@ def test_metrics_of_two_sources_by_a_key_only_entity(load: Load, engine: str) ->
             (None, 1, 1.0, 0, 0.0),  # booking 4 has no guest: its own (NULL) group, last
         ]
     )
+    # Without metrics, the keys of every source that holds them: 12 is only in reviews.
+    listed = fetch(layer, [], by=["guest"])
+    assert typed(listed) == typed([(10,), (11,), (12,), (None,)])
     filtered = fetch(
         layer,
         ["bookings"],
