@@ -20,6 +20,9 @@ __all__ = [
 ]
 
 _MONTHS_IN = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}
+# Key in ``Expression.meta`` marking a truncation to the first day of a month, quarter or year:
+# months added to it need no clamping to the target month's last day.
+_FIRST_OF_MONTH = "sqlite_first_of_month"
 _TIME_FORMATS = {
     "SECOND": "%Y-%m-%d %H:%M:%S",
     "MINUTE": "%Y-%m-%d %H:%M:00",
@@ -81,6 +84,8 @@ def sqlite_truncate(node: exp.Expr) -> exp.Expr:
         )
     if isinstance(node, exp.TimestampTrunc):
         return cast(truncated, exp.DataType.Type.TIMESTAMP)
+    if unit in _MONTHS_IN:
+        truncated.meta[_FIRST_OF_MONTH] = True
     return truncated
 
 
@@ -108,6 +113,13 @@ def sqlite_calendar_months(node: exp.Expr) -> exp.Expr:
     ...                    unit=exp.var("MONTH"))
     >>> sqlite_calendar_months(node).sql("sqlite")
     "MIN(DATE(d, '+1 months'), DATE(d, 'start of month', '+2 months', '-1 day'))"
+
+    The first day of a month (a truncation to a month, quarter or year) needs no clamping:
+
+    >>> month = sqlite_truncate(exp.DateTrunc(this=exp.column("d"), unit=exp.var("MONTH")))
+    >>> sqlite_calendar_months(exp.DateSub(this=month, expression=exp.Literal.number(1),
+    ...                                    unit=exp.var("MONTH"))).sql("sqlite")
+    "DATE(DATE(d, 'start of month'), '-1 months')"
     """
     if not isinstance(node, (exp.DateAdd, exp.DateSub)):
         return node
@@ -121,6 +133,10 @@ def sqlite_calendar_months(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.DateSub):
         months = -months
     overflowing = _date(this, f"{months:+d} months")
+    if this.meta.get(_FIRST_OF_MONTH):
+        # The first of a month exists in every month (a fiscal period is built this way).
+        overflowing.meta[_FIRST_OF_MONTH] = True
+        return overflowing
     last_day = _date(this, "start of month", f"{months + 1:+d} months", "-1 day")
     return exp.Least(this=overflowing, expressions=[last_day])
 

@@ -1,220 +1,37 @@
 WITH subscriptions_agg AS (
   SELECT
     DATE(
-      MIN(
-        DATE(
-          CASE
-            WHEN STRFTIME(
-              '%m',
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              )
-            ) <= '03'
-            THEN DATE(
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              ),
-              'start of year'
-            )
-            WHEN STRFTIME(
-              '%m',
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              )
-            ) <= '06'
-            THEN DATE(
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              ),
-              'start of year',
-              '+3 months'
-            )
-            WHEN STRFTIME(
-              '%m',
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              )
-            ) <= '09'
-            THEN DATE(
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              ),
-              'start of year',
-              '+6 months'
-            )
-            ELSE DATE(
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              ),
-              'start of year',
-              '+9 months'
-            )
-          END,
-          '+1 months'
-        ),
-        DATE(
-          CASE
-            WHEN STRFTIME(
-              '%m',
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              )
-            ) <= '03'
-            THEN DATE(
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              ),
-              'start of year'
-            )
-            WHEN STRFTIME(
-              '%m',
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              )
-            ) <= '06'
-            THEN DATE(
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              ),
-              'start of year',
-              '+3 months'
-            )
-            WHEN STRFTIME(
-              '%m',
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              )
-            ) <= '09'
-            THEN DATE(
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              ),
-              'start of year',
-              '+6 months'
-            )
-            ELSE DATE(
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              ),
-              'start of year',
-              '+9 months'
-            )
-          END,
-          'start of month',
-          '+2 months',
-          '-1 day'
-        )
+      DATE(
+        CASE
+          WHEN STRFTIME('%m', DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months')) <= '03'
+          THEN DATE(
+            DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+            'start of year'
+          )
+          WHEN STRFTIME('%m', DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months')) <= '06'
+          THEN DATE(
+            DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+            'start of year',
+            '+3 months'
+          )
+          WHEN STRFTIME('%m', DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months')) <= '09'
+          THEN DATE(
+            DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+            'start of year',
+            '+6 months'
+          )
+          ELSE DATE(
+            DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+            'start of year',
+            '+9 months'
+          )
+        END,
+        '+1 months'
       )
     ) AS metric_time__fiscal_quarter,
-    CAST(CAST(STRFTIME(
-      '%Y',
-      MIN(
-        DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '+11 months'),
-        DATE(
-          DATE(DATE(subscriptions.started_at), 'start of month'),
-          'start of month',
-          '+12 months',
-          '-1 day'
-        )
-      )
-    ) AS INTEGER) AS INTEGER) AS metric_time__fiscal_year_number,
+    CAST(CAST(STRFTIME('%Y', DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '+11 months')) AS INTEGER) AS INTEGER) AS metric_time__fiscal_year_number,
     CAST((
-      CAST(STRFTIME(
-        '%m',
-        MIN(
-          DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-          DATE(
-            DATE(DATE(subscriptions.started_at), 'start of month'),
-            'start of month',
-            '+0 months',
-            '-1 day'
-          )
-        )
-      ) AS INTEGER) + 2
+      CAST(STRFTIME('%m', DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months')) AS INTEGER) + 2
     ) / 3 AS INTEGER) AS metric_time__fiscal_quarter_of_year,
     SUM(subscriptions.mrr) AS new_mrr
   FROM subscriptions AS subscriptions
@@ -225,220 +42,37 @@ WITH subscriptions_agg AS (
     AND CAST(CAST(STRFTIME('%d', DATE(subscriptions.started_at)) AS INTEGER) AS INTEGER) < 15
   GROUP BY
     DATE(
-      MIN(
-        DATE(
-          CASE
-            WHEN STRFTIME(
-              '%m',
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              )
-            ) <= '03'
-            THEN DATE(
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              ),
-              'start of year'
-            )
-            WHEN STRFTIME(
-              '%m',
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              )
-            ) <= '06'
-            THEN DATE(
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              ),
-              'start of year',
-              '+3 months'
-            )
-            WHEN STRFTIME(
-              '%m',
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              )
-            ) <= '09'
-            THEN DATE(
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              ),
-              'start of year',
-              '+6 months'
-            )
-            ELSE DATE(
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              ),
-              'start of year',
-              '+9 months'
-            )
-          END,
-          '+1 months'
-        ),
-        DATE(
-          CASE
-            WHEN STRFTIME(
-              '%m',
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              )
-            ) <= '03'
-            THEN DATE(
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              ),
-              'start of year'
-            )
-            WHEN STRFTIME(
-              '%m',
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              )
-            ) <= '06'
-            THEN DATE(
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              ),
-              'start of year',
-              '+3 months'
-            )
-            WHEN STRFTIME(
-              '%m',
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              )
-            ) <= '09'
-            THEN DATE(
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              ),
-              'start of year',
-              '+6 months'
-            )
-            ELSE DATE(
-              MIN(
-                DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-                DATE(
-                  DATE(DATE(subscriptions.started_at), 'start of month'),
-                  'start of month',
-                  '+0 months',
-                  '-1 day'
-                )
-              ),
-              'start of year',
-              '+9 months'
-            )
-          END,
-          'start of month',
-          '+2 months',
-          '-1 day'
-        )
+      DATE(
+        CASE
+          WHEN STRFTIME('%m', DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months')) <= '03'
+          THEN DATE(
+            DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+            'start of year'
+          )
+          WHEN STRFTIME('%m', DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months')) <= '06'
+          THEN DATE(
+            DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+            'start of year',
+            '+3 months'
+          )
+          WHEN STRFTIME('%m', DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months')) <= '09'
+          THEN DATE(
+            DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+            'start of year',
+            '+6 months'
+          )
+          ELSE DATE(
+            DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
+            'start of year',
+            '+9 months'
+          )
+        END,
+        '+1 months'
       )
     ),
-    CAST(CAST(STRFTIME(
-      '%Y',
-      MIN(
-        DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '+11 months'),
-        DATE(
-          DATE(DATE(subscriptions.started_at), 'start of month'),
-          'start of month',
-          '+12 months',
-          '-1 day'
-        )
-      )
-    ) AS INTEGER) AS INTEGER),
+    CAST(CAST(STRFTIME('%Y', DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '+11 months')) AS INTEGER) AS INTEGER),
     CAST((
-      CAST(STRFTIME(
-        '%m',
-        MIN(
-          DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months'),
-          DATE(
-            DATE(DATE(subscriptions.started_at), 'start of month'),
-            'start of month',
-            '+0 months',
-            '-1 day'
-          )
-        )
-      ) AS INTEGER) + 2
+      CAST(STRFTIME('%m', DATE(DATE(DATE(subscriptions.started_at), 'start of month'), '-1 months')) AS INTEGER) + 2
     ) / 3 AS INTEGER)
 )
 SELECT
