@@ -111,7 +111,7 @@ def join_calendar(select: exp.Select, calendar: Calendar | None) -> None:
         ctes = _Ctes(select, calendar)
     joined: dict[tuple[int, str], exp.Expr] = {}
     # Deepest first: a marker whose date holds another one joins after that one's joins.
-    for node in sorted(markers, key=_depth, reverse=True):
+    for node in sorted(markers, key=lambda node: node.depth, reverse=True):
         owner = node.find_ancestor(exp.Select)
         assert owner is not None, "a calendar period outside any SELECT"
         day: exp.Expr = node.this
@@ -286,12 +286,3 @@ def _insert(owner: exp.Select, day: exp.Expr, joins: list[exp.Join]) -> None:
         if join.this.alias_or_name in tables:
             position = index + 1
     owner.set("joins", [*present[:position], *joins, *present[position:]])
-
-
-def _depth(node: exp.Expr) -> int:
-    depth = 0
-    parent = node.parent
-    while parent is not None:
-        depth += 1
-        parent = parent.parent
-    return depth
