@@ -337,7 +337,6 @@ class Query:
 
         Cached per layer: the same query for the same dialect is compiled once.
         """
-
         if not isinstance(pretty, bool):
             raise QueryError(f"expected True or False, not {type(pretty).__name__}", field="pretty")
         name = self._dialect(dialect)
@@ -366,8 +365,8 @@ class Query:
         if not dates:  # nothing to write in: the query is its own shape
             return render(build_select(plan, consume=True), name, pretty=pretty)
         given, digits = shape_key(self.spec, plan)
-        shape_key_ = (given, f"{name} shape {digits}", pretty)
-        kept = self.layer.compiled.get(shape_key_)
+        shape = (given, f"{name} shape {digits}", pretty)
+        kept = self.layer.compiled.get(shape)
         if kept is not None:
             slots, kept_text = kept.split("\n", 1)
             return fill(kept_text, slots.split(), dates)
@@ -375,7 +374,7 @@ class Query:
         text = render(build_select(plan, consume=True), name, pretty=pretty)
         template = render(build_select(stand_in_plan, consume=True), name, pretty=pretty)
         if fill(template, stand_ins, dates) == text:
-            self.layer.compiled.put(shape_key_, " ".join(stand_ins) + "\n" + template)
+            self.layer.compiled.put(shape, " ".join(stand_ins) + "\n" + template)
         return text
 
     def _dialect(self, dialect: object) -> str:
