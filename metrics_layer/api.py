@@ -417,16 +417,19 @@ class Query:
         *,
         timeout: float | None = None,
         max_rows: int | None = None,
+        today: dt.date | None = None,
     ) -> Result:
         """Run on the layer's connection (or the given URL); read-only.
 
         ``timeout`` (seconds) and ``max_rows`` default to the layer's (the project settings);
-        a query running longer, or returning more rows, is an EngineError.
+        a query running longer, or returning more rows, is an EngineError. ``today`` (default:
+        the date in the project's time zone) decides which conversion windows are still open
+        (``Result.incomplete``).
         """
         from metrics_layer.engine.connection import Connection, check_max_rows, check_timeout
         from metrics_layer.engine.result import Result
         from metrics_layer.engine.types import normalise_rows
-        from metrics_layer.planner.periods import partial_rows, widened
+        from metrics_layer.planner.periods import incomplete_rows, partial_rows, widened
 
         seconds = check_timeout(self.layer.timeout if timeout is None else timeout)
         cap = check_max_rows(self.layer.max_rows if max_rows is None else max_rows)
@@ -459,7 +462,37 @@ class Query:
                 settings.week_start,
                 settings.fiscal_year_start,
             ),
+            incomplete_rows(
+                self.columns,
+                rows,
+                self._conversion_window(),
+                asked.end,
+                today if today is not None else _today(settings.time_zone),
+                settings.week_start,
+                settings.fiscal_year_start,
+            ),
         )
+
+    def _conversion_window(self) -> int | None:
+        """The longest conversion window (days) of the metrics asked for and their inputs."""
+        from metrics_layer.graph.model import MetricKind
+
+        graph = self.layer.graph
+        pending = [graph.metrics[n] for n in self.spec.metrics if n in graph.metrics]
+        days: list[int] = []
+        while pending:
+            metric = pending.pop()
+            if metric.kind is MetricKind.CONVERSION and metric.window is not None:
+                days.append(metric.window.amount)
+            pending.extend(graph.metrics[i.name] for i in metric.inputs if i.measure is None)
+        return max(days, default=None)
 
     def __repr__(self) -> str:
         return f"<Query {', '.join(self.columns)}>\n{self.sql()}"
+
+
+def _today(time_zone: str) -> dt.date:
+    """Today's date in ``time_zone`` (an IANA name the project checked)."""
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo(time_zone)).date()

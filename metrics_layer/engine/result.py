@@ -22,6 +22,8 @@ class Result:
 
     ``partial`` holds one boolean per row: True when the row's ``metric_time`` period is only
     partly inside ``start``/``end`` (a week cut by a Wednesday start), so a chart can grey it.
+    ``incomplete``: True when a conversion metric's window is still open for a day of the row's
+    base period, so conversions may still come in.
     """
 
     columns: tuple[str, ...]
@@ -32,12 +34,16 @@ class Result:
     compile_ms: float
     execute_ms: float
     partial: tuple[bool, ...] = ()
+    # Conversion metrics: the row's base period has a conversion window still open today.
+    incomplete: tuple[bool, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.partial:
-            object.__setattr__(self, "partial", (False,) * len(self.rows))
-        elif len(self.partial) != len(self.rows):
-            raise ValueError(f"{len(self.partial)} partial flags for {len(self.rows)} rows")
+        for name in ("partial", "incomplete"):
+            flags = getattr(self, name)
+            if not flags:
+                object.__setattr__(self, name, (False,) * len(self.rows))
+            elif len(flags) != len(self.rows):
+                raise ValueError(f"{len(flags)} {name} flags for {len(self.rows)} rows")
 
     def __len__(self) -> int:
         return len(self.rows)

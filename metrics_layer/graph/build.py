@@ -16,6 +16,7 @@ from metrics_layer.graph.expressions import (
     parse_query,
     qualify,
 )
+from metrics_layer.graph.entity_metrics import EntityMetric, entity_metric, is_entity_metric
 from metrics_layer.graph.graph import Graph
 from metrics_layer.graph.metrics import build_metrics
 from metrics_layer.graph.model import (
@@ -71,6 +72,14 @@ def build_graph(
         source = _source(located, problems, target)
         if source is not None:
             sources[name] = source
+    derived: dict[str, EntityMetric] = {}
+    for spot in project.metrics:
+        if is_entity_metric(spot.spec) and spot.spec.name not in derived:
+            found = entity_metric(spot, sources, settings, problems)
+            if found is not None:
+                derived[spot.spec.name] = found
+    for found in derived.values():
+        sources[found.source.name] = found.source
     primary, also = _primary_entities(sources, seen, problems)
     calendar = None
     if project.settings.calendar is not None:
@@ -86,7 +95,7 @@ def build_graph(
         calendar=calendar,
         also_primary=also,
     )
-    metrics = build_metrics(project.metrics, graph, problems)
+    metrics = build_metrics(project.metrics, graph, problems, derived)
     places: dict[str, tuple[str, int | None, int | None]] = {}
     for spot in project.metrics:
         line, col = spot.doc.position((*spot.path, "name")) or (None, None)
@@ -410,7 +419,7 @@ def _primary_entities(
             primary[entity.name] = source.name
     for source in sources.values():
         for entity in source.entities.values():
-            if entity.name not in primary:
+            if entity.name not in primary and source.name in seen:
                 # A key held only by facts (a guest id) is grouped by as it is; a near miss of
                 # an entity that has a primary source is more likely a typo.
                 suggestion = did_you_mean(entity.name, primary)

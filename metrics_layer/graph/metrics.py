@@ -8,6 +8,7 @@ from sqlglot import exp
 
 from metrics_layer.errors import Diagnostic, FilterError, did_you_mean
 from metrics_layer.graph.dag import find_cycle
+from metrics_layer.graph.entity_metrics import EntityMetric, is_entity_metric
 from metrics_layer.graph.expressions import column_parts, parse_condition, references
 from metrics_layer.graph.graph import Graph
 from metrics_layer.graph.model import Metric, MetricKind, MetricRef, Offset, Period
@@ -28,8 +29,13 @@ __all__ = ["build_metrics"]
 
 
 def build_metrics(
-    located_metrics: Iterable[Located[MetricSpec]], graph: Graph, problems: list[Diagnostic]
+    located_metrics: Iterable[Located[MetricSpec]],
+    graph: Graph,
+    problems: list[Diagnostic],
+    derived: dict[str, EntityMetric] | None = None,
 ) -> dict[str, Metric]:
+    """The metrics of the project; ``derived`` holds what the graph derived for conversion,
+    retention and churn metrics (``entity_metrics.py``), which skip the rest when missing."""
     metrics: dict[str, Metric] = {}
     seen: dict[str, Located[MetricSpec]] = {}
     names = {located.spec.name for located in located_metrics}
@@ -39,7 +45,9 @@ def build_metrics(
             problems.append(located.duplicate_of("metric", seen[spec.name]))
             continue
         seen[spec.name] = located
-        metric = _metric(located, graph, names, problems)
+        if is_entity_metric(spec) and (derived is None or spec.name not in derived):
+            continue
+        metric = _metric(located, graph, names, problems, (derived or {}).get(spec.name))
         if metric is not None:
             metrics[metric.name] = metric
     deps = {m.name: [i.name for i in m.inputs if i.measure is None] for m in metrics.values()}
@@ -59,7 +67,11 @@ def build_metrics(
 
 
 def _metric(
-    located: Located[MetricSpec], graph: Graph, names: set[str], problems: list[Diagnostic]
+    located: Located[MetricSpec],
+    graph: Graph,
+    names: set[str],
+    problems: list[Diagnostic],
+    derived: EntityMetric | None = None,
 ) -> Metric | None:
     spec = located.spec
     before = len(problems)
@@ -69,7 +81,18 @@ def _metric(
     window: Offset | None = None
     grain_to_date: Period | None = None
     kind: MetricKind
-    if isinstance(spec, SimpleMetricSpec):
+    if derived is not None:
+        kind = MetricKind(spec.type)
+        measure, inputs, window = derived.measure, derived.inputs, derived.window
+        if spec.per is not None or spec.rollup is not None:
+            problems.append(
+                located.diagnostic(
+                    f"'per' and 'rollup' do not apply to {spec.type} metrics (they count "
+                    "entities); remove them",
+                    "per" if spec.per is not None else "rollup",
+                )
+            )
+    elif isinstance(spec, SimpleMetricSpec):
         kind = MetricKind.SIMPLE
         measure = _measure_ref(spec.measure, located, graph, problems, "measure")
     elif isinstance(spec, RatioMetricSpec):
@@ -99,7 +122,7 @@ def _metric(
             )
     if kind.windowed:
         _check_windowed(located, graph, measure, problems)
-    elif spec.rollup is not None and spec.per is None:
+    elif derived is None and spec.rollup is not None and spec.per is None:
         problems.append(located.diagnostic("'rollup' needs 'per' (the period measured)", "rollup"))
     condition: exp.Expr | None = None
     if spec.filter is not None:
@@ -130,6 +153,8 @@ def _metric(
         window=window,
         grain_to_date=grain_to_date,
         fill_periods=getattr(spec, "fill_periods", False),
+        period=derived.period if derived is not None else None,
+        cohort_table=derived is not None and derived.cohort_table,
         file=located.doc.file,
     )
 

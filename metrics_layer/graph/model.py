@@ -145,11 +145,20 @@ class MetricKind(StrEnum):
     DERIVED = "derived"
     ROLLING = "rolling"
     CUMULATIVE = "cumulative"
+    CONVERSION = "conversion"
+    RETENTION = "retention"
+    CHURN = "churn"
 
     @property
     def windowed(self) -> bool:
         """Evaluated on a day spine over a window of days (rolling, cumulative)."""
         return self in (MetricKind.ROLLING, MetricKind.CUMULATIVE)
+
+    @property
+    def entity_level(self) -> bool:
+        """Computed from one row per entity (and period) that the graph derives from events
+        (conversion, retention, churn: ``graph/entity_metrics.py``)."""
+        return self in (MetricKind.CONVERSION, MetricKind.RETENTION, MetricKind.CHURN)
 
 
 @dataclass(frozen=True)
@@ -226,7 +235,19 @@ class Metric:
     window: Offset | None = None
     grain_to_date: Period | None = None
     fill_periods: bool = False
+    # Churn: the period compared with the one before; the only metric_time grain it takes.
+    period: Grain | None = None
+    # A retention metric's cohort table: grouped by its own 'period' dimension.
+    cohort_table: bool = False
     file: str | None = field(default=None, compare=False)
+
+    @property
+    def compiles_as(self) -> MetricKind:
+        """The kind the planner compiles: an entity-level metric is a simple metric (one
+        measure) or a ratio (two) over the rows the graph derived for it."""
+        if not self.kind.entity_level:
+            return self.kind
+        return MetricKind.SIMPLE if self.measure is not None else MetricKind.RATIO
 
     def __repr__(self) -> str:
         return (

@@ -19,7 +19,7 @@ from metrics_layer.planner.query import MetricQuery
 from metrics_layer.spec.models import Grain, WeekStart
 from metrics_layer.sql.time import SUB_DAY
 
-__all__ = ["metric_time_grains", "partial_rows", "period_of", "widened"]
+__all__ = ["incomplete_rows", "metric_time_grains", "partial_rows", "period_of", "widened"]
 
 _WEEKDAYS = tuple(WeekStart)
 
@@ -148,3 +148,48 @@ def _cut(
         return False
     first, last = period_of(value, grain, week, fiscal_year_start)
     return (start is not None and start > first) or (end is not None and end < last)
+
+
+def incomplete_rows(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    window_days: int | None,
+    end: dt.date | None,
+    today: dt.date,
+    week_start: WeekStart,
+    fiscal_year_start: int = 1,
+) -> tuple[bool, ...]:
+    """For each row of a query with a conversion metric (``window_days`` its longest window),
+    whether a conversion window of its base period is still open on ``today``: the period's
+    last day plus the window is today or later. Without a ``metric_time`` column the range is
+    one period, ending on ``end`` (today when open); a calendar table's period, whose end is
+    not known here, ends at the earliest on its first day.
+
+    >>> incomplete_rows(["metric_time.month", "rate"], [(dt.date(2026, 2, 1), 0.5),
+    ...     (dt.date(2026, 3, 1), 0.2)], 7, None, dt.date(2026, 4, 5), WeekStart.MONDAY)
+    (False, True)
+    """
+    if window_days is None:
+        return (False,) * len(rows)
+    window = dt.timedelta(days=window_days)
+    indexes = [i for i, name in enumerate(columns) if name.split(".")[0] == METRIC_TIME]
+    grains = metric_time_grains(columns)
+
+    def last_day(row: Sequence[Any]) -> dt.date | None:
+        lasts: list[dt.date] = []
+        for index in indexes:
+            value = row[index]
+            if isinstance(value, dt.datetime):
+                value = value.date()
+            if not isinstance(value, dt.date):
+                continue
+            grain = grains.get(index)
+            lasts.append(value if grain is None else period_of(value, grain, week_start,
+                                                               fiscal_year_start)[1])
+        if lasts:
+            return min(lasts)
+        return None if indexes else (end or today)
+
+    return tuple(
+        (last := last_day(row)) is not None and last + window >= today for row in rows
+    )

@@ -248,13 +248,15 @@ class Planner:
             condition = conjunction(outer.copy(), metric.filter.copy())
         else:
             condition = outer if metric.filter is None else metric.filter
-        if start_of is not None and metric.kind is MetricKind.SIMPLE:
+        self._entity_checks(metric)
+        kind = metric.compiles_as
+        if start_of is not None and (kind is MetricKind.SIMPLE or metric.kind.entity_level):
             raise QueryError(
                 f"'offset_to_grain' reads a rolling or cumulative metric on the first day of a "
                 f"period; '{metric.name}' is a {metric.kind.value} metric",
                 field="metrics",
             )
-        if metric.kind is MetricKind.SIMPLE:
+        if kind is MetricKind.SIMPLE:
             assert metric.measure is not None
             measure = self.graph.measures[metric.measure]
             if metric.per is not None and measure.semi_additive is not None:
@@ -300,7 +302,7 @@ class Planner:
                     _add(offset, item.offset, metric),
                     item.to_grain or start_of,
                 )
-        if metric.kind is MetricKind.RATIO:
+        if kind is MetricKind.RATIO:
             numerator, denominator = (inputs[i.column] for i in metric.inputs)
             value = safe_divide(numerator, denominator)
         else:
@@ -325,6 +327,29 @@ class Planner:
         if metric.fill_null is None:
             return value
         return exp.Coalesce(this=value, expressions=[_number(metric.fill_null)])
+
+    def _entity_checks(self, metric: Metric) -> None:
+        """A churn metric compares whole periods of its own grain, and a cohort table is read
+        by its period number: other groupings are refused with the fix."""
+        if metric.period is not None:
+            for name in self.query.by:
+                if name.split(".")[0] != METRIC_TIME:
+                    continue
+                if self.graph.metric_time_period(name) != metric.period:
+                    grain = metric.period.value
+                    raise QueryError(
+                        f"'{name}': '{metric.name}' compares each {grain} with the {grain} "
+                        f"before, so it is grouped by metric_time.{grain} only (or without "
+                        f"metric_time: every {grain} of the range pooled); use "
+                        f"metric_time.{grain}, or a churn metric defined for that period",
+                        field="by",
+                    )
+        if metric.cohort_table and f"{metric.name}.period" not in self.query.by:
+            raise QueryError(
+                f"'{metric.name}' is a cohort table: each row is one period after the cohort's; "
+                f"add '{metric.name}.period' to by",
+                field="by",
+            )
 
     def _leaf(self, leaf: Leaf) -> exp.Expr:
         measure = leaf.measure
@@ -642,7 +667,7 @@ class Planner:
         value: exp.Expr = column(inner.metrics[0].name, alias)
         metric = self.graph.metrics[metric_name]
         fill = metric.fill_null
-        if fill is None and metric.kind is MetricKind.SIMPLE and metric.measure is not None:
+        if fill is None and metric.compiles_as is MetricKind.SIMPLE and metric.measure is not None:
             fill = 0 if fills_with_zero(self.graph.measures[metric.measure].agg) else None
         return value if fill is None else exp.Coalesce(this=value, expressions=[_number(fill)])
 

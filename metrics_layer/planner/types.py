@@ -61,19 +61,20 @@ def metric_type(graph: Graph, metric: Metric) -> ValueType:
     """
     if metric.fill_null is not None and not float(metric.fill_null).is_integer():
         return ValueType.FLOAT
-    if metric.kind is MetricKind.SIMPLE:
+    kind = metric.compiles_as
+    if kind is MetricKind.SIMPLE:
         assert metric.measure is not None
         agg = graph.measures[metric.measure].agg
         whole = fills_with_zero(agg) and (metric.per is None or metric.rollup in _WHOLE_ROLLUPS)
         return ValueType.INTEGER if whole else ValueType.FLOAT
-    if metric.kind is MetricKind.ROLLING or metric.kind is MetricKind.CUMULATIVE:
+    if kind is MetricKind.ROLLING or kind is MetricKind.CUMULATIVE:
         assert metric.measure is not None
         agg = graph.measures[metric.measure].agg
         whole = fills_with_zero(agg) and metric.rollup is not Rollup.AVERAGE
         return ValueType.INTEGER if whole else ValueType.FLOAT
-    if metric.kind is MetricKind.RATIO:
+    if kind is MetricKind.RATIO:
         return ValueType.FLOAT
-    if metric.kind is MetricKind.DERIVED:
+    if kind is MetricKind.DERIVED:
         assert metric.expr is not None
         if any(
             isinstance(node, exp.Div)
@@ -89,4 +90,4 @@ def metric_type(graph: Graph, metric: Metric) -> ValueType:
             if not whole:
                 return ValueType.FLOAT
         return ValueType.INTEGER
-    assert_never(metric.kind)
+    raise AssertionError(f"{metric.name}: no type for a {kind.value} metric")

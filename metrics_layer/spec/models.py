@@ -22,6 +22,10 @@ __all__ = [
     "CalendarPeriodSpec",
     "CalendarSpec",
     "ChangelogEntry",
+    "ChurnCalculation",
+    "ChurnMetricSpec",
+    "ConversionCalculation",
+    "ConversionMetricSpec",
     "CumulativeMetricSpec",
     "DatePart",
     "DefinitionsFile",
@@ -29,6 +33,7 @@ __all__ = [
     "DimensionSpec",
     "DimensionType",
     "EntitySpec",
+    "EventSpec",
     "Grain",
     "MeasureSpec",
     "MetricInputSpec",
@@ -37,6 +42,8 @@ __all__ = [
     "Month",
     "ProjectSpec",
     "RatioMetricSpec",
+    "RetentionCalculation",
+    "RetentionMetricSpec",
     "RollingMetricSpec",
     "Rollup",
     "SemiAdditive",
@@ -496,12 +503,131 @@ class DerivedMetricSpec(_MetricBase):
     inputs: list[MetricInputSpec] = Field(default_factory=list)
 
 
+class EventSpec(_Spec):
+    """The rows of a measure's source, at the measure's time, that count as an event."""
+
+    measure: DottedName = Field(
+        description="'source.measure': its source's rows are the events, at the measure's time."
+    )
+    filter: SqlText | None = Field(
+        None, description="SQL boolean over the source's own dimension names."
+    )
+
+
+class ConversionCalculation(StrEnum):
+    RATE = "rate"
+    CONVERSIONS = "conversions"
+    BASE = "base"
+
+
+class ConversionMetricSpec(_MetricBase):
+    """Entities whose first base event is followed by a conversion event within a window."""
+
+    type: Literal["conversion"]
+    entity: Name = Field(description="The entity that converts (user, account).")
+    base: EventSpec = Field(description="The base event; an entity's first one counts.")
+    conversion: EventSpec = Field(description="The conversion event.")
+    window: Annotated[
+        str, StringConstraints(pattern=r"^[1-9][0-9]* days?$")
+    ] = Field(
+        description="Calendar days after the base event's day within which a conversion "
+        "counts (its last day included), e.g. '7 days'."
+    )
+    constant: list[Name] = Field(
+        default_factory=list,
+        description="Dimensions both sources hold whose value must be the same on the "
+        "conversion as on the base event (platform).",
+    )
+    calculation: ConversionCalculation = Field(
+        ConversionCalculation.RATE,
+        description="rate (conversions / base, the default), conversions, or base.",
+    )
+
+
+class RetentionCalculation(StrEnum):
+    RATE = "rate"
+    RETAINED = "retained"
+    COHORT = "cohort"
+
+
+PeriodSpan = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]+ (day|week|month)s?$"),
+    Field(description="A whole number of days, weeks or months, e.g. '7 days'."),
+]
+
+
+class RetentionMetricSpec(_MetricBase):
+    """The share of a cohort (entities by their first base event) active k periods later."""
+
+    type: Literal["retention"]
+    entity: Name = Field(description="The entity retained (user, account).")
+    base: EventSpec = Field(description="The event whose first occurrence defines the cohort.")
+    activity: EventSpec = Field(description="The event that counts as being active.")
+    after: PeriodSpan | None = Field(
+        None,
+        description="Active this many days, weeks or months after the cohort's (retention_d7: "
+        "'7 days'). Exactly one of 'after' and 'cohort_periods'.",
+    )
+    cohort_periods: PeriodSpan | None = Field(
+        None,
+        description="A cohort table: periods 0 to N ('12 weeks'), grouped by the metric's "
+        "'period' dimension.",
+    )
+    on_or_after: bool = Field(
+        False,
+        description="Count an entity active in period k or in any later one (unbounded "
+        "retention) instead of in period k only.",
+    )
+    calculation: RetentionCalculation = Field(
+        RetentionCalculation.RATE,
+        description="rate (retained / cohort, the default), retained, or cohort.",
+    )
+
+
+class ChurnCalculation(StrEnum):
+    RATE = "rate"
+    CHURNED = "churned"
+    RETAINED = "retained"
+    PREVIOUS = "previous"
+    NET_RETENTION = "net_retention"
+    GROSS_RETENTION = "gross_retention"
+    EXPANSION = "expansion"
+    CONTRACTION = "contraction"
+    CHURNED_VALUE = "churned_value"
+    PREVIOUS_VALUE = "previous_value"
+
+
+class ChurnMetricSpec(_MetricBase):
+    """Entities (or their value) of the previous period compared with this period."""
+
+    type: Literal["churn"]
+    entity: Name = Field(description="The entity that churns (user, subscription, account).")
+    activity: EventSpec = Field(
+        description="An entity's rows in a period: active when it has one (a semi-additive "
+        "measure: a row on the period's last day); its value is the measure over them."
+    )
+    period: Literal["day", "week", "month", "quarter", "year"] = Field(
+        description="The period compared with the one before it; the only metric_time grain "
+        "the metric is grouped by."
+    )
+    calculation: ChurnCalculation = Field(
+        ChurnCalculation.RATE,
+        description="rate (churned / previous, the default), churned, retained, previous, "
+        "net_retention, gross_retention, expansion, contraction, churned_value, "
+        "previous_value.",
+    )
+
+
 MetricSpec = Annotated[
     SimpleMetricSpec
     | RatioMetricSpec
     | DerivedMetricSpec
     | RollingMetricSpec
-    | CumulativeMetricSpec,
+    | CumulativeMetricSpec
+    | ConversionMetricSpec
+    | RetentionMetricSpec
+    | ChurnMetricSpec,
     Field(discriminator="type"),
 ]
 

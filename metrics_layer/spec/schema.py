@@ -135,8 +135,9 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
         rule = schema.get("description") or (
             "lower-case letters, digits and underscores, starting with a letter"
         )
+        what = "name" if "letters" in rule else "value"
         doc.error(
-            f"{quote(error.instance)} is not a valid name{_where(path)}: use "
+            f"{quote(error.instance)} is not a valid {what}{_where(path)}: use "
             f"{rule[0].lower()}{rule[1:].rstrip('.')}",
             path,
             code="schema",

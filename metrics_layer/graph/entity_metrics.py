@@ -1,0 +1,815 @@
+"""Conversion, retention and churn metrics: each derives rows per entity from events.
+
+A metric of one of these types gets a source of its own, named like the metric, whose
+relation is a SELECT over the event sources: one row per entity (conversion, retention with
+``after``), per entity and period number (a retention cohort table), or per entity and period
+(churn). Its measures count those rows and flags, and the metric itself is a simple metric or
+a ratio over them (``Metric.compiles_as``). So everything a query does to a source (time
+grains, the date range, joins to the entity's dimensions, ``where``, calendars, offsets)
+works on these metrics unchanged, and the numbers are proven the same way on every engine.
+
+The derived rows, by type (docs/product-kpis.md says the same to users):
+
+- conversion: ``entity_key``, ``base_at`` (the entity's first base event), ``converted_at``
+  (its first conversion event at or after that), ``converted`` (that conversion's calendar day,
+  in the project's time zone, is at most ``window`` days after the base event's);
+- retention: ``entity_key``, ``cohort_at`` (the first base event), ``period`` (k), ``retained``
+  (an activity event in period k after the cohort's, or in any period from k on); an entity
+  appears for period k only once the activity data reaches that period's last day;
+- churn: ``entity_key``, ``period_start`` (a period after one where the entity was active),
+  ``previous_value``, ``current_value``, ``churned`` (no value in this period); only periods up
+  to the last with activity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from metrics_layer.errors import Diagnostic, FilterError, did_you_mean
+from metrics_layer.graph.expressions import column_parts, parse_condition, references
+from metrics_layer.graph.model import (
+    Dimension,
+    Entity,
+    Measure,
+    MetricRef,
+    Offset,
+    Settings,
+    Source,
+)
+from metrics_layer.spec.models import (
+    Agg,
+    ChurnCalculation,
+    ChurnMetricSpec,
+    ConversionCalculation,
+    ConversionMetricSpec,
+    DimensionType,
+    EventSpec,
+    Grain,
+    MetricSpec,
+    RetentionCalculation,
+    RetentionMetricSpec,
+    SemiAdditive,
+)
+from metrics_layer.spec.project import Located
+from metrics_layer.sql.names import alias, cast, column, ident, table_alias
+from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift
+
+__all__ = ["EntityMetric", "entity_metric", "is_entity_metric"]
+
+EntitySpec = ConversionMetricSpec | RetentionMetricSpec | ChurnMetricSpec
+
+# Cohort tables hold periods 0 to N; more than this is a definition error (each period is a
+# branch of the derived rows).
+MAX_COHORT_PERIODS = 120
+
+_ONE = exp.Literal.number(1)
+_ZERO = exp.Literal.number(0)
+
+
+def is_entity_metric(spec: MetricSpec) -> bool:
+    return isinstance(spec, ConversionMetricSpec | RetentionMetricSpec | ChurnMetricSpec)
+
+
+@dataclass(frozen=True)
+class EntityMetric:
+    """What a conversion, retention or churn metric adds to the graph: its source, and the
+    measure (or numerator and denominator) the metric computes."""
+
+    source: Source
+    measure: str | None
+    inputs: tuple[MetricRef, ...]
+    window: Offset | None = None
+    period: Grain | None = None
+    cohort_table: bool = False
+
+
+@dataclass(frozen=True)
+class _Events:
+    """An event's rows: ``SELECT entity_key_1.., event_at[, constant_1..] FROM source``."""
+
+    select: exp.Select
+    source: Source
+    measure: Measure
+    time: Dimension
+    keys: int
+
+
+def entity_metric(
+    located: Located[MetricSpec],
+    sources: dict[str, Source],
+    settings: Settings,
+    problems: list[Diagnostic],
+) -> EntityMetric | None:
+    """The source and measures of a conversion, retention or churn metric; None after
+    recording every problem."""
+    spec = located.spec
+    assert isinstance(spec, ConversionMetricSpec | RetentionMetricSpec | ChurnMetricSpec)
+    before = len(problems)
+    if spec.name in sources:
+        problems.append(
+            located.diagnostic(
+                f"a {spec.type} metric's rows are a source named like the metric, and source "
+                f"'{spec.name}' exists already; rename the metric or the source",
+                "name",
+            )
+        )
+        return None
+    builder = _Builder(located, sources, settings, problems)
+    if isinstance(spec, ConversionMetricSpec):
+        result = builder.conversion(spec)
+    elif isinstance(spec, RetentionMetricSpec):
+        result = builder.retention(spec)
+    else:
+        result = builder.churn(spec)
+    return result if len(problems) == before else None
+
+
+class _Builder:
+    def __init__(
+        self,
+        located: Located[MetricSpec],
+        sources: dict[str, Source],
+        settings: Settings,
+        problems: list[Diagnostic],
+    ) -> None:
+        self.located = located
+        self.name = located.spec.name
+        self.sources = sources
+        self.settings = settings
+        self.problems = problems
+
+    # -- the three types ----------------------------------------------------------------------
+
+    def conversion(self, spec: ConversionMetricSpec) -> EntityMetric | None:
+        base = self._events(spec.base, spec.entity, "base", spec.constant)
+        conversion = self._events(spec.conversion, spec.entity, "conversion", spec.constant)
+        if base is None or conversion is None:
+            return None
+        keys = _key_names(base.keys)
+        constants = [f"constant_{i}" for i in range(1, len(spec.constant) + 1)]
+        if constants:
+            ranked = exp.select(
+                *(column(k) for k in keys),
+                column("event_at"),
+                *(column(c) for c in constants),
+                alias(
+                    exp.Window(
+                        this=exp.RowNumber(),
+                        partition_by=[column(k) for k in keys],
+                        order=exp.Order(
+                            expressions=[
+                                exp.Ordered(this=column(n), nulls_first=False)
+                                for n in ("event_at", *constants)
+                            ]
+                        ),
+                    ),
+                    "event_number",
+                ),
+            ).from_(_table("base_rows"))
+            first = (
+                exp.select(
+                    *(column(k) for k in keys),
+                    alias(column("event_at"), "base_at"),
+                    *(column(c) for c in constants),
+                )
+                .from_(exp.Subquery(this=ranked, alias=table_alias("ranked")))
+                .where(exp.EQ(this=column("event_number"), expression=_ONE.copy()))
+            )
+        else:
+            first = (
+                exp.select(
+                    *(column(k) for k in keys),
+                    alias(exp.Min(this=column("event_at")), "base_at"),
+                )
+                .from_(_table("base_rows"))
+                .group_by(*(column(k) for k in keys))
+            )
+        matched = _on(keys, "first_base", "conversion_rows", constants)
+        converted = (
+            exp.select(
+                *(column(k, "first_base") for k in keys),
+                alias(exp.Min(this=column("event_at", "conversion_rows")), "converted_at"),
+            )
+            .from_(_table("first_base"))
+            .join(_table("conversion_rows"), on=matched, join_type="inner")
+            .where(
+                exp.GTE(
+                    this=column("event_at", "conversion_rows"),
+                    expression=column("base_at", "first_base"),
+                )
+            )
+            .group_by(*(column(k, "first_base") for k in keys))
+        )
+        days = int(spec.window.split()[0])
+        in_window = exp.and_(
+            exp.Not(this=exp.Is(this=column("converted_at", "converted"), expression=exp.Null())),
+            exp.LTE(
+                this=self._day(column("converted_at", "converted"), conversion.time),
+                expression=shift(
+                    self._day(column("base_at", "first_base"), base.time), days, Grain.DAY
+                ),
+            ),
+        )
+        final = (
+            exp.select(
+                *(alias(column(k, "first_base"), k) for k in keys),
+                column("base_at", "first_base"),
+                column("converted_at", "converted"),
+                alias(_flag(in_window), "converted"),
+            )
+            .from_(_table("first_base"))
+            .join(_table("converted"), on=_on(keys, "first_base", "converted"), join_type="left")
+        )
+        relation = _with(
+            final,
+            self.name,
+            base_rows=base.select,
+            conversion_rows=conversion.select,
+            first_base=first,
+            converted=converted,
+        )
+        flag = exp.EQ(this=column("converted", self.name), expression=_ONE.copy())
+        measures = {
+            "base": self._measure("base", Agg.COUNT, None, "Entities whose first base event "
+                                  "was in the period.", "base_at"),
+            "conversions": self._measure(
+                "conversions", Agg.SUM_BOOLEAN, flag, "Of those, the entities that converted "
+                "within the window.", "base_at"
+            ),
+        }
+        dimensions = [
+            self._dimension("base_at", DimensionType.TIME, base.time.grain,
+                            "The entity's first base event."),
+            self._dimension("converted_at", DimensionType.TIME, conversion.time.grain,
+                            "The entity's first conversion event at or after it (any time)."),
+            self._dimension("converted", DimensionType.BOOLEAN, None,
+                            "Converted within the window.", flag),
+        ]
+        source = self._source(spec.entity, base.keys, relation, "base_at", dimensions, measures)
+        calculation = spec.calculation
+        measure, inputs = _calculation(
+            self.name,
+            calculation is ConversionCalculation.RATE,
+            {
+                ConversionCalculation.CONVERSIONS: "conversions",
+                ConversionCalculation.BASE: "base",
+            }.get(calculation),
+            ("conversions", "base"),
+        )
+        return EntityMetric(source, measure, inputs, window=Offset(days, Grain.DAY))
+
+    def retention(self, spec: RetentionMetricSpec) -> EntityMetric | None:
+        if (spec.after is None) == (spec.cohort_periods is None):
+            self.problems.append(
+                self.located.diagnostic(
+                    "a retention metric needs exactly one of 'after' (retention_d7: '7 days') "
+                    "and 'cohort_periods' (a cohort table: '12 weeks')",
+                    "after" if spec.after is not None else "type",
+                )
+            )
+            return None
+        span = spec.after or spec.cohort_periods
+        assert span is not None
+        amount, unit = span.split()
+        period = Grain(unit.removesuffix("s"))
+        count = int(amount)
+        if spec.cohort_periods is not None and not 1 <= count <= MAX_COHORT_PERIODS:
+            self.problems.append(
+                self.located.diagnostic(
+                    f"'cohort_periods: {span}': a cohort table holds 1 to "
+                    f"{MAX_COHORT_PERIODS} periods after the cohort's",
+                    "cohort_periods",
+                )
+            )
+            return None
+        base = self._events(spec.base, spec.entity, "base")
+        activity = self._events(spec.activity, spec.entity, "activity")
+        if base is None or activity is None:
+            return None
+        keys = _key_names(base.keys)
+        first = (
+            exp.select(
+                *(column(k) for k in keys), alias(exp.Min(this=column("event_at")), "cohort_at")
+            )
+            .from_(_table("base_rows"))
+            .group_by(*(column(k) for k in keys))
+        )
+        active_days = exp.select(
+            *(column(k) for k in keys),
+            alias(self._day(column("event_at"), activity.time), "active_day"),
+        ).from_(_table("activity_rows"))
+        periods = (
+            exp.select(
+                *(column(k) for k in keys),
+                alias(self._bucket(column("active_day"), period), "active_period"),
+            )
+            .distinct()
+            .from_(_table("active_days"))
+        )
+        observed = exp.select(alias(exp.Max(this=column("active_day")), "last_day")).from_(
+            _table("active_days")
+        )
+        cohort_period = self._bucket(self._day(column("cohort_at"), base.time), period)
+        numbers = [count] if spec.after is not None else list(range(count + 1))
+        branches = [
+            exp.select(
+                *(column(k) for k in keys),
+                column("cohort_at"),
+                alias(exp.Literal.number(k), "period"),
+                alias(
+                    cast(cohort_period.copy(), exp.DataType.Type.DATE)
+                    if k == 0
+                    else shift(cohort_period.copy(), k, period),
+                    "target",
+                ),
+            ).from_(_table("first_base"))
+            for k in numbers
+        ]
+        targets: exp.Query = branches[0]
+        for branch in branches[1:]:
+            targets = exp.union(targets, branch, distinct=False)
+        complete = exp.LTE(
+            this=shift(column("target", "targets"), 1, period),
+            expression=shift(column("last_day", "observed"), 1, Grain.DAY),
+        )
+        select = exp.select(
+            *(alias(column(k, "targets"), k) for k in keys),
+            column("cohort_at", "targets"),
+            column("period", "targets"),
+        ).from_(_table("targets"))
+        select = select.join(_table("observed"), join_type="cross")
+        ctes: dict[str, exp.Query] = {
+            "base_rows": base.select,
+            "activity_rows": activity.select,
+            "first_base": first,
+            "active_days": active_days,
+            "active_periods": periods,
+            "observed": observed,
+            "targets": targets,
+        }
+        if spec.on_or_after:
+            ctes["last_active"] = (
+                exp.select(
+                    *(column(k) for k in keys),
+                    alias(exp.Max(this=column("active_period")), "last_period"),
+                )
+                .from_(_table("active_periods"))
+                .group_by(*(column(k) for k in keys))
+            )
+            select = select.join(
+                _table("last_active"), on=_on(keys, "targets", "last_active"), join_type="left"
+            )
+            retained = exp.GTE(
+                this=column("last_period", "last_active"),
+                expression=column("target", "targets"),
+            )
+        else:
+            on = exp.and_(
+                _on(keys, "targets", "active_periods"),
+                exp.EQ(
+                    this=column("active_period", "active_periods"),
+                    expression=column("target", "targets"),
+                ),
+            )
+            select = select.join(_table("active_periods"), on=on, join_type="left")
+            retained = exp.Not(
+                this=exp.Is(this=column("active_period", "active_periods"), expression=exp.Null())
+            )
+        select = select.select(alias(_flag(retained), "retained"), copy=False).where(complete)
+        relation = _with(select, self.name, **ctes)
+        flag = exp.EQ(this=column("retained", self.name), expression=_ONE.copy())
+        measures = {
+            "cohort": self._measure(
+                "cohort", Agg.COUNT, None, "Entities whose first base event was in the period "
+                "and whose period k the activity data has reached.", "cohort_at"
+            ),
+            "retained": self._measure(
+                "retained", Agg.SUM_BOOLEAN, flag, "Of those, the entities active in period k "
+                "after their cohort's" + (" or later." if spec.on_or_after else "."),
+                "cohort_at",
+            ),
+        }
+        dimensions = [
+            self._dimension("cohort_at", DimensionType.TIME, base.time.grain,
+                            "The entity's first base event."),
+            self._dimension("retained", DimensionType.BOOLEAN, None,
+                            "Active in period k.", flag),
+        ]
+        if spec.cohort_periods is not None:
+            dimensions.append(
+                self._dimension("period", DimensionType.CATEGORICAL, None,
+                                f"Periods ({period.value}s) after the cohort's: 0 to {count}.")
+            )
+        source = self._source(spec.entity, base.keys, relation, "cohort_at", dimensions, measures)
+        calculation = spec.calculation
+        measure, inputs = _calculation(
+            self.name,
+            calculation is RetentionCalculation.RATE,
+            {
+                RetentionCalculation.RETAINED: "retained",
+                RetentionCalculation.COHORT: "cohort",
+            }.get(calculation),
+            ("retained", "cohort"),
+        )
+        return EntityMetric(
+            source, measure, inputs, cohort_table=spec.cohort_periods is not None
+        )
+
+    def churn(self, spec: ChurnMetricSpec) -> EntityMetric | None:
+        activity = self._events(spec.activity, spec.entity, "activity", value=True)
+        if activity is None:
+            return None
+        measure = activity.measure
+        if measure.agg not in (Agg.COUNT, Agg.COUNT_DISTINCT, Agg.SUM):
+            self.problems.append(
+                self.located.diagnostic(
+                    f"'{measure.ref}' is a {measure.agg.value} measure; a churn metric compares "
+                    "an entity's count or sum between periods: use a count, count_distinct or "
+                    "sum measure",
+                    "activity",
+                    "measure",
+                )
+            )
+            return None
+        period = Grain(spec.period)
+        keys = _key_names(activity.keys)
+        days = exp.select(
+            *(column(k) for k in keys),
+            alias(self._day(column("event_at"), activity.time), "active_day"),
+            column("event_value"),
+        ).from_(_table("activity_rows"))
+        day_period = self._bucket(column("active_day", "active_days"), period)
+        value = _value(measure.agg, column("event_value", "active_days"))
+        per_period = exp.select(
+            *(column(k, "active_days") for k in keys),
+            alias(day_period, "period_start"),
+            alias(value, "period_value"),
+        ).from_(_table("active_days"))
+        ctes: dict[str, exp.Query] = {"activity_rows": activity.select, "active_days": days}
+        if measure.semi_additive is not None:
+            # As of the period's last (or first) day with rows: a subscription that ended
+            # during the period holds no row then.
+            edge = exp.Max if measure.semi_additive is SemiAdditive.LAST else exp.Min
+            ctes["period_edges"] = (
+                exp.select(
+                    alias(self._bucket(column("active_day"), period), "period_start"),
+                    alias(edge(this=column("active_day")), "edge_day"),
+                )
+                .from_(_table("active_days"))
+                .group_by(self._bucket(column("active_day"), period))
+            )
+            per_period = per_period.join(
+                _table("period_edges"),
+                on=exp.EQ(
+                    this=column("active_day", "active_days"),
+                    expression=column("edge_day", "period_edges"),
+                ),
+                join_type="inner",
+            )
+        per_period = per_period.group_by(
+            *(column(k, "active_days") for k in keys), day_period.copy()
+        )
+        ctes["per_period"] = per_period
+        ctes["previous"] = exp.select(
+            *(column(k) for k in keys),
+            alias(shift(column("period_start"), 1, period), "period_start"),
+            alias(column("period_value"), "previous_value"),
+        ).from_(_table("per_period")).where(
+            exp.GT(this=column("period_value"), expression=_ZERO.copy())
+        )
+        ctes["observed"] = exp.select(
+            alias(exp.Max(this=column("period_start")), "last_period")
+        ).from_(_table("per_period"))
+        current = exp.Coalesce(
+            this=column("period_value", "per_period"), expressions=[_ZERO.copy()]
+        )
+        select = (
+            exp.select(
+                *(alias(column(k, "previous"), k) for k in keys),
+                column("period_start", "previous"),
+                column("previous_value", "previous"),
+                alias(current, "current_value"),
+                alias(
+                    _flag(exp.EQ(this=current.copy(), expression=_ZERO.copy())), "churned"
+                ),
+            )
+            .from_(_table("previous"))
+            .join(_table("observed"), join_type="cross")
+            .join(
+                _table("per_period"),
+                on=exp.and_(
+                    _on(keys, "previous", "per_period"),
+                    exp.EQ(
+                        this=column("period_start", "per_period"),
+                        expression=column("period_start", "previous"),
+                    ),
+                ),
+                join_type="left",
+            )
+            .where(
+                exp.LTE(
+                    this=column("period_start", "previous"),
+                    expression=column("last_period", "observed"),
+                )
+            )
+        )
+        relation = _with(select, self.name, **ctes)
+        me = self.name
+        prev, cur = column("previous_value", me), column("current_value", me)
+        churned = exp.EQ(this=column("churned", me), expression=_ONE.copy())
+
+        def when(condition: exp.Expr, then: exp.Expr) -> exp.Expr:
+            return exp.Case(ifs=[exp.If(this=condition, true=then)], default=_ZERO.copy())
+
+        time = "period_start"
+        unit = f"the {period.value}"
+        measures = {
+            "previous": self._measure(
+                "previous", Agg.COUNT, None,
+                f"Entities active in {unit} before.", time),
+            "churned": self._measure(
+                "churned", Agg.SUM_BOOLEAN, churned,
+                f"Of those, the entities not active in {unit}.", time),
+            "retained": self._measure(
+                "retained", Agg.SUM_BOOLEAN, exp.Not(this=churned.copy()),
+                f"Of those, the entities still active in {unit}.", time),
+            "previous_value": self._measure(
+                "previous_value", Agg.SUM, prev,
+                f"Their value in {unit} before.", time),
+            "current_value": self._measure(
+                "current_value", Agg.SUM, cur,
+                f"Their value in {unit} (new entities left out).", time),
+            "retained_value": self._measure(
+                "retained_value", Agg.SUM,
+                exp.Case(
+                    ifs=[exp.If(this=exp.LT(this=cur.copy(), expression=prev.copy()),
+                                true=cur.copy())],
+                    default=prev.copy(),
+                ),
+                "Their value, each capped at its value before (no expansion).", time),
+            "expansion": self._measure(
+                "expansion", Agg.SUM,
+                when(exp.GT(this=cur.copy(), expression=prev.copy()),
+                     exp.Sub(this=cur.copy(), expression=prev.copy())),
+                "Growth of the entities that grew.", time),
+            "contraction": self._measure(
+                "contraction", Agg.SUM,
+                when(
+                    exp.and_(exp.LT(this=cur.copy(), expression=prev.copy()),
+                             exp.GT(this=cur.copy(), expression=_ZERO.copy())),
+                    exp.Sub(this=prev.copy(), expression=cur.copy()),
+                ),
+                "Loss of the entities that shrank but stayed.", time),
+            "churned_value": self._measure(
+                "churned_value", Agg.SUM, when(churned.copy(), prev.copy()),
+                "Value before of the entities that churned.", time),
+        }
+        dimensions = [
+            self._dimension("period_start", DimensionType.TIME, Grain.DAY,
+                            f"The first day of {unit}."),
+            self._dimension("churned", DimensionType.BOOLEAN, None,
+                            f"Not active in {unit}.", churned),
+        ]
+        source = self._source(spec.entity, activity.keys, relation, time, dimensions, measures)
+        ratios = {
+            ChurnCalculation.RATE: ("churned", "previous"),
+            ChurnCalculation.NET_RETENTION: ("current_value", "previous_value"),
+            ChurnCalculation.GROSS_RETENTION: ("retained_value", "previous_value"),
+        }
+        calculation = spec.calculation
+        if calculation in ratios:
+            _, inputs = _calculation(self.name, True, None, ratios[calculation])
+            return EntityMetric(source, None, inputs, period=period)
+        return EntityMetric(source, f"{self.name}.{calculation.value}", (), period=period)
+
+    # -- pieces -------------------------------------------------------------------------------
+
+    def _events(
+        self,
+        event: EventSpec,
+        entity: str,
+        field: str,
+        constant: list[str] | None = None,
+        *,
+        value: bool = False,
+    ) -> _Events | None:
+        """The rows of ``event``'s source with the entity's key, the measure's time, the
+        ``constant`` dimensions and (``value``) the measure's expression."""
+        ref = event.measure
+        source_name, _, measure_name = ref.partition(".")
+        source = self.sources.get(source_name)
+        if source is None or measure_name not in source.measures:
+            where = (
+                f"unknown source '{source_name}'.{did_you_mean(source_name, self.sources)}"
+                if source is None
+                else f"source '{source_name}' has no measure '{measure_name}'."
+                + did_you_mean(measure_name, source.measures)
+            )
+            self.problems.append(
+                self.located.diagnostic(
+                    f"{field}: '{ref}': {where} Write 'source.measure'", field, "measure"
+                )
+            )
+            return None
+        measure = source.measures[measure_name]
+        if entity not in source.entities:
+            self.problems.append(
+                self.located.diagnostic(
+                    f"{field}: source '{source_name}' does not hold entity '{entity}', so its "
+                    f"events cannot be told apart by {entity}; use a source with a '{entity}' "
+                    f"key, or add the entity to '{source_name}'."
+                    + did_you_mean(entity, source.entities),
+                    field,
+                    "measure",
+                )
+            )
+            return None
+        if measure.time is None or measure.time not in source.dimensions:
+            self.problems.append(
+                self.located.diagnostic(
+                    f"{field}: '{ref}' has no time, so its events cannot be ordered; set "
+                    f"'time:' on source '{source_name}' or on the measure",
+                    field,
+                    "measure",
+                )
+            )
+            return None
+        time = source.dimensions[measure.time]
+        keys = source.entities[entity].keys
+        columns: list[exp.Expr] = [
+            alias(key.copy(), name) for key, name in zip(keys, _key_names(len(keys)), strict=True)
+        ]
+        columns.append(alias(time.expr.copy(), "event_at"))
+        for index, name in enumerate(constant or [], start=1):
+            found = source.dimensions.get(name)
+            if found is None:
+                self.problems.append(
+                    self.located.diagnostic(
+                        f"constant: '{name}' is not a dimension of source '{source_name}' (the "
+                        f"{field} event's); name a dimension both event sources hold."
+                        + did_you_mean(name, source.dimensions),
+                        "constant",
+                    )
+                )
+                return None
+            columns.append(alias(found.expr.copy(), f"constant_{index}"))
+        if value:
+            columns.append(
+                alias(measure.expr.copy() if measure.expr is not None else _ONE.copy(),
+                      "event_value")
+            )
+        conditions: list[exp.Expr] = [
+            exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null())) for key in keys
+        ]
+        conditions.append(exp.Not(this=exp.Is(this=time.expr.copy(), expression=exp.Null())))
+        if event.filter is not None:
+            condition = self._filter(event.filter, source, field)
+            if condition is None:
+                return None
+            conditions.append(exp.Paren(this=condition))
+        select = (
+            exp.select(*columns)
+            .from_(source.relation.copy())
+            .where(exp.and_(*conditions, copy=False))
+        )
+        return _Events(select, source, measure, time, len(keys))
+
+    def _filter(self, text: str, source: Source, field: str) -> exp.Expr | None:
+        """An event's filter with each dimension name replaced by its expression."""
+        try:
+            condition = parse_condition(text, field=f"{field}.filter")
+        except FilterError as exc:
+            self.problems.append(self.located.diagnostic(str(exc), field, "filter"))
+            return None
+        for node in references(condition):
+            parts = column_parts(node)
+            name = parts[-1]
+            owner = parts[0] if len(parts) == 2 else source.name
+            if len(parts) > 2 or owner != source.name or name not in source.dimensions:
+                self.problems.append(
+                    self.located.diagnostic(
+                        f"{field}.filter: '{'.'.join(parts)}' is not a dimension of source "
+                        f"'{source.name}'; an event's filter names its own source's "
+                        "dimensions." + did_you_mean(name, source.dimensions),
+                        field,
+                        "filter",
+                    )
+                )
+                return None
+            node.replace(exp.Paren(this=source.dimensions[name].expr.copy()))
+        return condition
+
+    def _day(self, expression: exp.Expr, time: Dimension) -> exp.Expr:
+        """The calendar day of ``expression`` (a value of ``time``) in the project's zone."""
+        if time.grain in SUB_DAY:
+            expression = in_time_zone(expression, self.settings.time_zone)
+        return bucket(expression, Grain.DAY)
+
+    def _bucket(self, day: exp.Expr, grain: Grain) -> exp.Expr:
+        return bucket(day, grain, self.settings.week_start, self.settings.fiscal_year_start)
+
+    def _measure(
+        self,
+        name: str,
+        agg: Agg,
+        expr: exp.Expr | None,
+        description: str,
+        time: str,
+    ) -> Measure:
+        return Measure(name, self.name, agg, expr, description=description, time=time)
+
+    def _dimension(
+        self,
+        name: str,
+        kind: DimensionType,
+        grain: Grain | None,
+        description: str,
+        expr: exp.Expr | None = None,
+    ) -> Dimension:
+        expression = expr.copy() if expr is not None else column(name, self.name)
+        return Dimension(name, self.name, expression, kind, grain, description=description)
+
+    def _source(
+        self,
+        entity: str,
+        keys: int,
+        relation: exp.Select,
+        time: str,
+        dimensions: list[Dimension],
+        measures: dict[str, Measure],
+    ) -> Source:
+        key_columns = tuple(column(name, self.name) for name in _key_names(keys))
+        return Source(
+            self.name,
+            exp.Subquery(this=relation, alias=table_alias(self.name)),
+            time,
+            {entity: Entity(entity, self.name, key_columns, primary=False)},
+            {d.name: d for d in dimensions},
+            measures,
+            f"The rows the {self.located.spec.type} metric '{self.name}' is computed from.",
+        )
+
+
+def _key_names(count: int) -> list[str]:
+    return ["entity_key"] if count == 1 else [f"entity_key_{i}" for i in range(1, count + 1)]
+
+
+def _table(name: str) -> exp.Table:
+    """One of the derived rows' own CTEs (renamed by ``_with``)."""
+    table = exp.Table(this=ident(name))
+    table.meta["entity_cte"] = True
+    return table
+
+
+def _on(keys: list[str], left: str, right: str, constants: list[str] | None = None) -> exp.Expr:
+    return exp.and_(
+        *(
+            exp.EQ(this=column(name, right), expression=column(name, left))
+            for name in (*keys, *(constants or []))
+        ),
+        copy=False,
+    )
+
+
+def _flag(condition: exp.Expr) -> exp.Expr:
+    """1 where ``condition`` holds, else 0 (a NULL test counts as not holding)."""
+    return exp.Case(ifs=[exp.If(this=condition, true=_ONE.copy())], default=_ZERO.copy())
+
+
+def _value(agg: Agg, value: exp.Expr) -> exp.Expr:
+    if agg is Agg.COUNT:
+        return exp.Count(this=exp.Star())
+    if agg is Agg.COUNT_DISTINCT:
+        return exp.Count(this=exp.Distinct(expressions=[value]))
+    return exp.Sum(this=value)
+
+
+def _with(select: exp.Select, prefix: str, **ctes: exp.Query) -> exp.Select:
+    """``select`` with ``ctes``, each named ``prefix__name``: nested in a query's CTE, none is
+    named like another metric's (Spark refuses that) or like a table a source reads."""
+    select.set(
+        "with_",
+        exp.With(
+            expressions=[
+                exp.CTE(this=query, alias=table_alias(f"{prefix}__{name}"))
+                for name, query in ctes.items()
+            ]
+        ),
+    )
+    for table in select.find_all(exp.Table):
+        if table.meta.get("entity_cte"):
+            table.set("alias", table_alias(table.name))
+            table.set("this", ident(f"{prefix}__{table.name}"))
+    return select
+
+
+def _calculation(
+    name: str, ratio: bool, single: str | None, pair: tuple[str, str]
+) -> tuple[str | None, tuple[MetricRef, ...]]:
+    """The measure a count calculation reads, or the numerator and denominator of a rate."""
+    if ratio:
+        return None, tuple(MetricRef(f"{name}.{m}", measure=f"{name}.{m}") for m in pair)
+    assert single is not None
+    return f"{name}.{single}", ()
