@@ -45,7 +45,9 @@ def _at(graph: Graph, metric: Metric, level: Level, message: str) -> Diagnostic:
 
 def _plans_alone(graph: Graph, metric: Metric) -> list[Diagnostic]:
     try:
-        plan_query(graph, MetricQuery(metrics=(metric.name,)))
+        # A cohort table is read by its period number (a query without it is refused).
+        by = (f"{metric.name}.period",) if metric.cohort_table else ()
+        plan_query(graph, MetricQuery(metrics=(metric.name,), by=by))
     except QueryError as exc:
         return [
             _at(graph, metric, Level.ERROR, f"metric '{metric.name}' cannot be computed: {exc}")

@@ -419,11 +419,12 @@ def _primary_entities(
             primary[entity.name] = source.name
     for source in sources.values():
         for entity in source.entities.values():
-            if entity.name not in primary and source.name in seen:
+            if entity.name not in primary:
                 # A key held only by facts (a guest id) is grouped by as it is; a near miss of
-                # an entity that has a primary source is more likely a typo.
+                # an entity that has a primary source is more likely a typo (a derived
+                # source's entity was checked in the source it comes from).
                 suggestion = did_you_mean(entity.name, primary)
-                if not suggestion:
+                if not suggestion or source.name not in seen:
                     continue
                 index = [e.name for e in seen[source.name].spec.entities].index(entity.name)
                 problems.append(

@@ -189,7 +189,7 @@ class _Builder:
         matched = _on(keys, "first_base", "conversion_rows", constants)
         converted = (
             exp.select(
-                *(column(k, "first_base") for k in keys),
+                *(alias(column(k, "first_base"), k) for k in keys),
                 alias(exp.Min(this=column("event_at", "conversion_rows")), "converted_at"),
             )
             .from_(_table("first_base"))
@@ -215,8 +215,8 @@ class _Builder:
         final = (
             exp.select(
                 *(alias(column(k, "first_base"), k) for k in keys),
-                column("base_at", "first_base"),
-                column("converted_at", "converted"),
+                alias(column("base_at", "first_base"), "base_at"),
+                alias(column("converted_at", "converted"), "converted_at"),
                 alias(_flag(in_window), "converted"),
             )
             .from_(_table("first_base"))
@@ -336,8 +336,8 @@ class _Builder:
         )
         select = exp.select(
             *(alias(column(k, "targets"), k) for k in keys),
-            column("cohort_at", "targets"),
-            column("period", "targets"),
+            alias(column("cohort_at", "targets"), "cohort_at"),
+            alias(column("period", "targets"), "period"),
         ).from_(_table("targets"))
         select = select.join(_table("observed"), join_type="cross")
         ctes: dict[str, exp.Query] = {
@@ -443,7 +443,7 @@ class _Builder:
         day_period = self._bucket(column("active_day", "active_days"), period)
         value = _value(measure.agg, column("event_value", "active_days"))
         per_period = exp.select(
-            *(column(k, "active_days") for k in keys),
+            *(alias(column(k, "active_days"), k) for k in keys),
             alias(day_period, "period_start"),
             alias(value, "period_value"),
         ).from_(_table("active_days"))
@@ -488,8 +488,8 @@ class _Builder:
         select = (
             exp.select(
                 *(alias(column(k, "previous"), k) for k in keys),
-                column("period_start", "previous"),
-                column("previous_value", "previous"),
+                alias(column("period_start", "previous"), "period_start"),
+                alias(column("previous_value", "previous"), "previous_value"),
                 alias(current, "current_value"),
                 alias(
                     _flag(exp.EQ(this=current.copy(), expression=_ZERO.copy())), "churned"

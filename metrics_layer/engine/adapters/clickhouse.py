@@ -56,6 +56,9 @@ SETTINGS: tuple[tuple[str, str], ...] = (
     ("output_format_json_quote_decimals", "1"),
     ("output_format_json_quote_denormals", "1"),
     ("date_time_output_format", "iso"),  # every DateTime as its UTC instant, 'Z' at the end
+    # a query of several conversion, retention or churn metrics nests one derived source each
+    # and exceeds the default budget of plan optimizations (10,000)
+    ("query_plan_max_optimizations_to_apply", "100000"),
     ("result_overflow_mode", "break"),
     ("timeout_overflow_mode", "throw"),
 )
