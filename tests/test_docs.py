@@ -187,7 +187,7 @@ def test_security_page_lists_every_allowed_function_and_type() -> None:
 
 
 # Pages whose console examples show the command's output, compared line by line.
-OUTPUT_PAGES = ("time.md", "time-dimensions.md", "calendars.md")
+OUTPUT_PAGES = ("time.md", "time-dimensions.md", "calendars.md", "product-kpis.md")
 
 
 def console_examples(page: str) -> Iterator[tuple[int, str, list[str]]]:

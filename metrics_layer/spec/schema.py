@@ -135,7 +135,7 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
         rule = schema.get("description") or (
             "lower-case letters, digits and underscores, starting with a letter"
         )
-        what = "name" if "letters" in rule else "value"
+        what = "name" if "letters" in rule.lower() else "value"
         doc.error(
             f"{quote(error.instance)} is not a valid {what}{_where(path)}: use "
             f"{rule[0].lower()}{rule[1:].rstrip('.')}",
