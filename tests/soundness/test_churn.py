@@ -100,6 +100,7 @@ DEFINITIONS = f"""
           period: month, calculation: retained}}
       - {{name: previous_users, type: churn, entity: user, activity: {{measure: events.events}},
           period: month, calculation: previous}}
+      - {{name: churned_per_retained, type: derived, expr: churned_users / retained_users}}
       - {{name: subscription_churn_rate, type: churn, entity: subscription,
           activity: {{measure: snapshots.subscriptions}}, period: month}}
       - {{name: nrr, type: churn, entity: user, activity: {{measure: snapshots.mrr}},
@@ -145,14 +146,17 @@ def test_activity_churn(load: Load, engine: str) -> None:
     assert typed(fetch(layer, metrics[:2], start="2026-03-01", end="2026-04-30")) == typed(
         [(0.5, 2)]
     )
-    by_country = fetch(layer, ["churned_users"], by=["metric_time.month", "user.country"])
+    by_country = fetch(
+        layer, ["churned_users", "churned_per_retained"], by=["metric_time.month", "user.country"]
+    )
+    # u2 was FR's only previous active in February and April: no one retained, a division by 0
     assert typed(by_country) == typed(
         [
-            (D(2026, 2, 1), "DE", 1),
-            (D(2026, 2, 1), "FR", 1),
-            (D(2026, 3, 1), "DE", 1),
-            (D(2026, 4, 1), "DE", 0),  # u3 stayed: a group of previous actives, none churned
-            (D(2026, 4, 1), "FR", 1),
+            (D(2026, 2, 1), "DE", 1, 1.0),
+            (D(2026, 2, 1), "FR", 1, None),
+            (D(2026, 3, 1), "DE", 1, 1.0),
+            (D(2026, 4, 1), "DE", 0, 0.0),  # u3 stayed: a group of previous actives, none churned
+            (D(2026, 4, 1), "FR", 1, None),
         ]
     )
 

@@ -151,6 +151,15 @@ def test_a_weekly_cohort_table(load: Load, engine: str) -> None:
         where="weekly_retention_of_actives.period = 0",
     )
     assert typed(actives) == typed([(D(2026, 3, 2), 0, 1.0), (D(2026, 3, 9), 0, 1.0)])
+    # u1 is active in the weeks of 03-02 and 03-09, and in the first cohort only: the second
+    # holds u4 alone (its week 1 is u4's 03-16)
+    sizes = fetch(
+        layer,
+        ["weekly_retention_of_actives"],
+        by=["metric_time.week", "weekly_retention_of_actives.period"],
+        where="weekly_retention_of_actives.period = 1",
+    )
+    assert typed(sizes) == typed([(D(2026, 3, 2), 1, 0.5), (D(2026, 3, 9), 1, 1.0)])
 
 
 def test_a_cohort_table_needs_its_period(load: Load) -> None:
