@@ -313,7 +313,9 @@ def _cmd_query(args: argparse.Namespace) -> int:
     result = _query(args, layer).run(timeout=args.timeout)
     if args.sql:
         print(result.sql, file=sys.stderr)
-    sys.stdout.write(render(result.columns, result.rows, args.format, result.partial))
+    sys.stdout.write(
+        render(result.columns, result.rows, args.format, result.partial, result.incomplete)
+    )
     return 0
 
 
@@ -503,9 +505,10 @@ def render(
     rows: Sequence[Sequence[Any]],
     fmt: str,
     partial: Sequence[bool] = (),
+    incomplete: Sequence[bool] = (),
 ) -> str:
     """Rows as an aligned table, CSV or JSON (an array of objects); in a table the periods of
-    rows marked ``partial`` end in ``*``."""
+    rows marked ``partial`` end in ``*``, those marked ``incomplete`` in ``~``."""
     if fmt == "json":
         return (
             json.dumps(
@@ -523,7 +526,8 @@ def render(
         return buffer.getvalue()
     from metrics_layer.engine.result import format_table
 
-    return format_table(tuple(columns), tuple(tuple(r) for r in rows), partial) + "\n"
+    table = format_table(tuple(columns), tuple(tuple(r) for r in rows), partial, incomplete)
+    return table + "\n"
 
 
 def _json_value(value: Any) -> Any:

@@ -14,6 +14,7 @@ __all__ = ["Result"]
 
 
 PARTIAL_NOTE = "* partial period: the date range holds only part of it"
+INCOMPLETE_NOTE = "~ incomplete: a conversion window of the period is still open"
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,9 @@ class Result:
         return pandas.DataFrame.from_records(list(self.rows), columns=list(self.columns))
 
     def __repr__(self) -> str:
-        shown = format_table(self.columns, self.rows[:20], self.partial[:20])
+        shown = format_table(
+            self.columns, self.rows[:20], self.partial[:20], self.incomplete[:20]
+        )
         more = f"\n... {len(self.rows) - 20} more rows" if len(self.rows) > 20 else ""
         return f"{shown}{more}\n({len(self.rows)} rows, {self.execute_ms:.1f} ms)"
 
@@ -120,10 +123,14 @@ def _text(value: Any) -> str:
 
 
 def format_table(
-    columns: tuple[str, ...], rows: tuple[tuple[Any, ...], ...], partial: Sequence[bool] = ()
+    columns: tuple[str, ...],
+    rows: tuple[tuple[Any, ...], ...],
+    partial: Sequence[bool] = (),
+    incomplete: Sequence[bool] = (),
 ) -> str:
     """A plain-text table, numbers right-aligned; the ``metric_time`` values of rows marked
-    ``partial`` end in ``*``, explained under the table.
+    ``partial`` end in ``*``, of rows marked ``incomplete`` in ``~``, explained under the
+    table.
 
     >>> print(format_table(("plan", "users", "mrr"), (("pro", 3, 1234567.25), ("free", 12, 0.5))))
     plan  users  mrr
@@ -136,6 +143,9 @@ def format_table(
     for row_cells, cut in zip(cells, partial, strict=False):
         for index in marked if cut else ():
             row_cells[index] += "*"
+    for row_cells, open_ in zip(cells, incomplete, strict=False):
+        for index in marked if open_ else ():
+            row_cells[index] += "~"
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     numeric = [
         bool(rows)
@@ -156,4 +166,6 @@ def format_table(
         )
     if marked and any(partial):
         lines.append(PARTIAL_NOTE)
+    if marked and any(incomplete):
+        lines.append(INCOMPLETE_NOTE)
     return "\n".join(lines)

@@ -179,6 +179,10 @@ def test_incomplete_base_periods_are_marked(load: Load) -> None:
     # without a metric_time grain, the whole range is one base period
     total = layer.query(["activation_rate_7d"]).run(today=D(2026, 3, 5))
     assert total.incomplete == (True,)
+    # printed, the open periods end in '~', explained under the table
+    shown = repr(query.run(today=D(2026, 4, 5))).splitlines()
+    assert [line.split()[0] for line in shown[2:5]] == ["2026-01-01", "2026-02-01", "2026-03-01~"]
+    assert shown[5] == "~ incomplete: a conversion window of the period is still open"
 
 
 def test_conversion_definitions_are_checked(
