@@ -91,9 +91,7 @@ class Result:
         return pandas.DataFrame.from_records(list(self.rows), columns=list(self.columns))
 
     def __repr__(self) -> str:
-        shown = format_table(
-            self.columns, self.rows[:20], self.partial[:20], self.incomplete[:20]
-        )
+        shown = format_table(self.columns, self.rows[:20], self.partial[:20], self.incomplete[:20])
         more = f"\n... {len(self.rows) - 20} more rows" if len(self.rows) > 20 else ""
         return f"{shown}{more}\n({len(self.rows)} rows, {self.execute_ms:.1f} ms)"
 

@@ -10,13 +10,13 @@ from sqlglot.errors import ParseError, TokenError
 
 from metrics_layer.errors import Diagnostic, Level, did_you_mean
 from metrics_layer.graph.calendars import GRAIN_NAMES, PART_NAMES
+from metrics_layer.graph.entity_metrics import EntityMetric, entity_metric, is_entity_metric
 from metrics_layer.graph.expressions import (
     ExpressionSyntaxError,
     parse_expression,
     parse_query,
     qualify,
 )
-from metrics_layer.graph.entity_metrics import EntityMetric, entity_metric, is_entity_metric
 from metrics_layer.graph.graph import Graph
 from metrics_layer.graph.metrics import build_metrics
 from metrics_layer.graph.model import (

@@ -232,20 +232,34 @@ class _Builder:
         )
         flag = exp.EQ(this=column("converted", self.name), expression=_ONE.copy())
         measures = {
-            "base": self._measure("base", Agg.COUNT, None, "Entities whose first base event "
-                                  "was in the period.", "base_at"),
+            "base": self._measure(
+                "base",
+                Agg.COUNT,
+                None,
+                "Entities whose first base event was in the period.",
+                "base_at",
+            ),
             "conversions": self._measure(
-                "conversions", Agg.SUM_BOOLEAN, flag, "Of those, the entities that converted "
-                "within the window.", "base_at"
+                "conversions",
+                Agg.SUM_BOOLEAN,
+                flag,
+                "Of those, the entities that converted within the window.",
+                "base_at",
             ),
         }
         dimensions = [
-            self._dimension("base_at", DimensionType.TIME, base.time.grain,
-                            "The entity's first base event."),
-            self._dimension("converted_at", DimensionType.TIME, conversion.time.grain,
-                            "The entity's first conversion event at or after it (any time)."),
-            self._dimension("converted", DimensionType.BOOLEAN, None,
-                            "Converted within the window.", flag),
+            self._dimension(
+                "base_at", DimensionType.TIME, base.time.grain, "The entity's first base event."
+            ),
+            self._dimension(
+                "converted_at",
+                DimensionType.TIME,
+                conversion.time.grain,
+                "The entity's first conversion event at or after it (any time).",
+            ),
+            self._dimension(
+                "converted", DimensionType.BOOLEAN, None, "Converted within the window.", flag
+            ),
         ]
         source = self._source(spec.entity, base.keys, relation, "base_at", dimensions, measures)
         calculation = spec.calculation
@@ -361,7 +375,7 @@ class _Builder:
             select = select.join(
                 _table("last_active"), on=_on(keys, "targets", "last_active"), join_type="left"
             )
-            retained = exp.GTE(
+            retained: exp.Expr = exp.GTE(
                 this=column("last_period", "last_active"),
                 expression=column("target", "targets"),
             )
@@ -382,25 +396,36 @@ class _Builder:
         flag = exp.EQ(this=column("retained", self.name), expression=_ONE.copy())
         measures = {
             "cohort": self._measure(
-                "cohort", Agg.COUNT, None, "Entities whose first base event was in the period "
-                "and whose period k the activity data has reached.", "cohort_at"
+                "cohort",
+                Agg.COUNT,
+                None,
+                "Entities whose first base event was in the period "
+                "and whose period k the activity data has reached.",
+                "cohort_at",
             ),
             "retained": self._measure(
-                "retained", Agg.SUM_BOOLEAN, flag, "Of those, the entities active in period k "
+                "retained",
+                Agg.SUM_BOOLEAN,
+                flag,
+                "Of those, the entities active in period k "
                 "after their cohort's" + (" or later." if spec.on_or_after else "."),
                 "cohort_at",
             ),
         }
         dimensions = [
-            self._dimension("cohort_at", DimensionType.TIME, base.time.grain,
-                            "The entity's first base event."),
-            self._dimension("retained", DimensionType.BOOLEAN, None,
-                            "Active in period k.", flag),
+            self._dimension(
+                "cohort_at", DimensionType.TIME, base.time.grain, "The entity's first base event."
+            ),
+            self._dimension("retained", DimensionType.BOOLEAN, None, "Active in period k.", flag),
         ]
         if spec.cohort_periods is not None:
             dimensions.append(
-                self._dimension("period", DimensionType.CATEGORICAL, None,
-                                f"Periods ({period.value}s) after the cohort's: 0 to {count}.")
+                self._dimension(
+                    "period",
+                    DimensionType.CATEGORICAL,
+                    None,
+                    f"Periods ({period.value}s) after the cohort's: 0 to {count}.",
+                )
             )
         source = self._source(spec.entity, base.keys, relation, "cohort_at", dimensions, measures)
         calculation = spec.calculation
@@ -413,9 +438,7 @@ class _Builder:
             }.get(calculation),
             ("retained", "cohort"),
         )
-        return EntityMetric(
-            source, measure, inputs, cohort_table=spec.cohort_periods is not None
-        )
+        return EntityMetric(source, measure, inputs, cohort_table=spec.cohort_periods is not None)
 
     def churn(self, spec: ChurnMetricSpec) -> EntityMetric | None:
         activity = self._events(spec.activity, spec.entity, "activity", value=True)
@@ -472,12 +495,14 @@ class _Builder:
             *(column(k, "active_days") for k in keys), day_period.copy()
         )
         ctes["per_period"] = per_period
-        ctes["previous"] = exp.select(
-            *(column(k) for k in keys),
-            alias(shift(column("period_start"), 1, period), "period_start"),
-            alias(column("period_value"), "previous_value"),
-        ).from_(_table("per_period")).where(
-            exp.GT(this=column("period_value"), expression=_ZERO.copy())
+        ctes["previous"] = (
+            exp.select(
+                *(column(k) for k in keys),
+                alias(shift(column("period_start"), 1, period), "period_start"),
+                alias(column("period_value"), "previous_value"),
+            )
+            .from_(_table("per_period"))
+            .where(exp.GT(this=column("period_value"), expression=_ZERO.copy()))
         )
         ctes["observed"] = exp.select(
             alias(exp.Max(this=column("period_start")), "last_period")
@@ -491,9 +516,7 @@ class _Builder:
                 alias(column("period_start", "previous"), "period_start"),
                 alias(column("previous_value", "previous"), "previous_value"),
                 alias(current, "current_value"),
-                alias(
-                    _flag(exp.EQ(this=current.copy(), expression=_ZERO.copy())), "churned"
-                ),
+                alias(_flag(exp.EQ(this=current.copy(), expression=_ZERO.copy())), "churned"),
             )
             .from_(_table("previous"))
             .join(_table("observed"), join_type="cross")
@@ -527,50 +550,84 @@ class _Builder:
         unit = f"the {period.value}"
         measures = {
             "previous": self._measure(
-                "previous", Agg.COUNT, None,
-                f"Entities active in {unit} before.", time),
+                "previous", Agg.COUNT, None, f"Entities active in {unit} before.", time
+            ),
             "churned": self._measure(
-                "churned", Agg.SUM_BOOLEAN, churned,
-                f"Of those, the entities not active in {unit}.", time),
+                "churned",
+                Agg.SUM_BOOLEAN,
+                churned,
+                f"Of those, the entities not active in {unit}.",
+                time,
+            ),
             "retained": self._measure(
-                "retained", Agg.SUM_BOOLEAN, exp.Not(this=churned.copy()),
-                f"Of those, the entities still active in {unit}.", time),
+                "retained",
+                Agg.SUM_BOOLEAN,
+                exp.Not(this=churned.copy()),
+                f"Of those, the entities still active in {unit}.",
+                time,
+            ),
             "previous_value": self._measure(
-                "previous_value", Agg.SUM, prev,
-                f"Their value in {unit} before.", time),
+                "previous_value", Agg.SUM, prev, f"Their value in {unit} before.", time
+            ),
             "current_value": self._measure(
-                "current_value", Agg.SUM, cur,
-                f"Their value in {unit} (new entities left out).", time),
+                "current_value",
+                Agg.SUM,
+                cur,
+                f"Their value in {unit} (new entities left out).",
+                time,
+            ),
             "retained_value": self._measure(
-                "retained_value", Agg.SUM,
+                "retained_value",
+                Agg.SUM,
                 exp.Case(
-                    ifs=[exp.If(this=exp.LT(this=cur.copy(), expression=prev.copy()),
-                                true=cur.copy())],
+                    ifs=[
+                        exp.If(
+                            this=exp.LT(this=cur.copy(), expression=prev.copy()), true=cur.copy()
+                        )
+                    ],
                     default=prev.copy(),
                 ),
-                "Their value, each capped at its value before (no expansion).", time),
+                "Their value, each capped at its value before (no expansion).",
+                time,
+            ),
             "expansion": self._measure(
-                "expansion", Agg.SUM,
-                when(exp.GT(this=cur.copy(), expression=prev.copy()),
-                     exp.Sub(this=cur.copy(), expression=prev.copy())),
-                "Growth of the entities that grew.", time),
-            "contraction": self._measure(
-                "contraction", Agg.SUM,
+                "expansion",
+                Agg.SUM,
                 when(
-                    exp.and_(exp.LT(this=cur.copy(), expression=prev.copy()),
-                             exp.GT(this=cur.copy(), expression=_ZERO.copy())),
+                    exp.GT(this=cur.copy(), expression=prev.copy()),
+                    exp.Sub(this=cur.copy(), expression=prev.copy()),
+                ),
+                "Growth of the entities that grew.",
+                time,
+            ),
+            "contraction": self._measure(
+                "contraction",
+                Agg.SUM,
+                when(
+                    exp.and_(
+                        exp.LT(this=cur.copy(), expression=prev.copy()),
+                        exp.GT(this=cur.copy(), expression=_ZERO.copy()),
+                    ),
                     exp.Sub(this=prev.copy(), expression=cur.copy()),
                 ),
-                "Loss of the entities that shrank but stayed.", time),
+                "Loss of the entities that shrank but stayed.",
+                time,
+            ),
             "churned_value": self._measure(
-                "churned_value", Agg.SUM, when(churned.copy(), prev.copy()),
-                "Value before of the entities that churned.", time),
+                "churned_value",
+                Agg.SUM,
+                when(churned.copy(), prev.copy()),
+                "Value before of the entities that churned.",
+                time,
+            ),
         }
         dimensions = [
-            self._dimension("period_start", DimensionType.TIME, Grain.DAY,
-                            f"The first day of {unit}."),
-            self._dimension("churned", DimensionType.BOOLEAN, None,
-                            f"Not active in {unit}.", churned),
+            self._dimension(
+                "period_start", DimensionType.TIME, Grain.DAY, f"The first day of {unit}."
+            ),
+            self._dimension(
+                "churned", DimensionType.BOOLEAN, None, f"Not active in {unit}.", churned
+            ),
         ]
         source = self._source(spec.entity, activity.keys, relation, time, dimensions, measures)
         ratios = {
@@ -657,8 +714,9 @@ class _Builder:
             columns.append(alias(found.expr.copy(), f"constant_{index}"))
         if value:
             columns.append(
-                alias(measure.expr.copy() if measure.expr is not None else _ONE.copy(),
-                      "event_value")
+                alias(
+                    measure.expr.copy() if measure.expr is not None else _ONE.copy(), "event_value"
+                )
             )
         conditions: list[exp.Expr] = [
             exp.Not(this=exp.Is(this=key.copy(), expression=exp.Null())) for key in keys

@@ -184,12 +184,13 @@ def incomplete_rows(
             if not isinstance(value, dt.date):
                 continue
             grain = grains.get(index)
-            lasts.append(value if grain is None else period_of(value, grain, week_start,
-                                                               fiscal_year_start)[1])
+            lasts.append(
+                value
+                if grain is None
+                else period_of(value, grain, week_start, fiscal_year_start)[1]
+            )
         if lasts:
             return min(lasts)
         return None if indexes else (end or today)
 
-    return tuple(
-        (last := last_day(row)) is not None and last + window >= today for row in rows
-    )
+    return tuple((last := last_day(row)) is not None and last + window >= today for row in rows)

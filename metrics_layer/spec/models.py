@@ -527,9 +527,7 @@ class ConversionMetricSpec(_MetricBase):
     entity: Name = Field(description="The entity that converts (user, account).")
     base: EventSpec = Field(description="The base event; an entity's first one counts.")
     conversion: EventSpec = Field(description="The conversion event.")
-    window: Annotated[
-        str, StringConstraints(pattern=r"^[1-9][0-9]* days?$")
-    ] = Field(
+    window: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]* days?$")] = Field(
         description="Calendar days after the base event's day within which a conversion "
         "counts (its last day included), e.g. '7 days'."
     )

@@ -59,8 +59,7 @@ _SNAPSHOTS = [
     (5, 4, D(2026, 1, 31), "40"), (5, 4, D(2026, 2, 28), "40"),
 ]  # fmt: skip
 SNAPSHOTS = literal_rows(
-    {"subscription_id": None, "user_id": None, "snapshot_date": "DATE",
-     "mrr": "DECIMAL(10, 2)"},
+    {"subscription_id": None, "user_id": None, "snapshot_date": "DATE", "mrr": "DECIMAL(10, 2)"},
     [(s, u, day, Decimal(mrr)) for s, u, day, mrr in _SNAPSHOTS],
 )
 USERS = literal_rows(
@@ -166,8 +165,15 @@ def test_subscription_churn_and_net_revenue_retention(load: Load, engine: str) -
     layer = load(engine)
     rows = fetch(
         layer,
-        ["subscription_churn_rate", "nrr", "grr", "expansion", "contraction", "churned_mrr",
-         "starting_mrr"],
+        [
+            "subscription_churn_rate",
+            "nrr",
+            "grr",
+            "expansion",
+            "contraction",
+            "churned_mrr",
+            "starting_mrr",
+        ],
         by=["metric_time.month"],
     )
     # Feb: subscriptions 1, 4, 5 active at the start, none ended; MRR 110 + 40 of u1 and u4

@@ -3,23 +3,28 @@ N calendar days, attributed to the base event's period.
 
 Hand-computed on literal rows, on every engine (times UTC):
 
-| user | country | signed up (base)  | project_created (conversion)            | days after |
-|------|---------|-------------------|-----------------------------------------|------------|
-| 1    | DE      | 2026-01-30 23:00  | 2026-02-06 22:00                        | 7: the edge, counts |
-| 2    | FR      | 2026-01-10 10:00  | 2026-01-18 00:30                        | 8: late, does not |
-| 3    | DE      | 2026-02-01 12:00  | 2026-02-01 11:00 (before: ignored), 2026-02-03 10:00 | 2 |
-| 4    | US      | 2026-02-10 09:00  | none                                    |            |
-| 5    | DE      | 2026-02-20 09:00  | 2026-02-27 09:00                        | 7          |
-| 6    | FR      | 2026-03-01 16:00  | 2026-03-09 10:00                        | 8 in UTC; 7 in Tokyo (Mar 2 01:00 to Mar 9 19:00) |
+| user | country | signed up (base) | project_created (conversion)       | days after            |
+|------|---------|------------------|------------------------------------|-----------------------|
+| 1    | DE      | 2026-01-30 23:00 | 2026-02-06 22:00                   | 7: the edge, counts   |
+| 2    | FR      | 2026-01-10 10:00 | 2026-01-18 00:30                   | 8: late, does not     |
+| 3    | DE      | 2026-02-01 12:00 | 02-01 11:00 (before: ignored),     | 2                     |
+|      |         |                  | 02-03 10:00                        |                       |
+| 4    | US      | 2026-02-10 09:00 | none                               |                       |
+| 5    | DE      | 2026-02-20 09:00 | 2026-02-27 09:00                   | 7                     |
+| 6    | FR      | 2026-03-01 16:00 | 2026-03-09 10:00                   | 8 in UTC; 7 in Tokyo  |
+
+(In Tokyo, user 6 signs up on Mar 2 at 01:00 and converts on Mar 9 at 19:00.)
 
 Sessions (a second metric: first session to a report shared within 3 days, on the same
 platform):
 
-| user | session_start                                   | report_shared                          |
-|------|-------------------------------------------------|----------------------------------------|
-| 1    | 2026-01-31 00:30 web                            | 2026-02-01 ios (other platform), 2026-02-05 web (5 days) |
-| 3    | 2026-02-02 08:00 web (first), 2026-02-02 09:00 ios | 2026-02-04 web (2 days)             |
-| 5    | 2026-02-20 10:00 android, 2026-02-21 android (repeated base) | 2026-02-23 23:59 android (3 days: the edge) |
+| user | session_start                        | report_shared                            |
+|------|--------------------------------------|------------------------------------------|
+| 1    | 01-31 00:30 web                      | 02-01 ios (other platform), 02-05 web    |
+|      |                                      | (5 days)                                 |
+| 3    | 02-02 08:00 web (first), 09:00 ios   | 02-04 web (2 days)                       |
+| 5    | 02-20 10:00 android, 02-21 android   | 02-23 23:59 android (3 days: the edge)   |
+|      | (repeated base)                      |                                          |
 """
 
 from __future__ import annotations
@@ -49,8 +54,13 @@ USERS = literal_rows(
     ],
 )
 EVENTS = literal_rows(
-    {"event_id": None, "user_id": None, "event_type": None, "platform": None,
-     "occurred_at": "TIMESTAMP"},
+    {
+        "event_id": None,
+        "user_id": None,
+        "event_type": None,
+        "platform": None,
+        "occurred_at": "TIMESTAMP",
+    },
     [
         (1, 1, "project_created", "web", T(2026, 2, 6, 22)),
         (2, 2, "project_created", "web", T(2026, 1, 18, 0, 30)),
@@ -151,9 +161,7 @@ def test_conversion_within_the_window_by_base_period(load: Load, engine: str) ->
 @pytest.mark.parametrize("engine", ENGINES)
 def test_first_base_event_and_constant_properties(load: Load, engine: str) -> None:
     layer = load(engine)
-    rows = fetch(
-        layer, ["report_rate_3d", "report_rate_3d_any_platform"], by=["metric_time.month"]
-    )
+    rows = fetch(layer, ["report_rate_3d", "report_rate_3d_any_platform"], by=["metric_time.month"])
     # u1: first session web; reports ios after 1 day (other platform) and web after 5 days.
     # u3: first session web at 08:00, report web 2 days on. u5: first session android (the
     # second one is not a new base), report 3 days on, at 23:59: the window's last day.
@@ -227,10 +235,13 @@ def test_the_derived_rows_are_a_source_named_like_the_metric(load: Load) -> None
 def test_a_conversion_window_is_in_days(
     write_project: Callable[[dict[str, str]], object],
 ) -> None:
-    weeks = DEFINITIONS + """
+    weeks = (
+        DEFINITIONS
+        + """
       - {name: e, type: conversion, entity: user, base: {measure: users.signups},
          conversion: {measure: events.events}, window: 7 weeks}
 """
+    )
     folder = write_project(
         {"m/metrics_layer.yml": "project:\n  name: m\n", "m/a.yml": weeks.replace("\n    ", "\n")}
     )
