@@ -29,6 +29,24 @@ In all, 23% of the users start 1 to 10 days late and 3% never start. A subscript
 some time after the user's first session. So signups (counted on the signup day) and new users
 (counted on the day of the first session) differ.
 
+A subscription ends in churn, in an upgrade (a starter or pro subscription, 20% of its
+outcomes) or in a downgrade (a pro or enterprise one, 7% of its outcomes, ``_DOWNGRADE``:
+enterprise to pro or starter, pro to starter), or stays open (half of the outcomes); an upgrade
+or a downgrade ends one subscription and starts the next, on the other plan, at the same second.
+An end after the period leaves the subscription open. So revenue retention has expansion and
+contraction.
+
+``trials`` (``_user_trials``): a third of the users with a first session start a 14-day free
+trial of a paid plan, ``ended_at`` NULL when its end is after the period. A payer's trial starts
+1 minute to 25 days before the first subscription (never before the first session): some pay
+within the trial's 14 days, some later; another user's starts 1 to 30 days after the first
+session, and most trial users never pay. 5% of the users with a trial start a second one 30 to
+240 days after the first one's end.
+
+``plan_history`` is each user's plan over time (a type-2 history): ``free`` from signup, then
+each subscription's plan from its start to its end, ``free`` after a churn; ``valid_to`` is NULL
+on the current row, which agrees with ``users.plan``.
+
 The data set also holds ``retail_calendar``, the 4-5-4 retail calendar of
 ``metrics_layer.demo.calendar``.
 """
@@ -49,7 +67,7 @@ from typing import Generic, TypeVar
 from metrics_layer.demo.calendar import CALENDAR_COLUMNS, retail_calendar
 from metrics_layer.demo.model import Column, DemoData, Key, Row, Table
 
-DATA_VERSION = 3
+DATA_VERSION = 4
 SEED = 20_250_101
 
 PERIOD_START = dt.datetime(2025, 1, 1)
@@ -100,6 +118,19 @@ SCHEMA: Mapping[str, tuple[Column, ...]] = MappingProxyType(
             Column("plan", "VARCHAR"),
             Column("mrr", "DECIMAL(10,2)"),
         ),
+        "trials": (
+            Column("trial_id", "INTEGER"),
+            Column("user_id", "INTEGER"),
+            Column("plan", "VARCHAR"),
+            Column("started_at", "TIMESTAMP"),
+            Column("ended_at", "TIMESTAMP", nullable=True),
+        ),
+        "plan_history": (
+            Column("user_id", "INTEGER"),
+            Column("plan", "VARCHAR"),
+            Column("valid_from", "TIMESTAMP"),
+            Column("valid_to", "TIMESTAMP", nullable=True),
+        ),
         "retail_calendar": CALENDAR_COLUMNS,
     }
 )
@@ -110,6 +141,8 @@ KEYS: Mapping[str, Key] = MappingProxyType(
         "events": Key("user_id"),
         "subscriptions": Key("user_id"),
         "subscription_snapshots": Key("user_id"),
+        "trials": Key("user_id"),
+        "plan_history": Key("user_id"),
         "retail_calendar": Key("day", unique=True),
     }
 )
@@ -141,6 +174,8 @@ _USERS_STREAM = 0
 _SUBSCRIPTIONS_STREAM = 1
 _EVENTS_STREAM = 2
 _ACTIVATION_STREAM = 3
+_TRIALS_STREAM = 4
+_DOWNGRADES_STREAM = 5
 
 _T = TypeVar("_T")
 
@@ -205,6 +240,18 @@ _DELAY_DAYS = _Choices.of(
 )
 _NEVER_ACTIVE = 0.5
 """Share of the users who never come back that never hold a session either."""
+_DOWNGRADE = 0.07
+"""Share of a pro or enterprise subscription's outcomes that are a downgrade (taken from churn)."""
+_TRIAL = 0.3
+"""Share of the users with a first session who never pay that start a trial."""
+_PAYER_TRIAL = 0.42
+"""Share of the paying users that start a trial before their first subscription."""
+_TRIAL_DAYS = 14
+_TRIAL_PLAN = _Choices.of([("starter", 50), ("pro", 38), ("enterprise", 12)])
+_TRIAL_LEAD_DAYS = 25
+"""A payer's trial starts up to this many days before the first subscription."""
+_SECOND_TRIAL = 0.05
+"""Share of the users with a trial who start a second one later."""
 
 
 @dataclass(frozen=True)
@@ -216,6 +263,19 @@ class _User:
     platform: str
     engagement: float
     returns: bool
+
+
+@dataclass(frozen=True)
+class _Trial:
+    user_id: int
+    plan: str
+    start: int
+
+    @property
+    def end(self) -> int | None:
+        """``_TRIAL_DAYS`` after the start; None when that is not in the period."""
+        end = self.start + _TRIAL_DAYS * _DAY
+        return None if end >= _END else end
 
 
 @dataclass(frozen=True)
@@ -275,6 +335,12 @@ def _upgrade(draw: _Draw, plan: str) -> str:
     return "enterprise"
 
 
+def _downgrade(draw: _Draw, plan: str) -> str:
+    if plan == "enterprise":
+        return "starter" if draw.chance(0.3) else "pro"
+    return "starter"
+
+
 def _first_sessions(draw: _Draw, users: Sequence[_User]) -> list[int | None]:
     """The second of each user's first session, None for a user who never holds one.
 
@@ -297,7 +363,17 @@ def _first_sessions(draw: _Draw, users: Sequence[_User]) -> list[int | None]:
     return result
 
 
-def _user_subscriptions(draw: _Draw, user: _User, first: int | None) -> list[_Subscription]:
+def _user_subscriptions(
+    draw: _Draw, after_downgrade: _Draw, user: _User, first: int | None
+) -> list[_Subscription]:
+    """The user's subscriptions, in time order.
+
+    A downgrade takes a pro or enterprise subscription's churn outcomes nearest to staying (a
+    band ``_DOWNGRADE`` wide) and ends when that churn would; what follows it is drawn from
+    ``after_downgrade``.
+    So ``draw`` is used as it would be without downgrades: who pays (and so the events) and
+    every other user's subscriptions do not depend on them.
+    """
     rate = _PAY_RATE[user.channel] * user.engagement * (1.0 if user.returns else 0.15)
     if not draw.chance(rate) or first is None:
         return []
@@ -309,8 +385,9 @@ def _user_subscriptions(draw: _Draw, user: _User, first: int | None) -> list[_Su
         mrr = _price(draw, plan)
         outcome = draw.uniform()
         upgrades = plan != "enterprise" and outcome < 0.2
-        churns = not upgrades and outcome < 0.5
-        if not upgrades and not churns:
+        downgrades = plan != "starter" and 0.5 - _DOWNGRADE <= outcome < 0.5
+        churns = not upgrades and not downgrades and outcome < 0.5
+        if not upgrades and not downgrades and not churns:
             result.append(_Subscription(user.user_id, plan, mrr, start, None))
             break
         u = draw.uniform()
@@ -322,9 +399,45 @@ def _user_subscriptions(draw: _Draw, user: _User, first: int | None) -> list[_Su
         result.append(_Subscription(user.user_id, plan, mrr, start, end))
         if churns:
             break
-        plan = _upgrade(draw, plan)
+        if downgrades:
+            draw = after_downgrade
+        plan = _upgrade(draw, plan) if upgrades else _downgrade(draw, plan)
         start = end
     return result
+
+
+def _user_trials(
+    draw: _Draw, user: _User, first: int | None, subscription: _Subscription | None
+) -> list[_Trial]:
+    """The user's trials: none without a first session; a payer's first trial starts 1 minute
+    to ``_TRIAL_LEAD_DAYS`` days before the first subscription (not before the first session),
+    another user's 1 to 30 days after the first session; a second one 30 to 240 days after the
+    first trial's end.
+
+    Every user takes the same draws, so one user's outcome moves no other's.
+    """
+    takes = draw.chance(_TRIAL if subscription is None else _PAYER_TRIAL)
+    plan = draw.pick(_TRIAL_PLAN)
+    same_plan = draw.chance(0.7)
+    later = draw.between(1, 30) * _DAY + _time_of_day(draw)
+    lead = 60 + draw.below(_TRIAL_LEAD_DAYS * _DAY - 60)
+    again = draw.chance(_SECOND_TRIAL)
+    gap = draw.between(30, 240) * _DAY + _time_of_day(draw)
+    second_plan = draw.pick(_TRIAL_PLAN)
+    if first is None or not takes:
+        return []
+    if subscription is None:
+        start = (first // _DAY) * _DAY + later
+    else:
+        start = max(first, subscription.start - lead)
+        plan = subscription.plan if same_plan else plan
+    if start >= _END:
+        return []
+    trials = [_Trial(user.user_id, plan, start)]
+    second = ((start // _DAY) + _TRIAL_DAYS) * _DAY + gap
+    if again and second < _END:
+        trials.append(_Trial(user.user_id, second_plan, second))
+    return trials
 
 
 def _session(
@@ -402,24 +515,56 @@ def _snapshot_rows(subscriptions: list[Row], spans: list[tuple[int, int]]) -> li
     return list(chain.from_iterable(buckets))
 
 
+def _plan_history_rows(users: Sequence[_User], subscriptions: Sequence[_Subscription]) -> list[Row]:
+    """Each user's plan over time, in user and time order: free from signup, each
+    subscription's plan from its start to its end, free after a churn; the current row open."""
+    by_user: dict[int, list[_Subscription]] = {}
+    for sub in subscriptions:
+        by_user.setdefault(sub.user_id, []).append(sub)
+    rows: list[Row] = []
+    for user in users:
+        intervals: list[tuple[str, int, int | None]] = []
+        since: int | None = user.signup
+        for sub in by_user.get(user.user_id, []):
+            if since is not None and since < sub.start:
+                intervals.append(("free", since, sub.start))
+            intervals.append((sub.plan, sub.start, sub.end))
+            since = sub.end
+        if since is not None:
+            intervals.append(("free", since, None))
+        rows.extend(
+            (user.user_id, plan, _timestamp(start), None if end is None else _timestamp(end))
+            for plan, start, end in intervals
+        )
+    return rows
+
+
 def generate() -> DemoData:
-    """Build the demo tables: users, events, subscriptions, subscription_snapshots and
-    retail_calendar."""
+    """Build the demo tables: users, events, subscriptions, subscription_snapshots, trials,
+    plan_history and retail_calendar."""
     users = _users(_Draw(SEED + _USERS_STREAM))
     firsts = _first_sessions(_Draw(SEED + _ACTIVATION_STREAM), users)
 
     draw = _Draw(SEED + _SUBSCRIPTIONS_STREAM)
-    subscriptions = sorted(
-        chain.from_iterable(
-            _user_subscriptions(draw, user, first)
-            for user, first in zip(users, firsts, strict=True)
-        ),
-        key=lambda s: (s.start, s.user_id),
-    )
+    after_downgrade = _Draw(SEED + _DOWNGRADES_STREAM)
+    by_user = [
+        _user_subscriptions(draw, after_downgrade, user, first)
+        for user, first in zip(users, firsts, strict=True)
+    ]
+    subscriptions = sorted(chain.from_iterable(by_user), key=lambda s: (s.start, s.user_id))
     current_plan = {user.user_id: "free" for user in users}
     for sub in subscriptions:
         current_plan[sub.user_id] = sub.plan if sub.end is None else "free"
     paying = {sub.user_id for sub in subscriptions}
+
+    draw = _Draw(SEED + _TRIALS_STREAM)
+    trials = sorted(
+        chain.from_iterable(
+            _user_trials(draw, user, first, subs[0] if subs else None)
+            for user, first, subs in zip(users, firsts, by_user, strict=True)
+        ),
+        key=lambda t: (t.start, t.user_id),
+    )
 
     draw = _Draw(SEED + _EVENTS_STREAM)
     raw_events: list[tuple[int, int, str, str]] = []
@@ -447,6 +592,16 @@ def generate() -> DemoData:
         )
         for subscription_id, s in enumerate(subscriptions, 1)
     ]
+    trial_rows: list[Row] = [
+        (
+            trial_id,
+            t.user_id,
+            t.plan,
+            _timestamp(t.start),
+            None if t.end is None else _timestamp(t.end),
+        )
+        for trial_id, t in enumerate(trials, 1)
+    ]
     spans = [
         (s.start // _DAY, _N_DAYS - 1 if s.end is None else s.end // _DAY - 1)
         for s in subscriptions
@@ -461,6 +616,8 @@ def generate() -> DemoData:
                 SCHEMA["subscription_snapshots"],
                 _snapshot_rows(subscription_rows, spans),
             ),
+            Table("trials", SCHEMA["trials"], trial_rows),
+            Table("plan_history", SCHEMA["plan_history"], _plan_history_rows(users, subscriptions)),
             retail_calendar(),
         )
     )

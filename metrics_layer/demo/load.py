@@ -53,7 +53,7 @@ DEMO_PREFIX = "mldemo_"
 _MARKER = "demo_version"
 _BATCH = 20_000
 # The shape of what the loader writes; raise it when tables, types or indexes change.
-_LAYOUT = 3
+_LAYOUT = 4
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from metrics_layer.demo import (
     generate,
 )
 
-EXPECTED_FINGERPRINT = "13314b8e212b20012c63355a77cd10f0ed81f69a035f7ced614e59857c180878"
+EXPECTED_FINGERPRINT = "ef2ad153108f6b8df2ac099818623060f2f107a21c6763bdf34255c899908b84"
 
 FIRST_DAY = dt.date(2025, 1, 1)
 LAST_DAY = dt.date(2026, 10, 31)
@@ -71,6 +71,19 @@ EXPECTED_SCHEMA = {
         ("plan", "VARCHAR"),
         ("mrr", "DECIMAL(10,2)"),
     ],
+    "trials": [
+        ("trial_id", "INTEGER"),
+        ("user_id", "INTEGER"),
+        ("plan", "VARCHAR"),
+        ("started_at", "TIMESTAMP"),
+        ("ended_at", "TIMESTAMP"),
+    ],
+    "plan_history": [
+        ("user_id", "INTEGER"),
+        ("plan", "VARCHAR"),
+        ("valid_from", "TIMESTAMP"),
+        ("valid_to", "TIMESTAMP"),
+    ],
     "retail_calendar": [
         ("day", "DATE"),
         ("retail_week", "DATE"),
@@ -80,6 +93,10 @@ EXPECTED_SCHEMA = {
         ("retail_year_number", "INTEGER"),
     ],
 }
+
+NULLABLE = {("subscriptions", "ended_at"), ("trials", "ended_at"), ("plan_history", "valid_to")}
+RANK = {"free": 0, "starter": 1, "pro": 2, "enterprise": 3}
+TRIAL = dt.timedelta(days=14)
 
 PRICES = {
     "starter": {Decimal("19.00"), Decimal("29.00")},
@@ -123,12 +140,29 @@ class Snapshot(NamedTuple):
     mrr: Decimal
 
 
+class Trial(NamedTuple):
+    trial_id: int
+    user_id: int
+    plan: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+
+
+class PlanInterval(NamedTuple):
+    user_id: int
+    plan: str
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+
+
 @dataclass(frozen=True)
 class Rows:
     users: list[User]
     events: list[Event]
     subscriptions: list[Subscription]
     snapshots: list[Snapshot]
+    trials: list[Trial]
+    plan_history: list[PlanInterval]
 
 
 def fingerprint(data: DemoData) -> str:
@@ -152,6 +186,8 @@ def rows(data: DemoData) -> Rows:
         events=[Event._make(row) for row in data["events"].rows],
         subscriptions=[Subscription._make(row) for row in data["subscriptions"].rows],
         snapshots=[Snapshot._make(row) for row in data["subscription_snapshots"].rows],
+        trials=[Trial._make(row) for row in data["trials"].rows],
+        plan_history=[PlanInterval._make(row) for row in data["plan_history"].rows],
     )
 
 
@@ -196,7 +232,7 @@ def test_generate_is_deterministic(data: DemoData) -> None:
 
 
 def test_fingerprint_is_pinned_for_data_version(data: DemoData) -> None:
-    assert DATA_VERSION == 3
+    assert DATA_VERSION == 4
     assert fingerprint(data) == EXPECTED_FINGERPRINT, (
         "demo data changed: bump DATA_VERSION and update EXPECTED_FINGERPRINT"
     )
@@ -261,9 +297,9 @@ def test_values_match_column_types(data: DemoData) -> None:
             assert not bad, f"{table.name}.{column.name}: {bad[:3]}"
 
 
-def test_only_ended_at_has_nulls(data: DemoData) -> None:
-    nullable = [(t.name, c.name) for t in data.values() for c in t.columns if c.nullable]
-    assert nullable == [("subscriptions", "ended_at")]
+def test_only_end_times_have_nulls(data: DemoData) -> None:
+    nullable = {(t.name, c.name) for t in data.values() for c in t.columns if c.nullable}
+    assert nullable == NULLABLE
 
 
 def test_categorical_domains(rows: Rows) -> None:
@@ -285,6 +321,8 @@ def test_categorical_domains(rows: Rows) -> None:
     }
     assert {e.platform for e in rows.events} == {"web", "ios", "android"}
     assert {s.plan for s in rows.subscriptions} == {"starter", "pro", "enterprise"}
+    assert {t.plan for t in rows.trials} == {"starter", "pro", "enterprise"}
+    assert {p.plan for p in rows.plan_history} == {"free", "starter", "pro", "enterprise"}
 
 
 def test_countries_are_uneven_and_de_has_a_few_hundred_users(rows: Rows) -> None:
@@ -465,19 +503,54 @@ def test_subscriptions_of_a_user_never_overlap(rows: Rows) -> None:
             assert earlier.ended_at <= later.started_at, f"user {user_id}: overlap"
 
 
-def test_subscriptions_include_upgrades_churn_and_open(rows: Rows) -> None:
-    rank = {"starter": 1, "pro": 2, "enterprise": 3}
-    upgrades = churned = still_open = 0
+def test_subscriptions_include_upgrades_downgrades_churn_and_open(rows: Rows) -> None:
+    """An upgrade or a downgrade starts the next subscription, on another plan, at the second
+    the previous one ends; a downgrade is from pro or enterprise to a cheaper plan."""
+    changes: Counter[tuple[str, str]] = Counter()
+    churned = still_open = 0
     for subscriptions in subscriptions_by_user(rows).values():
         for earlier, later in pairwise(subscriptions):
             assert earlier.ended_at == later.started_at
-            assert rank[later.plan] > rank[earlier.plan]
-            upgrades += 1
+            assert later.plan != earlier.plan
+            if RANK[later.plan] < RANK[earlier.plan]:
+                assert later.mrr < earlier.mrr
+            changes[earlier.plan, later.plan] += 1
         churned += subscriptions[-1].ended_at is not None
         still_open += subscriptions[-1].ended_at is None
+    upgrades = sum(n for (a, b), n in changes.items() if RANK[b] > RANK[a])
+    downgrades = {(a, b): n for (a, b), n in changes.items() if RANK[b] < RANK[a]}
     assert upgrades >= 30
+    assert set(downgrades) == {("enterprise", "pro"), ("enterprise", "starter"), ("pro", "starter")}
+    assert sum(downgrades.values()) >= 15
     assert churned >= 30
     assert still_open >= 100
+
+
+def test_downgrades_move_no_other_subscription(
+    data: DemoData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without downgrades the same users pay, the events are the same, and each user's
+    subscriptions are the same up to the one that churns instead of downgrading."""
+    monkeypatch.setattr("metrics_layer.demo.data._DOWNGRADE", 0.0)
+    without = generate()
+    assert without["events"].rows == data["events"].rows
+
+    def by_user(demo: DemoData) -> dict[int, list[tuple[object, ...]]]:
+        result: dict[int, list[tuple[object, ...]]] = defaultdict(list)
+        for row in sorted(demo["subscriptions"].rows, key=lambda row: row[4]):
+            result[row[1]].append(row[2:])
+        return result
+
+    downgrading, churning = by_user(data), by_user(without)
+    assert set(downgrading) == set(churning)
+    downgraded = 0
+    for user_id, subscriptions in downgrading.items():
+        before = churning[user_id]
+        assert subscriptions[: len(before)] == before, f"user {user_id}"
+        if len(subscriptions) > len(before):
+            assert RANK[subscriptions[len(before)][0]] < RANK[before[-1][0]]
+            downgraded += 1
+    assert downgraded >= 15
 
 
 def test_user_plan_matches_latest_open_subscription(rows: Rows) -> None:
@@ -522,6 +595,98 @@ def test_snapshots_repeat_subscription_attributes(rows: Rows) -> None:
         assert s.ended_at is None or snap.snapshot_date < s.ended_at.date()
 
 
+# Trials
+
+
+def trials_by_user(rows: Rows) -> dict[int, list[Trial]]:
+    result: dict[int, list[Trial]] = defaultdict(list)
+    for trial in rows.trials:
+        result[trial.user_id].append(trial)
+    return result
+
+
+def test_trials_are_valid(rows: Rows) -> None:
+    """Numbered in start order; 14 days long, with no end when that is after the period; none
+    before the user's first session."""
+    first = first_sessions(rows)
+    assert [t.trial_id for t in rows.trials] == list(range(1, len(rows.trials) + 1))
+    starts = [t.started_at for t in rows.trials]
+    assert starts == sorted(starts)
+    for t in rows.trials:
+        assert t.started_at >= first[t.user_id]
+        end = t.started_at + TRIAL
+        assert t.ended_at == (end if end < PERIOD_END else None), t
+    assert any(t.ended_at is None for t in rows.trials)
+
+
+def test_a_third_of_the_active_users_start_a_trial_and_a_few_a_second(rows: Rows) -> None:
+    by_user = trials_by_user(rows)
+    assert 0.28 <= len(by_user) / len(first_sessions(rows)) <= 0.38
+    again = [trials for trials in by_user.values() if len(trials) > 1]
+    assert 0.01 <= len(again) / len(rows.users) <= 0.02
+    for trials in again:
+        assert len(trials) == 2
+        assert trials[0].ended_at is not None
+        assert trials[1].started_at > trials[0].ended_at
+
+
+def test_trials_convert_within_14_days_later_or_never(rows: Rows) -> None:
+    """A payer's first trial starts at most 25 days before the first subscription: some pay
+    within the trial's 14 days, some later; most trial users never pay."""
+    first_paid = {
+        user_id: subscriptions[0].started_at
+        for user_id, subscriptions in subscriptions_by_user(rows).items()
+    }
+    outcomes: Counter[str] = Counter()
+    for user_id, trials in trials_by_user(rows).items():
+        paid = first_paid.get(user_id)
+        if paid is None:
+            outcomes["never"] += 1
+            continue
+        lead = paid - trials[0].started_at
+        assert dt.timedelta(0) < lead <= dt.timedelta(days=25), (user_id, lead)
+        outcomes["within" if lead < TRIAL else "later"] += 1
+    assert outcomes["within"] >= 100
+    assert outcomes["later"] >= 50
+    assert outcomes["never"] > outcomes["within"] + outcomes["later"]
+
+
+# Plan history
+
+
+def test_plan_history_is_contiguous_from_signup_and_open_at_the_end(rows: Rows) -> None:
+    history: dict[int, list[PlanInterval]] = defaultdict(list)
+    for interval in rows.plan_history:
+        history[interval.user_id].append(interval)
+    keys = [(p.user_id, p.valid_from) for p in rows.plan_history]
+    assert keys == sorted(set(keys))
+    assert list(history) == [u.user_id for u in rows.users]
+    for user in rows.users:
+        intervals = history[user.user_id]
+        assert intervals[0].valid_from == user.signed_up_at
+        assert intervals[0].plan == "free"
+        for earlier, later in pairwise(intervals):
+            assert earlier.valid_to is not None
+            assert earlier.valid_from < earlier.valid_to == later.valid_from
+            assert earlier.plan != later.plan
+        assert intervals[-1].valid_to is None
+        assert intervals[-1].plan == user.plan, f"user {user.user_id}"
+
+
+def test_plan_history_holds_each_subscription_and_free_after_a_churn(rows: Rows) -> None:
+    """The paid rows are the subscriptions; a churned user is free from the last end on."""
+    paid = sorted(tuple(p) for p in rows.plan_history if p.plan != "free")
+    assert paid == sorted((s.user_id, s.plan, s.started_at, s.ended_at) for s in rows.subscriptions)
+    current = {p.user_id: p for p in rows.plan_history if p.valid_to is None}
+    churned = 0
+    for user_id, subscriptions in subscriptions_by_user(rows).items():
+        last = subscriptions[-1]
+        if last.ended_at is not None:
+            assert current[user_id] == (user_id, "free", last.ended_at, None)
+            churned += 1
+    assert churned >= 30
+
+
 # DuckDB file
 
 
@@ -535,7 +700,7 @@ def test_duckdb_file_has_exact_column_types(demo_file: Path) -> None:
             """
         ).fetchall()
     expected = [
-        ("main", table, column, sql_type, "YES" if column == "ended_at" else "NO")
+        ("main", table, column, sql_type, "YES" if (table, column) in NULLABLE else "NO")
         for table, columns in EXPECTED_SCHEMA.items()
         for column, sql_type in columns
     ]
@@ -548,6 +713,8 @@ def test_duckdb_file_holds_the_generated_rows(demo_file: Path, data: DemoData) -
         "events": "event_id",
         "subscriptions": "subscription_id",
         "subscription_snapshots": "snapshot_date, subscription_id",
+        "trials": "trial_id",
+        "plan_history": "user_id, valid_from",
         "retail_calendar": "day",
     }
     with duckdb.connect(str(demo_file), read_only=True) as connection:

@@ -55,7 +55,7 @@ def test_other_urls_are_refused_with_the_fix(url: str, message: str) -> None:
 def warehouse(spark_demo: tuple[str, Any]) -> Path:
     """The test process's warehouse holding the demo, written by the loader."""
     url, loaded = spark_demo
-    assert (loaded.created, loaded.rows, loaded.target) == (True, 513_921, "demo_spark")
+    assert (loaded.created, loaded.rows, loaded.target) == (True, 521_607, "demo_spark")
     found = parse_url(url).warehouse
     assert found is not None
     return found
@@ -215,7 +215,7 @@ def test_the_timeout_interrupts_the_query_and_the_session_stays_usable(
         connection._run(slow, timeout=2, max_rows=1)
     assert time.monotonic() - started < 60
     count = "SELECT COUNT(*) AS n FROM metrics_layer_demo.subscriptions"
-    assert connection._run(count, timeout=60, max_rows=1).rows == ((1026,),)
+    assert connection._run(count, timeout=60, max_rows=1).rows == ((1052,),)
 
 
 def test_the_row_cap(connection: Connection) -> None:

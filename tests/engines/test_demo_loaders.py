@@ -2,16 +2,16 @@
 an index on each table's key (the user key; the retail calendar's day); what the loaded data
 answers is ``test_matrix.py``'s part.
 
-Rows written: users 2,977, events 319,114, subscriptions 1,026, subscription_snapshots 187,878
-(pinned by the generator's fingerprint in tests/demo) and retail_calendar 2,926: one a day from
-2022-01-30 to 2030-02-02, eight retail years of 52 weeks and two extra weeks (2023 and 2028),
-418 x 7 days. 510,995 + 2,926 = 513,921.
+Rows written: users 2,977, events 319,114, subscriptions 1,052, subscription_snapshots 190,293,
+trials 999, plan_history 4,246 (pinned by the generator's fingerprint in tests/demo) and
+retail_calendar 2,926: one a day from 2022-01-30 to 2030-02-02, eight retail years of 52 weeks
+and two extra weeks (2023 and 2028), 418 x 7 days. 518,681 + 2,926 = 521,607.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,14 @@ from metrics_layer.engine.connection import Connection
 TABLES = [
     "demo_version",
     "events",
+    "plan_history",
     "retail_calendar",
     "subscription_snapshots",
     "subscriptions",
+    "trials",
     "users",
 ]
-ROWS = 513_921
+ROWS = 521_607
 CALENDAR_ROWS = 2_926
 # Each day names its retail year: 2022 to 2029, 364 days each and 7 more in 2023 and 2028.
 CALENDAR_YEAR_SUM = 364 * sum(range(2022, 2030)) + 7 * (2023 + 2028)
@@ -42,6 +44,8 @@ INDEXES = {
     "events": (["user_id"], False),
     "subscriptions": (["user_id"], False),
     "subscription_snapshots": (["user_id"], False),
+    "trials": (["user_id"], False),
+    "plan_history": (["user_id"], False),
     "retail_calendar": (["day"], True),
 }
 
@@ -49,6 +53,17 @@ SERVERS = {
     "postgres": ("PostgreSQL", POSTGRES_URL),
     "mariadb": ("MariaDB", MARIADB_URL),
 }
+
+
+@pytest.fixture(scope="module")
+def generated() -> dict[str, int]:
+    """The number of rows of each demo table, as generated."""
+    return {name: len(table.rows) for name, table in generate().items()}
+
+
+def count_sql(place: Callable[[str], str], names: Iterable[str]) -> str:
+    """One query giving (table, rows) of each table, the table's name as ``place`` writes it."""
+    return " UNION ALL ".join(f"SELECT '{name}', count(*) FROM {place(name)}" for name in names)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +98,7 @@ def test_the_loader_writes_only_its_own_place(engines: dict[str, str]) -> None:
         assert demo == [f"mldemo_{table}" for table in TABLES]
 
 
-def test_sqlite_demo_is_a_file(tmp_path: Path) -> None:
+def test_sqlite_demo_is_a_file(tmp_path: Path, generated: dict[str, int]) -> None:
     database = tmp_path / "d.sqlite"
     loaded = load_demo(f"sqlite:///{database}")
     assert (loaded.created, loaded.rows, database.is_file()) == (True, ROWS, True)
@@ -93,8 +108,10 @@ def test_sqlite_demo_is_a_file(tmp_path: Path) -> None:
         found = connection.exec_driver_sql(
             "SELECT count(*), min(day), max(day) FROM retail_calendar"
         ).one()
+        counts = connection.exec_driver_sql(count_sql(str, generated)).all()
     engine.dispose()
     assert tuple(found) == (CALENDAR_ROWS, "2022-01-30", "2030-02-02")
+    assert dict(counts) == generated
     indexes = sqlalchemy.inspect(engine).get_indexes("retail_calendar")
     assert [(i["column_names"], bool(i["unique"])) for i in indexes] == [(["day"], True)]
 
@@ -108,6 +125,19 @@ def test_every_demo_table_is_indexed_on_its_key(engines: dict[str, str]) -> None
             indexes = inspector.get_indexes(prefix + table, schema=schema)
             found = [(index["column_names"], bool(index["unique"])) for index in indexes]
             assert found == [expected], (key, table)
+
+
+def test_the_servers_hold_every_generated_row(
+    engines: dict[str, str], generated: dict[str, int]
+) -> None:
+    assert sum(generated.values()) == ROWS
+    places = {"postgres": "metrics_layer_demo.{}".format, "mariadb": "mldemo_{}".format}
+    for key, url in engines.items():
+        engine = sqlalchemy.create_engine(url)
+        with engine.connect() as connection:
+            counts = connection.exec_driver_sql(count_sql(places[key], generated)).all()
+        engine.dispose()
+        assert dict(counts) == generated, key
 
 
 def test_the_servers_hold_the_retail_calendar(engines: dict[str, str]) -> None:
@@ -134,7 +164,9 @@ def test_the_duckdb_demo_holds_the_retail_calendar(
     assert found == [(CALENDAR_ROWS, dt.date(2022, 1, 30), dt.date(2030, 2, 2), CALENDAR_YEAR_SUM)]
 
 
-def test_the_spark_demo_holds_the_retail_calendar(spark_demo: tuple[str, Any]) -> None:
+def test_the_spark_demo_holds_the_retail_calendar(
+    spark_demo: tuple[str, Any], generated: dict[str, int]
+) -> None:
     url, loaded = spark_demo
     assert (loaded.rows, loaded.target) == (ROWS, "demo_spark")
     connection = Connection(url)
@@ -145,8 +177,12 @@ def test_the_spark_demo_holds_the_retail_calendar(spark_demo: tuple[str, Any]) -
             timeout=120,
             max_rows=1,
         ).rows
+        counts = connection._run(
+            count_sql("metrics_layer_demo.{}".format, generated), timeout=120, max_rows=100
+        ).rows
     finally:
         connection.close()
+    assert dict(counts) == generated
     assert found == (
         (CALENDAR_ROWS, dt.date(2022, 1, 30), dt.date(2030, 2, 2), CALENDAR_YEAR_SUM, "date"),
     )
@@ -192,7 +228,7 @@ def test_chdb_demo_is_its_own_database_sorted_by_the_user_key(
     monkeypatch.setattr("metrics_layer.demo.clickhouse.generate", lambda: few)
     url = f"chdb://{tmp_path / 'demo_chdb'}"
     loaded = load_demo(url)
-    assert (loaded.created, loaded.rows, loaded.target) == (True, 50, "demo_clickhouse")
+    assert (loaded.created, loaded.rows, loaded.target) == (True, 70, "demo_clickhouse")
     assert load_demo(url).created is False
     connection = Connection(url)
     try:
@@ -202,13 +238,19 @@ def test_chdb_demo_is_its_own_database_sorted_by_the_user_key(
             timeout=10,
             max_rows=100,
         ).rows
+        counts = connection._run(
+            count_sql("metrics_layer_demo.{}".format, few), timeout=10, max_rows=100
+        ).rows
     finally:
         connection.close()
+    assert dict(counts) == {name: len(table.rows) for name, table in few.items()}
     assert tables == (
         ("metrics_layer_demo", "demo_version", ""),
         ("metrics_layer_demo", "events", "user_id"),
+        ("metrics_layer_demo", "plan_history", "user_id"),
         ("metrics_layer_demo", "retail_calendar", "day"),
         ("metrics_layer_demo", "subscription_snapshots", "user_id"),
         ("metrics_layer_demo", "subscriptions", "user_id"),
+        ("metrics_layer_demo", "trials", "user_id"),
         ("metrics_layer_demo", "users", "user_id"),
     )
