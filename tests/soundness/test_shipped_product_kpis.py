@@ -12,6 +12,8 @@ The rules written out here:
 - activation (conversion, 7 days): per user, the signup; converted when a project_created
   event at or after the signup falls on a calendar day at most 7 days after the signup day;
   attributed to the signup's period.
+- trial to paid (conversion, 14 days): per user, the first trial; converted when a
+  subscription starting at or after it falls on a day at most 14 days after the trial's day.
 - retention after k days: cohort by signup day; retained when a meaningful event falls on
   exactly the signup day + k; users whose day k is after the last day with a meaningful event
   are left out of both parts.
@@ -149,6 +151,34 @@ def activation_rate_7d(shape: Shape) -> str:
                CAST(count(a.user_id) AS DOUBLE) / count(*)
         FROM signed_up AS s
         LEFT JOIN activated AS a ON a.user_id = s.user_id
+        GROUP BY ALL
+    """
+
+
+def trial_to_paid_rate(shape: Shape) -> str:
+    # a user's first trial is the base (a second trial is not a new one)
+    return f"""
+        WITH first_trial AS (
+            SELECT t.user_id, min(t.started_at) AS started_at
+            FROM trials AS t
+            GROUP BY t.user_id
+        ), tried AS (
+            SELECT f.user_id, f.started_at, CAST(f.started_at AS DATE) AS trial_day
+                   {shape.dims_of("u")}
+            FROM first_trial AS f
+            JOIN users AS u ON u.user_id = f.user_id
+            WHERE {shape.user_filter()} AND {shape.in_range("CAST(f.started_at AS DATE)")}
+        ), paid AS (
+            SELECT DISTINCT t.user_id
+            FROM tried AS t
+            JOIN subscriptions AS s ON s.user_id = t.user_id
+            WHERE s.started_at >= t.started_at
+              AND CAST(s.started_at AS DATE) <= t.trial_day + 14
+        )
+        SELECT {shape.period("t.trial_day")} AS period {shape.dims_of("t")},
+               CAST(count(p.user_id) AS DOUBLE) / count(*)
+        FROM tried AS t
+        LEFT JOIN paid AS p ON p.user_id = t.user_id
         GROUP BY ALL
     """
 
@@ -340,6 +370,7 @@ def feature_adoption_rate(shape: Shape) -> str:
 
 HAND_SQL: dict[str, Callable[[Shape], str]] = {
     "activation_rate_7d": activation_rate_7d,
+    "trial_to_paid_rate": trial_to_paid_rate,
     "retention_d1": _retention_after(1),
     "retention_d7": _retention_after(7),
     "retention_d30": _retention_after(30),
