@@ -37,6 +37,24 @@ KPIS = (
     "stickiness",
     "new_mrr_month_to_date",
     "new_users",
+    "activation_rate_7d",
+    "trial_to_paid_rate",
+    "retention_d7",
+    "user_churn_rate",
+    "subscription_churn_rate",
+    "net_revenue_retention",
+    "feature_adoption_rate",
+)
+# Conversion, retention and churn KPIs (rows per entity derived from the events): a month and
+# a week, a quarter and a filtered, joined shape of each (tests/soundness proves their edge
+# cases on every engine; the cohort table is grouped by its period, so it is proven there).
+PRODUCT = frozenset(KPIS[KPIS.index("activation_rate_7d") :])
+PRODUCT_SHAPES = (
+    "total by plan, filtered",
+    "week by channel, filtered",
+    "month",
+    "month by channel, filtered",
+    "quarter by channel, filtered",
 )
 # Rolling and cumulative KPIs (evaluated on a day spine): heavier on the slow engines.
 WINDOWED = frozenset(
@@ -298,8 +316,14 @@ def gap(engine: str, kpi: str, shape: str) -> str | None:
     return GAPS.get((engine, None, None))
 
 
+def asked(kpi: str, shape: Shape) -> bool:
+    """Whether the matrix asks for ``kpi`` in ``shape``, or for its refusal: a conversion,
+    retention or churn KPI only in ``PRODUCT_SHAPES``."""
+    return kpi not in PRODUCT or shape.key in PRODUCT_SHAPES
+
+
 def runs_on(engine: Engine, shape: Shape, kpi: str) -> bool:
-    if shape.kpis is not None and kpi not in shape.kpis:
+    if not asked(kpi, shape) or (shape.kpis is not None and kpi not in shape.kpis):
         return False
     if engine.kpis is not None and kpi not in engine.kpis:
         return False

@@ -20,7 +20,7 @@ import pytest
 from conftest import DEFINITIONS, ROOT, require_server, require_service
 
 import metrics_layer as ml
-from engines.matrix import ENGINES, KPIS, SHAPES, Engine, Shape, gap, runs_on
+from engines.matrix import ENGINES, KPIS, SHAPES, Engine, Shape, asked, gap, runs_on
 from metrics_layer.demo.load import load_demo
 
 DOCS = ROOT / "docs" / "engines.md"
@@ -132,7 +132,7 @@ REFUSED = [
     pytest.param(kpi, shape, id=f"{kpi}-{re.sub(r'[^a-z0-9]+', '_', shape.key)}")
     for kpi in KPIS
     for shape in SHAPES
-    if refusal(kpi, shape)
+    if asked(kpi, shape) and refusal(kpi, shape)
 ]
 
 
@@ -175,7 +175,14 @@ def support_table() -> str:
         lines.append(
             f"{engine.name} runs a subset: {', '.join(engine.shapes or ())} ({engine.notes})."
         )
-    refused = sorted({(kpi, shape.key) for kpi in KPIS for shape in SHAPES if refusal(kpi, shape)})
+    refused = sorted(
+        {
+            (kpi, shape.key)
+            for kpi in KPIS
+            for shape in SHAPES
+            if asked(kpi, shape) and refusal(kpi, shape)
+        }
+    )
     if refused:
         lines.append("")
         lines.append("Refused for every engine alike (the library's own rule, at compile time):")
