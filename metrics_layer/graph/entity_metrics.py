@@ -366,6 +366,35 @@ class _Builder:
                 expression=column("target", "targets"),
             )
         else:
+            # Only the periods a target asks for: the activity joined to its entity's cohort
+            # first, so that the DISTINCT groups the rows of periods 0..N after each cohort
+            # and not every (entity, period) pair of the activity (docs/benchmarks.md).
+            active_period = self._bucket(column("active_day", "active_days"), period)
+            cohort_start = self._bucket(
+                self._day(column("cohort_at", "first_base"), base.time), period
+            )
+
+            def nth(k: int) -> exp.Expr:
+                if k == 0:
+                    return cast(cohort_start.copy(), exp.DataType.Type.DATE)
+                return shift(cohort_start.copy(), k, period)
+
+            ctes["active_periods"] = (
+                exp.select(
+                    *(alias(column(k, "active_days"), k) for k in keys),
+                    alias(active_period.copy(), "active_period"),
+                )
+                .distinct()
+                .from_(_table("active_days"))
+                .join(_table("first_base"), on=_on(keys, "first_base", "active_days"))
+                .where(
+                    exp.EQ(this=active_period.copy(), expression=nth(numbers[0]))
+                    if len(numbers) == 1
+                    else exp.Between(
+                        this=active_period.copy(), low=nth(numbers[0]), high=nth(numbers[-1])
+                    )
+                )
+            )
             on = exp.and_(
                 _on(keys, "targets", "active_periods"),
                 exp.EQ(
