@@ -309,7 +309,7 @@ class _Builder:
             .from_(_table("active_days"))
         )
         observed = exp.select(alias(exp.Max(this=column("active_day")), "last_day")).from_(
-            _table("active_days")
+            self._own_days(activity)
         )
         cohort_period = self._bucket(self._day(column("cohort_at"), base.time), period)
         numbers = [count] if spec.after is not None else list(range(count + 1))
@@ -486,7 +486,7 @@ class _Builder:
                     alias(self._bucket(column("active_day"), period), "period_start"),
                     alias(edge(this=column("active_day")), "edge_day"),
                 )
-                .from_(_table("active_days"))
+                .from_(self._own_days(activity))
                 .group_by(self._bucket(column("active_day"), period))
             )
             per_period = per_period.join(
@@ -704,6 +704,15 @@ class _Builder:
             .where(exp.and_(*conditions, copy=False))
         )
         return _Events(select, source, measure, time, len(keys))
+
+    def _own_days(self, events: _Events) -> exp.Subquery:
+        """``(SELECT day AS active_day FROM (events' rows)) AS active_days``: the events read
+        again for one aggregate over every row, where the shared ``active_days`` CTE would
+        be referenced a second time, which makes DuckDB and PostgreSQL materialize it (the
+        whole activity, written once and read twice; docs/benchmarks.md)."""
+        rows = exp.Subquery(this=events.select.copy(), alias=table_alias("activity_rows"))
+        days = exp.select(alias(self._day(column("event_at"), events.time), "active_day"))
+        return exp.Subquery(this=days.from_(rows), alias=table_alias("active_days"))
 
     def _filter(self, text: str, source: Source, field: str) -> exp.Expr | None:
         """An event's filter with each dimension name replaced by its expression."""
