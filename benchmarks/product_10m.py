@@ -395,16 +395,21 @@ def measure(rows: int, runs: int, keys: Sequence[str] = ()) -> tuple[list[str], 
     return table, data
 
 
-def render(table: list[str], data: str, rows: int, runs: int, seconds: float) -> str:
-    from benchmarks.machine import describe
-
+def render(
+    machine: Sequence[tuple[str, str]],
+    table: list[str],
+    data: str,
+    rows: int,
+    runs: int,
+    seconds: float,
+) -> str:
     return "\n".join(
         [
             "Machine:",
             "",
             "| | |",
             "|---|---|",
-            *(f"| {name} | {value} |" for name, value in describe(ROOT)),
+            *(f"| {name} | {value} |" for name, value in machine),
             "",
             f"Conversion, retention and churn KPIs of `definitions/` on DuckDB, {rows:,} events "
             f"(`python -m benchmarks.product_10m`, `make bench-product`; {seconds:.0f} s in "
@@ -430,9 +435,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     keys = [key.strip() for key in args.only.split(",") if key.strip()]
+    from benchmarks.machine import describe
+
+    machine = describe(ROOT)  # the date and load average at the start
     started = time.perf_counter()
     table, data = measure(args.rows, args.runs, keys)
-    body = render(table, data, args.rows, args.runs, time.perf_counter() - started)
+    body = render(machine, table, data, args.rows, args.runs, time.perf_counter() - started)
     print(body)
     if not args.no_write and not keys:
         from benchmarks.report import write_section
