@@ -1,7 +1,7 @@
 # Routine actions; run from the project root with the venv active.
 PYTHON ?= python
 
-.PHONY: help install test test-fast fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time golden schema allowlist docs demo check ci
+.PHONY: help install test test-fast fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product golden schema allowlist docs demo check ci
 
 help:
 	@echo "install    editable install with dev extras"
@@ -14,6 +14,7 @@ help:
 	@echo "bench      benchmarks; writes docs/benchmarks.md (bench-10m adds the 10M-row run)"
 	@echo "bench-engines  the shipped KPI suite on 10M events on DuckDB, PostgreSQL, ClickHouse, Spark"
 	@echo "bench-time rolling and cumulative KPIs on 10M events on DuckDB against hand-written SQL"
+	@echo "bench-product  conversion, retention and churn KPIs on 10M events on DuckDB against hand-written SQL"
 	@echo "golden     regenerate tests/golden/<dialect>/*.sql"
 	@echo "schema     regenerate metrics_layer/spec/schema.json from the models"
 	@echo "allowlist  regenerate metrics_layer/safety/rendered.py (what allowed SQL becomes per engine)"
@@ -58,6 +59,9 @@ bench-engines:
 
 bench-time:
 	$(PYTHON) -m benchmarks.time_10m
+
+bench-product:
+	$(PYTHON) -m benchmarks.product_10m
 
 golden:
 	$(PYTHON) -m pytest tests/sql --update-golden -q

@@ -323,7 +323,7 @@ class _Builder:
             .from_(_table("active_days"))
         )
         observed = exp.select(alias(exp.Max(this=column("active_day")), "last_day")).from_(
-            _table("active_days")
+            self._own_days(activity)
         )
         cohort_period = self._bucket(self._day(column("cohort_at"), base.time), period)
         numbers = [count] if spec.after is not None else list(range(count + 1))
@@ -380,6 +380,35 @@ class _Builder:
                 expression=column("target", "targets"),
             )
         else:
+            # Only the periods a target asks for: the activity joined to its entity's cohort
+            # first, so that the DISTINCT groups the rows of periods 0..N after each cohort
+            # and not every (entity, period) pair of the activity (docs/benchmarks.md).
+            active_period = self._bucket(column("active_day", "active_days"), period)
+            cohort_start = self._bucket(
+                self._day(column("cohort_at", "first_base"), base.time), period
+            )
+
+            def nth(k: int) -> exp.Expr:
+                if k == 0:
+                    return cast(cohort_start.copy(), exp.DataType.Type.DATE)
+                return shift(cohort_start.copy(), k, period)
+
+            ctes["active_periods"] = (
+                exp.select(
+                    *(alias(column(k, "active_days"), k) for k in keys),
+                    alias(active_period.copy(), "active_period"),
+                )
+                .distinct()
+                .from_(_table("active_days"))
+                .join(_table("first_base"), on=_on(keys, "first_base", "active_days"))
+                .where(
+                    exp.EQ(this=active_period.copy(), expression=nth(numbers[0]))
+                    if len(numbers) == 1
+                    else exp.Between(
+                        this=active_period.copy(), low=nth(numbers[0]), high=nth(numbers[-1])
+                    )
+                )
+            )
             on = exp.and_(
                 _on(keys, "targets", "active_periods"),
                 exp.EQ(
@@ -480,7 +509,7 @@ class _Builder:
                     alias(self._bucket(column("active_day"), period), "period_start"),
                     alias(edge(this=column("active_day")), "edge_day"),
                 )
-                .from_(_table("active_days"))
+                .from_(self._own_days(activity))
                 .group_by(self._bucket(column("active_day"), period))
             )
             per_period = per_period.join(
@@ -733,6 +762,15 @@ class _Builder:
             .where(exp.and_(*conditions, copy=False))
         )
         return _Events(select, source, measure, time, len(keys))
+
+    def _own_days(self, events: _Events) -> exp.Subquery:
+        """``(SELECT day AS active_day FROM (events' rows)) AS active_days``: the events read
+        again for one aggregate over every row, where the shared ``active_days`` CTE would
+        be referenced a second time, which makes DuckDB and PostgreSQL materialize it (the
+        whole activity, written once and read twice; docs/benchmarks.md)."""
+        rows = exp.Subquery(this=events.select.copy(), alias=table_alias("activity_rows"))
+        days = exp.select(alias(self._day(column("event_at"), events.time), "active_day"))
+        return exp.Subquery(this=days.from_(rows), alias=table_alias("active_days"))
 
     def _filter(self, text: str, source: Source, field: str) -> exp.Expr | None:
         """An event's filter with each dimension name replaced by its expression."""
