@@ -56,7 +56,7 @@ from metrics_layer.spec.project import Located
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
 from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift
 
-__all__ = ["EntityMetric", "entity_metric", "is_entity_metric"]
+__all__ = ["EntityMetric", "entity_metric", "is_entity_metric", "narrowed", "narrowing"]
 
 EntitySpec = ConversionMetricSpec | RetentionMetricSpec | ChurnMetricSpec
 
@@ -261,7 +261,9 @@ class _Builder:
                 "converted", DimensionType.BOOLEAN, None, "Converted within the window.", flag
             ),
         ]
-        source = self._source(spec.entity, base.keys, relation, "base_at", dimensions, measures)
+        source = self._source(
+            spec.entity, base.keys, relation, "base_at", dimensions, measures, narrow=True
+        )
         calculation = spec.calculation
         measure, inputs = _calculation(
             self.name,
@@ -456,7 +458,9 @@ class _Builder:
                     f"Periods ({period.value}s) after the cohort's: 0 to {count}.",
                 )
             )
-        source = self._source(spec.entity, base.keys, relation, "cohort_at", dimensions, measures)
+        source = self._source(
+            spec.entity, base.keys, relation, "cohort_at", dimensions, measures, narrow=True
+        )
         calculation = spec.calculation
         measure, inputs = _calculation(
             self.name,
@@ -835,6 +839,8 @@ class _Builder:
         time: str,
         dimensions: list[Dimension],
         measures: dict[str, Measure],
+        *,
+        narrow: bool = False,
     ) -> Source:
         key_columns = tuple(column(name, self.name) for name in _key_names(keys))
         return Source(
@@ -845,7 +851,40 @@ class _Builder:
             {d.name: d for d in dimensions},
             measures,
             f"The rows the {self.located.spec.type} metric '{self.name}' is computed from.",
+            narrow=(f"{self.name}__first_base", time) if narrow else None,
         )
+
+
+def narrowing(source: Source, condition: exp.Expr) -> tuple[str, exp.Expr]:
+    """Where a date range ``condition`` over ``source``'s time also applies inside its
+    relation: the CTE of one row per entity, and the condition over that CTE's rows (named
+    ``entities``)."""
+    assert source.narrow is not None
+    cte_name, time = source.narrow
+
+    def inner(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column) and node.table == source.name and node.name == time:
+            return column(time, "entities")
+        return node
+
+    return cte_name, condition.copy().transform(inner)
+
+
+def narrowed(relation: exp.Expr, cte_name: str, condition: exp.Expr, name: str) -> exp.Expr:
+    """A copy of a derived source's ``relation``, named ``name``, whose CTE ``cte_name`` keeps
+    only the entities passing ``condition`` (from ``narrowing``), so that the entities outside
+    the query's range are dropped before their rows are built. The query applies the range
+    again outside: the rows are the same."""
+    copied = relation.copy()
+    [cte] = [c for c in copied.find_all(exp.CTE) if c.alias == cte_name]
+    cte.set(
+        "this",
+        exp.select(exp.Star())
+        .from_(exp.Subquery(this=cte.this, alias=table_alias("entities")))
+        .where(condition.copy()),
+    )
+    copied.set("alias", table_alias(name))
+    return copied
 
 
 def _key_names(count: int) -> list[str]:

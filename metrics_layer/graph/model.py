@@ -133,6 +133,10 @@ class Source:
     # (inclusive) until ``valid_to`` (exclusive; NULL: still holds).
     valid_from: exp.Expr | None = None
     valid_to: exp.Expr | None = None
+    # A derived source (conversion, retention): the CTE of its relation holding one row per
+    # entity, and that CTE's column equal to the source's time, where a query's date range
+    # can apply early (``entity_metrics.narrowed``).
+    narrow: tuple[str, str] | None = None
 
     @property
     def is_history(self) -> bool:

@@ -144,6 +144,9 @@ class Aggregation:
     keep: SemiAdditive | None = None
     offset: Offset | None = None
     window: Window | None = None
+    # A derived source's date range applied inside its relation too: the CTE of one row per
+    # entity, and the condition over it (``graph/entity_metrics.py``).
+    narrow: tuple[str, exp.Expr] | None = None
 
 
 @dataclass(frozen=True)

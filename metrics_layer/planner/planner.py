@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from metrics_layer.errors import FilterError, QueryError
 from metrics_layer.graph.calendars import finer, fits_in
+from metrics_layer.graph.entity_metrics import narrowing
 from metrics_layer.graph.expressions import column_parts, parse_condition
 from metrics_layer.graph.graph import METRIC_TIME, DimensionRef, Graph
 from metrics_layer.graph.model import (
@@ -512,10 +513,14 @@ class Planner:
             period = self.bucket(time_expr, grain)
             per = period if scan.per is not None else None
             periods = Periods(period, tuple(partition), time_range)
+        narrow = None
+        if source.narrow is not None and time_range is not None and scan.time == source.time:
+            narrow = narrowing(source, time_range)
         return Aggregation(
             name=scan.name,
             source=scan.source,
             relation=source.relation,
+            narrow=narrow,
             joins=joins.joins(),
             where=where,
             groups=tuple(groups),

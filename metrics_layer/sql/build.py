@@ -13,6 +13,7 @@ from typing import assert_never
 
 from sqlglot import exp
 
+from metrics_layer.graph.entity_metrics import narrowed
 from metrics_layer.planner.plan import AggColumn, Aggregation, Fill, Periods, Plan
 from metrics_layer.spec.models import Rollup, SemiAdditive
 from metrics_layer.sql.calendar import in_calendar, join_calendar
@@ -195,7 +196,7 @@ def _aggregation_ctes(
         ctes.append(_periods_cte(agg, agg.periods, periods, needed, relations, take))
     group_by = [e.copy() for _, e in agg.groups]
     scan = exp.Select(expressions=[alias(take(e), a) for a, e in agg.groups])
-    scan = scan.from_(relations.use(agg.relation), copy=False)
+    scan = scan.from_(_scanned(agg, relations), copy=False)
     for join in agg.joins:
         _join(scan, relations.use(join.relation, join.alias), take(join.on), side="LEFT")
     if agg.keep is not None and agg.periods is not None:
@@ -271,6 +272,15 @@ class _Relations:
         return exp.Table(this=ident(name), alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
+def _scanned(agg: Aggregation, relations: _Relations) -> exp.Expr:
+    """The relation ``agg`` scans: its source's, or for a derived source narrowed to the
+    query's range, a copy of its own (a CTE per scan, since ranges differ by offset)."""
+    if agg.narrow is None:
+        return relations.use(agg.relation)
+    own = narrowed(agg.relation, *agg.narrow, f"{agg.name}_narrowed")
+    return relations.use(own, agg.relation.alias)
+
+
 def _join(
     select: exp.Select,
     table: exp.Expr,
@@ -302,7 +312,7 @@ def _periods_cte(
     if COUNT in needed:
         distinct = exp.Distinct(expressions=[periods.period.copy()])
         select.append("expressions", alias(exp.Count(this=distinct), COUNT))
-    select = select.from_(relations.use(agg.relation), copy=False)
+    select = select.from_(_scanned(agg, relations), copy=False)
     if periods.time_range is not None:
         select = select.where(take(periods.time_range), copy=False)
     if periods.partition:

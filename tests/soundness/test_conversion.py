@@ -223,6 +223,16 @@ def test_conversion_definitions_are_checked(
     assert "source 'users' exists already" in messages
 
 
+def test_queries_of_one_shape_with_other_dates(load: Load) -> None:
+    layer = load("duckdb")
+    # the second range reuses the first's rendering; its dates reach the derived rows too
+    asked = {"by": ["metric_time.month"], "start": "2026-02-01", "end": "2026-03-31"}
+    fetch(layer, ["activations_7d"], by=["metric_time.month"], start="2026-01-01", end="2026-01-31")
+    assert typed(fetch(layer, ["activations_7d"], **asked)) == typed(
+        [(D(2026, 2, 1), 2), (D(2026, 3, 1), 0)]
+    )
+
+
 def test_the_derived_rows_are_a_source_named_like_the_metric(load: Load) -> None:
     layer = load("duckdb")
     # its dimensions group like any other: converted or not, per base month

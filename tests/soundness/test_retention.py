@@ -82,6 +82,8 @@ DEFINITIONS = f"""
           activity: {{measure: events.events}}, after: 7 days}}
       - {{name: retained_d7, type: retention, entity: user, base: {{measure: users.signups}},
           activity: {{measure: events.events}}, after: 7 days, calculation: retained}}
+      - {{name: retention_d1_week_before, type: derived, expr: d1,
+          inputs: [{{metric: retention_d1, offset: 1 week, alias: d1}}]}}
       - {{name: weekly_retention, type: retention, entity: user,
           base: {{measure: users.signups}}, activity: {{measure: events.events}},
           cohort_periods: 3 weeks}}
@@ -160,6 +162,25 @@ def test_a_weekly_cohort_table(load: Load, engine: str) -> None:
         where="weekly_retention_of_actives.period = 1",
     )
     assert typed(sizes) == typed([(D(2026, 3, 2), 1, 0.5), (D(2026, 3, 9), 1, 1.0)])
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])
+def test_a_range_is_applied_to_each_scan_of_the_cohorts(load: Load, engine: str) -> None:
+    layer = load(engine)
+    # the range keeps the cohorts of its weeks early, per scan: the week before reads the
+    # cohort of 03-02 for the week of 03-09, though the range starts on 03-09
+    rows = fetch(
+        layer,
+        ["retention_d1", "retention_d1_week_before"],
+        by=["metric_time.week"],
+        start="2026-03-09",
+        end="2026-03-15",
+    )
+    assert typed(rows) == typed([(D(2026, 3, 9), 1.0, 1 / 3)])
+    # a range in the middle of a week keeps that week's cohorts of its own days only
+    assert typed(fetch(layer, ["retention_d1"], start="2026-03-03", end="2026-03-04")) == typed(
+        [(0.0,)]
+    )
 
 
 def test_a_cohort_table_needs_its_period(load: Load) -> None:
