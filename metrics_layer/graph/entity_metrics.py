@@ -40,15 +40,12 @@ from metrics_layer.graph.model import (
 )
 from metrics_layer.spec.models import (
     Agg,
-    ChurnCalculation,
     ChurnMetricSpec,
-    ConversionCalculation,
     ConversionMetricSpec,
     DimensionType,
     EventSpec,
     Grain,
     MetricSpec,
-    RetentionCalculation,
     RetentionMetricSpec,
     SemiAdditive,
 )
@@ -94,6 +91,8 @@ class _Events:
     measure: Measure
     time: Dimension
     keys: int
+    # The source holds one row per entity (the entity is primary in it).
+    primary: bool = False
 
 
 def entity_metric(
@@ -178,14 +177,7 @@ class _Builder:
                 .where(exp.EQ(this=column("event_number"), expression=_ONE.copy()))
             )
         else:
-            first = (
-                exp.select(
-                    *(column(k) for k in keys),
-                    alias(exp.Min(this=column("event_at")), "base_at"),
-                )
-                .from_(_table("base_rows"))
-                .group_by(*(column(k) for k in keys))
-            )
+            first = _first_events(keys, "base_at", base)
         matched = _on(keys, "first_base", "conversion_rows", constants)
         converted = (
             exp.select(
@@ -264,15 +256,8 @@ class _Builder:
         source = self._source(
             spec.entity, base.keys, relation, "base_at", dimensions, measures, narrow=True
         )
-        calculation = spec.calculation
         measure, inputs = _calculation(
-            self.name,
-            calculation is ConversionCalculation.RATE,
-            {
-                ConversionCalculation.CONVERSIONS: "conversions",
-                ConversionCalculation.BASE: "base",
-            }.get(calculation),
-            ("conversions", "base"),
+            self.name, spec.calculation.value, {"rate": ("conversions", "base")}
         )
         return EntityMetric(source, measure, inputs, window=Offset(days, Grain.DAY))
 
@@ -305,13 +290,7 @@ class _Builder:
         if base is None or activity is None:
             return None
         keys = _key_names(base.keys)
-        first = (
-            exp.select(
-                *(column(k) for k in keys), alias(exp.Min(this=column("event_at")), "cohort_at")
-            )
-            .from_(_table("base_rows"))
-            .group_by(*(column(k) for k in keys))
-        )
+        first = _first_events(keys, "cohort_at", base)
         active_days = exp.select(
             *(column(k) for k in keys),
             alias(self._day(column("event_at"), activity.time), "active_day"),
@@ -461,15 +440,8 @@ class _Builder:
         source = self._source(
             spec.entity, base.keys, relation, "cohort_at", dimensions, measures, narrow=True
         )
-        calculation = spec.calculation
         measure, inputs = _calculation(
-            self.name,
-            calculation is RetentionCalculation.RATE,
-            {
-                RetentionCalculation.RETAINED: "retained",
-                RetentionCalculation.COHORT: "cohort",
-            }.get(calculation),
-            ("retained", "cohort"),
+            self.name, spec.calculation.value, {"rate": ("retained", "cohort")}
         )
         return EntityMetric(source, measure, inputs, cohort_table=spec.cohort_periods is not None)
 
@@ -663,16 +635,16 @@ class _Builder:
             ),
         ]
         source = self._source(spec.entity, activity.keys, relation, time, dimensions, measures)
-        ratios = {
-            ChurnCalculation.RATE: ("churned", "previous"),
-            ChurnCalculation.NET_RETENTION: ("current_value", "previous_value"),
-            ChurnCalculation.GROSS_RETENTION: ("retained_value", "previous_value"),
-        }
-        calculation = spec.calculation
-        if calculation in ratios:
-            _, inputs = _calculation(self.name, True, None, ratios[calculation])
-            return EntityMetric(source, None, inputs, period=period)
-        return EntityMetric(source, f"{self.name}.{calculation.value}", (), period=period)
+        computed, inputs = _calculation(
+            self.name,
+            spec.calculation.value,
+            {
+                "rate": ("churned", "previous"),
+                "net_retention": ("current_value", "previous_value"),
+                "gross_retention": ("retained_value", "previous_value"),
+            },
+        )
+        return EntityMetric(source, computed, inputs, period=period)
 
     # -- pieces -------------------------------------------------------------------------------
 
@@ -765,7 +737,8 @@ class _Builder:
             .from_(source.relation.copy())
             .where(exp.and_(*conditions, copy=False))
         )
-        return _Events(select, source, measure, time, len(keys))
+        primary = source.entities[entity].primary
+        return _Events(select, source, measure, time, len(keys), primary)
 
     def _own_days(self, events: _Events) -> exp.Subquery:
         """``(SELECT day AS active_day FROM (events' rows)) AS active_days``: the events read
@@ -887,6 +860,21 @@ def narrowed(relation: exp.Expr, cte_name: str, condition: exp.Expr, name: str) 
     return copied
 
 
+def _first_events(keys: list[str], name: str, base: _Events) -> exp.Select:
+    """Each entity's first base event, as ``name``: the earliest of its rows, or its one row
+    where the base source is the entity's primary one (one row per entity: no grouping)."""
+    first = exp.select(*(column(k) for k in keys))
+    if base.primary:
+        return first.select(alias(column("event_at"), name), copy=False).from_(
+            _table("base_rows"), copy=False
+        )
+    return (
+        first.select(alias(exp.Min(this=column("event_at")), name), copy=False)
+        .from_(_table("base_rows"), copy=False)
+        .group_by(*(column(k) for k in keys), copy=False)
+    )
+
+
 def _key_names(count: int) -> list[str]:
     return ["entity_key"] if count == 1 else [f"entity_key_{i}" for i in range(1, count + 1)]
 
@@ -941,10 +929,10 @@ def _with(select: exp.Select, prefix: str, **ctes: exp.Query) -> exp.Select:
 
 
 def _calculation(
-    name: str, ratio: bool, single: str | None, pair: tuple[str, str]
+    name: str, chosen: str, ratios: dict[str, tuple[str, str]]
 ) -> tuple[str | None, tuple[MetricRef, ...]]:
-    """The measure a count calculation reads, or the numerator and denominator of a rate."""
-    if ratio:
-        return None, tuple(MetricRef(f"{name}.{m}", measure=f"{name}.{m}") for m in pair)
-    assert single is not None
-    return f"{name}.{single}", ()
+    """The numerator and denominator measures of a ratio calculation, or the one measure a
+    count calculation reads (named like the calculation)."""
+    if chosen in ratios:
+        return None, tuple(MetricRef(f"{name}.{m}", measure=f"{name}.{m}") for m in ratios[chosen])
+    return f"{name}.{chosen}", ()
