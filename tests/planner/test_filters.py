@@ -243,7 +243,7 @@ def test_allowed_filters_compile_and_filter(
             "CAST(users.signed_up_at AS DATE) BETWEEN CAST('2026-01-01' AS DATE)"
             " AND CAST('2026-01-31' AS DATE)",
         ),
-        ("NOT user.ever_paid", "NOT users.ever_paid"),
+        ("NOT user.ever_paid", "NOT user_payments.ever_paid"),
     ],
 )
 def test_time_and_boolean_dimensions_in_filters(
@@ -274,7 +274,7 @@ def test_month_filter_equals_the_month_row(layer: ml.SemanticLayer) -> None:
             "NOT (user.country = 'DE' OR user.plan = 'pro')",
             "NOT (users.country = 'DE' OR users.plan = 'pro')",
         ),
-        ("CAST(user.ever_paid AS INT) = 1", "CAST(users.ever_paid AS INT) = 1"),
+        ("CAST(user.ever_paid AS INT) = 1", "CAST(user_payments.ever_paid AS INT) = 1"),
     ],
 )
 def test_and_or_cast_compile(layer: ml.SemanticLayer, where: str, in_sql: str) -> None:

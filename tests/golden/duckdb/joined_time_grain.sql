@@ -1,28 +1,10 @@
-WITH users_source AS (
-  SELECT
-    users.*,
-    EXISTS(
-      SELECT
-        1
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS ever_paid,
-    (
-      SELECT
-        MIN(subscriptions.started_at)
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS first_paid_at
-  FROM users
-), events_agg AS (
+WITH events_agg AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(users.signed_up_at AS DATE)) AS DATE) AS user__signed_up_at__month,
     COUNT(*) AS events,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
-  LEFT JOIN users_source AS users
+  LEFT JOIN users AS users
     ON events.user_id = users.user_id
   WHERE
     NOT events.event_type IN ('email_open', 'login_failed')

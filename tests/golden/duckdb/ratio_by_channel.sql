@@ -1,6 +1,7 @@
-WITH users_source AS (
+WITH user_payments_source AS (
   SELECT
-    users.*,
+    users.user_id,
+    users.signed_up_at,
     EXISTS(
       SELECT
         1
@@ -16,22 +17,24 @@ WITH users_source AS (
         subscriptions.user_id = users.user_id
     ) AS first_paid_at
   FROM users
-), users_agg AS (
+), user_payments_agg AS (
   SELECT
-    CAST(DATE_TRUNC('QUARTER', CAST(users.signed_up_at AS DATE)) AS DATE) AS metric_time__quarter,
+    CAST(DATE_TRUNC('QUARTER', CAST(user_payments.signed_up_at AS DATE)) AS DATE) AS metric_time__quarter,
     users.acquisition_channel AS user__acquisition_channel,
-    SUM(CASE WHEN users.ever_paid THEN 1 ELSE 0 END) AS converted_signups,
+    SUM(CASE WHEN user_payments.ever_paid THEN 1 ELSE 0 END) AS converted_signups,
     COUNT(*) AS signups
-  FROM users_source AS users
+  FROM user_payments_source AS user_payments
+  LEFT JOIN users AS users
+    ON user_payments.user_id = users.user_id
   GROUP BY
-    CAST(DATE_TRUNC('QUARTER', CAST(users.signed_up_at AS DATE)) AS DATE),
+    CAST(DATE_TRUNC('QUARTER', CAST(user_payments.signed_up_at AS DATE)) AS DATE),
     users.acquisition_channel
 )
 SELECT
-  users_agg.metric_time__quarter AS metric_time__quarter,
-  users_agg.user__acquisition_channel AS user__acquisition_channel,
-  CAST(COALESCE(users_agg.converted_signups, 0) AS DOUBLE) / NULLIF(COALESCE(users_agg.signups, 0), 0) AS paid_conversion_rate
-FROM users_agg
+  user_payments_agg.metric_time__quarter AS metric_time__quarter,
+  user_payments_agg.user__acquisition_channel AS user__acquisition_channel,
+  CAST(COALESCE(user_payments_agg.converted_signups, 0) AS DOUBLE) / NULLIF(COALESCE(user_payments_agg.signups, 0), 0) AS paid_conversion_rate
+FROM user_payments_agg
 ORDER BY
   metric_time__quarter,
   user__acquisition_channel

@@ -1,28 +1,10 @@
-WITH users_source AS (
-  SELECT
-    users.*,
-    EXISTS(
-      SELECT
-        1
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS ever_paid,
-    (
-      SELECT
-        MIN(subscriptions.started_at)
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS first_paid_at
-  FROM users
-), users_agg AS (
+WITH users_agg AS (
   SELECT
     CAST(WEEKDAY(CAST(users.signed_up_at AS DATE)) + 1 AS SIGNED) AS metric_time__day_of_week,
     CAST(WEEK(CAST(users.signed_up_at AS DATE), 3) AS SIGNED) AS metric_time__week_of_year,
     CAST(EXTRACT(HOUR FROM users.signed_up_at) AS SIGNED) AS metric_time__hour_of_day,
     COUNT(*) AS signups
-  FROM users_source AS users
+  FROM users AS users
   WHERE
     CAST(DAYOFYEAR(CAST(users.signed_up_at AS DATE)) AS SIGNED) <= 90
     AND CAST(EXTRACT(MONTH FROM CAST(users.signed_up_at AS DATE)) AS SIGNED) IN (1, 2)

@@ -1,22 +1,4 @@
-WITH users_source AS (
-  SELECT
-    users.*,
-    EXISTS(
-      SELECT
-        1
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS ever_paid,
-    (
-      SELECT
-        MIN(subscriptions.started_at)
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS first_paid_at
-  FROM users
-), events_agg AS (
+WITH events_agg AS (
   SELECT
     CAST(STR_TO_DATE(
       CONCAT(YEAR(CAST(users.signed_up_at AS DATE)), ' ', MONTH(CAST(users.signed_up_at AS DATE)), ' 1'),
@@ -25,7 +7,7 @@ WITH users_source AS (
     COUNT(*) AS events,
     COUNT(DISTINCT CAST(events.user_id AS BINARY)) AS active_users
   FROM events AS events
-  LEFT JOIN users_source AS users
+  LEFT JOIN users AS users
     ON events.user_id = users.user_id
   WHERE
     NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))

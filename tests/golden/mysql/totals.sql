@@ -1,25 +1,7 @@
-WITH users_source AS (
-  SELECT
-    users.*,
-    EXISTS(
-      SELECT
-        1
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS ever_paid,
-    (
-      SELECT
-        MIN(subscriptions.started_at)
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS first_paid_at
-  FROM users
-), users_agg AS (
+WITH users_agg AS (
   SELECT
     COUNT(*) AS signups
-  FROM users_source AS users
+  FROM users AS users
   WHERE
     CAST(users.signed_up_at AS DATE) >= CAST('2026-01-01' AS DATE)
     AND CAST(users.signed_up_at AS DATE) <= CAST('2026-01-31' AS DATE)

@@ -1,28 +1,10 @@
-WITH users_source AS (
-  SELECT
-    users.*,
-    EXISTS(
-      SELECT
-        1
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS ever_paid,
-    (
-      SELECT
-        MIN(subscriptions.started_at)
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS first_paid_at
-  FROM users
-), users_agg AS (
+WITH users_agg AS (
   SELECT
     CAST(EXTRACT(ISODOW FROM CAST(users.signed_up_at AS DATE)) AS INT) AS metric_time__day_of_week,
     CAST(EXTRACT(WEEK FROM CAST(users.signed_up_at AS DATE)) AS INT) AS metric_time__week_of_year,
     CAST(EXTRACT(HOUR FROM users.signed_up_at) AS INT) AS metric_time__hour_of_day,
     COUNT(*) AS signups
-  FROM users_source AS users
+  FROM users AS users
   WHERE
     CAST(EXTRACT(DOY FROM CAST(users.signed_up_at AS DATE)) AS INT) <= 90
     AND CAST(EXTRACT(MONTH FROM CAST(users.signed_up_at AS DATE)) AS INT) IN (1, 2)

@@ -1,22 +1,4 @@
-WITH users_source AS (
-  SELECT
-    users.*,
-    EXISTS(
-      SELECT
-        1
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS ever_paid,
-    (
-      SELECT
-        MIN(subscriptions.started_at)
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS first_paid_at
-  FROM users
-), events_per_day_periods AS (
+WITH events_per_day_periods AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE) AS metric_time__month,
     COUNT(DISTINCT CAST(events.occurred_at AS DATE)) AS period_count
@@ -29,7 +11,7 @@ WITH users_source AS (
     CAST(events.occurred_at AS DATE) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
-  LEFT JOIN users_source AS users
+  LEFT JOIN users AS users
     ON events.user_id = users.user_id
   WHERE
     CAST(DATE_TRUNC('MONTH', CAST(users.signed_up_at AS DATE)) AS DATE) = CAST('2026-02-01' AS DATE)

@@ -1,28 +1,10 @@
-WITH users_source AS (
-  SELECT
-    users.*,
-    EXISTS(
-      SELECT
-        1
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS ever_paid,
-    (
-      SELECT
-        MIN(subscriptions.started_at)
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS first_paid_at
-  FROM users
-), users_agg AS (
+WITH users_agg AS (
   SELECT
     CAST(DATE_PART(DAYOFWEEKISO, CAST(users.signed_up_at AS DATE)) AS INT) AS metric_time__day_of_week,
     CAST(DATE_PART(WEEKISO, CAST(users.signed_up_at AS DATE)) AS INT) AS metric_time__week_of_year,
     CAST(DATE_PART(HOUR, users.signed_up_at) AS INT) AS metric_time__hour_of_day,
     COUNT(*) AS signups
-  FROM users_source AS users
+  FROM users AS users
   WHERE
     CAST(DATE_PART(DAYOFYEAR, CAST(users.signed_up_at AS DATE)) AS INT) <= 90
     AND CAST(DATE_PART(MONTH, CAST(users.signed_up_at AS DATE)) AS INT) IN (1, 2)

@@ -1,22 +1,4 @@
-WITH users_source AS (
-  SELECT
-    users.*,
-    EXISTS(
-      SELECT
-        1
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS ever_paid,
-    (
-      SELECT
-        MIN(subscriptions.started_at)
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS first_paid_at
-  FROM users
-), events_per_day_periods AS (
+WITH events_per_day_periods AS (
   SELECT
     CAST(DATEADD(
       DAY,
@@ -45,7 +27,7 @@ WITH users_source AS (
     CAST(events.occurred_at AS DATE) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
-  LEFT JOIN users_source AS users
+  LEFT JOIN users AS users
     ON events.user_id = users.user_id
   WHERE
     CAST(events.occurred_at AS DATE) >= CAST('2026-01-01' AS DATE)
@@ -80,7 +62,7 @@ WITH users_source AS (
     ) AS DATE) AS metric_time__week,
     users.plan AS user__plan,
     COUNT(*) AS signups
-  FROM users_source AS users
+  FROM users AS users
   WHERE
     CAST(users.signed_up_at AS DATE) >= CAST('2026-01-01' AS DATE)
     AND CAST(users.signed_up_at AS DATE) <= CAST('2026-03-31' AS DATE)

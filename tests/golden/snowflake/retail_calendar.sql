@@ -1,22 +1,4 @@
-WITH users_source AS (
-  SELECT
-    users.*,
-    EXISTS(
-      SELECT
-        1
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS ever_paid,
-    (
-      SELECT
-        MIN(subscriptions.started_at)
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS first_paid_at
-  FROM users
-), subscriptions_agg AS (
+WITH subscriptions_agg AS (
   SELECT
     calendar_3.retail_month AS metric_time__retail_month,
     calendar_5.retail_year AS user__signed_up_at__retail_year,
@@ -24,7 +6,7 @@ WITH users_source AS (
   FROM subscriptions AS subscriptions
   LEFT JOIN retail_calendar AS calendar_3
     ON calendar_3."day" = CAST(subscriptions.started_at AS DATE)
-  LEFT JOIN users_source AS users
+  LEFT JOIN users AS users
     ON subscriptions.user_id = users.user_id
   LEFT JOIN retail_calendar AS calendar_5
     ON calendar_5."day" = CAST(users.signed_up_at AS DATE)
@@ -71,7 +53,7 @@ WITH users_source AS (
   FROM subscriptions AS subscriptions
   LEFT JOIN retail_calendar AS calendar_4
     ON calendar_4."day" = CAST(subscriptions.started_at AS DATE)
-  LEFT JOIN users_source AS users
+  LEFT JOIN users AS users
     ON subscriptions.user_id = users.user_id
   LEFT JOIN retail_calendar AS calendar_6
     ON calendar_6."day" = CAST(users.signed_up_at AS DATE)

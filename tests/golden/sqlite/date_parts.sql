@@ -1,22 +1,4 @@
-WITH users_source AS (
-  SELECT
-    users.*,
-    EXISTS(
-      SELECT
-        1
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS ever_paid,
-    (
-      SELECT
-        MIN(subscriptions.started_at)
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS first_paid_at
-  FROM users
-), users_agg AS (
+WITH users_agg AS (
   SELECT
     CAST((
       CAST(STRFTIME('%w', DATE(users.signed_up_at)) AS INTEGER) + 6
@@ -26,7 +8,7 @@ WITH users_source AS (
     ) / 7 + 1 AS INTEGER) AS metric_time__week_of_year,
     CAST(CAST(STRFTIME('%H', users.signed_up_at) AS INTEGER) AS INTEGER) AS metric_time__hour_of_day,
     COUNT(*) AS signups
-  FROM users_source AS users
+  FROM users AS users
   WHERE
     CAST(CAST(STRFTIME('%j', DATE(users.signed_up_at)) AS INTEGER) AS INTEGER) <= 90
     AND CAST(CAST(STRFTIME('%m', DATE(users.signed_up_at)) AS INTEGER) AS INTEGER) IN (1, 2)

@@ -1,6 +1,7 @@
-WITH users_source AS (
+WITH user_payments_source AS (
   SELECT
-    users.*,
+    users.user_id,
+    users.signed_up_at,
     EXISTS(
       SELECT
         1
@@ -20,11 +21,13 @@ WITH users_source AS (
   SELECT
     DATETIME(STRFTIME('%Y-%m-%d %H:00:00', users.signed_up_at)) AS metric_time__hour,
     COUNT(*) AS signups
-  FROM users_source AS users
+  FROM users AS users
+  LEFT JOIN user_payments_source AS user_payments
+    ON users.user_id = user_payments.user_id
   WHERE
     DATE(users.signed_up_at) >= DATE('2026-03-01')
     AND DATE(users.signed_up_at) <= DATE('2026-03-01')
-    AND users.ever_paid
+    AND user_payments.ever_paid
   GROUP BY
     DATETIME(STRFTIME('%Y-%m-%d %H:00:00', users.signed_up_at))
 )

@@ -1,22 +1,4 @@
-WITH users_source AS (
-  SELECT
-    users.*,
-    EXISTS(
-      SELECT
-        1
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS ever_paid,
-    (
-      SELECT
-        MIN(subscriptions.started_at)
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS first_paid_at
-  FROM users
-), events_per_day_periods AS (
+WITH events_per_day_periods AS (
   SELECT
     DATE(DATE(DATE(events.occurred_at), '-6 days', 'weekday 1')) AS metric_time__week,
     COUNT(DISTINCT DATE(events.occurred_at)) AS period_count
@@ -33,7 +15,7 @@ WITH users_source AS (
     DATE(events.occurred_at) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
-  LEFT JOIN users_source AS users
+  LEFT JOIN users AS users
     ON events.user_id = users.user_id
   WHERE
     DATE(events.occurred_at) >= DATE('2026-01-01')
@@ -60,7 +42,7 @@ WITH users_source AS (
     DATE(DATE(DATE(users.signed_up_at), '-6 days', 'weekday 1')) AS metric_time__week,
     users.plan AS user__plan,
     COUNT(*) AS signups
-  FROM users_source AS users
+  FROM users AS users
   WHERE
     DATE(users.signed_up_at) >= DATE('2026-01-01')
     AND DATE(users.signed_up_at) <= DATE('2026-03-31')

@@ -1,26 +1,8 @@
-WITH users_source AS (
-  SELECT
-    users.*,
-    EXISTS(
-      SELECT
-        1
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS ever_paid,
-    (
-      SELECT
-        MIN(subscriptions.started_at)
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS first_paid_at
-  FROM users
-), users_agg AS (
+WITH users_agg AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(users.signed_up_at AS DATE)) AS DATE) AS metric_time__month,
     COUNT(*) AS signups
-  FROM users_source AS users
+  FROM users AS users
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(users.signed_up_at AS DATE)) AS DATE)
 )
