@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmarks.timing import Part, format_ms, summarize
 
-__all__ = ["COMPARISONS", "run"]
+__all__ = ["COMPARISONS", "run", "versus_hand"]
 
 SCHEMA_VERSION = 2
 USERS = 500_000
@@ -212,6 +212,30 @@ def _add_calendar(connection: Any) -> None:
     connection.execute(f"CREATE TABLE retail_calendar ({columns}, PRIMARY KEY (day))")
     marks = ", ".join("?" * len(table.columns))
     connection.executemany(f"INSERT INTO retail_calendar VALUES ({marks})", list(table.rows))
+
+
+def versus_hand(
+    fetch: Any, generated: Any, hand: Any, runs: int, label: str, what: str
+) -> tuple[str, int]:
+    """A markdown row comparing two verified statements of one question: run both once and
+    check their rows are equal (an AssertionError naming ``what`` otherwise), then ``runs``
+    times each, alternating. Returns the row and the number of result rows."""
+    generated_rows = fetch(generated, timeout=600).rows
+    mismatch = _difference(generated_rows, fetch(hand, timeout=600).rows)
+    if mismatch:
+        raise AssertionError(f"{what}: generated and hand-written SQL disagree: {mismatch}")
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(runs):
+        ours.append(fetch(generated, timeout=600).elapsed_ms / 1000)
+        theirs.append(fetch(hand, timeout=600).elapsed_ms / 1000)
+    a, b = summarize(ours), summarize(theirs)
+    row = (
+        f"| {label} | {len(generated_rows)} | {format_ms(a.median_ms)} "
+        f"({format_ms(a.min_ms)}-{format_ms(a.max_ms)}) | {format_ms(b.median_ms)} "
+        f"({format_ms(b.min_ms)}-{format_ms(b.max_ms)}) | {a.median_ms / b.median_ms:.2f}x |"
+    )
+    return row, len(generated_rows)
 
 
 def _difference(left: Sequence[Sequence[Any]], right: Sequence[Sequence[Any]]) -> str | None:

@@ -37,8 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.engine_10m import USERS, _add_calendar, _difference
-from benchmarks.timing import format_ms, summarize
+from benchmarks.engine_10m import USERS, _add_calendar, versus_hand
 
 __all__ = ["QUESTIONS", "main"]
 
@@ -367,23 +366,15 @@ def measure(rows: int, runs: int, keys: Sequence[str] = ()) -> tuple[list[str], 
         query = layer.query([item.metric], by=list(item.by), start=item.start, end=item.end)
         generated = verify(query.sql(), "duckdb")
         hand = verify(item.hand_sql, "duckdb")
-        generated_rows = fetch(generated, timeout=600).rows
-        mismatch = _difference(generated_rows, fetch(hand, timeout=600).rows)
-        if mismatch:
-            raise AssertionError(
-                f"({item.key}) {item.metric}: generated and hand-written SQL disagree: {mismatch}"
-            )
-        ours: list[float] = []
-        theirs: list[float] = []
-        for _ in range(runs):
-            ours.append(fetch(generated, timeout=600).elapsed_ms / 1000)
-            theirs.append(fetch(hand, timeout=600).elapsed_ms / 1000)
-        a, b = summarize(ours), summarize(theirs)
-        table.append(
-            f"| ({item.key}) {item.label} | {len(generated_rows)} | {format_ms(a.median_ms)} "
-            f"({format_ms(a.min_ms)}-{format_ms(a.max_ms)}) | {format_ms(b.median_ms)} "
-            f"({format_ms(b.min_ms)}-{format_ms(b.max_ms)}) | {a.median_ms / b.median_ms:.2f}x |"
+        row, _ = versus_hand(
+            fetch,
+            generated,
+            hand,
+            runs,
+            f"({item.key}) {item.label}",
+            f"({item.key}) {item.metric}",
         )
+        table.append(row)
         _say(table[-1])
     layer.connection.close()
     how = f"built in {built:.0f} s" if built is not None else "reused from an earlier run"
