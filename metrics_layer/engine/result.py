@@ -98,16 +98,32 @@ class Result:
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
         body = "".join(
-            ('<tr class="partial" title="partial period" style="opacity: 0.5">' if cut else "<tr>")
+            _row_tag(cut, open_)
             + "".join(f"<td>{html.escape(_text(v))}</td>" for v in row)
             + "</tr>"
-            for row, cut in zip(self.rows[:200], self.partial, strict=False)
+            for row, cut, open_ in zip(self.rows[:200], self.partial, self.incomplete, strict=False)
         )
         note = f"<p>{len(self.rows)} rows; metric versions {self.versions}</p>"
         if any(self.partial[:200]):
             note += "<p><small>Greyed rows: partial periods (the date range holds only part "
             "of them).</small></p>"
+        if any(self.incomplete[:200]):
+            note += "<p><small>Italic rows: incomplete periods (a conversion window is still "
+            "open).</small></p>"
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+
+
+def _row_tag(partial: bool, incomplete: bool) -> str:
+    """A row's ``<tr>``: greyed when partial, italic when incomplete, with a title saying why."""
+    if not partial and not incomplete:
+        return "<tr>"
+    classes = [name for name, on in (("partial", partial), ("incomplete", incomplete)) if on]
+    titles = {"partial": "partial period", "incomplete": "conversion window still open"}
+    styles = {"partial": "opacity: 0.5", "incomplete": "font-style: italic"}
+    return (
+        f'<tr class="{" ".join(classes)}" title="{"; ".join(titles[c] for c in classes)}" '
+        f'style="{"; ".join(styles[c] for c in classes)}">'
+    )
 
 
 def _text(value: Any) -> str:

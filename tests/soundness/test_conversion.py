@@ -191,6 +191,9 @@ def test_incomplete_base_periods_are_marked(load: Load) -> None:
     shown = repr(query.run(today=D(2026, 4, 5))).splitlines()
     assert [line.split()[0] for line in shown[2:5]] == ["2026-01-01", "2026-02-01", "2026-03-01~"]
     assert shown[5] == "~ incomplete: a conversion window of the period is still open"
+    page = query.run(today=D(2026, 4, 5))._repr_html_()
+    assert page.count('<tr class="incomplete"') == 1
+    assert "Italic rows: incomplete periods" in page
 
 
 def test_conversion_definitions_are_checked(
