@@ -357,20 +357,30 @@ def _cmd_show(args: argparse.Namespace) -> int:
     if metric.per is not None:
         rollup = metric.rollup.value if metric.rollup else "average"
         lines.append(f"  per:         {metric.per.value} (rollup {rollup})")
+    if metric.window is not None:
+        lines.append(f"  window:      {metric.window.text}")
+    if metric.period is not None:
+        lines.append(
+            f"  period:      {metric.period.value} (against the {metric.period.value} before)"
+        )
+    if metric.cohort_table:
+        lines.append(f"  cohort table: grouped by {metric.name}.period")
     for version, date, change in metric.changelog:
         lines.append(f"  v{version} {date}: {change}")
     lines.append("")
-    lines.append(_example_query(layer, metric.name).sql())
+    lines.append(_example_sql(layer, metric))
     print("\n".join(lines))
     return 0
 
 
-def _example_query(layer: Any, name: str) -> Any:
-    """The metric by month, or in total when its sources have no time."""
+def _example_sql(layer: Any, metric: Any) -> str:
+    """The metric's SQL by month (a cohort table also by its period), or without a time
+    grouping when its sources have no time."""
+    periods = [f"{metric.name}.period"] if metric.cohort_table else []
     try:
-        return layer.query([name], by=["metric_time.month"])
+        return str(layer.query([metric.name], by=["metric_time.month", *periods]).sql())
     except UserError:
-        return layer.query([name])
+        return str(layer.query([metric.name], by=periods).sql())
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:

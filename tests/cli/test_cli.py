@@ -232,6 +232,26 @@ def test_list_and_show(cli: Callable[..., Run]) -> None:
     assert "measure:     users.signups" in shown.out
 
 
+@pytest.mark.parametrize(
+    ("metric", "line", "grouped"),
+    [
+        ("weekly_cohort_retention", "  cohort table: grouped by weekly_cohort_retention.period",
+         "weekly_cohort_retention__period"),
+        ("user_churn_rate", "  period:      month (against the month before)",
+         "metric_time__month"),
+        ("activation_rate_7d", "  window:      7 days", "metric_time__month"),
+    ],
+)  # fmt: skip
+def test_show_an_entity_metric(
+    cli: Callable[..., Run], metric: str, line: str, grouped: str
+) -> None:
+    shown = cli("show", metric, "--project", str(DEFINITIONS))
+    assert shown.code == 0, shown.err
+    assert line in shown.out.splitlines()
+    # its SQL, grouped the way the metric is read
+    assert f"AS {grouped}" in shown.out
+
+
 def test_check_clean_project_exits_0(cli: Callable[..., Run]) -> None:
     run = cli("check", str(DEFINITIONS))
     assert run.code == 0
