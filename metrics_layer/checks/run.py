@@ -46,7 +46,7 @@ def _at(graph: Graph, metric: Metric, level: Level, message: str) -> Diagnostic:
 def _plans_alone(graph: Graph, metric: Metric) -> list[Diagnostic]:
     try:
         # A cohort table is read by its period number (a query without it is refused).
-        by = (f"{metric.name}.period",) if metric.cohort_table else ()
+        by = (metric.cohort_period,) if metric.cohort_period else ()
         plan_query(graph, MetricQuery(metrics=(metric.name,), by=by))
     except QueryError as exc:
         return [

@@ -363,8 +363,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
         lines.append(
             f"  period:      {metric.period.value} (against the {metric.period.value} before)"
         )
-    if metric.cohort_table:
-        lines.append(f"  cohort table: grouped by {metric.name}.period")
+    if metric.cohort_period:
+        lines.append(f"  cohort table: grouped by {metric.cohort_period}")
     for version, date, change in metric.changelog:
         lines.append(f"  v{version} {date}: {change}")
     lines.append("")
@@ -376,7 +376,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _example_sql(layer: Any, metric: Any) -> str:
     """The metric's SQL by month (a cohort table also by its period), or without a time
     grouping when its sources have no time."""
-    periods = [f"{metric.name}.period"] if metric.cohort_table else []
+    periods = [metric.cohort_period] if metric.cohort_period else []
     try:
         return str(layer.query([metric.name], by=["metric_time.month", *periods]).sql())
     except UserError:

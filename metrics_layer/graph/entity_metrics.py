@@ -295,14 +295,6 @@ class _Builder:
             *(column(k) for k in keys),
             alias(self._day(column("event_at"), activity.time), "active_day"),
         ).from_(_table("activity_rows"))
-        periods = (
-            exp.select(
-                *(column(k) for k in keys),
-                alias(self._bucket(column("active_day"), period), "active_period"),
-            )
-            .distinct()
-            .from_(_table("active_days"))
-        )
         observed = exp.select(alias(exp.Max(this=column("active_day")), "last_day")).from_(
             self._own_days(activity)
         )
@@ -313,12 +305,7 @@ class _Builder:
                 *(column(k) for k in keys),
                 column("cohort_at"),
                 alias(exp.Literal.number(k), "period"),
-                alias(
-                    cast(cohort_period.copy(), exp.DataType.Type.DATE)
-                    if k == 0
-                    else shift(cohort_period.copy(), k, period),
-                    "target",
-                ),
+                alias(_nth(cohort_period, k, period), "target"),
             ).from_(_table("first_base"))
             for k in numbers
         ]
@@ -340,17 +327,17 @@ class _Builder:
             "activity_rows": activity.select,
             "first_base": first,
             "active_days": active_days,
-            "active_periods": periods,
             "observed": observed,
             "targets": targets,
         }
         if spec.on_or_after:
+            # Each entity's last active period: retained from k on when it is k or later.
             ctes["last_active"] = (
                 exp.select(
                     *(column(k) for k in keys),
-                    alias(exp.Max(this=column("active_period")), "last_period"),
+                    alias(exp.Max(this=self._bucket(column("active_day"), period)), "last_period"),
                 )
-                .from_(_table("active_periods"))
+                .from_(_table("active_days"))
                 .group_by(*(column(k) for k in keys))
             )
             select = select.join(
@@ -369,11 +356,6 @@ class _Builder:
                 self._day(column("cohort_at", "first_base"), base.time), period
             )
 
-            def nth(k: int) -> exp.Expr:
-                if k == 0:
-                    return cast(cohort_start.copy(), exp.DataType.Type.DATE)
-                return shift(cohort_start.copy(), k, period)
-
             ctes["active_periods"] = (
                 exp.select(
                     *(alias(column(k, "active_days"), k) for k in keys),
@@ -383,10 +365,15 @@ class _Builder:
                 .from_(_table("active_days"))
                 .join(_table("first_base"), on=_on(keys, "first_base", "active_days"))
                 .where(
-                    exp.EQ(this=active_period.copy(), expression=nth(numbers[0]))
+                    exp.EQ(
+                        this=active_period.copy(),
+                        expression=_nth(cohort_start, numbers[0], period),
+                    )
                     if len(numbers) == 1
                     else exp.Between(
-                        this=active_period.copy(), low=nth(numbers[0]), high=nth(numbers[-1])
+                        this=active_period.copy(),
+                        low=_nth(cohort_start, numbers[0], period),
+                        high=_nth(cohort_start, numbers[-1], period),
                     )
                 )
             )
@@ -548,9 +535,6 @@ class _Builder:
         prev, cur = column("previous_value", me), column("current_value", me)
         churned = exp.EQ(this=column("churned", me), expression=_ONE.copy())
 
-        def when(condition: exp.Expr, then: exp.Expr) -> exp.Expr:
-            return exp.Case(ifs=[exp.If(this=condition, true=then)], default=_ZERO.copy())
-
         time = "period_start"
         unit = f"the {period.value}"
         measures = {
@@ -598,7 +582,7 @@ class _Builder:
             "expansion": self._measure(
                 "expansion",
                 Agg.SUM,
-                when(
+                _when(
                     exp.GT(this=cur.copy(), expression=prev.copy()),
                     exp.Sub(this=cur.copy(), expression=prev.copy()),
                 ),
@@ -608,7 +592,7 @@ class _Builder:
             "contraction": self._measure(
                 "contraction",
                 Agg.SUM,
-                when(
+                _when(
                     exp.and_(
                         exp.LT(this=cur.copy(), expression=prev.copy()),
                         exp.GT(this=cur.copy(), expression=_ZERO.copy()),
@@ -621,7 +605,7 @@ class _Builder:
             "churned_value": self._measure(
                 "churned_value",
                 Agg.SUM,
-                when(churned.copy(), prev.copy()),
+                _when(churned.copy(), prev.copy()),
                 "Value before of the entities that churned.",
                 time,
             ),
@@ -896,9 +880,21 @@ def _on(keys: list[str], left: str, right: str, constants: list[str] | None = No
     )
 
 
+def _when(condition: exp.Expr, then: exp.Expr) -> exp.Expr:
+    """``then`` where ``condition`` holds, else 0 (a NULL test counts as not holding)."""
+    return exp.Case(ifs=[exp.If(this=condition, true=then)], default=_ZERO.copy())
+
+
 def _flag(condition: exp.Expr) -> exp.Expr:
-    """1 where ``condition`` holds, else 0 (a NULL test counts as not holding)."""
-    return exp.Case(ifs=[exp.If(this=condition, true=_ONE.copy())], default=_ZERO.copy())
+    """1 where ``condition`` holds, else 0."""
+    return _when(condition, _ONE.copy())
+
+
+def _nth(start: exp.Expr, k: int, period: Grain) -> exp.Expr:
+    """The first day of the k-th ``period`` after the one starting on ``start`` (a DATE)."""
+    if k == 0:
+        return cast(start.copy(), exp.DataType.Type.DATE)
+    return shift(start.copy(), k, period)
 
 
 def _value(agg: Agg, value: exp.Expr) -> exp.Expr:

@@ -246,6 +246,11 @@ class Metric:
     file: str | None = field(default=None, compare=False)
 
     @property
+    def cohort_period(self) -> str | None:
+        """A cohort table's period dimension, which every query of it groups by."""
+        return f"{self.name}.period" if self.cohort_table else None
+
+    @property
     def compiles_as(self) -> MetricKind:
         """The kind the planner compiles: an entity-level metric is a simple metric (one
         measure) or a ratio (two) over the rows the graph derived for it."""

@@ -345,10 +345,10 @@ class Planner:
                         f"metric_time.{grain}, or a churn metric defined for that period",
                         field="by",
                     )
-        if metric.cohort_table and f"{metric.name}.period" not in self.query.by:
+        if metric.cohort_period is not None and metric.cohort_period not in self.query.by:
             raise QueryError(
                 f"'{metric.name}' is a cohort table: each row is one period after the cohort's; "
-                f"add '{metric.name}.period' to by",
+                f"add '{metric.cohort_period}' to by",
                 field="by",
             )
 
