@@ -433,6 +433,11 @@ class Query:
 
         seconds = check_timeout(self.layer.timeout if timeout is None else timeout)
         cap = check_max_rows(self.layer.max_rows if max_rows is None else max_rows)
+        if today is not None and (not isinstance(today, dt.date) or isinstance(today, dt.datetime)):
+            raise QueryError(
+                f"expected a date such as datetime.date(2026, 4, 5), not {type(today).__name__}",
+                field="today",
+            )
         target = self.layer.connection
         if isinstance(connection, Connection):
             target = connection
@@ -474,18 +479,19 @@ class Query:
         )
 
     def _conversion_window(self) -> int | None:
-        """The longest conversion window (days) of the metrics asked for and their inputs."""
+        """The longest conversion window (days) of the metrics the query computes (those asked
+        for and their inputs: the plan's versions name them all)."""
         from metrics_layer.graph.model import MetricKind
 
-        graph = self.layer.graph
-        pending = [graph.metrics[n] for n in self.spec.metrics if n in graph.metrics]
-        days: list[int] = []
-        while pending:
-            metric = pending.pop()
-            if metric.kind is MetricKind.CONVERSION and metric.window is not None:
-                days.append(metric.window.amount)
-            pending.extend(graph.metrics[i.name] for i in metric.inputs if i.measure is None)
-        return max(days, default=None)
+        computed = [self.layer.graph.metrics[name] for name in self.versions]
+        return max(
+            (
+                m.window.amount
+                for m in computed
+                if m.kind is MetricKind.CONVERSION and m.window is not None
+            ),
+            default=None,
+        )
 
     def __repr__(self) -> str:
         return f"<Query {', '.join(self.columns)}>\n{self.sql()}"

@@ -187,6 +187,9 @@ def test_incomplete_base_periods_are_marked(load: Load) -> None:
     # without a metric_time grain, the whole range is one base period
     total = layer.query(["activation_rate_7d"]).run(today=D(2026, 3, 5))
     assert total.incomplete == (True,)
+    # a day given as text is a user error, named
+    with pytest.raises(QueryError, match="today: expected a date"):
+        query.run(today="2026-04-05")  # type: ignore[arg-type]
     # printed, the open periods end in '~', explained under the table
     shown = repr(query.run(today=D(2026, 4, 5))).splitlines()
     assert [line.split()[0] for line in shown[2:5]] == ["2026-01-01", "2026-02-01", "2026-03-01~"]
