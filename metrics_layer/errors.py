@@ -41,10 +41,12 @@ __all__ = [
 
 
 class Level(StrEnum):
-    """How serious a diagnostic is: errors fail ``check``, warnings do not."""
+    """How serious a diagnostic is: errors fail ``check``, warnings fail it only with
+    ``--strict``, notes never (a breaking change made correctly, listed for reviewers)."""
 
     ERROR = "error"
     WARNING = "warning"
+    NOTE = "note"
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class Diagnostic:
     line: int | None = None
     column: int | None = None
     code: str = "definition"
+    # What to do about it, in the project's own names (shown apart from the message).
+    hint: str | None = None
 
     @property
     def where(self) -> str:
