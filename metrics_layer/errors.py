@@ -75,7 +75,14 @@ class Diagnostic:
         return f"{self.file}:{self.line}:{self.column or 1}"
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.level.value}: {self.message}"
+        """The place, the level, the message and the fix, on one line.
+
+        >>> str(Diagnostic(Level.WARNING, "no lockfile", "defs", code="lock-missing",
+        ...                hint="run metrics-layer lock"))
+        'defs: warning: no lockfile; run metrics-layer lock'
+        """
+        fix = f"; {self.hint}" if self.hint else ""
+        return f"{self.where}: {self.level.value}: {self.message}{fix}"
 
 
 class MetricsLayerError(Exception):
