@@ -22,7 +22,7 @@ from metrics_layer.graph.graph import METRIC_TIME, Graph
 from metrics_layer.graph.model import Dimension, Measure, Metric, MetricKind, MetricRef
 from metrics_layer.planner.dimensions import ValidName, ValidNames, ValidNamesFinder, declared
 
-__all__ = ["Catalogue", "JSON"]
+__all__ = ["JSON", "Catalogue"]
 
 # A JSON object: str keys; values str, int, float, bool, None, lists and JSON objects.
 JSON = dict[str, Any]
@@ -113,7 +113,11 @@ class Catalogue:
             assert metric.expr is not None
             out["expr"] = metric.expr.sql()
             out["inputs"] = [self._input(item) for item in metric.inputs]
-        elif kind is MetricKind.CONVERSION or kind is MetricKind.RETENTION or kind is MetricKind.CHURN:
+        elif (
+            kind is MetricKind.CONVERSION
+            or kind is MetricKind.RETENTION
+            or kind is MetricKind.CHURN
+        ):
             source = self.graph.sources[metric.name]
             out["source"] = source.name
             out["entity"] = next(iter(source.entities))
