@@ -367,7 +367,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         f"  owner:       {metric.owner or '-'}",
         f"  tags:        {', '.join(metric.tags) or '-'}",
         f"  synonyms:    {', '.join(metric.synonyms) or '-'}",
-        f"  defined in:  {layer.graph.places.get(metric.name, ('-',))[0]}",
+        f"  defined in:  {described['defined_in'] or '-'}",
     ]
     if metric.measure:
         lines.append(f"  measure:     {metric.measure}")
@@ -433,9 +433,10 @@ def _dimensions_text(dimensions: Sequence[dict[str, Any]], periods: Sequence[str
         if entry["type"] != "time" or grains is None:
             shown.append(entry["name"])
         elif grains and grains == order[order.index(grains[0]) :]:
-            shown.append(f"{entry['name']} ({grains[0]}+)")
+            shown.append(f"{entry['name']}\xa0({grains[0]}+)")
         else:
-            shown.append(f"{entry['name']} ({', '.join(grains) or 'date parts only'})")
+            shown.append(f"{entry['name']}\xa0({', '.join(grains) or 'date parts only'})")
+    # A no-break space keeps a name on one line with its grains (textwrap breaks ASCII spaces).
     text = textwrap.fill(
         ", ".join(shown),
         width=100,
@@ -444,7 +445,7 @@ def _dimensions_text(dimensions: Sequence[dict[str, Any]], periods: Sequence[str
         break_on_hyphens=False,
         break_long_words=False,
     )
-    return text.splitlines()
+    return text.replace("\xa0", " ").splitlines()
 
 
 def _example_sql(layer: Any, metric: Any) -> str:
