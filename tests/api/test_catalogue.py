@@ -620,3 +620,17 @@ def test_what_refuses_a_dimension(every_type: ml.SemanticLayer) -> None:
     assert "user.plan" in names
     assert "events.event_type" not in names
     assert "guest" in [d["name"] for d in every_type.describe("wau")["dimensions"]]
+
+
+def test_threads_sharing_a_fresh_layer_get_one_catalogue(
+    write_project: Callable[[dict[str, str]], Path],
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = ml.load(write_project(EVERY_TYPE))
+    alone = ml.load(write_project(EVERY_TYPE)).catalogue()
+    with ThreadPoolExecutor(8) as pool:
+        wholes = list(pool.map(lambda _: shared.catalogue(), range(8)))
+        entries = list(pool.map(shared.describe, [m["name"] for m in alone["metrics"]] * 2))
+    assert all(whole == alone for whole in wholes)
+    assert entries == alone["metrics"] * 2
