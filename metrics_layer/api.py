@@ -28,6 +28,7 @@ from metrics_layer.errors import (
 if TYPE_CHECKING:
     from sqlglot import exp
 
+    from metrics_layer.catalogue import JSON, Catalogue
     from metrics_layer.engine.connection import Connection
     from metrics_layer.engine.result import Result
     from metrics_layer.graph.graph import Graph
@@ -210,6 +211,8 @@ class SemanticLayer:
         # graph never changes after loading, so a dashboard asking the same question again
         # skips planning, rendering and the guard.
         self.compiled = CompiledCache(COMPILED_CACHE_BYTES if cache_bytes is None else cache_bytes)
+        self._catalogue: Catalogue | None = None
+        self._catalogue_lock = threading.Lock()
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
@@ -227,6 +230,34 @@ class SemanticLayer:
     def dimensions(self) -> tuple[str, ...]:
         """Every name a query can group or filter by."""
         return tuple(self.graph.query_names())
+
+    @_boundary
+    def catalogue(self) -> JSON:
+        """The whole catalogue as JSON-safe data: ``{"project", "metrics", "dimensions",
+        "sources"}`` (docs/python.md#the-catalogue-as-data). A new copy on each call."""
+        return self._catalogued().whole()
+
+    @_boundary
+    def describe(self, name: str) -> JSON:
+        """One metric of the catalogue as JSON-safe data; QueryError with a suggestion when
+        the name is unknown."""
+        return self._catalogued().metric(self.metric(name).name)
+
+    def _catalogued(self) -> Catalogue:
+        """The layer's catalogue builder, which keeps what it has worked out (the graph never
+        changes)."""
+        from metrics_layer.catalogue import Catalogue
+
+        with self._catalogue_lock:
+            if self._catalogue is None:
+                self._catalogue = Catalogue(self.graph, self._fingerprint())
+            return self._catalogue
+
+    def _fingerprint(self) -> Callable[[str], str]:
+        """A metric's fingerprint by name."""
+        from metrics_layer.graph.fingerprint import Fingerprints
+
+        return Fingerprints(self.graph).metric
 
     @property
     def dialect(self) -> str:

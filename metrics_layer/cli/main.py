@@ -17,6 +17,7 @@ import io
 import json
 import os
 import sys
+import textwrap
 import traceback
 from collections.abc import Sequence
 from typing import Any
@@ -135,11 +136,24 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = sub.add_parser("list", help="list the metrics")
     with_project(listing)
-    listing.add_argument("--format", "-f", choices=["table", "json"], default="table")
+    listing.add_argument(
+        "--format",
+        "-f",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="json: every metric of the catalogue in full",
+    )
 
     show = sub.add_parser("show", help="show one metric in full")
     show.add_argument("metric")
     with_project(show)
+    show.add_argument(
+        "--format",
+        "-f",
+        choices=["text", "json"],
+        default="text",
+        help="json: the metric's catalogue entry",
+    )
 
     sub.add_parser("schema", help="print the JSON Schema of definition files")
 
@@ -327,6 +341,9 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     layer = _layer(args)
+    if args.format == "json":
+        print(json.dumps(layer.catalogue()["metrics"], indent=2))
+        return 0
     rows = tuple(
         (m.name, m.kind.value, m.status.value, m.version, m.owner or "", m.label)
         for m in layer.metrics
@@ -339,6 +356,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     layer = _layer(args)
     metric = layer.metric(args.metric)
+    described = layer.describe(metric.name)
+    if args.format == "json":
+        print(json.dumps(described, indent=2))
+        return 0
     lines = [
         f"{metric.name}  (v{metric.version}, {metric.status.value}, {metric.kind.value})",
         f"  label:       {metric.label}",
@@ -346,12 +367,18 @@ def _cmd_show(args: argparse.Namespace) -> int:
         f"  owner:       {metric.owner or '-'}",
         f"  tags:        {', '.join(metric.tags) or '-'}",
         f"  synonyms:    {', '.join(metric.synonyms) or '-'}",
-        f"  defined in:  {layer.graph.places.get(metric.name, ('-',))[0]}",
+        f"  defined in:  {described['defined_in'] or '-'}",
     ]
     if metric.measure:
         lines.append(f"  measure:     {metric.measure}")
-    if metric.inputs:
-        lines.append(f"  inputs:      {', '.join(i.name for i in metric.inputs)}")
+    definition = described["definition"]
+    inputs = definition.get("inputs") or [
+        definition[side] for side in ("numerator", "denominator") if side in definition
+    ]
+    if inputs:
+        lines.append(f"  inputs:      {', '.join(_input_text(i) for i in inputs)}")
+    if "expr" in definition:
+        lines.append(f"  expr:        {definition['expr']}")
     if metric.filter is not None:
         lines.append(f"  filter:      {metric.filter.sql()}")
     if metric.per is not None:
@@ -367,10 +394,58 @@ def _cmd_show(args: argparse.Namespace) -> int:
         lines.append(f"  cohort table: grouped by {metric.cohort_period}")
     for version, date, change in metric.changelog:
         lines.append(f"  v{version} {date}: {change}")
+    lines.extend(_dimensions_text(described["dimensions"], layer.graph.period_names))
     lines.append("")
     lines.append(_example_sql(layer, metric))
     print("\n".join(lines))
     return 0
+
+
+def _input_text(item: dict[str, Any]) -> str:
+    """An input of a ratio or derived metric as ``show`` prints it.
+
+    >>> _input_text({"name": "revenue", "alias": "last_week", "offset": "1 week",
+    ...              "offset_to_grain": None})
+    'revenue AS last_week (offset 1 week)'
+    >>> _input_text({"name": "mau", "alias": None, "offset": None, "offset_to_grain": "month"})
+    'mau (at the start of each month)'
+    """
+    text = str(item["name"])
+    if item["alias"]:
+        text += f" AS {item['alias']}"
+    notes = []
+    if item["offset"]:
+        notes.append(f"offset {item['offset']}")
+    if item["offset_to_grain"]:
+        notes.append(f"at the start of each {item['offset_to_grain']}")
+    return f"{text} ({', '.join(notes)})" if notes else text
+
+
+def _dimensions_text(dimensions: Sequence[dict[str, Any]], periods: Sequence[str]) -> list[str]:
+    """The names a metric can be grouped by, wrapped; a time dimension with its grains
+    (``day+``: a day and every coarser grain and calendar period)."""
+    from metrics_layer.graph.calendars import GRAIN_NAMES
+
+    order = [*GRAIN_NAMES, *periods]
+    shown = []
+    for entry in dimensions:
+        grains = entry.get("grains")
+        if entry["type"] != "time" or grains is None:
+            shown.append(entry["name"])
+        elif grains and grains == order[order.index(grains[0]) :]:
+            shown.append(f"{entry['name']}\xa0({grains[0]}+)")
+        else:
+            shown.append(f"{entry['name']}\xa0({', '.join(grains) or 'date parts only'})")
+    # A no-break space keeps a name on one line with its grains (textwrap breaks ASCII spaces).
+    text = textwrap.fill(
+        ", ".join(shown),
+        width=100,
+        initial_indent="  dimensions:  ",
+        subsequent_indent=" " * 15,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+    return text.replace("\xa0", " ").splitlines()
 
 
 def _example_sql(layer: Any, metric: Any) -> str:
