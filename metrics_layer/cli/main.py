@@ -43,7 +43,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error as one line: what is wrong and where to read the usage."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {printable(message)}; see '{self.prog} --help'\n")
+        text = printable(message)  # it may quote what was typed: escaped, and cut
+        text = text if len(text) <= 1000 else text[:997] + "..."
+        self.exit(2, f"{self.prog}: error: {text}; see '{self.prog} --help'\n")
 
 
 def _parser() -> argparse.ArgumentParser:
