@@ -515,7 +515,8 @@ def _markdown_summary(summary: Summary) -> str:
         )
         if count
     ]
-    return ", ".join(parts) + f" in {summary.metrics} metric(s)."
+    checked = f" in {summary.metrics} metric(s)" if summary.metrics else ""
+    return ", ".join(parts) + checked + "."
 
 
 def _breaking_row(d: Diagnostic) -> str:

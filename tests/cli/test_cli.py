@@ -381,7 +381,7 @@ def test_user_errors_exit_1_with_one_message_and_no_traceback(
 def test_missing_definitions_folder_exits_1(cli: Callable[..., Run], tmp_path: Path) -> None:
     run = cli("check", str(tmp_path / "missing"))
     assert run.code == 1
-    assert f"{tmp_path / 'missing'}: error: no such file or folder" in run.err
+    assert f"{tmp_path / 'missing'}: error[project]: no such file or folder" in run.err
 
 
 @pytest.mark.parametrize(

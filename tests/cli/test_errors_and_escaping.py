@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import metrics_layer as ml
-from metrics_layer.cli import main as cli_module
 from metrics_layer.checks.report import github_command
+from metrics_layer.cli import main as cli_module
 from metrics_layer.cli.main import EXIT_INTERNAL, main
 from metrics_layer.errors import Diagnostic, Level, printable
 
