@@ -138,15 +138,24 @@ _BLUE, _BOLD, _RESET = "\x1b[1;34m", "\x1b[1m", "\x1b[0m"
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
-def source_lines(limit: int = MAX_FILE_BYTES, total: int = MAX_TOTAL_BYTES) -> LineReader:
+def source_lines(
+    limit: int = MAX_FILE_BYTES, total: int = MAX_TOTAL_BYTES, *, within: str | None = None
+) -> LineReader:
     """A reader of one line of a definitions file, for the text output.
 
     Each file is read once (at most ``limit`` bytes, only if it is a regular file, without
-    blocking: ``spec.files.read_bytes``) and at most ``total`` bytes over all files; a file that
-    cannot be read, or a line past its end, gives None.
+    blocking: ``spec.files.read_bytes``) and at most ``total`` bytes over all files. With
+    ``within`` (the checked folder, or file) a file is read only when its real path, links
+    resolved, is inside that folder, as the check itself reads: a diagnostic about a link that
+    leads elsewhere does not get the other file's line printed. A file that cannot be read, or a
+    line past its end, gives None.
     """
-    from metrics_layer.spec.files import Unreadable, read_bytes
+    from metrics_layer.spec.files import Scope, Unreadable, read_bytes, real_path
 
+    scope = None
+    if within is not None:
+        root = real_path(Path(within))
+        scope = Scope(root if root.is_dir() else root.parent)
     files: dict[str, list[str] | None] = {}
     spent = 0
 
@@ -154,7 +163,8 @@ def source_lines(limit: int = MAX_FILE_BYTES, total: int = MAX_TOTAL_BYTES) -> L
         nonlocal spent
         if file not in files:
             lines: list[str] | None = None
-            if spent < total:
+            allowed = scope is None or scope.allows(real_path(Path(file)))
+            if allowed and spent < total:
                 try:
                     data = read_bytes(Path(file), min(limit, total - spent))
                     spent += len(data)

@@ -450,7 +450,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     metrics = len(graph.metrics) if graph is not None else 0
     fmt = Format(args.format)
     if fmt is Format.TEXT:
-        read = report.source_lines()
+        read = report.source_lines(within=None if args.allow_outside else path)
         sys.stderr.write(
             report.render_text(diagnostics, metrics=metrics, read=read, colour=_colour(sys.stderr))
         )

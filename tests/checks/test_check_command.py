@@ -196,6 +196,13 @@ def test_usage_errors_exit_2_with_one_line(
     assert run.err.rstrip("\n").endswith("--help'")
 
 
+def test_the_parser_offers_every_format_of_the_report() -> None:
+    from metrics_layer.checks.report import Format
+    from metrics_layer.cli.main import CHECK_FORMATS
+
+    assert tuple(f.value for f in Format) == CHECK_FORMATS
+
+
 def test_the_console_script_exits_2_on_a_usage_error() -> None:
     script = Path(sys.executable).with_name("metrics-layer")
     completed = subprocess.run(

@@ -160,6 +160,23 @@ def test_the_line_reader_never_opens_a_fifo_and_stays_bounded(tmp_path: Path) ->
     assert [read(str(small), n) for n in (0, 1, 2, 3, 4)] == [None, "a: 1", "b: 2", "", None]
 
 
+def test_the_line_reader_stays_inside_the_checked_folder(tmp_path: Path) -> None:
+    outside = tmp_path / "secret.yml"
+    outside.write_text("password: hunter2\n", encoding="utf-8")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "link.yml").symlink_to(outside)
+    (project / "a.yml").write_text("a: 1\n", encoding="utf-8")
+    read = source_lines(within=str(project))
+    assert read(str(project / "link.yml"), 1) is None
+    assert read(str(outside), 1) is None
+    assert read(str(project / "a.yml"), 1) == "a: 1"
+    # a project given as one file reads that file's folder
+    assert source_lines(within=str(project / "a.yml"))(str(project / "a.yml"), 1) == "a: 1"
+    # without a folder to stay in (--allow-outside), the link is followed
+    assert source_lines()(str(project / "link.yml"), 1) == "password: hunter2"
+
+
 def test_the_line_reader_stops_at_its_total(tmp_path: Path) -> None:
     for name in ("a.yml", "b.yml"):
         (tmp_path / name).write_text("x: 1\n" * 10, encoding="utf-8")  # 50 bytes each
