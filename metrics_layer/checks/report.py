@@ -155,7 +155,7 @@ def source_lines(
     scope = None
     if within is not None:
         root = real_path(Path(within))
-        scope = Scope(root if root.is_dir() else root.parent)
+        scope = Scope(root if os.path.isdir(root) else root.parent)  # isdir never raises
     files: dict[str, list[str] | None] = {}
     spent = 0
 

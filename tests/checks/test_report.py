@@ -173,6 +173,9 @@ def test_the_line_reader_stays_inside_the_checked_folder(tmp_path: Path) -> None
     assert read(str(project / "a.yml"), 1) == "a: 1"
     # a project given as one file reads that file's folder
     assert source_lines(within=str(project / "a.yml"))(str(project / "a.yml"), 1) == "a: 1"
+    # a folder name the system refuses reads nothing, and raises nothing
+    assert source_lines(within="x" * 5000)(str(project / "a.yml"), 1) is None
+    assert source_lines()("x" * 5000, 1) is None
     # without a folder to stay in (--allow-outside), the link is followed
     assert source_lines()(str(project / "link.yml"), 1) == "password: hunter2"
 
