@@ -19,14 +19,13 @@ import os
 import sys
 import textwrap
 import traceback
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, assert_never
 
 from metrics_layer.errors import (
     DefinitionError,
     Diagnostic,
     InternalError,
-    Level,
     UserError,
     printable,
 )
@@ -37,10 +36,21 @@ DEFAULT_PATH = "definitions"
 PATH_VARIABLE = "METRICS_LAYER_PATH"
 EXIT_INTERNAL = 70  # EX_SOFTWARE in sysexits.h: a bug in the program, not in its input
 DEBUG_HELP = "show the traceback of an error (also accepted after the command)"
+# The values of checks.report.Format, named here so that building the parser imports no more.
+CHECK_FORMATS = ("text", "json", "github", "sarif", "markdown")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line: what is wrong and where to read the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        text = printable(message)  # it may quote what was typed: escaped, and cut
+        text = text if len(text) <= 1000 else text[:997] + "..."
+        self.exit(2, f"{self.prog}: error: {text}; see '{self.prog} --help'\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="metrics-layer",
         description="Define KPIs once; compile them to SQL for any engine; run them anywhere.",
     )
@@ -172,7 +182,16 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate definitions; exit 1 on errors")
     check.add_argument("path", nargs="?", default=None, help="definitions folder or file")
-    check.add_argument("--format", "-f", choices=["text", "github", "json"], default="text")
+    check.add_argument(
+        "--format",
+        "-f",
+        choices=CHECK_FORMATS,
+        default="text",
+        help="text (on stderr), or json, github, sarif or markdown (on stdout)",
+    )
+    check.add_argument(
+        "--strict", action="store_true", help="fail on warnings too (exit 1), not only on errors"
+    )
     with_outside(check)
     return parser
 
@@ -180,7 +199,7 @@ def _parser() -> argparse.ArgumentParser:
 def _subparser(parent: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
     """The class of the subcommands' parsers: each also takes ``parent``'s options."""
 
-    class Subparser(argparse.ArgumentParser):
+    class Subparser(_Parser):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs["parents"] = [*kwargs.get("parents", ()), parent]
             super().__init__(*args, **kwargs)
@@ -496,82 +515,81 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from metrics_layer import __version__
     from metrics_layer.api import check
+    from metrics_layer.checks import report
+    from metrics_layer.checks.report import Format
 
     path = args.path or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH
     graph, diagnostics = check(path, allow_outside=args.allow_outside, target=args.target)
-    errors = [d for d in diagnostics if d.level is Level.ERROR]
-    if args.format == "json":
-        print(
-            json.dumps(
-                [
-                    {
-                        "level": d.level.value,
-                        "message": d.message,
-                        "file": d.file,
-                        "line": d.line,
-                        "column": d.column,
-                        "code": d.code,
-                    }
-                    for d in diagnostics
-                ],
-                indent=2,
-            )
+    metrics = len(graph.metrics) if graph is not None else 0
+    fmt = Format(args.format)
+    if fmt is Format.TEXT:
+        read = report.source_lines(within=None if args.allow_outside else path)
+        sys.stderr.write(
+            report.render_text(diagnostics, metrics=metrics, read=read, colour=_colour(sys.stderr))
         )
-    for d in diagnostics:
-        if args.format == "github":
-            print(github_command(d))
-        elif args.format == "text":
-            print(_text_line(d), file=sys.stderr)
-    if args.format == "text":
-        count = len(graph.metrics) if graph is not None else 0
-        summary = (
-            f"{len(errors)} error(s), {len(diagnostics) - len(errors)} warning(s)"
-            if diagnostics
-            else f"ok: {count} metrics, no problems"
+    elif fmt is Format.JSON:
+        sys.stdout.write(report.render_json(diagnostics, metrics=metrics) + "\n")
+    elif fmt is Format.GITHUB:
+        sys.stdout.write(report.render_github(diagnostics))
+    elif fmt is Format.SARIF:
+        sys.stdout.write(
+            report.render_sarif(diagnostics, version=__version__, root=path, docs_url=_docs_url())
         )
-        print(summary, file=sys.stderr)
-    return 1 if errors else 0
+    elif fmt is Format.MARKDOWN:
+        sys.stdout.write(report.render_markdown(diagnostics, metrics=metrics, link=_github_link()))
+    else:
+        assert_never(fmt)
+    return 1 if report.failed(diagnostics, strict=args.strict) else 0
+
+
+def _colour(stream: Any) -> bool:
+    """Whether to colour ``stream``: a terminal, and neither ``NO_COLOR`` set nor ``TERM=dumb``
+    (https://no-color.org)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty())
+
+
+def _docs_url() -> str | None:
+    """The address of the documentation, from the package's ``Documentation`` project URL."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        urls = metadata("metrics_layer").get_all("Project-URL") or []
+    except PackageNotFoundError:
+        return None
+    for entry in urls:
+        name, _, url = str(entry).partition(",")
+        if name.strip().lower() == "documentation" and url.strip():
+            return url.strip()
+    return None
+
+
+def _github_link() -> Callable[[str, int | None], str | None] | None:
+    """Links to the lines of the repository a GitHub Actions workflow runs on, from its
+    ``GITHUB_SERVER_URL``, ``GITHUB_REPOSITORY`` and ``GITHUB_SHA``; None elsewhere."""
+    from metrics_layer.checks.report import github_link
+
+    names = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA")
+    server, repository, revision = (os.environ.get(name, "") for name in names)
+    if not (server.startswith("https://") and repository and revision):
+        return None
+    return github_link(server, repository, revision)
 
 
 def _text_line(d: Diagnostic) -> str:
     r"""``file:line:col: level: message`` on one line, control characters escaped; a file name
     starting with ``::`` gets ``./`` in front, so the line cannot be read as a CI command.
 
+    >>> from metrics_layer.errors import Level
     >>> _text_line(Diagnostic(Level.ERROR, "bad\nthing", "::error::x.yml", 2, 3))
     './::error::x.yml:2:3: error: bad\\nthing'
     """
     line = printable(str(d))
     return f"./{line}" if line.startswith("::") else line
-
-
-def github_command(d: Diagnostic) -> str:
-    r"""A diagnostic as one GitHub Actions workflow command (an annotation on the diff).
-
-    Escaped as GitHub's own toolkit (``@actions/core``, ``command.ts``) escapes: no file name or
-    message can end the line or add a property.
-
-    >>> print(github_command(Diagnostic(Level.ERROR, "50% done\nnext", "a,b:c.yml", 3, 5)))
-    ::error file=a%2Cb%3Ac.yml,line=3,col=5::50%25 done%0Anext
-    >>> print(github_command(Diagnostic(Level.WARNING, "no file")))
-    ::warning::no file
-    """
-    kind = "error" if d.level is Level.ERROR else "warning"
-    properties = ""
-    if d.file is not None:
-        place = {"file": d.file, "line": str(d.line or 1), "col": str(d.column or 1)}
-        properties = " " + ",".join(f"{k}={_escape_property(v)}" for k, v in place.items())
-    return f"::{kind}{properties}::{_escape_data(d.message)}"
-
-
-def _escape_data(text: str) -> str:
-    """The message of a workflow command: ``%``, CR and LF escaped (``escapeData``)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    """A property value of a workflow command: also ``:`` and ``,`` (``escapeProperty``)."""
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 _HANDLERS = {
