@@ -159,6 +159,13 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate definitions; exit 1 on errors")
     check.add_argument("path", nargs="?", default=None, help="definitions folder or file")
     check.add_argument("--format", "-f", choices=["text", "github", "json"], default="text")
+    check.add_argument(
+        "--connection",
+        "-c",
+        default=None,
+        help="also check every table, column and column type against this database "
+        "(a SQLAlchemy URL; read-only)",
+    )
     with_outside(check)
     return parser
 
@@ -424,7 +431,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from metrics_layer.api import check
 
     path = args.path or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH
-    graph, diagnostics = check(path, allow_outside=args.allow_outside, target=args.target)
+    graph, diagnostics = check(
+        path, allow_outside=args.allow_outside, target=args.target, connection=args.connection
+    )
     errors = [d for d in diagnostics if d.level is Level.ERROR]
     if args.format == "json":
         print(
