@@ -9,6 +9,8 @@ gives exactly the diagnostic written below, by hand.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import socket
 import sqlite3
@@ -25,6 +27,7 @@ from conftest import DEFINITIONS, MARIADB_URL, POSTGRES_URL, require_server
 from sqlalchemy.pool import NullPool
 
 import metrics_layer as ml
+from metrics_layer.checks.codes import CODES
 from metrics_layer.cli.main import main
 from metrics_layer.errors import Diagnostic, EngineError, Level
 
@@ -540,3 +543,71 @@ def test_the_demo_database_with_a_table_renamed_is_caught(demo_db: Path, tmp_pat
     found = only(diagnostics)
     assert (found.code, found.file, found.line) == ("missing-column", str(events), 12)
     assert (found.hint or "").startswith("did you mean 'event_type'?")
+
+
+# -- the documented examples -------------------------------------------------------------------
+
+WAREHOUSE_CODES = ["connection", "missing-table", "missing-column", "column-type", "source-query"]
+DOCS = DEFINITIONS.parent / "docs"
+
+
+def _section(code: str) -> str:
+    """The section of ``code`` in docs/checks.md, or in docs/checks/check-warehouse.md before
+    the two are merged."""
+    for page in (DOCS / "checks.md", DOCS / "checks" / "check-warehouse.md"):
+        if page.is_file():
+            text = page.read_text(encoding="utf-8")
+            match = re.search(rf"^## `{re.escape(code)}`\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+            if match:
+                return match.group(1)
+    raise AssertionError(f"no section for {code} in docs/checks.md")
+
+
+def _blocks(example: str) -> tuple[str | None, dict[str, str]]:
+    """(the ``-- duckdb`` SQL, {file: text}) of one example."""
+    sql, files = None, {}
+    for language, body in re.findall(r"^```(\w+)\n(.*?)^```", example, re.M | re.S):
+        if language == "sql" and body.startswith("-- duckdb\n"):
+            sql = body
+        elif language == "yaml":
+            head, _, rest = body.partition("\n")
+            assert head.startswith("# file: "), head
+            files[head.removeprefix("# file: ").strip()] = rest
+    return sql, files
+
+
+@pytest.mark.parametrize("code", WAREHOUSE_CODES)
+def test_the_documented_examples(
+    code: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each Bad example reports its code; each Good one exits 0 without it (connection's are
+    commands against a server, not files, and are not run)."""
+    section = _section(code)
+    assert f"**error** · {CODES[code].summary}\n" in section
+    bad, _, good = section.partition("\nGood:\n")
+    for name, example, wanted in (
+        ("bad", bad.partition("\nBad:\n")[2], True),
+        ("good", good, False),
+    ):
+        sql, files = _blocks(example)
+        if not files:
+            assert code == "connection"
+            continue
+        folder = tmp_path / name
+        for file, text in files.items():
+            (folder / file).parent.mkdir(parents=True, exist_ok=True)
+            (folder / file).write_text(text, encoding="utf-8")
+        argv = [str(folder), "--format", "json"]
+        if sql is not None:
+            database = tmp_path / f"{name}.duckdb"
+            db = duckdb.connect(str(database))
+            db.execute(sql)
+            db.close()
+            argv += ["--connection", f"duckdb:///{database}"]
+        exit_code = main(["check", *argv])
+        codes = [d["code"] for d in json.loads(capsys.readouterr().out)]
+        if wanted:
+            assert code in codes, (name, codes)
+        else:
+            assert exit_code == 0, (name, codes)
+            assert code not in codes, name
