@@ -25,11 +25,14 @@ import pytest
 import sqlalchemy
 from conftest import DEFINITIONS, MARIADB_URL, POSTGRES_URL, require_server
 from sqlalchemy.pool import NullPool
+from sqlglot import exp
 
 import metrics_layer as ml
 from metrics_layer.checks.codes import CODES
 from metrics_layer.cli.main import main
+from metrics_layer.engine.connection import Connection
 from metrics_layer.errors import Diagnostic, EngineError, Level
+from metrics_layer.safety.statement import verify
 
 ENGINES = ["duckdb", "sqlite", "postgres", "mariadb"]
 
@@ -611,3 +614,26 @@ def test_the_documented_examples(
         else:
             assert exit_code == 0, (name, codes)
             assert code not in codes, name
+
+
+def test_the_inspecting_connection_is_read_only(warehouse: Warehouse) -> None:
+    """The catalog is read on a connection made read-only as a query's is: a write through it
+    is refused by the engine, and the table stays empty."""
+    connection = Connection(warehouse.url)
+    try:
+        with connection.inspecting() as inspector:
+            assert "orders" in inspector.get_table_names(warehouse.prefix.rstrip(".") or None)
+            with pytest.raises(sqlalchemy.exc.DBAPIError):
+                inspector.bind.exec_driver_sql(  # type: ignore[union-attr]
+                    f"INSERT INTO {warehouse.prefix}orders (order_id) VALUES (1)"
+                )
+    finally:
+        connection.close()
+    count = exp.select("COUNT(*)").from_(exp.to_table(f"{warehouse.prefix}orders"))
+    dialect = "mysql" if warehouse.engine == "mariadb" else warehouse.engine
+    statement = verify(count.sql(dialect), dialect)
+    reader = Connection(warehouse.url)
+    try:
+        assert reader.fetch(statement).rows == ((0,),)
+    finally:
+        reader.close()
