@@ -11,6 +11,8 @@ reads those sources, so it is not looked at itself):
   read-only, time-limited session), and its result's column names stand for the table's;
 - every column an entity key, dimension, measure, ``valid_from`` or ``valid_to`` expression
   names exists in that table or result, matched as the engine matches names (below);
+- the project's calendar table likewise: its table (or sql), its ``day`` column and each
+  period's column, all dates;
 - the type of a column a field reads directly (its expression is the bare column) fits how the
   field uses it:
 
@@ -18,7 +20,7 @@ reads those sources, so it is not looked at itself):
   field                            fits                               does not fit
   ================================ ================================== ========================
   time dimension, ``valid_from``,  DATE, DATETIME, TIMESTAMP (with or  text (cast it in
-  ``valid_to``                     without time zone); on SQLite also  ``expr``), numbers,
+  ``valid_to``, calendar columns   without time zone); on SQLite also  ``expr``), numbers,
                                    text (SQLite keeps dates as ISO     booleans, times of
                                    text and has no date type)          day, anything else
   ``sum``, ``avg``, ``median``,    integers, decimals, floats          text, booleans, dates,
@@ -170,6 +172,29 @@ class _Use:
     need: Need | None
 
 
+@dataclass(frozen=True)
+class _Reader:
+    """What reads from the database: a source, or the project's calendar table. ``owner``
+    names it in messages, ``alias`` is the table alias its expressions' columns carry."""
+
+    owner: str
+    alias: str
+    relation: exp.Expr
+    places: SourcePlaces
+    uses: tuple[_Use, ...]
+    calendar: bool = False
+
+    @property
+    def fix_column(self) -> str:
+        """How to name another column, in the fields this reader has."""
+        if self.calendar:
+            return "Name one of its columns in 'day' or the period's 'column'"
+        return (
+            "Name one of its columns in the field's expr (a field without expr reads the "
+            "column of its own name)"
+        )
+
+
 class _Fold(Enum):
     """How an engine matches a written name with the catalog's."""
 
@@ -234,10 +259,8 @@ def warehouse_diagnostics(graph: Graph, url: str) -> list[Diagnostic]:
         connection = Connection(url, timeout=graph.settings.timeout)
         with connection.inspecting() as inspector:
             catalog = _Catalog(inspector, connection)
-            for name, source in graph.sources.items():
-                places = graph.source_places.get(name)
-                if places is not None:
-                    found.extend(_check_source(source, places, catalog))
+            for reader in _readers(graph):
+                found.extend(_check_reader(reader, catalog))
     except UserError as exc:  # EngineError mostly; its text has the password scrubbed already
         found.append(
             Diagnostic(
@@ -342,23 +365,50 @@ def _type_text(type_: Any, dialect: Any) -> str | None:
         return None
 
 
-def _check_source(source: Source, places: SourcePlaces, catalog: _Catalog) -> list[Diagnostic]:
-    relation = source.relation
+def _readers(graph: Graph) -> Iterator[_Reader]:
+    """Every source written in the files (derived sources read those), then the calendar."""
+    for name, source in graph.sources.items():
+        places = graph.source_places.get(name)
+        if places is not None:
+            uses = tuple(_uses(source, places))
+            yield _Reader(f"source '{name}'", name, source.relation, places, uses)
+    calendar, places = graph.calendar, graph.calendar_places
+    if calendar is not None and places is not None:
+        uses = (
+            _Use(
+                f"day column '{calendar.day}'",
+                exp.column(calendar.day, "calendar"),
+                places.of("day"),
+                Need.TIME,
+            ),
+            *(
+                _Use(
+                    f"period '{period.name}'",
+                    exp.column(period.column, "calendar"),
+                    places.of("periods", period.name),
+                    Need.TIME,
+                )
+                for period in calendar.periods.values()
+            ),
+        )
+        yield _Reader("the calendar", "calendar", calendar.relation, places, uses, calendar=True)
+
+
+def _check_reader(reader: _Reader, catalog: _Catalog) -> list[Diagnostic]:
+    relation = reader.relation
     if isinstance(relation, exp.Table):
-        found = _table(source, relation, places, catalog)
+        found = _table(reader, relation, catalog)
     else:
-        found = _query(source, relation, places, catalog)
+        found = _query(reader, relation, catalog)
     if isinstance(found, Diagnostic):
         return [found]
     problems: list[Diagnostic] = []
-    for use in _uses(source, places):
-        problems.extend(_check_use(source, use, found, catalog))
+    for use in reader.uses:
+        problems.extend(_check_use(reader, use, found, catalog))
     return problems
 
 
-def _table(
-    source: Source, table: exp.Table, places: SourcePlaces, catalog: _Catalog
-) -> _Found | Diagnostic:
+def _table(reader: _Reader, table: exp.Table, catalog: _Catalog) -> _Found | Diagnostic:
     db, database = table.args.get("db"), table.args.get("catalog")
     bare = exp.table_(table.this, db, database)
     shown = bare.sql()
@@ -367,7 +417,7 @@ def _table(
         try:
             columns = catalog.result_columns(exp.select(exp.Star()).from_(bare))
         except UserError as exc:
-            return _missing_table(source, shown, places, f": {exc}", "")
+            return _missing_table(reader, shown, f": {exc}", "")
         return _Found(f"table {shown}", columns)
     schema = None
     if isinstance(db, exp.Identifier):
@@ -375,9 +425,8 @@ def _table(
         schema = match(db, schemas, catalog.table_fold)
         if schema is None:
             return _missing_table(
-                source,
+                reader,
                 shown,
-                places,
                 f", but schema '{db.name}' does not exist in the database",
                 _suggestion(db.name, schemas),
             )
@@ -385,22 +434,19 @@ def _table(
     real = match(table.this, names, catalog.table_fold)
     if real is None:
         return _missing_table(
-            source,
+            reader,
             shown,
-            places,
             ", which does not exist in the database",
             _suggestion(table.name, names),
         )
     return _Found(f"table {shown}", catalog.columns(real, schema))
 
 
-def _missing_table(
-    source: Source, shown: str, places: SourcePlaces, why: str, suggestion: str
-) -> Diagnostic:
-    file, line, column = places.relation
+def _missing_table(reader: _Reader, shown: str, why: str, suggestion: str) -> Diagnostic:
+    file, line, column = reader.places.relation
     return Diagnostic(
         code("missing-table").level,
-        f"source '{source.name}' reads table {shown}{why}",
+        f"{reader.owner} reads table {shown}{why}",
         file,
         line,
         column,
@@ -409,17 +455,15 @@ def _missing_table(
     )
 
 
-def _query(
-    source: Source, relation: exp.Expr, places: SourcePlaces, catalog: _Catalog
-) -> _Found | Diagnostic:
+def _query(reader: _Reader, relation: exp.Expr, catalog: _Catalog) -> _Found | Diagnostic:
     query = relation.this if isinstance(relation, exp.Subquery) else relation
     try:
         columns = catalog.result_columns(query)
     except UserError as exc:
-        file, line, column = places.relation
+        file, line, column = reader.places.relation
         return Diagnostic(
             code("source-query").level,
-            f"the sql of source '{source.name}' fails on the database: {exc}",
+            f"the sql of {reader.owner} fails on the database: {exc}",
             file,
             line,
             column,
@@ -427,7 +471,7 @@ def _query(
             hint="fix the source's sql so that it runs on this database "
             "(metrics-layer compile --dialect shows how the project's SQL is written there)",
         )
-    return _Found(f"the result of source '{source.name}''s sql", columns)
+    return _Found(f"the result of {reader.owner}'s sql", columns)
 
 
 def _uses(source: Source, places: SourcePlaces) -> Iterator[_Use]:
@@ -458,14 +502,14 @@ def _uses(source: Source, places: SourcePlaces) -> Iterator[_Use]:
             yield _Use(name, expr, places.of(name), Need.TIME)
 
 
-def _check_use(source: Source, use: _Use, found: _Found, catalog: _Catalog) -> list[Diagnostic]:
+def _check_use(reader: _Reader, use: _Use, found: _Found, catalog: _Catalog) -> list[Diagnostic]:
     names = [c.name for c in found.columns]
     problems: list[Diagnostic] = []
     seen: set[str] = set()
     file, line, col = use.place
     for column in use.expr.find_all(exp.Column):
         identifier = column.this
-        if not isinstance(identifier, exp.Identifier) or column.table not in ("", source.name):
+        if not isinstance(identifier, exp.Identifier) or column.table not in ("", reader.alias):
             continue
         if identifier.name in seen:
             continue
@@ -475,14 +519,13 @@ def _check_use(source: Source, use: _Use, found: _Found, catalog: _Catalog) -> l
             problems.append(
                 Diagnostic(
                     code("missing-column").level,
-                    f"source '{source.name}': {use.label} reads column '{identifier.name}', "
+                    f"{reader.owner}: {use.label} reads column '{identifier.name}', "
                     f"which {found.shown} does not have",
                     file,
                     line,
                     col,
                     "missing-column",
-                    hint=f"{_suggestion(identifier.name, names)}Name one of its columns in "
-                    "the field's expr (a field without expr reads the column of its own name)",
+                    hint=f"{_suggestion(identifier.name, names)}{reader.fix_column}",
                 )
             )
             continue
@@ -490,14 +533,16 @@ def _check_use(source: Source, use: _Use, found: _Found, catalog: _Catalog) -> l
             continue
         db_column = found.columns[names.index(real)]
         if not fits(db_column.kind, use.need, catalog.dialect):
-            problems.append(_type_problem(source, use, db_column))
+            problems.append(_type_problem(reader, use, db_column))
     return problems
 
 
-def _type_problem(source: Source, use: _Use, column: _Column) -> Diagnostic:
+def _type_problem(reader: _Reader, use: _Use, column: _Column) -> Diagnostic:
     file, line, col = use.place
     quoted = exp.column(column.name).sql()
-    if use.need is Need.TIME:
+    if use.need is Need.TIME and reader.calendar:
+        fix = "make it a DATE column, or give the calendar as sql: that casts it"
+    elif use.need is Need.TIME:
         fix = (
             f"cast it in the field's expr, e.g. expr: CAST({quoted} AS TIMESTAMP)"
             if column.kind is Kind.TEXT
@@ -513,7 +558,7 @@ def _type_problem(source: Source, use: _Use, column: _Column) -> Diagnostic:
         fix = f"compare it in the expr, e.g. expr: {quoted} = 'yes'"
     return Diagnostic(
         code("column-type").level,
-        f"source '{source.name}': {use.label} reads column '{column.name}' of type "
+        f"{reader.owner}: {use.label} reads column '{column.name}' of type "
         f"{column.type}, but needs {use.need.value if use.need else 'another type'}",
         file,
         line,

@@ -83,12 +83,13 @@ def build_graph(
     for found in derived.values():
         sources[found.source.name] = found.source
     primary, also = _primary_entities(sources, seen, problems)
-    calendar = None
+    calendar = calendar_places = None
     if project.settings.calendar is not None:
         place = project.settings_place or Located(
             project.settings, YamlDocument(PROJECT_FILE, None), ("project",)
         )
         calendar = _calendar(place, project.settings.calendar, problems, target)
+        calendar_places = _calendar_places(place, project.settings.calendar)
     graph = Graph(
         settings=settings,
         sources=sources,
@@ -113,6 +114,7 @@ def build_graph(
         source_places={
             name: _source_places(located) for name, located in seen.items() if name in sources
         },
+        calendar_places=calendar_places if calendar is not None else None,
     )
     return graph, problems
 
@@ -328,6 +330,20 @@ def _source_places(located: Located[SourceSpec]) -> SourcePlaces:
     for name, text in (("valid_from", spec.valid_from), ("valid_to", spec.valid_to)):
         if text is not None:
             fields[(name,)] = at(name)
+    return SourcePlaces(at("table" if spec.table is not None else "sql"), fields)
+
+
+def _calendar_places(located: Located[ProjectSpec], spec: CalendarSpec) -> SourcePlaces:
+    """Where the calendar's table or sql, its day column and each period's column are."""
+
+    def at(*sub: str | int) -> Place:
+        line, column = located.doc.position((*located.path, "calendar", *sub)) or (None, None)
+        return (located.doc.file, line, column)
+
+    fields: dict[tuple[str | int, ...], Place] = {("day",): at("day")}
+    for i, period in enumerate(spec.periods):
+        where = "column" if period.column is not None else "name"
+        fields.setdefault(("periods", period.name), at("periods", i, where))
     return SourcePlaces(at("table" if spec.table is not None else "sql"), fields)
 
 

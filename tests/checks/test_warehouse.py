@@ -637,3 +637,27 @@ def test_the_inspecting_connection_is_read_only(warehouse: Warehouse) -> None:
         assert reader.fetch(statement).rows == ((0,),)
     finally:
         reader.close()
+
+
+def test_the_calendar_table_is_checked_too(demo_db: Path, tmp_path: Path) -> None:
+    """The shipped project's calendar on the demo: a misspelt table, then a period reading a
+    column the table does not have, each at its line of metrics_layer.yml."""
+    copy = tmp_path / "definitions"
+    shutil.copytree(DEFINITIONS, copy)
+    project = copy / "metrics_layer.yml"
+    text = project.read_text(encoding="utf-8")
+    assert text.splitlines()[11] == "    table: retail_calendar"
+    assert text.splitlines()[15] == "      - name: retail_month"
+    url = f"duckdb:///{demo_db}"
+
+    project.write_text(text.replace("table: retail_calendar", "table: retail_calender"))
+    found = only(ml.check(copy, connection=url)[1])
+    assert (found.code, found.file, found.line) == ("missing-table", str(project), 12)
+    assert found.message.startswith("the calendar reads table retail_calender")
+
+    moved = "      - name: retail_month\n        column: retail_mon\n"
+    project.write_text(text.replace("      - name: retail_month\n", moved))
+    found = only(ml.check(copy, connection=url)[1])
+    assert (found.code, found.line, found.column) == ("missing-column", 17, 17)
+    assert "period 'retail_month' reads column 'retail_mon'" in found.message
+    assert (found.hint or "").startswith("did you mean 'retail_month'?")
