@@ -67,7 +67,7 @@ if TYPE_CHECKING:
 
     from metrics_layer.graph.graph import Graph
 
-__all__ = ["Kind", "Need", "kind_of", "warehouse_diagnostics"]
+__all__ = ["ALSO_FITS", "FITS", "Kind", "Need", "fits", "kind_of", "warehouse_diagnostics"]
 
 
 class Kind(Enum):
@@ -212,13 +212,13 @@ _FOLDS: dict[str, tuple[_Fold, _Fold]] = {
 }
 
 
-def match(name: exp.Identifier, names: Sequence[str], fold: _Fold) -> str | None:
+def _match(name: exp.Identifier, names: Sequence[str], fold: _Fold) -> str | None:
     """The catalog's spelling of ``name``, or None when the engine would not find it.
 
-    >>> match(exp.to_identifier("UserId"), ["userid"], _Fold.LOWER_UNQUOTED)
+    >>> _match(exp.to_identifier("UserId"), ["userid"], _Fold.LOWER_UNQUOTED)
     'userid'
-    >>> match(exp.to_identifier("UserId", quoted=True), ["userid"], _Fold.LOWER_UNQUOTED)
-    >>> match(exp.to_identifier("userid", quoted=True), ["UserId"], _Fold.ANY_CASE)
+    >>> _match(exp.to_identifier("UserId", quoted=True), ["userid"], _Fold.LOWER_UNQUOTED)
+    >>> _match(exp.to_identifier("userid", quoted=True), ["UserId"], _Fold.ANY_CASE)
     'UserId'
     """
     text = name.name
@@ -422,7 +422,7 @@ def _table(reader: _Reader, table: exp.Table, catalog: _Catalog) -> _Found | Dia
     schema = None
     if isinstance(db, exp.Identifier):
         schemas = catalog.schemas()
-        schema = match(db, schemas, catalog.table_fold)
+        schema = _match(db, schemas, catalog.table_fold)
         if schema is None:
             return _missing_table(
                 reader,
@@ -431,7 +431,7 @@ def _table(reader: _Reader, table: exp.Table, catalog: _Catalog) -> _Found | Dia
                 _suggestion(db.name, schemas),
             )
     names = catalog.tables(schema)
-    real = match(table.this, names, catalog.table_fold)
+    real = _match(table.this, names, catalog.table_fold)
     if real is None:
         return _missing_table(
             reader,
@@ -514,7 +514,7 @@ def _check_use(reader: _Reader, use: _Use, found: _Found, catalog: _Catalog) -> 
         if identifier.name in seen:
             continue
         seen.add(identifier.name)
-        real = match(identifier, names, catalog.column_fold)
+        real = _match(identifier, names, catalog.column_fold)
         if real is None:
             problems.append(
                 Diagnostic(

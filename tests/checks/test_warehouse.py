@@ -29,6 +29,7 @@ from sqlglot import exp
 
 import metrics_layer as ml
 from metrics_layer.checks.codes import CODES
+from metrics_layer.checks.warehouse import Need, fits, kind_of
 from metrics_layer.cli.main import main
 from metrics_layer.engine.connection import Connection
 from metrics_layer.errors import Diagnostic, EngineError, Level
@@ -661,3 +662,43 @@ def test_the_calendar_table_is_checked_too(demo_db: Path, tmp_path: Path) -> Non
     assert (found.code, found.line, found.column) == ("missing-column", 17, 17)
     assert "period 'retail_month' reads column 'retail_mon'" in found.message
     assert (found.hint or "").startswith("did you mean 'retail_month'?")
+
+
+# -- the table of fits --------------------------------------------------------------------------
+
+TIME, NUMBER, BOOLEAN = Need.TIME, Need.NUMBER, Need.BOOLEAN
+
+
+@pytest.mark.parametrize(
+    ("type_text", "dialect", "fitting"),
+    [
+        # as each engine's catalog spells its types
+        ("TIMESTAMP WITH TIME ZONE", "postgres", {TIME}),
+        ("DATE", "postgres", {TIME}),
+        ("TIME WITHOUT TIME ZONE", "postgres", set()),
+        ("INTERVAL", "postgres", set()),
+        ("BIGINT", "postgres", {NUMBER, BOOLEAN}),
+        ("NUMERIC", "postgres", {NUMBER}),
+        ("DOUBLE PRECISION", "postgres", {NUMBER}),
+        ("BOOLEAN", "postgres", {BOOLEAN}),
+        ("TEXT", "postgres", set()),
+        ("JSONB", "postgres", set()),
+        ("ml_schema.mood", "postgres", {TIME, NUMBER, BOOLEAN}),  # not recognised: not judged
+        ("DATETIME", "mysql", {TIME}),
+        ("TINYINT(1)", "mysql", {NUMBER, BOOLEAN}),  # MariaDB's BOOLEAN
+        ("DECIMAL(10, 2)", "mysql", {NUMBER}),
+        ("VARCHAR(3)", "mysql", set()),
+        ("ENUM('x','y')", "mysql", set()),
+        ("TIMESTAMP_NS", "duckdb", {TIME}),
+        ("HUGEINT", "duckdb", {NUMBER, BOOLEAN}),
+        ("VARCHAR", "duckdb", set()),
+        ("INTEGER[]", "duckdb", set()),
+        ("TEXT", "sqlite", {TIME}),  # SQLite's dates are ISO text
+        ("VARCHAR(10)", "sqlite", {TIME}),
+        ("REAL", "sqlite", {NUMBER}),
+        ("BLOB", "sqlite", set()),
+    ],
+)
+def test_the_table_of_fits(type_text: str, dialect: str, fitting: set[Need]) -> None:
+    kind = kind_of(type_text, dialect)
+    assert {need for need in Need if fits(kind, need, dialect)} == fitting
