@@ -49,18 +49,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from difflib import get_close_matches
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import CompileError, UnsupportedCompilationError
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from metrics_layer.checks.codes import code
-from metrics_layer.engine.connection import Connection
+from metrics_layer.engine.connection import Connection, Fetched
 from metrics_layer.engine.urls import scrub, secrets
-from metrics_layer.errors import Diagnostic, UserError, did_you_mean
+from metrics_layer.errors import Diagnostic, UserError
 from metrics_layer.graph.model import Place, Source, SourcePlaces
+from metrics_layer.safety.statement import verify
 from metrics_layer.spec.models import Agg, DimensionType
+from metrics_layer.sql.dialects import render
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -245,8 +249,8 @@ def _suggestion(name: str, names: Sequence[str]) -> str:
             f"did you mean '{same[0]}'? This database matches the case of that name: write it "
             "as the database spells it (on PostgreSQL quoted, unless it is all lower case). "
         )
-    found = did_you_mean(name, names)
-    return f"{found.strip()[0].lower()}{found.strip()[1:]} " if found else ""
+    close = get_close_matches(name, list(names), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'? " if close else ""
 
 
 def warehouse_diagnostics(graph: Graph, url: str) -> list[Diagnostic]:
@@ -335,11 +339,8 @@ class _Catalog:
         rows = self.run(tree, max_rows=_MAX_COLUMNS).rows
         return tuple(_Column(str(n), str(t), kind_of(str(t), "duckdb")) for n, t in rows)
 
-    def run(self, tree: exp.Query, max_rows: int = 1) -> Any:
+    def run(self, tree: exp.Query, max_rows: int = 1) -> Fetched:
         """``tree`` through the statement guard and the read-only session."""
-        from metrics_layer.safety.statement import verify
-        from metrics_layer.sql.dialects import render
-
         statement = verify(render(tree, self.dialect, pretty=False), self.dialect)
         return self.connection.fetch(statement, max_rows=max_rows)
 
@@ -357,8 +358,6 @@ class _Catalog:
 
 def _type_text(type_: Any, dialect: Any) -> str | None:
     """A reflected SQLAlchemy type as the database spells it; None when it has no name."""
-    from sqlalchemy.exc import CompileError, UnsupportedCompilationError
-
     try:
         return str(type_.compile(dialect=dialect))
     except (CompileError, UnsupportedCompilationError, NotImplementedError):
