@@ -429,6 +429,10 @@ def _table(reader: _Reader, table: exp.Table, catalog: _Catalog) -> _Found | Dia
                 f", but schema '{db.name}' does not exist in the database",
                 _suggestion(db.name, schemas),
             )
+    if schema is None and catalog.dialect == "duckdb":
+        # duckdb_engine lists the tables of every schema when none is named; an unqualified
+        # name means the default schema's.
+        schema = "main"
     names = catalog.tables(schema)
     real = _match(table.this, names, catalog.table_fold)
     if real is None:

@@ -702,3 +702,24 @@ TIME, NUMBER, BOOLEAN = Need.TIME, Need.NUMBER, Need.BOOLEAN
 def test_the_table_of_fits(type_text: str, dialect: str, fitting: set[Need]) -> None:
     kind = kind_of(type_text, dialect)
     assert {need for need in Need if fits(kind, need, dialect)} == fitting
+
+
+def test_the_tables_a_target_resolves_are_checked(
+    write_project: Callable[[dict[str, str]], Path], warehouse: Warehouse
+) -> None:
+    """Tables written without a schema, read from the schema of target prod: with the target
+    they are found; on DuckDB (a file of the test's own) without it they are not."""
+    if warehouse.engine == "sqlite":
+        pytest.skip("SQLite has no schemas (its attached databases are not used here)")
+    schema = warehouse.prefix.rstrip(".")
+    project = f"project:\n  name: shop\n  paths: [.]\n  targets:\n    prod: {{schema: {schema}}}\n"
+    folder = write_project({"metrics_layer.yml": project, "sources.yml": PROJECT.format(s="")})
+    _, diagnostics = ml.check(folder, connection=warehouse.url, target="prod")
+    assert diagnostics == []
+    if warehouse.engine == "duckdb":
+        _, diagnostics = ml.check(folder, connection=warehouse.url)
+        assert [(d.code, d.line) for d in diagnostics] == [
+            ("missing-table", 3),
+            ("missing-table", 16),
+            ("source-query", 23),
+        ]
