@@ -723,3 +723,16 @@ def test_the_tables_a_target_resolves_are_checked(
             ("missing-table", 16),
             ("source-query", 23),
         ]
+
+
+@pytest.mark.parametrize(("scheme", "name"), [("duckdb", "no.duckdb"), ("sqlite", "no.db")])
+def test_a_database_file_that_does_not_exist_is_not_created(
+    write_project: Callable[[dict[str, str]], Path], tmp_path: Path, scheme: str, name: str
+) -> None:
+    folder = write_project({"sources.yml": PROJECT.format(s="")})
+    missing = tmp_path / "elsewhere" / name
+    _, diagnostics = ml.check(folder, connection=f"{scheme}:///{missing}")
+    found = only(diagnostics)
+    assert found.code == "connection"
+    assert f"no {'DuckDB' if scheme == 'duckdb' else 'SQLite'} database at" in found.message
+    assert not missing.parent.exists()
