@@ -68,6 +68,7 @@ def check(
     *,
     allow_outside: bool = False,
     target: str | None = None,
+    connection: str | None = None,
 ) -> tuple[Graph | None, list[Diagnostic]]:
     """Load and check the project at ``path``; returns the graph and every diagnostic.
 
@@ -75,6 +76,8 @@ def check(
     from inside the project folder (symbolic links resolved) unless ``allow_outside``; a project
     file cannot allow it, since it may come from a pull request. ``target`` names the
     environment whose tables to read (default: ``METRICS_LAYER_TARGET``, then the project's).
+    ``connection`` (a SQLAlchemy URL) also checks the sources that built against that database:
+    tables, columns and their types (``checks/warehouse.py``), read-only.
     """
     from metrics_layer.checks.bounded import bounded_diagnostics
     from metrics_layer.checks.run import run_checks
@@ -82,6 +85,7 @@ def check(
     from metrics_layer.graph.targets import choose_target
     from metrics_layer.spec.project import PROJECT_FILE, read_project
 
+    _check_connection(connection)
     problem = _path_problem(path)
     if problem is not None:
         return None, bounded_diagnostics([Diagnostic(Level.ERROR, problem, None, code="project")])
@@ -109,9 +113,13 @@ def check(
         return None, bounded_diagnostics(unknown)
     try:
         graph, problems = build_graph(project, chosen)
-        if any(p.level is Level.ERROR for p in problems):
-            return graph, bounded_diagnostics(problems)
-        return graph, bounded_diagnostics([*problems, *run_checks(graph)])
+        if not any(p.level is Level.ERROR for p in problems):
+            problems = [*problems, *run_checks(graph)]
+        if connection is not None:
+            from metrics_layer.checks.warehouse import warehouse_diagnostics
+
+            problems = [*problems, *warehouse_diagnostics(graph, connection)]
+        return graph, bounded_diagnostics(problems)
     except RecursionError:
         # The last net: a stage that recurses on something nested in the files must still end
         # in a diagnostic (the SQL parsers are bounded before they run; this is for the rest).

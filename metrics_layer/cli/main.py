@@ -192,6 +192,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--strict", action="store_true", help="fail on warnings too (exit 1), not only on errors"
     )
+    check.add_argument(
+        "--connection",
+        "-c",
+        default=None,
+        help="also check every table, column and column type against this database "
+        "(a SQLAlchemy URL; read-only)",
+    )
     with_outside(check)
     return parser
 
@@ -521,7 +528,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from metrics_layer.checks.report import Format
 
     path = args.path or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH
-    graph, diagnostics = check(path, allow_outside=args.allow_outside, target=args.target)
+    graph, diagnostics = check(
+        path, allow_outside=args.allow_outside, target=args.target, connection=args.connection
+    )
     metrics = len(graph.metrics) if graph is not None else 0
     fmt = Format(args.format)
     if fmt is Format.TEXT:
