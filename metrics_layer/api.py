@@ -11,8 +11,9 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from metrics_layer.errors import (
@@ -29,12 +30,13 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
     from metrics_layer.engine.connection import Connection
-    from metrics_layer.engine.result import Result
+    from metrics_layer.engine.result import MetricVersion, Result
     from metrics_layer.graph.graph import Graph
     from metrics_layer.graph.model import Metric
     from metrics_layer.planner.plan import Plan
     from metrics_layer.planner.query import MetricQuery
     from metrics_layer.safety.statement import Statement
+    from metrics_layer.spec.project import ProjectFiles
 
 __all__ = ["Query", "SemanticLayer", "check", "load"]
 
@@ -75,6 +77,15 @@ def check(
     file cannot allow it, since it may come from a pull request. ``target`` names the
     environment whose tables to read (default: ``METRICS_LAYER_TARGET``, then the project's).
     """
+    _, graph, diagnostics = _checked(path, allow_outside=allow_outside, target=target)
+    return graph, diagnostics
+
+
+def _checked(
+    path: str | os.PathLike[str], *, allow_outside: bool, target: str | None
+) -> tuple[ProjectFiles | None, Graph | None, list[Diagnostic]]:
+    """``check``, also returning the files read (a layer rebuilds its graph from them to
+    compute fingerprints without the target's renamed tables)."""
     from metrics_layer.checks.bounded import bounded_diagnostics
     from metrics_layer.checks.run import run_checks
     from metrics_layer.graph.build import build_graph
@@ -83,12 +94,12 @@ def check(
 
     problem = _path_problem(path)
     if problem is not None:
-        return None, bounded_diagnostics([Diagnostic(Level.ERROR, problem, None, code="project")])
+        return None, None, bounded_diagnostics([Diagnostic(Level.ERROR, problem, None, code="project")])
     try:
         project = read_project(Path(path), allow_outside=allow_outside)
     except OSError as exc:
         shown = _short(os.fspath(path))
-        return None, bounded_diagnostics(
+        return None, None, bounded_diagnostics(
             [
                 Diagnostic(
                     Level.ERROR,
@@ -100,21 +111,21 @@ def check(
             ]
         )
     if project.diagnostics:
-        return None, bounded_diagnostics(project.diagnostics)
+        return None, None, bounded_diagnostics(project.diagnostics)
     if target is not None and not isinstance(target, str):
         raise QueryError(f"expected a target name, not {type(target).__name__}", field="target")
     chosen, unknown = choose_target(project.settings, target, str(project.root / PROJECT_FILE))
     if unknown:
-        return None, bounded_diagnostics(unknown)
+        return None, None, bounded_diagnostics(unknown)
     try:
         graph, problems = build_graph(project, chosen)
         if any(p.level is Level.ERROR for p in problems):
-            return graph, bounded_diagnostics(problems)
-        return graph, bounded_diagnostics([*problems, *run_checks(graph)])
+            return project, graph, bounded_diagnostics(problems)
+        return project, graph, bounded_diagnostics([*problems, *run_checks(graph)])
     except RecursionError:
         # The last net: a stage that recurses on something nested in the files must still end
         # in a diagnostic (the SQL parsers are bounded before they run; this is for the rest).
-        return None, [
+        return None, None, [
             Diagnostic(
                 Level.ERROR,
                 "an expression in the definitions nests too deeply to check (dozens of nested "
@@ -164,11 +175,16 @@ def load(
     targets). ``cache_bytes`` bounds the compiled-SQL cache (default 32 MiB; 0 turns it off).
     """
     _check_connection(connection)
-    graph, diagnostics = check(path, allow_outside=allow_outside, target=target)
+    project, graph, diagnostics = _checked(path, allow_outside=allow_outside, target=target)
     if graph is None or any(d.level is Level.ERROR for d in diagnostics):
         raise DefinitionError(diagnostics)
     return SemanticLayer(
-        graph, diagnostics, connection=connection, timeout=timeout, cache_bytes=cache_bytes
+        graph,
+        diagnostics,
+        connection=connection,
+        timeout=timeout,
+        cache_bytes=cache_bytes,
+        project=project,
     )
 
 
@@ -194,7 +210,10 @@ class SemanticLayer:
         connection: str | None = None,
         timeout: float | None = None,
         cache_bytes: int | None = None,
+        project: ProjectFiles | None = None,
     ) -> None:
+        """``project``: the files ``graph`` was built from, when it was built for a target
+        (``fingerprints`` are computed without the target's renamed tables)."""
         from metrics_layer.engine.connection import Connection, check_timeout, resolve_url
         from metrics_layer.sql.cache import COMPILED_CACHE_BYTES, CompiledCache
 
@@ -210,11 +229,26 @@ class SemanticLayer:
         # graph never changes after loading, so a dashboard asking the same question again
         # skips planning, rendering and the guard.
         self.compiled = CompiledCache(COMPILED_CACHE_BYTES if cache_bytes is None else cache_bytes)
+        self._project = project
+        self._fingerprints: Mapping[str, str] | None = None
+        self._fingerprints_lock = threading.Lock()
+
+    @property
+    def fingerprints(self) -> Mapping[str, str]:
+        """Each metric's fingerprint, by the name a query asks for it (kept versions as
+        ``name@N``), computed once per layer from the definitions as written (a target's
+        renamed tables are not part of it), so a dashboard can store it and detect drift."""
+        from metrics_layer.graph.fingerprint import as_written
+
+        with self._fingerprints_lock:
+            if self._fingerprints is None:
+                self._fingerprints = MappingProxyType(as_written(self.graph, self._project))
+            return self._fingerprints
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
         """The catalogue: every metric with name, label, description, owner, status, version."""
-        return tuple(sorted(self.graph.metrics.values(), key=lambda m: m.name))
+        return tuple(sorted(self.graph.current.values(), key=lambda m: m.name))
 
     @_boundary
     def metric(self, name: str) -> Metric:
@@ -271,7 +305,7 @@ class SemanticLayer:
 
     def __repr__(self) -> str:
         return (
-            f"<SemanticLayer {self.graph.settings.name!r}: {len(self.graph.metrics)} metrics, "
+            f"<SemanticLayer {self.graph.settings.name!r}: {len(self.graph.current)} metrics, "
             f"{len(self.graph.sources)} sources, dialect {self.dialect}>"
         )
 
@@ -309,6 +343,8 @@ class Query:
         self._unused: Plan | None = plan
         self.columns: tuple[str, ...] = plan.columns
         self.versions: dict[str, int] = dict(plan.versions)
+        # Each metric column and the graph's metric (``m@1``: a kept version) computing it.
+        self._computes = {m.name: m.metric for m in plan.metrics if m.metric is not None}
         self._types = plan.types
 
     def _new_plan(self) -> Plan:
@@ -476,7 +512,20 @@ class Query:
                 settings.week_start,
                 settings.fiscal_year_start,
             ),
+            self.metrics,
         )
+
+    @property
+    def metrics(self) -> dict[str, MetricVersion]:
+        """For each metric column, the metric, version and fingerprint that computes it."""
+        from metrics_layer.engine.result import MetricVersion
+
+        prints = self.layer.fingerprints
+        found: dict[str, MetricVersion] = {}
+        for column, key in self._computes.items():
+            metric = self.layer.graph.metrics[key]
+            found[column] = MetricVersion(metric.current_name, metric.version, prints[key])
+        return found
 
     def _conversion_window(self) -> int | None:
         """The longest conversion window (days) of the metrics the query computes (those asked

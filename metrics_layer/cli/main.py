@@ -449,7 +449,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         elif args.format == "text":
             print(_text_line(d), file=sys.stderr)
     if args.format == "text":
-        count = len(graph.metrics) if graph is not None else 0
+        count = len(graph.current) if graph is not None else 0
         summary = (
             f"{len(errors)} error(s), {len(diagnostics) - len(errors)} warning(s)"
             if diagnostics

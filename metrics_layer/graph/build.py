@@ -100,6 +100,9 @@ def build_graph(
     for spot in project.metrics:
         line, col = spot.doc.position((*spot.path, "name")) or (None, None)
         places.setdefault(spot.spec.name, (spot.doc.file, line, col))
+        for index, kept in enumerate(spot.spec.versions):
+            line, col = spot.doc.position((*spot.path, "versions", index)) or (None, None)
+            places.setdefault(f"{spot.spec.name}@{kept.version}", (spot.doc.file, line, col))
     graph = Graph(
         settings=settings,
         sources=sources,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from sqlglot import exp
 
@@ -50,7 +51,13 @@ def build_metrics(
         metric = _metric(located, graph, names, problems, (derived or {}).get(spec.name))
         if metric is not None:
             metrics[metric.name] = metric
-    deps = {m.name: [i.name for i in m.inputs if i.measure is None] for m in metrics.values()}
+        for kept in _kept_versions(located, graph, names, problems):
+            metrics[kept.name] = kept
+    deps = {
+        m.name: [i.name for i in m.inputs if i.measure is None]
+        for m in metrics.values()
+        if m.pinned_of is None
+    }
     cycle = find_cycle(deps)
     if cycle:
         problems.append(
@@ -64,6 +71,78 @@ def build_metrics(
         for name in cycle:
             metrics.pop(name, None)
     return metrics
+
+
+# A kept version's spec is the metric's own type: the computing fields it was written with.
+_FULL_SPEC: dict[
+    str,
+    type[SimpleMetricSpec]
+    | type[RatioMetricSpec]
+    | type[DerivedMetricSpec]
+    | type[RollingMetricSpec]
+    | type[CumulativeMetricSpec],
+] = {
+    "simple": SimpleMetricSpec,
+    "ratio": RatioMetricSpec,
+    "derived": DerivedMetricSpec,
+    "rolling": RollingMetricSpec,
+    "cumulative": CumulativeMetricSpec,
+}
+# What every version of a metric shares: taken from the metric itself.
+_SHARED = ("name", "label", "description", "owner", "status", "tags", "synonyms")
+
+
+def _kept_versions(
+    located: Located[MetricSpec], graph: Graph, names: set[str], problems: list[Diagnostic]
+) -> list[Metric]:
+    """The metric's kept earlier versions (``versions:``), each a metric named ``name@N``
+    whose references are checked like any metric's, problems pointing into its item."""
+    spec = located.spec
+    kept: list[Metric] = []
+    seen: set[int] = set()
+    for index, item in enumerate(spec.versions):
+        place = ("versions", index, "version")
+        if item.version >= spec.version:
+            problems.append(
+                _definition(
+                    located,
+                    f"metric '{spec.name}' keeps version {item.version} under 'versions', but "
+                    f"it is itself version {spec.version}",
+                    "keep only earlier versions there; the current one is the metric's own "
+                    "definition",
+                    *place,
+                )
+            )
+            continue
+        if item.version in seen:
+            problems.append(
+                _definition(
+                    located,
+                    f"metric '{spec.name}' keeps version {item.version} twice",
+                    "keep one definition per version",
+                    *place,
+                )
+            )
+            continue
+        seen.add(item.version)
+        shared = {key: getattr(spec, key) for key in _SHARED}
+        changelog = [entry for entry in spec.changelog if entry.version <= item.version]
+        written: MetricSpec = _FULL_SPEC[item.type].model_validate(
+            {**dict(item), **shared, "changelog": changelog}
+        )
+        version = Located(written, located.doc, (*located.path, "versions", index))
+        metric = _metric(version, graph, names, problems)
+        if metric is not None:
+            kept.append(
+                replace(metric, name=f"{spec.name}@{item.version}", pinned_of=spec.name)
+            )
+    return kept
+
+
+def _definition(
+    located: Located[MetricSpec], message: str, hint: str, *where: str | int
+) -> Diagnostic:
+    return replace(located.diagnostic(message, *where), code="definition", hint=hint)
 
 
 def _metric(

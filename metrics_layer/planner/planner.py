@@ -99,7 +99,7 @@ class _Scan:
     def name(self) -> str:
         base = f"{self.source}_by_{self.time}" if self.own_time else self.source
         if self.window is not None:
-            name = f"{base}_{self.window.name}{self.suffix}"
+            name = f"{base}_{self.window.sql_name}{self.suffix}"
         elif self.per is not None:
             name = f"{base}_per_{self.per.value}"
         elif self.keep is not None:
@@ -144,8 +144,14 @@ class Planner:
             return self._extent_plan(extents)
         metrics = [self.graph.metric(name) for name in self.query.metrics]
         outputs = [
-            OutputMetric(m.name, self._metric_expr(m, None), metric_type(self.graph, m))
-            for m in metrics
+            OutputMetric(
+                asked,
+                self._metric_expr(m, None),
+                metric_type(self.graph, m),
+                None if "@" not in asked else f"{m.current_name}__v{m.version}",
+                m.name,
+            )
+            for asked, m in zip(self.query.metrics, metrics, strict=True)
         ]
         fill: Fill | None = None
         if not self.scans and self._only_metric_time():
@@ -163,7 +169,7 @@ class Planner:
             if self.query.fill_periods or any(m.fill_periods for m in metrics):
                 periods = [name for name in self.query.by if name.split(".")[0] == METRIC_TIME]
                 fill = fill_periods(self.graph, self.query, periods, required=False)
-        aliases = {g.name: g.alias for g in groupings}
+        aliases = {g.name: g.alias for g in groupings} | {m.name: m.alias for m in outputs}
         order = tuple((aliases.get(o.name, o.name), o.descending) for o in self.query.order)
         versions = tuple(sorted(self._versions(metrics).items()))
         return Plan(
