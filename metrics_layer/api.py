@@ -94,21 +94,29 @@ def _checked(
 
     problem = _path_problem(path)
     if problem is not None:
-        return None, None, bounded_diagnostics([Diagnostic(Level.ERROR, problem, None, code="project")])
+        return (
+            None,
+            None,
+            bounded_diagnostics([Diagnostic(Level.ERROR, problem, None, code="project")]),
+        )
     try:
         project = read_project(Path(path), allow_outside=allow_outside)
     except OSError as exc:
         shown = _short(os.fspath(path))
-        return None, None, bounded_diagnostics(
-            [
-                Diagnostic(
-                    Level.ERROR,
-                    f"cannot read '{shown}': {exc.strerror or exc}; pass the folder that holds "
-                    "your definitions, or one definitions file",
-                    shown,
-                    code="project",
-                )
-            ]
+        return (
+            None,
+            None,
+            bounded_diagnostics(
+                [
+                    Diagnostic(
+                        Level.ERROR,
+                        f"cannot read '{shown}': {exc.strerror or exc}; pass the folder that holds "
+                        "your definitions, or one definitions file",
+                        shown,
+                        code="project",
+                    )
+                ]
+            ),
         )
     if project.diagnostics:
         return None, None, bounded_diagnostics(project.diagnostics)
@@ -125,15 +133,19 @@ def _checked(
     except RecursionError:
         # The last net: a stage that recurses on something nested in the files must still end
         # in a diagnostic (the SQL parsers are bounded before they run; this is for the rest).
-        return None, None, [
-            Diagnostic(
-                Level.ERROR,
-                "an expression in the definitions nests too deeply to check (dozens of nested "
-                "parentheses or operators); simplify it",
-                str(project.root),
-                code="limit",
-            )
-        ]
+        return (
+            None,
+            None,
+            [
+                Diagnostic(
+                    Level.ERROR,
+                    "an expression in the definitions nests too deeply to check (dozens of nested "
+                    "parentheses or operators); simplify it",
+                    str(project.root),
+                    code="limit",
+                )
+            ],
+        )
 
 
 def _path_problem(path: object) -> str | None:

@@ -365,6 +365,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
         )
     if metric.cohort_period:
         lines.append(f"  cohort table: grouped by {metric.cohort_period}")
+    versions = layer.graph.versions_of(metric.current_name)
+    if len(versions) > 1:
+        earlier = ", ".join(f"{metric.current_name}@{v}" for v in versions if v != versions[-1])
+        lines.append(f"  versions:    {', '.join(map(str, versions))} (kept: {earlier})")
     for version, date, change in metric.changelog:
         lines.append(f"  v{version} {date}: {change}")
     lines.append("")

@@ -133,9 +133,7 @@ def _kept_versions(
         version = Located(written, located.doc, (*located.path, "versions", index))
         metric = _metric(version, graph, names, problems)
         if metric is not None:
-            kept.append(
-                replace(metric, name=f"{spec.name}@{item.version}", pinned_of=spec.name)
-            )
+            kept.append(replace(metric, name=f"{spec.name}@{item.version}", pinned_of=spec.name))
     return kept
 
 
