@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -72,6 +73,9 @@ def build_metrics(
             metrics.pop(name, None)
     return metrics
 
+
+# A pinned metric name (``name@N``) in a derived expression.
+_PINNED = re.compile(r"\b[a-z][a-z0-9_]*@\w*")
 
 # A kept version's spec is the metric's own type: the computing fields it was written with.
 _FULL_SPEC: dict[
@@ -425,6 +429,19 @@ def _derived(
         )
         ref = MetricRef(item.metric, alias=item.alias, offset=offset, to_grain=to_grain)
         refs[ref.column] = ref
+    pinned = _PINNED.search(spec.expr)
+    if pinned is not None:
+        problems.append(
+            _definition(
+                located,
+                f"'{pinned.group()}' names a version of a metric; a derived metric reads the "
+                "current version of each input (only queries pin a version)",
+                "name the metric without '@N'; to build on an earlier definition, define it as "
+                "a metric of its own",
+                "expr",
+            )
+        )
+        return None, ()
     try:
         expr = parse_condition(spec.expr, field="expr", boolean=False)
     except FilterError as exc:

@@ -12,7 +12,8 @@ Hand-computed on literal rows. Events (user, type, day), 2026:
 Feb {2, 3, 4} = 3, Mar {5} = 1. Version 2 (current) leaves email opens out: Jan {1} = 1,
 Feb {2, 4} = 2, Mar none = 0 (a count of nothing). ``weekly_users`` is version 2, rolling; its
 version 1 was a simple metric (a type change is a new version too) and so equals
-``active_users@1`` by month.
+``active_users@1`` by month. ``rolling_users`` keeps a rolling version 1 (its own window CTEs,
+named ``..._rolling_users__v1``) beside its filtered version 2.
 """
 
 from __future__ import annotations
@@ -85,6 +86,16 @@ metrics:
       - {version: 2, date: 2026-11-01, change: "A trailing week instead of the month."}
     versions:
       - {version: 1, type: simple, measure: events.active_users}
+  - name: rolling_users
+    version: 2
+    type: rolling
+    measure: events.active_users
+    window: 7 days
+    filter: "event_type <> 'email_open'"
+    changelog:
+      - {version: 2, date: 2026-11-01, change: "Email opens no longer count as activity."}
+    versions:
+      - {version: 1, type: rolling, measure: events.active_users, window: 7 days}
 """
 )
 
@@ -119,6 +130,28 @@ def test_two_versions_in_one_query_give_their_own_numbers(
     result = _by_month(layer, ["active_users", "active_users@1"])
     assert result.columns == ("metric_time.month", "active_users", "active_users@1")
     assert list(result.rows) == BY_MONTH
+
+
+# Users in the 7 days ending on each day, Feb 3 to Feb 11. Version 1 (every event): Feb 3 {2};
+# Feb 4 to 9 {2, 3} (2 on Feb 3, 3 on Feb 4); Feb 10 {3, 4}; Feb 11 {4, 2}. Version 2 (no email
+# opens: 1 on Jan 5, 2 on Feb 3, 4 on Feb 10): Feb 3 to 9 {2}; Feb 10 and 11 {4}.
+ROLLING_BY_DAY = [(D(2026, 2, day), 1, 1 if day == 3 else 2) for day in range(3, 12)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_two_versions_of_a_rolling_metric_in_one_query(
+    literal_layer: LiteralLayer, engine: str
+) -> None:
+    layer = literal_layer(DEFINITIONS, engine)
+    result = layer.query(
+        ["rolling_users", "rolling_users@1"],
+        by="metric_time.day",
+        start="2026-02-03",
+        end="2026-02-11",
+        order="metric_time.day",
+    ).run()
+    assert result.columns == ("metric_time.day", "rolling_users", "rolling_users@1")
+    assert list(result.rows) == ROLLING_BY_DAY
 
 
 def test_each_version_equals_hand_written_sql(literal_layer: LiteralLayer) -> None:
@@ -193,13 +226,17 @@ def test_every_metric_column_reports_version_and_fingerprint(
 
 def test_the_catalogue_lists_each_metric_once(literal_layer: LiteralLayer) -> None:
     layer = literal_layer(DEFINITIONS, "duckdb")
-    assert [m.name for m in layer.metrics] == ["active_users", "weekly_users"]
+    assert [m.name for m in layer.metrics] == ["active_users", "rolling_users", "weekly_users"]
     assert layer.graph.versions_of("active_users") == (1, 2)
     assert not layer.warnings  # a kept version shares the label without a warning
-    assert Fingerprints(layer.graph).all().keys() == {"active_users", "weekly_users"}
+    assert Fingerprints(layer.graph).all().keys() == {
+        "active_users",
+        "rolling_users",
+        "weekly_users",
+    }
     assert Fingerprints(layer.graph).kept() == {
-        "active_users": {1: layer.fingerprints["active_users@1"]},
-        "weekly_users": {1: layer.fingerprints["weekly_users@1"]},
+        name: {1: layer.fingerprints[f"{name}@1"]}
+        for name in ("active_users", "rolling_users", "weekly_users")
     }
 
 
@@ -349,3 +386,16 @@ def test_a_kept_version_must_plan(tmp_path: Path) -> None:
     )
     assert "active_users@1" in problem.message
     assert "cannot be computed" in problem.message
+
+
+def test_a_derived_metric_cannot_pin_an_input(tmp_path: Path) -> None:
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    text = DEFINITIONS + '  - {name: share, type: derived, expr: "active_users@1 / 2"}\n'
+    (folder / "metrics.yml").write_text(text, encoding="utf-8")
+    _, found = ml.check(folder)
+    [problem] = [d for d in found if d.level is ml.Level.ERROR]
+    assert problem.message.startswith("'active_users@1' names a version of a metric")
+    assert problem.hint is not None
+    assert "without '@N'" in problem.hint
+    assert problem.line == text.splitlines().index(text.splitlines()[-1]) + 1
