@@ -448,7 +448,7 @@ class _Governance(_Spec):
 
 
 class _MetricBase(_Computation, _Governance):
-    pass
+    """The fields of every metric type: its governance, then what it computes."""
 
 
 class _SimpleFields(_Computation):
@@ -688,15 +688,15 @@ KeptVersionSpec = Annotated[
 
 
 class SimpleMetricSpec(_SimpleFields, _Governance):
-    pass
+    """One measure, optionally filtered."""
 
 
 class RatioMetricSpec(_RatioFields, _Governance):
-    pass
+    """A numerator divided by a denominator, each aggregated at the query grain."""
 
 
 class DerivedMetricSpec(_DerivedFields, _Governance):
-    pass
+    """Arithmetic over other metrics, with offsets for period over period."""
 
 
 class RollingMetricSpec(_RollingFields, _Governance):
