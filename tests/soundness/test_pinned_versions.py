@@ -19,6 +19,7 @@ named ``..._rolling_users__v1``) beside its filtered version 2.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import textwrap
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import duckdb
 import pytest
 
 import metrics_layer as ml
+from metrics_layer.cli.main import main
 from metrics_layer.errors import QueryError
 from metrics_layer.graph.fingerprint import Fingerprints
 from soundness.literal import LiteralLayer, literal_rows, only
@@ -399,3 +401,20 @@ def test_a_derived_metric_cannot_pin_an_input(tmp_path: Path) -> None:
     assert problem.hint is not None
     assert "without '@N'" in problem.hint
     assert problem.line == text.splitlines().index(text.splitlines()[-1]) + 1
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "pinned"
+
+
+def test_the_cli_queries_and_shows_a_kept_version(capsys: pytest.CaptureFixture[str]) -> None:
+    project = ["--project", str(EXAMPLE)]
+    by = ["--by", "metric_time.month", "--start", "2026-01-01", "--end", "2026-01-31"]
+    code = main(["query", "weekly_active_users@1", *project, *by, "--format", "json"])
+    assert code == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert list(row) == ["metric_time.month", "weekly_active_users@1"]
+    assert main(["show", "weekly_active_users", *project]) == 0
+    shown = capsys.readouterr().out
+    assert "  versions:    1, 2 (kept: weekly_active_users@1)\n" in shown
+    assert main(["query", "weekly_active_users@7", *project]) == 1
+    assert "has no version 7; its versions are 1, 2" in capsys.readouterr().err
