@@ -417,11 +417,11 @@ class Graph:
         found = self.metrics.get(name)
         if found is not None:
             return found
-        base, pinned, version = name.partition("@")
+        base, _, version = name.partition("@")
         current = self.current.get(base)
         if current is None:
             raise QueryError(
-                f"unknown metric '{base if pinned else name}'.{did_you_mean(base, self.current)} "
+                f"unknown metric '{base or name}'.{did_you_mean(base, self.current)} "
                 "List metrics with `metrics-layer list`",
                 field=field,
             )
