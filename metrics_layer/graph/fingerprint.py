@@ -180,7 +180,7 @@ class Fingerprints:
             meaning["measure"] = self.measure(metric.measure)
         if metric.kind.entity_level:
             # The metric's own derived source: named like the metric, its CTEs prefixed so.
-            meaning["rows"] = self.source(metric.name)
+            meaning["rows"] = self.source(metric.sql_name)
         if metric.inputs:
             meaning["inputs"] = [self._input(item) for item in metric.inputs]
         if metric.expr is not None:
@@ -335,8 +335,7 @@ class Fingerprints:
 
 
 def _derived(graph: Graph, source: str) -> bool:
-    owner = graph.metrics.get(source)
-    return owner is not None and owner.kind.entity_level
+    return source in graph.derived_sources
 
 
 def _derived_input(column: exp.Column, tokens: Mapping[str, str], prints: Fingerprints) -> str:

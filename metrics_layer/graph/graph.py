@@ -405,6 +405,12 @@ class Graph:
         """The current version of every metric (``metrics`` also holds kept ones, ``m@1``)."""
         return {k: m for k, m in self.metrics.items() if m.pinned_of is None}
 
+    @cached_property
+    def derived_sources(self) -> dict[str, Metric]:
+        """The sources of rows conversion, retention and churn metrics derive, each with its
+        metric (a source is named like its metric, ``m__v1`` for a kept version ``m@1``)."""
+        return {m.sql_name: m for m in self.metrics.values() if m.kind.entity_level}
+
     def versions_of(self, name: str) -> tuple[int, ...]:
         """Every version of metric ``name`` that can be queried, oldest first."""
         kept = [m.version for m in self.metrics.values() if m.pinned_of == name]

@@ -16,18 +16,21 @@ from metrics_layer.graph.graph import Graph
 from metrics_layer.graph.model import Metric, MetricKind, MetricRef, Offset, Period
 from metrics_layer.spec.models import (
     Agg,
+    ChurnMetricSpec,
+    ConversionMetricSpec,
     CumulativeMetricSpec,
     DerivedMetricSpec,
     Grain,
     MetricSpec,
     RatioMetricSpec,
+    RetentionMetricSpec,
     RollingMetricSpec,
     Rollup,
     SimpleMetricSpec,
 )
 from metrics_layer.spec.project import Located
 
-__all__ = ["build_metrics"]
+__all__ = ["build_metrics", "kept_specs"]
 
 
 def build_metrics(
@@ -52,7 +55,7 @@ def build_metrics(
         metric = _metric(located, graph, names, problems, (derived or {}).get(spec.name))
         if metric is not None:
             metrics[metric.name] = metric
-        for kept in _kept_versions(located, graph, names, problems):
+        for kept in _kept_versions(located, graph, names, problems, derived or {}):
             metrics[kept.name] = kept
     deps = {
         m.name: [i.name for i in m.inputs if i.measure is None]
@@ -84,25 +87,57 @@ _FULL_SPEC: dict[
     | type[RatioMetricSpec]
     | type[DerivedMetricSpec]
     | type[RollingMetricSpec]
-    | type[CumulativeMetricSpec],
+    | type[CumulativeMetricSpec]
+    | type[ConversionMetricSpec]
+    | type[RetentionMetricSpec]
+    | type[ChurnMetricSpec],
 ] = {
     "simple": SimpleMetricSpec,
     "ratio": RatioMetricSpec,
     "derived": DerivedMetricSpec,
     "rolling": RollingMetricSpec,
     "cumulative": CumulativeMetricSpec,
+    "conversion": ConversionMetricSpec,
+    "retention": RetentionMetricSpec,
+    "churn": ChurnMetricSpec,
 }
 # What every version of a metric shares: taken from the metric itself.
 _SHARED = ("name", "label", "description", "owner", "status", "tags", "synonyms")
 
 
-def _kept_versions(
-    located: Located[MetricSpec], graph: Graph, names: set[str], problems: list[Diagnostic]
-) -> list[Metric]:
-    """The metric's kept earlier versions (``versions:``), each a metric named ``name@N``
-    whose references are checked like any metric's, problems pointing into its item."""
+def kept_specs(located: Located[MetricSpec]) -> list[Located[MetricSpec]]:
+    """The metric's kept earlier versions (``versions:``) that are below its version, the
+    first of each number, as full specs placed at their items. A conversion, retention or
+    churn version is named after the source of rows it derives, ``<name>__v<N>``
+    (``Metric.sql_name``); ``build_metrics`` reports the versions left out."""
     spec = located.spec
-    kept: list[Metric] = []
+    found: list[Located[MetricSpec]] = []
+    seen: set[int] = set()
+    for index, item in enumerate(spec.versions):
+        if item.version >= spec.version or item.version in seen:
+            continue
+        seen.add(item.version)
+        shared = {key: getattr(spec, key) for key in _SHARED}
+        changelog = [entry for entry in spec.changelog if entry.version <= item.version]
+        written: MetricSpec = _FULL_SPEC[item.type].model_validate(
+            {**dict(item), **shared, "changelog": changelog}
+        )
+        if is_entity_metric(written):
+            written = written.model_copy(update={"name": f"{spec.name}__v{item.version}"})
+        found.append(Located(written, located.doc, (*located.path, "versions", index)))
+    return found
+
+
+def _kept_versions(
+    located: Located[MetricSpec],
+    graph: Graph,
+    names: set[str],
+    problems: list[Diagnostic],
+    derived: dict[str, EntityMetric],
+) -> list[Metric]:
+    """The metric's kept earlier versions, each a metric named ``name@N`` whose references
+    are checked like any metric's, problems pointing into its item."""
+    spec = located.spec
     seen: set[int] = set()
     for index, item in enumerate(spec.versions):
         place = ("versions", index, "version")
@@ -117,8 +152,7 @@ def _kept_versions(
                     *place,
                 )
             )
-            continue
-        if item.version in seen:
+        elif item.version in seen:
             problems.append(
                 _definition(
                     located,
@@ -127,17 +161,16 @@ def _kept_versions(
                     *place,
                 )
             )
-            continue
         seen.add(item.version)
-        shared = {key: getattr(spec, key) for key in _SHARED}
-        changelog = [entry for entry in spec.changelog if entry.version <= item.version]
-        written: MetricSpec = _FULL_SPEC[item.type].model_validate(
-            {**dict(item), **shared, "changelog": changelog}
-        )
-        version = Located(written, located.doc, (*located.path, "versions", index))
-        metric = _metric(version, graph, names, problems)
+    kept: list[Metric] = []
+    for version in kept_specs(located):
+        rows = derived.get(version.spec.name)
+        if is_entity_metric(version.spec) and rows is None:
+            continue  # its rows could not be derived; that was reported
+        metric = _metric(version, graph, names, problems, rows)
         if metric is not None:
-            kept.append(replace(metric, name=f"{spec.name}@{item.version}", pinned_of=spec.name))
+            number = metric.version
+            kept.append(replace(metric, name=f"{spec.name}@{number}", pinned_of=spec.name))
     return kept
 
 

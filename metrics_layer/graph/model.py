@@ -255,7 +255,8 @@ class Metric:
 
     @property
     def sql_name(self) -> str:
-        """The name as an identifier in SQL: a kept version ``m@1`` is ``m__v1``.
+        """The name as an identifier in SQL, and of the source of rows a conversion, retention
+        or churn metric derives: a kept version ``m@1`` is ``m__v1``.
 
         >>> import datetime as dt
         >>> from metrics_layer.spec.models import MetricStatus
@@ -268,8 +269,9 @@ class Metric:
 
     @property
     def cohort_period(self) -> str | None:
-        """A cohort table's period dimension, which every query of it groups by."""
-        return f"{self.name}.period" if self.cohort_table else None
+        """A cohort table's period dimension, which every query of it groups by (of the rows
+        it derives, ``m__v1.period`` for a kept version ``m@1``)."""
+        return f"{self.sql_name}.period" if self.cohort_table else None
 
     @property
     def compiles_as(self) -> MetricKind:

@@ -24,8 +24,10 @@ __all__ = [
     "ChangelogEntry",
     "ChurnCalculation",
     "ChurnMetricSpec",
+    "ChurnVersionSpec",
     "ConversionCalculation",
     "ConversionMetricSpec",
+    "ConversionVersionSpec",
     "CumulativeMetricSpec",
     "CumulativeVersionSpec",
     "DatePart",
@@ -48,6 +50,7 @@ __all__ = [
     "RatioVersionSpec",
     "RetentionCalculation",
     "RetentionMetricSpec",
+    "RetentionVersionSpec",
     "RollingMetricSpec",
     "RollingVersionSpec",
     "Rollup",
@@ -447,10 +450,6 @@ class _Governance(_Spec):
     )
 
 
-class _MetricBase(_Computation, _Governance):
-    """The fields of every metric type: its governance, then what it computes."""
-
-
 class _SimpleFields(_Computation):
     type: Literal["simple"]
     measure: DottedName = Field(description="'source.measure'.")
@@ -544,7 +543,7 @@ class ConversionCalculation(StrEnum):
     BASE = "base"
 
 
-class ConversionMetricSpec(_MetricBase):
+class _ConversionFields(_Computation):
     """Entities whose first base event is followed by a conversion event within a window."""
 
     type: Literal["conversion"]
@@ -579,7 +578,7 @@ PeriodSpan = Annotated[
 ]
 
 
-class RetentionMetricSpec(_MetricBase):
+class _RetentionFields(_Computation):
     """The share of a cohort (entities by their first base event) active k periods later."""
 
     type: Literal["retention"]
@@ -620,7 +619,7 @@ class ChurnCalculation(StrEnum):
     PREVIOUS_VALUE = "previous_value"
 
 
-class ChurnMetricSpec(_MetricBase):
+class _ChurnFields(_Computation):
     """Entities (or their value) of the previous period compared with this period."""
 
     type: Literal["churn"]
@@ -677,12 +676,33 @@ class CumulativeVersionSpec(_CumulativeFields):
     version: KeptVersion
 
 
+class ConversionVersionSpec(_ConversionFields):
+    """A kept earlier version of a metric that was a conversion metric then."""
+
+    version: KeptVersion
+
+
+class RetentionVersionSpec(_RetentionFields):
+    """A kept earlier version of a metric that was a retention metric then."""
+
+    version: KeptVersion
+
+
+class ChurnVersionSpec(_ChurnFields):
+    """A kept earlier version of a metric that was a churn metric then."""
+
+    version: KeptVersion
+
+
 KeptVersionSpec = Annotated[
     SimpleVersionSpec
     | RatioVersionSpec
     | DerivedVersionSpec
     | RollingVersionSpec
-    | CumulativeVersionSpec,
+    | CumulativeVersionSpec
+    | ConversionVersionSpec
+    | RetentionVersionSpec
+    | ChurnVersionSpec,
     Field(discriminator="type"),
 ]
 
@@ -705,6 +725,18 @@ class RollingMetricSpec(_RollingFields, _Governance):
 
 class CumulativeMetricSpec(_CumulativeFields, _Governance):
     """A measure over every day up to and including each day: all time, or grain-to-date."""
+
+
+class ConversionMetricSpec(_ConversionFields, _Governance):
+    """Entities whose first base event is followed by a conversion event within a window."""
+
+
+class RetentionMetricSpec(_RetentionFields, _Governance):
+    """The share of a cohort (entities by their first base event) active k periods later."""
+
+
+class ChurnMetricSpec(_ChurnFields, _Governance):
+    """Entities (or their value) of the previous period compared with this period."""
 
 
 MetricSpec = Annotated[

@@ -13,7 +13,8 @@ Feb {2, 3, 4} = 3, Mar {5} = 1. Version 2 (current) leaves email opens out: Jan 
 Feb {2, 4} = 2, Mar none = 0 (a count of nothing). ``weekly_users`` is version 2, rolling; its
 version 1 was a simple metric (a type change is a new version too) and so equals
 ``active_users@1`` by month. ``rolling_users`` keeps a rolling version 1 (its own window CTEs,
-named ``..._rolling_users__v1``) beside its filtered version 2.
+named ``..._rolling_users__v1``) beside its filtered version 2. ``buyer_rate`` (below) is a
+conversion metric whose kept version 1 had a shorter window.
 """
 
 from __future__ import annotations
@@ -401,6 +402,94 @@ def test_a_derived_metric_cannot_pin_an_input(tmp_path: Path) -> None:
     assert problem.hint is not None
     assert "without '@N'" in problem.hint
     assert problem.line == text.splitlines().index(text.splitlines()[-1]) + 1
+
+
+# A conversion metric whose window changed: signups (users) followed by a purchase within 7
+# days (version 1) or 14 days (version 2). Days from signup to purchase: user 1 4, user 2 10,
+# user 3 none (January); user 4 2, user 5 10 (February). Version 1: Jan 1/3, Feb 1/2; version
+# 2: Jan 2/3, Feb 2/2.
+USERS = literal_rows(
+    {"user_id": None, "signed_up_at": "DATE"},
+    [
+        (1, D(2026, 1, 1)),
+        (2, D(2026, 1, 2)),
+        (3, D(2026, 1, 3)),
+        (4, D(2026, 2, 1)),
+        (5, D(2026, 2, 2)),
+    ],
+)
+PURCHASES = literal_rows(
+    {"user_id": None, "paid_at": "DATE"},
+    [(1, D(2026, 1, 5)), (2, D(2026, 1, 12)), (4, D(2026, 2, 3)), (5, D(2026, 2, 12))],
+)
+CONVERSION_SOURCES = f"""
+sources:
+  - name: users
+    sql: "{USERS}"
+    time: signed_up_at
+    entities: [{{name: user, key: user_id, primary: true}}]
+    dimensions: [{{name: signed_up_at, type: time}}]
+    measures: [{{name: signups, agg: count}}]
+  - name: purchases
+    sql: "{PURCHASES}"
+    time: paid_at
+    entities: [{{name: user, key: user_id}}]
+    dimensions: [{{name: paid_at, type: time}}]
+    measures: [{{name: purchases, agg: count}}]
+"""
+BUYER_RATE = """
+  - name: buyer_rate
+    type: conversion
+    entity: user
+    base: {measure: users.signups}
+    conversion: {measure: purchases.purchases}
+"""
+
+
+def _conversion(window: str, kept: str = "") -> str:
+    return CONVERSION_SOURCES + "metrics:" + BUYER_RATE + f"    window: {window}\n" + kept
+
+
+CONVERSIONS = _conversion(
+    "14 days",
+    """\
+    version: 2
+    changelog: [{version: 2, date: 2026-11-01, change: "Two weeks to buy."}]
+    versions:
+      - version: 1
+        type: conversion
+        entity: user
+        base: {measure: users.signups}
+        conversion: {measure: purchases.purchases}
+        window: 7 days
+""",
+)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_kept_version_of_a_conversion_metric(literal_layer: LiteralLayer, engine: str) -> None:
+    layer = literal_layer(CONVERSIONS, engine)
+    result = layer.query(
+        ["buyer_rate", "buyer_rate@1"], by="metric_time.month", order="metric_time.month"
+    ).run(today=D(2027, 1, 1))
+    assert result.columns == ("metric_time.month", "buyer_rate", "buyer_rate@1")
+    assert list(result.rows) == [
+        (D(2026, 1, 1), pytest.approx(2 / 3), pytest.approx(1 / 3)),
+        (D(2026, 2, 1), pytest.approx(1.0), pytest.approx(1 / 2)),
+    ]
+
+
+def test_a_kept_conversion_version_computes_what_it_did(
+    literal_layer: LiteralLayer, tmp_path: Path
+) -> None:
+    layer = literal_layer(CONVERSIONS, "duckdb")
+    before = tmp_path / "before"
+    before.mkdir()
+    (before / "metrics.yml").write_text(_conversion("7 days"), encoding="utf-8")
+    was = Fingerprints(ml.load(before).graph).metric("buyer_rate")
+    assert layer.fingerprints["buyer_rate@1"] == was != layer.fingerprints["buyer_rate"]
+    # Its rows are a source of their own, named after the version.
+    assert layer.metric("buyer_rate@1").sql_name in layer.graph.sources
 
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "pinned"
