@@ -642,7 +642,11 @@ class _ChurnFields(_Computation):
 
 KeptVersion = Annotated[
     int,
-    Field(ge=1, description="The earlier version this definition computed (below 'version')."),
+    Field(
+        ge=1,
+        le=999_999_999,
+        description="The earlier version this definition computed (below 'version').",
+    ),
 ]
 
 
