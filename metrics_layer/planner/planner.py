@@ -148,7 +148,7 @@ class Planner:
                 asked,
                 self._metric_expr(m, None),
                 metric_type(self.graph, m),
-                None if "@" not in asked else f"{m.current_name}__v{m.version}",
+                _pinned_alias(asked, m, self.query.metrics),
                 m.name,
             )
             for asked, m in zip(self.query.metrics, metrics, strict=True)
@@ -848,3 +848,23 @@ def _number(value: float) -> exp.Expr:
 
 def _key_name(key: exp.Expr, index: int) -> str:
     return key.name if isinstance(key, exp.Column) else str(index)
+
+
+def _pinned_alias(asked: str, metric: Metric, names: Sequence[str]) -> str | None:
+    """The SQL alias of a metric asked for with a version (``m@1``: ``m__v1``), so no engine
+    needs a quoted ``@``; None for a plain name. A metric really named so in the same query
+    keeps its name, and the pinned column gets ``_2`` after it.
+
+    >>> from metrics_layer.spec.models import MetricStatus
+    >>> m = Metric("m@1", MetricKind.SIMPLE, 1, "M", None, None, MetricStatus.DRAFT, (), (), (),
+    ...            pinned_of="m")
+    >>> _pinned_alias("m@1", m, ["m@1"]), _pinned_alias("m@1", m, ["m@1", "m__v1"])
+    ('m__v1', 'm__v1_2')
+    """
+    if "@" not in asked:
+        return None
+    alias = f"{metric.current_name}__v{metric.version}"
+    taken = set(names)
+    while alias in taken:
+        alias += "_2"
+    return alias
