@@ -29,7 +29,7 @@ from metrics_layer.errors import (
 
 if TYPE_CHECKING:
     from metrics_layer.api import Query, SemanticLayer, check, load
-    from metrics_layer.engine.result import Result
+    from metrics_layer.engine.result import MetricVersion, Result
     from metrics_layer.graph.model import Metric
 
 __version__ = "0.1.0"
@@ -42,6 +42,7 @@ __all__ = [
     "InternalError",
     "Level",
     "Metric",
+    "MetricVersion",
     "MetricsLayerError",
     "Query",
     "QueryError",
@@ -60,6 +61,7 @@ _LAZY = {
     "check": "metrics_layer.api",
     "load": "metrics_layer.api",
     "Result": "metrics_layer.engine.result",
+    "MetricVersion": "metrics_layer.engine.result",
     "Metric": "metrics_layer.graph.model",
 }
 

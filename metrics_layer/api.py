@@ -11,8 +11,9 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from metrics_layer.errors import (
@@ -30,12 +31,13 @@ if TYPE_CHECKING:
 
     from metrics_layer.catalogue import JSON, Catalogue
     from metrics_layer.engine.connection import Connection
-    from metrics_layer.engine.result import Result
+    from metrics_layer.engine.result import MetricVersion, Result
     from metrics_layer.graph.graph import Graph
     from metrics_layer.graph.model import Metric
     from metrics_layer.planner.plan import Plan
     from metrics_layer.planner.query import MetricQuery
     from metrics_layer.safety.statement import Statement
+    from metrics_layer.spec.project import ProjectFiles
 
 __all__ = ["Query", "SemanticLayer", "check", "load"]
 
@@ -79,6 +81,21 @@ def check(
     ``connection`` (a SQLAlchemy URL) also checks the sources that built against that database:
     tables, columns and their types (``checks/warehouse.py``), read-only.
     """
+    _, graph, diagnostics = _checked(
+        path, allow_outside=allow_outside, target=target, connection=connection
+    )
+    return graph, diagnostics
+
+
+def _checked(
+    path: str | os.PathLike[str],
+    *,
+    allow_outside: bool,
+    target: str | None,
+    connection: str | None = None,
+) -> tuple[ProjectFiles | None, Graph | None, list[Diagnostic]]:
+    """``check``, also returning the files read (a layer rebuilds its graph from them to
+    compute fingerprints without the target's renamed tables)."""
     from metrics_layer.checks.bounded import bounded_diagnostics
     from metrics_layer.checks.run import run_checks
     from metrics_layer.graph.build import build_graph
@@ -88,29 +105,37 @@ def check(
     _check_connection(connection)
     problem = _path_problem(path)
     if problem is not None:
-        return None, bounded_diagnostics([Diagnostic(Level.ERROR, problem, None, code="project")])
+        return (
+            None,
+            None,
+            bounded_diagnostics([Diagnostic(Level.ERROR, problem, None, code="project")]),
+        )
     try:
         project = read_project(Path(path), allow_outside=allow_outside)
     except OSError as exc:
         shown = _short(os.fspath(path))
-        return None, bounded_diagnostics(
-            [
-                Diagnostic(
-                    Level.ERROR,
-                    f"cannot read '{shown}': {exc.strerror or exc}; pass the folder that holds "
-                    "your definitions, or one definitions file",
-                    shown,
-                    code="project",
-                )
-            ]
+        return (
+            None,
+            None,
+            bounded_diagnostics(
+                [
+                    Diagnostic(
+                        Level.ERROR,
+                        f"cannot read '{shown}': {exc.strerror or exc}; pass the folder that holds "
+                        "your definitions, or one definitions file",
+                        shown,
+                        code="project",
+                    )
+                ]
+            ),
         )
     if project.diagnostics:
-        return None, bounded_diagnostics(project.diagnostics)
+        return None, None, bounded_diagnostics(project.diagnostics)
     if target is not None and not isinstance(target, str):
         raise QueryError(f"expected a target name, not {type(target).__name__}", field="target")
     chosen, unknown = choose_target(project.settings, target, str(project.root / PROJECT_FILE))
     if unknown:
-        return None, bounded_diagnostics(unknown)
+        return None, None, bounded_diagnostics(unknown)
     try:
         graph, problems = build_graph(project, chosen)
         if not any(p.level is Level.ERROR for p in problems):
@@ -119,19 +144,23 @@ def check(
             from metrics_layer.checks.warehouse import warehouse_diagnostics
 
             problems = [*problems, *warehouse_diagnostics(graph, connection)]
-        return graph, bounded_diagnostics(problems)
+        return project, graph, bounded_diagnostics(problems)
     except RecursionError:
         # The last net: a stage that recurses on something nested in the files must still end
         # in a diagnostic (the SQL parsers are bounded before they run; this is for the rest).
-        return None, [
-            Diagnostic(
-                Level.ERROR,
-                "an expression in the definitions nests too deeply to check (dozens of nested "
-                "parentheses or operators); simplify it",
-                str(project.root),
-                code="limit",
-            )
-        ]
+        return (
+            None,
+            None,
+            [
+                Diagnostic(
+                    Level.ERROR,
+                    "an expression in the definitions nests too deeply to check (dozens of nested "
+                    "parentheses or operators); simplify it",
+                    str(project.root),
+                    code="limit",
+                )
+            ],
+        )
 
 
 def _path_problem(path: object) -> str | None:
@@ -173,11 +202,16 @@ def load(
     targets). ``cache_bytes`` bounds the compiled-SQL cache (default 32 MiB; 0 turns it off).
     """
     _check_connection(connection)
-    graph, diagnostics = check(path, allow_outside=allow_outside, target=target)
+    project, graph, diagnostics = _checked(path, allow_outside=allow_outside, target=target)
     if graph is None or any(d.level is Level.ERROR for d in diagnostics):
         raise DefinitionError(diagnostics)
     return SemanticLayer(
-        graph, diagnostics, connection=connection, timeout=timeout, cache_bytes=cache_bytes
+        graph,
+        diagnostics,
+        connection=connection,
+        timeout=timeout,
+        cache_bytes=cache_bytes,
+        project=project,
     )
 
 
@@ -203,7 +237,10 @@ class SemanticLayer:
         connection: str | None = None,
         timeout: float | None = None,
         cache_bytes: int | None = None,
+        project: ProjectFiles | None = None,
     ) -> None:
+        """``project``: the files ``graph`` was built from, when it was built for a target
+        (``fingerprints`` are computed without the target's renamed tables)."""
         from metrics_layer.engine.connection import Connection, check_timeout, resolve_url
         from metrics_layer.sql.cache import COMPILED_CACHE_BYTES, CompiledCache
 
@@ -221,11 +258,26 @@ class SemanticLayer:
         self.compiled = CompiledCache(COMPILED_CACHE_BYTES if cache_bytes is None else cache_bytes)
         self._catalogue: Catalogue | None = None
         self._catalogue_lock = threading.Lock()
+        self._project = project
+        self._fingerprints: Mapping[str, str] | None = None
+        self._fingerprints_lock = threading.Lock()
+
+    @property
+    def fingerprints(self) -> Mapping[str, str]:
+        """Each metric's fingerprint, by the name a query asks for it (kept versions as
+        ``name@N``), computed once per layer from the definitions as written (a target's
+        renamed tables are not part of it), so a dashboard can store it and detect drift."""
+        from metrics_layer.graph.fingerprint import as_written
+
+        with self._fingerprints_lock:
+            if self._fingerprints is None:
+                self._fingerprints = MappingProxyType(as_written(self.graph, self._project))
+            return self._fingerprints
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
         """The catalogue: every metric with name, label, description, owner, status, version."""
-        return tuple(sorted(self.graph.metrics.values(), key=lambda m: m.name))
+        return tuple(sorted(self.graph.current.values(), key=lambda m: m.name))
 
     @_boundary
     def metric(self, name: str) -> Metric:
@@ -263,9 +315,7 @@ class SemanticLayer:
 
     def _fingerprint(self) -> Callable[[str], str]:
         """A metric's fingerprint by name."""
-        from metrics_layer.graph.fingerprint import Fingerprints
-
-        return Fingerprints(self.graph).metric
+        return self.fingerprints.__getitem__
 
     @property
     def dialect(self) -> str:
@@ -310,7 +360,7 @@ class SemanticLayer:
 
     def __repr__(self) -> str:
         return (
-            f"<SemanticLayer {self.graph.settings.name!r}: {len(self.graph.metrics)} metrics, "
+            f"<SemanticLayer {self.graph.settings.name!r}: {len(self.graph.current)} metrics, "
             f"{len(self.graph.sources)} sources, dialect {self.dialect}>"
         )
 
@@ -348,6 +398,8 @@ class Query:
         self._unused: Plan | None = plan
         self.columns: tuple[str, ...] = plan.columns
         self.versions: dict[str, int] = dict(plan.versions)
+        # Each metric column and the graph's metric (``m@1``: a kept version) computing it.
+        self._computes = {m.name: m.metric for m in plan.metrics if m.metric is not None}
         self._types = plan.types
 
     def _new_plan(self) -> Plan:
@@ -515,7 +567,20 @@ class Query:
                 settings.week_start,
                 settings.fiscal_year_start,
             ),
+            self.metrics,
         )
+
+    @property
+    def metrics(self) -> dict[str, MetricVersion]:
+        """For each metric column, the metric, version and fingerprint that computes it."""
+        from metrics_layer.engine.result import MetricVersion
+
+        prints = self.layer.fingerprints
+        found: dict[str, MetricVersion] = {}
+        for column, key in self._computes.items():
+            metric = self.layer.graph.metrics[key]
+            found[column] = MetricVersion(metric.current_name, metric.version, prints[key])
+        return found
 
     def _conversion_window(self) -> int | None:
         """The longest conversion window (days) of the metrics the query computes (those asked

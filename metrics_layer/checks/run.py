@@ -23,6 +23,8 @@ def run_checks(graph: Graph) -> list[Diagnostic]:
     labels: dict[str, str] = {}
     for metric in graph.metrics.values():
         found.extend(_plans_alone(graph, metric))
+        if metric.pinned_of is not None:
+            continue  # a kept version shares the metric's label, owner and changelog
         found.extend(_governance(graph, metric))
         other = labels.setdefault(metric.label.lower(), metric.name)
         if other != metric.name:

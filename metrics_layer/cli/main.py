@@ -418,6 +418,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
         )
     if metric.cohort_period:
         lines.append(f"  cohort table: grouped by {metric.cohort_period}")
+    versions = layer.graph.versions_of(metric.current_name)
+    if len(versions) > 1:
+        earlier = ", ".join(f"{metric.current_name}@{v}" for v in versions if v != versions[-1])
+        lines.append(f"  versions:    {', '.join(map(str, versions))} (kept: {earlier})")
     for version, date, change in metric.changelog:
         lines.append(f"  v{version} {date}: {change}")
     lines.extend(_dimensions_text(described["dimensions"], layer.graph.period_names))
@@ -531,7 +535,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     graph, diagnostics = check(
         path, allow_outside=args.allow_outside, target=args.target, connection=args.connection
     )
-    metrics = len(graph.metrics) if graph is not None else 0
+    metrics = len(graph.current) if graph is not None else 0
     fmt = Format(args.format)
     if fmt is Format.TEXT:
         read = report.source_lines(within=None if args.allow_outside else path)

@@ -18,7 +18,7 @@ from metrics_layer.graph.expressions import (
     qualify,
 )
 from metrics_layer.graph.graph import Graph
-from metrics_layer.graph.metrics import build_metrics
+from metrics_layer.graph.metrics import build_metrics, kept_specs
 from metrics_layer.graph.model import (
     Calendar,
     CalendarPeriod,
@@ -76,10 +76,13 @@ def build_graph(
             sources[name] = source
     derived: dict[str, EntityMetric] = {}
     for spot in project.metrics:
-        if is_entity_metric(spot.spec) and spot.spec.name not in derived:
-            found = entity_metric(spot, sources, settings, problems)
-            if found is not None:
-                derived[spot.spec.name] = found
+        # A conversion, retention or churn metric, and each such kept version of a metric,
+        # derive rows of their own.
+        for deriving in (spot, *kept_specs(spot)):
+            if is_entity_metric(deriving.spec) and deriving.spec.name not in derived:
+                found = entity_metric(deriving, sources, settings, problems)
+                if found is not None:
+                    derived[deriving.spec.name] = found
     for found in derived.values():
         sources[found.source.name] = found.source
     primary, also = _primary_entities(sources, seen, problems)
@@ -103,6 +106,9 @@ def build_graph(
     for spot in project.metrics:
         line, col = spot.doc.position((*spot.path, "name")) or (None, None)
         places.setdefault(spot.spec.name, (spot.doc.file, line, col))
+        for index, kept in enumerate(spot.spec.versions):
+            line, col = spot.doc.position((*spot.path, "versions", index)) or (None, None)
+            places.setdefault(f"{spot.spec.name}@{kept.version}", (spot.doc.file, line, col))
     graph = Graph(
         settings=settings,
         sources=sources,

@@ -6,6 +6,7 @@ primary: each row of S finds at most one row of T, so joining along edges never 
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,11 +30,14 @@ from metrics_layer.graph.model import (
     Source,
     SourcePlaces,
 )
+from metrics_layer.spec.limits import quote
 from metrics_layer.spec.models import DatePart, DimensionType, Grain
 
 __all__ = ["GRAIN_NAMES", "METRIC_TIME", "DimensionRef", "Graph", "JoinStep"]
 
 METRIC_TIME = "metric_time"
+# A version number in 'name@N': ASCII digits, no leading zero, at most nine of them.
+_VERSION = re.compile(r"[1-9][0-9]{0,8}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -401,15 +405,51 @@ class Graph:
             names.extend(f"{source.name}.{d}" for d in source.dimensions)
         return names
 
-    def metric(self, name: str, *, field: str = "metrics") -> Metric:
+    @cached_property
+    def current(self) -> dict[str, Metric]:
+        """The current version of every metric (``metrics`` also holds kept ones, ``m@1``)."""
+        return {k: m for k, m in self.metrics.items() if m.pinned_of is None}
+
+    @cached_property
+    def derived_sources(self) -> dict[str, Metric]:
+        """The sources of rows conversion, retention and churn metrics derive, each with its
+        metric (a source is named like its metric, ``m__v1`` for a kept version ``m@1``)."""
+        return {m.sql_name: m for m in self.metrics.values() if m.kind.entity_level}
+
+    def versions_of(self, name: str) -> tuple[int, ...]:
+        """Every version of metric ``name`` that can be queried, oldest first."""
+        kept = [m.version for m in self.metrics.values() if m.pinned_of == name]
         found = self.metrics.get(name)
-        if found is None:
+        return tuple(sorted([*kept, *([found.version] if found is not None else [])]))
+
+    def metric(self, name: str, *, field: str = "metrics") -> Metric:
+        """The metric ``name``, or version N of one (``name@N``; the current version's number
+        is the metric itself)."""
+        found = self.metrics.get(name)
+        if found is not None:
+            return found
+        base, _, version = name.partition("@")
+        current = self.current.get(base)
+        if current is None:
             raise QueryError(
-                f"unknown metric '{name}'.{did_you_mean(name, self.metrics)} "
+                f"unknown metric '{base or name}'.{did_you_mean(base, self.current)} "
                 "List metrics with `metrics-layer list`",
                 field=field,
             )
-        return found
+        if not _VERSION.fullmatch(version):
+            raise QueryError(
+                f"{quote(name)}: write the version after '@' as a number from 1 to "
+                f"999999999 in ASCII digits, e.g. '{base}@{current.version}'",
+                field=field,
+            )
+        if int(version) == current.version:
+            return current
+        versions = ", ".join(str(v) for v in self.versions_of(base))
+        raise QueryError(
+            f"metric '{base}' has no version {version}; its versions are {versions} (the "
+            f"current one is {current.version}). Ask for one of them, or for '{base}'",
+            field=field,
+        )
 
 
 def _describe(path: tuple[JoinStep, ...]) -> str:
