@@ -12,9 +12,11 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
+from metrics_layer.checks.bounded import bounded_diagnostics
 from metrics_layer.errors import (
     DefinitionError,
     Diagnostic,
@@ -28,15 +30,18 @@ from metrics_layer.errors import (
 if TYPE_CHECKING:
     from sqlglot import exp
 
+    from metrics_layer.checks.gate import Gate
     from metrics_layer.engine.connection import Connection
     from metrics_layer.engine.result import Result
     from metrics_layer.graph.graph import Graph
     from metrics_layer.graph.model import Metric
+    from metrics_layer.graph.targets import Target
     from metrics_layer.planner.plan import Plan
     from metrics_layer.planner.query import MetricQuery
     from metrics_layer.safety.statement import Statement
+    from metrics_layer.spec.project import ProjectFiles
 
-__all__ = ["Query", "SemanticLayer", "check", "load"]
+__all__ = ["LockWritten", "Query", "SemanticLayer", "check", "load", "lock"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -67,6 +72,7 @@ def check(
     *,
     allow_outside: bool = False,
     target: str | None = None,
+    base: str | None = None,
 ) -> tuple[Graph | None, list[Diagnostic]]:
     """Load and check the project at ``path``; returns the graph and every diagnostic.
 
@@ -74,8 +80,100 @@ def check(
     from inside the project folder (symbolic links resolved) unless ``allow_outside``; a project
     file cannot allow it, since it may come from a pull request. ``target`` names the
     environment whose tables to read (default: ``METRICS_LAYER_TARGET``, then the project's).
+
+    Definitions that build cleanly are also compared with the project's ``metrics.lock`` and,
+    when ``base`` names a git revision (``"origin/main"``), with the definitions at that
+    revision, read with git without a checkout (docs/checks.md: the changes codes).
     """
-    from metrics_layer.checks.bounded import bounded_diagnostics
+    checked = _checked(path, allow_outside, target)
+    if checked.project is None or checked.graph is None or _failed(checked.diagnostics):
+        return checked.graph, checked.diagnostics
+    found = _gate(checked, Path(path), base)
+    return checked.graph, bounded_diagnostics([*checked.diagnostics, *found.diagnostics])
+
+
+@dataclass(frozen=True)
+class LockWritten:
+    """What ``lock`` did: whether it wrote the lock, where, what changed in it, and the
+    diagnostics that stopped it (or that it fixed)."""
+
+    written: bool
+    file: str | None
+    changes: tuple[str, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+# What writing the lock fixes; any other error stops it (a lock must never hide a change).
+_LOCK_FIXES = frozenset({"lock-missing", "lock-outdated"})
+
+
+@_boundary
+def lock(
+    path: str | os.PathLike[str] = "definitions",
+    *,
+    allow_outside: bool = False,
+    target: str | None = None,
+) -> LockWritten:
+    """Write ``metrics.lock`` in the project at ``path``: each metric's version, fingerprint and
+    status. Nothing is written when the definitions have errors, or a metric changed without a
+    version bump (or any other error the lock comparison finds): locking never hides a change.
+    """
+    from metrics_layer.checks.lockfile import LOCK_FILE, lock_changes, render_lock, updated_lock
+
+    checked = _checked(path, allow_outside, target)
+    if checked.project is None or checked.graph is None or _failed(checked.diagnostics):
+        return LockWritten(False, None, (), tuple(checked.diagnostics))
+    found = _gate(checked, Path(path), None)
+    stops = [d for d in found.diagnostics if d.level is Level.ERROR and d.code not in _LOCK_FIXES]
+    if stops:
+        return LockWritten(False, None, (), tuple(bounded_diagnostics(stops)))
+    old = found.lock.snapshot if found.lock is not None else None
+    if found.lock is not None and found.lock.format != _format():
+        old = None
+    new = updated_lock(old, found.current)
+    file = checked.project.root / LOCK_FILE
+    text = render_lock(new)
+    changes = tuple(lock_changes(old, new))
+    if not file.exists() or file.read_text(encoding="utf-8") != text:
+        file.write_text(text, encoding="utf-8")
+    return LockWritten(True, str(file), changes, tuple(found.diagnostics))
+
+
+def _format() -> int:
+    from metrics_layer.graph import fingerprint
+
+    return fingerprint.FORMAT
+
+
+def _failed(diagnostics: Sequence[Diagnostic]) -> bool:
+    return any(d.level is Level.ERROR for d in diagnostics)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    graph: Graph | None
+    diagnostics: list[Diagnostic]
+    project: ProjectFiles | None = None
+    target: Target | None = None
+
+
+def _gate(checked: _Checked, location: Path, base: str | None) -> Gate:
+    """The lock and base comparisons of a cleanly built project; fingerprints come from a graph
+    built without a target, so that every environment computes the same."""
+    from metrics_layer.checks.gate import gate
+    from metrics_layer.graph.build import build_graph
+    from metrics_layer.graph.targets import Target
+
+    assert checked.project is not None
+    assert checked.graph is not None
+    graph = checked.graph
+    if checked.target != Target():
+        graph, _ = build_graph(checked.project, Target())
+    return gate(checked.project.root, graph, base, location)
+
+
+def _checked(path: str | os.PathLike[str], allow_outside: bool, target: str | None) -> _Checked:
+    """Read, build and check the project: the graph for ``target`` and every diagnostic."""
     from metrics_layer.checks.run import run_checks
     from metrics_layer.graph.build import build_graph
     from metrics_layer.graph.targets import choose_target
@@ -83,46 +181,55 @@ def check(
 
     problem = _path_problem(path)
     if problem is not None:
-        return None, bounded_diagnostics([Diagnostic(Level.ERROR, problem, None, code="project")])
+        return _Checked(
+            None, bounded_diagnostics([Diagnostic(Level.ERROR, problem, None, code="project")])
+        )
     try:
         project = read_project(Path(path), allow_outside=allow_outside)
     except OSError as exc:
         shown = _short(os.fspath(path))
-        return None, bounded_diagnostics(
-            [
-                Diagnostic(
-                    Level.ERROR,
-                    f"cannot read '{shown}': {exc.strerror or exc}; pass the folder that holds "
-                    "your definitions, or one definitions file",
-                    shown,
-                    code="project",
-                )
-            ]
+        return _Checked(
+            None,
+            bounded_diagnostics(
+                [
+                    Diagnostic(
+                        Level.ERROR,
+                        f"cannot read '{shown}': {exc.strerror or exc}; pass the folder that "
+                        "holds your definitions, or one definitions file",
+                        shown,
+                        code="project",
+                    )
+                ]
+            ),
         )
     if project.diagnostics:
-        return None, bounded_diagnostics(project.diagnostics)
+        return _Checked(None, bounded_diagnostics(project.diagnostics))
     if target is not None and not isinstance(target, str):
         raise QueryError(f"expected a target name, not {type(target).__name__}", field="target")
     chosen, unknown = choose_target(project.settings, target, str(project.root / PROJECT_FILE))
     if unknown:
-        return None, bounded_diagnostics(unknown)
+        return _Checked(None, bounded_diagnostics(unknown))
     try:
         graph, problems = build_graph(project, chosen)
         if any(p.level is Level.ERROR for p in problems):
-            return graph, bounded_diagnostics(problems)
-        return graph, bounded_diagnostics([*problems, *run_checks(graph)])
+            return _Checked(graph, bounded_diagnostics(problems))
+        found = bounded_diagnostics([*problems, *run_checks(graph)])
+        return _Checked(graph, found, project, chosen)
     except RecursionError:
         # The last net: a stage that recurses on something nested in the files must still end
         # in a diagnostic (the SQL parsers are bounded before they run; this is for the rest).
-        return None, [
-            Diagnostic(
-                Level.ERROR,
-                "an expression in the definitions nests too deeply to check (dozens of nested "
-                "parentheses or operators); simplify it",
-                str(project.root),
-                code="limit",
-            )
-        ]
+        return _Checked(
+            None,
+            [
+                Diagnostic(
+                    Level.ERROR,
+                    "an expression in the definitions nests too deeply to check (dozens of "
+                    "nested parentheses or operators); simplify it",
+                    str(project.root),
+                    code="limit",
+                )
+            ],
+        )
 
 
 def _path_problem(path: object) -> str | None:
@@ -164,11 +271,15 @@ def load(
     targets). ``cache_bytes`` bounds the compiled-SQL cache (default 32 MiB; 0 turns it off).
     """
     _check_connection(connection)
-    graph, diagnostics = check(path, allow_outside=allow_outside, target=target)
-    if graph is None or any(d.level is Level.ERROR for d in diagnostics):
-        raise DefinitionError(diagnostics)
+    checked = _checked(path, allow_outside, target)
+    if checked.graph is None or _failed(checked.diagnostics):
+        raise DefinitionError(checked.diagnostics)
     return SemanticLayer(
-        graph, diagnostics, connection=connection, timeout=timeout, cache_bytes=cache_bytes
+        checked.graph,
+        checked.diagnostics,
+        connection=connection,
+        timeout=timeout,
+        cache_bytes=cache_bytes,
     )
 
 
