@@ -89,7 +89,10 @@ def check(
     if checked.project is None or checked.graph is None or _failed(checked.diagnostics):
         return checked.graph, checked.diagnostics
     found = _gate(checked, Path(path), base)
-    return checked.graph, bounded_diagnostics([*checked.diagnostics, *found.diagnostics])
+    # A missing changelog entry may be reported by the definition checks already.
+    told = {(d.file, d.line) for d in checked.diagnostics if d.code == "changelog"}
+    added = [d for d in found.diagnostics if d.code != "changelog" or (d.file, d.line) not in told]
+    return checked.graph, bounded_diagnostics([*checked.diagnostics, *added])
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,8 @@ class Entry:
     """The fingerprints of earlier versions, by version."""
     changelog: frozenset[int] = frozenset()
     """The versions the changelog has an entry for (known from definitions only)."""
+    inputs: tuple[str, ...] = ()
+    """The metrics it reads (known from definitions only)."""
     place: Place = (None, None, None)
 
 
@@ -98,6 +100,13 @@ def snapshot_of(graph: Graph, prints: Fingerprints, origin: str) -> Snapshot:
             label=metric.label,
             previous=kept.get(name, {}),
             changelog=frozenset(item[0] for item in metric.changelog),
+            inputs=tuple(
+                dict.fromkeys(
+                    item.name
+                    for item in metric.inputs
+                    if item.measure is None and item.name in graph.metrics
+                )
+            ),
             place=graph.places.get(name, (metric.file, None, None)),
         )
     return Snapshot(entries, origin)
@@ -120,7 +129,7 @@ def compare(
         if before is None:
             found.extend(_added(name, entry, old, against, renamed))
             continue
-        found.extend(_changed(name, before, entry, old, against, explain))
+        found.extend(_changed(name, before, entry, old, new, against, explain))
         found.extend(_drift(name, before, entry, old))
     for name, entry in gone.items():
         found.extend(_removed(name, entry, old, against, renamed))
@@ -174,6 +183,7 @@ def _changed(
     before: Entry,
     entry: Entry,
     old: Snapshot,
+    new: Snapshot,
     against: Against,
     explain: Explain | None,
 ) -> list[Finding]:
@@ -194,6 +204,8 @@ def _changed(
     what = ""
     if meaning_changed and explain is not None:
         what = f" ({explain(name, name)})"
+    elif meaning_changed:
+        what = _through_inputs(entry, old, new)
     if meaning_changed and entry.version == before.version:
         return [
             _finding(
@@ -258,6 +270,21 @@ def _changed(
             )
         )
     return found
+
+
+def _through_inputs(entry: Entry, old: Snapshot, new: Snapshot) -> str:
+    """Words naming the input metrics whose own fingerprint changed too, if any (a metric's
+    fingerprint includes its inputs': changing one changes every metric built on it)."""
+    changed = [
+        name
+        for name in entry.inputs
+        if name in old.entries
+        and name in new.entries
+        and old.entries[name].fingerprint != new.entries[name].fingerprint
+    ]
+    if not changed:
+        return ""
+    return f" (through its input metric {', '.join(repr(n) for n in changed)}, which changed)"
 
 
 def _drift(name: str, before: Entry, entry: Entry, old: Snapshot) -> list[Finding]:

@@ -82,6 +82,18 @@ def explainer(old: Fingerprints, new: Fingerprints) -> Callable[[str, str], str]
                 return f"measure ({before.measure} → {after.measure})"
             return f"measure {after.measure} (its expression or time dimension)"
 
-        return describe(old.meaning(before), new.meaning(after), measure)
+        told = describe(old.meaning(before), new.meaning(after), measure)
+        inputs = [
+            item.name
+            for item in after.inputs
+            if item.measure is None
+            and item.name in old.graph.metrics
+            and item.name in new.graph.metrics
+            and old.metric(item.name) != new.metric(item.name)
+        ]
+        if inputs:
+            names = ", ".join(dict.fromkeys(inputs))
+            told = told.replace("inputs (metrics, offsets)", f"input metric {names}")
+        return told
 
     return explain

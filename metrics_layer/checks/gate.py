@@ -7,7 +7,7 @@ the base's finding is kept (it can say what changed, the lock knows only a hash)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from metrics_layer.checks.base import BaseUnreadable, read_base
@@ -91,7 +91,7 @@ def _against_base(
     try:
         files = read_base(location, ref)
     except BaseUnreadable as exc:
-        return [], [exc.diagnostic]
+        return [], [replace(exc.diagnostic, file=exc.diagnostic.file or str(location))]
     held = read_project_files(files.files, root)
     problems = [*files.problems, *held.diagnostics]
     old_graph, built = build_graph(held)

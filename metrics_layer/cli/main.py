@@ -159,7 +159,19 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate definitions; exit 1 on errors")
     check.add_argument("path", nargs="?", default=None, help="definitions folder or file")
     check.add_argument("--format", "-f", choices=["text", "github", "json"], default="text")
+    check.add_argument(
+        "--base",
+        default=None,
+        metavar="REF",
+        help="also compare with the definitions at this git revision, e.g. origin/main",
+    )
     with_outside(check)
+
+    locking = sub.add_parser(
+        "lock", help="write metrics.lock: the version and fingerprint of every metric"
+    )
+    locking.add_argument("path", nargs="?", default=None, help="definitions folder or file")
+    with_outside(locking)
     return parser
 
 
@@ -424,7 +436,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from metrics_layer.api import check
 
     path = args.path or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH
-    graph, diagnostics = check(path, allow_outside=args.allow_outside, target=args.target)
+    graph, diagnostics = check(
+        path, allow_outside=args.allow_outside, target=args.target, base=args.base
+    )
     errors = [d for d in diagnostics if d.level is Level.ERROR]
     if args.format == "json":
         print(
@@ -457,6 +471,23 @@ def _cmd_check(args: argparse.Namespace) -> int:
         )
         print(summary, file=sys.stderr)
     return 1 if errors else 0
+
+
+def _cmd_lock(args: argparse.Namespace) -> int:
+    from metrics_layer.api import lock
+
+    path = args.path or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH
+    done = lock(path, allow_outside=args.allow_outside, target=args.target)
+    if not done.written:
+        for d in done.diagnostics:
+            _say(_text_line(d))
+        _say("metrics.lock was not written; fix the errors above first")
+        return 1
+    for line in done.changes:
+        print(printable(line))
+    what = f"{len(done.changes)} change(s)" if done.changes else "no changes"
+    print(f"wrote {printable(str(done.file))}: {what}")
+    return 0
 
 
 def _text_line(d: Diagnostic) -> str:
@@ -507,6 +538,7 @@ _HANDLERS = {
     "schema": _cmd_schema,
     "demo": _cmd_demo,
     "check": _cmd_check,
+    "lock": _cmd_lock,
 }
 
 
