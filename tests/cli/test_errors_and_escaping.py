@@ -313,7 +313,7 @@ def test_check_github_has_one_command_line_per_diagnostic(
     commands = [parse_command(line) for line in lines]
     assert [name for name, _, _ in commands] == [d.level.value for d in diagnostics]
     assert [props["file"] for _, props, _ in commands] == [d.file for d in diagnostics]
-    assert [props["line"] for _, props, _ in commands] == [str(d.line) for d in diagnostics]
+    assert [props["line"] for _, props, _ in commands] == [str(d.line or 1) for d in diagnostics]
     assert set(commands[0][1]) == {"file", "line", "col"}
     assert [message for _, _, message in commands] == [d.message for d in diagnostics]
 
