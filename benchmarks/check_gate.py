@@ -5,7 +5,8 @@ interpreter, as CI runs them.
 The project is generated (``benchmarks/generate_project.py``) in a temporary git repository,
 locked with ``metrics-layer lock`` and committed. Each command runs ``--runs`` times (default 5);
 the median, min and max wall time are printed, and the CPU time (user + system) of the
-same runs, which a machine busy with other work changes less. Targets: ``check`` ≤ 2 s, ``check --base`` ≤ 4 s.
+same runs, which a machine busy with other work changes less. Targets: ``check`` ≤ 2 s,
+``check --base`` ≤ 4 s.
 
     python -m benchmarks.check_gate            # or: make bench-check
 """
@@ -89,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{label:<20} wall: median {format_ms(summary.median_ms)}, "
                 f"min {format_ms(summary.min_ms)}, max {format_ms(summary.max_ms)} "
                 f"(target ≤ {format_ms(limit)}: {verdict}); CPU: median "
-                f"{format_ms(cpu.median_ms)}, min {format_ms(cpu.min_ms)}, max {format_ms(cpu.max_ms)}"
+                f"{format_ms(cpu.median_ms)}, min {format_ms(cpu.min_ms)}, "
+                f"max {format_ms(cpu.max_ms)}"
             )
     return 1 if failed else 0
 
