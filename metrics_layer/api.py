@@ -30,6 +30,7 @@ from metrics_layer.errors import (
 if TYPE_CHECKING:
     from sqlglot import exp
 
+    from metrics_layer.catalogue import JSON, Catalogue
     from metrics_layer.checks.gate import Gate
     from metrics_layer.engine.connection import Connection
     from metrics_layer.engine.result import Result
@@ -72,6 +73,7 @@ def check(
     *,
     allow_outside: bool = False,
     target: str | None = None,
+    connection: str | None = None,
     base: str | None = None,
 ) -> tuple[Graph | None, list[Diagnostic]]:
     """Load and check the project at ``path``; returns the graph and every diagnostic.
@@ -80,19 +82,27 @@ def check(
     from inside the project folder (symbolic links resolved) unless ``allow_outside``; a project
     file cannot allow it, since it may come from a pull request. ``target`` names the
     environment whose tables to read (default: ``METRICS_LAYER_TARGET``, then the project's).
+    ``connection`` (a SQLAlchemy URL) also checks the sources that built against that database:
+    tables, columns and their types (``checks/warehouse.py``), read-only.
 
     Definitions that build cleanly are also compared with the project's ``metrics.lock`` and,
     when ``base`` names a git revision (``"origin/main"``), with the definitions at that
     revision, read with git without a checkout (docs/checks.md: the changes codes).
     """
+    _check_connection(connection)
     checked = _checked(path, allow_outside, target)
+    diagnostics = checked.diagnostics
+    if checked.graph is not None and connection is not None:
+        from metrics_layer.checks.warehouse import warehouse_diagnostics
+
+        diagnostics = [*diagnostics, *warehouse_diagnostics(checked.graph, connection)]
     if checked.project is None or checked.graph is None or _failed(checked.diagnostics):
-        return checked.graph, checked.diagnostics
+        return checked.graph, bounded_diagnostics(diagnostics)
     found = _gate(checked, Path(path), base)
     # A missing changelog entry may be reported by the definition checks already.
     told = {(d.file, d.line) for d in checked.diagnostics if d.code == "changelog"}
     added = [d for d in found.diagnostics if d.code != "changelog" or (d.file, d.line) not in told]
-    return checked.graph, bounded_diagnostics([*checked.diagnostics, *added])
+    return checked.graph, bounded_diagnostics([*diagnostics, *added])
 
 
 @dataclass(frozen=True)
@@ -324,6 +334,8 @@ class SemanticLayer:
         # graph never changes after loading, so a dashboard asking the same question again
         # skips planning, rendering and the guard.
         self.compiled = CompiledCache(COMPILED_CACHE_BYTES if cache_bytes is None else cache_bytes)
+        self._catalogue: Catalogue | None = None
+        self._catalogue_lock = threading.Lock()
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
@@ -341,6 +353,34 @@ class SemanticLayer:
     def dimensions(self) -> tuple[str, ...]:
         """Every name a query can group or filter by."""
         return tuple(self.graph.query_names())
+
+    @_boundary
+    def catalogue(self) -> JSON:
+        """The whole catalogue as JSON-safe data: ``{"project", "metrics", "dimensions",
+        "sources"}`` (docs/python.md#the-catalogue-as-data). A new copy on each call."""
+        return self._catalogued().whole()
+
+    @_boundary
+    def describe(self, name: str) -> JSON:
+        """One metric of the catalogue as JSON-safe data; QueryError with a suggestion when
+        the name is unknown."""
+        return self._catalogued().metric(self.metric(name).name)
+
+    def _catalogued(self) -> Catalogue:
+        """The layer's catalogue builder, which keeps what it has worked out (the graph never
+        changes)."""
+        from metrics_layer.catalogue import Catalogue
+
+        with self._catalogue_lock:
+            if self._catalogue is None:
+                self._catalogue = Catalogue(self.graph, self._fingerprint())
+            return self._catalogue
+
+    def _fingerprint(self) -> Callable[[str], str]:
+        """A metric's fingerprint by name."""
+        from metrics_layer.graph.fingerprint import Fingerprints
+
+        return Fingerprints(self.graph).metric
 
     @property
     def dialect(self) -> str:

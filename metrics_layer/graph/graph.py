@@ -27,6 +27,7 @@ from metrics_layer.graph.model import (
     Period,
     Settings,
     Source,
+    SourcePlaces,
 )
 from metrics_layer.spec.models import DatePart, DimensionType, Grain
 
@@ -89,6 +90,10 @@ class Graph:
     calendar: Calendar | None = None
     # Entities primary in more than one source: the sources after the first (``primary``).
     also_primary: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Where each source written in a file is (its table or sql, its fields), by source name.
+    source_places: dict[str, SourcePlaces] = field(default_factory=dict, compare=False)
+    # Where the calendar's table or sql, its ``("day",)`` and each ``("periods", name)`` are.
+    calendar_places: SourcePlaces | None = field(default=None, compare=False)
 
     def primaries(self, entity: str) -> tuple[str, ...]:
         """Every source where ``entity`` is primary (one row per entity), the first first."""

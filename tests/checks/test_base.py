@@ -70,7 +70,7 @@ def check(
 ) -> tuple[int, list[dict[str, object]]]:
     code = main(["check", str(repo / FOLDER), f"--base={ref}", "--format", "json"])
     out = capsys.readouterr().out
-    return code, json.loads(out)
+    return code, json.loads(out)["diagnostics"]
 
 
 def places(found: list[dict[str, object]]) -> list[tuple[object, str, object]]:
@@ -257,7 +257,7 @@ def test_not_a_git_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     (folder / "metrics.yml").write_text(METRICS)
     assert api.lock(folder).written
     code = main(["check", str(folder), "--base", "HEAD", "--format", "json"])
-    found = json.loads(capsys.readouterr().out)
+    found = json.loads(capsys.readouterr().out)["diagnostics"]
     assert code == 1
     assert [d["code"] for d in found] == ["base"]
     assert "is not in a git repository" in found[0]["message"]
@@ -271,7 +271,7 @@ def test_a_shallow_clone_without_the_ref(
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(clone))
     code = main(["check", str(clone / FOLDER), "--base", "HEAD~1", "--format", "json"])
-    found = json.loads(capsys.readouterr().out)
+    found = json.loads(capsys.readouterr().out)["diagnostics"]
     assert code == 1
     base = [d for d in found if d["code"] == "base"]
     assert len(base) == 1
