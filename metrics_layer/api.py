@@ -131,7 +131,13 @@ def lock(
     status. Nothing is written when the definitions have errors, or a metric changed without a
     version bump (or any other error the lock comparison finds): locking never hides a change.
     """
-    from metrics_layer.checks.lockfile import LOCK_FILE, lock_changes, render_lock, updated_lock
+    from metrics_layer.checks.lockfile import (
+        LOCK_FILE,
+        lock_changes,
+        render_lock,
+        updated_lock,
+        write_lock,
+    )
 
     checked = _checked(path, allow_outside, target)
     if checked.project is None or checked.graph is None or _failed(checked.diagnostics):
@@ -145,10 +151,8 @@ def lock(
         old = None
     new = updated_lock(old, found.current)
     file = checked.project.root / LOCK_FILE
-    text = render_lock(new)
     changes = tuple(lock_changes(old, new))
-    if not file.exists() or file.read_text(encoding="utf-8") != text:
-        file.write_text(text, encoding="utf-8")
+    write_lock(file, render_lock(new))
     return LockWritten(True, str(file), changes, tuple(found.diagnostics))
 
 

@@ -18,6 +18,7 @@ anything malformed is a ``lock-invalid`` diagnostic naming the line.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,7 +35,15 @@ from metrics_layer.spec.models import MetricStatus
 from metrics_layer.spec.yaml_source import Path as YamlPath
 from metrics_layer.spec.yaml_source import YamlDocument, read_yaml
 
-__all__ = ["LOCK_FILE", "Lock", "lock_changes", "read_lock", "render_lock", "updated_lock"]
+__all__ = [
+    "LOCK_FILE",
+    "Lock",
+    "lock_changes",
+    "read_lock",
+    "render_lock",
+    "updated_lock",
+    "write_lock",
+]
 
 LOCK_FILE = "metrics.lock"
 HEADER = (
@@ -57,14 +66,16 @@ class Lock:
     snapshot: Snapshot
     format: int
     file: str
-    places: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def read_lock(path: Path) -> tuple[Lock | None, list[Diagnostic]]:
     """The lock at ``path``; ``(None, [])`` when there is none, ``(None, [lock-invalid...])``
-    when it cannot be read."""
+    when it cannot be read. A symbolic link is not followed: the lock is a plain file of the
+    project folder (a link from a pull request could lead anywhere on the CI machine)."""
     file = str(path)
-    if not path.exists() and not path.is_symlink():
+    if path.is_symlink():
+        return None, [_invalid("it is a symbolic link; the lock must be a plain file", file)]
+    if not path.exists():
         return None, []
     try:
         data = read_bytes(path, MAX_FILE_BYTES)
@@ -150,9 +161,7 @@ class _Reader:
             entry = self.entry(name, value)
             if entry is not None:
                 entries[name] = entry
-        places = {name: self.doc.key_positions.get(("metrics", name), (0, 0)) for name in entries}
-        snapshot = Snapshot(entries, LOCK_FILE)
-        return Lock(snapshot, number, self.doc.file, places)
+        return Lock(Snapshot(entries, LOCK_FILE), number, self.doc.file)
 
     def entry(self, name: str, value: Any) -> Entry | None:
         path: YamlPath = ("metrics", name)
@@ -276,6 +285,19 @@ def render_lock(snapshot: Snapshot) -> str:
             parts.append(f"previous: {{{kept}}}")
         lines.append(f"  {name}: {{{', '.join(parts)}}}")
     return "\n".join(lines) + "\n"
+
+
+def write_lock(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a new file renamed over it: a symbolic link at
+    ``path`` is replaced, never written through, and a reader never sees half a lock."""
+    if path.is_file() and not path.is_symlink() and path.read_text(encoding="utf-8") == text:
+        return
+    fresh = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fresh.write_text(text, encoding="utf-8")
+        os.replace(fresh, path)
+    finally:
+        fresh.unlink(missing_ok=True)
 
 
 def lock_changes(old: Snapshot | None, new: Snapshot) -> list[str]:

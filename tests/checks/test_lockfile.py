@@ -289,3 +289,33 @@ def test_fingerprints_do_not_depend_on_the_target(tmp_path: Path) -> None:
     # check with the target: compared with the lock written without it, nothing changed
     _, diagnostics = ml.check(folder, target="dev")
     assert diagnostics == []
+
+
+def test_a_lock_that_is_a_symbolic_link_is_not_followed(tmp_path: Path) -> None:
+    folder = project(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("format: 1\nmetrics:\n  root-password-is-hunter2: {version: 1}\n")
+    (folder / "metrics.lock").symlink_to(secret)
+    _, diagnostics = ml.check(folder)
+    assert [(d.code, d.file) for d in diagnostics] == [
+        ("lock-invalid", str(folder / "metrics.lock"))
+    ]
+    assert "symbolic link" in diagnostics[0].message
+    assert "hunter2" not in diagnostics[0].message
+    # lock refuses too, and never writes through the link
+    assert api.lock(folder).written is False
+    assert "hunter2" in secret.read_text()
+
+
+def test_lock_of_an_unchanged_project_changes_nothing(tmp_path: Path) -> None:
+    folder = locked(tmp_path)
+    before = (folder / "metrics.lock").read_text()
+    done = api.lock(folder)
+    assert (done.written, done.changes) == (True, ())
+    assert (folder / "metrics.lock").read_text() == before
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "metrics.lock",
+        "metrics.yml",
+        "metrics_layer.yml",
+        "sources.yml",
+    ]
