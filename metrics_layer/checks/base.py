@@ -21,6 +21,7 @@ from pathlib import Path
 from metrics_layer.checks.codes import code
 from metrics_layer.errors import Diagnostic, Level, printable
 from metrics_layer.spec.limits import MAX_FILE_BYTES, MAX_FILES, quote, quote_path, size
+from metrics_layer.spec.project import PROJECT_FILE
 
 __all__ = ["GIT_TIMEOUT", "BaseFiles", "BaseUnreadable", "read_base"]
 
@@ -126,8 +127,9 @@ def read_base(project: Path, ref: str) -> BaseFiles:
     Raises BaseUnreadable when the revision cannot be read.
     """
     ref = check_ref(ref)
-    single = project.is_file()
-    folder = project.parent if single else project
+    folder = project.parent if project.is_file() else project
+    # One definitions file is a project of its own; the project file stands for its folder.
+    single = project.is_file() and project.name != PROJECT_FILE
     where = str(project)
     found = _git(folder, "rev-parse", "--show-prefix")
     if found.returncode != 0:

@@ -313,3 +313,31 @@ def test_kept_versions_must_not_drift() -> None:
     assert found[0].message == (
         "kept version 'wau@1' no longer computes what metrics.lock records for version 1"
     )
+
+
+def test_the_project_file_as_the_path(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    edit(repo, "channel <> 'api'", "channel NOT IN ('api', 'test')")
+    path = repo / FOLDER / "metrics_layer.yml"
+    code = main(["check", str(path), "--base", "HEAD", "--format", "json"])
+    found = json.loads(capsys.readouterr().out)["diagnostics"]
+    assert code == 1
+    assert places(found) == [("silent-change", at(repo, "metrics.yml"), 2)]
+
+
+def test_one_definitions_file_as_the_path(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    solo = repo / "solo"
+    solo.mkdir()
+    (solo / "all.yml").write_text(SOURCES + METRICS)  # SOURCES is 10 lines
+    assert api.lock(solo / "all.yml").written
+    assert (solo / "metrics.lock").is_file()
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "solo")
+    text = (solo / "all.yml").read_text()
+    (solo / "all.yml").write_text(text.replace("channel <> 'api'", "channel <> 'web'"))
+    code = main(["check", str(solo / "all.yml"), "--base", "HEAD", "--format", "json"])
+    found = json.loads(capsys.readouterr().out)["diagnostics"]
+    assert code == 1
+    assert [(d["code"], Path(d["file"]).name, d["line"]) for d in found] == [
+        ("silent-change", "all.yml", 12)
+    ]
+    assert "(filter changed)" in found[0]["message"]
