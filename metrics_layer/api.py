@@ -147,9 +147,9 @@ def lock(
     if stops:
         return LockWritten(False, None, (), tuple(bounded_diagnostics(stops)))
     old = found.lock.snapshot if found.lock is not None else None
-    if found.lock is not None and found.lock.format != _format():
-        old = None
-    new = updated_lock(old, found.current)
+    # Earlier versions' fingerprints of another format mean nothing to this one.
+    same_format = found.lock is not None and found.lock.format == _format()
+    new = updated_lock(old if same_format else None, found.current)
     file = checked.project.root / LOCK_FILE
     changes = tuple(lock_changes(old, new))
     write_lock(file, render_lock(new))

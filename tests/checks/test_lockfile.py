@@ -272,6 +272,10 @@ def test_a_lock_of_another_fingerprint_format_asks_for_a_new_lock_once(
     assert found(folder) == [("lock-outdated", "metrics.lock", None)]
     done = api.lock(folder)
     assert done.written
+    assert done.changes == (
+        "fingerprint of order_count recomputed (version 1)",
+        "fingerprint of revenue recomputed (version 1)",
+    )
     assert "format: 2" in (folder / "metrics.lock").read_text()
     assert found(folder) == []
 
