@@ -99,8 +99,12 @@ def check(
     if checked.project is None or checked.graph is None or _failed(checked.diagnostics):
         return checked.graph, bounded_diagnostics(diagnostics)
     found = _gate(checked, Path(path), base)
-    # A missing changelog entry may be reported by the definition checks already.
-    told = {(d.file, d.line) for d in checked.diagnostics if d.code == "changelog"}
+    # A missing changelog entry may be reported (as an error) by the definition checks already.
+    told = {
+        (d.file, d.line)
+        for d in checked.diagnostics
+        if d.code == "changelog" and d.level is Level.ERROR
+    }
     added = [d for d in found.diagnostics if d.code != "changelog" or (d.file, d.line) not in told]
     return checked.graph, bounded_diagnostics([*diagnostics, *added])
 
