@@ -64,8 +64,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Every metric of one state of a project, by name; ``origin`` names that state in
-    messages ("metrics.lock", "the base revision origin/main")."""
+    """Every metric of one state of a project, by name; ``origin`` says where that state is,
+    for messages ("in metrics.lock", "at --base origin/main")."""
 
     entries: Mapping[str, Entry]
     origin: str
@@ -158,7 +158,7 @@ def _added(
             _finding(
                 name,
                 "lock-outdated",
-                f"metric '{name}' is not in {old.origin}",
+                f"metric '{name}' is not in metrics.lock yet",
                 entry.place,
                 LOCK_FIX,
             )
@@ -194,7 +194,7 @@ def _changed(
                 name,
                 "version-decreased",
                 f"metric '{name}' is version {entry.version}, lower than version "
-                f"{before.version} in {where}",
+                f"{before.version} {where}",
                 entry.place,
                 f"versions only go up: set version: {before.version + 1} with a changelog entry "
                 f"if the metric changed, else version: {before.version}",
@@ -211,8 +211,8 @@ def _changed(
             _finding(
                 name,
                 "silent-change",
-                f"metric '{name}' computes something else than in {where}{what} but is still "
-                f"version {entry.version}",
+                f"metric '{name}' no longer computes what it computed as version "
+                f"{entry.version} {where}{what}; its version was not bumped",
                 entry.place,
                 f"bump it to version: {entry.version + 1} and add a changelog entry for version "
                 f"{entry.version + 1} saying what changed (then run `metrics-layer lock`), or "
@@ -238,7 +238,7 @@ def _changed(
                 _finding(
                     name,
                     "lock-outdated",
-                    f"metric '{name}' is version {entry.version} but {where} records version "
+                    f"metric '{name}' is version {entry.version} but metrics.lock records version "
                     f"{before.version}",
                     entry.place,
                     LOCK_FIX,
@@ -249,7 +249,8 @@ def _changed(
                 _finding(
                     name,
                     "lock-outdated",
-                    f"metric '{name}' is {entry.status} but {where} records it as {before.status}",
+                    f"metric '{name}' is {entry.status} but metrics.lock records it as "
+                    f"{before.status}",
                     entry.place,
                     LOCK_FIX,
                 )
@@ -298,8 +299,8 @@ def _drift(name: str, before: Entry, entry: Entry, old: Snapshot) -> list[Findin
                 _finding(
                     name,
                     "version-drift",
-                    f"kept version '{name}@{version}' no longer computes what {old.origin} "
-                    f"records for version {version}",
+                    f"kept version '{name}@{version}' no longer computes what version "
+                    f"{version} computed {old.origin}",
                     entry.place,
                     "an earlier version must keep its meaning: restore its definition as it "
                     f"was, or stop keeping version {version}",
@@ -323,7 +324,7 @@ def _removed(
             _finding(
                 name,
                 "removed-without-deprecation",
-                f"{entry.status} metric '{name}' (version {entry.version} in {old.origin}) was "
+                f"{entry.status} metric '{name}' (version {entry.version} {old.origin}) was "
                 f"removed{how} without being deprecated first",
                 entry.place,
                 f"keep '{name}' with status: deprecated, replaced_by: {keep} and a sunset "
@@ -335,7 +336,7 @@ def _removed(
             _finding(
                 name,
                 "lock-outdated",
-                f"deprecated metric '{name}' was removed but is still in {old.origin}",
+                f"deprecated metric '{name}' was removed but is still in metrics.lock",
                 entry.place,
                 LOCK_FIX,
             )

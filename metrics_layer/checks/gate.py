@@ -38,7 +38,7 @@ def gate(root: Path, graph: Graph, base: str | None = None, location: Path | Non
     """Compare ``graph`` (built without a target) with the lock in ``root`` and with ``base``
     (the project at ``location``, a folder or one file, default ``root``, at that revision)."""
     prints = Fingerprints(graph)
-    current = snapshot_of(graph, prints, "the definitions")
+    current = snapshot_of(graph, prints, "in the definitions")
     lock_path = root / LOCK_FILE
     lock, found = read_lock(lock_path)
     lock_findings: list[Finding] = []
@@ -110,5 +110,5 @@ def _against_base(
             )
         )
     old_prints = Fingerprints(old_graph)
-    old = snapshot_of(old_graph, old_prints, f"--base {ref}")
+    old = snapshot_of(old_graph, old_prints, f"at --base {ref}")
     return compare(old, current, Against.BASE, explainer(old_prints, prints)), notes

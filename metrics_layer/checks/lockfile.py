@@ -161,7 +161,7 @@ class _Reader:
             entry = self.entry(name, value)
             if entry is not None:
                 entries[name] = entry
-        return Lock(Snapshot(entries, LOCK_FILE), number, self.doc.file)
+        return Lock(Snapshot(entries, f"in {LOCK_FILE}"), number, self.doc.file)
 
     def entry(self, name: str, value: Any) -> Entry | None:
         path: YamlPath = ("metrics", name)
@@ -248,7 +248,7 @@ def updated_lock(old: Snapshot | None, current: Snapshot) -> Snapshot:
                 previous.setdefault(before.version, before.fingerprint)
         previous = {v: p for v, p in previous.items() if v < entry.version}
         entries[name] = Entry(entry.version, entry.fingerprint, entry.status, previous=previous)
-    return Snapshot(entries, LOCK_FILE)
+    return Snapshot(entries, f"in {LOCK_FILE}")
 
 
 def _scalar(printed: str) -> str:

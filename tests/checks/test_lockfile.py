@@ -127,7 +127,10 @@ def test_filter_changed_without_bump_is_a_silent_change_at_the_metric(tmp_path: 
     assert found(folder) == [("silent-change", "metrics.yml", 2)]
     _, diagnostics = ml.check(folder)
     assert diagnostics[0].column == 11
-    assert "is still version 1" in diagnostics[0].message
+    assert diagnostics[0].message == (
+        "metric 'revenue' no longer computes what it computed as version 1 in metrics.lock; "
+        "its version was not bumped"
+    )
     assert diagnostics[0].hint is not None
     assert "version: 2" in diagnostics[0].hint
 
