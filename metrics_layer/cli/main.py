@@ -607,12 +607,15 @@ def _github_link() -> Callable[[str, int | None], str | None] | None:
 
 def _cmd_lock(args: argparse.Namespace) -> int:
     from metrics_layer.api import lock
+    from metrics_layer.checks import report
 
     path = args.path or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH
     done = lock(path, allow_outside=args.allow_outside, target=args.target)
     if not done.written:
-        for d in done.diagnostics:
-            _say(_text_line(d))
+        read = report.source_lines(within=None if args.allow_outside else path)
+        sys.stderr.write(
+            report.render_text(done.diagnostics, read=read, colour=_colour(sys.stderr))
+        )
         _say("metrics.lock was not written; fix the errors above first")
         return 1
     for line in done.changes:

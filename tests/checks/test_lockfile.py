@@ -143,7 +143,7 @@ def test_lock_refuses_to_hide_a_silent_change(
     edit(folder, "channel <> 'api'", "channel NOT IN ('api', 'test')")
     assert main(["lock", str(folder)]) == 1
     err = capsys.readouterr().err
-    assert f"{folder / 'metrics.yml'}:2:11: error: metric 'revenue'" in err
+    assert f"{folder / 'metrics.yml'}:2:11: error[silent-change]: metric 'revenue'" in err
     assert "metrics.lock was not written" in err
     assert (folder / "metrics.lock").read_text() == before
 
