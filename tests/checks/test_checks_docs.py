@@ -21,6 +21,10 @@ A section (docs/checks.md, and docs/checks/*.md while sections are written apart
     -- duckdb                      (run on a fresh DuckDB file: --connection duckdb:///...)
     ```
 
+    ```text
+    # connection: sqlite:///{folder}/none.db   (--connection as written; {folder} is the
+    ```                                          example's temporary folder)
+
     Good:
     ...
 
@@ -59,6 +63,7 @@ class Example:
     files: dict[str, str] = field(default_factory=dict)
     base: dict[str, str] = field(default_factory=dict)
     sql: list[str] = field(default_factory=list)
+    connection: str | None = None
 
 
 @dataclass
@@ -113,6 +118,9 @@ def add_block(example: Example, language: str, block: list[str], where: str) -> 
         assert first.strip() == "-- duckdb", f"{where}: a sql block starts with '-- duckdb'"
         example.sql.append("\n".join(block[1:]))
         return
+    if first.startswith("# connection: "):
+        example.connection = first.removeprefix("# connection: ").strip()
+        return
     header = FILE.match(first)
     if language in ("yaml", "yml") or header:
         assert header, f"{where}: a file's block starts with '# file: <path>'"
@@ -146,7 +154,7 @@ def run_example(
     argv = [".", "--format", "json"]
     if example.base and "--base" not in options:
         pytest.skip("the example needs --base, which metrics-layer check does not take yet")
-    if example.sql and "--connection" not in options:
+    if (example.sql or example.connection) and "--connection" not in options:
         pytest.skip("the example needs --connection, which metrics-layer check does not take yet")
     project = folder / "project"
     project.mkdir()
@@ -170,6 +178,8 @@ def run_example(
         finally:
             connection.close()
         argv += ["--connection", f"duckdb:///{database}"]
+    if example.connection:
+        argv += ["--connection", example.connection.replace("{folder}", str(folder))]
     monkeypatch.chdir(project)
     code = main(["check", *argv])
     captured = capsys.readouterr()

@@ -9,7 +9,6 @@ gives exactly the diagnostic written below, by hand.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import socket
@@ -29,7 +28,6 @@ from sqlalchemy.pool import NullPool
 from sqlglot import exp
 
 import metrics_layer as ml
-from metrics_layer.checks.codes import CODES
 from metrics_layer.checks.warehouse import Need, fits, kind_of
 from metrics_layer.cli.main import main
 from metrics_layer.engine.connection import Connection
@@ -586,43 +584,6 @@ def _blocks(example: str) -> tuple[str | None, dict[str, str]]:
             assert head.startswith("# file: "), head
             files[head.removeprefix("# file: ").strip()] = rest
     return sql, files
-
-
-@pytest.mark.parametrize("code", WAREHOUSE_CODES)
-def test_the_documented_examples(
-    code: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Each Bad example reports its code; each Good one exits 0 without it (connection's are
-    commands against a server, not files, and are not run)."""
-    section = _section(code)
-    assert f"**error** · {CODES[code].summary}\n" in section
-    bad, _, good = section.partition("\nGood:\n")
-    for name, example, wanted in (
-        ("bad", bad.partition("\nBad:\n")[2], True),
-        ("good", good, False),
-    ):
-        sql, files = _blocks(example)
-        if not files:
-            assert code == "connection"
-            continue
-        folder = tmp_path / name
-        for file, text in files.items():
-            (folder / file).parent.mkdir(parents=True, exist_ok=True)
-            (folder / file).write_text(text, encoding="utf-8")
-        argv = [str(folder), "--format", "json"]
-        if sql is not None:
-            database = tmp_path / f"{name}.duckdb"
-            db = duckdb.connect(str(database))
-            db.execute(sql)
-            db.close()
-            argv += ["--connection", f"duckdb:///{database}"]
-        exit_code = main(["check", *argv])
-        codes = [d["code"] for d in json.loads(capsys.readouterr().out)]
-        if wanted:
-            assert code in codes, (name, codes)
-        else:
-            assert exit_code == 0, (name, codes)
-            assert code not in codes, name
 
 
 def test_the_inspecting_connection_is_read_only(warehouse: Warehouse) -> None:
