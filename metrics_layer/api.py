@@ -12,10 +12,12 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
+from metrics_layer.checks.bounded import bounded_diagnostics
 from metrics_layer.errors import (
     DefinitionError,
     Diagnostic,
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
     from metrics_layer.catalogue import JSON, Catalogue
+    from metrics_layer.checks.gate import Gate
     from metrics_layer.engine.connection import Connection
     from metrics_layer.engine.result import MetricVersion, Result
     from metrics_layer.graph.graph import Graph
@@ -39,7 +42,7 @@ if TYPE_CHECKING:
     from metrics_layer.safety.statement import Statement
     from metrics_layer.spec.project import ProjectFiles
 
-__all__ = ["Query", "SemanticLayer", "check", "load"]
+__all__ = ["LockWritten", "Query", "SemanticLayer", "check", "load", "lock"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -71,6 +74,7 @@ def check(
     allow_outside: bool = False,
     target: str | None = None,
     connection: str | None = None,
+    base: str | None = None,
 ) -> tuple[Graph | None, list[Diagnostic]]:
     """Load and check the project at ``path``; returns the graph and every diagnostic.
 
@@ -80,49 +84,135 @@ def check(
     environment whose tables to read (default: ``METRICS_LAYER_TARGET``, then the project's).
     ``connection`` (a SQLAlchemy URL) also checks the sources that built against that database:
     tables, columns and their types (``checks/warehouse.py``), read-only.
+
+    Definitions that build cleanly are also compared with the project's ``metrics.lock`` and,
+    when ``base`` names a git revision (``"origin/main"``), with the definitions at that
+    revision, read with git without a checkout (docs/checks.md: the changes codes).
     """
-    _, graph, diagnostics = _checked(
-        path, allow_outside=allow_outside, target=target, connection=connection
-    )
-    return graph, diagnostics
+    _check_connection(connection)
+    checked = _checked(path, allow_outside, target)
+    diagnostics = checked.diagnostics
+    if checked.graph is not None and connection is not None:
+        from metrics_layer.checks.warehouse import warehouse_diagnostics
+
+        diagnostics = [*diagnostics, *warehouse_diagnostics(checked.graph, connection)]
+    if checked.project is None or checked.graph is None or _failed(checked.diagnostics):
+        return checked.graph, bounded_diagnostics(diagnostics)
+    found = _gate(checked, Path(path), base)
+    # A missing changelog entry may be reported (as an error) by the definition checks already.
+    told = {
+        (d.file, d.line)
+        for d in checked.diagnostics
+        if d.code == "changelog" and d.level is Level.ERROR
+    }
+    added = [d for d in found.diagnostics if d.code != "changelog" or (d.file, d.line) not in told]
+    return checked.graph, bounded_diagnostics([*diagnostics, *added])
 
 
-def _checked(
-    path: str | os.PathLike[str],
+@dataclass(frozen=True)
+class LockWritten:
+    """What ``lock`` did: whether it wrote the lock, where, what changed in it, and the
+    diagnostics that stopped it (or that it fixed)."""
+
+    written: bool
+    file: str | None
+    changes: tuple[str, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+# What writing the lock fixes; any other error stops it (a lock must never hide a change).
+_LOCK_FIXES = frozenset({"lock-missing", "lock-outdated"})
+
+
+@_boundary
+def lock(
+    path: str | os.PathLike[str] = "definitions",
     *,
-    allow_outside: bool,
-    target: str | None,
-    connection: str | None = None,
-) -> tuple[ProjectFiles | None, Graph | None, list[Diagnostic]]:
-    """``check``, also returning the files read (a layer rebuilds its graph from them to
-    compute fingerprints without the target's renamed tables)."""
-    from metrics_layer.checks.bounded import bounded_diagnostics
+    allow_outside: bool = False,
+    target: str | None = None,
+) -> LockWritten:
+    """Write ``metrics.lock`` in the project at ``path``: each metric's version, fingerprint and
+    status. Nothing is written when the definitions have errors, or a metric changed without a
+    version bump (or any other error the lock comparison finds): locking never hides a change.
+    """
+    from metrics_layer.checks.lockfile import (
+        LOCK_FILE,
+        lock_changes,
+        render_lock,
+        updated_lock,
+        write_lock,
+    )
+
+    checked = _checked(path, allow_outside, target)
+    if checked.project is None or checked.graph is None or _failed(checked.diagnostics):
+        return LockWritten(False, None, (), tuple(checked.diagnostics))
+    found = _gate(checked, Path(path), None)
+    stops = [d for d in found.diagnostics if d.level is Level.ERROR and d.code not in _LOCK_FIXES]
+    if stops:
+        return LockWritten(False, None, (), tuple(bounded_diagnostics(stops)))
+    old = found.lock.snapshot if found.lock is not None else None
+    # Earlier versions' fingerprints of another format mean nothing to this one.
+    same_format = found.lock is not None and found.lock.format == _format()
+    new = updated_lock(old if same_format else None, found.current)
+    file = checked.project.root / LOCK_FILE
+    changes = tuple(lock_changes(old, new))
+    write_lock(file, render_lock(new))
+    return LockWritten(True, str(file), changes, tuple(found.diagnostics))
+
+
+def _format() -> int:
+    from metrics_layer.graph import fingerprint
+
+    return fingerprint.FORMAT
+
+
+def _failed(diagnostics: Sequence[Diagnostic]) -> bool:
+    return any(d.level is Level.ERROR for d in diagnostics)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    graph: Graph | None
+    diagnostics: list[Diagnostic]
+    project: ProjectFiles | None = None
+
+
+def _gate(checked: _Checked, location: Path, base: str | None) -> Gate:
+    """The lock and base comparisons of a cleanly built project; fingerprints come from a graph
+    built without a target, so that every environment computes the same."""
+    from metrics_layer.checks.gate import gate
+    from metrics_layer.graph.fingerprint import untargeted
+
+    assert checked.project is not None
+    assert checked.graph is not None
+    graph = untargeted(checked.graph, checked.project)
+    return gate(checked.project.root, graph, base, location)
+
+
+def _checked(path: str | os.PathLike[str], allow_outside: bool, target: str | None) -> _Checked:
+    """Read, build and check the project: the graph for ``target`` and every diagnostic."""
     from metrics_layer.checks.run import run_checks
     from metrics_layer.graph.build import build_graph
     from metrics_layer.graph.targets import choose_target
     from metrics_layer.spec.project import PROJECT_FILE, read_project
 
-    _check_connection(connection)
     problem = _path_problem(path)
     if problem is not None:
-        return (
-            None,
-            None,
-            bounded_diagnostics([Diagnostic(Level.ERROR, problem, None, code="project")]),
+        return _Checked(
+            None, bounded_diagnostics([Diagnostic(Level.ERROR, problem, None, code="project")])
         )
     try:
         project = read_project(Path(path), allow_outside=allow_outside)
     except OSError as exc:
         shown = _short(os.fspath(path))
-        return (
-            None,
+        return _Checked(
             None,
             bounded_diagnostics(
                 [
                     Diagnostic(
                         Level.ERROR,
-                        f"cannot read '{shown}': {exc.strerror or exc}; pass the folder that holds "
-                        "your definitions, or one definitions file",
+                        f"cannot read '{shown}': {exc.strerror or exc}; pass the folder that "
+                        "holds your definitions, or one definitions file",
                         shown,
                         code="project",
                     )
@@ -130,32 +220,28 @@ def _checked(
             ),
         )
     if project.diagnostics:
-        return None, None, bounded_diagnostics(project.diagnostics)
+        return _Checked(None, bounded_diagnostics(project.diagnostics))
     if target is not None and not isinstance(target, str):
         raise QueryError(f"expected a target name, not {type(target).__name__}", field="target")
     chosen, unknown = choose_target(project.settings, target, str(project.root / PROJECT_FILE))
     if unknown:
-        return None, None, bounded_diagnostics(unknown)
+        return _Checked(None, bounded_diagnostics(unknown))
     try:
         graph, problems = build_graph(project, chosen)
-        if not any(p.level is Level.ERROR for p in problems):
-            problems = [*problems, *run_checks(graph)]
-        if connection is not None:
-            from metrics_layer.checks.warehouse import warehouse_diagnostics
-
-            problems = [*problems, *warehouse_diagnostics(graph, connection)]
-        return project, graph, bounded_diagnostics(problems)
+        if any(p.level is Level.ERROR for p in problems):
+            return _Checked(graph, bounded_diagnostics(problems))
+        found = bounded_diagnostics([*problems, *run_checks(graph)])
+        return _Checked(graph, found, project)
     except RecursionError:
         # The last net: a stage that recurses on something nested in the files must still end
         # in a diagnostic (the SQL parsers are bounded before they run; this is for the rest).
-        return (
-            None,
+        return _Checked(
             None,
             [
                 Diagnostic(
                     Level.ERROR,
-                    "an expression in the definitions nests too deeply to check (dozens of nested "
-                    "parentheses or operators); simplify it",
+                    "an expression in the definitions nests too deeply to check (dozens of "
+                    "nested parentheses or operators); simplify it",
                     str(project.root),
                     code="limit",
                 )
@@ -202,16 +288,16 @@ def load(
     targets). ``cache_bytes`` bounds the compiled-SQL cache (default 32 MiB; 0 turns it off).
     """
     _check_connection(connection)
-    project, graph, diagnostics = _checked(path, allow_outside=allow_outside, target=target)
-    if graph is None or any(d.level is Level.ERROR for d in diagnostics):
-        raise DefinitionError(diagnostics)
+    checked = _checked(path, allow_outside, target)
+    if checked.graph is None or _failed(checked.diagnostics):
+        raise DefinitionError(checked.diagnostics)
     return SemanticLayer(
-        graph,
-        diagnostics,
+        checked.graph,
+        checked.diagnostics,
         connection=connection,
         timeout=timeout,
         cache_bytes=cache_bytes,
-        project=project,
+        project=checked.project,
     )
 
 

@@ -36,7 +36,7 @@ from metrics_layer.graph.model import CalendarPeriod, Measure, Metric, MetricRef
 from metrics_layer.graph.targets import Target
 from metrics_layer.spec.project import ProjectFiles
 
-__all__ = ["FORMAT", "Fingerprints", "as_written", "canonical_tree"]
+__all__ = ["FORMAT", "Fingerprints", "as_written", "canonical_tree", "untargeted"]
 
 # Replaces a column by a text of its own, or keeps it (None).
 ColumnRule = Callable[[exp.Column], "str | None"]
@@ -364,6 +364,14 @@ def _offset(offset: Offset | None) -> object:
     return [offset.amount, unit.name if isinstance(unit, CalendarPeriod) else unit.value]
 
 
+def untargeted(graph: Graph, project: ProjectFiles | None) -> Graph:
+    """``graph`` as the definitions are written: when it was built for a target (which renames
+    tables), ``project`` built again without one."""
+    if graph.settings.target is not None and project is not None:
+        graph, _ = build_graph(project, Target())
+    return graph
+
+
 def as_written(graph: Graph, project: ProjectFiles | None = None) -> dict[str, str]:
     """Every metric's fingerprint by the name a query asks for it (a kept version as
     ``name@N``), from the definitions as written: when ``graph`` was built for a target
@@ -375,7 +383,5 @@ def as_written(graph: Graph, project: ProjectFiles | None = None) -> dict[str, s
     >>> as_written(layer.graph)["signups"] == Fingerprints(layer.graph).metric("signups")
     True
     """
-    if graph.settings.target is not None and project is not None:
-        graph, _ = build_graph(project, Target())
-    prints = Fingerprints(graph)
+    prints = Fingerprints(untargeted(graph, project))
     return {name: prints.metric(name) for name in sorted(graph.metrics)}
