@@ -7,6 +7,7 @@ period valid), governance fields must be coherent, and labels must not collide.
 
 from __future__ import annotations
 
+from metrics_layer.checks.governance import governance_checks
 from metrics_layer.errors import Diagnostic, Level, QueryError
 from metrics_layer.graph.graph import Graph
 from metrics_layer.graph.model import Metric
@@ -35,6 +36,7 @@ def run_checks(graph: Graph) -> list[Diagnostic]:
                     f"'{other}'; give one a distinct label",
                 )
             )
+    found.extend(governance_checks(graph))
     return found
 
 
