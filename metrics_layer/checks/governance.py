@@ -229,8 +229,8 @@ def _conflict(graph: Graph, first: _Term, second: _Term) -> Diagnostic:
         "conflicting-label",
         here.place(graph),
         f"{here.shown} of metric '{here.metric.name}' is {there.shown} of metric "
-        f"'{there.metric.name}' (defined at {_where(graph, there.metric.name)}), but the two "
-        "compute different things: a search or a dashboard picker shows two KPIs under one word",
+        f"'{there.metric.name}' (defined at {_where(graph, there.metric.name)}), which computes "
+        "something else",
         f"give '{here.metric.name}' a {here.kind if here.kind != 'name' else 'label'} of its "
         f"own; if both should be one KPI, make their definitions equal and deprecate one with "
         "replaced_by",
