@@ -303,34 +303,37 @@ def _similar_names(
     graph: Graph, metrics: Sequence[Metric], prints: Fingerprints
 ) -> Iterator[Diagnostic]:
     # Candidates share a squashed name, or every word but one: no pair of a large project is
-    # compared that could not match.
+    # compared that could not match. Each metric is reported once, against the first one
+    # it is like.
     buckets: dict[tuple[object, ...], list[Metric]] = {}
-    reported: set[tuple[str, str]] = set()
+    order = {metric.name: i for i, metric in enumerate(metrics)}
     for metric in metrics:
         words = metric.name.split("_")
         keys: list[tuple[object, ...]] = [("squashed", _squashed(metric.name))]
         keys += [(len(words), i, *words[:i], *words[i + 1 :]) for i in range(len(words))]
+        alike = [
+            other
+            for key in keys
+            for other in buckets.get(key, [])
+            if similar_names(other.name, metric.name)
+            and not _migration(other, metric)
+            # the same computation is reported as equivalent-metrics
+            and prints.metric(other.name) != prints.metric(metric.name)
+        ]
         for key in keys:
-            for other in buckets.get(key, []):
-                pair = (other.name, metric.name)
-                if pair in reported or not similar_names(other.name, metric.name):
-                    continue
-                reported.add(pair)
-                if _migration(other, metric):
-                    continue
-                if prints.metric(other.name) == prints.metric(metric.name):
-                    continue  # reported as equivalent-metrics
-                yield _diagnostic(
-                    "similar-names",
-                    _metric_place(graph, metric.name),
-                    f"metric '{metric.name}' differs from '{other.name}' (defined at "
-                    f"{_where(graph, other.name)}) only in spelling, but the two compute "
-                    "different things",
-                    f"rename one of them so that the difference shows (e.g. "
-                    f"'{metric.name}_by_...'); if they are one KPI, keep '{other.name}' and "
-                    f"deprecate '{metric.name}' with replaced_by: {other.name}",
-                )
             buckets.setdefault(key, []).append(metric)
+        if not alike:
+            continue
+        other = min(alike, key=lambda m: order[m.name])
+        yield _diagnostic(
+            "similar-names",
+            _metric_place(graph, metric.name),
+            f"metric '{metric.name}' differs from '{other.name}' (defined at "
+            f"{_where(graph, other.name)}) only in spelling, but the two compute different "
+            "things",
+            f"rename one of them so that the difference shows; if they are one KPI, keep "
+            f"'{other.name}' and deprecate '{metric.name}' with replaced_by: {other.name}",
+        )
 
 
 # --- the lifecycle ---------------------------------------------------------------------------
