@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -50,15 +50,46 @@ def governance_checks(graph: Graph, *, today: dt.date | None = None) -> list[Dia
     UTC) decides which sunset dates have passed."""
     metrics = [m for m in graph.metrics.values() if "@" not in m.name]
     prints = Fingerprints(graph)
+    looped = _looped(graph)
+    meanings = {m.name: prints.metric(m.name) for m in metrics if m.name not in looped}
     found = [
-        *_equivalent_metrics(graph, metrics, prints),
+        *_equivalent_metrics(graph, metrics, meanings),
         *_equivalent_measures(graph, prints),
-        *_conflicting_labels(graph, metrics, prints),
-        *_similar_names(graph, metrics, prints),
+        *_conflicting_labels(graph, metrics, meanings),
+        *_similar_names(graph, metrics, meanings),
         *_deprecation(graph, metrics, today or utc_today()),
         *_certified_inputs(graph, metrics),
     ]
     return sorted(found, key=lambda d: (d.file or "", d.line or 0, d.column or 0))
+
+
+def _looped(graph: Graph) -> set[str]:
+    """Metrics that need themselves through metric-valued filters (``user.loop > 1`` in
+    ``loop``), and those built on one: they have no meaning to compare (``check`` reports that
+    they cannot be computed)."""
+    state: dict[str, bool] = {}  # False: being visited; True: done
+    looped: set[str] = set()
+
+    def visit(name: str) -> bool:
+        if name in state:
+            return not state[name] or name in looped
+        state[name] = False
+        bad = False
+        for used in _uses(graph, graph.metrics[name], pinned=True):
+            bad = visit(used) or bad
+        state[name] = True
+        if bad:
+            looped.add(name)
+        return bad
+
+    for name in graph.metrics:
+        visit(name)
+    return looped
+
+
+def _same(meanings: Mapping[str, str], a: str, b: str) -> bool:
+    """Whether metrics ``a`` and ``b`` compute the same thing (both have a fingerprint)."""
+    return a in meanings and meanings.get(a) == meanings.get(b)
 
 
 def _diagnostic(name: str, place: Place, message: str, hint: str) -> Diagnostic:
@@ -103,11 +134,12 @@ def _migration(a: Metric, b: Metric) -> bool:
 
 
 def _equivalent_metrics(
-    graph: Graph, metrics: Sequence[Metric], prints: Fingerprints
+    graph: Graph, metrics: Sequence[Metric], meanings: Mapping[str, str]
 ) -> Iterator[Diagnostic]:
     groups: dict[str, list[Metric]] = {}
     for metric in metrics:
-        groups.setdefault(prints.metric(metric.name), []).append(metric)
+        if metric.name in meanings:
+            groups.setdefault(meanings[metric.name], []).append(metric)
     for group in groups.values():
         names = {m.name for m in group}
         # A deprecated metric pointing at one of its twins is the migration path, not a twin.
@@ -203,7 +235,7 @@ def _terms(metric: Metric) -> Iterator[_Term]:
 
 
 def _conflicting_labels(
-    graph: Graph, metrics: Sequence[Metric], prints: Fingerprints
+    graph: Graph, metrics: Sequence[Metric], meanings: Mapping[str, str]
 ) -> Iterator[Diagnostic]:
     holders: dict[str, list[_Term]] = {}
     reported: set[tuple[str, str]] = set()
@@ -215,7 +247,7 @@ def _conflicting_labels(
                     continue
                 if term.kind == "name" and other.kind == "name":
                     continue
-                if prints.metric(metric.name) == prints.metric(other.metric.name):
+                if _same(meanings, metric.name, other.metric.name):
                     continue  # the same KPI: reported once, as equivalent-metrics
                 reported.add(pair)
                 yield _conflict(graph, first=other, second=term)
@@ -300,7 +332,7 @@ def _one_edit(x: str, y: str) -> bool:
 
 
 def _similar_names(
-    graph: Graph, metrics: Sequence[Metric], prints: Fingerprints
+    graph: Graph, metrics: Sequence[Metric], meanings: Mapping[str, str]
 ) -> Iterator[Diagnostic]:
     # Candidates share a squashed name, or every word but one: no pair of a large project is
     # compared that could not match. Each metric is reported once, against the first one
@@ -318,7 +350,7 @@ def _similar_names(
             if similar_names(other.name, metric.name)
             and not _migration(other, metric)
             # the same computation is reported as equivalent-metrics
-            and prints.metric(other.name) != prints.metric(metric.name)
+            and not _same(meanings, other.name, metric.name)
         ]
         for key in keys:
             buckets.setdefault(key, []).append(metric)
@@ -467,9 +499,10 @@ def _uncertified_uses(graph: Graph, metric: Metric) -> Iterator[list[str]]:
         frontier = following
 
 
-def _uses(graph: Graph, metric: Metric) -> list[str]:
+def _uses(graph: Graph, metric: Metric, *, pinned: bool = False) -> list[str]:
     """The metrics ``metric`` reads: its inputs, and those its filter uses per entity
-    (``user.lifetime_revenue > 100``), in the order written."""
+    (``user.lifetime_revenue > 100``), in the order written; kept versions (``name@N``) only
+    when ``pinned``."""
     used = [item.name for item in metric.inputs if item.measure is None]
     if metric.filter is not None:
         for column in metric.filter.find_all(exp.Column):
@@ -481,4 +514,8 @@ def _uses(graph: Graph, metric: Metric) -> list[str]:
                 and not graph.has_dimension(parts[0], parts[1])
             ):
                 used.append(parts[1])
-    return [name for name in dict.fromkeys(used) if name in graph.metrics and "@" not in name]
+    return [
+        name
+        for name in dict.fromkeys(used)
+        if name in graph.metrics and (pinned or "@" not in name)
+    ]

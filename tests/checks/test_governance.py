@@ -207,6 +207,23 @@ def test_kept_versions_are_not_twins_of_their_metric(tmp_path: Path) -> None:
     assert governance_checks(graph, today=TODAY) == []
 
 
+def test_metrics_that_need_themselves_are_not_compared(tmp_path: Path) -> None:
+    # 'loop' filters on itself per customer: it cannot be computed (the planner says so) and
+    # has no meaning to compare, nor has 'loop_share' built on it; 'twin' is still compared.
+    metrics = """\
+metrics:
+  - {name: loop, type: simple, measure: orders.buyers, filter: "customer.loop > 1"}
+  - {name: loop_copy, type: simple, measure: orders.buyers, filter: "customer.loop > 1"}
+  - {name: loop_share, type: ratio, numerator: loop, denominator: orders.buyers}
+  - {name: revenue, type: simple, measure: orders.revenue}
+  - {name: twin, type: simple, measure: orders.revenue}
+"""
+    assert_found(
+        governance(tmp_path, metrics),
+        [("equivalent-metrics", "metrics.yml", 6, "'twin' computes exactly what 'revenue'")],
+    )
+
+
 # --- equivalent-measures -----------------------------------------------------------------------
 
 
