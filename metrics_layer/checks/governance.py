@@ -241,7 +241,10 @@ def _conflicting_labels(
     reported: set[tuple[str, str]] = set()
     for metric in metrics:
         for term in _terms(metric):
-            for other in holders.get(term_key(term.text), []):
+            key = term_key(term.text)
+            if not key:
+                continue  # a blank label or synonym names nothing
+            for other in holders.get(key, []):
                 pair = (other.metric.name, metric.name)
                 if other.metric is metric or pair in reported:
                     continue
@@ -251,7 +254,7 @@ def _conflicting_labels(
                     continue  # the same KPI: reported once, as equivalent-metrics
                 reported.add(pair)
                 yield _conflict(graph, first=other, second=term)
-            holders.setdefault(term_key(term.text), []).append(term)
+            holders.setdefault(key, []).append(term)
 
 
 def _conflict(graph: Graph, first: _Term, second: _Term) -> Diagnostic:

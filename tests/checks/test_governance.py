@@ -413,6 +413,15 @@ metrics:
     )
 
 
+def test_blank_labels_and_synonyms_name_nothing(tmp_path: Path) -> None:
+    metrics = """\
+metrics:
+  - {name: revenue, type: simple, measure: orders.revenue, label: " ", synonyms: [" "]}
+  - {name: buyers, type: simple, measure: orders.buyers, label: " ", synonyms: ["_"]}
+"""
+    assert governance(tmp_path, metrics) == []
+
+
 # --- similar-names -----------------------------------------------------------------------------
 
 
