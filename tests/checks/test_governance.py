@@ -121,6 +121,19 @@ def test_the_issues_duplicates_fail_the_whole_check(tmp_path: Path) -> None:
     ]
 
 
+def test_the_cli_fails_on_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from metrics_layer.cli.main import main
+
+    assert main(["check", str(write(tmp_path, ISSUE_EXAMPLES))]) == 1
+    shown = capsys.readouterr()
+    text = shown.out + shown.err
+    assert "metrics.yml:11:11: error: metric 'net_sales' computes exactly what 'revenue'" in text
+    assert "metrics.yml:16:11: error: metric 'buyers' computes exactly what 'active_customers'" in (
+        text
+    )
+    assert "2 error(s), 0 warning(s)" in text
+
+
 @pytest.mark.parametrize(
     "written",
     [
