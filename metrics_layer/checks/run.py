@@ -2,11 +2,13 @@
 
 The graph builder already reports syntax, reference and cycle errors; these checks add what
 needs the whole graph: every metric must plan on its own (its filter names reachable, its
-period valid), governance fields must be coherent, and labels must not collide.
+period valid), changelogs and certification must be coherent; ``governance.py`` adds the rules
+that compare metrics with each other and follow their lifecycle.
 """
 
 from __future__ import annotations
 
+from metrics_layer.checks.governance import governance_checks
 from metrics_layer.errors import Diagnostic, Level, QueryError
 from metrics_layer.graph.graph import Graph
 from metrics_layer.graph.model import Metric
@@ -20,23 +22,12 @@ __all__ = ["run_checks"]
 def run_checks(graph: Graph) -> list[Diagnostic]:
     """Every finding about ``graph``, errors and warnings, in file order."""
     found: list[Diagnostic] = []
-    labels: dict[str, str] = {}
     for metric in graph.metrics.values():
         found.extend(_plans_alone(graph, metric))
         if metric.pinned_of is not None:
             continue  # a kept version shares the metric's label, owner and changelog
         found.extend(_governance(graph, metric))
-        other = labels.setdefault(metric.label.lower(), metric.name)
-        if other != metric.name:
-            found.append(
-                _at(
-                    graph,
-                    metric,
-                    Level.WARNING,
-                    f"metric '{metric.name}' has the same label '{metric.label}' as "
-                    f"'{other}'; give one a distinct label",
-                )
-            )
+    found.extend(governance_checks(graph))
     return found
 
 
@@ -80,26 +71,14 @@ def _governance(graph: Graph, metric: Metric) -> list[Diagnostic]:
                 f"entry for it; add one saying what changed",
             )
         )
-    if metric.status is MetricStatus.CERTIFIED:
-        if not metric.owner or not metric.description:
-            found.append(
-                _at(
-                    graph,
-                    metric,
-                    Level.ERROR,
-                    f"certified metric '{metric.name}' needs an owner and a "
-                    "description; add them or set status: draft",
-                )
+    if metric.status is MetricStatus.CERTIFIED and (not metric.owner or not metric.description):
+        found.append(
+            _at(
+                graph,
+                metric,
+                Level.ERROR,
+                f"certified metric '{metric.name}' needs an owner and a "
+                "description; add them or set status: draft",
             )
-        for item in metric.inputs:
-            used = graph.metrics.get(item.name)
-            if used is not None and used.status is MetricStatus.DEPRECATED:
-                found.append(
-                    _at(
-                        graph,
-                        metric,
-                        Level.WARNING,
-                        f"certified metric '{metric.name}' uses deprecated metric '{used.name}'",
-                    )
-                )
+        )
     return found

@@ -92,6 +92,12 @@ class Graph:
         default_factory=dict, compare=False
     )
     calendar: Calendar | None = None
+    # Finer places than a metric's name line, where the files have them: a metric's fields
+    # (``("metric", "revenue", "label")``, ``("metric", "revenue", "synonyms", 0)``) and a
+    # measure's name (``("measure", "orders.revenue")``).
+    field_places: dict[tuple[str | int, ...], tuple[str, int | None, int | None]] = field(
+        default_factory=dict, compare=False
+    )
     # Entities primary in more than one source: the sources after the first (``primary``).
     also_primary: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Where each source written in a file is (its table or sql, its fields), by source name.

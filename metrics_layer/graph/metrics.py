@@ -269,6 +269,8 @@ def _metric(
         fill_periods=getattr(spec, "fill_periods", False),
         period=derived.period if derived is not None else None,
         cohort_table=derived is not None and derived.cohort_table,
+        replaced_by=spec.replaced_by,
+        sunset=spec.sunset,
         file=located.doc.file,
     )
 

@@ -273,6 +273,9 @@ class Metric:
     period: Grain | None = None
     # A retention metric's cohort table: grouped by its own 'period' dimension.
     cohort_table: bool = False
+    # A deprecated metric's successor and the date from which it may be removed.
+    replaced_by: str | None = None
+    sunset: dt.date | None = None
     file: str | None = field(default=None, compare=False)
     # A kept earlier version (``name@N``, docs/definitions.md: versions): the metric it is a
     # version of; ``version`` is the version it computes.

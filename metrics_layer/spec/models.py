@@ -442,6 +442,15 @@ class _Governance(_Spec):
     synonyms: list[str] = Field(default_factory=list)
     version: int = Field(1, ge=1, description="Bump whenever what the metric computes changes.")
     changelog: list[ChangelogEntry] = Field(default_factory=list)
+    replaced_by: Name | None = Field(
+        None,
+        description="With status deprecated: the metric to use instead.",
+    )
+    sunset: dt.date | None = Field(
+        None,
+        description="With status deprecated: the date (YYYY-MM-DD) from which the metric may "
+        "be removed.",
+    )
     versions: list[KeptVersionSpec] = Field(
         default_factory=list,
         description="Earlier versions kept queryable as 'name@N' (dashboards pinned to one): "

@@ -417,7 +417,8 @@ def test_governance_errors_of_several_metrics_are_all_listed(write_project: Writ
         {
             "a.yml": metrics(
                 "{name: a, type: simple, measure: users.signups, status: certified}",
-                "{name: b, type: simple, measure: users.signups, changelog: "
+                "{name: b, type: simple, measure: users.signups, filter: \"country = 'DE'\", "
+                "changelog: "
                 "[{version: 4, date: 2026-01-01, change: x}]}",
             )
         }
