@@ -28,7 +28,7 @@ from metrics_layer.errors import (
 )
 
 if TYPE_CHECKING:
-    from metrics_layer.api import Query, SemanticLayer, check, load
+    from metrics_layer.api import LockWritten, Query, SemanticLayer, check, load, lock
     from metrics_layer.engine.result import MetricVersion, Result
     from metrics_layer.graph.model import Metric
 
@@ -41,6 +41,7 @@ __all__ = [
     "FilterError",
     "InternalError",
     "Level",
+    "LockWritten",
     "Metric",
     "MetricVersion",
     "MetricsLayerError",
@@ -53,6 +54,7 @@ __all__ = [
     "UserError",
     "check",
     "load",
+    "lock",
 ]
 
 _LAZY = {
@@ -60,6 +62,8 @@ _LAZY = {
     "SemanticLayer": "metrics_layer.api",
     "check": "metrics_layer.api",
     "load": "metrics_layer.api",
+    "lock": "metrics_layer.api",
+    "LockWritten": "metrics_layer.api",
     "Result": "metrics_layer.engine.result",
     "MetricVersion": "metrics_layer.engine.result",
     "Metric": "metrics_layer.graph.model",

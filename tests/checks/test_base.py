@@ -196,7 +196,8 @@ def test_renaming_a_deprecated_metric_is_a_note(
     edit(
         repo,
         "    status: certified\n    type: simple\n    measure: orders.orders\n",
-        "    status: deprecated\n    type: simple\n    measure: orders.orders\n",
+        "    status: deprecated\n    replaced_by: revenue\n    sunset: 2099-12-31\n"
+        "    type: simple\n    measure: orders.orders\n",
     )
     assert api.lock(repo / FOLDER).written
     git(repo, "commit", "-q", "-a", "-m", "deprecate order_count")
@@ -213,7 +214,8 @@ def test_removing_a_deprecated_metric_is_a_note(
     edit(
         repo,
         "    status: certified\n    type: simple\n    measure: orders.orders\n",
-        "    status: deprecated\n    type: simple\n    measure: orders.orders\n",
+        "    status: deprecated\n    replaced_by: revenue\n    sunset: 2099-12-31\n"
+        "    type: simple\n    measure: orders.orders\n",
     )
     assert api.lock(repo / FOLDER).written
     git(repo, "commit", "-q", "-a", "-m", "deprecate order_count")

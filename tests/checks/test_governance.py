@@ -127,9 +127,13 @@ def test_the_cli_fails_on_them(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["check", str(write(tmp_path, ISSUE_EXAMPLES))]) == 1
     shown = capsys.readouterr()
     text = shown.out + shown.err
-    assert "metrics.yml:11:11: error: metric 'net_sales' computes exactly what 'revenue'" in text
-    assert "metrics.yml:16:11: error: metric 'buyers' computes exactly what 'active_customers'" in (
-        text
+    assert (
+        "metrics.yml:11:11: error[equivalent-metrics]: metric 'net_sales' computes exactly what "
+        "'revenue'" in text
+    )
+    assert (
+        "metrics.yml:16:11: error[equivalent-metrics]: metric 'buyers' computes exactly what "
+        "'active_customers'" in text
     )
     assert "2 error(s), 0 warning(s)" in text
 
@@ -821,6 +825,7 @@ metrics:
 
 def test_a_clean_project_reports_nothing(tmp_path: Path) -> None:
     assert governance(tmp_path, CLEAN) == []
+    assert ml.lock(tmp_path / "defs").written
     graph, found = ml.check(tmp_path / "defs")
     assert graph is not None
     assert found == []

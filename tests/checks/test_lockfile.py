@@ -207,7 +207,8 @@ def test_deprecate_then_remove_is_clean_after_lock(tmp_path: Path) -> None:
     edit(
         folder,
         "    description: Orders placed.\n    owner: finance\n    status: certified\n",
-        "    description: Orders placed.\n    owner: finance\n    status: deprecated\n",
+        "    description: Orders placed.\n    owner: finance\n    status: deprecated\n"
+        "    replaced_by: revenue\n    sunset: 2099-12-31\n",
     )
     assert ("lock-outdated", "metrics.yml", 12) in found(folder)
     assert api.lock(folder).written
