@@ -83,7 +83,17 @@ def check(
 
     problem = _path_problem(path)
     if problem is not None:
-        return None, bounded_diagnostics([Diagnostic(Level.ERROR, problem, None, code="project")])
+        return None, bounded_diagnostics(
+            [
+                Diagnostic(
+                    Level.ERROR,
+                    problem,
+                    None,
+                    code="project",
+                    hint="pass the folder that holds your definitions, or one definitions file",
+                )
+            ]
+        )
     try:
         project = read_project(Path(path), allow_outside=allow_outside)
     except OSError as exc:
@@ -92,25 +102,27 @@ def check(
             [
                 Diagnostic(
                     Level.ERROR,
-                    f"cannot read '{shown}': {exc.strerror or exc}; pass the folder that holds "
-                    "your definitions, or one definitions file",
+                    f"cannot read '{shown}': {exc.strerror or exc}",
                     shown,
                     code="project",
+                    hint="pass the folder that holds your definitions, or one definitions file",
                 )
             ]
         )
-    if project.diagnostics:
-        return None, bounded_diagnostics(project.diagnostics)
+    found = list(project.diagnostics)
+    if project.empty:
+        return None, bounded_diagnostics(_by_place(found))
     if target is not None and not isinstance(target, str):
         raise QueryError(f"expected a target name, not {type(target).__name__}", field="target")
     chosen, unknown = choose_target(project.settings, target, str(project.root / PROJECT_FILE))
     if unknown:
-        return None, bounded_diagnostics(unknown)
+        return None, bounded_diagnostics(_by_place([*found, *unknown]))
     try:
+        # Every valid part is built and checked, whatever failed elsewhere: one run reports
+        # every independent problem, and nothing about what a failed part would have caused.
         graph, problems = build_graph(project, chosen)
-        if any(p.level is Level.ERROR for p in problems):
-            return graph, bounded_diagnostics(problems)
-        return graph, bounded_diagnostics([*problems, *run_checks(graph)])
+        found = [*found, *problems, *run_checks(graph)]
+        return graph, bounded_diagnostics(_by_place(found))
     except RecursionError:
         # The last net: a stage that recurses on something nested in the files must still end
         # in a diagnostic (the SQL parsers are bounded before they run; this is for the rest).
@@ -118,11 +130,29 @@ def check(
             Diagnostic(
                 Level.ERROR,
                 "an expression in the definitions nests too deeply to check (dozens of nested "
-                "parentheses or operators); simplify it",
+                "parentheses or operators)",
                 str(project.root),
                 code="limit",
+                hint="simplify it",
             )
         ]
+
+
+def _by_place(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """``diagnostics`` by file, line and column (those without a place first), keeping the
+    order of those at one place.
+
+    >>> [d.message for d in _by_place([
+    ...     Diagnostic(Level.ERROR, "b2", "b.yml", 2, 1),
+    ...     Diagnostic(Level.ERROR, "a9", "a.yml", 9, 3),
+    ...     Diagnostic(Level.ERROR, "p", None),
+    ...     Diagnostic(Level.ERROR, "a9c1", "a.yml", 9, 1),
+    ... ])]
+    ['p', 'a9c1', 'a9', 'b2']
+    """
+    return sorted(
+        diagnostics, key=lambda d: (d.file or "", d.file is not None, d.line or 0, d.column or 0)
+    )
 
 
 def _path_problem(path: object) -> str | None:

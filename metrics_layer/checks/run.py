@@ -1,18 +1,21 @@
-"""Checks over a built graph: every finding is a Diagnostic with a level and a place.
+"""Checks over a built graph: every finding is a Diagnostic with a level, a code and a place.
 
-The graph builder already reports syntax, reference and cycle errors; these checks add what
-needs the whole graph: every metric must plan on its own (its filter names reachable, its
-period valid), governance fields must be coherent, and labels must not collide.
+The graph builder already reports syntax, reference and cycle errors and leaves the broken
+parts out; these checks add what needs the whole graph, over the part that built: every metric
+must plan on its own (its filter names reachable, its period valid), governance fields must be
+coherent, and labels must not collide.
 """
 
 from __future__ import annotations
 
 from metrics_layer.errors import Diagnostic, Level, QueryError
+from metrics_layer.graph.expressions import column_parts, references
 from metrics_layer.graph.graph import Graph
 from metrics_layer.graph.model import Metric
 from metrics_layer.planner.planner import plan_query
 from metrics_layer.planner.query import MetricQuery
 from metrics_layer.spec.models import MetricStatus
+from metrics_layer.spec.places import split_hint
 
 __all__ = ["run_checks"]
 
@@ -30,17 +33,24 @@ def run_checks(graph: Graph) -> list[Diagnostic]:
                 _at(
                     graph,
                     metric,
+                    "label",
                     Level.WARNING,
-                    f"metric '{metric.name}' has the same label '{metric.label}' as "
-                    f"'{other}'; give one a distinct label",
+                    f"metric '{metric.name}' has the same label '{metric.label}' as '{other}'",
+                    code="conflicting-label",
+                    hint=f"give '{metric.name}' or '{other}' a distinct label",
                 )
             )
     return found
 
 
-def _at(graph: Graph, metric: Metric, level: Level, message: str) -> Diagnostic:
-    file, line, column = graph.places.get(metric.name, (None, None, None))
-    return Diagnostic(level, message, file, line, column, "check")
+def _at(
+    graph: Graph, metric: Metric, field: str, level: Level, message: str, *, code: str, hint: str
+) -> Diagnostic:
+    """A diagnostic at the value of ``field`` of ``metric`` (its name when not written)."""
+    fields = graph.field_places.get(metric.name, {})
+    place = fields.get(field) or graph.places.get(metric.name)
+    file, line, column = place if place is not None else (None, None, None)
+    return Diagnostic(level, message, file, line, column, code, hint)
 
 
 def _plans_alone(graph: Graph, metric: Metric) -> list[Diagnostic]:
@@ -49,10 +59,59 @@ def _plans_alone(graph: Graph, metric: Metric) -> list[Diagnostic]:
         by = (metric.cohort_period,) if metric.cohort_period else ()
         plan_query(graph, MetricQuery(metrics=(metric.name,), by=by))
     except QueryError as exc:
+        if _names_left_out(graph, metric):
+            return []  # a name its filter uses was left out, with its own error
+        text = str(exc).removeprefix("where: ").removeprefix("filter: ")
+        message, hint = split_hint(
+            text, f"fix the definition of '{metric.name}' so that it can be queried on its own"
+        )
+        field = "filter" if _filter_at_fault(graph, metric, text) else "name"
         return [
-            _at(graph, metric, Level.ERROR, f"metric '{metric.name}' cannot be computed: {exc}")
+            _at(
+                graph,
+                metric,
+                field,
+                Level.ERROR,
+                f"metric '{metric.name}' cannot be computed: {message}",
+                code="not-computable",
+                hint=hint,
+            )
         ]
     return []
+
+
+def _filters(graph: Graph, metric: Metric, seen: set[str] | None = None) -> list[Metric]:
+    """``metric`` and every metric it is built on that has a filter."""
+    seen = seen if seen is not None else set()
+    if metric.name in seen:
+        return []
+    seen.add(metric.name)
+    found = [metric] if metric.filter is not None else []
+    for item in metric.inputs:
+        used = graph.metrics.get(item.name)
+        if item.measure is None and used is not None:
+            found.extend(_filters(graph, used, seen))
+    return found
+
+
+def _filter_names(graph: Graph, metric: Metric) -> list[str]:
+    names: list[str] = []
+    for filtered in _filters(graph, metric):
+        assert filtered.filter is not None
+        names.extend(".".join(column_parts(c)) for c in references(filtered.filter))
+    return names
+
+
+def _names_left_out(graph: Graph, metric: Metric) -> bool:
+    return any(graph.broken.has_name(name) for name in _filter_names(graph, metric))
+
+
+def _filter_at_fault(graph: Graph, metric: Metric, text: str) -> bool:
+    """Whether the planner's complaint is about a name the metric's own filter uses."""
+    if metric.filter is None:
+        return False
+    own = [".".join(column_parts(c)) for c in references(metric.filter)]
+    return any(f"'{name}'" in text for name in own)
 
 
 def _governance(graph: Graph, metric: Metric) -> list[Diagnostic]:
@@ -63,9 +122,12 @@ def _governance(graph: Graph, metric: Metric) -> list[Diagnostic]:
             _at(
                 graph,
                 metric,
+                "changelog",
                 Level.ERROR,
                 f"metric '{metric.name}' is version {metric.version} but its changelog "
-                f"mentions version {max(versions)}; bump 'version' or fix the entry",
+                f"mentions version {max(versions)}",
+                code="changelog",
+                hint=f"bump 'version' to {max(versions)} or fix the entry",
             )
         )
     if metric.version > 1 and metric.version not in versions:
@@ -73,20 +135,33 @@ def _governance(graph: Graph, metric: Metric) -> list[Diagnostic]:
             _at(
                 graph,
                 metric,
+                "version",
                 Level.WARNING,
                 f"metric '{metric.name}' is version {metric.version} with no changelog "
-                f"entry for it; add one saying what changed",
+                "entry for it",
+                code="changelog",
+                hint=f"add a changelog entry for version {metric.version} saying what changed",
             )
         )
     if metric.status is MetricStatus.CERTIFIED:
         if not metric.owner or not metric.description:
+            missing = " and ".join(
+                word
+                for word, value in (
+                    ("an owner", metric.owner),
+                    ("a description", metric.description),
+                )
+                if not value
+            )
             found.append(
                 _at(
                     graph,
                     metric,
+                    "status",
                     Level.ERROR,
-                    f"certified metric '{metric.name}' needs an owner and a "
-                    "description; add them or set status: draft",
+                    f"certified metric '{metric.name}' needs an owner and a description",
+                    code="certification",
+                    hint=f"add {missing}, or set status: draft",
                 )
             )
         for item in metric.inputs:
@@ -96,8 +171,12 @@ def _governance(graph: Graph, metric: Metric) -> list[Diagnostic]:
                     _at(
                         graph,
                         metric,
+                        "status",
                         Level.WARNING,
                         f"certified metric '{metric.name}' uses deprecated metric '{used.name}'",
+                        code="certified-uses-deprecated",
+                        hint=f"build '{metric.name}' on a current metric instead of "
+                        f"'{used.name}', or set its status to draft",
                     )
                 )
     return found

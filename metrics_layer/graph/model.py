@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 __all__ = [
+    "Broken",
     "Calendar",
     "CalendarPeriod",
     "Dimension",
@@ -36,6 +37,39 @@ __all__ = [
     "Settings",
     "Source",
 ]
+
+
+@dataclass(frozen=True)
+class Broken:
+    """What the files define but the graph left out after reporting why: a reference to one
+    of these is not reported again (the first error is the one to fix).
+
+    Sources and metrics by name; dimensions, measures and entities as ``source.name``.
+
+    >>> Broken(sources=frozenset({"orders"})).has_measure("orders.revenue")
+    True
+    """
+
+    sources: frozenset[str] = frozenset()
+    metrics: frozenset[str] = frozenset()
+    measures: frozenset[str] = frozenset()
+    dimensions: frozenset[str] = frozenset()
+    entities: frozenset[str] = frozenset()
+
+    def has_measure(self, ref: str) -> bool:
+        """Whether ``source.measure`` is left out, itself or with its source."""
+        return ref in self.measures or ref.partition(".")[0] in self.sources
+
+    def has_name(self, name: str) -> bool:
+        """Whether a dotted query name (``source.dimension``, ``entity.dimension``, an entity)
+        starts from something left out."""
+        parts = name.split(".")
+        return (
+            parts[0] in self.sources
+            or parts[0] in {e.partition(".")[2] for e in self.entities}
+            or ".".join(parts[:2]) in self.dimensions
+            or any(d.endswith(f".{parts[-1]}") for d in self.dimensions if len(parts) >= 2)
+        )
 
 
 @dataclass(frozen=True)

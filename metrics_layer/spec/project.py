@@ -11,9 +11,10 @@ Reading is confined to the project folder and bounded by the limits in ``limits.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pydantic
 
@@ -28,7 +29,8 @@ from metrics_layer.spec.limits import (
     size,
 )
 from metrics_layer.spec.models import DefinitionsFile, MetricSpec, ProjectSpec, SourceSpec
-from metrics_layer.spec.schema import validate_document
+from metrics_layer.spec.places import item_name, place
+from metrics_layer.spec.schema import invalid_paths
 from metrics_layer.spec.yaml_source import Path, YamlDocument, read_yaml
 
 __all__ = ["PROJECT_FILE", "Located", "ProjectFiles", "read_project"]
@@ -46,19 +48,29 @@ class Located(Generic[T]):
     path: Path
 
     def diagnostic(
-        self, message: str, *sub: str | int, key: bool = False, level: Level = Level.ERROR
+        self,
+        message: str,
+        *sub: str | int,
+        code: str,
+        hint: str,
+        key: bool = False,
+        level: Level = Level.ERROR,
     ) -> Diagnostic:
+        """A diagnostic at the field ``sub`` of this spec (its value, or its key when ``key``):
+        ``message`` says what is wrong, ``hint`` what to do, ``code`` is registered in
+        ``checks/codes.py``."""
         line, column = self.doc.position((*self.path, *sub), key=key) or (None, None)
-        return Diagnostic(level, message, self.doc.file, line, column, "reference")
+        return Diagnostic(level, message, self.doc.file, line, column, code, hint)
 
     def duplicate_of(self, kind: str, first: Located[object]) -> Diagnostic:
         """``kind`` named like ``first`` (defined earlier): an error pointing at this one."""
         line = first.doc.position((*first.path, "name")) or (0, 0)
         name = getattr(self.spec, "name", "?")
         return self.diagnostic(
-            f"{kind} '{name}' is defined twice (first at {first.doc.file}:{line[0]}); "
-            "rename or remove one",
+            f"{kind} '{name}' is defined twice (first at {first.doc.file}:{line[0]})",
             "name",
+            code="duplicate-name",
+            hint="rename or remove one",
         )
 
 
@@ -74,6 +86,15 @@ class ProjectFiles:
     metrics: list[Located[MetricSpec]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # Names of the sources and metrics written in the files whose own definitions failed (read
+    # from the raw YAML): a reference to one of them is not reported again.
+    broken_sources: set[str] = field(default_factory=set)
+    broken_metrics: set[str] = field(default_factory=set)
+
+    @property
+    def empty(self) -> bool:
+        """Whether the files hold no source and no metric, valid or not."""
+        return not (self.sources or self.metrics or self.broken_sources or self.broken_metrics)
 
 
 @dataclass
@@ -100,10 +121,11 @@ def read_project(location: str | FsPath, *, allow_outside: bool = False) -> Proj
         project.diagnostics.append(
             Diagnostic(
                 Level.ERROR,
-                f"no such file or folder {quote_path(root)}; pass the folder that holds your "
-                f"definitions (with a {PROJECT_FILE}) or one definitions file",
+                f"no such file or folder {quote_path(root)}",
                 str(root),
                 code="project",
+                hint=f"pass the folder that holds your definitions (with a {PROJECT_FILE}) or "
+                "one definitions file",
             )
         )
         return project
@@ -113,11 +135,31 @@ def read_project(location: str | FsPath, *, allow_outside: bool = False) -> Proj
         return project
     project = ProjectFiles(root=root, settings=_default_settings(_default_name(root)))
     budget = _Budget()
-    for file in _find_files(root, project, budget, Scope(real_path(root), allow_outside)):
+    files = _find_files(root, project, budget, Scope(real_path(root), allow_outside))
+    for file in files:
         _read_file(file, project, budget, allow_project=False)
         if budget.spent:
             break
+    if project.empty and not any(d.level is Level.ERROR for d in project.diagnostics):
+        project.diagnostics.append(_empty(root, bool(files)))
     return project
+
+
+def _empty(root: FsPath, had_files: bool) -> Diagnostic:
+    """The error of a project folder holding no definitions."""
+    what = (
+        "its YAML files define no source and no metric"
+        if had_files
+        else "it holds no *.yml or *.yaml file"
+    )
+    return Diagnostic(
+        Level.ERROR,
+        f"the folder {quote_path(root)} holds no definitions: {what}",
+        str(root),
+        code="empty-project",
+        hint="pass the folder of your definitions, or add a file with 'sources:' and "
+        "'metrics:' (docs/definitions.md shows one)",
+    )
 
 
 def _find_files(
@@ -146,19 +188,24 @@ def _find_files(
         if scope.allows(real) and os.path.isdir(real):
             finder.walk(target)
             continue
+        outside = not scope.allows(real)
         problem = (
-            f"leads to {quote_path(real)}, outside the project folder {quote_path(scope.root)}; "
+            f"leads to {quote_path(real)}, outside the project folder {quote_path(scope.root)}"
+            if outside
+            else "is not a folder"
+        )
+        hint = (
             "definitions are read only from inside the project folder: name a folder inside it, "
             "or let the caller allow reading outside (allow_outside=True, or --allow-outside on "
             "the command line)"
-            if not scope.allows(real)
-            else "is not a folder; fix the path or create the folder"
+            if outside
+            else "fix the path or create the folder"
         )
         message = f"project.paths names {quote(written)}, which {problem}"
         project.diagnostics.append(
-            read.diagnostic(message, "project", "paths", index)
+            read.diagnostic(message, "project", "paths", index, code="project", hint=hint)
             if read is not None  # the default "." fails only if the folder vanished meanwhile
-            else Diagnostic(Level.ERROR, message, str(project_file), code="project")
+            else Diagnostic(Level.ERROR, message, str(project_file), code="project", hint=hint)
         )
     project.diagnostics.extend(finder.diagnostics)
     if finder.full:
@@ -190,9 +237,10 @@ def _read_file(
         project.diagnostics.append(
             Diagnostic(
                 Level.ERROR,
-                "the file is too large or nests too deeply to check; split or flatten it",
+                "the file is too large or nests too deeply to check",
                 name,
                 code="limit",
+                hint="split or flatten it",
             )
         )
         return None
@@ -205,18 +253,20 @@ def _read_text(file: FsPath, project: ProjectFiles, budget: _Budget) -> str | No
     try:
         data = read_bytes(file, limit)
     except TooBig as exc:
-        message = str(exc)
+        message, hint = exc.message, exc.hint
         if limit < MAX_FILE_BYTES:
             budget.spent = True
             message = (
                 f"the project's files hold more than {size(MAX_TOTAL_BYTES)} in all; "
-                "this file and the ones after it were not read. Name fewer folders in "
-                "project.paths, or split the project"
+                "this file and the ones after it were not read"
             )
-        project.diagnostics.append(Diagnostic(Level.ERROR, message, name, code="limit"))
+            hint = "name fewer folders in project.paths, or split the project"
+        project.diagnostics.append(Diagnostic(Level.ERROR, message, name, code="limit", hint=hint))
         return None
     except Unreadable as exc:
-        project.diagnostics.append(Diagnostic(Level.ERROR, str(exc), name, code="project"))
+        project.diagnostics.append(
+            Diagnostic(Level.ERROR, exc.message, name, code="project", hint=exc.hint)
+        )
         return None
     budget.bytes -= len(data)
     try:
@@ -227,12 +277,12 @@ def _read_text(file: FsPath, project: ProjectFiles, budget: _Budget) -> str | No
         project.diagnostics.append(
             Diagnostic(
                 Level.ERROR,
-                f"cannot read file: byte 0x{data[exc.start]:02x} is not UTF-8; "
-                "save the file as UTF-8",
+                f"cannot read file: byte 0x{data[exc.start]:02x} is not UTF-8",
                 name,
                 line,
                 column,
                 "project",
+                "save the file as UTF-8",
             )
         )
         return None
@@ -241,6 +291,9 @@ def _read_text(file: FsPath, project: ProjectFiles, budget: _Budget) -> str | No
 def _parse_file(
     text: str, name: str, project: ProjectFiles, budget: _Budget, *, allow_project: bool
 ) -> Located[DefinitionsFile] | None:
+    """Read one file's items into ``project``: each source and metric is validated on its own,
+    so one bad item hides neither the others nor other files. Returns the file's valid parts
+    (with its document) when it could be read at all."""
     doc = read_yaml(text, name, nodes_left=budget.nodes)
     budget.nodes -= doc.nodes
     if budget.nodes <= 0:
@@ -249,32 +302,137 @@ def _parse_file(
         project.diagnostics.extend(doc.diagnostics)
         return None
     if not isinstance(doc.data, dict):
-        doc.error("a definitions file must be a mapping with 'sources' and/or 'metrics'", ())
+        doc.error(
+            "a definitions file must be a mapping with 'sources' and/or 'metrics'",
+            (),
+            code="schema",
+            hint="start the file with 'sources:' or 'metrics:'",
+        )
         project.diagnostics.extend(doc.diagnostics)
         return None
-    if not validate_document(doc):
-        project.diagnostics.extend(doc.diagnostics)
+    bad = _bad_items(invalid_paths(doc))
+    parsed_project = _valid(ProjectSpec, doc, ("project",), bad)
+    sources = [
+        (i, spec)
+        for i in _indexes(doc.data, "sources")
+        if (spec := _valid(SourceSpec, doc, ("sources", i), bad)) is not None
+    ]
+    metrics = [
+        (i, metric)
+        for i in _indexes(doc.data, "metrics")
+        if (metric := _valid(_METRIC, doc, ("metrics", i), bad)) is not None
+    ]
+    project.broken_sources.update(_names(doc.data, "sources", {i for i, _ in sources}))
+    project.broken_metrics.update(_names(doc.data, "metrics", {i for i, _ in metrics}))
+    project.diagnostics.extend(doc.diagnostics)
+    if parsed_project is not None and not allow_project:
+        project.diagnostics.append(
+            Located(parsed_project, doc, ("project",)).diagnostic(
+                f"'project' settings belong in {PROJECT_FILE} at the project root",
+                key=True,
+                code="project",
+                hint="move them there",
+            )
+        )
+    for index, source in sources:
+        project.sources.append(Located(source, doc, ("sources", index)))
+    for index, metric in metrics:
+        project.metrics.append(Located(metric, doc, ("metrics", index)))
+    if "project" in doc.data and parsed_project is None:
+        return None
+    parsed = DefinitionsFile.model_construct(
+        project=parsed_project,
+        sources=[spec for _, spec in sources],
+        metrics=[spec for _, spec in metrics],
+    )
+    return Located(parsed, doc, ())
+
+
+_METRIC: pydantic.TypeAdapter[MetricSpec] = pydantic.TypeAdapter(MetricSpec)
+_TAGS = {"simple", "ratio", "derived", "rolling", "cumulative", "conversion", "retention", "churn"}
+S = TypeVar("S")
+
+
+def _bad_items(paths: list[Path]) -> set[Path]:
+    """The items (``("metrics", 3)``, ``("project",)``) or whole lists (``("metrics",)``)
+    that hold a schema error; an error at the top of the file (an unknown key) spoils none."""
+    bad: set[Path] = set()
+    for path in paths:
+        if path[:1] == ("project",):
+            bad.add(("project",))
+        elif len(path) >= 2 and path[0] in ("sources", "metrics") and isinstance(path[1], int):
+            bad.add(path[:2])
+        elif path[:1] in (("sources",), ("metrics",)):
+            bad.add(path[:1])
+    return bad
+
+
+def _indexes(data: dict[str, object], key: str) -> range:
+    items = data.get(key)
+    return range(len(items)) if isinstance(items, list) else range(0)
+
+
+def _names(data: dict[str, object], key: str, valid: set[int]) -> set[str]:
+    """The names of the items of ``data[key]`` that are not ``valid``."""
+    items = data.get(key)
+    if not isinstance(items, list):
+        return set()
+    return {
+        name
+        for i, item in enumerate(items)
+        if i not in valid and (name := item_name(item)) is not None
+    }
+
+
+def _valid(
+    model: type[S] | pydantic.TypeAdapter[S], doc: YamlDocument, path: Path, bad: set[Path]
+) -> S | None:
+    """The item at ``path`` parsed as ``model``, or None (its problems in ``doc``) when it is
+    missing, failed the schema or fails the model."""
+    if path in bad or path[:1] in bad:
+        return None
+    value: object = doc.data
+    for step in path:
+        if isinstance(value, dict) and isinstance(step, str):
+            value = value.get(step)
+        elif isinstance(value, list) and isinstance(step, int):
+            value = value[step]
+    if value is None:
         return None
     try:
-        parsed = DefinitionsFile.model_validate(doc.data)
+        if isinstance(model, pydantic.TypeAdapter):
+            return model.validate_python(value)
+        validate = getattr(model, "model_validate")  # noqa: B009 (a pydantic model class)
+        found: S = validate(value)
+        return found
     except pydantic.ValidationError as exc:
         for problem in exc.errors():
             loc = tuple(p for p in problem["loc"] if isinstance(p, (str, int)))
-            loc = tuple(p for p in loc if p not in ("simple", "ratio", "derived"))
-            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-            doc.error(f"{problem['msg']} in {where}", loc, code="schema")
-        project.diagnostics.extend(doc.diagnostics)
+            loc = (*path, *(p for p in loc if p not in _TAGS))
+            message, hint = _pydantic_wording(problem)
+            doc.error(f"{place(doc.data, loc)} {message}", loc, code="schema", hint=hint)
         return None
-    if parsed.project is not None and not allow_project:
-        doc.error(
-            f"'project' settings belong in {PROJECT_FILE} at the project root; move them there",
-            ("project",),
-            key=True,
-            code="project",
+
+
+def _pydantic_wording(problem: Mapping[str, Any]) -> tuple[str, str]:
+    """(what is wrong, what to do) for a pydantic error, in the library's words.
+
+    >>> _pydantic_wording({"type": "date_from_datetime_parsing", "input": "2026-13-01",
+    ...                    "msg": "Input should be a valid date"})
+    ("must be a date written YYYY-MM-DD, not '2026-13-01'", 'write a real date such as 2026-11-01')
+    """
+    kind = str(problem.get("type", ""))
+    if kind.startswith("date"):
+        return (
+            f"must be a date written YYYY-MM-DD, not {quote(problem.get('input'))}",
+            "write a real date such as 2026-11-01",
         )
-        project.diagnostics.extend(doc.diagnostics)
-    for index, source in enumerate(parsed.sources):
-        project.sources.append(Located(source, doc, ("sources", index)))
-    for index, metric in enumerate(parsed.metrics):
-        project.metrics.append(Located(metric, doc, ("metrics", index)))
-    return Located(parsed, doc, ())
+    text = str(problem.get("msg", "is not valid")).removeprefix("Value error, ")
+    message, _, hint = text.partition("; ")
+    message = message[:1].lower() + message[1:]
+    return f"is not valid: {_clean(message)}", hint or "fix the value; docs/definitions.md lists "
+    "every field"
+
+
+def _clean(text: str) -> str:
+    return text if text.isprintable() and len(text) <= 300 else quote(text)[1:-1]
