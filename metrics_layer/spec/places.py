@@ -91,11 +91,12 @@ def describe(data: Any, path: tuple[Any, ...]) -> tuple[str, str]:
             kind, key = _ITEMS[step]
             item = child[following]
             name = item_name(item, key)
-            owners.append(
-                f"{kind} {quote(name)}"
-                if name is not None
-                else f"the {ordinal(following)} {kind} (no {key})"
-            )
+            if name is None:
+                owners.append(f"the {ordinal(following)} {kind} (no {key})")
+            elif key == "version":
+                owners.append(f"the {kind} of version {name}")
+            else:
+                owners.append(f"{kind} {quote(name)}")
             field = []
             node, index = item, index + 2
             continue

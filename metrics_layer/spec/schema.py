@@ -17,7 +17,7 @@ import jsonschema
 
 from metrics_layer.errors import did_you_mean, printable
 from metrics_layer.spec.limits import QUOTE_CHARS, quote
-from metrics_layer.spec.places import place
+from metrics_layer.spec.places import describe, place
 from metrics_layer.spec.yaml_source import Path, YamlDocument, yaml11_boolean_hint
 
 __all__ = ["SCHEMA_ID", "generate_schema", "invalid_paths", "load_schema", "validate_document"]
@@ -159,8 +159,12 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
             "lower-case letters, digits and underscores, starting with a letter"
         )
         what = "name" if "letters" in rule.lower() else "value"
+        owner, field = describe(doc.data, path)
+        kind = owner.rsplit(", ", 1)[-1].split(" ")[0] if owner else ""
         doc.error(
-            f"{where}: {quote(error.instance)} is not a valid {what}",
+            f"{quote(error.instance)} is not a valid {kind} name"
+            if field == "name" and kind and not owner.startswith("the ")
+            else f"{where}: {quote(error.instance)} is not a valid {what}",
             path,
             code="schema",
             hint=f"use {rule[0].lower()}{rule[1:].rstrip('.')}",

@@ -201,16 +201,16 @@ def syntax_error(exc: yaml.MarkedYAMLError, text: str, file: str) -> Diagnostic:
         mark = exc.context_mark
         message = "invalid YAML: this quote is never closed"
         hint = "close it at the end of the value"
-    elif "flow sequence" in context or "flow mapping" in context:
-        opening = exc.context_mark
-        bracket = "[" if "sequence" in context else "{"
+    elif "nesting depth" in problem:
+        hint = "flatten it"
+    elif "flow" in context and (opened := _open_bracket(text, exc.problem_mark)) is not None:
+        mark, bracket = opened
         closing = "]" if bracket == "[" else "}"
-        if opening is not None:
-            message = (
-                f"invalid YAML: the '{bracket}' at line {opening.line + 1} is not closed "
-                f"before this place"
-            )
-        hint = f"close it with '{closing}', and separate its items with ', '"
+        message = f"invalid YAML: this '{bracket}' is not closed where its items end"
+        hint = (
+            f"close it with '{closing}' after its last item, separate items with ', ', and "
+            "quote items that contain ': '"
+        )
     elif "mapping values are not allowed" in problem and mark is not None:
         message = "invalid YAML: ': ' inside a plain value starts a mapping here"
         hint = "quote values that contain ': '" + _quoted_example(text, mark.line)
@@ -231,6 +231,41 @@ def syntax_error(exc: yaml.MarkedYAMLError, text: str, file: str) -> Diagnostic:
         "yaml-syntax",
         hint,
     )
+
+
+def _open_bracket(text: str, until: yaml.Mark | None) -> tuple[yaml.Mark, str] | None:
+    """The innermost ``[`` or ``{`` still open at ``until`` (quotes and comments skipped).
+
+    >>> mark, bracket = _open_bracket("a: [1, {b: 2}\\nc: 3\\n", None)
+    >>> (mark.line, mark.column, bracket)
+    (0, 3, '[')
+    """
+    end = len(text) if until is None else until.index
+    stack: list[tuple[int, str]] = []
+    quote_char = ""
+    index = 0
+    while index < end:
+        char = text[index]
+        if quote_char:
+            if char == quote_char:
+                quote_char = ""
+        elif char in "'\"" and (index == 0 or text[index - 1] in " \t\n[{,:"):
+            quote_char = char
+        elif char == "#" and (index == 0 or text[index - 1] in " \t\n"):
+            newline = text.find("\n", index)
+            index = end if newline == -1 else newline
+            continue
+        elif char in "[{":
+            stack.append((index, char))
+        elif char in "]}" and stack:
+            stack.pop()
+        index += 1
+    if not stack:
+        return None
+    at, bracket = stack[-1]
+    line = text.count("\n", 0, at)
+    column = at - (text.rfind("\n", 0, at) + 1)
+    return yaml.Mark("", at, line, column, None, None), bracket
 
 
 def _quoted_example(text: str, index: int) -> str:
@@ -308,7 +343,7 @@ class _Walk:
             raise _Refused(
                 f"lists and mappings nest more than {MAX_DEPTH} levels deep here",
                 _mark(node),
-                "definitions need about 6 levels: flatten them",
+                "definitions need about 6: flatten them",
             )
 
     def convert(self, node: yaml.Node, path: Path, depth: int) -> Any:
