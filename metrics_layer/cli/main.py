@@ -486,7 +486,8 @@ def github_command(d: Diagnostic) -> str:
     if d.file is not None:
         place = {"file": d.file, "line": str(d.line or 1), "col": str(d.column or 1)}
         properties = " " + ",".join(f"{k}={_escape_property(v)}" for k, v in place.items())
-    return f"::{kind}{properties}::{_escape_data(d.message)}"
+    text = f"{d.message}; {d.hint}" if d.hint else d.message
+    return f"::{kind}{properties}::{_escape_data(text)}"
 
 
 def _escape_data(text: str) -> str:

@@ -267,7 +267,7 @@ def test_check_broken_project_prints_file_line_and_exits_1(
     metrics = broken / "metrics.yml"
     lines = run.err.strip().splitlines()
     assert lines[0].startswith(f"{metrics}:2:")
-    assert "source 'users' has no measure 'signup'. Did you mean 'signups'?" in lines[0]
+    assert "source 'users' has no measure 'signup'; Did you mean 'signups'?" in lines[0]
     assert lines[1].startswith(f"{metrics}:3:")
     assert "has no measure 'signupz'" in lines[1]
     assert lines[-1] == "2 error(s), 0 warning(s)"
