@@ -257,7 +257,15 @@ def _source(
                     hint="add 'type: time' or remove 'grain'",
                 )
             )
-        expr = _parse(dim.expr or dim.name, spec.name, located, problems, "dimensions", i)
+        expr = _parse(
+            dim.expr or dim.name,
+            spec.name,
+            located,
+            problems,
+            "dimensions",
+            i,
+            "expr" if dim.expr is not None else "name",
+        )
         if expr is not None:
             grain = (dim.grain or Grain.DAY) if dim.type is DimensionType.TIME else None
             dimensions[dim.name] = Dimension(

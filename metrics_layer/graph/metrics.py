@@ -98,6 +98,10 @@ class _Context:
     quiet: bool = False
 
     def error(self, message: str, *where: str | int, code: str, hint: str) -> None:
+        """An error at ``where`` in this metric, named in the message."""
+        name = self.located.spec.name
+        if f"'{name}'" not in message:
+            message = f"metric '{name}': {message}"
         self.problems.append(self.located.diagnostic(message, *where, code=code, hint=hint))
 
 

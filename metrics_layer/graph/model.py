@@ -64,11 +64,12 @@ class Broken:
         """Whether a dotted query name (``source.dimension``, ``entity.dimension``, an entity)
         starts from something left out."""
         parts = name.split(".")
+        dimensions = {d.partition(".")[2] for d in self.dimensions}
         return (
             parts[0] in self.sources
             or parts[0] in {e.partition(".")[2] for e in self.entities}
-            or ".".join(parts[:2]) in self.dimensions
-            or any(d.endswith(f".{parts[-1]}") for d in self.dimensions if len(parts) >= 2)
+            or parts[0] in dimensions
+            or (len(parts) >= 2 and parts[1] in dimensions)
         )
 
 

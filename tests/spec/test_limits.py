@@ -532,7 +532,8 @@ def test_deeply_nested_sql_in_a_definition_is_a_diagnostic(
     write(repo, {"a.yml": USERS_SOURCE + METRIC.replace("}", f', filter: "{condition}"}}')})
     expected = Diagnostic(
         ml.Level.ERROR,
-        "filter: a filter nests deeper than 32 levels or has more than 20,000 parts",
+        "metric 'signups': filter: a filter nests deeper than 32 levels or has more than 20,000 "
+        "parts",
         str(repo / "a.yml"),
         13,
         67,
