@@ -32,12 +32,14 @@ def test_each_case_reports_exactly_what_is_expected(case: str) -> None:
     project = CORPUS / case / "project"
     graph, found = ml.check(project)
     shown = [str(d) for d in found]
-    assert [
+    places = [
         (d.code, Path(d.file).relative_to(project).as_posix() if d.file else None, d.line, d.column)
         for d in found
-    ] == [
+    ]
+    wanted_places = [
         (e["code"], e["file"], e.get("line"), e.get("column")) for e in expected["diagnostics"]
-    ], shown
+    ]
+    assert places == wanted_places, shown
     for diagnostic, wanted in zip(found, expected["diagnostics"], strict=True):
         assert wanted["says"] in diagnostic.message, shown
         if "hint" in wanted:
