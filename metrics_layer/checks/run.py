@@ -24,8 +24,13 @@ def run_checks(graph: Graph) -> list[Diagnostic]:
     """Every finding about ``graph``, errors and warnings, in file order."""
     found: list[Diagnostic] = []
     labels: dict[str, str] = {}
+    failed = {m.name: _plan_error(graph, m) for m in graph.metrics.values()}
     for metric in graph.metrics.values():
-        found.extend(_plans_alone(graph, metric))
+        error = failed[metric.name]
+        # A metric built on one that cannot be computed fails for that one's reason: only the
+        # first is reported.
+        if error is not None and not any(failed.get(n) for n in _built_on(graph, metric)):
+            found.extend(_not_computable(graph, metric, error))
         found.extend(_governance(graph, metric))
         other = labels.setdefault(metric.label.lower(), metric.name)
         if other != metric.name:
@@ -53,31 +58,51 @@ def _at(
     return Diagnostic(level, message, file, line, column, code, hint)
 
 
-def _plans_alone(graph: Graph, metric: Metric) -> list[Diagnostic]:
+def _plan_error(graph: Graph, metric: Metric) -> QueryError | None:
+    """Why ``metric`` cannot be planned on its own, if it cannot."""
     try:
         # A cohort table is read by its period number (a query without it is refused).
         by = (metric.cohort_period,) if metric.cohort_period else ()
         plan_query(graph, MetricQuery(metrics=(metric.name,), by=by))
     except QueryError as exc:
-        if _names_left_out(graph, metric):
-            return []  # a name its filter uses was left out, with its own error
-        text = str(exc).removeprefix("where: ").removeprefix("filter: ")
-        message, hint = split_hint(
-            text, f"fix the definition of '{metric.name}' so that it can be queried on its own"
+        return exc
+    return None
+
+
+def _built_on(graph: Graph, metric: Metric) -> set[str]:
+    """The metrics ``metric`` is built on, directly or not."""
+    found: set[str] = set()
+    todo = [i.name for i in metric.inputs if i.measure is None]
+    while todo:
+        name = todo.pop()
+        used = graph.metrics.get(name)
+        if name in found or used is None:
+            continue
+        found.add(name)
+        todo.extend(i.name for i in used.inputs if i.measure is None)
+    found.discard(metric.name)
+    return found
+
+
+def _not_computable(graph: Graph, metric: Metric, exc: QueryError) -> list[Diagnostic]:
+    if _names_left_out(graph, metric):
+        return []  # a name its filter uses was left out, with its own error
+    text = str(exc).removeprefix("where: ").removeprefix("filter: ")
+    message, hint = split_hint(
+        text, f"fix the definition of '{metric.name}' so that it can be queried on its own"
+    )
+    field = "filter" if _filter_at_fault(graph, metric, text) else "name"
+    return [
+        _at(
+            graph,
+            metric,
+            field,
+            Level.ERROR,
+            f"metric '{metric.name}' cannot be computed: {message}",
+            code="not-computable",
+            hint=hint,
         )
-        field = "filter" if _filter_at_fault(graph, metric, text) else "name"
-        return [
-            _at(
-                graph,
-                metric,
-                field,
-                Level.ERROR,
-                f"metric '{metric.name}' cannot be computed: {message}",
-                code="not-computable",
-                hint=hint,
-            )
-        ]
-    return []
+    ]
 
 
 def _filters(graph: Graph, metric: Metric, seen: set[str] | None = None) -> list[Metric]:

@@ -181,8 +181,8 @@ def _left_out(
         sources=frozenset(gone_sources),
         metrics=frozenset(project.broken_metrics),
         measures=frozenset(measures),
-        dimensions=frozenset(dimensions),
-        entities=frozenset(entities),
+        dimensions=frozenset(dimensions | project.broken_dimensions),
+        entities=frozenset(entities | project.broken_entities),
     )
 
 

@@ -90,6 +90,9 @@ class ProjectFiles:
     # from the raw YAML): a reference to one of them is not reported again.
     broken_sources: set[str] = field(default_factory=set)
     broken_metrics: set[str] = field(default_factory=set)
+    # The entities and dimensions those sources name (``source.name``), read the same way.
+    broken_entities: set[str] = field(default_factory=set)
+    broken_dimensions: set[str] = field(default_factory=set)
 
     @property
     def empty(self) -> bool:
@@ -323,6 +326,11 @@ def _parse_file(
         if (metric := _valid(_METRIC, doc, ("metrics", i), bad)) is not None
     ]
     project.broken_sources.update(_names(doc.data, "sources", {i for i, _ in sources}))
+    for key, found in (
+        ("entities", project.broken_entities),
+        ("dimensions", project.broken_dimensions),
+    ):
+        found.update(_parts(doc.data, key, {i for i, _ in sources}))
     project.broken_metrics.update(_names(doc.data, "metrics", {i for i, _ in metrics}))
     project.diagnostics.extend(doc.diagnostics)
     if parsed_project is not None and not allow_project:
@@ -382,6 +390,26 @@ def _names(data: dict[str, object], key: str, valid: set[int]) -> set[str]:
         for i, item in enumerate(items)
         if i not in valid and (name := item_name(item)) is not None
     }
+
+
+def _parts(data: dict[str, object], key: str, valid: set[int]) -> set[str]:
+    """``source.name`` of the ``key`` items (entities, dimensions) of the sources of ``data``
+    that are not ``valid``."""
+    items = data.get("sources")
+    if not isinstance(items, list):
+        return set()
+    found: set[str] = set()
+    for index, item in enumerate(items):
+        # A source without a usable name still names its parts ('?' stands for it).
+        source = item_name(item) or "?"
+        if index in valid or not isinstance(item, dict):
+            continue
+        parts = item.get(key)
+        for part in parts if isinstance(parts, list) else []:
+            name = item_name(part)
+            if name is not None:
+                found.add(f"{source}.{name}")
+    return found
 
 
 def _valid(

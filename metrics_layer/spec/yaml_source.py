@@ -265,7 +265,7 @@ def _open_bracket(text: str, until: yaml.Mark | None) -> tuple[yaml.Mark, str] |
     at, bracket = stack[-1]
     line = text.count("\n", 0, at)
     column = at - (text.rfind("\n", 0, at) + 1)
-    return yaml.Mark("", at, line, column, None, None), bracket
+    return yaml.Mark("", at, line, column, text, at), bracket
 
 
 def _quoted_example(text: str, index: int) -> str:
