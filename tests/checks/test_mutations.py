@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -190,12 +191,9 @@ def test_mutated_definitions_never_raise_and_every_diagnostic_is_complete(
         assert places == sorted(places)
         errors = [d for d in diagnostics if d.level is ml.Level.ERROR]
         if errors:
-            try:
+            with pytest.raises(ml.DefinitionError) as caught:
                 ml.load(root)
-            except ml.DefinitionError as exc:
-                assert {str(d) for d in exc.diagnostics} >= {str(d) for d in errors}
-            else:
-                raise AssertionError("load must raise when check reports errors")
+            assert {str(d) for d in caught.value.diagnostics} >= {str(d) for d in errors}
         else:
             assert graph is not None
             ml.load(root)
