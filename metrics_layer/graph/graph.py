@@ -412,9 +412,9 @@ class Graph:
         metric = self.metrics.get(name)
         if metric is not None:
             if field in ("where", "filter") or field.endswith(".filter"):
-                return f"'{name}' is a metric, not a dimension. {self._per_entity(metric)}"
+                return f"'{name}' is a metric, not a dimension; {self._per_entity(metric)}"
             return (
-                f"'{name}' is a metric, not a dimension. List it among the metrics to compute, "
+                f"'{name}' is a metric, not a dimension; list it among the metrics to compute, "
                 "and group by dimensions"
             )
         examples = [n for n in self.query_names() if "." in n and n.split(".")[0] != METRIC_TIME]
@@ -436,11 +436,11 @@ class Graph:
         entities = [e.name for e in held if len(e.keys) == 1 and e.name in self.primary]
         if not entities:
             return (
-                "A filter keeps rows before they are aggregated, so it names dimensions; "
+                "a filter keeps rows before they are aggregated, so it names dimensions: "
                 "filter on dimensions of its source instead"
             )
         return (
-            "A filter keeps rows before they are aggregated; to keep the rows of entities by "
+            "a filter keeps rows before they are aggregated: to keep the rows of entities by "
             f"the metric's value, write '{entities[0]}.{metric.name}' (the metric per "
             f'{entities[0]}), e.g. "{entities[0]}.{metric.name} >= 3"'
         )
