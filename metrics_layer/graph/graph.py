@@ -7,6 +7,7 @@ primary: each row of S finds at most one row of T, so joining along edges never 
 from __future__ import annotations
 
 from collections import deque
+from difflib import get_close_matches
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -423,8 +424,21 @@ class Graph:
         also = f", or an entity name such as '{entity}'" if entity else ""
         return (
             f"unknown name '{name}'. Write 'entity.dimension' or 'source.dimension'"
-            f"{example}{also}." + did_you_mean(name, self.query_names())
+            f"{example}{also}." + self._closest(name)
         )
+
+    def _closest(self, name: str) -> str:
+        """`` Did you mean 'x'?`` for a query name close to ``name``, or to its last part (a
+        dimension's own name written without its entity)."""
+        names = self.query_names()
+        found = did_you_mean(name, names)
+        if found:
+            return found
+        by_last: dict[str, str] = {}
+        for known in names:
+            by_last.setdefault(known.rsplit(".", 1)[-1], known)
+        close = get_close_matches(name, list(by_last), n=1, cutoff=0.6)
+        return f" Did you mean '{by_last[close[0]]}'?" if close else ""
 
     def _per_entity(self, metric: Metric) -> str:
         """How to filter by a metric's value: per entity of its source (``user.orders >= 3``)."""
