@@ -7,8 +7,8 @@ primary: each row of S finds at most one row of T, so joining along edges never 
 from __future__ import annotations
 
 from collections import deque
-from difflib import get_close_matches
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from functools import cached_property
 
 from metrics_layer.errors import QueryError, did_you_mean
