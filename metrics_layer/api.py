@@ -28,6 +28,7 @@ from metrics_layer.errors import (
 if TYPE_CHECKING:
     from sqlglot import exp
 
+    from metrics_layer.catalogue import JSON, Catalogue
     from metrics_layer.engine.connection import Connection
     from metrics_layer.engine.result import Result
     from metrics_layer.graph.graph import Graph
@@ -67,6 +68,7 @@ def check(
     *,
     allow_outside: bool = False,
     target: str | None = None,
+    connection: str | None = None,
 ) -> tuple[Graph | None, list[Diagnostic]]:
     """Load and check the project at ``path``; returns the graph and every diagnostic.
 
@@ -74,6 +76,8 @@ def check(
     from inside the project folder (symbolic links resolved) unless ``allow_outside``; a project
     file cannot allow it, since it may come from a pull request. ``target`` names the
     environment whose tables to read (default: ``METRICS_LAYER_TARGET``, then the project's).
+    ``connection`` (a SQLAlchemy URL) also checks the sources that built against that database:
+    tables, columns and their types (``checks/warehouse.py``), read-only.
     """
     from metrics_layer.checks.bounded import bounded_diagnostics
     from metrics_layer.checks.run import run_checks
@@ -81,6 +85,7 @@ def check(
     from metrics_layer.graph.targets import choose_target
     from metrics_layer.spec.project import PROJECT_FILE, read_project
 
+    _check_connection(connection)
     problem = _path_problem(path)
     if problem is not None:
         return None, bounded_diagnostics(
@@ -122,6 +127,10 @@ def check(
         # every independent problem, and nothing about what a failed part would have caused.
         graph, problems = build_graph(project, chosen)
         found = [*found, *problems, *run_checks(graph)]
+        if connection is not None:
+            from metrics_layer.checks.warehouse import warehouse_diagnostics
+
+            found = [*found, *warehouse_diagnostics(graph, connection)]
         return graph, bounded_diagnostics(_by_place(found))
     except RecursionError:
         # The last net: a stage that recurses on something nested in the files must still end
@@ -240,6 +249,8 @@ class SemanticLayer:
         # graph never changes after loading, so a dashboard asking the same question again
         # skips planning, rendering and the guard.
         self.compiled = CompiledCache(COMPILED_CACHE_BYTES if cache_bytes is None else cache_bytes)
+        self._catalogue: Catalogue | None = None
+        self._catalogue_lock = threading.Lock()
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
@@ -257,6 +268,34 @@ class SemanticLayer:
     def dimensions(self) -> tuple[str, ...]:
         """Every name a query can group or filter by."""
         return tuple(self.graph.query_names())
+
+    @_boundary
+    def catalogue(self) -> JSON:
+        """The whole catalogue as JSON-safe data: ``{"project", "metrics", "dimensions",
+        "sources"}`` (docs/python.md#the-catalogue-as-data). A new copy on each call."""
+        return self._catalogued().whole()
+
+    @_boundary
+    def describe(self, name: str) -> JSON:
+        """One metric of the catalogue as JSON-safe data; QueryError with a suggestion when
+        the name is unknown."""
+        return self._catalogued().metric(self.metric(name).name)
+
+    def _catalogued(self) -> Catalogue:
+        """The layer's catalogue builder, which keeps what it has worked out (the graph never
+        changes)."""
+        from metrics_layer.catalogue import Catalogue
+
+        with self._catalogue_lock:
+            if self._catalogue is None:
+                self._catalogue = Catalogue(self.graph, self._fingerprint())
+            return self._catalogue
+
+    def _fingerprint(self) -> Callable[[str], str]:
+        """A metric's fingerprint by name."""
+        from metrics_layer.graph.fingerprint import Fingerprints
+
+        return Fingerprints(self.graph).metric
 
     @property
     def dialect(self) -> str:

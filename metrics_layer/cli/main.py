@@ -17,15 +17,15 @@ import io
 import json
 import os
 import sys
+import textwrap
 import traceback
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, assert_never
 
 from metrics_layer.errors import (
     DefinitionError,
     Diagnostic,
     InternalError,
-    Level,
     UserError,
     printable,
 )
@@ -36,10 +36,21 @@ DEFAULT_PATH = "definitions"
 PATH_VARIABLE = "METRICS_LAYER_PATH"
 EXIT_INTERNAL = 70  # EX_SOFTWARE in sysexits.h: a bug in the program, not in its input
 DEBUG_HELP = "show the traceback of an error (also accepted after the command)"
+# The values of checks.report.Format, named here so that building the parser imports no more.
+CHECK_FORMATS = ("text", "json", "github", "sarif", "markdown")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line: what is wrong and where to read the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        text = printable(message)  # it may quote what was typed: escaped, and cut
+        text = text if len(text) <= 1000 else text[:997] + "..."
+        self.exit(2, f"{self.prog}: error: {text}; see '{self.prog} --help'\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="metrics-layer",
         description="Define KPIs once; compile them to SQL for any engine; run them anywhere.",
     )
@@ -135,11 +146,24 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = sub.add_parser("list", help="list the metrics")
     with_project(listing)
-    listing.add_argument("--format", "-f", choices=["table", "json"], default="table")
+    listing.add_argument(
+        "--format",
+        "-f",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="json: every metric of the catalogue in full",
+    )
 
     show = sub.add_parser("show", help="show one metric in full")
     show.add_argument("metric")
     with_project(show)
+    show.add_argument(
+        "--format",
+        "-f",
+        choices=["text", "json"],
+        default="text",
+        help="json: the metric's catalogue entry",
+    )
 
     sub.add_parser("schema", help="print the JSON Schema of definition files")
 
@@ -158,7 +182,23 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate definitions; exit 1 on errors")
     check.add_argument("path", nargs="?", default=None, help="definitions folder or file")
-    check.add_argument("--format", "-f", choices=["text", "github", "json"], default="text")
+    check.add_argument(
+        "--format",
+        "-f",
+        choices=CHECK_FORMATS,
+        default="text",
+        help="text (on stderr), or json, github, sarif or markdown (on stdout)",
+    )
+    check.add_argument(
+        "--strict", action="store_true", help="fail on warnings too (exit 1), not only on errors"
+    )
+    check.add_argument(
+        "--connection",
+        "-c",
+        default=None,
+        help="also check every table, column and column type against this database "
+        "(a SQLAlchemy URL; read-only)",
+    )
     with_outside(check)
     return parser
 
@@ -166,7 +206,7 @@ def _parser() -> argparse.ArgumentParser:
 def _subparser(parent: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
     """The class of the subcommands' parsers: each also takes ``parent``'s options."""
 
-    class Subparser(argparse.ArgumentParser):
+    class Subparser(_Parser):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs["parents"] = [*kwargs.get("parents", ()), parent]
             super().__init__(*args, **kwargs)
@@ -327,6 +367,9 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     layer = _layer(args)
+    if args.format == "json":
+        print(json.dumps(layer.catalogue()["metrics"], indent=2))
+        return 0
     rows = tuple(
         (m.name, m.kind.value, m.status.value, m.version, m.owner or "", m.label)
         for m in layer.metrics
@@ -339,6 +382,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     layer = _layer(args)
     metric = layer.metric(args.metric)
+    described = layer.describe(metric.name)
+    if args.format == "json":
+        print(json.dumps(described, indent=2))
+        return 0
     lines = [
         f"{metric.name}  (v{metric.version}, {metric.status.value}, {metric.kind.value})",
         f"  label:       {metric.label}",
@@ -346,12 +393,18 @@ def _cmd_show(args: argparse.Namespace) -> int:
         f"  owner:       {metric.owner or '-'}",
         f"  tags:        {', '.join(metric.tags) or '-'}",
         f"  synonyms:    {', '.join(metric.synonyms) or '-'}",
-        f"  defined in:  {layer.graph.places.get(metric.name, ('-',))[0]}",
+        f"  defined in:  {described['defined_in'] or '-'}",
     ]
     if metric.measure:
         lines.append(f"  measure:     {metric.measure}")
-    if metric.inputs:
-        lines.append(f"  inputs:      {', '.join(i.name for i in metric.inputs)}")
+    definition = described["definition"]
+    inputs = definition.get("inputs") or [
+        definition[side] for side in ("numerator", "denominator") if side in definition
+    ]
+    if inputs:
+        lines.append(f"  inputs:      {', '.join(_input_text(i) for i in inputs)}")
+    if "expr" in definition:
+        lines.append(f"  expr:        {definition['expr']}")
     if metric.filter is not None:
         lines.append(f"  filter:      {metric.filter.sql()}")
     if metric.per is not None:
@@ -367,10 +420,58 @@ def _cmd_show(args: argparse.Namespace) -> int:
         lines.append(f"  cohort table: grouped by {metric.cohort_period}")
     for version, date, change in metric.changelog:
         lines.append(f"  v{version} {date}: {change}")
+    lines.extend(_dimensions_text(described["dimensions"], layer.graph.period_names))
     lines.append("")
     lines.append(_example_sql(layer, metric))
     print("\n".join(lines))
     return 0
+
+
+def _input_text(item: dict[str, Any]) -> str:
+    """An input of a ratio or derived metric as ``show`` prints it.
+
+    >>> _input_text({"name": "revenue", "alias": "last_week", "offset": "1 week",
+    ...              "offset_to_grain": None})
+    'revenue AS last_week (offset 1 week)'
+    >>> _input_text({"name": "mau", "alias": None, "offset": None, "offset_to_grain": "month"})
+    'mau (at the start of each month)'
+    """
+    text = str(item["name"])
+    if item["alias"]:
+        text += f" AS {item['alias']}"
+    notes = []
+    if item["offset"]:
+        notes.append(f"offset {item['offset']}")
+    if item["offset_to_grain"]:
+        notes.append(f"at the start of each {item['offset_to_grain']}")
+    return f"{text} ({', '.join(notes)})" if notes else text
+
+
+def _dimensions_text(dimensions: Sequence[dict[str, Any]], periods: Sequence[str]) -> list[str]:
+    """The names a metric can be grouped by, wrapped; a time dimension with its grains
+    (``day+``: a day and every coarser grain and calendar period)."""
+    from metrics_layer.graph.calendars import GRAIN_NAMES
+
+    order = [*GRAIN_NAMES, *periods]
+    shown = []
+    for entry in dimensions:
+        grains = entry.get("grains")
+        if entry["type"] != "time" or grains is None:
+            shown.append(entry["name"])
+        elif grains and grains == order[order.index(grains[0]) :]:
+            shown.append(f"{entry['name']}\xa0({grains[0]}+)")
+        else:
+            shown.append(f"{entry['name']}\xa0({', '.join(grains) or 'date parts only'})")
+    # A no-break space keeps a name on one line with its grains (textwrap breaks ASCII spaces).
+    text = textwrap.fill(
+        ", ".join(shown),
+        width=100,
+        initial_indent="  dimensions:  ",
+        subsequent_indent=" " * 15,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+    return text.replace("\xa0", " ").splitlines()
 
 
 def _example_sql(layer: Any, metric: Any) -> str:
@@ -421,83 +522,83 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from metrics_layer import __version__
     from metrics_layer.api import check
+    from metrics_layer.checks import report
+    from metrics_layer.checks.report import Format
 
     path = args.path or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH
-    graph, diagnostics = check(path, allow_outside=args.allow_outside, target=args.target)
-    errors = [d for d in diagnostics if d.level is Level.ERROR]
-    if args.format == "json":
-        print(
-            json.dumps(
-                [
-                    {
-                        "level": d.level.value,
-                        "message": d.message,
-                        "file": d.file,
-                        "line": d.line,
-                        "column": d.column,
-                        "code": d.code,
-                    }
-                    for d in diagnostics
-                ],
-                indent=2,
-            )
+    graph, diagnostics = check(
+        path, allow_outside=args.allow_outside, target=args.target, connection=args.connection
+    )
+    metrics = len(graph.metrics) if graph is not None else 0
+    fmt = Format(args.format)
+    if fmt is Format.TEXT:
+        read = report.source_lines(within=None if args.allow_outside else path)
+        sys.stderr.write(
+            report.render_text(diagnostics, metrics=metrics, read=read, colour=_colour(sys.stderr))
         )
-    for d in diagnostics:
-        if args.format == "github":
-            print(github_command(d))
-        elif args.format == "text":
-            print(_text_line(d), file=sys.stderr)
-    if args.format == "text":
-        count = len(graph.metrics) if graph is not None else 0
-        summary = (
-            f"{len(errors)} error(s), {len(diagnostics) - len(errors)} warning(s)"
-            if diagnostics
-            else f"ok: {count} metrics, no problems"
+    elif fmt is Format.JSON:
+        sys.stdout.write(report.render_json(diagnostics, metrics=metrics) + "\n")
+    elif fmt is Format.GITHUB:
+        sys.stdout.write(report.render_github(diagnostics))
+    elif fmt is Format.SARIF:
+        sys.stdout.write(
+            report.render_sarif(diagnostics, version=__version__, root=path, docs_url=_docs_url())
         )
-        print(summary, file=sys.stderr)
-    return 1 if errors else 0
+    elif fmt is Format.MARKDOWN:
+        sys.stdout.write(report.render_markdown(diagnostics, metrics=metrics, link=_github_link()))
+    else:
+        assert_never(fmt)
+    return 1 if report.failed(diagnostics, strict=args.strict) else 0
+
+
+def _colour(stream: Any) -> bool:
+    """Whether to colour ``stream``: a terminal, and neither ``NO_COLOR`` set nor ``TERM=dumb``
+    (https://no-color.org)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty())
+
+
+def _docs_url() -> str | None:
+    """The address of the documentation, from the package's ``Documentation`` project URL."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        urls = metadata("metrics_layer").get_all("Project-URL") or []
+    except PackageNotFoundError:
+        return None
+    for entry in urls:
+        name, _, url = str(entry).partition(",")
+        if name.strip().lower() == "documentation" and url.strip():
+            return url.strip()
+    return None
+
+
+def _github_link() -> Callable[[str, int | None], str | None] | None:
+    """Links to the lines of the repository a GitHub Actions workflow runs on, from its
+    ``GITHUB_SERVER_URL``, ``GITHUB_REPOSITORY`` and ``GITHUB_SHA``; None elsewhere."""
+    from metrics_layer.checks.report import github_link
+
+    names = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA")
+    server, repository, revision = (os.environ.get(name, "") for name in names)
+    if not (server.startswith("https://") and repository and revision):
+        return None
+    return github_link(server, repository, revision)
 
 
 def _text_line(d: Diagnostic) -> str:
     r"""``file:line:col: level: message`` on one line, control characters escaped; a file name
     starting with ``::`` gets ``./`` in front, so the line cannot be read as a CI command.
 
+    >>> from metrics_layer.errors import Level
     >>> _text_line(Diagnostic(Level.ERROR, "bad\nthing", "::error::x.yml", 2, 3))
     './::error::x.yml:2:3: error: bad\\nthing'
     """
     line = printable(str(d))
     return f"./{line}" if line.startswith("::") else line
-
-
-def github_command(d: Diagnostic) -> str:
-    r"""A diagnostic as one GitHub Actions workflow command (an annotation on the diff).
-
-    Escaped as GitHub's own toolkit (``@actions/core``, ``command.ts``) escapes: no file name or
-    message can end the line or add a property.
-
-    >>> print(github_command(Diagnostic(Level.ERROR, "50% done\nnext", "a,b:c.yml", 3, 5)))
-    ::error file=a%2Cb%3Ac.yml,line=3,col=5::50%25 done%0Anext
-    >>> print(github_command(Diagnostic(Level.WARNING, "no file")))
-    ::warning::no file
-    """
-    kind = "error" if d.level is Level.ERROR else "warning"
-    properties = ""
-    if d.file is not None:
-        place = {"file": d.file, "line": str(d.line or 1), "col": str(d.column or 1)}
-        properties = " " + ",".join(f"{k}={_escape_property(v)}" for k, v in place.items())
-    text = f"{d.message}; {d.hint}" if d.hint else d.message
-    return f"::{kind}{properties}::{_escape_data(text)}"
-
-
-def _escape_data(text: str) -> str:
-    """The message of a workflow command: ``%``, CR and LF escaped (``escapeData``)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    """A property value of a workflow command: also ``:`` and ``,`` (``escapeProperty``)."""
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 _HANDLERS = {

@@ -9,6 +9,8 @@ becomes an EngineError naming the fix, with the password scrubbed out.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -149,6 +151,49 @@ class Connection:
         return self._run(
             statement.sql, timeout=timeout, max_rows=max_rows, time_zones=statement.time_zones
         )
+
+    @contextmanager
+    def inspecting(self, *, timeout: float | None = None) -> Iterator[sqlalchemy.Inspector]:
+        """SQLAlchemy's inspector of the database's catalog (tables, views, columns and their
+        types), on a connection made read-only and time-limited as a query's is, always rolled
+        back. Connecting and inspecting errors become EngineErrors, password scrubbed; engines
+        without a SQLAlchemy dialect (engine/adapters) cannot be inspected.
+        """
+        import sqlalchemy
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if self.adapter is not None:
+            raise EngineError(
+                f"{self._shown} has no SQLAlchemy dialect, so its tables cannot be inspected; "
+                "check the definitions against DuckDB, PostgreSQL, MariaDB/MySQL or SQLite"
+            )
+        seconds = self.timeout if timeout is None else check_timeout(timeout)
+        session = self.session
+        engine = self.engine
+        errors = (engine.dialect.loaded_dbapi.Error, SQLAlchemyError)
+        try:
+            connection = engine.connect()
+        except errors as exc:
+            raise self._connect_error(exc) from exc
+        try:
+            with session.query(connection.connection.driver_connection, seconds):
+                yield sqlalchemy.inspect(connection)
+        except errors as exc:
+            if session.timed_out(exc):
+                raise EngineError(
+                    f"reading the tables of {self._shown} took longer than the {seconds:g} s "
+                    "timeout; raise timeout (the project setting) or try again"
+                ) from exc
+            raise EngineError(
+                f"cannot read the tables of {self._shown}: {self._detail(exc)}. Check that the "
+                "URL's user may read the catalog"
+            ) from exc
+        finally:
+            try:
+                connection.rollback()
+            except errors:  # the pool discards an invalidated connection
+                connection.invalidate()
+            connection.close()
 
     def _run(
         self, sql: str, *, timeout: float | None, max_rows: int, time_zones: tuple[str, ...] = ()

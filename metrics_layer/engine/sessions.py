@@ -257,10 +257,14 @@ def _sqlite_url(url: URL) -> URL:
 
 
 _SQLITE_ALLOWED_PRAGMAS = frozenset({"read_uncommitted", "query_only"})
+# Pragmas that only read the schema, for SQLAlchemy's inspector (``Connection.inspecting``,
+# ``metrics-layer check --connection``); none of them has a form that changes anything.
+_SQLITE_SCHEMA_PRAGMAS = frozenset({"database_list", "table_info", "table_xinfo"})
 
 
 def _sqlite_authorizer(action: int, arg1: str | None, arg2: str | None, *_: object) -> int:
-    """Reading only: SELECT, reads, functions (not load_extension), reading two pragmas."""
+    """Reading only: SELECT, reads, functions (not load_extension), reading two pragmas and
+    the pragmas that list the schema."""
     import sqlite3
 
     if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE):
@@ -268,6 +272,8 @@ def _sqlite_authorizer(action: int, arg1: str | None, arg2: str | None, *_: obje
     if action == sqlite3.SQLITE_FUNCTION:
         return sqlite3.SQLITE_DENY if (arg2 or "").lower() == "load_extension" else 0
     if action == sqlite3.SQLITE_PRAGMA and arg1 in _SQLITE_ALLOWED_PRAGMAS and arg2 is None:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_PRAGMA and arg1 in _SQLITE_SCHEMA_PRAGMAS:
         return sqlite3.SQLITE_OK
     if action == sqlite3.SQLITE_TRANSACTION:
         return sqlite3.SQLITE_OK

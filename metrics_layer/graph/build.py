@@ -28,8 +28,10 @@ from metrics_layer.graph.model import (
     Dimension,
     Entity,
     Measure,
+    Place,
     Settings,
     Source,
+    SourcePlaces,
 )
 from metrics_layer.graph.targets import Target
 from metrics_layer.safety.trees import table_problem
@@ -86,12 +88,13 @@ def build_graph(
     for found in derived.values():
         sources[found.source.name] = found.source
     primary, also = _primary_entities(sources, seen, problems)
-    calendar = None
+    calendar = calendar_places = None
     if project.settings.calendar is not None:
         place = project.settings_place or Located(
             project.settings, YamlDocument(PROJECT_FILE, None), ("project",)
         )
         calendar = _calendar(place, project.settings.calendar, problems, target)
+        calendar_places = _calendar_places(place, project.settings.calendar)
     graph = Graph(
         settings=settings,
         sources=sources,
@@ -126,6 +129,10 @@ def build_graph(
         also_primary=also,
         field_places=fields,
         broken=broken,
+        source_places={
+            name: _source_places(located) for name, located in seen.items() if name in sources
+        },
+        calendar_places=calendar_places if calendar is not None else None,
     )
     return graph, problems
 
@@ -408,6 +415,49 @@ def _source(
         valid_from,
         valid_to,
     )
+
+
+def _source_places(located: Located[SourceSpec]) -> SourcePlaces:
+    """Where the source's table or sql and each field naming columns are written."""
+    spec = located.spec
+
+    def at(*sub: str | int) -> Place:
+        line, column = located.doc.position((*located.path, *sub)) or (None, None)
+        return (located.doc.file, line, column)
+
+    fields: dict[tuple[str | int, ...], Place] = {}
+    for i, entity in enumerate(spec.entities):
+        if entity.key is None:
+            fields[("entities", entity.name, 0)] = at("entities", i, "name")
+        elif isinstance(entity.key, str):
+            fields[("entities", entity.name, 0)] = at("entities", i, "key")
+        else:
+            for j in range(len(entity.key)):
+                fields[("entities", entity.name, j)] = at("entities", i, "key", j)
+    for i, dim in enumerate(spec.dimensions):
+        where = "expr" if dim.expr is not None else "name"
+        fields.setdefault(("dimensions", dim.name), at("dimensions", i, where))
+    for i, m in enumerate(spec.measures):
+        where = "expr" if m.expr is not None else "name"
+        fields.setdefault(("measures", m.name), at("measures", i, where))
+    for name, text in (("valid_from", spec.valid_from), ("valid_to", spec.valid_to)):
+        if text is not None:
+            fields[(name,)] = at(name)
+    return SourcePlaces(at("table" if spec.table is not None else "sql"), fields)
+
+
+def _calendar_places(located: Located[ProjectSpec], spec: CalendarSpec) -> SourcePlaces:
+    """Where the calendar's table or sql, its day column and each period's column are."""
+
+    def at(*sub: str | int) -> Place:
+        line, column = located.doc.position((*located.path, "calendar", *sub)) or (None, None)
+        return (located.doc.file, line, column)
+
+    fields: dict[tuple[str | int, ...], Place] = {("day",): at("day")}
+    for i, period in enumerate(spec.periods):
+        where = "column" if period.column is not None else "name"
+        fields.setdefault(("periods", period.name), at("periods", i, where))
+    return SourcePlaces(at("table" if spec.table is not None else "sql"), fields)
 
 
 def _is_time(dimensions: dict[str, Dimension], name: str) -> bool:

@@ -29,6 +29,7 @@ from metrics_layer.graph.model import (
     Period,
     Settings,
     Source,
+    SourcePlaces,
 )
 from metrics_layer.spec.models import DatePart, DimensionType, Grain
 
@@ -97,6 +98,10 @@ class Graph:
     )
     # What the files define but the graph left out, its errors reported (``build_graph``).
     broken: Broken = field(default_factory=Broken, compare=False)
+    # Where each source written in a file is (its table or sql, its fields), by source name.
+    source_places: dict[str, SourcePlaces] = field(default_factory=dict, compare=False)
+    # Where the calendar's table or sql, its ``("day",)`` and each ``("periods", name)`` are.
+    calendar_places: SourcePlaces | None = field(default=None, compare=False)
 
     def primaries(self, entity: str) -> tuple[str, ...]:
         """Every source where ``entity`` is primary (one row per entity), the first first."""

@@ -34,8 +34,10 @@ __all__ = [
     "MetricRef",
     "Offset",
     "Period",
+    "Place",
     "Settings",
     "Source",
+    "SourcePlaces",
 ]
 
 
@@ -153,6 +155,34 @@ class Measure:
     @property
     def ref(self) -> str:
         return f"{self.source}.{self.name}"
+
+
+# Where something is written: (file, line, column); line and column may be unknown.
+Place = tuple[str, int | None, int | None]
+
+
+@dataclass(frozen=True)
+class SourcePlaces:
+    """Where a source's parts are written, for findings about the tables and columns it reads.
+
+    ``relation`` is the place of its ``table`` or ``sql``; ``fields`` has the place of each
+    field that names columns, keyed by ``("dimensions", name)``, ``("measures", name)``,
+    ``("entities", name, index)`` (the index-th key column), ``("valid_from",)`` and
+    ``("valid_to",)``: the field's ``expr`` (or ``key``) when it has one, else its ``name``.
+    Only sources written in a file have places; derived sources (conversion, retention,
+    churn) have none.
+    """
+
+    relation: Place
+    fields: dict[tuple[str | int, ...], Place] = field(default_factory=dict)
+
+    def of(self, *key: str | int) -> Place:
+        """The place of a field, else of the source's table or sql.
+
+        >>> SourcePlaces(("a.yml", 3, 12), {("valid_from",): ("a.yml", 9, 17)}).of("valid_to")
+        ('a.yml', 3, 12)
+        """
+        return self.fields.get(key, self.relation)
 
 
 @dataclass(frozen=True)

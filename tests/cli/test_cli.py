@@ -24,7 +24,9 @@ from metrics_layer.spec.schema import load_schema
 from .runs import Run
 
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
-GITHUB_ANNOTATION = re.compile(r"^::(error|warning) file=([^,]+),line=(\d+),col=(\d+)::(.+)$")
+GITHUB_ANNOTATION = re.compile(
+    r"^::(error|warning) file=([^,]+),line=(\d+),col=(\d+),title=([^,:]+)::(.+)$"
+)
 
 BROKEN = {
     "sources.yml": """
@@ -266,11 +268,15 @@ def test_check_broken_project_prints_file_line_and_exits_1(
     assert run.code == 1
     metrics = broken / "metrics.yml"
     lines = run.err.strip().splitlines()
-    assert lines[0].startswith(f"{metrics}:2:")
-    assert "source 'users' has no measure 'signup'; Did you mean 'signups'?" in lines[0]
-    assert lines[1].startswith(f"{metrics}:3:")
-    assert "has no measure 'signupz'" in lines[1]
-    assert lines[-1] == "2 error(s), 0 warning(s)"
+    headlines = [line for line in lines if line.startswith(str(metrics))]
+    assert headlines[0].startswith(f"{metrics}:2:")
+    assert headlines[0].endswith("source 'users' has no measure 'signup'")
+    assert any(line.endswith("hint: Did you mean 'signups'?") for line in lines)
+    assert headlines[1].startswith(f"{metrics}:3:")
+    assert "has no measure 'signupz'" in headlines[1]
+    # the offending line of the file is shown under each finding
+    assert "2 |   - {name: signups, type: simple, measure: users.signup}" in lines
+    assert lines[-1] == "2 error(s), 0 warning(s), 0 note(s)"
     assert run.out == ""
 
 
@@ -283,7 +289,7 @@ def test_check_github_format_annotates(cli: Callable[..., Run], broken: Path) ->
     metrics = str(broken / "metrics.yml")
     assert found == [("error", metrics, 2), ("error", metrics, 3)]
     assert annotations[0] is not None
-    assert "Did you mean 'signups'?" in annotations[0].group(5)
+    assert "Did you mean 'signups'?" in annotations[0].group(6)
 
 
 def test_check_github_format_escapes_multi_line_messages(
@@ -300,12 +306,14 @@ def test_check_github_format_escapes_multi_line_messages(
 def test_check_json_format_parses(cli: Callable[..., Run], broken: Path) -> None:
     run = cli("check", str(broken), "--format", "json")
     assert run.code == 1
-    records = json.loads(run.out)
+    document = json.loads(run.out)
+    assert document["version"] == 1
+    records = document["diagnostics"]
     assert [(r["level"], Path(r["file"]).name, r["line"]) for r in records] == [
         ("error", "metrics.yml", 2),
         ("error", "metrics.yml", 3),
     ]
-    assert set(records[0]) == {"level", "message", "file", "line", "column", "code"}
+    assert set(records[0]) == {"level", "message", "file", "line", "column", "code", "hint"}
     assert records[0]["column"] == 44
 
 
@@ -321,7 +329,7 @@ def test_check_json_lists_warnings_and_exits_0(
     )
     run = cli("check", str(project), "--format", "json")
     assert run.code == 0
-    [record] = json.loads(run.out)
+    [record] = json.loads(run.out)["diagnostics"]
     assert record["level"] == "warning"
     assert record["line"] == 2
 
@@ -374,7 +382,7 @@ def test_user_errors_exit_1_with_one_message_and_no_traceback(
 def test_missing_definitions_folder_exits_1(cli: Callable[..., Run], tmp_path: Path) -> None:
     run = cli("check", str(tmp_path / "missing"))
     assert run.code == 1
-    assert f"{tmp_path / 'missing'}: error: no such file or folder" in run.err
+    assert f"{tmp_path / 'missing'}: error[project]: no such file or folder" in run.err
 
 
 @pytest.mark.parametrize(
@@ -384,7 +392,7 @@ def test_missing_definitions_folder_exits_1(cli: Callable[..., Run], tmp_path: P
         ["nope"],
         ["query", "signups", "--limit", "ten"],
         ["query", "signups", "--format", "xml"],
-        ["check", "--format", "sarif"],
+        ["check", "--format", "xml"],
         ["show"],
         ["compile", "signups", "--no-such-flag"],
     ],
@@ -392,8 +400,9 @@ def test_missing_definitions_folder_exits_1(cli: Callable[..., Run], tmp_path: P
 def test_usage_errors_exit_2(cli: Callable[..., Run], argv: list[str]) -> None:
     run = cli(*argv)
     assert run.code == 2
-    assert "usage: metrics-layer" in run.err
-    assert "error:" in run.err
+    assert re.fullmatch(
+        r"metrics-layer( \w+)?: error: .+; see 'metrics-layer( \w+)? --help'\n", run.err
+    )
 
 
 def test_help_exits_0(cli: Callable[..., Run]) -> None:
@@ -415,7 +424,9 @@ def test_console_script_check_annotates_and_exits_1(broken: Path) -> None:
         check=False,
     )
     assert completed.returncode == 1
-    assert completed.stdout.startswith(f"::error file={broken / 'metrics.yml'},line=2,col=44::")
+    assert completed.stdout.startswith(
+        f"::error file={broken / 'metrics.yml'},line=2,col=44,title="
+    )
     assert "Traceback" not in completed.stderr
 
 
