@@ -112,7 +112,7 @@ def test_alias_bomb_is_refused_fast(repo: Path, capsys: pytest.CaptureFixture[st
     )
     code, err = cli_check(capsys, str(repo))
     assert code == 1
-    assert f"{repo / 'bomb.yml'}:6:4: error: this file holds more than" in err
+    assert f"{repo / 'bomb.yml'}:6:4: error[limit]: this file holds more than" in err
 
 
 def test_alias_bombs_in_many_files_stop_at_the_project_total(repo: Path) -> None:
@@ -254,9 +254,11 @@ def test_fifo_does_not_hang(repo: Path, capsys: pytest.CaptureFixture[str]) -> N
         "or rename it so that it does not end in .yml or .yaml"
     )
     assert_refused(repo, Place(repo / "pipe.yml", None, None, message))
+    problem, hint = message.split("; ", 1)
     assert cli_check(capsys, str(repo)) == (
         1,
-        f"{repo / 'pipe.yml'}: error: {message}\n1 error(s), 0 warning(s)\n",
+        f"{repo / 'pipe.yml'}: error[project]: {problem}\n  = hint: {hint}\n\n"
+        "1 error(s), 0 warning(s), 0 note(s)\n",
     )
 
 
@@ -387,8 +389,11 @@ def test_paths_outside_the_project_are_refused(
     )
     assert_refused(repo, Place(repo / "metrics_layer.yml", 3, 11, message))
     code, err = cli_check(capsys, str(repo))
+    problem, hint = message.split("; ", 1)
     assert code == 1
-    assert err.endswith(f"{message}\n1 error(s), 0 warning(s)\n")
+    assert f"{repo / 'metrics_layer.yml'}:3:11: error[project]: {problem}\n" in err
+    assert f"= hint: {hint}\n" in err
+    assert err.endswith("1 error(s), 0 warning(s), 0 note(s)\n")
 
 
 def test_allow_outside_reads_the_outside_folder(
@@ -522,7 +527,9 @@ def test_a_mistake_repeated_through_aliases_is_listed_a_bounded_number_of_times(
     )
     code, err = cli_check(capsys, str(repo))
     assert code == 1
-    assert len(err.splitlines()) == limits.MAX_DIAGNOSTICS_PER_FILE + 2
+    # One headline per listed problem and one for the count of the rest.
+    headlines = [line for line in err.splitlines() if ": error[" in line]
+    assert len(headlines) == limits.MAX_DIAGNOSTICS_PER_FILE + 1
 
 
 def test_deeply_nested_sql_in_a_definition_is_a_diagnostic(
@@ -546,4 +553,8 @@ def test_deeply_nested_sql_in_a_definition_is_a_diagnostic(
     with pytest.raises(ml.DefinitionError) as caught:
         ml.load(repo)
     assert caught.value.diagnostics == (expected,)
-    assert cli_check(capsys, str(repo)) == (1, f"{expected}\n1 error(s), 0 warning(s)\n")
+    code, err = cli_check(capsys, str(repo))
+    assert code == 1
+    assert err.startswith(f"{expected.where}: error[expression]: {expected.message}\n")
+    assert "= hint: simplify it\n" in err
+    assert err.endswith("1 error(s), 0 warning(s), 0 note(s)\n")
