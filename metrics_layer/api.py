@@ -115,7 +115,7 @@ def check(
             ]
         )
     found = list(project.diagnostics)
-    if project.empty:
+    if project.empty and not project.files:  # no folder, or no YAML file in it
         return None, bounded_diagnostics(_by_place(found))
     if target is not None and not isinstance(target, str):
         raise QueryError(f"expected a target name, not {type(target).__name__}", field="target")
@@ -126,6 +126,9 @@ def check(
         # Every valid part is built and checked, whatever failed elsewhere: one run reports
         # every independent problem, and nothing about what a failed part would have caused.
         graph, problems = build_graph(project, chosen)
+        if project.empty and any(p.level is Level.ERROR for p in problems):
+            # The project file's own error (a calendar) says more than "no definitions".
+            found = [d for d in found if d.code != "empty-project"]
         found = [*found, *problems, *run_checks(graph)]
         if connection is not None:
             from metrics_layer.checks.warehouse import warehouse_diagnostics
