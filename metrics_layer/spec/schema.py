@@ -135,6 +135,8 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
         return
     if error.validator == "required":
         missing = _quoted_name(error.message)
+        if _misspelled(error.instance, missing, schema):
+            return  # the unknown field's error says "did you mean" this one
         doc.error(
             f"{where} needs '{missing}'" if path else f"the file needs '{missing}'",
             path,
@@ -229,6 +231,21 @@ def _wording(error: jsonschema.ValidationError, schema: dict[str, Any]) -> tuple
     if validator == "const":
         return f"must be {quote(error.validator_value)}", f"write {quote(error.validator_value)}"
     return _message(error), "fix the value; docs/definitions.md lists every field"
+
+
+def _misspelled(instance: object, missing: str, schema: dict[str, Any]) -> bool:
+    """Whether ``instance`` holds an unknown key that is a misspelling of ``missing``.
+
+    >>> _misspelled({"measur": "x"}, "measure", {"properties": {"measure": {}}})
+    True
+    >>> _misspelled({"label": "x"}, "measure", {"properties": {"measure": {}, "label": {}}})
+    False
+    """
+    if not isinstance(instance, dict):
+        return False
+    allowed = schema.get("properties", {})
+    unknown = [str(k) for k in instance if k not in allowed]
+    return any(_did_you_mean(k, list(allowed)) == f" Did you mean '{missing}'?" for k in unknown)
 
 
 def _is_fraction(schema: dict[str, Any]) -> bool:

@@ -180,3 +180,15 @@ def test_diagnostics_are_sorted_by_file_line_and_column(write_project: WriteProj
     _, diagnostics = ml.check(project)
     places = [(Path(d.file or "").name, d.line, d.column) for d in diagnostics]
     assert places == [("a.yml", 7, 30), ("b.yml", 2, 38)]
+
+
+def test_a_misspelled_required_field_is_one_error_saying_what_to_type(
+    write_project: WriteProject,
+) -> None:
+    text = SHOP + "  - {name: gross, type: simple, measur: payments.revenue}\n"
+    _, diagnostics = ml.check(write_project({"shop.yml": text}))
+    [diagnostic] = diagnostics  # not also "metric 'gross' needs 'measure'"
+    assert (diagnostic.code, diagnostic.line, diagnostic.column) == ("schema", 29, 33)
+    assert diagnostic.message == "metric 'gross': unknown field 'measur'"
+    assert diagnostic.hint is not None
+    assert diagnostic.hint.startswith("Did you mean 'measure'? Allowed fields: ")
