@@ -75,7 +75,7 @@ def build_graph(
             problems.append(located.duplicate_of("source", seen[name]))
             continue
         seen[name] = located
-        source = _source(located, problems, target)
+        source = _source(located, problems, target, project.broken_dimensions)
         if source is not None:
             sources[name] = source
     broken = _left_out(project, seen, sources)
@@ -187,7 +187,7 @@ def _left_out(
     return Broken(
         sources=frozenset(gone_sources),
         metrics=frozenset(project.broken_metrics),
-        measures=frozenset(measures),
+        measures=frozenset(measures | project.broken_measures),
         dimensions=frozenset(dimensions | project.broken_dimensions),
         entities=frozenset(entities | project.broken_entities),
     )
@@ -201,7 +201,7 @@ def _parse(
     except ExpressionSyntaxError as exc:
         problems.append(
             located.diagnostic(
-                f"cannot parse SQL {quote(text)}: {exc}",
+                f"{located.place(*where)}: cannot parse SQL {quote(text)}: {exc}",
                 *where,
                 code="expression",
                 hint="write one SQL expression over the source's columns",
@@ -211,9 +211,17 @@ def _parse(
 
 
 def _source(
-    located: Located[SourceSpec], problems: list[Diagnostic], target: Target
+    located: Located[SourceSpec],
+    problems: list[Diagnostic],
+    target: Target,
+    gone: set[str] | frozenset[str] = frozenset(),
 ) -> Source | None:
+    """The source, or None after its errors; ``gone`` holds the dimensions (``source.name``)
+    that failed the schema, which its time may not name again."""
     spec = located.spec
+    failed = {d.name for d in spec.dimensions} | {
+        g.partition(".")[2] for g in gone if g.partition(".")[0] == spec.name
+    }
     relation = _relation(located, problems, target)
     if relation is None:
         return None
@@ -283,7 +291,9 @@ def _source(
     time_ok = True
     if spec.time is not None:
         time_dim = dimensions.get(spec.time)
-        if time_dim is None or time_dim.type is not DimensionType.TIME:
+        if time_dim is None and spec.time in failed:
+            time_ok = False  # the dimension's own error is reported
+        elif time_dim is None or time_dim.type is not DimensionType.TIME:
             time_ok = False
             hint = did_you_mean(
                 spec.time, [d.name for d in dimensions.values() if d.type is DimensionType.TIME]
@@ -322,6 +332,8 @@ def _source(
                 )
             )
             continue
+        if m.time is not None and m.time not in dimensions and m.time in failed:
+            continue  # the dimension's own error is reported
         if m.time is not None and not _is_time(dimensions, m.time):
             hint = did_you_mean(
                 m.time, [d.name for d in dimensions.values() if d.type is DimensionType.TIME]
@@ -422,7 +434,7 @@ def _source_places(located: Located[SourceSpec]) -> SourcePlaces:
     spec = located.spec
 
     def at(*sub: str | int) -> Place:
-        line, column = located.doc.position((*located.path, *sub)) or (None, None)
+        line, column = located.position(*sub) or (None, None)
         return (located.doc.file, line, column)
 
     fields: dict[tuple[str | int, ...], Place] = {}

@@ -46,6 +46,25 @@ class Located(Generic[T]):
     spec: T
     doc: YamlDocument
     path: Path
+    # For lists of the spec that lost items to their own errors (a source's measures): the
+    # index in the file of each item kept, so that places still point at the right one.
+    indexes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def position(self, *sub: str | int, key: bool = False) -> tuple[int, int] | None:
+        """The line and column of the field ``sub`` of this spec (its key when ``key``)."""
+        return self.doc.position(self._in_file(sub), key=key)
+
+    def place(self, *sub: str | int) -> str:
+        """The field ``sub`` of this spec named for a message (``source 'events', dimension
+        'kind': expr``)."""
+        return place(self.doc.data, self._in_file(sub))
+
+    def _in_file(self, sub: tuple[str | int, ...]) -> Path:
+        if len(sub) >= 2 and isinstance(sub[0], str) and isinstance(sub[1], int):
+            kept = self.indexes.get(sub[0])
+            if kept is not None and sub[1] < len(kept):
+                sub = (sub[0], kept[sub[1]], *sub[2:])
+        return (*self.path, *sub)
 
     def diagnostic(
         self,
@@ -59,7 +78,7 @@ class Located(Generic[T]):
         """A diagnostic at the field ``sub`` of this spec (its value, or its key when ``key``):
         ``message`` says what is wrong, ``hint`` what to do, ``code`` is registered in
         ``checks/codes.py``."""
-        line, column = self.doc.position((*self.path, *sub), key=key) or (None, None)
+        line, column = self.position(*sub, key=key) or (None, None)
         return Diagnostic(level, message, self.doc.file, line, column, code, hint)
 
     def duplicate_of(self, kind: str, first: Located[object]) -> Diagnostic:
@@ -93,6 +112,7 @@ class ProjectFiles:
     # The entities and dimensions those sources name (``source.name``), read the same way.
     broken_entities: set[str] = field(default_factory=set)
     broken_dimensions: set[str] = field(default_factory=set)
+    broken_measures: set[str] = field(default_factory=set)
 
     @property
     def empty(self) -> bool:
@@ -316,21 +336,22 @@ def _parse_file(
     bad = _bad_items(invalid_paths(doc))
     parsed_project = _valid(ProjectSpec, doc, ("project",), bad)
     sources = [
-        (i, spec)
+        (i, spec, kept)
         for i in _indexes(doc.data, "sources")
-        if (spec := _valid(SourceSpec, doc, ("sources", i), bad)) is not None
+        for spec, kept in [_valid_source(doc, i, bad, project)]
+        if spec is not None
     ]
     metrics = [
         (i, metric)
         for i in _indexes(doc.data, "metrics")
         if (metric := _valid(_METRIC, doc, ("metrics", i), bad)) is not None
     ]
-    project.broken_sources.update(_names(doc.data, "sources", {i for i, _ in sources}))
+    project.broken_sources.update(_names(doc.data, "sources", {i for i, _, _ in sources}))
     for key, found in (
         ("entities", project.broken_entities),
         ("dimensions", project.broken_dimensions),
     ):
-        found.update(_parts(doc.data, key, {i for i, _ in sources}))
+        found.update(_parts(doc.data, key, {i for i, _, _ in sources}))
     project.broken_metrics.update(_names(doc.data, "metrics", {i for i, _ in metrics}))
     project.diagnostics.extend(doc.diagnostics)
     if parsed_project is not None and not allow_project:
@@ -342,15 +363,15 @@ def _parse_file(
                 hint="move them there",
             )
         )
-    for index, source in sources:
-        project.sources.append(Located(source, doc, ("sources", index)))
+    for index, source, kept in sources:
+        project.sources.append(Located(source, doc, ("sources", index), kept))
     for index, metric in metrics:
         project.metrics.append(Located(metric, doc, ("metrics", index)))
     if "project" in doc.data and parsed_project is None:
         return None
     parsed = DefinitionsFile.model_construct(
         project=parsed_project,
-        sources=[spec for _, spec in sources],
+        sources=[spec for _, spec, _ in sources],
         metrics=[spec for _, spec in metrics],
     )
     return Located(parsed, doc, ())
@@ -368,6 +389,14 @@ def _bad_items(paths: list[Path]) -> set[Path]:
     for path in paths:
         if path[:1] == ("project",):
             bad.add(("project",))
+        elif (
+            len(path) >= 4
+            and path[0] == "sources"
+            and path[2] in _PARTS
+            and isinstance(path[1], int)
+            and isinstance(path[3], int)
+        ):
+            bad.add(path[:4])  # one entity, dimension or measure: the source keeps the others
         elif len(path) >= 2 and path[0] in ("sources", "metrics") and isinstance(path[1], int):
             bad.add(path[:2])
         elif path[:1] in (("sources",), ("metrics",)):
@@ -412,19 +441,61 @@ def _parts(data: dict[str, object], key: str, valid: set[int]) -> set[str]:
     return found
 
 
+_PARTS = ("entities", "dimensions", "measures")
+_BROKEN_PART = {
+    "entities": "broken_entities",
+    "dimensions": "broken_dimensions",
+    "measures": "broken_measures",
+}
+
+
+def _valid_source(
+    doc: YamlDocument, index: int, bad: set[Path], project: ProjectFiles
+) -> tuple[SourceSpec | None, dict[str, tuple[int, ...]]]:
+    """The source at ``index`` without its entities, dimensions and measures that failed the
+    schema (their names recorded as left out), and the file index of each part kept."""
+    raw = doc.data["sources"][index]
+    kept: dict[str, tuple[int, ...]] = {}
+    if ("sources", index) not in bad and ("sources",) not in bad and isinstance(raw, dict):
+        trimmed = dict(raw)
+        source = item_name(raw) or "?"
+        for key in _PARTS:
+            parts = raw.get(key)
+            if not isinstance(parts, list):
+                continue
+            good = tuple(j for j in range(len(parts)) if ("sources", index, key, j) not in bad)
+            if len(good) < len(parts):
+                trimmed[key] = [parts[j] for j in good]
+                kept[key] = good
+                gone: set[str] = getattr(project, _BROKEN_PART[key])
+                gone.update(
+                    f"{source}.{name}"
+                    for j, part in enumerate(parts)
+                    if j not in good and (name := item_name(part)) is not None
+                )
+        if kept:
+            return _valid(SourceSpec, doc, ("sources", index), bad, trimmed), kept
+    return _valid(SourceSpec, doc, ("sources", index), bad), kept
+
+
 def _valid(
-    model: type[S] | pydantic.TypeAdapter[S], doc: YamlDocument, path: Path, bad: set[Path]
+    model: type[S] | pydantic.TypeAdapter[S],
+    doc: YamlDocument,
+    path: Path,
+    bad: set[Path],
+    value: object = None,
 ) -> S | None:
-    """The item at ``path`` parsed as ``model``, or None (its problems in ``doc``) when it is
-    missing, failed the schema or fails the model."""
+    """The item at ``path`` (or ``value``, the item trimmed) parsed as ``model``, or None (its
+    problems in ``doc``) when it is missing, failed the schema or fails the model."""
     if path in bad or path[:1] in bad:
         return None
-    value: object = doc.data
-    for step in path:
-        if isinstance(value, dict) and isinstance(step, str):
-            value = value.get(step)
-        elif isinstance(value, list) and isinstance(step, int):
-            value = value[step]
+    if value is None:
+        value = doc.data
+        for step in path:
+            if isinstance(value, dict) and isinstance(step, str):
+                value = value.get(step)
+            elif isinstance(value, list) and isinstance(step, int):
+                value = value[step]
     if value is None:
         return None
     try:
