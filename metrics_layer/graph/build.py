@@ -291,7 +291,7 @@ def _source(
     time_ok = True
     if spec.time is not None:
         time_dim = dimensions.get(spec.time)
-        if time_dim is None and spec.time in failed:
+        if time_dim is None and (spec.time in failed or "?" in failed):
             time_ok = False  # the dimension's own error is reported
         elif time_dim is None or time_dim.type is not DimensionType.TIME:
             time_ok = False
@@ -332,7 +332,7 @@ def _source(
                 )
             )
             continue
-        if m.time is not None and m.time not in dimensions and m.time in failed:
+        if m.time is not None and m.time not in dimensions and {m.time, "?"} & failed:
             continue  # the dimension's own error is reported
         if m.time is not None and not _is_time(dimensions, m.time):
             hint = did_you_mean(

@@ -775,7 +775,7 @@ class _Builder:
             name = parts[-1]
             owner = parts[0] if len(parts) == 2 else source.name
             if len(parts) > 2 or owner != source.name or name not in source.dimensions:
-                if f"{source.name}.{name}" in self.broken.dimensions:
+                if {f"{source.name}.{name}", f"{source.name}.?"} & self.broken.dimensions:
                     return None
                 self.problems.append(
                     self.located.diagnostic(

@@ -323,7 +323,7 @@ def _metric_name(context: _Context, name: str, *where: str | int) -> None:
     """Check that ``name`` is a metric of the project (reporting it if not)."""
     if name in context.names:
         return
-    if name in context.broken.metrics:
+    if context.broken.has_metric(name):
         context.quiet = True
         return
     measures = sorted(m for m in context.graph.measures if m.partition(".")[2] == name)
@@ -409,7 +409,7 @@ def _derived(
         elif name not in refs:
             if name in context.names:
                 refs[name] = MetricRef(name)
-            elif name in context.broken.metrics:
+            elif context.broken.has_metric(name):
                 context.quiet = True
             else:
                 context.error(

@@ -33,9 +33,11 @@ from metrics_layer.spec.places import item_name, place
 from metrics_layer.spec.schema import invalid_paths
 from metrics_layer.spec.yaml_source import Path, YamlDocument, read_yaml
 
-__all__ = ["PROJECT_FILE", "Located", "ProjectFiles", "read_project"]
+__all__ = ["PROJECT_FILE", "UNNAMED", "Located", "ProjectFiles", "read_project"]
 
 PROJECT_FILE = "metrics_layer.yml"
+# Stands for the name of an item that failed before its name could be read.
+UNNAMED = "?"
 T = TypeVar("T", covariant=True)
 
 
@@ -410,14 +412,15 @@ def _indexes(data: dict[str, object], key: str) -> range:
 
 
 def _names(data: dict[str, object], key: str, valid: set[int]) -> set[str]:
-    """The names of the items of ``data[key]`` that are not ``valid``."""
+    """The names of the items of ``data[key]`` that are not ``valid``; ``?`` for items (or a
+    whole list) whose name cannot be read, so that any reference may be to one of them."""
     items = data.get(key)
-    if not isinstance(items, list):
-        return set()
+    if key in data and not isinstance(items, list):
+        return {UNNAMED}
     return {
-        name
-        for i, item in enumerate(items)
-        if i not in valid and (name := item_name(item)) is not None
+        item_name(item) or UNNAMED
+        for i, item in enumerate(items if isinstance(items, list) else [])
+        if i not in valid
     }
 
 
@@ -434,10 +437,10 @@ def _parts(data: dict[str, object], key: str, valid: set[int]) -> set[str]:
         if index in valid or not isinstance(item, dict):
             continue
         parts = item.get(key)
+        if key in item and not isinstance(parts, list):
+            found.add(f"{source}.{UNNAMED}")
         for part in parts if isinstance(parts, list) else []:
-            name = item_name(part)
-            if name is not None:
-                found.add(f"{source}.{name}")
+            found.add(f"{source}.{item_name(part) or UNNAMED}")
     return found
 
 
@@ -469,9 +472,9 @@ def _valid_source(
                 kept[key] = good
                 gone: set[str] = getattr(project, _BROKEN_PART[key])
                 gone.update(
-                    f"{source}.{name}"
+                    f"{source}.{item_name(part) or UNNAMED}"
                     for j, part in enumerate(parts)
-                    if j not in good and (name := item_name(part)) is not None
+                    if j not in good
                 )
         if kept:
             return _valid(SourceSpec, doc, ("sources", index), bad, trimmed), kept
