@@ -92,6 +92,8 @@ def _not_computable(graph: Graph, metric: Metric, exc: QueryError) -> list[Diagn
         text, f"fix the definition of '{metric.name}' so that it can be queried on its own"
     )
     field = "filter" if _filter_at_fault(graph, metric, text) else "name"
+    # A name no chain of entities reaches, or two chains reach, is the join graph's problem.
+    joins = "cannot be reached from source" in text or "along two paths" in text
     return [
         _at(
             graph,
@@ -99,7 +101,7 @@ def _not_computable(graph: Graph, metric: Metric, exc: QueryError) -> list[Diagn
             field,
             Level.ERROR,
             f"metric '{metric.name}' cannot be computed: {message}",
-            code="not-computable",
+            code="join" if joins else "not-computable",
             hint=hint,
         )
     ]

@@ -163,7 +163,7 @@ def split_hint(text: str, default: str) -> tuple[str, str]:
     fix); ``default`` is the fix when the text holds none.
 
     >>> split_hint("unknown name 'x'. Write 'entity.dimension'. Did you mean 'y'?", "-")
-    ("unknown name 'x'", "Write 'entity.dimension'. Did you mean 'y'?")
+    ("unknown name 'x'", "write 'entity.dimension'. Did you mean 'y'?")
     >>> split_hint("comments are not allowed in a filter; remove them", "-")
     ('comments are not allowed in a filter', 'remove them')
     >>> split_hint("no way to say", "ask")
@@ -178,5 +178,8 @@ def split_hint(text: str, default: str) -> tuple[str, str]:
     if semicolon != -1 and semicolon < cut:
         return text[:semicolon], text[semicolon + 2 :]
     if cut < len(text):
-        return text[:cut], text[cut + 2 :]
+        fix = text[cut + 2 :]
+        if not fix.startswith("Did you mean "):
+            fix = fix[:1].lower() + fix[1:]
+        return text[:cut], fix
     return text, default
