@@ -1,7 +1,7 @@
 # Routine actions; run from the project root with the venv active.
 PYTHON ?= python
 
-.PHONY: help install test test-fast fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product golden schema allowlist docs demo check ci
+.PHONY: help install test test-fast fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check golden schema allowlist docs demo check lock ci
 
 help:
 	@echo "install    editable install with dev extras"
@@ -15,12 +15,14 @@ help:
 	@echo "bench-engines  the shipped KPI suite on 10M events on DuckDB, PostgreSQL, ClickHouse, Spark"
 	@echo "bench-time rolling and cumulative KPIs on 10M events on DuckDB against hand-written SQL"
 	@echo "bench-product  conversion, retention and churn KPIs on 10M events on DuckDB against hand-written SQL"
+	@echo "bench-check  check and check --base on a generated 1,000-metric project (fresh interpreter, 5 runs)"
 	@echo "golden     regenerate tests/golden/<dialect>/*.sql"
 	@echo "schema     regenerate metrics_layer/spec/schema.json from the models"
 	@echo "allowlist  regenerate metrics_layer/safety/rendered.py (what allowed SQL becomes per engine)"
 	@echo "docs       run the documentation tests"
 	@echo "demo       (re)create the demo database and print a KPI table"
 	@echo "check      check the shipped definitions"
+	@echo "lock       write definitions/metrics.lock (after a version bump)"
 
 install:
 	$(PYTHON) -m pip install -e ".[dev]"
@@ -63,6 +65,9 @@ bench-time:
 bench-product:
 	$(PYTHON) -m benchmarks.product_10m
 
+bench-check:
+	$(PYTHON) -m benchmarks.check_gate
+
 golden:
 	$(PYTHON) -m pytest tests/sql --update-golden -q
 
@@ -80,6 +85,9 @@ demo:
 
 check:
 	metrics-layer check definitions
+
+lock:
+	metrics-layer lock definitions
 
 ci:
 	bash .ci/run

@@ -498,6 +498,10 @@ class _MetricBuilder:
         self.leaf_sources: dict[str, frozenset[str]] = {}
         self.inputs: list[str] = []
         self.deprecated: set[str] = set()
+        self.status: dict[str, str] = {}
+        # The first metric over each measure that is not deprecated: what a deprecated one
+        # over the same measure is replaced by.
+        self.successor: dict[str, str] = {}
         self.seen: set[tuple[str, ...]] = set()
 
     def _fresh(self, *key: str) -> bool:
@@ -516,12 +520,19 @@ class _MetricBuilder:
         self.names.add(name)
         return name
 
-    def _governance(self, name: str, kind: str, description: str) -> dict[str, Any]:
+    def _governance(
+        self, name: str, kind: str, description: str, uses: Sequence[str] = (), measure: str = ""
+    ) -> dict[str, Any]:
         rng = self.rng
         roll = rng.random()
         status = "certified" if roll < 0.5 else "draft"
         if kind == "simple" and roll > 0.95:
             status = "deprecated"
+        if status == "certified" and any(self.status[u] != "certified" for u in uses):
+            status = "draft"  # certified only on certified inputs
+        replacement = self.successor.get(measure) or (self.inputs[-1] if self.inputs else None)
+        if status == "deprecated" and replacement is None:
+            status = "draft"  # nothing to be replaced by yet
         spec: dict[str, Any] = {
             "name": name,
             "label": name.replace("_", " ").capitalize(),
@@ -544,13 +555,20 @@ class _MetricBuilder:
                 {"version": 1, "date": "2025-03-01", "change": "First definition."}
             ]
         if status == "deprecated":
+            spec["replaced_by"] = replacement
+            spec["sunset"] = "2030-06-30"
             self.deprecated.add(name)
         else:
             self.inputs.append(name)
+            if measure:
+                self.successor.setdefault(measure, name)
+        self.status[name] = status
         return spec
 
-    def _filter(self, source: _Source) -> tuple[str, str]:
-        """A filter over the source's own or joined dimensions, and a short name for it."""
+    def _filter(self, source: _Source) -> tuple[str, str, str]:
+        """A filter over the source's own or joined dimensions, a short name for it, and the
+        filter as the key of what it computes (``product.x`` and ``x`` are one dimension on the
+        products source)."""
         rng = self.rng
         reachable = sorted(self.reach[source.name].items())
         entity, hops = rng.choice(reachable)
@@ -559,7 +577,7 @@ class _MetricBuilder:
         prefix = "" if hops == 0 and rng.random() < 0.5 else f"{entity}."
         if use_flag:
             flag = rng.choice(target.flags)
-            return f"{prefix}{flag} = TRUE", flag
+            return f"{prefix}{flag} = TRUE", flag, f"{entity}.{flag} = TRUE"
         dimension = rng.choice(sorted(target.categories))
         values = target.categories[dimension]
         if rng.random() < 0.3:
@@ -580,16 +598,16 @@ class _MetricBuilder:
             value = rng.choice(source.categories[own])
             text = f"{text} AND {own} = '{value}'"
             tag = f"{tag}_{value}"
-        return text, tag
+        return text, tag, f"{entity}.{text.removeprefix(prefix)}"
 
     def simple(self, source: _Source, measure: str, agg: str, *, filtered: bool) -> None:
-        condition, tag = self._filter(source) if filtered else (None, "")
-        if not self._fresh(source.name, measure, condition or ""):
+        condition, tag, key = self._filter(source) if filtered else (None, "", "")
+        if not self._fresh(source.name, measure, key):
             return
         name = self._name(source.name, measure, tag)
         description = f"{measure.replace('_', ' ').capitalize()} of {source.name.replace('_', ' ')}"
         description += f", where {condition}." if condition else "."
-        spec = self._governance(name, "simple", description)
+        spec = self._governance(name, "simple", description, measure=f"{source.name}.{measure}")
         spec["measure"] = f"{source.name}.{measure}"
         if condition:
             spec["filter"] = condition
@@ -613,8 +631,8 @@ class _MetricBuilder:
             numerator, denominator = rng.choice(own), rng.choice(counts)
             if numerator == denominator:
                 numerator = own[0] if own[0] != denominator else own[-1]
-            condition = self._filter(source)[0] if rng.random() < 0.3 else ""
-            if not self._fresh(source.name, numerator, denominator, condition):
+            condition, _, key = self._filter(source) if rng.random() < 0.3 else ("", "", "")
+            if not self._fresh(source.name, numerator, denominator, key):
                 return
             name = self._name(source.name, numerator, "per", denominator)
             spec = self._governance(
@@ -630,7 +648,9 @@ class _MetricBuilder:
             if not self._fresh("ratio", first, second):
                 return
             name = self._name(first[:28], "over", second[:28])
-            spec = self._governance(name, "ratio", f"{first} divided by {second}.")
+            spec = self._governance(
+                name, "ratio", f"{first} divided by {second}.", uses=(first, second)
+            )
             spec["numerator"] = first
             spec["denominator"] = second
             leaves = self.leaf_sources[first] | self.leaf_sources[second]
@@ -651,10 +671,12 @@ class _MetricBuilder:
         expr, word = rng.choice(shapes)
         if count == 3:
             expr, word = f"({a} + {b}) / {names[2]}", "blend"
-        if not self._fresh("derived", expr):
+        # A sum is the same whichever term comes first.
+        key = expr if word not in ("sum", "blend") else f"{word} {sorted((a, b))} {names[2:]}"
+        if not self._fresh("derived", key):
             return
         name = self._name("kpi", word, a[:24], b[:24])
-        spec = self._governance(name, "derived", f"Derived: {expr}.")
+        spec = self._governance(name, "derived", f"Derived: {expr}.", uses=names)
         spec["expr"] = expr
         self.specs.append(spec)
         self.leaf_sources[name] = frozenset().union(*(self.leaf_sources[n] for n in names))

@@ -28,8 +28,8 @@ from metrics_layer.errors import (
 )
 
 if TYPE_CHECKING:
-    from metrics_layer.api import Query, SemanticLayer, check, load
-    from metrics_layer.engine.result import Result
+    from metrics_layer.api import LockWritten, Query, SemanticLayer, check, load, lock
+    from metrics_layer.engine.result import MetricVersion, Result
     from metrics_layer.graph.model import Metric
 
 __version__ = "0.1.0"
@@ -41,7 +41,9 @@ __all__ = [
     "FilterError",
     "InternalError",
     "Level",
+    "LockWritten",
     "Metric",
+    "MetricVersion",
     "MetricsLayerError",
     "Query",
     "QueryError",
@@ -52,6 +54,7 @@ __all__ = [
     "UserError",
     "check",
     "load",
+    "lock",
 ]
 
 _LAZY = {
@@ -59,7 +62,10 @@ _LAZY = {
     "SemanticLayer": "metrics_layer.api",
     "check": "metrics_layer.api",
     "load": "metrics_layer.api",
+    "lock": "metrics_layer.api",
+    "LockWritten": "metrics_layer.api",
     "Result": "metrics_layer.engine.result",
+    "MetricVersion": "metrics_layer.engine.result",
     "Metric": "metrics_layer.graph.model",
 }
 

@@ -11,10 +11,13 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
+from metrics_layer.checks.bounded import bounded_diagnostics
 from metrics_layer.errors import (
     DefinitionError,
     Diagnostic,
@@ -29,15 +32,17 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
     from metrics_layer.catalogue import JSON, Catalogue
+    from metrics_layer.checks.gate import Gate
     from metrics_layer.engine.connection import Connection
-    from metrics_layer.engine.result import Result
+    from metrics_layer.engine.result import MetricVersion, Result
     from metrics_layer.graph.graph import Graph
     from metrics_layer.graph.model import Metric
     from metrics_layer.planner.plan import Plan
     from metrics_layer.planner.query import MetricQuery
     from metrics_layer.safety.statement import Statement
+    from metrics_layer.spec.project import ProjectFiles
 
-__all__ = ["Query", "SemanticLayer", "check", "load"]
+__all__ = ["LockWritten", "Query", "SemanticLayer", "check", "load", "lock"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -69,6 +74,7 @@ def check(
     allow_outside: bool = False,
     target: str | None = None,
     connection: str | None = None,
+    base: str | None = None,
 ) -> tuple[Graph | None, list[Diagnostic]]:
     """Load and check the project at ``path``; returns the graph and every diagnostic.
 
@@ -78,17 +84,126 @@ def check(
     environment whose tables to read (default: ``METRICS_LAYER_TARGET``, then the project's).
     ``connection`` (a SQLAlchemy URL) also checks the sources that built against that database:
     tables, columns and their types (``checks/warehouse.py``), read-only.
+
+    Definitions that build cleanly are also compared with the project's ``metrics.lock`` and,
+    when ``base`` names a git revision (``"origin/main"``), with the definitions at that
+    revision, read with git without a checkout (docs/checks.md: the changes codes).
     """
-    from metrics_layer.checks.bounded import bounded_diagnostics
+    _check_connection(connection)
+    checked = _checked(path, allow_outside, target)
+    diagnostics = checked.diagnostics
+    if checked.graph is not None and connection is not None:
+        from metrics_layer.checks.warehouse import warehouse_diagnostics
+
+        diagnostics = [*diagnostics, *warehouse_diagnostics(checked.graph, connection)]
+    if checked.project is None or checked.graph is None or _failed(checked.diagnostics):
+        return checked.graph, bounded_diagnostics(_by_place(diagnostics))
+    found = _gate(checked, Path(path), base)
+    # A missing changelog entry may be reported (as an error) by the definition checks already.
+    told = {
+        (d.file, d.line)
+        for d in checked.diagnostics
+        if d.code == "changelog" and d.level is Level.ERROR
+    }
+    added = [d for d in found.diagnostics if d.code != "changelog" or (d.file, d.line) not in told]
+    return checked.graph, bounded_diagnostics(_by_place([*diagnostics, *added]))
+
+
+@dataclass(frozen=True)
+class LockWritten:
+    """What ``lock`` did: whether it wrote the lock, where, what changed in it, and the
+    diagnostics that stopped it (or that it fixed)."""
+
+    written: bool
+    file: str | None
+    changes: tuple[str, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+# What writing the lock fixes; any other error stops it (a lock must never hide a change).
+_LOCK_FIXES = frozenset({"lock-missing", "lock-outdated"})
+
+
+@_boundary
+def lock(
+    path: str | os.PathLike[str] = "definitions",
+    *,
+    allow_outside: bool = False,
+    target: str | None = None,
+) -> LockWritten:
+    """Write ``metrics.lock`` in the project at ``path``: each metric's version, fingerprint and
+    status. Nothing is written when the definitions have errors, or a metric changed without a
+    version bump (or any other error the lock comparison finds): locking never hides a change.
+    """
+    from metrics_layer.checks.lockfile import (
+        LOCK_FILE,
+        lock_changes,
+        render_lock,
+        updated_lock,
+        write_lock,
+    )
+
+    checked = _checked(path, allow_outside, target)
+    if checked.project is None or checked.graph is None or _failed(checked.diagnostics):
+        return LockWritten(False, None, (), tuple(bounded_diagnostics(checked.diagnostics)))
+    found = _gate(checked, Path(path), None)
+    stops = [d for d in found.diagnostics if d.level is Level.ERROR and d.code not in _LOCK_FIXES]
+    if stops:
+        return LockWritten(False, None, (), tuple(bounded_diagnostics(stops)))
+    old = found.lock.snapshot if found.lock is not None else None
+    # Earlier versions' fingerprints of another format mean nothing to this one.
+    same_format = found.lock is not None and found.lock.format == _format()
+    new = updated_lock(old if same_format else None, found.current)
+    file = checked.project.root / LOCK_FILE
+    changes = tuple(lock_changes(old, new))
+    write_lock(file, render_lock(new))
+    return LockWritten(True, str(file), changes, tuple(found.diagnostics))
+
+
+def _format() -> int:
+    from metrics_layer.graph import fingerprint
+
+    return fingerprint.FORMAT
+
+
+def _failed(diagnostics: Sequence[Diagnostic]) -> bool:
+    return any(d.level is Level.ERROR for d in diagnostics)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    graph: Graph | None
+    diagnostics: list[Diagnostic]
+    project: ProjectFiles | None = None
+
+
+def _gate(checked: _Checked, location: Path, base: str | None) -> Gate:
+    """The lock and base comparisons of a cleanly built project; fingerprints come from a graph
+    built without a target, so that every environment computes the same."""
+    from metrics_layer.checks.gate import gate
+    from metrics_layer.graph.fingerprint import untargeted
+
+    assert checked.project is not None
+    assert checked.graph is not None
+    graph = untargeted(checked.graph, checked.project)
+    return gate(checked.project.root, graph, base, location)
+
+
+def _checked(path: str | os.PathLike[str], allow_outside: bool, target: str | None) -> _Checked:
+    """Read, build and check the project: the graph for ``target`` and every diagnostic.
+
+    Every valid part is built and checked, whatever failed elsewhere: one run reports every
+    independent problem, and nothing about what a failed part would have caused. The project is
+    kept (for the lock and base comparisons) only when nothing failed."""
     from metrics_layer.checks.run import run_checks
     from metrics_layer.graph.build import build_graph
     from metrics_layer.graph.targets import choose_target
     from metrics_layer.spec.project import PROJECT_FILE, read_project
 
-    _check_connection(connection)
     problem = _path_problem(path)
     if problem is not None:
-        return None, bounded_diagnostics(
+        return _Checked(
+            None,
             [
                 Diagnostic(
                     Level.ERROR,
@@ -97,13 +212,14 @@ def check(
                     code="project",
                     hint="pass the folder that holds your definitions, or one definitions file",
                 )
-            ]
+            ],
         )
     try:
         project = read_project(Path(path), allow_outside=allow_outside)
     except OSError as exc:
         shown = _short(os.fspath(path))
-        return None, bounded_diagnostics(
+        return _Checked(
+            None,
             [
                 Diagnostic(
                     Level.ERROR,
@@ -112,42 +228,39 @@ def check(
                     code="project",
                     hint="pass the folder that holds your definitions, or one definitions file",
                 )
-            ]
+            ],
         )
     found = list(project.diagnostics)
     if project.empty and not project.files:  # no folder, or no YAML file in it
-        return None, bounded_diagnostics(_by_place(found))
+        return _Checked(None, _by_place(found))
     if target is not None and not isinstance(target, str):
         raise QueryError(f"expected a target name, not {type(target).__name__}", field="target")
     chosen, unknown = choose_target(project.settings, target, str(project.root / PROJECT_FILE))
     if unknown:
-        return None, bounded_diagnostics(_by_place([*found, *unknown]))
+        return _Checked(None, _by_place([*found, *unknown]))
     try:
-        # Every valid part is built and checked, whatever failed elsewhere: one run reports
-        # every independent problem, and nothing about what a failed part would have caused.
         graph, problems = build_graph(project, chosen)
         if project.empty and any(p.level is Level.ERROR for p in problems):
             # The project file's own error (a calendar) says more than "no definitions".
             found = [d for d in found if d.code != "empty-project"]
-        found = [*found, *problems, *run_checks(graph)]
-        if connection is not None:
-            from metrics_layer.checks.warehouse import warehouse_diagnostics
-
-            found = [*found, *warehouse_diagnostics(graph, connection)]
-        return graph, bounded_diagnostics(_by_place(found))
+        found = _by_place([*found, *problems, *run_checks(graph)])
+        return _Checked(graph, found, None if _failed(found) else project)
     except RecursionError:
         # The last net: a stage that recurses on something nested in the files must still end
         # in a diagnostic (the SQL parsers are bounded before they run; this is for the rest).
-        return None, [
-            Diagnostic(
-                Level.ERROR,
-                "an expression in the definitions nests too deeply to check (dozens of nested "
-                "parentheses or operators)",
-                str(project.root),
-                code="limit",
-                hint="simplify it",
-            )
-        ]
+        return _Checked(
+            None,
+            [
+                Diagnostic(
+                    Level.ERROR,
+                    "an expression in the definitions nests too deeply to check (dozens of "
+                    "nested parentheses or operators)",
+                    str(project.root),
+                    code="limit",
+                    hint="simplify it",
+                )
+            ],
+        )
 
 
 def _by_place(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
@@ -206,11 +319,16 @@ def load(
     targets). ``cache_bytes`` bounds the compiled-SQL cache (default 32 MiB; 0 turns it off).
     """
     _check_connection(connection)
-    graph, diagnostics = check(path, allow_outside=allow_outside, target=target)
-    if graph is None or any(d.level is Level.ERROR for d in diagnostics):
-        raise DefinitionError(diagnostics)
+    checked = _checked(path, allow_outside, target)
+    if checked.graph is None or _failed(checked.diagnostics):
+        raise DefinitionError(checked.diagnostics)
     return SemanticLayer(
-        graph, diagnostics, connection=connection, timeout=timeout, cache_bytes=cache_bytes
+        checked.graph,
+        checked.diagnostics,
+        connection=connection,
+        timeout=timeout,
+        cache_bytes=cache_bytes,
+        project=checked.project,
     )
 
 
@@ -236,7 +354,10 @@ class SemanticLayer:
         connection: str | None = None,
         timeout: float | None = None,
         cache_bytes: int | None = None,
+        project: ProjectFiles | None = None,
     ) -> None:
+        """``project``: the files ``graph`` was built from, when it was built for a target
+        (``fingerprints`` are computed without the target's renamed tables)."""
         from metrics_layer.engine.connection import Connection, check_timeout, resolve_url
         from metrics_layer.sql.cache import COMPILED_CACHE_BYTES, CompiledCache
 
@@ -254,11 +375,26 @@ class SemanticLayer:
         self.compiled = CompiledCache(COMPILED_CACHE_BYTES if cache_bytes is None else cache_bytes)
         self._catalogue: Catalogue | None = None
         self._catalogue_lock = threading.Lock()
+        self._project = project
+        self._fingerprints: Mapping[str, str] | None = None
+        self._fingerprints_lock = threading.Lock()
+
+    @property
+    def fingerprints(self) -> Mapping[str, str]:
+        """Each metric's fingerprint, by the name a query asks for it (kept versions as
+        ``name@N``), computed once per layer from the definitions as written (a target's
+        renamed tables are not part of it), so a dashboard can store it and detect drift."""
+        from metrics_layer.graph.fingerprint import as_written
+
+        with self._fingerprints_lock:
+            if self._fingerprints is None:
+                self._fingerprints = MappingProxyType(as_written(self.graph, self._project))
+            return self._fingerprints
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
         """The catalogue: every metric with name, label, description, owner, status, version."""
-        return tuple(sorted(self.graph.metrics.values(), key=lambda m: m.name))
+        return tuple(sorted(self.graph.current.values(), key=lambda m: m.name))
 
     @_boundary
     def metric(self, name: str) -> Metric:
@@ -296,9 +432,7 @@ class SemanticLayer:
 
     def _fingerprint(self) -> Callable[[str], str]:
         """A metric's fingerprint by name."""
-        from metrics_layer.graph.fingerprint import Fingerprints
-
-        return Fingerprints(self.graph).metric
+        return self.fingerprints.__getitem__
 
     @property
     def dialect(self) -> str:
@@ -343,7 +477,7 @@ class SemanticLayer:
 
     def __repr__(self) -> str:
         return (
-            f"<SemanticLayer {self.graph.settings.name!r}: {len(self.graph.metrics)} metrics, "
+            f"<SemanticLayer {self.graph.settings.name!r}: {len(self.graph.current)} metrics, "
             f"{len(self.graph.sources)} sources, dialect {self.dialect}>"
         )
 
@@ -381,6 +515,8 @@ class Query:
         self._unused: Plan | None = plan
         self.columns: tuple[str, ...] = plan.columns
         self.versions: dict[str, int] = dict(plan.versions)
+        # Each metric column and the graph's metric (``m@1``: a kept version) computing it.
+        self._computes = {m.name: m.metric for m in plan.metrics if m.metric is not None}
         self._types = plan.types
 
     def _new_plan(self) -> Plan:
@@ -548,7 +684,20 @@ class Query:
                 settings.week_start,
                 settings.fiscal_year_start,
             ),
+            self.metrics,
         )
+
+    @property
+    def metrics(self) -> dict[str, MetricVersion]:
+        """For each metric column, the metric, version and fingerprint that computes it."""
+        from metrics_layer.engine.result import MetricVersion
+
+        prints = self.layer.fingerprints
+        found: dict[str, MetricVersion] = {}
+        for column, key in self._computes.items():
+            metric = self.layer.graph.metrics[key]
+            found[column] = MetricVersion(metric.current_name, metric.version, prints[key])
+        return found
 
     def _conversion_window(self) -> int | None:
         """The longest conversion window (days) of the metrics the query computes (those asked

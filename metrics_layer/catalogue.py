@@ -52,7 +52,7 @@ class Catalogue:
         """``{"project", "metrics", "dimensions", "sources"}``, each list sorted by name."""
         return {
             "project": self.graph.settings.name,
-            "metrics": [self.metric(name) for name in sorted(self.graph.metrics)],
+            "metrics": [self.metric(name) for name in sorted(self.graph.current)],
             "dimensions": self.dimensions(),
             "sources": [self.source(name) for name in sorted(self.graph.sources)],
         }
@@ -76,6 +76,7 @@ class Catalogue:
             "status": metric.status.value,
             "type": metric.kind.value,
             "version": metric.version,
+            "versions": list(self.graph.versions_of(metric.current_name)),
             "fingerprint": self.fingerprint(name),
             "tags": list(metric.tags),
             "synonyms": list(metric.synonyms),
@@ -143,7 +144,7 @@ class Catalogue:
 
     def dimensions(self) -> list[JSON]:
         """Every name of ``Graph.query_names()`` with the metrics it is valid for."""
-        metrics = sorted(self.graph.metrics)
+        metrics = sorted(self.graph.current)
         valid_for: dict[str, list[str]] = {}
         for name in metrics:
             for entry in self.valid(name).names:
@@ -166,7 +167,7 @@ class Catalogue:
             "measures": [self._measure(m.ref) for m in source.measures.values()],
             # Conversion, retention and churn metrics read rows derived for them, in a source
             # named like the metric.
-            "derived_for_metric": name in self.graph.metrics,
+            "derived_for_metric": name in self.graph.derived_sources,
         }
 
     # -- parts -----------------------------------------------------------------------------

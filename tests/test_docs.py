@@ -247,7 +247,11 @@ def section(page: str, heading: str | None) -> range:
 
 # Pages (or one section of a page, where other outputs show timings) whose ```python blocks'
 # printed output is compared with the ```text block that follows each.
-PYTHON_OUTPUTS = [("time-dimensions.md", None), ("python.md", "## The catalogue as data")]
+PYTHON_OUTPUTS = [
+    ("time-dimensions.md", None),
+    ("python.md", "## The catalogue as data"),
+    ("python.md", "## Pinned versions"),
+]
 
 
 @pytest.mark.usefixtures("at_root")

@@ -61,8 +61,8 @@ CODES: dict[str, Code] = {
         (
             "deprecation",
             E,
-            "a deprecated metric lacks replaced_by or a sunset date, or "
-            "names an unknown replacement",
+            "a deprecated metric lacks replaced_by or sunset, or is replaced by an unknown or "
+            "deprecated metric; or a metric that is not deprecated has them",
         ),
         ("past-sunset", W, "a deprecated metric is still defined after its sunset date"),
         ("equivalent-metrics", E, "two metrics compute the same thing under different names"),

@@ -2,12 +2,14 @@
 
 The graph builder already reports syntax, reference and cycle errors and leaves the broken
 parts out; these checks add what needs the whole graph, over the part that built: every metric
-must plan on its own (its filter names reachable, its period valid), governance fields must be
-coherent, and labels must not collide.
+must plan on its own (its filter names reachable, its period valid), changelogs and
+certification must be coherent; ``governance.py`` adds the rules that compare metrics with each
+other and follow their lifecycle.
 """
 
 from __future__ import annotations
 
+from metrics_layer.checks.governance import governance_checks
 from metrics_layer.errors import Diagnostic, Level, QueryError
 from metrics_layer.graph.expressions import column_parts, references
 from metrics_layer.graph.graph import Graph
@@ -23,7 +25,6 @@ __all__ = ["run_checks"]
 def run_checks(graph: Graph) -> list[Diagnostic]:
     """Every finding about ``graph``, errors and warnings, in file order."""
     found: list[Diagnostic] = []
-    labels: dict[str, str] = {}
     failed = {m.name: _plan_error(graph, m) for m in graph.metrics.values()}
     for metric in graph.metrics.values():
         error = failed[metric.name]
@@ -31,20 +32,10 @@ def run_checks(graph: Graph) -> list[Diagnostic]:
         # first is reported.
         if error is not None and not any(failed.get(n) for n in _built_on(graph, metric)):
             found.extend(_not_computable(graph, metric, error))
+        if metric.pinned_of is not None:
+            continue  # a kept version shares the metric's label, owner and changelog
         found.extend(_governance(graph, metric))
-        other = labels.setdefault(metric.label.lower(), metric.name)
-        if other != metric.name:
-            found.append(
-                _at(
-                    graph,
-                    metric,
-                    "label",
-                    Level.WARNING,
-                    f"metric '{metric.name}' has the same label '{metric.label}' as '{other}'",
-                    code="conflicting-label",
-                    hint=f"give '{metric.name}' or '{other}' a distinct label",
-                )
-            )
+    found.extend(governance_checks(graph))
     return found
 
 
@@ -52,8 +43,7 @@ def _at(
     graph: Graph, metric: Metric, field: str, level: Level, message: str, *, code: str, hint: str
 ) -> Diagnostic:
     """A diagnostic at the value of ``field`` of ``metric`` (its name when not written)."""
-    fields = graph.field_places.get(metric.name, {})
-    place = fields.get(field) or graph.places.get(metric.name)
+    place = graph.field_places.get(("metric", metric.name, field)) or graph.places.get(metric.name)
     file, line, column = place if place is not None else (None, None, None)
     return Diagnostic(level, message, file, line, column, code, hint)
 
@@ -170,40 +160,21 @@ def _governance(graph: Graph, metric: Metric) -> list[Diagnostic]:
                 hint=f"add a changelog entry for version {metric.version} saying what changed",
             )
         )
-    if metric.status is MetricStatus.CERTIFIED:
-        if not metric.owner or not metric.description:
-            missing = " and ".join(
-                word
-                for word, value in (
-                    ("an owner", metric.owner),
-                    ("a description", metric.description),
-                )
-                if not value
+    if metric.status is MetricStatus.CERTIFIED and (not metric.owner or not metric.description):
+        missing = " and ".join(
+            word
+            for word, value in (("an owner", metric.owner), ("a description", metric.description))
+            if not value
+        )
+        found.append(
+            _at(
+                graph,
+                metric,
+                "status",
+                Level.ERROR,
+                f"certified metric '{metric.name}' needs an owner and a description",
+                code="certification",
+                hint=f"add {missing}, or set status: draft",
             )
-            found.append(
-                _at(
-                    graph,
-                    metric,
-                    "status",
-                    Level.ERROR,
-                    f"certified metric '{metric.name}' needs an owner and a description",
-                    code="certification",
-                    hint=f"add {missing}, or set status: draft",
-                )
-            )
-        for item in metric.inputs:
-            used = graph.metrics.get(item.name)
-            if used is not None and used.status is MetricStatus.DEPRECATED:
-                found.append(
-                    _at(
-                        graph,
-                        metric,
-                        "status",
-                        Level.WARNING,
-                        f"certified metric '{metric.name}' uses deprecated metric '{used.name}'",
-                        code="certified-uses-deprecated",
-                        hint=f"build '{metric.name}' on a current metric instead of "
-                        f"'{used.name}', or set its status to draft",
-                    )
-                )
+        )
     return found

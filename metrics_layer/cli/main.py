@@ -199,7 +199,19 @@ def _parser() -> argparse.ArgumentParser:
         help="also check every table, column and column type against this database "
         "(a SQLAlchemy URL; read-only)",
     )
+    check.add_argument(
+        "--base",
+        default=None,
+        metavar="REF",
+        help="also compare with the definitions at this git revision, e.g. origin/main",
+    )
     with_outside(check)
+
+    locking = sub.add_parser(
+        "lock", help="write metrics.lock: the version and fingerprint of every metric"
+    )
+    locking.add_argument("path", nargs="?", default=None, help="definitions folder or file")
+    with_outside(locking)
     return parser
 
 
@@ -418,6 +430,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
         )
     if metric.cohort_period:
         lines.append(f"  cohort table: grouped by {metric.cohort_period}")
+    versions = layer.graph.versions_of(metric.current_name)
+    if len(versions) > 1:
+        earlier = ", ".join(f"{metric.current_name}@{v}" for v in versions if v != versions[-1])
+        lines.append(f"  versions:    {', '.join(map(str, versions))} (kept: {earlier})")
     for version, date, change in metric.changelog:
         lines.append(f"  v{version} {date}: {change}")
     lines.extend(_dimensions_text(described["dimensions"], layer.graph.period_names))
@@ -529,9 +545,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     path = args.path or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH
     graph, diagnostics = check(
-        path, allow_outside=args.allow_outside, target=args.target, connection=args.connection
+        path,
+        allow_outside=args.allow_outside,
+        target=args.target,
+        connection=args.connection,
+        base=args.base,
     )
-    metrics = len(graph.metrics) if graph is not None else 0
+    metrics = len(graph.current) if graph is not None else 0
     fmt = Format(args.format)
     if fmt is Format.TEXT:
         read = report.source_lines(within=None if args.allow_outside else path)
@@ -589,6 +609,26 @@ def _github_link() -> Callable[[str, int | None], str | None] | None:
     return github_link(server, repository, revision)
 
 
+def _cmd_lock(args: argparse.Namespace) -> int:
+    from metrics_layer.api import lock
+    from metrics_layer.checks import report
+
+    path = args.path or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH
+    done = lock(path, allow_outside=args.allow_outside, target=args.target)
+    if not done.written:
+        read = report.source_lines(within=None if args.allow_outside else path)
+        sys.stderr.write(
+            report.render_text(done.diagnostics, read=read, colour=_colour(sys.stderr))
+        )
+        _say("metrics.lock was not written; fix the errors above first")
+        return 1
+    for line in done.changes:
+        print(printable(line))
+    what = f"{len(done.changes)} change(s)" if done.changes else "no changes"
+    print(f"wrote {printable(str(done.file))}: {what}")
+    return 0
+
+
 def _text_line(d: Diagnostic) -> str:
     r"""``file:line:col: level: message`` on one line, control characters escaped; a file name
     starting with ``::`` gets ``./`` in front, so the line cannot be read as a CI command.
@@ -609,6 +649,7 @@ _HANDLERS = {
     "schema": _cmd_schema,
     "demo": _cmd_demo,
     "check": _cmd_check,
+    "lock": _cmd_lock,
 }
 
 

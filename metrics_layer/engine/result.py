@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas
 
-__all__ = ["Result"]
+__all__ = ["MetricVersion", "Result"]
 
 
 PARTIAL_NOTE = "* partial period: the date range holds only part of it"
 INCOMPLETE_NOTE = "~ incomplete: a conversion window of the period is still open"
+
+
+@dataclass(frozen=True)
+class MetricVersion:
+    """What produced a metric column: the metric, the version of it computed, and that
+    version's fingerprint (docs/python.md: pinned versions)."""
+
+    name: str
+    version: int
+    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -24,7 +34,9 @@ class Result:
     ``partial`` holds one boolean per row: True when the row's ``metric_time`` period is only
     partly inside ``start``/``end`` (a week cut by a Wednesday start), so a chart can grey it.
     ``incomplete``: True when a conversion metric's window is still open for a day of the row's
-    base period, so conversions may still come in.
+    base period, so conversions may still come in. ``metrics``: for each metric column, the
+    metric, version and fingerprint that produced it (``versions`` also lists the versions of
+    the metrics they are built on).
     """
 
     columns: tuple[str, ...]
@@ -37,6 +49,7 @@ class Result:
     partial: tuple[bool, ...] = ()
     # Conversion metrics: the row's base period has a conversion window still open today.
     incomplete: tuple[bool, ...] = ()
+    metrics: Mapping[str, MetricVersion] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("partial", "incomplete"):
@@ -73,6 +86,20 @@ class Result:
             for row, cut in zip(self.rows, self.partial, strict=True)
         ]
 
+    def metadata(self) -> dict[str, Any]:
+        """What a dashboard stores beside ``to_dicts()``, as JSON-safe data: the columns, the
+        SQL and its dialect, and for each metric column the metric, version and fingerprint
+        that produced it."""
+        return {
+            "columns": list(self.columns),
+            "metrics": {
+                column: {"metric": m.name, "version": m.version, "fingerprint": m.fingerprint}
+                for column, m in self.metrics.items()
+            },
+            "dialect": self.dialect,
+            "sql": self.sql,
+        }
+
     def column(self, name: str) -> list[Any]:
         """The values of one column, in row order."""
         index = self.columns.index(name)
@@ -103,7 +130,14 @@ class Result:
             + "</tr>"
             for row, cut, open_ in zip(self.rows[:200], self.partial, self.incomplete, strict=False)
         )
-        note = f"<p>{len(self.rows)} rows; metric versions {self.versions}</p>"
+        produced = "; ".join(
+            f"{html.escape(column)}: {html.escape(m.name)} v{m.version}, fingerprint "
+            f"<code>{html.escape(m.fingerprint)}</code>"
+            for column, m in self.metrics.items()
+        )
+        note = f"<p>{len(self.rows)} rows; metric versions {html.escape(str(self.versions))}</p>"
+        if produced:
+            note += f"<p><small>{produced}</small></p>"
         if any(self.partial[:200]):
             note += "<p><small>Greyed rows: partial periods (the date range holds only part "
             "of them).</small></p>"

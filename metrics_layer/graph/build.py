@@ -20,7 +20,7 @@ from metrics_layer.graph.expressions import (
     qualify,
 )
 from metrics_layer.graph.graph import Graph
-from metrics_layer.graph.metrics import build_metrics
+from metrics_layer.graph.metrics import build_metrics, kept_specs
 from metrics_layer.graph.model import (
     Broken,
     Calendar,
@@ -81,10 +81,13 @@ def build_graph(
     broken = _left_out(project, seen, sources)
     derived: dict[str, EntityMetric] = {}
     for spot in project.metrics:
-        if is_entity_metric(spot.spec) and spot.spec.name not in derived:
-            found = entity_metric(spot, sources, settings, problems, broken)
-            if found is not None:
-                derived[spot.spec.name] = found
+        # A conversion, retention or churn metric, and each such kept version of a metric,
+        # derive rows of their own.
+        for deriving in (spot, *kept_specs(spot)):
+            if is_entity_metric(deriving.spec) and deriving.spec.name not in derived:
+                found = entity_metric(deriving, sources, settings, problems, broken)
+                if found is not None:
+                    derived[deriving.spec.name] = found
     for found in derived.values():
         sources[found.source.name] = found.source
     primary, also = _primary_entities(sources, seen, problems)
@@ -110,24 +113,21 @@ def build_graph(
         metrics=broken.metrics | {s.spec.name for s in project.metrics if s.spec.name not in built},
     )
     places: dict[str, tuple[str, int | None, int | None]] = {}
-    fields: dict[str, dict[str, tuple[str, int | None, int | None]]] = {}
     for spot in project.metrics:
         line, col = spot.doc.position((*spot.path, "name")) or (None, None)
         places.setdefault(spot.spec.name, (spot.doc.file, line, col))
-        if spot.spec.name not in fields:
-            fields[spot.spec.name] = {
-                key: (spot.doc.file, *(spot.doc.position((*spot.path, key)) or (None, None)))
-                for key in _PLACED
-            }
+        for index, kept in enumerate(spot.spec.versions):
+            line, col = spot.doc.position((*spot.path, "versions", index)) or (None, None)
+            places.setdefault(f"{spot.spec.name}@{kept.version}", (spot.doc.file, line, col))
     graph = Graph(
         settings=settings,
         sources=sources,
         metrics=metrics,
         primary=primary,
         places=places,
+        field_places=_field_places(project),
         calendar=calendar,
         also_primary=also,
-        field_places=fields,
         broken=broken,
         source_places={
             name: _source_places(located) for name, located in seen.items() if name in sources
@@ -137,9 +137,12 @@ def build_graph(
     return graph, problems
 
 
-# The fields of a metric whose place a whole-project check may point at.
-_PLACED = (
-    "name",
+# The metric fields whose own lines diagnostics point at (checks/run.py, checks/governance.py).
+_PLACED_FIELDS = (
+    "label",
+    "status",
+    "replaced_by",
+    "sunset",
     "filter",
     "measure",
     "numerator",
@@ -147,13 +150,33 @@ _PLACED = (
     "expr",
     "version",
     "changelog",
-    "status",
     "owner",
-    "label",
     "description",
-    "synonyms",
-    "inputs",
 )
+
+
+def _field_places(
+    project: ProjectFiles,
+) -> dict[tuple[str | int, ...], tuple[str, int | None, int | None]]:
+    """The lines of the metric fields and measures that checks point at (``Graph.field_places``);
+    the first definition of a name wins, as in ``Graph.places``."""
+    found: dict[tuple[str | int, ...], tuple[str, int | None, int | None]] = {}
+
+    def add(key: tuple[str | int, ...], doc: YamlDocument, path: tuple[str | int, ...]) -> None:
+        if path in doc.positions and key not in found:
+            found[key] = (doc.file, *doc.positions[path])
+
+    for spot in project.metrics:
+        name = spot.spec.name
+        for item in _PLACED_FIELDS:
+            add(("metric", name, item), spot.doc, (*spot.path, item))
+        for i in range(len(spot.spec.synonyms)):
+            add(("metric", name, "synonyms", i), spot.doc, (*spot.path, "synonyms", i))
+    for located in project.sources:
+        for i, measure in enumerate(located.spec.measures):
+            ref = f"{located.spec.name}.{measure.name}"
+            add(("measure", ref), located.doc, (*located.path, "measures", i, "name"))
+    return found
 
 
 def _left_out(

@@ -30,10 +30,13 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from metrics_layer.errors import QueryError
+from metrics_layer.graph.build import build_graph
 from metrics_layer.graph.graph import METRIC_TIME, DimensionRef, Graph
 from metrics_layer.graph.model import CalendarPeriod, Measure, Metric, MetricRef, Offset, Period
+from metrics_layer.graph.targets import Target
+from metrics_layer.spec.project import ProjectFiles
 
-__all__ = ["FORMAT", "Fingerprints", "canonical_tree"]
+__all__ = ["FORMAT", "Fingerprints", "as_written", "canonical_tree", "untargeted"]
 
 # Replaces a column by a text of its own, or keeps it (None).
 ColumnRule = Callable[[exp.Column], "str | None"]
@@ -139,8 +142,18 @@ class Fingerprints:
     _sources: dict[str, str] = field(default_factory=dict)
 
     def all(self) -> dict[str, str]:
-        """Every metric's fingerprint, by name."""
-        return {name: self.metric(name) for name in sorted(self.graph.metrics)}
+        """Every metric's fingerprint, by name (current versions; see ``kept``)."""
+        return {name: self.metric(name) for name in sorted(self.graph.current)}
+
+    def kept(self) -> dict[str, dict[int, str]]:
+        """The fingerprints of the earlier versions each metric keeps (``versions:``), by
+        metric and version; a metric keeping none is left out."""
+        found: dict[str, dict[int, str]] = {}
+        for name in sorted(self.graph.metrics):
+            metric = self.graph.metrics[name]
+            if metric.pinned_of is not None:
+                found.setdefault(metric.pinned_of, {})[metric.version] = self.metric(name)
+        return {name: dict(sorted(versions.items())) for name, versions in found.items()}
 
     def metric(self, name: str) -> str:
         found = self._metrics.get(name)
@@ -167,7 +180,7 @@ class Fingerprints:
             meaning["measure"] = self.measure(metric.measure)
         if metric.kind.entity_level:
             # The metric's own derived source: named like the metric, its CTEs prefixed so.
-            meaning["rows"] = self.source(metric.name)
+            meaning["rows"] = self.source(metric.sql_name)
         if metric.inputs:
             meaning["inputs"] = [self._input(item) for item in metric.inputs]
         if metric.expr is not None:
@@ -322,8 +335,7 @@ class Fingerprints:
 
 
 def _derived(graph: Graph, source: str) -> bool:
-    owner = graph.metrics.get(source)
-    return owner is not None and owner.kind.entity_level
+    return source in graph.derived_sources
 
 
 def _derived_input(column: exp.Column, tokens: Mapping[str, str], prints: Fingerprints) -> str:
@@ -350,3 +362,26 @@ def _offset(offset: Offset | None) -> object:
         return None
     unit = offset.unit
     return [offset.amount, unit.name if isinstance(unit, CalendarPeriod) else unit.value]
+
+
+def untargeted(graph: Graph, project: ProjectFiles | None) -> Graph:
+    """``graph`` as the definitions are written: when it was built for a target (which renames
+    tables), ``project`` built again without one."""
+    if graph.settings.target is not None and project is not None:
+        graph, _ = build_graph(project, Target())
+    return graph
+
+
+def as_written(graph: Graph, project: ProjectFiles | None = None) -> dict[str, str]:
+    """Every metric's fingerprint by the name a query asks for it (a kept version as
+    ``name@N``), from the definitions as written: when ``graph`` was built for a target
+    (which renames tables), from a graph of ``project`` built again without one, so that every
+    environment reports the fingerprints CI and the lockfile know.
+
+    >>> import metrics_layer as ml
+    >>> layer = ml.load("definitions")
+    >>> as_written(layer.graph)["signups"] == Fingerprints(layer.graph).metric("signups")
+    True
+    """
+    prints = Fingerprints(untargeted(graph, project))
+    return {name: prints.metric(name) for name in sorted(graph.metrics)}

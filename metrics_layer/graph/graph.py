@@ -6,6 +6,7 @@ primary: each row of S finds at most one row of T, so joining along edges never 
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from difflib import get_close_matches
@@ -31,11 +32,14 @@ from metrics_layer.graph.model import (
     Source,
     SourcePlaces,
 )
+from metrics_layer.spec.limits import quote
 from metrics_layer.spec.models import DatePart, DimensionType, Grain
 
 __all__ = ["GRAIN_NAMES", "METRIC_TIME", "DimensionRef", "Graph", "JoinStep"]
 
 METRIC_TIME = "metric_time"
+# A version number in 'name@N': ASCII digits, no leading zero, at most nine of them.
+_VERSION = re.compile(r"[1-9][0-9]{0,8}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -90,12 +94,14 @@ class Graph:
         default_factory=dict, compare=False
     )
     calendar: Calendar | None = None
-    # Entities primary in more than one source: the sources after the first (``primary``).
-    also_primary: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # Where each field of a metric is written (the value's place), for diagnostics.
-    field_places: dict[str, dict[str, tuple[str, int | None, int | None]]] = field(
+    # Finer places than a metric's name line, where the files have them: a metric's fields
+    # (``("metric", "revenue", "label")``, ``("metric", "revenue", "synonyms", 0)``) and a
+    # measure's name (``("measure", "orders.revenue")``).
+    field_places: dict[tuple[str | int, ...], tuple[str, int | None, int | None]] = field(
         default_factory=dict, compare=False
     )
+    # Entities primary in more than one source: the sources after the first (``primary``).
+    also_primary: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # What the files define but the graph left out, its errors reported (``build_graph``).
     broken: Broken = field(default_factory=Broken, compare=False)
     # Where each source written in a file is (its table or sql, its fields), by source name.
@@ -464,15 +470,51 @@ class Graph:
             f'{entities[0]}), e.g. "{entities[0]}.{metric.name} >= 3"'
         )
 
-    def metric(self, name: str, *, field: str = "metrics") -> Metric:
+    @cached_property
+    def current(self) -> dict[str, Metric]:
+        """The current version of every metric (``metrics`` also holds kept ones, ``m@1``)."""
+        return {k: m for k, m in self.metrics.items() if m.pinned_of is None}
+
+    @cached_property
+    def derived_sources(self) -> dict[str, Metric]:
+        """The sources of rows conversion, retention and churn metrics derive, each with its
+        metric (a source is named like its metric, ``m__v1`` for a kept version ``m@1``)."""
+        return {m.sql_name: m for m in self.metrics.values() if m.kind.entity_level}
+
+    def versions_of(self, name: str) -> tuple[int, ...]:
+        """Every version of metric ``name`` that can be queried, oldest first."""
+        kept = [m.version for m in self.metrics.values() if m.pinned_of == name]
         found = self.metrics.get(name)
-        if found is None:
+        return tuple(sorted([*kept, *([found.version] if found is not None else [])]))
+
+    def metric(self, name: str, *, field: str = "metrics") -> Metric:
+        """The metric ``name``, or version N of one (``name@N``; the current version's number
+        is the metric itself)."""
+        found = self.metrics.get(name)
+        if found is not None:
+            return found
+        base, _, version = name.partition("@")
+        current = self.current.get(base)
+        if current is None:
             raise QueryError(
-                f"unknown metric '{name}'.{did_you_mean(name, self.metrics)} "
+                f"unknown metric '{base or name}'.{did_you_mean(base, self.current)} "
                 "List metrics with `metrics-layer list`",
                 field=field,
             )
-        return found
+        if not _VERSION.fullmatch(version):
+            raise QueryError(
+                f"{quote(name)}: write the version after '@' as a number from 1 to "
+                f"999999999 in ASCII digits, e.g. '{base}@{current.version}'",
+                field=field,
+            )
+        if int(version) == current.version:
+            return current
+        versions = ", ".join(str(v) for v in self.versions_of(base))
+        raise QueryError(
+            f"metric '{base}' has no version {version}; its versions are {versions} (the "
+            f"current one is {current.version}). Ask for one of them, or for '{base}'",
+            field=field,
+        )
 
 
 def _describe(path: tuple[JoinStep, ...]) -> str:

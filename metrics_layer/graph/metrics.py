@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlglot import exp
 
@@ -15,11 +16,14 @@ from metrics_layer.graph.graph import Graph
 from metrics_layer.graph.model import Broken, Metric, MetricKind, MetricRef, Offset, Period
 from metrics_layer.spec.models import (
     Agg,
+    ChurnMetricSpec,
+    ConversionMetricSpec,
     CumulativeMetricSpec,
     DerivedMetricSpec,
     Grain,
     MetricSpec,
     RatioMetricSpec,
+    RetentionMetricSpec,
     RollingMetricSpec,
     Rollup,
     SimpleMetricSpec,
@@ -27,7 +31,7 @@ from metrics_layer.spec.models import (
 from metrics_layer.spec.places import split_hint
 from metrics_layer.spec.project import Located
 
-__all__ = ["build_metrics"]
+__all__ = ["build_metrics", "kept_specs"]
 
 
 def build_metrics(
@@ -61,7 +65,13 @@ def build_metrics(
         )
         if metric is not None:
             metrics[metric.name] = metric
-    deps = {m.name: [i.name for i in m.inputs if i.measure is None] for m in metrics.values()}
+        for kept in _kept_versions(located, graph, names, problems, derived or {}, broken):
+            metrics[kept.name] = kept
+    deps = {
+        m.name: [i.name for i in m.inputs if i.measure is None]
+        for m in metrics.values()
+        if m.pinned_of is None
+    }
     for cycle in find_cycles(deps):
         problems.append(
             seen[cycle[0]].diagnostic(
@@ -83,6 +93,110 @@ def build_metrics(
                 del metrics[name]
                 changed = True
     return metrics
+
+
+# A pinned metric name (``name@N``) in a derived expression.
+_PINNED = re.compile(r"\b[a-z][a-z0-9_]*@\w*")
+
+# A kept version's spec is the metric's own type: the computing fields it was written with.
+_FULL_SPEC: dict[
+    str,
+    type[SimpleMetricSpec]
+    | type[RatioMetricSpec]
+    | type[DerivedMetricSpec]
+    | type[RollingMetricSpec]
+    | type[CumulativeMetricSpec]
+    | type[ConversionMetricSpec]
+    | type[RetentionMetricSpec]
+    | type[ChurnMetricSpec],
+] = {
+    "simple": SimpleMetricSpec,
+    "ratio": RatioMetricSpec,
+    "derived": DerivedMetricSpec,
+    "rolling": RollingMetricSpec,
+    "cumulative": CumulativeMetricSpec,
+    "conversion": ConversionMetricSpec,
+    "retention": RetentionMetricSpec,
+    "churn": ChurnMetricSpec,
+}
+# What every version of a metric shares: taken from the metric itself.
+_SHARED = ("name", "label", "description", "owner", "status", "tags", "synonyms")
+
+
+def kept_specs(located: Located[MetricSpec]) -> list[Located[MetricSpec]]:
+    """The metric's kept earlier versions (``versions:``) that are below its version, the
+    first of each number, as full specs placed at their items. A conversion, retention or
+    churn version is named after the source of rows it derives, ``<name>__v<N>``
+    (``Metric.sql_name``); ``build_metrics`` reports the versions left out."""
+    spec = located.spec
+    found: list[Located[MetricSpec]] = []
+    seen: set[int] = set()
+    for index, item in enumerate(spec.versions):
+        if item.version >= spec.version or item.version in seen:
+            continue
+        seen.add(item.version)
+        shared = {key: getattr(spec, key) for key in _SHARED}
+        changelog = [entry for entry in spec.changelog if entry.version <= item.version]
+        written: MetricSpec = _FULL_SPEC[item.type].model_validate(
+            {**dict(item), **shared, "changelog": changelog}
+        )
+        if is_entity_metric(written):
+            written = written.model_copy(update={"name": f"{spec.name}__v{item.version}"})
+        found.append(Located(written, located.doc, (*located.path, "versions", index)))
+    return found
+
+
+def _kept_versions(
+    located: Located[MetricSpec],
+    graph: Graph,
+    names: set[str],
+    problems: list[Diagnostic],
+    derived: dict[str, EntityMetric],
+    broken: Broken,
+) -> list[Metric]:
+    """The metric's kept earlier versions, each a metric named ``name@N`` whose references
+    are checked like any metric's, problems pointing into its item."""
+    spec = located.spec
+    seen: set[int] = set()
+    for index, item in enumerate(spec.versions):
+        place = ("versions", index, "version")
+        if item.version >= spec.version:
+            problems.append(
+                _definition(
+                    located,
+                    f"metric '{spec.name}' keeps version {item.version} under 'versions', but "
+                    f"it is itself version {spec.version}",
+                    "keep only earlier versions there; the current one is the metric's own "
+                    "definition",
+                    *place,
+                )
+            )
+        elif item.version in seen:
+            problems.append(
+                _definition(
+                    located,
+                    f"metric '{spec.name}' keeps version {item.version} twice",
+                    "keep one definition per version",
+                    *place,
+                )
+            )
+        seen.add(item.version)
+    kept: list[Metric] = []
+    for version in kept_specs(located):
+        rows = derived.get(version.spec.name)
+        if is_entity_metric(version.spec) and rows is None:
+            continue  # its rows could not be derived; that was reported
+        metric = _metric(_Context(version, graph, names, problems, broken), rows)
+        if metric is not None:
+            number = metric.version
+            kept.append(replace(metric, name=f"{spec.name}@{number}", pinned_of=spec.name))
+    return kept
+
+
+def _definition(
+    located: Located[MetricSpec], message: str, hint: str, *where: str | int
+) -> Diagnostic:
+    return located.diagnostic(message, *where, code="definition", hint=hint)
 
 
 @dataclass
@@ -192,6 +306,8 @@ def _metric(context: _Context, derived: EntityMetric | None = None) -> Metric | 
         fill_periods=getattr(spec, "fill_periods", False),
         period=derived.period if derived is not None else None,
         cohort_table=derived is not None and derived.cohort_table,
+        replaced_by=spec.replaced_by,
+        sunset=spec.sunset,
         file=located.doc.file,
     )
 
@@ -390,6 +506,17 @@ def _derived(
         to_grain = _period(context, item.offset_to_grain, "inputs", i, "offset_to_grain")
         ref = MetricRef(item.metric, alias=item.alias, offset=offset, to_grain=to_grain)
         refs[ref.column] = ref
+    pinned = _PINNED.search(spec.expr)
+    if pinned is not None:
+        context.error(
+            f"'{pinned.group()}' names a version of a metric; a derived metric reads the "
+            "current version of each input (only queries pin a version)",
+            "expr",
+            code="definition",
+            hint="name the metric without '@N'; to build on an earlier definition, define it as "
+            "a metric of its own",
+        )
+        return None, ()
     try:
         expr = parse_condition(spec.expr, field="expr", boolean=False)
     except FilterError as exc:

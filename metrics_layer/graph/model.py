@@ -327,12 +327,38 @@ class Metric:
     period: Grain | None = None
     # A retention metric's cohort table: grouped by its own 'period' dimension.
     cohort_table: bool = False
+    # A deprecated metric's successor and the date from which it may be removed.
+    replaced_by: str | None = None
+    sunset: dt.date | None = None
     file: str | None = field(default=None, compare=False)
+    # A kept earlier version (``name@N``, docs/definitions.md: versions): the metric it is a
+    # version of; ``version`` is the version it computes.
+    pinned_of: str | None = None
+
+    @property
+    def current_name(self) -> str:
+        """The name of the metric this is a version of (its own for the current version)."""
+        return self.pinned_of or self.name
+
+    @property
+    def sql_name(self) -> str:
+        """The name as an identifier in SQL, and of the source of rows a conversion, retention
+        or churn metric derives: a kept version ``m@1`` is ``m__v1``.
+
+        >>> import datetime as dt
+        >>> from metrics_layer.spec.models import MetricStatus
+        >>> kept = Metric("wau@1", MetricKind.ROLLING, 1, "WAU", None, None,
+        ...               MetricStatus.DRAFT, (), (), (), pinned_of="wau")
+        >>> kept.sql_name, kept.current_name
+        ('wau__v1', 'wau')
+        """
+        return self.name if self.pinned_of is None else f"{self.pinned_of}__v{self.version}"
 
     @property
     def cohort_period(self) -> str | None:
-        """A cohort table's period dimension, which every query of it groups by."""
-        return f"{self.name}.period" if self.cohort_table else None
+        """A cohort table's period dimension, which every query of it groups by (of the rows
+        it derives, ``m__v1.period`` for a kept version ``m@1``)."""
+        return f"{self.sql_name}.period" if self.cohort_table else None
 
     @property
     def compiles_as(self) -> MetricKind:

@@ -156,8 +156,10 @@ class OutputMetric:
     name: str
     expr: exp.Expr
     type: ValueType = ValueType.FLOAT
-    # The column's name in the SQL when the name is not an identifier (``min(x)``).
+    # The column's name in the SQL when the name is not an identifier (``min(x)``, ``m@1``).
     sql_name: str | None = None
+    # The graph's metric it computes (``m@1`` for a kept version); None for min() and max().
+    metric: str | None = None
 
     @property
     def alias(self) -> str:

@@ -99,7 +99,7 @@ class _Scan:
     def name(self) -> str:
         base = f"{self.source}_by_{self.time}" if self.own_time else self.source
         if self.window is not None:
-            name = f"{base}_{self.window.name}{self.suffix}"
+            name = f"{base}_{self.window.sql_name}{self.suffix}"
         elif self.per is not None:
             name = f"{base}_per_{self.per.value}"
         elif self.keep is not None:
@@ -144,8 +144,14 @@ class Planner:
             return self._extent_plan(extents)
         metrics = [self.graph.metric(name) for name in self.query.metrics]
         outputs = [
-            OutputMetric(m.name, self._metric_expr(m, None), metric_type(self.graph, m))
-            for m in metrics
+            OutputMetric(
+                asked,
+                self._metric_expr(m, None),
+                metric_type(self.graph, m),
+                _pinned_alias(asked, m, self.query.metrics),
+                m.name,
+            )
+            for asked, m in zip(self.query.metrics, metrics, strict=True)
         ]
         fill: Fill | None = None
         if not self.scans and self._only_metric_time():
@@ -163,7 +169,7 @@ class Planner:
             if self.query.fill_periods or any(m.fill_periods for m in metrics):
                 periods = [name for name in self.query.by if name.split(".")[0] == METRIC_TIME]
                 fill = fill_periods(self.graph, self.query, periods, required=False)
-        aliases = {g.name: g.alias for g in groupings}
+        aliases = {g.name: g.alias for g in groupings} | {m.name: m.alias for m in outputs}
         order = tuple((aliases.get(o.name, o.name), o.descending) for o in self.query.order)
         versions = tuple(sorted(self._versions(metrics).items()))
         return Plan(
@@ -842,3 +848,23 @@ def _number(value: float) -> exp.Expr:
 
 def _key_name(key: exp.Expr, index: int) -> str:
     return key.name if isinstance(key, exp.Column) else str(index)
+
+
+def _pinned_alias(asked: str, metric: Metric, names: Sequence[str]) -> str | None:
+    """The SQL alias of a metric asked for with a version (``m@1``: ``m__v1``), so no engine
+    needs a quoted ``@``; None for a plain name. A metric really named so in the same query
+    keeps its name, and the pinned column gets ``_2`` after it.
+
+    >>> from metrics_layer.spec.models import MetricStatus
+    >>> m = Metric("m@1", MetricKind.SIMPLE, 1, "M", None, None, MetricStatus.DRAFT, (), (), (),
+    ...            pinned_of="m")
+    >>> _pinned_alias("m@1", m, ["m@1"]), _pinned_alias("m@1", m, ["m@1", "m__v1"])
+    ('m__v1', 'm__v1_2')
+    """
+    if "@" not in asked:
+        return None
+    alias = f"{metric.current_name}__v{metric.version}"
+    taken = set(names)
+    while alias in taken:
+        alias += "_2"
+    return alias

@@ -24,17 +24,22 @@ __all__ = [
     "ChangelogEntry",
     "ChurnCalculation",
     "ChurnMetricSpec",
+    "ChurnVersionSpec",
     "ConversionCalculation",
     "ConversionMetricSpec",
+    "ConversionVersionSpec",
     "CumulativeMetricSpec",
+    "CumulativeVersionSpec",
     "DatePart",
     "DefinitionsFile",
     "DerivedMetricSpec",
+    "DerivedVersionSpec",
     "DimensionSpec",
     "DimensionType",
     "EntitySpec",
     "EventSpec",
     "Grain",
+    "KeptVersionSpec",
     "MeasureSpec",
     "MetricInputSpec",
     "MetricSpec",
@@ -42,12 +47,16 @@ __all__ = [
     "Month",
     "ProjectSpec",
     "RatioMetricSpec",
+    "RatioVersionSpec",
     "RetentionCalculation",
     "RetentionMetricSpec",
+    "RetentionVersionSpec",
     "RollingMetricSpec",
+    "RollingVersionSpec",
     "Rollup",
     "SemiAdditive",
     "SimpleMetricSpec",
+    "SimpleVersionSpec",
     "SourceSpec",
     "TargetSpec",
     "WeekStart",
@@ -397,16 +406,9 @@ class ChangelogEntry(_Spec):
     change: str = Field(min_length=1)
 
 
-class _MetricBase(_Spec):
-    name: Name
-    label: str | None = None
-    description: str | None = None
-    owner: str | None = None
-    status: MetricStatus = MetricStatus.DRAFT
-    tags: list[str] = Field(default_factory=list)
-    synonyms: list[str] = Field(default_factory=list)
-    version: int = Field(1, ge=1, description="Bump whenever what the metric computes changes.")
-    changelog: list[ChangelogEntry] = Field(default_factory=list)
+class _Computation(_Spec):
+    """The fields every metric type has that decide what it computes."""
+
     filter: SqlText | None = Field(
         None,
         description="SQL boolean over dimension names; rows failing it are not aggregated.",
@@ -427,7 +429,37 @@ class _MetricBase(_Spec):
     )
 
 
-class SimpleMetricSpec(_MetricBase):
+class _Governance(_Spec):
+    """What a metric is called, who answers for it, and its history: the same for every
+    version of it."""
+
+    name: Name
+    label: str | None = None
+    description: str | None = None
+    owner: str | None = None
+    status: MetricStatus = MetricStatus.DRAFT
+    tags: list[str] = Field(default_factory=list)
+    synonyms: list[str] = Field(default_factory=list)
+    version: int = Field(1, ge=1, description="Bump whenever what the metric computes changes.")
+    changelog: list[ChangelogEntry] = Field(default_factory=list)
+    replaced_by: Name | None = Field(
+        None,
+        description="With status deprecated: the metric to use instead.",
+    )
+    sunset: dt.date | None = Field(
+        None,
+        description="With status deprecated: the date (YYYY-MM-DD) from which the metric may "
+        "be removed.",
+    )
+    versions: list[KeptVersionSpec] = Field(
+        default_factory=list,
+        description="Earlier versions kept queryable as 'name@N' (dashboards pinned to one): "
+        "each the full definition of what that version computed (type and its fields), "
+        "without name, label, owner, status or changelog, which are the metric's.",
+    )
+
+
+class _SimpleFields(_Computation):
     type: Literal["simple"]
     measure: DottedName = Field(description="'source.measure'.")
     fill_periods: bool = Field(
@@ -444,7 +476,7 @@ Span = Annotated[
 ]
 
 
-class RollingMetricSpec(_MetricBase):
+class _RollingFields(_Computation):
     """A measure over a trailing window ending on (and including) each day."""
 
     type: Literal["rolling"]
@@ -454,7 +486,7 @@ class RollingMetricSpec(_MetricBase):
     )
 
 
-class CumulativeMetricSpec(_MetricBase):
+class _CumulativeFields(_Computation):
     """A measure over every day up to and including each day: all time, or grain-to-date."""
 
     type: Literal["cumulative"]
@@ -466,7 +498,7 @@ class CumulativeMetricSpec(_MetricBase):
     )
 
 
-class RatioMetricSpec(_MetricBase):
+class _RatioFields(_Computation):
     type: Literal["ratio"]
     numerator: DottedName = Field(description="A metric name or 'source.measure'.")
     denominator: DottedName = Field(description="A metric name or 'source.measure'.")
@@ -497,7 +529,7 @@ class MetricInputSpec(_Spec):
     )
 
 
-class DerivedMetricSpec(_MetricBase):
+class _DerivedFields(_Computation):
     type: Literal["derived"]
     expr: SqlText = Field(description="Arithmetic over metric names; '/' by zero gives NULL.")
     inputs: list[MetricInputSpec] = Field(default_factory=list)
@@ -520,7 +552,7 @@ class ConversionCalculation(StrEnum):
     BASE = "base"
 
 
-class ConversionMetricSpec(_MetricBase):
+class _ConversionFields(_Computation):
     """Entities whose first base event is followed by a conversion event within a window."""
 
     type: Literal["conversion"]
@@ -555,7 +587,7 @@ PeriodSpan = Annotated[
 ]
 
 
-class RetentionMetricSpec(_MetricBase):
+class _RetentionFields(_Computation):
     """The share of a cohort (entities by their first base event) active k periods later."""
 
     type: Literal["retention"]
@@ -596,7 +628,7 @@ class ChurnCalculation(StrEnum):
     PREVIOUS_VALUE = "previous_value"
 
 
-class ChurnMetricSpec(_MetricBase):
+class _ChurnFields(_Computation):
     """Entities (or their value) of the previous period compared with this period."""
 
     type: Literal["churn"]
@@ -615,6 +647,109 @@ class ChurnMetricSpec(_MetricBase):
         "net_retention, gross_retention, expansion, contraction, churned_value, "
         "previous_value.",
     )
+
+
+KeptVersion = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=999_999_999,
+        description="The earlier version this definition computed (below 'version').",
+    ),
+]
+
+
+class SimpleVersionSpec(_SimpleFields):
+    """A kept earlier version of a metric that was a simple metric then."""
+
+    version: KeptVersion
+
+
+class RatioVersionSpec(_RatioFields):
+    """A kept earlier version of a metric that was a ratio then."""
+
+    version: KeptVersion
+
+
+class DerivedVersionSpec(_DerivedFields):
+    """A kept earlier version of a metric that was a derived metric then."""
+
+    version: KeptVersion
+
+
+class RollingVersionSpec(_RollingFields):
+    """A kept earlier version of a metric that was a rolling metric then."""
+
+    version: KeptVersion
+
+
+class CumulativeVersionSpec(_CumulativeFields):
+    """A kept earlier version of a metric that was a cumulative metric then."""
+
+    version: KeptVersion
+
+
+class ConversionVersionSpec(_ConversionFields):
+    """A kept earlier version of a metric that was a conversion metric then."""
+
+    version: KeptVersion
+
+
+class RetentionVersionSpec(_RetentionFields):
+    """A kept earlier version of a metric that was a retention metric then."""
+
+    version: KeptVersion
+
+
+class ChurnVersionSpec(_ChurnFields):
+    """A kept earlier version of a metric that was a churn metric then."""
+
+    version: KeptVersion
+
+
+KeptVersionSpec = Annotated[
+    SimpleVersionSpec
+    | RatioVersionSpec
+    | DerivedVersionSpec
+    | RollingVersionSpec
+    | CumulativeVersionSpec
+    | ConversionVersionSpec
+    | RetentionVersionSpec
+    | ChurnVersionSpec,
+    Field(discriminator="type"),
+]
+
+
+class SimpleMetricSpec(_SimpleFields, _Governance):
+    """One measure, optionally filtered."""
+
+
+class RatioMetricSpec(_RatioFields, _Governance):
+    """A numerator divided by a denominator, each aggregated at the query grain."""
+
+
+class DerivedMetricSpec(_DerivedFields, _Governance):
+    """Arithmetic over other metrics, with offsets for period over period."""
+
+
+class RollingMetricSpec(_RollingFields, _Governance):
+    """A measure over a trailing window ending on (and including) each day."""
+
+
+class CumulativeMetricSpec(_CumulativeFields, _Governance):
+    """A measure over every day up to and including each day: all time, or grain-to-date."""
+
+
+class ConversionMetricSpec(_ConversionFields, _Governance):
+    """Entities whose first base event is followed by a conversion event within a window."""
+
+
+class RetentionMetricSpec(_RetentionFields, _Governance):
+    """The share of a cohort (entities by their first base event) active k periods later."""
+
+
+class ChurnMetricSpec(_ChurnFields, _Governance):
+    """Entities (or their value) of the previous period compared with this period."""
 
 
 MetricSpec = Annotated[

@@ -11,6 +11,7 @@ Reading is confined to the project folder and bounded by the limits in ``limits.
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
@@ -22,6 +23,7 @@ from metrics_layer.errors import Diagnostic, Level
 from metrics_layer.spec.files import Finder, Scope, TooBig, Unreadable, read_bytes, real_path
 from metrics_layer.spec.limits import (
     MAX_FILE_BYTES,
+    MAX_FILES,
     MAX_TOTAL_BYTES,
     MAX_TOTAL_NODES,
     quote,
@@ -33,7 +35,14 @@ from metrics_layer.spec.places import item_name, place
 from metrics_layer.spec.schema import invalid_paths
 from metrics_layer.spec.yaml_source import Path, YamlDocument, read_yaml
 
-__all__ = ["PROJECT_FILE", "UNNAMED", "Located", "ProjectFiles", "read_project"]
+__all__ = [
+    "PROJECT_FILE",
+    "UNNAMED",
+    "Located",
+    "ProjectFiles",
+    "read_project",
+    "read_project_files",
+]
 
 PROJECT_FILE = "metrics_layer.yml"
 # Stands for the name of an item that failed before its name could be read.
@@ -187,6 +196,98 @@ def _empty(root: FsPath, had_files: bool) -> Diagnostic:
     )
 
 
+def read_project_files(files: Mapping[str, bytes], root: str | FsPath) -> ProjectFiles:
+    """Read a project held in memory, by the same rules as ``read_project``, without the disk.
+
+    ``files`` maps paths relative to the project folder (``/``-separated, as git names them) to
+    their bytes; diagnostics name each file as ``root / path``. The project file, ``paths``
+    (never outside the folder), hidden entries, the limits and the YAML and schema checks are
+    those of a project read from disk; symbolic links are not in ``files`` (the caller skips
+    them).
+
+    >>> files = {"m.yml": b"metrics: [{name: a, type: simple, measure: s.m}]"}
+    >>> held = read_project_files(files, "d")
+    >>> [m.spec.name for m in held.metrics], held.files
+    (['a'], ['d/m.yml'])
+    """
+    root = FsPath(root)
+    project = ProjectFiles(root=root, settings=_default_settings(_default_name(root)))
+    budget = _Budget()
+    wanted = sorted(path for path in files if _definitions_name(path))
+    if PROJECT_FILE in files:
+        read = _read_file(
+            root / PROJECT_FILE, project, budget, allow_project=True, data=files[PROJECT_FILE]
+        )
+        if read is not None and read.spec.project is not None:
+            project.settings = read.spec.project
+            project.settings_place = Located(read.spec.project, read.doc, ("project",))
+        wanted = _under_paths(wanted, files, project, read)
+    if len(wanted) > MAX_FILES:
+        message = f"the project has more than {MAX_FILES} definitions files; none were read"
+        project.diagnostics.append(
+            Diagnostic(
+                Level.ERROR,
+                message,
+                str(root),
+                code="limit",
+                hint="merge small files, or name fewer folders in project.paths",
+            )
+        )
+        return project
+    for path in sorted(wanted, key=lambda p: root / p):
+        _read_file(root / path, project, budget, allow_project=False, data=files[path])
+        if budget.spent:
+            break
+    return project
+
+
+def _definitions_name(path: str) -> bool:
+    """A definitions file a folder walk would find: ``*.yml``/``*.yaml``, nothing hidden, not
+    the project file."""
+    parts = path.split("/")
+    return (
+        path != PROJECT_FILE
+        and path.endswith((".yml", ".yaml"))
+        and not any(part.startswith(".") or not part for part in parts)
+    )
+
+
+def _under_paths(
+    wanted: list[str],
+    files: Mapping[str, bytes],
+    project: ProjectFiles,
+    read: Located[DefinitionsFile] | None,
+) -> list[str]:
+    """The files below the folders ``project.paths`` names; a diagnostic for each path that is
+    outside the project or names no folder."""
+    chosen: set[str] = set()
+    for index, written in enumerate(project.settings.paths):
+        folder = posixpath.normpath(written.replace(os.sep, "/"))
+        if folder.startswith(("../", "/")) or folder == "..":
+            problem = "leads outside the project folder"
+            hint = "definitions are read only from inside it: name a folder inside it"
+        else:
+            prefix = "" if folder == "." else folder + "/"
+            if prefix == "" or any(path.startswith(prefix) for path in files):
+                chosen.update(path for path in wanted if path.startswith(prefix))
+                continue
+            problem = "is not a folder"
+            hint = "fix the path or create the folder"
+        message = f"project.paths names {quote(written)}, which {problem}"
+        project.diagnostics.append(
+            read.diagnostic(message, "project", "paths", index, code="project", hint=hint)
+            if read is not None
+            else Diagnostic(
+                Level.ERROR,
+                message,
+                str(project.root / PROJECT_FILE),
+                code="project",
+                hint=hint,
+            )
+        )
+    return sorted(chosen)
+
+
 def _find_files(
     folder: FsPath, project: ProjectFiles, budget: _Budget, scope: Scope
 ) -> list[FsPath]:
@@ -248,12 +349,22 @@ def _default_name(folder: FsPath) -> str:
 
 
 def _read_file(
-    file: FsPath, project: ProjectFiles, budget: _Budget, *, allow_project: bool
+    file: FsPath,
+    project: ProjectFiles,
+    budget: _Budget,
+    *,
+    allow_project: bool,
+    data: bytes | None = None,
 ) -> Located[DefinitionsFile] | None:
-    """Read one file into ``project``; returns the parsed file with its document, if valid."""
+    """Read one file into ``project`` (from ``data`` when given, else from the disk); returns
+    the parsed file with its document, if valid."""
     name = str(file)
     project.files.append(name)
-    text = _read_text(file, project, budget)
+    text = (
+        _read_text(file, project, budget)
+        if data is None
+        else _held_text(data, name, project, budget)
+    )
     if text is None:
         return None
     try:
@@ -278,21 +389,38 @@ def _read_text(file: FsPath, project: ProjectFiles, budget: _Budget) -> str | No
     try:
         data = read_bytes(file, limit)
     except TooBig as exc:
-        message, hint = exc.message, exc.hint
-        if limit < MAX_FILE_BYTES:
-            budget.spent = True
-            message = (
-                f"the project's files hold more than {size(MAX_TOTAL_BYTES)} in all; "
-                "this file and the ones after it were not read"
-            )
-            hint = "name fewer folders in project.paths, or split the project"
-        project.diagnostics.append(Diagnostic(Level.ERROR, message, name, code="limit", hint=hint))
+        _too_big(exc, name, limit, project, budget)
         return None
     except Unreadable as exc:
         project.diagnostics.append(
             Diagnostic(Level.ERROR, exc.message, name, code="project", hint=exc.hint)
         )
         return None
+    return _decode(data, name, project, budget)
+
+
+def _held_text(data: bytes, name: str, project: ProjectFiles, budget: _Budget) -> str | None:
+    """The text of a file held in memory, within the same limits as one read from disk."""
+    limit = min(MAX_FILE_BYTES, budget.bytes)
+    if len(data) > limit:
+        _too_big(TooBig(limit), name, limit, project, budget)
+        return None
+    return _decode(data, name, project, budget)
+
+
+def _too_big(exc: TooBig, name: str, limit: int, project: ProjectFiles, budget: _Budget) -> None:
+    message, hint = exc.message, exc.hint
+    if limit < MAX_FILE_BYTES:
+        budget.spent = True
+        message = (
+            f"the project's files hold more than {size(MAX_TOTAL_BYTES)} in all; "
+            "this file and the ones after it were not read"
+        )
+        hint = "name fewer folders in project.paths, or split the project"
+    project.diagnostics.append(Diagnostic(Level.ERROR, message, name, code="limit", hint=hint))
+
+
+def _decode(data: bytes, name: str, project: ProjectFiles, budget: _Budget) -> str | None:
     budget.bytes -= len(data)
     try:
         return data.decode("utf-8")

@@ -203,6 +203,7 @@ def test_a_simple_metric_with_a_filter(small: ml.SemanticLayer) -> None:
         "status": "certified",
         "type": "simple",
         "version": 2,
+        "versions": [2],
         "tags": ["orders"],
         "synonyms": ["orders_done"],
         "changelog": [

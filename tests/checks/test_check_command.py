@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from metrics_layer import api
 from metrics_layer.cli.main import main
 
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
@@ -99,6 +100,7 @@ def test_json_through_the_command(
     check: Callable[..., Run], write_project: Callable[[dict[str, str]], Path]
 ) -> None:
     project = write_project(WARNING_ONLY)
+    assert api.lock(project).written  # else the project's one other warning is lock-missing
     document = json.loads(check(str(project), "--format", "json").out)
     assert document["version"] == 1
     assert document["summary"] == {"errors": 0, "warnings": 1, "notes": 0, "metrics": 1}

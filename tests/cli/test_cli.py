@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import metrics_layer as ml
+from metrics_layer import api
 from metrics_layer.cli.main import main
 from metrics_layer.spec.schema import load_schema
 
@@ -327,6 +328,7 @@ def test_check_json_lists_warnings_and_exits_0(
             "version: 3}\n",
         }
     )
+    assert api.lock(project).written  # else the other warning is lock-missing
     run = cli("check", str(project), "--format", "json")
     assert run.code == 0
     [record] = json.loads(run.out)["diagnostics"]

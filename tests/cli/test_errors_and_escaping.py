@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import metrics_layer as ml
+from metrics_layer import api
 from metrics_layer.checks.report import github_command
 from metrics_layer.cli import main as cli_module
 from metrics_layer.cli.main import EXIT_INTERNAL, main
@@ -301,6 +302,7 @@ def parse_command(line: str) -> tuple[str, dict[str, str], str]:
 def test_check_github_has_one_command_line_per_diagnostic(
     run: Callable[..., Run], nasty: Path
 ) -> None:
+    api.lock(nasty)  # every finding then points into a file (not at a missing metrics.lock)
     _, diagnostics = ml.check(nasty)
     assert {Path(d.file).name for d in diagnostics if d.file} >= {f"{n}.yml" for n in NASTY_FILES}
     errors = any(d.level is Level.ERROR for d in diagnostics)

@@ -33,7 +33,13 @@ def query_error(layer: ml.SemanticLayer, *metrics: Any, **options: Any) -> ml.Qu
             "metrics",
             "unknown metric 'daily_active_user'. Did you mean 'daily_active_users'?",
         ),
-        (["signups@1"], {}, "metrics", "unknown metric 'signups@1'. Did you mean 'signups'?"),
+        (["signup@1"], {}, "metrics", "unknown metric 'signup'. Did you mean 'signups'?"),
+        (
+            ["signups@2"],
+            {},
+            "metrics",
+            "metric 'signups' has no version 2; its versions are 1 (the current one is 1)",
+        ),
         (
             ["signups"],
             {"by": ["user.contry"]},

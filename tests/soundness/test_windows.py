@@ -101,7 +101,6 @@ DEFINITIONS = f"""
         window: 7 days
         filter: "{ACTIVE}"
         rollup: average
-      - {{name: sum_of_daily_users, type: simple, measure: events.users, filter: "{ACTIVE}"}}
       - {{name: mau, type: rolling, measure: events.users, window: 1 month, filter: "{ACTIVE}"}}
       - {{name: events_all_time, type: cumulative, measure: events.events}}
       - name: amount_mtd
@@ -155,7 +154,7 @@ def test_rolling_distinct_count_at_a_coarser_grain(load: Load, engine: str) -> N
     layer = load(engine)
     by_month = _rows(
         layer,
-        ["wau", "wau_first", "sum_of_daily_users"],
+        ["wau", "wau_first", "dau"],
         by=["metric_time.month"],
         start="2025-12-29",
         end="2026-02-01",
@@ -166,8 +165,8 @@ def test_rolling_distinct_count_at_a_coarser_grain(load: Load, engine: str) -> N
     # January: last day 01-31, days 01-25..01-31 -> {4}; first day 01-01, days 12-26..01-01
     # -> {1, 2} (user 3's email open is not activity).
     # February: 02-01 is both its first and last day in range: 01-26..02-01 -> {4}.
-    # sum_of_daily_users is the plain distinct count of the month: Dec {1,2}, Jan {1,2,3,4},
-    # Feb {4}.
+    # dau (not measured per day) is the plain distinct count of the month: Dec {1,2},
+    # Jan {1,2,3,4}, Feb {4}.
     assert _typed(by_month) == _typed(
         [(D(2025, 12, 1), 2, 1, 2), (D(2026, 1, 1), 1, 2, 4), (D(2026, 2, 1), 1, 1, 1)]
     )

@@ -15,6 +15,7 @@ import pytest
 from projects import USERS_SOURCE
 
 import metrics_layer as ml
+from metrics_layer import api
 from metrics_layer.cli.main import main
 from metrics_layer.errors import Diagnostic
 from metrics_layer.spec import limits
@@ -402,6 +403,7 @@ def test_allow_outside_reads_the_outside_folder(
     write(repo, {"metrics_layer.yml": "project:\n  name: p\n  paths: [., ../outside]\n"})
     layer = ml.load(repo, allow_outside=True)
     assert [m.name for m in layer.metrics] == ["signups"]
+    assert api.lock(repo, allow_outside=True).written
     graph, diagnostics = ml.check(repo, allow_outside=True)
     assert graph is not None
     assert diagnostics == []

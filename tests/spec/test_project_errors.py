@@ -137,18 +137,21 @@ def test_warnings_do_not_stop_loading_and_are_kept(write_project: WriteProject) 
     assert "version 2 with no changelog entry" in said(warning)
 
 
-def test_same_label_twice_is_a_warning_naming_both(write_project: WriteProject) -> None:
+def test_same_label_with_other_logic_is_an_error_naming_both(write_project: WriteProject) -> None:
     project = write_project(
         {
             "a.yml": SOURCE
             + "metrics:\n"
             + "  - {name: signups, type: simple, measure: users.signups, label: Signups}\n"
-            + "  - {name: registrations, type: simple, measure: users.signups, label: signups}\n"
+            + "  - {name: registrations, type: simple, measure: users.signups, label: signups,\n"
+            + "     filter: \"country = 'DE'\"}\n"
         }
     )
-    [warning] = ml.load(project).warnings
-    assert warning.line == 14
-    assert "'registrations' has the same label 'signups' as 'signups'" in said(warning)
+    [error] = load_error(project).diagnostics
+    assert (error.code, error.line) == ("conflicting-label", 14)
+    assert "the label 'signups' of metric 'registrations' is the name of metric 'signups'" in (
+        error.message
+    )
 
 
 def test_all_reference_problems_of_all_files_are_listed(write_project: WriteProject) -> None:
