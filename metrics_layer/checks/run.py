@@ -152,7 +152,7 @@ def _governance(graph: Graph, metric: Metric) -> list[Diagnostic]:
             _at(
                 graph,
                 metric,
-                "version",
+                "name",
                 Level.WARNING,
                 f"metric '{metric.name}' is version {metric.version} with no changelog "
                 "entry for it",

@@ -181,7 +181,7 @@ def test_duplicate_metric_across_files_names_the_first_place(write_project: Writ
         {
             "a.yml": metrics("{name: signups, type: simple, measure: users.signups}"),
             "b.yml": "metrics:\n"
-            "  - {name: other, type: simple, measure: users.signups}\n"
+            "  - {name: other, type: simple, measure: users.signups, filter: \"country = 'DE'\"}\n"
             "  - {name: signups, type: simple, measure: users.signups}\n",
         }
     )
