@@ -152,7 +152,8 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
             code="schema",
             hint=(
                 _did_you_mean(error.instance, allowed).strip()
-                or f"write one of {', '.join(allowed)}"
+                or (f"write '{allowed[0]}' or another of the values listed" if allowed else "")
+                or "write one of the values the field allows"
             ),
         )
         return
