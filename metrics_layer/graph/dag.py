@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-__all__ = ["find_cycle", "find_cycles"]
+__all__ = ["find_cycle", "find_cycles", "loop_members"]
 
 
 def find_cycle(deps: Mapping[str, Sequence[str]]) -> list[str]:
@@ -102,3 +102,16 @@ def _strong_groups(deps: Mapping[str, Sequence[str]]) -> list[list[str]]:
                 parent = work[-1][0]
                 low[parent] = min(low[parent], low[name])
     return groups
+
+
+def loop_members(deps: Mapping[str, Sequence[str]], cycle: Sequence[str]) -> list[str]:
+    """Every name in the same loop as ``cycle`` (its strongly connected group), sorted: the
+    metrics that depend on each other through it, on other paths too.
+
+    >>> loop_members({"a": ["b"], "b": ["a", "c"], "c": ["b"], "d": ["a"]}, ["a", "b", "a"])
+    ['a', 'b', 'c']
+    """
+    for group in _strong_groups(deps):
+        if cycle and cycle[0] in group:
+            return group
+    return sorted(set(cycle))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from sqlglot import exp
 
 from metrics_layer.errors import Diagnostic, FilterError, did_you_mean
-from metrics_layer.graph.dag import find_cycles
+from metrics_layer.graph.dag import find_cycles, loop_members
 from metrics_layer.graph.entity_metrics import EntityMetric, is_entity_metric
 from metrics_layer.graph.expressions import column_parts, parse_condition, references
 from metrics_layer.graph.graph import Graph
@@ -73,16 +73,18 @@ def build_metrics(
         if m.pinned_of is None
     }
     for cycle in find_cycles(deps):
+        also = [n for n in loop_members(deps, cycle) if n not in cycle]
+        more = f" (and through {', '.join(repr(n) for n in also)})" if also else ""
         problems.append(
             seen[cycle[0]].diagnostic(
-                "metrics depend on each other in a cycle: " + " -> ".join(cycle),
+                "metrics depend on each other in a cycle: " + " -> ".join(cycle) + more,
                 "name",
                 code="cycle",
                 hint=f"make one of {', '.join(repr(n) for n in cycle[:-1])} stop using the "
                 "next, so that the chain ends on measures",
             )
         )
-        for name in cycle:
+        for name in (*cycle, *also):
             metrics.pop(name, None)
     # A metric built on one left out (an error reported for that one) is left out quietly.
     changed = True

@@ -192,3 +192,18 @@ def test_a_misspelled_required_field_is_one_error_saying_what_to_type(
     assert diagnostic.message == "metric 'gross': unknown field 'measur'"
     assert diagnostic.hint is not None
     assert diagnostic.hint.startswith("Did you mean 'measure'? Allowed fields: ")
+
+
+def test_a_loop_through_several_metrics_is_one_error_naming_them_all(tmp_path: Path) -> None:
+    (tmp_path / "a.yml").write_text(
+        "metrics:\n"
+        "  - {name: a, type: ratio, numerator: b, denominator: b}\n"
+        '  - {name: b, type: derived, expr: "a + c"}\n'
+        "  - {name: c, type: ratio, numerator: b, denominator: b}\n",
+        encoding="utf-8",
+    )
+    [diagnostic] = ml.check(tmp_path)[1]
+    assert (diagnostic.code, diagnostic.line, diagnostic.column) == ("cycle", 2, 12)
+    assert diagnostic.message == (
+        "metrics depend on each other in a cycle: a -> b -> a (and through 'c')"
+    )
