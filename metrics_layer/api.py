@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import heapq
 import os
 import threading
 import time
@@ -91,22 +92,33 @@ def check(
     """
     _check_connection(connection)
     checked = _checked(path, allow_outside, target)
-    diagnostics = checked.diagnostics
+    # The definitions' diagnostics are bounded already; what the database and the lock and
+    # base comparisons add is bounded on its own, then all are put in file order.
+    extra: list[Diagnostic] = []
     if checked.graph is not None and connection is not None:
         from metrics_layer.checks.warehouse import warehouse_diagnostics
 
-        diagnostics = [*diagnostics, *warehouse_diagnostics(checked.graph, connection)]
-    if checked.project is None or checked.graph is None or _failed(checked.diagnostics):
-        return checked.graph, bounded_diagnostics(diagnostics)
-    found = _gate(checked, Path(path), base)
-    # A missing changelog entry may be reported (as an error) by the definition checks already.
-    told = {
-        (d.file, d.line)
-        for d in checked.diagnostics
-        if d.code == "changelog" and d.level is Level.ERROR
-    }
-    added = [d for d in found.diagnostics if d.code != "changelog" or (d.file, d.line) not in told]
-    return checked.graph, bounded_diagnostics([*diagnostics, *added])
+        extra = warehouse_diagnostics(checked.graph, connection)
+    own = checked.diagnostics
+    if checked.project is not None and checked.graph is not None and not _failed(own):
+        found = _gate(checked, Path(path), base)
+        # A missing changelog entry may be reported (as an error) by the definition checks.
+        told = {(d.file, d.line) for d in own if d.code == "changelog" and d.level is Level.ERROR}
+        extra += [
+            d for d in found.diagnostics if d.code != "changelog" or (d.file, d.line) not in told
+        ]
+        # ... and the comparison's error says more than the definitions' warning about one
+        # metric.
+        compared = {(d.file, d.line) for d in extra if d.code == "changelog"}
+        own = [
+            d
+            for d in own
+            if d.code != "changelog" or d.level is Level.ERROR or (d.file, d.line) not in compared
+        ]
+    # ``own`` is in file order with each file's count of unlisted problems last; ``extra`` is
+    # merged into it without moving those.
+    merged = heapq.merge(own, _by_place(bounded_diagnostics(extra)), key=_place_key)
+    return checked.graph, list(merged)
 
 
 @dataclass(frozen=True)
@@ -145,7 +157,7 @@ def lock(
 
     checked = _checked(path, allow_outside, target)
     if checked.project is None or checked.graph is None or _failed(checked.diagnostics):
-        return LockWritten(False, None, (), tuple(checked.diagnostics))
+        return LockWritten(False, None, (), tuple(bounded_diagnostics(checked.diagnostics)))
     found = _gate(checked, Path(path), None)
     stops = [d for d in found.diagnostics if d.level is Level.ERROR and d.code not in _LOCK_FIXES]
     if stops:
@@ -190,7 +202,11 @@ def _gate(checked: _Checked, location: Path, base: str | None) -> Gate:
 
 
 def _checked(path: str | os.PathLike[str], allow_outside: bool, target: str | None) -> _Checked:
-    """Read, build and check the project: the graph for ``target`` and every diagnostic."""
+    """Read, build and check the project: the graph for ``target`` and every diagnostic.
+
+    Every valid part is built and checked, whatever failed elsewhere: one run reports every
+    independent problem, and nothing about what a failed part would have caused. The project is
+    kept (for the lock and base comparisons) only when nothing failed."""
     from metrics_layer.checks.run import run_checks
     from metrics_layer.graph.build import build_graph
     from metrics_layer.graph.targets import choose_target
@@ -198,40 +214,32 @@ def _checked(path: str | os.PathLike[str], allow_outside: bool, target: str | No
 
     problem = _path_problem(path)
     if problem is not None:
-        return _Checked(
-            None, bounded_diagnostics([Diagnostic(Level.ERROR, problem, None, code="project")])
-        )
+        hint = "pass the folder that holds your definitions, or one definitions file"
+        found = [Diagnostic(Level.ERROR, problem, None, code="project", hint=hint)]
+        return _Checked(None, bounded_diagnostics(found))
     try:
         project = read_project(Path(path), allow_outside=allow_outside)
     except OSError as exc:
         shown = _short(os.fspath(path))
-        return _Checked(
-            None,
-            bounded_diagnostics(
-                [
-                    Diagnostic(
-                        Level.ERROR,
-                        f"cannot read '{shown}': {exc.strerror or exc}; pass the folder that "
-                        "holds your definitions, or one definitions file",
-                        shown,
-                        code="project",
-                    )
-                ]
-            ),
-        )
-    if project.diagnostics:
-        return _Checked(None, bounded_diagnostics(project.diagnostics))
+        message = f"cannot read '{shown}': {exc.strerror or exc}"
+        hint = "pass the folder that holds your definitions, or one definitions file"
+        found = [Diagnostic(Level.ERROR, message, shown, code="project", hint=hint)]
+        return _Checked(None, bounded_diagnostics(found))
+    found = list(project.diagnostics)
+    if project.empty and not project.files:  # no folder, or no YAML file in it
+        return _Checked(None, bounded_diagnostics(_by_place(found)))
     if target is not None and not isinstance(target, str):
         raise QueryError(f"expected a target name, not {type(target).__name__}", field="target")
     chosen, unknown = choose_target(project.settings, target, str(project.root / PROJECT_FILE))
     if unknown:
-        return _Checked(None, bounded_diagnostics(unknown))
+        return _Checked(None, bounded_diagnostics(_by_place([*found, *unknown])))
     try:
         graph, problems = build_graph(project, chosen)
-        if any(p.level is Level.ERROR for p in problems):
-            return _Checked(graph, bounded_diagnostics(problems))
-        found = bounded_diagnostics([*problems, *run_checks(graph)])
-        return _Checked(graph, found, project)
+        if project.empty and any(p.level is Level.ERROR for p in problems):
+            # The project file's own error (a calendar) says more than "no definitions".
+            found = [d for d in found if d.code != "empty-project"]
+        found = bounded_diagnostics(_by_place([*found, *problems, *run_checks(graph)]))
+        return _Checked(graph, found, None if _failed(found) else project)
     except RecursionError:
         # The last net: a stage that recurses on something nested in the files must still end
         # in a diagnostic (the SQL parsers are bounded before they run; this is for the rest).
@@ -241,12 +249,32 @@ def _checked(path: str | os.PathLike[str], allow_outside: bool, target: str | No
                 Diagnostic(
                     Level.ERROR,
                     "an expression in the definitions nests too deeply to check (dozens of "
-                    "nested parentheses or operators); simplify it",
+                    "nested parentheses or operators)",
                     str(project.root),
                     code="limit",
+                    hint="simplify it",
                 )
             ],
         )
+
+
+def _by_place(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """``diagnostics`` by file, line and column (those without a place first), keeping the
+    order of those at one place.
+
+    >>> [d.message for d in _by_place([
+    ...     Diagnostic(Level.ERROR, "b2", "b.yml", 2, 1),
+    ...     Diagnostic(Level.ERROR, "a9", "a.yml", 9, 3),
+    ...     Diagnostic(Level.ERROR, "p", None),
+    ...     Diagnostic(Level.ERROR, "a9c1", "a.yml", 9, 1),
+    ... ])]
+    ['p', 'a9c1', 'a9', 'b2']
+    """
+    return sorted(diagnostics, key=_place_key)
+
+
+def _place_key(d: Diagnostic) -> tuple[str, bool, int, int]:
+    return (d.file or "", d.file is not None, d.line or 0, d.column or 1)
 
 
 def _path_problem(path: object) -> str | None:

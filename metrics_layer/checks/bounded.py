@@ -25,16 +25,23 @@ def bounded_diagnostics(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
         if count > MAX_DIAGNOSTICS_PER_FILE or len(kept) >= MAX_DIAGNOSTICS:
             dropped.setdefault(d.file, []).append(d.level)
         else:
-            kept.append(replace(d, message=bounded(d.message), file=_place(d.file)))
+            kept.append(
+                replace(
+                    d,
+                    message=bounded(d.message),
+                    hint=None if d.hint is None else bounded(d.hint),
+                    file=_place(d.file),
+                )
+            )
     for file, levels in dropped.items():
         level = Level.ERROR if Level.ERROR in levels else Level.WARNING
         kept.append(
             Diagnostic(
                 level,
-                f"{len(levels)} more problem(s) here are not listed; fix the ones listed and "
-                "check again",
+                f"{len(levels)} more problem(s) here are not listed",
                 file,
                 code="limit",
+                hint="fix the ones listed and check again",
             )
         )
     return kept

@@ -1,20 +1,23 @@
-"""Checks over a built graph: every finding is a Diagnostic with a level and a place.
+"""Checks over a built graph: every finding is a Diagnostic with a level, a code and a place.
 
-The graph builder already reports syntax, reference and cycle errors; these checks add what
-needs the whole graph: every metric must plan on its own (its filter names reachable, its
-period valid), changelogs and certification must be coherent; ``governance.py`` adds the rules
-that compare metrics with each other and follow their lifecycle.
+The graph builder already reports syntax, reference and cycle errors and leaves the broken
+parts out; these checks add what needs the whole graph, over the part that built: every metric
+must plan on its own (its filter names reachable, its period valid), changelogs and
+certification must be coherent; ``governance.py`` adds the rules that compare metrics with each
+other and follow their lifecycle.
 """
 
 from __future__ import annotations
 
 from metrics_layer.checks.governance import governance_checks
 from metrics_layer.errors import Diagnostic, Level, QueryError
+from metrics_layer.graph.expressions import column_parts, references
 from metrics_layer.graph.graph import Graph
 from metrics_layer.graph.model import Metric
 from metrics_layer.planner.planner import plan_query
 from metrics_layer.planner.query import MetricQuery
 from metrics_layer.spec.models import MetricStatus
+from metrics_layer.spec.places import split_hint
 
 __all__ = ["run_checks"]
 
@@ -22,8 +25,13 @@ __all__ = ["run_checks"]
 def run_checks(graph: Graph) -> list[Diagnostic]:
     """Every finding about ``graph``, errors and warnings, in file order."""
     found: list[Diagnostic] = []
+    failed = {m.name: _plan_error(graph, m) for m in graph.metrics.values()}
     for metric in graph.metrics.values():
-        found.extend(_plans_alone(graph, metric))
+        error = failed[metric.name]
+        # A metric built on one that cannot be computed fails for that one's reason: only the
+        # first is reported.
+        if error is not None and not any(failed.get(n) for n in _built_on(graph, metric)):
+            found.extend(_not_computable(graph, metric, error))
         if metric.pinned_of is not None:
             continue  # a kept version shares the metric's label, owner and changelog
         found.extend(_governance(graph, metric))
@@ -31,21 +39,96 @@ def run_checks(graph: Graph) -> list[Diagnostic]:
     return found
 
 
-def _at(graph: Graph, metric: Metric, level: Level, message: str) -> Diagnostic:
-    file, line, column = graph.places.get(metric.name, (None, None, None))
-    return Diagnostic(level, message, file, line, column, "check")
+def _at(
+    graph: Graph, metric: Metric, field: str, level: Level, message: str, *, code: str, hint: str
+) -> Diagnostic:
+    """A diagnostic at the value of ``field`` of ``metric`` (its name when not written)."""
+    place = graph.field_places.get(("metric", metric.name, field)) or graph.places.get(metric.name)
+    file, line, column = place if place is not None else (None, None, None)
+    return Diagnostic(level, message, file, line, column, code, hint)
 
 
-def _plans_alone(graph: Graph, metric: Metric) -> list[Diagnostic]:
+def _plan_error(graph: Graph, metric: Metric) -> QueryError | None:
+    """Why ``metric`` cannot be planned on its own, if it cannot."""
     try:
         # A cohort table is read by its period number (a query without it is refused).
         by = (metric.cohort_period,) if metric.cohort_period else ()
         plan_query(graph, MetricQuery(metrics=(metric.name,), by=by))
     except QueryError as exc:
-        return [
-            _at(graph, metric, Level.ERROR, f"metric '{metric.name}' cannot be computed: {exc}")
-        ]
-    return []
+        return exc
+    return None
+
+
+def _built_on(graph: Graph, metric: Metric) -> set[str]:
+    """The metrics ``metric`` is built on, directly or not."""
+    found: set[str] = set()
+    todo = [i.name for i in metric.inputs if i.measure is None]
+    while todo:
+        name = todo.pop()
+        used = graph.metrics.get(name)
+        if name in found or used is None:
+            continue
+        found.add(name)
+        todo.extend(i.name for i in used.inputs if i.measure is None)
+    found.discard(metric.name)
+    return found
+
+
+def _not_computable(graph: Graph, metric: Metric, exc: QueryError) -> list[Diagnostic]:
+    if _names_left_out(graph, metric):
+        return []  # a name its filter uses was left out, with its own error
+    text = str(exc).removeprefix("where: ").removeprefix("filter: ")
+    message, hint = split_hint(
+        text, f"fix the definition of '{metric.name}' so that it can be queried on its own"
+    )
+    field = "filter" if _filter_at_fault(graph, metric, text) else "name"
+    # A name no chain of entities reaches, or two chains reach, is the join graph's problem.
+    joins = "cannot be reached from source" in text or "along two paths" in text
+    return [
+        _at(
+            graph,
+            metric,
+            field,
+            Level.ERROR,
+            f"metric '{metric.name}' cannot be computed: {message}",
+            code="join" if joins else "not-computable",
+            hint=hint,
+        )
+    ]
+
+
+def _filters(graph: Graph, metric: Metric, seen: set[str] | None = None) -> list[Metric]:
+    """``metric`` and every metric it is built on that has a filter."""
+    seen = seen if seen is not None else set()
+    if metric.name in seen:
+        return []
+    seen.add(metric.name)
+    found = [metric] if metric.filter is not None else []
+    for item in metric.inputs:
+        used = graph.metrics.get(item.name)
+        if item.measure is None and used is not None:
+            found.extend(_filters(graph, used, seen))
+    return found
+
+
+def _filter_names(graph: Graph, metric: Metric) -> list[str]:
+    names: list[str] = []
+    for filtered in _filters(graph, metric):
+        assert filtered.filter is not None
+        names.extend(".".join(column_parts(c)) for c in references(filtered.filter))
+    return names
+
+
+def _names_left_out(graph: Graph, metric: Metric) -> bool:
+    return any(graph.broken.has_name(name) for name in _filter_names(graph, metric))
+
+
+def _filter_at_fault(graph: Graph, metric: Metric, text: str) -> bool:
+    """Whether the planner's complaint is about a name the metric's own filter uses."""
+    if metric.filter is None:
+        return False
+    own = [".".join(column_parts(c)) for c in references(metric.filter)]
+    return any(f"'{name}'" in text for name in own)
 
 
 def _governance(graph: Graph, metric: Metric) -> list[Diagnostic]:
@@ -56,9 +139,12 @@ def _governance(graph: Graph, metric: Metric) -> list[Diagnostic]:
             _at(
                 graph,
                 metric,
+                "changelog",
                 Level.ERROR,
                 f"metric '{metric.name}' is version {metric.version} but its changelog "
-                f"mentions version {max(versions)}; bump 'version' or fix the entry",
+                f"mentions version {max(versions)}",
+                code="changelog",
+                hint=f"bump 'version' to {max(versions)} or fix the entry",
             )
         )
     if metric.version > 1 and metric.version not in versions:
@@ -66,19 +152,29 @@ def _governance(graph: Graph, metric: Metric) -> list[Diagnostic]:
             _at(
                 graph,
                 metric,
+                "name",
                 Level.WARNING,
                 f"metric '{metric.name}' is version {metric.version} with no changelog "
-                f"entry for it; add one saying what changed",
+                "entry for it",
+                code="changelog",
+                hint=f"add a changelog entry for version {metric.version} saying what changed",
             )
         )
     if metric.status is MetricStatus.CERTIFIED and (not metric.owner or not metric.description):
+        missing = " and ".join(
+            word
+            for word, value in (("an owner", metric.owner), ("a description", metric.description))
+            if not value
+        )
         found.append(
             _at(
                 graph,
                 metric,
+                "status",
                 Level.ERROR,
-                f"certified metric '{metric.name}' needs an owner and a "
-                "description; add them or set status: draft",
+                f"certified metric '{metric.name}' needs an owner and a description",
+                code="certification",
+                hint=f"add {missing}, or set status: draft",
             )
         )
     return found

@@ -5,6 +5,8 @@ Sources, entities and the join graph are built here; metrics in ``metrics.py``.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
@@ -20,6 +22,7 @@ from metrics_layer.graph.expressions import (
 from metrics_layer.graph.graph import Graph
 from metrics_layer.graph.metrics import build_metrics, kept_specs
 from metrics_layer.graph.model import (
+    Broken,
     Calendar,
     CalendarPeriod,
     Dimension,
@@ -32,6 +35,7 @@ from metrics_layer.graph.model import (
 )
 from metrics_layer.graph.targets import Target
 from metrics_layer.safety.trees import table_problem
+from metrics_layer.spec.limits import quote
 from metrics_layer.spec.models import (
     Agg,
     CalendarSpec,
@@ -71,16 +75,17 @@ def build_graph(
             problems.append(located.duplicate_of("source", seen[name]))
             continue
         seen[name] = located
-        source = _source(located, problems, target)
+        source = _source(located, problems, target, project.broken_dimensions)
         if source is not None:
             sources[name] = source
+    broken = _left_out(project, seen, sources)
     derived: dict[str, EntityMetric] = {}
     for spot in project.metrics:
         # A conversion, retention or churn metric, and each such kept version of a metric,
         # derive rows of their own.
         for deriving in (spot, *kept_specs(spot)):
             if is_entity_metric(deriving.spec) and deriving.spec.name not in derived:
-                found = entity_metric(deriving, sources, settings, problems)
+                found = entity_metric(deriving, sources, settings, problems, broken)
                 if found is not None:
                     derived[deriving.spec.name] = found
     for found in derived.values():
@@ -101,7 +106,12 @@ def build_graph(
         calendar=calendar,
         also_primary=also,
     )
-    metrics = build_metrics(project.metrics, graph, problems, derived)
+    metrics = build_metrics(project.metrics, graph, problems, derived, broken)
+    built = {spot.spec.name for spot in project.metrics if spot.spec.name in metrics}
+    broken = replace(
+        broken,
+        metrics=broken.metrics | {s.spec.name for s in project.metrics if s.spec.name not in built},
+    )
     places: dict[str, tuple[str, int | None, int | None]] = {}
     for spot in project.metrics:
         line, col = spot.doc.position((*spot.path, "name")) or (None, None)
@@ -118,6 +128,7 @@ def build_graph(
         field_places=_field_places(project),
         calendar=calendar,
         also_primary=also,
+        broken=broken,
         source_places={
             name: _source_places(located) for name, located in seen.items() if name in sources
         },
@@ -126,8 +137,22 @@ def build_graph(
     return graph, problems
 
 
-# The metric fields whose own lines diagnostics point at (checks/governance.py).
-_PLACED_FIELDS = ("label", "status", "replaced_by", "sunset")
+# The metric fields whose own lines diagnostics point at (checks/run.py, checks/governance.py).
+_PLACED_FIELDS = (
+    "label",
+    "status",
+    "replaced_by",
+    "sunset",
+    "filter",
+    "measure",
+    "numerator",
+    "denominator",
+    "expr",
+    "version",
+    "changelog",
+    "owner",
+    "description",
+)
 
 
 def _field_places(
@@ -154,20 +179,72 @@ def _field_places(
     return found
 
 
+def _left_out(
+    project: ProjectFiles, seen: dict[str, Located[SourceSpec]], sources: dict[str, Source]
+) -> Broken:
+    """What the project's files define that the graph leaves out after an error: sources and
+    metrics whose spec failed, and the sources, dimensions, measures and entities that failed
+    to build."""
+    gone_sources = set(project.broken_sources) | {n for n in seen if n not in sources}
+    measures: set[str] = set()
+    dimensions: set[str] = set()
+    entities: set[str] = set()
+    for name, located in seen.items():
+        built = sources.get(name)
+        spec = located.spec
+        measures.update(
+            f"{name}.{m.name}"
+            for m in spec.measures
+            if built is None or m.name not in built.measures
+        )
+        dimensions.update(
+            f"{name}.{d.name}"
+            for d in spec.dimensions
+            if built is None or d.name not in built.dimensions
+        )
+        entities.update(
+            f"{name}.{e.name}"
+            for e in spec.entities
+            if built is None or e.name not in built.entities
+        )
+    return Broken(
+        sources=frozenset(gone_sources),
+        metrics=frozenset(project.broken_metrics),
+        measures=frozenset(measures | project.broken_measures),
+        dimensions=frozenset(dimensions | project.broken_dimensions),
+        entities=frozenset(entities | project.broken_entities),
+    )
+
+
 def _parse(
     text: str, table: str, located: Located[object], problems: list[Diagnostic], *where: str | int
 ) -> exp.Expr | None:
     try:
         return qualify(parse_expression(text), table)
     except ExpressionSyntaxError as exc:
-        problems.append(located.diagnostic(f"cannot parse SQL {text!r}: {exc}", *where))
+        problems.append(
+            located.diagnostic(
+                f"{located.place(*where)}: cannot parse SQL {quote(text)}: {exc}",
+                *where,
+                code="expression",
+                hint="write one SQL expression over the source's columns",
+            )
+        )
         return None
 
 
 def _source(
-    located: Located[SourceSpec], problems: list[Diagnostic], target: Target
+    located: Located[SourceSpec],
+    problems: list[Diagnostic],
+    target: Target,
+    gone: set[str] | frozenset[str] = frozenset(),
 ) -> Source | None:
+    """The source, or None after its errors; ``gone`` holds the dimensions (``source.name``)
+    that failed the schema, which its time may not name again."""
     spec = located.spec
+    failed = {d.name for d in spec.dimensions} | {
+        g.partition(".")[2] for g in gone if g.partition(".")[0] == spec.name
+    }
     relation = _relation(located, problems, target)
     if relation is None:
         return None
@@ -179,6 +256,8 @@ def _source(
                     f"entity '{entity.name}' is declared twice in source '{spec.name}'",
                     "entities",
                     i,
+                    code="duplicate-name",
+                    hint="remove one of the two",
                 )
             )
             continue
@@ -196,40 +275,58 @@ def _source(
             problems.append(
                 located.diagnostic(
                     f"'{dim.name}' is declared twice in source '{spec.name}' (as dimension or "
-                    "entity); rename one",
+                    "entity)",
                     "dimensions",
                     i,
                     "name",
+                    code="duplicate-name",
+                    hint="rename one",
                 )
             )
             continue
         if dim.grain is not None and dim.type is not DimensionType.TIME:
             problems.append(
                 located.diagnostic(
-                    f"dimension '{dim.name}' has a grain but is not of type time; "
-                    "add 'type: time' or remove 'grain'",
+                    f"dimension '{dim.name}' has a grain but is not of type time",
                     "dimensions",
                     i,
                     "grain",
+                    code="definition",
+                    hint="add 'type: time' or remove 'grain'",
                 )
             )
-        expr = _parse(dim.expr or dim.name, spec.name, located, problems, "dimensions", i)
+        expr = _parse(
+            dim.expr or dim.name,
+            spec.name,
+            located,
+            problems,
+            "dimensions",
+            i,
+            "expr" if dim.expr is not None else "name",
+        )
         if expr is not None:
             grain = (dim.grain or Grain.DAY) if dim.type is DimensionType.TIME else None
             dimensions[dim.name] = Dimension(
                 dim.name, spec.name, expr, dim.type, grain, dim.label, dim.description
             )
+    # A source whose own 'time' is wrong is left out (after its measures are checked): every
+    # windowed, offset or ranged use of it would fail again.
+    time_ok = True
     if spec.time is not None:
         time_dim = dimensions.get(spec.time)
-        if time_dim is None or time_dim.type is not DimensionType.TIME:
+        if time_dim is None and (spec.time in failed or "?" in failed):
+            time_ok = False  # the dimension's own error is reported
+        elif time_dim is None or time_dim.type is not DimensionType.TIME:
+            time_ok = False
             hint = did_you_mean(
                 spec.time, [d.name for d in dimensions.values() if d.type is DimensionType.TIME]
             )
             problems.append(
                 located.diagnostic(
-                    f"time: '{spec.time}' is not a time dimension of source '{spec.name}'.{hint} "
-                    "Declare it under dimensions with 'type: time'",
+                    f"time: '{spec.time}' is not a time dimension of source '{spec.name}'",
                     "time",
+                    code="unknown-reference",
+                    hint=f"{hint.strip()} Declare it under dimensions with 'type: time'".lstrip(),
                 )
             )
     measures: dict[str, Measure] = {}
@@ -241,18 +338,25 @@ def _source(
                     "measures",
                     i,
                     "name",
+                    code="duplicate-name",
+                    hint="rename or remove one",
                 )
             )
             continue
         if (m.agg is Agg.PERCENTILE) != (m.percentile is not None):
             problems.append(
                 located.diagnostic(
-                    "'percentile' is required with agg: percentile and allowed only there",
+                    f"measure '{m.name}': 'percentile' is required with agg: percentile and "
+                    "allowed only there",
                     "measures",
                     i,
+                    code="definition",
+                    hint="write 'agg: percentile' with 'percentile: 0.9' (a fraction), or neither",
                 )
             )
             continue
+        if m.time is not None and m.time not in dimensions and {m.time, "?"} & failed:
+            continue  # the dimension's own error is reported
         if m.time is not None and not _is_time(dimensions, m.time):
             hint = did_you_mean(
                 m.time, [d.name for d in dimensions.values() if d.type is DimensionType.TIME]
@@ -260,11 +364,13 @@ def _source(
             problems.append(
                 located.diagnostic(
                     f"measure '{m.name}': time '{m.time}' is not a time dimension of source "
-                    f"'{spec.name}'.{hint} Name one of its dimensions with 'type: time', or "
-                    "drop 'time' to use the source's",
+                    f"'{spec.name}'",
                     "measures",
                     i,
                     "time",
+                    code="unknown-reference",
+                    hint=f"{hint.strip()} Name one of its dimensions with 'type: time', or "
+                    "drop 'time' to use the source's".lstrip(),
                 )
             )
             continue
@@ -272,10 +378,12 @@ def _source(
             problems.append(
                 located.diagnostic(
                     f"measure '{m.name}' is semi_additive over time, but source '{spec.name}' has "
-                    "no 'time'; set the source's time dimension, or the measure's 'time'",
+                    "no 'time'",
                     "measures",
                     i,
                     "semi_additive",
+                    code="definition",
+                    hint="set the source's time dimension, or the measure's 'time'",
                 )
             )
             continue
@@ -298,14 +406,18 @@ def _source(
             m.description,
             time=m.time or spec.time,
         )
+    if not time_ok:
+        return None
     valid_from = valid_to = None
     if spec.valid_from is not None or spec.valid_to is not None:
         if spec.valid_from is None:
             problems.append(
                 located.diagnostic(
-                    f"source '{spec.name}' has 'valid_to' without 'valid_from'; a history "
-                    "source needs the time each row starts to hold",
+                    f"source '{spec.name}' has 'valid_to' without 'valid_from'",
                     "valid_to",
+                    code="definition",
+                    hint="add 'valid_from': a history source needs the time each row starts to "
+                    "hold",
                 )
             )
             return None
@@ -313,9 +425,10 @@ def _source(
             problems.append(
                 located.diagnostic(
                     f"history source '{spec.name}' holds several rows per entity over time, so "
-                    "none of its entities can be primary; make them 'primary: false' and keep "
-                    "the current values in another source",
+                    "none of its entities can be primary",
                     "valid_from",
+                    code="definition",
+                    hint="make them 'primary: false' and keep the current values in another source",
                 )
             )
             return None
@@ -344,7 +457,7 @@ def _source_places(located: Located[SourceSpec]) -> SourcePlaces:
     spec = located.spec
 
     def at(*sub: str | int) -> Place:
-        line, column = located.doc.position((*located.path, *sub)) or (None, None)
+        line, column = located.position(*sub) or (None, None)
         return (located.doc.file, line, column)
 
     fields: dict[tuple[str | int, ...], Place] = {}
@@ -394,7 +507,12 @@ def _relation(
     if (spec.table is None) == (spec.sql is None):
         problems.append(
             located.diagnostic(
-                f"source '{spec.name}' needs exactly one of 'table' or 'sql'", "name"
+                f"source '{spec.name}' needs exactly one of 'table' or 'sql'",
+                "name",
+                code="definition",
+                hint="keep 'table' for a table, or 'sql' for a query, not both"
+                if spec.table is not None
+                else "add 'table: schema.table' (or 'sql:' with a SELECT)",
             )
         )
         return None
@@ -417,17 +535,24 @@ def _table_or_sql(
             table = exp.to_table(table_name)
         except (ParseError, TokenError, ValueError) as exc:
             problems.append(
-                located.diagnostic(f"bad table name {table_name!r}: {exc}", *where, "table")
+                located.diagnostic(
+                    f"bad table name {quote(table_name)}: {exc}",
+                    *where,
+                    "table",
+                    code="expression",
+                    hint="write [catalog.][schema.]table, or use 'sql:' for a query",
+                )
             )
             return None
         problem = table_problem(table)
         if problem is not None:
             problems.append(
                 located.diagnostic(
-                    f"{problem} is not allowed in 'table'; write [catalog.][schema.]table, "
-                    "or use 'sql:' for a query",
+                    f"{problem} is not allowed in 'table'",
                     *where,
                     "table",
+                    code="expression",
+                    hint="write [catalog.][schema.]table, or use 'sql:' for a query",
                 )
             )
             return None
@@ -436,7 +561,15 @@ def _table_or_sql(
         query = parse_query(sql or "")
     except ExpressionSyntaxError as exc:
         owner = "calendar's" if where else "source's"
-        problems.append(located.diagnostic(f"cannot use the {owner} sql: {exc}", *where, "sql"))
+        problems.append(
+            located.diagnostic(
+                f"cannot use the {owner} sql: {exc}",
+                *where,
+                "sql",
+                code="expression",
+                hint="write one plain SELECT over tables",
+            )
+        )
         return None
     return exp.alias_(exp.Subquery(this=target.rename(query)), name, table=True)
 
@@ -452,7 +585,11 @@ def _calendar(
     if (spec.table is None) == (spec.sql is None):
         problems.append(
             located.diagnostic(
-                "the calendar needs exactly one of 'table' or 'sql'", "calendar", key=True
+                "the calendar needs exactly one of 'table' or 'sql'",
+                "calendar",
+                key=True,
+                code="definition",
+                hint="keep 'table' for a table, or 'sql' for a query",
             )
         )
         return None
@@ -466,16 +603,19 @@ def _calendar(
             kind = "grain" if period.name in GRAIN_NAMES else "date part"
             problems.append(
                 located.diagnostic(
-                    f"calendar period '{period.name}' is named like the built-in {kind}; "
-                    f"give it another name, e.g. 'retail_{period.name}'",
+                    f"calendar period '{period.name}' is named like the built-in {kind}",
                     *where,
+                    code="duplicate-name",
+                    hint=f"give it another name, e.g. 'retail_{period.name}'",
                 )
             )
         elif period.name in periods:
             problems.append(
                 located.diagnostic(
-                    f"calendar period '{period.name}' is defined twice; rename or remove one",
+                    f"calendar period '{period.name}' is defined twice",
                     *where,
+                    code="duplicate-name",
+                    hint="rename or remove one",
                 )
             )
         else:
@@ -516,12 +656,14 @@ def _primary_entities(
                     seen[source.name].diagnostic(
                         f"entity '{entity.name}' has no primary source, so nothing can join "
                         "through it and it has no dimensions (a query can still group by its "
-                        "key). If it is the entity below, fix the name; if it is unique in one "
-                        "source, mark it 'primary: true' there." + suggestion,
+                        "key)",
                         "entities",
                         index,
                         "name",
                         level=Level.WARNING,
+                        code="join",
+                        hint="if it is the entity below, fix the name; if it is unique in one "
+                        "source, mark it 'primary: true' there." + suggestion,
                     )
                 )
             elif len(entity.keys) != len(sources[primary[entity.name]].entities[entity.name].keys):
@@ -530,10 +672,12 @@ def _primary_entities(
                     seen[source.name].diagnostic(
                         f"entity '{entity.name}' has {len(entity.keys)} key column(s) here but "
                         f"{len(sources[primary[entity.name]].entities[entity.name].keys)} in its "
-                        "primary source; give both the same columns",
+                        "primary source",
                         "entities",
                         index,
                         "key",
+                        code="join",
+                        hint="give both the same key columns",
                     )
                 )
     return primary, also

@@ -30,6 +30,7 @@ from sqlglot import exp
 from metrics_layer.errors import Diagnostic, FilterError, did_you_mean
 from metrics_layer.graph.expressions import column_parts, parse_condition, references
 from metrics_layer.graph.model import (
+    Broken,
     Dimension,
     Entity,
     Measure,
@@ -49,6 +50,7 @@ from metrics_layer.spec.models import (
     RetentionMetricSpec,
     SemiAdditive,
 )
+from metrics_layer.spec.places import split_hint
 from metrics_layer.spec.project import Located
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
 from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift
@@ -100,9 +102,11 @@ def entity_metric(
     sources: dict[str, Source],
     settings: Settings,
     problems: list[Diagnostic],
+    broken: Broken | None = None,
 ) -> EntityMetric | None:
     """The source and measures of a conversion, retention or churn metric; None after
-    recording every problem."""
+    recording every problem (or quietly, when its events name something ``broken``: left out
+    after an error of its own)."""
     spec = located.spec
     assert isinstance(spec, ConversionMetricSpec | RetentionMetricSpec | ChurnMetricSpec)
     before = len(problems)
@@ -110,12 +114,14 @@ def entity_metric(
         problems.append(
             located.diagnostic(
                 f"a {spec.type} metric's rows are a source named like the metric, and source "
-                f"'{spec.name}' exists already; rename the metric or the source",
+                f"'{spec.name}' exists already",
                 "name",
+                code="duplicate-name",
+                hint="rename the metric or the source",
             )
         )
         return None
-    builder = _Builder(located, sources, settings, problems)
+    builder = _Builder(located, sources, settings, problems, broken or Broken())
     if isinstance(spec, ConversionMetricSpec):
         result = builder.conversion(spec)
     elif isinstance(spec, RetentionMetricSpec):
@@ -132,7 +138,9 @@ class _Builder:
         sources: dict[str, Source],
         settings: Settings,
         problems: list[Diagnostic],
+        broken: Broken,
     ) -> None:
+        self.broken = broken
         self.located = located
         self.name = located.spec.name
         self.sources = sources
@@ -265,9 +273,11 @@ class _Builder:
         if (spec.after is None) == (spec.cohort_periods is None):
             self.problems.append(
                 self.located.diagnostic(
-                    "a retention metric needs exactly one of 'after' (retention_d7: '7 days') "
-                    "and 'cohort_periods' (a cohort table: '12 weeks')",
+                    "a retention metric needs exactly one of 'after' and 'cohort_periods'",
                     "after" if spec.after is not None else "type",
+                    code="definition",
+                    hint="write 'after: 7 days' for a day-7 retention, or 'cohort_periods: "
+                    "12 weeks' for a cohort table",
                 )
             )
             return None
@@ -282,6 +292,8 @@ class _Builder:
                     f"'cohort_periods: {span}': a cohort table holds 1 to "
                     f"{MAX_COHORT_PERIODS} periods after the cohort's",
                     "cohort_periods",
+                    code="definition",
+                    hint=f"write a number of periods from 1 to {MAX_COHORT_PERIODS}",
                 )
             )
             return None
@@ -441,10 +453,11 @@ class _Builder:
             self.problems.append(
                 self.located.diagnostic(
                     f"'{measure.ref}' is a {measure.agg.value} measure; a churn metric compares "
-                    "an entity's count or sum between periods: use a count, count_distinct or "
-                    "sum measure",
+                    "an entity's count or sum between periods",
                     "activity",
                     "measure",
+                    code="definition",
+                    hint="use a count, count_distinct or sum measure",
                 )
             )
             return None
@@ -647,15 +660,25 @@ class _Builder:
         source_name, _, measure_name = ref.partition(".")
         source = self.sources.get(source_name)
         if source is None or measure_name not in source.measures:
+            if self.broken.has_measure(ref):
+                return None
             where = (
-                f"unknown source '{source_name}'.{did_you_mean(source_name, self.sources)}"
+                f"unknown source '{source_name}'"
                 if source is None
-                else f"source '{source_name}' has no measure '{measure_name}'."
-                + did_you_mean(measure_name, source.measures)
+                else f"source '{source_name}' has no measure '{measure_name}'"
+            )
+            suggestion = (
+                did_you_mean(source_name, self.sources)
+                if source is None
+                else did_you_mean(measure_name, source.measures)
             )
             self.problems.append(
                 self.located.diagnostic(
-                    f"{field}: '{ref}': {where} Write 'source.measure'", field, "measure"
+                    f"{field}: '{ref}': {where}",
+                    field,
+                    "measure",
+                    code="unknown-reference",
+                    hint=f"write 'source.measure'.{suggestion}",
                 )
             )
             return None
@@ -664,21 +687,23 @@ class _Builder:
             self.problems.append(
                 self.located.diagnostic(
                     f"{field}: source '{source_name}' does not hold entity '{entity}', so its "
-                    f"events cannot be told apart by {entity}; use a source with a '{entity}' "
-                    f"key, or add the entity to '{source_name}'."
-                    + did_you_mean(entity, source.entities),
+                    f"events cannot be told apart by {entity}",
                     field,
                     "measure",
+                    code="join",
+                    hint=f"use a source with a '{entity}' key, or add the entity to "
+                    f"'{source_name}'." + did_you_mean(entity, source.entities),
                 )
             )
             return None
         if measure.time is None or measure.time not in source.dimensions:
             self.problems.append(
                 self.located.diagnostic(
-                    f"{field}: '{ref}' has no time, so its events cannot be ordered; set "
-                    f"'time:' on source '{source_name}' or on the measure",
+                    f"{field}: '{ref}' has no time, so its events cannot be ordered",
                     field,
                     "measure",
+                    code="definition",
+                    hint=f"set 'time:' on source '{source_name}' or on the measure",
                 )
             )
             return None
@@ -694,9 +719,11 @@ class _Builder:
                 self.problems.append(
                     self.located.diagnostic(
                         f"constant: '{name}' is not a dimension of source '{source_name}' (the "
-                        f"{field} event's); name a dimension both event sources hold."
-                        + did_you_mean(name, source.dimensions),
+                        f"{field} event's)",
                         "constant",
+                        code="unknown-reference",
+                        hint="name a dimension both event sources hold."
+                        + did_you_mean(name, source.dimensions),
                     )
                 )
                 return None
@@ -738,20 +765,27 @@ class _Builder:
         try:
             condition = parse_condition(text, field=f"{field}.filter")
         except FilterError as exc:
-            self.problems.append(self.located.diagnostic(str(exc), field, "filter"))
+            message, hint = split_hint(str(exc), "write a SQL boolean over dimension names")
+            self.problems.append(
+                self.located.diagnostic(message, field, "filter", code="expression", hint=hint)
+            )
             return None
         for node in references(condition):
             parts = column_parts(node)
             name = parts[-1]
             owner = parts[0] if len(parts) == 2 else source.name
             if len(parts) > 2 or owner != source.name or name not in source.dimensions:
+                if {f"{source.name}.{name}", f"{source.name}.?"} & self.broken.dimensions:
+                    return None
                 self.problems.append(
                     self.located.diagnostic(
                         f"{field}.filter: '{'.'.join(parts)}' is not a dimension of source "
-                        f"'{source.name}'; an event's filter names its own source's "
-                        "dimensions." + did_you_mean(name, source.dimensions),
+                        f"'{source.name}'",
                         field,
                         "filter",
+                        code="unknown-reference",
+                        hint="an event's filter names its own source's dimensions."
+                        + did_you_mean(name, source.dimensions),
                     )
                 )
                 return None

@@ -133,7 +133,7 @@ def parse_condition(text: str, *, field: str, boolean: bool = True) -> exp.Expr:
     """
     what = "a filter" if boolean else "an expression"
     example = (
-        "A filter is a SQL boolean such as \"user.country = 'DE'\""
+        "A filter is a SQL boolean over dimension names such as \"entity.dimension = 'value'\""
         if boolean
         else 'An expression is arithmetic over metric names such as "revenue / customers"'
     )

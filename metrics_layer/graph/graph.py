@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from functools import cached_property
 
 from metrics_layer.errors import QueryError, did_you_mean
@@ -20,6 +21,7 @@ from metrics_layer.graph.calendars import (
     suffix_error,
 )
 from metrics_layer.graph.model import (
+    Broken,
     Calendar,
     Dimension,
     Entity,
@@ -100,6 +102,8 @@ class Graph:
     )
     # Entities primary in more than one source: the sources after the first (``primary``).
     also_primary: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # What the files define but the graph left out, its errors reported (``build_graph``).
+    broken: Broken = field(default_factory=Broken, compare=False)
     # Where each source written in a file is (its table or sql, its fields), by source name.
     source_places: dict[str, SourcePlaces] = field(default_factory=dict, compare=False)
     # Where the calendar's table or sql, its ``("day",)`` and each ``("periods", name)`` are.
@@ -236,12 +240,7 @@ class Graph:
             holders = self.key_only.get(owner)
             if holders is not None:
                 return self._key_only(name, owner, holders, start, field, grain or part)
-            raise QueryError(
-                f"unknown name '{name}'. Write 'entity.dimension' or 'source.dimension', "
-                "e.g. 'user.plan', or an entity name such as 'user'."
-                + did_you_mean(name, self.query_names()),
-                field=field,
-            )
+            raise QueryError(self._unknown_name(name, grain, part, field), field=field)
         if len(parts) == 3:
             raise suffix_error(name, parts[2], field, self.period_names)
         if len(parts) != 2:
@@ -410,6 +409,66 @@ class Graph:
         for source in self.sources.values():
             names.extend(f"{source.name}.{d}" for d in source.dimensions)
         return names
+
+    def _unknown_name(
+        self, name: str, grain: Period | None, part: DatePart | None, field: str
+    ) -> str:
+        """What to say about a one-part name that is no entity: a grain or date part alone
+        is ``metric_time``'s, a metric is not a dimension, anything else gets an example of
+        the project's own names."""
+        if name in GRAIN_NAMES or name in PART_NAMES or name in self.period_names:
+            return (
+                f"unknown name '{name}'. Write 'metric_time.{name}' for each metric's own time "
+                f"by {name}, or 'entity.time_dimension.{name}' for another time dimension"
+            )
+        metric = self.metrics.get(name)
+        if metric is not None:
+            if field in ("where", "filter") or field.endswith(".filter"):
+                return f"'{name}' is a metric, not a dimension; {self._per_entity(metric)}"
+            return (
+                f"'{name}' is a metric, not a dimension; list it among the metrics to compute, "
+                "and group by dimensions"
+            )
+        examples = [n for n in self.query_names() if "." in n and n.split(".")[0] != METRIC_TIME]
+        example = f", e.g. '{examples[0]}'" if examples else ""
+        entity = next(iter(self.primary), None)
+        also = f", or an entity name such as '{entity}'" if entity else ""
+        return (
+            f"unknown name '{name}'. Write 'entity.dimension' or 'source.dimension'"
+            f"{example}{also}." + self._closest(name)
+        )
+
+    def _closest(self, name: str) -> str:
+        """`` Did you mean 'x'?`` for a query name close to ``name``, or to its last part (a
+        dimension's own name written without its entity)."""
+        names = self.query_names()
+        found = did_you_mean(name, names)
+        if found:
+            return found
+        by_last: dict[str, str] = {}
+        for known in names:
+            by_last.setdefault(known.rsplit(".", 1)[-1], known)
+        close = get_close_matches(name, list(by_last), n=1, cutoff=0.6)
+        return f" Did you mean '{by_last[close[0]]}'?" if close else ""
+
+    def _per_entity(self, metric: Metric) -> str:
+        """How to filter by a metric's value: per entity of its source (``user.orders >= 3``)."""
+        measure = self.measures.get(metric.measure or "")
+        source = self.sources.get(measure.source) if measure is not None else None
+        held = sorted(
+            (source.entities.values() if source is not None else ()), key=lambda e: e.primary
+        )
+        entities = [e.name for e in held if len(e.keys) == 1 and e.name in self.primary]
+        if not entities:
+            return (
+                "a filter keeps rows before they are aggregated, so it names dimensions: "
+                "filter on dimensions of its source instead"
+            )
+        return (
+            "a filter keeps rows before they are aggregated: to keep the rows of entities by "
+            f"the metric's value, write '{entities[0]}.{metric.name}' (the metric per "
+            f'{entities[0]}), e.g. "{entities[0]}.{metric.name} >= 3"'
+        )
 
     @cached_property
     def current(self) -> dict[str, Metric]:

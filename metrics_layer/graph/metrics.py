@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from sqlglot import exp
 
 from metrics_layer.errors import Diagnostic, FilterError, did_you_mean
-from metrics_layer.graph.dag import find_cycle
+from metrics_layer.graph.dag import find_cycles, loop_members
 from metrics_layer.graph.entity_metrics import EntityMetric, is_entity_metric
 from metrics_layer.graph.expressions import column_parts, parse_condition, references
 from metrics_layer.graph.graph import Graph
-from metrics_layer.graph.model import Metric, MetricKind, MetricRef, Offset, Period
+from metrics_layer.graph.model import Broken, Metric, MetricKind, MetricRef, Offset, Period
 from metrics_layer.spec.models import (
     Agg,
     ChurnMetricSpec,
@@ -28,6 +28,7 @@ from metrics_layer.spec.models import (
     Rollup,
     SimpleMetricSpec,
 )
+from metrics_layer.spec.places import split_hint
 from metrics_layer.spec.project import Located
 
 __all__ = ["build_metrics", "kept_specs"]
@@ -38,11 +39,18 @@ def build_metrics(
     graph: Graph,
     problems: list[Diagnostic],
     derived: dict[str, EntityMetric] | None = None,
+    broken: Broken | None = None,
 ) -> dict[str, Metric]:
     """The metrics of the project; ``derived`` holds what the graph derived for conversion,
-    retention and churn metrics (``entity_metrics.py``), which skip the rest when missing."""
+    retention and churn metrics (``entity_metrics.py``), which skip the rest when missing.
+
+    A metric naming something ``broken`` (left out after its own error) is left out without a
+    second error; so is a metric built on a metric left out. Every dependency cycle is
+    reported, once each."""
+    broken = broken or Broken()
     metrics: dict[str, Metric] = {}
     seen: dict[str, Located[MetricSpec]] = {}
+    located_metrics = list(located_metrics)
     names = {located.spec.name for located in located_metrics}
     for located in located_metrics:
         spec = located.spec
@@ -52,28 +60,40 @@ def build_metrics(
         seen[spec.name] = located
         if is_entity_metric(spec) and (derived is None or spec.name not in derived):
             continue
-        metric = _metric(located, graph, names, problems, (derived or {}).get(spec.name))
+        metric = _metric(
+            _Context(located, graph, names, problems, broken), (derived or {}).get(spec.name)
+        )
         if metric is not None:
             metrics[metric.name] = metric
-        for kept in _kept_versions(located, graph, names, problems, derived or {}):
+        for kept in _kept_versions(located, graph, names, problems, derived or {}, broken):
             metrics[kept.name] = kept
     deps = {
         m.name: [i.name for i in m.inputs if i.measure is None]
         for m in metrics.values()
         if m.pinned_of is None
     }
-    cycle = find_cycle(deps)
-    if cycle:
+    for cycle in find_cycles(deps):
+        also = [n for n in loop_members(deps, cycle) if n not in cycle]
+        more = f" (and through {', '.join(repr(n) for n in also)})" if also else ""
         problems.append(
             seen[cycle[0]].diagnostic(
-                "metrics depend on each other in a cycle: "
-                + " -> ".join(cycle)
-                + "; break the cycle",
+                "metrics depend on each other in a cycle: " + " -> ".join(cycle) + more,
                 "name",
+                code="cycle",
+                hint=f"make one of {', '.join(repr(n) for n in cycle[:-1])} stop using the "
+                "next, so that the chain ends on measures",
             )
         )
-        for name in cycle:
+        for name in (*cycle, *also):
             metrics.pop(name, None)
+    # A metric built on one left out (an error reported for that one) is left out quietly.
+    changed = True
+    while changed:
+        changed = False
+        for name, metric in list(metrics.items()):
+            if any(i.measure is None and i.name not in metrics for i in metric.inputs):
+                del metrics[name]
+                changed = True
     return metrics
 
 
@@ -134,6 +154,7 @@ def _kept_versions(
     names: set[str],
     problems: list[Diagnostic],
     derived: dict[str, EntityMetric],
+    broken: Broken,
 ) -> list[Metric]:
     """The metric's kept earlier versions, each a metric named ``name@N`` whose references
     are checked like any metric's, problems pointing into its item."""
@@ -167,7 +188,7 @@ def _kept_versions(
         rows = derived.get(version.spec.name)
         if is_entity_metric(version.spec) and rows is None:
             continue  # its rows could not be derived; that was reported
-        metric = _metric(version, graph, names, problems, rows)
+        metric = _metric(_Context(version, graph, names, problems, broken), rows)
         if metric is not None:
             number = metric.version
             kept.append(replace(metric, name=f"{spec.name}@{number}", pinned_of=spec.name))
@@ -177,16 +198,31 @@ def _kept_versions(
 def _definition(
     located: Located[MetricSpec], message: str, hint: str, *where: str | int
 ) -> Diagnostic:
-    return replace(located.diagnostic(message, *where), code="definition", hint=hint)
+    return located.diagnostic(message, *where, code="definition", hint=hint)
 
 
-def _metric(
-    located: Located[MetricSpec],
-    graph: Graph,
-    names: set[str],
-    problems: list[Diagnostic],
-    derived: EntityMetric | None = None,
-) -> Metric | None:
+@dataclass
+class _Context:
+    """What building one metric needs, and whether it names something left out."""
+
+    located: Located[MetricSpec]
+    graph: Graph
+    names: set[str]
+    problems: list[Diagnostic]
+    broken: Broken
+    # Set when the metric names something left out after its own error: skip it quietly.
+    quiet: bool = False
+
+    def error(self, message: str, *where: str | int, code: str, hint: str) -> None:
+        """An error at ``where`` in this metric, named in the message."""
+        name = self.located.spec.name
+        if f"'{name}'" not in message:
+            message = f"metric '{name}': {message}"
+        self.problems.append(self.located.diagnostic(message, *where, code=code, hint=hint))
+
+
+def _metric(context: _Context, derived: EntityMetric | None = None) -> Metric | None:
+    located, problems = context.located, context.problems
     spec = located.spec
     before = len(problems)
     measure: str | None = None
@@ -199,52 +235,55 @@ def _metric(
         kind = MetricKind(spec.type)
         measure, inputs, window = derived.measure, derived.inputs, derived.window
         if spec.per is not None or spec.rollup is not None:
-            problems.append(
-                located.diagnostic(
-                    f"'per' and 'rollup' do not apply to {spec.type} metrics (they count "
-                    "entities); remove them",
-                    "per" if spec.per is not None else "rollup",
-                )
+            context.error(
+                f"'per' and 'rollup' do not apply to {spec.type} metrics (they count entities)",
+                "per" if spec.per is not None else "rollup",
+                code="definition",
+                hint="remove them",
             )
     elif isinstance(spec, SimpleMetricSpec):
         kind = MetricKind.SIMPLE
-        measure = _measure_ref(spec.measure, located, graph, problems, "measure")
+        measure = _measure_ref(context, spec.measure, "measure")
     elif isinstance(spec, RatioMetricSpec):
         kind = MetricKind.RATIO
         inputs = tuple(
-            _input_ref(getattr(spec, side), located, graph, names, problems, side)
-            for side in ("numerator", "denominator")
+            _input_ref(context, getattr(spec, side), side) for side in ("numerator", "denominator")
         )
     elif isinstance(spec, DerivedMetricSpec):
         kind = MetricKind.DERIVED
-        expr, inputs = _derived(spec, located, graph, names, problems)
+        expr, inputs = _derived(context, spec)
     elif isinstance(spec, RollingMetricSpec):
         kind = MetricKind.ROLLING
-        measure = _measure_ref(spec.measure, located, graph, problems, "measure")
+        measure = _measure_ref(context, spec.measure, "measure")
         window = Offset.parse(spec.window)
     elif isinstance(spec, CumulativeMetricSpec):
         kind = MetricKind.CUMULATIVE
-        measure = _measure_ref(spec.measure, located, graph, problems, "measure")
-        grain_to_date = _period(spec.grain_to_date, graph, located, problems, "grain_to_date")
+        measure = _measure_ref(context, spec.measure, "measure")
+        grain_to_date = _period(context, spec.grain_to_date, "grain_to_date")
         if grain_to_date in (Grain.SECOND, Grain.MINUTE, Grain.HOUR):
-            problems.append(
-                located.diagnostic(
-                    f"'grain_to_date: {spec.grain_to_date}': windows are whole days; use day "
-                    "or a coarser grain (week, month, quarter, year, fiscal_quarter, fiscal_year)",
-                    "grain_to_date",
-                )
+            context.error(
+                f"'grain_to_date: {spec.grain_to_date}': windows are whole days",
+                "grain_to_date",
+                code="definition",
+                hint="use day or a coarser grain (week, month, quarter, year, fiscal_quarter, "
+                "fiscal_year)",
             )
     if kind.windowed:
-        _check_windowed(located, graph, measure, problems)
+        _check_windowed(context, measure)
     elif derived is None and spec.rollup is not None and spec.per is None:
-        problems.append(located.diagnostic("'rollup' needs 'per' (the period measured)", "rollup"))
+        context.error(
+            "'rollup' needs 'per' (the period measured)",
+            "rollup",
+            code="definition",
+            hint="add 'per: day' (or the period each value is measured over), or remove 'rollup'",
+        )
     condition: exp.Expr | None = None
     if spec.filter is not None:
         try:
             condition = parse_condition(spec.filter, field="filter")
         except FilterError as exc:
-            problems.append(located.diagnostic(str(exc), "filter"))
-    if len(problems) > before:
+            _filter_error(context, exc, "filter")
+    if len(problems) > before or context.quiet:
         return None
     return Metric(
         name=spec.name,
@@ -275,136 +314,161 @@ def _metric(
     )
 
 
+def _filter_error(context: _Context, exc: FilterError, *where: str | int) -> None:
+    """A filter or expression that does not parse, at its value."""
+    message, hint = split_hint(str(exc), "write a SQL boolean over dimension names")
+    context.error(message, *where, code="expression", hint=hint)
+
+
 # How a rolling or cumulative metric's coarser periods read its daily windows.
 WINDOW_EDGES = (Rollup.LAST, Rollup.FIRST, Rollup.AVERAGE)
 
 
-def _check_windowed(
-    located: Located[MetricSpec], graph: Graph, measure: str | None, problems: list[Diagnostic]
-) -> None:
+def _check_windowed(context: _Context, measure: str | None) -> None:
     """A window needs a measure that combines across days, a source with a time, a day grain."""
-    spec = located.spec
+    spec, graph = context.located.spec, context.graph
     if spec.per is not None:
-        problems.append(
-            located.diagnostic(
-                f"'per' does not apply to {spec.type} metrics (they are evaluated per day); "
-                "remove it, and use 'rollup' to choose which day's window a period shows",
-                "per",
-            )
+        context.error(
+            f"'per' does not apply to {spec.type} metrics (they are evaluated per day)",
+            "per",
+            code="definition",
+            hint="remove it, and use 'rollup' to choose which day's window a period shows",
         )
     if spec.rollup is not None and spec.rollup not in WINDOW_EDGES:
-        problems.append(
-            located.diagnostic(
-                f"'rollup: {spec.rollup.value}' does not apply to {spec.type} metrics; a period "
-                "shows the window of its last day (last, the default), its first day (first), "
-                "or the average over its days (average)",
-                "rollup",
-            )
+        context.error(
+            f"'rollup: {spec.rollup.value}' does not apply to {spec.type} metrics",
+            "rollup",
+            code="definition",
+            hint="a period shows the window of its last day (last, the default), its first day "
+            "(first), or the average over its days (average)",
         )
     if measure is None or measure not in graph.measures:
         return
     found = graph.measures[measure]
     if found.agg in (Agg.MEDIAN, Agg.PERCENTILE):
-        problems.append(
-            located.diagnostic(
-                f"a {spec.type} metric cannot use '{measure}' ({found.agg.value}): a median or "
-                "percentile over a window needs every row of the window; use a count, sum, "
-                "average, min or max measure",
-                "measure",
-            )
+        context.error(
+            f"a {spec.type} metric cannot use '{measure}' ({found.agg.value}): a median or "
+            "percentile over a window needs every row of the window",
+            "measure",
+            code="definition",
+            hint="use a count, sum, average, min or max measure",
         )
     if found.semi_additive is not None:
-        problems.append(
-            located.diagnostic(
-                f"a {spec.type} metric cannot use the semi-additive measure '{measure}' "
-                "(a snapshot is already a value as of a day); use a simple metric",
-                "measure",
-            )
+        context.error(
+            f"a {spec.type} metric cannot use the semi-additive measure '{measure}' "
+            "(a snapshot is already a value as of a day)",
+            "measure",
+            code="definition",
+            hint="use a simple metric",
         )
     source = graph.sources[found.source]
     if source.time is None:
-        problems.append(
-            located.diagnostic(
-                f"a {spec.type} metric needs a time: source '{source.name}' has no 'time:'; "
-                "set it on the source",
-                "measure",
-            )
+        context.error(
+            f"a {spec.type} metric needs a time: source '{source.name}' has no 'time:'",
+            "measure",
+            code="definition",
+            hint=f"set 'time:' on source '{source.name}'",
         )
 
 
-def _measure_ref(
-    ref: str, located: Located[MetricSpec], graph: Graph, problems: list[Diagnostic], field: str
-) -> str | None:
+def _measure_ref(context: _Context, ref: str, *where: str | int) -> str | None:
+    """The measure ``source.measure`` names; None after an error (or quietly, when it names
+    something left out after its own error)."""
+    graph = context.graph
     if ref in graph.measures:
         return ref
+    if context.broken.has_measure(ref):
+        context.quiet = True
+        return None
     source, _, name = ref.partition(".")
+    holders = sorted(m for m in graph.measures if m.partition(".")[2] == (name or source))
+    elsewhere = f"Did you mean '{holders[0]}'?" if len(holders) == 1 else ""
     if not name:
-        problems.append(
-            located.diagnostic(
-                f"'{ref}' is not a measure reference; write 'source.measure'."
-                + did_you_mean(ref, graph.measures),
-                field,
-            )
+        context.error(
+            f"'{ref}' is not a measure reference",
+            *where,
+            code="unknown-reference",
+            hint="write 'source.measure'. "
+            + (elsewhere or did_you_mean(ref, graph.measures).strip()),
         )
     elif source not in graph.sources:
-        problems.append(
-            located.diagnostic(
-                f"unknown source '{source}' in '{ref}'." + did_you_mean(source, graph.sources),
-                field,
-            )
+        context.error(
+            f"unknown source '{source}' in '{ref}'",
+            *where,
+            code="unknown-reference",
+            hint=(
+                elsewhere
+                or did_you_mean(source, graph.sources).strip()
+                or f"the sources are {_listed(graph.sources)}"
+            ),
         )
     else:
-        problems.append(
-            located.diagnostic(
-                f"source '{source}' has no measure '{name}'."
-                + did_you_mean(name, graph.sources[source].measures),
-                field,
-            )
+        context.error(
+            f"source '{source}' has no measure '{name}'",
+            *where,
+            code="unknown-reference",
+            hint=(
+                f"'{name}' is a measure of source '{holders[0].partition('.')[0]}': write "
+                f"'{holders[0]}'"
+                if len(holders) == 1
+                else did_you_mean(name, graph.sources[source].measures).strip()
+                or f"its measures are {_listed(graph.sources[source].measures)}"
+            ),
         )
     return None
 
 
-def _input_ref(
-    ref: str,
-    located: Located[MetricSpec],
-    graph: Graph,
-    names: set[str],
-    problems: list[Diagnostic],
-    field: str,
-) -> MetricRef:
+def _listed(names: Iterable[str], most: int = 8) -> str:
+    """A few names for a hint.
+
+    >>> _listed(["a", "b"]), _listed([]), _listed("abcdefghij", 3)
+    ("'a', 'b'", 'none', "'a', 'b', 'c', ...")
+    """
+    shown = [f"'{n}'" for n in list(names)[:most]]
+    if not shown:
+        return "none"
+    return ", ".join(shown) + (", ..." if len(list(names)) > most else "")
+
+
+def _input_ref(context: _Context, ref: str, field: str) -> MetricRef:
     if "." in ref:
-        return MetricRef(ref, measure=_measure_ref(ref, located, graph, problems, field))
-    if ref not in names:
-        problems.append(
-            located.diagnostic(
-                f"unknown metric '{ref}'.{did_you_mean(ref, names)} A measure is written "
-                "'source.measure'",
-                field,
-            )
-        )
+        return MetricRef(ref, measure=_measure_ref(context, ref, field))
+    _metric_name(context, ref, field)
     return MetricRef(ref)
 
 
-def _period(
-    written: Grain | str | None,
-    graph: Graph,
-    located: Located[MetricSpec],
-    problems: list[Diagnostic],
-    *where: str | int,
-) -> Period | None:
+def _metric_name(context: _Context, name: str, *where: str | int) -> None:
+    """Check that ``name`` is a metric of the project (reporting it if not)."""
+    if name in context.names:
+        return
+    if context.broken.has_metric(name):
+        context.quiet = True
+        return
+    measures = sorted(m for m in context.graph.measures if m.partition(".")[2] == name)
+    hint = (
+        f"'{name}' is a measure: write '{measures[0]}'"
+        if len(measures) == 1
+        else (
+            did_you_mean(name, context.names).strip()
+            or "name a metric of the project, or a measure as 'source.measure'"
+        )
+    )
+    context.error(f"unknown metric '{name}'", *where, code="unknown-reference", hint=hint)
+
+
+def _period(context: _Context, written: Grain | str | None, *where: str | int) -> Period | None:
     """A grain, or the calendar table period named ``written``; None (with a problem
     recorded for an unknown name) otherwise."""
     if written is None or isinstance(written, Grain):
         return written
-    found = graph.period(written)
+    found = context.graph.period(written)
     if found is None:
-        known = (*(g.value for g in Grain), *graph.period_names)
-        problems.append(
-            located.diagnostic(
-                f"'{written}' is not a grain or a period of the project's calendar table; use "
-                f"one of {', '.join(known)}." + did_you_mean(written, known),
-                *where,
-            )
+        known = (*(g.value for g in Grain), *context.graph.period_names)
+        context.error(
+            f"'{written}' is not a grain or a period of the project's calendar table",
+            *where,
+            code="unknown-reference",
+            hint=f"use one of {', '.join(known)}." + did_you_mean(written, known),
         )
     return found
 
@@ -413,92 +477,75 @@ def _period(
 _OFFSET_GRAINS = tuple(g for g in Grain if g not in (Grain.SECOND, Grain.MINUTE, Grain.HOUR))
 
 
-def _offset(
-    written: str | None,
-    graph: Graph,
-    located: Located[MetricSpec],
-    problems: list[Diagnostic],
-    *where: str | int,
-) -> Offset | None:
+def _offset(context: _Context, written: str | None, *where: str | int) -> Offset | None:
     """``N unit`` (the schema checked the form) with a grain of a day or longer or a calendar
     table period as its unit, singular or plural; None (with a problem) otherwise."""
     if written is None:
         return None
     amount, unit = written.split()
     for name in (unit, unit.removesuffix("s")):
-        found = graph.period(name)
+        found = context.graph.period(name)
         if found is not None and found not in (Grain.SECOND, Grain.MINUTE, Grain.HOUR):
             return Offset(int(amount), found)
-    known = (*(g.value for g in _OFFSET_GRAINS), *graph.period_names)
-    problems.append(
-        located.diagnostic(
-            f"offset '{written}': '{unit}' is not a unit of a day or longer; use one of "
-            f"{', '.join(known)} (plural allowed), e.g. '1 week'." + did_you_mean(unit, known),
-            *where,
-        )
+    known = (*(g.value for g in _OFFSET_GRAINS), *context.graph.period_names)
+    context.error(
+        f"offset '{written}': '{unit}' is not a unit of a day or longer",
+        *where,
+        code="definition",
+        hint=f"use one of {', '.join(known)} (plural allowed), e.g. '1 week'."
+        + did_you_mean(unit, known),
     )
     return None
 
 
 def _derived(
-    spec: DerivedMetricSpec,
-    located: Located[MetricSpec],
-    graph: Graph,
-    names: set[str],
-    problems: list[Diagnostic],
+    context: _Context, spec: DerivedMetricSpec
 ) -> tuple[exp.Expr | None, tuple[MetricRef, ...]]:
     refs: dict[str, MetricRef] = {}
     for i, item in enumerate(spec.inputs):
-        if item.metric not in names:
-            problems.append(
-                located.diagnostic(
-                    f"unknown metric '{item.metric}'.{did_you_mean(item.metric, names)}",
-                    "inputs",
-                    i,
-                    "metric",
-                )
-            )
-        offset = _offset(item.offset, graph, located, problems, "inputs", i, "offset")
-        to_grain = _period(
-            item.offset_to_grain, graph, located, problems, "inputs", i, "offset_to_grain"
-        )
+        _metric_name(context, item.metric, "inputs", i, "metric")
+        offset = _offset(context, item.offset, "inputs", i, "offset")
+        to_grain = _period(context, item.offset_to_grain, "inputs", i, "offset_to_grain")
         ref = MetricRef(item.metric, alias=item.alias, offset=offset, to_grain=to_grain)
         refs[ref.column] = ref
     pinned = _PINNED.search(spec.expr)
     if pinned is not None:
-        problems.append(
-            _definition(
-                located,
-                f"'{pinned.group()}' names a version of a metric; a derived metric reads the "
-                "current version of each input (only queries pin a version)",
-                "name the metric without '@N'; to build on an earlier definition, define it as "
-                "a metric of its own",
-                "expr",
-            )
+        context.error(
+            f"'{pinned.group()}' names a version of a metric; a derived metric reads the "
+            "current version of each input (only queries pin a version)",
+            "expr",
+            code="definition",
+            hint="name the metric without '@N'; to build on an earlier definition, define it as "
+            "a metric of its own",
         )
         return None, ()
     try:
         expr = parse_condition(spec.expr, field="expr", boolean=False)
     except FilterError as exc:
-        problems.append(located.diagnostic(str(exc), "expr"))
+        _filter_error(context, exc, "expr")
         return None, ()
     for column in references(expr):
         parts = column_parts(column)
         name = parts[-1]
         if len(parts) != 1:
-            problems.append(
-                located.diagnostic(
-                    f"'{'.'.join(parts)}': a derived expression names metrics, not dimensions",
-                    "expr",
-                )
+            context.error(
+                f"'{'.'.join(parts)}': a derived expression names metrics, not dimensions",
+                "expr",
+                code="expression",
+                hint="name metrics of the project (or inputs' aliases); filter the metrics "
+                "themselves for a dimension's rows",
             )
         elif name not in refs:
-            if name in names:
+            if name in context.names:
                 refs[name] = MetricRef(name)
+            elif context.broken.has_metric(name):
+                context.quiet = True
             else:
-                problems.append(
-                    located.diagnostic(
-                        f"unknown metric '{name}' in expr.{did_you_mean(name, names)}", "expr"
-                    )
+                context.error(
+                    f"unknown metric '{name}' in expr",
+                    "expr",
+                    code="unknown-reference",
+                    hint=did_you_mean(name, context.names).strip()
+                    or "name a metric of the project, or declare it under 'inputs' with an alias",
                 )
     return expr, tuple(refs.values())

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 __all__ = [
+    "Broken",
     "Calendar",
     "CalendarPeriod",
     "Dimension",
@@ -38,6 +39,59 @@ __all__ = [
     "Source",
     "SourcePlaces",
 ]
+
+
+@dataclass(frozen=True)
+class Broken:
+    """What the files define but the graph left out after reporting why: a reference to one
+    of these is not reported again (the first error is the one to fix).
+
+    Sources and metrics by name; dimensions, measures and entities as ``source.name``. ``?``
+    stands for a name that could not be read (an item written as a plain value): then any
+    reference of that kind may be to it, and none is reported.
+
+    >>> Broken(sources=frozenset({"orders"})).has_measure("orders.revenue")
+    True
+    >>> Broken(measures=frozenset({"orders.?"})).has_measure("orders.revenue")
+    True
+    >>> Broken(measures=frozenset({"orders.?"})).has_measure("users.signups")
+    False
+    """
+
+    sources: frozenset[str] = frozenset()
+    metrics: frozenset[str] = frozenset()
+    measures: frozenset[str] = frozenset()
+    dimensions: frozenset[str] = frozenset()
+    entities: frozenset[str] = frozenset()
+
+    def has_measure(self, ref: str) -> bool:
+        """Whether ``source.measure`` is left out, itself or with its source."""
+        source = ref.partition(".")[0]
+        return (
+            ref in self.measures
+            or f"{source}.?" in self.measures
+            or source in self.sources
+            or "?" in self.sources
+        )
+
+    def has_metric(self, name: str) -> bool:
+        """Whether the metric ``name`` is left out (or may be: one without a name is)."""
+        return name in self.metrics or "?" in self.metrics
+
+    def has_name(self, name: str) -> bool:
+        """Whether a dotted query name (``source.dimension``, ``entity.dimension``, an entity)
+        starts from something left out."""
+        parts = name.split(".")
+        dimensions = {d.partition(".")[2] for d in self.dimensions}
+        entities = {e.partition(".")[2] for e in self.entities}
+        if "?" in dimensions or "?" in entities or "?" in self.sources:
+            return True  # an unnamed part failed: any name may be it
+        return (
+            parts[0] in self.sources
+            or parts[0] in {e.partition(".")[2] for e in self.entities}
+            or parts[0] in dimensions
+            or (len(parts) >= 2 and parts[1] in dimensions)
+        )
 
 
 @dataclass(frozen=True)

@@ -83,10 +83,11 @@ def choose_target(
             Diagnostic(
                 Level.ERROR,
                 f"unknown target {name!r}.{did_you_mean(name, settings.targets)} The project's "
-                f"targets: {known}; declare it under project.targets, or choose another with "
-                f"target=, --target or {TARGET_VARIABLE}",
+                f"targets: {known}",
                 file,
                 code="project",
+                hint="declare it under project.targets, or choose another with target=, "
+                f"--target or {TARGET_VARIABLE}",
             )
         ]
     target = Target(name, spec.schema_, dict(spec.schemas), spec.table_prefix, spec.connection)

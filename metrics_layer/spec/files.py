@@ -52,9 +52,10 @@ class Scope:
         return Diagnostic(
             Level.ERROR,
             f"{what} {quote_path(shown)} leads to {quote_path(real)}, outside the project folder "
-            f"{quote_path(self.root)}; {_OUTSIDE_FIX}",
+            f"{quote_path(self.root)}",
             str(shown),
             code="project",
+            hint=_OUTSIDE_FIX,
         )
 
 
@@ -92,8 +93,8 @@ class Finder:
                             self._stop(
                                 folder,
                                 f"more than {MAX_WALK_ENTRIES} files and folders were searched "
-                                f"below {quote_path(folder)}; name the folders that hold the "
-                                "definitions in project.paths",
+                                f"below {quote_path(folder)}",
+                                "name the folders that hold the definitions in project.paths",
                             )
                             return
                         if not entry.name.startswith("."):
@@ -104,9 +105,10 @@ class Finder:
                 self.diagnostics.append(
                     Diagnostic(
                         Level.ERROR,
-                        f"cannot list the folder: {exc.strerror}; fix its permissions",
+                        f"cannot list the folder: {exc.strerror}",
                         str(current),
                         code="project",
+                        hint="fix its permissions",
                     )
                 )
 
@@ -135,19 +137,26 @@ class Finder:
         if len(self.files) >= MAX_FILES:
             self._stop(
                 self._start,
-                f"the project has more than {MAX_FILES} definitions files; none were read. "
-                "Merge small files, or name fewer folders in project.paths",
+                f"the project has more than {MAX_FILES} definitions files; none were read",
+                "merge small files, or name fewer folders in project.paths",
             )
             return
         self.files[real] = path
 
-    def _stop(self, where: Path, message: str) -> None:
+    def _stop(self, where: Path, message: str, hint: str) -> None:
         self.full = True
-        self.diagnostics.append(Diagnostic(Level.ERROR, message, str(where), code="limit"))
+        self.diagnostics.append(
+            Diagnostic(Level.ERROR, message, str(where), code="limit", hint=hint)
+        )
 
 
 class Unreadable(Exception):
-    """A file that cannot be read; the message says why and what to do."""
+    """A file that cannot be read: ``message`` says why, ``hint`` what to do."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(f"{message}; {hint}")
+        self.message = message
+        self.hint = hint
 
 
 _KINDS = (
@@ -163,14 +172,15 @@ class TooBig(Unreadable):
     """A file with more bytes than it may have."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"the file is larger than {size(limit)}; split it into several files")
+        super().__init__(f"the file is larger than {size(limit)}", "split it into several files")
 
 
 def _not_regular(mode: int) -> Unreadable:
     kind = next((name for test, name in _KINDS if test(mode)), "not a plain file")
     return Unreadable(
-        f"not a regular file ({kind}); definitions must be plain files: remove it, "
-        "or rename it so that it does not end in .yml or .yaml"
+        f"not a regular file ({kind})",
+        "definitions must be plain files: remove it, or rename it so that it does not end in "
+        ".yml or .yaml",
     )
 
 
@@ -204,9 +214,11 @@ def read_bytes(file: Path, limit: int) -> bytes:
         finally:
             os.close(descriptor)
     except OSError as exc:
-        raise Unreadable(f"cannot read file: {exc.strerror or exc}; check that it exists") from exc
+        raise Unreadable(
+            f"cannot read file: {exc.strerror or exc}", "check that it exists"
+        ) from exc
     except ValueError as exc:  # a NUL byte in the name
-        raise Unreadable("cannot read file: the name is not a valid path; rename it") from exc
+        raise Unreadable("cannot read file: the name is not a valid path", "rename it") from exc
     if left <= 0:
         raise TooBig(limit)
     return b"".join(chunks)

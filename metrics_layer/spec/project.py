@@ -15,7 +15,7 @@ import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pydantic
 
@@ -31,12 +31,22 @@ from metrics_layer.spec.limits import (
     size,
 )
 from metrics_layer.spec.models import DefinitionsFile, MetricSpec, ProjectSpec, SourceSpec
-from metrics_layer.spec.schema import validate_document
+from metrics_layer.spec.places import item_name, place
+from metrics_layer.spec.schema import invalid_paths
 from metrics_layer.spec.yaml_source import Path, YamlDocument, read_yaml
 
-__all__ = ["PROJECT_FILE", "Located", "ProjectFiles", "read_project", "read_project_files"]
+__all__ = [
+    "PROJECT_FILE",
+    "UNNAMED",
+    "Located",
+    "ProjectFiles",
+    "read_project",
+    "read_project_files",
+]
 
 PROJECT_FILE = "metrics_layer.yml"
+# Stands for the name of an item that failed before its name could be read.
+UNNAMED = "?"
 T = TypeVar("T", covariant=True)
 
 
@@ -47,21 +57,50 @@ class Located(Generic[T]):
     spec: T
     doc: YamlDocument
     path: Path
+    # For lists of the spec that lost items to their own errors (a source's measures): the
+    # index in the file of each item kept, so that places still point at the right one.
+    indexes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def position(self, *sub: str | int, key: bool = False) -> tuple[int, int] | None:
+        """The line and column of the field ``sub`` of this spec (its key when ``key``)."""
+        return self.doc.position(self._in_file(sub), key=key)
+
+    def place(self, *sub: str | int) -> str:
+        """The field ``sub`` of this spec named for a message (``source 'events', dimension
+        'kind': expr``)."""
+        return place(self.doc.data, self._in_file(sub))
+
+    def _in_file(self, sub: tuple[str | int, ...]) -> Path:
+        if len(sub) >= 2 and isinstance(sub[0], str) and isinstance(sub[1], int):
+            kept = self.indexes.get(sub[0])
+            if kept is not None and sub[1] < len(kept):
+                sub = (sub[0], kept[sub[1]], *sub[2:])
+        return (*self.path, *sub)
 
     def diagnostic(
-        self, message: str, *sub: str | int, key: bool = False, level: Level = Level.ERROR
+        self,
+        message: str,
+        *sub: str | int,
+        code: str,
+        hint: str,
+        key: bool = False,
+        level: Level = Level.ERROR,
     ) -> Diagnostic:
-        line, column = self.doc.position((*self.path, *sub), key=key) or (None, None)
-        return Diagnostic(level, message, self.doc.file, line, column, "reference")
+        """A diagnostic at the field ``sub`` of this spec (its value, or its key when ``key``):
+        ``message`` says what is wrong, ``hint`` what to do, ``code`` is registered in
+        ``checks/codes.py``."""
+        line, column = self.position(*sub, key=key) or (None, None)
+        return Diagnostic(level, message, self.doc.file, line, column, code, hint)
 
     def duplicate_of(self, kind: str, first: Located[object]) -> Diagnostic:
         """``kind`` named like ``first`` (defined earlier): an error pointing at this one."""
         line = first.doc.position((*first.path, "name")) or (0, 0)
         name = getattr(self.spec, "name", "?")
         return self.diagnostic(
-            f"{kind} '{name}' is defined twice (first at {first.doc.file}:{line[0]}); "
-            "rename or remove one",
+            f"{kind} '{name}' is defined twice (first at {first.doc.file}:{line[0]})",
             "name",
+            code="duplicate-name",
+            hint="rename or remove one",
         )
 
 
@@ -77,6 +116,19 @@ class ProjectFiles:
     metrics: list[Located[MetricSpec]] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # Names of the sources and metrics written in the files whose own definitions failed (read
+    # from the raw YAML): a reference to one of them is not reported again.
+    broken_sources: set[str] = field(default_factory=set)
+    broken_metrics: set[str] = field(default_factory=set)
+    # The entities and dimensions those sources name (``source.name``), read the same way.
+    broken_entities: set[str] = field(default_factory=set)
+    broken_dimensions: set[str] = field(default_factory=set)
+    broken_measures: set[str] = field(default_factory=set)
+
+    @property
+    def empty(self) -> bool:
+        """Whether the files hold no source and no metric, valid or not."""
+        return not (self.sources or self.metrics or self.broken_sources or self.broken_metrics)
 
 
 @dataclass
@@ -103,10 +155,11 @@ def read_project(location: str | FsPath, *, allow_outside: bool = False) -> Proj
         project.diagnostics.append(
             Diagnostic(
                 Level.ERROR,
-                f"no such file or folder {quote_path(root)}; pass the folder that holds your "
-                f"definitions (with a {PROJECT_FILE}) or one definitions file",
+                f"no such file or folder {quote_path(root)}",
                 str(root),
                 code="project",
+                hint=f"pass the folder that holds your definitions (with a {PROJECT_FILE}) or "
+                "one definitions file",
             )
         )
         return project
@@ -116,11 +169,31 @@ def read_project(location: str | FsPath, *, allow_outside: bool = False) -> Proj
         return project
     project = ProjectFiles(root=root, settings=_default_settings(_default_name(root)))
     budget = _Budget()
-    for file in _find_files(root, project, budget, Scope(real_path(root), allow_outside)):
+    files = _find_files(root, project, budget, Scope(real_path(root), allow_outside))
+    for file in files:
         _read_file(file, project, budget, allow_project=False)
         if budget.spent:
             break
+    if project.empty and not any(d.level is Level.ERROR for d in project.diagnostics):
+        project.diagnostics.append(_empty(root, bool(files)))
     return project
+
+
+def _empty(root: FsPath, had_files: bool) -> Diagnostic:
+    """The error of a project folder holding no definitions."""
+    what = (
+        "its YAML files define no source and no metric"
+        if had_files
+        else "it holds no *.yml or *.yaml file"
+    )
+    return Diagnostic(
+        Level.ERROR,
+        f"the folder {quote_path(root)} holds no definitions: {what}",
+        str(root),
+        code="empty-project",
+        hint="pass the folder of your definitions, or add a file with 'sources:' and "
+        "'metrics:' (docs/definitions.md shows one)",
+    )
 
 
 def read_project_files(files: Mapping[str, bytes], root: str | FsPath) -> ProjectFiles:
@@ -150,11 +223,16 @@ def read_project_files(files: Mapping[str, bytes], root: str | FsPath) -> Projec
             project.settings_place = Located(read.spec.project, read.doc, ("project",))
         wanted = _under_paths(wanted, files, project, read)
     if len(wanted) > MAX_FILES:
-        message = (
-            f"the project has more than {MAX_FILES} definitions files; none were read. "
-            "Merge small files, or name fewer folders in project.paths"
+        message = f"the project has more than {MAX_FILES} definitions files; none were read"
+        project.diagnostics.append(
+            Diagnostic(
+                Level.ERROR,
+                message,
+                str(root),
+                code="limit",
+                hint="merge small files, or name fewer folders in project.paths",
+            )
         )
-        project.diagnostics.append(Diagnostic(Level.ERROR, message, str(root), code="limit"))
         return project
     for path in sorted(wanted, key=lambda p: root / p):
         _read_file(root / path, project, budget, allow_project=False, data=files[path])
@@ -186,21 +264,26 @@ def _under_paths(
     for index, written in enumerate(project.settings.paths):
         folder = posixpath.normpath(written.replace(os.sep, "/"))
         if folder.startswith(("../", "/")) or folder == "..":
-            problem = (
-                "leads outside the project folder; definitions are read only from inside it: "
-                "name a folder inside it"
-            )
+            problem = "leads outside the project folder"
+            hint = "definitions are read only from inside it: name a folder inside it"
         else:
             prefix = "" if folder == "." else folder + "/"
             if prefix == "" or any(path.startswith(prefix) for path in files):
                 chosen.update(path for path in wanted if path.startswith(prefix))
                 continue
-            problem = "is not a folder; fix the path or create the folder"
+            problem = "is not a folder"
+            hint = "fix the path or create the folder"
         message = f"project.paths names {quote(written)}, which {problem}"
         project.diagnostics.append(
-            read.diagnostic(message, "project", "paths", index)
+            read.diagnostic(message, "project", "paths", index, code="project", hint=hint)
             if read is not None
-            else Diagnostic(Level.ERROR, message, str(project.root / PROJECT_FILE), code="project")
+            else Diagnostic(
+                Level.ERROR,
+                message,
+                str(project.root / PROJECT_FILE),
+                code="project",
+                hint=hint,
+            )
         )
     return sorted(chosen)
 
@@ -231,19 +314,24 @@ def _find_files(
         if scope.allows(real) and os.path.isdir(real):
             finder.walk(target)
             continue
+        outside = not scope.allows(real)
         problem = (
-            f"leads to {quote_path(real)}, outside the project folder {quote_path(scope.root)}; "
+            f"leads to {quote_path(real)}, outside the project folder {quote_path(scope.root)}"
+            if outside
+            else "is not a folder"
+        )
+        hint = (
             "definitions are read only from inside the project folder: name a folder inside it, "
             "or let the caller allow reading outside (allow_outside=True, or --allow-outside on "
             "the command line)"
-            if not scope.allows(real)
-            else "is not a folder; fix the path or create the folder"
+            if outside
+            else "fix the path or create the folder"
         )
         message = f"project.paths names {quote(written)}, which {problem}"
         project.diagnostics.append(
-            read.diagnostic(message, "project", "paths", index)
+            read.diagnostic(message, "project", "paths", index, code="project", hint=hint)
             if read is not None  # the default "." fails only if the folder vanished meanwhile
-            else Diagnostic(Level.ERROR, message, str(project_file), code="project")
+            else Diagnostic(Level.ERROR, message, str(project_file), code="project", hint=hint)
         )
     project.diagnostics.extend(finder.diagnostics)
     if finder.full:
@@ -285,9 +373,10 @@ def _read_file(
         project.diagnostics.append(
             Diagnostic(
                 Level.ERROR,
-                "the file is too large or nests too deeply to check; split or flatten it",
+                "the file is too large or nests too deeply to check",
                 name,
                 code="limit",
+                hint="split or flatten it",
             )
         )
         return None
@@ -303,7 +392,9 @@ def _read_text(file: FsPath, project: ProjectFiles, budget: _Budget) -> str | No
         _too_big(exc, name, limit, project, budget)
         return None
     except Unreadable as exc:
-        project.diagnostics.append(Diagnostic(Level.ERROR, str(exc), name, code="project"))
+        project.diagnostics.append(
+            Diagnostic(Level.ERROR, exc.message, name, code="project", hint=exc.hint)
+        )
         return None
     return _decode(data, name, project, budget)
 
@@ -318,15 +409,15 @@ def _held_text(data: bytes, name: str, project: ProjectFiles, budget: _Budget) -
 
 
 def _too_big(exc: TooBig, name: str, limit: int, project: ProjectFiles, budget: _Budget) -> None:
-    message = str(exc)
+    message, hint = exc.message, exc.hint
     if limit < MAX_FILE_BYTES:
         budget.spent = True
         message = (
             f"the project's files hold more than {size(MAX_TOTAL_BYTES)} in all; "
-            "this file and the ones after it were not read. Name fewer folders in "
-            "project.paths, or split the project"
+            "this file and the ones after it were not read"
         )
-    project.diagnostics.append(Diagnostic(Level.ERROR, message, name, code="limit"))
+        hint = "name fewer folders in project.paths, or split the project"
+    project.diagnostics.append(Diagnostic(Level.ERROR, message, name, code="limit", hint=hint))
 
 
 def _decode(data: bytes, name: str, project: ProjectFiles, budget: _Budget) -> str | None:
@@ -339,12 +430,12 @@ def _decode(data: bytes, name: str, project: ProjectFiles, budget: _Budget) -> s
         project.diagnostics.append(
             Diagnostic(
                 Level.ERROR,
-                f"cannot read file: byte 0x{data[exc.start]:02x} is not UTF-8; "
-                "save the file as UTF-8",
+                f"cannot read file: byte 0x{data[exc.start]:02x} is not UTF-8",
                 name,
                 line,
                 column,
                 "project",
+                "save the file as UTF-8",
             )
         )
         return None
@@ -353,6 +444,9 @@ def _decode(data: bytes, name: str, project: ProjectFiles, budget: _Budget) -> s
 def _parse_file(
     text: str, name: str, project: ProjectFiles, budget: _Budget, *, allow_project: bool
 ) -> Located[DefinitionsFile] | None:
+    """Read one file's items into ``project``: each source and metric is validated on its own,
+    so one bad item hides neither the others nor other files. Returns the file's valid parts
+    (with its document) when it could be read at all."""
     doc = read_yaml(text, name, nodes_left=budget.nodes)
     budget.nodes -= doc.nodes
     if budget.nodes <= 0:
@@ -361,32 +455,214 @@ def _parse_file(
         project.diagnostics.extend(doc.diagnostics)
         return None
     if not isinstance(doc.data, dict):
-        doc.error("a definitions file must be a mapping with 'sources' and/or 'metrics'", ())
+        doc.error(
+            "a definitions file must be a mapping with 'sources' and/or 'metrics'",
+            (),
+            code="schema",
+            hint="start the file with 'sources:' or 'metrics:'",
+        )
         project.diagnostics.extend(doc.diagnostics)
         return None
-    if not validate_document(doc):
-        project.diagnostics.extend(doc.diagnostics)
+    bad = _bad_items(invalid_paths(doc))
+    parsed_project = _valid(ProjectSpec, doc, ("project",), bad)
+    sources = [
+        (i, spec, kept)
+        for i in _indexes(doc.data, "sources")
+        for spec, kept in [_valid_source(doc, i, bad, project)]
+        if spec is not None
+    ]
+    metrics = [
+        (i, metric)
+        for i in _indexes(doc.data, "metrics")
+        if (metric := _valid(_METRIC, doc, ("metrics", i), bad)) is not None
+    ]
+    project.broken_sources.update(_names(doc.data, "sources", {i for i, _, _ in sources}))
+    for key, found in (
+        ("entities", project.broken_entities),
+        ("dimensions", project.broken_dimensions),
+    ):
+        found.update(_parts(doc.data, key, {i for i, _, _ in sources}))
+    project.broken_metrics.update(_names(doc.data, "metrics", {i for i, _ in metrics}))
+    project.diagnostics.extend(doc.diagnostics)
+    if parsed_project is not None and not allow_project:
+        project.diagnostics.append(
+            Located(parsed_project, doc, ("project",)).diagnostic(
+                f"'project' settings belong in {PROJECT_FILE} at the project root",
+                key=True,
+                code="project",
+                hint="move them there",
+            )
+        )
+    for index, source, kept in sources:
+        project.sources.append(Located(source, doc, ("sources", index), kept))
+    for index, metric in metrics:
+        project.metrics.append(Located(metric, doc, ("metrics", index)))
+    if "project" in doc.data and parsed_project is None:
+        return None
+    parsed = DefinitionsFile.model_construct(
+        project=parsed_project,
+        sources=[spec for _, spec, _ in sources],
+        metrics=[spec for _, spec in metrics],
+    )
+    return Located(parsed, doc, ())
+
+
+_METRIC: pydantic.TypeAdapter[MetricSpec] = pydantic.TypeAdapter(MetricSpec)
+_TAGS = {"simple", "ratio", "derived", "rolling", "cumulative", "conversion", "retention", "churn"}
+S = TypeVar("S")
+
+
+def _bad_items(paths: list[Path]) -> set[Path]:
+    """The items (``("metrics", 3)``, ``("project",)``) or whole lists (``("metrics",)``)
+    that hold a schema error; an error at the top of the file (an unknown key) spoils none."""
+    bad: set[Path] = set()
+    for path in paths:
+        if path[:1] == ("project",):
+            bad.add(("project",))
+        elif (
+            len(path) >= 4
+            and path[0] == "sources"
+            and path[2] in _PARTS
+            and isinstance(path[1], int)
+            and isinstance(path[3], int)
+        ):
+            bad.add(path[:4])  # one entity, dimension or measure: the source keeps the others
+        elif len(path) >= 2 and path[0] in ("sources", "metrics") and isinstance(path[1], int):
+            bad.add(path[:2])
+        elif path[:1] in (("sources",), ("metrics",)):
+            bad.add(path[:1])
+    return bad
+
+
+def _indexes(data: dict[str, object], key: str) -> range:
+    items = data.get(key)
+    return range(len(items)) if isinstance(items, list) else range(0)
+
+
+def _names(data: dict[str, object], key: str, valid: set[int]) -> set[str]:
+    """The names of the items of ``data[key]`` that are not ``valid``; ``?`` for items (or a
+    whole list) whose name cannot be read, so that any reference may be to one of them."""
+    items = data.get(key)
+    if key in data and not isinstance(items, list):
+        return {UNNAMED}
+    return {
+        item_name(item) or UNNAMED
+        for i, item in enumerate(items if isinstance(items, list) else [])
+        if i not in valid
+    }
+
+
+def _parts(data: dict[str, object], key: str, valid: set[int]) -> set[str]:
+    """``source.name`` of the ``key`` items (entities, dimensions) of the sources of ``data``
+    that are not ``valid``."""
+    items = data.get("sources")
+    if not isinstance(items, list):
+        return set()
+    found: set[str] = set()
+    for index, item in enumerate(items):
+        # A source without a usable name still names its parts ('?' stands for it).
+        source = item_name(item) or "?"
+        if index in valid or not isinstance(item, dict):
+            continue
+        parts = item.get(key)
+        if key in item and not isinstance(parts, list):
+            found.add(f"{source}.{UNNAMED}")
+        for part in parts if isinstance(parts, list) else []:
+            found.add(f"{source}.{item_name(part) or UNNAMED}")
+    return found
+
+
+_PARTS = ("entities", "dimensions", "measures")
+_BROKEN_PART = {
+    "entities": "broken_entities",
+    "dimensions": "broken_dimensions",
+    "measures": "broken_measures",
+}
+
+
+def _valid_source(
+    doc: YamlDocument, index: int, bad: set[Path], project: ProjectFiles
+) -> tuple[SourceSpec | None, dict[str, tuple[int, ...]]]:
+    """The source at ``index`` without its entities, dimensions and measures that failed the
+    schema (their names recorded as left out), and the file index of each part kept."""
+    raw = doc.data["sources"][index]
+    kept: dict[str, tuple[int, ...]] = {}
+    if ("sources", index) not in bad and ("sources",) not in bad and isinstance(raw, dict):
+        trimmed = dict(raw)
+        source = item_name(raw) or "?"
+        for key in _PARTS:
+            parts = raw.get(key)
+            if not isinstance(parts, list):
+                continue
+            good = tuple(j for j in range(len(parts)) if ("sources", index, key, j) not in bad)
+            if len(good) < len(parts):
+                trimmed[key] = [parts[j] for j in good]
+                kept[key] = good
+                gone: set[str] = getattr(project, _BROKEN_PART[key])
+                gone.update(
+                    f"{source}.{item_name(part) or UNNAMED}"
+                    for j, part in enumerate(parts)
+                    if j not in good
+                )
+        if kept:
+            return _valid(SourceSpec, doc, ("sources", index), bad, trimmed), kept
+    return _valid(SourceSpec, doc, ("sources", index), bad), kept
+
+
+def _valid(
+    model: type[S] | pydantic.TypeAdapter[S],
+    doc: YamlDocument,
+    path: Path,
+    bad: set[Path],
+    value: object = None,
+) -> S | None:
+    """The item at ``path`` (or ``value``, the item trimmed) parsed as ``model``, or None (its
+    problems in ``doc``) when it is missing, failed the schema or fails the model."""
+    if path in bad or path[:1] in bad:
+        return None
+    if value is None:
+        value = doc.data
+        for step in path:
+            if isinstance(value, dict) and isinstance(step, str):
+                value = value.get(step)
+            elif isinstance(value, list) and isinstance(step, int):
+                value = value[step]
+    if value is None:
         return None
     try:
-        parsed = DefinitionsFile.model_validate(doc.data)
+        if isinstance(model, pydantic.TypeAdapter):
+            return model.validate_python(value)
+        validate = getattr(model, "model_validate")  # noqa: B009 (a pydantic model class)
+        found: S = validate(value)
+        return found
     except pydantic.ValidationError as exc:
         for problem in exc.errors():
             loc = tuple(p for p in problem["loc"] if isinstance(p, (str, int)))
-            loc = tuple(p for p in loc if p not in ("simple", "ratio", "derived"))
-            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-            doc.error(f"{problem['msg']} in {where}", loc, code="schema")
-        project.diagnostics.extend(doc.diagnostics)
+            loc = (*path, *(p for p in loc if p not in _TAGS))
+            message, hint = _pydantic_wording(problem)
+            doc.error(f"{place(doc.data, loc)} {message}", loc, code="schema", hint=hint)
         return None
-    if parsed.project is not None and not allow_project:
-        doc.error(
-            f"'project' settings belong in {PROJECT_FILE} at the project root; move them there",
-            ("project",),
-            key=True,
-            code="project",
+
+
+def _pydantic_wording(problem: Mapping[str, Any]) -> tuple[str, str]:
+    """(what is wrong, what to do) for a pydantic error, in the library's words.
+
+    >>> _pydantic_wording({"type": "date_from_datetime_parsing", "input": "2026-13-01",
+    ...                    "msg": "Input should be a valid date"})
+    ("must be a date written YYYY-MM-DD, not '2026-13-01'", 'write a real date such as 2026-11-01')
+    """
+    kind = str(problem.get("type", ""))
+    if kind.startswith("date"):
+        return (
+            f"must be a date written YYYY-MM-DD, not {quote(problem.get('input'))}",
+            "write a real date such as 2026-11-01",
         )
-        project.diagnostics.extend(doc.diagnostics)
-    for index, source in enumerate(parsed.sources):
-        project.sources.append(Located(source, doc, ("sources", index)))
-    for index, metric in enumerate(parsed.metrics):
-        project.metrics.append(Located(metric, doc, ("metrics", index)))
-    return Located(parsed, doc, ())
+    text = str(problem.get("msg", "is not valid")).removeprefix("Value error, ")
+    message, _, hint = text.partition("; ")
+    message = message[:1].lower() + message[1:]
+    return f"is not valid: {_clean(message)}", hint or "fix the value; docs/definitions.md lists "
+    "every field"
+
+
+def _clean(text: str) -> str:
+    return text if text.isprintable() and len(text) <= 300 else quote(text)[1:-1]

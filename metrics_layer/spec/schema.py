@@ -15,11 +15,12 @@ from typing import Any
 
 import jsonschema
 
-from metrics_layer.errors import did_you_mean
+from metrics_layer.errors import did_you_mean, printable
 from metrics_layer.spec.limits import QUOTE_CHARS, quote
-from metrics_layer.spec.yaml_source import YamlDocument, yaml11_boolean_hint
+from metrics_layer.spec.places import describe, place
+from metrics_layer.spec.yaml_source import Path, YamlDocument, yaml11_boolean_hint
 
-__all__ = ["SCHEMA_ID", "generate_schema", "load_schema", "validate_document"]
+__all__ = ["SCHEMA_ID", "generate_schema", "invalid_paths", "load_schema", "validate_document"]
 
 SCHEMA_ID = "https://metrics-layer.dev/schema/definitions-v1.json"
 
@@ -54,15 +55,22 @@ def _validator() -> jsonschema.protocols.Validator:
 
 def validate_document(doc: YamlDocument) -> bool:
     """Validate ``doc.data`` against the schema; add one diagnostic per problem. True if clean."""
+    return not invalid_paths(doc)
+
+
+def invalid_paths(doc: YamlDocument) -> list[Path]:
+    """Validate ``doc.data`` against the schema, adding one diagnostic per problem; the path
+    of each problem found (so a caller keeps the items that have none)."""
     errors = sorted(_validator().iter_errors(doc.data), key=lambda e: list(map(str, e.path)))
     for error in errors:
         _report(doc, error)
-    return not errors
+    return [tuple(error.absolute_path) for error in errors]
 
 
 def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
     path = tuple(error.absolute_path)
     schema = _mapping(error.schema)
+    where = place(doc.data, path)
     if error.validator == "oneOf" or error.validator == "anyOf":
         branch = _matching_branch(error)
         if branch:
@@ -76,9 +84,10 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
             and "discriminator" in schema
         ):
             doc.error(
-                f"each metric must be a mapping of fields, not {quote(error.instance)}",
+                f"{where}: each metric must be a mapping of fields, not {quote(error.instance)}",
                 path,
                 code="schema",
+                hint="write the metric as 'name: ...', 'type: ...' and its other fields",
             )
             return
         if (
@@ -88,9 +97,10 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
         ):
             kinds = _discriminator_values(schema)
             doc.error(
-                f"a metric needs 'type: {' | '.join(kinds)}'{_where(path)}; add it",
+                f"{where} has no 'type'",
                 path,
                 code="schema",
+                hint=f"add 'type: {' | '.join(kinds)}'",
             )
             return
         optional = _non_null_branch(error)
@@ -101,34 +111,50 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
         if isinstance(error.instance, dict) and "type" in error.instance:
             kinds = _discriminator_values(schema)
             doc.error(
-                f"unknown type {quote(error.instance['type'])}; expected one of "
-                f"{', '.join(kinds)}.{_did_you_mean(error.instance['type'], kinds)}",
+                f"{where}: unknown type {quote(error.instance['type'])}",
                 (*path, "type"),
                 code="schema",
+                hint=f"use one of {', '.join(kinds)}."
+                + _did_you_mean(error.instance["type"], kinds),
             )
             return
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = list(schema.get("properties", {}))
         for key in error.instance:
             if key not in allowed:
+                suggestion = _did_you_mean(key, allowed).strip()
                 doc.error(
-                    f"unknown field {quote(key)}{_where(path)}.{_did_you_mean(key, allowed)} "
-                    f"Allowed fields: {', '.join(allowed)}.",
+                    f"{where}: unknown field {quote(key)}"
+                    if path
+                    else f"unknown field {quote(key)} at the top of the file",
                     (*path, key),
                     key=True,
                     code="schema",
+                    hint=f"{suggestion} Allowed fields: {', '.join(allowed)}.".lstrip(),
                 )
         return
     if error.validator == "required":
-        doc.error(f"{error.message}{_where(path)}; add it", path, code="schema")
+        missing = _quoted_name(error.message)
+        if _misspelled(error.instance, missing, schema):
+            return  # the unknown field's error says "did you mean" this one
+        doc.error(
+            f"{where} needs '{missing}'" if path else f"the file needs '{missing}'",
+            path,
+            code="schema",
+            hint=f"add '{missing}'",
+        )
         return
     if error.validator == "enum":
         allowed = [str(v) for v in schema.get("enum", [])]
         doc.error(
-            f"{quote(error.instance)} is not allowed{_where(path)}; use one of "
-            f"{', '.join(allowed)}.{_did_you_mean(error.instance, allowed)}",
+            f"{where} must be one of {', '.join(allowed)}, not {quote(error.instance)}",
             path,
             code="schema",
+            hint=(
+                _did_you_mean(error.instance, allowed).strip()
+                or (f"write '{allowed[0]}' or another of the values listed" if allowed else "")
+                or "write one of the values the field allows"
+            ),
         )
         return
     if error.validator == "pattern":
@@ -136,15 +162,105 @@ def _report(doc: YamlDocument, error: jsonschema.ValidationError) -> None:
             "lower-case letters, digits and underscores, starting with a letter"
         )
         what = "name" if "letters" in rule.lower() else "value"
+        owner, field = describe(doc.data, path)
+        kind = owner.rsplit(", ", 1)[-1].split(" ")[0] if owner else ""
         doc.error(
-            f"{quote(error.instance)} is not a valid {what}{_where(path)}: use "
-            f"{rule[0].lower()}{rule[1:].rstrip('.')}",
+            f"{quote(error.instance)} is not a valid {kind} name"
+            if field == "name" and kind and not owner.startswith("the ")
+            else f"{where}: {quote(error.instance)} is not a valid {what}",
             path,
             code="schema",
+            hint=f"use {rule[0].lower()}{rule[1:].rstrip('.')}",
         )
         return
-    hint = yaml11_boolean_hint(error.instance)
-    doc.error(f"{_message(error)}{_where(path)}{hint}", path, code="schema")
+    message, hint = _wording(error, schema)
+    boolean = yaml11_boolean_hint(error.instance).strip(" ()")
+    doc.error(f"{where} {message}", path, code="schema", hint=boolean or hint)
+
+
+_TYPES = {
+    "number": "a number",
+    "integer": "a whole number",
+    "string": "text",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping of fields",
+    "null": "empty",
+}
+
+
+def _wording(error: jsonschema.ValidationError, schema: dict[str, Any]) -> tuple[str, str]:
+    """(what is wrong, what to do) for a schema error, in the library's words.
+
+    >>> v = jsonschema.Draft202012Validator({"type": "number", "exclusiveMaximum": 1})
+    >>> _wording(next(v.iter_errors(90)), {"exclusiveMaximum": 1})
+    ('must be below 1, not 90', 'write 0.9')
+    """
+    value = error.instance
+    validator = str(error.validator)
+    if validator == "type":
+        wanted = schema.get("type", "")
+        kinds = [wanted] if isinstance(wanted, str) else [str(k) for k in wanted]
+        words = " or ".join(_TYPES.get(str(k), str(k)) for k in kinds if k != "null")
+        return f"must be {words}, not {quote(value)}", f"write {words}"
+    bounds = {
+        "minimum": "at least",
+        "exclusiveMinimum": "above",
+        "maximum": "at most",
+        "exclusiveMaximum": "below",
+    }
+    if validator in bounds:
+        limit = error.validator_value
+        message = f"must be {bounds[validator]} {limit}, not {quote(value)}"
+        if _is_fraction(schema) and isinstance(value, (int, float)) and 1 < value < 100:
+            return message, f"write {value / 100:g}"
+        if validator in ("minimum", "exclusiveMinimum"):
+            return message, f"write a number {bounds[validator]} {limit}"
+        return message, f"write a number {bounds[validator]} {limit}"
+    if validator == "minLength":
+        return "must not be empty", "write a value, or remove the field"
+    if validator == "maxLength":
+        return (
+            f"is longer than {error.validator_value} characters",
+            f"shorten it to {error.validator_value} characters",
+        )
+    if validator == "minItems":
+        return (
+            f"needs at least {error.validator_value} item(s)",
+            "add an item, or remove the field",
+        )
+    if validator == "const":
+        return f"must be {quote(error.validator_value)}", f"write {quote(error.validator_value)}"
+    return _message(error), "fix the value; docs/definitions.md lists every field"
+
+
+def _misspelled(instance: object, missing: str, schema: dict[str, Any]) -> bool:
+    """Whether ``instance`` holds an unknown key that is a misspelling of ``missing``.
+
+    >>> _misspelled({"measur": "x"}, "measure", {"properties": {"measure": {}}})
+    True
+    >>> _misspelled({"label": "x"}, "measure", {"properties": {"measure": {}, "label": {}}})
+    False
+    """
+    if not isinstance(instance, dict):
+        return False
+    allowed = schema.get("properties", {})
+    unknown = [str(k) for k in instance if k not in allowed]
+    return any(_did_you_mean(k, list(allowed)) == f" Did you mean '{missing}'?" for k in unknown)
+
+
+def _is_fraction(schema: dict[str, Any]) -> bool:
+    """Whether a number field takes a fraction between 0 and 1 (a percentile)."""
+    high = schema.get("exclusiveMaximum", schema.get("maximum"))
+    low = schema.get("exclusiveMinimum", schema.get("minimum"))
+    return high == 1 and low in (0, None)
+
+
+def _quoted_name(message: str) -> str:
+    """The property jsonschema names in "'measure' is a required property"."""
+    head, _, rest = message.partition("'")
+    name = rest.rsplit("' is a required property", 1)[0]
+    return printable(name) if not head and len(name) <= QUOTE_CHARS else "a field"
 
 
 def _message(error: jsonschema.ValidationError) -> str:
@@ -160,19 +276,6 @@ def _did_you_mean(name: object, candidates: list[str]) -> str:
     """A suggestion for a name from a file; a value too long to be a misspelling gets none."""
     text = str(name)
     return did_you_mean(text, candidates) if len(text) <= QUOTE_CHARS else ""
-
-
-def _where(path: tuple[Any, ...]) -> str:
-    if not path:
-        return ""
-    return " in " + "".join(_step(p) for p in path).lstrip(".")
-
-
-def _step(part: object) -> str:
-    if isinstance(part, int):
-        return f"[{part}]"
-    text = str(part)
-    return f".{text}" if text.isidentifier() and len(text) <= QUOTE_CHARS else f"[{quote(text)}]"
 
 
 def _matching_branch(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:

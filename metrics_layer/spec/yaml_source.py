@@ -84,9 +84,13 @@ class YamlDocument:
             path = path[:-1]
         return self.positions.get((), (1, 1))
 
-    def error(self, message: str, path: Path, *, key: bool = False, code: str = "yaml") -> None:
+    def error(self, message: str, path: Path, *, code: str, hint: str, key: bool = False) -> None:
+        """An error at the node at ``path`` (its key when ``key``): ``message`` says what is
+        wrong, ``hint`` what to do; ``code`` is registered in ``checks/codes.py``."""
         line, column = self.position(path, key=key) or (None, None)
-        self.diagnostics.append(Diagnostic(Level.ERROR, message, self.file, line, column, code))
+        self.diagnostics.append(
+            Diagnostic(Level.ERROR, message, self.file, line, column, code, hint)
+        )
 
 
 def read_yaml(text: str, file: str, *, nodes_left: int = MAX_NODES) -> YamlDocument:
@@ -106,12 +110,12 @@ def read_yaml(text: str, file: str, *, nodes_left: int = MAX_NODES) -> YamlDocum
             doc.diagnostics.append(
                 Diagnostic(
                     Level.ERROR,
-                    "a tab is used for indentation; YAML allows spaces only. "
-                    "Replace the tab with spaces.",
+                    "a tab is used for indentation; YAML allows spaces only",
                     file,
                     number,
                     line.index("\t") + 1,
-                    "yaml",
+                    "yaml-syntax",
+                    "replace the tab with spaces",
                 )
             )
     if doc.diagnostics:
@@ -122,28 +126,17 @@ def read_yaml(text: str, file: str, *, nodes_left: int = MAX_NODES) -> YamlDocum
         doc.diagnostics.append(
             Diagnostic(
                 Level.ERROR,
-                f"the YAML nests too deeply to read (more than {MAX_DEPTH} levels are refused); "
-                "flatten it",
+                f"the YAML nests too deeply to read (more than {MAX_DEPTH} levels are refused)",
                 file,
                 1,
                 1,
                 "limit",
+                "flatten it",
             )
         )
         return doc
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        doc.diagnostics.append(
-            Diagnostic(
-                Level.ERROR,
-                f"invalid YAML: {_clean(problem)}",
-                file,
-                mark.line + 1 if mark else None,
-                mark.column + 1 if mark else None,
-                "yaml",
-            )
-        )
+        doc.diagnostics.append(syntax_error(exc, text, file))
         return doc
     except yaml.reader.ReaderError as exc:
         row = text.count("\n", 0, exc.position) + 1
@@ -151,18 +144,21 @@ def read_yaml(text: str, file: str, *, nodes_left: int = MAX_NODES) -> YamlDocum
         doc.diagnostics.append(
             Diagnostic(
                 Level.ERROR,
-                f"invalid YAML: character {exc.character!r} is not allowed; remove it",
+                f"invalid YAML: character {exc.character!r} is not allowed",
                 file,
                 row,
                 column,
-                "yaml",
+                "yaml-syntax",
+                "remove it, or write it as an escape inside a double-quoted value",
             )
         )
         return doc
     except yaml.YAMLError as exc:
         message = _clean(" ".join(str(exc).split()))
         doc.diagnostics.append(
-            Diagnostic(Level.ERROR, f"invalid YAML: {message}", file, 1, 1, "yaml")
+            Diagnostic(
+                Level.ERROR, f"invalid YAML: {message}", file, 1, 1, "yaml-syntax", _SYNTAX_HINT
+            )
         )
         return doc
     if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
@@ -173,9 +169,125 @@ def read_yaml(text: str, file: str, *, nodes_left: int = MAX_NODES) -> YamlDocum
         doc.data = walk.convert(node, (), 0)
     except _Refused as refused:
         row, column = refused.place
-        doc.diagnostics.append(Diagnostic(Level.ERROR, refused.message, file, row, column, "limit"))
+        doc.diagnostics.append(
+            Diagnostic(Level.ERROR, refused.message, file, row, column, "limit", refused.hint)
+        )
         doc.data = None
     return doc
+
+
+_SYNTAX_HINT = (
+    "fix the YAML at this place; a value holding ': ', ' #' or starting with a quote, '[', '{', "
+    "'&', '*', '!' or '@' must be quoted"
+)
+
+
+def syntax_error(exc: yaml.MarkedYAMLError, text: str, file: str) -> Diagnostic:
+    """A YAML syntax error at the place a person must fix: an unclosed quote or bracket at
+    its opening, a ``: `` inside a plain value at that value, with the fix.
+
+    >>> print(syntax_error(_error('label: "Revenue\\n'), 'label: "Revenue\\n', "m.yml"))
+    m.yml:1:8: error: invalid YAML: this quote is never closed; close it at the end of the value
+    >>> text = "metrics:\\n  - label: Revenue: gross\\n"
+    >>> print(syntax_error(_error(text), text, "m.yml"))  # doctest: +NORMALIZE_WHITESPACE
+    m.yml:2:19: error: invalid YAML: ': ' inside a plain value starts a mapping here;
+    quote values that contain ': ': label: "Revenue: gross"
+    """
+    context = exc.context or ""
+    problem = exc.problem or context or "invalid YAML"
+    mark = exc.problem_mark or exc.context_mark
+    message, hint = f"invalid YAML: {_clean(problem)}", _SYNTAX_HINT
+    if "quoted scalar" in context and exc.context_mark is not None:
+        mark = exc.context_mark
+        message = "invalid YAML: this quote is never closed"
+        hint = "close it at the end of the value"
+    elif "nesting depth" in problem:
+        hint = "flatten it"
+    elif "flow" in context and (opened := _open_bracket(text, exc.problem_mark)) is not None:
+        mark, bracket = opened
+        closing = "]" if bracket == "[" else "}"
+        message = f"invalid YAML: this '{bracket}' is not closed where its items end"
+        hint = (
+            f"close it with '{closing}' after its last item, separate items with ', ', and "
+            "quote items that contain ': '"
+        )
+    elif "mapping values are not allowed" in problem and mark is not None:
+        message = "invalid YAML: ': ' inside a plain value starts a mapping here"
+        hint = "quote values that contain ': '" + _quoted_example(text, mark.line)
+    elif ("expected key" in problem or "block end" in problem) and mark is not None:
+        message = "invalid YAML: this line is not indented like the lines around it"
+        hint = (
+            "keys of one mapping start in the same column, and items of a list each start "
+            "with '- ' in the same column"
+        )
+    elif "undefined alias" in problem:
+        hint = "define the anchor ('&name') before the alias ('*name') uses it, or write the value"
+    return Diagnostic(
+        Level.ERROR,
+        message,
+        file,
+        mark.line + 1 if mark else None,
+        mark.column + 1 if mark else None,
+        "yaml-syntax",
+        hint,
+    )
+
+
+def _open_bracket(text: str, until: yaml.Mark | None) -> tuple[yaml.Mark, str] | None:
+    """The innermost ``[`` or ``{`` still open at ``until`` (quotes and comments skipped).
+
+    >>> mark, bracket = _open_bracket("a: [1, {b: 2}\\nc: 3\\n", None)
+    >>> (mark.line, mark.column, bracket)
+    (0, 3, '[')
+    """
+    end = len(text) if until is None else until.index
+    stack: list[tuple[int, str]] = []
+    quote_char = ""
+    index = 0
+    while index < end:
+        char = text[index]
+        if quote_char:
+            if char == quote_char:
+                quote_char = ""
+        elif char in "'\"" and (index == 0 or text[index - 1] in " \t\n[{,:"):
+            quote_char = char
+        elif char == "#" and (index == 0 or text[index - 1] in " \t\n"):
+            newline = text.find("\n", index)
+            index = end if newline == -1 else newline
+            continue
+        elif char in "[{":
+            stack.append((index, char))
+        elif char in "]}" and stack:
+            stack.pop()
+        index += 1
+    if not stack:
+        return None
+    at, bracket = stack[-1]
+    line = text.count("\n", 0, at)
+    column = at - (text.rfind("\n", 0, at) + 1)
+    return yaml.Mark("", at, line, column, text, at), bracket
+
+
+def _quoted_example(text: str, index: int) -> str:
+    """``: key: "value: more"`` for the line at ``index``, when it reads as ``key: value``."""
+    lines = text.splitlines()
+    if index >= len(lines):
+        return ""
+    line = lines[index].strip().removeprefix("- ")
+    key, sep, value = line.partition(": ")
+    value = value.strip()
+    if not sep or not key.replace("_", "").isalnum() or not value or '"' in value:
+        return ""
+    return ": " + _clean(f'{key}: "{value}"')
+
+
+def _error(text: str) -> yaml.MarkedYAMLError:
+    """The error composing ``text`` raises (for the doctests)."""
+    try:
+        yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        return exc
+    raise AssertionError(text)
 
 
 def _clean(problem: str) -> str:
@@ -193,10 +305,11 @@ _COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 class _Refused(Exception):
     """Reading stops: ``message`` says why, at ``place`` (line, column)."""
 
-    def __init__(self, message: str, place: tuple[int, int]) -> None:
+    def __init__(self, message: str, place: tuple[int, int], hint: str) -> None:
         super().__init__(message)
         self.message = message
         self.place = place
+        self.hint = hint
 
 
 class _Walk:
@@ -222,14 +335,15 @@ class _Walk:
             )
             raise _Refused(
                 f"{where} (values, lists and mappings, counting each use of an alias '*name' "
-                "in full); write the values out plainly, split huge lists, or remove aliases",
+                "in full)",
                 self.place,
+                "write the values out plainly, split huge lists, or remove aliases",
             )
         if depth > MAX_DEPTH:
             raise _Refused(
-                f"lists and mappings nest more than {MAX_DEPTH} levels deep here; "
-                "definitions need about 6: flatten them",
+                f"lists and mappings nest more than {MAX_DEPTH} levels deep here",
                 _mark(node),
+                "definitions need about 6: flatten them",
             )
 
     def convert(self, node: yaml.Node, path: Path, depth: int) -> Any:
@@ -240,12 +354,17 @@ class _Walk:
             return _scalar(node, path, doc)
         if id(node) in self.open:
             raise _Refused(
-                "an alias refers to the list or mapping that contains it, which would never end; "
-                "remove the alias",
+                "an alias refers to the list or mapping that contains it, which would never end",
                 _mark(node),
+                "remove the alias",
             )
         if node.tag not in _COLLECTION_TAGS:
-            doc.error(f"YAML tag {quote(node.tag)} is not supported; remove it", path)
+            doc.error(
+                f"YAML tag {quote(node.tag)} is not supported",
+                path,
+                code="yaml-syntax",
+                hint="remove the tag",
+            )
         outer = self.place
         if id(node) not in self.done:
             self.done.add(id(node))
@@ -269,29 +388,39 @@ class _Walk:
             self.count(key_node, depth + 1)
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":null"):
                 doc.positions[(*path, "<key>")] = _mark(key_node)
-                doc.error("a mapping key must be a plain name", (*path, "<key>"))
+                doc.error(
+                    "a mapping key must be a plain name",
+                    (*path, "<key>"),
+                    code="yaml-syntax",
+                    hint="write the key as a plain word, such as 'name'",
+                )
                 continue
             key = key_node.value
             if len(key) > MAX_SCALAR_CHARS:
                 doc.key_positions[(*path, "<key>")] = _mark(key_node)
-                doc.error(_too_long(key), (*path, "<key>"), key=True, code="limit")
+                doc.error(
+                    _too_long(key), (*path, "<key>"), key=True, code="limit", hint="shorten it"
+                )
                 continue
             if key == "<<":
                 doc.key_positions[(*path, key)] = _mark(key_node)
                 doc.error(
-                    "merge keys ('<<') are not supported; write the fields out",
+                    "merge keys ('<<') are not supported",
                     (*path, key),
                     key=True,
+                    code="yaml-syntax",
+                    hint="write the fields out",
                 )
                 continue
             if key in result:
                 first = doc.key_positions[(*path, key)]
                 doc.key_positions[(*path, f"{key}<dup>")] = _mark(key_node)
                 doc.error(
-                    f"duplicate key {quote(key)} (first defined at line {first[0]}); "
-                    "remove one of the two",
+                    f"duplicate key {quote(key)} (first defined at line {first[0]})",
                     (*path, f"{key}<dup>"),
                     key=True,
+                    code="yaml-syntax",
+                    hint="remove one of the two",
                 )
                 continue
             doc.key_positions[(*path, key)] = _mark(key_node)
@@ -300,17 +429,14 @@ class _Walk:
 
 
 def _too_long(value: str) -> str:
-    return (
-        f"this value is {len(value)} characters long, more than the {MAX_SCALAR_CHARS} allowed; "
-        "shorten it"
-    )
+    return f"this value is {len(value)} characters long, more than the {MAX_SCALAR_CHARS} allowed"
 
 
 def _scalar(node: yaml.Node, path: Path, doc: YamlDocument) -> Any:
     tag: str = node.tag
     value: str = node.value
     if len(value) > MAX_SCALAR_CHARS:
-        doc.error(_too_long(value), path, code="limit")
+        doc.error(_too_long(value), path, code="limit", hint="shorten it")
         return value[:MAX_SCALAR_CHARS]
     if tag.endswith(":bool"):
         return value.lower() == "true"
@@ -318,7 +444,9 @@ def _scalar(node: yaml.Node, path: Path, doc: YamlDocument) -> Any:
         try:
             return int(value, 0) if value.startswith(("0o", "0x")) else int(value)
         except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
-            doc.error(f"the number {quote(value)} is too long; shorten it", path, code="limit")
+            doc.error(
+                f"the number {quote(value)} is too long", path, code="limit", hint="shorten it"
+            )
             return 0
     if tag.endswith(":float"):
         lowered = value.lower()
@@ -329,7 +457,9 @@ def _scalar(node: yaml.Node, path: Path, doc: YamlDocument) -> Any:
         return None
     if tag.endswith(":str"):
         return value
-    doc.error(f"YAML tag {quote(tag)} is not supported; remove it", path)
+    doc.error(
+        f"YAML tag {quote(tag)} is not supported", path, code="yaml-syntax", hint="remove the tag"
+    )
     return value
 
 

@@ -512,10 +512,10 @@ def test_the_part_of_the_graph_that_built_is_checked(
         ("time: refunded_at", "time: refunded_on"),
         ("table: {s}users", "table: {s}userz"),
     )
-    # The first is the definition error (its code is the graph's), the second the database's.
-    assert [(d.level, d.line) for d in diagnostics] == [(Level.ERROR, 24), (Level.ERROR, 16)]
-    assert "refunded_on" in diagnostics[0].message
-    assert diagnostics[1].code == "missing-table"
+    # In file order: the database's (users, line 16), then the definition error (refunds).
+    assert [(d.level, d.line) for d in diagnostics] == [(Level.ERROR, 16), (Level.ERROR, 24)]
+    assert diagnostics[0].code == "missing-table"
+    assert "refunded_on" in diagnostics[1].message
 
 
 # -- the shipped definitions -------------------------------------------------------------------

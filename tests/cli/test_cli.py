@@ -271,7 +271,8 @@ def test_check_broken_project_prints_file_line_and_exits_1(
     lines = run.err.strip().splitlines()
     headlines = [line for line in lines if line.startswith(str(metrics))]
     assert headlines[0].startswith(f"{metrics}:2:")
-    assert "source 'users' has no measure 'signup'. Did you mean 'signups'?" in headlines[0]
+    assert headlines[0].endswith("source 'users' has no measure 'signup'")
+    assert any(line.endswith("hint: Did you mean 'signups'?") for line in lines)
     assert headlines[1].startswith(f"{metrics}:3:")
     assert "has no measure 'signupz'" in headlines[1]
     # the offending line of the file is shown under each finding

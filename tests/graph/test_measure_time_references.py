@@ -8,6 +8,12 @@ from projects import WriteProject
 import metrics_layer as ml
 from metrics_layer.errors import Diagnostic
 
+
+def said(diagnostic: Diagnostic) -> str:
+    """A diagnostic's message and hint, as its one-line form joins them."""
+    return f"{diagnostic.message}; {diagnostic.hint}" if diagnostic.hint else diagnostic.message
+
+
 SOURCE = """\
 sources:
   - name: subscriptions
@@ -34,10 +40,10 @@ def errors(text: str, write_project: WriteProject) -> list[Diagnostic]:
     [
         (
             "endedat",
-            "time 'endedat' is not a time dimension of source 'subscriptions'. Did you "
+            "time 'endedat' is not a time dimension of source 'subscriptions'; Did you "
             "mean 'ended_at'?",
         ),
-        ("plan", "time 'plan' is not a time dimension of source 'subscriptions'."),
+        ("plan", "time 'plan' is not a time dimension of source 'subscriptions'; Name"),
         ("user_id", "time 'user_id' is not a time dimension"),
     ],
 )
@@ -45,8 +51,8 @@ def test_time_names_a_time_dimension_of_the_source(
     write_project: WriteProject, time: str, expected: str
 ) -> None:
     [diagnostic] = errors(SOURCE.replace("TIME", time), write_project)
-    assert expected in diagnostic.message
-    assert "Name one of its dimensions with 'type: time'" in diagnostic.message
+    assert expected in said(diagnostic)
+    assert "Name one of its dimensions with 'type: time'" in said(diagnostic)
     assert diagnostic.line == 12
     assert str(diagnostic.file).endswith("a.yml")
 
@@ -60,14 +66,17 @@ def test_time_of_another_source_is_refused(write_project: WriteProject) -> None:
     )
     [diagnostic] = errors(other, write_project)
     assert "time 'signed_up_at' is not a time dimension of source 'subscriptions'" in (
-        diagnostic.message
+        said(diagnostic)
     )
 
 
 def test_time_must_be_a_name(write_project: WriteProject) -> None:
     [diagnostic] = errors(SOURCE.replace("TIME", "'ended_at.month'"), write_project)
     assert diagnostic.line == 12
-    assert "is not a valid name in sources[0].measures[0].time" in diagnostic.message
+    assert diagnostic.message == (
+        "source 'subscriptions', measure 'cancellations': time: 'ended_at.month' is not a "
+        "valid name"
+    )
 
 
 def test_a_semi_additive_measure_may_take_its_time_from_the_measure(

@@ -11,6 +11,12 @@ from projects import USERS_SOURCE, WriteProject
 import metrics_layer as ml
 from metrics_layer.errors import Diagnostic, Level
 
+
+def said(diagnostic: Diagnostic) -> str:
+    """A diagnostic's message and hint, as its one-line form joins them."""
+    return f"{diagnostic.message}; {diagnostic.hint}" if diagnostic.hint else diagnostic.message
+
+
 SOURCE = USERS_SOURCE
 FIRST_METRIC_LINE = 13
 
@@ -89,12 +95,12 @@ def metrics(*lines: str) -> str:
         (
             "{name: a, type: simple, measure: users.signup}",
             38,
-            "source 'users' has no measure 'signup'. Did you mean 'signups'?",
+            "source 'users' has no measure 'signup'; Did you mean 'signups'?",
         ),
         (
             "{name: a, type: simple, measure: user.signups}",
             38,
-            "unknown source 'user' in 'user.signups'. Did you mean 'users'?",
+            "unknown source 'user' in 'user.signups'; Did you mean 'users.signups'?",
         ),
         (
             "{name: a, type: simple, measure: signups}",
@@ -105,23 +111,22 @@ def metrics(*lines: str) -> str:
         (
             "{name: a, type: ratio, numerator: users.signups, denominator: signup}",
             67,
-            "unknown metric 'signup'. Did you mean 'signups'? "
-            "A measure is written 'source.measure'",
+            "unknown metric 'signup'; Did you mean 'signups'?",
         ),
         (
             "{name: a, type: ratio, numerator: users.sign_ups, denominator: users.signups}",
             39,
-            "source 'users' has no measure 'sign_ups'. Did you mean 'signups'?",
+            "source 'users' has no measure 'sign_ups'; Did you mean 'signups'?",
         ),
         (
             "{name: a, type: derived, expr: 'signup * 2'}",
             36,
-            "unknown metric 'signup' in expr. Did you mean 'signups'?",
+            "unknown metric 'signup' in expr; Did you mean 'signups'?",
         ),
         (
             "{name: a, type: derived, expr: 'x', inputs: [{metric: signup, alias: x}]}",
             59,
-            "unknown metric 'signup'. Did you mean 'signups'?",
+            "unknown metric 'signup'; Did you mean 'signups'?",
         ),
     ],
 )
@@ -134,7 +139,7 @@ def test_unknown_reference_suggests_and_points_at_the_field(
     diagnostic = one(project)
     assert diagnostic.file == str(project / "a.yml")
     assert (diagnostic.line, diagnostic.column) == (FIRST_METRIC_LINE + 1, column)
-    assert expected in diagnostic.message
+    assert expected in said(diagnostic)
 
 
 def test_derived_expression_names_metrics_not_dimensions(write_project: WriteProject) -> None:
@@ -144,7 +149,7 @@ def test_derived_expression_names_metrics_not_dimensions(write_project: WritePro
     diagnostic = one(project)
     assert diagnostic.line == FIRST_METRIC_LINE
     assert "'users.country': a derived expression names metrics, not dimensions" in (
-        diagnostic.message
+        said(diagnostic)
     )
 
 
@@ -176,7 +181,7 @@ def test_duplicate_metric_across_files_names_the_first_place(write_project: Writ
         {
             "a.yml": metrics("{name: signups, type: simple, measure: users.signups}"),
             "b.yml": "metrics:\n"
-            "  - {name: other, type: simple, measure: users.signups}\n"
+            "  - {name: other, type: simple, measure: users.signups, filter: \"country = 'DE'\"}\n"
             "  - {name: signups, type: simple, measure: users.signups}\n",
         }
     )
@@ -184,9 +189,9 @@ def test_duplicate_metric_across_files_names_the_first_place(write_project: Writ
     assert (diagnostic.file, diagnostic.line) == (str(project / "b.yml"), 3)
     assert (
         f"metric 'signups' is defined twice (first at {project / 'a.yml'}:{FIRST_METRIC_LINE})"
-        in diagnostic.message
+        in said(diagnostic)
     )
-    assert "rename or remove one" in diagnostic.message
+    assert "rename or remove one" in said(diagnostic)
 
 
 def test_duplicate_names_inside_a_source_are_reported(write_project: WriteProject) -> None:
@@ -197,7 +202,7 @@ def test_duplicate_names_inside_a_source_are_reported(write_project: WriteProjec
         "      - {name: signups, agg: count}\n      - {name: signups, agg: sum, expr: x}\n",
     )
     found = errors(write_project({"a.yml": text}))
-    assert [(d.line, d.message.split(" is")[0]) for d in found] == [
+    assert [(d.line, said(d).split(" is")[0]) for d in found] == [
         (10, "'country'"),
         (13, "measure 'signups'"),
     ]
@@ -220,9 +225,7 @@ def test_duplicate_names_inside_a_source_are_reported(write_project: WriteProjec
 def test_metric_cycle_is_named(write_project: WriteProject, lines: list[str], cycle: str) -> None:
     diagnostic = one(write_project({"a.yml": metrics(*lines)}))
     assert (diagnostic.line, diagnostic.column) == (FIRST_METRIC_LINE, 12)
-    assert f"metrics depend on each other in a cycle: {cycle}; break the cycle" in (
-        diagnostic.message
-    )
+    assert f"metrics depend on each other in a cycle: {cycle}; make one of" in (said(diagnostic))
 
 
 def test_entity_without_primary_source(write_project: WriteProject) -> None:
@@ -239,8 +242,8 @@ def test_entity_without_primary_source(write_project: WriteProject) -> None:
     [diagnostic] = [d for d in diagnostics if d.code != "lock-missing"]
     assert diagnostic.level is Level.WARNING
     assert (diagnostic.line, diagnostic.column) == (15, 16)
-    assert "entity 'usr' has no primary source" in diagnostic.message
-    assert "Did you mean 'user'?" in diagnostic.message
+    assert "entity 'usr' has no primary source" in said(diagnostic)
+    assert "Did you mean 'user'?" in said(diagnostic)
     assert graph is not None
     assert graph.key_only == {"usr": ("events",), "account": ("events",)}
 
@@ -276,7 +279,7 @@ def test_entity_key_column_count_must_match_the_primary(write_project: WriteProj
     diagnostic = one(write_project({"a.yml": text}))
     assert diagnostic.line == 15
     assert "entity 'user' has 2 key column(s) here but 1 in its primary source" in (
-        diagnostic.message
+        said(diagnostic)
     )
 
 
@@ -315,16 +318,16 @@ def test_bad_source_sql_is_reported_at_its_field(
     assert old in SOURCE
     diagnostic = one(write_project({"a.yml": SOURCE.replace(old, new)}))
     assert diagnostic.line == line
-    assert expected in diagnostic.message
+    assert expected in said(diagnostic)
 
 
 @pytest.mark.parametrize(
     ("time", "expected"),
     [
-        ("country", "time: 'country' is not a time dimension of source 'users'."),
+        ("country", "time: 'country' is not a time dimension of source 'users'; Declare"),
         (
             "signed_up",
-            "time: 'signed_up' is not a time dimension of source 'users'. "
+            "time: 'signed_up' is not a time dimension of source 'users'; "
             "Did you mean 'signed_up_at'?",
         ),
     ],
@@ -336,8 +339,8 @@ def test_time_must_name_a_time_dimension(
         write_project({"a.yml": SOURCE.replace("time: signed_up_at", f"time: {time}")})
     )
     assert (diagnostic.line, diagnostic.column) == (4, 11)
-    assert expected in diagnostic.message
-    assert "Declare it under dimensions with 'type: time'" in diagnostic.message
+    assert expected in said(diagnostic)
+    assert "Declare it under dimensions with 'type: time'" in said(diagnostic)
 
 
 def test_grain_on_a_non_time_dimension(write_project: WriteProject) -> None:
@@ -345,7 +348,7 @@ def test_grain_on_a_non_time_dimension(write_project: WriteProject) -> None:
         write_project({"a.yml": SOURCE.replace("{name: country}", "{name: country, grain: day}")})
     )
     assert (diagnostic.line, diagnostic.column) == (9, 32)
-    assert "dimension 'country' has a grain but is not of type time" in diagnostic.message
+    assert "dimension 'country' has a grain but is not of type time" in said(diagnostic)
 
 
 @pytest.mark.parametrize(
@@ -359,7 +362,7 @@ def test_percentile_goes_with_agg_percentile_only(
     diagnostic = one(write_project({"a.yml": text}))
     assert diagnostic.line == 11
     assert "'percentile' is required with agg: percentile and allowed only there" in (
-        diagnostic.message
+        said(diagnostic)
     )
 
 
@@ -370,7 +373,7 @@ def test_semi_additive_needs_a_source_time(write_project: WriteProject) -> None:
     diagnostic = one(write_project({"a.yml": text}))
     assert diagnostic.line == 10
     assert "measure 'balance' is semi_additive over time, but source 'users' has no 'time'" in (
-        diagnostic.message
+        said(diagnostic)
     )
 
 
@@ -381,7 +384,7 @@ def test_rollup_needs_per(write_project: WriteProject) -> None:
         )
     )
     assert diagnostic.line == FIRST_METRIC_LINE
-    assert "'rollup' needs 'per'" in diagnostic.message
+    assert "'rollup' needs 'per'" in said(diagnostic)
 
 
 @pytest.mark.parametrize(
@@ -396,9 +399,11 @@ def test_certified_metric_needs_owner_and_description(
 ) -> None:
     metric = f"{{name: a, type: simple, measure: users.signups, status: certified, {extra}}}"
     diagnostic = one(write_project({"a.yml": metrics(metric)}))
-    assert (diagnostic.line, diagnostic.column) == (FIRST_METRIC_LINE, 12)
-    assert expected in diagnostic.message
-    assert "or set status: draft" in diagnostic.message
+    # At the status that asks for them.
+    assert (diagnostic.line, diagnostic.column) == (FIRST_METRIC_LINE, 61)
+    assert diagnostic.code == "certification"
+    assert expected in said(diagnostic)
+    assert "or set status: draft" in said(diagnostic)
 
 
 def test_changelog_above_version(write_project: WriteProject) -> None:
@@ -408,8 +413,8 @@ def test_changelog_above_version(write_project: WriteProject) -> None:
     )
     diagnostic = one(write_project({"a.yml": metrics(metric)}))
     assert diagnostic.line == FIRST_METRIC_LINE
-    assert "metric 'a' is version 2 but its changelog mentions version 3" in diagnostic.message
-    assert "bump 'version' or fix the entry" in diagnostic.message
+    assert "metric 'a' is version 2 but its changelog mentions version 3" in said(diagnostic)
+    assert diagnostic.hint == "bump 'version' to 3 or fix the entry"
 
 
 def test_governance_errors_of_several_metrics_are_all_listed(write_project: WriteProject) -> None:
@@ -429,10 +434,12 @@ def test_governance_errors_of_several_metrics_are_all_listed(write_project: Writ
 def test_metric_filter_on_an_unknown_dimension_suggests(write_project: WriteProject) -> None:
     metric = "{name: a, type: simple, measure: users.signups, filter: \"contry = 'de'\"}"
     diagnostic = one(write_project({"a.yml": metrics(metric)}))
-    assert diagnostic.line == FIRST_METRIC_LINE
-    assert "metric 'a' cannot be computed" in diagnostic.message
-    assert "unknown name 'contry'" in diagnostic.message
-    assert "Did you mean 'user.country'?" in diagnostic.message
+    # At the filter's value, like a filter that does not parse.
+    assert (diagnostic.line, diagnostic.column) == (FIRST_METRIC_LINE, 61)
+    assert diagnostic.code == "not-computable"
+    assert "metric 'a' cannot be computed" in said(diagnostic)
+    assert "unknown name 'contry'" in said(diagnostic)
+    assert "Did you mean 'user.country'?" in said(diagnostic)
 
 
 @pytest.fixture
@@ -494,11 +501,11 @@ def test_metric_filters_on_ambiguous_or_unreachable_names_fail_the_load(
     )
     first, second = errors(write_project({"a.yml": text}))
     assert (first.line, second.line) == (37, 38)
-    assert "metric 'eu_orders' cannot be computed" in first.message
-    assert PATH_VIA_USERS in first.message
-    assert PATH_VIA_STORES in first.message
-    assert "metric 'oslo_orders' cannot be computed" in second.message
-    assert "cannot be reached from source 'orders'" in second.message
+    assert "metric 'eu_orders' cannot be computed" in said(first)
+    assert PATH_VIA_USERS in said(first)
+    assert PATH_VIA_STORES in said(first)
+    assert "metric 'oslo_orders' cannot be computed" in said(second)
+    assert "cannot be reached from source 'orders'" in said(second)
 
 
 @pytest.mark.parametrize(
@@ -508,19 +515,19 @@ def test_metric_filters_on_ambiguous_or_unreachable_names_fail_the_load(
 def test_a_table_name_is_a_plain_name_never_sql(write_project: WriteProject, table: str) -> None:
     diagnostic = one(write_project({"a.yml": SOURCE.replace("table: users", f"table: {table}")}))
     assert diagnostic.line == 3
-    assert "is not allowed in 'table'; write [catalog.][schema.]table" in diagnostic.message
+    assert "is not allowed in 'table'; write [catalog.][schema.]table" in said(diagnostic)
 
 
 def test_entity_with_an_empty_key_list_is_reported(write_project: WriteProject) -> None:
     diagnostic = one(write_project({"a.yml": SOURCE.replace("key: user_id,", "key: [],")}))
     assert diagnostic.line == 6
-    assert "key" in diagnostic.message
+    assert "key" in said(diagnostic)
 
 
 def test_source_sql_without_columns_is_reported(write_project: WriteProject) -> None:
     diagnostic = one(write_project({"a.yml": SOURCE.replace("table: users", "sql: SELECT")}))
     assert diagnostic.line == 3
-    assert "sql" in diagnostic.message
+    assert "sql" in said(diagnostic)
 
 
 def test_a_dimension_named_like_a_grain_or_part_is_that_dimension(

@@ -114,7 +114,10 @@ def test_unsafe_parts_are_refused_by_name(layer: ml.SemanticLayer, where: str, w
 def test_unparsable_filter_shows_an_example(layer: ml.SemanticLayer, where: str) -> None:
     message = str(refused(layer, where))
     assert f"cannot parse {where!r}" in message
-    assert "A filter is a SQL boolean such as \"user.country = 'DE'\"" in message
+    assert (
+        "A filter is a SQL boolean over dimension names such as \"entity.dimension = 'value'\""
+        in message
+    )
     assert "\x1b[" not in message
 
 

@@ -221,7 +221,7 @@ def test_the_attack_through_a_metric_filter_fails_check(write_project: WriteProj
         timeout=120,
     )
     assert run.returncode == 1
-    assert "a.yml:16:13: error: filter: the type name" in run.stderr
+    assert "a.yml:16:13: error[expression]: metric 'signups': filter: the type name" in run.stderr
     assert "Traceback" not in run.stderr
 
 

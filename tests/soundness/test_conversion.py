@@ -224,7 +224,8 @@ def test_conversion_definitions_are_checked(
     messages = "\n".join(d.message for d in diagnostics)
     assert "base: source 'users' does not hold entity 'account'" in messages
     assert "conversion.filter: 'country' is not a dimension of source 'events'" in messages
-    assert "source 'events' has no measure 'event'. Did you mean 'events'?" in messages
+    assert "conversion: 'events.event': source 'events' has no measure 'event'" in messages
+    assert "write 'source.measure'. Did you mean 'events'?" in [d.hint for d in diagnostics]
     assert "constant: 'platform' is not a dimension of source 'users'" in messages
     assert "source 'users' exists already" in messages
 
@@ -263,4 +264,6 @@ def test_a_conversion_window_is_in_days(
     )
     _, diagnostics = ml.check(folder / "m")  # type: ignore[operator]
     [error] = diagnostics
-    assert "'7 weeks' is not a valid value in metrics[4].window: use calendar days" in error.message
+    assert error.message == "metric 'e': window: '7 weeks' is not a valid value"
+    assert error.hint is not None
+    assert error.hint.startswith("use calendar days")

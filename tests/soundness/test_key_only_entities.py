@@ -131,4 +131,5 @@ def test_what_a_key_only_entity_cannot_do(
     [warning] = [d for d in diagnostics if d.code != "lock-missing"]  # the project has no lock
     assert warning.level is Level.WARNING
     assert "entity 'reviw' has no primary source" in warning.message
-    assert "Did you mean 'review'?" in warning.message
+    assert warning.hint is not None
+    assert warning.hint.endswith("Did you mean 'review'?")

@@ -371,7 +371,7 @@ def test_a_kept_version_references_are_checked_where_it_is_written(tmp_path: Pat
         """,
     )
     assert "source 'events' has no measure 'active_user'" in problem.message
-    assert "did you mean 'active_users'" in problem.message.lower()
+    assert problem.hint == "Did you mean 'active_users'?"
     assert (
         problem.line
         == _line(tmp_path, "measure: events.active_user")
@@ -403,7 +403,9 @@ def test_a_derived_metric_cannot_pin_an_input(tmp_path: Path) -> None:
     (folder / "metrics.yml").write_text(text, encoding="utf-8")
     _, found = ml.check(folder)
     [problem] = [d for d in found if d.level is ml.Level.ERROR]
-    assert problem.message.startswith("'active_users@1' names a version of a metric")
+    assert problem.message.startswith(
+        "metric 'share': 'active_users@1' names a version of a metric"
+    )
     assert problem.hint is not None
     assert "without '@N'" in problem.hint
     assert problem.line == text.splitlines().index(text.splitlines()[-1]) + 1

@@ -488,7 +488,10 @@ def test_a_window_in_hours_is_a_schema_error(
             """,
         }
     )
-    with pytest.raises(DefinitionError, match=r"bad.yml:9:.*'7 hours'.*metrics\[0\].window"):
+    with pytest.raises(
+        DefinitionError,
+        match=r"bad.yml:9:57: error: metric 'd': window: '7 hours' is not a valid value",
+    ):
         ml.load(folder, connection="duckdb:///:memory:")
 
 

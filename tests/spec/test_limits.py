@@ -22,6 +22,12 @@ from metrics_layer.spec import limits
 from metrics_layer.spec.limits import quote
 from metrics_layer.spec.project import read_project
 
+
+def said(diagnostic: Diagnostic) -> str:
+    """A diagnostic's message and hint, as its one-line form joins them."""
+    return f"{diagnostic.message}; {diagnostic.hint}" if diagnostic.hint else diagnostic.message
+
+
 METRIC = "metrics:\n  - {name: signups, type: simple, measure: users.signups}\n"
 GOOD = USERS_SOURCE + METRIC
 OUTSIDE_FIX = (
@@ -62,11 +68,10 @@ def assert_refused(location: Path, *expected: Place, allow_outside: bool = False
     """Every face reports exactly ``expected`` (in order), and nothing raises or hangs."""
     started = time.perf_counter()
     found = read_project(location, allow_outside=allow_outside).diagnostics
-    assert [Place(Path(d.file or ""), d.line, d.column, d.message) for d in found] == [
+    assert [Place(Path(d.file or ""), d.line, d.column, said(d)) for d in found] == [
         Place(Path(p.file), p.line, p.column, p.message) for p in expected
     ]
-    graph, diagnostics = ml.check(location, allow_outside=allow_outside)
-    assert graph is None
+    _, diagnostics = ml.check(location, allow_outside=allow_outside)
     assert diagnostics == found
     with pytest.raises(ml.DefinitionError) as caught:
         ml.load(location, allow_outside=allow_outside)
@@ -108,7 +113,7 @@ def test_alias_bomb_is_refused_fast(repo: Path, capsys: pytest.CaptureFixture[st
     )
     code, err = cli_check(capsys, str(repo))
     assert code == 1
-    assert f"{repo / 'bomb.yml'}:6:4: error: this file holds more than" in err
+    assert f"{repo / 'bomb.yml'}:6:4: error[limit]: this file holds more than" in err
 
 
 def test_alias_bombs_in_many_files_stop_at_the_project_total(repo: Path) -> None:
@@ -119,7 +124,7 @@ def test_alias_bombs_in_many_files_stop_at_the_project_total(repo: Path) -> None
     project = read_project(repo)
     limit = [d for d in project.diagnostics if d.code == "limit"]
     assert [(Path(d.file or "").name, d.line, d.column) for d in limit] == [("f06.yml", 5, 4)]
-    assert limit[0].message.startswith(
+    assert said(limit[0]).startswith(
         f"the project's files hold more than {limits.MAX_TOTAL_NODES} YAML nodes in all"
     )
     assert project.diagnostics[-1] == limit[0]
@@ -161,7 +166,7 @@ def test_deep_nesting_is_refused_without_recursion_error(repo: Path, depth: int)
             "definitions need about 6: flatten them",
         ),
         # libyaml stops at 1,000 levels itself, before any node is built
-        (100_000, 1003, "invalid YAML: exceeded maximum nesting depth"),
+        (100_000, 1003, "invalid YAML: exceeded maximum nesting depth; flatten it"),
     ],
 )
 def test_deep_flow_nesting_is_refused(repo: Path, depth: int, column: int, message: str) -> None:
@@ -188,9 +193,9 @@ def test_project_total_size_is_bounded(repo: Path, monkeypatch: pytest.MonkeyPat
     write(repo, {"a.yml": GOOD, "b.yml": comment, "c.yml": comment})
     [diagnostic] = read_project(repo).diagnostics
     assert diagnostic.file == str(repo / "c.yml")
-    assert diagnostic.message == (
+    assert said(diagnostic) == (
         f"the project's files hold more than {2 * len(GOOD) + 10} bytes in all; this file and "
-        "the ones after it were not read. Name fewer folders in project.paths, or split the project"
+        "the ones after it were not read; name fewer folders in project.paths, or split the project"
     )
 
 
@@ -199,9 +204,9 @@ def test_too_many_files_are_refused(repo: Path, monkeypatch: pytest.MonkeyPatch)
     write(repo, {f"m{index}.yml": "metrics: []\n" for index in range(5)})
     [diagnostic] = read_project(repo).diagnostics
     assert diagnostic.file == str(repo)
-    assert diagnostic.message == (
-        "the project has more than 3 definitions files; none were read. "
-        "Merge small files, or name fewer folders in project.paths"
+    assert said(diagnostic) == (
+        "the project has more than 3 definitions files; none were read; "
+        "merge small files, or name fewer folders in project.paths"
     )
     assert read_project(repo).files == []
 
@@ -233,9 +238,9 @@ def test_values_quoted_in_diagnostics_are_cut_and_escaped(repo: Path) -> None:
     hostile = "\x1b[2J::error::" + "x" * 5000
     write(repo, {"a.yml": f'sources: "{hostile.replace(chr(27), chr(92) + "e")}"\n'})
     [diagnostic] = read_project(repo).diagnostics
-    assert diagnostic.message == (f"{quote(hostile)} is not of type 'array' in sources")
-    assert "\x1b" not in diagnostic.message
-    assert len(diagnostic.message) < 150
+    assert said(diagnostic) == f"sources must be a list, not {quote(hostile)}; write a list"
+    assert "\x1b" not in said(diagnostic)
+    assert len(said(diagnostic)) < 150
 
 
 # --- files that are not files ------------------------------------------------------------------
@@ -250,9 +255,11 @@ def test_fifo_does_not_hang(repo: Path, capsys: pytest.CaptureFixture[str]) -> N
         "or rename it so that it does not end in .yml or .yaml"
     )
     assert_refused(repo, Place(repo / "pipe.yml", None, None, message))
+    problem, hint = message.split("; ", 1)
     assert cli_check(capsys, str(repo)) == (
         1,
-        f"{repo / 'pipe.yml'}: error: {message}\n1 error(s), 0 warning(s)\n",
+        f"{repo / 'pipe.yml'}: error[project]: {problem}\n  = hint: {hint}\n\n"
+        "1 error(s), 0 warning(s), 0 note(s)\n",
     )
 
 
@@ -289,7 +296,7 @@ def test_link_to_dev_zero_is_not_read(repo: Path) -> None:
     )
     # Without allow_outside, /dev is outside the project, which is said first.
     [diagnostic] = read_project(repo).diagnostics
-    assert diagnostic.message.startswith(f"the symbolic link '{repo / 'zero.yml'}' leads to '/dev'")
+    assert said(diagnostic).startswith(f"the symbolic link '{repo / 'zero.yml'}' leads to '/dev'")
 
 
 @needs_posix
@@ -383,8 +390,11 @@ def test_paths_outside_the_project_are_refused(
     )
     assert_refused(repo, Place(repo / "metrics_layer.yml", 3, 11, message))
     code, err = cli_check(capsys, str(repo))
+    problem, hint = message.split("; ", 1)
     assert code == 1
-    assert err.endswith(f"{message}\n1 error(s), 0 warning(s)\n")
+    assert f"{repo / 'metrics_layer.yml'}:3:11: error[project]: {problem}\n" in err
+    assert f"= hint: {hint}\n" in err
+    assert err.endswith("1 error(s), 0 warning(s), 0 note(s)\n")
 
 
 def test_allow_outside_reads_the_outside_folder(
@@ -410,7 +420,7 @@ def test_project_file_cannot_allow_outside(repo: Path) -> None:
         },
     )
     [diagnostic] = read_project(repo).diagnostics
-    assert diagnostic.message.startswith("unknown field 'allow_outside' in project.")
+    assert said(diagnostic).startswith("project: unknown field 'allow_outside'; Allowed fields:")
 
 
 @needs_posix
@@ -445,14 +455,14 @@ def test_link_cycles_end(repo: Path) -> None:
     assert time.perf_counter() - started < 60  # a hang detector, not a performance test
     [diagnostic] = diagnostics
     assert diagnostic.file == str(repo / "z.yml")
-    assert diagnostic.message.startswith("cannot read file: ")
+    assert said(diagnostic).startswith("cannot read file: ")
 
 
 def test_search_stops_after_the_entry_limit(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("metrics_layer.spec.files.MAX_WALK_ENTRIES", 10)
     write(repo, {f"d{index}/readme.txt": "" for index in range(12)})
     [diagnostic] = read_project(repo).diagnostics
-    assert diagnostic.message == (
+    assert said(diagnostic) == (
         f"more than 10 files and folders were searched below '{repo}'; name the folders that "
         "hold the definitions in project.paths"
     )
@@ -492,7 +502,7 @@ def test_paths_the_system_refuses_are_diagnostics(repo: Path, written: str, show
 @pytest.mark.parametrize("location", ["a\0b", "x" * 5000])
 def test_locations_the_system_refuses_are_diagnostics(location: str) -> None:
     [diagnostic] = read_project(location).diagnostics
-    assert diagnostic.message.startswith("no such file or folder '")
+    assert said(diagnostic).startswith("no such file or folder '")
 
 
 def test_a_mistake_repeated_through_aliases_is_listed_a_bounded_number_of_times(
@@ -508,18 +518,20 @@ def test_a_mistake_repeated_through_aliases_is_listed_a_bounded_number_of_times(
     )
     _, diagnostics = ml.check(repo)
     assert len(diagnostics) == limits.MAX_DIAGNOSTICS_PER_FILE + 1
-    assert diagnostics[0].message == (
+    assert said(diagnostics[0]) == (
         "'a' is declared twice in source 's' (as dimension or entity); rename one"
     )
     last = diagnostics[-1]
     assert (last.file, last.line, last.level) == (str(repo / "a.yml"), None, ml.Level.ERROR)
-    assert last.message == (
+    assert said(last) == (
         f"{300 - limits.MAX_DIAGNOSTICS_PER_FILE} more problem(s) here are not listed; "
         "fix the ones listed and check again"
     )
     code, err = cli_check(capsys, str(repo))
     assert code == 1
-    assert len(err.splitlines()) == limits.MAX_DIAGNOSTICS_PER_FILE + 2
+    # One headline per listed problem and one for the count of the rest.
+    headlines = [line for line in err.splitlines() if ": error[" in line]
+    assert len(headlines) == limits.MAX_DIAGNOSTICS_PER_FILE + 1
 
 
 def test_deeply_nested_sql_in_a_definition_is_a_diagnostic(
@@ -529,11 +541,13 @@ def test_deeply_nested_sql_in_a_definition_is_a_diagnostic(
     write(repo, {"a.yml": USERS_SOURCE + METRIC.replace("}", f', filter: "{condition}"}}')})
     expected = Diagnostic(
         ml.Level.ERROR,
-        "filter: a filter nests deeper than 32 levels or has more than 20,000 parts; simplify it",
+        "metric 'signups': filter: a filter nests deeper than 32 levels or has more than 20,000 "
+        "parts",
         str(repo / "a.yml"),
         13,
         67,
-        code="reference",
+        code="expression",
+        hint="simplify it",
     )
     assert read_project(repo).diagnostics == []
     _, diagnostics = ml.check(repo)
@@ -541,4 +555,8 @@ def test_deeply_nested_sql_in_a_definition_is_a_diagnostic(
     with pytest.raises(ml.DefinitionError) as caught:
         ml.load(repo)
     assert caught.value.diagnostics == (expected,)
-    assert cli_check(capsys, str(repo)) == (1, f"{expected}\n1 error(s), 0 warning(s)\n")
+    code, err = cli_check(capsys, str(repo))
+    assert code == 1
+    assert err.startswith(f"{expected.where}: error[expression]: {expected.message}\n")
+    assert "= hint: simplify it\n" in err
+    assert err.endswith("1 error(s), 0 warning(s), 0 note(s)\n")

@@ -8,6 +8,13 @@ import pytest
 from projects import USERS_SOURCE, WriteProject
 
 import metrics_layer as ml
+from metrics_layer.errors import Diagnostic
+
+
+def said(diagnostic: Diagnostic) -> str:
+    """A diagnostic's message and hint, as its one-line form joins them."""
+    return f"{diagnostic.message}; {diagnostic.hint}" if diagnostic.hint else diagnostic.message
+
 
 SOURCE = USERS_SOURCE
 METRIC = "metrics:\n  - {name: signups, type: simple, measure: users.signups}\n"
@@ -24,8 +31,8 @@ def test_missing_folder_is_one_diagnostic_naming_it(tmp_path: Path) -> None:
     error = load_error(missing)
     [diagnostic] = error.diagnostics
     assert diagnostic.file == str(missing)
-    assert f"no such file or folder '{missing}'" in diagnostic.message
-    assert "metrics_layer.yml" in diagnostic.message
+    assert f"no such file or folder '{missing}'" in said(diagnostic)
+    assert "metrics_layer.yml" in said(diagnostic)
     assert str(error).startswith(f"{missing}: error:")
 
 
@@ -41,7 +48,7 @@ def test_project_paths_naming_a_missing_folder_points_at_that_path(
     [diagnostic] = load_error(project).diagnostics
     assert diagnostic.file == str(project / "metrics_layer.yml")
     assert (diagnostic.line, diagnostic.column) == (3, 20)
-    assert "project.paths names 'metrics', which is not a folder" in diagnostic.message
+    assert "project.paths names 'metrics', which is not a folder" in said(diagnostic)
 
 
 def test_project_settings_outside_the_project_file_are_refused_at_the_key(
@@ -52,7 +59,7 @@ def test_project_settings_outside_the_project_file_are_refused_at_the_key(
     assert diagnostic.file == str(project / "a.yml")
     assert (diagnostic.line, diagnostic.column) == (14, 1)
     assert "'project' settings belong in metrics_layer.yml at the project root" in (
-        diagnostic.message
+        said(diagnostic)
     )
 
 
@@ -94,7 +101,7 @@ def test_unknown_time_zone_is_a_definition_error(write_project: WriteProject) ->
     [diagnostic] = load_error(project).diagnostics
     assert diagnostic.file == str(project / "metrics_layer.yml")
     assert diagnostic.line == 3
-    assert "Mars/Olympus" in diagnostic.message
+    assert "Mars/Olympus" in said(diagnostic)
 
 
 def test_duplicate_source_across_files_names_the_first_place(write_project: WriteProject) -> None:
@@ -102,9 +109,7 @@ def test_duplicate_source_across_files_names_the_first_place(write_project: Writ
     [diagnostic] = load_error(project).diagnostics
     assert diagnostic.file == str(project / "b.yml")
     assert diagnostic.line == 2
-    assert f"source 'users' is defined twice (first at {project / 'a.yml'}:2)" in (
-        diagnostic.message
-    )
+    assert f"source 'users' is defined twice (first at {project / 'a.yml'}:2)" in (said(diagnostic))
 
 
 def test_check_returns_every_diagnostic_without_raising(write_project: WriteProject) -> None:
@@ -112,8 +117,12 @@ def test_check_returns_every_diagnostic_without_raising(write_project: WriteProj
         {"a.yml": SOURCE + METRIC.replace("users.signups}", "users.signup}"), "b.yml": "x: [\n"}
     )
     graph, diagnostics = ml.check(project)
-    assert graph is None
-    assert [(Path(d.file or "").name, d.line) for d in diagnostics] == [("b.yml", 2)]
+    # The bad YAML of b.yml does not hide the unknown measure of a.yml: both, in file order.
+    assert graph is not None
+    assert [(Path(d.file or "").name, d.line, d.code) for d in diagnostics] == [
+        ("a.yml", 13, "unknown-reference"),
+        ("b.yml", 1, "yaml-syntax"),  # the "[" left open
+    ]
 
 
 def test_warnings_do_not_stop_loading_and_are_kept(write_project: WriteProject) -> None:
@@ -125,7 +134,7 @@ def test_warnings_do_not_stop_loading_and_are_kept(write_project: WriteProject) 
     assert warning.level is ml.Level.WARNING
     assert warning.file == str(project / "a.yml")
     assert warning.line == 13
-    assert "version 2 with no changelog entry" in warning.message
+    assert "version 2 with no changelog entry" in said(warning)
 
 
 def test_same_label_with_other_logic_is_an_error_naming_both(write_project: WriteProject) -> None:

@@ -55,8 +55,11 @@ def test_paths_outside_the_project_or_to_no_folder_are_errors() -> None:
         ("root/metrics_layer.yml", 3, 18),
         ("root/metrics_layer.yml", 3, 24),
     ]
-    outside = "leads outside the project folder; definitions are read only from inside it"
+    outside = "leads outside the project folder"
     assert [outside in d.message for d in project.diagnostics] == [True, True, False]
+    assert project.diagnostics[0].hint == (
+        "definitions are read only from inside it: name a folder inside it"
+    )
     assert "'missing', which is not a folder" in project.diagnostics[2].message
 
 
@@ -69,7 +72,7 @@ def test_yaml_schema_and_size_limits_are_diagnostics_naming_the_file() -> None:
     }
     project = read_project_files(files, "root")
     assert [(d.file, d.line) for d in project.diagnostics] == [
-        ("root/a.yml", 3),
+        ("root/a.yml", 2),  # at the '{' left open
         ("root/b.yml", 2),
         ("root/c.yml", None),
         ("root/d.yml", 1),

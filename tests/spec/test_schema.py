@@ -11,6 +11,7 @@ from projects import USERS_SOURCE
 
 import metrics_layer as ml
 from metrics_layer.errors import Diagnostic
+from metrics_layer.spec.limits import quote
 from metrics_layer.spec.schema import (
     SCHEMA_ID,
     generate_schema,
@@ -19,6 +20,12 @@ from metrics_layer.spec.schema import (
     validate_document,
 )
 from metrics_layer.spec.yaml_source import read_yaml
+
+
+def said(diagnostic: Diagnostic) -> str:
+    """A diagnostic's message and hint, as its one-line form joins them."""
+    return f"{diagnostic.message}; {diagnostic.hint}" if diagnostic.hint else diagnostic.message
+
 
 SCHEMA_FILE = Path(ml.__file__).parent / "spec" / "schema.json"
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
@@ -87,9 +94,9 @@ def test_unknown_source_field_suggests_and_points_at_the_key(
 ) -> None:
     diagnostic = one(write_project, SOURCE.replace("    time:", "    tabel: x\n    time:"))
     assert (diagnostic.line, diagnostic.column) == (4, 5)
-    assert "unknown field 'tabel' in sources[0]" in diagnostic.message
-    assert "Did you mean 'table'?" in diagnostic.message
-    assert "Allowed fields:" in diagnostic.message
+    assert diagnostic.message == "source 'users': unknown field 'tabel'"
+    assert "Did you mean 'table'?" in said(diagnostic)
+    assert "Allowed fields:" in said(diagnostic)
 
 
 def test_unknown_metric_field_suggests_from_its_own_type(
@@ -99,7 +106,9 @@ def test_unknown_metric_field_suggests_from_its_own_type(
         write_project, with_metric("{name: a, type: simple, measure: users.signups, onwer: x}")
     )
     assert (diagnostic.line, diagnostic.column) == (13, 53)
-    assert "unknown field 'onwer' in metrics[0]. Did you mean 'owner'?" in diagnostic.message
+    assert diagnostic.message == "metric 'a': unknown field 'onwer'"
+    assert diagnostic.hint is not None
+    assert diagnostic.hint.startswith("Did you mean 'owner'? Allowed fields: changelog, ")
 
 
 def test_field_of_another_metric_type_is_unknown_here(
@@ -109,8 +118,8 @@ def test_field_of_another_metric_type_is_unknown_here(
         write_project,
         with_metric("{name: a, type: simple, measure: users.signups, numerator: users.signups}"),
     )
-    assert "unknown field 'numerator' in metrics[0]" in diagnostic.message
-    assert "measure" in diagnostic.message.split("Allowed fields:")[1]
+    assert diagnostic.message == "metric 'a': unknown field 'numerator'"
+    assert "measure" in said(diagnostic).split("Allowed fields:")[1]
 
 
 def test_every_unknown_field_is_reported(
@@ -118,7 +127,10 @@ def test_every_unknown_field_is_reported(
 ) -> None:
     text = SOURCE.replace("    time:", "    tabel: x\n    descripton: y\n    time:")
     found = problems(write_project, text)
-    assert [(d.line, d.message.split("'")[1]) for d in found] == [(4, "tabel"), (5, "descripton")]
+    assert [(d.line, d.message) for d in found] == [
+        (4, "source 'users': unknown field 'tabel'"),
+        (5, "source 'users': unknown field 'descripton'"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -138,9 +150,9 @@ def test_wrong_enum_value_suggests_and_points_at_the_value(
 ) -> None:
     diagnostic = one(write_project, SOURCE.replace(old, new))
     assert diagnostic.column == column
-    assert f"'{wrong}' is not allowed" in diagnostic.message
-    assert f"Did you mean '{suggestion}'?" in diagnostic.message
-    assert "use one of" in diagnostic.message
+    assert "must be one of " in diagnostic.message
+    assert diagnostic.message.endswith(f", not '{wrong}'")
+    assert diagnostic.hint == f"Did you mean '{suggestion}'?"
 
 
 def test_wrong_metric_status_suggests(write_project: Callable[[dict[str, str]], Path]) -> None:
@@ -149,8 +161,10 @@ def test_wrong_metric_status_suggests(write_project: Callable[[dict[str, str]], 
         with_metric("{name: a, type: simple, measure: users.signups, status: certifed}"),
     )
     assert diagnostic.line == 13
-    assert "metrics[0].status" in diagnostic.message
-    assert "Did you mean 'certified'?" in diagnostic.message
+    assert diagnostic.message == (
+        "metric 'a': status must be one of draft, certified, deprecated, not 'certifed'"
+    )
+    assert diagnostic.hint == "Did you mean 'certified'?"
 
 
 def test_unknown_metric_type_lists_the_types_and_suggests(
@@ -158,10 +172,10 @@ def test_unknown_metric_type_lists_the_types_and_suggests(
 ) -> None:
     diagnostic = one(write_project, with_metric("{name: a, type: simpel, measure: users.signups}"))
     assert (diagnostic.line, diagnostic.column) == (13, 21)
-    assert "unknown type 'simpel'" in diagnostic.message
+    assert "unknown type 'simpel'" in said(diagnostic)
     types = "churn, conversion, cumulative, derived, ratio, retention, rolling, simple"
-    assert types in diagnostic.message
-    assert "Did you mean 'simple'?" in diagnostic.message
+    assert types in said(diagnostic)
+    assert "Did you mean 'simple'?" in said(diagnostic)
 
 
 def test_metric_without_type_asks_for_one(
@@ -169,28 +183,38 @@ def test_metric_without_type_asks_for_one(
 ) -> None:
     diagnostic = one(write_project, with_metric("{name: a, measure: users.signups}"))
     assert diagnostic.line == 13
-    assert "type" in diagnostic.message
-    assert "simple" in diagnostic.message
-    assert "not valid under any of the given schemas" not in diagnostic.message
+    assert "type" in said(diagnostic)
+    assert "simple" in said(diagnostic)
+    assert "not valid under any of the given schemas" not in said(diagnostic)
 
 
 @pytest.mark.parametrize(
     ("text", "line", "missing", "where"),
     [
-        (with_metric("{name: a, type: simple}"), 13, "measure", "metrics[0]"),
+        (with_metric("{name: a, type: simple}"), 13, "measure", "metric 'a'"),
         (
             with_metric("{name: a, type: ratio, numerator: users.signups}"),
             13,
             "denominator",
-            "metrics[0]",
+            "metric 'a'",
         ),
-        (with_metric("{type: simple, measure: users.signups}"), 13, "name", "metrics[0]"),
-        (SOURCE.replace("  - name: users\n    table", "  - table"), 2, "name", "sources[0]"),
+        (
+            with_metric("{type: simple, measure: users.signups}"),
+            13,
+            "name",
+            "the 1st metric (no name)",
+        ),
+        (
+            SOURCE.replace("  - name: users\n    table", "  - table"),
+            2,
+            "name",
+            "the 1st source (no name)",
+        ),
         (
             SOURCE.replace("{name: signups, agg: count}", "{name: signups}"),
             11,
             "agg",
-            "sources[0].measures[0]",
+            "source 'users', measure 'signups'",
         ),
     ],
 )
@@ -203,7 +227,10 @@ def test_missing_required_field_is_named_at_its_object(
 ) -> None:
     diagnostic = one(write_project, text)
     assert diagnostic.line == line
-    assert f"'{missing}' is a required property in {where}; add it" in diagnostic.message
+    assert (diagnostic.message, diagnostic.hint) == (
+        f"{where} needs '{missing}'",
+        f"add '{missing}'",
+    )
 
 
 @pytest.mark.parametrize("name", ["Bad_Name", "bad-name", "1st_metric", "daily active", "_x", "é"])
@@ -214,9 +241,9 @@ def test_invalid_name_says_what_a_name_is(
         write_project, with_metric(f"{{name: '{name}', type: simple, measure: users.signups}}")
     )
     assert (diagnostic.line, diagnostic.column) == (13, 12)
-    assert f"'{name}' is not a valid name in metrics[0].name" in diagnostic.message
+    assert diagnostic.message == f"{quote(name)} is not a valid metric name"
     assert "lower-case letters, digits and underscores, starting with a letter" in (
-        diagnostic.message
+        said(diagnostic)
     )
 
 
@@ -224,15 +251,16 @@ def test_overlong_name_is_refused(write_project: Callable[[dict[str, str]], Path
     diagnostic = one(
         write_project, with_metric(f"{{name: {'a' * 64}, type: simple, measure: users.signups}}")
     )
-    assert "is too long in metrics[0].name" in diagnostic.message
+    assert diagnostic.message == f"metric '{'a' * 64}': name is longer than 63 characters"
+    assert diagnostic.hint == "shorten it to 63 characters"
 
 
 @pytest.mark.parametrize(
     ("field", "value", "expected"),
     [
-        ("version", "'2'", "'2' is not of type 'integer' in metrics[0].version"),
-        ("version", "0", "0 is less than the minimum of 1 in metrics[0].version"),
-        ("tags", "growth", "'growth' is not of type 'array' in metrics[0].tags"),
+        ("version", "'2'", "metric 'a': version must be a whole number, not '2'"),
+        ("version", "0", "metric 'a': version must be at least 1, not 0"),
+        ("tags", "growth", "metric 'a': tags must be a list, not 'growth'"),
     ],
 )
 def test_wrong_value_type_names_the_field(
@@ -243,12 +271,12 @@ def test_wrong_value_type_names_the_field(
         with_metric(f"{{name: a, type: simple, measure: users.signups, {field}: {value}}}"),
     )
     assert diagnostic.line == 13
-    assert expected in diagnostic.message
+    assert diagnostic.message == expected
 
 
 @pytest.mark.parametrize(
     ("date", "hint"),
-    [("2026-13-45", "month value is outside expected range"), ("yesterday", "valid date")],
+    [("2026-13-45", "'2026-13-45'"), ("yesterday", "'yesterday'")],
 )
 def test_bad_changelog_date_points_at_the_date(
     write_project: Callable[[dict[str, str]], Path], date: str, hint: str
@@ -259,8 +287,11 @@ def test_bad_changelog_date_points_at_the_date(
     )
     diagnostic = one(write_project, with_metric(metric))
     assert (diagnostic.line, diagnostic.column) == (17, 28)
-    assert hint in diagnostic.message
-    assert "metrics[0].changelog[0].date" in diagnostic.message
+    assert diagnostic.message == (
+        "metric 'a', the changelog entry of version 1: date must be a date written "
+        f"YYYY-MM-DD, not {hint}"
+    )
+    assert diagnostic.hint == "write a real date such as 2026-11-01"
 
 
 @pytest.mark.parametrize(
@@ -274,12 +305,12 @@ def test_bad_changelog_date_points_at_the_date(
         (
             {"metrics_layer.yml": "project:\n  name: p\n  colour: blue\n"},
             3,
-            "unknown field 'colour' in project",
+            "project: unknown field 'colour'",
         ),
         (
             {"a.yml": SOURCE.replace("agg: count}", "agg: percentile, percentile: 2}")},
             11,
-            "maximum of 1",
+            "source 'users', measure 'signups': percentile must be below 1, not 2",
         ),
     ],
 )
@@ -293,8 +324,8 @@ def test_error_inside_an_optional_field_points_at_it_and_explains(
         ml.load(write_project(files))
     [diagnostic] = caught.value.diagnostics
     assert diagnostic.line == line
-    assert "not valid under any of the given schemas" not in diagnostic.message
-    assert expected in diagnostic.message
+    assert "not valid under any of the given schemas" not in said(diagnostic)
+    assert expected in said(diagnostic)
 
 
 def test_schema_errors_of_several_files_are_all_listed(

@@ -12,6 +12,12 @@ import metrics_layer as ml
 from metrics_layer.errors import Diagnostic
 from metrics_layer.spec.yaml_source import YamlDocument, read_yaml
 
+
+def said(diagnostic: Diagnostic) -> str:
+    """A diagnostic's message and hint, as its one-line form joins them."""
+    return f"{diagnostic.message}; {diagnostic.hint}" if diagnostic.hint else diagnostic.message
+
+
 FILE = "defs/a.yml"
 
 
@@ -54,16 +60,19 @@ def test_clean_document_keeps_positions_of_values_and_keys() -> None:
 def test_parse_error_has_file_line_and_column() -> None:
     diagnostic = only(read("sources:\n  - name: users\n    table: [users\n"))
     assert diagnostic.file == FILE
-    assert diagnostic.line == 4
-    assert diagnostic.column == 1
-    assert str(diagnostic).startswith(f"{FILE}:4:1: error: invalid YAML")
-    assert "expected ',' or ']'" in diagnostic.message
+    # At the bracket left open, not where the parser gave up.
+    assert (diagnostic.line, diagnostic.column) == (3, 12)
+    assert str(diagnostic).startswith(f"{FILE}:3:12: error: invalid YAML")
+    assert diagnostic.message == "invalid YAML: this '[' is not closed where its items end"
+    assert diagnostic.code == "yaml-syntax"
+    assert diagnostic.hint is not None
+    assert diagnostic.hint.startswith("close it with ']' after its last item")
 
 
 def test_parse_error_of_a_bad_indent_points_at_the_offending_line() -> None:
     diagnostic = only(read("sources:\n  - name: users\n     table: users\n"))
     assert diagnostic.line == 3
-    assert diagnostic.message.startswith("invalid YAML:")
+    assert said(diagnostic).startswith("invalid YAML:")
 
 
 def test_duplicate_key_names_both_lines() -> None:
@@ -77,22 +86,22 @@ def test_duplicate_key_names_both_lines() -> None:
     )
     diagnostic = only(doc)
     assert (diagnostic.file, diagnostic.line, diagnostic.column) == (FILE, 4, 5)
-    assert "duplicate key 'table'" in diagnostic.message
-    assert "first defined at line 3" in diagnostic.message
+    assert "duplicate key 'table'" in said(diagnostic)
+    assert "first defined at line 3" in said(diagnostic)
     assert doc.data == {"sources": [{"name": "users", "table": "users"}]}
 
 
 def test_duplicate_top_level_key_names_both_lines() -> None:
     diagnostic = only(read("metrics: []\nsources: []\nmetrics: []\n"))
     assert diagnostic.line == 3
-    assert "duplicate key 'metrics' (first defined at line 1)" in diagnostic.message
+    assert "duplicate key 'metrics' (first defined at line 1)" in said(diagnostic)
 
 
 def test_tab_in_indentation_points_at_the_tab() -> None:
     diagnostic = only(read_yaml("sources:\n  - name: users\n \ttable: users\n", FILE))
     assert (diagnostic.line, diagnostic.column) == (3, 2)
-    assert "tab" in diagnostic.message
-    assert "spaces" in diagnostic.message
+    assert "tab" in said(diagnostic)
+    assert "spaces" in said(diagnostic)
 
 
 def test_tab_inside_a_value_is_not_indentation() -> None:
@@ -144,8 +153,10 @@ def test_primary_yes_is_a_schema_error_that_says_true_or_false(
     [diagnostic] = error.diagnostics
     assert diagnostic.file == str(project / "a.yml")
     assert diagnostic.line == 5
-    assert "sources[0].entities[0].primary" in diagnostic.message
-    assert "'yes' is a string here: write true or false" in diagnostic.message
+    assert diagnostic.message == (
+        "source 'users', entity 'user': primary must be true or false, not 'yes'"
+    )
+    assert diagnostic.hint == "'yes' is a string here: write true or false"
 
 
 def test_country_no_is_the_string_no(
@@ -173,7 +184,7 @@ def test_on_as_a_key_is_an_unknown_field_named_on(
 ) -> None:
     project = write_project({"a.yml": SOURCE.replace("table: users", "table: users\n    on: 1")})
     [diagnostic] = load_error(project).diagnostics
-    assert "unknown field 'on'" in diagnostic.message
+    assert "unknown field 'on'" in said(diagnostic)
     assert diagnostic.line == 4
 
 
@@ -189,7 +200,7 @@ def test_on_as_a_key_is_an_unknown_field_named_on(
 def test_unsupported_scalar_tag_is_refused_at_its_place(tag: str, shown: str) -> None:
     diagnostic = only(read(f"sources:\n  - name: users\n    table: {tag} users\n"))
     assert (diagnostic.line, diagnostic.column) == (3, 12)
-    assert f"YAML tag '{shown}' is not supported" in diagnostic.message
+    assert f"YAML tag '{shown}' is not supported" in said(diagnostic)
 
 
 @pytest.mark.parametrize(
@@ -198,7 +209,7 @@ def test_unsupported_scalar_tag_is_refused_at_its_place(tag: str, shown: str) ->
 def test_unsupported_collection_tag_is_refused(text: str) -> None:
     diagnostic = only(read_yaml(text, FILE))
     assert diagnostic.line == 1
-    assert "is not supported" in diagnostic.message
+    assert "is not supported" in said(diagnostic)
 
 
 def test_merge_key_is_refused_at_the_key() -> None:
@@ -216,8 +227,8 @@ def test_merge_key_is_refused_at_the_key() -> None:
     )
     diagnostic = only(doc)
     assert (diagnostic.line, diagnostic.column) == (8, 9)
-    assert "merge keys ('<<') are not supported" in diagnostic.message
-    assert "write the fields out" in diagnostic.message
+    assert "merge keys ('<<') are not supported" in said(diagnostic)
+    assert "write the fields out" in said(diagnostic)
 
 
 def test_aliases_of_scalars_are_resolved() -> None:
@@ -230,18 +241,18 @@ def test_aliases_of_scalars_are_resolved() -> None:
 def test_non_name_keys_are_refused(text: str) -> None:
     diagnostic = only(read_yaml(text, FILE))
     assert diagnostic.line == 1
-    assert "a mapping key must be a plain name" in diagnostic.message
+    assert "a mapping key must be a plain name" in said(diagnostic)
 
 
 def test_second_document_is_an_error_at_its_separator() -> None:
     diagnostic = only(read_yaml("metrics: []\n---\nsources: []\n", FILE))
     assert diagnostic.line == 2
-    assert "another document" in diagnostic.message
+    assert "another document" in said(diagnostic)
 
 
 def test_control_character_is_one_line_at_its_column() -> None:
     diagnostic = only(read_yaml('a: "xy\x00"\n', FILE))
-    assert "\n" not in diagnostic.message
+    assert "\n" not in said(diagnostic)
     assert (diagnostic.line, diagnostic.column) == (1, 7)
 
 
@@ -283,7 +294,7 @@ def test_non_mapping_top_level_is_refused_with_file_and_line(
     [diagnostic] = load_error(project).diagnostics
     assert diagnostic.file == str(project / f"{kind}.yml")
     assert diagnostic.line == 1
-    assert "must be a mapping with 'sources' and/or 'metrics'" in diagnostic.message
+    assert "must be a mapping with 'sources' and/or 'metrics'" in said(diagnostic)
 
 
 def test_undecodable_file_is_a_diagnostic_naming_it(
@@ -293,7 +304,7 @@ def test_undecodable_file_is_a_diagnostic_naming_it(
     (project / "latin1.yml").write_bytes(b"sources:\n  - name: caf\xe9\n")
     [diagnostic] = load_error(project).diagnostics
     assert diagnostic.file == str(project / "latin1.yml")
-    assert "cannot read file" in diagnostic.message
+    assert "cannot read file" in said(diagnostic)
 
 
 def test_every_yaml_problem_of_every_file_is_listed(
@@ -308,7 +319,7 @@ def test_every_yaml_problem_of_every_file_is_listed(
     )
     error = load_error(project)
     places = sorted((Path(d.file or "").name, d.line) for d in error.diagnostics)
-    assert places == [("a.yml", 3), ("b.yml", 2), ("c.yml", 2)]
+    assert places == [("a.yml", 3), ("b.yml", 1), ("c.yml", 2)]  # b.yml: at its "[" left open
     assert str(error).startswith("3 error(s) in the definitions:")
     for diagnostic in error.diagnostics:
         assert f"{diagnostic.file}:{diagnostic.line}:" in str(error)
