@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from functools import cached_property
@@ -419,7 +420,7 @@ class Graph:
         if name in GRAIN_NAMES or name in PART_NAMES or name in self.period_names:
             return (
                 f"unknown name '{name}'. Write 'metric_time.{name}' for each metric's own time "
-                f"by {name}, or 'entity.time_dimension.{name}' for another time dimension"
+                f"by {name}, or {self.time_example(name)} for another time dimension"
             )
         metric = self.metrics.get(name)
         if metric is not None:
@@ -437,6 +438,32 @@ class Graph:
             f"unknown name '{name}'. Write 'entity.dimension' or 'source.dimension'"
             f"{example}{also}." + self._closest(name)
         )
+
+    def time_example(self, suffix: str = "month", near: Sequence[str] = ()) -> str:
+        """A time dimension of this project cut by ``suffix``, quoted, for a message: one of an
+        entity or source that the names ``near`` start with, else an entity's, else a source's;
+        a pattern when the project has none.
+
+        >>> import metrics_layer as ml
+        >>> graph = ml.load("definitions").graph
+        >>> graph.time_example("week"), graph.time_example(near=["user.country"])
+        ("'event.occurred_at.week'", "'user.signed_up_at.month'")
+        """
+        names = [
+            (owner, dimension.name)
+            for owner, sources in (
+                *((e, self.primaries(e)) for e in self.primary),
+                *((s, (s,)) for s in self.sources),
+            )
+            for source in sources
+            for dimension in self.sources[source].dimensions.values()
+            if dimension.type is DimensionType.TIME
+        ]
+        if not names:
+            return f"'entity.time_dimension.{suffix}'"
+        owners = {name.split(".")[0] for name in near}
+        owner, dimension = next((n for n in names if n[0] in owners), names[0])
+        return f"'{owner}.{dimension}.{suffix}'"
 
     def _closest(self, name: str) -> str:
         """`` Did you mean 'x'?`` for a query name close to ``name``, or to its last part (a

@@ -397,7 +397,8 @@ class Planner:
             raise QueryError(
                 "without metrics, metric_time lists the periods of start..end on its own; "
                 "with other dimensions it needs a metric (it is each metric's own time), or "
-                "group by a named time dimension instead, such as 'entity.time_dimension.month'",
+                f"group by a named time dimension instead, such as "
+                f"{self.graph.time_example(near=self.query.by)}",
                 field="by",
             )
         best: tuple[int, str] | None = None
