@@ -9,7 +9,6 @@ gives exactly the diagnostic written below, by hand.
 
 from __future__ import annotations
 
-import re
 import shutil
 import socket
 import sqlite3
@@ -553,37 +552,6 @@ def test_the_demo_database_with_a_table_renamed_is_caught(demo_db: Path, tmp_pat
     found = only(diagnostics)
     assert (found.code, found.file, found.line) == ("missing-column", str(events), 12)
     assert (found.hint or "").startswith("did you mean 'event_type'?")
-
-
-# -- the documented examples -------------------------------------------------------------------
-
-WAREHOUSE_CODES = ["connection", "missing-table", "missing-column", "column-type", "source-query"]
-DOCS = DEFINITIONS.parent / "docs"
-
-
-def _section(code: str) -> str:
-    """The section of ``code`` in docs/checks.md, or in docs/checks/check-warehouse.md before
-    the two are merged."""
-    for page in (DOCS / "checks.md", DOCS / "checks" / "check-warehouse.md"):
-        if page.is_file():
-            text = page.read_text(encoding="utf-8")
-            match = re.search(rf"^## `{re.escape(code)}`\n(.*?)(?=^## |\Z)", text, re.M | re.S)
-            if match:
-                return match.group(1)
-    raise AssertionError(f"no section for {code} in docs/checks.md")
-
-
-def _blocks(example: str) -> tuple[str | None, dict[str, str]]:
-    """(the ``-- duckdb`` SQL, {file: text}) of one example."""
-    sql, files = None, {}
-    for language, body in re.findall(r"^```(\w+)\n(.*?)^```", example, re.M | re.S):
-        if language == "sql" and body.startswith("-- duckdb\n"):
-            sql = body
-        elif language == "yaml":
-            head, _, rest = body.partition("\n")
-            assert head.startswith("# file: "), head
-            files[head.removeprefix("# file: ").strip()] = rest
-    return sql, files
 
 
 def test_the_inspecting_connection_is_read_only(warehouse: Warehouse) -> None:
