@@ -642,6 +642,7 @@ def _primary_entities(
                 also[entity.name] = (*also.get(entity.name, ()), source.name)
                 continue
             primary[entity.name] = source.name
+    unjoinable: list[tuple[str, str]] = []
     for source in sources.values():
         for entity in source.entities.values():
             if entity.name not in primary:
@@ -667,6 +668,8 @@ def _primary_entities(
                     )
                 )
             elif len(entity.keys) != len(sources[primary[entity.name]].entities[entity.name].keys):
+                # Nothing joins through it: the keys cannot be paired.
+                unjoinable.append((source.name, entity.name))
                 index = [e.name for e in seen[source.name].spec.entities].index(entity.name)
                 problems.append(
                     seen[source.name].diagnostic(
@@ -680,4 +683,7 @@ def _primary_entities(
                         hint="give both the same key columns",
                     )
                 )
+    for name, entity_name in unjoinable:
+        kept = {k: e for k, e in sources[name].entities.items() if k != entity_name}
+        sources[name] = replace(sources[name], entities=kept)
     return primary, also

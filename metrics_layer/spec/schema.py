@@ -8,10 +8,10 @@ docs/definitions.md.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 
@@ -49,8 +49,27 @@ def load_schema() -> dict[str, Any]:
 @cache
 def _validator() -> jsonschema.protocols.Validator:
     schema = load_schema()
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema)
+    base = jsonschema.validators.validator_for(schema)
+    plain_one_of = base.VALIDATORS["oneOf"]
+
+    def one_of(
+        validator: Any, alternatives: Any, instance: Any, where: Mapping[str, Any]
+    ) -> Iterator[jsonschema.ValidationError]:
+        """``oneOf`` with the models' discriminator: an item whose ``type`` names one
+        alternative is validated against that one only (its errors are the ones to show, and
+        a thousand metrics are not each tried against every type); any other item, against
+        all of them."""
+        discriminator = where.get("discriminator")
+        if discriminator is not None and validator.is_type(instance, "object"):
+            named = instance.get(discriminator["propertyName"])
+            chosen = discriminator["mapping"].get(named) if isinstance(named, str) else None
+            if isinstance(chosen, str):
+                yield from validator.descend(instance, {"$ref": chosen})
+                return
+        yield from plain_one_of(validator, alternatives, instance, where)
+
+    cls = jsonschema.validators.extend(base, {"oneOf": one_of})  # type: ignore[no-untyped-call]
+    return cast(jsonschema.protocols.Validator, cls(schema))
 
 
 def validate_document(doc: YamlDocument) -> bool:

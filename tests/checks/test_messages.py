@@ -207,3 +207,26 @@ def test_a_loop_through_several_metrics_is_one_error_naming_them_all(tmp_path: P
     assert diagnostic.message == (
         "metrics depend on each other in a cycle: a -> b -> a (and through 'c')"
     )
+
+
+def test_an_entity_with_a_different_number_of_keys_is_an_error_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.yml").write_text(
+        "sources:\n"
+        "  - name: users\n"
+        "    table: app.users\n"
+        "    entities: [{name: user, key: [id, tenant], primary: true}]\n"
+        "    dimensions: [{name: country}]\n"
+        "  - name: orders\n"
+        "    table: shop.orders\n"
+        "    time: ordered_at\n"
+        "    entities: [{name: user, key: user_id}]\n"
+        "    dimensions: [{name: ordered_at, type: time}]\n"
+        "    measures: [{name: revenue, agg: sum, expr: amount}]\n"
+        "metrics:\n"
+        "  - {name: revenue, type: simple, measure: orders.revenue, filter: \"user.country = 'DE'\"}\n"
+    )
+    _, found = ml.check(tmp_path)
+    assert [(d.code, d.line) for d in found] == [("join", 9), ("join", 13)]
+    assert "1 key column(s) here but 2 in its primary source" in found[0].message
