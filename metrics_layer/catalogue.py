@@ -74,6 +74,8 @@ class Catalogue:
             "description": metric.description,
             "owner": metric.owner,
             "status": metric.status.value,
+            "replaced_by": metric.replaced_by,
+            "sunset": None if metric.sunset is None else metric.sunset.isoformat(),
             "type": metric.kind.value,
             "version": metric.version,
             "versions": list(self.graph.versions_of(metric.current_name)),

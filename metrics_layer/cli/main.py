@@ -407,6 +407,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
         f"  synonyms:    {', '.join(metric.synonyms) or '-'}",
         f"  defined in:  {described['defined_in'] or '-'}",
     ]
+    if metric.replaced_by is not None or metric.sunset is not None:
+        sunset = metric.sunset.isoformat() if metric.sunset is not None else "-"
+        lines.append(f"  replaced by: {metric.replaced_by or '-'} (sunset {sunset})")
     if metric.measure:
         lines.append(f"  measure:     {metric.measure}")
     definition = described["definition"]

@@ -201,6 +201,8 @@ def test_a_simple_metric_with_a_filter(small: ml.SemanticLayer) -> None:
         "description": "Orders that were not cancelled.",
         "owner": "sales",
         "status": "certified",
+        "replaced_by": None,
+        "sunset": None,
         "type": "simple",
         "version": 2,
         "versions": [2],
