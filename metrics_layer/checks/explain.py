@@ -17,7 +17,7 @@ __all__ = ["describe", "explainer"]
 _PARTS = {
     "kind": "type",
     "measure": "measure",
-    "rows": "the rows it reads (its entity-level definition)",
+    "rows": "its events, window or calculation",
     "inputs": "inputs (metrics, offsets)",
     "expr": "expression",
     "filter": "filter",
@@ -49,6 +49,10 @@ def describe(
     if old.get("kind") != new.get("kind"):
         return f"type changed: {old.get('kind')} → {new.get('kind')}"
     changed = [key for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+    if "rows" in changed:
+        # A conversion, retention or churn metric's measures are over its derived rows: they
+        # change with them and say nothing more.
+        changed = [key for key in changed if key not in ("measure", "inputs")]
     order = list(_PARTS)
     changed.sort(key=lambda key: order.index(key) if key in order else len(order))
     words = []

@@ -461,6 +461,7 @@ def artifact_uri(file: str, cwd: str) -> str:
 
 _METRIC = re.compile(r"metric '([^']+)'")
 _VERSIONS = re.compile(r"\bv(?:ersion)?\s?(\d+)\b")
+_BUMP = re.compile(r"\bversion (\d+) → (\d+)\b")
 
 
 def render_markdown(
@@ -534,11 +535,13 @@ def _breaking_row(d: Diagnostic) -> str:
     message), the message and hint, and the versions it mentions (``1 → 2``)."""
     text = printable(bounded(d.message))
     metric = _METRIC.search(text)
-    versions = _VERSIONS.findall(text)
+    bump = _BUMP.search(text)
+    versions = [bump.group(1), bump.group(2)] if bump else _VERSIONS.findall(text)
     version = " → ".join(dict.fromkeys(versions)) if versions else "-"
-    change = _joined(d)
     name = _code(metric.group(1)) if metric else "-"
-    return f"| {name} | {_code(printable(bounded(change)))} | {version} |"
+    # The row names the metric already: the change is the rest of the message.
+    change = text[metric.end() :].lstrip(":; ") if metric and metric.start() == 0 else text
+    return f"| {name} | {_code(change or text)} | {version} |"
 
 
 def _item(d: Diagnostic, link: Callable[[str, int | None], str | None] | None) -> str:

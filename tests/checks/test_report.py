@@ -408,8 +408,8 @@ def test_markdown_lists_breaking_changes_first_then_problems() -> None:
         "",
         "| metric | change | version |",
         "|---|---|---|",
-        "| `active_users` | `metric 'active_users' changed from version 1 to version 2: passive "
-        "events no longer count` | 1 → 2 |",
+        "| `active_users` | `changed from version 1 to version 2: passive events no longer count` "
+        "| 1 → 2 |",
         "",
         "#### Errors and warnings (2)",
         "",
