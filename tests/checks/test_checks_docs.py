@@ -324,3 +324,20 @@ def test_base_files_are_committed_and_replaced_by_the_working_tree(
         [git, "status", "--porcelain"], cwd=project, capture_output=True, text=True, check=True
     )
     assert sorted(status.stdout.splitlines()) == [" D a.yml", " M b.yml"]
+
+
+def test_reading_a_diagnostic_shows_what_check_prints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The page's first example is the text output of ``check .`` on the Bad example of
+    ``schema``."""
+    text = PAGES[0].read_text(encoding="utf-8")
+    shown = text.split("## Reading a diagnostic", 1)[1].split("```text\n", 1)[1].split("```")[0]
+    command, *lines = shown.rstrip("\n").splitlines()
+    assert command == "$ metrics-layer check ."
+    (schema,) = [s for s in SECTIONS if s.code == "schema"]
+    write(tmp_path, schema.bad.files)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert main(["check", "."]) == 1
+    assert capsys.readouterr().err.rstrip("\n").splitlines() == lines
