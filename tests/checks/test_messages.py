@@ -225,8 +225,9 @@ def test_an_entity_with_a_different_number_of_keys_is_an_error_not_a_crash(
         "    dimensions: [{name: ordered_at, type: time}]\n"
         "    measures: [{name: revenue, agg: sum, expr: amount}]\n"
         "metrics:\n"
-        "  - {name: revenue, type: simple, measure: orders.revenue, filter: \"user.country = 'DE'\"}\n"
+        "  - {name: revenue, type: simple, measure: orders.revenue,\n"
+        "     filter: \"user.country = 'DE'\"}\n"
     )
     _, found = ml.check(tmp_path)
-    assert [(d.code, d.line) for d in found] == [("join", 9), ("join", 13)]
+    assert [(d.code, d.line) for d in found] == [("join", 9), ("join", 14)]
     assert "1 key column(s) here but 2 in its primary source" in found[0].message

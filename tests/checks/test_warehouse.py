@@ -200,8 +200,6 @@ def test_a_missing_table_is_named_at_its_table_line(
 def test_a_missing_schema_is_named(
     write_project: Callable[[dict[str, str]], Path], warehouse: Warehouse
 ) -> None:
-    if warehouse.engine == "sqlite":
-        pytest.skip("SQLite has no schemas (its attached databases are not used here)")
     _, diagnostics = run_check(
         write_project, warehouse, ("table: {s}users", "table: nowhere.users")
     )
