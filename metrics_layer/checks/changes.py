@@ -83,15 +83,9 @@ class Finding:
 def snapshot_of(graph: Graph, prints: Fingerprints, origin: str) -> Snapshot:
     """The snapshot of a built graph; metrics named ``name@N`` (kept earlier versions) are the
     ``previous`` fingerprints of ``name``."""
-    kept: dict[str, dict[int, str]] = {}
-    for name in graph.metrics:
-        base, at, number = name.partition("@")
-        if at and number.isdigit():
-            kept.setdefault(base, {})[int(number)] = prints.metric(name)
+    kept = prints.kept()
     entries = {}
-    for name, metric in graph.metrics.items():
-        if "@" in name:
-            continue
+    for name, metric in graph.current.items():
         entries[name] = Entry(
             version=metric.version,
             fingerprint=prints.metric(name),

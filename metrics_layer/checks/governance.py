@@ -48,7 +48,7 @@ def utc_today() -> dt.date:
 def governance_checks(graph: Graph, *, today: dt.date | None = None) -> list[Diagnostic]:
     """Every governance finding about ``graph``, in file order; ``today`` (default: today in
     UTC) decides which sunset dates have passed."""
-    metrics = [m for m in graph.metrics.values() if "@" not in m.name]
+    metrics = list(graph.current.values())
     prints = Fingerprints(graph)
     looped = _looped(graph)
     meanings = {m.name: prints.metric(m.name) for m in metrics if m.name not in looped}
@@ -417,7 +417,7 @@ _FIELD_EXAMPLES = {"replaced_by": "'replaced_by: <metric>'", "sunset": "'sunset:
 
 def _replacement(graph: Graph, metric: Metric, target: str) -> Iterator[Diagnostic]:
     place = _metric_place(graph, metric.name, "replaced_by")
-    names = [n for n in graph.metrics if "@" not in n and n != metric.name]
+    names = [n for n in graph.current if n != metric.name]
     if target == metric.name:
         yield _diagnostic(
             "deprecation",
@@ -426,8 +426,8 @@ def _replacement(graph: Graph, metric: Metric, target: str) -> Iterator[Diagnost
             "name the metric its users should move to in 'replaced_by'",
         )
         return
-    successor = graph.metrics.get(target)
-    if successor is None or "@" in target:
+    successor = graph.current.get(target)
+    if successor is None:
         yield _diagnostic(
             "deprecation",
             place,
@@ -520,5 +520,5 @@ def _uses(graph: Graph, metric: Metric, *, pinned: bool = False) -> list[str]:
     return [
         name
         for name in dict.fromkeys(used)
-        if name in graph.metrics and (pinned or "@" not in name)
+        if name in (graph.metrics if pinned else graph.current)
     ]

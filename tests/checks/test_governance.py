@@ -212,14 +212,14 @@ metrics:
 
 
 def test_kept_versions_are_not_twins_of_their_metric(tmp_path: Path) -> None:
-    # What the pinned-versions work adds to the graph: 'revenue@1' beside 'revenue'.
+    # What a kept version adds to the graph: 'revenue@1' beside 'revenue'.
     from dataclasses import replace
 
     project = read_project(
         write(tmp_path, "metrics:\n  - {name: revenue, type: simple, measure: orders.revenue}\n")
     )
     graph, _ = build_graph(project)
-    pinned = replace(graph.metrics["revenue"], name="revenue@1")
+    pinned = replace(graph.metrics["revenue"], name="revenue@1", pinned_of="revenue")
     graph = replace(graph, metrics={**graph.metrics, "revenue@1": pinned})
     assert governance_checks(graph, today=TODAY) == []
 
