@@ -518,7 +518,5 @@ def _uses(graph: Graph, metric: Metric, *, pinned: bool = False) -> list[str]:
             ):
                 used.append(parts[1])
     return [
-        name
-        for name in dict.fromkeys(used)
-        if name in (graph.metrics if pinned else graph.current)
+        name for name in dict.fromkeys(used) if name in (graph.metrics if pinned else graph.current)
     ]

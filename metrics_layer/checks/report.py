@@ -40,6 +40,7 @@ __all__ = [
     "failed",
     "github_command",
     "github_link",
+    "not_a_command",
     "render_github",
     "render_json",
     "render_markdown",
@@ -120,11 +121,11 @@ def _joined(d: Diagnostic) -> str:
     return f"{d.message}; {d.hint}" if d.hint else d.message
 
 
-def _not_a_command(line: str) -> str:
+def not_a_command(line: str) -> str:
     """``line`` with ``./`` in front when it starts with ``::``, so that a CI runner reading
     the log does not take it for a workflow command.
 
-    >>> _not_a_command("::error::x.yml:1:1: error"), _not_a_command("a.yml")
+    >>> not_a_command("::error::x.yml:1:1: error"), not_a_command("a.yml")
     ('./::error::x.yml:1:1: error', 'a.yml')
     """
     return f"./{line}" if line.startswith("::") else line
@@ -212,7 +213,7 @@ def _text_block(d: Diagnostic, read: LineReader | None, colour: bool) -> list[st
     level = d.level.value
     paint = _COLOURS[d.level] if colour else ""
     blue, bold, reset = (_BLUE, _BOLD, _RESET) if colour else ("", "", "")
-    where = _not_a_command(printable(d.where))
+    where = not_a_command(printable(d.where))
     message = printable(bounded(d.message))
     lines = [f"{bold}{where}{reset}: {paint}{level}[{printable(d.code)}]{reset}: {message}"]
     text = read(d.file, d.line) if read is not None and d.file and d.line else None

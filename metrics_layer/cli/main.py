@@ -334,15 +334,20 @@ def _descending_orders(argv: Sequence[str]) -> list[str]:
     return out
 
 
-def _path(args: argparse.Namespace) -> str:
-    return str(args.project or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH)
+def _path(given: str | None) -> str:
+    """The project folder: as given (``--project``, or ``PATH`` of check and lock), else
+    ``$METRICS_LAYER_PATH``, else ``./definitions``."""
+    return str(given or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH)
 
 
 def _layer(args: argparse.Namespace, connection: str | None = None) -> Any:
     from metrics_layer.api import load
 
     return load(
-        _path(args), connection=connection, allow_outside=args.allow_outside, target=args.target
+        _path(args.project),
+        connection=connection,
+        allow_outside=args.allow_outside,
+        target=args.target,
     )
 
 
@@ -529,7 +534,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"demo data in {redact(connection)}, {loaded.place}: {state}{how}", file=sys.stderr)
         target = target or loaded.target
     layer = load(
-        _path(args), connection=connection, allow_outside=args.allow_outside, target=target
+        _path(args.project), connection=connection, allow_outside=args.allow_outside, target=target
     )
     result = layer.query(
         ["daily_active_users", "signups", "paid_conversion_rate", "mrr"],
@@ -546,7 +551,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from metrics_layer.checks import report
     from metrics_layer.checks.report import Format
 
-    path = args.path or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH
+    path = _path(args.path)
     graph, diagnostics = check(
         path,
         allow_outside=args.allow_outside,
@@ -616,7 +621,7 @@ def _cmd_lock(args: argparse.Namespace) -> int:
     from metrics_layer.api import lock
     from metrics_layer.checks import report
 
-    path = args.path or os.environ.get(PATH_VARIABLE) or DEFAULT_PATH
+    path = _path(args.path)
     done = lock(path, allow_outside=args.allow_outside, target=args.target)
     if not done.written:
         read = report.source_lines(within=None if args.allow_outside else path)
@@ -640,8 +645,9 @@ def _text_line(d: Diagnostic) -> str:
     >>> _text_line(Diagnostic(Level.ERROR, "bad\nthing", "::error::x.yml", 2, 3))
     './::error::x.yml:2:3: error: bad\\nthing'
     """
-    line = printable(str(d))
-    return f"./{line}" if line.startswith("::") else line
+    from metrics_layer.checks.report import not_a_command
+
+    return not_a_command(printable(str(d)))
 
 
 _HANDLERS = {
