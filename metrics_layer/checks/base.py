@@ -21,7 +21,7 @@ from pathlib import Path
 from metrics_layer.checks.codes import code
 from metrics_layer.errors import Diagnostic, Level, printable
 from metrics_layer.spec.limits import MAX_FILE_BYTES, MAX_FILES, quote, quote_path, size
-from metrics_layer.spec.project import PROJECT_FILE
+from metrics_layer.spec.project import PROJECT_FILE, definitions_name
 
 __all__ = ["GIT_TIMEOUT", "BaseFiles", "BaseUnreadable", "read_base"]
 
@@ -205,9 +205,8 @@ def read_base(project: Path, ref: str) -> BaseFiles:
 
 
 def _wanted(path: str) -> bool:
-    return path.endswith((".yml", ".yaml")) and not any(
-        part.startswith(".") for part in path.split("/")
-    )
+    """A file of the base's project to read: the project file or a definitions file."""
+    return path == PROJECT_FILE or definitions_name(path)
 
 
 def _blobs(folder: Path, wanted: list[tuple[str, str]], where: str) -> dict[str, bytes]:

@@ -40,6 +40,7 @@ __all__ = [
     "UNNAMED",
     "Located",
     "ProjectFiles",
+    "definitions_name",
     "read_project",
     "read_project_files",
 ]
@@ -213,7 +214,7 @@ def read_project_files(files: Mapping[str, bytes], root: str | FsPath) -> Projec
     root = FsPath(root)
     project = ProjectFiles(root=root, settings=_default_settings(_default_name(root)))
     budget = _Budget()
-    wanted = sorted(path for path in files if _definitions_name(path))
+    wanted = sorted(path for path in files if definitions_name(path))
     if PROJECT_FILE in files:
         read = _read_file(
             root / PROJECT_FILE, project, budget, allow_project=True, data=files[PROJECT_FILE]
@@ -241,7 +242,7 @@ def read_project_files(files: Mapping[str, bytes], root: str | FsPath) -> Projec
     return project
 
 
-def _definitions_name(path: str) -> bool:
+def definitions_name(path: str) -> bool:
     """A definitions file a folder walk would find: ``*.yml``/``*.yaml``, nothing hidden, not
     the project file."""
     parts = path.split("/")
