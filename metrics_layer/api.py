@@ -424,12 +424,8 @@ class SemanticLayer:
 
         with self._catalogue_lock:
             if self._catalogue is None:
-                self._catalogue = Catalogue(self.graph, self._fingerprint())
+                self._catalogue = Catalogue(self.graph, self.fingerprints.__getitem__)
             return self._catalogue
-
-    def _fingerprint(self) -> Callable[[str], str]:
-        """A metric's fingerprint by name."""
-        return self.fingerprints.__getitem__
 
     @property
     def dialect(self) -> str:
