@@ -37,7 +37,7 @@ class Gate:
 def gate(root: Path, graph: Graph, base: str | None = None, location: Path | None = None) -> Gate:
     """Compare ``graph`` (built without a target) with the lock in ``root`` and with ``base``
     (the project at ``location``, a folder or one file, default ``root``, at that revision)."""
-    prints = Fingerprints(graph)
+    prints = graph.fingerprints
     current = snapshot_of(graph, prints, "in the definitions")
     lock_path = root / LOCK_FILE
     lock, found = read_lock(lock_path)
@@ -109,6 +109,6 @@ def _against_base(
                 hint="nothing to fix in this change for that",
             )
         )
-    old_prints = Fingerprints(old_graph)
+    old_prints = old_graph.fingerprints
     old = snapshot_of(old_graph, old_prints, f"at --base {ref}")
     return compare(old, current, Against.BASE, explainer(old_prints, prints)), notes

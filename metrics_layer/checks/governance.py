@@ -49,7 +49,7 @@ def governance_checks(graph: Graph, *, today: dt.date | None = None) -> list[Dia
     """Every governance finding about ``graph``, in file order; ``today`` (default: today in
     UTC) decides which sunset dates have passed."""
     metrics = list(graph.current.values())
-    prints = Fingerprints(graph)
+    prints = graph.fingerprints
     looped = _looped(graph)
     meanings = {m.name: prints.metric(m.name) for m in metrics if m.name not in looped}
     found = [

@@ -383,5 +383,5 @@ def as_written(graph: Graph, project: ProjectFiles | None = None) -> dict[str, s
     >>> as_written(layer.graph)["signups"] == Fingerprints(layer.graph).metric("signups")
     True
     """
-    prints = Fingerprints(untargeted(graph, project))
+    prints = untargeted(graph, project).fingerprints
     return {name: prints.metric(name) for name in sorted(graph.metrics)}

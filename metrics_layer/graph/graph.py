@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from metrics_layer.errors import QueryError, did_you_mean
 from metrics_layer.graph.calendars import (
@@ -35,6 +36,9 @@ from metrics_layer.graph.model import (
 )
 from metrics_layer.spec.limits import quote
 from metrics_layer.spec.models import DatePart, DimensionType, Grain
+
+if TYPE_CHECKING:
+    from metrics_layer.graph.fingerprint import Fingerprints
 
 __all__ = ["GRAIN_NAMES", "METRIC_TIME", "DimensionRef", "Graph", "JoinStep"]
 
@@ -496,6 +500,14 @@ class Graph:
             f"the metric's value, write '{entities[0]}.{metric.name}' (the metric per "
             f'{entities[0]}), e.g. "{entities[0]}.{metric.name} >= 3"'
         )
+
+    @cached_property
+    def fingerprints(self) -> Fingerprints:
+        """The fingerprints of this graph's metrics and measures (``graph/fingerprint.py``),
+        each computed once for every check that compares them."""
+        from metrics_layer.graph.fingerprint import Fingerprints
+
+        return Fingerprints(self)
 
     @cached_property
     def current(self) -> dict[str, Metric]:
