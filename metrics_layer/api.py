@@ -102,19 +102,11 @@ def check(
     own = checked.diagnostics
     if checked.project is not None and checked.graph is not None and not _failed(own):
         found = _gate(checked, Path(path), base)
-        # A missing changelog entry may be reported (as an error) by the definition checks.
-        told = {(d.file, d.line) for d in own if d.code == "changelog" and d.level is Level.ERROR}
-        extra += [
-            d for d in found.diagnostics if d.code != "changelog" or (d.file, d.line) not in told
-        ]
-        # ... and the comparison's error says more than the definitions' warning about one
-        # metric.
+        extra += found.diagnostics
+        # A bump without a changelog entry: the comparison's error says more than the
+        # definitions' warning about the same metric (the gate runs only without errors).
         compared = {(d.file, d.line) for d in extra if d.code == "changelog"}
-        own = [
-            d
-            for d in own
-            if d.code != "changelog" or d.level is Level.ERROR or (d.file, d.line) not in compared
-        ]
+        own = [d for d in own if d.code != "changelog" or (d.file, d.line) not in compared]
     # ``own`` is in file order with each file's count of unlisted problems last; ``extra`` is
     # merged into it without moving those.
     merged = heapq.merge(own, _by_place(bounded_diagnostics(extra)), key=_place_key)
