@@ -76,6 +76,14 @@ class Periods:
     period: exp.Expr
     partition: tuple[tuple[str, exp.Expr], ...]
     time_range: exp.Expr | None
+    # A per-period scan counts its periods on the calendar, not in the source: ``period``,
+    # ``partition`` and ``time_range`` are then over the spine's day column, and the spine spans
+    # the query's range moved back by the scan's offset. A missing bound is the first or last
+    # ``row_day`` (a row's own day) of the source's rows within ``row_range``, whatever the
+    # filters: a group's days do not depend on how it was selected.
+    spine: Spine | None = None
+    row_day: exp.Expr | None = None
+    row_range: exp.Expr | None = None
 
 
 @dataclass(frozen=True)

@@ -41,13 +41,15 @@ from metrics_layer.planner.plan import (
     OutputMetric,
     Periods,
     Plan,
+    Spine,
 )
 from metrics_layer.planner.query import MAX_NAME_LENGTH, MetricQuery
 from metrics_layer.planner.types import dimension_type, metric_type
-from metrics_layer.planner.windows import fill_periods, plan_window
+from metrics_layer.planner.windows import fill_periods, minus, plan_window
 from metrics_layer.spec.models import DimensionType, Grain, Rollup, SemiAdditive
 from metrics_layer.sql.names import column, table_alias
 from metrics_layer.sql.parts import PART_GRAIN, date_part
+from metrics_layer.sql.spine import SPINE_DAY, spine_digits
 from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift, within_dates
 
 __all__ = ["plan_query"]
@@ -462,6 +464,7 @@ class Planner:
         joins = Joins(self.graph, scan.source, scan.time)
         groups: list[tuple[str, exp.Expr]] = []
         partition: list[tuple[str, exp.Expr]] = []
+        time_refs: list[tuple[str, DimensionRef]] = []
         for name in self.query.by:
             ref = self.graph.resolve(name, scan.source, field="by", time=scan.time)
             alias = name.replace(".", "__")
@@ -473,6 +476,7 @@ class Planner:
             if ref.is_metric_time(scan.source, scan.time):
                 self._check_per(scan, ref, name)
                 partition.append((alias, expressions[0]))
+                time_refs.append((alias, ref))
         time_range = self._time_range(scan.source, scan.time, scan.offset, scan.own_time)
         shared = _shared_condition(scan)
         # Each metric filter of the scan resolved once (none when one filter serves them all).
@@ -515,11 +519,15 @@ class Planner:
         time_expr = self.source_time(scan.source, scan.time, None)
         per: exp.Expr | None = None
         periods: Periods | None = None
-        if time_expr is not None and (scan.per is not None or scan.keep is not None):
-            grain = scan.per or source.dimensions[scan.time or ""].grain or Grain.DAY
-            period = self.bucket(time_expr, grain)
-            per = period if scan.per is not None else None
-            periods = Periods(period, tuple(partition), time_range)
+        if time_expr is not None and scan.per is not None:
+            per = self.bucket(time_expr, scan.per)
+            day = self.bucket(time_expr.copy(), Grain.DAY)
+            periods = self._calendar_periods(scan.per, scan.offset, time_refs, day, time_range)
+            if periods is None:
+                periods = Periods(per.copy(), tuple(partition), time_range)
+        elif time_expr is not None and scan.keep is not None:
+            grain = source.dimensions[scan.time or ""].grain or Grain.DAY
+            periods = Periods(self.bucket(time_expr, grain), tuple(partition), time_range)
         narrow = None
         if source.narrow is not None and time_range is not None and scan.time == source.time:
             narrow = narrowing(source, time_range)
@@ -537,6 +545,43 @@ class Planner:
             keep=scan.keep,
             offset=scan.offset,
         )
+
+    def _calendar_periods(
+        self,
+        per: Grain,
+        offset: Offset | None,
+        time_refs: Sequence[tuple[str, DimensionRef]],
+        row_day: exp.Expr,
+        row_range: exp.Expr | None,
+    ) -> Periods | None:
+        """The ``per`` periods of each time bucket, counted on a day spine over the query's
+        range: every calendar day is in its period, whether the source has rows that day or
+        not. None for periods shorter than a day, which a spine of days cannot count (those
+        count the periods in which the source has rows)."""
+        if per in SUB_DAY:
+            return None
+        day: exp.Expr = column(SPINE_DAY)
+        shifted = day if offset is None else shift(day, offset.amount, offset.unit)
+        partition = tuple((alias, self.on_day(ref, shifted.copy())) for alias, ref in time_refs)
+        query = self.query
+        start, end = minus(query.start, offset), minus(query.end, offset)
+        within = None
+        if offset is not None:
+            # Months are clamped: the spine's bounds moved back a month may reach a day whose
+            # shift falls outside the range, so the range is checked on the shifted day.
+            within = within_dates(shifted.copy(), query.start, query.end)
+        spine = Spine(start, end, spine_digits(start, end))
+        period = self.bucket(day.copy(), per)
+        range_copy = row_range.copy() if row_range is not None else None
+        return Periods(period, partition, within, spine, row_day, range_copy)
+
+    def on_day(self, ref: DimensionRef, day: exp.Expr) -> exp.Expr:
+        """The metric_time grouping ``ref`` (a grain or a date part) of the calendar day
+        ``day``."""
+        if ref.part is not None:
+            return date_part(day, ref.part, self.graph.settings.fiscal_year_start)
+        assert ref.grain is not None
+        return self.bucket(day, ref.grain)
 
     def _check_per(self, scan: _Scan, ref: DimensionRef, name: str) -> None:
         grain = PART_GRAIN[ref.part] if ref.part is not None else ref.grain

@@ -27,7 +27,7 @@ from metrics_layer.planner.plan import AggColumn, Aggregation, Fill, Spine, Wind
 from metrics_layer.planner.query import MetricQuery
 from metrics_layer.spec.models import Grain, Rollup
 from metrics_layer.sql.names import column
-from metrics_layer.sql.parts import PART_GRAIN, date_part
+from metrics_layer.sql.parts import PART_GRAIN
 from metrics_layer.sql.spine import SPINE_DAY, spine_digits
 from metrics_layer.sql.time import SUB_DAY, bucket, shift, within_dates
 
@@ -60,7 +60,6 @@ def plan_window(
     metric = leaf.window
     assert metric is not None
     query = planner.query
-    settings = planner.graph.settings
     joins = Joins(planner.graph, source, time_name)
     offset = leaf.offset
     if offset is not None and isinstance(offset.unit, CalendarPeriod):
@@ -86,12 +85,7 @@ def plan_window(
                     "day; group by metric_time.day or coarser, or a part of a day",
                     field="by",
                 )
-            if ref.part is not None:
-                part = date_part(spine_day.copy(), ref.part, settings.fiscal_year_start)
-                periods.append((alias, part))
-            else:
-                assert ref.grain is not None
-                periods.append((alias, planner.bucket(spine_day.copy(), ref.grain)))
+            periods.append((alias, planner.on_day(ref, spine_day.copy())))
             continue
         expressions = planner.expressions(ref, joins, offset, time_name)
         if len(expressions) == 1:

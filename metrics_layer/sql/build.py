@@ -8,6 +8,7 @@ CTE names say what they compute: ``events_agg`` aggregates events at the query g
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import assert_never
 
@@ -18,7 +19,14 @@ from metrics_layer.planner.plan import AggColumn, Aggregation, Fill, Periods, Pl
 from metrics_layer.spec.models import Rollup, SemiAdditive
 from metrics_layer.sql.calendar import in_calendar, join_calendar
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
-from metrics_layer.sql.spine import DIGITS, bounds_select, days_select, digits_cte
+from metrics_layer.sql.spine import (
+    DIGITS,
+    FIRST_DAY,
+    LAST_DAY,
+    bounds_select,
+    days_select,
+    digits_cte,
+)
 from metrics_layer.sql.windows import window_ctes
 
 __all__ = ["build_select"]
@@ -192,7 +200,8 @@ def _aggregation_ctes(
     ctes: list[exp.CTE] = []
     periods = f"{agg.name}_periods"
     needed = _periods_needed(agg)
-    if agg.periods is not None and needed:
+    on_calendar = agg.periods is not None and agg.periods.spine is not None
+    if agg.periods is not None and needed and not on_calendar:
         ctes.append(_periods_cte(agg, agg.periods, periods, needed, relations, take))
     group_by = [e.copy() for _, e in agg.groups]
     scan = exp.Select(expressions=[alias(take(e), a) for a, e in agg.groups])
@@ -216,6 +225,8 @@ def _aggregation_ctes(
     ctes.append(exp.CTE(this=scan, alias=table_alias(agg.name)))
     if agg.per is None or agg.periods is None:
         return ctes, agg.name
+    if needed and on_calendar:
+        ctes.extend(_calendar_periods_ctes(agg, agg.periods, periods, needed, relations))
     rolled = f"{agg.name}_rollup"
     aliases = [a for a, _ in agg.groups]
     outer = exp.Select(expressions=[column(a, agg.name) for a in aliases]).from_(
@@ -318,6 +329,58 @@ def _periods_cte(
     if periods.partition:
         select = select.group_by(*(e.copy() for _, e in periods.partition), copy=False)
     return exp.CTE(this=select, alias=table_alias(name))
+
+
+def _calendar_periods_ctes(
+    agg: Aggregation, periods: Periods, name: str, needed: set[str], relations: _Relations
+) -> list[exp.CTE]:
+    """First or last period, or the number of periods, of each time bucket, counted over every
+    calendar day of the range (a day spine), not over the source's rows: a day without rows is
+    still a day of its bucket, and with both bounds given the source is scanned once. A missing
+    bound is the source's first or last day in the range, whatever the filters."""
+    assert periods.spine is not None
+    assert periods.row_day is not None
+    relations.digits()
+    spine = periods.spine
+    bounds, days = f"{name}_bounds", f"{name}_days"
+    edges = exp.Select(
+        expressions=[
+            alias(_bound(spine.start, exp.Min, periods.row_day), FIRST_DAY),
+            alias(_bound(spine.end, exp.Max, periods.row_day), LAST_DAY),
+        ]
+    )
+    if spine.start is None or spine.end is None:
+        edges = edges.from_(_scanned(agg, relations), copy=False)
+        if periods.row_range is not None:
+            edges = edges.where(periods.row_range.copy(), copy=False)
+    select = exp.Select(expressions=[alias(e.copy(), a) for a, e in periods.partition])
+    if FIRST in needed:
+        select.append("expressions", alias(exp.Min(this=periods.period.copy()), FIRST))
+    if LAST in needed:
+        select.append("expressions", alias(exp.Max(this=periods.period.copy()), LAST))
+    if COUNT in needed:
+        distinct = exp.Distinct(expressions=[periods.period.copy()])
+        select.append("expressions", alias(exp.Count(this=distinct), COUNT))
+    select = select.from_(exp.Table(this=ident(days)), copy=False)
+    conditions = [c for c in (periods.time_range, in_calendar(periods.partition)) if c]
+    if conditions:
+        select = select.where(exp.and_(*conditions), copy=False)
+    if periods.partition:
+        select = select.group_by(*(e.copy() for _, e in periods.partition), copy=False)
+    return [
+        exp.CTE(this=edges, alias=table_alias(bounds)),
+        exp.CTE(this=days_select(bounds, spine.digits), alias=table_alias(days)),
+        exp.CTE(this=select, alias=table_alias(name)),
+    ]
+
+
+def _bound(
+    value: dt.date | None, edge: type[exp.Min] | type[exp.Max], row_day: exp.Expr
+) -> exp.Expr:
+    """A spine's bound: the given day, or the first (last) day of the rows."""
+    if value is not None:
+        return cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
+    return edge(this=row_day.copy())
 
 
 def _periods_needed(agg: Aggregation) -> set[str]:

@@ -57,6 +57,11 @@ def shape_key(spec: MetricQuery, plan: Plan) -> tuple[MetricQuery, tuple[int, ..
         end=None if spec.end is None else _GIVEN,
     )
     digits = [a.window.spine.digits for a in plan.aggregations if a.window is not None]
+    digits += [
+        a.periods.spine.digits
+        for a in plan.aggregations
+        if a.periods is not None and a.periods.spine is not None
+    ]
     if plan.fill is not None:
         digits.append(plan.fill.spine.digits)
     return given, tuple(digits)

@@ -219,9 +219,13 @@ def test_an_offset_of_one_fiscal_quarter(load: Load, engine: str) -> None:
 def test_per_day_averages_by_weekday(load: Load) -> None:
     layer = load("duckdb")
     rows = _rows(layer, ["daily_bookings"], by=["metric_time.day_of_week"])
-    # Days with rows, by weekday: Mon Jan 4 (1); Thu Apr 30, Dec 31 (1, 1); Fri May 1, Jan 1
-    # (1, 1); Sat Jan 31 (1); Sun Feb 1, Mar 29, Oct 25, Jan 3 (1, 2, 2, 1): 6 / 4 = 1.5
-    assert rows == [(1, 1.0), (4, 1.0), (5, 1.0), (6, 1.0), (7, 1.5)]
+    # Bookings by weekday: Mon Jan 4 (1); Thu Apr 30, Dec 31 (1, 1); Fri May 1, Jan 1 (1, 1);
+    # Sat Jan 31 (1); Sun Feb 1, Mar 29, Oct 25, Jan 3 (1, 2, 2, 1). Every calendar day from the
+    # first booking (Sat 2026-01-31) to the last (Mon 2027-01-04) counts, with or without rows:
+    # 339 days, 48 weeks and Sat, Sun, Mon, so 49 Saturdays, Sundays and Mondays, 48 of the rest.
+    expected = [(1, 1 / 49), (4, 2 / 48), (5, 2 / 48), (6, 1 / 49), (7, 6 / 49)]
+    assert [day for day, _ in rows] == [day for day, _ in expected]
+    assert [value for _, value in rows] == pytest.approx([value for _, value in expected])
 
 
 def test_a_calendar_quarter_does_not_roll_up_into_a_fiscal_year(load: Load) -> None:

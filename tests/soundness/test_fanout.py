@@ -410,16 +410,16 @@ def visits(tiny_layer: TinyLayer) -> ml.SemanticLayer:
 
 def test_per_day_average_counts_days_without_rows_as_zero(visits: ml.SemanticLayer) -> None:
     result = visits.query("daily_visitors", by=["metric_time.week", "store"]).run()
-    # Days with any visit in the week of March 2: Monday, Tuesday, Wednesday, Friday (4).
+    # The visits run from Monday March 2 to Monday March 9: the week of March 2 has 7 days
+    # (Thursday, Saturday and Sunday without a visit), the week of March 9 one.
     assert_rows(
         result,
         [
-            # X: Monday {a, b} 2, Tuesday {a} 1, Wednesday 0, Friday {a, b, c} 3 -> 6 / 4. Averaging
-            # only X's own days would give 6 / 3 = 2.
-            (dt.date(2026, 3, 2), "X", 6 / 4),
-            # Y: Wednesday {d} 1, the other three days 0 -> 1 / 4 (not 1).
-            (dt.date(2026, 3, 2), "Y", 1 / 4),
-            # The week of March 9 has one day with data: X {e}.
+            # X: Monday {a, b} 2, Tuesday {a} 1, Friday {a, b, c} 3, four days 0 -> 6 / 7.
+            # Averaging only X's own days would give 6 / 3 = 2.
+            (dt.date(2026, 3, 2), "X", 6 / 7),
+            # Y: Wednesday {d} 1, the other six days 0 -> 1 / 7 (not 1).
+            (dt.date(2026, 3, 2), "Y", 1 / 7),
             (dt.date(2026, 3, 9), "X", 1 / 1),
         ],
     )
@@ -430,7 +430,7 @@ def test_per_day_average_of_all_groups(visits: ml.SemanticLayer) -> None:
     assert_rows(
         result,
         [
-            (dt.date(2026, 3, 2), (2 + 1 + 1 + 3) / 4),  # Monday, Tuesday, Wednesday, Friday
+            (dt.date(2026, 3, 2), (2 + 1 + 1 + 0 + 3 + 0 + 0) / 7),  # Monday to Sunday
             (dt.date(2026, 3, 9), 1 / 1),
         ],
     )
@@ -438,12 +438,12 @@ def test_per_day_average_of_all_groups(visits: ml.SemanticLayer) -> None:
 
 def test_per_day_average_by_month(visits: ml.SemanticLayer) -> None:
     result = visits.query("daily_visitors", by=["metric_time.month", "store.city"]).run()
-    # March has 5 days with data: the 2nd, 3rd, 4th, 6th and 9th.
+    # March's days from the first visit to the last: the 2nd to the 9th (8 days).
     assert_rows(
         result,
         [
-            (dt.date(2026, 3, 1), "Berlin", (2 + 1 + 0 + 3 + 1) / 5),  # store X
-            (dt.date(2026, 3, 1), "Paris", (0 + 0 + 1 + 0 + 0) / 5),  # store Y
+            (dt.date(2026, 3, 1), "Berlin", (2 + 1 + 0 + 0 + 3 + 0 + 0 + 1) / 8),  # store X
+            (dt.date(2026, 3, 1), "Paris", (0 + 0 + 1 + 0 + 0 + 0 + 0 + 0) / 8),  # store Y
         ],
     )
 
@@ -452,18 +452,23 @@ def test_per_day_average_ignores_the_filter_when_counting_days(visits: ml.Semant
     result = visits.query(
         "daily_visitors", by="metric_time.week", where="store.city = 'Paris'"
     ).run()
-    # Only Y passes the filter, yet the week still has 4 days with data: 1 / 4, not 1.
-    assert_rows(result, [(dt.date(2026, 3, 2), 1 / 4)])
+    # Only Y passes the filter (one visitor on Wednesday), yet the week still has its 7 days
+    # from the first visit of any store: 1 / 7, as Paris's row by store.city, not 1.
+    assert_rows(result, [(dt.date(2026, 3, 2), 1 / 7)])
+    by_city = visits.query("daily_visitors", by=["metric_time.week", "store.city"]).run()
+    assert {(r[0], r[1]): r[2] for r in by_city.rows}[(dt.date(2026, 3, 2), "Paris")] == (
+        pytest.approx(1 / 7)
+    )
 
 
 def test_per_day_average_over_a_date_range(visits: ml.SemanticLayer) -> None:
     result = visits.query("daily_visitors", by="store", start="2026-03-03", end="2026-03-06").run()
-    # Days with data from March 3 to 6: Tuesday, Wednesday, Friday (3).
+    # Every day from March 3 to 6 counts, Thursday without a visit too (4 days).
     assert_rows(
         result,
         [
-            ("X", (1 + 0 + 3) / 3),
-            ("Y", (0 + 1 + 0) / 3),
+            ("X", (1 + 0 + 0 + 3) / 4),
+            ("Y", (0 + 1 + 0 + 0) / 4),
         ],
     )
 
@@ -475,8 +480,8 @@ def test_per_day_average_is_zero_where_only_another_metric_has_rows(
     assert_rows(
         result,
         [
-            (dt.date(2026, 3, 2), "X", 6 / 4, 1),  # member 2 joined X on March 5
-            (dt.date(2026, 3, 2), "Y", 1 / 4, 0),
+            (dt.date(2026, 3, 2), "X", 6 / 7, 1),  # member 2 joined X on March 5
+            (dt.date(2026, 3, 2), "Y", 1 / 7, 0),
             # Z has a new member but no visit: every day counts 0 visitors, so the average is 0.
             (dt.date(2026, 3, 2), "Z", 0.0, 1),
             (dt.date(2026, 3, 9), "X", 1.0, 0),

@@ -192,17 +192,20 @@ def test_an_offset_shifts_the_measure_time(subscriptions: ml.SemanticLayer) -> N
 
 
 def test_per_day_uses_the_measure_time(subscriptions: ml.SemanticLayer) -> None:
-    # Days with a cancellation: Jan 3; Feb 15 (1 and 7) and Feb 28 (5); Mar 31.
+    # Days with a cancellation: Jan 3; Feb 15 (1 and 7) and Feb 28 (5); Mar 31. The daily
+    # average counts every day from the first cancellation to the last: Jan 3-31 (29 days),
+    # February (28), March (31).
     found = rows(
         subscriptions,
         ["daily_cancellations", "most_cancellations_in_a_day"],
         by="metric_time.month",
     )
-    assert found == [
-        (D(2026, 1, 1), 1.0, 1),
-        (D(2026, 2, 1), 1.5, 2),
-        (D(2026, 3, 1), 1.0, 1),
+    assert [(month, most) for month, _, most in found] == [
+        (D(2026, 1, 1), 1),
+        (D(2026, 2, 1), 2),
+        (D(2026, 3, 1), 1),
     ]
+    assert [daily for _, daily, _ in found] == pytest.approx([1 / 29, 3 / 28, 1 / 31])
 
 
 BERLIN = [

@@ -105,3 +105,59 @@ def test_rollup_without_time_grouping_covers_the_range(visits: ml.SemanticLayer)
         ["visitors_sum", "visitors_average"], start="2026-03-02", end="2026-03-03"
     ).run()
     assert result.rows[0] == pytest.approx((3, 1.5))
+
+
+def test_the_days_of_a_period_are_calendar_days_not_days_with_rows(
+    visits: ml.SemanticLayer,
+) -> None:
+    # Only March 1-4 have visits, so a range to March 7 adds three days without any row: each
+    # counts 0 visitors, and the average is over 7 days (the days the source has rows would
+    # give 4).
+    result = visits.query(["visitors_average"], start="2026-03-01", end="2026-03-07").run()
+    assert result.rows[0][0] == pytest.approx((2 + 0 + 3 + 1) / 7)
+
+
+def test_a_where_does_not_change_which_days_count(visits: ml.SemanticLayer) -> None:
+    # Store 'b' has a qualifying visitor only on March 3, yet its days are March 1-4, as in
+    # its row of the query by store: 1 / 4, not 1 / 1.
+    alone = visits.query(["visitors_average"], where="visits.store = 'b'").run()
+    by_store = dict(visits.query(["visitors_average"], by=["visits.store"]).run().rows)
+    assert alone.rows[0][0] == pytest.approx(1 / 4)
+    assert by_store["b"] == pytest.approx(1 / 4)
+
+
+def test_an_offset_moves_the_days_of_a_per_day_metric(tiny_layer: TinyLayer) -> None:
+    metrics = (
+        METRIC.format(rollup="average")
+        + """
+      - name: visitors_week_before
+        type: derived
+        expr: earlier
+        inputs:
+          - {metric: visitors_average, alias: earlier, offset: 1 week}
+"""
+    )
+    definitions = f"""
+    sources:
+      - name: visits
+        table: visits
+        time: visited_at
+        dimensions:
+          - {{name: visited_at, type: time, grain: hour}}
+          - {{name: kind}}
+        measures:
+          - {{name: visitors, agg: count_distinct, expr: user_id}}
+    metrics:
+{metrics}"""
+    tables = {
+        "visits": ("user_id INTEGER, store VARCHAR, kind VARCHAR, visited_at TIMESTAMP", VISITS)
+    }
+    layer = tiny_layer(tables, {"defs.yml": definitions})
+    rows = layer.query(["visitors_average", "visitors_week_before"], by=["metric_time.week"])
+    got = {week: (now, before) for week, now, before in rows.run().rows}
+    # Weeks start on Monday: Sunday March 1 is in the week of February 23 (2 visitors over its
+    # one day with rows in range), March 2-4 in the week of March 2 ((0 + 3 + 1) / 3). A week
+    # later, March 1 is in the week of March 2: that week's "week before" is 2 / 1.
+    assert got[dt.date(2026, 2, 23)][0] == pytest.approx(2.0)
+    assert got[dt.date(2026, 3, 2)] == pytest.approx((4 / 3, 2.0))
+    assert set(got) == {dt.date(2026, 2, 23), dt.date(2026, 3, 2)}

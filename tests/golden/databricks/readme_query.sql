@@ -1,13 +1,33 @@
-WITH events_per_day_periods AS (
+WITH spine_digits AS (
   SELECT
-    CAST(TRUNC(CAST(events.occurred_at AS DATE), 'WEEK') AS DATE) AS metric_time__week,
-    COUNT(DISTINCT CAST(events.occurred_at AS DATE)) AS period_count
-  FROM events AS events
-  WHERE
-    CAST(events.occurred_at AS DATE) >= CAST('2026-01-01' AS DATE)
-    AND CAST(events.occurred_at AS DATE) <= CAST('2026-03-31' AS DATE)
-  GROUP BY
-    CAST(TRUNC(CAST(events.occurred_at AS DATE), 'WEEK') AS DATE)
+    0 AS n
+  UNION ALL
+  SELECT
+    1 AS n
+  UNION ALL
+  SELECT
+    2 AS n
+  UNION ALL
+  SELECT
+    3 AS n
+  UNION ALL
+  SELECT
+    4 AS n
+  UNION ALL
+  SELECT
+    5 AS n
+  UNION ALL
+  SELECT
+    6 AS n
+  UNION ALL
+  SELECT
+    7 AS n
+  UNION ALL
+  SELECT
+    8 AS n
+  UNION ALL
+  SELECT
+    9 AS n
 ), events_per_day AS (
   SELECT
     CAST(TRUNC(CAST(events.occurred_at AS DATE), 'WEEK') AS DATE) AS metric_time__week,
@@ -26,6 +46,28 @@ WITH events_per_day_periods AS (
     CAST(TRUNC(CAST(events.occurred_at AS DATE), 'WEEK') AS DATE),
     users.plan,
     CAST(events.occurred_at AS DATE)
+), events_per_day_periods_bounds AS (
+  SELECT
+    CAST('2026-01-01' AS DATE) AS first_day,
+    CAST('2026-03-31' AS DATE) AS last_day
+), events_per_day_periods_days AS (
+  SELECT
+    EXPLODE(
+      SEQUENCE(
+        CAST(events_per_day_periods_bounds.first_day AS DATE),
+        CAST(events_per_day_periods_bounds.last_day AS DATE)
+      )
+    ) AS spine_day
+  FROM events_per_day_periods_bounds
+  WHERE
+    events_per_day_periods_bounds.first_day <= events_per_day_periods_bounds.last_day
+), events_per_day_periods AS (
+  SELECT
+    CAST(TRUNC(CAST(spine_day AS DATE), 'WEEK') AS DATE) AS metric_time__week,
+    COUNT(DISTINCT CAST(spine_day AS DATE)) AS period_count
+  FROM events_per_day_periods_days
+  GROUP BY
+    CAST(TRUNC(CAST(spine_day AS DATE), 'WEEK') AS DATE)
 ), events_per_day_rollup AS (
   SELECT
     events_per_day.metric_time__week,

@@ -5,13 +5,36 @@ WITH users_agg AS (
   WHERE
     CAST(users.signed_up_at AS DATE) >= CAST('2026-01-01' AS DATE)
     AND CAST(users.signed_up_at AS DATE) <= CAST('2026-01-31' AS DATE)
-), events_per_day_periods AS (
+), spine_digits AS (
   SELECT
-    COUNT(DISTINCT CAST(events.occurred_at AS DATE)) AS period_count
-  FROM events AS events
-  WHERE
-    CAST(events.occurred_at AS DATE) >= CAST('2026-01-01' AS DATE)
-    AND CAST(events.occurred_at AS DATE) <= CAST('2026-01-31' AS DATE)
+    0 AS n
+  UNION ALL
+  SELECT
+    1 AS n
+  UNION ALL
+  SELECT
+    2 AS n
+  UNION ALL
+  SELECT
+    3 AS n
+  UNION ALL
+  SELECT
+    4 AS n
+  UNION ALL
+  SELECT
+    5 AS n
+  UNION ALL
+  SELECT
+    6 AS n
+  UNION ALL
+  SELECT
+    7 AS n
+  UNION ALL
+  SELECT
+    8 AS n
+  UNION ALL
+  SELECT
+    9 AS n
 ), events_per_day AS (
   SELECT
     CAST(events.occurred_at AS DATE) AS period_start,
@@ -23,6 +46,25 @@ WITH users_agg AS (
     AND NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
     CAST(events.occurred_at AS DATE)
+), events_per_day_periods_bounds AS (
+  SELECT
+    CAST('2026-01-01' AS DATE) AS first_day,
+    CAST('2026-01-31' AS DATE) AS last_day
+), events_per_day_periods_days AS (
+  SELECT
+    EXPLODE(
+      SEQUENCE(
+        CAST(events_per_day_periods_bounds.first_day AS DATE),
+        CAST(events_per_day_periods_bounds.last_day AS DATE)
+      )
+    ) AS spine_day
+  FROM events_per_day_periods_bounds
+  WHERE
+    events_per_day_periods_bounds.first_day <= events_per_day_periods_bounds.last_day
+), events_per_day_periods AS (
+  SELECT
+    COUNT(DISTINCT CAST(spine_day AS DATE)) AS period_count
+  FROM events_per_day_periods_days
 ), events_per_day_rollup AS (
   SELECT
     CAST(SUM(events_per_day.active_users) AS DOUBLE) / MAX(events_per_day_periods.period_count) AS active_users

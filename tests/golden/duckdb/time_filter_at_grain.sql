@@ -1,10 +1,33 @@
-WITH events_per_day_periods AS (
+WITH spine_digits AS (
   SELECT
-    CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE) AS metric_time__month,
-    COUNT(DISTINCT CAST(events.occurred_at AS DATE)) AS period_count
-  FROM events AS events
-  GROUP BY
-    CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE)
+    0 AS n
+  UNION ALL
+  SELECT
+    1 AS n
+  UNION ALL
+  SELECT
+    2 AS n
+  UNION ALL
+  SELECT
+    3 AS n
+  UNION ALL
+  SELECT
+    4 AS n
+  UNION ALL
+  SELECT
+    5 AS n
+  UNION ALL
+  SELECT
+    6 AS n
+  UNION ALL
+  SELECT
+    7 AS n
+  UNION ALL
+  SELECT
+    8 AS n
+  UNION ALL
+  SELECT
+    9 AS n
 ), events_per_day AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE) AS metric_time__month,
@@ -19,6 +42,33 @@ WITH events_per_day_periods AS (
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE),
     CAST(events.occurred_at AS DATE)
+), events_per_day_periods_bounds AS (
+  SELECT
+    MIN(CAST(events.occurred_at AS DATE)) AS first_day,
+    MAX(CAST(events.occurred_at AS DATE)) AS last_day
+  FROM events AS events
+), events_per_day_periods_days AS (
+  SELECT
+    CAST(CAST(events_per_day_periods_bounds.first_day AS DATE) + INTERVAL (spine_offsets.n) DAY AS DATE) AS spine_day
+  FROM events_per_day_periods_bounds
+  CROSS JOIN (
+    SELECT
+      d0.n + d1.n * 10 + d2.n * 100 + d3.n * 1000 + d4.n * 10000 AS n
+    FROM spine_digits AS d0
+    CROSS JOIN spine_digits AS d1
+    CROSS JOIN spine_digits AS d2
+    CROSS JOIN spine_digits AS d3
+    CROSS JOIN spine_digits AS d4
+  ) AS spine_offsets
+  WHERE
+    CAST(CAST(events_per_day_periods_bounds.first_day AS DATE) + INTERVAL (spine_offsets.n) DAY AS DATE) <= events_per_day_periods_bounds.last_day
+), events_per_day_periods AS (
+  SELECT
+    CAST(DATE_TRUNC('MONTH', CAST(spine_day AS DATE)) AS DATE) AS metric_time__month,
+    COUNT(DISTINCT CAST(spine_day AS DATE)) AS period_count
+  FROM events_per_day_periods_days
+  GROUP BY
+    CAST(DATE_TRUNC('MONTH', CAST(spine_day AS DATE)) AS DATE)
 ), events_per_day_rollup AS (
   SELECT
     events_per_day.metric_time__month,

@@ -1,13 +1,33 @@
-WITH events_per_day_periods AS (
+WITH spine_digits AS (
   SELECT
-    CAST(DATE_TRUNC('WEEK', CAST(events.occurred_at AS DATE)) AS DATE) AS metric_time__week,
-    COUNT(DISTINCT CAST(events.occurred_at AS DATE)) AS period_count
-  FROM events AS events
-  WHERE
-    CAST(events.occurred_at AS DATE) >= CAST('2026-01-01' AS DATE)
-    AND CAST(events.occurred_at AS DATE) <= CAST('2026-03-31' AS DATE)
-  GROUP BY
-    CAST(DATE_TRUNC('WEEK', CAST(events.occurred_at AS DATE)) AS DATE)
+    0 AS n
+  UNION ALL
+  SELECT
+    1 AS n
+  UNION ALL
+  SELECT
+    2 AS n
+  UNION ALL
+  SELECT
+    3 AS n
+  UNION ALL
+  SELECT
+    4 AS n
+  UNION ALL
+  SELECT
+    5 AS n
+  UNION ALL
+  SELECT
+    6 AS n
+  UNION ALL
+  SELECT
+    7 AS n
+  UNION ALL
+  SELECT
+    8 AS n
+  UNION ALL
+  SELECT
+    9 AS n
 ), events_per_day AS (
   SELECT
     CAST(DATE_TRUNC('WEEK', CAST(events.occurred_at AS DATE)) AS DATE) AS metric_time__week,
@@ -26,6 +46,29 @@ WITH events_per_day_periods AS (
     CAST(DATE_TRUNC('WEEK', CAST(events.occurred_at AS DATE)) AS DATE),
     users.plan,
     CAST(events.occurred_at AS DATE)
+), events_per_day_periods_bounds AS (
+  SELECT
+    CAST('2026-01-01' AS DATE) AS first_day,
+    CAST('2026-03-31' AS DATE) AS last_day
+), events_per_day_periods_days AS (
+  SELECT
+    CAST(DATEADD(DAY, spine_offsets.n, CAST(events_per_day_periods_bounds.first_day AS DATE)) AS DATE) AS spine_day
+  FROM events_per_day_periods_bounds
+  CROSS JOIN (
+    SELECT
+      d0.n + d1.n * 10 AS n
+    FROM spine_digits AS d0
+    CROSS JOIN spine_digits AS d1
+  ) AS spine_offsets
+  WHERE
+    CAST(DATEADD(DAY, spine_offsets.n, CAST(events_per_day_periods_bounds.first_day AS DATE)) AS DATE) <= events_per_day_periods_bounds.last_day
+), events_per_day_periods AS (
+  SELECT
+    CAST(DATE_TRUNC('WEEK', CAST(spine_day AS DATE)) AS DATE) AS metric_time__week,
+    COUNT(DISTINCT CAST(spine_day AS DATE)) AS period_count
+  FROM events_per_day_periods_days
+  GROUP BY
+    CAST(DATE_TRUNC('WEEK', CAST(spine_day AS DATE)) AS DATE)
 ), events_per_day_rollup AS (
   SELECT
     events_per_day.metric_time__week,

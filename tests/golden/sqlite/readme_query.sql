@@ -1,13 +1,33 @@
-WITH events_per_day_periods AS (
+WITH spine_digits AS (
   SELECT
-    DATE(DATE(DATE(events.occurred_at), '-6 days', 'weekday 1')) AS metric_time__week,
-    COUNT(DISTINCT DATE(events.occurred_at)) AS period_count
-  FROM events AS events
-  WHERE
-    DATE(events.occurred_at) >= DATE('2026-01-01')
-    AND DATE(events.occurred_at) <= DATE('2026-03-31')
-  GROUP BY
-    DATE(DATE(DATE(events.occurred_at), '-6 days', 'weekday 1'))
+    0 AS n
+  UNION ALL
+  SELECT
+    1 AS n
+  UNION ALL
+  SELECT
+    2 AS n
+  UNION ALL
+  SELECT
+    3 AS n
+  UNION ALL
+  SELECT
+    4 AS n
+  UNION ALL
+  SELECT
+    5 AS n
+  UNION ALL
+  SELECT
+    6 AS n
+  UNION ALL
+  SELECT
+    7 AS n
+  UNION ALL
+  SELECT
+    8 AS n
+  UNION ALL
+  SELECT
+    9 AS n
 ), events_per_day AS (
   SELECT
     DATE(DATE(DATE(events.occurred_at), '-6 days', 'weekday 1')) AS metric_time__week,
@@ -26,6 +46,37 @@ WITH events_per_day_periods AS (
     DATE(DATE(DATE(events.occurred_at), '-6 days', 'weekday 1')),
     users.plan,
     DATE(events.occurred_at)
+), events_per_day_periods_bounds AS (
+  SELECT
+    DATE('2026-01-01') AS first_day,
+    DATE('2026-03-31') AS last_day
+), events_per_day_periods_days AS (
+  SELECT
+    DATE(
+      DATE(DATE(events_per_day_periods_bounds.first_day), (
+        spine_offsets.n
+      ) || ' DAY')
+    ) AS spine_day
+  FROM events_per_day_periods_bounds
+  CROSS JOIN (
+    SELECT
+      d0.n + d1.n * 10 AS n
+    FROM spine_digits AS d0
+    CROSS JOIN spine_digits AS d1
+  ) AS spine_offsets
+  WHERE
+    DATE(
+      DATE(DATE(events_per_day_periods_bounds.first_day), (
+        spine_offsets.n
+      ) || ' DAY')
+    ) <= events_per_day_periods_bounds.last_day
+), events_per_day_periods AS (
+  SELECT
+    DATE(DATE(DATE(spine_day), '-6 days', 'weekday 1')) AS metric_time__week,
+    COUNT(DISTINCT DATE(spine_day)) AS period_count
+  FROM events_per_day_periods_days
+  GROUP BY
+    DATE(DATE(DATE(spine_day), '-6 days', 'weekday 1'))
 ), events_per_day_rollup AS (
   SELECT
     events_per_day.metric_time__week,
