@@ -27,6 +27,7 @@ __all__ = [
     "OutputMetric",
     "Periods",
     "Plan",
+    "Shifted",
     "Spine",
     "Window",
 ]
@@ -158,6 +159,18 @@ class Aggregation:
 
 
 @dataclass(frozen=True)
+class Shifted:
+    """An offset input read from an aggregation already at the query grain: its rows with each
+    metric_time grouping (``moved``: alias, the shifted value over the aggregation's column)
+    moved by the offset. Aggregate first, shift after: the grain's few rows are shifted, not
+    every source row."""
+
+    name: str
+    of: str
+    moved: tuple[tuple[str, exp.Expr], ...]
+
+
+@dataclass(frozen=True)
 class OutputMetric:
     """A requested metric as an expression over aggregation columns (``cte.alias``)."""
 
@@ -185,6 +198,7 @@ class Plan:
     fill: Fill | None = None
     # The project's calendar table, joined where the plan cuts a calendar period.
     calendar: Calendar | None = None
+    shifted: tuple[Shifted, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ afterwards, so a fan-out can never double-count.
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from metrics_layer.graph.model import (
 from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero, safe_divide
 from metrics_layer.planner.conditions import TIME_GRAIN, conjunction, typed_time_literals
 from metrics_layer.planner.joins import Joins, requalify
-from metrics_layer.planner.periods import widened
+from metrics_layer.planner.periods import period_of, widened
 from metrics_layer.planner.plan import (
     AggColumn,
     Aggregation,
@@ -41,13 +42,14 @@ from metrics_layer.planner.plan import (
     OutputMetric,
     Periods,
     Plan,
+    Shifted,
     Spine,
 )
 from metrics_layer.planner.query import MAX_NAME_LENGTH, MetricQuery
 from metrics_layer.planner.types import dimension_type, metric_type
 from metrics_layer.planner.windows import fill_periods, minus, plan_window
 from metrics_layer.spec.models import DimensionType, Grain, Rollup, SemiAdditive
-from metrics_layer.sql.names import column, table_alias
+from metrics_layer.sql.names import cast, column, table_alias
 from metrics_layer.sql.parts import PART_GRAIN, date_part
 from metrics_layer.sql.spine import SPINE_DAY, spine_digits
 from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift, within_dates
@@ -77,6 +79,7 @@ _ScanKey = tuple[
     SemiAdditive | None,
     Offset | None,
     tuple[str, exp.Expr | None, Period | None] | None,
+    bool,
 ]
 
 
@@ -93,6 +96,9 @@ class _Scan:
     keep: SemiAdditive | None
     offset: Offset | None
     window: Metric | None = None
+    # The offset only moves the date range: the rows are grouped by their own time, and a
+    # ``Shifted`` view moves the result's periods (aggregate first, shift after).
+    shift_after: bool = False
     suffix: str = ""
     aliases: dict[tuple[str, exp.Expr | None, Rollup | None], str] = field(default_factory=dict)
     leaves: list[tuple[str, Leaf]] = field(default_factory=list)
@@ -108,7 +114,14 @@ class _Scan:
             name = f"{base}_{self.keep.value}_snapshot"
         else:
             name = f"{base}_agg"
-        return name if self.offset is None else f"{name}_{self.offset.label}"
+        if self.offset is None:
+            return name
+        return f"{name}_{self.offset.label}" + ("_rows" if self.shift_after else "")
+
+    @property
+    def final(self) -> str:
+        """The CTE holding the scan's values at the query grain."""
+        return self.name if self.per is None else f"{self.name}_rollup"
 
 
 def plan_query(graph: Graph, query: MetricQuery) -> Plan:
@@ -133,6 +146,8 @@ class Planner:
         self.query = query
         self.where = parse_condition(query.where, field="where") if query.where else None
         self.scans: dict[_ScanKey, _Scan] = {}
+        # Offset inputs read from a scan at the grain: view name -> (scan, offset, moved aliases).
+        self.shifted: dict[str, tuple[_Scan, Offset, tuple[str, ...]]] = {}
 
     def plan(self) -> Plan:
         extents = [e for e in map(_extent, self.query.metrics) if e is not None]
@@ -183,7 +198,22 @@ class Planner:
             versions,
             fill,
             self.graph.calendar,
+            self._shifted_views(),
         )
+
+    def _shifted_views(self) -> tuple[Shifted, ...]:
+        """The shifted views of the offset inputs read at the query grain."""
+        views = []
+        for name, (scan, offset, moved) in self.shifted.items():
+            values = tuple(
+                (
+                    a,
+                    cast(shift(column(a, scan.final), offset.amount, offset.unit), DATE),
+                )
+                for a in moved
+            )
+            views.append(Shifted(name, scan.final, values))
+        return tuple(views)
 
     def _extent_plan(self, extents: list[tuple[str, str, str]]) -> Plan:
         """``min(dimension)`` / ``max(dimension)`` of time dimensions, by the ``by`` names,
@@ -364,13 +394,20 @@ class Planner:
         measure = leaf.measure
         keep = measure.semi_additive
         window = None if leaf.window is None else (leaf.window.name, leaf.condition, leaf.start_of)
-        key: _ScanKey = (measure.source, measure.time, leaf.per, keep, leaf.offset, window)
+        moved = self._shifts_after(leaf)
+        shared = moved is not None and self.query.start is None and self.query.end is None
+        # Without a date range, an offset input shifted after aggregating reads the very scan
+        # of the unshifted metric; with one, a scan of its own over the range moved back.
+        offset = None if shared else leaf.offset
+        after = moved is not None and not shared
+        key: _ScanKey = (measure.source, measure.time, leaf.per, keep, offset, window, after)
         scan = self.scans.get(key)
         if scan is None:
             own = measure.time != self.graph.sources[measure.source].time
             scan = self.scans[key] = _Scan(
-                measure.source, measure.time, own, leaf.per, keep, leaf.offset, leaf.window
+                measure.source, measure.time, own, leaf.per, keep, offset, leaf.window
             )
+            scan.shift_after = after
             taken = {other.name for other in self.scans.values() if other is not scan}
             while scan.name in taken:
                 scan.suffix = f"_{len(taken) + 1}" if not scan.suffix else scan.suffix + "_"
@@ -388,7 +425,83 @@ class Planner:
                 suffix += 1
             scan.aliases[identity] = alias
             scan.leaves.append((alias, leaf))
-        return column(alias, scan.name if scan.per is None else f"{scan.name}_rollup")
+        if moved is None or leaf.offset is None:
+            return column(alias, scan.final)
+        if scan.shift_after:
+            view = scan.name.removesuffix("_rows") + ("_rollup" if scan.per else "")
+        else:
+            view = f"{scan.final}_{leaf.offset.label}"
+        taken = {other.name for other in self.scans.values()}
+        while view in taken:
+            view += "_shifted"
+        self.shifted[view] = (scan, leaf.offset, moved)
+        return column(alias, view)
+
+    def _shifts_after(self, leaf: Leaf) -> tuple[str, ...] | None:
+        """The metric_time groupings to move when ``leaf``'s offset can be applied after
+        aggregating, at the query grain; None when each row must be shifted.
+
+        Shifting the grain's periods gives the same numbers as shifting every row when the
+        offset is a whole number of each metric_time grain (a month of days folds Jan 29-31
+        into Feb 28, so a month is whole for months, quarters and years, not for days or
+        weeks), no filter reads the shifted time, and a date range, if any, holds whole periods
+        (so the rows a period earlier are exactly those of the range moved back).
+        """
+        offset, measure = leaf.offset, leaf.measure
+        if offset is None or leaf.window is not None or not isinstance(offset.unit, Grain):
+            return None
+        source, time = measure.source, measure.time
+        moved: list[str] = []
+        grains: list[Grain] = []
+        try:
+            for name in self.query.by:
+                ref = self.graph.resolve(name, source, field="by", time=time)
+                if not ref.is_metric_time(source, time):
+                    continue
+                grain = ref.grain
+                if ref.part is not None or not isinstance(grain, Grain):
+                    return None
+                if not _whole(offset.amount, offset.unit, grain):
+                    return None
+                moved.append(name.replace(".", "__"))
+                grains.append(grain)
+            for condition in (self.where, leaf.condition):
+                if condition is not None and self._reads_time(condition, source, time):
+                    return None
+        except QueryError:
+            return None  # the row-level plan reports it
+        if not moved or not self._whole_range(grains):
+            return None
+        ranged = self.query.start is not None or self.query.end is not None
+        if ranged and self.graph.sources[source].narrow is not None:
+            return None  # a derived source narrows its rows to the range: shift them
+        return tuple(moved)
+
+    def _reads_time(self, condition: exp.Expr, source: str, time: str | None) -> bool:
+        """Whether ``condition`` names the scan's metric_time (which an offset shifts)."""
+        for node in condition.find_all(exp.Column):
+            parts = column_parts(node)
+            if len(parts) == 1 and parts[0] in self.graph.sources[source].dimensions:
+                parts = [source, parts[0]]
+            if len(parts) == 2 and self._metric_valued(parts[0], parts[1]):
+                continue
+            ref = self.graph.resolve(".".join(parts), source, field="where", time=time)
+            if ref.is_metric_time(source, time):
+                return True
+        return False
+
+    def _whole_range(self, grains: Sequence[Grain]) -> bool:
+        """Whether ``start`` is the first day and ``end`` the last day of a period of every
+        grain of ``grains``."""
+        settings = self.graph.settings
+        for grain in grains:
+            for day, edge in ((self.query.start, 0), (self.query.end, 1)):
+                if day is None:
+                    continue
+                period = period_of(day, grain, settings.week_start, settings.fiscal_year_start)
+                if period[edge] != day:
+                    return False
+        return True
 
     def _scan_for_dimensions(self, also: Sequence[str] = ()) -> None:
         """A query without metrics lists distinct dimension values from the best source (one
@@ -435,7 +548,7 @@ class Planner:
         key_only = not also and any(name in self.graph.key_only for name in self.query.by)
         for source in reaching if key_only else [best[1]]:
             time = self.graph.sources[source].time
-            self.scans[(source, time, None, None, None, None)] = _Scan(
+            self.scans[(source, time, None, None, None, None, False)] = _Scan(
                 source, time, False, None, None, None
             )
 
@@ -462,13 +575,19 @@ class Planner:
         if scan.window is not None:
             return plan_window(self, scan.source, scan.time, scan.leaves[0][1], scan.name)
         joins = Joins(self.graph, scan.source, scan.time)
+        # A scan shifted after aggregating groups its rows by their own time, over the range
+        # moved back by the offset.
+        offset = None if scan.shift_after else scan.offset
+        start, end = self.query.start, self.query.end
+        if scan.shift_after:
+            start, end = _moved_back(start, scan.offset), _moved_back(end, scan.offset, last=True)
         groups: list[tuple[str, exp.Expr]] = []
         partition: list[tuple[str, exp.Expr]] = []
         time_refs: list[tuple[str, DimensionRef]] = []
         for name in self.query.by:
             ref = self.graph.resolve(name, scan.source, field="by", time=scan.time)
             alias = name.replace(".", "__")
-            expressions = self.expressions(ref, joins, scan.offset, scan.time)
+            expressions = self.expressions(ref, joins, offset, scan.time)
             if len(expressions) == 1:
                 groups.append((alias, expressions[0]))
             else:
@@ -477,12 +596,12 @@ class Planner:
                 self._check_per(scan, ref, name)
                 partition.append((alias, expressions[0]))
                 time_refs.append((alias, ref))
-        time_range = self._time_range(scan.source, scan.time, scan.offset, scan.own_time)
+        time_range = self._time_range(scan.source, scan.time, offset, scan.own_time, start, end)
         shared = _shared_condition(scan)
         # Each metric filter of the scan resolved once (none when one filter serves them all).
         filters = {
             condition: _Reused(
-                self.resolve(condition, scan.source, joins, scan.offset, "filter", scan.time)
+                self.resolve(condition, scan.source, joins, offset, "filter", scan.time)
             )
             for condition in dict.fromkeys(leaf.condition for _, leaf in scan.leaves)
             if condition is not None and shared is None
@@ -490,7 +609,7 @@ class Planner:
         where = conjunction(
             time_range.copy() if time_range is not None else None,
             *(
-                self.resolve(condition, scan.source, joins, scan.offset, field, scan.time)
+                self.resolve(condition, scan.source, joins, offset, field, scan.time)
                 for condition, field in ((self.where, "where"), (shared, "filter"))
                 if condition is not None
             ),
@@ -522,7 +641,9 @@ class Planner:
         if time_expr is not None and scan.per is not None:
             per = self.bucket(time_expr, scan.per)
             day = self.bucket(time_expr.copy(), Grain.DAY)
-            periods = self._calendar_periods(scan.per, scan.offset, time_refs, day, time_range)
+            periods = self._calendar_periods(
+                scan.per, offset, time_refs, day, time_range, start, end
+            )
             if periods is None:
                 periods = Periods(per.copy(), tuple(partition), time_range)
         elif time_expr is not None and scan.keep is not None:
@@ -543,7 +664,7 @@ class Planner:
             per=per,
             periods=periods,
             keep=scan.keep,
-            offset=scan.offset,
+            offset=offset,
         )
 
     def _calendar_periods(
@@ -553,6 +674,8 @@ class Planner:
         time_refs: Sequence[tuple[str, DimensionRef]],
         row_day: exp.Expr,
         row_range: exp.Expr | None,
+        start: dt.date | None,
+        end: dt.date | None,
     ) -> Periods | None:
         """The ``per`` periods of each time bucket, counted on a day spine over the query's
         range: every calendar day is in its period, whether the source has rows that day or
@@ -563,14 +686,13 @@ class Planner:
         day: exp.Expr = column(SPINE_DAY)
         shifted = day if offset is None else shift(day, offset.amount, offset.unit)
         partition = tuple((alias, self.on_day(ref, shifted.copy())) for alias, ref in time_refs)
-        query = self.query
-        start, end = minus(query.start, offset), minus(query.end, offset)
+        first, last = minus(start, offset), minus(end, offset)
         within = None
         if offset is not None:
             # Months are clamped: the spine's bounds moved back a month may reach a day whose
             # shift falls outside the range, so the range is checked on the shifted day.
-            within = within_dates(shifted.copy(), query.start, query.end)
-        spine = Spine(start, end, spine_digits(start, end))
+            within = within_dates(shifted.copy(), start, end)
+        spine = Spine(first, last, spine_digits(first, last))
         period = self.bucket(day.copy(), per)
         range_copy = row_range.copy() if row_range is not None else None
         return Periods(period, partition, within, spine, row_day, range_copy)
@@ -613,7 +735,13 @@ class Planner:
         return in_time_zone(expression, self.graph.settings.time_zone)
 
     def _time_range(
-        self, source: str, time: str | None, offset: Offset | None, own_time: bool
+        self,
+        source: str,
+        time: str | None,
+        offset: Offset | None,
+        own_time: bool,
+        start: dt.date | None,
+        end: dt.date | None,
     ) -> exp.Expr | None:
         """``start``/``end`` on the scan's time; a measure's own time must also be set (a row
         without it, an open subscription without ``ended_at``, is in no period)."""
@@ -621,7 +749,7 @@ class Planner:
         if own_time and time is not None:
             column = self.graph.sources[source].dimensions[time].expr.copy()
             happened = exp.Not(this=exp.Is(this=column, expression=exp.Null()))
-        if self.query.start is None and self.query.end is None:
+        if start is None and end is None:
             return happened
         time_expr = self.source_time(source, time, offset)
         if time_expr is None:
@@ -630,7 +758,7 @@ class Planner:
                 "metrics; drop start/end or set 'time:' on the source (or on its measures)",
                 field="start",
             )
-        return conjunction(happened, within_dates(time_expr, self.query.start, self.query.end))
+        return conjunction(happened, within_dates(time_expr, start, end))
 
     def expressions(
         self,
@@ -855,6 +983,54 @@ def _shared_condition(scan: _Scan) -> exp.Expr | None:
     if len(conditions) != 1 or None in conditions:
         return None
     return scan.leaves[0][1].condition
+
+
+DATE = exp.DataType.Type.DATE
+# The length of a grain in days or in months, for the grains an offset can be a whole number of.
+_DAYS = {Grain.DAY: 1, Grain.WEEK: 7}
+_MONTHS = {
+    Grain.MONTH: 1,
+    Grain.QUARTER: 3,
+    Grain.FISCAL_QUARTER: 3,
+    Grain.YEAR: 12,
+    Grain.FISCAL_YEAR: 12,
+}
+
+
+def _moved_back(
+    day: dt.date | None, offset: Offset | None, *, last: bool = False
+) -> dt.date | None:
+    """A range's ``day`` moved back by ``offset``; for its ``last`` day, the day before the
+    following day moved back (the last day of the period before, for a whole period).
+
+    >>> _moved_back(dt.date(2026, 3, 31), Offset(1, Grain.MONTH), last=True)
+    datetime.date(2026, 2, 28)
+    """
+    if day is None or offset is None:
+        return day
+    if not last:
+        return minus(day, offset)
+    following = minus(day + dt.timedelta(days=1), offset)
+    assert following is not None
+    return following - dt.timedelta(days=1)
+
+
+def _whole(amount: int, unit: Grain, grain: Grain) -> bool:
+    """Whether an offset of ``amount`` ``unit``s is a whole number of ``grain`` periods, so
+    that shifting a period's first day lands on the first day of a period.
+
+    >>> _whole(1, Grain.MONTH, Grain.MONTH), _whole(2, Grain.WEEK, Grain.DAY)
+    (True, True)
+    >>> _whole(14, Grain.DAY, Grain.WEEK), _whole(1, Grain.MONTH, Grain.DAY)
+    (True, False)
+    >>> _whole(1, Grain.QUARTER, Grain.YEAR), _whole(4, Grain.QUARTER, Grain.FISCAL_YEAR)
+    (False, True)
+    """
+    if unit in _DAYS and grain in _DAYS:
+        return amount * _DAYS[unit] % _DAYS[grain] == 0
+    if unit in _MONTHS and grain in _MONTHS:
+        return amount * _MONTHS[unit] % _MONTHS[grain] == 0
+    return False
 
 
 def _add(outer: Offset | None, inner: Offset | None, metric: Metric) -> Offset | None:

@@ -15,7 +15,7 @@ from typing import assert_never
 from sqlglot import exp
 
 from metrics_layer.graph.entity_metrics import narrowed
-from metrics_layer.planner.plan import AggColumn, Aggregation, Fill, Periods, Plan
+from metrics_layer.planner.plan import AggColumn, Aggregation, Fill, Periods, Plan, Shifted
 from metrics_layer.spec.models import Rollup, SemiAdditive
 from metrics_layer.sql.calendar import in_calendar, join_calendar
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
@@ -54,12 +54,20 @@ def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
     final_names: list[str] = []
     defining: list[str] = []
     relations = _Relations(ctes)
+    finals: dict[str, Aggregation] = {}
+    read = _read_directly(plan)
     for aggregation in plan.aggregations:
         built, final = _aggregation_ctes(aggregation, relations, take)
         ctes.extend(built)
+        finals[final] = aggregation
+        if read is not None and final not in read:
+            continue  # read only through a shifted view
         final_names.append(final)
         if aggregation.offset is None:
             defining.append(final)
+    for shifted in plan.shifted:
+        ctes.append(_shifted_cte(shifted, finals[shifted.of]))
+        final_names.append(shifted.name)
     aliases = [g.alias for g in plan.groupings]
     if plan.fill is not None:
         select = _filled_select(plan, plan.fill, aliases, final_names, defining, relations, take)
@@ -74,6 +82,25 @@ def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
         select.set("with_", exp.With(expressions=ctes))
     join_calendar(select, plan.calendar)
     return select
+
+
+def _read_directly(plan: Plan) -> set[str] | None:
+    """The CTEs the metrics read (None: every aggregation, for a listing without metrics).
+    An aggregation the metrics read only through a shifted view does not join the grain: it
+    defines no period of its own."""
+    if not plan.shifted or not plan.metrics:
+        return None
+    return {c.table for m in plan.metrics for c in m.expr.find_all(exp.Column)}
+
+
+def _shifted_cte(shifted: Shifted, of: Aggregation) -> exp.CTE:
+    """The rows of ``of`` at the query grain, each metric_time grouping moved by the offset."""
+    moved = dict(shifted.moved)
+    final = f"{of.name}_rollup" if of.per is not None and of.periods is not None else of.name
+    values = [alias(moved[a].copy(), a) if a in moved else column(a, final) for a, _ in of.groups]
+    values += [column(c.alias, final) for c in of.columns]
+    select = exp.Select(expressions=values).from_(exp.Table(this=ident(final)), copy=False)
+    return exp.CTE(this=select, alias=table_alias(shifted.name))
 
 
 def _order(requested: tuple[tuple[str, bool], ...], aliases: list[str]) -> list[exp.Ordered]:
