@@ -199,6 +199,9 @@ class Plan:
     # The project's calendar table, joined where the plan cuts a calendar period.
     calendar: Calendar | None = None
     shifted: tuple[Shifted, ...] = ()
+    # Grain keys no aggregation can give NULL (a built-in grain of metric_time within a date
+    # range): joined on plain equality, which every engine can hash and estimate.
+    never_null: frozenset[str] = frozenset()
 
     @property
     def columns(self) -> tuple[str, ...]:

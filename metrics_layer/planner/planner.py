@@ -199,6 +199,17 @@ class Planner:
             fill,
             self.graph.calendar,
             self._shifted_views(),
+            self._never_null(groupings),
+        )
+
+    def _never_null(self, groupings: Sequence[Grouping]) -> frozenset[str]:
+        """The metric_time groupings by a built-in grain when the query has a date range: every
+        scan keeps only rows whose time is in it, so none has a NULL period (a calendar table's
+        period is NULL for a day the table does not hold)."""
+        if self.query.start is None and self.query.end is None:
+            return frozenset()
+        return frozenset(
+            g.alias for g in groupings if isinstance(self.graph.metric_time_period(g.name), Grain)
         )
 
     def _shifted_views(self) -> tuple[Shifted, ...]:

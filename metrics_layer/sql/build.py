@@ -130,7 +130,7 @@ def _final_select(
     and never adds a period of its own."""
     metrics = [alias(take(m.expr), m.alias) for m in plan.metrics]
     if len(names) == 1:
-        return _on_grain(names[0], aliases, [], metrics)
+        return _on_grain(names[0], aliases, [], metrics, plan.never_null)
     if not aliases:
         select = exp.Select(expressions=metrics).from_(exp.Table(this=ident(names[0])), copy=False)
         for name in names[1:]:
@@ -140,7 +140,8 @@ def _final_select(
     if len(defining) > 1:
         ctes.append(exp.CTE(this=_keys(aliases, defining, distinct=True), alias=table_alias(KEYS)))
         base = KEYS
-    return _on_grain(base, aliases, [n for n in names if n != base], metrics)
+    others = [n for n in names if n != base]
+    return _on_grain(base, aliases, others, metrics, plan.never_null)
 
 
 def _filled_select(
@@ -184,21 +185,31 @@ def _filled_select(
         ctes.append(exp.CTE(this=keys, alias=table_alias(KEYS)))
         base = KEYS
     metrics = [alias(take(m.expr), m.alias) for m in plan.metrics]
-    return _on_grain(base, aliases, names, metrics)
+    return _on_grain(base, aliases, names, metrics, plan.never_null)
 
 
 def _on_grain(
-    base: str, aliases: list[str], names: list[str], metrics: list[exp.Alias]
+    base: str,
+    aliases: list[str],
+    names: list[str],
+    metrics: list[exp.Alias],
+    never_null: frozenset[str] = frozenset(),
 ) -> exp.Select:
     """The grain keys of ``base`` and the metrics, each of ``names`` LEFT JOINed onto ``base``
-    on null-safe equality of every grain key (a NULL group matches a NULL group)."""
+    on every grain key: null-safe equality (a NULL group matches a NULL group), plain equality
+    for the keys in ``never_null``."""
     groups = [alias(column(a, base), a) for a in aliases]
     select = exp.Select(expressions=[*groups, *metrics]).from_(
         exp.Table(this=ident(base)), copy=False
     )
     for name in names:
         on = exp.and_(
-            *(exp.NullSafeEQ(this=column(a, base), expression=column(a, name)) for a in aliases),
+            *(
+                (exp.EQ if a in never_null else exp.NullSafeEQ)(
+                    this=column(a, base), expression=column(a, name)
+                )
+                for a in aliases
+            ),
             copy=False,
         )
         _join(select, exp.Table(this=ident(name)), on, side="LEFT")
