@@ -36,7 +36,7 @@ def test_a_date_part_stays_null_safe(layer: ml.SemanticLayer) -> None:
 
 
 def test_equality_keeps_every_period(layer: ml.SemanticLayer) -> None:
-    asked = dict(start="2026-01-01", end="2026-06-30")
+    asked = {"start": "2026-01-01", "end": "2026-06-30"}
     both = layer.query(TWO_SOURCES, by=["metric_time.month"], **asked).run().rows
     alone = [layer.query([m], by=["metric_time.month"], **asked).run().rows for m in TWO_SOURCES]
     assert [row[:2] for row in both] == list(alone[0])
