@@ -49,6 +49,7 @@ __all__ = [
     "RULES",
     "UNSUPPORTED",
     "dialect_name",
+    "prepared",
     "render",
 ]
 
@@ -565,6 +566,17 @@ def render(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
 
     ``tree`` is consumed: the rules and the generator may change it in place.
     """
+    final = prepared(tree, dialect)
+    return Dialect.get_or_raise(dialect).generate(final, copy=False, pretty=pretty)
+
+
+def prepared(tree: exp.Expr, dialect: str) -> exp.Expr:
+    """``tree`` after ``dialect``'s rules, as its generator receives it; UnsupportedError for
+    what the dialect cannot run exactly. ``tree`` is consumed (changed in place).
+
+    >>> prepared(exp.Avg(this=exp.column("x")), "mysql").sql("mysql")
+    '(CAST(SUM(x) AS DOUBLE) / NULLIF(COUNT(x), 0))'
+    """
     for rule in RULES.get(dialect, ()):
         kinds: tuple[type[exp.Expr], ...] | None = getattr(rule, "kinds", None)
         if kinds is not None and tree.find(*kinds) is None:
@@ -576,4 +588,4 @@ def render(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
     for kind, (what, fix) in unsupported.items():
         if tree.find(kind) is not None:
             raise UnsupportedError(f"{dialect} cannot compute {what} exactly; {fix}")
-    return Dialect.get_or_raise(dialect).generate(tree, copy=False, pretty=pretty)
+    return tree
