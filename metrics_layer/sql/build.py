@@ -59,9 +59,9 @@ def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
         select = _final_select(plan, aliases, final_names, defining or final_names, ctes, take)
     order = _order(plan.order, aliases)
     if order:
-        select = select.order_by(*order, copy=False)
+        select.set("order", exp.Order(expressions=order))
     if plan.limit is not None:
-        select = select.limit(plan.limit, copy=False)
+        select.set("limit", exp.Limit(expression=exp.Literal.number(plan.limit)))
     if ctes:
         select.set("with_", exp.With(expressions=ctes))
     join_calendar(select, plan.calendar)
@@ -97,7 +97,7 @@ def _final_select(
     if len(names) == 1:
         return _on_grain(names[0], aliases, [], metrics)
     if not aliases:
-        select = exp.Select(expressions=metrics).from_(exp.Table(this=ident(names[0])), copy=False)
+        select = _select(metrics, exp.Table(this=ident(names[0])))
         for name in names[1:]:
             _join(select, exp.Table(this=ident(name)), None, kind="CROSS")
         return select
@@ -128,13 +128,13 @@ def _filled_select(
     bounds = bounds_select(spine.start, spine.end, FILL_TIMES, fill.bounded_by)
     ctes.append(exp.CTE(this=bounds, alias=table_alias(FILL_BOUNDS)))
     ctes.append(exp.CTE(this=days_select(FILL_BOUNDS, spine.digits), alias=table_alias(FILL_DAYS)))
-    periods = exp.Select(expressions=[alias(e.copy(), a) for a, e in fill.periods]).from_(
-        exp.Table(this=ident(FILL_DAYS)), copy=False
+    periods = _select(
+        [alias(e.copy(), a) for a, e in fill.periods], exp.Table(this=ident(FILL_DAYS))
     )
     known = in_calendar(fill.periods)
     if known is not None:
-        periods = periods.where(known, copy=False)
-    periods = periods.group_by(*(e.copy() for _, e in fill.periods), copy=False)
+        periods.set("where", exp.Where(this=known))
+    periods.set("group", exp.Group(expressions=[e.copy() for _, e in fill.periods]))
     ctes.append(exp.CTE(this=periods, alias=table_alias(FILL_PERIODS)))
     timed = {a for a, _ in fill.periods}
     others = [a for a in aliases if a not in timed]
@@ -142,9 +142,10 @@ def _filled_select(
     if others:
         found = _keys(others, defining, distinct=True)
         ctes.append(exp.CTE(this=found, alias=table_alias(FILL_OTHERS)))
-        keys = exp.Select(
-            expressions=[column(a, FILL_PERIODS if a in timed else FILL_OTHERS) for a in aliases]
-        ).from_(exp.Table(this=ident(FILL_PERIODS)), copy=False)
+        keys = _select(
+            [column(a, FILL_PERIODS if a in timed else FILL_OTHERS) for a in aliases],
+            exp.Table(this=ident(FILL_PERIODS)),
+        )
         _join(keys, exp.Table(this=ident(FILL_OTHERS)), None, kind="CROSS")
         ctes.append(exp.CTE(this=keys, alias=table_alias(KEYS)))
         base = KEYS
@@ -158,9 +159,7 @@ def _on_grain(
     """The grain keys of ``base`` and the metrics, each of ``names`` LEFT JOINed onto ``base``
     on null-safe equality of every grain key (a NULL group matches a NULL group)."""
     groups = [alias(column(a, base), a) for a in aliases]
-    select = exp.Select(expressions=[*groups, *metrics]).from_(
-        exp.Table(this=ident(base)), copy=False
-    )
+    select = _select([*groups, *metrics], exp.Table(this=ident(base)))
     for name in names:
         on = exp.and_(
             *(exp.NullSafeEQ(this=column(a, base), expression=column(a, name)) for a in aliases),
@@ -179,9 +178,7 @@ def _keys(aliases: list[str], names: list[str], *, distinct: bool) -> exp.Query:
 
 
 def _select_keys(aliases: list[str], name: str) -> exp.Select:
-    return exp.Select(expressions=[column(a, name) for a in aliases]).from_(
-        exp.Table(this=ident(name)), copy=False
-    )
+    return _select([column(a, name) for a in aliases], exp.Table(this=ident(name)))
 
 
 def _aggregation_ctes(
@@ -195,8 +192,7 @@ def _aggregation_ctes(
     if agg.periods is not None and needed:
         ctes.append(_periods_cte(agg, agg.periods, periods, needed, relations, take))
     group_by = [e.copy() for _, e in agg.groups]
-    scan = exp.Select(expressions=[alias(take(e), a) for a, e in agg.groups])
-    scan = scan.from_(_scanned(agg, relations), copy=False)
+    scan = _select([alias(take(e), a) for a, e in agg.groups], _scanned(agg, relations))
     for join in agg.joins:
         _join(scan, relations.use(join.relation, join.alias), take(join.on), side="LEFT")
     if agg.keep is not None and agg.periods is not None:
@@ -205,22 +201,20 @@ def _aggregation_ctes(
         on.append(exp.EQ(this=agg.periods.period.copy(), expression=column(edge, periods)))
         _join(scan, exp.Table(this=ident(periods)), exp.and_(*on, copy=False), kind="INNER")
     if agg.where is not None:
-        scan = scan.where(take(agg.where), copy=False)
+        scan.set("where", exp.Where(this=take(agg.where)))
     if agg.per is not None:
         group_by.append(agg.per.copy())
         scan.append("expressions", alias(take(agg.per), PERIOD))
     for c in agg.columns:
         scan.append("expressions", alias(take(c.call), c.alias))
     if group_by:
-        scan = scan.group_by(*group_by, copy=False)
+        scan.set("group", exp.Group(expressions=group_by))
     ctes.append(exp.CTE(this=scan, alias=table_alias(agg.name)))
     if agg.per is None or agg.periods is None:
         return ctes, agg.name
     rolled = f"{agg.name}_rollup"
     aliases = [a for a, _ in agg.groups]
-    outer = exp.Select(expressions=[column(a, agg.name) for a in aliases]).from_(
-        exp.Table(this=ident(agg.name)), copy=False
-    )
+    outer = _select([column(a, agg.name) for a in aliases], exp.Table(this=ident(agg.name)))
     for c in agg.columns:
         outer.append("expressions", alias(_rollup(c, agg.name, periods), c.alias))
     match = _partition_match(agg.periods, periods, agg.name)
@@ -229,7 +223,7 @@ def _aggregation_ctes(
     elif needed:
         _join(outer, exp.Table(this=ident(periods)), None, kind="CROSS")
     if aliases:
-        outer = outer.group_by(*(column(a, agg.name) for a in aliases), copy=False)
+        outer.set("group", exp.Group(expressions=[column(a, agg.name) for a in aliases]))
     ctes.append(exp.CTE(this=outer, alias=table_alias(rolled)))
     return ctes, rolled
 
@@ -281,6 +275,12 @@ def _scanned(agg: Aggregation, relations: _Relations) -> exp.Expr:
     return relations.use(own, agg.relation.alias)
 
 
+def _select(expressions: list[exp.Expr], table: exp.Expr) -> exp.Select:
+    """``SELECT expressions FROM table``. Here and below clauses are built as nodes, not with
+    ``Select.from_``/``where``/``group_by``/``limit``, which parse their arguments first."""
+    return exp.Select(expressions=expressions, from_=exp.From(this=table))
+
+
 def _join(
     select: exp.Select,
     table: exp.Expr,
@@ -312,11 +312,11 @@ def _periods_cte(
     if COUNT in needed:
         distinct = exp.Distinct(expressions=[periods.period.copy()])
         select.append("expressions", alias(exp.Count(this=distinct), COUNT))
-    select = select.from_(_scanned(agg, relations), copy=False)
+    select.set("from_", exp.From(this=_scanned(agg, relations)))
     if periods.time_range is not None:
-        select = select.where(take(periods.time_range), copy=False)
+        select.set("where", exp.Where(this=take(periods.time_range)))
     if periods.partition:
-        select = select.group_by(*(e.copy() for _, e in periods.partition), copy=False)
+        select.set("group", exp.Group(expressions=[e.copy() for _, e in periods.partition]))
     return exp.CTE(this=select, alias=table_alias(name))
 
 
