@@ -49,6 +49,7 @@ __all__ = [
     "RULES",
     "UNSUPPORTED",
     "dialect_name",
+    "kinds_in",
     "prepared",
     "render",
 ]
@@ -577,15 +578,41 @@ def prepared(tree: exp.Expr, dialect: str) -> exp.Expr:
     >>> prepared(exp.Avg(this=exp.column("x")), "mysql").sql("mysql")
     '(CAST(SUM(x) AS DOUBLE) / NULLIF(COUNT(x), 0))'
     """
+    present = kinds_in(tree)
     for rule in RULES.get(dialect, ()):
         kinds: tuple[type[exp.Expr], ...] | None = getattr(rule, "kinds", None)
-        if kinds is not None and tree.find(*kinds) is None:
+        if kinds is not None and not _holds(present, kinds):
             continue
         tree = tree.transform(rule, copy=False)
+        present = kinds_in(tree)  # the rule may have added kinds a later rule acts on
     # After the rules: a rule may turn a construct into one the dialect has (SQLite's month
     # arithmetic becomes DATE() modifiers, so no INTERVAL is left of it).
     unsupported = UNSUPPORTED.get(dialect, {})
     for kind, (what, fix) in unsupported.items():
-        if tree.find(kind) is not None:
+        if _holds(present, (kind,)):
             raise UnsupportedError(f"{dialect} cannot compute {what} exactly; {fix}")
     return tree
+
+
+def _holds(present: set[type[exp.Expr]], kinds: tuple[type[exp.Expr], ...]) -> bool:
+    """Whether a node type of ``present`` is one of ``kinds`` or a subclass (as ``find``)."""
+    return any(issubclass(kind, kinds) for kind in present)
+
+
+def kinds_in(tree: exp.Expr) -> set[type[exp.Expr]]:
+    """The node types in ``tree``, in one pass over it (``find`` would walk it once per rule).
+
+    >>> sorted(k.__name__ for k in kinds_in(exp.Round(this=exp.column("x"))))
+    ['Column', 'Identifier', 'Round']
+    """
+    found: set[type[exp.Expr]] = set()
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        found.add(type(node))
+        for value in node.args.values():
+            if isinstance(value, exp.Expr):
+                pending.append(value)
+            elif isinstance(value, list):
+                pending.extend(item for item in value if isinstance(item, exp.Expr))
+    return found
