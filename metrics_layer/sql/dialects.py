@@ -7,7 +7,7 @@ UnsupportedError instead of producing SQL that is subtly different.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import TypeVar
 
@@ -51,6 +51,7 @@ __all__ = [
     "dialect_name",
     "kinds_in",
     "prepared",
+    "release",
     "render",
 ]
 
@@ -565,10 +566,32 @@ def dialect_name(name: str | None) -> str:
 def render(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
     """SQL text for ``dialect``; applies its rules and refuses what it cannot run exactly.
 
-    ``tree`` is consumed: the rules and the generator may change it in place.
+    ``tree`` is consumed: the rules and the generator may change it in place, and afterwards
+    its nodes are unlinked from each other (``release``).
     """
     final = prepared(tree, dialect)
-    return Dialect.get_or_raise(dialect).generate(final, copy=False, pretty=pretty)
+    text = Dialect.get_or_raise(dialect).generate(final, copy=False, pretty=pretty)
+    release(final)
+    return text
+
+
+def release(tree: exp.Expr) -> None:
+    """Unlink every node of ``tree`` from its parent.
+
+    A sqlglot node refers to its parent and the parent to it, so a tree nobody uses any more is
+    a reference cycle: only a full run of the garbage collector frees it, and that run also
+    visits everything alive in the process, in one pause that lands on whichever compile
+    happens to trigger it (a 1,000-metric query leaves about 75,000 such objects). Unlinked,
+    the tree is freed by reference counting as soon as it is dropped, within the compile that
+    made it.
+
+    >>> tree = exp.Not(this=exp.column("x"))
+    >>> release(tree)
+    >>> tree.this.parent is None
+    True
+    """
+    for node in _nodes(tree):
+        node.parent = None
 
 
 def prepared(tree: exp.Expr, dialect: str) -> exp.Expr:
@@ -605,14 +628,18 @@ def kinds_in(tree: exp.Expr) -> set[type[exp.Expr]]:
     >>> sorted(k.__name__ for k in kinds_in(exp.Round(this=exp.column("x"))))
     ['Column', 'Identifier', 'Round']
     """
-    found: set[type[exp.Expr]] = set()
+    return {type(node) for node in _nodes(tree)}
+
+
+def _nodes(tree: exp.Expr) -> Iterator[exp.Expr]:
+    """Every node of ``tree``, in no particular order (``Expr.walk`` keeps an order, at a cost
+    per node that matters on every compile)."""
     pending = [tree]
     while pending:
         node = pending.pop()
-        found.add(type(node))
+        yield node
         for value in node.args.values():
             if isinstance(value, exp.Expr):
                 pending.append(value)
             elif isinstance(value, list):
                 pending.extend(item for item in value if isinstance(item, exp.Expr))
-    return found
