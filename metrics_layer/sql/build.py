@@ -16,8 +16,9 @@ from sqlglot import exp
 from metrics_layer.graph.entity_metrics import narrowed
 from metrics_layer.planner.plan import AggColumn, Aggregation, Fill, Periods, Plan
 from metrics_layer.spec.models import Rollup, SemiAdditive
-from metrics_layer.sql.calendar import in_calendar, join_calendar
+from metrics_layer.sql.calendar import CalendarLookup, CalendarShift, in_calendar, join_calendar
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
+from metrics_layer.sql.nodes import holds, kinds_in
 from metrics_layer.sql.spine import DIGITS, bounds_select, days_select, digits_cte
 from metrics_layer.sql.windows import window_ctes
 
@@ -64,8 +65,18 @@ def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
         select.set("limit", exp.Limit(expression=exp.Literal.number(plan.limit)))
     if ctes:
         select.set("with_", exp.With(expressions=ctes))
-    join_calendar(select, plan.calendar)
+    if _calendar_used(select, plan):
+        join_calendar(select, plan.calendar)
     return select
+
+
+def _calendar_used(select: exp.Select, plan: Plan) -> bool:
+    """Whether ``join_calendar`` has work in ``select``: a calendar whose days make the spines,
+    or a calendar period's marker anywhere in the query (also without a calendar, which
+    ``join_calendar`` then refuses)."""
+    if plan.calendar is not None and plan.calendar.spine:
+        return True
+    return holds(kinds_in(select), (CalendarLookup, CalendarShift))
 
 
 def _order(requested: tuple[tuple[str, bool], ...], aliases: list[str]) -> list[exp.Ordered]:

@@ -7,7 +7,7 @@ UnsupportedError instead of producing SQL that is subtly different.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import cache
 from typing import TypeVar
 
@@ -25,6 +25,7 @@ from metrics_layer.sql.clickhouse import (
     clickhouse_utf8,
 )
 from metrics_layer.sql.names import cast, column, table_alias
+from metrics_layer.sql.nodes import holds, kinds_in, release
 from metrics_layer.sql.parts import (
     bigquery_date_part,
     clickhouse_date_part,
@@ -49,9 +50,7 @@ __all__ = [
     "RULES",
     "UNSUPPORTED",
     "dialect_name",
-    "kinds_in",
     "prepared",
-    "release",
     "render",
 ]
 
@@ -567,31 +566,12 @@ def render(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
     """SQL text for ``dialect``; applies its rules and refuses what it cannot run exactly.
 
     ``tree`` is consumed: the rules and the generator may change it in place, and afterwards
-    its nodes are unlinked from each other (``release``).
+    its nodes are unlinked from each other (``sql/nodes.py: release``).
     """
     final = prepared(tree, dialect)
     text = Dialect.get_or_raise(dialect).generate(final, copy=False, pretty=pretty)
     release(final)
     return text
-
-
-def release(tree: exp.Expr) -> None:
-    """Unlink every node of ``tree`` from its parent.
-
-    A sqlglot node refers to its parent and the parent to it, so a tree nobody uses any more is
-    a reference cycle: only a full run of the garbage collector frees it, and that run also
-    visits everything alive in the process, in one pause that lands on whichever compile
-    happens to trigger it (a 1,000-metric query leaves about 75,000 such objects). Unlinked,
-    the tree is freed by reference counting as soon as it is dropped, within the compile that
-    made it.
-
-    >>> tree = exp.Not(this=exp.column("x"))
-    >>> release(tree)
-    >>> tree.this.parent is None
-    True
-    """
-    for node in _nodes(tree):
-        node.parent = None
 
 
 def prepared(tree: exp.Expr, dialect: str) -> exp.Expr:
@@ -604,7 +584,7 @@ def prepared(tree: exp.Expr, dialect: str) -> exp.Expr:
     present = kinds_in(tree)
     for rule in RULES.get(dialect, ()):
         kinds: tuple[type[exp.Expr], ...] | None = getattr(rule, "kinds", None)
-        if kinds is not None and not _holds(present, kinds):
+        if kinds is not None and not holds(present, kinds):
             continue
         tree = tree.transform(rule, copy=False)
         present = kinds_in(tree)  # the rule may have added kinds a later rule acts on
@@ -612,34 +592,6 @@ def prepared(tree: exp.Expr, dialect: str) -> exp.Expr:
     # arithmetic becomes DATE() modifiers, so no INTERVAL is left of it).
     unsupported = UNSUPPORTED.get(dialect, {})
     for kind, (what, fix) in unsupported.items():
-        if _holds(present, (kind,)):
+        if holds(present, (kind,)):
             raise UnsupportedError(f"{dialect} cannot compute {what} exactly; {fix}")
     return tree
-
-
-def _holds(present: set[type[exp.Expr]], kinds: tuple[type[exp.Expr], ...]) -> bool:
-    """Whether a node type of ``present`` is one of ``kinds`` or a subclass (as ``find``)."""
-    return any(issubclass(kind, kinds) for kind in present)
-
-
-def kinds_in(tree: exp.Expr) -> set[type[exp.Expr]]:
-    """The node types in ``tree``, in one pass over it (``find`` would walk it once per rule).
-
-    >>> sorted(k.__name__ for k in kinds_in(exp.Round(this=exp.column("x"))))
-    ['Column', 'Identifier', 'Round']
-    """
-    return {type(node) for node in _nodes(tree)}
-
-
-def _nodes(tree: exp.Expr) -> Iterator[exp.Expr]:
-    """Every node of ``tree``, in no particular order (``Expr.walk`` keeps an order, at a cost
-    per node that matters on every compile)."""
-    pending = [tree]
-    while pending:
-        node = pending.pop()
-        yield node
-        for value in node.args.values():
-            if isinstance(value, exp.Expr):
-                pending.append(value)
-            elif isinstance(value, list):
-                pending.extend(item for item in value if isinstance(item, exp.Expr))
