@@ -8,7 +8,7 @@ CTE names say what they compute: ``events_agg`` aggregates events at the query g
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import assert_never
 
 from sqlglot import exp
@@ -286,10 +286,10 @@ def _scanned(agg: Aggregation, relations: _Relations) -> exp.Expr:
     return relations.use(own, agg.relation.alias)
 
 
-def _select(expressions: list[exp.Expr], table: exp.Expr) -> exp.Select:
+def _select(expressions: Sequence[exp.Expr], table: exp.Expr) -> exp.Select:
     """``SELECT expressions FROM table``. Here and below clauses are built as nodes, not with
     ``Select.from_``/``where``/``group_by``/``limit``, which parse their arguments first."""
-    return exp.Select(expressions=expressions, from_=exp.From(this=table))
+    return exp.Select(expressions=list(expressions), from_=exp.From(this=table))
 
 
 def _join(
