@@ -263,17 +263,19 @@ class _Relations:
             self.defined.add(DIGITS)
             self.ctes.append(digits_cte())
 
-    def use(self, relation: exp.Expr, alias: str | None = None) -> exp.Expr:
-        """``relation`` (a source's table or SQL, owned by the graph) under ``alias``."""
+    def use(self, relation: exp.Expr, alias: str | None = None, *, own: bool = False) -> exp.Expr:
+        """``relation`` (a source's table or SQL, owned by the graph, so copied; ``own``: made
+        for this query, so taken as it is) under ``alias``."""
         alias = alias or relation.alias
         if not isinstance(relation, exp.Subquery):
-            table = relation.copy()
+            table = relation if own else relation.copy()
             table.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
             return table
         name = f"{relation.alias}_source"
         if name not in self.defined:
             self.defined.add(name)
-            self.ctes.append(exp.CTE(this=relation.this.copy(), alias=table_alias(name)))
+            body = relation.this if own else relation.this.copy()
+            self.ctes.append(exp.CTE(this=body, alias=table_alias(name)))
         return exp.Table(this=ident(name), alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
@@ -283,7 +285,7 @@ def _scanned(agg: Aggregation, relations: _Relations) -> exp.Expr:
     if agg.narrow is None:
         return relations.use(agg.relation)
     own = narrowed(agg.relation, *agg.narrow, f"{agg.name}_narrowed")
-    return relations.use(own, agg.relation.alias)
+    return relations.use(own, agg.relation.alias, own=True)
 
 
 def _select(expressions: Sequence[exp.Expr], table: exp.Expr) -> exp.Select:
