@@ -543,7 +543,8 @@ class Query:
     def _render(self, name: str, pretty: bool) -> str:
         """The SQL text, from the rendering of an earlier query of the same shape when there
         is one (``sql/shapes.py``); the first query of a shape renders it with stand-in dates
-        too, and keeps that only if writing its own dates in gives its own rendering."""
+        too, and keeps that only if writing its own dates in gives its own rendering. Without
+        a cache (``cache_bytes=0``) nothing would be kept, so the query is rendered once."""
         from metrics_layer.sql.build import build_select
         from metrics_layer.sql.dialects import render
         from metrics_layer.sql.shapes import fill, plan_dates, shape_key, with_stand_ins
@@ -551,6 +552,8 @@ class Query:
         with self._lock:
             plan, self._unused = self._unused, None
         plan = plan or self._new_plan()
+        if self.layer.compiled.max_bytes == 0:  # no cache: a shape's rendering is never kept
+            return render(build_select(plan, consume=True), name, pretty=pretty)
         try:
             dates = plan_dates(plan)
         except TypeError:

@@ -9,7 +9,7 @@ CTE names say what they compute: ``events_agg`` aggregates events at the query g
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import assert_never
 
 from sqlglot import exp
@@ -17,8 +17,9 @@ from sqlglot import exp
 from metrics_layer.graph.entity_metrics import narrowed
 from metrics_layer.planner.plan import AggColumn, Aggregation, Fill, Periods, Plan, Shifted
 from metrics_layer.spec.models import Rollup, SemiAdditive
-from metrics_layer.sql.calendar import in_calendar, join_calendar
+from metrics_layer.sql.calendar import CalendarLookup, CalendarShift, in_calendar, join_calendar
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
+from metrics_layer.sql.nodes import holds, kinds_in
 from metrics_layer.sql.spine import (
     DIGITS,
     FIRST_DAY,
@@ -75,12 +76,13 @@ def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
         select = _final_select(plan, aliases, final_names, defining or final_names, ctes, take)
     order = _order(plan.order, aliases)
     if order:
-        select = select.order_by(*order, copy=False)
+        select.set("order", exp.Order(expressions=order))
     if plan.limit is not None:
-        select = select.limit(plan.limit, copy=False)
+        select.set("limit", exp.Limit(expression=exp.Literal.number(plan.limit)))
     if ctes:
         select.set("with_", exp.With(expressions=ctes))
-    join_calendar(select, plan.calendar)
+    if _calendar_used(select, plan):
+        join_calendar(select, plan.calendar)
     return select
 
 
@@ -99,8 +101,17 @@ def _shifted_cte(shifted: Shifted, of: Aggregation) -> exp.CTE:
     final = f"{of.name}_rollup" if of.per is not None and of.periods is not None else of.name
     values = [alias(moved[a].copy(), a) if a in moved else column(a, final) for a, _ in of.groups]
     values += [column(c.alias, final) for c in of.columns]
-    select = exp.Select(expressions=values).from_(exp.Table(this=ident(final)), copy=False)
+    select = _select(values, exp.Table(this=ident(final)))
     return exp.CTE(this=select, alias=table_alias(shifted.name))
+
+
+def _calendar_used(select: exp.Select, plan: Plan) -> bool:
+    """Whether ``join_calendar`` has work in ``select``: a calendar whose days make the spines,
+    or a calendar period's marker anywhere in the query (also without a calendar, which
+    ``join_calendar`` then refuses)."""
+    if plan.calendar is not None and plan.calendar.spine:
+        return True
+    return holds(kinds_in(select), (CalendarLookup, CalendarShift))
 
 
 def _order(requested: tuple[tuple[str, bool], ...], aliases: list[str]) -> list[exp.Ordered]:
@@ -132,7 +143,7 @@ def _final_select(
     if len(names) == 1:
         return _on_grain(names[0], aliases, [], metrics, plan.never_null)
     if not aliases:
-        select = exp.Select(expressions=metrics).from_(exp.Table(this=ident(names[0])), copy=False)
+        select = _select(metrics, exp.Table(this=ident(names[0])))
         for name in names[1:]:
             _join(select, exp.Table(this=ident(name)), None, kind="CROSS")
         return select
@@ -164,13 +175,13 @@ def _filled_select(
     bounds = bounds_select(spine.start, spine.end, FILL_TIMES, fill.bounded_by)
     ctes.append(exp.CTE(this=bounds, alias=table_alias(FILL_BOUNDS)))
     ctes.append(exp.CTE(this=days_select(FILL_BOUNDS, spine.digits), alias=table_alias(FILL_DAYS)))
-    periods = exp.Select(expressions=[alias(e.copy(), a) for a, e in fill.periods]).from_(
-        exp.Table(this=ident(FILL_DAYS)), copy=False
+    periods = _select(
+        [alias(e.copy(), a) for a, e in fill.periods], exp.Table(this=ident(FILL_DAYS))
     )
     known = in_calendar(fill.periods)
     if known is not None:
-        periods = periods.where(known, copy=False)
-    periods = periods.group_by(*(e.copy() for _, e in fill.periods), copy=False)
+        periods.set("where", exp.Where(this=known))
+    periods.set("group", exp.Group(expressions=[e.copy() for _, e in fill.periods]))
     ctes.append(exp.CTE(this=periods, alias=table_alias(FILL_PERIODS)))
     timed = {a for a, _ in fill.periods}
     others = [a for a in aliases if a not in timed]
@@ -178,9 +189,10 @@ def _filled_select(
     if others:
         found = _keys(others, defining, distinct=True)
         ctes.append(exp.CTE(this=found, alias=table_alias(FILL_OTHERS)))
-        keys = exp.Select(
-            expressions=[column(a, FILL_PERIODS if a in timed else FILL_OTHERS) for a in aliases]
-        ).from_(exp.Table(this=ident(FILL_PERIODS)), copy=False)
+        keys = _select(
+            [column(a, FILL_PERIODS if a in timed else FILL_OTHERS) for a in aliases],
+            exp.Table(this=ident(FILL_PERIODS)),
+        )
         _join(keys, exp.Table(this=ident(FILL_OTHERS)), None, kind="CROSS")
         ctes.append(exp.CTE(this=keys, alias=table_alias(KEYS)))
         base = KEYS
@@ -199,9 +211,7 @@ def _on_grain(
     on every grain key: null-safe equality (a NULL group matches a NULL group), plain equality
     for the keys in ``never_null``."""
     groups = [alias(column(a, base), a) for a in aliases]
-    select = exp.Select(expressions=[*groups, *metrics]).from_(
-        exp.Table(this=ident(base)), copy=False
-    )
+    select = _select([*groups, *metrics], exp.Table(this=ident(base)))
     for name in names:
         on = exp.and_(
             *(
@@ -225,9 +235,7 @@ def _keys(aliases: list[str], names: list[str], *, distinct: bool) -> exp.Query:
 
 
 def _select_keys(aliases: list[str], name: str) -> exp.Select:
-    return exp.Select(expressions=[column(a, name) for a in aliases]).from_(
-        exp.Table(this=ident(name)), copy=False
-    )
+    return _select([column(a, name) for a in aliases], exp.Table(this=ident(name)))
 
 
 def _aggregation_ctes(
@@ -242,8 +250,7 @@ def _aggregation_ctes(
     if agg.periods is not None and needed and not on_calendar:
         ctes.append(_periods_cte(agg, agg.periods, periods, needed, relations, take))
     group_by = [e.copy() for _, e in agg.groups]
-    scan = exp.Select(expressions=[alias(take(e), a) for a, e in agg.groups])
-    scan = scan.from_(_scanned(agg, relations), copy=False)
+    scan = _select([alias(take(e), a) for a, e in agg.groups], _scanned(agg, relations))
     for join in agg.joins:
         _join(scan, relations.use(join.relation, join.alias), take(join.on), side="LEFT")
     if agg.keep is not None and agg.periods is not None:
@@ -252,14 +259,14 @@ def _aggregation_ctes(
         on.append(exp.EQ(this=agg.periods.period.copy(), expression=column(edge, periods)))
         _join(scan, exp.Table(this=ident(periods)), exp.and_(*on, copy=False), kind="INNER")
     if agg.where is not None:
-        scan = scan.where(take(agg.where), copy=False)
+        scan.set("where", exp.Where(this=take(agg.where)))
     if agg.per is not None:
         group_by.append(agg.per.copy())
         scan.append("expressions", alias(take(agg.per), PERIOD))
     for c in agg.columns:
         scan.append("expressions", alias(take(c.call), c.alias))
     if group_by:
-        scan = scan.group_by(*group_by, copy=False)
+        scan.set("group", exp.Group(expressions=group_by))
     ctes.append(exp.CTE(this=scan, alias=table_alias(agg.name)))
     if agg.per is None or agg.periods is None:
         return ctes, agg.name
@@ -267,9 +274,7 @@ def _aggregation_ctes(
         ctes.extend(_calendar_periods_ctes(agg, agg.periods, periods, needed, relations))
     rolled = f"{agg.name}_rollup"
     aliases = [a for a, _ in agg.groups]
-    outer = exp.Select(expressions=[column(a, agg.name) for a in aliases]).from_(
-        exp.Table(this=ident(agg.name)), copy=False
-    )
+    outer = _select([column(a, agg.name) for a in aliases], exp.Table(this=ident(agg.name)))
     for c in agg.columns:
         outer.append("expressions", alias(_rollup(c, agg.name, periods), c.alias))
     match = _partition_match(agg.periods, periods, agg.name)
@@ -278,7 +283,7 @@ def _aggregation_ctes(
     elif needed:
         _join(outer, exp.Table(this=ident(periods)), None, kind="CROSS")
     if aliases:
-        outer = outer.group_by(*(column(a, agg.name) for a in aliases), copy=False)
+        outer.set("group", exp.Group(expressions=[column(a, agg.name) for a in aliases]))
     ctes.append(exp.CTE(this=outer, alias=table_alias(rolled)))
     return ctes, rolled
 
@@ -307,17 +312,19 @@ class _Relations:
             self.defined.add(DIGITS)
             self.ctes.append(digits_cte())
 
-    def use(self, relation: exp.Expr, alias: str | None = None) -> exp.Expr:
-        """``relation`` (a source's table or SQL, owned by the graph) under ``alias``."""
+    def use(self, relation: exp.Expr, alias: str | None = None, *, own: bool = False) -> exp.Expr:
+        """``relation`` (a source's table or SQL, owned by the graph, so copied; ``own``: made
+        for this query, so taken as it is) under ``alias``."""
         alias = alias or relation.alias
         if not isinstance(relation, exp.Subquery):
-            table = relation.copy()
+            table = relation if own else relation.copy()
             table.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
             return table
         name = f"{relation.alias}_source"
         if name not in self.defined:
             self.defined.add(name)
-            self.ctes.append(exp.CTE(this=relation.this.copy(), alias=table_alias(name)))
+            body = relation.this if own else relation.this.copy()
+            self.ctes.append(exp.CTE(this=body, alias=table_alias(name)))
         return exp.Table(this=ident(name), alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
@@ -327,7 +334,13 @@ def _scanned(agg: Aggregation, relations: _Relations) -> exp.Expr:
     if agg.narrow is None:
         return relations.use(agg.relation)
     own = narrowed(agg.relation, *agg.narrow, f"{agg.name}_narrowed")
-    return relations.use(own, agg.relation.alias)
+    return relations.use(own, agg.relation.alias, own=True)
+
+
+def _select(expressions: Sequence[exp.Expr], table: exp.Expr) -> exp.Select:
+    """``SELECT expressions FROM table``. Here and below clauses are built as nodes, not with
+    ``Select.from_``/``where``/``group_by``/``limit``, which parse their arguments first."""
+    return exp.Select(expressions=list(expressions), from_=exp.From(this=table))
 
 
 def _join(
@@ -361,11 +374,11 @@ def _periods_cte(
     if COUNT in needed:
         distinct = exp.Distinct(expressions=[periods.period.copy()])
         select.append("expressions", alias(exp.Count(this=distinct), COUNT))
-    select = select.from_(_scanned(agg, relations), copy=False)
+    select.set("from_", exp.From(this=_scanned(agg, relations)))
     if periods.time_range is not None:
-        select = select.where(take(periods.time_range), copy=False)
+        select.set("where", exp.Where(this=take(periods.time_range)))
     if periods.partition:
-        select = select.group_by(*(e.copy() for _, e in periods.partition), copy=False)
+        select.set("group", exp.Group(expressions=[e.copy() for _, e in periods.partition]))
     return exp.CTE(this=select, alias=table_alias(name))
 
 
@@ -388,9 +401,9 @@ def _calendar_periods_ctes(
         ]
     )
     if spine.start is None or spine.end is None:
-        edges = edges.from_(_scanned(agg, relations), copy=False)
+        edges.set("from_", exp.From(this=_scanned(agg, relations)))
         if periods.row_range is not None:
-            edges = edges.where(periods.row_range.copy(), copy=False)
+            edges.set("where", exp.Where(this=periods.row_range.copy()))
     select = exp.Select(expressions=[alias(e.copy(), a) for a, e in periods.partition])
     if FIRST in needed:
         select.append("expressions", alias(exp.Min(this=periods.period.copy()), FIRST))
@@ -399,12 +412,12 @@ def _calendar_periods_ctes(
     if COUNT in needed:
         distinct = exp.Distinct(expressions=[periods.period.copy()])
         select.append("expressions", alias(exp.Count(this=distinct), COUNT))
-    select = select.from_(exp.Table(this=ident(days)), copy=False)
+    select.set("from_", exp.From(this=exp.Table(this=ident(days))))
     conditions = [c for c in (periods.time_range, in_calendar(periods.partition)) if c]
     if conditions:
-        select = select.where(exp.and_(*conditions), copy=False)
+        select.set("where", exp.Where(this=exp.and_(*conditions)))
     if periods.partition:
-        select = select.group_by(*(e.copy() for _, e in periods.partition), copy=False)
+        select.set("group", exp.Group(expressions=[e.copy() for _, e in periods.partition]))
     return [
         exp.CTE(this=edges, alias=table_alias(bounds)),
         exp.CTE(this=days_select(bounds, spine.digits), alias=table_alias(days)),

@@ -25,6 +25,7 @@ from metrics_layer.sql.clickhouse import (
     clickhouse_utf8,
 )
 from metrics_layer.sql.names import cast, column, table_alias
+from metrics_layer.sql.nodes import holds, kinds_in, release
 from metrics_layer.sql.parts import (
     bigquery_date_part,
     clickhouse_date_part,
@@ -49,6 +50,7 @@ __all__ = [
     "RULES",
     "UNSUPPORTED",
     "dialect_name",
+    "prepared",
     "render",
 ]
 
@@ -563,17 +565,33 @@ def dialect_name(name: str | None) -> str:
 def render(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
     """SQL text for ``dialect``; applies its rules and refuses what it cannot run exactly.
 
-    ``tree`` is consumed: the rules and the generator may change it in place.
+    ``tree`` is consumed: the rules and the generator may change it in place, and afterwards
+    its nodes are unlinked from each other (``sql/nodes.py: release``).
     """
+    final = prepared(tree, dialect)
+    text = Dialect.get_or_raise(dialect).generate(final, copy=False, pretty=pretty)
+    release(final)
+    return text
+
+
+def prepared(tree: exp.Expr, dialect: str) -> exp.Expr:
+    """``tree`` after ``dialect``'s rules, as its generator receives it; UnsupportedError for
+    what the dialect cannot run exactly. ``tree`` is consumed (changed in place).
+
+    >>> prepared(exp.Avg(this=exp.column("x")), "mysql").sql("mysql")
+    '(CAST(SUM(x) AS DOUBLE) / NULLIF(COUNT(x), 0))'
+    """
+    present = kinds_in(tree)
     for rule in RULES.get(dialect, ()):
         kinds: tuple[type[exp.Expr], ...] | None = getattr(rule, "kinds", None)
-        if kinds is not None and tree.find(*kinds) is None:
+        if kinds is not None and not holds(present, kinds):
             continue
         tree = tree.transform(rule, copy=False)
+        present = kinds_in(tree)  # the rule may have added kinds a later rule acts on
     # After the rules: a rule may turn a construct into one the dialect has (SQLite's month
     # arithmetic becomes DATE() modifiers, so no INTERVAL is left of it).
     unsupported = UNSUPPORTED.get(dialect, {})
     for kind, (what, fix) in unsupported.items():
-        if tree.find(kind) is not None:
+        if holds(present, (kind,)):
             raise UnsupportedError(f"{dialect} cannot compute {what} exactly; {fix}")
-    return Dialect.get_or_raise(dialect).generate(tree, copy=False, pretty=pretty)
+    return tree
