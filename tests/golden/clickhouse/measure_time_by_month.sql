@@ -38,8 +38,8 @@ SELECT
   subscriptions_agg.new_mrr - COALESCE(subscriptions_by_ended_at_agg.churned_mrr, 0) AS net_new_mrr
 FROM grain_keys
 LEFT JOIN subscriptions_agg
-  ON grain_keys.metric_time__month IS NOT DISTINCT FROM subscriptions_agg.metric_time__month
+  ON grain_keys.metric_time__month = subscriptions_agg.metric_time__month
 LEFT JOIN subscriptions_by_ended_at_agg
-  ON grain_keys.metric_time__month IS NOT DISTINCT FROM subscriptions_by_ended_at_agg.metric_time__month
+  ON grain_keys.metric_time__month = subscriptions_by_ended_at_agg.metric_time__month
 ORDER BY
   metric_time__month

@@ -143,19 +143,13 @@ SELECT
   COALESCE(users_agg.signups, 0) AS signups
 FROM grain_keys
 LEFT JOIN events_per_day_rollup
-  ON (
-    grain_keys.metric_time__week <=> events_per_day_rollup.metric_time__week
-    AND CAST(grain_keys.metric_time__week AS BINARY) <=> CAST(events_per_day_rollup.metric_time__week AS BINARY)
-  )
+  ON grain_keys.metric_time__week = events_per_day_rollup.metric_time__week
   AND (
     grain_keys.user__plan <=> events_per_day_rollup.user__plan
     AND CAST(grain_keys.user__plan AS BINARY) <=> CAST(events_per_day_rollup.user__plan AS BINARY)
   )
 LEFT JOIN users_agg
-  ON (
-    grain_keys.metric_time__week <=> users_agg.metric_time__week
-    AND CAST(grain_keys.metric_time__week AS BINARY) <=> CAST(users_agg.metric_time__week AS BINARY)
-  )
+  ON grain_keys.metric_time__week = users_agg.metric_time__week
   AND (
     grain_keys.user__plan <=> users_agg.user__plan
     AND CAST(grain_keys.user__plan AS BINARY) <=> CAST(users_agg.user__plan AS BINARY)

@@ -115,10 +115,10 @@ SELECT
   COALESCE(users_agg.signups, 0) AS signups
 FROM grain_keys
 LEFT JOIN events_per_day_rollup
-  ON grain_keys.metric_time__week IS NOT DISTINCT FROM events_per_day_rollup.metric_time__week
+  ON grain_keys.metric_time__week = events_per_day_rollup.metric_time__week
   AND grain_keys.user__plan IS NOT DISTINCT FROM events_per_day_rollup.user__plan
 LEFT JOIN users_agg
-  ON grain_keys.metric_time__week IS NOT DISTINCT FROM users_agg.metric_time__week
+  ON grain_keys.metric_time__week = users_agg.metric_time__week
   AND grain_keys.user__plan IS NOT DISTINCT FROM users_agg.user__plan
 ORDER BY
   daily_active_users DESC NULLS LAST,

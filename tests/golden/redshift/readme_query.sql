@@ -111,13 +111,7 @@ SELECT
   COALESCE(users_agg.signups, 0) AS signups
 FROM grain_keys
 LEFT JOIN events_per_day_rollup
-  ON (
-    grain_keys.metric_time__week = events_per_day_rollup.metric_time__week
-    OR (
-      grain_keys.metric_time__week IS NULL
-      AND events_per_day_rollup.metric_time__week IS NULL
-    )
-  )
+  ON grain_keys.metric_time__week = events_per_day_rollup.metric_time__week
   AND (
     grain_keys.user__plan = events_per_day_rollup.user__plan
     OR (
@@ -125,12 +119,7 @@ LEFT JOIN events_per_day_rollup
     )
   )
 LEFT JOIN users_agg
-  ON (
-    grain_keys.metric_time__week = users_agg.metric_time__week
-    OR (
-      grain_keys.metric_time__week IS NULL AND users_agg.metric_time__week IS NULL
-    )
-  )
+  ON grain_keys.metric_time__week = users_agg.metric_time__week
   AND (
     grain_keys.user__plan = users_agg.user__plan
     OR (
