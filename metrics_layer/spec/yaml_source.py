@@ -104,7 +104,8 @@ def read_yaml(text: str, file: str, *, nodes_left: int = MAX_NODES) -> YamlDocum
     ({'metrics': [{'name': 'a', 'country': 'no'}]}, (2, 11))
     """
     doc = YamlDocument(file=file, data=None)
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines() if "\t" in text else []  # only a file with a tab is looked at
+    for number, line in enumerate(lines, start=1):
         indent = len(line) - len(line.lstrip(" \t"))
         if "\t" in line[:indent]:
             doc.diagnostics.append(
