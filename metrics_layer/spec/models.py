@@ -78,7 +78,7 @@ SqlText = Annotated[str, StringConstraints(min_length=1)]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
 
 class Grain(StrEnum):
@@ -199,7 +199,7 @@ SchemaName = Annotated[
 class TargetSpec(_Spec):
     """Where one environment keeps the tables: the same definitions against dev, staging, prod."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     connection: str | None = Field(
         None, description="SQLAlchemy URL of this environment's database; default: the project's."
@@ -773,7 +773,6 @@ class DefinitionsFile(_Spec):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
-        defer_build=True,
         title="metrics_layer definitions",
         json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
     )
