@@ -1,7 +1,7 @@
 # Routine actions; run from the project root with the venv active.
 PYTHON ?= python
 
-.PHONY: help install test test-fast fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check bench-compile golden schema allowlist docs demo check lock ci
+.PHONY: help install test test-fast fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check bench-compile bench-load bench-import golden schema allowlist docs demo check lock ci
 
 help:
 	@echo "install    editable install with dev extras"
@@ -17,6 +17,8 @@ help:
 	@echo "bench-product  conversion, retention and churn KPIs on 10M events on DuckDB against hand-written SQL"
 	@echo "bench-check  check and check --base on a generated 1,000-metric project (fresh interpreter, 5 runs)"
 	@echo "bench-compile  uncached compile against the rendering floor (sqlglot writing the same tree); time per metric up to 1,000"
+	@echo "bench-load   ml.load of a generated 10,000-metric project: wall time and peak memory (clean interpreter, 5 runs)"
+	@echo "bench-import import to the first SQL of the demo definitions (clean interpreter)"
 	@echo "golden     regenerate tests/golden/<dialect>/*.sql"
 	@echo "schema     regenerate metrics_layer/spec/schema.json from the models"
 	@echo "allowlist  regenerate metrics_layer/safety/rendered.py (what allowed SQL becomes per engine)"
@@ -71,6 +73,12 @@ bench-check:
 
 bench-compile:
 	$(PYTHON) -m benchmarks.compile_floor
+
+bench-load:
+	$(PYTHON) -m benchmarks.load_10k --split
+
+bench-import:
+	$(PYTHON) -m benchmarks.import_time
 
 golden:
 	$(PYTHON) -m pytest tests/sql --update-golden -q

@@ -6,13 +6,15 @@ sql → engine); each stage lives in its own package.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import gc
 import heapq
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -210,7 +212,8 @@ def _checked(path: str | os.PathLike[str], allow_outside: bool, target: str | No
         found = [Diagnostic(Level.ERROR, problem, None, code="project", hint=hint)]
         return _Checked(None, bounded_diagnostics(found))
     try:
-        project = read_project(Path(path), allow_outside=allow_outside)
+        with _collector_paused():
+            project = read_project(Path(path), allow_outside=allow_outside)
     except OSError as exc:
         shown = _short(os.fspath(path))
         message = f"cannot read '{shown}': {exc.strerror or exc}"
@@ -226,7 +229,8 @@ def _checked(path: str | os.PathLike[str], allow_outside: bool, target: str | No
     if unknown:
         return _Checked(None, bounded_diagnostics(_by_place([*found, *unknown])))
     try:
-        graph, problems = build_graph(project, chosen)
+        with _collector_paused():
+            graph, problems = build_graph(project, chosen)
         if project.empty and any(p.level is Level.ERROR for p in problems):
             # The project file's own error (a calendar) says more than "no definitions".
             found = [d for d in found if d.code != "empty-project"]
@@ -248,6 +252,24 @@ def _checked(path: str | os.PathLike[str], allow_outside: bool, target: str | No
                 )
             ],
         )
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the project is read and its graph built.
+
+    Both stages make hundreds of thousands of objects that live as long as the layer, and
+    almost no cyclic garbage (what they drop is freed by reference counting). The collector
+    would walk every live object again each time their number grows by a quarter: over half
+    the time of reading a 10,000-metric project. It runs as usual during the checks, whose
+    planning drops sqlglot trees (cycles: each node points at its parent)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _by_place(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:

@@ -417,7 +417,6 @@ _FIELD_EXAMPLES = {"replaced_by": "'replaced_by: <metric>'", "sunset": "'sunset:
 
 def _replacement(graph: Graph, metric: Metric, target: str) -> Iterator[Diagnostic]:
     place = _metric_place(graph, metric.name, "replaced_by")
-    names = [n for n in graph.current if n != metric.name]
     if target == metric.name:
         yield _diagnostic(
             "deprecation",
@@ -428,6 +427,7 @@ def _replacement(graph: Graph, metric: Metric, target: str) -> Iterator[Diagnost
         return
     successor = graph.current.get(target)
     if successor is None:
+        names = [n for n in graph.current if n != metric.name]
         yield _diagnostic(
             "deprecation",
             place,

@@ -140,6 +140,8 @@ class Fingerprints:
     _metrics: dict[str, str] = field(default_factory=dict)
     _measures: dict[str, str] = field(default_factory=dict)
     _sources: dict[str, str] = field(default_factory=dict)
+    # A filter's dotted name seen from the sources it applies to: metrics share most of them.
+    _columns: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = field(default_factory=dict)
 
     def all(self) -> dict[str, str]:
         """Every metric's fingerprint, by name (current versions; see ``kept``)."""
@@ -189,7 +191,7 @@ class Fingerprints:
                 metric.expr, column=lambda c: _derived_input(c, tokens, self)
             )
         if metric.filter is not None:
-            sources = sorted(self._leaf_sources(metric))
+            sources = tuple(sorted(self._leaf_sources(metric)))
             meaning["filter"] = canonical_tree(
                 metric.filter, column=lambda c: self._filter_column(c, sources)
             )
@@ -281,9 +283,15 @@ class Fingerprints:
                 found |= self._leaf_sources(self.graph.metrics[item.name], seen | {metric.name})
         return found
 
-    def _filter_column(self, column: exp.Column, sources: Iterable[str]) -> str:
+    def _filter_column(self, column: exp.Column, sources: tuple[str, ...]) -> str:
         """A filter's dotted name as what it computes, seen from each source it applies to."""
-        parts = [part.name for part in column.parts]
+        key = (tuple(part.name for part in column.parts), sources)
+        found = self._columns.get(key)
+        if found is None:
+            found = self._columns[key] = self._dotted_name(list(key[0]), sources)
+        return found
+
+    def _dotted_name(self, parts: list[str], sources: Iterable[str]) -> str:
         seen = []
         for source in sources:
             names = parts

@@ -48,6 +48,7 @@ def build_metrics(
     second error; so is a metric built on a metric left out. Every dependency cycle is
     reported, once each."""
     broken = broken or Broken()
+    parsed: dict[str, exp.Expr] = {}
     metrics: dict[str, Metric] = {}
     seen: dict[str, Located[MetricSpec]] = {}
     located_metrics = list(located_metrics)
@@ -61,11 +62,15 @@ def build_metrics(
         if is_entity_metric(spec) and (derived is None or spec.name not in derived):
             continue
         metric = _metric(
-            _Context(located, graph, names, problems, broken), (derived or {}).get(spec.name)
+            _Context(located, graph, names, problems, broken, parsed),
+            (derived or {}).get(spec.name),
         )
         if metric is not None:
             metrics[metric.name] = metric
-        for kept in _kept_versions(located, graph, names, problems, derived or {}, broken):
+        kept_versions = _kept_versions(
+            located, graph, names, problems, derived or {}, broken, parsed
+        )
+        for kept in kept_versions:
             metrics[kept.name] = kept
     deps = {
         m.name: [i.name for i in m.inputs if i.measure is None]
@@ -155,6 +160,7 @@ def _kept_versions(
     problems: list[Diagnostic],
     derived: dict[str, EntityMetric],
     broken: Broken,
+    parsed: dict[str, exp.Expr],
 ) -> list[Metric]:
     """The metric's kept earlier versions, each a metric named ``name@N`` whose references
     are checked like any metric's, problems pointing into its item."""
@@ -188,7 +194,7 @@ def _kept_versions(
         rows = derived.get(version.spec.name)
         if is_entity_metric(version.spec) and rows is None:
             continue  # its rows could not be derived; that was reported
-        metric = _metric(_Context(version, graph, names, problems, broken), rows)
+        metric = _metric(_Context(version, graph, names, problems, broken, parsed), rows)
         if metric is not None:
             number = metric.version
             kept.append(replace(metric, name=f"{spec.name}@{number}", pinned_of=spec.name))
@@ -210,8 +216,19 @@ class _Context:
     names: set[str]
     problems: list[Diagnostic]
     broken: Broken
+    # The filters parsed so far, by their text: metrics share a few hundred distinct filters,
+    # and a parsed tree is never changed (the planner copies what it rewrites).
+    parsed: dict[str, exp.Expr]
     # Set when the metric names something left out after its own error: skip it quietly.
     quiet: bool = False
+
+    def condition(self, text: str) -> exp.Expr:
+        """The metric's filter ``text`` parsed (once per distinct text); FilterError when it
+        is not a safe boolean."""
+        found = self.parsed.get(text)
+        if found is None:
+            found = self.parsed[text] = parse_condition(text, field="filter")
+        return found
 
     def error(self, message: str, *where: str | int, code: str, hint: str) -> None:
         """An error at ``where`` in this metric, named in the message."""
@@ -280,7 +297,7 @@ def _metric(context: _Context, derived: EntityMetric | None = None) -> Metric | 
     condition: exp.Expr | None = None
     if spec.filter is not None:
         try:
-            condition = parse_condition(spec.filter, field="filter")
+            condition = context.condition(spec.filter)
         except FilterError as exc:
             _filter_error(context, exc, "filter")
     if len(problems) > before or context.quiet:

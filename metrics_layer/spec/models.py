@@ -8,6 +8,7 @@ every field; the JSON Schema in ``schema.json`` is generated from these classes.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -60,6 +61,7 @@ __all__ = [
     "SourceSpec",
     "TargetSpec",
     "WeekStart",
+    "accepts_strictly",
 ]
 
 Name = Annotated[
@@ -778,3 +780,26 @@ class DefinitionsFile(_Spec):
     project: ProjectSpec | None = None
     sources: list[SourceSpec] = Field(default_factory=list)
     metrics: list[MetricSpec] = Field(default_factory=list)
+
+
+def accepts_strictly(data: object) -> bool:
+    """Whether ``DefinitionsFile`` accepts ``data`` (a file as read from YAML) read strictly,
+    as its JSON Schema reads it; then that schema accepts it too.
+
+    Read as JSON text in strict mode, a value passes only in the JSON type the schema names (no
+    ``"3"`` for a number, no ``"yes"`` for a boolean, dates as text), and fields only by their
+    written names (``schema``, not the Python name ``schema_``). The models check more than the
+    schema says (time zones, real dates), so a refusal proves nothing: the schema decides then.
+
+    >>> accepts_strictly({"metrics": [{"name": "a", "type": "simple", "measure": "s.m"}]})
+    True
+    >>> accepts_strictly({"metrics": [{"name": "a", "type": "simple", "measure": "s.m",
+    ...                                "version": "2"}]})
+    False
+    """
+    try:
+        text = json.dumps(data)
+        DefinitionsFile.model_validate_json(text, strict=True, by_alias=True, by_name=False)
+    except (ValueError, TypeError):  # pydantic's ValidationError is a ValueError
+        return False
+    return True

@@ -30,9 +30,14 @@ from metrics_layer.spec.limits import (
     quote_path,
     size,
 )
-from metrics_layer.spec.models import DefinitionsFile, MetricSpec, ProjectSpec, SourceSpec
+from metrics_layer.spec.models import (
+    DefinitionsFile,
+    MetricSpec,
+    ProjectSpec,
+    SourceSpec,
+    accepts_strictly,
+)
 from metrics_layer.spec.places import item_name, place
-from metrics_layer.spec.schema import invalid_paths
 from metrics_layer.spec.yaml_source import Path, YamlDocument, read_yaml
 
 __all__ = [
@@ -464,7 +469,7 @@ def _parse_file(
         )
         project.diagnostics.extend(doc.diagnostics)
         return None
-    bad = _bad_items(invalid_paths(doc))
+    bad = set() if accepts_strictly(doc.data) else _schema_problems(doc)
     parsed_project = _valid(ProjectSpec, doc, ("project",), bad)
     sources = [
         (i, spec, kept)
@@ -511,6 +516,16 @@ def _parse_file(
 _METRIC: pydantic.TypeAdapter[MetricSpec] = pydantic.TypeAdapter(MetricSpec)
 _TAGS = {"simple", "ratio", "derived", "rolling", "cumulative", "conversion", "retention", "churn"}
 S = TypeVar("S")
+
+
+def _schema_problems(doc: YamlDocument) -> set[Path]:
+    """The items of ``doc`` that fail the JSON Schema, each problem reported in ``doc``.
+
+    Only a file the models refuse is walked with the schema (a file they accept strictly
+    passes it: ``models.accepts_strictly``), so ``jsonschema`` is imported only then."""
+    from metrics_layer.spec.schema import invalid_paths
+
+    return _bad_items(invalid_paths(doc))
 
 
 def _bad_items(paths: list[Path]) -> set[Path]:

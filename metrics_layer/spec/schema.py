@@ -3,6 +3,10 @@
 ``schema.json`` beside this module is the committed copy; a test proves it equals
 ``generate_schema()``. Editors use it through the yaml-language-server line documented in
 docs/definitions.md.
+
+The schema's errors are the ones shown to an author (they name the field and the fix), but
+walking a file with ``jsonschema`` takes about 0.2 ms per metric; ``spec/project.py`` walks only
+the files the models refuse when read strictly (``models.accepts_strictly``).
 """
 
 from __future__ import annotations

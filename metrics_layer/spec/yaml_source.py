@@ -104,7 +104,8 @@ def read_yaml(text: str, file: str, *, nodes_left: int = MAX_NODES) -> YamlDocum
     ({'metrics': [{'name': 'a', 'country': 'no'}]}, (2, 11))
     """
     doc = YamlDocument(file=file, data=None)
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines() if "\t" in text else []  # only a file with a tab is looked at
+    for number, line in enumerate(lines, start=1):
         indent = len(line) - len(line.lstrip(" \t"))
         if "\t" in line[:indent]:
             doc.diagnostics.append(
@@ -300,6 +301,7 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 
 
 _COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+_STR = "tag:yaml.org,2002:str"
 
 
 class _Refused(Exception):
@@ -350,7 +352,7 @@ class _Walk:
         self.count(node, depth)
         doc = self.doc
         doc.positions[path] = _mark(node)
-        if not isinstance(node, yaml.CollectionNode):
+        if isinstance(node, yaml.ScalarNode):
             return _scalar(node, path, doc)
         if id(node) in self.open:
             raise _Refused(
@@ -423,8 +425,10 @@ class _Walk:
                     hint="remove one of the two",
                 )
                 continue
-            doc.key_positions[(*path, key)] = _mark(key_node)
-            result[key] = self.convert(value_node, (*path, key), depth + 1)
+            # One tuple for both tables: a large project has hundreds of thousands of keys.
+            child = (*path, key)
+            doc.key_positions[child] = _mark(key_node)
+            result[key] = self.convert(value_node, child, depth + 1)
         return result
 
 
@@ -438,6 +442,8 @@ def _scalar(node: yaml.Node, path: Path, doc: YamlDocument) -> Any:
     if len(value) > MAX_SCALAR_CHARS:
         doc.error(_too_long(value), path, code="limit", hint="shorten it")
         return value[:MAX_SCALAR_CHARS]
+    if tag == _STR:  # most values: tried first
+        return value
     if tag.endswith(":bool"):
         return value.lower() == "true"
     if tag.endswith(":int"):

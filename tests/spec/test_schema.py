@@ -7,11 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from projects import USERS_SOURCE
 
 import metrics_layer as ml
 from metrics_layer.errors import Diagnostic
 from metrics_layer.spec.limits import quote
+from metrics_layer.spec.models import accepts_strictly
 from metrics_layer.spec.schema import (
     SCHEMA_ID,
     generate_schema,
@@ -344,3 +347,105 @@ def test_schema_errors_of_several_files_are_all_listed(
     message = str(caught.value)
     assert f"{project / 'a.yml'}:11:" in message
     assert f"{project / 'b.yml'}:2:" in message
+
+
+# Values that a lax reading would coerce, and other near misses of the schema's types.
+_NEAR_MISSES: list[object] = [
+    "3",
+    3,
+    3.0,
+    2.5,
+    -1,
+    0,
+    True,
+    False,
+    "yes",
+    "true",
+    None,
+    "",
+    "a\n",
+    "2026-13-01",
+    "2026-11-01",
+    20261101,
+    [],
+    ["x"],
+    {},
+    {"name": "x"},
+    "day",
+    "monthly",
+    float("nan"),
+]
+
+
+def _leaves(data: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """The path of every value inside ``data`` (mappings and lists included)."""
+    found: list[tuple[object, ...]] = [path]
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += _leaves(value, (*path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found += _leaves(value, (*path, index))
+    return found
+
+
+def _replaced(data: object, path: tuple[object, ...], value: object) -> object:
+    if not path:
+        return value
+    copy = dict(data) if isinstance(data, dict) else list(data)  # type: ignore[call-overload]
+    copy[path[0]] = _replaced(copy[path[0]], path[1:], value)
+    return copy
+
+
+_SHIPPED = {
+    p.relative_to(DEFINITIONS).as_posix(): read_yaml(p.read_text("utf-8"), str(p)).data
+    for p in sorted(DEFINITIONS.rglob("*.yml"))
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    file=st.sampled_from(sorted(_SHIPPED)),
+    spot=st.integers(min_value=0),
+    value=st.sampled_from(_NEAR_MISSES),
+    key=st.sampled_from([None, "schema_", "fill_period", "type", "versions", "Name"]),
+)
+def test_what_the_models_accept_strictly_the_schema_accepts(
+    file: str, spot: int, value: object, key: str | None
+) -> None:
+    """Files the models accept strictly skip the schema walk (spec/project.py): the schema must
+    accept every one of them, however a field is changed."""
+    data = _SHIPPED[file]
+    paths = _leaves(data)
+    path = paths[spot % len(paths)]
+    changed = _replaced(data, path, value)
+    if key is not None:
+        parent = path[:-1]
+        holder = changed
+        for step in parent:
+            holder = holder[step]  # type: ignore[index]
+        if isinstance(holder, dict):
+            holder[key] = value
+    doc = read_yaml("", file)
+    doc.data = changed
+    if accepts_strictly(changed):
+        assert validate_document(doc), [str(d) for d in doc.diagnostics]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"metrics": [{"name": "a", "type": "simple", "measure": "s.m", "version": "2"}]},
+        {"metrics": [{"name": "a", "type": "simple", "measure": "s.m", "version": True}]},
+        {"metrics": [{"name": "a", "type": "simple", "measure": "s.m", "fill_periods": "yes"}]},
+        {"metrics": [{"name": "a", "type": "simple", "measure": "s.m", "sunset": 20260101}]},
+        {"metrics": [{"name": "a", "type": "simple", "measure": "s.m", "fill_null": "1.5"}]},
+        {"project": {"name": "p", "targets": {"dev": {"schema_": "x"}}}},
+    ],
+)
+def test_coercions_are_not_accepted_strictly(data: dict[str, object]) -> None:
+    """What pydantic would coerce goes to the schema, whose error names the field."""
+    assert not accepts_strictly(data)
+    doc = read_yaml("", "a.yml")
+    doc.data = data
+    assert not validate_document(doc)

@@ -1,0 +1,171 @@
+"""Load and check a generated 10,000-metric project in a fresh interpreter: wall time and
+peak memory. Targets: 3 s and 150 MiB.
+
+The project is generated once (``benchmarks/generate_project.py``, seed 7: 7,500 simple, 1,500
+ratio and 1,000 derived metrics over 11 sources, 32 files). Each run is a fresh
+``python -I -S`` process (a clean interpreter; the repository root and site-packages are put
+on ``sys.path`` by hand) doing ``import metrics_layer as ml; ml.load(path)``: read every file
+(YAML, JSON Schema, models), build the graph, run every check. Its wall time is measured from
+outside (start-up included) and its peak resident memory is the process's own
+``ru_maxrss``. ``--runs`` runs (default 5) after one untimed run; median, min and max.
+
+``--split`` adds one in-process run timed by stage (wall and CPU time): reading, building, and
+the checks, with the governance rules (fingerprints, similar names) apart from planning each
+metric alone.
+``--root`` measures another checkout of the project with the same script, for before/after
+comparisons on one machine in one sitting.
+
+    python -m benchmarks.load_10k [--runs 5] [--split] [--root PATH] [--project PATH]
+    make bench-load
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import site
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks.generate_project import generate_project
+from benchmarks.timing import format_ms
+
+__all__ = ["main"]
+
+LIMIT_S = 3.0
+LIMIT_MIB = 150.0
+METRICS = 10_000
+ROOT = Path(__file__).resolve().parents[1]
+
+_LOAD = (
+    "import resource, sys\n"
+    "sys.path[:0] = {paths!r}\n"
+    "import metrics_layer as ml\n"
+    "ml.load(sys.argv[1])\n"
+    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+)
+# One in-process run, stage by stage, with the functions ``ml.load`` calls.
+_SPLIT = (
+    "import sys, time\n"
+    "sys.path[:0] = {paths!r}\n"
+    "from pathlib import Path\n"
+    "clock = (time.perf_counter(), time.process_time())\n"
+    "import metrics_layer as ml\n"
+    "try:\n"
+    "    from metrics_layer.api import _collector_paused\n"
+    "except ImportError:  # a checkout from before the pause\n"
+    "    from contextlib import nullcontext as _collector_paused\n"
+    "from metrics_layer.checks.governance import governance_checks\n"
+    "from metrics_layer.checks.run import run_checks\n"
+    "from metrics_layer.graph.build import build_graph\n"
+    "from metrics_layer.graph.targets import choose_target\n"
+    "from metrics_layer.spec.project import read_project\n"
+    "def lap(label):\n"
+    "    global clock\n"
+    "    now = (time.perf_counter(), time.process_time())\n"
+    "    print(f'{{label}}|{{now[0] - clock[0]:.4f}}|{{now[1] - clock[1]:.4f}}')\n"
+    "    clock = now\n"
+    "lap('imports')\n"
+    "with _collector_paused():  # as ml.load reads and builds\n"
+    "    project = read_project(Path(sys.argv[1]))\n"
+    "lap('read (YAML, schema, models)')\n"
+    "target, _ = choose_target(project.settings, None, 'metrics_layer.yml')\n"
+    "with _collector_paused():\n"
+    "    graph, _ = build_graph(project, target)\n"
+    "lap('build the graph')\n"
+    "governance_checks(graph)\n"
+    "lap('checks: governance (fingerprints, similar names, lifecycle)')\n"
+    "run_checks(graph)\n"
+    "lap('checks: the rest (each metric planned alone; governance again, fingerprints kept)')\n"
+)
+
+
+def _paths(root: Path) -> list[str]:
+    found = [str(root), *site.getsitepackages(), sysconfig.get_paths()["purelib"]]
+    return list(dict.fromkeys(found))
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("PYTHONPROFILEIMPORTTIME", "PYTHONDONTWRITEBYTECODE", "PYTHONVERBOSE"):
+        env.pop(name, None)
+    return env
+
+
+def _python(root: Path, script: str, project: Path) -> subprocess.CompletedProcess[str]:
+    code = script.format(paths=_paths(root))
+    return subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, str(project)],
+        cwd=root,
+        env=_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def load_once(root: Path, project: Path) -> tuple[float, float]:
+    """Wall seconds and peak MiB of one fresh process loading ``project`` with ``root``'s code."""
+    started = time.perf_counter()
+    done = _python(root, _LOAD, project)
+    wall = time.perf_counter() - started
+    peak_kib = int(done.stdout.strip().splitlines()[-1])  # Linux reports KiB
+    return wall, peak_kib / 1024
+
+
+def split(root: Path, project: Path) -> list[tuple[str, float, float]]:
+    """(stage, wall seconds, CPU seconds) of one in-process load, in order; CPU time changes
+    less than wall time when other work shares the machine."""
+    done = _python(root, _SPLIT, project)
+    stages = []
+    for line in done.stdout.strip().splitlines():
+        label, wall, cpu = line.split("|")
+        stages.append((label, float(wall), float(cpu)))
+    return stages
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--metrics", type=int, default=METRICS)
+    parser.add_argument("--split", action="store_true", help="also time one run by stage")
+    parser.add_argument("--root", type=Path, default=ROOT, help="checkout whose code to measure")
+    parser.add_argument("--project", type=Path, help="an already generated project to load")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="ml-load-10k-") as temporary:
+        project = (
+            args.project or generate_project(Path(temporary) / "project", metrics=args.metrics).path
+        )
+        load_once(args.root, project)  # file cache and bytecode warm
+        samples = [load_once(args.root, project) for _ in range(args.runs)]
+        walls = sorted(wall for wall, _ in samples)
+        peaks = sorted(peak for _, peak in samples)
+        wall, peak = statistics.median(walls), statistics.median(peaks)
+        print(
+            f"{args.metrics:,} metrics, {args.runs} fresh-interpreter runs of ml.load ({args.root})"
+        )
+        print(
+            f"wall: median {format_ms(wall * 1000)}, min {format_ms(walls[0] * 1000)}, max "
+            f"{format_ms(walls[-1] * 1000)} (target <= {LIMIT_S:g} s: "
+            f"{'ok' if wall <= LIMIT_S else 'OVER'})"
+        )
+        print(
+            f"peak RSS: median {peak:.0f} MiB, min {peaks[0]:.0f} MiB, max {peaks[-1]:.0f} MiB "
+            f"(target <= {LIMIT_MIB:g} MiB: {'ok' if peak <= LIMIT_MIB else 'OVER'})"
+        )
+        if args.split:
+            print("one in-process run by stage (wall, CPU):")
+            for label, wall_s, cpu_s in split(args.root, project):
+                print(f"  {label:<82} {format_ms(wall_s * 1000):>9} {format_ms(cpu_s * 1000):>9}")
+    return 0 if wall <= LIMIT_S and peak <= LIMIT_MIB else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
