@@ -481,11 +481,19 @@ class Planner:
                     return None
         except QueryError:
             return None  # the row-level plan reports it
-        if not moved or not self._whole_range(grains):
-            return None
+        try:
+            if not moved or not self._whole_range(grains):
+                return None
+        except (OverflowError, ValueError):
+            return None  # a period at the calendar's last day: shift the rows
         ranged = self.query.start is not None or self.query.end is not None
         if ranged and self.graph.sources[source].narrow is not None:
             return None  # a derived source narrows its rows to the range: shift them
+        try:
+            _moved_back(self.query.start, offset)
+            _moved_back(self.query.end, offset, last=True)
+        except (OverflowError, ValueError):
+            return None  # the range moved back leaves the calendar (before year 1)
         return tuple(moved)
 
     def _reads_time(self, condition: exp.Expr, source: str, time: str | None) -> bool:
