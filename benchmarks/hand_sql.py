@@ -189,8 +189,7 @@ def _country(shape: Shape, d: Dialect, user_id: str) -> str:
     if shape.country is None:
         return ""
     return (
-        f"JOIN {d.table('users')} AS u ON u.user_id = {user_id} "
-        f"AND u.country = '{shape.country}'"
+        f"JOIN {d.table('users')} AS u ON u.user_id = {user_id} AND u.country = '{shape.country}'"
     )
 
 

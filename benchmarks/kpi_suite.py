@@ -65,6 +65,7 @@ class Outcome:
     generated_ms: list[float] = field(default_factory=list)
     hand_ms: list[float] = field(default_factory=list)
     difference: str | None = None
+    timed_out: float | None = None  # the generated query's limit, when it ran out
     estimate: tuple[float, str] | None = None  # worst estimated/actual rows ratio, the node
     dominant: str | None = None  # the plan step that takes the most time
 
@@ -86,7 +87,7 @@ class EngineRun:
     problem: str | None = None
 
 
-def run_engine(key: str, rows: int, runs: int, kpis: Sequence[str]) -> EngineRun:
+def run_engine(key: str, rows: int, runs: int, kpis: Sequence[str], limit: float) -> EngineRun:
     """Load ``key``'s copy of the data (once), then time every KPI in every shape."""
     import metrics_layer as ml
 
@@ -100,7 +101,7 @@ def run_engine(key: str, rows: int, runs: int, kpis: Sequence[str]) -> EngineRun
     try:
         for kpi in kpis:
             for shape in SHAPES:
-                result = _measure(layer, kpi, shape, runs)
+                result = _measure(layer, kpi, shape, runs, limit)
                 outcome.outcomes.append(result)
                 _say(_progress(result))
     finally:
@@ -111,7 +112,9 @@ def run_engine(key: str, rows: int, runs: int, kpis: Sequence[str]) -> EngineRun
     return outcome
 
 
-def _measure(layer: Any, kpi: str, shape: Shape, runs: int) -> Outcome:
+def _measure(layer: Any, kpi: str, shape: Shape, runs: int, limit: float) -> Outcome:
+    """Time one KPI in one shape. A generated query that runs out of ``limit`` seconds on its
+    cold run is reported as such and not repeated (nor explained)."""
     from metrics_layer.errors import UserError
     from metrics_layer.safety.statement import verify
 
@@ -129,9 +132,19 @@ def _measure(layer: Any, kpi: str, shape: Shape, runs: int) -> Outcome:
     hand = verify(HAND_SQL[kpi](shape, DIALECTS[dialect]), dialect)
     fetch = layer.connection.fetch
     try:
-        ours = fetch(generated, timeout=600, max_rows=1_000_000)
         theirs = fetch(hand, timeout=600, max_rows=1_000_000)
     except UserError as exc:
+        result.difference = "the hand-written query failed: " + " ".join(str(exc).split())[:300]
+        _say(f"!!! {kpi}, {shape.key}: {result.difference}")
+        return result
+    try:
+        ours = fetch(generated, timeout=limit, max_rows=1_000_000)
+    except UserError as exc:
+        if "timeout" in str(exc).lower() or "cancel" in str(exc).lower():
+            result.timed_out = limit
+            result.hand_ms.append(theirs.elapsed_ms)
+            _say(f"!!! {kpi}, {shape.key}: the generated query ran out of {limit:.0f} s")
+            return result
         result.difference = "failed: " + " ".join(str(exc).split())[:300]
         _say(f"!!! {kpi}, {shape.key}: {result.difference}")
         return result
@@ -140,10 +153,10 @@ def _measure(layer: Any, kpi: str, shape: Shape, runs: int) -> Outcome:
     if result.difference:
         _say(f"!!! {kpi}, {shape.key}: generated and hand-written rows differ: {result.difference}")
     for _ in range(runs):
-        result.generated_ms.append(fetch(generated, timeout=600, max_rows=1_000_000).elapsed_ms)
+        result.generated_ms.append(fetch(generated, timeout=limit, max_rows=1_000_000).elapsed_ms)
         result.hand_ms.append(fetch(hand, timeout=600, max_rows=1_000_000).elapsed_ms)
     if dialect == "postgres":
-        result.estimate, result.dominant = _postgres_plan(generated.sql)
+        result.estimate, result.dominant = _postgres_plan(generated.sql, limit)
     return result
 
 
@@ -159,7 +172,9 @@ def difference(generated: Sequence[Sequence[Any]], hand: Sequence[Sequence[Any]]
     missing = sorted(set(theirs) - set(ours))
     extra = sorted(set(ours) - set(theirs))
     if missing or extra:
-        return f"{len(generated)} rows against {len(hand)}: missing {missing[:3]}, extra {extra[:3]}"
+        return (
+            f"{len(generated)} rows against {len(hand)}: missing {missing[:3]}, extra {extra[:3]}"
+        )
     for key in sorted(theirs):
         if not same(ours[key], theirs[key]):
             return f"at {key}: generated {ours[key]!r}, hand-written {theirs[key]!r}"
@@ -199,7 +214,7 @@ def same(a: Any, b: Any) -> bool:
 # -- plans ----------------------------------------------------------------------------------
 
 
-def _postgres_plan(sql: str) -> tuple[tuple[float, str], str]:
+def _postgres_plan(sql: str, limit: float) -> tuple[tuple[float, str], str]:
     """The worst estimated/actual row ratio of the plan's nodes (with the node), and the node
     with the most time of its own, from one EXPLAIN (ANALYZE, FORMAT JSON) in a read-only,
     UTC transaction like the layer's."""
@@ -208,6 +223,7 @@ def _postgres_plan(sql: str) -> tuple[tuple[float, str], str]:
     with psycopg.connect(POSTGRES.replace("+psycopg", "", 1)) as connection:
         connection.execute("SET TRANSACTION READ ONLY")
         connection.execute("SET LOCAL TimeZone = 'UTC'")
+        connection.execute(f"SET LOCAL statement_timeout = {int(limit * 1000)}")
         found = connection.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}").fetchone()
         connection.rollback()
     assert found is not None
@@ -352,12 +368,14 @@ def _engine_section(run: EngineRun) -> list[str]:
     measured = [o for o in run.outcomes if o.ratio is not None]
     ratios = sorted(o.ratio for o in measured if o.ratio is not None)
     slow = [o for o in measured if o.ratio is not None and o.ratio > SLOW]
+    stopped = [o for o in run.outcomes if o.timed_out is not None]
     differ = [o for o in run.outcomes if o.difference]
     if ratios:
         worst = max(measured, key=lambda o: o.ratio or 0.0)
         lines.append(
             f"**Median ratio {statistics.median(ratios):.2f}x, worst {ratios[-1]:.2f}x "
             f"(`{worst.kpi}`, {worst.shape}), {len(slow)} of {len(ratios)} above {SLOW}x; "
+            f"{len(stopped)} generated queries stopped at the time limit (not in the median); "
             f"{len(differ)} with different rows; "
             f"{sum(1 for o in run.outcomes if o.refused)} shapes refused.** "
             f"Data {load}; the engine's run took {run.seconds:.0f} s."
@@ -371,6 +389,15 @@ def _engine_section(run: EngineRun) -> list[str]:
         if o.refused:
             lines.append(f"| `{o.kpi}` | {o.shape} | refused | | | |")
             continue
+        if o.timed_out is not None:
+            lines.append(
+                f"| `{o.kpi}` | {o.shape} | | > {o.timed_out:.0f} s (stopped) "
+                f"| {format_ms(o.hand_ms[0])} | > {o.timed_out * 1000 / o.hand_ms[0]:,.0f}x |"
+            )
+            continue
+        if o.ratio is None:
+            lines.append(f"| `{o.kpi}` | {o.shape} | failed | | | |")
+            continue
         flag = " (rows differ)" if o.difference else ""
         lines.append(
             f"| `{o.kpi}` | {o.shape} | {o.rows} | {format_ms(statistics.median(o.generated_ms))} "
@@ -383,6 +410,14 @@ def _engine_section(run: EngineRun) -> list[str]:
     if differ:
         lines += ["", "**Rows differ** (generated against hand-written):", ""]
         lines += [f"- `{o.kpi}`, {o.shape}: {o.difference}" for o in differ]
+    if stopped:
+        lines += ["", "**Stopped at the time limit** (generated query, cold run):", ""]
+        lines += [
+            f"- `{o.kpi}`, {o.shape}: more than {o.timed_out:.0f} s against "
+            f"{format_ms(o.hand_ms[0])} hand-written"
+            for o in stopped
+            if o.timed_out is not None
+        ]
     if slow:
         lines += ["", f"Above {SLOW}x, with the plan step that takes the most time:", ""]
         lines += [
@@ -417,6 +452,8 @@ def _estimates(outcomes: Sequence[Outcome]) -> list[str]:
 def _progress(o: Outcome) -> str:
     if o.refused:
         return f"  {o.kpi}, {o.shape}: refused ({o.refused[:80]})"
+    if o.ratio is None:
+        return f"  {o.kpi}, {o.shape}: not timed"
     mark = " DIFFERS" if o.difference else ""
     return (
         f"  {o.kpi}, {o.shape}: {format_ms(statistics.median(o.generated_ms))} against "
@@ -437,6 +474,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help=f"{QUICK_ROWS:,} events everywhere, 2 warm runs"
     )
+    parser.add_argument(
+        "--limit",
+        type=float,
+        default=60.0,
+        help="seconds a generated query may run before it is reported as too slow (default 60)",
+    )
     parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     keys = [key.strip() for key in args.engines.split(",") if key.strip()]
@@ -451,7 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     measured = []
     for key in keys:
         rows = args.rows or (QUICK_ROWS if args.quick else DEFAULT_ROWS.get(key, OTHER_ROWS))
-        measured.append(run_engine(key, rows, runs, kpis))
+        measured.append(run_engine(key, rows, runs, kpis, args.limit))
     command = "python -m benchmarks.kpi_suite" + (
         " " + " ".join(argv if argv is not None else sys.argv[1:]) if (argv or sys.argv[1:]) else ""
     )
