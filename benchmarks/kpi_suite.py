@@ -232,7 +232,10 @@ def _postgres_plan(sql: str, limit: float) -> tuple[tuple[float, str], str]:
     worst = max(nodes, key=lambda node: _misestimate(node))
     own = max(nodes, key=_own_ms)
     total = plan.get("Actual Total Time", 0.0) or 1.0
-    dominant = f"{_label(own)}: {_own_ms(own):.0f} of {total:.0f} ms"
+    dominant = (
+        f"{_label(own)}: {_own_ms(own):.0f} ms of its own, summed over loops and parallel "
+        f"workers (whole query {total:.0f} ms)"
+    )
     return (_misestimate(worst), _label(worst)), dominant
 
 
