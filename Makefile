@@ -1,7 +1,7 @@
 # Routine actions; run from the project root with the venv active.
 PYTHON ?= python
 
-.PHONY: help install test test-fast fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check bench-compile bench-load bench-import golden schema allowlist docs demo check lock ci
+.PHONY: help install test test-fast fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check bench-compile bench-load bench-import golden schema allowlist docs demo check lock ci bench-kpis
 
 help:
 	@echo "install    editable install with dev extras"
@@ -15,6 +15,7 @@ help:
 	@echo "bench-engines  the shipped KPI suite on 10M events on DuckDB, PostgreSQL, ClickHouse, Spark"
 	@echo "bench-time rolling and cumulative KPIs on 10M events on DuckDB against hand-written SQL"
 	@echo "bench-product  conversion, retention and churn KPIs on 10M events on DuckDB against hand-written SQL"
+	@echo "bench-kpis every shipped KPI by month, week and day against hand-written SQL on DuckDB (10M), PostgreSQL, SQLite, MariaDB (1M)"
 	@echo "bench-check  check and check --base on a generated 1,000-metric project (fresh interpreter, 5 runs)"
 	@echo "bench-compile  uncached compile against the rendering floor (sqlglot writing the same tree); time per metric up to 1,000"
 	@echo "bench-load   ml.load of a generated 10,000-metric project: wall time and peak memory (clean interpreter, 5 runs)"
@@ -67,6 +68,9 @@ bench-time:
 
 bench-product:
 	$(PYTHON) -m benchmarks.product_10m
+
+bench-kpis:
+	$(PYTHON) -m benchmarks.kpi_suite
 
 bench-check:
 	$(PYTHON) -m benchmarks.check_gate

@@ -1,0 +1,538 @@
+"""Every shipped KPI against SQL written by hand, per engine: is the generated SQL as fast as a
+careful analyst's, and does it give the same rows?
+
+``python -m benchmarks.kpi_suite`` (``make bench-kpis``). The data and the loaders are those of
+``benchmarks/engines_10m.py`` (the demo with ``--rows`` generated events); DuckDB runs at 10M
+events, PostgreSQL, SQLite and MariaDB at 1M (``--rows`` sets one count for all). Every KPI of
+``definitions/`` is asked in three shapes (``SHAPES`` in ``benchmarks/hand_sql.py``): by month
+over 12 whole months, by week over 13 whole weeks with ``user.country = 'DE'`` (a dimension
+joined from the user entity, which every source reaches), and by day over one month, always
+with an explicit ``start`` and ``end``. ``weekly_cohort_retention`` is also grouped by its
+``period`` (a cohort table is refused without it). A shape the library refuses is listed with
+its message.
+
+Both statements go through the layer's own read-only connection (``Connection.fetch``: the
+same driver, session and fetch of every row): the generated one is ``query.statement()``, the
+compiled SQL the library runs; the hand-written one is ``benchmarks/hand_sql.py`` checked by
+the same statement guard. Per query: one cold run of each, whose rows must be equal (integers
+and decimals exactly, floats within a relative 1e-9; dates compared as ISO days, since SQLite
+returns text), then ``--runs`` warm runs of each, alternating. A difference is printed, listed
+in the report, and makes the run exit with status 1. On PostgreSQL each generated query is
+also run once under ``EXPLAIN (ANALYZE, FORMAT JSON)``: the report gives the worst ratio
+between a plan node's estimated and actual rows, and for slow queries the node that takes
+the most time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from benchmarks.engines_10m import BENCHES, EXTRA_BENCHES, POSTGRES, build, project
+from benchmarks.hand_sql import DIALECTS, HAND_SQL, SHAPES, Shape
+from benchmarks.timing import format_ms
+
+__all__ = ["main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "docs" / "benchmarks.md"
+SECTION = "results-kpis"
+ENGINES = ("duckdb", "postgres", "sqlite", "mariadb")
+DEFAULT_ROWS = {"duckdb": 10_000_000}
+OTHER_ROWS = 1_000_000
+QUICK_ROWS = 100_000
+COHORT_PERIOD = "weekly_cohort_retention.period"
+SLOW = 1.3
+
+
+@dataclass
+class Outcome:
+    """One KPI in one shape on one engine."""
+
+    kpi: str
+    shape: str
+    refused: str | None = None
+    rows: int = 0
+    generated_ms: list[float] = field(default_factory=list)
+    hand_ms: list[float] = field(default_factory=list)
+    difference: str | None = None
+    timed_out: float | None = None  # the generated query's limit, when it ran out
+    estimate: tuple[float, str] | None = None  # worst estimated/actual rows ratio, the node
+    dominant: str | None = None  # the plan step that takes the most time
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.generated_ms or not self.hand_ms:
+            return None
+        return statistics.median(self.generated_ms) / statistics.median(self.hand_ms)
+
+
+@dataclass
+class EngineRun:
+    key: str
+    name: str
+    rows: int
+    load_seconds: float | None = None
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+    problem: str | None = None
+
+
+def run_engine(key: str, rows: int, runs: int, kpis: Sequence[str], limit: float) -> EngineRun:
+    """Load ``key``'s copy of the data (once), then time every KPI in every shape."""
+    import metrics_layer as ml
+
+    bench = {**BENCHES, **EXTRA_BENCHES}[key]
+    outcome = EngineRun(key, bench.name, rows)
+    started = time.perf_counter()
+    _, parquet, _ = build(rows)
+    _say(f"{bench.name}, {rows:,} events: loading ...")
+    url, target, outcome.load_seconds = bench.load(parquet, rows)
+    layer = ml.load(project(), connection=url, target=target, timeout=600)
+    try:
+        for kpi in kpis:
+            for shape in SHAPES:
+                result = _measure(layer, kpi, shape, runs, limit)
+                outcome.outcomes.append(result)
+                _say(_progress(result))
+    finally:
+        layer.connection.close()
+    if key == "duckdb":
+        _duckdb_plans(outcome, url)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _measure(layer: Any, kpi: str, shape: Shape, runs: int, limit: float) -> Outcome:
+    """Time one KPI in one shape. A generated query that runs out of ``limit`` seconds on its
+    cold run is reported as such and not repeated (nor explained)."""
+    from metrics_layer.errors import UserError
+    from metrics_layer.safety.statement import verify
+
+    result = Outcome(kpi, shape.key)
+    by = [f"metric_time.{shape.grain}"]
+    if kpi == "weekly_cohort_retention":
+        by.append(COHORT_PERIOD)
+    try:
+        query = layer.query([kpi], by=by, where=shape.where, start=shape.start, end=shape.end)
+        generated = query.statement()
+    except UserError as exc:
+        result.refused = " ".join(str(exc).split())
+        return result
+    dialect = layer.connection.dialect
+    hand = verify(HAND_SQL[kpi](shape, DIALECTS[dialect]), dialect)
+    fetch = layer.connection.fetch
+    try:
+        theirs = fetch(hand, timeout=600, max_rows=1_000_000)
+    except UserError as exc:
+        result.difference = "the hand-written query failed: " + " ".join(str(exc).split())[:300]
+        _say(f"!!! {kpi}, {shape.key}: {result.difference}")
+        return result
+    try:
+        ours = fetch(generated, timeout=limit, max_rows=1_000_000)
+    except UserError as exc:
+        if "timeout" in str(exc).lower() or "cancel" in str(exc).lower():
+            result.timed_out = limit
+            result.hand_ms.append(theirs.elapsed_ms)
+            _say(f"!!! {kpi}, {shape.key}: the generated query ran out of {limit:.0f} s")
+            return result
+        result.difference = "failed: " + " ".join(str(exc).split())[:300]
+        _say(f"!!! {kpi}, {shape.key}: {result.difference}")
+        return result
+    result.rows = len(ours.rows)
+    result.difference = difference(ours.rows, theirs.rows)
+    if result.difference:
+        _say(f"!!! {kpi}, {shape.key}: generated and hand-written rows differ: {result.difference}")
+    for _ in range(runs):
+        result.generated_ms.append(fetch(generated, timeout=limit, max_rows=1_000_000).elapsed_ms)
+        result.hand_ms.append(fetch(hand, timeout=600, max_rows=1_000_000).elapsed_ms)
+    if dialect == "postgres":
+        result.estimate, result.dominant = _postgres_plan(generated.sql, limit)
+    return result
+
+
+# -- comparing rows -------------------------------------------------------------------------
+
+
+def difference(generated: Sequence[Sequence[Any]], hand: Sequence[Sequence[Any]]) -> str | None:
+    """What differs between two results (rows matched by their leading key columns), or None."""
+    ours = _keyed(generated)
+    theirs = _keyed(hand)
+    if len(ours) != len(generated) or len(theirs) != len(hand):
+        return "a result repeats a group"
+    missing = sorted(set(theirs) - set(ours))
+    extra = sorted(set(ours) - set(theirs))
+    if missing or extra:
+        return (
+            f"{len(generated)} rows against {len(hand)}: missing {missing[:3]}, extra {extra[:3]}"
+        )
+    for key in sorted(theirs):
+        if not same(ours[key], theirs[key]):
+            return f"at {key}: generated {ours[key]!r}, hand-written {theirs[key]!r}"
+    return None
+
+
+def _keyed(rows: Sequence[Sequence[Any]]) -> dict[tuple[Any, ...], Any]:
+    return {tuple(_day(value) for value in row[:-1]): row[-1] for row in rows}
+
+
+def _day(value: Any) -> Any:
+    """A period as an ISO day: engines return dates, timestamps at midnight or text."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-":
+        return value[:10]
+    return value
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal numbers: floats within a relative 1e-9, integers and decimals exactly.
+
+    >>> same(1, Decimal("1.00")), same(0.1 + 0.2, 0.3), same(Decimal("1.01"), Decimal("1"))
+    (True, True, False)
+    """
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, float) or isinstance(b, float):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    if isinstance(a, int | Decimal) and isinstance(b, int | Decimal):
+        return bool(a == b)
+    return bool(a == b)
+
+
+# -- plans ----------------------------------------------------------------------------------
+
+
+def _postgres_plan(sql: str, limit: float) -> tuple[tuple[float, str], str]:
+    """The worst estimated/actual row ratio of the plan's nodes (with the node), and the node
+    with the most time of its own, from one EXPLAIN (ANALYZE, FORMAT JSON) in a read-only,
+    UTC transaction like the layer's."""
+    import psycopg
+
+    with psycopg.connect(POSTGRES.replace("+psycopg", "", 1)) as connection:
+        connection.execute("SET TRANSACTION READ ONLY")
+        connection.execute("SET LOCAL TimeZone = 'UTC'")
+        connection.execute(f"SET LOCAL statement_timeout = {int(limit * 1000)}")
+        found = connection.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}").fetchone()
+        connection.rollback()
+    assert found is not None
+    plan = found[0][0]["Plan"]
+    nodes = list(_nodes(plan))
+    worst = max(nodes, key=lambda node: _misestimate(node))
+    own = max(nodes, key=_own_ms)
+    total = plan.get("Actual Total Time", 0.0) or 1.0
+    dominant = (
+        f"{_label(own)}: {_own_ms(own):.0f} ms of its own, summed over loops and parallel "
+        f"workers (whole query {total:.0f} ms)"
+    )
+    return (_misestimate(worst), _label(worst)), dominant
+
+
+def _nodes(node: dict[str, Any]) -> Any:
+    yield node
+    for child in node.get("Plans", []):
+        yield from _nodes(child)
+
+
+def _misestimate(node: dict[str, Any]) -> float:
+    """max(estimated, actual) / min(estimated, actual) rows per loop, each at least 1."""
+    estimated = max(1.0, float(node.get("Plan Rows", 0)))
+    actual = max(1.0, float(node.get("Actual Rows", 0)))
+    if not node.get("Actual Loops"):
+        return 1.0  # never executed
+    return max(estimated, actual) / min(estimated, actual)
+
+
+def _own_ms(node: dict[str, Any]) -> float:
+    """The node's time without its children's (loops included)."""
+    mine = node.get("Actual Total Time", 0.0) * node.get("Actual Loops", 1)
+    children = sum(
+        child.get("Actual Total Time", 0.0) * child.get("Actual Loops", 1)
+        for child in node.get("Plans", [])
+        if child.get("Parent Relationship") != "InitPlan"
+    )
+    return max(0.0, mine - children)
+
+
+def _label(node: dict[str, Any]) -> str:
+    name = node.get("Node Type", "?")
+    on = node.get("Relation Name") or node.get("CTE Name")
+    rows = f"est {node.get('Plan Rows', 0):,} / actual {node.get('Actual Rows', 0):,.0f}"
+    return f"{name}{' on ' + on if on else ''} ({rows})"
+
+
+def _duckdb_plans(run: EngineRun, url: str) -> None:
+    """For DuckDB's slow queries, the operator with the most time, from DuckDB's profiler
+    (a read-only connection of its own, opened after the layer's is closed)."""
+    import json
+
+    import duckdb
+
+    import metrics_layer as ml
+
+    slow = [o for o in run.outcomes if o.ratio is not None and o.ratio > SLOW]
+    if not slow:
+        return
+    layer = ml.load(project(), connection="duckdb:///:memory:")
+    connection = duckdb.connect(url.removeprefix("duckdb:///"), read_only=True)
+    try:
+        connection.execute("SET enable_progress_bar = false")
+        connection.execute("PRAGMA enable_profiling = 'json'")
+        connection.execute("PRAGMA profiling_output = ''")
+        for outcome in slow:
+            shape = next(s for s in SHAPES if s.key == outcome.shape)
+            by = [f"metric_time.{shape.grain}"]
+            if outcome.kpi == "weekly_cohort_retention":
+                by.append(COHORT_PERIOD)
+            sql = (
+                layer.query(
+                    [outcome.kpi], by=by, where=shape.where, start=shape.start, end=shape.end
+                )
+                .statement("duckdb")
+                .sql
+            )
+            profile = connection.execute(f"EXPLAIN ANALYZE {sql}").fetchall()[0][1]
+            outcome.dominant = _duckdb_dominant(json.loads(profile))
+    finally:
+        connection.close()
+        layer.connection.close()
+
+
+def _duckdb_dominant(profile: dict[str, Any]) -> str:
+    """The operator with the most time of its own in DuckDB's JSON profile (either layout:
+    ``operator_*`` keys before DuckDB 1.1, plain ``timing``/``name`` after)."""
+    operators = [node for root in profile.get("operator", [profile]) for node in _operators(root)]
+    total = sum(_timing(node) for node in operators) or 1.0
+    top = max(operators, key=_timing)
+    name = str(top.get("name") or top.get("operator_name") or "?").strip()
+    rows = top.get("intermediate_rows", top.get("operator_cardinality", "?"))
+    estimated = (top.get("extra_info") or {}).get("Estimated Cardinality")
+    guess = f", est {estimated}" if estimated else ""
+    return f"{name} ({rows:,} rows out{guess}): {_timing(top) / total:.0%} of operator time"
+
+
+def _timing(node: dict[str, Any]) -> float:
+    return float(node.get("timing", node.get("operator_timing", 0.0)) or 0.0)
+
+
+def _operators(node: dict[str, Any]) -> Any:
+    yield node
+    for child in node.get("children", []):
+        yield from _operators(child)
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def render(runs_: Sequence[EngineRun], runs: int, seconds: float, command: str) -> str:
+    from benchmarks.machine import describe
+
+    lines = [
+        "## Every KPI against hand-written SQL, per engine",
+        "",
+        f"Written by `{command}` (`make bench-kpis`) in {seconds / 60:.1f} min; "
+        "`benchmarks/kpi_suite.py` says how, `benchmarks/hand_sql.py` holds the hand-written "
+        "queries (one text per KPI and shape, with each engine's date functions swapped in). "
+        "Shapes: *month*: by month over 12 whole months (2025-07-01 to 2026-06-30); *week, "
+        "DE*: by week (Monday) over 13 whole weeks (2026-03-30 to 2026-06-28) with "
+        "`where=\"user.country = 'DE'\"`; *day*: by day over June 2026. Both statements run "
+        "through the layer's read-only connection and fetch every row; the generated one is "
+        "the compiled SQL (`query.statement()`). One cold run of each, whose rows must be "
+        f"equal, then {runs} warm runs of each, alternating: the medians below. Ratio = "
+        f"generated / hand-written; targets: median <= 1.1x and worst <= {SLOW}x per engine.",
+        "",
+        "Machine:",
+        "",
+        "| | |",
+        "|---|---|",
+        *(f"| {name} | {value} |" for name, value in describe(ROOT)),
+    ]
+    for run in runs_:
+        lines += ["", *_engine_section(run)]
+    return "\n".join(lines) + "\n"
+
+
+def _engine_section(run: EngineRun) -> list[str]:
+    load = "reused" if run.load_seconds is None else f"loaded in {run.load_seconds:.0f} s"
+    lines = [f"### {run.name}, {run.rows:,} events", ""]
+    if run.problem:
+        return [*lines, f"Not measured: {run.problem}"]
+    measured = [o for o in run.outcomes if o.ratio is not None]
+    ratios = sorted(o.ratio for o in measured if o.ratio is not None)
+    slow = [o for o in measured if o.ratio is not None and o.ratio > SLOW]
+    stopped = [o for o in run.outcomes if o.timed_out is not None]
+    differ = [o for o in run.outcomes if o.difference]
+    if ratios:
+        worst = max(measured, key=lambda o: o.ratio or 0.0)
+        lines.append(
+            f"**Median ratio {statistics.median(ratios):.2f}x, worst {ratios[-1]:.2f}x "
+            f"(`{worst.kpi}`, {worst.shape}), {len(slow)} of {len(ratios)} above {SLOW}x; "
+            f"{len(stopped)} generated queries stopped at the time limit (not in the median); "
+            f"{len(differ)} with different rows; "
+            f"{sum(1 for o in run.outcomes if o.refused)} shapes refused.** "
+            f"Data {load}; the engine's run took {run.seconds:.0f} s."
+        )
+    lines += [
+        "",
+        "| KPI | shape | rows | generated | hand-written | ratio |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for o in run.outcomes:
+        if o.refused:
+            lines.append(f"| `{o.kpi}` | {o.shape} | refused | | | |")
+            continue
+        if o.timed_out is not None:
+            lines.append(
+                f"| `{o.kpi}` | {o.shape} | | > {o.timed_out:.0f} s (stopped) "
+                f"| {format_ms(o.hand_ms[0])} | > {o.timed_out * 1000 / o.hand_ms[0]:,.0f}x |"
+            )
+            continue
+        if o.ratio is None:
+            lines.append(f"| `{o.kpi}` | {o.shape} | failed | | | |")
+            continue
+        flag = " (rows differ)" if o.difference else ""
+        lines.append(
+            f"| `{o.kpi}` | {o.shape} | {o.rows} | {format_ms(statistics.median(o.generated_ms))} "
+            f"| {format_ms(statistics.median(o.hand_ms))} | {o.ratio:.2f}x{flag} |"
+        )
+    refused = [o for o in run.outcomes if o.refused]
+    if refused:
+        lines += ["", "Refused by the library:", ""]
+        lines += [f"- `{o.kpi}`, {o.shape}: {o.refused}" for o in refused]
+    if differ:
+        lines += ["", "**Rows differ** (generated against hand-written):", ""]
+        lines += [f"- `{o.kpi}`, {o.shape}: {o.difference}" for o in differ]
+    if stopped:
+        lines += ["", "**Stopped at the time limit** (generated query, cold run):", ""]
+        lines += [
+            f"- `{o.kpi}`, {o.shape}: more than {o.timed_out:.0f} s against "
+            f"{format_ms(o.hand_ms[0])} hand-written"
+            for o in stopped
+            if o.timed_out is not None
+        ]
+    if slow:
+        lines += ["", f"Above {SLOW}x, with the plan step that takes the most time:", ""]
+        lines += [
+            f"- `{o.kpi}`, {o.shape}: {o.ratio:.2f}x; {o.dominant or 'no plan read'}"
+            for o in sorted(slow, key=lambda o: -(o.ratio or 0.0))
+        ]
+    estimated = [o for o in run.outcomes if o.estimate is not None]
+    if estimated:
+        lines += _estimates(estimated)
+    return lines
+
+
+def _estimates(outcomes: Sequence[Outcome]) -> list[str]:
+    worst = sorted(outcomes, key=lambda o: -(o.estimate or (0.0, ""))[0])
+    off = [o for o in worst if o.estimate and o.estimate[0] > 10]
+    lines = [
+        "",
+        "PostgreSQL's row estimates, `EXPLAIN (ANALYZE, FORMAT JSON)` of each generated "
+        "query: the worst ratio between a plan node's estimated and actual rows (per loop, "
+        f"each at least 1). Target: within 10x; {len(off)} of {len(outcomes)} queries "
+        "are not.",
+        "",
+        "| KPI | shape | worst estimate ratio | node |",
+        "|---|---|---:|---|",
+    ]
+    for o in worst:
+        assert o.estimate is not None
+        lines.append(f"| `{o.kpi}` | {o.shape} | {o.estimate[0]:,.0f}x | {o.estimate[1]} |")
+    return lines
+
+
+def _progress(o: Outcome) -> str:
+    if o.refused:
+        return f"  {o.kpi}, {o.shape}: refused ({o.refused[:80]})"
+    if o.ratio is None:
+        return f"  {o.kpi}, {o.shape}: not timed"
+    mark = " DIFFERS" if o.difference else ""
+    return (
+        f"  {o.kpi}, {o.shape}: {format_ms(statistics.median(o.generated_ms))} against "
+        f"{format_ms(statistics.median(o.hand_ms))}, {o.ratio:.2f}x{mark}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.kpi_suite", description=__doc__)
+    parser.add_argument(
+        "--engines", default=",".join(ENGINES), help=f"comma-separated, from {', '.join(ENGINES)}"
+    )
+    parser.add_argument(
+        "--rows", type=int, help="events on every engine (default: 10M on DuckDB, 1M elsewhere)"
+    )
+    parser.add_argument("--runs", type=int, default=5, help="warm runs of each SQL (default 5)")
+    parser.add_argument("--kpis", help="comma-separated KPI names (default: every shipped KPI)")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_ROWS:,} events everywhere, 2 warm runs"
+    )
+    parser.add_argument(
+        "--limit",
+        type=float,
+        default=60.0,
+        help="seconds a generated query may run before it is reported as too slow (default 60)",
+    )
+    parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
+    args = parser.parse_args(argv)
+    keys = [key.strip() for key in args.engines.split(",") if key.strip()]
+    unknown = [key for key in keys if key not in ENGINES]
+    if unknown:
+        parser.error(f"unknown engine {unknown[0]!r}; choose from {', '.join(ENGINES)}")
+    kpis = _kpis(parser, args.kpis)
+    runs = 2 if args.quick else args.runs
+    if runs < 1:
+        parser.error("--runs must be at least 1")
+    started = time.perf_counter()
+    measured = []
+    for key in keys:
+        rows = args.rows or (QUICK_ROWS if args.quick else DEFAULT_ROWS.get(key, OTHER_ROWS))
+        measured.append(run_engine(key, rows, runs, kpis, args.limit))
+    command = "python -m benchmarks.kpi_suite" + (
+        " " + " ".join(argv if argv is not None else sys.argv[1:]) if (argv or sys.argv[1:]) else ""
+    )
+    body = render(measured, runs, time.perf_counter() - started, command.strip())
+    print(body)
+    if not args.no_write:
+        from benchmarks.report import write_section
+
+        write_section(REPORT, SECTION, body)
+    differ = [(r.name, o.kpi, o.shape) for r in measured for o in r.outcomes if o.difference]
+    if differ:
+        _say(f"!!! {len(differ)} queries gave different rows: {differ}")
+        return 1
+    return 0
+
+
+def _kpis(parser: argparse.ArgumentParser, given: str | None) -> list[str]:
+    import metrics_layer as ml
+
+    shipped = [metric.name for metric in ml.load(ROOT / "definitions").metrics]
+    missing = sorted(set(shipped) - set(HAND_SQL))
+    if missing:
+        parser.error(f"no hand-written SQL for {', '.join(missing)} (benchmarks/hand_sql.py)")
+    if not given:
+        return shipped
+    chosen = [name.strip() for name in given.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in shipped]
+    if unknown:
+        parser.error(f"unknown KPI {unknown[0]!r}; choose from {', '.join(shipped)}")
+    return chosen
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
