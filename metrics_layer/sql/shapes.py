@@ -41,9 +41,11 @@ _STAND_IN_STEP = dt.timedelta(days=400)
 _GIVEN = dt.date(1, 1, 1)
 
 
-def shape_key(spec: MetricQuery, plan: Plan) -> tuple[MetricQuery, tuple[int, ...]]:
+def shape_key(spec: MetricQuery, plan: Plan) -> tuple[MetricQuery, tuple[int | str, ...]]:
     """What a plan's SQL depends on besides its dates: the query without its dates (only
-    whether each is given) and the digits of every day spine.
+    whether each is given), the digits of every day spine, and the names of its aggregations
+    and shifted views (whether an offset is applied to rows or to periods depends on whether
+    the dates hold whole periods).
 
     >>> from metrics_layer.planner.plan import Plan
     >>> spec = MetricQuery.of("signups", start="2026-01-01")
@@ -64,7 +66,8 @@ def shape_key(spec: MetricQuery, plan: Plan) -> tuple[MetricQuery, tuple[int, ..
     ]
     if plan.fill is not None:
         digits.append(plan.fill.spine.digits)
-    return given, tuple(digits)
+    names = [a.name for a in plan.aggregations] + [v.name for v in plan.shifted]
+    return given, (*digits, *names)
 
 
 def plan_dates(plan: Plan) -> list[str]:

@@ -194,3 +194,15 @@ def test_month_over_month_by_hand(literal_layer: LiteralLayer) -> None:
     assert rows[D(2026, 6, 1)] == (2, pytest.approx(1.0))
     assert rows[D(2026, 8, 1)] == (1, None)  # July had no orders: NULL growth
     assert rows[D(2026, 1, 1)] == (2, None)
+
+
+def test_a_kept_shape_is_not_reused_across_plans(literal_layer: LiteralLayer) -> None:
+    # The same question over whole months (periods shifted) and over a cut month (rows
+    # shifted) are different plans: the second must not be written from the first's shape.
+    warmed = literal_layer(DEFINITIONS, "duckdb")
+    cut = {"by": ["metric_time.month"], "start": "2026-02-15", "end": "2026-06-30"}
+    whole = {"by": ["metric_time.month"], "start": "2026-02-01", "end": "2026-06-30"}
+    warmed.query(["orders_growth"], **whole).sql()
+    alone = literal_layer(DEFINITIONS, "duckdb").query(["orders_growth"], **cut).sql()
+    assert warmed.query(["orders_growth"], **cut).sql() == alone
+    assert "_rows" not in alone

@@ -99,7 +99,11 @@ def test_the_dates_of_a_plan_are_its_slots(
     assert plan_dates(copy) == stand_ins
     assert plan_dates(plan) == dates  # the plan itself is unchanged
     key, digits = shape_key(query.spec, plan)
-    assert (key.start, key.end, digits) == (dt.date(1, 1, 1), dt.date(1, 1, 1), (2,))
+    assert (key.start, key.end, digits) == (
+        dt.date(1, 1, 1),
+        dt.date(1, 1, 1),
+        (2, plan.aggregations[0].name),
+    )
 
 
 def test_a_source_literal_equal_to_a_stand_in_keeps_the_shape_uncached(
