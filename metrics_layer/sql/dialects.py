@@ -310,6 +310,27 @@ def postgres_round(node: exp.Expr) -> exp.Expr:
     return _round_as_decimal(node, "DECIMAL")
 
 
+@acts_on(exp.CTE)
+def postgres_single_row(node: exp.Expr) -> exp.Expr:
+    """A CTE of one row (aggregates without GROUP BY, such as the last observed day of a
+    retention metric) is MATERIALIZED: PostgreSQL inlines a CTE read once, and on the inner side
+    of a nested loop it ran the aggregate over the whole source again for every outer row.
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one("WITH o AS (SELECT MAX(d) AS m FROM t) SELECT * FROM o")
+    >>> tree.transform(postgres_single_row).sql("postgres")
+    'WITH o AS MATERIALIZED (SELECT MAX(d) AS m FROM t) SELECT * FROM o'
+    """
+    if not isinstance(node, exp.CTE):
+        return node
+    body = node.this
+    if not isinstance(body, exp.Select) or body.args.get("group") or not body.expressions:
+        return node
+    if all(isinstance(e.unalias(), exp.AggFunc) for e in body.expressions):
+        node.set("materialized", True)
+    return node
+
+
 @acts_on(exp.Round)
 def mysql_round(node: exp.Expr) -> exp.Expr:
     """ROUND in a condition rounds half away from zero: as DECIMAL (a DOUBLE rounds half to
@@ -463,7 +484,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "redshift": (null_safe_equality,),
     "mysql": (mysql_week, average_as_double),
     "duckdb": (duckdb_round,),
-    "postgres": (postgres_round,),
+    "postgres": (postgres_round, postgres_single_row),
     "sqlite": (
         acts_on(exp.Cast)(sqlite_decimal_cast),
         sqlite_truncate,
