@@ -46,7 +46,7 @@ WITH users_agg AS (
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE),
     CAST(events.occurred_at AS DATE)
-), events_per_day_periods_bounds AS (
+), events_per_day_periods_bounds AS MATERIALIZED (
   SELECT
     MIN(CAST(events.occurred_at AS DATE)) AS first_day,
     MAX(CAST(events.occurred_at AS DATE)) AS last_day

@@ -62,7 +62,7 @@ WITH subscriptions_agg AS (
   GROUP BY
     calendar_6.retail_year,
     CAST(subscriptions.started_at AS DATE)
-), subscriptions_new_mrr_retail_year_to_date_bounds AS (
+), subscriptions_new_mrr_retail_year_to_date_bounds AS MATERIALIZED (
   SELECT
     MIN(subscriptions_new_mrr_retail_year_to_date.metric_day) AS first_day,
     MAX(subscriptions_new_mrr_retail_year_to_date.metric_day) AS last_day

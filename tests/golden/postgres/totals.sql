@@ -1,4 +1,4 @@
-WITH users_agg AS (
+WITH users_agg AS MATERIALIZED (
   SELECT
     COUNT(*) AS signups
   FROM users AS users
@@ -66,7 +66,7 @@ WITH users_agg AS (
     CAST(CAST(events_per_day_periods_bounds.first_day AS DATE) + (
       INTERVAL '1 DAY' * spine_offsets.n
     ) AS DATE) <= events_per_day_periods_bounds.last_day
-), events_per_day_periods AS (
+), events_per_day_periods AS MATERIALIZED (
   SELECT
     COUNT(DISTINCT CAST(spine_day AS DATE)) AS period_count
   FROM events_per_day_periods_days
@@ -75,14 +75,14 @@ WITH users_agg AS (
     CAST(SUM(events_per_day.active_users) AS DOUBLE PRECISION) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   CROSS JOIN events_per_day_periods
-), subscription_snapshots_last_snapshot_periods AS (
+), subscription_snapshots_last_snapshot_periods AS MATERIALIZED (
   SELECT
     MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period
   FROM subscription_snapshots AS subscription_snapshots
   WHERE
     CAST(subscription_snapshots.snapshot_date AS DATE) >= CAST('2026-01-01' AS DATE)
     AND CAST(subscription_snapshots.snapshot_date AS DATE) <= CAST('2026-01-31' AS DATE)
-), subscription_snapshots_last_snapshot AS (
+), subscription_snapshots_last_snapshot AS MATERIALIZED (
   SELECT
     SUM(subscription_snapshots.mrr) AS mrr
   FROM subscription_snapshots AS subscription_snapshots
