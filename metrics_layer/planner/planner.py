@@ -52,7 +52,15 @@ from metrics_layer.spec.models import DimensionType, Grain, Rollup, SemiAdditive
 from metrics_layer.sql.names import cast, column, table_alias
 from metrics_layer.sql.parts import PART_GRAIN, date_part
 from metrics_layer.sql.spine import SPINE_DAY, spine_digits
-from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift, within_dates
+from metrics_layer.sql.time import (
+    IN_DAYS,
+    IN_MONTHS,
+    SUB_DAY,
+    bucket,
+    in_time_zone,
+    shift,
+    within_dates,
+)
 
 __all__ = ["plan_query"]
 
@@ -1005,15 +1013,6 @@ def _shared_condition(scan: _Scan) -> exp.Expr | None:
 
 
 DATE = exp.DataType.Type.DATE
-# The length of a grain in days or in months, for the grains an offset can be a whole number of.
-_DAYS = {Grain.DAY: 1, Grain.WEEK: 7}
-_MONTHS = {
-    Grain.MONTH: 1,
-    Grain.QUARTER: 3,
-    Grain.FISCAL_QUARTER: 3,
-    Grain.YEAR: 12,
-    Grain.FISCAL_YEAR: 12,
-}
 
 
 def _moved_back(
@@ -1045,10 +1044,10 @@ def _whole(amount: int, unit: Grain, grain: Grain) -> bool:
     >>> _whole(1, Grain.QUARTER, Grain.YEAR), _whole(4, Grain.QUARTER, Grain.FISCAL_YEAR)
     (False, True)
     """
-    if unit in _DAYS and grain in _DAYS:
-        return amount * _DAYS[unit] % _DAYS[grain] == 0
-    if unit in _MONTHS and grain in _MONTHS:
-        return amount * _MONTHS[unit] % _MONTHS[grain] == 0
+    if unit in IN_DAYS and grain in IN_DAYS:
+        return amount * IN_DAYS[unit] % IN_DAYS[grain] == 0
+    if unit in IN_MONTHS and grain in IN_MONTHS:
+        return amount * IN_MONTHS[unit] % IN_MONTHS[grain] == 0
     return False
 
 

@@ -366,6 +366,18 @@ def _periods_cte(
     """First or last period, or the number of periods, of each time bucket (whichever the
     aggregation uses), over every row of the source in the date range (no other filter: an
     empty group still has its periods)."""
+    select = _edges_select(periods, needed)
+    select.set("from_", exp.From(this=_scanned(agg, relations)))
+    if periods.time_range is not None:
+        select.set("where", exp.Where(this=take(periods.time_range)))
+    if periods.partition:
+        select.set("group", exp.Group(expressions=[e.copy() for _, e in periods.partition]))
+    return exp.CTE(this=select, alias=table_alias(name))
+
+
+def _edges_select(periods: Periods, needed: set[str]) -> exp.Select:
+    """The partition of ``periods`` with the first and last period and the number of periods
+    (those ``needed``), to be read from rows or from a spine's days."""
     select = exp.Select(expressions=[alias(e.copy(), a) for a, e in periods.partition])
     if FIRST in needed:
         select.append("expressions", alias(exp.Min(this=periods.period.copy()), FIRST))
@@ -374,12 +386,7 @@ def _periods_cte(
     if COUNT in needed:
         distinct = exp.Distinct(expressions=[periods.period.copy()])
         select.append("expressions", alias(exp.Count(this=distinct), COUNT))
-    select.set("from_", exp.From(this=_scanned(agg, relations)))
-    if periods.time_range is not None:
-        select.set("where", exp.Where(this=take(periods.time_range)))
-    if periods.partition:
-        select.set("group", exp.Group(expressions=[e.copy() for _, e in periods.partition]))
-    return exp.CTE(this=select, alias=table_alias(name))
+    return select
 
 
 def _calendar_periods_ctes(
@@ -404,14 +411,7 @@ def _calendar_periods_ctes(
         edges.set("from_", exp.From(this=_scanned(agg, relations)))
         if periods.row_range is not None:
             edges.set("where", exp.Where(this=periods.row_range.copy()))
-    select = exp.Select(expressions=[alias(e.copy(), a) for a, e in periods.partition])
-    if FIRST in needed:
-        select.append("expressions", alias(exp.Min(this=periods.period.copy()), FIRST))
-    if LAST in needed:
-        select.append("expressions", alias(exp.Max(this=periods.period.copy()), LAST))
-    if COUNT in needed:
-        distinct = exp.Distinct(expressions=[periods.period.copy()])
-        select.append("expressions", alias(exp.Count(this=distinct), COUNT))
+    select = _edges_select(periods, needed)
     select.set("from_", exp.From(this=exp.Table(this=ident(days))))
     conditions = [c for c in (periods.time_range, in_calendar(periods.partition)) if c]
     if conditions:

@@ -17,7 +17,7 @@ from metrics_layer.spec.models import Grain, WeekStart
 from metrics_layer.sql.calendar import calendar_period, calendar_shift
 from metrics_layer.sql.names import cast
 
-__all__ = ["SUB_DAY", "bucket", "in_time_zone", "shift", "within_dates"]
+__all__ = ["IN_DAYS", "IN_MONTHS", "SUB_DAY", "bucket", "in_time_zone", "shift", "within_dates"]
 
 _WEEKDAYS = tuple(WeekStart)
 
@@ -111,8 +111,9 @@ def _add(day: exp.Expr, amount: int, unit: str) -> exp.Expr:
     return kind(this=day, expression=exp.Literal.number(abs(amount)), unit=exp.var(unit))
 
 
-_IN_DAYS = {Grain.DAY: 1, Grain.WEEK: 7}
-_IN_MONTHS = {
+# The grains an offset can be counted in: their length in days, or in months.
+IN_DAYS = {Grain.DAY: 1, Grain.WEEK: 7}
+IN_MONTHS = {
     Grain.MONTH: 1,
     Grain.QUARTER: 3,
     Grain.FISCAL_QUARTER: 3,
@@ -131,10 +132,10 @@ def shift(expression: exp.Expr, amount: int, unit: Period) -> exp.Expr:
     day = cast(expression, exp.DataType.Type.DATE)
     if isinstance(unit, CalendarPeriod):
         return calendar_shift(day, unit, amount)
-    if unit in _IN_DAYS:
-        count, step = amount * _IN_DAYS[unit], "DAY"
-    elif unit in _IN_MONTHS:
-        count, step = amount * _IN_MONTHS[unit], "MONTH"
+    if unit in IN_DAYS:
+        count, step = amount * IN_DAYS[unit], "DAY"
+    elif unit in IN_MONTHS:
+        count, step = amount * IN_MONTHS[unit], "MONTH"
     else:
         raise ValueError(f"cannot shift by {unit.value}s")
     return exp.DateAdd(this=day, expression=exp.Literal.number(count), unit=exp.var(step))

@@ -39,11 +39,21 @@ METRIC = """
 """
 
 
+WEEK_BEFORE = """
+      - name: visitors_week_before
+        type: derived
+        expr: earlier
+        inputs:
+          - {metric: visitors_average, alias: earlier, offset: 1 week}
+"""
+
+
 @pytest.fixture
 def visits(tiny_layer: TinyLayer) -> ml.SemanticLayer:
     metrics = "".join(
         METRIC.format(rollup=r) for r in ("average", "sum", "min", "max", "first", "last")
     )
+    metrics += WEEK_BEFORE
     definitions = f"""
     sources:
       - name: visits
@@ -126,33 +136,8 @@ def test_a_where_does_not_change_which_days_count(visits: ml.SemanticLayer) -> N
     assert by_store["b"] == pytest.approx(1 / 4)
 
 
-def test_an_offset_moves_the_days_of_a_per_day_metric(tiny_layer: TinyLayer) -> None:
-    metrics = (
-        METRIC.format(rollup="average")
-        + """
-      - name: visitors_week_before
-        type: derived
-        expr: earlier
-        inputs:
-          - {metric: visitors_average, alias: earlier, offset: 1 week}
-"""
-    )
-    definitions = f"""
-    sources:
-      - name: visits
-        table: visits
-        time: visited_at
-        dimensions:
-          - {{name: visited_at, type: time, grain: hour}}
-          - {{name: kind}}
-        measures:
-          - {{name: visitors, agg: count_distinct, expr: user_id}}
-    metrics:
-{metrics}"""
-    tables = {
-        "visits": ("user_id INTEGER, store VARCHAR, kind VARCHAR, visited_at TIMESTAMP", VISITS)
-    }
-    layer = tiny_layer(tables, {"defs.yml": definitions})
+def test_an_offset_moves_the_days_of_a_per_day_metric(visits: ml.SemanticLayer) -> None:
+    layer = visits
     rows = layer.query(["visitors_average", "visitors_week_before"], by=["metric_time.week"])
     got = {week: (now, before) for week, now, before in rows.run().rows}
     # Weeks start on Monday: Sunday March 1 is in the week of February 23 (2 visitors over its
