@@ -472,7 +472,7 @@ class Planner:
         source, time = measure.source, measure.time
         moved: list[str] = []
         grains: list[Grain] = []
-        try:
+        try:  # a name the row-level plan reports, or a range at the calendar's ends
             for name in self.query.by:
                 ref = self.graph.resolve(name, source, field="by", time=time)
                 if not ref.is_metric_time(source, time):
@@ -487,35 +487,34 @@ class Planner:
             for condition in (self.where, leaf.condition):
                 if condition is not None and self._reads_time(condition, source, time):
                     return None
-        except QueryError:
-            return None  # the row-level plan reports it
-        try:
             if not moved or not self._whole_range(grains):
                 return None
-        except (OverflowError, ValueError):
-            return None  # a period at the calendar's last day: shift the rows
+            _moved_back(self.query.start, offset)
+            _moved_back(self.query.end, offset, last=True)
+        except (QueryError, OverflowError, ValueError):
+            return None
         ranged = self.query.start is not None or self.query.end is not None
         if ranged and self.graph.sources[source].narrow is not None:
             return None  # a derived source narrows its rows to the range: shift them
-        try:
-            _moved_back(self.query.start, offset)
-            _moved_back(self.query.end, offset, last=True)
-        except (OverflowError, ValueError):
-            return None  # the range moved back leaves the calendar (before year 1)
         return tuple(moved)
 
     def _reads_time(self, condition: exp.Expr, source: str, time: str | None) -> bool:
         """Whether ``condition`` names the scan's metric_time (which an offset shifts)."""
         for node in condition.find_all(exp.Column):
-            parts = column_parts(node)
-            if len(parts) == 1 and parts[0] in self.graph.sources[source].dimensions:
-                parts = [source, parts[0]]
+            parts = self._filter_name(node, source)
             if len(parts) == 2 and self._metric_valued(parts[0], parts[1]):
                 continue
             ref = self.graph.resolve(".".join(parts), source, field="where", time=time)
             if ref.is_metric_time(source, time):
                 return True
         return False
+
+    def _filter_name(self, node: exp.Column, source: str) -> list[str]:
+        """The parts of a filter's name; a bare dimension of ``source`` is ``source.name``."""
+        parts = column_parts(node)
+        if len(parts) == 1 and parts[0] in self.graph.sources[source].dimensions:
+            return [source, parts[0]]
+        return parts
 
     def _whole_range(self, grains: Sequence[Grain]) -> bool:
         """Whether ``start`` is the first day and ``end`` the last day of a period of every
@@ -900,9 +899,7 @@ class Planner:
         def rule(node: exp.Expr) -> exp.Expr:
             if not isinstance(node, exp.Column):
                 return node
-            parts = column_parts(node)
-            if len(parts) == 1 and parts[0] in self.graph.sources[source].dimensions:
-                parts = [source, parts[0]]
+            parts = self._filter_name(node, source)
             name = ".".join(parts)
             if len(parts) == 2 and self._metric_valued(parts[0], parts[1]):
                 return self._metric_filter(parts[0], parts[1], source, joins, field, time)

@@ -8,7 +8,6 @@ CTE names say what they compute: ``events_agg`` aggregates events at the query g
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import assert_never
 
@@ -22,8 +21,6 @@ from metrics_layer.sql.names import alias, cast, column, ident, table_alias
 from metrics_layer.sql.nodes import holds, kinds_in
 from metrics_layer.sql.spine import (
     DIGITS,
-    FIRST_DAY,
-    LAST_DAY,
     bounds_select,
     days_select,
     digits_cte,
@@ -97,8 +94,7 @@ def _read_directly(plan: Plan) -> set[str] | None:
 
 def _shifted_cte(shifted: Shifted, of: Aggregation) -> exp.CTE:
     """The rows of ``of`` at the query grain, each metric_time grouping moved by the offset."""
-    moved = dict(shifted.moved)
-    final = f"{of.name}_rollup" if of.per is not None and of.periods is not None else of.name
+    moved, final = dict(shifted.moved), shifted.of
     values = [alias(moved[a].copy(), a) if a in moved else column(a, final) for a, _ in of.groups]
     values += [column(c.alias, final) for c in of.columns]
     select = _select(values, exp.Table(this=ident(final)))
@@ -172,7 +168,12 @@ def _filled_select(
     if spine.start is None or spine.end is None:
         times = _keys([fill.bounded_by], defining, distinct=False)
         ctes.append(exp.CTE(this=times, alias=table_alias(FILL_TIMES)))
-    bounds = bounds_select(spine.start, spine.end, FILL_TIMES, fill.bounded_by)
+    bounds = bounds_select(
+        spine.start,
+        spine.end,
+        exp.Table(this=ident(FILL_TIMES)),
+        column(fill.bounded_by, FILL_TIMES),
+    )
     ctes.append(exp.CTE(this=bounds, alias=table_alias(FILL_BOUNDS)))
     ctes.append(exp.CTE(this=days_select(FILL_BOUNDS, spine.digits), alias=table_alias(FILL_DAYS)))
     periods = _select(
@@ -401,16 +402,8 @@ def _calendar_periods_ctes(
     relations.digits()
     spine = periods.spine
     bounds, days = f"{name}_bounds", f"{name}_days"
-    edges = exp.Select(
-        expressions=[
-            alias(_bound(spine.start, exp.Min, periods.row_day), FIRST_DAY),
-            alias(_bound(spine.end, exp.Max, periods.row_day), LAST_DAY),
-        ]
-    )
-    if spine.start is None or spine.end is None:
-        edges.set("from_", exp.From(this=_scanned(agg, relations)))
-        if periods.row_range is not None:
-            edges.set("where", exp.Where(this=periods.row_range.copy()))
+    rows = _scanned(agg, relations) if spine.start is None or spine.end is None else None
+    edges = bounds_select(spine.start, spine.end, rows, periods.row_day, periods.row_range)
     select = _edges_select(periods, needed)
     select.set("from_", exp.From(this=exp.Table(this=ident(days))))
     conditions = [c for c in (periods.time_range, in_calendar(periods.partition)) if c]
@@ -423,15 +416,6 @@ def _calendar_periods_ctes(
         exp.CTE(this=days_select(bounds, spine.digits), alias=table_alias(days)),
         exp.CTE(this=select, alias=table_alias(name)),
     ]
-
-
-def _bound(
-    value: dt.date | None, edge: type[exp.Min] | type[exp.Max], row_day: exp.Expr
-) -> exp.Expr:
-    """A spine's bound: the given day, or the first (last) day of the rows."""
-    if value is not None:
-        return cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
-    return edge(this=row_day.copy())
 
 
 def _periods_needed(agg: Aggregation) -> set[str]:

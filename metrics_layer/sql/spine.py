@@ -70,20 +70,31 @@ def _digit(n: int) -> exp.Select:
 
 
 def bounds_select(
-    start: dt.date | None, end: dt.date | None, days_of: str, day_column: str
+    start: dt.date | None,
+    end: dt.date | None,
+    rows: exp.Expr | None,
+    day: exp.Expr,
+    where: exp.Expr | None = None,
 ) -> exp.Select:
-    """One row: the first and last day of the spine, given or taken from ``days_of``."""
+    """One row: the first and last day of the spine, given or the first and last ``day`` of
+    ``rows`` (those matching ``where``); ``rows`` is read only when a bound is missing.
+
+    >>> bounds_select(None, None, exp.to_table("t"), exp.column("d", "t")).sql()
+    'SELECT MIN(t.d) AS first_day, MAX(t.d) AS last_day FROM t'
+    """
 
     def bound(value: dt.date | None, edge: type[exp.Min] | type[exp.Max]) -> exp.Expr:
         if value is not None:
             return cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
-        return edge(this=column(day_column, days_of))
+        return edge(this=day.copy())
 
     select = exp.Select(
         expressions=[alias(bound(start, exp.Min), FIRST_DAY), alias(bound(end, exp.Max), LAST_DAY)]
     )
-    if start is None or end is None:
-        select = select.from_(exp.Table(this=ident(days_of)), copy=False)
+    if rows is not None and (start is None or end is None):
+        select.set("from_", exp.From(this=rows))
+        if where is not None:
+            select.set("where", exp.Where(this=where.copy()))
     return select
 
 

@@ -66,7 +66,12 @@ def window_ctes(
     bounds, days, points = f"{name}_bounds", f"{name}_days", f"{name}_points"
     spine = window.spine
     ctes.append(
-        exp.CTE(this=bounds_select(spine.start, spine.end, name, DAY), alias=table_alias(bounds))
+        exp.CTE(
+            this=bounds_select(
+                spine.start, spine.end, exp.Table(this=ident(name)), column(DAY, name)
+            ),
+            alias=table_alias(bounds),
+        )
     )
     ctes.append(exp.CTE(this=days_select(bounds, spine.digits), alias=table_alias(days)))
     ctes.append(exp.CTE(this=_points(window, days, take), alias=table_alias(points)))
