@@ -187,13 +187,16 @@ class _Builder:
         else:
             first = _first_events(keys, "base_at", base)
         matched = _on(keys, "first_base", "conversion_rows", constants)
+        # The conversion rows are read once, each looking up its entity's first base event:
+        # SQLite keeps this written order (sql/sqlite.py), where the other order looked up
+        # every conversion row of each entity through an index, one entity at a time.
         converted = (
             exp.select(
                 *(alias(column(k, "first_base"), k) for k in keys),
                 alias(exp.Min(this=column("event_at", "conversion_rows")), "converted_at"),
             )
-            .from_(_table("first_base"))
-            .join(_table("conversion_rows"), on=matched, join_type="inner")
+            .from_(_table("conversion_rows"))
+            .join(_table("first_base"), on=matched, join_type="inner")
             .where(
                 exp.GTE(
                     this=column("event_at", "conversion_rows"),
@@ -368,14 +371,21 @@ class _Builder:
                 self._day(column("cohort_at", "first_base"), base.time), period
             )
 
+            # The keys are taken from first_base (equal to the activity's by the join): on
+            # SQLite, DISTINCT over the activity's own key made it read the activity in that
+            # key's index order, a lookup per row instead of one pass.
             ctes["active_periods"] = (
                 exp.select(
-                    *(alias(column(k, "active_days"), k) for k in keys),
+                    *(alias(column(k, "first_base"), k) for k in keys),
                     alias(active_period.copy(), "active_period"),
                 )
                 .distinct()
                 .from_(_table("active_days"))
-                .join(_table("first_base"), on=_on(keys, "first_base", "active_days"))
+                .join(
+                    _table("first_base"),
+                    on=_on(keys, "first_base", "active_days"),
+                    join_type="inner",
+                )
                 .where(
                     exp.EQ(
                         this=active_period.copy(),

@@ -632,13 +632,15 @@ class Planner:
             for condition in dict.fromkeys(leaf.condition for _, leaf in scan.leaves)
             if condition is not None and shared is None
         }
+        # The date range comes after the filters: SQLite tests conditions in the written order,
+        # and parsing a timestamp costs more than comparing a column.
         where = conjunction(
-            time_range.copy() if time_range is not None else None,
             *(
                 self.resolve(condition, scan.source, joins, offset, field, scan.time)
                 for condition, field in ((self.where, "where"), (shared, "filter"))
                 if condition is not None
             ),
+            time_range.copy() if time_range is not None else None,
             _any_filter(scan, filters),
         )
         columns = tuple(

@@ -41,6 +41,7 @@ from metrics_layer.sql.sqlite import (
     sqlite_calendar_months,
     sqlite_decimal_cast,
     sqlite_inner_join_order,
+    sqlite_one_date_call,
     sqlite_truncate,
 )
 
@@ -489,6 +490,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         acts_on(exp.Cast)(sqlite_decimal_cast),
         sqlite_truncate,
         sqlite_calendar_months,
+        acts_on(exp.Anonymous, exp.Cast, exp.Date)(sqlite_one_date_call),
         sqlite_inner_join_order,
         starts_with_prefix,
     ),

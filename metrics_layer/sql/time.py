@@ -146,10 +146,17 @@ def within_dates(
 ) -> exp.Expr | None:
     """``start <= date(expression) <= end`` (either bound optional).
 
+    Both bounds make one ``BETWEEN``, which names the day once: SQLite works it out once per
+    row (its documented rule for ``BETWEEN``), where two comparisons parse the timestamp twice.
+
     >>> within_dates(exp.column("t"), dt.date(2026, 1, 1), None).sql()
     "CAST(t AS DATE) >= CAST('2026-01-01' AS DATE)"
+    >>> within_dates(exp.column("t"), dt.date(2026, 1, 1), dt.date(2026, 1, 31)).sql()
+    "CAST(t AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-01-31' AS DATE)"
     """
     day: exp.Expr = cast(expression, exp.DataType.Type.DATE)
+    if start is not None and end is not None:
+        return exp.Between(this=day, low=_date(start), high=_date(end))
     parts: list[exp.Expr] = []
     if start is not None:
         parts.append(exp.GTE(this=day, expression=_date(start)))

@@ -6,17 +6,22 @@ need (null-safe joins on Redshift, typed date literals on Trino, ISO weeks on Sn
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
 import sqlglot
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlglot import exp
 
 import metrics_layer as ml
 from metrics_layer.errors import UnsupportedError
+from metrics_layer.sql.sqlite import sqlite_one_date_call
 
 from .engines import EXPECTED_WEEKS, as_dates, visits_table_sql, week_probe_files
 from .test_golden import CASES, DIALECTS, Case
@@ -175,9 +180,9 @@ def test_exact_percentiles_are_refused(
     ("grain", "bucket"),
     [
         ("hour", "DATETIME(STRFTIME('%Y-%m-%d %H:00:00', users.signed_up_at))"),
-        ("week", "DATE(DATE(DATE(users.signed_up_at), '-6 days', 'weekday 1'))"),
-        ("month", "DATE(DATE(DATE(users.signed_up_at), 'start of month'))"),
-        ("year", "DATE(DATE(DATE(users.signed_up_at), 'start of year'))"),
+        ("week", "DATE(users.signed_up_at, '-6 days', 'weekday 1')"),
+        ("month", "DATE(users.signed_up_at, 'start of month')"),
+        ("year", "DATE(users.signed_up_at, 'start of year')"),
     ],
 )
 def test_sqlite_grains_use_date_modifiers(layer: ml.SemanticLayer, grain: str, bucket: str) -> None:
@@ -189,8 +194,8 @@ def test_sqlite_month_offsets_clamp(layer: ml.SemanticLayer) -> None:
     sql = layer.query("mrr_growth_rate", by="metric_time.day").sql("sqlite", pretty=False)
     assert "'1 MONTH'" not in sql
     assert (
-        "MIN(DATE(DATE(subscription_snapshots.snapshot_date), '+1 months'), "
-        "DATE(DATE(subscription_snapshots.snapshot_date), 'start of month', '+2 months', '-1 day'))"
+        "MIN(DATE(subscription_snapshots.snapshot_date, '+1 months'), "
+        "DATE(subscription_snapshots.snapshot_date, 'start of month', '+2 months', '-1 day'))"
     ) in sql
 
 
@@ -279,3 +284,43 @@ def _is_date(node: exp.Expression) -> bool:
 def test_tsql_is_refused_by_name(layer: ml.SemanticLayer, name: str) -> None:
     with pytest.raises(ml.UnsupportedError, match="tsql is not supported: T-SQL output does not"):
         layer.query(["signups"]).sql(name)
+
+
+# Every modifier list the SQLite rules write, merged into one DATE() call by sqlite_one_date_call.
+_MODIFIER_LISTS = [
+    (),
+    ("-6 days", "weekday 1"),
+    ("start of month",),
+    ("start of year",),
+    ("start of year", "+6 months"),
+    ("+1 months",),
+    ("-12 months",),
+    ("start of month", "+2 months", "-1 day"),
+    ("+7 days",),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    moment=st.datetimes(min_value=dt.datetime(1999, 12, 1), max_value=dt.datetime(2031, 1, 31)),
+    offset_minutes=st.sampled_from([None, 0, -600, -1, 59, 330, 840]),
+    separator=st.sampled_from([" ", "T"]),
+    modifiers=st.sampled_from(_MODIFIER_LISTS),
+)
+def test_sqlite_one_date_call_gives_the_nested_calls_day(
+    moment: dt.datetime, offset_minutes: int | None, separator: str, modifiers: tuple[str, ...]
+) -> None:
+    """The premise of the rule, on SQLite itself: for ISO-8601 text with or without a UTC
+    offset, near midnight or a month's end, the merged call gives the nested calls' day."""
+    text = moment.isoformat(sep=separator)
+    if offset_minutes is not None:
+        sign = "-" if offset_minutes < 0 else "+"
+        text += f"{sign}{abs(offset_minutes) // 60:02d}:{abs(offset_minutes) % 60:02d}"
+    quoted = ", ".join(f"'{m}'" for m in modifiers)
+    nested = f"DATE(DATE(DATE(?), {quoted}))" if modifiers else "DATE(DATE(?))"
+    merged = sqlglot.parse_one(nested, read="sqlite").transform(sqlite_one_date_call)
+    with sqlite3.connect(":memory:") as connection:
+        want = connection.execute(f"SELECT {nested}", (text,)).fetchone()
+        got = connection.execute(f"SELECT {merged.sql('sqlite')}", (text,)).fetchone()
+    assert merged.sql("sqlite").count("DATE(") == 1
+    assert got == want != (None,)

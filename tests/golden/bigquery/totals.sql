@@ -3,8 +3,7 @@ WITH users_agg AS (
     COUNT(*) AS signups
   FROM users AS users
   WHERE
-    CAST(users.signed_up_at AS DATE) >= CAST('2026-01-01' AS DATE)
-    AND CAST(users.signed_up_at AS DATE) <= CAST('2026-01-31' AS DATE)
+    CAST(users.signed_up_at AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-01-31' AS DATE)
 ), spine_digits AS (
   SELECT
     0 AS n
@@ -41,9 +40,8 @@ WITH users_agg AS (
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   WHERE
-    CAST(events.occurred_at AS DATE) >= CAST('2026-01-01' AS DATE)
-    AND CAST(events.occurred_at AS DATE) <= CAST('2026-01-31' AS DATE)
-    AND NOT events.event_type IN ('email_open', 'login_failed')
+    NOT events.event_type IN ('email_open', 'login_failed')
+    AND CAST(events.occurred_at AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-01-31' AS DATE)
   GROUP BY
     CAST(events.occurred_at AS DATE)
 ), events_per_day_periods_bounds AS (
@@ -76,8 +74,7 @@ WITH users_agg AS (
     MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period
   FROM subscription_snapshots AS subscription_snapshots
   WHERE
-    CAST(subscription_snapshots.snapshot_date AS DATE) >= CAST('2026-01-01' AS DATE)
-    AND CAST(subscription_snapshots.snapshot_date AS DATE) <= CAST('2026-01-31' AS DATE)
+    CAST(subscription_snapshots.snapshot_date AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-01-31' AS DATE)
 ), subscription_snapshots_last_snapshot AS (
   SELECT
     SUM(subscription_snapshots.mrr) AS mrr
@@ -85,8 +82,7 @@ WITH users_agg AS (
   INNER JOIN subscription_snapshots_last_snapshot_periods
     ON CAST(subscription_snapshots.snapshot_date AS DATE) = subscription_snapshots_last_snapshot_periods.last_period
   WHERE
-    CAST(subscription_snapshots.snapshot_date AS DATE) >= CAST('2026-01-01' AS DATE)
-    AND CAST(subscription_snapshots.snapshot_date AS DATE) <= CAST('2026-01-31' AS DATE)
+    CAST(subscription_snapshots.snapshot_date AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-01-31' AS DATE)
 )
 SELECT
   COALESCE(users_agg.signups, 0) AS signups,

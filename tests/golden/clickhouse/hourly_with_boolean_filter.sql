@@ -25,9 +25,8 @@ WITH user_payments_source AS (
   LEFT JOIN user_payments_source AS user_payments
     ON users.user_id = user_payments.user_id
   WHERE
-    CAST(users.signed_up_at AS Nullable(Date32)) >= CAST('2026-03-01' AS Nullable(Date32))
-    AND CAST(users.signed_up_at AS Nullable(Date32)) <= CAST('2026-03-01' AS Nullable(Date32))
-    AND user_payments.ever_paid
+    user_payments.ever_paid
+    AND CAST(users.signed_up_at AS Nullable(Date32)) BETWEEN CAST('2026-03-01' AS Nullable(Date32)) AND CAST('2026-03-01' AS Nullable(Date32))
   GROUP BY
     CAST(dateTrunc('HOUR', users.signed_up_at) AS Nullable(DateTime64(6)))
 )

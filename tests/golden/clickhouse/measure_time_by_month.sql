@@ -4,8 +4,7 @@ WITH subscriptions_agg AS (
     SUM(subscriptions.mrr) AS new_mrr
   FROM subscriptions AS subscriptions
   WHERE
-    CAST(subscriptions.started_at AS Nullable(Date32)) >= CAST('2026-01-01' AS Nullable(Date32))
-    AND CAST(subscriptions.started_at AS Nullable(Date32)) <= CAST('2026-03-31' AS Nullable(Date32))
+    CAST(subscriptions.started_at AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-03-31' AS Nullable(Date32))
   GROUP BY
     CAST(dateTrunc('MONTH', CAST(subscriptions.started_at AS Nullable(Date32))) AS Nullable(Date32))
 ), subscriptions_by_ended_at_agg AS (
@@ -18,8 +17,7 @@ WITH subscriptions_agg AS (
     NOT (
       subscriptions.ended_at IS NULL
     )
-    AND CAST(subscriptions.ended_at AS Nullable(Date32)) >= CAST('2026-01-01' AS Nullable(Date32))
-    AND CAST(subscriptions.ended_at AS Nullable(Date32)) <= CAST('2026-03-31' AS Nullable(Date32))
+    AND CAST(subscriptions.ended_at AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-03-31' AS Nullable(Date32))
   GROUP BY
     CAST(dateTrunc('MONTH', CAST(subscriptions.ended_at AS Nullable(Date32))) AS Nullable(Date32))
 ), grain_keys AS (

@@ -38,12 +38,11 @@ WITH spine_digits AS (
   LEFT JOIN users AS users
     ON events.user_id = users.user_id
   WHERE
-    CAST(events.occurred_at AS Nullable(Date32)) >= CAST('2026-01-01' AS Nullable(Date32))
-    AND CAST(events.occurred_at AS Nullable(Date32)) <= CAST('2026-03-31' AS Nullable(Date32))
-    AND users.country = 'DE'
+    users.country = 'DE'
     AND NOT (
       events.event_type IN ('email_open', 'login_failed')
     )
+    AND CAST(events.occurred_at AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-03-31' AS Nullable(Date32))
   GROUP BY
     CAST(dateTrunc('WEEK', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32)),
     users.plan,
@@ -97,9 +96,8 @@ WITH spine_digits AS (
     COUNT(*) AS signups
   FROM users AS users
   WHERE
-    CAST(users.signed_up_at AS Nullable(Date32)) >= CAST('2026-01-01' AS Nullable(Date32))
-    AND CAST(users.signed_up_at AS Nullable(Date32)) <= CAST('2026-03-31' AS Nullable(Date32))
-    AND users.country = 'DE'
+    users.country = 'DE'
+    AND CAST(users.signed_up_at AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-03-31' AS Nullable(Date32))
   GROUP BY
     CAST(dateTrunc('WEEK', CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Date32)),
     users.plan

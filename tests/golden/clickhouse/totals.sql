@@ -3,8 +3,7 @@ WITH users_agg AS (
     COUNT(*) AS signups
   FROM users AS users
   WHERE
-    CAST(users.signed_up_at AS Nullable(Date32)) >= CAST('2026-01-01' AS Nullable(Date32))
-    AND CAST(users.signed_up_at AS Nullable(Date32)) <= CAST('2026-01-31' AS Nullable(Date32))
+    CAST(users.signed_up_at AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-01-31' AS Nullable(Date32))
 ), spine_digits AS (
   SELECT
     0 AS n
@@ -41,11 +40,10 @@ WITH users_agg AS (
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   WHERE
-    CAST(events.occurred_at AS Nullable(Date32)) >= CAST('2026-01-01' AS Nullable(Date32))
-    AND CAST(events.occurred_at AS Nullable(Date32)) <= CAST('2026-01-31' AS Nullable(Date32))
-    AND NOT (
+    NOT (
       events.event_type IN ('email_open', 'login_failed')
     )
+    AND CAST(events.occurred_at AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-01-31' AS Nullable(Date32))
   GROUP BY
     CAST(events.occurred_at AS Nullable(Date32))
 ), events_per_day_periods_bounds AS (
@@ -86,8 +84,7 @@ WITH users_agg AS (
     MAX(CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))) AS last_period
   FROM subscription_snapshots AS subscription_snapshots
   WHERE
-    CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) >= CAST('2026-01-01' AS Nullable(Date32))
-    AND CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) <= CAST('2026-01-31' AS Nullable(Date32))
+    CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-01-31' AS Nullable(Date32))
 ), subscription_snapshots_last_snapshot AS (
   SELECT
     SUM(subscription_snapshots.mrr) AS mrr
@@ -95,8 +92,7 @@ WITH users_agg AS (
   INNER JOIN subscription_snapshots_last_snapshot_periods
     ON CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) = subscription_snapshots_last_snapshot_periods.last_period
   WHERE
-    CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) >= CAST('2026-01-01' AS Nullable(Date32))
-    AND CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) <= CAST('2026-01-31' AS Nullable(Date32))
+    CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-01-31' AS Nullable(Date32))
 )
 SELECT
   COALESCE(users_agg.signups, 0) AS signups,

@@ -25,9 +25,8 @@ WITH user_payments_source AS (
   LEFT JOIN user_payments_source AS user_payments
     ON users.user_id = user_payments.user_id
   WHERE
-    CAST(users.signed_up_at AS DATE) >= CAST('2026-03-01' AS DATE)
-    AND CAST(users.signed_up_at AS DATE) <= CAST('2026-03-01' AS DATE)
-    AND user_payments.ever_paid
+    user_payments.ever_paid
+    AND CAST(users.signed_up_at AS DATE) BETWEEN CAST('2026-03-01' AS DATE) AND CAST('2026-03-01' AS DATE)
   GROUP BY
     CAST(DATE_TRUNC('HOUR', users.signed_up_at) AS TIMESTAMP)
 )

@@ -41,10 +41,9 @@ WITH spine_digits AS (
   LEFT JOIN users AS users
     ON events.user_id = users.user_id
   WHERE
-    CAST(events.occurred_at AS DATE) >= CAST('2026-01-01' AS DATE)
-    AND CAST(events.occurred_at AS DATE) <= CAST('2026-03-31' AS DATE)
-    AND users.country = CAST('DE' AS BINARY)
+    users.country = CAST('DE' AS BINARY)
     AND NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))
+    AND CAST(events.occurred_at AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-03-31' AS DATE)
   GROUP BY
     CAST(DATE_SUB(
       CAST(events.occurred_at AS DATE),
@@ -105,9 +104,8 @@ WITH spine_digits AS (
     COUNT(*) AS signups
   FROM users AS users
   WHERE
-    CAST(users.signed_up_at AS DATE) >= CAST('2026-01-01' AS DATE)
-    AND CAST(users.signed_up_at AS DATE) <= CAST('2026-03-31' AS DATE)
-    AND users.country = CAST('DE' AS BINARY)
+    users.country = CAST('DE' AS BINARY)
+    AND CAST(users.signed_up_at AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-03-31' AS DATE)
   GROUP BY
     CAST(DATE_SUB(
       CAST(users.signed_up_at AS DATE),

@@ -4,8 +4,7 @@ WITH subscriptions_agg AS (
     SUM(subscriptions.mrr) AS new_mrr
   FROM subscriptions AS subscriptions
   WHERE
-    CAST(subscriptions.started_at AS DATE) >= CAST('2026-01-01' AS DATE)
-    AND CAST(subscriptions.started_at AS DATE) <= CAST('2026-03-31' AS DATE)
+    CAST(subscriptions.started_at AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-03-31' AS DATE)
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(subscriptions.started_at AS DATE)) AS DATE)
 ), subscriptions_by_ended_at_agg AS (
@@ -16,8 +15,7 @@ WITH subscriptions_agg AS (
   FROM subscriptions AS subscriptions
   WHERE
     NOT subscriptions.ended_at IS NULL
-    AND CAST(subscriptions.ended_at AS DATE) >= CAST('2026-01-01' AS DATE)
-    AND CAST(subscriptions.ended_at AS DATE) <= CAST('2026-03-31' AS DATE)
+    AND CAST(subscriptions.ended_at AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-03-31' AS DATE)
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(subscriptions.ended_at AS DATE)) AS DATE)
 ), grain_keys AS (

@@ -38,10 +38,9 @@ WITH spine_digits AS (
   LEFT JOIN users AS users
     ON events.user_id = users.user_id
   WHERE
-    CAST(events.occurred_at AS DATE) >= CAST('2026-01-01' AS DATE)
-    AND CAST(events.occurred_at AS DATE) <= CAST('2026-03-31' AS DATE)
-    AND users.country = 'DE'
+    users.country = 'DE'
     AND NOT events.event_type IN ('email_open', 'login_failed')
+    AND CAST(events.occurred_at AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-03-31' AS DATE)
   GROUP BY
     CAST(TRUNC(CAST(events.occurred_at AS DATE), 'WEEK') AS DATE),
     users.plan,
@@ -86,9 +85,8 @@ WITH spine_digits AS (
     COUNT(*) AS signups
   FROM users AS users
   WHERE
-    CAST(users.signed_up_at AS DATE) >= CAST('2026-01-01' AS DATE)
-    AND CAST(users.signed_up_at AS DATE) <= CAST('2026-03-31' AS DATE)
-    AND users.country = 'DE'
+    users.country = 'DE'
+    AND CAST(users.signed_up_at AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-03-31' AS DATE)
   GROUP BY
     CAST(TRUNC(CAST(users.signed_up_at AS DATE), 'WEEK') AS DATE),
     users.plan

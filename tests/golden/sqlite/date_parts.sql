@@ -4,7 +4,7 @@ WITH users_agg AS (
       CAST(STRFTIME('%w', DATE(users.signed_up_at)) AS INTEGER) + 6
     ) % 7 + 1 AS INTEGER) AS metric_time__day_of_week,
     CAST((
-      CAST(STRFTIME('%j', DATE(DATE(users.signed_up_at), '-3 days', 'weekday 4')) AS INTEGER) - 1
+      CAST(STRFTIME('%j', DATE(users.signed_up_at, '-3 days', 'weekday 4')) AS INTEGER) - 1
     ) / 7 + 1 AS INTEGER) AS metric_time__week_of_year,
     CAST(CAST(STRFTIME('%H', users.signed_up_at) AS INTEGER) AS INTEGER) AS metric_time__hour_of_day,
     COUNT(*) AS signups
@@ -17,7 +17,7 @@ WITH users_agg AS (
       CAST(STRFTIME('%w', DATE(users.signed_up_at)) AS INTEGER) + 6
     ) % 7 + 1 AS INTEGER),
     CAST((
-      CAST(STRFTIME('%j', DATE(DATE(users.signed_up_at), '-3 days', 'weekday 4')) AS INTEGER) - 1
+      CAST(STRFTIME('%j', DATE(users.signed_up_at, '-3 days', 'weekday 4')) AS INTEGER) - 1
     ) / 7 + 1 AS INTEGER),
     CAST(CAST(STRFTIME('%H', users.signed_up_at) AS INTEGER) AS INTEGER)
 )

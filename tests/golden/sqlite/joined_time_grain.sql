@@ -1,6 +1,6 @@
 WITH events_agg AS (
   SELECT
-    DATE(DATE(DATE(users.signed_up_at), 'start of month')) AS user__signed_up_at__month,
+    DATE(users.signed_up_at, 'start of month') AS user__signed_up_at__month,
     COUNT(*) AS events,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
@@ -9,7 +9,7 @@ WITH events_agg AS (
   WHERE
     NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
-    DATE(DATE(DATE(users.signed_up_at), 'start of month'))
+    DATE(users.signed_up_at, 'start of month')
 )
 SELECT
   events_agg.user__signed_up_at__month AS user__signed_up_at__month,

@@ -1,25 +1,23 @@
 WITH subscriptions_agg AS (
   SELECT
-    DATE(DATE(DATE(subscriptions.started_at), 'start of month')) AS metric_time__month,
+    DATE(subscriptions.started_at, 'start of month') AS metric_time__month,
     SUM(subscriptions.mrr) AS new_mrr
   FROM subscriptions AS subscriptions
   WHERE
-    DATE(subscriptions.started_at) >= DATE('2026-01-01')
-    AND DATE(subscriptions.started_at) <= DATE('2026-03-31')
+    DATE(subscriptions.started_at) BETWEEN DATE('2026-01-01') AND DATE('2026-03-31')
   GROUP BY
-    DATE(DATE(DATE(subscriptions.started_at), 'start of month'))
+    DATE(subscriptions.started_at, 'start of month')
 ), subscriptions_by_ended_at_agg AS (
   SELECT
-    DATE(DATE(DATE(subscriptions.ended_at), 'start of month')) AS metric_time__month,
+    DATE(subscriptions.ended_at, 'start of month') AS metric_time__month,
     COUNT(*) AS cancelled_subscriptions,
     SUM(subscriptions.mrr) AS churned_mrr
   FROM subscriptions AS subscriptions
   WHERE
     NOT subscriptions.ended_at IS NULL
-    AND DATE(subscriptions.ended_at) >= DATE('2026-01-01')
-    AND DATE(subscriptions.ended_at) <= DATE('2026-03-31')
+    AND DATE(subscriptions.ended_at) BETWEEN DATE('2026-01-01') AND DATE('2026-03-31')
   GROUP BY
-    DATE(DATE(DATE(subscriptions.ended_at), 'start of month'))
+    DATE(subscriptions.ended_at, 'start of month')
 ), grain_keys AS (
   SELECT
     subscriptions_agg.metric_time__month

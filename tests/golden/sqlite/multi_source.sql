@@ -1,10 +1,10 @@
 WITH users_agg AS (
   SELECT
-    DATE(DATE(DATE(users.signed_up_at), 'start of month')) AS metric_time__month,
+    DATE(users.signed_up_at, 'start of month') AS metric_time__month,
     COUNT(*) AS signups
   FROM users AS users
   GROUP BY
-    DATE(DATE(DATE(users.signed_up_at), 'start of month'))
+    DATE(users.signed_up_at, 'start of month')
 ), spine_digits AS (
   SELECT
     0 AS n
@@ -37,14 +37,14 @@ WITH users_agg AS (
     9 AS n
 ), events_per_day AS (
   SELECT
-    DATE(DATE(DATE(events.occurred_at), 'start of month')) AS metric_time__month,
+    DATE(events.occurred_at, 'start of month') AS metric_time__month,
     DATE(events.occurred_at) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   WHERE
     NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
-    DATE(DATE(DATE(events.occurred_at), 'start of month')),
+    DATE(events.occurred_at, 'start of month'),
     DATE(events.occurred_at)
 ), events_per_day_periods_bounds AS (
   SELECT
@@ -76,11 +76,11 @@ WITH users_agg AS (
     ) <= events_per_day_periods_bounds.last_day
 ), events_per_day_periods AS (
   SELECT
-    DATE(DATE(DATE(spine_day), 'start of month')) AS metric_time__month,
+    DATE(spine_day, 'start of month') AS metric_time__month,
     COUNT(DISTINCT DATE(spine_day)) AS period_count
   FROM events_per_day_periods_days
   GROUP BY
-    DATE(DATE(DATE(spine_day), 'start of month'))
+    DATE(spine_day, 'start of month')
 ), events_per_day_rollup AS (
   SELECT
     events_per_day.metric_time__month,
@@ -92,28 +92,28 @@ WITH users_agg AS (
     events_per_day.metric_time__month
 ), subscriptions_agg AS (
   SELECT
-    DATE(DATE(DATE(subscriptions.started_at), 'start of month')) AS metric_time__month,
+    DATE(subscriptions.started_at, 'start of month') AS metric_time__month,
     SUM(subscriptions.mrr) AS new_mrr
   FROM subscriptions AS subscriptions
   GROUP BY
-    DATE(DATE(DATE(subscriptions.started_at), 'start of month'))
+    DATE(subscriptions.started_at, 'start of month')
 ), subscription_snapshots_last_snapshot_periods AS (
   SELECT
-    DATE(DATE(DATE(subscription_snapshots.snapshot_date), 'start of month')) AS metric_time__month,
+    DATE(subscription_snapshots.snapshot_date, 'start of month') AS metric_time__month,
     MAX(DATE(subscription_snapshots.snapshot_date)) AS last_period
   FROM subscription_snapshots AS subscription_snapshots
   GROUP BY
-    DATE(DATE(DATE(subscription_snapshots.snapshot_date), 'start of month'))
+    DATE(subscription_snapshots.snapshot_date, 'start of month')
 ), subscription_snapshots_last_snapshot AS (
   SELECT
-    DATE(DATE(DATE(subscription_snapshots.snapshot_date), 'start of month')) AS metric_time__month,
+    DATE(subscription_snapshots.snapshot_date, 'start of month') AS metric_time__month,
     COUNT(DISTINCT subscription_snapshots.user_id) AS paying_customers
   FROM subscription_snapshots AS subscription_snapshots
   CROSS JOIN subscription_snapshots_last_snapshot_periods
-    ON DATE(DATE(DATE(subscription_snapshots.snapshot_date), 'start of month')) = subscription_snapshots_last_snapshot_periods.metric_time__month
+    ON DATE(subscription_snapshots.snapshot_date, 'start of month') = subscription_snapshots_last_snapshot_periods.metric_time__month
     AND DATE(subscription_snapshots.snapshot_date) = subscription_snapshots_last_snapshot_periods.last_period
   GROUP BY
-    DATE(DATE(DATE(subscription_snapshots.snapshot_date), 'start of month'))
+    DATE(subscription_snapshots.snapshot_date, 'start of month')
 ), grain_keys AS (
   SELECT
     users_agg.metric_time__month

@@ -22,12 +22,12 @@ WITH user_payments_source AS (
     DATE(
       CASE
         WHEN STRFTIME('%m', DATE(user_payments.signed_up_at)) <= '03'
-        THEN DATE(DATE(user_payments.signed_up_at), 'start of year')
+        THEN DATE(user_payments.signed_up_at, 'start of year')
         WHEN STRFTIME('%m', DATE(user_payments.signed_up_at)) <= '06'
-        THEN DATE(DATE(user_payments.signed_up_at), 'start of year', '+3 months')
+        THEN DATE(user_payments.signed_up_at, 'start of year', '+3 months')
         WHEN STRFTIME('%m', DATE(user_payments.signed_up_at)) <= '09'
-        THEN DATE(DATE(user_payments.signed_up_at), 'start of year', '+6 months')
-        ELSE DATE(DATE(user_payments.signed_up_at), 'start of year', '+9 months')
+        THEN DATE(user_payments.signed_up_at, 'start of year', '+6 months')
+        ELSE DATE(user_payments.signed_up_at, 'start of year', '+9 months')
       END
     ) AS metric_time__quarter,
     users.acquisition_channel AS user__acquisition_channel,
@@ -40,12 +40,12 @@ WITH user_payments_source AS (
     DATE(
       CASE
         WHEN STRFTIME('%m', DATE(user_payments.signed_up_at)) <= '03'
-        THEN DATE(DATE(user_payments.signed_up_at), 'start of year')
+        THEN DATE(user_payments.signed_up_at, 'start of year')
         WHEN STRFTIME('%m', DATE(user_payments.signed_up_at)) <= '06'
-        THEN DATE(DATE(user_payments.signed_up_at), 'start of year', '+3 months')
+        THEN DATE(user_payments.signed_up_at, 'start of year', '+3 months')
         WHEN STRFTIME('%m', DATE(user_payments.signed_up_at)) <= '09'
-        THEN DATE(DATE(user_payments.signed_up_at), 'start of year', '+6 months')
-        ELSE DATE(DATE(user_payments.signed_up_at), 'start of year', '+9 months')
+        THEN DATE(user_payments.signed_up_at, 'start of year', '+6 months')
+        ELSE DATE(user_payments.signed_up_at, 'start of year', '+9 months')
       END
     ),
     users.acquisition_channel

@@ -30,7 +30,7 @@ WITH spine_digits AS (
     9 AS n
 ), events_per_day AS (
   SELECT
-    DATE(DATE(DATE(events.occurred_at), '-6 days', 'weekday 1')) AS metric_time__week,
+    DATE(events.occurred_at, '-6 days', 'weekday 1') AS metric_time__week,
     users.plan AS user__plan,
     DATE(events.occurred_at) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
@@ -38,12 +38,11 @@ WITH spine_digits AS (
   LEFT JOIN users AS users
     ON events.user_id = users.user_id
   WHERE
-    DATE(events.occurred_at) >= DATE('2026-01-01')
-    AND DATE(events.occurred_at) <= DATE('2026-03-31')
-    AND users.country = 'DE'
+    users.country = 'DE'
     AND NOT events.event_type IN ('email_open', 'login_failed')
+    AND DATE(events.occurred_at) BETWEEN DATE('2026-01-01') AND DATE('2026-03-31')
   GROUP BY
-    DATE(DATE(DATE(events.occurred_at), '-6 days', 'weekday 1')),
+    DATE(events.occurred_at, '-6 days', 'weekday 1'),
     users.plan,
     DATE(events.occurred_at)
 ), events_per_day_periods_bounds AS (
@@ -72,11 +71,11 @@ WITH spine_digits AS (
     ) <= events_per_day_periods_bounds.last_day
 ), events_per_day_periods AS (
   SELECT
-    DATE(DATE(DATE(spine_day), '-6 days', 'weekday 1')) AS metric_time__week,
+    DATE(spine_day, '-6 days', 'weekday 1') AS metric_time__week,
     COUNT(DISTINCT DATE(spine_day)) AS period_count
   FROM events_per_day_periods_days
   GROUP BY
-    DATE(DATE(DATE(spine_day), '-6 days', 'weekday 1'))
+    DATE(spine_day, '-6 days', 'weekday 1')
 ), events_per_day_rollup AS (
   SELECT
     events_per_day.metric_time__week,
@@ -90,16 +89,15 @@ WITH spine_digits AS (
     events_per_day.user__plan
 ), users_agg AS (
   SELECT
-    DATE(DATE(DATE(users.signed_up_at), '-6 days', 'weekday 1')) AS metric_time__week,
+    DATE(users.signed_up_at, '-6 days', 'weekday 1') AS metric_time__week,
     users.plan AS user__plan,
     COUNT(*) AS signups
   FROM users AS users
   WHERE
-    DATE(users.signed_up_at) >= DATE('2026-01-01')
-    AND DATE(users.signed_up_at) <= DATE('2026-03-31')
-    AND users.country = 'DE'
+    users.country = 'DE'
+    AND DATE(users.signed_up_at) BETWEEN DATE('2026-01-01') AND DATE('2026-03-31')
   GROUP BY
-    DATE(DATE(DATE(users.signed_up_at), '-6 days', 'weekday 1')),
+    DATE(users.signed_up_at, '-6 days', 'weekday 1'),
     users.plan
 ), grain_keys AS (
   SELECT

@@ -1,10 +1,10 @@
 WITH users_agg AS (
   SELECT
-    DATE(DATE(DATE(users.signed_up_at), 'start of month')) AS metric_time__month,
+    DATE(users.signed_up_at, 'start of month') AS metric_time__month,
     COUNT(*) AS signups
   FROM users AS users
   GROUP BY
-    DATE(DATE(DATE(users.signed_up_at), 'start of month'))
+    DATE(users.signed_up_at, 'start of month')
 )
 SELECT
   users_agg.metric_time__month AS metric_time__month,

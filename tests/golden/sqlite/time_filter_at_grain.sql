@@ -30,17 +30,17 @@ WITH spine_digits AS (
     9 AS n
 ), events_per_day AS (
   SELECT
-    DATE(DATE(DATE(events.occurred_at), 'start of month')) AS metric_time__month,
+    DATE(events.occurred_at, 'start of month') AS metric_time__month,
     DATE(events.occurred_at) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   LEFT JOIN users AS users
     ON events.user_id = users.user_id
   WHERE
-    DATE(DATE(DATE(users.signed_up_at), 'start of month')) = DATE('2026-02-01')
+    DATE(users.signed_up_at, 'start of month') = DATE('2026-02-01')
     AND NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
-    DATE(DATE(DATE(events.occurred_at), 'start of month')),
+    DATE(events.occurred_at, 'start of month'),
     DATE(events.occurred_at)
 ), events_per_day_periods_bounds AS (
   SELECT
@@ -72,11 +72,11 @@ WITH spine_digits AS (
     ) <= events_per_day_periods_bounds.last_day
 ), events_per_day_periods AS (
   SELECT
-    DATE(DATE(DATE(spine_day), 'start of month')) AS metric_time__month,
+    DATE(spine_day, 'start of month') AS metric_time__month,
     COUNT(DISTINCT DATE(spine_day)) AS period_count
   FROM events_per_day_periods_days
   GROUP BY
-    DATE(DATE(DATE(spine_day), 'start of month'))
+    DATE(spine_day, 'start of month')
 ), events_per_day_rollup AS (
   SELECT
     events_per_day.metric_time__month,

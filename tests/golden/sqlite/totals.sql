@@ -3,8 +3,7 @@ WITH users_agg AS (
     COUNT(*) AS signups
   FROM users AS users
   WHERE
-    DATE(users.signed_up_at) >= DATE('2026-01-01')
-    AND DATE(users.signed_up_at) <= DATE('2026-01-31')
+    DATE(users.signed_up_at) BETWEEN DATE('2026-01-01') AND DATE('2026-01-31')
 ), spine_digits AS (
   SELECT
     0 AS n
@@ -41,9 +40,8 @@ WITH users_agg AS (
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   WHERE
-    DATE(events.occurred_at) >= DATE('2026-01-01')
-    AND DATE(events.occurred_at) <= DATE('2026-01-31')
-    AND NOT events.event_type IN ('email_open', 'login_failed')
+    NOT events.event_type IN ('email_open', 'login_failed')
+    AND DATE(events.occurred_at) BETWEEN DATE('2026-01-01') AND DATE('2026-01-31')
   GROUP BY
     DATE(events.occurred_at)
 ), events_per_day_periods_bounds AS (
@@ -84,8 +82,7 @@ WITH users_agg AS (
     MAX(DATE(subscription_snapshots.snapshot_date)) AS last_period
   FROM subscription_snapshots AS subscription_snapshots
   WHERE
-    DATE(subscription_snapshots.snapshot_date) >= DATE('2026-01-01')
-    AND DATE(subscription_snapshots.snapshot_date) <= DATE('2026-01-31')
+    DATE(subscription_snapshots.snapshot_date) BETWEEN DATE('2026-01-01') AND DATE('2026-01-31')
 ), subscription_snapshots_last_snapshot AS (
   SELECT
     SUM(subscription_snapshots.mrr) AS mrr
@@ -93,8 +90,7 @@ WITH users_agg AS (
   CROSS JOIN subscription_snapshots_last_snapshot_periods
     ON DATE(subscription_snapshots.snapshot_date) = subscription_snapshots_last_snapshot_periods.last_period
   WHERE
-    DATE(subscription_snapshots.snapshot_date) >= DATE('2026-01-01')
-    AND DATE(subscription_snapshots.snapshot_date) <= DATE('2026-01-31')
+    DATE(subscription_snapshots.snapshot_date) BETWEEN DATE('2026-01-01') AND DATE('2026-01-31')
 )
 SELECT
   COALESCE(users_agg.signups, 0) AS signups,

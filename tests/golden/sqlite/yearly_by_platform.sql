@@ -1,6 +1,6 @@
 WITH events_agg AS (
   SELECT
-    DATE(DATE(DATE(events.occurred_at), 'start of year')) AS metric_time__year,
+    DATE(events.occurred_at, 'start of year') AS metric_time__year,
     events.platform AS event__platform,
     COUNT(*) AS events,
     COUNT(DISTINCT events.user_id) AS active_users
@@ -8,7 +8,7 @@ WITH events_agg AS (
   WHERE
     NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
-    DATE(DATE(DATE(events.occurred_at), 'start of year')),
+    DATE(events.occurred_at, 'start of year'),
     events.platform
 )
 SELECT
