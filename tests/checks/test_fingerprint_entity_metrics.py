@@ -10,8 +10,10 @@ import pytest
 from sqlglot import exp
 
 import metrics_layer as ml
+from metrics_layer.checks.explain import explainer
 from metrics_layer.graph import entity_metrics
 from metrics_layer.graph.fingerprint import Fingerprints
+from metrics_layer.graph.graph import Graph
 
 PROJECT = """\
 project:
@@ -275,11 +277,6 @@ def test_renaming_a_metric_keeps_its_fingerprint(tmp_path: Path, metric: str) ->
     assert after == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the graph keeps no definition of these metrics apart from the relation it derives "
-    "for them, so their fingerprints hash that relation (graph/fingerprint.py, meaning)",
-)
 def test_how_the_derived_rows_are_written_changes_no_fingerprint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -294,3 +291,29 @@ def test_how_the_derived_rows_are_written_changes_no_fingerprint(
     monkeypatch.setattr(entity_metrics, "_with", wrapped)
     after = prints(tmp_path, PROJECT)
     assert after == before
+
+
+def graph_of(tmp_path: Path, name: str, text: str) -> Graph:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "metrics_layer.yml").write_text(text)
+    return ml.load(folder).graph
+
+
+@pytest.mark.parametrize(
+    ("case", "told"),
+    [
+        ("retention: after, number", "after changed"),
+        ("retention: on_or_after", "on_or_after changed"),
+        ("conversion: window", "window changed"),
+        ("conversion: conversion filter", "conversion event changed"),
+        ("conversion: entity", "entity changed"),
+        ("churn: period", "period changed"),
+        ("churn: calculation", "calculation changed"),
+    ],
+)
+def test_a_change_against_a_base_is_told_by_its_field(tmp_path: Path, case: str, told: str) -> None:
+    metric, old, new = OPTIONS[case]
+    before = graph_of(tmp_path, "before", PROJECT)
+    after = graph_of(tmp_path, "after", in_metric(metric, old, new))
+    assert explainer(before.fingerprints, after.fingerprints)(metric, metric) == told
