@@ -17,7 +17,15 @@ __all__ = ["describe", "explainer"]
 _PARTS = {
     "kind": "type",
     "measure": "measure",
-    "rows": "its events, window or calculation",
+    "base": "base event",
+    "conversion": "conversion event",
+    "activity": "activity event",
+    "entity": "entity",
+    "constant": "constant",
+    "after": "after",
+    "cohort_periods": "cohort_periods",
+    "on_or_after": "on_or_after",
+    "calculation": "calculation",
     "inputs": "inputs (metrics, offsets)",
     "expr": "expression",
     "filter": "filter",
@@ -45,14 +53,12 @@ def describe(
     'type changed: simple → rolling'
     >>> describe({"kind": "simple", "window": 1}, {"kind": "simple", "filter": "x", "window": 2})
     'filter, window changed'
+    >>> describe({"kind": "churn", "period": "week"}, {"kind": "churn", "period": "month"})
+    'period changed'
     """
     if old.get("kind") != new.get("kind"):
         return f"type changed: {old.get('kind')} → {new.get('kind')}"
     changed = [key for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
-    if "rows" in changed:
-        # A conversion, retention or churn metric's measures are over its derived rows: they
-        # change with them and say nothing more.
-        changed = [key for key in changed if key not in ("measure", "inputs")]
     order = list(_PARTS)
     changed.sort(key=lambda key: order.index(key) if key in order else len(order))
     words = []

@@ -6,7 +6,7 @@ pull request's diff shows which metrics changed::
     # metrics.lock: the version and fingerprint of every metric, written by `metrics-layer lock`.
     # Commit it with the definitions; `metrics-layer check` fails when a metric's meaning changes
     # without a version bump.
-    format: 1
+    format: 2
     metrics:
       active_users: {version: 1, fingerprint: 1d9f7e1998be0656, status: certified}
 
@@ -266,7 +266,7 @@ def render_lock(snapshot: Snapshot) -> str:
     >>> text = render_lock(Snapshot({"wau": Entry(2, "1918b14d1e5aab7c", "draft",
     ...     previous={1: "0a1b2c3d4e5f6789"})}, LOCK_FILE))
     >>> text.splitlines()[3:5]
-    ['format: 1', 'metrics:']
+    ['format: 2', 'metrics:']
     >>> print(text.splitlines()[5][:70])
       wau: {version: 2, fingerprint: 1918b14d1e5aab7c, status: draft, prev
     """

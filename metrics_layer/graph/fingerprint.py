@@ -7,6 +7,14 @@ them, the fingerprints of input metrics with their offsets, and the project sett
 what a period is (time zone, week start, fiscal year start; the calendar table when the metric
 uses one of its periods).
 
+A conversion, retention or churn metric is hashed from its definition (``Metric.definition``):
+each event's source relation, time dimension and filter (over the dimensions' expressions), the
+entity's key in each event's source, the constant dimensions, the window, ``after`` or
+``cohort_periods``, ``on_or_after``, the churn period and measure, the calculation. The rows
+the graph derives for it (``entity_metrics.py``) are generated SQL and are not hashed, so a
+release that writes them another way changes no fingerprint; the derived source is known by
+that definition too.
+
 Expressions are compared as parsed trees, not as text, so whitespace, comments, keyword case and
 redundant parentheses do not count; ``a AND b`` equals ``b AND a`` (also ``OR``, ``=``, ``<>``,
 ``+``, ``*`` and the values of ``IN``); names that only label things (metric, source and input
@@ -14,8 +22,9 @@ aliases, labels, descriptions, owners, tags, status, YAML layout and key order) 
 A source is known by its relation rather than its name, so renaming a source or a metric leaves
 the fingerprints of what reads it unchanged.
 
-Fingerprints are computed from the definitions as written: the tables a target renames
-(docs/definitions.md, targets) are not part of them, so CI and every environment agree.
+Fingerprints are computed from the definitions as written, never from generated SQL: the tables
+a target renames (docs/definitions.md, targets) are not part of them, so CI and every
+environment agree.
 ``FORMAT`` names this canonical form; a release that changes it changes ``FORMAT``, and the
 lockfile comparison then asks for a new lock instead of reporting every metric as changed.
 """
@@ -32,7 +41,17 @@ from sqlglot import exp
 from metrics_layer.errors import QueryError
 from metrics_layer.graph.build import build_graph
 from metrics_layer.graph.graph import METRIC_TIME, DimensionRef, Graph
-from metrics_layer.graph.model import CalendarPeriod, Measure, Metric, MetricRef, Offset, Period
+from metrics_layer.graph.model import (
+    CalendarPeriod,
+    Event,
+    Measure,
+    Metric,
+    MetricKind,
+    MetricRef,
+    Offset,
+    Period,
+    Source,
+)
 from metrics_layer.graph.targets import Target
 from metrics_layer.spec.project import ProjectFiles
 
@@ -41,7 +60,8 @@ __all__ = ["FORMAT", "Fingerprints", "as_written", "canonical_tree", "untargeted
 # Replaces a column by a text of its own, or keeps it (None).
 ColumnRule = Callable[[exp.Column], "str | None"]
 
-FORMAT = 1
+# 2: conversion, retention and churn metrics hashed from their definitions, not their rows.
+FORMAT = 2
 # Hex digits kept of the SHA-256: 64 bits, collision-free for any project in practice, short
 # enough to read in a lockfile and a result's metadata.
 _DIGITS = 16
@@ -86,11 +106,9 @@ def _text(node: object, names: Mapping[str, str], column: ColumnRule | None) -> 
         if replaced is not None:
             return replaced
     if isinstance(node, exp.Table) and names:
-        # A table's own name is what the database reads: renamed only when it is one of the
-        # relation's CTEs (their names are in ``names`` under the "cte:" prefix).
-        tables = {k[4:]: v for k, v in names.items() if k.startswith("cte:")}
+        # A table's own name is what the database reads: never renamed.
         named = ("catalog", "db", "this")
-        parts = [f"{k}={_text(node.args.get(k), tables, column)}" for k in named]
+        parts = [f"{k}={_text(node.args.get(k), {}, column)}" for k in named]
         parts += [
             f"{k}={_text(v, names, column)}"
             for k, v in sorted(node.args.items())
@@ -178,13 +196,16 @@ class Fingerprints:
             "kind": metric.kind.value,
             "periods": [settings.time_zone, settings.week_start.value, settings.fiscal_year_start],
         }
-        if metric.measure is not None:
-            meaning["measure"] = self.measure(metric.measure)
-        if metric.kind.entity_level:
-            # The metric's own derived source: named like the metric, its CTEs prefixed so.
-            meaning["rows"] = self.source(metric.sql_name)
-        if metric.inputs:
-            meaning["inputs"] = [self._input(item) for item in metric.inputs]
+        if metric.definition is not None:
+            # Its measure (or numerator and denominator) counts the rows derived from the
+            # definition, as its calculation says: the definition is what they count.
+            meaning.update(self._rows(metric))
+            meaning["calculation"] = metric.definition.calculation
+        else:
+            if metric.measure is not None:
+                meaning["measure"] = self.measure(metric.measure)
+            if metric.inputs:
+                meaning["inputs"] = [self._input(item) for item in metric.inputs]
         if metric.expr is not None:
             tokens = {item.column: self._input(item) for item in metric.inputs}
             meaning["expr"] = canonical_tree(
@@ -209,33 +230,91 @@ class Fingerprints:
         return meaning
 
     def source(self, name: str) -> str:
-        """A source's identity: its relation (table or SQL), without the name it is known by."""
+        """A source's identity: its relation (table or SQL), without the name it is known by;
+        for the rows a conversion, retention or churn metric derives, that metric's
+        definition of them."""
         found = self._sources.get(name)
         if found is None:
-            source = self.graph.sources[name]
-            relation = source.relation.copy()
-            relation.set("alias", None)
-            names: dict[str, str] = {}
-            if _derived(self.graph, name):
-                # Derived rows: CTEs named '<metric>__...' over the sources it inlines.
-                names = self._names({name: "self", **_prefixed(relation, f"{name}__")})
-            parts: list[object] = [canonical_tree(relation, names)]
-            for edge in (source.valid_from, source.valid_to):
-                parts.append(edge and self._own(edge, name))
+            owner = self.graph.derived_sources.get(name)
+            parts: list[object]
+            if owner is not None:
+                settings = self.graph.settings
+                parts = [
+                    "derived",
+                    self._rows(owner),
+                    [settings.time_zone, settings.week_start.value, settings.fiscal_year_start],
+                ]
+            else:
+                source = self.graph.sources[name]
+                relation = source.relation.copy()
+                relation.set("alias", None)
+                parts = [canonical_tree(relation)]
+                for edge in (source.valid_from, source.valid_to):
+                    parts.append(edge and self._own(edge, name))
             found = self._sources[name] = _hash(parts)
         return found
 
-    def _names(self, own: Mapping[str, str]) -> dict[str, str]:
-        """Identifiers to rename in a derived relation: its own names, and the sources it
-        inlines, known by their relations."""
-        names = {
-            other: f"source:{self.source(other)}"
-            for other in self.graph.sources
-            if not _derived(self.graph, other)
+    def _rows(self, metric: Metric) -> dict[str, object]:
+        """What decides the rows a conversion, retention or churn metric derives, by the
+        field of its definition: each event, the entity (its key in each event's source), the
+        constant dimensions (their expression in each), the retention span."""
+        definition = metric.definition
+        assert definition is not None  # every such metric has one (graph/metrics.py)
+        sources = [
+            self.graph.sources[self.graph.measures[event.measure].source]
+            for _, event in definition.events
+        ]
+        # A churn metric compares its activity measure's value between periods.
+        valued = metric.kind is MetricKind.CHURN
+        rows: dict[str, object] = {
+            field: self._event(event, valued) for field, event in definition.events
         }
-        names.update(own)
-        names.update({f"cte:{cte}": text for cte, text in own.items()})
-        return names
+        rows["entity"] = [
+            [self._own(key, source.name) for key in source.entities[definition.entity].keys]
+            for source in sources
+        ]
+        if definition.constant:
+            rows["constant"] = [
+                [self._own(source.dimensions[name].expr, source.name) for source in sources]
+                for name in definition.constant
+            ]
+        spans = {"after": definition.after, "cohort_periods": definition.cohort_periods}
+        rows.update({key: _offset(span) for key, span in spans.items() if span is not None})
+        if definition.on_or_after:
+            rows["on_or_after"] = True
+        return rows
+
+    def _event(self, event: Event, valued: bool) -> list[object]:
+        """An event's rows: its source, time (its expression and grain, which decides whether
+        the day is taken in the project's time zone) and filter; with ``valued``, also what
+        its measure adds up."""
+        measure = self.graph.measures[event.measure]
+        source = self.graph.sources[measure.source]
+        assert measure.time is not None  # an event has a time (entity_metrics checks it)
+        time = source.dimensions[measure.time]
+        condition = None
+        if event.filter is not None:
+            condition = canonical_tree(event.filter, column=lambda c: self._event_column(c, source))
+        parts: list[object] = [
+            self.source(source.name),
+            [time.grain and time.grain.value, self._own(time.expr, source.name)],
+            condition,
+        ]
+        if valued:
+            parts += [
+                measure.agg.value,
+                measure.expr and self._own(measure.expr, source.name),
+                measure.semi_additive and measure.semi_additive.value,
+            ]
+        return parts
+
+    def _event_column(self, column: exp.Column, source: Source) -> str:
+        """A dimension an event's filter names (of the event's own source, qualified or not)
+        as its expression."""
+        dimension = source.dimensions.get(column.name)
+        if dimension is None:
+            return f"(unknown {json.dumps(column.sql())})"
+        return f"(dim {self._own(dimension.expr, source.name)})"
 
     def _own(self, expression: exp.Expr, source: str) -> str:
         """An expression over ``source``'s columns, its qualifier (the source's name) dropped."""
@@ -342,10 +421,6 @@ class Fingerprints:
         return _hash([steps, target, grain, ref.part and ref.part.value])
 
 
-def _derived(graph: Graph, source: str) -> bool:
-    return source in graph.derived_sources
-
-
 def _derived_input(column: exp.Column, tokens: Mapping[str, str], prints: Fingerprints) -> str:
     """A name in a derived metric's expression as the input it stands for."""
     name = column.name
@@ -354,15 +429,6 @@ def _derived_input(column: exp.Column, tokens: Mapping[str, str], prints: Finger
     if name in prints.graph.metrics:
         return f"(input metric:{prints.metric(name)})"
     return f"(unknown {json.dumps(name)})"
-
-
-def _prefixed(relation: exp.Expr, prefix: str) -> dict[str, str]:
-    """The relation's own CTE names that start with ``prefix``, renamed to drop it."""
-    return {
-        cte.alias: "self__" + cte.alias.removeprefix(prefix)
-        for cte in relation.find_all(exp.CTE)
-        if cte.alias.startswith(prefix)
-    }
 
 
 def _offset(offset: Offset | None) -> object:

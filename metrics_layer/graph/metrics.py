@@ -13,13 +13,23 @@ from metrics_layer.graph.dag import find_cycles, loop_members
 from metrics_layer.graph.entity_metrics import EntityMetric, is_entity_metric
 from metrics_layer.graph.expressions import column_parts, parse_condition, references
 from metrics_layer.graph.graph import Graph
-from metrics_layer.graph.model import Broken, Metric, MetricKind, MetricRef, Offset, Period
+from metrics_layer.graph.model import (
+    Broken,
+    EntityDefinition,
+    Event,
+    Metric,
+    MetricKind,
+    MetricRef,
+    Offset,
+    Period,
+)
 from metrics_layer.spec.models import (
     Agg,
     ChurnMetricSpec,
     ConversionMetricSpec,
     CumulativeMetricSpec,
     DerivedMetricSpec,
+    EventSpec,
     Grain,
     MetricSpec,
     RatioMetricSpec,
@@ -325,9 +335,43 @@ def _metric(context: _Context, derived: EntityMetric | None = None) -> Metric | 
         fill_periods=getattr(spec, "fill_periods", False),
         period=derived.period if derived is not None else None,
         cohort_table=derived is not None and derived.cohort_table,
+        definition=_entity_definition(context) if derived is not None else None,
         replaced_by=spec.replaced_by,
         sunset=spec.sunset,
         file=located.doc.file,
+    )
+
+
+def _entity_definition(context: _Context) -> EntityDefinition:
+    """A conversion, retention or churn metric's definition, its events' filters parsed (the
+    rows derived from it checked them already)."""
+    spec = context.located.spec
+
+    def event(written: EventSpec) -> Event:
+        condition = None if written.filter is None else context.condition(written.filter)
+        return Event(written.measure, condition)
+
+    if isinstance(spec, ConversionMetricSpec):
+        return EntityDefinition(
+            spec.entity,
+            (("base", event(spec.base)), ("conversion", event(spec.conversion))),
+            spec.calculation.value,
+            constant=tuple(spec.constant),
+        )
+    if isinstance(spec, RetentionMetricSpec):
+        return EntityDefinition(
+            spec.entity,
+            (("base", event(spec.base)), ("activity", event(spec.activity))),
+            spec.calculation.value,
+            after=None if spec.after is None else Offset.parse(spec.after),
+            cohort_periods=(
+                None if spec.cohort_periods is None else Offset.parse(spec.cohort_periods)
+            ),
+            on_or_after=spec.on_or_after,
+        )
+    assert isinstance(spec, ChurnMetricSpec)
+    return EntityDefinition(
+        spec.entity, (("activity", event(spec.activity)),), spec.calculation.value
     )
 
 

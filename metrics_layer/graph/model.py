@@ -28,6 +28,8 @@ __all__ = [
     "CalendarPeriod",
     "Dimension",
     "Entity",
+    "EntityDefinition",
+    "Event",
     "Measure",
     "Metric",
     "MetricKind",
@@ -287,6 +289,36 @@ class Offset:
 
 
 @dataclass(frozen=True)
+class Event:
+    """An event of a conversion, retention or churn metric: the rows of ``measure``'s source
+    (``source.measure``) passing ``filter`` (over that source's dimension names), at the
+    measure's time."""
+
+    measure: str
+    filter: exp.Expr | None = None
+
+
+@dataclass(frozen=True)
+class EntityDefinition:
+    """A conversion, retention or churn metric's definition as written, apart from the rows
+    the graph derives from it (``entity_metrics.py``), so that its fingerprint does not depend
+    on how they are written.
+
+    ``events`` are by field (``base``, ``conversion``, ``activity``); ``after`` and
+    ``cohort_periods`` are a retention metric's (one of them set); ``constant`` names
+    dimensions both of a conversion's events hold.
+    """
+
+    entity: str
+    events: tuple[tuple[str, Event], ...]
+    calculation: str
+    after: Offset | None = None
+    cohort_periods: Offset | None = None
+    on_or_after: bool = False
+    constant: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class MetricRef:
     """An input of a ratio or derived metric: another metric, or a bare measure."""
 
@@ -327,6 +359,8 @@ class Metric:
     period: Grain | None = None
     # A retention metric's cohort table: grouped by its own 'period' dimension.
     cohort_table: bool = False
+    # A conversion, retention or churn metric's definition (what its fingerprint hashes).
+    definition: EntityDefinition | None = None
     # A deprecated metric's successor and the date from which it may be removed.
     replaced_by: str | None = None
     sunset: dt.date | None = None

@@ -5,6 +5,7 @@ it must get, written by hand from the files below."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,7 @@ def test_lock_writes_one_line_per_metric_sorted_and_check_is_clean(tmp_path: Pat
     lines = text.splitlines()
     assert lines[0].startswith("# metrics.lock: the version and fingerprint of every metric")
     assert lines[3:] == [
-        "format: 1",
+        f"format: {fingerprint.FORMAT}",
         "metrics:",
         f"  order_count: {{version: 1, fingerprint: {prints.metric('order_count')}, "
         "status: certified}",
@@ -274,7 +275,8 @@ def test_a_lock_of_another_fingerprint_format_asks_for_a_new_lock_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = locked(tmp_path)
-    monkeypatch.setattr(fingerprint, "FORMAT", 2)
+    newer = fingerprint.FORMAT + 1
+    monkeypatch.setattr(fingerprint, "FORMAT", newer)
     assert found(folder) == [("lock-outdated", "metrics.lock", None)]
     done = api.lock(folder)
     assert done.written
@@ -282,8 +284,27 @@ def test_a_lock_of_another_fingerprint_format_asks_for_a_new_lock_once(
         "fingerprint of order_count recomputed (version 1)",
         "fingerprint of revenue recomputed (version 1)",
     )
-    assert "format: 2" in (folder / "metrics.lock").read_text()
+    assert f"format: {newer}" in (folder / "metrics.lock").read_text()
     assert found(folder) == []
+
+
+def test_a_lock_of_format_1_asks_for_one_new_lock(tmp_path: Path) -> None:
+    """A lock written by a release that hashed conversion, retention and churn metrics through
+    their generated rows (format 1): every fingerprint in it differs, and one error says so."""
+    folder = locked(tmp_path)
+    lock = folder / "metrics.lock"
+    text = lock.read_text().replace(f"format: {fingerprint.FORMAT}", "format: 1")
+    lock.write_text(re.sub("fingerprint: [0-9a-f]{16}", "fingerprint: 0123456789abcdef", text))
+    _, diagnostics = ml.check(folder)
+    [outdated] = [d for d in diagnostics if d.code != "lock-missing"]
+    assert (outdated.code, outdated.message) == (
+        "lock-outdated",
+        "metrics.lock was written with fingerprint format 1; this release of metrics_layer "
+        f"computes format {fingerprint.FORMAT}",
+    )
+    assert api.lock(folder).written
+    assert found(folder) == []
+    assert f"format: {fingerprint.FORMAT}\n" in lock.read_text()
 
 
 def test_fingerprints_do_not_depend_on_the_target(tmp_path: Path) -> None:
