@@ -23,6 +23,7 @@ The derived rows, by type (docs/product-kpis.md says the same to users):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -856,34 +857,47 @@ class _Builder:
         )
 
 
-def narrowing(source: Source, condition: exp.Expr) -> tuple[str, exp.Expr]:
-    """Where a date range ``condition`` over ``source``'s time also applies inside its
-    relation: the CTE of one row per entity, and the condition over that CTE's rows (named
-    ``entities``)."""
+def narrowing(source: Source, condition: exp.Expr) -> exp.Expr | None:
+    """``condition`` over ``source``'s rows as a condition over the rows of its CTE of one row
+    per entity (named ``entities``), which holds the entity's keys and the source's time; None
+    when it reads another column of the rows."""
     assert source.narrow is not None
-    cte_name, time = source.narrow
+    _, time = source.narrow
+    held = {time, *(key.name for entity in source.entities.values() for key in entity.keys)}
+    outside: list[str] = []
 
     def inner(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Column) and node.table == source.name and node.name == time:
-            return column(time, "entities")
+        if isinstance(node, exp.Column) and node.table == source.name:
+            if node.name in held:
+                return column(node.name, "entities")
+            outside.append(node.name)
         return node
 
-    return cte_name, condition.copy().transform(inner)
+    mapped = condition.copy().transform(inner)
+    return None if outside else mapped
 
 
-def narrowed(relation: exp.Expr, cte_name: str, condition: exp.Expr, name: str) -> exp.Expr:
+def narrowed(
+    relation: exp.Expr,
+    cte_name: str,
+    condition: exp.Expr,
+    name: str,
+    joins: Sequence[tuple[exp.Expr, exp.Expr]] = (),
+) -> exp.Expr:
     """A copy of a derived source's ``relation``, named ``name``, whose CTE ``cte_name`` keeps
-    only the entities passing ``condition`` (from ``narrowing``), so that the entities outside
-    the query's range are dropped before their rows are built. The query applies the range
-    again outside: the rows are the same."""
+    only the entities passing ``condition`` (over ``entities``, from ``narrowing``), so that
+    the entities outside the query's range are dropped before their rows are built. ``joins``
+    (a table and its ON condition) are LEFT JOINed first, many-to-one, for a filter on the
+    entity's dimensions: an entity the query's ``where`` drops has no rows built. The query
+    applies those filters again outside: the rows are the same."""
     copied = relation.copy()
     [cte] = [c for c in copied.find_all(exp.CTE) if c.alias == cte_name]
-    cte.set(
-        "this",
-        exp.select(exp.Star())
-        .from_(exp.Subquery(this=cte.this, alias=table_alias("entities")))
-        .where(condition.copy()),
+    select = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("entities"))).from_(
+        exp.Subquery(this=cte.this, alias=table_alias("entities"))
     )
+    for table, on in joins:
+        select = select.join(table, on=on, join_type="left", copy=False)
+    cte.set("this", select.where(condition.copy(), copy=False))
     copied.set("alias", table_alias(name))
     return copied
 

@@ -24,6 +24,7 @@ __all__ = [
     "Fill",
     "Grouping",
     "Join",
+    "Narrow",
     "OutputMetric",
     "Periods",
     "Plan",
@@ -49,6 +50,16 @@ class Join:
     alias: str
     relation: exp.Expr
     on: exp.Expr
+
+
+@dataclass(frozen=True)
+class Narrow:
+    """The entities a derived source builds rows for: those of its CTE ``cte`` (one row per
+    entity, read as ``entities``) passing ``condition``, with ``joins`` LEFT JOINed to it."""
+
+    cte: str
+    condition: exp.Expr
+    joins: tuple[Join, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,9 +164,9 @@ class Aggregation:
     keep: SemiAdditive | None = None
     offset: Offset | None = None
     window: Window | None = None
-    # A derived source's date range applied inside its relation too: the CTE of one row per
-    # entity, and the condition over it (``graph/entity_metrics.py``).
-    narrow: tuple[str, exp.Expr] | None = None
+    # A derived source's date range (and the query's filters on its entity) applied inside
+    # its relation instead (``graph/entity_metrics.py``).
+    narrow: Narrow | None = None
 
 
 @dataclass(frozen=True)

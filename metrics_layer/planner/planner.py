@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -29,6 +29,7 @@ from metrics_layer.graph.model import (
     MetricKind,
     Offset,
     Period,
+    Source,
 )
 from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero, safe_divide
 from metrics_layer.planner.conditions import TIME_GRAIN, conjunction, typed_time_literals
@@ -39,6 +40,8 @@ from metrics_layer.planner.plan import (
     Aggregation,
     Fill,
     Grouping,
+    Join,
+    Narrow,
     OutputMetric,
     Periods,
     Plan,
@@ -632,15 +635,23 @@ class Planner:
             for condition in dict.fromkeys(leaf.condition for _, leaf in scan.leaves)
             if condition is not None and shared is None
         }
-        # The date range comes after the filters: SQLite tests conditions in the written order,
-        # and parsing a timestamp costs more than comparing a column.
+        conditions = [
+            self.resolve(condition, scan.source, joins, offset, field, scan.time)
+            for condition, field in ((self.where, "where"), (shared, "filter"))
+            if condition is not None
+        ]
+        source = self.graph.sources[scan.source]
+        narrow = None
+        if source.narrow is not None and time_range is not None and scan.time == source.time:
+            narrow = _narrow(source, time_range, conditions, joins.joins())
+        # A derived source's rows are built only for the entities whose time is in the range,
+        # so the range is not applied again to its rows: PostgreSQL multiplied the two
+        # conditions' selectivities and planned for a handful of rows. The date range comes
+        # after the filters: SQLite tests conditions in the written order, and parsing a
+        # timestamp costs more than comparing a column.
         where = conjunction(
-            *(
-                self.resolve(condition, scan.source, joins, offset, field, scan.time)
-                for condition, field in ((self.where, "where"), (shared, "filter"))
-                if condition is not None
-            ),
-            time_range.copy() if time_range is not None else None,
+            *conditions,
+            time_range.copy() if time_range is not None and narrow is None else None,
             _any_filter(scan, filters),
         )
         columns = tuple(
@@ -660,7 +671,6 @@ class Planner:
             [value] = self.expressions(ref, joins, None, scan.time)
             call = exp.Min(this=value) if function == "min" else exp.Max(this=value)
             columns += (AggColumn(f"extent_{index}", call),)
-        source = self.graph.sources[scan.source]
         # A row's period is its own (unshifted) day: shifting by months would fold the last days
         # of a long month into one. Offsets move the buckets (partition), not the periods.
         time_expr = self.source_time(scan.source, scan.time, None)
@@ -677,9 +687,6 @@ class Planner:
         elif time_expr is not None and scan.keep is not None:
             grain = source.dimensions[scan.time or ""].grain or Grain.DAY
             periods = Periods(self.bucket(time_expr, grain), tuple(partition), time_range)
-        narrow = None
-        if source.narrow is not None and time_range is not None and scan.time == source.time:
-            narrow = narrowing(source, time_range)
         return Aggregation(
             name=scan.name,
             source=scan.source,
@@ -1012,6 +1019,52 @@ def _shared_condition(scan: _Scan) -> exp.Expr | None:
 
 
 DATE = exp.DataType.Type.DATE
+
+
+def _narrow(
+    source: Source, time_range: exp.Expr, conditions: Sequence[exp.Expr], joins: Sequence[Join]
+) -> Narrow:
+    """The entities a derived source builds rows for: those in the date range, and those that
+    pass each filter (a conjunct of ``conditions``) that reads only the entity's dimensions,
+    through the scan's own joins; the filters are applied to the rows again."""
+    assert source.narrow is not None
+    in_range = narrowing(source, time_range)
+    assert in_range is not None, "a derived source's CTE holds its time"
+    by_alias = {join.alias: join for join in joins}
+    filters: list[exp.Expr] = []
+    needed: set[str] = set()
+    for condition in conditions:
+        for conjunct in condition.flatten() if isinstance(condition, exp.And) else [condition]:
+            reached = _joins_read(conjunct, source.name, by_alias)
+            mapped = narrowing(source, conjunct)
+            if not reached or mapped is None:
+                continue  # a filter on the derived rows themselves, or on no join
+            if any(narrowing(source, by_alias[a].on) is None for a in reached):
+                continue
+            filters.append(mapped)
+            needed |= reached
+    taken = []
+    for join in joins:
+        on = narrowing(source, join.on)
+        if join.alias in needed and on is not None:
+            taken.append(Join(join.alias, join.relation, on))
+    return Narrow(source.narrow[0], exp.and_(*filters, in_range), tuple(taken))
+
+
+def _joins_read(conjunct: exp.Expr, source: str, joins: Mapping[str, Join]) -> set[str] | None:
+    """The joins ``conjunct`` needs (the aliases it names and those their ON conditions name,
+    down to the scan's source); None when it names a table that is neither."""
+    reached: set[str] = set()
+    pending = [c.table for c in conjunct.find_all(exp.Column)]
+    while pending:
+        table = pending.pop()
+        if table == source or table in reached:
+            continue
+        if table not in joins:
+            return None
+        reached.add(table)
+        pending.extend(c.table for c in joins[table].on.find_all(exp.Column))
+    return reached
 
 
 def _moved_back(

@@ -334,7 +334,10 @@ def _scanned(agg: Aggregation, relations: _Relations) -> exp.Expr:
     query's range, a copy of its own (a CTE per scan, since ranges differ by offset)."""
     if agg.narrow is None:
         return relations.use(agg.relation)
-    own = narrowed(agg.relation, *agg.narrow, f"{agg.name}_narrowed")
+    joins = [(relations.use(j.relation, j.alias), j.on) for j in agg.narrow.joins]
+    own = narrowed(
+        agg.relation, agg.narrow.cte, agg.narrow.condition, f"{agg.name}_narrowed", joins
+    )
     return relations.use(own, agg.relation.alias, own=True)
 
 

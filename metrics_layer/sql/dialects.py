@@ -7,6 +7,7 @@ UnsupportedError instead of producing SQL that is subtly different.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from functools import cache
 from typing import TypeVar
@@ -311,6 +312,71 @@ def postgres_round(node: exp.Expr) -> exp.Expr:
     return _round_as_decimal(node, "DECIMAL")
 
 
+@acts_on(exp.Between, exp.GTE, exp.LTE)
+def column_date_range(node: exp.Expr) -> exp.Expr:
+    """A date range over a column, ``CAST(t AS DATE) BETWEEN d1 AND d2``, as a range of the
+    column itself: ``t >= d1 00:00:00 AND t < (d2 + 1) 00:00:00``.
+
+    The same rows, for a DATE, TIMESTAMP or TIMESTAMP WITH TIME ZONE column: a date compares
+    with a timestamp as its midnight, and a zoned timestamp is cast to a date and compared
+    with a timestamp in the same session time zone (UTC, docs/engines.md). PostgreSQL has
+    statistics for the column, not for its cast, and took 0.5% of the rows for any range of
+    a cast: 15 of 487 users, which it planned nested loops for.
+
+    >>> import sqlglot
+    >>> day, d1, d2 = "CAST(t AS DATE)", "CAST('2026-03-30' AS DATE)", "CAST('2026-06-28' AS DATE)"
+    >>> tree = sqlglot.parse_one(f"{day} BETWEEN {d1} AND {d2}")
+    >>> tree.transform(column_date_range).sql("postgres")
+    "t >= CAST('2026-03-30 00:00:00' AS TIMESTAMP) AND t < CAST('2026-06-29 00:00:00' AS TIMESTAMP)"
+    >>> sqlglot.parse_one(f"{day} <= CAST('2026-12-31' AS DATE)").transform(column_date_range).sql()
+    "t < CAST('2027-01-01 00:00:00' AS TIMESTAMP)"
+    """
+    if isinstance(node, exp.Between):
+        column_, low, high = (
+            _day_of_column(node.this),
+            _date_literal(node.args.get("low")),
+            _date_literal(node.args.get("high")),
+        )
+        if column_ is None or low is None or high is None:
+            return node
+        return exp.and_(
+            exp.GTE(this=column_, expression=_midnight(low)),
+            exp.LT(this=column_.copy(), expression=_midnight(high + dt.timedelta(days=1))),
+        )
+    if not isinstance(node, (exp.GTE, exp.LTE)):
+        return node
+    column_, day = _day_of_column(node.this), _date_literal(node.expression)
+    if column_ is None or day is None:
+        return node
+    if isinstance(node, exp.GTE):
+        return exp.GTE(this=column_, expression=_midnight(day))
+    return exp.LT(this=column_, expression=_midnight(day + dt.timedelta(days=1)))
+
+
+def _day_of_column(node: exp.Expr) -> exp.Column | None:
+    """``t`` of ``CAST(t AS DATE)``, a column; None otherwise."""
+    day = isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.DATE)
+    return node.this.copy() if day and isinstance(node.this, exp.Column) else None
+
+
+def _date_literal(node: exp.Expr | None) -> dt.date | None:
+    """The day of ``CAST('YYYY-MM-DD' AS DATE)``; None otherwise (or past the calendar's end)."""
+    if not (isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.DATE)):
+        return None
+    literal = node.this
+    if not (isinstance(literal, exp.Literal) and literal.is_string):
+        return None
+    try:
+        day = dt.date.fromisoformat(literal.this)
+    except ValueError:
+        return None
+    return day if day < dt.date.max else None
+
+
+def _midnight(day: dt.date) -> exp.Expr:
+    return cast(exp.Literal.string(f"{day.isoformat()} 00:00:00"), exp.DataType.Type.TIMESTAMP)
+
+
 @acts_on(exp.CTE)
 def postgres_single_row(node: exp.Expr) -> exp.Expr:
     """A CTE of one row (aggregates without GROUP BY, such as the last observed day of a
@@ -484,8 +550,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "snowflake": (iso_week,),
     "redshift": (null_safe_equality,),
     "mysql": (mysql_week, average_as_double),
-    "duckdb": (duckdb_round,),
-    "postgres": (postgres_round, postgres_single_row),
+    "duckdb": (duckdb_round, column_date_range),
+    "postgres": (postgres_round, postgres_single_row, column_date_range),
     "sqlite": (
         acts_on(exp.Cast)(sqlite_decimal_cast),
         sqlite_truncate,
@@ -511,6 +577,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
 # (docs/queries.md, "Dialect notes"). Kept apart from the entries above so that each set of
 # rules reads as one decision.
 RULES["mysql"] += (
+    column_date_range,
     starts_with_prefix,
     binary_string_comparison,
     mysql_round,
