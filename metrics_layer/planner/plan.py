@@ -213,6 +213,9 @@ class Plan:
     # Grain keys no aggregation can give NULL (a built-in grain of metric_time within a date
     # range): joined on plain equality, which every engine can hash and estimate.
     never_null: frozenset[str] = frozenset()
+    # Grain keys (a built-in grain of metric_time) kept within a range (start, end, either
+    # may be None): an offset input shifted after aggregating reads and moves periods outside.
+    within: tuple[tuple[str, dt.date | None, dt.date | None], ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -90,7 +90,6 @@ _ScanKey = tuple[
     SemiAdditive | None,
     Offset | None,
     tuple[str, exp.Expr | None, Period | None] | None,
-    bool,
 ]
 
 
@@ -107,9 +106,10 @@ class _Scan:
     keep: SemiAdditive | None
     offset: Offset | None
     window: Metric | None = None
-    # The offset only moves the date range: the rows are grouped by their own time, and a
-    # ``Shifted`` view moves the result's periods (aggregate first, shift after).
-    shift_after: bool = False
+    # The first day the scan reads when an offset input shifted after aggregating reads it
+    # too (the query's start moved back by the largest such offset); the result keeps the
+    # periods of the query's range (``Plan.within``).
+    reach: dt.date | None = None
     suffix: str = ""
     aliases: dict[tuple[str, exp.Expr | None, Rollup | None], str] = field(default_factory=dict)
     leaves: list[tuple[str, Leaf]] = field(default_factory=list)
@@ -127,7 +127,7 @@ class _Scan:
             name = f"{base}_agg"
         if self.offset is None:
             return name
-        return f"{name}_{self.offset.label}" + ("_rows" if self.shift_after else "")
+        return f"{name}_{self.offset.label}"
 
     @property
     def final(self) -> str:
@@ -211,6 +211,7 @@ class Planner:
             self.graph.calendar,
             self._shifted_views(),
             self._never_null(groupings),
+            self._within(),
         )
 
     def _never_null(self, groupings: Sequence[Grouping]) -> frozenset[str]:
@@ -222,6 +223,16 @@ class Planner:
         return frozenset(
             g.alias for g in groupings if isinstance(self.graph.metric_time_period(g.name), Grain)
         )
+
+    def _within(self) -> tuple[tuple[str, dt.date | None, dt.date | None], ...]:
+        """The grain keys an offset input shifted after aggregating moved, with the query's
+        range: its scan reaches back before ``start`` and its view moves periods past
+        ``end``, and the range holds whole periods, so a period is in it when its key is."""
+        start, end = self.query.start, self.query.end
+        if start is None and end is None:
+            return ()
+        moved = dict.fromkeys(a for _, _, aliases in self.shifted.values() for a in aliases)
+        return tuple((a, start, end) for a in moved)
 
     def _shifted_views(self) -> tuple[Shifted, ...]:
         """The shifted views of the offset inputs read at the query grain."""
@@ -417,19 +428,17 @@ class Planner:
         keep = measure.semi_additive
         window = None if leaf.window is None else (leaf.window.name, leaf.condition, leaf.start_of)
         moved = self._shifts_after(leaf)
-        shared = moved is not None and self.query.start is None and self.query.end is None
-        # Without a date range, an offset input shifted after aggregating reads the very scan
-        # of the unshifted metric; with one, a scan of its own over the range moved back.
-        offset = None if shared else leaf.offset
-        after = moved is not None and not shared
-        key: _ScanKey = (measure.source, measure.time, leaf.per, keep, offset, window, after)
+        # An offset input shifted after aggregating reads the very scan of the unshifted
+        # metric, which reaches back by the offset from the query's start: one scan of the
+        # source for both (the extra periods are dropped from the result).
+        offset = None if moved is not None else leaf.offset
+        key: _ScanKey = (measure.source, measure.time, leaf.per, keep, offset, window)
         scan = self.scans.get(key)
         if scan is None:
             own = measure.time != self.graph.sources[measure.source].time
             scan = self.scans[key] = _Scan(
                 measure.source, measure.time, own, leaf.per, keep, offset, leaf.window
             )
-            scan.shift_after = after
             taken = {other.name for other in self.scans.values() if other is not scan}
             while scan.name in taken:
                 scan.suffix = f"_{len(taken) + 1}" if not scan.suffix else scan.suffix + "_"
@@ -449,10 +458,10 @@ class Planner:
             scan.leaves.append((alias, leaf))
         if moved is None or leaf.offset is None:
             return column(alias, scan.final)
-        if scan.shift_after:
-            view = scan.name.removesuffix("_rows") + ("_rollup" if scan.per else "")
-        else:
-            view = f"{scan.final}_{leaf.offset.label}"
+        reach = minus(self.query.start, leaf.offset)
+        if reach is not None:
+            scan.reach = min(reach, scan.reach or reach)
+        view = f"{scan.final}_{leaf.offset.label}"
         taken = {other.name for other in self.scans.values()}
         while view in taken:
             view += "_shifted"
@@ -577,7 +586,7 @@ class Planner:
         key_only = not also and any(name in self.graph.key_only for name in self.query.by)
         for source in reaching if key_only else [best[1]]:
             time = self.graph.sources[source].time
-            self.scans[(source, time, None, None, None, None, False)] = _Scan(
+            self.scans[(source, time, None, None, None, None)] = _Scan(
                 source, time, False, None, None, None
             )
 
@@ -604,12 +613,8 @@ class Planner:
         if scan.window is not None:
             return plan_window(self, scan.source, scan.time, scan.leaves[0][1], scan.name)
         joins = Joins(self.graph, scan.source, scan.time)
-        # A scan shifted after aggregating groups its rows by their own time, over the range
-        # moved back by the offset.
-        offset = None if scan.shift_after else scan.offset
-        start, end = self.query.start, self.query.end
-        if scan.shift_after:
-            start, end = _moved_back(start, scan.offset), _moved_back(end, scan.offset, last=True)
+        offset = scan.offset
+        start, end = scan.reach or self.query.start, self.query.end
         groups: list[tuple[str, exp.Expr]] = []
         partition: list[tuple[str, exp.Expr]] = []
         time_refs: list[tuple[str, DimensionRef]] = []

@@ -8,6 +8,7 @@ CTE names say what they compute: ``events_agg`` aggregates events at the query g
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import assert_never
 
@@ -71,6 +72,8 @@ def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
         select = _filled_select(plan, plan.fill, aliases, final_names, defining, relations, take)
     else:
         select = _final_select(plan, aliases, final_names, defining or final_names, ctes, take)
+    if plan.within:
+        select.set("where", exp.Where(this=_within(plan.within, select)))
     order = _order(plan.order, aliases)
     if order:
         select.set("order", exp.Order(expressions=order))
@@ -81,6 +84,25 @@ def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
     if _calendar_used(select, plan):
         join_calendar(select, plan.calendar)
     return select
+
+
+def _within(
+    within: tuple[tuple[str, dt.date | None, dt.date | None], ...], select: exp.Select
+) -> exp.Expr:
+    """The grain keys of ``select``'s base table within their (start, end)."""
+    base = select.args["from_"].this.alias_or_name
+    kept: list[exp.Expr] = []
+    for name, start, end in within:
+        key = column(name, base)
+        if start is not None:
+            kept.append(exp.GTE(this=key, expression=_day(start)))
+        if end is not None:
+            kept.append(exp.LTE(this=key.copy(), expression=_day(end)))
+    return exp.and_(*kept, copy=False)
+
+
+def _day(value: dt.date) -> exp.Expr:
+    return cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
 
 
 def _read_directly(plan: Plan) -> set[str] | None:

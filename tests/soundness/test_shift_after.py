@@ -172,6 +172,24 @@ def test_without_a_range_the_offset_reads_the_same_scan(literal_layer: LiteralLa
     assert view.of == plan.aggregations[0].name
 
 
+def test_with_a_range_the_offset_reads_the_same_scan_reaching_back(
+    literal_layer: LiteralLayer,
+) -> None:
+    layer = literal_layer(DEFINITIONS, "duckdb")
+    asked = MetricQuery.of(
+        ["mrr_growth"], by=["metric_time.month"], start="2026-02-01", end="2026-05-31"
+    )
+    plan = plan_query(layer.graph, asked)
+    assert len(plan.aggregations) == 1
+    [view] = plan.shifted
+    assert view.of == plan.aggregations[0].name
+    assert plan.within == (("metric_time__month", dt.date(2026, 2, 1), dt.date(2026, 5, 31)),)
+    sql = layer.query(asked.metrics, by=asked.by, start=asked.start, end=asked.end).sql()
+    assert "'2026-01-01 00:00:00'" in sql  # the scan reads January for February's offset
+    rows = layer.query(asked.metrics, by=asked.by, start=asked.start, end=asked.end).run().rows
+    assert [row[0] for row in rows] == [dt.date(2026, m, 1) for m in (2, 3, 4, 5)]
+
+
 def test_an_offset_finer_than_the_grain_shifts_rows(literal_layer: LiteralLayer) -> None:
     layer = literal_layer(DEFINITIONS, "duckdb")
     for metrics, by, query in [
