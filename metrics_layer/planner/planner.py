@@ -798,7 +798,16 @@ class Planner:
                 "metrics; drop start/end or set 'time:' on the source (or on its measures)",
                 field="start",
             )
-        return conjunction(happened, within_dates(time_expr, start, end))
+        exact = within_dates(time_expr, start, end)
+        if offset is None or not isinstance(offset.unit, Grain):
+            return conjunction(happened, exact)
+        # Each row's time is moved by the offset before the range applies, so the engine
+        # computes the move for every row; the rows it can keep are also within a range of
+        # the time itself, which engines can scan for and estimate.
+        unmoved = self.source_time(source, time, None)
+        assert unmoved is not None, "the moved time is the unmoved one's"
+        near = within_dates(unmoved, *unmoved_range(start, end, offset))
+        return conjunction(happened, near, exact)
 
     def expressions(
         self,
@@ -1070,6 +1079,22 @@ def _joins_read(conjunct: exp.Expr, source: str, joins: Mapping[str, Join]) -> s
         reached.add(table)
         pending.extend(c.table for c in joins[table].on.find_all(exp.Column))
     return reached
+
+
+def unmoved_range(
+    start: dt.date | None, end: dt.date | None, offset: Offset
+) -> tuple[dt.date | None, dt.date | None]:
+    """The days whose move forward by ``offset`` (a built-in grain) can land within ``start``
+    and ``end``, with a few to spare: ``start`` moved back, and ``end`` moved back and 3
+    days on for months (a move by months clamps to the month's end, Jan 29-31 to Feb 28, and
+    moving back clamps again, so a day is at most 3 days after its move forward and back).
+
+    >>> unmoved_range(dt.date(2026, 3, 1), dt.date(2026, 3, 31), Offset(1, Grain.MONTH))
+    (datetime.date(2026, 2, 1), datetime.date(2026, 3, 3))
+    """
+    last = minus(end, offset)
+    slack = dt.timedelta(days=3 if offset.unit in IN_MONTHS else 0)
+    return minus(start, offset), None if last is None else last + slack
 
 
 def _moved_back(
