@@ -77,7 +77,7 @@ def plan_errors(graph: Graph) -> dict[str, QueryError | None]:
     groups: dict[tuple[str, exp.Expr | None], list[Metric]] = {}
     for metric in graph.metrics.values():
         if metric.cohort_period is None and _reads_rows(graph, metric, set()):
-            groups.setdefault((_source(metric), metric.filter), []).append(metric)
+            groups.setdefault(_neighbours(graph, metric, set()), []).append(metric)
         else:
             found[metric.name] = _plan_error(graph, metric)
     batched = [metric for group in groups.values() for metric in group]
@@ -97,9 +97,20 @@ def _batch_errors(graph: Graph, metrics: list[Metric]) -> dict[str, QueryError |
     return dict.fromkeys((m.name for m in metrics), None)
 
 
-def _source(metric: Metric) -> str:
-    """The source of the measure of a simple metric; the empty text for others."""
-    return (metric.measure or "").split(".")[0]
+def _neighbours(graph: Graph, metric: Metric, seen: set[str]) -> tuple[str, exp.Expr | None]:
+    """The metrics ``metric`` is best planned with: those of its measure's source and its
+    filter; for a metric built on others, those its first input is planned with (it shares
+    that input's aggregate)."""
+    if metric.measure is not None:
+        return metric.measure.split(".")[0], metric.filter
+    seen.add(metric.name)
+    for item in metric.inputs[:1]:
+        if item.measure is not None:
+            return item.measure.split(".")[0], metric.filter
+        used = graph.metrics.get(item.name)
+        if used is not None and item.name not in seen:
+            return _neighbours(graph, used, seen)
+    return "", metric.filter
 
 
 def _reads_rows(graph: Graph, metric: Metric, seen: set[str]) -> bool:
