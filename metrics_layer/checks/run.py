@@ -57,17 +57,21 @@ BATCH = 50
 def plan_errors(graph: Graph) -> dict[str, QueryError | None]:
     """Why each metric of ``graph`` cannot be planned on its own (None when it can).
 
-    This is ``_plan_error`` of every metric, the same answer at a quarter of the cost: metrics
-    are planned ``BATCH`` at a time in one query, where the metrics of one measure share a
-    scan and each distinct filter of a scan is resolved once. A query of several metrics
-    makes every check that each of them makes alone, with the same arguments: each metric's
-    own checks (``per``, offsets, ``offset_to_grain``) run for each; a scan's checks depend
-    only on its key (source, time, ``per``, semi-additive mode, offset, window), the same
-    alone or shared; each distinct filter is resolved against its scan's source, time and
-    offset, as alone. So a batch that plans means each of its metrics plans alone. A batch
-    that fails for any reason is split in two until the metric that fails is planned alone,
-    and its error is the one planning it alone gives. ``tests/checks/test_plan_errors.py``
-    compares both answers over the shipped definitions and projects with broken metrics.
+    This is ``_plan_error`` of every metric, the same answer in two thirds of the time (1.7 s
+    instead of 2.5 s for 10,000 metrics): metrics are planned ``BATCH`` at a time in one
+    query, where the metrics of one source share a scan and each distinct filter of a scan is
+    resolved once (a batch holds neighbours: ``_neighbours``).
+
+    A query of several metrics makes every check that each of them makes alone, with the same
+    arguments: each metric's own checks (``per``, offsets, ``offset_to_grain``) run for each;
+    a scan's checks depend only on its key (source, time, ``per``, semi-additive mode,
+    offset, window), the same alone or shared; each distinct filter is resolved against its
+    scan's source, time and offset, as alone. So a batch that plans means each of its metrics
+    plans alone. A batch that fails, for any reason, is split in two until the metric that
+    fails is planned alone, and its error is the one planning it alone gives. A planner check
+    that depended on the other metrics of a query would break this reasoning:
+    ``tests/checks/test_plan_errors.py`` compares both answers over the shipped definitions
+    and projects with broken metrics, at several batch sizes.
 
     Planned alone from the start: a cohort table (queried by its period), and a metric that
     reads no measure (a query of it alone scans a source for nothing, which another metric's
