@@ -12,6 +12,8 @@ from metrics_layer.checks import run
 from metrics_layer.errors import QueryError
 from metrics_layer.graph.build import build_graph
 from metrics_layer.graph.graph import Graph
+from metrics_layer.planner.plan import Plan
+from metrics_layer.planner.query import MetricQuery
 from metrics_layer.spec.project import read_project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,3 +166,22 @@ def test_batches_refuse_exactly_what_planning_alone_refuses(
 def test_shipped_and_corpus_projects_give_the_same_answer(folder: Path) -> None:
     graph = graph_of(folder)
     assert shown(run.plan_errors(graph)) == shown(alone(graph))
+
+
+def test_a_batch_that_fails_for_no_metric_of_its_own_still_gives_each_metric_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Were the planner to refuse some combination of metrics that each plan alone, every
+    # answer must still be the one of planning alone.
+    (tmp_path / "a.yml").write_text(BROKEN, encoding="utf-8")
+    graph = graph_of(tmp_path)
+    expected = shown(alone(graph))
+    planned = run.plan_query
+
+    def refuses_several(graph: Graph, query: MetricQuery) -> Plan:
+        if len(query.metrics) > 1:
+            raise RuntimeError("refused together")
+        return planned(graph, query)
+
+    monkeypatch.setattr(run, "plan_query", refuses_several)
+    assert shown(run.plan_errors(graph)) == expected
