@@ -17,7 +17,12 @@ times, runs alternate between the checkouts, for before/after comparisons on one
 one sitting. CPU time (user and system, of the fresh process) is reported beside wall time:
 it moves less when other work shares the machine.
 
+``--broken SHARE`` times the ``not-computable`` check in one process, each metric alone, in
+batches, and each alone again, with that share of the metrics given a filter their source
+cannot reach; the three must refuse the same metrics.
+
     python -m benchmarks.load_10k [--runs 5] [--split] [--root PATH ...] [--project PATH]
+        [--broken SHARE ...]
     make bench-load
 """
 
@@ -93,6 +98,55 @@ _SPLIT = (
     "lap('checks: the rest (every metric planned; governance again, fingerprints kept)')\n"
 )
 
+# ``--broken``: the not-computable check in one process, in batches (``plan_errors``) and each
+# metric alone, with a share of the simple metrics given a filter that names a dimension their
+# source cannot reach (the same filter for every metric of a source). Both must refuse the
+# same metrics.
+_BROKEN = (
+    "import random, sys, time\n"
+    "sys.path[:0] = {paths!r}\n"
+    "from dataclasses import replace\n"
+    "from pathlib import Path\n"
+    "from metrics_layer.checks import run\n"
+    "from metrics_layer.errors import QueryError\n"
+    "from metrics_layer.graph.build import build_graph\n"
+    "from metrics_layer.graph.expressions import parse_condition\n"
+    "from metrics_layer.spec.project import read_project\n"
+    "try:\n"
+    "    from metrics_layer.api import _collector_paused\n"
+    "    paused = _collector_paused(freeze=True)  # as ml.load: set apart for the checks\n"
+    "except (ImportError, TypeError):  # a checkout from before the freeze\n"
+    "    from contextlib import nullcontext as paused\n"
+    "with paused:\n"
+    "    graph, _ = build_graph(read_project(Path(sys.argv[1])))\n"
+    "unreachable = {{}}\n"
+    "for source in graph.sources:\n"
+    "    for other, found in graph.sources.items():\n"
+    "        for name in found.dimensions:\n"
+    "            try:\n"
+    "                graph.resolve(f'{{other}}.{{name}}', source, field='filter')\n"
+    "            except QueryError:\n"
+    "                unreachable.setdefault(source, f\"{{other}}.{{name}} = 'x'\")\n"
+    "def source(metric):\n"
+    "    return (metric.measure or '').split('.')[0]\n"
+    "simple = [m for m in graph.metrics.values() if source(m) in unreachable]\n"
+    "share = float(sys.argv[2])\n"
+    "for metric in random.Random(7).sample(simple, int(len(graph.metrics) * share)):\n"
+    "    bad = parse_condition(unreachable[source(metric)], field='filter')\n"
+    "    graph.metrics[metric.name] = replace(metric, filter=bad)\n"
+    "def each_alone():\n"
+    "    return {{m.name: run._plan_error(graph, m) for m in graph.metrics.values()}}\n"
+    "laps = []\n"
+    "for check in (each_alone, lambda: run.plan_errors(graph), each_alone):\n"
+    "    clock = time.process_time()\n"
+    "    found = check()\n"
+    "    laps.append(time.process_time() - clock)\n"
+    "    refused = {{n for n, e in found.items() if e is not None}}\n"
+    "    assert len(laps) == 1 or refused == first, 'batches refuse other metrics'\n"
+    "    first = refused\n"
+    "print(f'{{len(refused)}}|{{laps[1]:.4f}}|{{laps[0]:.4f}}|{{laps[2]:.4f}}')\n"
+)
+
 
 def _paths(root: Path) -> list[str]:
     found = [str(root), *site.getsitepackages(), sysconfig.get_paths()["purelib"]]
@@ -143,6 +197,23 @@ def split(root: Path, project: Path) -> list[tuple[str, float, float]]:
     return stages
 
 
+def broken(root: Path, project: Path, share: float) -> tuple[int, float, float, float]:
+    """(metrics refused, CPU seconds in batches, CPU seconds each alone before and after) of
+    the not-computable check with ``share`` of the metrics broken, in one fresh process."""
+    script = _BROKEN.format(paths=_paths(root))
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script, str(project), str(share)],
+        cwd=root,
+        env=_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    refused, batched, before, after = done.stdout.strip().splitlines()[-1].split("|")
+    return int(refused), float(batched), float(before), float(after)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=5)
@@ -156,6 +227,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "alternate runs between checkouts",
     )
     parser.add_argument("--project", type=Path, help="an already generated project to load")
+    parser.add_argument(
+        "--broken",
+        type=float,
+        action="append",
+        metavar="SHARE",
+        help="also time the not-computable check with this share of the metrics broken "
+        "(0.05: 5%%), in batches and each metric alone; may be given more than once",
+    )
     args = parser.parse_args(argv)
     roots: list[Path] = args.root or [ROOT]
     with tempfile.TemporaryDirectory(prefix="ml-load-10k-") as temporary:
@@ -201,6 +280,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(
                         f"  {label:<80} {format_ms(wall_s * 1000):>9} {format_ms(cpu_s * 1000):>9}"
                     )
+        for share in args.broken or ():
+            for root in roots:
+                refused, batched, before, after = broken(root, project, share)
+                print(
+                    f"{share:.0%} broken, {refused:,} metrics refused ({root}), CPU: in "
+                    f"batches {format_ms(batched * 1000)}, each alone "
+                    f"{format_ms(before * 1000)} before and {format_ms(after * 1000)} after"
+                )
     return 0 if met else 1
 
 

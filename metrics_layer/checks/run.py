@@ -60,8 +60,9 @@ def plan_errors(graph: Graph) -> dict[str, QueryError | None]:
     This is ``_plan_error`` of every metric, the same answer in two thirds of the time (1.7 s
     instead of 2.5 s for 10,000 metrics): metrics are planned up to ``BATCH`` at a time in one
     query, where the metrics of one source share a scan and each distinct filter of a scan is
-    resolved once (a batch holds neighbours: ``_neighbours``). With 5% or 20% of the metrics
-    broken it takes about the time of planning each alone: batches shrink after a failure.
+    resolved once (a batch holds neighbours: ``_neighbours``). Batches shrink after a
+    failure: with 5% of the metrics broken this takes about the time of planning each alone,
+    with 20% up to a third more (docs/benchmarks.md).
 
     A query of several metrics makes every check that each of them makes alone, with the same
     arguments: each metric's own checks (``per``, offsets, ``offset_to_grain``) run for each;
