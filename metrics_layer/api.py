@@ -284,8 +284,8 @@ def _collector_paused(*, freeze: bool = False) -> Iterator[None]:
     drops sqlglot trees (cycles: each node points at its parent); paused there too, memory
     grew by 160 MiB. Frozen objects are not walked by any collection: without the freeze, the
     first collections after the pause walked every object the stages made, and each later
-    full one again (0.8 s of a 10,000-metric load). ``_checked`` unfreezes them at its end,
-    so a layer dropped later is collected as usual."""
+    full one again (about 0.9 s of a 10,000-metric load). ``_checked`` unfreezes them at its
+    end, so a layer dropped later is collected as usual."""
     enabled = gc.isenabled()
     gc.disable()
     try:

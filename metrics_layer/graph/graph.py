@@ -158,11 +158,11 @@ class FieldPlaces:
         if len(key) == 2 and key[0] == "measure":
             yield from self._measures.get(str(key[1]), ())
         elif len(key) >= 3 and key[0] == "metric":
-            field, rest = key[2], key[3:]
+            written, rest = key[2], key[3:]
             for spot in self._metrics.get(str(key[1]), ()):
-                named = field in PLACED_FIELDS and not rest
+                named = written in PLACED_FIELDS and not rest
                 listed = (
-                    field == "synonyms"
+                    written == "synonyms"
                     and len(rest) == 1
                     and isinstance(rest[0], int)
                     and 0 <= rest[0] < len(spot.spec.synonyms)
