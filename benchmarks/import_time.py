@@ -15,10 +15,12 @@ Interpreter start-up itself is outside it (the clock starts after ``import sys, 
 ``-X importtime`` run of the first-SQL code lists the largest imports.
 
     python -m benchmarks.import_time            # prints the markdown section
+    python -m benchmarks.import_time --root /tmp/base --root .   # alternating checkouts
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import site
 import statistics
@@ -26,6 +28,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,7 +209,38 @@ def _startup_modules(root: Path) -> set[str]:
     return set(done.stdout.split())
 
 
-def main() -> int:
+def compare(roots: Sequence[Path], runs: int = 9) -> dict[Path, list[float]]:
+    """Seconds of the first SQL in each checkout of ``roots``, runs alternating between them
+    (so that a busy moment touches each alike), after one untimed run each."""
+    for root in roots:
+        _timed(root, FIRST_SQL)
+    found: dict[Path, list[float]] = {root: [] for root in roots}
+    for _ in range(runs):
+        for root in roots:
+            found[root].append(_timed(root, FIRST_SQL))
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--root",
+        type=Path,
+        action="append",
+        help="compare the first SQL of checkouts, runs alternating (give it twice or more)",
+    )
+    parser.add_argument("--runs", type=int, default=9)
+    args = parser.parse_args(argv)
+    if args.root:
+        loads = os.getloadavg()
+        for root, seconds in compare(args.root, args.runs).items():
+            ordered = sorted(seconds)
+            print(
+                f"{root}: import to first SQL median {format_ms(statistics.median(ordered) * 1000)}"
+                f", min {format_ms(ordered[0] * 1000)}, max {format_ms(ordered[-1] * 1000)}"
+            )
+        print(f"load average before the runs: {loads[0]:.1f}, after: {os.getloadavg()[0]:.1f}")
+        return 0
     root = Path(__file__).resolve().parents[1]
     part = run(root)
     for target in part.targets:

@@ -9,6 +9,8 @@ other and follow their lifecycle.
 
 from __future__ import annotations
 
+from sqlglot import exp
+
 from metrics_layer.checks.governance import governance_checks
 from metrics_layer.errors import Diagnostic, Level, QueryError
 from metrics_layer.graph.expressions import column_parts, references
@@ -19,13 +21,13 @@ from metrics_layer.planner.query import MetricQuery
 from metrics_layer.spec.models import MetricStatus
 from metrics_layer.spec.places import split_hint
 
-__all__ = ["run_checks"]
+__all__ = ["plan_errors", "run_checks"]
 
 
 def run_checks(graph: Graph) -> list[Diagnostic]:
     """Every finding about ``graph``, errors and warnings, in file order."""
     found: list[Diagnostic] = []
-    failed = {m.name: _plan_error(graph, m) for m in graph.metrics.values()}
+    failed = plan_errors(graph)
     for metric in graph.metrics.values():
         error = failed[metric.name]
         # A metric built on one that cannot be computed fails for that one's reason: only the
@@ -46,6 +48,107 @@ def _at(
     place = graph.field_places.get(("metric", metric.name, field)) or graph.places.get(metric.name)
     file, line, column = place if place is not None else (None, None, None)
     return Diagnostic(level, message, file, line, column, code, hint)
+
+
+BATCH = 20
+"""The most metrics ``plan_errors`` plans together in one query (a batch that fails is split)."""
+
+
+def plan_errors(graph: Graph) -> dict[str, QueryError | None]:
+    """Why each metric of ``graph`` cannot be planned on its own (None when it can).
+
+    This is ``_plan_error`` of every metric, the same answer in two thirds of the time (1.7 s
+    instead of 2.5 s for 10,000 metrics): metrics are planned up to ``BATCH`` at a time in one
+    query, where the metrics of one source share a scan and each distinct filter of a scan is
+    resolved once (a batch holds neighbours: ``_neighbours``). Batches shrink after a
+    failure: with 5% of the metrics broken this takes about the time of planning each alone,
+    with 20% up to a third more (docs/benchmarks.md).
+
+    A query of several metrics makes every check that each of them makes alone, with the same
+    arguments: each metric's own checks (``per``, offsets, ``offset_to_grain``) run for each;
+    a scan's checks depend only on its key (source, time, ``per``, semi-additive mode,
+    offset, window), the same alone or shared; each distinct filter is resolved against its
+    scan's source, time and offset, as alone. So a batch that plans means each of its metrics
+    plans alone. A batch that fails, for any reason, is split in two until the metric that
+    fails is planned alone, and its error is the one planning it alone gives: every answer
+    comes from a query that planned, or from planning the metric alone. A planner check
+    that depended on the other metrics of a query would break this reasoning:
+    ``tests/checks/test_plan_errors.py`` compares both answers over the shipped definitions
+    and projects with broken metrics, at several batch sizes.
+
+    Planned alone from the start: a cohort table (queried by its period), and a metric that
+    reads no measure (a query of it alone scans a source for nothing, which another metric's
+    scan would hide)."""
+    found: dict[str, QueryError | None] = {}
+    # Neighbours share scans and filters: metrics of one source and one filter together.
+    groups: dict[tuple[str, exp.Expr | None], list[Metric]] = {}
+    for metric in graph.metrics.values():
+        if metric.cohort_period is None and _reads_rows(graph, metric, set()):
+            groups.setdefault(_neighbours(graph, metric, set()), []).append(metric)
+        else:
+            found[metric.name] = _plan_error(graph, metric)
+    batched = [metric for group in groups.values() for metric in group]
+    # A failing batch costs more than planning its metrics alone (it is planned again in
+    # halves), and failures come in runs (metrics of one broken filter are neighbours): after
+    # a failure the batches get smaller, down to one metric, and after a clean one larger.
+    size, start = BATCH, 0
+    while start < len(batched):
+        errors = _batch_errors(graph, batched[start : start + size])
+        found.update(errors)
+        start += len(errors)
+        failed = any(error is not None for error in errors.values())
+        size = max(1, size // 2) if failed else min(BATCH, size * 2)
+    return found
+
+
+def _batch_errors(
+    graph: Graph, metrics: list[Metric], *, failing: bool = False
+) -> dict[str, QueryError | None]:
+    """``plan_errors`` of ``metrics``: one query of them all, and when it fails (or is known to
+    fail: ``failing``), each half again, down to one metric planned alone."""
+    if len(metrics) == 1:
+        return {metrics[0].name: _plan_error(graph, metrics[0])}
+    if not failing:
+        try:
+            plan_query(graph, MetricQuery(metrics=tuple(m.name for m in metrics)))
+        except Exception:  # any failure
+            pass
+        else:
+            return dict.fromkeys((m.name for m in metrics), None)
+    half = len(metrics) // 2
+    first = _batch_errors(graph, metrics[:half])
+    # When the first half plans, the failure is in the second: it is split without planning
+    # it whole (each part is still planned, so an answer never rests on this guess).
+    clean = all(error is None for error in first.values())
+    return first | _batch_errors(graph, metrics[half:], failing=clean)
+
+
+def _neighbours(graph: Graph, metric: Metric, seen: set[str]) -> tuple[str, exp.Expr | None]:
+    """The metrics ``metric`` is best planned with: those of its measure's source and its
+    filter; for a metric built on others, those its first input is planned with (it shares
+    that input's aggregate)."""
+    if metric.measure is not None:
+        return metric.measure.split(".")[0], metric.filter
+    seen.add(metric.name)
+    for item in metric.inputs[:1]:
+        if item.measure is not None:
+            return item.measure.split(".")[0], metric.filter
+        used = graph.metrics.get(item.name)
+        if used is not None and item.name not in seen:
+            return _neighbours(graph, used, seen)
+    return "", metric.filter
+
+
+def _reads_rows(graph: Graph, metric: Metric, seen: set[str]) -> bool:
+    """Whether ``metric`` aggregates a measure, itself or through the metrics it is built on."""
+    if metric.measure is not None or any(i.measure is not None for i in metric.inputs):
+        return True
+    seen.add(metric.name)
+    for item in metric.inputs:
+        used = graph.metrics.get(item.name)
+        if used is not None and item.name not in seen and _reads_rows(graph, used, seen):
+            return True
+    return False
 
 
 def _plan_error(graph: Graph, metric: Metric) -> QueryError | None:

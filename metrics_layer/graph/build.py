@@ -19,7 +19,7 @@ from metrics_layer.graph.expressions import (
     parse_query,
     qualify,
 )
-from metrics_layer.graph.graph import Graph
+from metrics_layer.graph.graph import FieldPlaces, Graph
 from metrics_layer.graph.metrics import build_metrics, kept_specs
 from metrics_layer.graph.model import (
     Broken,
@@ -125,7 +125,7 @@ def build_graph(
         metrics=metrics,
         primary=primary,
         places=places,
-        field_places=_field_places(project),
+        field_places=FieldPlaces(project.metrics, project.sources),
         calendar=calendar,
         also_primary=also,
         broken=broken,
@@ -135,48 +135,6 @@ def build_graph(
         calendar_places=calendar_places if calendar is not None else None,
     )
     return graph, problems
-
-
-# The metric fields whose own lines diagnostics point at (checks/run.py, checks/governance.py).
-_PLACED_FIELDS = (
-    "label",
-    "status",
-    "replaced_by",
-    "sunset",
-    "filter",
-    "measure",
-    "numerator",
-    "denominator",
-    "expr",
-    "version",
-    "changelog",
-    "owner",
-    "description",
-)
-
-
-def _field_places(
-    project: ProjectFiles,
-) -> dict[tuple[str | int, ...], tuple[str, int | None, int | None]]:
-    """The lines of the metric fields and measures that checks point at (``Graph.field_places``);
-    the first definition of a name wins, as in ``Graph.places``."""
-    found: dict[tuple[str | int, ...], tuple[str, int | None, int | None]] = {}
-
-    def add(key: tuple[str | int, ...], doc: YamlDocument, path: tuple[str | int, ...]) -> None:
-        if path in doc.positions and key not in found:
-            found[key] = (doc.file, *doc.positions[path])
-
-    for spot in project.metrics:
-        name = spot.spec.name
-        for item in _PLACED_FIELDS:
-            add(("metric", name, item), spot.doc, (*spot.path, item))
-        for i in range(len(spot.spec.synonyms)):
-            add(("metric", name, "synonyms", i), spot.doc, (*spot.path, "synonyms", i))
-    for located in project.sources:
-        for i, measure in enumerate(located.spec.measures):
-            ref = f"{located.spec.name}.{measure.name}"
-            add(("measure", ref), located.doc, (*located.path, "measures", i, "name"))
-    return found
 
 
 def _left_out(
