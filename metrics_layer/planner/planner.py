@@ -1091,10 +1091,22 @@ def unmoved_range(
 
     >>> unmoved_range(dt.date(2026, 3, 1), dt.date(2026, 3, 31), Offset(1, Grain.MONTH))
     (datetime.date(2026, 2, 1), datetime.date(2026, 3, 3))
+
+    A bound that would leave the calendar is dropped (the range read is then wider):
+
+    >>> unmoved_range(dt.date(1, 1, 1), dt.date(9999, 12, 31), Offset(1, Grain.DAY))
+    (None, datetime.date(9999, 12, 30))
     """
-    last = minus(end, offset)
     slack = dt.timedelta(days=3 if offset.unit in IN_MONTHS else 0)
-    return minus(start, offset), None if last is None else last + slack
+    try:
+        first = minus(start, offset)
+    except (ValueError, OverflowError):  # before the calendar's first day
+        first = None
+    try:
+        last = minus(end, offset)
+        return first, None if last is None else last + slack
+    except (ValueError, OverflowError):  # past the calendar's last day
+        return first, None
 
 
 def _moved_back(
