@@ -56,7 +56,18 @@ from metrics_layer.spec.project import Located
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
 from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift
 
-__all__ = ["EntityMetric", "entity_metric", "is_entity_metric", "narrowed", "narrowing"]
+__all__ = [
+    "CORRELATED",
+    "EntityMetric",
+    "entity_metric",
+    "is_entity_metric",
+    "narrowed",
+    "narrowing",
+]
+
+# Key in a conversion relation's ``meta``: the same rows with each entity's conversions looked
+# up by correlated subqueries, for the engines that run them well (``sql/dialects.py``).
+CORRELATED = "correlated"
 
 EntitySpec = ConversionMetricSpec | RetentionMetricSpec | ChurnMetricSpec
 
@@ -226,6 +237,12 @@ class _Builder:
             .from_(_table("first_base"))
             .join(_table("converted"), on=_on(keys, "first_base", "converted"), join_type="left")
         )
+        correlated = _with(
+            self._looked_up(keys, constants, days, base, conversion),
+            self.name,
+            base_rows=base.select.copy(),
+            first_base=first.copy(),
+        )
         relation = _with(
             final,
             self.name,
@@ -234,6 +251,7 @@ class _Builder:
             first_base=first,
             converted=converted,
         )
+        relation.meta[CORRELATED] = correlated
         flag = exp.EQ(this=column("converted", self.name), expression=_ONE.copy())
         measures = {
             "base": self._measure(
@@ -272,6 +290,47 @@ class _Builder:
             self.name, spec.calculation.value, {"rate": ("conversions", "base")}
         )
         return EntityMetric(source, measure, inputs, window=Offset(days, Grain.DAY))
+
+    def _looked_up(
+        self, keys: list[str], constants: list[str], days: int, base: _Events, conversion: _Events
+    ) -> exp.Select:
+        """A conversion's rows with each entity's conversions looked up by its key: its first
+        conversion at or after the base event, and whether one falls within the window
+        (``EXISTS``, which an engine answers at the first one). Each reads its own copy of the
+        conversion rows, which an engine searches by the entity's key; a CTE read twice is
+        materialized without indexes by PostgreSQL and SQLite. The same rows as the joins of
+        the relation it is kept beside (``sql/dialects.py``, ``correlated_entity_rows``)."""
+        later = exp.and_(
+            _on(keys, "first_base", "conversion_rows", constants),
+            exp.GTE(
+                this=column("event_at", "conversion_rows"),
+                expression=column("base_at", "first_base"),
+            ),
+        )
+        within = exp.LTE(
+            this=self._day(column("event_at", "conversion_rows"), conversion.time),
+            expression=shift(
+                self._day(column("base_at", "first_base"), base.time), days, Grain.DAY
+            ),
+        )
+
+        def rows() -> exp.Subquery:
+            return exp.Subquery(this=conversion.select.copy(), alias=table_alias("conversion_rows"))
+
+        first_conversion = exp.Subquery(
+            this=exp.select(exp.Min(this=column("event_at", "conversion_rows")))
+            .from_(rows())
+            .where(later.copy())
+        )
+        in_window = exp.Exists(
+            this=exp.select(_ONE.copy()).from_(rows()).where(exp.and_(later.copy(), within))
+        )
+        return exp.select(
+            *(alias(column(k, "first_base"), k) for k in keys),
+            alias(column("base_at", "first_base"), "base_at"),
+            alias(first_conversion, "converted_at"),
+            alias(_flag(in_window), "converted"),
+        ).from_(_table("first_base"))
 
     def retention(self, spec: RetentionMetricSpec) -> EntityMetric | None:
         if (spec.after is None) == (spec.cohort_periods is None):
@@ -891,15 +950,27 @@ def narrowed(
     entity's dimensions: an entity the query's ``where`` drops has no rows built. The query
     applies those filters again outside: the rows are the same."""
     copied = relation.copy()
-    [cte] = [c for c in copied.find_all(exp.CTE) if c.alias == cte_name]
+    _narrow_cte(copied, cte_name, condition, joins)
+    correlated = copied.this.meta.get(CORRELATED)
+    if correlated is not None:
+        _narrow_cte(correlated, cte_name, condition, joins)
+    copied.set("alias", table_alias(name))
+    return copied
+
+
+def _narrow_cte(
+    relation: exp.Expr,
+    cte_name: str,
+    condition: exp.Expr,
+    joins: Sequence[tuple[exp.Expr, exp.Expr]],
+) -> None:
+    [cte] = [c for c in relation.find_all(exp.CTE) if c.alias == cte_name]
     select = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("entities"))).from_(
         exp.Subquery(this=cte.this, alias=table_alias("entities"))
     )
     for table, on in joins:
-        select = select.join(table, on=on, join_type="left", copy=False)
+        select = select.join(table.copy(), on=on.copy(), join_type="left", copy=False)
     cte.set("this", select.where(condition.copy(), copy=False))
-    copied.set("alias", table_alias(name))
-    return copied
 
 
 def _first_events(keys: list[str], name: str, base: _Events) -> exp.Select:

@@ -291,3 +291,17 @@ def test_a_conversion_window_is_in_days(
     assert error.message == "metric 'e': window: '7 weeks' is not a valid value"
     assert error.hint is not None
     assert error.hint.startswith("use calendar days")
+
+
+@pytest.mark.parametrize(
+    ("dialect", "looked_up"),
+    [("postgres", True), ("sqlite", True), ("mysql", True), ("duckdb", False), ("spark", False)],
+)
+def test_conversions_are_looked_up_by_key_where_engines_do_it_well(
+    load: Load, dialect: str, looked_up: bool
+) -> None:
+    """The same rows two ways (every engine above runs one of them against the hand-computed
+    numbers): correlated lookups on PostgreSQL, SQLite and MariaDB, joins elsewhere."""
+    sql = load("duckdb").query(["activations_7d"], by=["metric_time.month"]).sql(dialect)
+    assert ("EXISTS" in sql) is looked_up
+    assert ("activations_7d__converted" in sql) is not looked_up
