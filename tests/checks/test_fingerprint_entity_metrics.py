@@ -12,8 +12,9 @@ from sqlglot import exp
 import metrics_layer as ml
 from metrics_layer.checks.explain import explainer
 from metrics_layer.graph import entity_metrics
-from metrics_layer.graph.fingerprint import Fingerprints
 from metrics_layer.graph.graph import Graph
+
+from .test_fingerprint import edited, prints
 
 PROJECT = """\
 project:
@@ -73,22 +74,6 @@ metrics:
 """
 
 ENTITY_METRICS = ("activation", "week_4_retention", "weekly_cohorts", "monthly_churn")
-
-
-def prints(tmp_path: Path, text: str) -> dict[str, str]:
-    folder = tmp_path / "defs"
-    folder.mkdir(exist_ok=True)
-    (folder / "metrics_layer.yml").write_text(text)
-    graph, found = ml.check(folder)
-    assert graph is not None
-    errors = [d for d in found if d.level is ml.Level.ERROR and d.code != "equivalent-metrics"]
-    assert errors == []
-    return Fingerprints(graph).all()
-
-
-def edited(text: str, old: str, new: str) -> str:
-    assert text.count(old) == 1, old
-    return text.replace(old, new)
 
 
 # The definition of the metric whose text starts with ``name: <metric>``: edits made inside it
