@@ -58,6 +58,7 @@ from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift
 
 __all__ = [
     "CORRELATED",
+    "Alternative",
     "EntityMetric",
     "entity_metric",
     "is_entity_metric",
@@ -68,6 +69,19 @@ __all__ = [
 # Key in a conversion relation's ``meta``: the same rows with each entity's conversions looked
 # up by correlated subqueries, for the engines that run them well (``sql/dialects.py``).
 CORRELATED = "correlated"
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another form of a relation, kept in its ``meta``: shared by the relation's copies, not
+    copied with each (the planner copies relations for every query, and the dialects that
+    do not use the form would pay for it); whoever uses or changes it takes a copy."""
+
+    tree: exp.Expr
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Alternative:
+        return self
+
 
 EntitySpec = ConversionMetricSpec | RetentionMetricSpec | ChurnMetricSpec
 
@@ -251,7 +265,7 @@ class _Builder:
             first_base=first,
             converted=converted,
         )
-        relation.meta[CORRELATED] = correlated
+        relation.meta[CORRELATED] = Alternative(correlated)
         flag = exp.EQ(this=column("converted", self.name), expression=_ONE.copy())
         measures = {
             "base": self._measure(
@@ -953,7 +967,9 @@ def narrowed(
     _narrow_cte(copied, cte_name, condition, joins)
     correlated = copied.this.meta.get(CORRELATED)
     if correlated is not None:
-        _narrow_cte(correlated, cte_name, condition, joins)
+        own = correlated.tree.copy()
+        _narrow_cte(own, cte_name, condition, joins)
+        copied.this.meta[CORRELATED] = Alternative(own)
     copied.set("alias", table_alias(name))
     return copied
 

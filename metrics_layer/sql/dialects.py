@@ -73,6 +73,15 @@ def acts_on(*kinds: type[exp.Expr]) -> Callable[[R], R]:
     return mark
 
 
+def each_node(rule: R) -> R:
+    """Mark an ``acts_on`` rule as replacing single nodes of its kinds, never reading or
+    changing what is inside them: ``render`` hands it only those nodes instead of walking the
+    whole tree through it (comparisons are in most queries; the walk cost a third of the
+    compile of a conversion metric)."""
+    rule.each_node = True  # type: ignore[attr-defined]
+    return rule
+
+
 _ALIASES = {
     "postgresql": "postgres",
     "mariadb": "mysql",
@@ -313,6 +322,7 @@ def postgres_round(node: exp.Expr) -> exp.Expr:
     return _round_as_decimal(node, "DECIMAL")
 
 
+@each_node
 @acts_on(exp.Between, exp.GTE, exp.LTE)
 def column_date_range(node: exp.Expr) -> exp.Expr:
     """A date range over a column, ``CAST(t AS DATE) BETWEEN d1 AND d2``, as a range of the
@@ -390,7 +400,7 @@ def correlated_entity_rows(node: exp.Expr) -> exp.Expr:
     with it, keep the joins, which give the same rows (tests/soundness/test_conversion.py).
     """
     correlated = node.meta.get(CORRELATED)
-    return node if correlated is None else correlated
+    return node if correlated is None else correlated.tree.copy()
 
 
 @acts_on(exp.CTE)
@@ -696,7 +706,18 @@ def prepared(tree: exp.Expr, dialect: str) -> exp.Expr:
         kinds: tuple[type[exp.Expr], ...] | None = getattr(rule, "kinds", None)
         if kinds is not None and not holds(present, kinds):
             continue
-        tree = tree.transform(rule, copy=False)
+        if kinds is not None and getattr(rule, "each_node", False):
+            replaced = [(node, rule(node)) for node in list(tree.find_all(*kinds))]
+            replaced = [(node, new) for node, new in replaced if new is not node]
+            if not replaced:
+                continue
+            for node, new in replaced:
+                if node is tree:
+                    tree = new
+                else:
+                    node.replace(new)
+        else:
+            tree = tree.transform(rule, copy=False)
         present = kinds_in(tree)  # the rule may have added kinds a later rule acts on
     # After the rules: a rule may turn a construct into one the dialect has (SQLite's month
     # arithmetic becomes DATE() modifiers, so no INTERVAL is left of it).
