@@ -1092,21 +1092,22 @@ def unmoved_range(
     >>> unmoved_range(dt.date(2026, 3, 1), dt.date(2026, 3, 31), Offset(1, Grain.MONTH))
     (datetime.date(2026, 2, 1), datetime.date(2026, 3, 3))
 
-    A bound that would leave the calendar is dropped (the range read is then wider):
+    A bound that would leave the calendar is the calendar's end (a bound given stays a bound,
+    so that queries of one shape hold the same dates, ``sql/shapes.py``):
 
     >>> unmoved_range(dt.date(1, 1, 1), dt.date(9999, 12, 31), Offset(1, Grain.DAY))
-    (None, datetime.date(9999, 12, 30))
+    (datetime.date(1, 1, 1), datetime.date(9999, 12, 30))
     """
     slack = dt.timedelta(days=3 if offset.unit in IN_MONTHS else 0)
     try:
         first = minus(start, offset)
     except (ValueError, OverflowError):  # before the calendar's first day
-        first = None
+        first = dt.date.min
     try:
         last = minus(end, offset)
         return first, None if last is None else last + slack
     except (ValueError, OverflowError):  # past the calendar's last day
-        return first, None
+        return first, dt.date.max
 
 
 def _moved_back(

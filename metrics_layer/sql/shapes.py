@@ -66,7 +66,9 @@ def shape_key(spec: MetricQuery, plan: Plan) -> tuple[MetricQuery, tuple[int | s
     ]
     if plan.fill is not None:
         digits.append(plan.fill.spine.digits)
-    names = [a.name for a in plan.aggregations] + [v.name for v in plan.shifted]
+    # An offset applied to rows is an aggregation named like the view of one applied to
+    # periods: the view's name is marked as such.
+    names = [a.name for a in plan.aggregations] + [f"shifted {v.name}" for v in plan.shifted]
     return given, (*digits, *names)
 
 

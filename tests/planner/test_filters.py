@@ -244,8 +244,8 @@ def test_allowed_filters_compile_and_filter(
         (
             "user.signed_up_at BETWEEN '2026-01-01' AND '2026-01-31'",
             # a range of days over a column is a range of the column (docs/queries.md)
-            "users.signed_up_at >= CAST('2026-01-01 00:00:00' AS TIMESTAMP)"
-            " AND users.signed_up_at < CAST('2026-02-01 00:00:00' AS TIMESTAMP)",
+            "users.signed_up_at >= CAST('2026-01-01' AS TIMESTAMP)"
+            " AND users.signed_up_at < CAST('2026-01-31' AS TIMESTAMP) + INTERVAL '1' DAY",
         ),
         ("NOT user.ever_paid", "NOT user_payments.ever_paid"),
     ],

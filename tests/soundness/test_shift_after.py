@@ -185,7 +185,7 @@ def test_with_a_range_the_offset_reads_the_same_scan_reaching_back(
     assert view.of == plan.aggregations[0].name
     assert plan.within == (("metric_time__month", dt.date(2026, 2, 1), dt.date(2026, 5, 31)),)
     sql = layer.query(asked.metrics, by=asked.by, start=asked.start, end=asked.end).sql()
-    assert "'2026-01-01 00:00:00'" in sql  # the scan reads January for February's offset
+    assert "'2026-01-01'" in sql  # the scan reads January for February's offset
     rows = layer.query(asked.metrics, by=asked.by, start=asked.start, end=asked.end).run().rows
     assert [row[0] for row in rows] == [dt.date(2026, m, 1) for m in (2, 3, 4, 5)]
 

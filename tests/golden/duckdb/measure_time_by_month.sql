@@ -4,8 +4,8 @@ WITH subscriptions_agg AS (
     SUM(subscriptions.mrr) AS new_mrr
   FROM subscriptions AS subscriptions
   WHERE
-    subscriptions.started_at >= CAST('2026-01-01 00:00:00' AS TIMESTAMP)
-    AND subscriptions.started_at < CAST('2026-04-01 00:00:00' AS TIMESTAMP)
+    subscriptions.started_at >= CAST('2026-01-01' AS TIMESTAMP)
+    AND subscriptions.started_at < CAST('2026-03-31' AS TIMESTAMP) + INTERVAL '1' DAY
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(subscriptions.started_at AS DATE)) AS DATE)
 ), subscriptions_by_ended_at_agg AS (
@@ -16,8 +16,8 @@ WITH subscriptions_agg AS (
   FROM subscriptions AS subscriptions
   WHERE
     NOT subscriptions.ended_at IS NULL
-    AND subscriptions.ended_at >= CAST('2026-01-01 00:00:00' AS TIMESTAMP)
-    AND subscriptions.ended_at < CAST('2026-04-01 00:00:00' AS TIMESTAMP)
+    AND subscriptions.ended_at >= CAST('2026-01-01' AS TIMESTAMP)
+    AND subscriptions.ended_at < CAST('2026-03-31' AS TIMESTAMP) + INTERVAL '1' DAY
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(subscriptions.ended_at AS DATE)) AS DATE)
 ), grain_keys AS (

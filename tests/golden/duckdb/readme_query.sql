@@ -40,8 +40,8 @@ WITH spine_digits AS (
   WHERE
     users.country = 'DE'
     AND NOT events.event_type IN ('email_open', 'login_failed')
-    AND events.occurred_at >= CAST('2026-01-01 00:00:00' AS TIMESTAMP)
-    AND events.occurred_at < CAST('2026-04-01 00:00:00' AS TIMESTAMP)
+    AND events.occurred_at >= CAST('2026-01-01' AS TIMESTAMP)
+    AND events.occurred_at < CAST('2026-03-31' AS TIMESTAMP) + INTERVAL '1' DAY
   GROUP BY
     CAST(DATE_TRUNC('WEEK', CAST(events.occurred_at AS DATE)) AS DATE),
     users.plan,
@@ -88,8 +88,8 @@ WITH spine_digits AS (
   FROM users AS users
   WHERE
     users.country = 'DE'
-    AND users.signed_up_at >= CAST('2026-01-01 00:00:00' AS TIMESTAMP)
-    AND users.signed_up_at < CAST('2026-04-01 00:00:00' AS TIMESTAMP)
+    AND users.signed_up_at >= CAST('2026-01-01' AS TIMESTAMP)
+    AND users.signed_up_at < CAST('2026-03-31' AS TIMESTAMP) + INTERVAL '1' DAY
   GROUP BY
     CAST(DATE_TRUNC('WEEK', CAST(users.signed_up_at AS DATE)) AS DATE),
     users.plan

@@ -3,8 +3,8 @@ WITH users_agg AS (
     COUNT(*) AS signups
   FROM users AS users
   WHERE
-    users.signed_up_at >= CAST('2026-01-01 00:00:00' AS TIMESTAMP)
-    AND users.signed_up_at < CAST('2026-02-01 00:00:00' AS TIMESTAMP)
+    users.signed_up_at >= CAST('2026-01-01' AS TIMESTAMP)
+    AND users.signed_up_at < CAST('2026-01-31' AS TIMESTAMP) + INTERVAL '1' DAY
 ), spine_digits AS (
   SELECT
     0 AS n
@@ -42,8 +42,8 @@ WITH users_agg AS (
   FROM events AS events
   WHERE
     NOT events.event_type IN ('email_open', 'login_failed')
-    AND events.occurred_at >= CAST('2026-01-01 00:00:00' AS TIMESTAMP)
-    AND events.occurred_at < CAST('2026-02-01 00:00:00' AS TIMESTAMP)
+    AND events.occurred_at >= CAST('2026-01-01' AS TIMESTAMP)
+    AND events.occurred_at < CAST('2026-01-31' AS TIMESTAMP) + INTERVAL '1' DAY
   GROUP BY
     CAST(events.occurred_at AS DATE)
 ), events_per_day_periods_bounds AS (
@@ -76,8 +76,8 @@ WITH users_agg AS (
     MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period
   FROM subscription_snapshots AS subscription_snapshots
   WHERE
-    subscription_snapshots.snapshot_date >= CAST('2026-01-01 00:00:00' AS TIMESTAMP)
-    AND subscription_snapshots.snapshot_date < CAST('2026-02-01 00:00:00' AS TIMESTAMP)
+    subscription_snapshots.snapshot_date >= CAST('2026-01-01' AS TIMESTAMP)
+    AND subscription_snapshots.snapshot_date < CAST('2026-01-31' AS TIMESTAMP) + INTERVAL '1' DAY
 ), subscription_snapshots_last_snapshot AS (
   SELECT
     SUM(subscription_snapshots.mrr) AS mrr
@@ -85,8 +85,8 @@ WITH users_agg AS (
   INNER JOIN subscription_snapshots_last_snapshot_periods
     ON CAST(subscription_snapshots.snapshot_date AS DATE) = subscription_snapshots_last_snapshot_periods.last_period
   WHERE
-    subscription_snapshots.snapshot_date >= CAST('2026-01-01 00:00:00' AS TIMESTAMP)
-    AND subscription_snapshots.snapshot_date < CAST('2026-02-01 00:00:00' AS TIMESTAMP)
+    subscription_snapshots.snapshot_date >= CAST('2026-01-01' AS TIMESTAMP)
+    AND subscription_snapshots.snapshot_date < CAST('2026-01-31' AS TIMESTAMP) + INTERVAL '1' DAY
 )
 SELECT
   COALESCE(users_agg.signups, 0) AS signups,

@@ -29,8 +29,8 @@ WITH user_payments_source AS (
     ON users.user_id = user_payments.user_id
   WHERE
     user_payments.ever_paid
-    AND users.signed_up_at >= CAST('2026-03-01 00:00:00' AS DATETIME)
-    AND users.signed_up_at < CAST('2026-03-02 00:00:00' AS DATETIME)
+    AND users.signed_up_at >= CAST('2026-03-01' AS DATETIME)
+    AND users.signed_up_at < CAST('2026-03-01' AS DATETIME) + INTERVAL '1' DAY
   GROUP BY
     CAST(DATE_ADD(
       '0000-01-01 00:00:00',

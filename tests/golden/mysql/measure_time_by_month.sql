@@ -7,8 +7,8 @@ WITH subscriptions_agg AS (
     SUM(subscriptions.mrr) AS new_mrr
   FROM subscriptions AS subscriptions
   WHERE
-    subscriptions.started_at >= CAST('2026-01-01 00:00:00' AS DATETIME)
-    AND subscriptions.started_at < CAST('2026-04-01 00:00:00' AS DATETIME)
+    subscriptions.started_at >= CAST('2026-01-01' AS DATETIME)
+    AND subscriptions.started_at < CAST('2026-03-31' AS DATETIME) + INTERVAL '1' DAY
   GROUP BY
     CAST(STR_TO_DATE(
       CONCAT(YEAR(CAST(subscriptions.started_at AS DATE)), ' ', MONTH(CAST(subscriptions.started_at AS DATE)), ' 1'),
@@ -25,8 +25,8 @@ WITH subscriptions_agg AS (
   FROM subscriptions AS subscriptions
   WHERE
     NOT subscriptions.ended_at IS NULL
-    AND subscriptions.ended_at >= CAST('2026-01-01 00:00:00' AS DATETIME)
-    AND subscriptions.ended_at < CAST('2026-04-01 00:00:00' AS DATETIME)
+    AND subscriptions.ended_at >= CAST('2026-01-01' AS DATETIME)
+    AND subscriptions.ended_at < CAST('2026-03-31' AS DATETIME) + INTERVAL '1' DAY
   GROUP BY
     CAST(STR_TO_DATE(
       CONCAT(YEAR(CAST(subscriptions.ended_at AS DATE)), ' ', MONTH(CAST(subscriptions.ended_at AS DATE)), ' 1'),

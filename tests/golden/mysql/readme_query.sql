@@ -43,8 +43,8 @@ WITH spine_digits AS (
   WHERE
     users.country = CAST('DE' AS BINARY)
     AND NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))
-    AND events.occurred_at >= CAST('2026-01-01 00:00:00' AS DATETIME)
-    AND events.occurred_at < CAST('2026-04-01 00:00:00' AS DATETIME)
+    AND events.occurred_at >= CAST('2026-01-01' AS DATETIME)
+    AND events.occurred_at < CAST('2026-03-31' AS DATETIME) + INTERVAL '1' DAY
   GROUP BY
     CAST(DATE_SUB(
       CAST(events.occurred_at AS DATE),
@@ -106,8 +106,8 @@ WITH spine_digits AS (
   FROM users AS users
   WHERE
     users.country = CAST('DE' AS BINARY)
-    AND users.signed_up_at >= CAST('2026-01-01 00:00:00' AS DATETIME)
-    AND users.signed_up_at < CAST('2026-04-01 00:00:00' AS DATETIME)
+    AND users.signed_up_at >= CAST('2026-01-01' AS DATETIME)
+    AND users.signed_up_at < CAST('2026-03-31' AS DATETIME) + INTERVAL '1' DAY
   GROUP BY
     CAST(DATE_SUB(
       CAST(users.signed_up_at AS DATE),

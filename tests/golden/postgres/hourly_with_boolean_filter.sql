@@ -26,8 +26,8 @@ WITH user_payments_source AS (
     ON users.user_id = user_payments.user_id
   WHERE
     user_payments.ever_paid
-    AND users.signed_up_at >= CAST('2026-03-01 00:00:00' AS TIMESTAMP)
-    AND users.signed_up_at < CAST('2026-03-02 00:00:00' AS TIMESTAMP)
+    AND users.signed_up_at >= CAST('2026-03-01' AS TIMESTAMP)
+    AND users.signed_up_at < CAST('2026-03-01' AS TIMESTAMP) + INTERVAL '1 DAY'
   GROUP BY
     CAST(DATE_TRUNC('HOUR', users.signed_up_at) AS TIMESTAMP)
 )
