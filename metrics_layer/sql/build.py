@@ -26,6 +26,7 @@ from metrics_layer.sql.spine import (
     days_select,
     digits_cte,
 )
+from metrics_layer.sql.time import within_dates
 from metrics_layer.sql.windows import window_ctes
 
 __all__ = ["build_select"]
@@ -91,18 +92,8 @@ def _within(
 ) -> exp.Expr:
     """The grain keys of ``select``'s base table within their (start, end)."""
     base = select.args["from_"].this.alias_or_name
-    kept: list[exp.Expr] = []
-    for name, start, end in within:
-        key = column(name, base)
-        if start is not None:
-            kept.append(exp.GTE(this=key, expression=_day(start)))
-        if end is not None:
-            kept.append(exp.LTE(this=key.copy(), expression=_day(end)))
-    return exp.and_(*kept, copy=False)
-
-
-def _day(value: dt.date) -> exp.Expr:
-    return cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
+    kept = [within_dates(column(name, base), start, end) for name, start, end in within]
+    return exp.and_(*(k for k in kept if k is not None), copy=False)
 
 
 def _read_directly(plan: Plan) -> set[str] | None:
