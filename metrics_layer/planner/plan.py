@@ -19,8 +19,10 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 __all__ = [
+    "SNAPSHOT_DAY",
     "AggColumn",
     "Aggregation",
+    "Daily",
     "Fill",
     "Grouping",
     "Join",
@@ -98,6 +100,26 @@ class Periods:
     row_range: exp.Expr | None = None
 
 
+# The column of a semi-additive scan's per-day step holding each row's snapshot day.
+SNAPSHOT_DAY = "snapshot_day"
+
+
+@dataclass(frozen=True)
+class Daily:
+    """A semi-additive scan aggregated per snapshot day first, in one read of the source.
+
+    The per-day step groups the rows of the range by ``day`` (a row's snapshot day) and by the
+    ``inner`` groupings; each aggregate holds the query's filters in its own condition, and a
+    group exists on a day when a row passes ``kept`` (None: every row counts). The last (first)
+    day of each time bucket is then found among those per-day rows, whatever the filters, and
+    the aggregation's ``groups`` and ``periods`` are expressions over ``SNAPSHOT_DAY``: the
+    time buckets are computed for the few days, not for every row."""
+
+    day: exp.Expr
+    inner: tuple[tuple[str, exp.Expr], ...]
+    kept: exp.Expr | None
+
+
 @dataclass(frozen=True)
 class Spine:
     """Every day from ``start`` to ``end``; a bound that is None comes from the data (the first
@@ -167,6 +189,7 @@ class Aggregation:
     # A derived source's date range (and the query's filters on its entity) applied inside
     # its relation instead (``graph/entity_metrics.py``).
     narrow: Narrow | None = None
+    daily: Daily | None = None
 
 
 @dataclass(frozen=True)

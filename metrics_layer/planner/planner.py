@@ -36,8 +36,10 @@ from metrics_layer.planner.conditions import TIME_GRAIN, conjunction, typed_time
 from metrics_layer.planner.joins import Joins, requalify
 from metrics_layer.planner.periods import period_of, widened
 from metrics_layer.planner.plan import (
+    SNAPSHOT_DAY,
     AggColumn,
     Aggregation,
+    Daily,
     Fill,
     Grouping,
     Join,
@@ -649,6 +651,10 @@ class Planner:
         narrow = None
         if source.narrow is not None and time_range is not None and scan.time == source.time:
             narrow = _narrow(source, time_range, conditions, joins.joins())
+        if self._by_day(scan, offset, time_refs, narrow, extents):
+            return self._daily_aggregation(
+                scan, joins, groups, time_refs, time_range, conditions, filters
+            )
         # A derived source's rows are built only for the entities whose time is in the range,
         # so the range is not applied again to its rows: PostgreSQL multiplied the two
         # conditions' selectivities and planned for a handful of rows. The date range comes
@@ -705,6 +711,96 @@ class Planner:
             periods=periods,
             keep=scan.keep,
             offset=offset,
+        )
+
+    def _by_day(
+        self,
+        scan: _Scan,
+        offset: Offset | None,
+        time_refs: Sequence[tuple[str, DimensionRef]],
+        narrow: Narrow | None,
+        extents: Sequence[tuple[str, str, str]],
+    ) -> bool:
+        """Whether a semi-additive scan can aggregate per snapshot day first (``Daily``): its
+        snapshots are days, and every metric_time grouping is a built-in grain or date part of
+        a day or coarser, so it is a function of the (shifted) day."""
+        if scan.keep is None or scan.per is not None or scan.time is None:
+            return False
+        if narrow is not None or extents:
+            return False
+        if (self.graph.sources[scan.source].dimensions[scan.time].grain or Grain.DAY) != Grain.DAY:
+            return False
+        if offset is not None and (not isinstance(offset.unit, Grain) or offset.unit in SUB_DAY):
+            return False
+        for _, ref in time_refs:
+            grain = PART_GRAIN[ref.part] if ref.part is not None else ref.grain
+            if not isinstance(grain, Grain) or grain in SUB_DAY:
+                return False
+        return True
+
+    def _daily_aggregation(
+        self,
+        scan: _Scan,
+        joins: Joins,
+        groups: Sequence[tuple[str, exp.Expr]],
+        time_refs: Sequence[tuple[str, DimensionRef]],
+        time_range: exp.Expr | None,
+        conditions: Sequence[exp.Expr],
+        filters: dict[exp.Expr, _Reused],
+    ) -> Aggregation:
+        """A semi-additive scan aggregated per snapshot day first (``Daily``): one read of the
+        source instead of one for the last days and one for their rows. The query's filters
+        move into each aggregate's condition, so the days with rows are found over every row
+        of the range, as the two-read form finds them."""
+        time_expr = self.source_time(scan.source, scan.time, None)
+        assert time_expr is not None
+        days = f"{scan.name}_days"
+        day: exp.Expr = column(SNAPSHOT_DAY, days)
+        offset = scan.offset
+        moved = day if offset is None else shift(day, offset.amount, offset.unit)
+        times = {alias: self.on_day(ref, moved.copy()) for alias, ref in time_refs}
+        inner = tuple((alias, e) for alias, e in groups if alias not in times)
+        outer = tuple(
+            (alias, times[alias].copy() if alias in times else column(alias, days))
+            for alias, _ in groups
+        )
+        columns = tuple(
+            AggColumn(
+                alias,
+                aggregate_call(
+                    leaf.measure,
+                    conjunction(
+                        *(c.copy() for c in conditions),
+                        filters[leaf.condition].take() if leaf.condition in filters else None,
+                    ),
+                ),
+                leaf.rollup,
+                fills_with_zero(leaf.measure.agg),
+            )
+            for alias, leaf in scan.leaves
+        )
+        kept = conjunction(*conditions, _any_filter(scan, filters))
+        source = self.graph.sources[scan.source]
+        # An offset moves each day, not each row: the rows read are those of the range moved
+        # back (a few days to spare), and the days whose move lands in the range are kept.
+        where, day_range = time_range, None
+        start, end = self.query.start, self.query.end
+        if offset is not None and (start is not None or end is not None):
+            near = unmoved_range(start, end, offset)
+            where = self._time_range(scan.source, scan.time, None, scan.own_time, *near)
+            day_range = within_dates(moved.copy(), start, end)
+        return Aggregation(
+            name=scan.name,
+            source=scan.source,
+            relation=source.relation,
+            joins=joins.joins(),
+            where=where,
+            groups=outer,
+            columns=columns,
+            periods=Periods(day.copy(), tuple(times.items()), day_range),
+            keep=scan.keep,
+            offset=offset,
+            daily=Daily(self.bucket(time_expr, Grain.DAY), inner, kept),
         )
 
     def _calendar_periods(

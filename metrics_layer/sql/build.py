@@ -15,7 +15,16 @@ from typing import assert_never
 from sqlglot import exp
 
 from metrics_layer.graph.entity_metrics import narrowed
-from metrics_layer.planner.plan import AggColumn, Aggregation, Fill, Periods, Plan, Shifted
+from metrics_layer.planner.plan import (
+    SNAPSHOT_DAY,
+    AggColumn,
+    Aggregation,
+    Daily,
+    Fill,
+    Periods,
+    Plan,
+    Shifted,
+)
 from metrics_layer.spec.models import Rollup, SemiAdditive
 from metrics_layer.sql.calendar import CalendarLookup, CalendarShift, in_calendar, join_calendar
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
@@ -35,6 +44,7 @@ PERIOD = "period_start"
 FIRST = "first_period"
 LAST = "last_period"
 COUNT = "period_count"
+KEPT = "kept_rows"
 KEYS = "grain_keys"
 FILL_TIMES = "fill_times"
 FILL_BOUNDS = "fill_bounds"
@@ -257,6 +267,8 @@ def _aggregation_ctes(
 ) -> tuple[list[exp.CTE], str]:
     if agg.window is not None:
         return window_ctes(agg, relations, take)
+    if agg.daily is not None:
+        return _daily_ctes(agg, agg.daily, relations, take), agg.name
     ctes: list[exp.CTE] = []
     periods = f"{agg.name}_periods"
     needed = _periods_needed(agg)
@@ -300,6 +312,52 @@ def _aggregation_ctes(
         outer.set("group", exp.Group(expressions=[column(a, agg.name) for a in aliases]))
     ctes.append(exp.CTE(this=outer, alias=table_alias(rolled)))
     return ctes, rolled
+
+
+def _daily_ctes(agg: Aggregation, daily: Daily, relations: _Relations, take: Take) -> list[exp.CTE]:
+    """A semi-additive scan per snapshot day (``*_days``: one read of the source), the last
+    or first day of each time bucket among those days (``*_periods``), and the values of
+    that day at the query grain (``agg.name``)."""
+    days, periods = f"{agg.name}_days", f"{agg.name}_periods"
+    values = [alias(take(e), a) for a, e in daily.inner]
+    scan = _select([*values, alias(take(daily.day), SNAPSHOT_DAY)], _scanned(agg, relations))
+    for join in agg.joins:
+        _join(scan, relations.use(join.relation, join.alias), take(join.on), side="LEFT")
+    if agg.where is not None:
+        scan.set("where", exp.Where(this=take(agg.where)))
+    for c in agg.columns:
+        scan.append("expressions", alias(take(c.call), c.alias))
+    if daily.kept is not None:
+        counted = exp.Case(ifs=[exp.If(this=take(daily.kept), true=exp.Literal.number(1))])
+        scan.append("expressions", alias(exp.Count(this=counted), KEPT))
+    scan.set(
+        "group", exp.Group(expressions=[*(e.copy() for _, e in daily.inner), daily.day.copy()])
+    )
+    assert agg.periods is not None
+    assert agg.keep is not None
+    edge = LAST if agg.keep is SemiAdditive.LAST else FIRST
+    edges = _edges_select(agg.periods, {edge})
+    edges.set("from_", exp.From(this=exp.Table(this=ident(days))))
+    if agg.periods.time_range is not None:
+        edges.set("where", exp.Where(this=take(agg.periods.time_range)))
+    if agg.periods.partition:
+        edges.set("group", exp.Group(expressions=[e.copy() for _, e in agg.periods.partition]))
+    day = column(SNAPSHOT_DAY, days)
+    kept = _select(
+        [alias(take(e), a) for a, e in agg.groups] + [column(c.alias, days) for c in agg.columns],
+        exp.Table(this=ident(days)),
+    )
+    _join(kept, exp.Table(this=ident(periods)), day.eq(column(edge, periods)), kind="INNER")
+    if daily.kept is not None:
+        kept.set(
+            "where",
+            exp.Where(this=exp.GT(this=column(KEPT, days), expression=exp.Literal.number(0))),
+        )
+    return [
+        exp.CTE(this=scan, alias=table_alias(days)),
+        exp.CTE(this=edges, alias=table_alias(periods)),
+        exp.CTE(this=kept, alias=table_alias(agg.name)),
+    ]
 
 
 Take = Callable[[exp.Expr], exp.Expr]

@@ -79,20 +79,25 @@ WITH users_agg AS (
     CAST(SUM(events_per_day.active_users) AS Nullable(Float64)) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   CROSS JOIN events_per_day_periods
-), subscription_snapshots_last_snapshot_periods AS (
+), subscription_snapshots_last_snapshot_days AS (
   SELECT
-    MAX(CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))) AS last_period
-  FROM subscription_snapshots AS subscription_snapshots
-  WHERE
-    CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-01-31' AS Nullable(Date32))
-), subscription_snapshots_last_snapshot AS (
-  SELECT
+    CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) AS snapshot_day,
     SUM(subscription_snapshots.mrr) AS mrr
   FROM subscription_snapshots AS subscription_snapshots
-  INNER JOIN subscription_snapshots_last_snapshot_periods
-    ON CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) = subscription_snapshots_last_snapshot_periods.last_period
   WHERE
     CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-01-31' AS Nullable(Date32))
+  GROUP BY
+    CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))
+), subscription_snapshots_last_snapshot_periods AS (
+  SELECT
+    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) AS last_period
+  FROM subscription_snapshots_last_snapshot_days
+), subscription_snapshots_last_snapshot AS (
+  SELECT
+    subscription_snapshots_last_snapshot_days.mrr
+  FROM subscription_snapshots_last_snapshot_days
+  INNER JOIN subscription_snapshots_last_snapshot_periods
+    ON subscription_snapshots_last_snapshot_days.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
 )
 SELECT
   COALESCE(users_agg.signups, 0) AS signups,

@@ -85,23 +85,27 @@ WITH users_agg AS (
   FROM subscriptions AS subscriptions
   GROUP BY
     CAST(TRUNC(CAST(subscriptions.started_at AS DATE), 'MONTH') AS DATE)
-), subscription_snapshots_last_snapshot_periods AS (
+), subscription_snapshots_last_snapshot_days AS (
   SELECT
-    CAST(TRUNC(CAST(subscription_snapshots.snapshot_date AS DATE), 'MONTH') AS DATE) AS metric_time__month,
-    MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period
-  FROM subscription_snapshots AS subscription_snapshots
-  GROUP BY
-    CAST(TRUNC(CAST(subscription_snapshots.snapshot_date AS DATE), 'MONTH') AS DATE)
-), subscription_snapshots_last_snapshot AS (
-  SELECT
-    CAST(TRUNC(CAST(subscription_snapshots.snapshot_date AS DATE), 'MONTH') AS DATE) AS metric_time__month,
+    CAST(subscription_snapshots.snapshot_date AS DATE) AS snapshot_day,
     COUNT(DISTINCT subscription_snapshots.user_id) AS paying_customers
   FROM subscription_snapshots AS subscription_snapshots
-  INNER JOIN subscription_snapshots_last_snapshot_periods
-    ON CAST(TRUNC(CAST(subscription_snapshots.snapshot_date AS DATE), 'MONTH') AS DATE) = subscription_snapshots_last_snapshot_periods.metric_time__month
-    AND CAST(subscription_snapshots.snapshot_date AS DATE) = subscription_snapshots_last_snapshot_periods.last_period
   GROUP BY
-    CAST(TRUNC(CAST(subscription_snapshots.snapshot_date AS DATE), 'MONTH') AS DATE)
+    CAST(subscription_snapshots.snapshot_date AS DATE)
+), subscription_snapshots_last_snapshot_periods AS (
+  SELECT
+    CAST(TRUNC(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE), 'MONTH') AS DATE) AS metric_time__month,
+    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) AS last_period
+  FROM subscription_snapshots_last_snapshot_days
+  GROUP BY
+    CAST(TRUNC(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE), 'MONTH') AS DATE)
+), subscription_snapshots_last_snapshot AS (
+  SELECT
+    CAST(TRUNC(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE), 'MONTH') AS DATE) AS metric_time__month,
+    subscription_snapshots_last_snapshot_days.paying_customers
+  FROM subscription_snapshots_last_snapshot_days
+  INNER JOIN subscription_snapshots_last_snapshot_periods
+    ON subscription_snapshots_last_snapshot_days.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
 ), grain_keys AS (
   SELECT
     users_agg.metric_time__month

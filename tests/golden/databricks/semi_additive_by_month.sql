@@ -1,21 +1,26 @@
-WITH subscription_snapshots_last_snapshot_periods AS (
+WITH subscription_snapshots_last_snapshot_days AS (
   SELECT
-    CAST(TRUNC(CAST(subscription_snapshots.snapshot_date AS DATE), 'MONTH') AS DATE) AS metric_time__month,
-    MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period
-  FROM subscription_snapshots AS subscription_snapshots
-  GROUP BY
-    CAST(TRUNC(CAST(subscription_snapshots.snapshot_date AS DATE), 'MONTH') AS DATE)
-), subscription_snapshots_last_snapshot AS (
-  SELECT
-    CAST(TRUNC(CAST(subscription_snapshots.snapshot_date AS DATE), 'MONTH') AS DATE) AS metric_time__month,
+    CAST(subscription_snapshots.snapshot_date AS DATE) AS snapshot_day,
     SUM(subscription_snapshots.mrr) AS mrr,
     COUNT(DISTINCT subscription_snapshots.user_id) AS paying_customers
   FROM subscription_snapshots AS subscription_snapshots
-  INNER JOIN subscription_snapshots_last_snapshot_periods
-    ON CAST(TRUNC(CAST(subscription_snapshots.snapshot_date AS DATE), 'MONTH') AS DATE) = subscription_snapshots_last_snapshot_periods.metric_time__month
-    AND CAST(subscription_snapshots.snapshot_date AS DATE) = subscription_snapshots_last_snapshot_periods.last_period
   GROUP BY
-    CAST(TRUNC(CAST(subscription_snapshots.snapshot_date AS DATE), 'MONTH') AS DATE)
+    CAST(subscription_snapshots.snapshot_date AS DATE)
+), subscription_snapshots_last_snapshot_periods AS (
+  SELECT
+    CAST(TRUNC(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE), 'MONTH') AS DATE) AS metric_time__month,
+    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) AS last_period
+  FROM subscription_snapshots_last_snapshot_days
+  GROUP BY
+    CAST(TRUNC(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE), 'MONTH') AS DATE)
+), subscription_snapshots_last_snapshot AS (
+  SELECT
+    CAST(TRUNC(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE), 'MONTH') AS DATE) AS metric_time__month,
+    subscription_snapshots_last_snapshot_days.mrr,
+    subscription_snapshots_last_snapshot_days.paying_customers
+  FROM subscription_snapshots_last_snapshot_days
+  INNER JOIN subscription_snapshots_last_snapshot_periods
+    ON subscription_snapshots_last_snapshot_days.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
 )
 SELECT
   subscription_snapshots_last_snapshot.metric_time__month AS metric_time__month,

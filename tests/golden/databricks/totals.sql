@@ -68,20 +68,25 @@ WITH users_agg AS (
     CAST(SUM(events_per_day.active_users) AS DOUBLE) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   CROSS JOIN events_per_day_periods
-), subscription_snapshots_last_snapshot_periods AS (
+), subscription_snapshots_last_snapshot_days AS (
   SELECT
-    MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period
-  FROM subscription_snapshots AS subscription_snapshots
-  WHERE
-    CAST(subscription_snapshots.snapshot_date AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-01-31' AS DATE)
-), subscription_snapshots_last_snapshot AS (
-  SELECT
+    CAST(subscription_snapshots.snapshot_date AS DATE) AS snapshot_day,
     SUM(subscription_snapshots.mrr) AS mrr
   FROM subscription_snapshots AS subscription_snapshots
-  INNER JOIN subscription_snapshots_last_snapshot_periods
-    ON CAST(subscription_snapshots.snapshot_date AS DATE) = subscription_snapshots_last_snapshot_periods.last_period
   WHERE
     CAST(subscription_snapshots.snapshot_date AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-01-31' AS DATE)
+  GROUP BY
+    CAST(subscription_snapshots.snapshot_date AS DATE)
+), subscription_snapshots_last_snapshot_periods AS (
+  SELECT
+    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) AS last_period
+  FROM subscription_snapshots_last_snapshot_days
+), subscription_snapshots_last_snapshot AS (
+  SELECT
+    subscription_snapshots_last_snapshot_days.mrr
+  FROM subscription_snapshots_last_snapshot_days
+  INNER JOIN subscription_snapshots_last_snapshot_periods
+    ON subscription_snapshots_last_snapshot_days.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
 )
 SELECT
   COALESCE(users_agg.signups, 0) AS signups,

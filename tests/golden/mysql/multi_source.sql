@@ -120,38 +120,36 @@ WITH users_agg AS (
       CONCAT(YEAR(CAST(subscriptions.started_at AS DATE)), ' ', MONTH(CAST(subscriptions.started_at AS DATE)), ' 1'),
       '%Y %c %e'
     ) AS DATE)
+), subscription_snapshots_last_snapshot_days AS (
+  SELECT
+    CAST(subscription_snapshots.snapshot_date AS DATE) AS snapshot_day,
+    COUNT(DISTINCT CAST(subscription_snapshots.user_id AS BINARY)) AS paying_customers
+  FROM subscription_snapshots AS subscription_snapshots
+  GROUP BY
+    CAST(subscription_snapshots.snapshot_date AS DATE)
 ), subscription_snapshots_last_snapshot_periods AS (
   SELECT
     CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(subscription_snapshots.snapshot_date AS DATE)), ' ', MONTH(CAST(subscription_snapshots.snapshot_date AS DATE)), ' 1'),
+      CONCAT(YEAR(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' ', MONTH(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' 1'),
       '%Y %c %e'
     ) AS DATE) AS metric_time__month,
-    MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period
-  FROM subscription_snapshots AS subscription_snapshots
+    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) AS last_period
+  FROM subscription_snapshots_last_snapshot_days
   GROUP BY
     CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(subscription_snapshots.snapshot_date AS DATE)), ' ', MONTH(CAST(subscription_snapshots.snapshot_date AS DATE)), ' 1'),
+      CONCAT(YEAR(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' ', MONTH(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' 1'),
       '%Y %c %e'
     ) AS DATE)
 ), subscription_snapshots_last_snapshot AS (
   SELECT
     CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(subscription_snapshots.snapshot_date AS DATE)), ' ', MONTH(CAST(subscription_snapshots.snapshot_date AS DATE)), ' 1'),
+      CONCAT(YEAR(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' ', MONTH(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' 1'),
       '%Y %c %e'
     ) AS DATE) AS metric_time__month,
-    COUNT(DISTINCT CAST(subscription_snapshots.user_id AS BINARY)) AS paying_customers
-  FROM subscription_snapshots AS subscription_snapshots
+    subscription_snapshots_last_snapshot_days.paying_customers
+  FROM subscription_snapshots_last_snapshot_days
   INNER JOIN subscription_snapshots_last_snapshot_periods
-    ON CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(subscription_snapshots.snapshot_date AS DATE)), ' ', MONTH(CAST(subscription_snapshots.snapshot_date AS DATE)), ' 1'),
-      '%Y %c %e'
-    ) AS DATE) = subscription_snapshots_last_snapshot_periods.metric_time__month
-    AND CAST(subscription_snapshots.snapshot_date AS DATE) = subscription_snapshots_last_snapshot_periods.last_period
-  GROUP BY
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(subscription_snapshots.snapshot_date AS DATE)), ' ', MONTH(CAST(subscription_snapshots.snapshot_date AS DATE)), ' 1'),
-      '%Y %c %e'
-    ) AS DATE)
+    ON subscription_snapshots_last_snapshot_days.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
 ), grain_keys AS (
   SELECT
     grain.metric_time__month

@@ -97,23 +97,27 @@ WITH users_agg AS (
   FROM subscriptions AS subscriptions
   GROUP BY
     DATE(subscriptions.started_at, 'start of month')
-), subscription_snapshots_last_snapshot_periods AS (
+), subscription_snapshots_last_snapshot_days AS (
   SELECT
-    DATE(subscription_snapshots.snapshot_date, 'start of month') AS metric_time__month,
-    MAX(DATE(subscription_snapshots.snapshot_date)) AS last_period
-  FROM subscription_snapshots AS subscription_snapshots
-  GROUP BY
-    DATE(subscription_snapshots.snapshot_date, 'start of month')
-), subscription_snapshots_last_snapshot AS (
-  SELECT
-    DATE(subscription_snapshots.snapshot_date, 'start of month') AS metric_time__month,
+    DATE(subscription_snapshots.snapshot_date) AS snapshot_day,
     COUNT(DISTINCT subscription_snapshots.user_id) AS paying_customers
   FROM subscription_snapshots AS subscription_snapshots
-  CROSS JOIN subscription_snapshots_last_snapshot_periods
-    ON DATE(subscription_snapshots.snapshot_date, 'start of month') = subscription_snapshots_last_snapshot_periods.metric_time__month
-    AND DATE(subscription_snapshots.snapshot_date) = subscription_snapshots_last_snapshot_periods.last_period
   GROUP BY
-    DATE(subscription_snapshots.snapshot_date, 'start of month')
+    DATE(subscription_snapshots.snapshot_date)
+), subscription_snapshots_last_snapshot_periods AS (
+  SELECT
+    DATE(subscription_snapshots_last_snapshot_days.snapshot_day, 'start of month') AS metric_time__month,
+    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) AS last_period
+  FROM subscription_snapshots_last_snapshot_days
+  GROUP BY
+    DATE(subscription_snapshots_last_snapshot_days.snapshot_day, 'start of month')
+), subscription_snapshots_last_snapshot AS (
+  SELECT
+    DATE(subscription_snapshots_last_snapshot_days.snapshot_day, 'start of month') AS metric_time__month,
+    subscription_snapshots_last_snapshot_days.paying_customers
+  FROM subscription_snapshots_last_snapshot_days
+  CROSS JOIN subscription_snapshots_last_snapshot_periods
+    ON subscription_snapshots_last_snapshot_days.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
 ), grain_keys AS (
   SELECT
     users_agg.metric_time__month

@@ -77,20 +77,25 @@ WITH users_agg AS (
     CAST(SUM(events_per_day.active_users) AS REAL) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   CROSS JOIN events_per_day_periods
-), subscription_snapshots_last_snapshot_periods AS (
+), subscription_snapshots_last_snapshot_days AS (
   SELECT
-    MAX(DATE(subscription_snapshots.snapshot_date)) AS last_period
-  FROM subscription_snapshots AS subscription_snapshots
-  WHERE
-    DATE(subscription_snapshots.snapshot_date) BETWEEN DATE('2026-01-01') AND DATE('2026-01-31')
-), subscription_snapshots_last_snapshot AS (
-  SELECT
+    DATE(subscription_snapshots.snapshot_date) AS snapshot_day,
     SUM(subscription_snapshots.mrr) AS mrr
   FROM subscription_snapshots AS subscription_snapshots
-  CROSS JOIN subscription_snapshots_last_snapshot_periods
-    ON DATE(subscription_snapshots.snapshot_date) = subscription_snapshots_last_snapshot_periods.last_period
   WHERE
     DATE(subscription_snapshots.snapshot_date) BETWEEN DATE('2026-01-01') AND DATE('2026-01-31')
+  GROUP BY
+    DATE(subscription_snapshots.snapshot_date)
+), subscription_snapshots_last_snapshot_periods AS (
+  SELECT
+    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) AS last_period
+  FROM subscription_snapshots_last_snapshot_days
+), subscription_snapshots_last_snapshot AS (
+  SELECT
+    subscription_snapshots_last_snapshot_days.mrr
+  FROM subscription_snapshots_last_snapshot_days
+  CROSS JOIN subscription_snapshots_last_snapshot_periods
+    ON subscription_snapshots_last_snapshot_days.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
 )
 SELECT
   COALESCE(users_agg.signups, 0) AS signups,
