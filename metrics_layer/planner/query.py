@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import operator
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from metrics_layer.errors import QueryError
@@ -57,7 +58,7 @@ class RowPolicy:
     """
 
     text: str
-    tree: exp.Expr = field(compare=False, repr=False)
+    tree: exp.Expr = dataclasses.field(compare=False, repr=False)
 
     @classmethod
     def of(cls, tree: exp.Expr) -> RowPolicy:
