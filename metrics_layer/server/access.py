@@ -22,6 +22,7 @@ from sqlglot import exp
 
 from metrics_layer.api import SemanticLayer
 from metrics_layer.errors import AccessError, QueryError, did_you_mean
+from metrics_layer.graph.calendars import PART_NAMES
 from metrics_layer.graph.expressions import column_parts, parse_condition
 from metrics_layer.graph.graph import METRIC_TIME, Graph
 from metrics_layer.planner.conditions import conjunction
@@ -196,8 +197,8 @@ class PolicyAccess:
 
 def dimension_keys(graph: Graph, name: str) -> frozenset[str]:
     """What a dimension name can stand for: ``source.dimension``, an entity (its key) or
-    ``metric_time``; with a last part that may be a grain or date part, also what the name
-    without it stands for. Empty for a name that is none of these.
+    ``metric_time``; with a last part naming a grain or date part, also what the name without
+    it stands for. Empty for a name that is none of these.
 
     >>> import metrics_layer as ml
     >>> graph = ml.load("definitions").graph
@@ -208,7 +209,7 @@ def dimension_keys(graph: Graph, name: str) -> frozenset[str]:
     """
     parts = name.strip().split(".")
     keys = set(_declared(graph, parts))
-    if len(parts) > 1:
+    if len(parts) > 1 and (graph.period(parts[-1]) is not None or parts[-1] in PART_NAMES):
         keys |= _declared(graph, parts[:-1])
     return frozenset(keys)
 

@@ -25,7 +25,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from metrics_layer.api import SemanticLayer
-from metrics_layer.errors import AuthenticationError, DefinitionError, Diagnostic, Level
+from metrics_layer.errors import (
+    AuthenticationError,
+    DefinitionError,
+    Diagnostic,
+    Level,
+    printable,
+)
 from metrics_layer.server.access import PolicyAccess, policy_problems
 from metrics_layer.server.contracts import Principal
 from metrics_layer.server.policies import AccessConfig, JwtSettings, load_access
@@ -194,8 +200,16 @@ def _verified(token: str, settings: JwtSettings) -> dict[str, Any]:
         raise AuthenticationError(
             f"the bearer token has no '{exc.claim}' claim, which this service requires"
         ) from None
-    except jwt.PyJWTError:
+    except jwt.InvalidSignatureError:
         raise AuthenticationError("the bearer token's signature does not verify") from None
+    except jwt.DecodeError:
+        raise AuthenticationError(
+            "the bearer token is not a well-formed JWT, or its signature does not verify"
+        ) from None
+    except jwt.PyJWTError as exc:  # PyJWT's own words name a claim, never the token
+        raise AuthenticationError(
+            f"the bearer token is not valid: {printable(str(exc))[:200]}"
+        ) from None
     if not isinstance(payload, dict):
         raise AuthenticationError("the bearer token's claims are not an object")
     return payload
