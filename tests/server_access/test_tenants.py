@@ -371,3 +371,35 @@ def test_admin_sees_everything_and_every_row(
     assert admin.restrict(layer, query) is query
     expected = sql_rows(demo_sql, "SELECT country, COUNT(*) FROM users GROUP BY 1 ORDER BY 1")
     assert run(admin, layer, "signups", by="user.country") == expected
+
+
+def test_the_row_filter_compiles_exactly_as_the_same_where(
+    layer: ml.SemanticLayer, tenant: Tenant
+) -> None:
+    """For every metric the tenant sees, its query compiles to the SQL of the same query with
+    the row filter written into ``where`` by hand: the filter is resolved, joined and applied
+    wherever a ``where`` is (windows, cohorts, conversions, offsets), or the metric is refused
+    under both."""
+    access = tenant(country="DE")
+    compared = 0
+    catalogue = {m["name"]: m for m in layer.catalogue()["metrics"]}
+    for name in sorted(layer.graph.current):
+        if not access.sees_metric(name):
+            continue
+        by = ["metric_time.month", *catalogue[name]["required_dimensions"]]
+        for where in (None, "user.plan <> 'free' OR 1 = 1"):
+            asked = MetricQuery.of(name, by=by, where=where, start="2026-01-01", end="2026-06-30")
+            by_hand = (
+                "user.country = 'DE'" if where is None else f"({where}) AND user.country = 'DE'"
+            )
+            try:
+                expected = layer.query(
+                    name, by=by, where=by_hand, start="2026-01-01", end="2026-06-30"
+                ).sql()
+            except ml.QueryError:
+                with pytest.raises(AccessError):
+                    access.restrict(layer, asked)
+                continue
+            assert Query(layer, access.restrict(layer, asked)).sql() == expected, name
+            compared += 1
+    assert compared >= 40
