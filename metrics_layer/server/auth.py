@@ -41,8 +41,6 @@ __all__ = ["API_KEY_HEADER", "MAX_CREDENTIAL_CHARS", "ServiceAuthenticator"]
 API_KEY_HEADER = "x-api-key"
 # A key or token longer than this is refused before any parsing.
 MAX_CREDENTIAL_CHARS = 8192
-# Claims a role list may not be read from: they are the token's own bookkeeping.
-_REGISTERED = ("exp", "nbf", "iat", "iss", "aud", "sub", "jti")
 
 
 class ServiceAuthenticator:
@@ -146,9 +144,7 @@ class ServiceAuthenticator:
         roles = payload.get(settings.roles_claim, [])
         if isinstance(roles, str):
             roles = [roles]
-        if settings.roles_claim in _REGISTERED or not (
-            isinstance(roles, list) and all(isinstance(r, str) for r in roles)
-        ):
+        if not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
             raise AuthenticationError(
                 f"the token's '{settings.roles_claim}' claim must be a list of role names"
             )

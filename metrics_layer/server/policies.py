@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "API_KEYS_ENV",
+    "REGISTERED_CLAIMS",
     "AccessConfig",
     "ApiKey",
     "JwtSettings",
@@ -37,6 +38,8 @@ __all__ = [
 ]
 
 API_KEYS_ENV = "METRICS_LAYER_API_KEYS"
+# The token's own bookkeeping: never a list of roles.
+REGISTERED_CLAIMS = ("exp", "nbf", "iat", "iss", "aud", "sub", "jti")
 # A plain key shorter than this is refused: keys are random strings, not passwords.
 MIN_KEY_CHARS = 32
 _MAX_FILE_BYTES = 1024 * 1024
@@ -365,6 +368,12 @@ def _jwt(spec: _JwtSpec, folder: Path, env: Mapping[str, str], problem: Any) -> 
             secret = text.encode("utf-8")
     if "RS256" in spec.algorithms:
         public_key = _public_key(spec, folder, env, problem)
+    if spec.roles_claim in REGISTERED_CLAIMS:
+        problem(
+            ("jwt", "roles_claim"),
+            f"roles_claim '{spec.roles_claim}' is a registered claim, not a list of roles",
+            "name the claim your issuer puts the roles in, such as 'roles'",
+        )
     return JwtSettings(
         spec.issuer,
         spec.audience,

@@ -138,6 +138,11 @@ def test_a_plain_key_in_the_file_is_refused_at_its_line(
             "algorithms",
         ),
         (
+            "jwt: {issuer: i, audience: a, algorithms: [RS256], public_key_file: x.pub, "
+            "roles_claim: sub}\npolicies: [{name: a, when: {}}]\n",
+            "roles_claim 'sub' is a registered claim",
+        ),
+        (
             "jwt: {issuer: i, audience: a, algorithms: [RS256], public_key_file: missing.pub}\n"
             "policies: [{name: a, when: {}}]\n",
             "cannot be read",

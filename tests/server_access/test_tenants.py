@@ -403,3 +403,22 @@ def test_the_row_filter_compiles_exactly_as_the_same_where(
             assert Query(layer, access.restrict(layer, asked)).sql() == expected, name
             compared += 1
     assert compared >= 40
+
+
+def test_a_token_tenant_sees_its_own_rows_end_to_end(
+    auth: Any, layer: ml.SemanticLayer, demo_sql: DemoSQL
+) -> None:
+    from .helpers import token
+
+    bearer = token({"roles": ["tenant"], "country": "JP"})
+    access = auth.access(auth.authenticate({"Authorization": f"Bearer {bearer}"}))
+    rows = run(access, layer, "signups", by="user.plan", where="1 = 1 OR user.country = 'US'")
+    assert rows == sql_rows(demo_sql, SIGNUPS_BY_PLAN.format(c="JP"))
+    for hostile in ({"$ne": None}, None, [["JP"]], {"country": "JP"}):
+        principal = auth.authenticate(
+            {"Authorization": f"Bearer {token({'roles': ['tenant'], 'country': hostile})}"}
+        )
+        if hostile is None:  # left out of the token: a missing claim
+            assert "country" not in principal.claims
+        with pytest.raises(AccessError, match="claim 'country'"):
+            auth.access(principal)
