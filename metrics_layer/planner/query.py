@@ -48,9 +48,10 @@ class RowPolicy:
     """A condition every row must meet besides ``where``: an access policy's row filter with
     the caller's claim values in it as literals, parsed and checked before it gets here.
 
-    Queries compare and hash it by ``text``, its SQL in sqlglot's own dialect, which differs for
-    any two different trees: sqlglot trees compare by a hash of their structure, and two
-    tenants' filters must never be taken for one another in the compiled-SQL cache.
+    Queries compare and hash it by ``text``, its SQL in sqlglot's own dialect, where two
+    filters differing in any name or literal differ: sqlglot trees compare by a hash of their
+    structure, and two tenants' filters must never be taken for one another in the
+    compiled-SQL cache.
 
     >>> import sqlglot
     >>> RowPolicy.of(sqlglot.parse_one("user.country = 'DE'"))
