@@ -9,7 +9,9 @@
     │   │   └── FilterError           a filter that is not a safe boolean over declared names
     │   ├── UnsupportedError          a feature the target dialect cannot express
     │   ├── EngineError               connecting to or running on a database failed
-    │   └── StatementError            SQL text that is not one plain read-only query
+    │   ├── StatementError            SQL text that is not one plain read-only query
+    │   ├── AuthenticationError       no valid API key or token (the service answers 401)
+    │   └── AccessError               the caller's access policy refuses the query (403)
     └── InternalError                 a bug in metrics_layer: please report it
 
 Third-party exceptions (yaml, jsonschema, pydantic, sqlglot, SQLAlchemy) never escape: they are
@@ -24,6 +26,8 @@ from difflib import get_close_matches
 from enum import StrEnum
 
 __all__ = [
+    "AccessError",
+    "AuthenticationError",
     "DefinitionError",
     "Diagnostic",
     "EngineError",
@@ -138,6 +142,26 @@ class StatementError(UserError):
     def __init__(self, message: str, *, sql: str | None = None) -> None:
         self.sql = sql
         super().__init__(message)
+
+
+class AuthenticationError(UserError):
+    """A request without valid credentials: no key or token, an unknown key, a token that
+    is expired, not yet valid, for another audience or issuer, or not signed as configured.
+
+    The message says what to send instead and never quotes the key or token, nor whether a
+    key with a given prefix exists.
+    """
+
+
+class AccessError(UserError):
+    """A query the caller's access policy refuses: a metric or dimension it does not see, a
+    claim its row filter needs and the token lacks, or a metric the row filter cannot reach.
+    ``field`` names the query field at fault; the message names only what the caller asked
+    for, never a hidden name."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}" if field else message)
 
 
 class InternalError(MetricsLayerError):

@@ -157,7 +157,12 @@ class Planner:
     def __init__(self, graph: Graph, query: MetricQuery) -> None:
         self.graph = graph
         self.query = query
-        self.where = parse_condition(query.where, field="where") if query.where else None
+        # The caller's filter and the access policy's row filter (``MetricQuery.policy``),
+        # resolved, joined and checked as one ``where``.
+        self.where = conjunction(
+            parse_condition(query.where, field="where") if query.where else None,
+            query.policy.tree.copy() if query.policy is not None else None,
+        )
         self.scans: dict[_ScanKey, _Scan] = {}
         # Offset inputs read from a scan at the grain: view name -> (scan, offset, moved aliases).
         self.shifted: dict[str, tuple[_Scan, Offset, tuple[str, ...]]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import operator
 import re
@@ -9,11 +10,22 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from metrics_layer.errors import QueryError
 from metrics_layer.spec.models import DEFAULT_MAX_ROWS
 
-__all__ = ["MAX_LIMIT", "MAX_NAME_LENGTH", "MetricQuery", "OrderBy", "checked_name"]
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+__all__ = [
+    "MAX_LIMIT",
+    "MAX_NAME_LENGTH",
+    "MetricQuery",
+    "OrderBy",
+    "RowPolicy",
+    "checked_name",
+]
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 # A name is an identifier path (entity.dimension.grain): anything longer is not a name, and
@@ -32,6 +44,29 @@ class OrderBy:
 
 
 @dataclass(frozen=True)
+class RowPolicy:
+    """A condition every row must meet besides ``where``: an access policy's row filter with
+    the caller's claim values in it as literals, parsed and checked before it gets here.
+
+    Queries compare and hash it by ``text``, its SQL in sqlglot's own dialect, where two
+    filters differing in any name or literal differ: sqlglot trees compare by a hash of their
+    structure, and two tenants' filters must never be taken for one another in the
+    compiled-SQL cache.
+
+    >>> import sqlglot
+    >>> RowPolicy.of(sqlglot.parse_one("user.country = 'DE'"))
+    RowPolicy(text="user.country = 'DE'")
+    """
+
+    text: str
+    tree: exp.Expr = dataclasses.field(compare=False, repr=False)
+
+    @classmethod
+    def of(cls, tree: exp.Expr) -> RowPolicy:
+        return cls(tree.sql(), tree)
+
+
+@dataclass(frozen=True)
 class MetricQuery:
     """What to compute: metrics by dimensions, filtered, over an inclusive date range."""
 
@@ -45,6 +80,9 @@ class MetricQuery:
     fill_periods: bool = False
     # Widen start/end to whole periods of the coarsest metric_time grain (planner/periods.py).
     whole_periods: bool = False
+    # The access policy's row filter, ANDed with ``where`` by the planner: set by the service
+    # (server/access.py), never from caller input.
+    policy: RowPolicy | None = None
 
     @classmethod
     def of(

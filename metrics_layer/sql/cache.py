@@ -41,9 +41,9 @@ def _entry_size(entry: _Compiled) -> int:
 class CompiledCache:
     """Compiled SQL by (query, dialect, pretty), least recently used out first, bounded in bytes.
 
-    An entry counts the bytes of its SQL text and of its query's ``where`` text, plus
-    ENTRY_OVERHEAD_BYTES; an entry larger than the whole bound is not kept. Safe to share between
-    threads.
+    An entry counts the bytes of its SQL text, of its query's ``where`` text and row policy
+    text, plus ENTRY_OVERHEAD_BYTES; an entry larger than the whole bound is not kept. Safe to
+    share between threads.
 
     >>> from metrics_layer.planner.query import MetricQuery
     >>> cache = CompiledCache(4096)
@@ -90,10 +90,12 @@ class CompiledCache:
         self._keep(key, statement.sql, statement)
 
     def _keep(self, key: CacheKey, sql: str, statement: Statement | None) -> None:
-        where = key[0].where
+        where, policy = key[0].where, key[0].policy
         nbytes = sys.getsizeof(sql) + ENTRY_OVERHEAD_BYTES
         if where is not None:
             nbytes += sys.getsizeof(where)
+        if policy is not None:
+            nbytes += sys.getsizeof(policy.text)
         if nbytes > self.max_bytes:
             return
         with self._lock:
