@@ -79,6 +79,7 @@ def result_key(
             f"expected a date such as datetime.date(2026, 4, 5), not {type(today).__name__}",
             field="today",
         )
+    identity = connection_identity(connection)
     if isinstance(query, Query):
         if query.layer is not layer:
             raise QueryError(
@@ -98,7 +99,7 @@ def result_key(
         "sql": planned.sql(dialect_of(connection)),
         "periods": [settings.time_zone, settings.week_start.value, settings.fiscal_year_start],
         "access": access_key,
-        "connection": connection_identity(connection),
+        "connection": identity,
         "format": fmt,
         "today": (today or _today(settings.time_zone)).isoformat(),
     }
