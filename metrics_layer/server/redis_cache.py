@@ -91,13 +91,19 @@ class RedisCache:
             raise ValueError(
                 f"namespace: expected 1 to 100 letters, digits, '_', '.' or '-', not {namespace!r}"
             )
-        self.lock_seconds = check_seconds(lock_seconds, "lock_seconds")
-        if self.lock_seconds < 0.01:
-            raise ValueError(f"lock_seconds: expected at least 0.01, not {lock_seconds!r}")
+        self.lock_seconds = _at_least(lock_seconds, "lock_seconds", 0.01)
         self.wait_seconds = check_seconds(wait_seconds, "wait_seconds")
         self.retry_seconds = check_seconds(retry_seconds, "retry_seconds")
+        if (
+            isinstance(max_value_bytes, bool)
+            or not isinstance(max_value_bytes, int)
+            or max_value_bytes < 0
+        ):
+            raise ValueError(
+                f"max_value_bytes: expected a whole number of bytes >= 0, not {max_value_bytes!r}"
+            )
         self.max_value_bytes = max_value_bytes
-        self._client = _client(url, check_seconds(socket_timeout, "socket_timeout"))
+        self._client = _client(url, _at_least(socket_timeout, "socket_timeout", 0.001))
         options = self._client.connection_pool.connection_kwargs
         self.where = _where(options, urlsplit(url).scheme)
         password = options.get("password")
@@ -324,6 +330,13 @@ def _where(options: dict[str, Any], scheme: str) -> str:
         return f"unix://{options['path']}?db={database}"
     host, port = options.get("host", "localhost"), options.get("port", 6379)
     return f"{scheme}://{host}:{port}/{database}"
+
+
+def _at_least(value: object, field: str, least: float) -> float:
+    seconds = check_seconds(value, field)
+    if seconds < least:
+        raise ValueError(f"{field}: expected at least {least:g} seconds, not {value!r}")
+    return seconds
 
 
 def _ms(seconds: float) -> int:

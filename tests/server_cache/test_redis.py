@@ -312,3 +312,21 @@ def test_a_bad_url_is_an_error_that_hides_it(url: str) -> None:
 def test_a_bad_namespace_is_refused(namespace: object) -> None:
     with pytest.raises(ValueError, match="namespace: expected"):
         RedisCache("redis://127.0.0.1:6379/0", namespace=namespace)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"lock_seconds": 0}, "lock_seconds: expected at least 0.01 seconds"),
+        ({"lock_seconds": float("inf")}, "lock_seconds: expected a finite number"),
+        ({"wait_seconds": -1}, "wait_seconds: expected a finite number"),
+        ({"retry_seconds": "5"}, "retry_seconds: expected a finite number"),
+        ({"socket_timeout": 0}, "socket_timeout: expected at least 0.001 seconds"),
+        ({"max_value_bytes": -1}, "max_value_bytes: expected a whole number"),
+        ({"max_value_bytes": 1.5}, "max_value_bytes: expected a whole number"),
+        ({"max_value_bytes": True}, "max_value_bytes: expected a whole number"),
+    ],
+)
+def test_bad_options_are_refused(option: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        RedisCache("redis://127.0.0.1:6379/0", namespace="p", **option)  # type: ignore[arg-type]
