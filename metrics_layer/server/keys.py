@@ -1,12 +1,13 @@
 """Result cache keys: one text for every question whose answer may be shared.
 
-``result_key`` hashes everything an encoded result depends on (docs/caching.md: the key): the
-normalised query, the version and fingerprint of every metric it computes (inputs and pinned
-``name@N`` versions included), the SQL compiled for the connection's dialect (so a changed
-dimension, join or target is a new key even where no fingerprint changed), the project's
-period settings, the access policy applied, the connection without its password, the output
-format, and the project's date today. A reloaded project whose definitions changed therefore
-never finds the results of the old ones.
+``result_key`` hashes everything an encoded result depends on (docs/caching.md: the key): every
+field of the query that takes part in its equality (whatever fields ``MetricQuery`` gains), the
+version and fingerprint of every metric it computes (inputs and pinned ``name@N`` versions
+included), the SQL compiled for the connection's dialect (so a changed dimension, join or
+target is a new key even where no fingerprint changed), the project's period settings, the
+access policy applied, the connection without its password, the output format and options,
+and the project's date today. A reloaded project whose definitions changed therefore never
+finds the results of the old ones.
 
 The key is a SHA-256 digest: nothing of its input (a filter, a policy key, a host name) can be
 read back from it, and the connection's password is not part of the input at all.
@@ -14,10 +15,12 @@ read back from it, and the connection's password is not part of the input at all
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from metrics_layer.errors import QueryError
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from metrics_layer.api import Query, SemanticLayer
     from metrics_layer.planner.query import MetricQuery
 
-__all__ = ["KEY_FORMAT", "connection_identity", "result_key"]
+__all__ = ["KEY_FORMAT", "connection_identity", "plain", "result_key"]
 
 # Names this layout of the key's input; a release that changes the layout changes it, so that
 # a Redis shared with workers of another release never serves them a value it did not mean.
@@ -44,11 +47,14 @@ def result_key(
     access_key: str,
     connection: str | None,
     fmt: str,
+    options: Mapping[str, str | int | float | bool | None] | None = None,
     today: dt.date | None = None,
 ) -> str:
     """The cache key of ``query``'s result on ``layer``, encoded as ``fmt``, for callers under
     the access policy ``access_key``, read from the database at ``connection`` (a SQLAlchemy
-    URL; None: the embedded demo DuckDB, as ``Connection(None)``).
+    URL; None: the embedded demo DuckDB, as ``Connection(None)``). ``options`` holds anything
+    else the encoded bytes depend on (whether the SQL is included, the row cap applied), by
+    name, as text, numbers, booleans or None.
 
     ``query`` is the query as it will run: after an access policy added its row filter. A
     ``MetricQuery`` is planned here (unknown names raise the same ``QueryError`` as
@@ -80,6 +86,7 @@ def result_key(
             field="today",
         )
     identity = connection_identity(connection)
+    extra = _options(options)
     if isinstance(query, Query):
         if query.layer is not layer:
             raise QueryError(
@@ -94,13 +101,14 @@ def result_key(
     payload = {
         "key": KEY_FORMAT,
         "project": settings.name,
-        "query": _normalised(planned.spec),
-        "metrics": {name: [v, prints[name]] for name, v in sorted(planned.versions.items())},
+        "query": plain(planned.spec),
+        "metrics": {name: [v, prints.get(name)] for name, v in sorted(planned.versions.items())},
         "sql": planned.sql(dialect_of(connection)),
         "periods": [settings.time_zone, settings.week_start.value, settings.fiscal_year_start],
         "access": access_key,
         "connection": identity,
         "format": fmt,
+        "options": extra,
         "today": (today or _today(settings.time_zone)).isoformat(),
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -139,19 +147,47 @@ def connection_identity(url: str | None) -> str:
     return kept.render_as_string(hide_password=False)
 
 
-def _normalised(query: MetricQuery) -> dict[str, object]:
-    """Every field of the query that decides its rows and columns, as JSON-safe data."""
-    return {
-        "metrics": list(query.metrics),
-        "by": list(query.by),
-        "where": query.where,
-        "start": query.start and query.start.isoformat(),
-        "end": query.end and query.end.isoformat(),
-        "order": [[item.name, item.descending] for item in query.order],
-        "limit": query.limit,
-        "fill_periods": query.fill_periods,
-        "whole_periods": query.whole_periods,
-    }
+def plain(value: object) -> object:
+    """``value`` as JSON-safe data for a key: a dataclass (the query, its ``OrderBy`` items, an
+    access policy's row filter) as its fields that take part in its equality, by name; dates
+    in ISO form; tuples as lists. Any other value is an error: a key must never depend on a
+    ``repr`` that could hide a difference.
+
+    >>> from metrics_layer.planner.query import MetricQuery
+    >>> plain(MetricQuery.of("signups", by="metric_time.month", order="-signups"))["order"]
+    [{'descending': True, 'name': 'signups'}]
+    >>> plain(dt.date(2026, 1, 31))
+    '2026-01-31'
+    """
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (tuple, list)):
+        return [plain(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: plain(getattr(value, f.name))
+            for f in sorted(dataclasses.fields(value), key=lambda f: f.name)
+            if f.compare
+        }
+    raise TypeError(f"a cache key cannot hold a {type(value).__name__}")
+
+
+def _options(options: object) -> dict[str, object]:
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise QueryError(f"expected a mapping, not {type(options).__name__}", field="options")
+    for name, value in options.items():
+        if not isinstance(name, str):
+            raise QueryError(f"names are text, not {type(name).__name__}", field="options")
+        if value is not None and not isinstance(value, (str, int, float, bool)):
+            raise QueryError(
+                f"{name!r} is a {type(value).__name__}; give text, a number, a boolean or None",
+                field="options",
+            )
+    return dict(options)
 
 
 def _text(value: object, field: str, *, allow_empty: bool) -> str:

@@ -3,6 +3,7 @@ change (a project copy edited and reloaded), and bad arguments."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -13,7 +14,7 @@ import pytest
 import metrics_layer as ml
 from metrics_layer.planner.query import MetricQuery
 from metrics_layer.server.cache import MemoryCache
-from metrics_layer.server.keys import connection_identity, result_key
+from metrics_layer.server.keys import connection_identity, plain, result_key
 from metrics_layer.server.redis_cache import RedisCache
 from tests.conftest import DEFINITIONS, ROOT
 
@@ -28,11 +29,18 @@ def key(
     access_key: str = "public",
     connection: str | None = PG,
     fmt: str = "json",
+    options: dict[str, object] | None = None,
     today: dt.date | None = TODAY,
 ) -> str:
     query = query or MetricQuery.of("signups", by="metric_time.month")
     return result_key(
-        layer, query, access_key=access_key, connection=connection, fmt=fmt, today=today
+        layer,
+        query,
+        access_key=access_key,
+        connection=connection,
+        fmt=fmt,
+        options=options,  # type: ignore[arg-type]
+        today=today,
     )
 
 
@@ -56,6 +64,8 @@ def test_the_same_question_has_the_same_key(layer: ml.SemanticLayer) -> None:
         {"access_key": ""},
         {"fmt": "csv"},
         {"fmt": "arrow"},
+        {"options": {"include_sql": True}},
+        {"options": {"max_rows": 100}},
         {"today": dt.date(2026, 4, 6)},
         {"connection": "postgresql+psycopg://reader:s3cret@127.0.0.1:5432/staging"},
         {"connection": "postgresql+psycopg://reader:s3cret@127.0.0.2:5432/warehouse"},
@@ -88,6 +98,36 @@ def test_each_argument_is_part_of_the_key(
 )
 def test_each_query_field_is_part_of_the_key(layer: ml.SemanticLayer, query: MetricQuery) -> None:
     assert key(layer, query) != key(layer)
+
+
+def test_no_options_and_empty_options_are_one_key(layer: ml.SemanticLayer) -> None:
+    assert key(layer, options={}) == key(layer)
+    assert key(layer, options={"a": 1, "b": None}) == key(layer, options={"b": None, "a": 1})
+
+
+def test_every_compared_field_of_a_query_is_in_the_key() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Filter:
+        text: str
+        tree: object = dataclasses.field(compare=False)
+
+    @dataclasses.dataclass(frozen=True)
+    class Query:
+        metrics: tuple[str, ...]
+        start: dt.date | None
+        policy: Filter | None
+
+    shown = plain(Query(("signups",), dt.date(2026, 1, 1), Filter("country = 'DE'", object())))
+    assert shown == {
+        "metrics": ["signups"],
+        "policy": {"text": "country = 'DE'"},
+        "start": "2026-01-01",
+    }
+    assert set(plain(MetricQuery.of("signups"))) == {  # type: ignore[arg-type]
+        f.name for f in dataclasses.fields(MetricQuery)
+    }
+    with pytest.raises(TypeError, match="cannot hold a object"):
+        plain(object())
 
 
 def test_a_policy_filter_makes_tenants_keys_differ(layer: ml.SemanticLayer) -> None:
@@ -224,6 +264,9 @@ def test_keys_work_as_memory_cache_keys(layer: ml.SemanticLayer) -> None:
         ({"fmt": b"json"}, ml.QueryError, "fmt: expected text, not bytes"),
         ({"fmt": "j" * 101}, ml.QueryError, "fmt: a format name is at most 100"),
         ({"today": dt.datetime(2026, 4, 5, 12)}, ml.QueryError, "today: expected a date"),
+        ({"options": ["include_sql"]}, ml.QueryError, "options: expected a mapping, not list"),
+        ({"options": {1: True}}, ml.QueryError, "options: names are text, not int"),
+        ({"options": {"rows": [1]}}, ml.QueryError, "options: 'rows' is a list; give text"),
         ({"today": "2026-04-05"}, ml.QueryError, "today: expected a date"),
         ({"connection": ""}, ml.QueryError, "connection: is empty"),
         ({"connection": 5}, ml.QueryError, "connection: expected text"),
