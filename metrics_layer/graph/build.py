@@ -64,6 +64,7 @@ def build_graph(
         connection=target.connection or project.settings.connection,
         timeout=project.settings.timeout,
         max_rows=project.settings.max_rows,
+        cache_ttl=project.settings.cache_ttl,
         target=target.name,
         fiscal_year_start=project.settings.fiscal_year_start.number,
     )

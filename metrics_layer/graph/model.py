@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from metrics_layer.spec.models import (
+    DEFAULT_CACHE_TTL,
     DEFAULT_MAX_ROWS,
     DEFAULT_TIMEOUT,
     Agg,
@@ -104,6 +105,7 @@ class Settings:
     connection: str | None
     timeout: float = DEFAULT_TIMEOUT
     max_rows: int = DEFAULT_MAX_ROWS
+    cache_ttl: float = DEFAULT_CACHE_TTL
     target: str | None = None
     fiscal_year_start: int = 1  # the month (1-12) a fiscal year starts in
 

@@ -17,8 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from metrics_layer.spec.limits import quote
 
 __all__ = [
+    "DEFAULT_CACHE_TTL",
     "DEFAULT_MAX_ROWS",
     "DEFAULT_TIMEOUT",
+    "MAX_CACHE_TTL",
     "Agg",
     "CalendarPeriodSpec",
     "CalendarSpec",
@@ -188,6 +190,9 @@ class MetricStatus(StrEnum):
 # The bounds of one query, unless the project or the caller says otherwise.
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_ROWS = 1_000_000
+# How long the metrics service keeps a query's result (docs/caching.md), and at most.
+DEFAULT_CACHE_TTL = 300.0
+MAX_CACHE_TTL = 604_800.0  # a week
 
 SchemaName = Annotated[
     str,
@@ -292,6 +297,13 @@ class ProjectSpec(_Spec):
         ge=1,
         description="Most rows a query may return; more is an error (run(max_rows=) "
         "overrides it per query).",
+    )
+    cache_ttl: float = Field(
+        DEFAULT_CACHE_TTL,
+        ge=0,
+        le=MAX_CACHE_TTL,
+        description="Seconds the metrics service keeps a query's result in its cache (at "
+        "most 604800, a week); 0 turns result caching off.",
     )
     targets: dict[Name, TargetSpec] = Field(
         default_factory=dict,
