@@ -118,6 +118,9 @@ class Daily:
     day: exp.Expr
     inner: tuple[tuple[str, exp.Expr], ...]
     kept: exp.Expr | None
+    # The per-day step of another scan this one reads (an offset input of the same measures
+    # and filters): one read of the source for both, over both ranges.
+    shared: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ afterwards, so a fan-out can never double-count.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
@@ -200,7 +201,7 @@ class Planner:
             if not self.scans:
                 self._scan_for_dimensions()
             groupings = self._groupings()
-            aggregations = tuple(self._aggregation(scan) for scan in self.scans.values())
+            aggregations = self._share_days([self._aggregation(s) for s in self.scans.values()])
             if self.query.fill_periods or any(m.fill_periods for m in metrics):
                 periods = [name for name in self.query.by if name.split(".")[0] == METRIC_TIME]
                 fill = fill_periods(self.graph, self.query, periods, required=False)
@@ -808,6 +809,76 @@ class Planner:
             daily=Daily(self.bucket(time_expr, Grain.DAY), inner, kept),
         )
 
+    def _share_days(self, aggregations: list[Aggregation]) -> tuple[Aggregation, ...]:
+        """Offset inputs of a semi-additive measure read the per-day step of the unshifted
+        scan of the same measures and filters: that step reads the source once over the
+        range and the ranges moved back, and each scan keeps the days of its own range."""
+        scans = dict(zip((a.name for a in aggregations), self.scans.values(), strict=True))
+        owners = {
+            _days_identity(a): a for a in aggregations if a.daily is not None and a.offset is None
+        }
+        reads: dict[str, list[_Scan]] = {}
+        for index, agg in enumerate(aggregations):
+            owner = owners.get(_days_identity(agg)) if agg.offset is not None else None
+            if agg.daily is None or owner is None:
+                continue
+            mine, theirs = f"{agg.name}_days", f"{owner.name}_days"
+
+            def requalified(node: exp.Expr, mine: str = mine, theirs: str = theirs) -> exp.Expr:
+                if isinstance(node, exp.Column) and node.table == mine:
+                    return column(node.name, theirs)
+                return node
+
+            assert agg.periods is not None
+            periods = agg.periods
+            aggregations[index] = dataclasses.replace(
+                agg,
+                where=None,
+                groups=tuple((a, e.transform(requalified)) for a, e in agg.groups),
+                periods=dataclasses.replace(
+                    periods,
+                    period=periods.period.transform(requalified),
+                    partition=tuple((a, e.transform(requalified)) for a, e in periods.partition),
+                    time_range=None
+                    if periods.time_range is None
+                    else periods.time_range.transform(requalified),
+                ),
+                daily=dataclasses.replace(agg.daily, shared=theirs),
+            )
+            reads.setdefault(owner.name, []).append(scans[agg.name])
+        if not reads:
+            return tuple(aggregations)
+        for index, agg in enumerate(aggregations):
+            if agg.name in reads:
+                aggregations[index] = self._days_for(agg, scans[agg.name], reads[agg.name])
+        # A per-day step is defined before the scans that read it.
+        return tuple(
+            sorted(aggregations, key=lambda a: a.daily is not None and a.daily.shared is not None)
+        )
+
+    def _days_for(self, owner: Aggregation, scan: _Scan, readers: list[_Scan]) -> Aggregation:
+        """``owner`` reading the rows of its range and of its readers' ranges moved back, and
+        keeping the days of its own range."""
+        start, end = scan.reach or self.query.start, self.query.end
+        if start is None and end is None:
+            return owner
+        first, last = start, end
+        for reader in readers:
+            assert reader.offset is not None
+            near_start, near_end = unmoved_range(self.query.start, self.query.end, reader.offset)
+            first = None if first is None or near_start is None else min(first, near_start)
+            last = None if last is None or near_end is None else max(last, near_end)
+        where = self._time_range(scan.source, scan.time, None, scan.own_time, first, last)
+        assert owner.periods is not None
+        day = owner.periods.period
+        return dataclasses.replace(
+            owner,
+            where=where,
+            periods=dataclasses.replace(
+                owner.periods, time_range=within_dates(day.copy(), start, end)
+            ),
+        )
+
     def _calendar_periods(
         self,
         per: Grain,
@@ -1113,6 +1184,24 @@ class _Reused:
             return self.tree.copy()
         self.taken = True
         return self.tree
+
+
+def _days_identity(agg: Aggregation) -> tuple[object, ...] | None:
+    """What a semi-additive scan's per-day step reads and computes: equal for scans whose
+    per-day rows are the same but for the range."""
+    if agg.daily is None:
+        return None
+    daily = agg.daily
+    return (
+        agg.source,
+        agg.keep,
+        agg.relation,
+        agg.joins,
+        daily.day,
+        daily.inner,
+        daily.kept,
+        tuple((c.alias, c.call) for c in agg.columns),
+    )
 
 
 def _any_filter(scan: _Scan, filters: dict[exp.Expr, _Reused]) -> exp.Expr | None:

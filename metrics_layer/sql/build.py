@@ -318,21 +318,12 @@ def _daily_ctes(agg: Aggregation, daily: Daily, relations: _Relations, take: Tak
     """A semi-additive scan per snapshot day (``*_days``: one read of the source), the last
     or first day of each time bucket among those days (``*_periods``), and the values of
     that day at the query grain (``agg.name``)."""
-    days, periods = f"{agg.name}_days", f"{agg.name}_periods"
-    values = [alias(take(e), a) for a, e in daily.inner]
-    scan = _select([*values, alias(take(daily.day), SNAPSHOT_DAY)], _scanned(agg, relations))
-    for join in agg.joins:
-        _join(scan, relations.use(join.relation, join.alias), take(join.on), side="LEFT")
-    if agg.where is not None:
-        scan.set("where", exp.Where(this=take(agg.where)))
-    for c in agg.columns:
-        scan.append("expressions", alias(take(c.call), c.alias))
-    if daily.kept is not None:
-        counted = exp.Case(ifs=[exp.If(this=take(daily.kept), true=exp.Literal.number(1))])
-        scan.append("expressions", alias(exp.Count(this=counted), KEPT))
-    scan.set(
-        "group", exp.Group(expressions=[*(e.copy() for _, e in daily.inner), daily.day.copy()])
-    )
+    days, periods = daily.shared or f"{agg.name}_days", f"{agg.name}_periods"
+    built = []
+    if daily.shared is None:
+        built.append(
+            exp.CTE(this=_days_select(agg, daily, relations, take), alias=table_alias(days))
+        )
     assert agg.periods is not None
     assert agg.keep is not None
     edge = LAST if agg.keep is SemiAdditive.LAST else FIRST
@@ -349,15 +340,29 @@ def _daily_ctes(agg: Aggregation, daily: Daily, relations: _Relations, take: Tak
     )
     _join(kept, exp.Table(this=ident(periods)), day.eq(column(edge, periods)), kind="INNER")
     if daily.kept is not None:
-        kept.set(
-            "where",
-            exp.Where(this=exp.GT(this=column(KEPT, days), expression=exp.Literal.number(0))),
-        )
-    return [
-        exp.CTE(this=scan, alias=table_alias(days)),
-        exp.CTE(this=edges, alias=table_alias(periods)),
-        exp.CTE(this=kept, alias=table_alias(agg.name)),
-    ]
+        rows = exp.GT(this=column(KEPT, days), expression=exp.Literal.number(0))
+        kept.set("where", exp.Where(this=rows))
+    built.append(exp.CTE(this=edges, alias=table_alias(periods)))
+    built.append(exp.CTE(this=kept, alias=table_alias(agg.name)))
+    return built
+
+
+def _days_select(agg: Aggregation, daily: Daily, relations: _Relations, take: Take) -> exp.Select:
+    """The rows of ``agg``'s range aggregated per snapshot day and inner group."""
+    values = [alias(take(e), a) for a, e in daily.inner]
+    scan = _select([*values, alias(take(daily.day), SNAPSHOT_DAY)], _scanned(agg, relations))
+    for join in agg.joins:
+        _join(scan, relations.use(join.relation, join.alias), take(join.on), side="LEFT")
+    if agg.where is not None:
+        scan.set("where", exp.Where(this=take(agg.where)))
+    for c in agg.columns:
+        scan.append("expressions", alias(take(c.call), c.alias))
+    if daily.kept is not None:
+        counted = exp.Case(ifs=[exp.If(this=take(daily.kept), true=exp.Literal.number(1))])
+        scan.append("expressions", alias(exp.Count(this=counted), KEPT))
+    groups = [*(e.copy() for _, e in daily.inner), daily.day.copy()]
+    scan.set("group", exp.Group(expressions=groups))
+    return scan
 
 
 Take = Callable[[exp.Expr], exp.Expr]

@@ -194,8 +194,8 @@ def test_sqlite_month_offsets_clamp(layer: ml.SemanticLayer) -> None:
     sql = layer.query("mrr_growth_rate", by="metric_time.day").sql("sqlite", pretty=False)
     assert "'1 MONTH'" not in sql
     assert (
-        "MIN(DATE(subscription_snapshots_last_snapshot_1_month_ago_days.snapshot_day, "
-        "'+1 months'), DATE(subscription_snapshots_last_snapshot_1_month_ago_days.snapshot_day, "
+        "MIN(DATE(subscription_snapshots_last_snapshot_days.snapshot_day, "
+        "'+1 months'), DATE(subscription_snapshots_last_snapshot_days.snapshot_day, "
         "'start of month', '+2 months', '-1 day'))"
     ) in sql
 
