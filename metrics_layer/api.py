@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from metrics_layer.graph.model import Metric
     from metrics_layer.planner.plan import Plan
     from metrics_layer.planner.query import MetricQuery
+    from metrics_layer.planner.types import ValueType
     from metrics_layer.safety.statement import Statement
     from metrics_layer.spec.project import ProjectFiles
 
@@ -589,6 +590,12 @@ class Query:
         from metrics_layer.planner.planner import plan_query
 
         return plan_query(self.layer.graph, self.spec)
+
+    @property
+    def types(self) -> tuple[ValueType, ...]:
+        """The Python type of each column, in ``columns`` order (what a service reports as
+        the column's type before any row is read)."""
+        return self._types
 
     @property
     def plan(self) -> Plan:

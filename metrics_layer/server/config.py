@@ -1,0 +1,46 @@
+"""What a service is started with: the project, the database, the limits and the pluggable
+parts (who may ask, what they see, where results are kept)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from metrics_layer.server.contracts import Authenticator, ResultCache
+
+__all__ = ["Limits", "ServerConfig"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-request bounds. A request may ask for a lower ``timeout`` or ``max_rows``; a higher
+    one is lowered to these."""
+
+    timeout: float = 30.0
+    """Seconds a query statement may run on the database."""
+    max_rows: int = 100_000
+    """Rows a query may return; more is an error (ask for a coarser grain or a limit)."""
+    max_body_bytes: int = 1_000_000
+    """Bytes of a request body; larger is refused with 413 before it is parsed."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything ``create_app`` needs.
+
+    ``authenticator`` None means nobody is authenticated: the service then starts only with
+    ``allow_anonymous`` and serves everyone everything. ``cache`` None means every query runs.
+    ``watch`` is the number of seconds between looks at the definitions' modification times
+    (None: definitions change only through ``POST /v1/admin/reload``).
+    """
+
+    project: str | os.PathLike[str] = "definitions"
+    connection: str | None = None
+    target: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    cors_origins: tuple[str, ...] = ()
+    authenticator: Authenticator | None = None
+    cache: ResultCache | None = None
+    cache_ttl: float = 300.0
+    allow_anonymous: bool = False
+    watch: float | None = None
