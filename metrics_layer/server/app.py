@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from metrics_layer.api import Query, SemanticLayer
 from metrics_layer.engine.urls import redact
-from metrics_layer.errors import MetricsLayerError, UserError
+from metrics_layer.errors import MetricsLayerError, UnsupportedError, UserError
 from metrics_layer.server.anonymous import ANONYMOUS, OpenAccess
 from metrics_layer.server.config import ServerConfig
 from metrics_layer.server.contracts import Access, Principal
@@ -63,8 +63,10 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "no such metric",
         406: "Accept names no type the route writes",
         413: "the request body is larger than the server's limit",
-        422: "the request does not match the schema, or asks for a broken metric",
-        502: "the database failed, timed out or returned more rows than allowed",
+        422: "the request does not match the schema, asks for a broken metric, or the "
+        "result has more rows than max_rows",
+        502: "the database refused the query or is unreachable",
+        504: "the query ran longer than the timeout",
         503: "no definitions loaded, or the database is unreachable",
     }
     return {s: {"model": ErrorBody, "description": said[s]} for s in statuses}
@@ -236,7 +238,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.post(
         "/v1/query",
         response_model=QueryResponse,
-        responses={**_RESULT_TYPES, **_errors(400, 401, 403, 406, 413, 422, 502)},
+        responses={**_RESULT_TYPES, **_errors(400, 401, 403, 406, 413, 422, 502, 504)},
         tags=["queries"],
     )
     def query(
@@ -291,7 +293,10 @@ def create_app(config: ServerConfig) -> FastAPI:
         """The SQL of a query for a dialect (default: the server's database), without running
         it."""
         planned = _planned(layer, body, who.access, root)
-        statement = planned.statement(body.dialect or layer.dialect)
+        try:
+            statement = planned.statement(body.dialect or layer.dialect)
+        except UnsupportedError as exc:  # an unknown dialect, or one that cannot express it
+            raise Problem(400, "unsupported", str(exc), field="dialect") from exc
         return CompileResponse(
             sql=statement.sql,
             dialect=statement.dialect,

@@ -37,6 +37,7 @@ class ServerConfig:
     project: str | os.PathLike[str] = "definitions"
     connection: str | None = None
     target: str | None = None
+    allow_outside: bool = False
     limits: Limits = field(default_factory=Limits)
     cors_origins: tuple[str, ...] = ()
     authenticator: Authenticator | None = None

@@ -15,7 +15,9 @@ unknown metric (GET)   404     ``not_found``
 not authenticated      401     ``unauthenticated``
 hidden by the policy   403     ``forbidden``
 body too large         413     ``too_large``
-EngineError            502     ``engine`` (timeout, row cap, database refused or down)
+row cap exceeded       422     ``too_many_rows`` (field ``max_rows``)
+statement timeout      504     ``timeout`` (field ``timeout``)
+other EngineError      502     ``engine`` (the database refused the query or is down)
 a bug                  500     ``internal`` (no detail; the log has the traceback)
 =====================  ======  =========================================================
 """
@@ -83,7 +85,14 @@ def problem_of(exc: UserError) -> Problem:
     if isinstance(exc, StatementError):
         return Problem(400, "statement", str(exc))
     if isinstance(exc, EngineError):
-        return Problem(502, "engine", str(exc))
+        # EngineError has no kinds yet: the row cap and the timeout are told by their
+        # messages (engine/connection.py), so the client learns it can fix them.
+        text = str(exc)
+        if "more than max_rows" in text:
+            return Problem(422, "too_many_rows", text, field="max_rows")
+        if "longer than the" in text and "timeout" in text:
+            return Problem(504, "timeout", text, field="timeout")
+        return Problem(502, "engine", text)
     return Problem(400, "user", str(exc))
 
 

@@ -65,6 +65,7 @@ class Definitions:
                     self.config.project,
                     connection=self.config.connection,
                     target=self.config.target,
+                    allow_outside=self.config.allow_outside,
                     timeout=self.config.limits.timeout,
                     partial=True,
                 )
