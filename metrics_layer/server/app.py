@@ -98,6 +98,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             "allow_anonymous=True), `metrics-layer serve --allow-anonymous`) for a service "
             "only trusted callers can reach"
         )
+    _check_limits(config)
     definitions = Definitions(config)
     first = definitions.reload()
     if definitions.layer is None:
@@ -331,6 +332,18 @@ def create_app(config: ServerConfig) -> FastAPI:
     return app
 
 
+def _check_limits(config: ServerConfig) -> None:
+    """The limits are positive numbers; QueryError naming the limit otherwise."""
+    from metrics_layer.engine.connection import check_max_rows, check_timeout
+
+    limits = config.limits
+    check_timeout(limits.timeout, "limits.timeout")
+    check_max_rows(limits.max_rows, "limits.max_rows")
+    check_max_rows(limits.max_body_bytes, "limits.max_body_bytes")
+    if config.watch is not None:
+        check_timeout(config.watch, "watch")
+
+
 def _version() -> str:
     from metrics_layer import __version__
 
@@ -520,8 +533,9 @@ def _handlers(app: FastAPI) -> None:
 
 
 class _BodyLimit:
-    """Refuse a request body larger than ``limit`` bytes with 413, by its Content-Length or,
-    without one, as soon as the bytes read pass the limit."""
+    """Refuse a request body larger than ``limit`` bytes with 413: by its Content-Length, or,
+    without one, as soon as the bytes read pass the limit. The body is read here (at most
+    ``limit`` bytes are held) and handed on whole."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -535,25 +549,31 @@ class _BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await _too_large(self.limit, send)
             return
+        chunks: list[bytes] = []
         seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                break  # the client went away: the app sees an empty body
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                await _too_large(self.limit, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        whole: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        handed = False
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await _too_large(self.limit, send)
+        async def replay() -> Message:
+            nonlocal handed
+            if not handed:
+                handed = True
+                return whole
+            return await receive()
 
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 async def _too_large(limit: int, send: Callable[[Message], Awaitable[None]]) -> None:

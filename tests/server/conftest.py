@@ -18,12 +18,13 @@ from metrics_layer.planner.query import MetricQuery
 from tests.conftest import DEFINITIONS
 
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
+    # Starlette asks for another HTTP client package than the one FastAPI documents.
+    warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from metrics_layer.server.app import create_app  # noqa: E402
-from metrics_layer.server.config import ServerConfig  # noqa: E402
-from metrics_layer.server.contracts import Principal  # noqa: E402
+from metrics_layer.server.app import create_app
+from metrics_layer.server.config import ServerConfig
+from metrics_layer.server.contracts import Principal
 
 
 def client_for(config: ServerConfig) -> TestClient:

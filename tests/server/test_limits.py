@@ -1,0 +1,100 @@
+"""Per-request limits: body size (413), row cap and timeout (the request's, lowered to the
+server's), CORS (off unless configured)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from metrics_layer.server.config import Limits, ServerConfig
+from tests.conftest import DEFINITIONS
+from tests.server.conftest import client_for, error_of
+
+DAILY = {"metrics": ["signups"], "by": ["metric_time.day"]}
+
+
+@pytest.fixture(scope="module")
+def limited(demo_url: str) -> Iterator[Any]:
+    config = ServerConfig(
+        project=DEFINITIONS,
+        connection=demo_url,
+        allow_anonymous=True,
+        limits=Limits(timeout=10, max_rows=50, max_body_bytes=2_000),
+        cors_origins=("https://dash.example.com",),
+    )
+    with client_for(config) as client:
+        yield client
+
+
+def test_a_large_body_is_413(limited: Any) -> None:
+    big = {"metrics": ["signups"], "where": "user.plan = '" + "x" * 3_000 + "'"}
+    response = limited.post("/v1/query", json=big)
+    assert response.status_code == 413
+    assert error_of(response)["type"] == "too_large"
+
+
+def test_a_large_body_without_a_length_is_413(limited: Any) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"metrics": ["signups"], "where": "'
+        for _ in range(10):
+            yield b"x" * 500
+        yield b'"}'
+
+    response = limited.post(
+        "/v1/query", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+def test_the_server_row_cap_applies(limited: Any) -> None:
+    response = limited.post("/v1/query", json=DAILY)
+    assert response.status_code == 422
+    error = error_of(response)
+    assert (error["type"], error["field"]) == ("too_many_rows", "max_rows")
+    assert "max_rows=50" in error["message"]
+
+
+def test_a_higher_row_cap_is_lowered_to_the_server_one(limited: Any) -> None:
+    response = limited.post("/v1/query", json={**DAILY, "max_rows": 10_000_000})
+    assert "max_rows=50" in error_of(response)["message"]
+
+
+def test_a_lower_row_cap_and_a_limit(limited: Any) -> None:
+    assert (
+        "max_rows=3"
+        in error_of(limited.post("/v1/query", json={**DAILY, "max_rows": 3}))["message"]
+    )
+    response = limited.post("/v1/query", json={**DAILY, "limit": 40})
+    assert response.status_code == 200
+    assert response.json()["row_count"] == 40
+
+
+def test_cors_answers_the_configured_origin_only(limited: Any, client: Any) -> None:
+    asked = {
+        "Origin": "https://dash.example.com",
+        "Access-Control-Request-Method": "POST",
+    }
+    allowed = limited.options("/v1/query", headers=asked)
+    assert allowed.headers["access-control-allow-origin"] == "https://dash.example.com"
+    other = limited.get("/v1/metrics", headers={"Origin": "https://evil.example.com"})
+    assert "access-control-allow-origin" not in other.headers
+    # Off by default.
+    default = client.get("/v1/metrics", headers={"Origin": "https://dash.example.com"})
+    assert "access-control-allow-origin" not in default.headers
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [Limits(timeout=0), Limits(max_rows=0), Limits(max_body_bytes=-1)],
+)
+def test_bad_limits_are_refused(demo_url: str, limits: Limits) -> None:
+    import metrics_layer as ml
+
+    with pytest.raises(ml.UserError):
+        client_for(
+            ServerConfig(
+                project=DEFINITIONS, connection=demo_url, allow_anonymous=True, limits=limits
+            )
+        )
