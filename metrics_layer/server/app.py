@@ -44,7 +44,7 @@ from metrics_layer.server.models import (
     Readiness,
     ReloadResponse,
 )
-from metrics_layer.server.problems import Problem, diagnostics_body, problem_of
+from metrics_layer.server.problems import Problem, diagnostics_body, problem_of, relative
 from metrics_layer.server.reload import Attempt, Definitions
 
 __all__ = ["ADMIN_ROLE", "create_app"]
@@ -193,7 +193,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         """Every served metric the caller may see, with its definition and valid dimensions."""
         whole = layer.catalogue()
         shown = [
-            _entry(layer, m, who.access)
+            _entry(layer, m, who.access, root)
             for m in whole["metrics"]
             if who.access.sees_metric(m["name"]) and m["name"] not in layer.broken
         ]
@@ -214,7 +214,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             described = layer.describe(name)
         except UserError as exc:
             raise Problem(404, "not_found", str(exc), field="name") from exc
-        return _entry(layer, described, who.access)
+        return _entry(layer, described, who.access, root)
 
     @app.get(
         "/v1/dimensions",
@@ -442,8 +442,17 @@ def _healthy(layer: SemanticLayer) -> list[str]:
     return [name for name in layer.graph.current if name not in layer.broken]
 
 
-def _entry(layer: SemanticLayer, described: dict[str, Any], access: Access) -> dict[str, Any]:
-    """A catalogue entry as the caller may see it, with the names it reads."""
+def _entry(
+    layer: SemanticLayer, described: dict[str, Any], access: Access, root: Path
+) -> dict[str, Any]:
+    """A catalogue entry as the caller may see it, with the names it reads; its file is
+    named from the project folder (the server's own paths are not shown)."""
+    place = described["defined_in"]
+    if place is not None:
+        file, colon, line = place.rpartition(":")
+        if not colon or not line.isdigit():
+            file, colon, line = place, "", ""
+        described["defined_in"] = f"{relative(file, root)}{colon}{line}"
     metric = layer.graph.metrics[described["name"]]
     reads = [i.measure or i.name for i in metric.inputs]
     if metric.measure is not None:

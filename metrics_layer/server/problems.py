@@ -39,7 +39,7 @@ from metrics_layer.errors import (
     printable,
 )
 
-__all__ = ["Problem", "diagnostics_body", "problem_of"]
+__all__ = ["Problem", "diagnostics_body", "problem_of", "relative"]
 
 # The longest message a response carries (a message may quote what was sent).
 MOST_CHARS = 2_000
@@ -106,7 +106,7 @@ def diagnostics_body(
             "level": d.level.value,
             "code": d.code,
             "message": _shown(d.message),
-            "file": _relative(d.file, root),
+            "file": relative(d.file, root),
             "line": d.line,
             "column": d.column,
             "hint": d.hint,
@@ -115,7 +115,8 @@ def diagnostics_body(
     ]
 
 
-def _relative(file: str | None, root: Path | None) -> str | None:
+def relative(file: str | None, root: Path | None) -> str | None:
+    """``file`` relative to the project folder ``root`` (its name alone when outside it)."""
     if file is None or root is None:
         return file
     try:

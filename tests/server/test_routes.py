@@ -43,6 +43,7 @@ def test_metric_list_is_the_library_catalogue(client: Any, layer: ml.SemanticLay
     by_name = {m["name"]: m for m in body["metrics"]}
     assert by_name["signups"]["fingerprint"] == layer.fingerprints["signups"]
     assert by_name["signups"]["inputs"] == ["users.signups"]
+    assert by_name["signups"]["defined_in"] == "metrics/growth.yml:3"
     assert by_name["paid_conversion_rate"]["inputs"] == [
         "user_payments.converted_signups",
         "user_payments.signups",
