@@ -159,24 +159,45 @@ def create_app(config: ServerConfig) -> FastAPI:
         """The process answers."""
         return Health(status="ok")
 
+    def admin(request: Request) -> bool:
+        """Whether the request comes from an admin (anyone, on an anonymous service); never
+        refuses: the health routes answer probes that do not authenticate."""
+        if config.authenticator is None:
+            return True
+        try:
+            principal = config.authenticator.authenticate(dict(request.headers))
+        except UserError:
+            return False
+        return ADMIN_ROLE in principal.roles
+
     @app.get("/readyz", response_model=Readiness, responses=_errors(503), tags=["health"])
-    def readyz() -> JSONResponse:
+    def readyz(request: Request) -> JSONResponse:
         """Definitions loaded and the database reachable (a one-row query); broken metrics
-        listed with their diagnostics; the last reload's outcome. 503 when not ready."""
+        listed with their diagnostics, and the last reload's errors, for an admin (others get
+        the counts and statuses only). 503 when not ready."""
         layer = definitions.layer
         database = _reach(layer)
+        broken = {} if layer is None else layer.broken
+        details = admin(request)
+        last = _attempt(definitions.last, root)
+        if not details:
+            database = {**database, "error": None}
+            last = None if last is None else {**last, "errors": [], "message": None}
         body = Readiness.model_validate(
             {
                 "status": _status(layer, database),
                 "metrics": 0 if layer is None else len(_healthy(layer)),
+                "broken_count": len(broken),
                 "broken": [
                     {"metric": name, "diagnostics": diagnostics_body(found, root)}
-                    for name, found in ({} if layer is None else layer.broken).items()
-                ],
+                    for name, found in broken.items()
+                ]
+                if details
+                else [],
                 "loaded_at": None
                 if definitions.loaded is None
                 else definitions.loaded.at.isoformat(),
-                "last_reload": _attempt(definitions.last, root),
+                "last_reload": last,
                 "database": database,
             }
         )
@@ -206,10 +227,11 @@ def create_app(config: ServerConfig) -> FastAPI:
         tags=["catalogue"],
     )
     def metric(name: str, who: _Caller = Who, layer: SemanticLayer = Layer) -> dict[str, Any]:
-        """One metric; 404 (with a suggestion) when unknown or hidden from the caller."""
-        _refuse_broken(layer, [name], root)
+        """One metric; 404 (with a suggestion) when unknown or hidden from the caller, 422
+        when the definitions have it broken."""
         if not who.access.sees_metric(name.partition("@")[0]):
             raise Problem(404, "not_found", f"metric: unknown metric '{name}'", field="name")
+        _refuse_broken(layer, [name], root)
         try:
             described = layer.describe(name)
         except UserError as exc:
@@ -356,10 +378,12 @@ def _version() -> str:
 def _planned(
     layer: SemanticLayer, body: QueryRequest | CompileRequest, access: Access, root: Path
 ) -> Query:
-    """The query as the caller may run it: broken metrics refused (422), the access policy's
-    restriction applied (its UserError is a 403), then planned."""
-    _refuse_broken(layer, body.metrics, root)
-    asked = layer.query(
+    """The query as the caller may run it: its fields checked by the library, the access
+    policy's restriction applied (its UserError is a 403; a hidden name is refused before
+    anything is said about it), broken metrics refused (422), then planned."""
+    from metrics_layer.planner.query import MetricQuery
+
+    asked = MetricQuery.of(
         body.metrics,
         by=body.by,
         where=body.where,
@@ -371,10 +395,11 @@ def _planned(
         whole_periods=body.whole_periods,
     )
     try:
-        restricted = access.restrict(layer, asked.spec)
+        restricted = access.restrict(layer, asked)
     except UserError as exc:
         raise Problem(403, "forbidden", str(exc), field=getattr(exc, "field", None)) from exc
-    return asked if restricted == asked.spec else Query(layer, restricted)
+    _refuse_broken(layer, list(restricted.metrics), root)
+    return Query(layer, restricted)
 
 
 def _refuse_broken(layer: SemanticLayer, names: list[str], root: Path) -> None:

@@ -207,7 +207,10 @@ class LoadAttempt(BaseModel):
 class Readiness(BaseModel):
     status: str = Field(description="ready, degraded (some metrics broken) or unavailable")
     metrics: int = Field(description="metrics served")
-    broken: list[BrokenMetric]
+    broken_count: int = Field(description="metrics the definitions have broken")
+    broken: list[BrokenMetric] = Field(
+        description="each broken metric with its diagnostics (for an admin only)"
+    )
     loaded_at: str | None
     last_reload: LoadAttempt | None
     database: dict[str, Any]

@@ -12,7 +12,7 @@ import pytest
 
 from metrics_layer.server.config import ServerConfig
 from tests.api.test_partial_load import broken_project
-from tests.server.conftest import client_for, error_of
+from tests.server.conftest import FakeAccess, FakeAuthenticator, client_for, error_of
 
 EXTRA = """\
 metrics:
@@ -110,3 +110,33 @@ def test_the_watch_reloads_changed_files(tmp_path: Path, demo_url: str) -> None:
         while client.get("/v1/metrics/signups_again").status_code != 200:
             assert time.monotonic() < deadline, "the watch did not reload"
             time.sleep(0.05)
+
+
+def test_only_an_admin_reads_the_diagnostics_and_hidden_broken_metrics_stay_hidden(
+    project: Path, demo_url: str
+) -> None:
+    policies = {
+        "boss": FakeAccess("all"),
+        "user": FakeAccess("user", hidden=frozenset({"bad_measure"})),
+    }
+    config = ServerConfig(
+        project=project,
+        connection=demo_url,
+        authenticator=FakeAuthenticator(policies, {"boss": ("admin",)}),
+    )
+    with client_for(config) as client:
+        probe = client.get("/readyz")  # a probe does not authenticate
+        assert probe.status_code == 200
+        body = probe.json()
+        assert (body["status"], body["broken_count"], body["broken"]) == ("degraded", 4, [])
+        as_user = client.get("/readyz", headers={"X-Test-User": "user"}).json()
+        assert as_user["broken"] == []
+        boss = client.get("/readyz", headers={"X-Test-User": "boss"}).json()
+        assert len(boss["broken"]) == 4
+        user = {"X-Test-User": "user"}
+        assert client.get("/v1/metrics/bad_measure", headers=user).status_code == 404
+        hidden = client.post("/v1/query", json={"metrics": ["bad_measure"]}, headers=user)
+        assert hidden.status_code == 403
+        assert "diagnostics" not in hidden.json()["error"]
+        seen = client.post("/v1/query", json={"metrics": ["bad_filter"]}, headers=user)
+        assert seen.status_code == 422
