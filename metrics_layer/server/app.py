@@ -9,6 +9,7 @@ docs/service.md describes every route and decision.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import time
@@ -109,6 +110,12 @@ def create_app(config: ServerConfig) -> FastAPI:
         raise UserError(first.message or "the definitions cannot be loaded")
     root = Path(config.project)
     root = root if root.is_dir() else root.parent
+    if definitions.layer.broken:
+        log.warning(
+            "%d broken metric(s) not served (GET /readyz lists why): %s",
+            len(definitions.layer.broken),
+            ", ".join(sorted(definitions.layer.broken)),
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -428,6 +435,14 @@ def _format(accept: str | None) -> Format:
         if media == Format.CSV.value or media == "text/*":
             return Format.CSV
         if media == Format.ARROW.value:
+            if importlib.util.find_spec("pyarrow") is None:
+                raise Problem(
+                    406,
+                    "not_acceptable",
+                    "this server cannot write Arrow (pyarrow is not installed: pip install "
+                    "'metrics-layer[server]'); ask for application/json or text/csv",
+                    field="Accept",
+                )
             return Format.ARROW
     raise Problem(
         406,

@@ -78,3 +78,25 @@ def test_a_clean_project_has_nothing_broken(layer: ml.SemanticLayer) -> None:
 def test_partial_must_be_a_boolean() -> None:
     with pytest.raises(ml.QueryError, match="partial"):
         ml.load(DEFINITIONS, partial="yes")  # type: ignore[arg-type]
+
+
+def test_metrics_on_a_broken_source_carry_the_source_error(tmp_path: Path) -> None:
+    shutil.copytree(DEFINITIONS, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "metrics.lock").unlink()
+    users = tmp_path / "sources" / "users.yml"
+    text = users.read_text(encoding="utf-8")
+    broken = text.replace(
+        "      - {name: signups, agg: count, description: Registered users.}\n",
+        '      - {name: signups, agg: count, expr: "x(", description: Registered users.}\n',
+        1,
+    )
+    assert broken != text
+    users.write_text(broken, encoding="utf-8")
+    layer = ml.load(tmp_path, partial=True)
+    assert "signups" in layer.broken
+    assert "signups" not in layer.graph.metrics
+    [reason] = layer.broken["signups"]
+    assert reason.file.endswith("users.yml")
+    assert reason.line == 15
+    assert "cannot parse" in reason.message
+    assert "daily_active_users" not in layer.broken  # events are untouched
