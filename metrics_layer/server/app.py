@@ -555,17 +555,7 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        first = errors[0] if errors else {}
-        where = [str(p) for p in first.get("loc", ()) if p != "body"]
-        message = str(first.get("msg", "invalid request"))
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        found = Problem(
-            422,
-            "request",
-            f"{'.'.join(where) or 'body'}: {message}{more}",
-            field=".".join(where) or None,
-        )
+        found = _invalid(list(exc.errors()))
         return JSONResponse(found.body(), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
@@ -579,6 +569,36 @@ def _handlers(app: FastAPI) -> None:
         log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
         found = Problem(500, "internal", "an internal error; the server's log has the details")
         return JSONResponse(found.body(), status_code=500)
+
+
+EXAMPLE_BODY = '{"metrics": ["signups"], "by": ["metric_time.month"]}'
+
+
+def _invalid(errors: list[Any]) -> Problem:
+    """The first schema error of a request body, naming the field (``by[0]``) and the fix."""
+    first = errors[0] if errors else {}
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    kind = first.get("type")
+    place = [p for p in first.get("loc", ()) if p != "body"]
+    if kind == "json_invalid":
+        return Problem(
+            422,
+            "request",
+            "the body is not valid JSON; send a JSON object with Content-Type: "
+            f"application/json, such as {EXAMPLE_BODY}",
+        )
+    if not place:
+        return Problem(
+            422,
+            "request",
+            "the body must be a JSON object of the query's fields, sent with Content-Type: "
+            f"application/json, such as {EXAMPLE_BODY}",
+        )
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in place).lstrip(".")
+    message = str(first.get("msg", "invalid value"))
+    if kind == "extra_forbidden":
+        message = "unknown field; /openapi.json lists the fields of each route"
+    return Problem(422, "request", f"{field}: {message}{more}", field=field)
 
 
 class _BodyLimit:

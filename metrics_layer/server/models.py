@@ -59,8 +59,11 @@ class QueryRequest(_Request):
     fill_periods: StrictBool = False
     whole_periods: StrictBool = False
     include_sql: StrictBool = Field(default=False, description="return the SQL that ran")
-    timeout: StrictFloat | StrictInt | None = Field(
-        default=None, gt=0, description="seconds; lowered to the server's limit"
+    timeout: StrictFloat | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="seconds; lowered to the server's limit",
     )
     max_rows: StrictInt | None = Field(
         default=None, ge=1, description="row cap; lowered to the server's limit"

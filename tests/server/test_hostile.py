@@ -71,7 +71,7 @@ def test_wrong_types_in_every_field(client: Any, field: str, value: Any) -> None
         return
     error = _check(response)
     if response.status_code == 422:
-        assert error["field"] is None or error["field"].split(".")[0] == field
+        assert error["field"] is None or error["field"].split("[")[0] == field
 
 
 # A filter that is a plain boolean over declared names, and an empty filter or date, are
@@ -144,6 +144,20 @@ def test_unknown_field_names_the_field(client: Any) -> None:
     assert response.status_code == 422
     assert error["field"] == "sql"
     assert error["type"] == "request"
+    assert "unknown field" in error["message"]
+
+
+def test_a_wrong_item_names_its_place(client: Any) -> None:
+    response = client.post("/v1/query", json={"metrics": ["signups"], "by": ["ok", 3]})
+    assert error_of(response)["field"] == "by[1]"
+
+
+@pytest.mark.parametrize("raw", [b"{", b"[]"])
+def test_a_body_that_is_not_an_object_says_what_to_send(client: Any, raw: bytes) -> None:
+    response = client.post("/v1/query", content=raw, headers={"Content-Type": "application/json"})
+    error = _check(response)
+    assert error["field"] is None
+    assert '{"metrics": ["signups"]' in error["message"]
 
 
 def test_an_injected_filter_is_a_400_naming_where(client: Any) -> None:
