@@ -140,3 +140,26 @@ def test_only_an_admin_reads_the_diagnostics_and_hidden_broken_metrics_stay_hidd
         assert "diagnostics" not in hidden.json()["error"]
         seen = client.post("/v1/query", json={"metrics": ["bad_filter"]}, headers=user)
         assert seen.status_code == 422
+
+
+def test_queries_answer_while_the_definitions_reload(project: Path, demo_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    config = ServerConfig(project=project, connection=demo_url, allow_anonymous=True)
+    ask = {"metrics": ["signups"], "by": ["metric_time.year"]}
+    with client_for(config) as client:
+        expected = client.post("/v1/query", json=ask).json()["rows"]
+
+        def asking(_: int) -> list[tuple[int, Any]]:
+            answers = []
+            for _ in range(8):
+                response = client.post("/v1/query", json=ask)
+                answers.append((response.status_code, response.json()["rows"]))
+            return answers
+
+        with ThreadPoolExecutor(4) as pool:
+            running = pool.map(asking, range(4))
+            reloads = [client.post("/v1/admin/reload").json()["ok"] for _ in range(4)]
+            answers = [a for batch in running for a in batch]
+    assert reloads == [True] * 4
+    assert answers == [(200, expected)] * 32
