@@ -9,29 +9,27 @@ docs/service.md describes every route and decision.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from metrics_layer.api import Query, SemanticLayer
 from metrics_layer.engine.urls import redact
-from metrics_layer.errors import MetricsLayerError, UnsupportedError, UserError
+from metrics_layer.errors import UnsupportedError, UserError
 from metrics_layer.server.anonymous import ANONYMOUS, OpenAccess
 from metrics_layer.server.config import ServerConfig
 from metrics_layer.server.contracts import Access, Principal
-from metrics_layer.server.encoding import Format, encode
+from metrics_layer.server.encoding import Format, encode, negotiate
+from metrics_layer.server.health import attempt_body, reach, status
+from metrics_layer.server.limits import BodyLimit, check_limits
 from metrics_layer.server.models import (
     CatalogueMetric,
     CompileRequest,
@@ -45,8 +43,8 @@ from metrics_layer.server.models import (
     Readiness,
     ReloadResponse,
 )
-from metrics_layer.server.problems import Problem, diagnostics_body, problem_of, relative
-from metrics_layer.server.reload import Attempt, Definitions
+from metrics_layer.server.problems import Problem, diagnostics_body, install_handlers, relative
+from metrics_layer.server.reload import Definitions
 
 __all__ = ["ADMIN_ROLE", "create_app"]
 
@@ -99,7 +97,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             "allow_anonymous=True), `metrics-layer serve --allow-anonymous`) for a service "
             "only trusted callers can reach"
         )
-    _check_limits(config)
+    check_limits(config)
     definitions = Definitions(config)
     first = definitions.reload()
     if definitions.layer is None:
@@ -138,8 +136,8 @@ def create_app(config: ServerConfig) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Accept", "X-API-Key"],
         )
-    app.add_middleware(_BodyLimit, limit=config.limits.max_body_bytes)
-    _handlers(app)
+    app.add_middleware(BodyLimit, limit=config.limits.max_body_bytes)
+    install_handlers(app)
 
     def caller(request: Request) -> _Caller:
         if config.authenticator is None:
@@ -183,16 +181,16 @@ def create_app(config: ServerConfig) -> FastAPI:
         listed with their diagnostics, and the last reload's errors, for an admin (others get
         the counts and statuses only). 503 when not ready."""
         layer = definitions.layer
-        database = _reach(layer)
+        database = reach(layer)
         broken = {} if layer is None else layer.broken
         details = admin(request)
-        last = _attempt(definitions.last, root)
+        last = attempt_body(definitions.last, root)
         if not details:
             database = {**database, "error": None}
             last = None if last is None else {**last, "errors": [], "message": None}
         body = Readiness.model_validate(
             {
-                "status": _status(layer, database),
+                "status": status(layer, database),
                 "metrics": 0 if layer is None else len(_healthy(layer)),
                 "broken_count": len(broken),
                 "broken": [
@@ -276,7 +274,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     ) -> Response:
         """Compute metrics: columns with types, rows, versions and fingerprints, timings, and
         the SQL with ``include_sql``. JSON, or CSV / Arrow IPC by ``Accept``."""
-        chosen = _format(request.headers.get("accept"))
+        chosen = negotiate(request.headers.get("accept"))
         planned = _planned(layer, body, who.access, root)
         limits = config.limits
         timeout = limits.timeout if body.timeout is None else min(body.timeout, limits.timeout)
@@ -361,18 +359,6 @@ def create_app(config: ServerConfig) -> FastAPI:
     return app
 
 
-def _check_limits(config: ServerConfig) -> None:
-    """The limits are positive numbers; QueryError naming the limit otherwise."""
-    from metrics_layer.engine.connection import check_max_rows, check_timeout
-
-    limits = config.limits
-    check_timeout(limits.timeout, "limits.timeout")
-    check_max_rows(limits.max_rows, "limits.max_rows")
-    check_max_rows(limits.max_body_bytes, "limits.max_body_bytes")
-    if config.watch is not None:
-        check_timeout(config.watch, "watch")
-
-
 def _version() -> str:
     from metrics_layer import __version__
 
@@ -421,36 +407,6 @@ def _refuse_broken(layer: SemanticLayer, names: list[str], root: Path) -> None:
                 field="metrics",
                 diagnostics=diagnostics_body(found, root),
             )
-
-
-def _format(accept: str | None) -> Format:
-    """The encoding ``Accept`` asks for (JSON when it names none we write); 406 when it names
-    only types we do not."""
-    if not accept:
-        return Format.JSON
-    wanted = [part.split(";")[0].strip().lower() for part in accept.split(",")]
-    for media in wanted:
-        if media in ("application/json", "*/*", "application/*"):
-            return Format.JSON
-        if media == Format.CSV.value or media == "text/*":
-            return Format.CSV
-        if media == Format.ARROW.value:
-            if importlib.util.find_spec("pyarrow") is None:
-                raise Problem(
-                    406,
-                    "not_acceptable",
-                    "this server cannot write Arrow (pyarrow is not installed: pip install "
-                    "'metrics-layer[server]'); ask for application/json or text/csv",
-                    field="Accept",
-                )
-            return Format.ARROW
-    raise Problem(
-        406,
-        "not_acceptable",
-        "Accept names no type this route writes: use application/json, text/csv or "
-        "application/vnd.apache.arrow.stream",
-        field="Accept",
-    )
 
 
 def _cache_key(
@@ -502,162 +458,3 @@ def _entry(
         d for d in described["dimensions"] if access.sees_dimension(d["name"])
     ]
     return described
-
-
-# -- health --------------------------------------------------------------------------------
-
-
-def _reach(layer: SemanticLayer | None) -> dict[str, Any]:
-    """Whether the database answers a one-row query within five seconds."""
-    if layer is None:
-        return {"reachable": False, "dialect": None, "error": "no definitions loaded"}
-    from metrics_layer.safety.statement import verify
-
-    try:
-        statement = verify("SELECT 1", layer.dialect)
-        layer.connection.fetch(statement, timeout=5, max_rows=1)
-    except MetricsLayerError as exc:
-        return {"reachable": False, "dialect": layer.dialect, "error": str(exc)[:1000]}
-    return {"reachable": True, "dialect": layer.dialect, "error": None}
-
-
-def _status(layer: SemanticLayer | None, database: Mapping[str, Any]) -> str:
-    if layer is None or not database["reachable"]:
-        return "unavailable"
-    return "degraded" if layer.broken else "ready"
-
-
-def _attempt(attempt: Attempt | None, root: Path) -> dict[str, Any] | None:
-    if attempt is None:
-        return None
-    return {
-        "at": attempt.at.isoformat(),
-        "ok": attempt.ok,
-        "message": attempt.message,
-        "errors": diagnostics_body(attempt.errors, root),
-    }
-
-
-# -- errors and limits ---------------------------------------------------------------------
-
-
-def _handlers(app: FastAPI) -> None:
-    """Every error as ``{"error": {"type", "field", "message"}}``; never a traceback."""
-
-    @app.exception_handler(Problem)
-    async def problem(request: Request, exc: Problem) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
-
-    @app.exception_handler(UserError)
-    async def user(request: Request, exc: UserError) -> JSONResponse:
-        found = problem_of(exc)
-        return JSONResponse(found.body(), status_code=found.status)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        found = _invalid(list(exc.errors()))
-        return JSONResponse(found.body(), status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http")
-        found = Problem(exc.status_code, kind, str(exc.detail))
-        return JSONResponse(found.body(), status_code=exc.status_code)
-
-    @app.exception_handler(Exception)
-    async def bug(request: Request, exc: Exception) -> JSONResponse:
-        log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-        found = Problem(500, "internal", "an internal error; the server's log has the details")
-        return JSONResponse(found.body(), status_code=500)
-
-
-EXAMPLE_BODY = '{"metrics": ["signups"], "by": ["metric_time.month"]}'
-
-
-def _invalid(errors: list[Any]) -> Problem:
-    """The first schema error of a request body, naming the field (``by[0]``) and the fix."""
-    first = errors[0] if errors else {}
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    kind = first.get("type")
-    place = [p for p in first.get("loc", ()) if p != "body"]
-    if kind == "json_invalid":
-        return Problem(
-            422,
-            "request",
-            "the body is not valid JSON; send a JSON object with Content-Type: "
-            f"application/json, such as {EXAMPLE_BODY}",
-        )
-    if not place:
-        return Problem(
-            422,
-            "request",
-            "the body must be a JSON object of the query's fields, sent with Content-Type: "
-            f"application/json, such as {EXAMPLE_BODY}",
-        )
-    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in place).lstrip(".")
-    message = str(first.get("msg", "invalid value"))
-    if kind == "extra_forbidden":
-        message = "unknown field; /openapi.json lists the fields of each route"
-    return Problem(422, "request", f"{field}: {message}{more}", field=field)
-
-
-class _BodyLimit:
-    """Refuse a request body larger than ``limit`` bytes with 413: by its Content-Length, or,
-    without one, as soon as the bytes read pass the limit. The body is read here (at most
-    ``limit`` bytes are held) and handed on whole."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", ())).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await _too_large(self.limit, send)
-            return
-        chunks: list[bytes] = []
-        seen = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break  # the client went away: the app sees an empty body
-            chunk = message.get("body", b"")
-            seen += len(chunk)
-            if seen > self.limit:
-                await _too_large(self.limit, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        whole: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-        handed = False
-
-        async def replay() -> Message:
-            nonlocal handed
-            if not handed:
-                handed = True
-                return whole
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-
-async def _too_large(limit: int, send: Callable[[Message], Awaitable[None]]) -> None:
-    body = Problem(
-        413, "too_large", f"the request body is larger than {limit:,} bytes; send less"
-    ).body()
-    data = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(data)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": data})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import decimal
+import importlib.util
 import io
 import json
 import math
@@ -20,8 +21,18 @@ from typing import Any
 
 from metrics_layer.engine.result import Result
 from metrics_layer.planner.types import ValueType
+from metrics_layer.server.problems import Problem
 
-__all__ = ["ARROW", "CSV", "JSON_TYPE", "Format", "column_type", "encode", "json_value"]
+__all__ = [
+    "ARROW",
+    "CSV",
+    "JSON_TYPE",
+    "Format",
+    "column_type",
+    "encode",
+    "json_value",
+    "negotiate",
+]
 
 JSON_TYPE = "application/json"
 CSV = "text/csv"
@@ -34,6 +45,36 @@ class Format(StrEnum):
     JSON = JSON_TYPE
     CSV = CSV
     ARROW = ARROW
+
+
+def negotiate(accept: str | None) -> Format:
+    """The encoding ``Accept`` asks for (JSON when it names none we write); 406 when it names
+    only types we do not."""
+    if not accept:
+        return Format.JSON
+    wanted = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    for media in wanted:
+        if media in ("application/json", "*/*", "application/*"):
+            return Format.JSON
+        if media == Format.CSV.value or media == "text/*":
+            return Format.CSV
+        if media == Format.ARROW.value:
+            if importlib.util.find_spec("pyarrow") is None:
+                raise Problem(
+                    406,
+                    "not_acceptable",
+                    "this server cannot write Arrow (pyarrow is not installed: pip install "
+                    "'metrics-layer[server]'); ask for application/json or text/csv",
+                    field="Accept",
+                )
+            return Format.ARROW
+    raise Problem(
+        406,
+        "not_acceptable",
+        "Accept names no type this route writes: use application/json, text/csv or "
+        "application/vnd.apache.arrow.stream",
+        field="Accept",
+    )
 
 
 def column_type(kind: ValueType, values: Sequence[Any]) -> str:

@@ -24,9 +24,15 @@ a bug                  500     ``internal`` (no detail; the log has the tracebac
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from metrics_layer.errors import (
     Diagnostic,
@@ -39,7 +45,9 @@ from metrics_layer.errors import (
     printable,
 )
 
-__all__ = ["Problem", "diagnostics_body", "problem_of", "relative"]
+__all__ = ["Problem", "diagnostics_body", "install_handlers", "problem_of", "relative"]
+
+log = logging.getLogger("metrics_layer.server")
 
 # The longest message a response carries (a message may quote what was sent).
 MOST_CHARS = 2_000
@@ -128,3 +136,63 @@ def relative(file: str | None, root: Path | None) -> str | None:
 def _shown(text: str) -> str:
     text = printable(text)
     return text if len(text) <= MOST_CHARS else text[: MOST_CHARS - 3] + "..."
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Every error as ``{"error": {"type", "field", "message"}}``; never a traceback."""
+
+    @app.exception_handler(Problem)
+    async def problem(request: Request, exc: Problem) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(UserError)
+    async def user(request: Request, exc: UserError) -> JSONResponse:
+        found = problem_of(exc)
+        return JSONResponse(found.body(), status_code=found.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        found = _invalid(list(exc.errors()))
+        return JSONResponse(found.body(), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http")
+        found = Problem(exc.status_code, kind, str(exc.detail))
+        return JSONResponse(found.body(), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> JSONResponse:
+        log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        found = Problem(500, "internal", "an internal error; the server's log has the details")
+        return JSONResponse(found.body(), status_code=500)
+
+
+EXAMPLE_BODY = '{"metrics": ["signups"], "by": ["metric_time.month"]}'
+
+
+def _invalid(errors: list[Any]) -> Problem:
+    """The first schema error of a request body, naming the field (``by[0]``) and the fix."""
+    first = errors[0] if errors else {}
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    kind = first.get("type")
+    place = [p for p in first.get("loc", ()) if p != "body"]
+    if kind == "json_invalid":
+        return Problem(
+            422,
+            "request",
+            "the body is not valid JSON; send a JSON object with Content-Type: "
+            f"application/json, such as {EXAMPLE_BODY}",
+        )
+    if not place:
+        return Problem(
+            422,
+            "request",
+            "the body must be a JSON object of the query's fields, sent with Content-Type: "
+            f"application/json, such as {EXAMPLE_BODY}",
+        )
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in place).lstrip(".")
+    message = str(first.get("msg", "invalid value"))
+    if kind == "extra_forbidden":
+        message = "unknown field; /openapi.json lists the fields of each route"
+    return Problem(422, "request", f"{field}: {message}{more}", field=field)
