@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, Response
 
 from metrics_layer.api import Query, SemanticLayer
 from metrics_layer.engine.urls import redact
-from metrics_layer.errors import UnsupportedError, UserError
+from metrics_layer.errors import UnsupportedError, UserError, did_you_mean
 from metrics_layer.server.anonymous import ANONYMOUS, OpenAccess
 from metrics_layer.server.config import ServerConfig
 from metrics_layer.server.contracts import Access, Principal
@@ -232,12 +232,21 @@ def create_app(config: ServerConfig) -> FastAPI:
         tags=["catalogue"],
     )
     def metric(name: str, who: _Caller = Who, layer: SemanticLayer = Layer) -> dict[str, Any]:
-        """One metric; 404 (with a suggestion) when unknown or hidden from the caller, 422
-        when the definitions have it broken."""
-        if not who.access.sees_metric(name.partition("@")[0]):
-            raise Problem(404, "not_found", f"metric: unknown metric '{name}'", field="name")
+        """One metric; 404 when unknown or hidden from the caller (suggesting only metrics the
+        caller sees), 422 when the definitions have it broken."""
+        base = name.partition("@")[0]
+        known = base in layer.graph.current or base in layer.broken
+        if not known or not who.access.sees_metric(base):
+            visible = [m for m in layer.graph.current if who.access.sees_metric(m)]
+            raise Problem(
+                404,
+                "not_found",
+                f"unknown metric '{name}'.{did_you_mean(name, visible)} GET /v1/metrics lists "
+                "the metrics",
+                field="name",
+            )
         _refuse_broken(layer, [name], root)
-        try:
+        try:  # a kept version: the library's message lists the versions that exist
             described = layer.describe(name)
         except UserError as exc:
             raise Problem(404, "not_found", str(exc), field="name") from exc

@@ -124,6 +124,13 @@ def test_hidden_names_are_left_out_of_the_catalogue(guarded: Any) -> None:
     assert all("mrr" not in d["metrics"] for d in dims)
     response = guarded.get("/v1/metrics/mrr", headers=as_("no_plan"))
     assert response.status_code == 404
+    # A near miss suggests only what the caller sees.
+    near = guarded.get("/v1/metrics/mrrr", headers=as_("no_plan"))
+    assert "mrr'" not in error_of(near)["message"]
+    assert (
+        "Did you mean 'mrr'?"
+        in error_of(guarded.get("/v1/metrics/mrrr", headers=as_("all")))["message"]
+    )
     assert guarded.get("/v1/metrics/mrr", headers=as_("all")).status_code == 200
 
 
