@@ -38,3 +38,26 @@ def test_query_documents_its_encodings(client: Any) -> None:
     document = client.get("/openapi.json").json()
     content = document["paths"]["/v1/query"]["post"]["responses"]["200"]["content"]
     assert set(content) == {"application/json", "text/csv", "application/vnd.apache.arrow.stream"}
+
+
+def test_responses_match_their_documented_models(client: Any) -> None:
+    from metrics_layer.server import models
+
+    ask = {"metrics": ["signups"], "by": ["metric_time.year"], "include_sql": True}
+    checks = [
+        (client.get("/healthz"), models.Health),
+        (client.get("/readyz"), models.Readiness),
+        (client.get("/v1/metrics"), models.MetricList),
+        (client.get("/v1/metrics/signups"), models.CatalogueMetric),
+        (client.get("/v1/dimensions"), models.DimensionList),
+        (client.post("/v1/query", json=ask), models.QueryResponse),
+        (client.post("/v1/compile", json=ask | {"include_sql": None}), models.ErrorBody),
+        (client.post("/v1/compile", json={"metrics": ["signups"]}), models.CompileResponse),
+        (client.post("/v1/query", json={"metrics": ["nope"]}), models.ErrorBody),
+        (client.get("/v1/metrics/nope"), models.ErrorBody),
+    ]
+    for response, model in checks:
+        body = response.json()
+        checked = model.model_validate(body)
+        # Nothing in the response that the model does not document.
+        assert checked.model_dump(exclude_unset=True).keys() == body.keys(), model.__name__
