@@ -224,9 +224,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
     serve.add_argument(
+        "--access",
+        default=None,
+        metavar="FILE",
+        help="the access file: API keys, JWT and policies (docs/access.md)",
+    )
+    serve.add_argument(
         "--allow-anonymous",
         action="store_true",
-        help="serve every caller everything without authentication",
+        help="serve every caller everything without authentication (no --access)",
+    )
+    serve.add_argument(
+        "--cache",
+        default="memory",
+        metavar="URL",
+        help="where results are kept: memory (this process, the default), a redis:// URL "
+        "(shared by workers), or off",
     )
     serve.add_argument(
         "--watch",
@@ -712,6 +725,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             timeout=args.timeout, max_rows=args.max_rows, max_body_bytes=args.max_body_bytes
         ),
         cors_origins=tuple(args.cors_origin),
+        access_file=args.access,
+        cache_url=None if args.cache == "off" else args.cache,
         allow_anonymous=args.allow_anonymous,
         watch=args.watch,
     )

@@ -8,8 +8,6 @@ docs/service.md describes every route and decision.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -22,13 +20,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
 from metrics_layer.api import Query, SemanticLayer
-from metrics_layer.engine.urls import redact
 from metrics_layer.errors import UnsupportedError, UserError, did_you_mean
 from metrics_layer.server.anonymous import ANONYMOUS, OpenAccess
 from metrics_layer.server.config import ServerConfig
-from metrics_layer.server.contracts import Access, Principal
-from metrics_layer.server.encoding import Format, encode, negotiate
-from metrics_layer.server.health import attempt_body, reach, status
+from metrics_layer.server.contracts import Access, Authenticator, Principal, ResultCache
+from metrics_layer.server.encoding import encode, negotiate
+from metrics_layer.server.health import attempt_body, cache_body, reach, status
+from metrics_layer.server.keys import result_key
 from metrics_layer.server.limits import BodyLimit, check_limits
 from metrics_layer.server.models import (
     CatalogueMetric,
@@ -89,11 +87,18 @@ class _Caller:
 
 def create_app(config: ServerConfig) -> FastAPI:
     """The service for ``config``; raises UserError when it may not start (no authenticator
-    and anonymous access not allowed) and DefinitionError when no definitions load at all."""
-    if config.authenticator is None and not config.allow_anonymous:
+    and anonymous access not allowed) and DefinitionError when no definitions load at all
+    (or the access file has errors)."""
+    if config.authenticator is not None and config.access_file is not None:
         raise UserError(
-            "the service has no authenticator and anonymous access is not allowed: configure "
-            "an authenticator, or allow anonymous access explicitly (ServerConfig("
+            "ServerConfig: give an authenticator or an access_file, not both",
+        )
+    secured = config.authenticator is not None or config.access_file is not None
+    if not secured and not config.allow_anonymous:
+        raise UserError(
+            "the service has no authenticator and anonymous access is not allowed: give an "
+            "access file (docs/access.md; `metrics-layer serve --access access.yml`) or an "
+            "authenticator, or allow anonymous access explicitly (ServerConfig("
             "allow_anonymous=True), `metrics-layer serve --allow-anonymous`) for a service "
             "only trusted callers can reach"
         )
@@ -108,6 +113,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         raise UserError(first.message or "the definitions cannot be loaded")
     root = Path(config.project)
     root = root if root.is_dir() else root.parent
+    authenticator = _authenticator(config, definitions)
+    cache = _cache(config, definitions.layer)
     if definitions.layer.broken:
         log.warning(
             "%d broken metric(s) not served (GET /readyz lists why): %s",
@@ -140,15 +147,15 @@ def create_app(config: ServerConfig) -> FastAPI:
     install_handlers(app)
 
     def caller(request: Request) -> _Caller:
-        if config.authenticator is None:
+        if authenticator is None:
             return _Caller(ANONYMOUS, OpenAccess())
         try:
-            principal = config.authenticator.authenticate(dict(request.headers))
+            principal = authenticator.authenticate(dict(request.headers))
         except UserError as exc:
             raise Problem(
                 401, "unauthenticated", str(exc), headers={"WWW-Authenticate": "Bearer"}
             ) from exc
-        return _Caller(principal, config.authenticator.access(principal))
+        return _Caller(principal, authenticator.access(principal))
 
     def served() -> SemanticLayer:
         layer = definitions.layer
@@ -167,10 +174,10 @@ def create_app(config: ServerConfig) -> FastAPI:
     def admin(request: Request) -> bool:
         """Whether the request comes from an admin (anyone, on an anonymous service); never
         refuses: the health routes answer probes that do not authenticate."""
-        if config.authenticator is None:
+        if authenticator is None:
             return True
         try:
-            principal = config.authenticator.authenticate(dict(request.headers))
+            principal = authenticator.authenticate(dict(request.headers))
         except UserError:
             return False
         return ADMIN_ROLE in principal.roles
@@ -204,6 +211,7 @@ def create_app(config: ServerConfig) -> FastAPI:
                 else definitions.loaded.at.isoformat(),
                 "last_reload": last,
                 "database": database,
+                "cache": cache_body(cache, details),
             }
         )
         code = 200 if body.status != "unavailable" else 503
@@ -302,7 +310,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             )
 
         hit = "none"
-        if config.cache is None:
+        if cache is None:
             content = compute()
         else:
             computed = []
@@ -311,8 +319,16 @@ def create_app(config: ServerConfig) -> FastAPI:
                 computed.append(True)
                 return compute()
 
-            key = _cache_key(planned, who.access, layer, chosen, body.include_sql, max_rows)
-            content = config.cache.get_or_compute(key, counted, config.cache_ttl)
+            key = result_key(
+                layer,
+                planned,
+                access_key=who.access.key,
+                connection=layer.connection.url,
+                fmt=chosen.name.lower(),
+                options={"include_sql": body.include_sql, "max_rows": max_rows},
+            )
+            ttl = layer.graph.settings.cache_ttl if config.cache_ttl is None else config.cache_ttl
+            content = cache.get_or_compute(key, counted, ttl)
             hit = "miss" if computed else "hit"
         elapsed = (time.perf_counter() - started) * 1000
         headers = {"X-Cache": hit, "Server-Timing": f"total;dur={elapsed:.1f}"}
@@ -350,7 +366,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     def reload(who: _Caller = Who) -> ReloadResponse:
         """Load the definitions again (admin role, or anyone on an anonymous service); a
         failed reload keeps serving the last good definitions and says why."""
-        if config.authenticator is not None and ADMIN_ROLE not in who.principal.roles:
+        if authenticator is not None and ADMIN_ROLE not in who.principal.roles:
             raise Problem(403, "forbidden", f"reloading needs the '{ADMIN_ROLE}' role")
         attempt = definitions.reload()
         layer = definitions.layer
@@ -366,6 +382,31 @@ def create_app(config: ServerConfig) -> FastAPI:
         )
 
     return app
+
+
+def _authenticator(config: ServerConfig, definitions: Definitions) -> Authenticator | None:
+    """The configured authenticator, or one reading ``access_file`` over the served layer
+    (it follows reloads); None for an anonymous service."""
+    if config.access_file is None:
+        return config.authenticator
+    from metrics_layer.server.auth import ServiceAuthenticator
+
+    def served() -> SemanticLayer:
+        layer = definitions.layer
+        assert layer is not None  # create_app starts only with a layer, and keeps one
+        return layer
+
+    return ServiceAuthenticator.from_file(config.access_file, served)
+
+
+def _cache(config: ServerConfig, layer: SemanticLayer) -> ResultCache | None:
+    """The configured cache, or one opened from ``cache_url`` under the project's name."""
+    if config.cache is not None or config.cache_url is None:
+        return config.cache
+    from metrics_layer.server.cache import open_cache
+
+    url = None if config.cache_url == "memory" else config.cache_url
+    return open_cache(url, namespace=layer.graph.settings.name)
 
 
 def _version() -> str:
@@ -416,28 +457,6 @@ def _refuse_broken(layer: SemanticLayer, names: list[str], root: Path) -> None:
                 field="metrics",
                 diagnostics=diagnostics_body(found, root),
             )
-
-
-def _cache_key(
-    query: Query, access: Access, layer: SemanticLayer, chosen: Format, sql: bool, rows: int
-) -> str:
-    """What decides the bytes of a result: the normalised query, the SQL it compiles to, the
-    fingerprints of every metric it computes, the access policy, the database (without its
-    password), the encoding and what the response includes."""
-    prints = {name: layer.fingerprints.get(name) for name in sorted(query.versions)}
-    url = layer.connection.url
-    parts = [
-        repr(query.spec),
-        hashlib.sha256(query.sql().encode()).hexdigest(),
-        prints,
-        access.key,
-        "demo" if url is None else redact(url),
-        chosen.value,
-        sql,
-        rows,
-    ]
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return "metrics_layer:result:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 # -- catalogue -----------------------------------------------------------------------------

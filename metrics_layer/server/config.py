@@ -28,8 +28,14 @@ class Limits:
 class ServerConfig:
     """Everything ``create_app`` needs.
 
-    ``authenticator`` None means nobody is authenticated: the service then starts only with
-    ``allow_anonymous`` and serves everyone everything. ``cache`` None means every query runs.
+    Who may ask: ``authenticator``, or ``access_file`` (an access file, docs/access.md, read
+    into a ``ServiceAuthenticator`` over the served definitions); with neither, the service
+    starts only with ``allow_anonymous`` and serves everyone everything.
+
+    Where results are kept: ``cache``, or ``cache_url`` (``"memory"``: in this process; a
+    ``redis://`` URL: shared by workers, under the project's namespace); with neither, every
+    query runs. ``cache_ttl`` (seconds) overrides the project's ``cache_ttl`` setting.
+
     ``watch`` is the number of seconds between looks at the definitions' modification times
     (None: definitions change only through ``POST /v1/admin/reload``).
     """
@@ -41,7 +47,9 @@ class ServerConfig:
     limits: Limits = field(default_factory=Limits)
     cors_origins: tuple[str, ...] = ()
     authenticator: Authenticator | None = None
+    access_file: str | os.PathLike[str] | None = None
     cache: ResultCache | None = None
-    cache_ttl: float = 300.0
+    cache_url: str | None = None
+    cache_ttl: float | None = None
     allow_anonymous: bool = False
     watch: float | None = None

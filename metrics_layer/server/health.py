@@ -12,7 +12,7 @@ from metrics_layer.errors import MetricsLayerError
 from metrics_layer.server.problems import diagnostics_body
 from metrics_layer.server.reload import Attempt
 
-__all__ = ["attempt_body", "reach", "status"]
+__all__ = ["attempt_body", "cache_body", "reach", "status"]
 
 
 def reach(layer: SemanticLayer | None) -> dict[str, Any]:
@@ -43,4 +43,20 @@ def attempt_body(attempt: Attempt | None, root: Path) -> dict[str, Any] | None:
         "ok": attempt.ok,
         "message": attempt.message,
         "errors": diagnostics_body(attempt.errors, root),
+    }
+
+
+def cache_body(cache: object, details: bool) -> dict[str, Any] | None:
+    """The cache's own report (``status()``, when it has one): a cache that does not work
+    makes queries run uncached, so it is reported, not a reason to be unready. Where it is
+    and its error are details (for an admin)."""
+    report = getattr(cache, "status", None)
+    if report is None:
+        return None
+    found = report()
+    return {
+        "backend": found.backend,
+        "healthy": found.healthy,
+        "where": found.where if details else None,
+        "error": found.error if details else None,
     }

@@ -217,6 +217,9 @@ class Readiness(BaseModel):
     loaded_at: str | None
     last_reload: LoadAttempt | None
     database: dict[str, Any]
+    cache: dict[str, Any] | None = Field(
+        default=None, description="the result cache: backend, healthy, where, error"
+    )
 
 
 class ReloadResponse(BaseModel):

@@ -12,8 +12,8 @@ UnsupportedError       400     ``unsupported`` (the dialect cannot express the q
 StatementError         400     ``statement``
 broken metric          422     ``broken_metric`` (with the definitions' diagnostics)
 unknown metric (GET)   404     ``not_found``
-not authenticated      401     ``unauthenticated``
-hidden by the policy   403     ``forbidden``
+AuthenticationError    401     ``unauthenticated`` (any UserError of the authenticator too)
+AccessError            403     ``forbidden`` (any UserError of ``Access.restrict`` too)
 body too large         413     ``too_large``
 row cap exceeded       422     ``too_many_rows`` (field ``max_rows``)
 statement timeout      504     ``timeout`` (field ``timeout``)
@@ -35,6 +35,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from metrics_layer.errors import (
+    AccessError,
+    AuthenticationError,
     Diagnostic,
     EngineError,
     FilterError,
@@ -84,6 +86,10 @@ class Problem(Exception):
 
 def problem_of(exc: UserError) -> Problem:
     """The response for a library error raised by a request."""
+    if isinstance(exc, AuthenticationError):
+        return Problem(401, "unauthenticated", str(exc), headers={"WWW-Authenticate": "Bearer"})
+    if isinstance(exc, AccessError):
+        return Problem(403, "forbidden", str(exc), field=exc.field)
     if isinstance(exc, FilterError):
         return Problem(400, "filter", str(exc), field=exc.field)
     if isinstance(exc, QueryError):
@@ -148,7 +154,7 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(UserError)
     async def user(request: Request, exc: UserError) -> JSONResponse:
         found = problem_of(exc)
-        return JSONResponse(found.body(), status_code=found.status)
+        return JSONResponse(found.body(), status_code=found.status, headers=found.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

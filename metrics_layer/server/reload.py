@@ -1,7 +1,9 @@
 """The served layer, and how it changes without a restart.
 
 ``Definitions`` holds the last layer that loaded (partially: healthy metrics are served, the
-broken ones listed) and the outcome of the last attempt. A reload that fails keeps the last
+broken ones listed) and the outcome of the last attempt. Cached results are not cleared on a
+reload: their keys hold the fingerprints and SQL of what they computed, so new definitions
+never find old results (docs/caching.md: invalidation). A reload that fails keeps the last
 good layer and records why, for ``/readyz``. ``watch`` looks at the modification times and
 sizes of the project's files every few seconds (no extra dependency) and reloads when they
 change.
@@ -79,8 +81,6 @@ class Definitions:
                 self.generation += 1
                 attempt = Attempt(now, True)
                 self.loaded = attempt
-                if self.config.cache is not None:
-                    self.config.cache.clear()
             self._stamp = stamp
             self.last = attempt
             return attempt

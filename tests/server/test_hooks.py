@@ -109,7 +109,7 @@ def test_the_cache_key_separates_policies_formats_and_queries(
     assert len(cache.kept) == 4
     assert set(cache.computed.values()) == {1}
     assert set(cache.ttls) == {42.0}
-    assert all(key.startswith("metrics_layer:result:") for key in cache.kept)
+    assert all(key.startswith("r1-") for key in cache.kept)  # keys.result_key
 
 
 def test_hidden_names_are_left_out_of_the_catalogue(guarded: Any) -> None:
@@ -147,14 +147,24 @@ def test_compile_shows_the_restricted_sql(guarded: Any) -> None:
     assert "'US'" in sql
 
 
-def test_reload_needs_the_admin_role(
-    guarded: Any, parts: tuple[FakeAuthenticator, FakeCache]
-) -> None:
-    _, cache = parts
+def test_reload_needs_the_admin_role(guarded: Any) -> None:
     refused = guarded.post("/v1/admin/reload", headers=as_("all"))
     assert refused.status_code == 403
-    cache.kept["x"] = b"kept"
+    guarded.post("/v1/query", json=ASK, headers=as_("us"))
     done = guarded.post("/v1/admin/reload", headers=as_("boss"))
     assert done.status_code == 200
     assert done.json()["ok"] is True
-    assert cache.kept == {}  # new definitions: cached results are dropped
+    # The same definitions make the same keys: a reload does not empty the cache (changed
+    # definitions make new keys, docs/caching.md).
+    again = guarded.post("/v1/query", json=ASK, headers=as_("us"))
+    assert again.headers["x-cache"] == "hit"
+
+
+def test_the_ttl_is_the_project_setting_unless_configured(demo_url: str) -> None:
+    cache = FakeCache()
+    config = ServerConfig(
+        project=DEFINITIONS, connection=demo_url, allow_anonymous=True, cache=cache
+    )
+    with client_for(config) as client:
+        client.post("/v1/query", json=ASK)
+    assert cache.ttls == [300.0]  # the shipped project's cache_ttl (its default)
