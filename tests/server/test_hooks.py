@@ -168,3 +168,17 @@ def test_the_ttl_is_the_project_setting_unless_configured(demo_url: str) -> None
     with client_for(config) as client:
         client.post("/v1/query", json=ASK)
     assert cache.ttls == [300.0]  # the shipped project's cache_ttl (its default)
+
+
+def test_an_authenticator_and_an_access_file_together_are_refused(
+    demo_url: str, parts: tuple[FakeAuthenticator, FakeCache]
+) -> None:
+    with pytest.raises(ml.UserError, match="not both"):
+        client_for(
+            ServerConfig(
+                project=DEFINITIONS,
+                connection=demo_url,
+                authenticator=parts[0],
+                access_file="access.yml",
+            )
+        )

@@ -35,6 +35,7 @@ def test_serve_refuses_to_start_without_authentication(demo_db: Path) -> None:
         code = main(["serve", "--project", str(DEFINITIONS), "-c", f"duckdb:///{demo_db}"])
     assert code == 1
     assert "--allow-anonymous" in err.getvalue()
+    assert "--access access.yml" in err.getvalue()
     assert "Traceback" not in err.getvalue()
 
 
