@@ -224,6 +224,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
     serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (1); with more, share results through --cache redis://...",
+    )
+    serve.add_argument(
         "--access",
         default=None,
         metavar="FILE",
@@ -730,8 +736,24 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         allow_anonymous=args.allow_anonymous,
         watch=args.watch,
     )
-    app = create_app(config)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    if args.workers < 1:
+        raise UserError(f"--workers: expected a positive number, not {args.workers}")
+    app = create_app(config)  # also in one process: its errors end the command here
+    if args.workers == 1:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        return 0
+    from metrics_layer.server.config import CONFIG_VARIABLE, to_text
+
+    del app
+    os.environ[CONFIG_VARIABLE] = to_text(config)
+    uvicorn.run(
+        "metrics_layer.server.app:from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+    )
     return 0
 
 

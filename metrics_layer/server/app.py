@@ -44,7 +44,7 @@ from metrics_layer.server.models import (
 from metrics_layer.server.problems import Problem, diagnostics_body, install_handlers, relative
 from metrics_layer.server.reload import Definitions
 
-__all__ = ["ADMIN_ROLE", "create_app"]
+__all__ = ["ADMIN_ROLE", "create_app", "from_environment"]
 
 log = logging.getLogger("metrics_layer.server")
 
@@ -382,6 +382,21 @@ def create_app(config: ServerConfig) -> FastAPI:
         )
 
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app of each worker of ``metrics-layer serve --workers N`` (a uvicorn factory): its
+    configuration comes from the ``METRICS_LAYER_SERVE`` variable the command set."""
+    import os
+
+    from metrics_layer.server.config import CONFIG_VARIABLE, from_text
+
+    text = os.environ.get(CONFIG_VARIABLE)
+    if not text:
+        raise UserError(
+            f"{CONFIG_VARIABLE} is not set: start workers with `metrics-layer serve --workers N`"
+        )
+    return create_app(from_text(text))
 
 
 def _authenticator(config: ServerConfig, definitions: Definitions) -> Authenticator | None:

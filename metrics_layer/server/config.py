@@ -3,12 +3,18 @@ parts (who may ask, what they see, where results are kept)."""
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from metrics_layer.server.contracts import Authenticator, ResultCache
 
-__all__ = ["Limits", "ServerConfig"]
+__all__ = ["CONFIG_VARIABLE", "Limits", "ServerConfig", "from_text", "to_text"]
+
+CONFIG_VARIABLE = "METRICS_LAYER_SERVE"
+"""The environment variable through which ``serve --workers N`` hands its configuration to
+each worker process (``app.from_environment``)."""
 
 
 @dataclass(frozen=True)
@@ -53,3 +59,27 @@ class ServerConfig:
     cache_ttl: float | None = None
     allow_anonymous: bool = False
     watch: float | None = None
+
+
+def to_text(config: ServerConfig) -> str:
+    """``config`` as JSON, for worker processes; only what a command line can set (an
+    authenticator or cache object cannot cross into another process: give ``access_file``
+    and ``cache_url`` instead)."""
+    if config.authenticator is not None or config.cache is not None:
+        raise ValueError("an authenticator or cache object cannot be handed to workers")
+    data: dict[str, Any] = asdict(config)
+    for name in ("authenticator", "cache"):
+        data.pop(name)
+    for name in ("project", "access_file"):
+        if data[name] is not None:
+            data[name] = os.fspath(data[name])
+    data["cors_origins"] = list(config.cors_origins)
+    return json.dumps(data)
+
+
+def from_text(text: str) -> ServerConfig:
+    """The configuration ``to_text`` wrote."""
+    data = json.loads(text)
+    data["limits"] = Limits(**data["limits"])
+    data["cors_origins"] = tuple(data["cors_origins"])
+    return ServerConfig(**data)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from metrics_layer.cli.main import main
 from tests.conftest import DEFINITIONS
@@ -45,7 +46,8 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_serve_answers_on_loopback(demo_db: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_on_loopback(demo_db: Path, workers: int) -> None:
     port = _free_port()
     command = [
         sys.executable,
@@ -59,6 +61,8 @@ def test_serve_answers_on_loopback(demo_db: Path) -> None:
         "--port",
         str(port),
         "--allow-anonymous",
+        "--workers",
+        str(workers),
     ]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -77,6 +81,30 @@ def test_serve_answers_on_loopback(demo_db: Path) -> None:
         )
         assert answer.status_code == 200
         assert answer.json()["columns"] == [{"name": "signups", "type": "integer"}]
+        for _ in range(4):  # whichever worker answers, the same number
+            again = httpx.post(
+                f"http://127.0.0.1:{port}/v1/query", json={"metrics": ["signups"]}, timeout=10
+            )
+            assert again.json()["rows"] == answer.json()["rows"]
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_worker_configuration_round_trips(tmp_path: Path) -> None:
+    from metrics_layer.server.config import Limits, ServerConfig, from_text, to_text
+
+    config = ServerConfig(
+        project=tmp_path,
+        connection="duckdb:///x.duckdb",
+        limits=Limits(timeout=5, max_rows=10, max_body_bytes=100),
+        cors_origins=("https://a.example",),
+        access_file=tmp_path / "access.yml",
+        cache_url="memory",
+        cache_ttl=7.0,
+        watch=2.0,
+    )
+    back = from_text(to_text(config))
+    assert back == ServerConfig(
+        **{**config.__dict__, "project": str(tmp_path), "access_file": str(tmp_path / "access.yml")}
+    )
