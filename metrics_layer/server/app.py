@@ -134,6 +134,9 @@ def create_app(config: ServerConfig) -> FastAPI:
         summary="KPIs defined once: catalogue, queries and SQL over HTTP",
         version=_version(),
         lifespan=lifespan,
+        # Operation ids are the route names (query, compile, metric, ...): what a generated
+        # client calls its methods.
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.definitions = definitions
     if config.cors_origins:
@@ -339,6 +342,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         response_model=CompileResponse,
         responses=_errors(400, 401, 403, 413, 422),
         tags=["queries"],
+        name="compile",
     )
     def compile_(
         body: CompileRequest, who: _Caller = Who, layer: SemanticLayer = Layer

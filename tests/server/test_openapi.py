@@ -61,3 +61,15 @@ def test_responses_match_their_documented_models(client: Any) -> None:
         checked = model.model_validate(body)
         # Nothing in the response that the model does not document.
         assert checked.model_dump(exclude_unset=True).keys() == body.keys(), model.__name__
+
+
+def test_operation_ids_are_the_route_names(client: Any) -> None:
+    document = client.get("/openapi.json").json()
+    ids = sorted(
+        operation["operationId"]
+        for methods in document["paths"].values()
+        for operation in methods.values()
+    )
+    assert ids == sorted(
+        ["healthz", "readyz", "metrics", "metric", "dimensions", "query", "compile", "reload"]
+    )
