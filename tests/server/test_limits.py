@@ -98,3 +98,25 @@ def test_bad_limits_are_refused(demo_url: str, limits: Limits) -> None:
                 project=DEFINITIONS, connection=demo_url, allow_anonymous=True, limits=limits
             )
         )
+
+
+def test_engine_errors_map_by_the_messages_the_engine_writes() -> None:
+    """The row cap and the timeout are told apart by the messages of engine/connection.py
+    (EngineError has no kinds): the phrases matched must be the ones it writes."""
+    import inspect
+
+    from metrics_layer.engine import connection
+    from metrics_layer.errors import EngineError
+    from metrics_layer.server.problems import problem_of
+
+    source = inspect.getsource(connection)
+    assert "the query ran longer than the" in source
+    assert "timeout; narrow the date range" in source
+    assert "rows; ask for a coarser grain" in source
+    assert "the query returned more than max_rows=" in source
+    timeout = problem_of(EngineError("the query ran longer than the 2 s timeout; narrow it"))
+    assert (timeout.status, timeout.type, timeout.field) == (504, "timeout", "timeout")
+    cap = problem_of(EngineError("the query returned more than max_rows=5 rows; ask for less"))
+    assert (cap.status, cap.type, cap.field) == (422, "too_many_rows", "max_rows")
+    other = problem_of(EngineError("the database refused the query: no such table"))
+    assert (other.status, other.type) == (502, "engine")
