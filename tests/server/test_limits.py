@@ -120,3 +120,35 @@ def test_engine_errors_map_by_the_messages_the_engine_writes() -> None:
     assert (cap.status, cap.type, cap.field) == (422, "too_many_rows", "max_rows")
     other = problem_of(EngineError("the database refused the query: no such table"))
     assert (other.status, other.type) == (502, "engine")
+
+
+def test_an_unreachable_database_is_503_on_readyz_and_502_on_queries(tmp_path: Any) -> None:
+    missing = f"duckdb:///{tmp_path}/nothing-here.duckdb"
+    config = ServerConfig(project=DEFINITIONS, connection=missing, allow_anonymous=True)
+    with client_for(config) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        body = ready.json()
+        assert body["status"] == "unavailable"
+        assert body["database"]["reachable"] is False
+        assert "no DuckDB database" in body["database"]["error"]
+        response = client.post("/v1/query", json={"metrics": ["signups"]})
+        assert response.status_code == 502
+        assert error_of(response)["type"] == "engine"
+        assert client.get("/healthz").status_code == 200
+
+
+def test_no_password_in_any_answer() -> None:
+    url = "postgresql+psycopg://reader:s3cret-pw@127.0.0.1:1/warehouse"
+    config = ServerConfig(project=DEFINITIONS, connection=url, allow_anonymous=True)
+    with client_for(config) as client:
+        answers = [
+            client.get("/readyz"),
+            client.post("/v1/query", json={"metrics": ["signups"], "include_sql": True}),
+            client.post("/v1/compile", json={"metrics": ["signups"]}),
+            client.get("/v1/metrics"),
+        ]
+    assert answers[0].status_code == 503
+    assert answers[1].status_code == 502
+    for answer in answers:
+        assert "s3cret-pw" not in answer.text
