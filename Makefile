@@ -1,7 +1,7 @@
 # Routine actions; run from the project root with the venv active.
 PYTHON ?= python
 
-.PHONY: help install test test-fast fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check bench-compile bench-load bench-import golden schema allowlist docs demo check lock ci bench-kpis
+.PHONY: help install test test-fast fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check bench-compile bench-load bench-import golden schema allowlist docs demo check lock ci bench-kpis serve test-server
 
 help:
 	@echo "install    editable install with dev extras"
@@ -27,6 +27,8 @@ help:
 	@echo "demo       (re)create the demo database and print a KPI table"
 	@echo "check      check the shipped definitions"
 	@echo "lock       write definitions/metrics.lock (after a version bump)"
+	@echo "serve      the HTTP service on the shipped definitions, anonymous, on 127.0.0.1:8000"
+	@echo "test-server  the HTTP service's tests"
 
 install:
 	$(PYTHON) -m pip install -e ".[dev]"
@@ -107,3 +109,9 @@ lock:
 
 ci:
 	bash .ci/run
+
+serve:
+	metrics-layer serve --project definitions --allow-anonymous --watch 2
+
+test-server:
+	$(PYTHON) -m pytest tests/server tests/api/test_partial_load.py -n 2

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from metrics_layer.graph.model import Metric
     from metrics_layer.planner.plan import Plan
     from metrics_layer.planner.query import MetricQuery
+    from metrics_layer.planner.types import ValueType
     from metrics_layer.safety.statement import Statement
     from metrics_layer.spec.project import ProjectFiles
 
@@ -181,6 +182,8 @@ class _Checked:
     graph: Graph | None
     diagnostics: list[Diagnostic]
     project: ProjectFiles | None = None
+    # What was read, whether or not it failed (a partial load places errors in metrics).
+    read: ProjectFiles | None = None
 
 
 def _gate(checked: _Checked, location: Path, base: str | None) -> Gate:
@@ -252,7 +255,7 @@ def _read_build_check(
             # The project file's own error (a calendar) says more than "no definitions".
             found = [d for d in found if d.code != "empty-project"]
         found = bounded_diagnostics(_by_place([*found, *problems, *run_checks(graph)]))
-        return _Checked(graph, found, None if _failed(found) else project)
+        return _Checked(graph, found, None if _failed(found) else project, project)
     except RecursionError:
         # The last net: a stage that recurses on something nested in the files must still end
         # in a diagnostic (the SQL parsers are bounded before they run; this is for the rest).
@@ -344,6 +347,7 @@ def load(
     allow_outside: bool = False,
     target: str | None = None,
     cache_bytes: int | None = None,
+    partial: bool = False,
 ) -> SemanticLayer:
     """Load the definitions at ``path``; raises DefinitionError listing every problem.
 
@@ -353,11 +357,25 @@ def load(
     ``allow_outside`` lets ``project.paths`` and symbolic links reach files outside the project
     folder. ``target`` names the environment whose tables to read (docs/definitions.md:
     targets). ``cache_bytes`` bounds the compiled-SQL cache (default 32 MiB; 0 turns it off).
+
+    With ``partial``, errors confined to some metrics do not stop the load: the layer serves the
+    healthy metrics and ``layer.broken`` lists each broken one (and each built on one) with the
+    errors that explain it; a query of a broken metric raises a QueryError quoting them.
+    DefinitionError is still raised when no graph can be built (the project itself is
+    unreadable).
     """
     _check_connection(connection)
+    if not isinstance(partial, bool):
+        raise QueryError(f"expected True or False, not {type(partial).__name__}", field="partial")
     checked = _checked(path, allow_outside, target)
-    if checked.graph is None or _failed(checked.diagnostics):
+    failed = _failed(checked.diagnostics)
+    if checked.graph is None or (failed and not partial):
         raise DefinitionError(checked.diagnostics)
+    broken: Mapping[str, tuple[Diagnostic, ...]] = MappingProxyType({})
+    if failed and checked.read is not None:
+        from metrics_layer.checks.partial import broken_metrics
+
+        broken = broken_metrics(checked.graph, checked.read.metrics, checked.diagnostics)
     return SemanticLayer(
         checked.graph,
         checked.diagnostics,
@@ -365,6 +383,7 @@ def load(
         timeout=timeout,
         cache_bytes=cache_bytes,
         project=checked.project,
+        broken=broken,
     )
 
 
@@ -391,15 +410,18 @@ class SemanticLayer:
         timeout: float | None = None,
         cache_bytes: int | None = None,
         project: ProjectFiles | None = None,
+        broken: Mapping[str, tuple[Diagnostic, ...]] | None = None,
     ) -> None:
         """``project``: the files ``graph`` was built from, when it was built for a target
-        (``fingerprints`` are computed without the target's renamed tables)."""
+        (``fingerprints`` are computed without the target's renamed tables). ``broken``: the
+        metrics a partial load left unserved, with the errors that explain each."""
         from metrics_layer.engine.connection import Connection, check_timeout, resolve_url
         from metrics_layer.sql.cache import COMPILED_CACHE_BYTES, CompiledCache
 
         _check_connection(connection)
         self.graph = graph
         self.warnings = tuple(diagnostics)
+        self.broken: Mapping[str, tuple[Diagnostic, ...]] = MappingProxyType(dict(broken or {}))
         self.timeout = check_timeout(graph.settings.timeout if timeout is None else timeout)
         self.max_rows = graph.settings.max_rows
         self.connection: Connection = Connection(
@@ -505,7 +527,20 @@ class SemanticLayer:
             fill_periods=fill_periods,
             whole_periods=whole_periods,
         )
+        self._refuse_broken(spec.metrics)
         return Query(self, spec)
+
+    def _refuse_broken(self, names: Sequence[str]) -> None:
+        """A QueryError naming the first broken metric of ``names`` (a kept version ``m@N``
+        counts as ``m``) and the errors that explain it."""
+        for name in names:
+            reasons = self.broken.get(name.partition("@")[0])
+            if reasons is not None:
+                listed = "; ".join(str(d) for d in reasons) or "see the load's diagnostics"
+                raise QueryError(
+                    f"metric '{name}' is broken in the definitions and not served: {listed}",
+                    field="metrics",
+                )
 
     def __repr__(self) -> str:
         return (
@@ -555,6 +590,12 @@ class Query:
         from metrics_layer.planner.planner import plan_query
 
         return plan_query(self.layer.graph, self.spec)
+
+    @property
+    def types(self) -> tuple[ValueType, ...]:
+        """The Python type of each column, in ``columns`` order (what a service reports as
+        the column's type before any row is read)."""
+        return self._types
 
     @property
     def plan(self) -> Plan:

@@ -212,6 +212,67 @@ def _parser() -> argparse.ArgumentParser:
     )
     locking.add_argument("path", nargs="?", default=None, help="definitions folder or file")
     with_outside(locking)
+
+    serve = sub.add_parser("serve", help="run the HTTP service (needs the server extra)")
+    with_project(serve)
+    serve.add_argument(
+        "--connection",
+        "-c",
+        default=None,
+        help="SQLAlchemy URL (default: $METRICS_LAYER_URL, the project's, or demo)",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (1); with more, share results through --cache redis://...",
+    )
+    serve.add_argument(
+        "--access",
+        default=None,
+        metavar="FILE",
+        help="the access file: API keys, JWT and policies (docs/access.md)",
+    )
+    serve.add_argument(
+        "--allow-anonymous",
+        action="store_true",
+        help="serve every caller everything without authentication (no --access)",
+    )
+    serve.add_argument(
+        "--cache",
+        default="memory",
+        metavar="URL",
+        help="where results are kept: memory (this process, the default), a redis:// URL "
+        "(shared by workers), or off",
+    )
+    serve.add_argument(
+        "--watch",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="reload the definitions when their files change, looking every SECONDS",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let browser pages from ORIGIN call the service (repeatable; default: none)",
+    )
+    serve.add_argument(
+        "--timeout", type=float, default=30.0, help="longest a query may run, seconds (30)"
+    )
+    serve.add_argument(
+        "--max-rows", type=int, default=100_000, help="most rows a query may return (100000)"
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=1_000_000,
+        help="largest request body, bytes (1000000)",
+    )
     return parser
 
 
@@ -650,7 +711,54 @@ def _text_line(d: Diagnostic) -> str:
     return not_a_command(printable(str(d)))
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from metrics_layer.server.app import create_app
+        from metrics_layer.server.config import Limits, ServerConfig
+    except ImportError as exc:
+        raise UserError(
+            f"serve needs the server extra ({exc.name} is missing): "
+            "pip install 'metrics-layer[server]'"
+        ) from exc
+    config = ServerConfig(
+        project=_path(args.project),
+        connection=args.connection,
+        target=args.target,
+        allow_outside=args.allow_outside,
+        limits=Limits(
+            timeout=args.timeout, max_rows=args.max_rows, max_body_bytes=args.max_body_bytes
+        ),
+        cors_origins=tuple(args.cors_origin),
+        access_file=args.access,
+        cache_url=None if args.cache == "off" else args.cache,
+        allow_anonymous=args.allow_anonymous,
+        watch=args.watch,
+    )
+    if args.workers < 1:
+        raise UserError(f"--workers: expected a positive number, not {args.workers}")
+    app = create_app(config)  # also in one process: its errors end the command here
+    if args.workers == 1:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        return 0
+    from metrics_layer.server.config import CONFIG_VARIABLE, to_text
+
+    del app
+    os.environ[CONFIG_VARIABLE] = to_text(config)
+    uvicorn.run(
+        "metrics_layer.server.app:from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+    )
+    return 0
+
+
 _HANDLERS = {
+    "serve": _cmd_serve,
     "query": _cmd_query,
     "compile": _cmd_compile,
     "list": _cmd_list,
