@@ -54,34 +54,16 @@ from metrics_layer.spec.models import (
 from metrics_layer.spec.places import split_hint
 from metrics_layer.spec.project import Located
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
+from metrics_layer.sql.nodes import CORRELATED, Alternative
 from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift
 
 __all__ = [
-    "CORRELATED",
-    "Alternative",
     "EntityMetric",
     "entity_metric",
     "is_entity_metric",
     "narrowed",
     "narrowing",
 ]
-
-# Key in a conversion relation's ``meta``: the same rows with each entity's conversions looked
-# up by correlated subqueries, for the engines that run them well (``sql/dialects.py``).
-CORRELATED = "correlated"
-
-
-@dataclass(frozen=True)
-class Alternative:
-    """Another form of a relation, kept in its ``meta``: shared by the relation's copies, not
-    copied with each (the planner copies relations for every query, and the dialects that
-    do not use the form would pay for it); whoever uses or changes it takes a copy."""
-
-    tree: exp.Expr
-
-    def __deepcopy__(self, memo: dict[int, object]) -> Alternative:
-        return self
-
 
 EntitySpec = ConversionMetricSpec | RetentionMetricSpec | ChurnMetricSpec
 

@@ -17,7 +17,6 @@ from sqlglot.dialects import MODULE_BY_DIALECT
 from sqlglot.dialects.dialect import Dialect
 
 from metrics_layer.errors import UnsupportedError, did_you_mean
-from metrics_layer.graph.entity_metrics import CORRELATED
 from metrics_layer.sql.clickhouse import (
     clickhouse_decimal_cast,
     clickhouse_division,
@@ -27,7 +26,7 @@ from metrics_layer.sql.clickhouse import (
     clickhouse_utf8,
 )
 from metrics_layer.sql.names import cast, column, table_alias
-from metrics_layer.sql.nodes import holds, kinds_in, release
+from metrics_layer.sql.nodes import CORRELATED, holds, kinds_in, release
 from metrics_layer.sql.parts import (
     bigquery_date_part,
     clickhouse_date_part,

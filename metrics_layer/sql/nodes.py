@@ -1,5 +1,5 @@
 """Passes over a whole sqlglot tree that every compile makes: which node kinds it holds, and
-releasing it once written.
+releasing it once written; and another form of a relation kept in its ``meta``.
 
 Each is one loop over the nodes, without ``Expr.walk``'s order (breadth first, a generator per
 node), whose cost per node matters on every compile.
@@ -8,10 +8,27 @@ node), whose cost per node matters on every compile.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from sqlglot import exp
 
-__all__ = ["holds", "kinds_in", "release"]
+__all__ = ["CORRELATED", "Alternative", "holds", "kinds_in", "release"]
+
+# Key in a conversion relation's ``meta``: the same rows with each entity's conversions looked
+# up by correlated subqueries, for the engines that run them well (``sql/dialects.py``).
+CORRELATED = "correlated"
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another form of a relation, kept in its ``meta``: shared by the relation's copies, not
+    copied with each (the planner copies relations for every query, and the dialects that
+    do not use the form would pay for it); whoever uses or changes it takes a copy."""
+
+    tree: exp.Expr
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Alternative:
+        return self
 
 
 def kinds_in(tree: exp.Expr) -> set[type[exp.Expr]]:
