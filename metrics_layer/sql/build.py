@@ -126,11 +126,11 @@ def _shifted_cte(shifted: Shifted, of: Aggregation) -> exp.CTE:
 
 def _calendar_used(select: exp.Select, plan: Plan) -> bool:
     """Whether ``join_calendar`` has work in ``select``: a calendar whose days make the spines,
-    or a calendar period's marker anywhere in the query (also without a calendar, which
-    ``join_calendar`` then refuses)."""
-    if plan.calendar is not None and plan.calendar.spine:
-        return True
-    return holds(kinds_in(select), (CalendarLookup, CalendarShift))
+    or a calendar period's marker anywhere in the query (only a project with a calendar names
+    its periods, so without one the tree is not walked)."""
+    if plan.calendar is None:
+        return False
+    return plan.calendar.spine or holds(kinds_in(select), (CalendarLookup, CalendarShift))
 
 
 def _order(requested: tuple[tuple[str, bool], ...], aliases: list[str]) -> list[exp.Ordered]:

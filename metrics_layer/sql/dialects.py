@@ -723,12 +723,18 @@ def prepared(tree: exp.Expr, dialect: str) -> exp.Expr:
                     tree = new
                 else:
                     node.replace(new)
+                # The kinds the new nodes bring (those replaced may linger in ``present``:
+                # a later rule then looks for them in vain, which costs only its walk).
+                present |= kinds_in(new)
         else:
             tree = tree.transform(rule, copy=False)
-        present = kinds_in(tree)  # the rule may have added kinds a later rule acts on
+            present = kinds_in(tree)  # the rule may have added kinds a later rule acts on
     # After the rules: a rule may turn a construct into one the dialect has (SQLite's month
-    # arithmetic becomes DATE() modifiers, so no INTERVAL is left of it).
+    # arithmetic becomes DATE() modifiers, so no INTERVAL is left of it). ``present`` may hold
+    # kinds no longer in the tree: a kind found there is looked for again in the tree itself.
     unsupported = UNSUPPORTED.get(dialect, {})
+    if any(holds(present, (kind,)) for kind in unsupported):
+        present = kinds_in(tree)
     for kind, (what, fix) in unsupported.items():
         if holds(present, (kind,)):
             raise UnsupportedError(f"{dialect} cannot compute {what} exactly; {fix}")
