@@ -315,9 +315,10 @@ def _aggregation_ctes(
 
 
 def _daily_ctes(agg: Aggregation, daily: Daily, relations: _Relations, take: Take) -> list[exp.CTE]:
-    """A semi-additive scan per snapshot day (``*_days``: one read of the source), the last
-    or first day of each time bucket among those days (``*_periods``), and the values of
-    that day at the query grain (``agg.name``)."""
+    """A semi-additive scan per snapshot day (``*_days``: one read of the source), each day's
+    rows with the last or first day of their time bucket among those days (``*_periods``, a
+    window over the days: engines that compute a CTE once per reference, MariaDB, read the
+    source once), and the values of that day at the query grain (``agg.name``)."""
     days, periods = daily.shared or f"{agg.name}_days", f"{agg.name}_periods"
     built = []
     if daily.shared is None:
@@ -327,21 +328,29 @@ def _daily_ctes(agg: Aggregation, daily: Daily, relations: _Relations, take: Tak
     assert agg.periods is not None
     assert agg.keep is not None
     edge = LAST if agg.keep is SemiAdditive.LAST else FIRST
-    edges = _edges_select(agg.periods, {edge})
-    edges.set("from_", exp.From(this=exp.Table(this=ident(days))))
+    day: exp.Expr = column(SNAPSHOT_DAY, days)
     if agg.periods.time_range is not None:
-        edges.set("where", exp.Where(this=take(agg.periods.time_range)))
-    if agg.periods.partition:
-        edges.set("group", exp.Group(expressions=[e.copy() for _, e in agg.periods.partition]))
-    day = column(SNAPSHOT_DAY, days)
-    kept = _select(
-        [alias(take(e), a) for a, e in agg.groups] + [column(c.alias, days) for c in agg.columns],
+        day = exp.Case(ifs=[exp.If(this=take(agg.periods.time_range), true=day)])
+    call = exp.Max(this=day) if edge == LAST else exp.Min(this=day)
+    partition = [e.copy() for _, e in agg.periods.partition]
+    window = exp.Window(this=call, partition_by=partition or None)
+    carried = [column(c.alias, days) for c in agg.columns] + [column(SNAPSHOT_DAY, days)]
+    if daily.kept is not None:
+        carried.append(column(KEPT, days))
+    edges = _select(
+        [*(alias(take(e), a) for a, e in agg.groups), *carried, alias(window, edge)],
         exp.Table(this=ident(days)),
     )
-    _join(kept, exp.Table(this=ident(periods)), day.eq(column(edge, periods)), kind="INNER")
+    kept = _select(
+        [column(a, periods) for a, _ in agg.groups]
+        + [column(c.alias, periods) for c in agg.columns],
+        exp.Table(this=ident(periods)),
+    )
+    on_edge: exp.Expr = column(SNAPSHOT_DAY, periods).eq(column(edge, periods))
     if daily.kept is not None:
-        rows = exp.GT(this=column(KEPT, days), expression=exp.Literal.number(0))
-        kept.set("where", exp.Where(this=rows))
+        rows = exp.GT(this=column(KEPT, periods), expression=exp.Literal.number(0))
+        on_edge = exp.and_(on_edge, rows, copy=False)
+    kept.set("where", exp.Where(this=on_edge))
     built.append(exp.CTE(this=edges, alias=table_alias(periods)))
     built.append(exp.CTE(this=kept, alias=table_alias(agg.name)))
     return built

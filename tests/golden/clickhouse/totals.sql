@@ -90,14 +90,16 @@ WITH users_agg AS (
     CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))
 ), subscription_snapshots_last_snapshot_periods AS (
   SELECT
-    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) AS last_period
+    subscription_snapshots_last_snapshot_days.mrr,
+    subscription_snapshots_last_snapshot_days.snapshot_day,
+    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) OVER () AS last_period
   FROM subscription_snapshots_last_snapshot_days
 ), subscription_snapshots_last_snapshot AS (
   SELECT
-    subscription_snapshots_last_snapshot_days.mrr
-  FROM subscription_snapshots_last_snapshot_days
-  INNER JOIN subscription_snapshots_last_snapshot_periods
-    ON subscription_snapshots_last_snapshot_days.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
+    subscription_snapshots_last_snapshot_periods.mrr
+  FROM subscription_snapshots_last_snapshot_periods
+  WHERE
+    subscription_snapshots_last_snapshot_periods.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
 )
 SELECT
   COALESCE(users_agg.signups, 0) AS signups,

@@ -12,24 +12,24 @@ WITH subscription_snapshots_last_snapshot_days AS (
       CONCAT(YEAR(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' ', MONTH(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' 1'),
       '%Y %c %e'
     ) AS DATE) AS metric_time__month,
-    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) AS last_period
+    subscription_snapshots_last_snapshot_days.mrr,
+    subscription_snapshots_last_snapshot_days.paying_customers,
+    subscription_snapshots_last_snapshot_days.snapshot_day,
+    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) OVER (
+      PARTITION BY CAST(STR_TO_DATE(
+        CONCAT(YEAR(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' ', MONTH(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' 1'),
+        '%Y %c %e'
+      ) AS DATE)
+    ) AS last_period
   FROM subscription_snapshots_last_snapshot_days
-  GROUP BY
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' ', MONTH(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' 1'),
-      '%Y %c %e'
-    ) AS DATE)
 ), subscription_snapshots_last_snapshot AS (
   SELECT
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' ', MONTH(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' 1'),
-      '%Y %c %e'
-    ) AS DATE) AS metric_time__month,
-    subscription_snapshots_last_snapshot_days.mrr,
-    subscription_snapshots_last_snapshot_days.paying_customers
-  FROM subscription_snapshots_last_snapshot_days
-  INNER JOIN subscription_snapshots_last_snapshot_periods
-    ON subscription_snapshots_last_snapshot_days.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
+    subscription_snapshots_last_snapshot_periods.metric_time__month,
+    subscription_snapshots_last_snapshot_periods.mrr,
+    subscription_snapshots_last_snapshot_periods.paying_customers
+  FROM subscription_snapshots_last_snapshot_periods
+  WHERE
+    subscription_snapshots_last_snapshot_periods.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
 )
 SELECT
   subscription_snapshots_last_snapshot.metric_time__month AS metric_time__month,

@@ -107,17 +107,19 @@ WITH users_agg AS (
 ), subscription_snapshots_last_snapshot_periods AS (
   SELECT
     DATE(subscription_snapshots_last_snapshot_days.snapshot_day, 'start of month') AS metric_time__month,
-    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) AS last_period
+    subscription_snapshots_last_snapshot_days.paying_customers,
+    subscription_snapshots_last_snapshot_days.snapshot_day,
+    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) OVER (
+      PARTITION BY DATE(subscription_snapshots_last_snapshot_days.snapshot_day, 'start of month')
+    ) AS last_period
   FROM subscription_snapshots_last_snapshot_days
-  GROUP BY
-    DATE(subscription_snapshots_last_snapshot_days.snapshot_day, 'start of month')
 ), subscription_snapshots_last_snapshot AS (
   SELECT
-    DATE(subscription_snapshots_last_snapshot_days.snapshot_day, 'start of month') AS metric_time__month,
-    subscription_snapshots_last_snapshot_days.paying_customers
-  FROM subscription_snapshots_last_snapshot_days
-  CROSS JOIN subscription_snapshots_last_snapshot_periods
-    ON subscription_snapshots_last_snapshot_days.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
+    subscription_snapshots_last_snapshot_periods.metric_time__month,
+    subscription_snapshots_last_snapshot_periods.paying_customers
+  FROM subscription_snapshots_last_snapshot_periods
+  WHERE
+    subscription_snapshots_last_snapshot_periods.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
 ), grain_keys AS (
   SELECT
     users_agg.metric_time__month

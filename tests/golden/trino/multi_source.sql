@@ -107,17 +107,19 @@ WITH users_agg AS (
 ), subscription_snapshots_last_snapshot_periods AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)) AS DATE) AS metric_time__month,
-    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) AS last_period
+    subscription_snapshots_last_snapshot_days.paying_customers,
+    subscription_snapshots_last_snapshot_days.snapshot_day,
+    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) OVER (
+      PARTITION BY CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)) AS DATE)
+    ) AS last_period
   FROM subscription_snapshots_last_snapshot_days
-  GROUP BY
-    CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)) AS DATE)
 ), subscription_snapshots_last_snapshot AS (
   SELECT
-    CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)) AS DATE) AS metric_time__month,
-    subscription_snapshots_last_snapshot_days.paying_customers
-  FROM subscription_snapshots_last_snapshot_days
-  INNER JOIN subscription_snapshots_last_snapshot_periods
-    ON subscription_snapshots_last_snapshot_days.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
+    subscription_snapshots_last_snapshot_periods.metric_time__month,
+    subscription_snapshots_last_snapshot_periods.paying_customers
+  FROM subscription_snapshots_last_snapshot_periods
+  WHERE
+    subscription_snapshots_last_snapshot_periods.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
 ), grain_keys AS (
   SELECT
     users_agg.metric_time__month
