@@ -41,6 +41,7 @@ from metrics_layer.server.models import (
     Readiness,
     ReloadResponse,
 )
+from metrics_layer.server.page import add_page
 from metrics_layer.server.problems import Problem, diagnostics_body, install_handlers, relative
 from metrics_layer.server.reload import Definitions
 
@@ -168,6 +169,8 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     Who = Depends(caller)
     Layer = Depends(served)
+
+    add_page(app)  # GET /: the catalogue page, which reads the routes below as its caller
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     def healthz() -> Health:
