@@ -4,6 +4,7 @@ loopback port, and Debian's headless Chromium driven by Playwright."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 import socket
@@ -29,7 +30,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 """Screenshots of the page (ignored by git)."""
 
-HOSTILE = "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\">"
+HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
 HOSTILE_CHANGE = "Only the pro plan <script>window.__pwned = 3</script>."
 
 PAGE_METRICS = f"""\
@@ -184,12 +185,18 @@ class Watched:
         self.requests: list[Any] = []
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
-        page.on("request", self.requests.append)
+        page.on("request", lambda r: self.requests.append(r))
+        page.set_default_timeout(10_000)
+
+    def reset(self) -> None:
+        """Forget what was logged so far."""
+        self.errors.clear()
+        self.requests.clear()
 
 
-@pytest.fixture
-def watched(browser: Any) -> Iterator[Watched]:
-    """A new page (its own context: no storage shared with another test)."""
+@contextlib.contextmanager
+def watching(browser: Any) -> Iterator[Watched]:
+    """A new page in a browser context of its own."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         yield Watched(context.new_page())

@@ -744,7 +744,7 @@
       el(
         "table",
         { class: "values-table" },
-        el("thead", {}, el("tr", {}, el("th", { text: grain }), el("th", { text: metric.name }))),
+        el("thead", {}, el("tr", {}, el("th", { text: grain }), el("th", { class: "num", text: metric.name }))),
         el(
           "tbody",
           {},
