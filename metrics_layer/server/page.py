@@ -1,9 +1,10 @@
 """``GET /``: the metric catalogue page, plain HTML, CSS and JavaScript shipped in the package.
 
-The page holds no data. Its script (``static/page.js``) reads ``GET /v1/metrics`` and
+The page holds no data. Its scripts (``static/*.js``, JavaScript modules: ``page.js`` imports
+the others) read ``GET /v1/metrics`` and
 ``POST /v1/query`` with the caller's own credential (an API key or bearer token typed into the
-page, or none on an anonymous service), so it shows exactly what the API shows that caller and
-needs no authentication itself. Charts are drawn by uPlot, vendored in ``static/uplot`` with its
+page, or none on an anonymous service), so they show exactly what the API shows that caller
+and the page needs no authentication itself. Charts are drawn by uPlot, vendored in ``static/uplot`` with its
 licence. Nothing is loaded from another host: the Content-Security-Policy sent with the page
 allows only this service's own files and API, and no inline script, as a second guard behind
 the script's rule of setting every text from the definitions as text, never as HTML.
@@ -27,6 +28,10 @@ STATIC = Path(__file__).with_name("static")
 
 ASSETS: dict[str, str] = {
     "page.js": "text/javascript; charset=utf-8",
+    "api.js": "text/javascript; charset=utf-8",
+    "chart.js": "text/javascript; charset=utf-8",
+    "dom.js": "text/javascript; charset=utf-8",
+    "words.js": "text/javascript; charset=utf-8",
     "page.css": "text/css; charset=utf-8",
     "icon.svg": "image/svg+xml",
     "uplot/uPlot.iife.min.js": "text/javascript; charset=utf-8",
