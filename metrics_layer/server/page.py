@@ -1,13 +1,13 @@
 """``GET /``: the metric catalogue page, plain HTML, CSS and JavaScript shipped in the package.
 
-The page holds no data. Its scripts (``static/*.js``, JavaScript modules: ``page.js`` imports
-the others) read ``GET /v1/metrics`` and
-``POST /v1/query`` with the caller's own credential (an API key or bearer token typed into the
-page, or none on an anonymous service), so they show exactly what the API shows that caller
-and the page needs no authentication itself. Charts are drawn by uPlot, vendored in ``static/uplot`` with its
-licence. Nothing is loaded from another host: the Content-Security-Policy sent with the page
-allows only this service's own files and API, and no inline script, as a second guard behind
-the script's rule of setting every text from the definitions as text, never as HTML.
+The page holds no data. Its scripts (``static/*.js``, JavaScript modules that ``page.js``
+imports) read ``GET /v1/metrics`` and ``POST /v1/query`` with the caller's own credential (an
+API key or bearer token typed into the page, or none on an anonymous service), so they show
+exactly what the API shows that caller, and the page needs no authentication itself. Charts
+are drawn by uPlot, vendored in ``static/uplot`` with its licence. Nothing is loaded from
+another host: the Content-Security-Policy sent with the page allows only this service's own
+files and API, and no inline script, as a second guard behind the scripts' rule of setting
+every text from the definitions as text, never as HTML.
 """
 
 from __future__ import annotations

@@ -247,6 +247,7 @@ def a_secured_service_is_read_with_the_key_typed_in_the_page(watched: Watched, c
     page.click("#credentials-form button[type=submit]")
     page.wait_for_function("document.querySelector('#who').textContent === 'with an API key'")
     page.wait_for_selector("#credentials:not([hidden])")
+    assert page.inner_text("#message").startswith("The service did not accept this credential: ")
     assert listed(page) == []
 
     page.fill("#credential-value", API_KEY)

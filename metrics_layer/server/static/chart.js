@@ -97,6 +97,7 @@ export async function drawChart(metric) {
   const timeAt = answer.columns.findIndex((c) => c.name === by);
   const valueAt = answer.columns.findIndex((c) => c.name === metric.name);
   const rows = answer.rows.slice().reverse();
+  const open = answer.incomplete.filter(Boolean).length;
   const xs = rows.map((row) => Date.parse(row[timeAt] + "T00:00:00Z") / 1000);
   const ys = rows.map((row) => (row[valueAt] === null ? null : Number(row[valueAt])));
   clear(box);
@@ -104,7 +105,8 @@ export async function drawChart(metric) {
   renderTable(rows, timeAt, valueAt, grain, metric);
   const latest = rows.length ? rows[rows.length - 1] : null;
   $("chart-summary").textContent = latest
-    ? "Latest " + grain + " (" + latest[timeAt] + "): " + formatValue(latest[valueAt]) + " · " + rows.length + " " + grain + "s"
+    ? "Latest " + grain + " (" + latest[timeAt] + "): " + formatValue(latest[valueAt]) + " · " + rows.length + " " + grain + "s" +
+      (open ? " · the last " + open + " still open (a conversion window has not passed)" : "")
     : "";
   if (!rows.length) {
     box.setAttribute("data-state", "empty");

@@ -68,7 +68,12 @@ async function load() {
     $("overview").hidden = true;
     $("detail").hidden = true;
     if (error.status === 401) {
-      message("This service needs a credential: enter an API key or a bearer token.", "warn");
+      message(
+        credential()
+          ? "The service did not accept this credential: " + error.message
+          : "This service needs a credential: enter an API key or a bearer token.",
+        "warn",
+      );
       showCredentials(true);
     } else {
       message("The catalogue could not be loaded: " + error.message, "error");
