@@ -1,7 +1,7 @@
 # Routine actions; run from the project root with the venv active.
 PYTHON ?= python
 
-.PHONY: help install test test-fast fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check bench-compile bench-load bench-import golden schema allowlist docs demo check lock ci bench-kpis serve test-server
+.PHONY: help install test test-fast fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check bench-compile bench-load bench-import golden schema allowlist docs demo check lock ci bench-kpis serve test-server test-page
 
 help:
 	@echo "install    editable install with dev extras"
@@ -29,6 +29,7 @@ help:
 	@echo "lock       write definitions/metrics.lock (after a version bump)"
 	@echo "serve      the HTTP service on the shipped definitions, anonymous, on 127.0.0.1:8000"
 	@echo "test-server  the HTTP service's tests"
+	@echo "test-page  the catalogue page's tests (in Chromium when /usr/bin/chromium exists); screenshot in tests/artifacts/"
 
 install:
 	$(PYTHON) -m pip install -e ".[dev]"
@@ -115,3 +116,6 @@ serve:
 
 test-server:
 	$(PYTHON) -m pytest tests/server tests/api/test_partial_load.py -n 2
+
+test-page:
+	$(PYTHON) -m pytest tests/server_page -n 2 -rs

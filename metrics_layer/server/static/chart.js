@@ -27,13 +27,18 @@ export function chartSection(metric) {
         "p",
         { class: "none" },
         missing.length
-          ? ["No chart: a query of this metric must also be grouped by ", missing.map((d, i) => [i ? ", " : "", code(d)]), "."]
+          ? [
+              "No chart: a query of this metric must also be grouped by ",
+              missing.map((d, i) => [i ? ", " : "", code(d)]),
+              ".",
+            ]
           : "No chart: this metric has no day, week or month grain.",
       ),
     );
     return section;
   }
-  if (!grains.includes(state.grain)) state.grain = grains.includes("week") ? "week" : grains[grains.length - 1];
+  if (!grains.includes(state.grain))
+    state.grain = grains.includes("week") ? "week" : grains[grains.length - 1];
   const picker = el("div", { class: "grains", role: "radiogroup", "aria-label": "Grain" });
   for (const grain of GRAINS) {
     const id = "grain-" + grain;
@@ -58,9 +63,19 @@ export function chartSection(metric) {
     );
   }
   append(section, [
-    el("div", { class: "chart-bar" }, picker, el("span", { id: "chart-summary", class: "summary" })),
+    el(
+      "div",
+      { class: "chart-bar" },
+      picker,
+      el("span", { id: "chart-summary", class: "summary" }),
+    ),
     el("div", { id: "chart", class: "chart", "data-state": "loading" }),
-    el("details", { class: "values" }, el("summary", { text: "Values" }), el("div", { id: "chart-table", class: "scroll" })),
+    el(
+      "details",
+      { class: "values" },
+      el("summary", { text: "Values" }),
+      el("div", { id: "chart-table", class: "scroll" }),
+    ),
   ]);
   return section;
 }
@@ -86,11 +101,18 @@ export async function drawChart(metric) {
   clear(box).appendChild(el("p", { class: "none", text: "Loading…" }));
   let answer;
   try {
-    answer = await api("/v1/query", { metrics: [metric.name], by: [by], order: ["-" + by], limit: RECENT[grain] });
+    answer = await api("/v1/query", {
+      metrics: [metric.name],
+      by: [by],
+      order: ["-" + by],
+      limit: RECENT[grain],
+    });
   } catch (error) {
     if (asked !== state.asked) return;
     box.setAttribute("data-state", "error");
-    clear(box).appendChild(el("p", { class: "error", text: "The values could not be computed: " + error.message }));
+    clear(box).appendChild(
+      el("p", { class: "error", text: "The values could not be computed: " + error.message }),
+    );
     return;
   }
   if (asked !== state.asked) return;
@@ -104,10 +126,11 @@ export async function drawChart(metric) {
   box.setAttribute("data-points", String(rows.length));
   renderTable(rows, timeAt, valueAt, grain, metric);
   const latest = rows.length ? rows[rows.length - 1] : null;
-  $("chart-summary").textContent = latest
-    ? "Latest " + grain + " (" + latest[timeAt] + "): " + formatValue(latest[valueAt]) + " · " + rows.length + " " + grain + "s" +
-      (open ? " · the last " + open + " still open (a conversion window has not passed)" : "")
+  const summary = latest
+    ? `Latest ${grain} (${latest[timeAt]}): ${formatValue(latest[valueAt])} · ${rows.length} ${grain}s`
     : "";
+  const still = open ? ` · the last ${open} still open (a conversion window has not passed)` : "";
+  $("chart-summary").textContent = summary + still;
   if (!rows.length) {
     box.setAttribute("data-state", "empty");
     box.appendChild(el("p", { class: "none", text: "No values." }));
@@ -122,10 +145,19 @@ export async function drawChart(metric) {
     scales: { x: { time: true } },
     axes: [
       { stroke: "#5b6472", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#d9dde3" } },
-      { stroke: "#5b6472", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#d9dde3" }, size: 64, values: (u, splits) => splits.map(formatValue) },
+      {
+        stroke: "#5b6472",
+        grid: { stroke: "#eef0f3" },
+        ticks: { stroke: "#d9dde3" },
+        size: 64,
+        values: (u, splits) => splits.map(formatValue),
+      },
     ],
     series: [
-      { label: grain, value: (u, ts) => (ts === null ? "–" : new Date(ts * 1000).toISOString().slice(0, 10)) },
+      {
+        label: grain,
+        value: (u, ts) => (ts === null ? "–" : new Date(ts * 1000).toISOString().slice(0, 10)),
+      },
       {
         label: metric.label || metric.name,
         stroke: "#2f6fdf",
@@ -150,14 +182,25 @@ function renderTable(rows, timeAt, valueAt, grain, metric) {
     el(
       "table",
       { class: "values-table" },
-      el("thead", {}, el("tr", {}, el("th", { text: grain }), el("th", { class: "num", text: metric.name }))),
+      el(
+        "thead",
+        {},
+        el("tr", {}, el("th", { text: grain }), el("th", { class: "num", text: metric.name })),
+      ),
       el(
         "tbody",
         {},
         rows
           .slice()
           .reverse()
-          .map((row) => el("tr", {}, el("td", { text: row[timeAt] }), el("td", { class: "num", text: formatValue(row[valueAt]) }))),
+          .map((row) =>
+            el(
+              "tr",
+              {},
+              el("td", { text: row[timeAt] }),
+              el("td", { class: "num", text: formatValue(row[valueAt]) }),
+            ),
+          ),
       ),
     ),
   );

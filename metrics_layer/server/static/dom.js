@@ -46,7 +46,9 @@ export function badge(status) {
 }
 
 export function safeClass(text) {
-  return String(text).toLowerCase().replace(/[^a-z0-9_-]/g, "");
+  return String(text)
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, "");
 }
 
 const numbers = new Intl.NumberFormat("en", { maximumSignificantDigits: 6 });

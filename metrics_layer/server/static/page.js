@@ -133,7 +133,10 @@ function renderList() {
         { class: "status-" + safeClass(metric.status), "data-metric": metric.name },
         el(
           "a",
-          { href: metricHref(metric.name), "aria-current": metric.name === current ? "page" : null },
+          {
+            href: metricHref(metric.name),
+            "aria-current": metric.name === current ? "page" : null,
+          },
           el("span", { class: "entry-label", text: metric.label || metric.name }),
           metric.status !== "certified" ? badge(metric.status) : null,
           el("span", { class: "entry-name", text: metric.name }),
@@ -144,8 +147,13 @@ function renderList() {
   }
   const total = state.metrics.length;
   $("count").textContent =
-    total === 0 ? "" : words.length ? shown.length + " of " + total + " metrics" : total + " metrics";
-  if (total && !shown.length) list.appendChild(el("li", { class: "empty", text: "No metric matches." }));
+    total === 0
+      ? ""
+      : words.length
+        ? shown.length + " of " + total + " metrics"
+        : total + " metrics";
+  if (total && !shown.length)
+    list.appendChild(el("li", { class: "empty", text: "No metric matches." }));
 }
 
 function searchFor(text) {
@@ -197,27 +205,58 @@ function renderOverview() {
     el(
       "p",
       { class: "lead" },
-      state.metrics.length + " metrics. Pick one on the left, or search by name, label, synonym or tag.",
+      state.metrics.length +
+        " metrics. Pick one on the left, or search by name, label, synonym or tag.",
     ),
     el("h2", { text: "Tags" }),
     el(
       "p",
       { class: "chips" },
       [...tags].map(([tag, n]) =>
-        el("button", { type: "button", class: "chip", onclick: () => searchFor("tag:" + tag) }, tag + " ", el("span", { class: "n", text: String(n) })),
+        el(
+          "button",
+          { type: "button", class: "chip", onclick: () => searchFor("tag:" + tag) },
+          tag + " ",
+          el("span", { class: "n", text: String(n) }),
+        ),
       ),
     ),
     el("h2", { text: "Owners" }),
-    el("p", { class: "chips" }, [...owners].map(([owner, n]) => el("span", { class: "chip static" }, owner + " ", el("span", { class: "n", text: String(n) })))),
+    el(
+      "p",
+      { class: "chips" },
+      [...owners].map(([owner, n]) =>
+        el(
+          "span",
+          { class: "chip static" },
+          owner + " ",
+          el("span", { class: "n", text: String(n) }),
+        ),
+      ),
+    ),
     el("h2", { text: "Status" }),
-    el("p", { class: "chips" }, [...statuses].map(([status, n]) => el("span", { class: "chip static" }, badge(status), " ", el("span", { class: "n", text: String(n) })))),
+    el(
+      "p",
+      { class: "chips" },
+      [...statuses].map(([status, n]) =>
+        el(
+          "span",
+          { class: "chip static" },
+          badge(status),
+          " ",
+          el("span", { class: "n", text: String(n) }),
+        ),
+      ),
+    ),
   ]);
 }
 
 function countBy(values) {
   const counts = new Map();
   for (const value of values) counts.set(value, (counts.get(value) || 0) + 1);
-  return new Map([...counts].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0]))));
+  return new Map(
+    [...counts].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0]))),
+  );
 }
 
 // -- one metric -------------------------------------------------------------------------
@@ -232,14 +271,35 @@ function renderDetail(metric) {
     el(
       "header",
       { class: "detail-head" },
-      el("h1", {}, el("span", { class: "title", text: metric.label || metric.name }), " ", badge(metric.status)),
-      el("p", { class: "name" }, code(metric.name), " · ", metric.type, " metric · version ", String(metric.version)),
+      el(
+        "h1",
+        {},
+        el("span", { class: "title", text: metric.label || metric.name }),
+        " ",
+        badge(metric.status),
+      ),
+      el(
+        "p",
+        { class: "name" },
+        code(metric.name),
+        " · ",
+        metric.type,
+        " metric · version ",
+        String(metric.version),
+      ),
     ),
     statusNote(metric),
-    metric.description ? el("p", { class: "description", text: metric.description }) : el("p", { class: "description none", text: "No description." }),
+    metric.description
+      ? el("p", { class: "description", text: metric.description })
+      : el("p", { class: "description none", text: "No description." }),
     facts(metric),
     chartSection(metric),
-    el("section", { class: "card" }, el("h2", { text: "Definition" }), definitionInWords(metric, link)),
+    el(
+      "section",
+      { class: "card" },
+      el("h2", { text: "Definition" }),
+      definitionInWords(metric, link),
+    ),
     el("section", { class: "card" }, el("h2", { text: "Inputs and lineage" }), lineage(metric)),
     el("section", { class: "card" }, el("h2", { text: "Valid dimensions" }), dimensions(metric)),
     el("section", { class: "card" }, el("h2", { text: "Version history" }), history(metric)),
@@ -254,7 +314,9 @@ function statusNote(metric) {
       "p",
       { class: "note note-deprecated" },
       el("strong", { text: "Deprecated." }),
-      metric.replaced_by ? [" Use ", link(metric.replaced_by), " instead."] : " Do not build anything new on it.",
+      metric.replaced_by
+        ? [" Use ", link(metric.replaced_by), " instead."]
+        : " Do not build anything new on it.",
       metric.sunset ? " Sunset: " + metric.sunset + "." : null,
     );
   }
@@ -277,25 +339,49 @@ function link(name) {
 function facts(metric) {
   const rows = [
     ["Owner", metric.owner || "–"],
-    ["Tags", metric.tags.length ? metric.tags.map((t) => el("button", { type: "button", class: "chip", onclick: () => searchFor("tag:" + t), text: t })) : "–"],
+    [
+      "Tags",
+      metric.tags.length
+        ? metric.tags.map((t) =>
+            el("button", {
+              type: "button",
+              class: "chip",
+              onclick: () => searchFor("tag:" + t),
+              text: t,
+            }),
+          )
+        : "–",
+    ],
     ["Synonyms", metric.synonyms.length ? metric.synonyms.join(", ") : "–"],
     ["Defined in", metric.defined_in ? code(metric.defined_in) : "–"],
     ["Fingerprint", code(metric.fingerprint)],
   ];
-  return el("dl", { class: "facts" }, rows.map(([term, value]) => [el("dt", { text: term }), el("dd", {}, value)]));
+  return el(
+    "dl",
+    { class: "facts" },
+    rows.map(([term, value]) => [el("dt", { text: term }), el("dd", {}, value)]),
+  );
 }
 
 // -- lineage, dimensions, history -------------------------------------------------------
 
 function lineage(metric) {
-  const upstream = el("ul", { class: "tree" }, metric.inputs.map((name) => lineageNode(name, new Set([metric.name]))));
+  const upstream = el(
+    "ul",
+    { class: "tree" },
+    metric.inputs.map((name) => lineageNode(name, new Set([metric.name]))),
+  );
   const users = (state.usedBy.get(metric.name) || []).slice().sort();
   return [
     el("h3", { text: "Reads" }),
     metric.inputs.length ? upstream : el("p", { class: "none", text: "Nothing listed." }),
     el("h3", { text: "Used by" }),
     users.length
-      ? el("ul", { class: "plain" }, users.map((name) => el("li", {}, link(name))))
+      ? el(
+          "ul",
+          { class: "plain" },
+          users.map((name) => el("li", {}, link(name))),
+        )
       : el("p", { class: "none", text: "No metric you can see is built on it." }),
   ];
 }
@@ -306,12 +392,27 @@ function lineageNode(name, seen) {
   const metric = state.byName.get(base);
   if (!metric) {
     const isMeasure = name.includes(".");
-    return el("li", {}, code(name), el("span", { class: "kind", text: isMeasure ? "measure" : "metric" }));
+    return el(
+      "li",
+      {},
+      code(name),
+      el("span", { class: "kind", text: isMeasure ? "measure" : "metric" }),
+    );
   }
   const below = seen.has(base)
     ? null
-    : el("ul", {}, metric.inputs.map((input) => lineageNode(input, new Set([...seen, base]))));
-  return el("li", {}, link(name), el("span", { class: "kind", text: metric.type + " metric" }), below);
+    : el(
+        "ul",
+        {},
+        metric.inputs.map((input) => lineageNode(input, new Set([...seen, base]))),
+      );
+  return el(
+    "li",
+    {},
+    link(name),
+    el("span", { class: "kind", text: metric.type + " metric" }),
+    below,
+  );
 }
 
 function dimensions(metric) {
@@ -320,7 +421,12 @@ function dimensions(metric) {
     el(
       "tr",
       {},
-      el("td", {}, code(d.name), required.includes(d.name) ? el("span", { class: "kind", text: "required" }) : null),
+      el(
+        "td",
+        {},
+        code(d.name),
+        required.includes(d.name) ? el("span", { class: "kind", text: "required" }) : null,
+      ),
       el("td", { text: d.type }),
       el("td", {}, d.grains ? grainWords(d.grains) : ""),
       el("td", { text: d.description || d.label || "" }),
@@ -328,14 +434,27 @@ function dimensions(metric) {
   );
   if (!rows.length) return el("p", { class: "none", text: "No dimension you can see." });
   return [
-    el("p", { class: "hint" }, "The names a query of this metric can group and filter by", required.length ? " (it must be grouped by the required ones)." : "."),
+    el(
+      "p",
+      { class: "hint" },
+      "The names a query of this metric can group and filter by",
+      required.length ? " (it must be grouped by the required ones)." : ".",
+    ),
     el(
       "div",
       { class: "scroll" },
       el(
         "table",
         { class: "dimensions" },
-        el("thead", {}, el("tr", {}, ["Name", "Type", "Grains", "About"].map((h) => el("th", { text: h })))),
+        el(
+          "thead",
+          {},
+          el(
+            "tr",
+            {},
+            ["Name", "Type", "Grains", "About"].map((h) => el("th", { text: h })),
+          ),
+        ),
         el("tbody", {}, rows),
       ),
     ),
@@ -350,20 +469,31 @@ function grainWords(grains) {
   const plain = CALENDAR_GRAINS.filter((g) => grains.includes(g));
   const other = grains.filter((g) => !CALENDAR_GRAINS.includes(g));
   if (!other.length) return plain.join(", ");
-  const more = el("span", { class: "more", title: other.join(", "), text: "+ " + other.length + (other.length === 1 ? " period" : " periods") });
+  const more = el("span", {
+    class: "more",
+    title: other.join(", "),
+    text: "+ " + other.length + (other.length === 1 ? " period" : " periods"),
+  });
   return [plain.join(", "), plain.length ? " " : "", more];
 }
 
 function history(metric) {
   const kept = metric.versions.filter((v) => v !== metric.version);
-  const entries = metric.changelog.slice().sort((a, b) => b.version - a.version || String(b.date).localeCompare(String(a.date)));
+  const entries = metric.changelog
+    .slice()
+    .sort((a, b) => b.version - a.version || String(b.date).localeCompare(String(a.date)));
   return [
     el(
       "p",
       {},
       "Current version ",
       String(metric.version),
-      kept.length ? ["; earlier versions still queryable: ", kept.map((v, i) => [i ? ", " : "", code(metric.name + "@" + v)])] : "",
+      kept.length
+        ? [
+            "; earlier versions still queryable: ",
+            kept.map((v, i) => [i ? ", " : "", code(metric.name + "@" + v)]),
+          ]
+        : "",
       ".",
     ),
     entries.length
@@ -371,7 +501,13 @@ function history(metric) {
           "ol",
           { class: "changelog" },
           entries.map((entry) =>
-            el("li", {}, el("span", { class: "version", text: "v" + entry.version }), el("time", { text: entry.date }), el("span", { class: "change", text: entry.change })),
+            el(
+              "li",
+              {},
+              el("span", { class: "version", text: "v" + entry.version }),
+              el("time", { text: entry.date }),
+              el("span", { class: "change", text: entry.change }),
+            ),
           ),
         )
       : el("p", { class: "none", text: "No changelog entries." }),
