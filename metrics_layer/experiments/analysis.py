@@ -21,6 +21,7 @@ __all__ = ["Arm", "ExperimentResult", "analyze", "assignment_pairs"]
 
 # A sample ratio mismatch is flagged below this p-value (the usual threshold for SRM checks).
 SRM_THRESHOLD = 0.001
+ANALYZE_OPTIONS = ("alpha", "control", "allocation", "unit")
 
 
 @dataclass(frozen=True)
@@ -85,12 +86,13 @@ def assignment_pairs(assignment: object, unit: str) -> list[tuple[Any, str]]:
     (its ``unit`` column, else its first, and its ``variant`` column, else its second)."""
     pairs: Iterable[Any]
     if hasattr(assignment, "columns") and hasattr(assignment, "itertuples"):
-        columns = list(assignment.columns)
+        frame: Any = assignment
+        columns = list(frame.columns)
         if len(columns) < 2:
             raise QueryError("the DataFrame needs a unit and a variant column", field="assignment")
         key = unit if unit in columns else columns[0]
         variant = "variant" if "variant" in columns else columns[1]
-        pairs = assignment[[key, variant]].itertuples(index=False, name=None)
+        pairs = frame[[key, variant]].itertuples(index=False, name=None)
     elif isinstance(assignment, Mapping):
         pairs = assignment.items()
     elif isinstance(assignment, Iterable) and not isinstance(assignment, str | bytes):
@@ -109,7 +111,7 @@ def assignment_pairs(assignment: object, unit: str) -> list[tuple[Any, str]]:
         if not isinstance(item, tuple | list) or len(item) != 2:
             raise QueryError(f"expected (key, variant) pairs, not {item!r:.60}", field="assignment")
         key, variant = item
-        if key is None or isinstance(key, float) and math.isnan(key):
+        if key is None or (isinstance(key, float) and math.isnan(key)):
             raise QueryError("a unit key is empty", field="assignment")
         if not isinstance(variant, str) or not variant.strip() or len(variant) > 100:
             raise QueryError(
@@ -153,16 +155,22 @@ def analyze(
     if control is None:
         control = "control" if "control" in variants else variants[0]
     if control not in variants:
-        raise QueryError(f"no unit is assigned to {control!r}; variants: {variants}", field="control")
+        raise QueryError(
+            f"no unit is assigned to {control!r}; variants: {variants}", field="control"
+        )
     order = [control, *(v for v in variants if v != control)]
     weights = _allocation(allocation, len(order))
     # A simple metric is 0 for a unit without rows; a ratio, conversion or retention metric
     # is not defined for a unit without a denominator (a base event), which is left out.
     simple = chosen.kind.value == "simple"
+    lookup: Mapping[Any, tuple[float, float]] = values.values
+    if pairs and all(isinstance(k, str) for k, _ in pairs):
+        # Keys read from text (a CSV file) match the database's keys by their text.
+        lookup = {str(k): v for k, v in values.values.items()}
     grouped: dict[str, list[tuple[float, float]]] = {v: [] for v in order}
     without_data = 0
     for key, variant in pairs:
-        pair = values.values.get(key)
+        pair = lookup.get(key)
         if pair is None:
             if not simple:
                 without_data += 1

@@ -41,13 +41,19 @@ def _plan_sections(plan: ExperimentPlan) -> tuple[str, list[Section]]:
             [
                 ("Units per arm", arms),
                 ("Total units", _n(plan.total)),
-                ("Run time", f"{plan.days} days at {_n(plan.daily_traffic * plan.traffic)} units a day"),
+                (
+                    "Run time",
+                    f"{plan.days} days at {_n(plan.daily_traffic * plan.traffic)} units a day",
+                ),
             ],
         ),
         (
             "Inputs",
             [
-                ("Minimum detectable effect", f"{plan.mde.text} ({plan.effect:+.4g} in the metric's units)"),
+                (
+                    "Minimum detectable effect",
+                    f"{plan.mde.text} ({plan.effect:+.4g} in the metric's units)",
+                ),
                 ("Significance level (alpha)", f"{plan.alpha:g}, two-sided"),
                 ("Power", f"{plan.power:g}"),
                 ("Arms", f"{plan.arms} (control first)"),
@@ -57,8 +63,15 @@ def _plan_sections(plan: ExperimentPlan) -> tuple[str, list[Section]]:
         (
             "Baseline",
             [
-                ("Lookback window", f"{plan.window.start} to {plan.window.end} ({plan.window.days} days)"),
-                ("Unit", plan.unit + (f" (eligible: {plan.population} above 0)" if plan.population else "")),
+                (
+                    "Lookback window",
+                    f"{plan.window.start} to {plan.window.end} ({plan.window.days} days)",
+                ),
+                (
+                    "Unit",
+                    plan.unit
+                    + (f" (eligible: {plan.population} above 0)" if plan.population else ""),
+                ),
                 ("Units in the window", _n(base.n)),
                 ("Daily eligible traffic", f"{plan.daily_traffic:,.2f} units a day"),
                 ("Baseline value", f"{base.value:.6g}"),
@@ -74,7 +87,10 @@ def _plan_sections(plan: ExperimentPlan) -> tuple[str, list[Section]]:
                     f"Bonferroni: each of {plan.arms - 1} comparison(s) with control at "
                     f"alpha {plan.comparison_alpha:.4g}",
                 ),
-                ("Traffic", "units a day = distinct units in the window / its days; a unit counts once"),
+                (
+                    "Traffic",
+                    "units a day = distinct units in the window / its days; a unit counts once",
+                ),
             ],
         ),
         (
@@ -120,7 +136,9 @@ def _result_sections(result: ExperimentResult) -> tuple[str, list[Section]]:
     for variant, c in result.comparisons:
         low, high = c.interval
         lift_ci = (
-            f"[{_pct(c.lift_interval[0])}, {_pct(c.lift_interval[1])}]" if c.lift_interval else "n/a"
+            f"[{_pct(c.lift_interval[0])}, {_pct(c.lift_interval[1])}]"
+            if c.lift_interval
+            else "n/a"
         )
         comparisons.append(
             (
@@ -130,7 +148,10 @@ def _result_sections(result: ExperimentResult) -> tuple[str, list[Section]]:
             )
         )
     checks = [
-        ("Sample ratio mismatch", f"{'YES' if result.srm else 'no'} (chi-square p = {result.srm_p_value:.4g})"),
+        (
+            "Sample ratio mismatch",
+            f"{'YES' if result.srm else 'no'} (chi-square p = {result.srm_p_value:.4g})",
+        ),
         ("Confidence level", f"{1 - result.comparison_alpha:.4g} per comparison (Bonferroni)"),
         ("Units without data (left out)", _n(result.without_data)),
     ]

@@ -24,6 +24,32 @@ __all__ = ["Effect", "ExperimentPlan", "parse_mde", "size"]
 
 MAX_ARMS = 20
 MAX_LOOKBACK = 366
+SIZE_OPTIONS = (
+    "alpha",
+    "power",
+    "arms",
+    "allocation",
+    "lookback",
+    "end",
+    "traffic",
+    "unit",
+    "population",
+    "where",
+)
+
+
+def checked_options(options: dict[str, Any], allowed: Sequence[str]) -> dict[str, Any]:
+    """``options`` when every key is one of ``allowed``; else a QueryError naming it."""
+    from metrics_layer.errors import did_you_mean
+
+    for key in options:
+        if key not in allowed:
+            raise QueryError(
+                f"unknown option {key!r:.60}; options: {', '.join(allowed)}."
+                f"{did_you_mean(key, allowed)}",
+                field=key,
+            )
+    return options
 
 
 @dataclass(frozen=True)
@@ -63,7 +89,9 @@ Effect(amount=-0.025, relative=True))
             field="mde",
         ) from None
     if not math.isfinite(amount) or amount == 0:
-        raise QueryError(f"the effect must be a non-zero finite number, not {value!r:.60}", field="mde")
+        raise QueryError(
+            f"the effect must be a non-zero finite number, not {value!r:.60}", field="mde"
+        )
     if relative and abs(amount) >= 1000:
         raise QueryError(f"a relative effect of {amount:g}% is not a plausible change", field="mde")
     return Effect(amount / 100 if relative else amount, relative)
@@ -73,13 +101,17 @@ def _fraction(value: object, field: str, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise QueryError(f"expected a number, not {value!r:.60}", field=field)
     if not low < value < high:
-        raise QueryError(f"must be between {low:g} and {high:g} (exclusive), not {value!r}", field=field)
+        raise QueryError(
+            f"must be between {low:g} and {high:g} (exclusive), not {value!r}", field=field
+        )
     return float(value)
 
 
 def _count(value: object, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise QueryError(f"expected a whole number from {low} to {high}, not {value!r:.60}", field=field)
+        raise QueryError(
+            f"expected a whole number from {low} to {high}, not {value!r:.60}", field=field
+        )
     return value
 
 
@@ -88,8 +120,7 @@ def _allocation(value: Sequence[float] | None, arms: int) -> tuple[float, ...]:
         return (1 / arms,) * arms
     if isinstance(value, str) or not isinstance(value, Sequence) or len(value) != arms:
         raise QueryError(
-            f"expected one weight per arm ({arms}), control first, e.g. "
-            f"{', '.join(['1'] * arms)}",
+            f"expected one weight per arm ({arms}), control first, e.g. {', '.join(['1'] * arms)}",
             field="allocation",
         )
     weights = [_fraction(w, "allocation", 0, math.inf) for w in value]
@@ -200,7 +231,9 @@ def size(
     base = moments(list(values.values.values()), binary=values.binary, ratio=values.ratio)
     absolute = effect.absolute(base.value)
     if absolute == 0:
-        raise QueryError("the baseline is 0, so a relative effect is 0: give an absolute one", field="mde")
+        raise QueryError(
+            "the baseline is 0, so a relative effect is 0: give an absolute one", field="mde"
+        )
     comparison_alpha = alpha / (arms - 1)
     needed = max(
         sample_size(base, absolute, alpha=comparison_alpha, power=power, ratio=w / weights[0])

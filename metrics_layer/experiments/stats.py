@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
-from metrics_layer.errors import QueryError
+from metrics_layer.errors import QueryError, UserError
 
 __all__ = [
-    "Moments",
     "Comparison",
+    "Moments",
     "compare",
     "moments",
     "sample_size",
@@ -25,6 +25,15 @@ __all__ = [
 ]
 
 _NORMAL = NormalDist()
+
+
+def _scipy_stats() -> Any:
+    """``scipy.stats``, or a UserError saying which extra installs it."""
+    try:
+        from scipy import stats
+    except ImportError as exc:
+        raise UserError("analysing a test needs SciPy: pip install 'metrics-layer[stats]'") from exc
+    return stats
 
 
 @dataclass(frozen=True)
@@ -40,9 +49,7 @@ class Moments:
     ratio: bool = False
 
 
-def moments(
-    pairs: Sequence[tuple[float, float]], *, binary: bool, ratio: bool = False
-) -> Moments:
+def moments(pairs: Sequence[tuple[float, float]], *, binary: bool, ratio: bool = False) -> Moments:
     """Mean and per-unit variance of ``sum x / sum y`` over ``pairs``.
 
     With every ``y`` equal to 1 this is the sample mean and variance (``n - 1``); a
@@ -129,7 +136,7 @@ class Comparison:
 def compare(control: Moments, treatment: Moments, *, alpha: float) -> Comparison:
     """Two-proportion z-test (pooled for the p-value, unpooled for the interval), Welch's t
     for a mean, or a z-test on the delta-method variances for a ratio."""
-    from scipy import stats
+    stats = _scipy_stats()
 
     diff = treatment.value - control.value
     se = math.sqrt(control.variance / control.n + treatment.variance / treatment.n)
@@ -153,9 +160,7 @@ def compare(control: Moments, treatment: Moments, *, alpha: float) -> Comparison
         if a + b == 0:
             df = float(control.n + treatment.n - 2)
         else:
-            df = (a + b) ** 2 / (
-                a**2 / max(control.n - 1, 1) + b**2 / max(treatment.n - 1, 1)
-            )
+            df = (a + b) ** 2 / (a**2 / max(control.n - 1, 1) + b**2 / max(treatment.n - 1, 1))
         p_value = float(2 * stats.t.sf(abs(diff) / se, df)) if se > 0 else 1.0
         critical = float(stats.t.ppf(1 - alpha / 2, df))
     interval = (diff - critical * se, diff + critical * se)
@@ -170,7 +175,7 @@ def compare(control: Moments, treatment: Moments, *, alpha: float) -> Comparison
 
 def srm_p_value(counts: Sequence[int], weights: Sequence[float]) -> float:
     """The chi-square goodness-of-fit p-value of the units per arm against the allocation."""
-    from scipy import stats
+    stats = _scipy_stats()
 
     total = sum(counts)
     expected = [total * w / sum(weights) for w in weights]

@@ -127,7 +127,11 @@ def _parts(layer: SemanticLayer, metric: Metric) -> tuple[str, str | None, str |
         return metric.definition.entity, None, None
     if metric.kind.value == "simple":
         assert metric.measure is not None
-        return _entity_of(layer, metric.name, _measure(layer, metric.name, metric.measure)), None, None
+        return (
+            _entity_of(layer, metric.name, _measure(layer, metric.name, metric.measure)),
+            None,
+            None,
+        )
     numerator, denominator = metric.inputs
     refs: list[str] = []
     units: list[str] = []
@@ -160,9 +164,7 @@ def unit_of(layer: SemanticLayer, metric: Metric) -> str:
     return _parts(layer, metric)[0]
 
 
-def window_for(
-    layer: SemanticLayer, metric: Metric, lookback: int, end: dt.date | None
-) -> Window:
+def window_for(layer: SemanticLayer, metric: Metric, lookback: int, end: dt.date | None) -> Window:
     """The lookback window: ``lookback`` days ending on ``end`` (the last day of data), by
     default the last day with data for the metric (not after yesterday). A conversion or
     retention metric's window ends its conversion window (or delay) earlier, so every unit in
@@ -196,8 +198,18 @@ def _side_layer(layer: SemanticLayer, metric: Metric, refs: dict[str, str]) -> S
 
     added = {
         name: GraphMetric(
-            name, MetricKind.SIMPLE, 1, name, None, None, MetricStatus.DRAFT, (), (), (),
-            measure=ref, filter=metric.filter,
+            name,
+            MetricKind.SIMPLE,
+            1,
+            name,
+            None,
+            None,
+            MetricStatus.DRAFT,
+            (),
+            (),
+            (),
+            measure=ref,
+            filter=metric.filter,
         )
         for name, ref in refs.items()
     }
