@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any
+from typing import Any, Literal
 
 from metrics_layer.errors import QueryError, UserError
 
@@ -85,17 +85,23 @@ def sample_size(
     alpha: float,
     power: float,
     ratio: float = 1.0,
+    null: Literal["pooled", "baseline"] = "pooled",
 ) -> float:
     """Units needed in the control arm (the treatment arm gets ``ratio`` times as many) for a
     two-sided test at ``alpha`` to detect an absolute change ``effect`` with ``power``.
 
     A continuous metric (or a ratio, by the delta method): ``(z_a + z_b)^2 (s^2 + s^2 / r) /
     d^2``, the variance assumed equal in both arms, as statsmodels' ``NormalIndPower`` does.
-    A proportion ``p`` moving to ``p + d``: ``(z_a sqrt(p q (1 + 1/r)) + z_b sqrt(p q + p' q' /
-    r))^2 / d^2``, the null variance at the baseline and the alternative's unpooled, as in
-    Evan Miller's calculator.
+    A proportion ``p`` moving to ``p' = p + d``: ``(z_a sqrt(P Q (1 + 1/r)) + z_b sqrt(p q +
+    p' q' / r))^2 / d^2``, the alternative's variance unpooled and the null's at the pooled
+    proportion ``P = (p + r p') / (1 + r)`` (Fleiss; statsmodels'
+    ``samplesize_proportions_2indep_onetail``); ``null="baseline"`` puts it at ``p`` instead,
+    as Evan Miller's calculator does.
 
-    >>> round(sample_size(Moments(1000, 0.2, 0.16, True), 0.05, alpha=0.05, power=0.8), 1)
+    >>> base = Moments(1000, 0.2, 0.16, True)
+    >>> round(sample_size(base, 0.05, alpha=0.05, power=0.8), 1)
+    1093.7
+    >>> round(sample_size(base, 0.05, alpha=0.05, power=0.8, null="baseline"), 1)
     1030.2
     """
     z_a = _NORMAL.inv_cdf(1 - alpha / 2)
@@ -107,9 +113,10 @@ def sample_size(
                 f"the baseline {p:.4g} moved by {effect:.4g} leaves the range 0 to 1",
                 field="mde",
             )
-        null = math.sqrt(p * (1 - p) * (1 + 1 / ratio))
+        pooled = p if null == "baseline" else (p + ratio * p1) / (1 + ratio)
+        null_sd = math.sqrt(pooled * (1 - pooled) * (1 + 1 / ratio))
         alternative = math.sqrt(p * (1 - p) + p1 * (1 - p1) / ratio)
-        return (z_a * null + z_b * alternative) ** 2 / effect**2
+        return (z_a * null_sd + z_b * alternative) ** 2 / effect**2
     if base.variance == 0:
         raise QueryError(
             "the metric has the same value for every unit in the window (variance 0): "
