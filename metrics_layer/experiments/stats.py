@@ -106,6 +106,12 @@ def sample_size(
     """
     z_a = _NORMAL.inv_cdf(1 - alpha / 2)
     z_b = _NORMAL.inv_cdf(power)
+    if base.variance == 0:
+        raise QueryError(
+            f"the metric is {base.value:.6g} for every unit in the window (variance 0): "
+            "there is nothing to detect a change against",
+            field="metric",
+        )
     if base.binary:
         p, p1 = base.value, base.value + effect
         if not 0 < p1 < 1:
@@ -117,12 +123,6 @@ def sample_size(
         null_sd = math.sqrt(pooled * (1 - pooled) * (1 + 1 / ratio))
         alternative = math.sqrt(p * (1 - p) + p1 * (1 - p1) / ratio)
         return (z_a * null_sd + z_b * alternative) ** 2 / effect**2
-    if base.variance == 0:
-        raise QueryError(
-            "the metric has the same value for every unit in the window (variance 0): "
-            "there is nothing to detect a change against",
-            field="metric",
-        )
     return (z_a + z_b) ** 2 * base.variance * (1 + 1 / ratio) / effect**2
 
 
