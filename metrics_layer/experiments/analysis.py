@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from metrics_layer.errors import QueryError
 from metrics_layer.experiments.sizing import _count, _date, _fraction
 from metrics_layer.experiments.stats import Comparison, Moments, compare, moments, srm_p_value
-from metrics_layer.experiments.units import MAX_UNITS, Window, per_unit
+from metrics_layer.experiments.units import MAX_UNITS, Window, per_unit, unit_of
 
 if TYPE_CHECKING:
     from metrics_layer.api import SemanticLayer
@@ -148,8 +148,7 @@ def analyze(
     if first is None or last is None or last < first:
         raise QueryError("give start and end (YYYY-MM-DD), start first", field="end")
     chosen = layer.metric(metric)
-    values = per_unit(layer, chosen, Window(first, last), unit=unit)
-    pairs = assignment_pairs(assignment, values.unit)
+    pairs = assignment_pairs(assignment, unit or unit_of(layer, chosen))
     variants = sorted({v for _, v in pairs})
     _count(len(variants), "assignment (variants)", 2, 20)
     if control is None:
@@ -160,6 +159,7 @@ def analyze(
         )
     order = [control, *(v for v in variants if v != control)]
     weights = _allocation(allocation, len(order))
+    values = per_unit(layer, chosen, Window(first, last), unit=unit)
     # A simple metric is 0 for a unit without rows; a ratio, conversion or retention metric
     # is not defined for a unit without a denominator (a base event), which is left out.
     simple = chosen.kind.value == "simple"
