@@ -69,7 +69,8 @@ def test_proportion_equals_hand_sql_and_statsmodels(
     control, treatment = result.arms
     assert (control.units, control.total, treatment.units, treatment.total) == (n0, x0, n1, x1)
     ((name, comparison),) = result.comparisons
-    assert name == "treatment" and comparison.test == "two-proportion z-test"
+    assert name == "treatment"
+    assert comparison.test == "two-proportion z-test"
     assert comparison.p_value == pytest.approx(proportions_ztest([x1, x0], [n1, n0])[1], rel=1e-9)
     assert comparison.lift == pytest.approx((x1 / n1 - x0 / n0) / (x0 / n0))
     # Units without a signup in the window have no base event: left out, not zeros.
@@ -93,7 +94,8 @@ def test_mean_equals_hand_sql_and_welch(
     result = layer.analyze_experiment("new_mrr", users, start=START, end=END)
     control, treatment = result.arms
     # Every assigned user counts; one without a new subscription has 0.
-    assert control.units == len(groups[0]) and treatment.units == len(groups[1])
+    assert control.units == len(groups[0])
+    assert treatment.units == len(groups[1])
     assert control.value == pytest.approx(sum(groups[0]) / len(groups[0]))
     welch = scipy_stats.ttest_ind(groups[1], groups[0], equal_var=False)
     ((_, comparison),) = result.comparisons
@@ -116,10 +118,12 @@ def test_sample_ratio_mismatch_is_flagged(layer: ml.SemanticLayer, users: dict[i
     # Keep a third of the treatment users: 3 : 1 instead of 1 : 1.
     skewed = {u: v for u, v in users.items() if v == "control" or u % 3 == 0}
     result = layer.analyze_experiment("new_mrr", skewed, start=START, end=END)
-    assert result.srm and result.srm_p_value < 1e-10
+    assert result.srm
+    assert result.srm_p_value < 1e-10
     fair = layer.analyze_experiment("new_mrr", skewed, start=START, end=END, allocation=[3, 1])
     assert not fair.srm
-    assert "YES" in result.to_markdown() and "YES" in result.to_html()
+    assert "YES" in result.to_markdown()
+    assert "YES" in result.to_html()
 
 
 def test_other_assignment_shapes(layer: ml.SemanticLayer, users: dict[int, str]) -> None:

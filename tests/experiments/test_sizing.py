@@ -34,7 +34,8 @@ def test_conversion_baseline_and_traffic_equal_hand_sql(
         """
     )[0]
     p = converted / base
-    assert plan.unit == "user" and plan.kind == "proportion"
+    assert plan.unit == "user"
+    assert plan.kind == "proportion"
     assert plan.baseline.n == base
     assert plan.baseline.value == pytest.approx(p)
     assert plan.baseline.variance == pytest.approx(p * (1 - p))
@@ -66,7 +67,8 @@ def test_ratio_metric_per_unit_by_delta_method(
     n = len(counts)
     mean = sum(counts) / n
     variance = sum((c - mean) ** 2 for c in counts) / (n - 1)
-    assert plan.kind == "ratio" and plan.unit == "user"
+    assert plan.kind == "ratio"
+    assert plan.unit == "user"
     assert (plan.baseline.n, plan.baseline.value) == (n, pytest.approx(mean))
     # Every active user has a denominator of 1: the delta method is the sample variance.
     assert plan.baseline.variance == pytest.approx(variance)
@@ -82,12 +84,14 @@ def test_simple_metric_with_population(
         f"""
         SELECT count(*), count(*) FILTER (WHERE EXISTS (
             SELECT 1 FROM events e WHERE e.user_id = u.user_id AND e.{MEANINGFUL}
-              AND e.occurred_at >= TIMESTAMP '2026-10-04' AND e.occurred_at < TIMESTAMP '2026-11-01'))
+              AND e.occurred_at >= TIMESTAMP '2026-10-04'
+              AND e.occurred_at < TIMESTAMP '2026-11-01'))
         FROM users u
         WHERE signed_up_at >= TIMESTAMP '2026-10-04' AND signed_up_at < TIMESTAMP '2026-11-01'
         """
     )[0]
-    assert plan.kind == "proportion" and plan.population == "signups"
+    assert plan.kind == "proportion"
+    assert plan.population == "signups"
     assert (plan.baseline.n, plan.baseline.value) == (signed, pytest.approx(active / signed))
 
 
@@ -123,11 +127,13 @@ def test_plan_states_the_definition(layer: ml.SemanticLayer) -> None:
     ):
         assert part in text
     html = plan.to_html()
-    assert html.startswith("<!DOCTYPE html>") and plan.fingerprint in html
+    assert html.startswith("<!DOCTYPE html>")
+    assert plan.fingerprint in html
     hostile = dataclasses.replace(plan, label="<script>alert(1)</script> | x", unit="a<b>")
     assert "<script>" not in hostile.to_html()
     assert "&lt;script&gt;" in hostile.to_html()
-    assert "<script>" not in hostile.to_markdown() and "\\| x" in hostile.to_markdown()
+    assert "<script>" not in hostile.to_markdown()
+    assert "\\| x" in hostile.to_markdown()
 
 
 @pytest.mark.parametrize(
