@@ -810,7 +810,7 @@ def _number(value: str, flag: str, kind: type[int] | type[float] = float) -> Any
 
 
 def _cmd_size(args: argparse.Namespace) -> int:
-    from metrics_layer.experiments.sizing import size
+    from metrics_layer.experiments.sizing import check_inputs, size
 
     allocation = None
     if args.allocation is not None:
@@ -823,6 +823,7 @@ def _cmd_size(args: argparse.Namespace) -> int:
         "traffic": _number(args.traffic, "--traffic"),
     }
     try:
+        check_inputs(mde=args.mde, allocation=allocation, end=args.end, **options)
         plan = size(
             _layer(args),
             args.metric,

@@ -199,6 +199,39 @@ class ExperimentPlan:
         return self.to_markdown()
 
 
+def check_inputs(
+    *,
+    mde: object,
+    alpha: object = 0.05,
+    power: object = 0.8,
+    arms: object = 2,
+    allocation: Sequence[float] | None = None,
+    lookback: object = 28,
+    end: object = None,
+    traffic: object = 1.0,
+) -> tuple[Effect, float, float, int, tuple[float, ...], int, dt.date | None, float]:
+    """Every sizing input checked, before any data is read: a QueryError names the first bad
+    one. Returns them as ``size`` uses them (the allocation normalised to sum to 1)."""
+    effect = parse_mde(mde)
+    checked_alpha = _fraction(alpha, "alpha", 0, 0.5)
+    checked_power = _fraction(power, "power", 0, 1)
+    checked_arms = _count(arms, "arms", 2, MAX_ARMS)
+    weights = _allocation(allocation, checked_arms)
+    checked_lookback = _count(lookback, "lookback", 2, MAX_LOOKBACK)
+    last = _date(end, "end")
+    share = min(_fraction(traffic, "traffic", 0, 1.0000001), 1.0)
+    return (
+        effect,
+        checked_alpha,
+        checked_power,
+        checked_arms,
+        weights,
+        checked_lookback,
+        last,
+        share,
+    )
+
+
 def size(
     layer: SemanticLayer,
     metric: str,
@@ -217,16 +250,19 @@ def size(
 ) -> ExperimentPlan:
     """Size a test of ``metric`` (docs/experiments.md). Every argument is checked first, each
     bad one a QueryError naming it; then the lookback window is read."""
-    effect = parse_mde(mde)
-    alpha = _fraction(alpha, "alpha", 0, 0.5)
-    power = _fraction(power, "power", 0, 1)
-    arms = _count(arms, "arms", 2, MAX_ARMS)
-    weights = _allocation(allocation, arms)
-    lookback = _count(lookback, "lookback", 2, MAX_LOOKBACK)
-    if traffic != 1.0:
-        traffic = _fraction(traffic, "traffic", 0, 1.0000001)
+    checked = check_inputs(
+        mde=mde,
+        alpha=alpha,
+        power=power,
+        arms=arms,
+        allocation=allocation,
+        lookback=lookback,
+        end=end,
+        traffic=traffic,
+    )
+    effect, alpha, power, arms, weights, lookback, last, traffic = checked
     chosen = layer.metric(metric)
-    window = window_for(layer, chosen, lookback, _date(end, "end"))
+    window = window_for(layer, chosen, lookback, last)
     values = per_unit(layer, chosen, window, unit=unit, population=population, where=where)
     base = moments(list(values.values.values()), binary=values.binary, ratio=values.ratio)
     absolute = effect.absolute(base.value)
