@@ -199,7 +199,8 @@ def _parser() -> argparse.ArgumentParser:
     analysis.add_argument(
         "--assignment",
         required=True,
-        help="CSV file with a header: unit key, variant (one row per unit)",
+        help="CSV file with a header: unit key, variant (one row per unit); or a dimension "
+        "of the project holding each unit's variant (assignments.variant)",
     )
     analysis.add_argument("--start", required=True, help="first day of the test (YYYY-MM-DD)")
     analysis.add_argument("--end", required=True, help="last day of the test (YYYY-MM-DD)")
@@ -853,23 +854,26 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
     from metrics_layer.experiments.analysis import analyze
 
-    try:
-        with open(args.assignment, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise QueryError(
-            f"cannot read {args.assignment!r:.200}: {exc}", field="--assignment"
-        ) from exc
-    if len(rows) < 2 or any(len(row) != 2 for row in rows):
-        raise QueryError(
-            "expected a header line and rows of two columns: unit key, variant",
-            field="--assignment",
-        )
+    assignment: object = args.assignment
+    if os.path.exists(args.assignment) or args.assignment.lower().endswith(".csv"):
+        try:
+            with open(args.assignment, newline="", encoding="utf-8") as handle:
+                rows = list(csv.reader(handle))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise QueryError(
+                f"cannot read {args.assignment!r:.200}: {exc}", field="--assignment"
+            ) from exc
+        if len(rows) < 2 or any(len(row) != 2 for row in rows):
+            raise QueryError(
+                "expected a header line and rows of two columns: unit key, variant",
+                field="--assignment",
+            )
+        assignment = [tuple(row) for row in rows[1:]]
     try:
         result = analyze(
             _layer(args),
             args.metric,
-            [tuple(row) for row in rows[1:]],
+            assignment,
             start=args.start,
             end=args.end,
             alpha=_number(args.alpha, "--alpha"),

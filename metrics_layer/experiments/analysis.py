@@ -83,7 +83,8 @@ class ExperimentResult:
 
 def assignment_pairs(assignment: object, unit: str) -> list[tuple[Any, str]]:
     """``(unit key, variant)`` pairs from a mapping, an iterable of pairs, or a DataFrame
-    (its ``unit`` column, else its first, and its ``variant`` column, else its second)."""
+    (its ``unit`` column, else its first, and its ``variant`` column, else its second). A
+    string is refused here: ``analyze`` reads it as a dimension name first."""
     pairs: Iterable[Any]
     if hasattr(assignment, "columns") and hasattr(assignment, "itertuples"):
         frame: Any = assignment
@@ -127,6 +128,26 @@ def assignment_pairs(assignment: object, unit: str) -> list[tuple[Any, str]]:
     return out
 
 
+def _from_dimension(layer: SemanticLayer, name: str, unit: str) -> list[tuple[Any, str]]:
+    """Each unit's variant from a dimension of the project (``assignments.variant``: a source
+    the project defines over the assignment table), by ``layer.query`` of the distinct pairs;
+    units without a variant are left out."""
+    from metrics_layer.errors import did_you_mean
+
+    if name not in layer.dimensions:
+        raise QueryError(
+            f"{name!r:.80} is not a dimension of the project; give a dimension holding each "
+            f"{unit}'s variant (such as assignments.variant), a mapping of {unit} to variant, "
+            f"(key, variant) pairs or a DataFrame.{did_you_mean(name, layer.dimensions)}",
+            field="assignment",
+        )
+    try:
+        rows = layer.query([], by=[unit, name]).run(max_rows=MAX_UNITS).rows
+    except QueryError as exc:
+        raise QueryError(str(exc).split(": ", 1)[-1], field="assignment") from exc
+    return [(key, str(variant)) for key, variant in rows if variant is not None]
+
+
 def analyze(
     layer: SemanticLayer,
     metric: str,
@@ -148,7 +169,10 @@ def analyze(
     if first is None or last is None or last < first:
         raise QueryError("give start and end (YYYY-MM-DD), start first", field="end")
     chosen = layer.metric(metric)
-    pairs = assignment_pairs(assignment, unit or unit_of(layer, chosen))
+    entity = unit or unit_of(layer, chosen)
+    if isinstance(assignment, str):
+        assignment = _from_dimension(layer, assignment, entity)
+    pairs = assignment_pairs(assignment, entity)
     variants = sorted({v for _, v in pairs})
     _count(len(variants), "assignment (variants)", 2, 20)
     if control is None:

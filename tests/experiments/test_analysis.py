@@ -145,7 +145,8 @@ def test_other_assignment_shapes(layer: ml.SemanticLayer, users: dict[int, str])
 @pytest.mark.parametrize(
     ("assignment", "options", "field", "message"),
     [
-        ("users.csv", {}, "assignment", "mapping"),
+        ("users.csv", {}, "assignment", "not a dimension of the project"),
+        ("x" * 5000, {}, "assignment", "not a dimension"),
         (42, {}, "assignment", "mapping"),
         ([(1, "a", "b")], {}, "assignment", "pairs"),
         ([(1, "a"), (1, "b")], {}, "assignment", "two variants"),
@@ -174,3 +175,20 @@ def test_bad_dates(layer: ml.SemanticLayer, users: dict[int, str]) -> None:
     with pytest.raises(ml.QueryError) as caught:
         layer.analyze_experiment("new_mrr", users, start="yesterday", end=END)
     assert caught.value.field == "start"
+
+
+def test_assignment_from_a_dimension_of_the_project(layer: ml.SemanticLayer, demo_sql: SQL) -> None:
+    # Any categorical dimension of the unit can hold the variant; a real project defines a
+    # source over its assignment table. The expectation is read with hand-written SQL.
+    channels = dict(demo_sql("SELECT user_id, acquisition_channel FROM users"))
+    by_name = layer.analyze_experiment(
+        "new_mrr", "user.acquisition_channel", start=START, end=END, control="organic"
+    )
+    by_data = layer.analyze_experiment("new_mrr", channels, start=START, end=END, control="organic")
+    assert by_name.arms == by_data.arms
+    assert [arm.variant for arm in by_name.arms] == ["organic", "paid_search", "referral", "social"]
+    assert len(by_name.comparisons) == 3
+    assert by_name.comparison_alpha == pytest.approx(0.05 / 3)
+    with pytest.raises(ml.QueryError) as caught:
+        layer.analyze_experiment("new_mrr", "user.nope", start=START, end=END)
+    assert caught.value.field == "assignment"
