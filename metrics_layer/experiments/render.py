@@ -172,9 +172,14 @@ def _result_sections(result: ExperimentResult) -> tuple[str, list[Section]]:
 
 
 def _cell(text: str) -> str:
-    """A Markdown table cell: pipes and markup escaped, on one line."""
-    out = " ".join(text.split())
-    for char in "\\`*_[]<>|#":
+    """A Markdown table cell, on one line: HTML as entities (no renderer reads a tag from
+    it), Markdown punctuation and pipes behind backslashes.
+
+    >>> print(_cell("<b>a|b</b> *x*"))
+    &lt;b&gt;a\\|b&lt;/b&gt; \\*x\\*
+    """
+    out = " ".join(text.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for char in "\\`*_[]|#":
         out = out.replace(char, "\\" + char)
     return out
 

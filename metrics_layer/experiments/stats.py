@@ -57,7 +57,7 @@ def moments(pairs: Sequence[tuple[float, float]], *, binary: bool, ratio: bool =
     ``(var x - 2 R cov(x, y) + R^2 var y) / mean(y)^2`` with ``R = mean x / mean y``.
 
     >>> moments([(1, 1), (0, 1), (1, 1), (0, 1)], binary=True)
-    Moments(n=4, value=0.5, variance=0.25, binary=True)
+    Moments(n=4, value=0.5, variance=0.25, binary=True, ratio=False)
     >>> round(moments([(2, 1), (4, 1), (9, 1)], binary=False).variance, 6)
     13.0
     """

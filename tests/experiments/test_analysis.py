@@ -192,3 +192,26 @@ def test_assignment_from_a_dimension_of_the_project(layer: ml.SemanticLayer, dem
     with pytest.raises(ml.QueryError) as caught:
         layer.analyze_experiment("new_mrr", "user.nope", start=START, end=END)
     assert caught.value.field == "assignment"
+
+
+def test_variant_names_are_escaped(layer: ml.SemanticLayer, users: dict[int, str]) -> None:
+    hostile = {
+        k: "<img src=x onerror=alert(1)>" if v == "treatment" else "a|b" for k, v in users.items()
+    }
+    result = layer.analyze_experiment("new_mrr", hostile, start=START, end=END)
+    html = result.to_html()
+    assert "<img" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    markdown = result.to_markdown()
+    assert "<img" not in markdown
+    assert "a\\|b" in markdown
+
+
+def test_missing_scipy_is_a_clear_error(
+    layer: ml.SemanticLayer, users: dict[int, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "scipy", None)
+    with pytest.raises(ml.UserError, match=r"pip install 'metrics-layer\[stats\]'"):
+        layer.analyze_experiment("new_mrr", users, start=START, end=END)

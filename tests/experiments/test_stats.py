@@ -168,3 +168,16 @@ def test_proportion_effect_beyond_range_is_refused() -> None:
     assert caught.value.field == "mde"
     with pytest.raises(ml.QueryError, match="variance 0"):
         sample_size(Moments(10, 1.0, 0.0, False), 0.1, alpha=0.05, power=0.8)
+
+
+def test_sizing_imports_no_scipy() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from metrics_layer.experiments.stats import Moments, sample_size; "
+        "sample_size(Moments(10, 0.2, 0.16, True), 0.05, alpha=0.05, power=0.8); "
+        "print('scipy' in sys.modules, 'statsmodels' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
