@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from metrics_layer.errors import QueryError
 
 if TYPE_CHECKING:
+    from sqlglot import exp
+
     from metrics_layer.api import SemanticLayer
     from metrics_layer.graph.model import Measure, Metric, Offset
 
@@ -87,7 +89,14 @@ def _check_kind(metric: Metric) -> None:
 
 
 def _measure(layer: SemanticLayer, metric: str, ref: str) -> Measure:
+    """The measure ``ref``, when its values per unit add up to its value over all units."""
     measure = layer.graph.measures[ref]
+    if measure.agg.value == "count_distinct" and not _counts_key(layer, measure):
+        raise QueryError(
+            f"metric '{metric}' uses {ref}, a count of distinct values that are not an "
+            "entity's key: its values per unit do not add up to its value over all units",
+            field="metric",
+        )
     if measure.agg.value not in _ADDITIVE or measure.semi_additive is not None:
         how = f"semi-additive ({measure.semi_additive.value})" if measure.semi_additive else None
         raise QueryError(
@@ -98,14 +107,23 @@ def _measure(layer: SemanticLayer, metric: str, ref: str) -> Measure:
     return measure
 
 
+def _counts_key(layer: SemanticLayer, measure: Measure) -> str | None:
+    """The entity whose key a count_distinct measure counts (None for anything else)."""
+    if measure.expr is None:
+        return None
+    for entity in layer.graph.sources[measure.source].entities.values():
+        if any(key == measure.expr for key in entity.keys):
+            return entity.name
+    return None
+
+
 def _entity_of(layer: SemanticLayer, metric: str, measure: Measure) -> str:
     """The entity a measure counts: the one whose key a count_distinct counts, else the one
     entity of its source that is not the row itself (the primary one when it is the only)."""
     source = layer.graph.sources[measure.source]
-    if measure.agg.value == "count_distinct" and measure.expr is not None:
-        for entity in source.entities.values():
-            if any(key == measure.expr for key in entity.keys):
-                return entity.name
+    counted = _counts_key(layer, measure) if measure.agg.value == "count_distinct" else None
+    if counted is not None:
+        return counted
     foreign = sorted(e.name for e in source.entities.values() if not e.primary)
     if len(foreign) == 1:
         return foreign[0]
@@ -146,8 +164,8 @@ def _parts(layer: SemanticLayer, metric: Metric) -> tuple[str, str | None, str |
             refs.append(part.measure)
         else:
             inner = layer.metric(part.name)
+            _check_kind(inner)
             if inner.kind.value != "simple":
-                _check_kind(inner)
                 raise QueryError(
                     f"metric '{metric.name}': its input '{part.name}' is a {inner.kind.value} "
                     "metric; only simple inputs can be split per unit",
@@ -155,6 +173,12 @@ def _parts(layer: SemanticLayer, metric: Metric) -> tuple[str, str | None, str |
                 )
             units.append(_parts(layer, inner)[0])
             refs.append(part.name)
+    if units[0] != units[1]:
+        raise QueryError(
+            f"metric '{metric.name}': its numerator counts {units[0]}s and its denominator "
+            f"{units[1]}s; name the one to randomise with unit=",
+            field="unit",
+        )
     return units[0], refs[0], refs[1]
 
 
@@ -188,15 +212,17 @@ def window_for(layer: SemanticLayer, metric: Metric, lookback: int, end: dt.date
     return Window(end - dt.timedelta(days=lookback - 1), end)
 
 
-def _side_layer(layer: SemanticLayer, metric: Metric, refs: dict[str, str]) -> SemanticLayer:
-    """A layer over the same graph and connection with a simple metric for each bare measure
-    of ``refs`` (name -> measure), filtered like ``metric``."""
+def _side_layer(
+    layer: SemanticLayer, added: dict[str, tuple[str, exp.Expr | None]]
+) -> SemanticLayer:
+    """A layer over the same graph and connection with a simple metric for each of ``added``
+    (name -> measure and filter)."""
     from metrics_layer.api import SemanticLayer
     from metrics_layer.graph.model import Metric as GraphMetric
     from metrics_layer.graph.model import MetricKind
     from metrics_layer.spec.models import MetricStatus
 
-    added = {
+    metrics = {
         name: GraphMetric(
             name,
             MetricKind.SIMPLE,
@@ -208,15 +234,22 @@ def _side_layer(layer: SemanticLayer, metric: Metric, refs: dict[str, str]) -> S
             (),
             (),
             (),
-            measure=ref,
-            filter=metric.filter,
+            measure=measure,
+            filter=condition,
         )
-        for name, ref in refs.items()
+        for name, (measure, condition) in added.items()
     }
-    graph = replace(layer.graph, metrics={**layer.graph.metrics, **added})
+    graph = replace(layer.graph, metrics={**layer.graph.metrics, **metrics})
     side = SemanticLayer(graph, timeout=layer.timeout)
     side.connection = layer.connection
     return side
+
+
+def _both(first: exp.Expr | None, second: exp.Expr) -> exp.Expr:
+    """Both conditions (the second alone when there is no first)."""
+    from sqlglot import exp
+
+    return second if first is None else exp.and_(first.copy(), second.copy())
 
 
 def _fetch(
@@ -246,19 +279,26 @@ def per_unit(
     names = [metric.name]
     source = layer
     if numerator is not None and denominator is not None:
-        refs = {}
+        added: dict[str, tuple[str, exp.Expr | None]] = {}
         names = []
         for role, ref in (("numerator", numerator), ("denominator", denominator)):
             if "." in ref:
-                name = f"{metric.sql_name}__{role}"
-                while name in layer.graph.metrics:
-                    name += "_"
-                refs[name] = ref
-                names.append(name)
+                measure, condition = ref, metric.filter
+            elif metric.filter is not None:
+                # A simple metric input under the ratio's filter: its own filter and the ratio's.
+                inner = layer.metric(ref)
+                assert inner.measure is not None
+                measure, condition = inner.measure, _both(inner.filter, metric.filter)
             else:
                 names.append(ref)
-        if refs:
-            source = _side_layer(layer, metric, refs)
+                continue
+            name = f"{metric.sql_name}__{role}"
+            while name in layer.graph.metrics:
+                name += "_"
+            added[name] = (measure, condition)
+            names.append(name)
+        if added:
+            source = _side_layer(layer, added)
     try:
         rows = _fetch(source, names, unit, window, where)
     except QueryError as exc:
@@ -273,21 +313,26 @@ def per_unit(
             continue
         else:
             x, y = float(row[0]), 1.0
-        if y != 0 or population is not None:
+        if x != 0 or y != 0 or population is not None:
             values[key] = (x, y)
     if population is not None:
         allowed = _population(layer, population, unit, window, where)
         values = {key: values.get(key, (0.0, 0.0 if len(names) == 2 else 1.0)) for key in allowed}
-    elif metric.kind.value == "simple" and values and all(x == 1 for x, _ in values.values()):
-        measure = layer.graph.measures[metric.measure or ""]
-        if measure.agg.value == "count_distinct":
-            raise QueryError(
-                f"metric '{metric.name}' counts {unit}s, so every {unit} it sees has the value 1; "
-                f"name the eligible {unit}s with population= (a metric counting them)",
-                field="population",
-            )
+    elif _counts_units(layer, metric) and all(x == 1 for x, _ in values.values()):
+        raise QueryError(
+            f"metric '{metric.name}' counts {unit}s, so every {unit} it sees has the value 1; "
+            f"name the eligible {unit}s with population= (a metric counting them)",
+            field="population",
+        )
     binary = all(y == 1 and x in (0, 1) for x, y in values.values())
     return UnitValues(metric.name, unit, window, values, binary, len(names) == 2 and not binary)
+
+
+def _counts_units(layer: SemanticLayer, metric: Metric) -> bool:
+    """Whether ``metric`` is a simple count of distinct units."""
+    if metric.kind.value != "simple" or metric.measure is None:
+        return False
+    return layer.graph.measures[metric.measure].agg.value == "count_distinct"
 
 
 def _population(
