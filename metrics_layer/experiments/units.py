@@ -271,8 +271,8 @@ def per_unit(
     where: str | None = None,
 ) -> UnitValues:
     """Each unit's ``(x, y)`` over ``window`` (module docstring). The units are those with a
-    value of the metric (a ratio: a non-zero denominator), or with ``population`` the units
-    where that metric is above zero, the metric's missing values then counting as 0."""
+    value of the metric (a ratio: a non-zero numerator or denominator), or with ``population``
+    the units where that metric is above zero, the metric's missing values then counting as 0."""
     _check_kind(metric)
     own, numerator, denominator = _parts(layer, metric)
     unit = unit or own
