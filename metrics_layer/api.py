@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from metrics_layer.checks.bounded import bounded_diagnostics
 from metrics_layer.errors import (
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from metrics_layer.checks.gate import Gate
     from metrics_layer.engine.connection import Connection
     from metrics_layer.engine.result import MetricVersion, Result
+    from metrics_layer.experiments import ExperimentPlan, ExperimentResult
     from metrics_layer.graph.graph import Graph
     from metrics_layer.graph.model import Metric
     from metrics_layer.planner.plan import Plan
@@ -529,6 +530,37 @@ class SemanticLayer:
         )
         self._refuse_broken(spec.metrics)
         return Query(self, spec)
+
+    @_boundary
+    def experiment(self, metric: str, *, mde: str | float, **options: Any) -> ExperimentPlan:
+        """Size an A/B test of ``metric``: units per arm and days to run for a minimum
+        detectable effect (``"5%"`` relative, or a number in the metric's units), from the
+        metric's own per-unit data. Options: ``alpha``, ``power``, ``arms``, ``allocation``,
+        ``lookback``, ``end``, ``traffic``, ``unit``, ``population``, ``where``
+        (docs/experiments.md)."""
+        from metrics_layer.experiments.sizing import SIZE_OPTIONS, checked_options, size
+
+        return size(self, metric, mde=mde, **checked_options(options, SIZE_OPTIONS))
+
+    @_boundary
+    def analyze_experiment(
+        self,
+        metric: str,
+        assignment: object,
+        *,
+        start: str | dt.date,
+        end: str | dt.date,
+        **options: Any,
+    ) -> ExperimentResult:
+        """Read a finished test of ``metric``: the metric per variant of ``assignment`` (unit
+        key to variant) over ``start``..``end``, with lift, interval, p-value and a
+        sample-ratio-mismatch check. Options: ``alpha``, ``control``, ``allocation``,
+        ``unit`` (docs/experiments.md)."""
+        from metrics_layer.experiments.analysis import ANALYZE_OPTIONS, analyze
+        from metrics_layer.experiments.sizing import checked_options
+
+        options = checked_options(options, ANALYZE_OPTIONS)
+        return analyze(self, metric, assignment, start=start, end=end, **options)
 
     def _refuse_broken(self, names: Sequence[str]) -> None:
         """A QueryError naming the first broken metric of ``names`` (a kept version ``m@N``

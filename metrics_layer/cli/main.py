@@ -26,6 +26,7 @@ from metrics_layer.errors import (
     DefinitionError,
     Diagnostic,
     InternalError,
+    QueryError,
     UserError,
     printable,
 )
@@ -164,6 +165,49 @@ def _parser() -> argparse.ArgumentParser:
         default="text",
         help="json: the metric's catalogue entry",
     )
+
+    sizing = sub.add_parser("size", help="size an A/B test of a metric; print the plan")
+    sizing.add_argument("metric")
+    sizing.add_argument(
+        "--mde",
+        required=True,
+        help="minimum detectable effect: '5%%' relative to the baseline, or a number in the "
+        "metric's units (0.02: two points of a rate); '-5%%' for a fall",
+    )
+    sizing.add_argument("--alpha", default="0.05", help="significance level, two-sided (0.05)")
+    sizing.add_argument("--power", default="0.8", help="power (0.8)")
+    sizing.add_argument("--arms", default="2", help="arms, control included (2)")
+    sizing.add_argument(
+        "--allocation", default=None, help="weights per arm, control first, e.g. 50,25,25"
+    )
+    sizing.add_argument("--lookback", default="28", help="days of data for the baseline (28)")
+    sizing.add_argument("--end", default=None, help="last day of data (default: the latest)")
+    sizing.add_argument(
+        "--traffic", default="1", help="share of eligible units enrolled, 0 to 1 (1)"
+    )
+    sizing.add_argument(
+        "--unit", default=None, help="the entity to randomise (default: the metric's)"
+    )
+    sizing.add_argument(
+        "--population", default=None, help="a metric whose units above 0 are the eligible units"
+    )
+    sizing.add_argument("--format", "-f", choices=["markdown", "html"], default="markdown")
+    with_project(sizing)
+
+    analysis = sub.add_parser("analyze", help="read a finished A/B test of a metric")
+    analysis.add_argument("metric")
+    analysis.add_argument(
+        "--assignment",
+        required=True,
+        help="CSV file with a header: unit key, variant (one row per unit); or a dimension "
+        "of the project holding each unit's variant (assignments.variant)",
+    )
+    analysis.add_argument("--start", required=True, help="first day of the test (YYYY-MM-DD)")
+    analysis.add_argument("--end", required=True, help="last day of the test (YYYY-MM-DD)")
+    analysis.add_argument("--alpha", default="0.05", help="significance level, two-sided (0.05)")
+    analysis.add_argument("--control", default=None, help="the control variant's name")
+    analysis.add_argument("--format", "-f", choices=["markdown", "html"], default="markdown")
+    with_project(analysis)
 
     sub.add_parser("schema", help="print the JSON Schema of definition files")
 
@@ -757,7 +801,93 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _number(value: str, flag: str, kind: type[int] | type[float] = float) -> Any:
+    """A flag's number, or a QueryError naming the flag."""
+    try:
+        return kind(value)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise QueryError(f"expected {what}, not {value!r:.60}", field=flag) from None
+
+
+def _cmd_size(args: argparse.Namespace) -> int:
+    from metrics_layer.experiments.sizing import check_inputs, size
+
+    allocation = None
+    if args.allocation is not None:
+        allocation = [_number(w, "--allocation") for w in args.allocation.split(",")]
+    options = {
+        "alpha": _number(args.alpha, "--alpha"),
+        "power": _number(args.power, "--power"),
+        "arms": _number(args.arms, "--arms", int),
+        "lookback": _number(args.lookback, "--lookback", int),
+        "traffic": _number(args.traffic, "--traffic"),
+    }
+    try:
+        check_inputs(mde=args.mde, allocation=allocation, end=args.end, **options)
+        plan = size(
+            _layer(args),
+            args.metric,
+            mde=args.mde,
+            allocation=allocation,
+            end=args.end,
+            unit=args.unit,
+            population=args.population,
+            **options,
+        )
+    except QueryError as exc:
+        raise _flagged(exc) from exc
+    print(plan.to_html() if args.format == "html" else plan.to_markdown())
+    return 0
+
+
+def _flagged(exc: QueryError) -> QueryError:
+    """The error with its field written as the command's flag (``--mde``)."""
+    if exc.field is None or exc.field == "metric":
+        return exc
+    flag = "--" + exc.field.split(" ")[0].replace("_", "-")
+    return QueryError(str(exc).removeprefix(f"{exc.field}: "), field=flag)
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    import csv
+
+    from metrics_layer.experiments.analysis import analyze
+
+    assignment: object = args.assignment
+    if os.path.exists(args.assignment) or args.assignment.lower().endswith(".csv"):
+        try:
+            with open(args.assignment, newline="", encoding="utf-8") as handle:
+                rows = list(csv.reader(handle))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise QueryError(
+                f"cannot read {args.assignment!r:.200}: {exc}", field="--assignment"
+            ) from exc
+        if len(rows) < 2 or any(len(row) != 2 for row in rows):
+            raise QueryError(
+                "expected a header line and rows of two columns: unit key, variant",
+                field="--assignment",
+            )
+        assignment = [tuple(row) for row in rows[1:]]
+    try:
+        result = analyze(
+            _layer(args),
+            args.metric,
+            assignment,
+            start=args.start,
+            end=args.end,
+            alpha=_number(args.alpha, "--alpha"),
+            control=args.control,
+        )
+    except QueryError as exc:
+        raise _flagged(exc) from exc
+    print(result.to_html() if args.format == "html" else result.to_markdown())
+    return 0
+
+
 _HANDLERS = {
+    "size": _cmd_size,
+    "analyze": _cmd_analyze,
     "serve": _cmd_serve,
     "query": _cmd_query,
     "compile": _cmd_compile,
