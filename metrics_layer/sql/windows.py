@@ -40,6 +40,8 @@ END = "window_end"
 PERIOD_DAYS = "period_days"
 MARK = "mark_day"
 CHANGE = "change"
+SIGN = "sign"
+SIGNS = "signs"
 NEXT = "next_day"
 EXPIRY = "expiry_day"
 
@@ -253,13 +255,8 @@ def _change_ctes(window: Window, daily: str, others: list[str]) -> list[exp.CTE]
             ]
         ).from_(exp.Table(this=ident(daily)), copy=False)
         ctes.append(exp.CTE(this=select.where(present, copy=False), alias=table_alias(runs)))
-        enter = exp.Select(
-            expressions=[
-                *(column(o, runs) for o in others),
-                alias(column(DAY, runs), MARK),
-                alias(exp.Literal.number(1), CHANGE),
-            ]
-        ).from_(exp.Table(this=ident(runs)), copy=False)
+        # Each run marks twice, +1 on its day and -1 when it leaves: the runs crossed with the
+        # two signs, so they are read once (MariaDB computes a CTE again for every reference).
         next_day = column(NEXT, runs)
         sooner = exp.and_(
             exp.Not(this=exp.Is(this=column(NEXT, runs), expression=exp.Null())),
@@ -267,15 +264,25 @@ def _change_ctes(window: Window, daily: str, others: list[str]) -> list[exp.CTE]
             copy=False,
         )
         leave = exp.Case(ifs=[exp.If(this=sooner, true=next_day)], default=column(EXPIRY, runs))
-        exit_ = exp.Select(
+        entering = exp.EQ(this=column(SIGN, SIGNS), expression=exp.Literal.number(1))
+        mark = exp.Case(ifs=[exp.If(this=entering, true=column(DAY, runs))], default=leave)
+        both = exp.Select(
             expressions=[
                 *(column(o, runs) for o in others),
-                alias(leave, MARK),
-                alias(exp.Neg(this=exp.Literal.number(1)), CHANGE),
+                alias(mark, MARK),
+                alias(column(SIGN, SIGNS), CHANGE),
             ]
         ).from_(exp.Table(this=ident(runs)), copy=False)
-        union = exp.Union(this=enter, expression=exit_, distinct=False)
-        ctes.append(exp.CTE(this=union, alias=table_alias(marks)))
+        signs = exp.Union(
+            this=exp.Select(expressions=[alias(exp.Literal.number(1), SIGN)]),
+            expression=exp.Select(expressions=[alias(exp.Neg(this=exp.Literal.number(1)), SIGN)]),
+            distinct=False,
+        )
+        both.append(
+            "joins",
+            exp.Join(this=exp.Subquery(this=signs, alias=table_alias(SIGNS)), kind="CROSS"),
+        )
+        ctes.append(exp.CTE(this=both, alias=table_alias(marks)))
     totals = exp.Select(
         expressions=[
             *(column(o, marks) for o in others),
