@@ -257,6 +257,21 @@ def _parser() -> argparse.ArgumentParser:
     locking.add_argument("path", nargs="?", default=None, help="definitions folder or file")
     with_outside(locking)
 
+    importing = sub.add_parser(
+        "import", help="convert definitions written for another tool; exit 1 if any part is not"
+    )
+    importing.add_argument("tool", choices=["dbt"], help="the format to read: dbt (MetricFlow)")
+    importing.add_argument("path", help="the dbt project folder (or one YAML file)")
+    importing.add_argument(
+        "--out",
+        default="dbt_definitions",
+        metavar="DIR",
+        help="folder to write the definitions to (default: ./dbt_definitions)",
+    )
+    importing.add_argument(
+        "--force", action="store_true", help="replace the written files in a folder that is not empty"
+    )
+
     serve = sub.add_parser("serve", help="run the HTTP service (needs the server extra)")
     with_project(serve)
     serve.add_argument(
@@ -885,9 +900,25 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from metrics_layer.importers.dbt import import_dbt
+
+    imported = import_dbt(args.path, args.out, force=args.force)
+    for note in imported.notes:
+        _say(f"{printable(note.place)}: note: {printable(note.what)}: {printable(note.reason)}")
+    for skipped in imported.skipped:
+        _say(printable(str(skipped)))
+    _say(
+        f"wrote {imported.sources} sources and {imported.metrics} metrics to "
+        f"{printable(str(args.out))}; {len(imported.skipped)} parts not converted"
+    )
+    return 1 if imported.skipped else 0
+
+
 _HANDLERS = {
     "size": _cmd_size,
     "analyze": _cmd_analyze,
+    "import": _cmd_import,
     "serve": _cmd_serve,
     "query": _cmd_query,
     "compile": _cmd_compile,
