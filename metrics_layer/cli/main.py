@@ -269,7 +269,9 @@ def _parser() -> argparse.ArgumentParser:
         help="folder to write the definitions to (default: ./dbt_definitions)",
     )
     importing.add_argument(
-        "--force", action="store_true", help="replace the written files in a folder that is not empty"
+        "--force",
+        action="store_true",
+        help="replace the written files in a folder that is not empty",
     )
 
     serve = sub.add_parser("serve", help="run the HTTP service (needs the server extra)")

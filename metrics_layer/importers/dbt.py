@@ -50,7 +50,9 @@ _AGGS = {
     "percentile": "percentile",
 }
 _PRIMARY_TYPES = ("primary", "unique", "natural")
-_REF = re.compile(r"""^\s*ref\(\s*['"]([A-Za-z0-9_.]+)['"]\s*(?:,\s*(?:v|version)\s*=\s*[^)]*)?\)\s*$""")
+_REF = re.compile(
+    r"""^\s*ref\(\s*['"]([A-Za-z0-9_.]+)['"]\s*(?:,\s*(?:v|version)\s*=\s*[^)]*)?\)\s*$"""
+)
 _DURATION = re.compile(r"^\s*(\d+)\s+(day|week|month|quarter|year)s?\s*$", re.IGNORECASE)
 _NAME = re.compile(r"[^a-z0-9_]+")
 _WINDOW_CHOICE = {"max": "last", "min": "first"}
@@ -178,7 +180,11 @@ class _Converter:
             if source_time in time_dims:
                 data["time"] = source_time
             else:
-                self.skip(model, f"{what}'s defaults.agg_time_dimension", f"'{source_time}' is not a time dimension of it")
+                self.skip(
+                    model,
+                    f"{what}'s defaults.agg_time_dimension",
+                    f"'{source_time}' is not a time dimension of it",
+                )
         for measure in _nodes(model.get("measures")):
             self.measure(source, measure, time_dims)
         self.sources.append(source)
@@ -187,13 +193,21 @@ class _Converter:
     def entity(self, source: _Item, entity: Node) -> None:
         name, kind = entity.get("name"), entity.get("type")
         if kind not in (*_PRIMARY_TYPES, "foreign"):
-            self.skip(entity, f"entity '{name}'", f"type {kind!r} is not primary, unique, natural or foreign")
+            self.skip(
+                entity,
+                f"entity '{name}'",
+                f"type {kind!r} is not primary, unique, natural or foreign",
+            )
             return
         data: dict[str, Any] = {"name": name, "key": entity.get("expr") or name}
         if kind in _PRIMARY_TYPES:
             data["primary"] = True
         if kind == "unique":
-            self.notes.append(Skipped(entity.place, f"entity '{name}'", "unique (may be NULL) is written as primary"))
+            self.notes.append(
+                Skipped(
+                    entity.place, f"entity '{name}'", "unique (may be NULL) is written as primary"
+                )
+            )
         source.children.append(_Item("entity", data, entity.place))
 
     def dimension(self, source: _Item, dimension: Node, validity: dict[str, str]) -> None:
@@ -209,7 +223,7 @@ class _Converter:
             data["grain"] = str(grain).lower()
             valid = params.get("validity_params")
             if isinstance(valid, Node):
-                column = data.get("expr", name)
+                column = str(data.get("expr", name))
                 if valid.get("is_start"):
                     validity["valid_from"] = column
                 if valid.get("is_end"):
@@ -237,7 +251,7 @@ class _Converter:
             expr = None
         elif agg == "count" and expr is None:
             expr = str(name)  # MetricFlow counts the non-NULL values of the column so named
-        if expr is not None and expr != name or (agg == "count" and expr is not None):
+        if expr is not None and (expr != name or agg == "count"):
             data["expr"] = expr
         params = measure.get("agg_params")
         if agg == "percentile":
@@ -245,13 +259,23 @@ class _Converter:
                 self.skip(measure, what, "agg: percentile without agg_params.percentile")
                 return
             if params.get("use_discrete_percentile") or params.get("use_approximate_percentile"):
-                self.skip(measure, what, "discrete and approximate percentiles have no equivalent (only the exact, interpolated one)")
+                self.skip(
+                    measure,
+                    what,
+                    "discrete and approximate percentiles have no equivalent "
+                    "(only the exact, interpolated one)",
+                )
                 return
             data["percentile"] = params["percentile"]
         own_time = measure.get("agg_time_dimension")
         if own_time is not None:
             if own_time not in time_dims:
-                self.skip(measure, what, f"agg_time_dimension '{own_time}' is not a time dimension of the semantic model")
+                self.skip(
+                    measure,
+                    what,
+                    f"agg_time_dimension '{own_time}' is not a time dimension "
+                    "of the semantic model",
+                )
                 return
             if own_time != source.data.get("time"):
                 data["time"] = own_time
@@ -259,12 +283,24 @@ class _Converter:
         if isinstance(non_additive, Node):
             time = data.get("time", source.data.get("time"))
             if non_additive.get("window_groupings"):
-                self.skip(measure, what, "non_additive_dimension.window_groupings (a last value per entity) has no equivalent; only the last day across all rows")
+                self.skip(
+                    measure,
+                    what,
+                    "non_additive_dimension.window_groupings (a last value per entity) has no "
+                    "equivalent; only the last day across all rows",
+                )
                 return
             if non_additive.get("name") != time:
-                self.skip(measure, what, f"non_additive_dimension '{non_additive.get('name')}' is not the measure's time ('{time}'); semi-additive measures here are cut by their own time")
+                self.skip(
+                    measure,
+                    what,
+                    f"non_additive_dimension '{non_additive.get('name')}' is not the measure's "
+                    f"time ('{time}'); semi-additive measures here are cut by their own time",
+                )
                 return
-            data["semi_additive"] = _WINDOW_CHOICE.get(str(non_additive.get("window_choice", "min")), "first")
+            data["semi_additive"] = _WINDOW_CHOICE.get(
+                str(non_additive.get("window_choice", "min")), "first"
+            )
         if isinstance(measure.get("label"), str):
             data["label"] = measure["label"]
         if isinstance(measure.get("description"), str):
@@ -304,7 +340,9 @@ class _Converter:
             elif kind == "conversion":
                 self._conversion(params, data)
             else:
-                raise NotConvertible(f"type {kind!r} is not simple, ratio, derived, cumulative or conversion")
+                raise NotConvertible(
+                    f"type {kind!r} is not simple, ratio, derived, cumulative or conversion"
+                )
             if filters:
                 data["filter"] = _and(translate_filter(f, self.names) for f in filters)
         except NotConvertible as exc:
@@ -351,20 +389,28 @@ class _Converter:
             return ref
         if not isinstance(ref, Node) or not isinstance(ref.get("name"), str):
             raise NotConvertible(f"{role} names no metric")
-        name = ref["name"]
+        name = str(ref["name"])
         filters = _filters(ref.get("filter"))
         if not filters:
             return name
         base = self.dbt_metrics.get(name)
         if base is None or base.get("type") != "simple":
-            raise NotConvertible(f"the {role} '{name}' has a filter of its own, which is converted only for simple metrics")
+            raise NotConvertible(
+                f"the {role} '{name}' has a filter of its own, which is converted only "
+                "for simple metrics"
+            )
         params = base.get("type_params") or Node()
         measure, measure_filters, extra = self._measure(params.get("measure"))
         helper = f"{parent}_{role}"
         all_filters = _filters(base.get("filter")) + measure_filters + filters
-        data = {"name": helper, "type": "simple", "measure": measure, **extra,
-                "filter": _and(translate_filter(f, self.names) for f in all_filters),
-                "description": f"'{name}' filtered as the {role} of '{parent}'."}
+        data = {
+            "name": helper,
+            "type": "simple",
+            "measure": measure,
+            **extra,
+            "filter": _and(translate_filter(f, self.names) for f in all_filters),
+            "description": f"'{name}' filtered as the {role} of '{parent}'.",
+        }
         self.metrics.append(_Item("metric", data, ref.place))
         return helper
 
@@ -398,7 +444,9 @@ class _Converter:
         if inputs:
             data["inputs"] = inputs
 
-    def _cumulative(self, node: Node, params: Node, data: dict[str, Any], filters: list[str]) -> None:
+    def _cumulative(
+        self, node: Node, params: Node, data: dict[str, Any], filters: list[str]
+    ) -> None:
         nested = params.get("cumulative_type_params")
         nested = nested if isinstance(nested, Node) else Node()
         window = nested.get("window", params.get("window"))
@@ -432,16 +480,23 @@ class _Converter:
             event: dict[str, Any] = {"measure": measure}
             source = measure.split(".")[0]
             if filters:
-                event["filter"] = _and(translate_filter(f, self.names, own_source=source) for f in filters)
+                event["filter"] = _and(
+                    translate_filter(f, self.names, own_source=source) for f in filters
+                )
             data[side] = event
         window = conv.get("window")
         if window is None:
-            raise NotConvertible("a conversion without a window (unbounded) has no equivalent; give it one in days or weeks")
+            raise NotConvertible(
+                "a conversion without a window (unbounded) has no equivalent; "
+                "give it one in days or weeks"
+            )
         number, unit = _duration(window, "window").split()
         if unit.startswith("week"):
             number, unit = str(int(number) * 7), "days"
         if not unit.startswith("day"):
-            raise NotConvertible(f"window '{window}': conversion windows are converted in days or weeks only")
+            raise NotConvertible(
+                f"window '{window}': conversion windows are converted in days or weeks only"
+            )
         data["window"] = f"{number} {'day' if number == '1' else 'days'}"
         constant = []
         for prop in _nodes(conv.get("constant_properties")):
@@ -452,7 +507,9 @@ class _Converter:
             data["constant"] = constant
         calculation = conv.get("calculation", "conversion_rate")
         if calculation not in ("conversion_rate", "conversions"):
-            raise NotConvertible(f"calculation {calculation!r} is not conversion_rate or conversions")
+            raise NotConvertible(
+                f"calculation {calculation!r} is not conversion_rate or conversions"
+            )
         if calculation == "conversions":
             data["calculation"] = "conversions"
 
@@ -478,16 +535,29 @@ def convert(root: Path) -> tuple[list[_Item], list[_Item], list[Skipped], list[S
         models += _nodes(data.get("semantic_models"))
         for metric in _nodes(data.get("metrics")):
             if "calculation_method" in metric:
-                converter.skip(metric, f"metric '{metric.get('name')}'", "the legacy dbt_metrics format (calculation_method) is not converted; MetricFlow metrics have type and type_params")
+                converter.skip(
+                    metric,
+                    f"metric '{metric.get('name')}'",
+                    "the legacy dbt_metrics format (calculation_method) is not converted; "
+                    "MetricFlow metrics have type and type_params",
+                )
             else:
                 metrics.append(metric)
         for saved in _nodes(data.get("saved_queries")):
-            converter.skip(saved, f"saved query '{saved.get('name')}'", "saved queries are queries, not definitions")
+            converter.skip(
+                saved,
+                f"saved query '{saved.get('name')}'",
+                "saved queries are queries, not definitions",
+            )
     converter.semantic_models(models)
     for metric in metrics:
         first = converter.dbt_metrics.setdefault(str(metric.get("name")), metric)
         if first is not metric:
-            converter.skip(metric, f"metric '{metric.get('name')}'", f"defined twice; the one at {first.place} is converted")
+            converter.skip(
+                metric,
+                f"metric '{metric.get('name')}'",
+                f"defined twice; the one at {first.place} is converted",
+            )
     for name, metric in converter.created.items():
         converter.dbt_metrics.setdefault(name, metric)
     for metric in converter.dbt_metrics.values():
@@ -510,8 +580,14 @@ def import_dbt(root: str | Path, out: str | Path, *, force: bool = False) -> Imp
     if target.exists() and not target.is_dir():
         raise UserError(f"--out: '{target}' is a file; give a folder")
     if target.is_dir() and any(target.iterdir()) and not force:
-        raise UserError(f"--out: '{target}' is not empty; give a new folder, or --force to replace {', '.join(names)} in it")
+        raise UserError(
+            f"--out: '{target}' is not empty; give a new folder, "
+            f"or --force to replace {', '.join(names)} in it"
+        )
     sources, metrics, skipped, notes, name = convert(Path(root))
+    if not sources and not metrics:
+        found = "; ".join(str(s) for s in skipped[:20]) or "no semantic_models or metrics found"
+        raise UserError(f"PATH: nothing was converted from '{root}': {found}")
     with tempfile.TemporaryDirectory(prefix="ml-dbt-") as tmp:
         work = Path(tmp)
         for _ in range(100):
@@ -580,12 +656,16 @@ def _write(
     text = [header, "sources:\n"]
     for source in sources:
         start = sum(t.count("\n") for t in text) + 1
-        head = {k: v for k, v in source.data.items()}
+        head = dict(source.data)
         block = _block([head]).replace("\n", "\n  ").rstrip() + "\n"
         text.append("  " + block)
         for offset in range(block.count("\n")):
             lines[("sources.yml", start + offset)] = source
-        for kind, key in (("entity", "entities"), ("dimension", "dimensions"), ("measure", "measures")):
+        for kind, key in (
+            ("entity", "entities"),
+            ("dimension", "dimensions"),
+            ("measure", "measures"),
+        ):
             children = [c for c in source.children if c.kind == kind]
             if not children:
                 continue
@@ -612,7 +692,9 @@ def _block(data: Any) -> str:
 
 
 def _flow(data: dict[str, Any]) -> str:
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=True, width=10**6)
+    text = yaml.safe_dump(
+        data, sort_keys=False, allow_unicode=True, default_flow_style=True, width=10**6
+    )
     return text.strip()
 
 
@@ -647,7 +729,10 @@ def _duration(value: Any, field_name: str) -> str:
     """``'7 days'``, ``'1 week'``: the count and the unit, as this library writes them."""
     match = _DURATION.match(str(value))
     if match is None:
-        raise NotConvertible(f"{field_name} '{value}' is not 'N day(s)', 'week(s)', 'month(s)', 'quarter(s)' or 'year(s)'")
+        raise NotConvertible(
+            f"{field_name} '{value}' is not 'N day(s)', 'week(s)', 'month(s)', "
+            "'quarter(s)' or 'year(s)'"
+        )
     number, unit = int(match.group(1)), match.group(2).lower()
     return f"{number} {unit}{'' if number == 1 else 's'}"
 
@@ -657,9 +742,29 @@ def _description(text: str) -> str:
     return re.sub(r"\{\{.*?\}\}", "", text, flags=re.DOTALL).strip() or "(a dbt doc block)"
 
 
-_ORDER = ("name", "type", "label", "description", "owner", "measure", "numerator", "denominator",
-          "expr", "inputs", "window", "grain_to_date", "entity", "base", "conversion", "constant",
-          "calculation", "filter", "fill_null", "fill_periods", "rollup")
+_ORDER = (
+    "name",
+    "type",
+    "label",
+    "description",
+    "owner",
+    "measure",
+    "numerator",
+    "denominator",
+    "expr",
+    "inputs",
+    "window",
+    "grain_to_date",
+    "entity",
+    "base",
+    "conversion",
+    "constant",
+    "calculation",
+    "filter",
+    "fill_null",
+    "fill_periods",
+    "rollup",
+)
 
 
 def _ordered(data: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ the library's own filter check later refuses what is not a safe boolean.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = ["NotConvertible", "translate_filter"]
@@ -27,7 +27,7 @@ _ENTITY = re.compile(rf"^Entity\({_ARG}\)$")
 _METRIC = re.compile(rf"^Metric\({_ARG},\s*group_by\s*=\s*\[{_ARG}\]\s*\)$")
 
 
-class NotConvertible(Exception):  # noqa: N818 - a reason, not an error of this library
+class NotConvertible(Exception):
     """A dbt construct with no equivalent here; the message is the reason shown to the user."""
 
 
@@ -60,7 +60,10 @@ def translate_filter(
     """
     if "{%" in text or "{#" in text:
         raise NotConvertible("the filter uses Jinja statements or comments ({% %}, {# #})")
-    replace: Callable[[re.Match[str]], str] = lambda m: _name(m.group(1), names, own_source)
+
+    def replace(match: re.Match[str]) -> str:
+        return _name(match.group(1), names, own_source)
+
     out = _CALL.sub(replace, text)
     if "{{" in out or "}}" in out:
         raise NotConvertible("the filter has an unclosed Jinja expression")
@@ -106,7 +109,9 @@ def _name(call: str, names: DimensionNames, own_source: str | None) -> str:
         )
     key = (parts[0], parts[1])
     if key not in names.dotted:
-        raise NotConvertible(f"'{path}': no semantic model has entity '{key[0]}' with dimension '{key[1]}'")
+        raise NotConvertible(
+            f"'{path}': no semantic model has entity '{key[0]}' with dimension '{key[1]}'"
+        )
     if own_source is not None:
         if names.source[key] != own_source:
             raise NotConvertible(
