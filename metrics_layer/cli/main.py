@@ -34,6 +34,9 @@ from metrics_layer.errors import (
 __all__ = ["EXIT_INTERNAL", "main"]
 
 DEFAULT_PATH = "definitions"
+# The name on the package index: "metrics-layer" there is another project with the same import
+# name, so this one is published as "kpi-layer" (README: Installing).
+DISTRIBUTION = "kpi-layer"
 PATH_VARIABLE = "METRICS_LAYER_PATH"
 EXIT_INTERNAL = 70  # EX_SOFTWARE in sysexits.h: a bug in the program, not in its input
 DEBUG_HELP = "show the traceback of an error (also accepted after the command)"
@@ -717,7 +720,7 @@ def _docs_url() -> str | None:
     from importlib.metadata import PackageNotFoundError, metadata
 
     try:
-        urls = metadata("metrics_layer").get_all("Project-URL") or []
+        urls = metadata(DISTRIBUTION).get_all("Project-URL") or []
     except PackageNotFoundError:
         return None
     for entry in urls:
@@ -780,8 +783,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         from metrics_layer.server.config import Limits, ServerConfig
     except ImportError as exc:
         raise UserError(
-            f"serve needs the server extra ({exc.name} is missing): "
-            "pip install 'metrics-layer[server]'"
+            f"serve needs the server extra ({exc.name} is missing): pip install 'kpi-layer[server]'"
         ) from exc
     config = ServerConfig(
         project=_path(args.project),
