@@ -80,13 +80,11 @@ def _saas_tables(con: duckdb.DuckDBPyConnection) -> None:
             first = signed + dt.timedelta(days=rng.randrange(0, 10))
             last = min(first + dt.timedelta(days=rng.randrange(10, 60)), dt.date(2026, 3, 31))
             plan, amount = rng.choice([("basic", 29), ("pro", 99)])
-            day = first
-            while day <= last:
-                con.execute(
-                    "INSERT INTO fct_subscription_days VALUES (?, ?, ?, ?, ?)",
-                    [account, account, day, plan, amount],
-                )
-                day += dt.timedelta(days=1)
+            days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+            con.executemany(
+                "INSERT INTO fct_subscription_days VALUES (?, ?, ?, ?, ?)",
+                [[account, account, day, plan, amount] for day in days],
+            )
 
 
 @pytest.fixture(scope="module")
