@@ -55,6 +55,7 @@ _REF = re.compile(
 )
 _DURATION = re.compile(r"^\s*(\d+)\s+(day|week|month|quarter|year)s?\s*$", re.IGNORECASE)
 _NAME = re.compile(r"[^a-z0-9_]+")
+_DEFINED_AT = re.compile(r"\(defined at (\S+?):(\d+)(?::\d+)?\)")
 _WINDOW_CHOICE = {"max": "last", "min": "first"}
 _PERIOD_AGG = {"first": "first", "last": "last", "average": "average"}
 
@@ -115,6 +116,15 @@ class _Converter:
     def skip(self, node: Node, what: str, reason: str) -> None:
         self.skipped.append(Skipped(node.place, what, reason))
 
+    def description(self, node: Node) -> str:
+        """The node's description; a note when dbt's ``{{ doc() }}`` calls were removed."""
+        text = str(node["description"])
+        cleaned = _description(text)
+        if cleaned != text.strip():
+            what = f"the description of '{node.get('name')}'"
+            self.notes.append(Skipped(node.place, what, "{{ doc() }} calls removed"))
+        return cleaned
+
     # Semantic models -------------------------------------------------------------------
 
     def semantic_models(self, models: list[Node]) -> None:
@@ -158,7 +168,7 @@ class _Converter:
             return None
         data: dict[str, Any] = {"name": name, "table": ref.group(1)}
         if isinstance(model.get("description"), str):
-            data["description"] = _description(model["description"])
+            data["description"] = self.description(model)
         defaults = model.get("defaults")
         source_time = defaults.get("agg_time_dimension") if isinstance(defaults, Node) else None
         source = _Item("source", data, model.place)
@@ -234,7 +244,7 @@ class _Converter:
         if isinstance(dimension.get("label"), str):
             data["label"] = dimension["label"]
         if isinstance(dimension.get("description"), str):
-            data["description"] = _description(dimension["description"])
+            data["description"] = self.description(dimension)
         source.children.append(_Item("dimension", data, dimension.place))
 
     def measure(self, source: _Item, measure: Node, time_dims: set[str]) -> None:
@@ -304,7 +314,7 @@ class _Converter:
         if isinstance(measure.get("label"), str):
             data["label"] = measure["label"]
         if isinstance(measure.get("description"), str):
-            data["description"] = _description(measure["description"])
+            data["description"] = self.description(measure)
         self.measure_source[str(name)] = source.data["name"]
         source.children.append(_Item("measure", data, measure.place))
         if measure.get("create_metric") is True:
@@ -352,7 +362,7 @@ class _Converter:
             data.pop("filter")
         for key in ("label", "description"):
             if isinstance(node.get(key), str):
-                data[key] = _description(node[key]) if key == "description" else node[key]
+                data[key] = self.description(node) if key == "description" else node[key]
         meta = node.get("meta") or (node.get("config") or {}).get("meta")
         if isinstance(meta, dict) and isinstance(meta.get("owner"), str):
             data["owner"] = meta["owner"]
@@ -590,12 +600,15 @@ def import_dbt(root: str | Path, out: str | Path, *, force: bool = False) -> Imp
         raise UserError(f"PATH: nothing was converted from '{root}': {found}")
     with tempfile.TemporaryDirectory(prefix="ml-dbt-") as tmp:
         work = Path(tmp)
+        warnings: list[Skipped] = []
         for _ in range(100):
             lines = _write(work, name, sources, metrics)
-            removed = _refused(work, lines, sources, metrics)
+            warnings = []
+            removed = _refused(work, lines, sources, metrics, warnings)
             if not removed:
                 break
             skipped += removed
+        notes += warnings
         target.mkdir(parents=True, exist_ok=True)
         files = []
         for file in names:
@@ -605,23 +618,36 @@ def import_dbt(root: str | Path, out: str | Path, *, force: bool = False) -> Imp
 
 
 def _refused(
-    work: Path, lines: dict[tuple[str, int], _Item], sources: list[_Item], metrics: list[_Item]
+    work: Path,
+    lines: dict[tuple[str, int], _Item],
+    sources: list[_Item],
+    metrics: list[_Item],
+    warnings: list[Skipped],
 ) -> list[Skipped]:
-    """Take out every item the check finds an error in; the skips, with the check's reason."""
+    """Take out every item the check finds an error in; the skips, with the check's reason.
+    The check's warnings about an item (two measures computing the same thing) are added to
+    ``warnings``, to be shown as notes."""
     from metrics_layer.api import check
     from metrics_layer.errors import Level
+
+    def dbt_place(match: re.Match[str]) -> str:
+        other = lines.get((Path(match.group(1)).name, int(match.group(2))))
+        return f"(defined at {other.origin})" if other else match.group(0)
 
     _graph, diagnostics = check(work)
     out: list[Skipped] = []
     for diagnostic in diagnostics:
-        if diagnostic.level != Level.ERROR:
-            continue
         item = lines.get((Path(diagnostic.file or "").name, diagnostic.line or 0))
         if item is None:
             continue
+        # A place in the converted files is shown as the dbt place it came from.
+        message = _DEFINED_AT.sub(dbt_place, diagnostic.message)
+        if diagnostic.level != Level.ERROR:
+            warnings.append(Skipped(item.origin, item.what, f"check: {message}"))
+            continue
         if not _remove(item, sources, metrics):
             continue
-        out.append(Skipped(item.origin, item.what, f"{diagnostic.message} (when checked)"))
+        out.append(Skipped(item.origin, item.what, f"{message} (when checked)"))
     if not out and any(d.level == Level.ERROR for d in diagnostics):
         # An error that points at no single item: nothing can be taken out to fix it.
         first = next(d for d in diagnostics if d.level == Level.ERROR)

@@ -140,3 +140,26 @@ def test_broken_files_and_models_are_reported(tmp_path: Path) -> None:
 def test_a_missing_project_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ml.UserError, match="does not exist"):
         import_dbt(tmp_path / "nope", tmp_path / "out")
+
+
+def test_check_findings_point_at_the_dbt_places(tmp_path: Path) -> None:
+    (tmp_path / "dup.yml").write_text(
+        "semantic_models:\n"
+        "  - name: orders\n    model: ref('orders')\n"
+        "    description: \"{{ doc('orders') }}\"\n"
+        "    measures:\n"
+        "      - {name: a, agg: sum, expr: x, create_metric: true}\n"
+        "      - {name: b, agg: sum, expr: x, create_metric: true}\n",
+        encoding="utf-8",
+    )
+    imported = import_dbt(tmp_path / "dup.yml", tmp_path / "out")
+    dup = str(tmp_path / "dup.yml")
+    assert [str(s) for s in imported.skipped] == [
+        f"{dup}:7: skipped metric 'b': metric 'b' computes exactly what 'a' computes "
+        f"(defined at {dup}:6): the same KPI under two names (when checked)"
+    ]
+    assert [(n.place, n.what) for n in imported.notes] == [
+        (f"{dup}:2", "the description of 'orders'"),
+        (f"{dup}:7", "measure 'b'"),
+    ]
+    assert f"(defined at {dup}:6)" in imported.notes[1].reason
