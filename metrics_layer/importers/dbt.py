@@ -50,6 +50,24 @@ _AGGS = {
     "percentile": "percentile",
 }
 _PRIMARY_TYPES = ("primary", "unique", "natural")
+# The fields the importer reads or knows to have no effect on numbers; any other is a note.
+_COMMON = {"name", "description", "label", "config", "meta"}
+_KNOWN = {
+    "semantic model": _COMMON
+    | {"model", "defaults", "entities", "dimensions", "measures", "primary_entity"},
+    "entity": _COMMON | {"type", "expr", "role"},
+    "dimension": _COMMON | {"type", "expr", "type_params", "is_partition"},
+    "measure": _COMMON
+    | {
+        "agg",
+        "expr",
+        "agg_params",
+        "agg_time_dimension",
+        "non_additive_dimension",
+        "create_metric",
+    },
+    "metric": _COMMON | {"type", "type_params", "filter", "time_granularity", "agg", "expr"},
+}
 _REF = re.compile(
     r"""^\s*ref\(\s*['"]([A-Za-z0-9_.]+)['"]\s*(?:,\s*(?:v|version)\s*=\s*[^)]*)?\)\s*$"""
 )
@@ -113,6 +131,17 @@ class _Converter:
         self.measure_names: set[str] = set()
         self.names = DimensionNames({}, {})
 
+    def known(self, node: Node, kind: str) -> None:
+        """A note for each field of ``node`` the importer does not know (a newer spec)."""
+        for key in sorted(set(node) - _KNOWN[kind], key=str):
+            self.notes.append(
+                Skipped(
+                    node.place,
+                    f"{kind} '{node.get('name')}'",
+                    f"the field '{key}' is not known to the importer; left out",
+                )
+            )
+
     def skip(self, node: Node, what: str, reason: str) -> None:
         self.skipped.append(Skipped(node.place, what, reason))
 
@@ -158,6 +187,7 @@ class _Converter:
 
     def semantic_model(self, model: Node) -> _Item | None:
         name = model.get("name")
+        self.known(model, "semantic model")
         if not isinstance(name, str):
             self.skip(model, "a semantic model", "it has no name")
             return None
@@ -202,6 +232,7 @@ class _Converter:
 
     def entity(self, source: _Item, entity: Node) -> None:
         name, kind = entity.get("name"), entity.get("type")
+        self.known(entity, "entity")
         if kind not in (*_PRIMARY_TYPES, "foreign"):
             self.skip(
                 entity,
@@ -222,6 +253,7 @@ class _Converter:
 
     def dimension(self, source: _Item, dimension: Node, validity: dict[str, str]) -> None:
         name, kind = dimension.get("name"), dimension.get("type", "categorical")
+        self.known(dimension, "dimension")
         data: dict[str, Any] = {"name": name}
         if dimension.get("expr") not in (None, name):
             data["expr"] = str(dimension["expr"])
@@ -249,6 +281,7 @@ class _Converter:
 
     def measure(self, source: _Item, measure: Node, time_dims: set[str]) -> None:
         name, agg = measure.get("name"), str(measure.get("agg", ""))
+        self.known(measure, "measure")
         what = f"measure '{name}'"
         self.measure_names.add(str(name))
         if agg not in _AGGS:
@@ -328,12 +361,18 @@ class _Converter:
 
     def metric(self, node: Node) -> None:
         name, kind = node.get("name"), node.get("type")
+        self.known(node, "metric")
         what = f"metric '{name}'"
         params = node.get("type_params")
         params = params if isinstance(params, Node) else Node()
         data: dict[str, Any] = {"name": name, "type": kind}
         try:
             filters = _filters(node.get("filter"))
+            if kind == "simple" and "agg" in node:
+                raise NotConvertible(
+                    "a metric with its own agg (the newer dbt spec) is not converted; "
+                    "name a measure in type_params.measure"
+                )
             if kind == "simple":
                 measure, measure_filters, extra = self._measure(params.get("measure"))
                 data["measure"] = measure
@@ -553,6 +592,14 @@ def convert(root: Path) -> tuple[list[_Item], list[_Item], list[Skipped], list[S
                 )
             else:
                 metrics.append(metric)
+        for model in _nodes(data.get("models")):
+            if "semantic_model" in model or "metrics" in model:
+                converter.skip(
+                    model,
+                    f"model '{model.get('name')}'",
+                    "semantic models and metrics declared on a model (the newer dbt spec) are "
+                    "not converted; declare them under semantic_models: and metrics:",
+                )
         for saved in _nodes(data.get("saved_queries")):
             converter.skip(
                 saved,

@@ -163,3 +163,27 @@ def test_check_findings_point_at_the_dbt_places(tmp_path: Path) -> None:
         (f"{dup}:7", "measure 'b'"),
     ]
     assert f"(defined at {dup}:6)" in imported.notes[1].reason
+
+
+def test_the_newer_spec_is_reported_not_dropped(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "m.yml").write_text(
+        "semantic_models:\n  - name: y\n    model: ref('y')\n"
+        "    measures: [{name: rows, agg: count, expr: '1', new_field: 1}]\n"
+        "models:\n  - name: orders\n    semantic_model: {enabled: true}\n"
+        "metrics:\n  - name: total\n    type: simple\n    agg: sum\n    expr: amount\n",
+        encoding="utf-8",
+    )
+    imported = import_dbt(tmp_path / "p", tmp_path / "out")
+    assert [(Path(s.place).name, s.what) for s in imported.skipped] == [
+        ("m.yml:6", "model 'orders'"),
+        ("m.yml:9", "metric 'total'"),
+    ]
+    assert all("newer dbt spec" in s.reason for s in imported.skipped)
+    assert [(Path(n.place).name, n.what, n.reason) for n in imported.notes] == [
+        (
+            "m.yml:4",
+            "measure 'rows'",
+            "the field 'new_field' is not known to the importer; left out",
+        )
+    ]
