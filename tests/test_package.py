@@ -184,6 +184,9 @@ def test_the_distribution_name_is_ours_everywhere() -> None:
     for path in files:
         text = path.read_text(encoding="utf-8")
         assert "metrics-layer[" not in text, path
+        # The index normalises metrics_layer to metrics-layer: the other project.
+        assert not re.search(r"pip install ['\"]?metrics[-_]layer\b", text), path
+        assert "metrics_layer[" not in text, path
         for extra in re.findall(r"kpi-layer\[([a-z]+)\]", text):
             assert extra in extras, (path, extra)
             hints += 1
