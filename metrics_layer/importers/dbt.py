@@ -488,7 +488,8 @@ class _Converter:
                 if target is None or target.get("type") != "cumulative":
                     raise NotConvertible("offset_to_grain is converted only for cumulative inputs")
                 entry["offset_to_grain"] = str(to_grain)
-            inputs.append(entry)
+            if len(entry) > 1:  # a bare metric named in expr needs no input entry
+                inputs.append(entry)
         data["expr"] = expr.strip()
         if inputs:
             data["inputs"] = inputs

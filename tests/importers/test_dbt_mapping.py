@@ -70,11 +70,13 @@ def test_metrics(converted: tuple[Imported, Path]) -> None:
         "subscription.started_at.month >= '2026-01-01' AND customer IS NOT NULL"
     )
     assert metrics["subscribers_to_date"]["rollup"] == "first"
-    assert metrics["subscribers_growth_mtd"]["inputs"][1] == {
-        "metric": "subscribers_to_date",
-        "alias": "start_of_month",
-        "offset_to_grain": "month",
-    }
+    assert metrics["subscribers_growth_mtd"]["inputs"] == [
+        {
+            "metric": "subscribers_to_date",
+            "alias": "start_of_month",
+            "offset_to_grain": "month",
+        }
+    ]
     repeat = metrics["same_channel_repeat"]
     assert (repeat["window"], repeat["constant"]) == ("14 days", ["channel"])
     assert repeat["conversion"] == {"measure": "subscriptions.starts", "filter": "channel = 'web'"}
