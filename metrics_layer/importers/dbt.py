@@ -157,14 +157,11 @@ class _Converter:
     # Semantic models -------------------------------------------------------------------
 
     def semantic_models(self, models: list[Node]) -> None:
+        """Convert every semantic model, and record the dotted name of each of their
+        dimensions: ``entity.dimension`` when the model's primary entity is a primary key of
+        the source, else ``source.dimension`` (a history source, a ``primary_entity:``)."""
         dotted: dict[tuple[str, str], str] = {}
         source_of: dict[tuple[str, str], str] = {}
-        primary_count: dict[str, int] = {}
-        for model in models:
-            for entity in _nodes(model.get("entities")):
-                if entity.get("type") in ("primary", "unique"):
-                    name = str(entity.get("name"))
-                    primary_count[name] = primary_count.get(name, 0) + 1
         for model in models:
             source = self.semantic_model(model)
             if source is None:
@@ -172,7 +169,7 @@ class _Converter:
             primary = _primary_entity(model)
             if primary is None:
                 continue
-            by_entity = primary_count.get(primary, 0) >= 1 and any(
+            by_entity = any(
                 e.data["name"] == primary and e.data.get("primary")
                 for e in source.children
                 if e.kind == "entity"
