@@ -18,14 +18,10 @@ cumulative (``window`` -> ``rolling``, else ``cumulative``) and conversion.
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from metrics_layer.errors import UserError
 from metrics_layer.importers.dbt_filters import (
@@ -33,6 +29,7 @@ from metrics_layer.importers.dbt_filters import (
     NotConvertible,
     translate_filter,
 )
+from metrics_layer.importers.dbt_output import FILES, Item, Skipped, write_checked
 from metrics_layer.importers.dbt_yaml import Node, read_project
 
 __all__ = ["Imported", "Skipped", "convert", "import_dbt"]
@@ -73,36 +70,8 @@ _REF = re.compile(
 )
 _DURATION = re.compile(r"^\s*(\d+)\s+(day|week|month|quarter|year)s?\s*$", re.IGNORECASE)
 _NAME = re.compile(r"[^a-z0-9_]+")
-_DEFINED_AT = re.compile(r"\(defined at (\S+?):(\d+)(?::\d+)?\)")
 _WINDOW_CHOICE = {"max": "last", "min": "first"}
 _PERIOD_AGG = {"first": "first", "last": "last", "average": "average"}
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """Something of the dbt project that is not in the written definitions, and why."""
-
-    place: str
-    what: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.place}: skipped {self.what}: {self.reason}"
-
-
-@dataclass
-class _Item:
-    """One written item (a source, or an entity, dimension, measure or metric) and the dbt
-    place it came from, so that the check's findings lead back there."""
-
-    kind: str
-    data: dict[str, Any]
-    origin: str
-    children: list[_Item] = field(default_factory=list)
-
-    @property
-    def what(self) -> str:
-        return f"{self.kind} '{self.data['name']}'"
 
 
 @dataclass(frozen=True)
@@ -123,8 +92,8 @@ class _Converter:
     def __init__(self) -> None:
         self.skipped: list[Skipped] = []
         self.notes: list[Skipped] = []
-        self.sources: list[_Item] = []
-        self.metrics: list[_Item] = []
+        self.sources: list[Item] = []
+        self.metrics: list[Item] = []
         self.measure_source: dict[str, str] = {}
         self.dbt_metrics: dict[str, Node] = {}
         self.created: dict[str, Node] = {}
@@ -182,7 +151,7 @@ class _Converter:
                     source_of[key] = source.data["name"]
         self.names = DimensionNames(dotted, source_of)
 
-    def semantic_model(self, model: Node) -> _Item | None:
+    def semantic_model(self, model: Node) -> Item | None:
         name = model.get("name")
         self.known(model, "semantic model")
         if not isinstance(name, str):
@@ -198,7 +167,7 @@ class _Converter:
             data["description"] = self.description(model)
         defaults = model.get("defaults")
         source_time = defaults.get("agg_time_dimension") if isinstance(defaults, Node) else None
-        source = _Item("source", data, model.place)
+        source = Item("source", data, model.place)
         for entity in _nodes(model.get("entities")):
             self.entity(source, entity)
         validity: dict[str, str] = {}
@@ -227,7 +196,7 @@ class _Converter:
         self.sources.append(source)
         return source
 
-    def entity(self, source: _Item, entity: Node) -> None:
+    def entity(self, source: Item, entity: Node) -> None:
         name, kind = entity.get("name"), entity.get("type")
         self.known(entity, "entity")
         if kind not in (*_PRIMARY_TYPES, "foreign"):
@@ -246,9 +215,9 @@ class _Converter:
                     entity.place, f"entity '{name}'", "unique (may be NULL) is written as primary"
                 )
             )
-        source.children.append(_Item("entity", data, entity.place))
+        source.children.append(Item("entity", data, entity.place))
 
-    def dimension(self, source: _Item, dimension: Node, validity: dict[str, str]) -> None:
+    def dimension(self, source: Item, dimension: Node, validity: dict[str, str]) -> None:
         name, kind = dimension.get("name"), dimension.get("type", "categorical")
         self.known(dimension, "dimension")
         data: dict[str, Any] = {"name": name}
@@ -274,9 +243,9 @@ class _Converter:
             data["label"] = dimension["label"]
         if isinstance(dimension.get("description"), str):
             data["description"] = self.description(dimension)
-        source.children.append(_Item("dimension", data, dimension.place))
+        source.children.append(Item("dimension", data, dimension.place))
 
-    def measure(self, source: _Item, measure: Node, time_dims: set[str]) -> None:
+    def measure(self, source: Item, measure: Node, time_dims: set[str]) -> None:
         name, agg = measure.get("name"), str(measure.get("agg", ""))
         self.known(measure, "measure")
         what = f"measure '{name}'"
@@ -346,7 +315,7 @@ class _Converter:
         if isinstance(measure.get("description"), str):
             data["description"] = self.description(measure)
         self.measure_source[str(name)] = source.data["name"]
-        source.children.append(_Item("measure", data, measure.place))
+        source.children.append(Item("measure", data, measure.place))
         if measure.get("create_metric") is True:
             params = Node({"measure": name})
             metric = Node({"name": name, "type": "simple", "type_params": params})
@@ -402,7 +371,7 @@ class _Converter:
         meta = node.get("meta") or (node.get("config") or {}).get("meta")
         if isinstance(meta, dict) and isinstance(meta.get("owner"), str):
             data["owner"] = meta["owner"]
-        self.metrics.append(_Item("metric", _ordered(data), node.place))
+        self.metrics.append(Item("metric", _ordered(data), node.place))
 
     def _measure(self, ref: Any) -> tuple[str, list[str], dict[str, Any]]:
         """A metric's measure input: ``source.measure``, its filters and its options."""
@@ -457,7 +426,7 @@ class _Converter:
             "filter": _and(translate_filter(f, self.names) for f in all_filters),
             "description": f"'{name}' filtered as the {role} of '{parent}'.",
         }
-        self.metrics.append(_Item("metric", data, ref.place))
+        self.metrics.append(Item("metric", data, ref.place))
         return helper
 
     def _derived(self, node: Node, params: Node, data: dict[str, Any]) -> None:
@@ -561,7 +530,7 @@ class _Converter:
             data["calculation"] = "conversions"
 
 
-def convert(root: Path) -> tuple[list[_Item], list[_Item], list[Skipped], list[Skipped], str]:
+def convert(root: Path) -> tuple[list[Item], list[Item], list[Skipped], list[Skipped], str]:
     """The dbt project at ``root`` as sources and metrics, the skips and notes, and a project
     name (from ``dbt_project.yml``)."""
     if not root.exists():
@@ -631,142 +600,21 @@ def import_dbt(root: str | Path, out: str | Path, *, force: bool = False) -> Imp
     are replaced, and nothing else in it is touched).
     """
     target = Path(out)
-    names = ("metrics_layer.yml", "sources.yml", "metrics.yml")
     if target.exists() and not target.is_dir():
         raise UserError(f"--out: '{target}' is a file; give a folder")
     if target.is_dir() and any(target.iterdir()) and not force:
         raise UserError(
             f"--out: '{target}' is not empty; give a new folder, "
-            f"or --force to replace {', '.join(names)} in it"
+            f"or --force to replace {', '.join(FILES)} in it"
         )
     sources, metrics, skipped, notes, name = convert(Path(root))
     if not sources and not metrics:
         found = "; ".join(str(s) for s in skipped[:20]) or "no semantic_models or metrics found"
         raise UserError(f"PATH: nothing was converted from '{root}': {found}")
-    with tempfile.TemporaryDirectory(prefix="ml-dbt-") as tmp:
-        work = Path(tmp)
-        warnings: list[Skipped] = []
-        for _ in range(100):
-            lines = _write(work, name, sources, metrics)
-            warnings = []
-            removed = _refused(work, lines, sources, metrics, warnings)
-            if not removed:
-                break
-            skipped += removed
-        notes += warnings
-        target.mkdir(parents=True, exist_ok=True)
-        files = []
-        for file in names:
-            shutil.copyfile(work / file, target / file)
-            files.append(target / file)
+    files, checked = write_checked(target, name, sources, metrics)
+    skipped += checked.skipped
+    notes += checked.notes
     return Imported(tuple(files), tuple(skipped), tuple(notes), len(sources), len(metrics))
-
-
-def _refused(
-    work: Path,
-    lines: dict[tuple[str, int], _Item],
-    sources: list[_Item],
-    metrics: list[_Item],
-    warnings: list[Skipped],
-) -> list[Skipped]:
-    """Take out every item the check finds an error in; the skips, with the check's reason.
-    The check's warnings about an item (two measures computing the same thing) are added to
-    ``warnings``, to be shown as notes."""
-    from metrics_layer.api import check
-    from metrics_layer.errors import Level
-
-    def dbt_place(match: re.Match[str]) -> str:
-        other = lines.get((Path(match.group(1)).name, int(match.group(2))))
-        return f"(defined at {other.origin})" if other else match.group(0)
-
-    _graph, diagnostics = check(work)
-    out: list[Skipped] = []
-    for diagnostic in diagnostics:
-        item = lines.get((Path(diagnostic.file or "").name, diagnostic.line or 0))
-        if item is None:
-            continue
-        # A place in the converted files is shown as the dbt place it came from.
-        message = _DEFINED_AT.sub(dbt_place, diagnostic.message)
-        if diagnostic.level != Level.ERROR:
-            warnings.append(Skipped(item.origin, item.what, f"check: {message}"))
-            continue
-        if not _remove(item, sources, metrics):
-            continue
-        out.append(Skipped(item.origin, item.what, f"{message} (when checked)"))
-    if not out and any(d.level == Level.ERROR for d in diagnostics):
-        # An error that points at no single item: nothing can be taken out to fix it.
-        first = next(d for d in diagnostics if d.level == Level.ERROR)
-        raise UserError(f"the converted definitions do not check: {first}")
-    return out
-
-
-def _remove(item: _Item, sources: list[_Item], metrics: list[_Item]) -> bool:
-    if item in metrics:
-        metrics.remove(item)
-        return True
-    if item in sources:
-        sources.remove(item)
-        return True
-    for source in sources:
-        if item in source.children:
-            source.children.remove(item)
-            if item.kind == "dimension" and source.data.get("time") == item.data["name"]:
-                source.data.pop("time")
-            return True
-    return False
-
-
-def _write(
-    folder: Path, name: str, sources: list[_Item], metrics: list[_Item]
-) -> dict[tuple[str, int], _Item]:
-    """Write the three files; returns which item each written line belongs to."""
-    header = "# Converted from dbt semantic models and metrics by `metrics-layer import dbt`.\n"
-    project = {"project": {"name": name, "paths": ["."]}}
-    (folder / "metrics_layer.yml").write_text(header + _block(project), encoding="utf-8")
-    lines: dict[tuple[str, int], _Item] = {}
-    text = [header, "sources:\n"]
-    for source in sources:
-        start = sum(t.count("\n") for t in text) + 1
-        head = dict(source.data)
-        block = _block([head]).replace("\n", "\n  ").rstrip() + "\n"
-        text.append("  " + block)
-        for offset in range(block.count("\n")):
-            lines[("sources.yml", start + offset)] = source
-        for kind, key in (
-            ("entity", "entities"),
-            ("dimension", "dimensions"),
-            ("measure", "measures"),
-        ):
-            children = [c for c in source.children if c.kind == kind]
-            if not children:
-                continue
-            text.append(f"    {key}:\n")
-            for child in children:
-                lines[("sources.yml", sum(t.count("\n") for t in text) + 1)] = child
-                text.append(f"      - {_flow(child.data)}\n")
-    if not sources:
-        text[-1] = "sources: []\n"
-    (folder / "sources.yml").write_text("".join(text), encoding="utf-8")
-    text = [header, "metrics:\n" if metrics else "metrics: []\n"]
-    for metric in metrics:
-        start = sum(t.count("\n") for t in text) + 1
-        block = "  " + _block([metric.data]).replace("\n", "\n  ").rstrip() + "\n"
-        for offset in range(block.count("\n")):
-            lines[("metrics.yml", start + offset)] = metric
-        text.append(block)
-    (folder / "metrics.yml").write_text("".join(text), encoding="utf-8")
-    return lines
-
-
-def _block(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-
-
-def _flow(data: dict[str, Any]) -> str:
-    text = yaml.safe_dump(
-        data, sort_keys=False, allow_unicode=True, default_flow_style=True, width=10**6
-    )
-    return text.strip()
 
 
 def _nodes(value: Any) -> list[Node]:
