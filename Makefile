@@ -1,7 +1,7 @@
 # Routine actions; run from the project root with the venv active.
 PYTHON ?= python
 
-.PHONY: help install test test-fast fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check bench-compile bench-load bench-import golden schema allowlist docs demo check lock ci bench-kpis serve test-server test-page
+.PHONY: help install test test-fast fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check bench-compile bench-load bench-import golden schema allowlist docs demo check lock ci bench-kpis serve test-server test-page package
 
 help:
 	@echo "install    editable install with dev extras"
@@ -30,6 +30,7 @@ help:
 	@echo "serve      the HTTP service on the shipped definitions, anonymous, on 127.0.0.1:8000"
 	@echo "test-server  the HTTP service's tests"
 	@echo "test-page  the catalogue page's tests (in Chromium when /usr/bin/chromium exists); screenshot in tests/artifacts/"
+	@echo "package    build the wheel and sdist, install the wheel in a fresh venv and run it (~1.5 min)"
 
 install:
 	$(PYTHON) -m pip install -e ".[dev]"
@@ -119,3 +120,6 @@ test-server:
 
 test-page:
 	$(PYTHON) -m pytest tests/server_page -n 2 -rs
+
+package:
+	METRICS_LAYER_PACKAGE_TEST=1 $(PYTHON) -m pytest -p no:cacheprovider tests/test_distribution.py

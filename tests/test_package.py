@@ -165,3 +165,29 @@ def test_one_query_compiles_for_several_dialects(layer: ml.SemanticLayer, dialec
     assert first != second
     assert query.plan.columns == query.columns
     assert query.tree.sql("duckdb", pretty=True) == first
+
+
+def test_the_distribution_name_is_ours_everywhere() -> None:
+    """``metrics-layer`` on the package index is another project with the same import name:
+    every install hint names this one's distribution, with an extra it has."""
+    import re
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["name"] == "kpi-layer"
+    extras = project["optional-dependencies"]
+    assert "kpi-layer[test]" in extras["dev"]
+    files = [*(root / "metrics_layer").rglob("*.py"), *(root / "docs").glob("*.md")]
+    files.append(root / "README.md")
+    hints = 0
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert "metrics-layer[" not in text, path
+        # The index normalises metrics_layer to metrics-layer: the other project.
+        assert not re.search(r"pip install ['\"]?metrics[-_]layer\b", text), path
+        assert "metrics_layer[" not in text, path
+        for extra in re.findall(r"kpi-layer\[([a-z]+)\]", text):
+            assert extra in extras, (path, extra)
+            hints += 1
+    assert hints >= 8

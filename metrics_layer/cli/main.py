@@ -34,6 +34,9 @@ from metrics_layer.errors import (
 __all__ = ["EXIT_INTERNAL", "main"]
 
 DEFAULT_PATH = "definitions"
+# The name on the package index: "metrics-layer" there is another project with the same import
+# name, so this one is published as "kpi-layer" (README: Installing).
+DISTRIBUTION = "kpi-layer"
 PATH_VARIABLE = "METRICS_LAYER_PATH"
 EXIT_INTERNAL = 70  # EX_SOFTWARE in sysexits.h: a bug in the program, not in its input
 DEBUG_HELP = "show the traceback of an error (also accepted after the command)"
@@ -256,6 +259,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     locking.add_argument("path", nargs="?", default=None, help="definitions folder or file")
     with_outside(locking)
+
+    importing = sub.add_parser(
+        "import", help="convert definitions written for another tool; exit 1 if any part is not"
+    )
+    importing.add_argument("tool", choices=["dbt"], help="the format to read: dbt (MetricFlow)")
+    importing.add_argument("path", help="the dbt project folder (or one YAML file)")
+    importing.add_argument(
+        "--out",
+        default="dbt_definitions",
+        metavar="DIR",
+        help="folder to write the definitions to (default: ./dbt_definitions)",
+    )
+    importing.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the written files in a folder that is not empty",
+    )
 
     serve = sub.add_parser("serve", help="run the HTTP service (needs the server extra)")
     with_project(serve)
@@ -700,7 +720,7 @@ def _docs_url() -> str | None:
     from importlib.metadata import PackageNotFoundError, metadata
 
     try:
-        urls = metadata("metrics_layer").get_all("Project-URL") or []
+        urls = metadata(DISTRIBUTION).get_all("Project-URL") or []
     except PackageNotFoundError:
         return None
     for entry in urls:
@@ -763,8 +783,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         from metrics_layer.server.config import Limits, ServerConfig
     except ImportError as exc:
         raise UserError(
-            f"serve needs the server extra ({exc.name} is missing): "
-            "pip install 'metrics-layer[server]'"
+            f"serve needs the server extra ({exc.name} is missing): pip install 'kpi-layer[server]'"
         ) from exc
     config = ServerConfig(
         project=_path(args.project),
@@ -885,9 +904,25 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from metrics_layer.importers.dbt import import_dbt
+
+    imported = import_dbt(args.path, args.out, force=args.force)
+    for note in imported.notes:
+        _say(f"{printable(note.place)}: note: {printable(note.what)}: {printable(note.reason)}")
+    for skipped in imported.skipped:
+        _say(printable(str(skipped)))
+    _say(
+        f"wrote {imported.sources} sources and {imported.metrics} metrics to "
+        f"{printable(str(args.out))}; {len(imported.skipped)} parts not converted"
+    )
+    return 1 if imported.skipped else 0
+
+
 _HANDLERS = {
     "size": _cmd_size,
     "analyze": _cmd_analyze,
+    "import": _cmd_import,
     "serve": _cmd_serve,
     "query": _cmd_query,
     "compile": _cmd_compile,

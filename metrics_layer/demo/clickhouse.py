@@ -85,7 +85,7 @@ def load_clickhouse(url: str, *, replace: bool = False) -> Loaded:
     except ImportError as exc:
         raise EngineError(
             f"the chdb:// engine needs an optional package ({exc.name}): "
-            'pip install "metrics-layer[clickhouse]"'
+            'pip install "kpi-layer[clickhouse]"'
         ) from exc
 
     rest = url.split("://", 1)[1]

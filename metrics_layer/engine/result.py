@@ -112,9 +112,7 @@ class Result:
         except ImportError as exc:
             from metrics_layer.errors import UserError
 
-            raise UserError(
-                "to_pandas() needs pandas: pip install 'metrics-layer[pandas]'"
-            ) from exc
+            raise UserError("to_pandas() needs pandas: pip install 'kpi-layer[pandas]'") from exc
         return pandas.DataFrame.from_records(list(self.rows), columns=list(self.columns))
 
     def __repr__(self) -> str:

@@ -32,7 +32,7 @@ def _scipy_stats() -> Any:
     try:
         from scipy import stats
     except ImportError as exc:
-        raise UserError("analysing a test needs SciPy: pip install 'metrics-layer[stats]'") from exc
+        raise UserError("analysing a test needs SciPy: pip install 'kpi-layer[stats]'") from exc
     return stats
 
 

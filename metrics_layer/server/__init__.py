@@ -1,3 +1,3 @@
 """The metrics service: HTTP API, catalogue page, access policies and result cache
-(``pip install "metrics_layer[server]"``; docs/service.md). Nothing here is imported by
+(``pip install "kpi-layer[server]"``; docs/service.md). Nothing here is imported by
 ``import metrics_layer``."""

@@ -64,7 +64,7 @@ def negotiate(accept: str | None) -> Format:
                     406,
                     "not_acceptable",
                     "this server cannot write Arrow (pyarrow is not installed: pip install "
-                    "'metrics-layer[server]'); ask for application/json or text/csv",
+                    "'kpi-layer[server]'); ask for application/json or text/csv",
                     field="Accept",
                 )
             return Format.ARROW

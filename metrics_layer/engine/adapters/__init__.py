@@ -49,7 +49,7 @@ def adapter_for(url: str, scheme: str) -> Adapter | None:
     except ImportError as exc:
         raise EngineError(
             f"the {scheme}:// engine needs an optional package ({exc.name}): "
-            f'pip install "metrics-layer[{extra}]"'
+            f'pip install "kpi-layer[{extra}]"'
         ) from exc
     adapter: Adapter = loaded.connect(url)
     return adapter

@@ -422,6 +422,6 @@ def connect(url: str) -> SparkAdapter:
         import pyspark  # noqa: F401
     except ImportError as exc:
         raise EngineError(
-            'the spark:// engine needs pyspark: pip install "metrics-layer[spark]"'
+            'the spark:// engine needs pyspark: pip install "kpi-layer[spark]"'
         ) from exc
     return SparkAdapter(parse_url(url))

@@ -1,0 +1,1 @@
+"""Importers: definitions written for other tools, converted to this library's format."""
