@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from metrics_layer.server.config import ServerConfig
-from tests.conftest import DEFINITIONS
+from tests.conftest import DEFINITIONS, require_service
 from tests.server.conftest import client_for, error_of
 
 KEYS = {"de": "de-" + "d" * 40, "us": "us-" + "u" * 40, "admin": "admin-" + "a" * 40}
@@ -119,3 +119,48 @@ def test_an_access_file_naming_an_unknown_metric_stops_the_start(
     access.write_text(ACCESS.replace("deny: [mrr]", "deny: [mrrr]"), encoding="utf-8")
     with pytest.raises(ml.DefinitionError, match="mrrr"):
         client_for(ServerConfig(project=DEFINITIONS, connection=demo_url, access_file=access))
+
+
+def test_tenants_sharing_a_redis_cache_across_workers_see_only_their_rows(
+    tmp_path: Path, demo_url: str, demo_sql: Callable[[str], list[tuple[Any, ...]]]
+) -> None:
+    """Two app instances (two workers) share one Redis namespace: the first tenant's cached
+    answer is never served to the other, and each worker serves a tenant's answer cached by
+    the other worker."""
+    import uuid
+
+    import redis
+
+    from metrics_layer.server.redis_cache import RedisCache
+    from tests.server_cache.conftest import REDIS_URL
+
+    probe = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        probe.ping()
+    except redis.RedisError as exc:
+        require_service("Redis", False, str(exc))
+    access = tmp_path / "access.yml"
+    access.write_text(ACCESS, encoding="utf-8")
+    namespace = f"test-{uuid.uuid4().hex}"
+
+    def worker() -> ServerConfig:
+        cache = RedisCache(REDIS_URL, namespace=namespace)
+        return ServerConfig(
+            project=DEFINITIONS, connection=demo_url, access_file=access, cache=cache
+        )
+
+    try:
+        with client_for(worker()) as first, client_for(worker()) as second:
+            asked = [(first, "de"), (second, "us"), (second, "de"), (first, "us")]
+            for number, (client, who) in enumerate(asked):
+                response = client.post("/v1/query", json=ASK, headers=key(who))
+                country = "DE" if who == "de" else "US"
+                assert response.json()["rows"] == [
+                    list(r) for r in demo_sql(BY_PLAN.format(country))
+                ]
+                assert response.headers["x-cache"] == ("miss" if number < 2 else "hit")
+    finally:
+        stale = list(probe.scan_iter(match=f"metrics_layer:{namespace}:*"))
+        if stale:
+            probe.delete(*stale)
+        probe.close()
