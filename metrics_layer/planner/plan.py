@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 __all__ = [
+    "PER_PERIOD",
     "SNAPSHOT_DAY",
     "AggColumn",
     "Aggregation",
@@ -102,6 +103,8 @@ class Periods:
 
 # The column of a semi-additive scan's per-day step holding each row's snapshot day.
 SNAPSHOT_DAY = "snapshot_day"
+# The column of a per-period scan holding each row's period (``per``).
+PER_PERIOD = "period_start"
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,9 @@ class Aggregation:
     # its relation instead (``graph/entity_metrics.py``).
     narrow: Narrow | None = None
     daily: Daily | None = None
+    # For a per-day scan: metric_time groupings computed when rolling up, as expressions over
+    # the per-day step's ``PER_PERIOD`` column; the per-day step leaves them out.
+    regroup: tuple[tuple[str, exp.Expr], ...] = ()
 
 
 @dataclass(frozen=True)

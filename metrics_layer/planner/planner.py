@@ -37,6 +37,7 @@ from metrics_layer.planner.conditions import TIME_GRAIN, conjunction, typed_time
 from metrics_layer.planner.joins import Joins, requalify
 from metrics_layer.planner.periods import period_of, widened
 from metrics_layer.planner.plan import (
+    PER_PERIOD,
     SNAPSHOT_DAY,
     AggColumn,
     Aggregation,
@@ -693,6 +694,7 @@ class Planner:
         time_expr = self.source_time(scan.source, scan.time, None)
         per: exp.Expr | None = None
         periods: Periods | None = None
+        regroup: tuple[tuple[str, exp.Expr], ...] = ()
         if time_expr is not None and scan.per is not None:
             per = self.bucket(time_expr, scan.per)
             day = self.bucket(time_expr.copy(), Grain.DAY)
@@ -701,6 +703,7 @@ class Planner:
             )
             if periods is None:
                 periods = Periods(per.copy(), tuple(partition), time_range)
+            regroup = self._regroup(scan, offset, time_refs)
         elif time_expr is not None and scan.keep is not None:
             grain = source.dimensions[scan.time or ""].grain or Grain.DAY
             periods = Periods(self.bucket(time_expr, grain), tuple(partition), time_range)
@@ -717,7 +720,31 @@ class Planner:
             periods=periods,
             keep=scan.keep,
             offset=offset,
+            regroup=regroup,
         )
+
+    def _regroup(
+        self,
+        scan: _Scan,
+        offset: Offset | None,
+        time_refs: Sequence[tuple[str, DimensionRef]],
+    ) -> tuple[tuple[str, exp.Expr], ...]:
+        """For a scan measured per day, its metric_time groupings as expressions over each
+        row's day (``PERIOD``), computed when rolling the days up: the per-day step then
+        groups by the day alone, and the buckets are computed for the few days, not for every
+        row. Empty when a grouping is not a function of the day (a calendar period, a time
+        finer than a day, an offset that is not a whole number of days or more)."""
+        if scan.per is not Grain.DAY or not time_refs:
+            return ()
+        if offset is not None and (not isinstance(offset.unit, Grain) or offset.unit in SUB_DAY):
+            return ()
+        for _, ref in time_refs:
+            grain = PART_GRAIN[ref.part] if ref.part is not None else ref.grain
+            if not isinstance(grain, Grain) or grain in SUB_DAY:
+                return ()
+        day: exp.Expr = column(PER_PERIOD, scan.name)
+        moved = day if offset is None else shift(day, offset.amount, offset.unit)
+        return tuple((alias, self.on_day(ref, moved.copy())) for alias, ref in time_refs)
 
     def _by_day(
         self,

@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from metrics_layer.graph.entity_metrics import narrowed
 from metrics_layer.planner.plan import (
+    PER_PERIOD,
     SNAPSHOT_DAY,
     AggColumn,
     Aggregation,
@@ -40,7 +41,7 @@ from metrics_layer.sql.windows import window_ctes
 
 __all__ = ["build_select"]
 
-PERIOD = "period_start"
+PERIOD = PER_PERIOD
 FIRST = "first_period"
 LAST = "last_period"
 COUNT = "period_count"
@@ -275,8 +276,10 @@ def _aggregation_ctes(
     on_calendar = agg.periods is not None and agg.periods.spine is not None
     if agg.periods is not None and needed and not on_calendar:
         ctes.append(_periods_cte(agg, agg.periods, periods, needed, relations, take))
-    group_by = [e.copy() for _, e in agg.groups]
-    scan = _select([alias(take(e), a) for a, e in agg.groups], _scanned(agg, relations))
+    regroup = dict(agg.regroup)
+    inner = [(a, e) for a, e in agg.groups if a not in regroup]
+    group_by = [e.copy() for _, e in inner]
+    scan = _select([alias(take(e), a) for a, e in inner], _scanned(agg, relations))
     for join in agg.joins:
         _join(scan, relations.use(join.relation, join.alias), take(join.on), side="LEFT")
     if agg.keep is not None and agg.periods is not None:
@@ -300,16 +303,24 @@ def _aggregation_ctes(
         ctes.extend(_calendar_periods_ctes(agg, agg.periods, periods, needed, relations))
     rolled = f"{agg.name}_rollup"
     aliases = [a for a, _ in agg.groups]
-    outer = _select([column(a, agg.name) for a in aliases], exp.Table(this=ident(agg.name)))
+
+    def key(name: str) -> exp.Expr:
+        """A grain key in the rollup: the per-day step's column, or computed from its day."""
+        return regroup[name].copy() if name in regroup else column(name, agg.name)
+
+    outer = _select(
+        [alias(key(a), a) if a in regroup else key(a) for a in aliases],
+        exp.Table(this=ident(agg.name)),
+    )
     for c in agg.columns:
         outer.append("expressions", alias(_rollup(c, agg.name, periods), c.alias))
-    match = _partition_match(agg.periods, periods, agg.name)
+    match = [exp.EQ(this=key(a), expression=column(a, periods)) for a, _ in agg.periods.partition]
     if needed and match:
         _join(outer, exp.Table(this=ident(periods)), exp.and_(*match, copy=False), kind="INNER")
     elif needed:
         _join(outer, exp.Table(this=ident(periods)), None, kind="CROSS")
     if aliases:
-        outer.set("group", exp.Group(expressions=[column(a, agg.name) for a in aliases]))
+        outer.set("group", exp.Group(expressions=[key(a) for a in aliases]))
     ctes.append(exp.CTE(this=outer, alias=table_alias(rolled)))
     return ctes, rolled
 

@@ -1,8 +1,11 @@
 """SQLite's inner joins are written ``CROSS JOIN ... ON`` so it keeps their order (a speed fix):
 the rows are exactly those of the SQL before the rule, on demo rows straddling month ends.
 
-Five and a half weeks of the demo's subscription snapshots (Jan 24 to Mar 3, 2026) are copied into a
-SQLite file; the old SQL is the same tree rendered without ``sqlite_inner_join_order``.
+Five and a half weeks of the demo's events (Jan 24 to Mar 3, 2026) and its users are copied into
+a SQLite file; the old SQL is the same tree rendered without ``sqlite_inner_join_order``. The
+inner joins are those of per-day metrics rolled up to a week or a month (each day joined to its
+period's day count); semi-additive measures find their last day with a window and join nothing
+(tests/soundness/test_snapshot_days.py runs them on SQLite).
 """
 
 from __future__ import annotations
@@ -18,12 +21,9 @@ from benchmarks.sqlite_join_order import copy_to_sqlite, sql_pair
 from tests.conftest import DEFINITIONS
 
 QUERIES = [
-    ("arpu", "metric_time.day"),
-    ("arpu", "metric_time.week"),
-    ("mrr", "metric_time.month"),
-    ("mrr_growth_rate", "metric_time.day"),
-    ("mrr_growth_rate", "metric_time.month"),
-    ("paying_customers", "metric_time.month"),
+    ("daily_active_users", "metric_time.week"),
+    ("daily_active_users", "metric_time.month"),
+    ("stickiness", "metric_time.week"),
 ]
 
 
@@ -32,10 +32,8 @@ def snapshots(
     demo_sql: Callable[[str], list[tuple[object, ...]]], tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     database = tmp_path_factory.mktemp("sqlite") / "snapshots.sqlite"
-    window = "snapshot_date BETWEEN DATE '2026-01-24' AND DATE '2026-03-03'"
-    copy_to_sqlite(
-        demo_sql, database, ["subscription_snapshots"], {"subscription_snapshots": window}
-    )
+    window = "occurred_at >= DATE '2026-01-24' AND occurred_at < DATE '2026-03-04'"
+    copy_to_sqlite(demo_sql, database, ["events", "users"], {"events": window})
     return database
 
 

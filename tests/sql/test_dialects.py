@@ -100,7 +100,7 @@ def test_bigquery_weeks_start_on_monday(layer: ml.SemanticLayer) -> None:
 
 def test_mysql_weeks_step_back_by_weekday(layer: ml.SemanticLayer) -> None:
     sql = README.query(layer).sql("mysql")
-    assert "WEEKDAY(CAST(events.occurred_at AS DATE))" in sql
+    assert "WEEKDAY(CAST(events_per_day.period_start AS DATE))" in sql
     assert "WEEKDAY(CAST(users.signed_up_at AS DATE))" in sql
     # WEEK()/YEARWEEK() depend on a mode argument or default_week_format; DATE_TRUNC is absent.
     assert not re.search(r"\b(YEARWEEK|WEEK|DATE_TRUNC)\s*\(", sql), sql

@@ -30,7 +30,6 @@ WITH spine_digits AS (
     9 AS n
 ), events_per_day AS (
   SELECT
-    CAST(DATE_TRUNC(CAST(events.occurred_at AS DATE), MONTH) AS DATE) AS metric_time__month,
     CAST(events.occurred_at AS DATE) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
@@ -40,7 +39,6 @@ WITH spine_digits AS (
     CAST(DATE_TRUNC(CAST(users.signed_up_at AS DATE), MONTH) AS DATE) = CAST('2026-02-01' AS DATE)
     AND NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
-    CAST(DATE_TRUNC(CAST(events.occurred_at AS DATE), MONTH) AS DATE),
     CAST(events.occurred_at AS DATE)
 ), events_per_day_periods_bounds AS (
   SELECT
@@ -71,13 +69,13 @@ WITH spine_digits AS (
     CAST(DATE_TRUNC(CAST(spine_day AS DATE), MONTH) AS DATE)
 ), events_per_day_rollup AS (
   SELECT
-    events_per_day.metric_time__month,
+    CAST(DATE_TRUNC(CAST(events_per_day.period_start AS DATE), MONTH) AS DATE) AS metric_time__month,
     CAST(SUM(events_per_day.active_users) AS FLOAT64) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   INNER JOIN events_per_day_periods
-    ON events_per_day.metric_time__month = events_per_day_periods.metric_time__month
+    ON CAST(DATE_TRUNC(CAST(events_per_day.period_start AS DATE), MONTH) AS DATE) = events_per_day_periods.metric_time__month
   GROUP BY
-    events_per_day.metric_time__month
+    CAST(DATE_TRUNC(CAST(events_per_day.period_start AS DATE), MONTH) AS DATE)
 )
 SELECT
   events_per_day_rollup.metric_time__month AS metric_time__month,

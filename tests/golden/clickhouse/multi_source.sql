@@ -37,7 +37,6 @@ WITH users_agg AS (
     9 AS n
 ), events_per_day AS (
   SELECT
-    CAST(dateTrunc('MONTH', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
     CAST(events.occurred_at AS Nullable(Date32)) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
@@ -46,7 +45,6 @@ WITH users_agg AS (
       events.event_type IN ('email_open', 'login_failed')
     )
   GROUP BY
-    CAST(dateTrunc('MONTH', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32)),
     CAST(events.occurred_at AS Nullable(Date32))
 ), events_per_day_periods_bounds AS (
   SELECT
@@ -85,13 +83,13 @@ WITH users_agg AS (
     CAST(dateTrunc('MONTH', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32))
 ), events_per_day_rollup AS (
   SELECT
-    events_per_day.metric_time__month,
+    CAST(dateTrunc('MONTH', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
     CAST(SUM(events_per_day.active_users) AS Nullable(Float64)) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   INNER JOIN events_per_day_periods
-    ON events_per_day.metric_time__month = events_per_day_periods.metric_time__month
+    ON CAST(dateTrunc('MONTH', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32)) = events_per_day_periods.metric_time__month
   GROUP BY
-    events_per_day.metric_time__month
+    CAST(dateTrunc('MONTH', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32))
 ), subscriptions_agg AS (
   SELECT
     CAST(dateTrunc('MONTH', CAST(subscriptions.started_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,

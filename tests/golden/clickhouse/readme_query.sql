@@ -30,7 +30,6 @@ WITH spine_digits AS (
     9 AS n
 ), events_per_day AS (
   SELECT
-    CAST(dateTrunc('WEEK', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__week,
     users.plan AS user__plan,
     CAST(events.occurred_at AS Nullable(Date32)) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
@@ -44,7 +43,6 @@ WITH spine_digits AS (
     )
     AND CAST(events.occurred_at AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-03-31' AS Nullable(Date32))
   GROUP BY
-    CAST(dateTrunc('WEEK', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32)),
     users.plan,
     CAST(events.occurred_at AS Nullable(Date32))
 ), events_per_day_periods_bounds AS (
@@ -80,14 +78,14 @@ WITH spine_digits AS (
     CAST(dateTrunc('WEEK', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32))
 ), events_per_day_rollup AS (
   SELECT
-    events_per_day.metric_time__week,
+    CAST(dateTrunc('WEEK', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__week,
     events_per_day.user__plan,
     CAST(SUM(events_per_day.active_users) AS Nullable(Float64)) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   INNER JOIN events_per_day_periods
-    ON events_per_day.metric_time__week = events_per_day_periods.metric_time__week
+    ON CAST(dateTrunc('WEEK', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32)) = events_per_day_periods.metric_time__week
   GROUP BY
-    events_per_day.metric_time__week,
+    CAST(dateTrunc('WEEK', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32)),
     events_per_day.user__plan
 ), users_agg AS (
   SELECT

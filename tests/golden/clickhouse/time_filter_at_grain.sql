@@ -30,7 +30,6 @@ WITH spine_digits AS (
     9 AS n
 ), events_per_day AS (
   SELECT
-    CAST(dateTrunc('MONTH', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
     CAST(events.occurred_at AS Nullable(Date32)) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
@@ -42,7 +41,6 @@ WITH spine_digits AS (
       events.event_type IN ('email_open', 'login_failed')
     )
   GROUP BY
-    CAST(dateTrunc('MONTH', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32)),
     CAST(events.occurred_at AS Nullable(Date32))
 ), events_per_day_periods_bounds AS (
   SELECT
@@ -81,13 +79,13 @@ WITH spine_digits AS (
     CAST(dateTrunc('MONTH', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32))
 ), events_per_day_rollup AS (
   SELECT
-    events_per_day.metric_time__month,
+    CAST(dateTrunc('MONTH', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
     CAST(SUM(events_per_day.active_users) AS Nullable(Float64)) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   INNER JOIN events_per_day_periods
-    ON events_per_day.metric_time__month = events_per_day_periods.metric_time__month
+    ON CAST(dateTrunc('MONTH', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32)) = events_per_day_periods.metric_time__month
   GROUP BY
-    events_per_day.metric_time__month
+    CAST(dateTrunc('MONTH', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32))
 )
 SELECT
   events_per_day_rollup.metric_time__month AS metric_time__month,

@@ -30,7 +30,6 @@ WITH spine_digits AS (
     9 AS n
 ), events_per_day AS (
   SELECT
-    CAST(DATE_TRUNC('WEEK', CAST(events.occurred_at AS DATE)) AS DATE) AS metric_time__week,
     users.plan AS user__plan,
     CAST(events.occurred_at AS DATE) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
@@ -43,7 +42,6 @@ WITH spine_digits AS (
     AND events.occurred_at >= CAST('2026-01-01' AS TIMESTAMP)
     AND events.occurred_at < CAST('2026-03-31' AS TIMESTAMP) + INTERVAL '1' DAY
   GROUP BY
-    CAST(DATE_TRUNC('WEEK', CAST(events.occurred_at AS DATE)) AS DATE),
     users.plan,
     CAST(events.occurred_at AS DATE)
 ), events_per_day_periods_bounds AS (
@@ -71,14 +69,14 @@ WITH spine_digits AS (
     CAST(DATE_TRUNC('WEEK', CAST(spine_day AS DATE)) AS DATE)
 ), events_per_day_rollup AS (
   SELECT
-    events_per_day.metric_time__week,
+    CAST(DATE_TRUNC('WEEK', CAST(events_per_day.period_start AS DATE)) AS DATE) AS metric_time__week,
     events_per_day.user__plan,
     CAST(SUM(events_per_day.active_users) AS DOUBLE) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   INNER JOIN events_per_day_periods
-    ON events_per_day.metric_time__week = events_per_day_periods.metric_time__week
+    ON CAST(DATE_TRUNC('WEEK', CAST(events_per_day.period_start AS DATE)) AS DATE) = events_per_day_periods.metric_time__week
   GROUP BY
-    events_per_day.metric_time__week,
+    CAST(DATE_TRUNC('WEEK', CAST(events_per_day.period_start AS DATE)) AS DATE),
     events_per_day.user__plan
 ), users_agg AS (
   SELECT

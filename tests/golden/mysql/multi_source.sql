@@ -43,20 +43,12 @@ WITH users_agg AS (
     9 AS n
 ), events_per_day AS (
   SELECT
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(events.occurred_at AS DATE)), ' ', MONTH(CAST(events.occurred_at AS DATE)), ' 1'),
-      '%Y %c %e'
-    ) AS DATE) AS metric_time__month,
     CAST(events.occurred_at AS DATE) AS period_start,
     COUNT(DISTINCT CAST(events.user_id AS BINARY)) AS active_users
   FROM events AS events
   WHERE
     NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))
   GROUP BY
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(events.occurred_at AS DATE)), ' ', MONTH(CAST(events.occurred_at AS DATE)), ' 1'),
-      '%Y %c %e'
-    ) AS DATE),
     CAST(events.occurred_at AS DATE)
 ), events_per_day_periods_bounds AS (
   SELECT
@@ -99,14 +91,22 @@ WITH users_agg AS (
     ) AS DATE)
 ), events_per_day_rollup AS (
   SELECT
-    events_per_day.metric_time__month,
+    CAST(STR_TO_DATE(
+      CONCAT(YEAR(CAST(events_per_day.period_start AS DATE)), ' ', MONTH(CAST(events_per_day.period_start AS DATE)), ' 1'),
+      '%Y %c %e'
+    ) AS DATE) AS metric_time__month,
     CAST(SUM(events_per_day.active_users) AS DOUBLE) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   INNER JOIN events_per_day_periods
-    ON events_per_day.metric_time__month = events_per_day_periods.metric_time__month
+    ON CAST(STR_TO_DATE(
+      CONCAT(YEAR(CAST(events_per_day.period_start AS DATE)), ' ', MONTH(CAST(events_per_day.period_start AS DATE)), ' 1'),
+      '%Y %c %e'
+    ) AS DATE) = events_per_day_periods.metric_time__month
   GROUP BY
-    events_per_day.metric_time__month,
-    CAST(events_per_day.metric_time__month AS BINARY)
+    CAST(STR_TO_DATE(
+      CONCAT(YEAR(CAST(events_per_day.period_start AS DATE)), ' ', MONTH(CAST(events_per_day.period_start AS DATE)), ' 1'),
+      '%Y %c %e'
+    ) AS DATE)
 ), subscriptions_agg AS (
   SELECT
     CAST(STR_TO_DATE(

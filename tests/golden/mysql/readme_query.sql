@@ -30,10 +30,6 @@ WITH spine_digits AS (
     9 AS n
 ), events_per_day AS (
   SELECT
-    CAST(DATE_SUB(
-      CAST(events.occurred_at AS DATE),
-      INTERVAL (WEEKDAY(CAST(events.occurred_at AS DATE))) DAY
-    ) AS DATE) AS metric_time__week,
     users.plan AS user__plan,
     CAST(events.occurred_at AS DATE) AS period_start,
     COUNT(DISTINCT CAST(events.user_id AS BINARY)) AS active_users
@@ -46,10 +42,6 @@ WITH spine_digits AS (
     AND events.occurred_at >= CAST('2026-01-01' AS DATETIME)
     AND events.occurred_at < CAST('2026-03-31' AS DATETIME) + INTERVAL '1' DAY
   GROUP BY
-    CAST(DATE_SUB(
-      CAST(events.occurred_at AS DATE),
-      INTERVAL (WEEKDAY(CAST(events.occurred_at AS DATE))) DAY
-    ) AS DATE),
     users.plan,
     CAST(events.occurred_at AS DATE),
     CAST(users.plan AS BINARY)
@@ -84,16 +76,24 @@ WITH spine_digits AS (
     CAST(DATE_SUB(CAST(spine_day AS DATE), INTERVAL (WEEKDAY(CAST(spine_day AS DATE))) DAY) AS DATE)
 ), events_per_day_rollup AS (
   SELECT
-    events_per_day.metric_time__week,
+    CAST(DATE_SUB(
+      CAST(events_per_day.period_start AS DATE),
+      INTERVAL (WEEKDAY(CAST(events_per_day.period_start AS DATE))) DAY
+    ) AS DATE) AS metric_time__week,
     events_per_day.user__plan,
     CAST(SUM(events_per_day.active_users) AS DOUBLE) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   INNER JOIN events_per_day_periods
-    ON events_per_day.metric_time__week = events_per_day_periods.metric_time__week
+    ON CAST(DATE_SUB(
+      CAST(events_per_day.period_start AS DATE),
+      INTERVAL (WEEKDAY(CAST(events_per_day.period_start AS DATE))) DAY
+    ) AS DATE) = events_per_day_periods.metric_time__week
   GROUP BY
-    events_per_day.metric_time__week,
+    CAST(DATE_SUB(
+      CAST(events_per_day.period_start AS DATE),
+      INTERVAL (WEEKDAY(CAST(events_per_day.period_start AS DATE))) DAY
+    ) AS DATE),
     events_per_day.user__plan,
-    CAST(events_per_day.metric_time__week AS BINARY),
     CAST(events_per_day.user__plan AS BINARY)
 ), users_agg AS (
   SELECT

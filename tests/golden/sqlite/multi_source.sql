@@ -37,14 +37,12 @@ WITH users_agg AS (
     9 AS n
 ), events_per_day AS (
   SELECT
-    DATE(events.occurred_at, 'start of month') AS metric_time__month,
     DATE(events.occurred_at) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   WHERE
     NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
-    DATE(events.occurred_at, 'start of month'),
     DATE(events.occurred_at)
 ), events_per_day_periods_bounds AS (
   SELECT
@@ -83,13 +81,13 @@ WITH users_agg AS (
     DATE(spine_day, 'start of month')
 ), events_per_day_rollup AS (
   SELECT
-    events_per_day.metric_time__month,
+    DATE(events_per_day.period_start, 'start of month') AS metric_time__month,
     CAST(SUM(events_per_day.active_users) AS REAL) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   CROSS JOIN events_per_day_periods
-    ON events_per_day.metric_time__month = events_per_day_periods.metric_time__month
+    ON DATE(events_per_day.period_start, 'start of month') = events_per_day_periods.metric_time__month
   GROUP BY
-    events_per_day.metric_time__month
+    DATE(events_per_day.period_start, 'start of month')
 ), subscriptions_agg AS (
   SELECT
     DATE(subscriptions.started_at, 'start of month') AS metric_time__month,

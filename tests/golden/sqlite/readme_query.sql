@@ -30,7 +30,6 @@ WITH spine_digits AS (
     9 AS n
 ), events_per_day AS (
   SELECT
-    DATE(events.occurred_at, '-6 days', 'weekday 1') AS metric_time__week,
     users.plan AS user__plan,
     DATE(events.occurred_at) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
@@ -42,7 +41,6 @@ WITH spine_digits AS (
     AND NOT events.event_type IN ('email_open', 'login_failed')
     AND DATE(events.occurred_at) BETWEEN DATE('2026-01-01') AND DATE('2026-03-31')
   GROUP BY
-    DATE(events.occurred_at, '-6 days', 'weekday 1'),
     users.plan,
     DATE(events.occurred_at)
 ), events_per_day_periods_bounds AS (
@@ -78,14 +76,14 @@ WITH spine_digits AS (
     DATE(spine_day, '-6 days', 'weekday 1')
 ), events_per_day_rollup AS (
   SELECT
-    events_per_day.metric_time__week,
+    DATE(events_per_day.period_start, '-6 days', 'weekday 1') AS metric_time__week,
     events_per_day.user__plan,
     CAST(SUM(events_per_day.active_users) AS REAL) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   CROSS JOIN events_per_day_periods
-    ON events_per_day.metric_time__week = events_per_day_periods.metric_time__week
+    ON DATE(events_per_day.period_start, '-6 days', 'weekday 1') = events_per_day_periods.metric_time__week
   GROUP BY
-    events_per_day.metric_time__week,
+    DATE(events_per_day.period_start, '-6 days', 'weekday 1'),
     events_per_day.user__plan
 ), users_agg AS (
   SELECT

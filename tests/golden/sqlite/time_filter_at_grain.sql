@@ -30,7 +30,6 @@ WITH spine_digits AS (
     9 AS n
 ), events_per_day AS (
   SELECT
-    DATE(events.occurred_at, 'start of month') AS metric_time__month,
     DATE(events.occurred_at) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
@@ -40,7 +39,6 @@ WITH spine_digits AS (
     DATE(users.signed_up_at, 'start of month') = DATE('2026-02-01')
     AND NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
-    DATE(events.occurred_at, 'start of month'),
     DATE(events.occurred_at)
 ), events_per_day_periods_bounds AS (
   SELECT
@@ -79,13 +77,13 @@ WITH spine_digits AS (
     DATE(spine_day, 'start of month')
 ), events_per_day_rollup AS (
   SELECT
-    events_per_day.metric_time__month,
+    DATE(events_per_day.period_start, 'start of month') AS metric_time__month,
     CAST(SUM(events_per_day.active_users) AS REAL) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   CROSS JOIN events_per_day_periods
-    ON events_per_day.metric_time__month = events_per_day_periods.metric_time__month
+    ON DATE(events_per_day.period_start, 'start of month') = events_per_day_periods.metric_time__month
   GROUP BY
-    events_per_day.metric_time__month
+    DATE(events_per_day.period_start, 'start of month')
 )
 SELECT
   events_per_day_rollup.metric_time__month AS metric_time__month,

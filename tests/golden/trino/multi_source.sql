@@ -37,14 +37,12 @@ WITH users_agg AS (
     9 AS n
 ), events_per_day AS (
   SELECT
-    CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE) AS metric_time__month,
     CAST(events.occurred_at AS DATE) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   WHERE
     NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
-    CAST(DATE_TRUNC('MONTH', CAST(events.occurred_at AS DATE)) AS DATE),
     CAST(events.occurred_at AS DATE)
 ), events_per_day_periods_bounds AS (
   SELECT
@@ -83,13 +81,13 @@ WITH users_agg AS (
     CAST(DATE_TRUNC('MONTH', CAST(spine_day AS DATE)) AS DATE)
 ), events_per_day_rollup AS (
   SELECT
-    events_per_day.metric_time__month,
+    CAST(DATE_TRUNC('MONTH', CAST(events_per_day.period_start AS DATE)) AS DATE) AS metric_time__month,
     CAST(SUM(events_per_day.active_users) AS DOUBLE) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   INNER JOIN events_per_day_periods
-    ON events_per_day.metric_time__month = events_per_day_periods.metric_time__month
+    ON CAST(DATE_TRUNC('MONTH', CAST(events_per_day.period_start AS DATE)) AS DATE) = events_per_day_periods.metric_time__month
   GROUP BY
-    events_per_day.metric_time__month
+    CAST(DATE_TRUNC('MONTH', CAST(events_per_day.period_start AS DATE)) AS DATE)
 ), subscriptions_agg AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(subscriptions.started_at AS DATE)) AS DATE) AS metric_time__month,
