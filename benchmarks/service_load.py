@@ -477,14 +477,24 @@ def render(runs: Sequence[Run], recommended: int, machine: Sequence[tuple[str, s
         best = chosen[-1]
         hit = best.kinds["hit"]
         rows = [
-            ("cache hit p99", f"{_ms(hit.p99_ms)} ms", f"<= {HIT_P99_MS:g} ms", hit.p99_ms <= HIT_P99_MS),
+            (
+                "cache hit p99",
+                f"{_ms(hit.p99_ms)} ms",
+                f"<= {HIT_P99_MS:g} ms",
+                hit.p99_ms <= HIT_P99_MS,
+            ),
             (
                 "cache hits per second",
                 f"{hit.per_second:,.0f}",
                 f">= {HIT_THROUGHPUT:,.0f}",
                 hit.per_second >= HIT_THROUGHPUT,
             ),
-            ("errors (all runs)", str(sum(r.error_count for r in runs)), "0", all(r.error_count == 0 for r in runs)),
+            (
+                "errors (all runs)",
+                str(sum(r.error_count for r in runs)),
+                "0",
+                all(r.error_count == 0 for r in runs),
+            ),
         ]
         lines += [
             f"Targets, with the recommended {recommended} worker(s):",
@@ -522,7 +532,9 @@ def render(runs: Sequence[Run], recommended: int, machine: Sequence[tuple[str, s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.service_load", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.service_load", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each run (60)")
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients (50)")
     parser.add_argument(
@@ -533,9 +545,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--recommended", type=int, default=2, help="the worker count the targets apply to (2)"
     )
-    parser.add_argument("--redis", default=REDIS_URL, help=f"Redis for several workers ({REDIS_URL})")
+    parser.add_argument(
+        "--redis", default=REDIS_URL, help=f"Redis for several workers ({REDIS_URL})"
+    )
     parser.add_argument("--log", type=Path, default=None, help="append the service's log here")
-    parser.add_argument("--no-write", action="store_true", help="print, do not write docs/benchmarks.md")
+    parser.add_argument(
+        "--no-write", action="store_true", help="print, do not write docs/benchmarks.md"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the runs as JSON here")
     parser.add_argument(
         "--mix",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     authenticator = _authenticator(config, definitions)
     cache = _cache(config, definitions.layer)
     plans = _Plans()
+    catalogues = _Catalogues()
     if definitions.layer.broken:
         log.warning(
             "%d broken metric(s) not served (GET /readyz lists why): %s",
@@ -235,15 +236,20 @@ def create_app(config: ServerConfig) -> FastAPI:
         responses=_errors(401),
         tags=["catalogue"],
     )
-    def metrics(who: _Caller = Who, layer: SemanticLayer = Layer) -> dict[str, Any]:
+    def metrics(who: _Caller = Who, layer: SemanticLayer = Layer) -> Response:
         """Every served metric the caller may see, with its definition and valid dimensions."""
-        whole = layer.catalogue()
-        shown = [
-            _entry(layer, m, who.access, root)
-            for m in whole["metrics"]
-            if who.access.sees_metric(m["name"]) and m["name"] not in layer.broken
-        ]
-        return {"project": whole["project"], "metrics": shown}
+
+        def build() -> bytes:
+            whole = layer.catalogue()
+            shown = [
+                _entry(layer, m, who.access, root)
+                for m in whole["metrics"]
+                if who.access.sees_metric(m["name"]) and m["name"] not in layer.broken
+            ]
+            listed = MetricList.model_validate({"project": whole["project"], "metrics": shown})
+            return listed.model_dump_json().encode()
+
+        return _json(catalogues.get(layer, ("metrics", who.access.key), build))
 
     @app.get(
         "/v1/metrics/{name}",
@@ -278,19 +284,26 @@ def create_app(config: ServerConfig) -> FastAPI:
         responses=_errors(401),
         tags=["catalogue"],
     )
-    def dimensions(who: _Caller = Who, layer: SemanticLayer = Layer) -> dict[str, Any]:
+    def dimensions(who: _Caller = Who, layer: SemanticLayer = Layer) -> Response:
         """Every name a query can group or filter by that the caller may see, with the
         served metrics it is valid for."""
-        whole = layer.catalogue()
-        shown = []
-        for d in whole["dimensions"]:
-            if not who.access.sees_dimension(d["name"]):
-                continue
-            d["metrics"] = [
-                m for m in d["metrics"] if who.access.sees_metric(m) and m not in layer.broken
-            ]
-            shown.append(d)
-        return {"project": whole["project"], "dimensions": shown}
+
+        def build() -> bytes:
+            whole = layer.catalogue()
+            shown = []
+            for d in whole["dimensions"]:
+                if not who.access.sees_dimension(d["name"]):
+                    continue
+                d["metrics"] = [
+                    m for m in d["metrics"] if who.access.sees_metric(m) and m not in layer.broken
+                ]
+                shown.append(d)
+            listed = DimensionList.model_validate(
+                {"project": whole["project"], "dimensions": shown}
+            )
+            return listed.model_dump_json().encode()
+
+        return _json(catalogues.get(layer, ("dimensions", who.access.key), build))
 
     @app.post(
         "/v1/query",
@@ -444,6 +457,41 @@ def _version() -> str:
 
 
 # -- queries -------------------------------------------------------------------------------
+
+
+class _Catalogues:
+    """Encoded catalogue responses of the served layer by route and access key (equal keys
+    see equal names, access.py), kept until the served layer changes: the whole catalogue
+    takes milliseconds to build and validate and changes only with the definitions."""
+
+    def __init__(self, max_bytes: int = 32 * 2**20) -> None:
+        from cachetools import LRUCache
+
+        self._lock = threading.Lock()
+        self._layer: SemanticLayer | None = None
+        # Bounded in bytes: with a policy whose row filter holds a claim (a tenant), each
+        # tenant has its access key.
+        self._entries: LRUCache[tuple[str, str], bytes] = LRUCache(maxsize=max_bytes, getsizeof=len)
+
+    def get(self, layer: SemanticLayer, key: tuple[str, str], build: Callable[[], bytes]) -> bytes:
+        """The response kept for ``key`` on ``layer``, or ``build()``'s, then kept (least
+        recently used out first beyond ``max_bytes``)."""
+        with self._lock:
+            if self._layer is not layer:
+                self._entries.clear()
+                self._layer = layer
+            found = self._entries.get(key)
+        if found is not None:
+            return found
+        built = build()
+        with self._lock:
+            if self._layer is layer and len(built) <= self._entries.maxsize:
+                self._entries[key] = built
+        return built
+
+
+def _json(content: bytes) -> Response:
+    return Response(content, media_type="application/json")
 
 
 class _Plans:
