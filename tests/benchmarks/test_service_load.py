@@ -62,7 +62,7 @@ def test_short_run_has_no_errors_and_sane_numbers(short_run: Run) -> None:
 
 def test_report_names_targets_and_every_kind(short_run: Run) -> None:
     text = render([short_run], 1, [("cores", "2")])
-    assert "| cache hit p99 (mixed load) |" in text
+    assert "| cache hit p99 (mixed) |" in text
     assert "| errors (all runs) | 0 | 0 | **PASS** |" in text
     for name in ("hit", "miss", "catalogue"):
         assert f"| 1 | memory | mixed | 4 | 3 | {name} |" in text
