@@ -494,6 +494,16 @@ def render(runs: Sequence[Run], recommended: int, machine: Sequence[tuple[str, s
         "The client is one asyncio process on the same 2 cores as the service: its CPU time "
         "is shown, as is the service's (all workers).",
         "",
+        "Runs: the mix per worker count, each client sending its next request as soon as it "
+        "has the answer (what the service can serve); then cached queries only, the same "
+        f"way, with the recommended {recommended} worker(s) (the cache-hit throughput); then "
+        "cached queries only at a fixed offered rate (`at N/s`: each client sends on a "
+        "schedule, each latency timed from when the request was due). The paced run is the "
+        "one whose latencies say what a dashboard waits: with 50 clients that never pause, "
+        "the mean latency is 50 / throughput (Little's law), so a 20 ms p99 would need "
+        "well over 2,500 requests a second whatever the service does. Latencies include any "
+        "wait for a core: compare the load average below with the 2 cores.",
+        "",
         "Machine:",
         "",
         "| | |",
@@ -613,6 +623,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the runs as JSON here")
     parser.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        help="run nothing: write the report of the runs a --json file holds",
+    )
+    parser.add_argument(
         "--mix",
         type=_mix,
         default=MIX,
@@ -624,6 +640,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.client is not None:
         _client_main(args.client, args.clients, args.seconds, args.first_fresh, args.mix, args.rate)
         return 0
+    if args.from_json is not None:
+        runs = [_from_plain(r) for r in json.loads(args.from_json.read_text())]
+        return _report(runs, args)
     counts = [int(w) for w in args.workers.split(",") if w.strip()]
     plans = [(w, args.mix, args.rate) for w in counts]
     if not args.no_cached_only:
@@ -654,11 +673,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"all {run.total_per_second:,.0f}/s; errors {run.error_count}",
             flush=True,
         )
+    if args.json is not None:
+        args.json.write_text(json.dumps([_plain(r) for r in runs], indent=2))
+    return _report(runs, args)
+
+
+def _report(runs: Sequence[Run], args: argparse.Namespace) -> int:
+    """Write (or print) the report of ``runs``; 1 when any run had an error."""
     from benchmarks.machine import describe
 
     text = render(runs, args.recommended, describe(ROOT))
-    if args.json is not None:
-        args.json.write_text(json.dumps([_plain(r) for r in runs], indent=2))
     if args.no_write:
         print(text)
     else:
@@ -685,6 +709,12 @@ def _mix(text: str) -> dict[str, float]:
 
 def _mix_text(mix: dict[str, float]) -> str:
     return ",".join(f"{k}={v}" for k, v in mix.items())
+
+
+def _from_plain(data: dict[str, Any]) -> Run:
+    """A run as ``_plain`` wrote it (``--json``), for ``--from-json``."""
+    kinds = {name: Kind(**values) for name, values in data["kinds"].items()}
+    return Run(**{**data, "kinds": kinds})
 
 
 def _plain(run: Run) -> dict[str, Any]:
