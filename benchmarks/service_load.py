@@ -640,9 +640,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.client is not None:
         _client_main(args.client, args.clients, args.seconds, args.first_fresh, args.mix, args.rate)
         return 0
+    from benchmarks.machine import describe
+
+    machine = describe(ROOT)  # the load average before the runs
     if args.from_json is not None:
         runs = [_from_plain(r) for r in json.loads(args.from_json.read_text())]
-        return _report(runs, args)
+        return _report(runs, args, machine)
     counts = [int(w) for w in args.workers.split(",") if w.strip()]
     plans = [(w, args.mix, args.rate) for w in counts]
     if not args.no_cached_only:
@@ -675,14 +678,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.json is not None:
         args.json.write_text(json.dumps([_plain(r) for r in runs], indent=2))
-    return _report(runs, args)
+    return _report(runs, args, machine)
 
 
-def _report(runs: Sequence[Run], args: argparse.Namespace) -> int:
+def _report(
+    runs: Sequence[Run], args: argparse.Namespace, machine: Sequence[tuple[str, str]]
+) -> int:
     """Write (or print) the report of ``runs``; 1 when any run had an error."""
-    from benchmarks.machine import describe
-
-    text = render(runs, args.recommended, describe(ROOT))
+    text = render(runs, args.recommended, machine)
     if args.no_write:
         print(text)
     else:
