@@ -20,7 +20,7 @@ help:
 	@echo "bench-compile  uncached compile against the rendering floor (sqlglot writing the same tree); time per metric up to 1,000"
 	@echo "bench-load   ml.load of a generated 10,000-metric project: wall time and peak memory (clean interpreter, 5 runs)"
 	@echo "bench-import import to the first SQL of the demo definitions (clean interpreter)"
-	@echo "bench-service  the HTTP service under 50 clients for 60 s with 1 and 2 workers (needs Redis at 127.0.0.1:6379)"
+	@echo "bench-service  the HTTP service under 50 clients: 60 s runs with 1 and 2 workers, then cached queries only (needs Redis at 127.0.0.1:6379)"
 	@echo "golden     regenerate tests/golden/<dialect>/*.sql"
 	@echo "schema     regenerate metrics_layer/spec/schema.json from the models"
 	@echo "allowlist  regenerate metrics_layer/safety/rendered.py (what allowed SQL becomes per engine)"
