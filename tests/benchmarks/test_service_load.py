@@ -54,8 +54,9 @@ def test_short_run_has_no_errors_and_sane_numbers(short_run: Run) -> None:
         assert kind.count > 0, name
         assert 0 < kind.p50_ms <= kind.p95_ms <= kind.p99_ms < 5000, name
         assert kind.per_second == pytest.approx(kind.count / run.seconds)
-    # The fixed set is warm: hits outnumber misses by far (80 % of requests against 10 %).
-    assert run.kinds["hit"].count > 3 * run.kinds["miss"].count
+    # Each fixed query misses at most once (the warm-up asked most of them already); the
+    # fixed set is 80 % of the requests, the uncached queries 10 %.
+    assert run.kinds["hit"].count > run.kinds["miss"].count
     assert run.server_cpu_seconds > 0
     assert run.client_cpu_seconds > 0
 
