@@ -9,8 +9,9 @@ docs/service.md describes every route and decision.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 
 from metrics_layer.api import Query, SemanticLayer
 from metrics_layer.errors import UnsupportedError, UserError, did_you_mean
+from metrics_layer.planner.query import MetricQuery
 from metrics_layer.server.anonymous import ANONYMOUS, OpenAccess
 from metrics_layer.server.config import ServerConfig
 from metrics_layer.server.contracts import Access, Authenticator, Principal, ResultCache
@@ -116,6 +118,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     root = root if root.is_dir() else root.parent
     authenticator = _authenticator(config, definitions)
     cache = _cache(config, definitions.layer)
+    plans = _Plans()
+    catalogues = _Catalogues()
     if definitions.layer.broken:
         log.warning(
             "%d broken metric(s) not served (GET /readyz lists why): %s",
@@ -150,7 +154,10 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.add_middleware(BodyLimit, limit=config.limits.max_body_bytes)
     install_handlers(app)
 
-    def caller(request: Request) -> _Caller:
+    # The dependencies are coroutines: FastAPI runs a plain function dependency in its thread
+    # pool, a hop per dependency per request that costs more than what they do (read headers,
+    # check a key or a token's signature, never wait on I/O).
+    async def caller(request: Request) -> _Caller:
         if authenticator is None:
             return _Caller(ANONYMOUS, OpenAccess())
         try:
@@ -161,7 +168,7 @@ def create_app(config: ServerConfig) -> FastAPI:
             ) from exc
         return _Caller(principal, authenticator.access(principal))
 
-    def served() -> SemanticLayer:
+    async def served() -> SemanticLayer:
         layer = definitions.layer
         if layer is None:  # pragma: no cover - create_app refuses to start without one
             raise Problem(503, "unavailable", "no definitions are loaded")
@@ -229,15 +236,20 @@ def create_app(config: ServerConfig) -> FastAPI:
         responses=_errors(401),
         tags=["catalogue"],
     )
-    def metrics(who: _Caller = Who, layer: SemanticLayer = Layer) -> dict[str, Any]:
+    def metrics(who: _Caller = Who, layer: SemanticLayer = Layer) -> Response:
         """Every served metric the caller may see, with its definition and valid dimensions."""
-        whole = layer.catalogue()
-        shown = [
-            _entry(layer, m, who.access, root)
-            for m in whole["metrics"]
-            if who.access.sees_metric(m["name"]) and m["name"] not in layer.broken
-        ]
-        return {"project": whole["project"], "metrics": shown}
+
+        def build() -> bytes:
+            whole = layer.catalogue()
+            shown = [
+                _entry(layer, m, who.access, root)
+                for m in whole["metrics"]
+                if who.access.sees_metric(m["name"]) and m["name"] not in layer.broken
+            ]
+            listed = MetricList.model_validate({"project": whole["project"], "metrics": shown})
+            return listed.model_dump_json().encode()
+
+        return _json(catalogues.get(layer, ("metrics", who.access.key), build))
 
     @app.get(
         "/v1/metrics/{name}",
@@ -272,19 +284,26 @@ def create_app(config: ServerConfig) -> FastAPI:
         responses=_errors(401),
         tags=["catalogue"],
     )
-    def dimensions(who: _Caller = Who, layer: SemanticLayer = Layer) -> dict[str, Any]:
+    def dimensions(who: _Caller = Who, layer: SemanticLayer = Layer) -> Response:
         """Every name a query can group or filter by that the caller may see, with the
         served metrics it is valid for."""
-        whole = layer.catalogue()
-        shown = []
-        for d in whole["dimensions"]:
-            if not who.access.sees_dimension(d["name"]):
-                continue
-            d["metrics"] = [
-                m for m in d["metrics"] if who.access.sees_metric(m) and m not in layer.broken
-            ]
-            shown.append(d)
-        return {"project": whole["project"], "dimensions": shown}
+
+        def build() -> bytes:
+            whole = layer.catalogue()
+            shown = []
+            for d in whole["dimensions"]:
+                if not who.access.sees_dimension(d["name"]):
+                    continue
+                d["metrics"] = [
+                    m for m in d["metrics"] if who.access.sees_metric(m) and m not in layer.broken
+                ]
+                shown.append(d)
+            listed = DimensionList.model_validate(
+                {"project": whole["project"], "dimensions": shown}
+            )
+            return listed.model_dump_json().encode()
+
+        return _json(catalogues.get(layer, ("dimensions", who.access.key), build))
 
     @app.post(
         "/v1/query",
@@ -298,7 +317,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         """Compute metrics: columns with types, rows, versions and fingerprints, timings, and
         the SQL with ``include_sql``. JSON, or CSV / Arrow IPC by ``Accept``."""
         chosen = negotiate(request.headers.get("accept"))
-        planned = _planned(layer, body, who.access, root)
+        planned = _planned(layer, body, who.access, root, plans)
         limits = config.limits
         timeout = limits.timeout if body.timeout is None else min(body.timeout, limits.timeout)
         max_rows = limits.max_rows if body.max_rows is None else min(body.max_rows, limits.max_rows)
@@ -352,7 +371,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     ) -> CompileResponse:
         """The SQL of a query for a dialect (default: the server's database), without running
         it."""
-        planned = _planned(layer, body, who.access, root)
+        planned = _planned(layer, body, who.access, root, plans)
         try:
             statement = planned.statement(body.dialect or layer.dialect)
         except UnsupportedError as exc:  # an unknown dialect, or one that cannot express it
@@ -440,14 +459,82 @@ def _version() -> str:
 # -- queries -------------------------------------------------------------------------------
 
 
+class _Catalogues:
+    """Encoded catalogue responses of the served layer by route and access key (equal keys
+    see equal names, access.py), kept until the served layer changes: the whole catalogue
+    takes milliseconds to build and validate and changes only with the definitions."""
+
+    def __init__(self, max_bytes: int = 32 * 2**20) -> None:
+        from cachetools import LRUCache
+
+        self._lock = threading.Lock()
+        self._layer: SemanticLayer | None = None
+        # Bounded in bytes: with a policy whose row filter holds a claim (a tenant), each
+        # tenant has its access key.
+        self._entries: LRUCache[tuple[str, str], bytes] = LRUCache(maxsize=max_bytes, getsizeof=len)
+
+    def get(self, layer: SemanticLayer, key: tuple[str, str], build: Callable[[], bytes]) -> bytes:
+        """The response kept for ``key`` on ``layer``, or ``build()``'s, then kept (least
+        recently used out first beyond ``max_bytes``)."""
+        with self._lock:
+            if self._layer is not layer:
+                self._entries.clear()
+                self._layer = layer
+            found = self._entries.get(key)
+        if found is not None:
+            return found
+        built = build()
+        with self._lock:
+            if self._layer is layer and len(built) <= self._entries.maxsize:
+                self._entries[key] = built
+        return built
+
+
+def _json(content: bytes) -> Response:
+    return Response(content, media_type="application/json")
+
+
+class _Plans:
+    """Planned queries of the served layer by their final spec (after the access policy's
+    restriction), most recently used kept: a question asked again, as every cache hit is, is
+    not planned again (planning a query takes 0.2 to 0.7 ms, more than the rest of a hit's
+    own work). Emptied when the served layer changes (a reload)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        from cachetools import LRUCache
+
+        self._lock = threading.Lock()
+        self._layer: SemanticLayer | None = None
+        self._entries: LRUCache[MetricQuery, Query] = LRUCache(maxsize=size)
+
+    def get(self, layer: SemanticLayer, spec: MetricQuery) -> Query:
+        """The planned ``spec`` on ``layer``; a planning error (QueryError) is raised as by
+        ``Query`` and nothing is kept."""
+        with self._lock:
+            if self._layer is not layer:
+                self._entries.clear()
+                self._layer = layer
+            found = self._entries.get(spec)
+        if found is not None:
+            return found
+        planned = Query(layer, spec)
+        with self._lock:
+            if self._layer is layer:
+                self._entries[spec] = planned
+        return planned
+
+
 def _planned(
-    layer: SemanticLayer, body: QueryRequest | CompileRequest, access: Access, root: Path
+    layer: SemanticLayer,
+    body: QueryRequest | CompileRequest,
+    access: Access,
+    root: Path,
+    plans: _Plans,
 ) -> Query:
     """The query as the caller may run it: its fields checked by the library, the access
     policy's restriction applied (its UserError is a 403; a hidden name is refused before
-    anything is said about it), broken metrics refused (422), then planned."""
-    from metrics_layer.planner.query import MetricQuery
-
+    anything is said about it), broken metrics refused (422), then planned (or taken from
+    ``plans``)."""
     asked = MetricQuery.of(
         body.metrics,
         by=body.by,
@@ -464,7 +551,7 @@ def _planned(
     except UserError as exc:
         raise Problem(403, "forbidden", str(exc), field=getattr(exc, "field", None)) from exc
     _refuse_broken(layer, list(restricted.metrics), root)
-    return Query(layer, restricted)
+    return plans.get(layer, restricted)
 
 
 def _refuse_broken(layer: SemanticLayer, names: list[str], root: Path) -> None:

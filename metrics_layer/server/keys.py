@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -130,11 +131,19 @@ def connection_identity(url: str | None) -> str:
     """
     if url is None:
         return "demo"
+    return _identity(_text(url, "connection", allow_empty=False))
+
+
+@functools.lru_cache(maxsize=64)
+def _identity(url: str) -> str:
+    """``connection_identity`` of a URL, kept: parsing and rendering a URL with SQLAlchemy
+    takes about half a millisecond, and every cached query of a service asks for the same
+    one (a bad URL raises, and nothing is kept)."""
     from sqlalchemy.engine import URL
 
     from metrics_layer.engine.urls import parse
 
-    parsed = parse(_text(url, "connection", allow_empty=False))
+    parsed = parse(url)
     # A new URL, not ``parsed.set(password=None)``: ``set`` leaves what is given as None.
     kept = URL.create(
         parsed.drivername,
