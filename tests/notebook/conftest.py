@@ -19,9 +19,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from soundness.literal import literal_rows
 
 import metrics_layer as ml
-from soundness.literal import literal_rows
 
 ORDERS = literal_rows(
     {

@@ -78,7 +78,8 @@ def test_exact_decimals_are_floats_unless_asked(layers: dict[str, ml.SemanticLay
     assert result.column("orders.price") == [Decimal("4.99"), Decimal("9.99"), Decimal("19.99")]
     assert result.to_pandas()["orders.price"].tolist() == [4.99, 9.99, 19.99]
     exact = result.to_pandas(decimals="exact")["orders.price"]
-    assert exact.dtype == object and exact.tolist()[1] == Decimal("9.99")
+    assert exact.dtype == object
+    assert exact.tolist()[1] == Decimal("9.99")
     exact_arrow = result.to_arrow(decimals="exact").column("orders.price")
     assert exact_arrow.type == pa.decimal128(4, 2)  # 19.99: four digits, two after the point
     assert exact_arrow.to_pylist()[2] == Decimal("19.99")
@@ -110,7 +111,9 @@ def test_hours_are_naive_project_times_whatever_the_client_zone(
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_to_dicts_round_trips_through_json(layers: dict[str, ml.SemanticLayer], engine: str) -> None:
+def test_to_dicts_round_trips_through_json(
+    layers: dict[str, ml.SemanticLayer], engine: str
+) -> None:
     rows = by_day(layers[engine]).to_dicts(partial=True)
     assert json.loads(json.dumps(rows, allow_nan=False)) == rows
     assert {
