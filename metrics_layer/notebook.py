@@ -146,9 +146,10 @@ def plot_result(result: Result, *, top: int = 5, ax: Axes | None = None) -> Axes
     if not metrics:
         raise QueryError("the result has no metric or numeric column to plot", field="plot")
     dims = [i for i in range(len(result.columns)) if i != time and i not in metrics]
+    figure = None
     if ax is None:
         plt = _need("matplotlib.pyplot", "plot")
-        _, ax = plt.subplots(figsize=(8, 4))
+        figure, ax = plt.subplots(figsize=(8, 4))
     assert ax is not None
     labels = [_label(result, i) for i in metrics]
     if time is not None:
@@ -163,10 +164,19 @@ def plot_result(result: Result, *, top: int = 5, ax: Axes | None = None) -> Axes
     if len(shared) == 1 and (fmt := shared.pop()) is not None:
         from matplotlib.ticker import FuncFormatter
 
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt.render(v)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _tick(v, fmt)))
     if len(ax.get_legend_handles_labels()[0]) > 1:
         ax.legend()
+    if figure is not None:  # a figure of our own: fit the labels in it
+        figure.tight_layout()
     return ax
+
+
+def _tick(value: float, fmt: ValueFormat) -> str:
+    """An axis tick in the metric's format; whole amounts and numbers without decimals
+    (``€70,000``, not ``€70,000.00``)."""
+    whole = fmt.type in (FormatType.CURRENCY, FormatType.NUMBER) and float(value).is_integer()
+    return ValueFormat(fmt.type, 0, fmt.currency).render(value) if whole else fmt.render(value)
 
 
 def _label(result: Result, index: int) -> str:

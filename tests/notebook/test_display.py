@@ -151,7 +151,8 @@ def test_bars_without_time(layers: dict[str, ml.SemanticLayer], pyplot: object) 
     assert ax.get_title() == "Orders, Revenue"
     single = layers["duckdb"].query("revenue", by="orders.country").run().plot()
     assert len(single.patches) == 3
-    assert single.yaxis.get_major_formatter()(2, 0) == "€2.00"
+    assert single.yaxis.get_major_formatter()(2.5, 0) == "€2.50"
+    assert single.yaxis.get_major_formatter()(20, 0) == "€20"  # whole amounts: no decimals
 
 
 def test_plot_refuses_bad_input(layers: dict[str, ml.SemanticLayer]) -> None:
