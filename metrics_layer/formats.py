@@ -120,6 +120,9 @@ def plain(value: Any) -> str:
     ('9864150', '12202.7', '0', '0')
     >>> plain(1e-7), plain(None), plain(True), plain(float("nan"))
     ('0.0000001', '', 'true', 'NaN')
+    >>> import datetime as dt
+    >>> plain(dt.date(2026, 1, 31)), plain(dt.datetime(2026, 1, 31, 9))
+    ('2026-01-31', '2026-01-31 09:00:00')
     """
     if value is None:
         return ""
@@ -142,9 +145,7 @@ def plain(value: Any) -> str:
         if "." in text:
             text = text.rstrip("0").rstrip(".")
         return "0" if text in ("-0", "") else text
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
-    return str(value)
+    return str(value)  # a date as 2026-01-31, a time bucket as 2026-01-31 09:00:00
 
 
 def _number(value: Any) -> float | None:

@@ -545,6 +545,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
         f"  synonyms:    {', '.join(metric.synonyms) or '-'}",
         f"  defined in:  {described['defined_in'] or '-'}",
     ]
+    if metric.format is not None:
+        lines.insert(3, f"  format:      {_format_text(metric.format)}")
     if metric.replaced_by is not None or metric.sunset is not None:
         sunset = metric.sunset.isoformat() if metric.sunset is not None else "-"
         lines.append(f"  replaced by: {metric.replaced_by or '-'} (sunset {sunset})")
@@ -582,6 +584,19 @@ def _cmd_show(args: argparse.Namespace) -> int:
     lines.append(_example_sql(layer, metric))
     print("\n".join(lines))
     return 0
+
+
+def _format_text(fmt: ValueFormat) -> str:
+    """A value format as ``show`` prints it: its type and an example value.
+
+    >>> from metrics_layer.formats import FormatType, ValueFormat
+    >>> _format_text(ValueFormat(FormatType.PERCENT))
+    'percent, e.g. 12.3%'
+    """
+    from metrics_layer.formats import FormatType
+
+    sample = 0.1234 if fmt.type is FormatType.PERCENT else 1234.5678
+    return f"{fmt.type.value}, e.g. {fmt.render(sample)}"
 
 
 def _input_text(item: dict[str, Any]) -> str:
