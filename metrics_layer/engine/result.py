@@ -55,7 +55,9 @@ class Result:
     ``incomplete``: True when a conversion metric's window is still open for a day of the row's
     base period, so conversions may still come in. ``metrics``: for each metric column, the
     metric, version and fingerprint that produced it (``versions`` also lists the versions of
-    the metrics they are built on).
+    the metrics they are built on). ``types``: each column's type from the plan, which the
+    DataFrame conversions follow; ``info``: each metric column's label, description and value
+    format, which the text table, HTML and charts use (docs/notebooks.md).
     """
 
     columns: tuple[str, ...]
