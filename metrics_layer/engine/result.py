@@ -303,8 +303,15 @@ def _pandas_series(pd: Any, values: list[Any], kind: str, decimals: Decimals) ->
 
 
 def _as_datetime(value: dt.date) -> dt.datetime:
-    """A date as the midnight that starts it; a (naive) datetime as it is."""
+    """A date as the midnight that starts it; a naive datetime as it is; an aware one (an
+    engine's zoned timestamp in a categorical column) as naive UTC, as Arrow stores it.
+
+    >>> _as_datetime(dt.datetime(2026, 1, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=1))))
+    datetime.datetime(2026, 1, 1, 8, 0)
+    """
     if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
         return value
     return dt.datetime(value.year, value.month, value.day)
 

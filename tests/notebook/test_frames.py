@@ -149,6 +149,15 @@ def test_to_dicts_writes_values_as_the_service_does() -> None:
     assert pd.api.types.is_datetime64_dtype(frame["when"])
 
 
+def test_a_zoned_timestamp_in_a_categorical_column_is_naive_utc() -> None:
+    berlin = dt.timezone(dt.timedelta(hours=1))
+    result = ml.Result(
+        ("changed_at",), ((dt.datetime(2026, 1, 1, 9, tzinfo=berlin),),), "select 1", "x", {}, 0, 0
+    )
+    assert result.to_pandas()["changed_at"].tolist() == [pd.Timestamp("2026-01-01 08:00")]
+    assert result.to_arrow().column("changed_at").to_pylist() == [dt.datetime(2026, 1, 1, 8)]
+
+
 def test_an_empty_result_converts() -> None:
     result = ml.Result(("a", "b"), (), "select 1", "duckdb", {}, 0.0, 0.0)
     assert result.to_pandas().shape == (0, 2)
