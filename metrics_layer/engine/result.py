@@ -311,7 +311,7 @@ def _as_datetime(value: dt.date) -> dt.datetime:
     """
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            return value.astimezone(dt.UTC).replace(tzinfo=None)
         return value
     return dt.datetime(value.year, value.month, value.day)
 
