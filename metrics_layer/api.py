@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from metrics_layer.catalogue import JSON, Catalogue
     from metrics_layer.checks.gate import Gate
     from metrics_layer.engine.connection import Connection
-    from metrics_layer.engine.result import MetricVersion, Result
+    from metrics_layer.engine.result import ColumnInfo, MetricVersion, Result
     from metrics_layer.experiments import ExperimentPlan, ExperimentResult
     from metrics_layer.graph.graph import Graph
     from metrics_layer.graph.model import Metric
@@ -793,7 +793,21 @@ class Query:
                 settings.fiscal_year_start,
             ),
             self.metrics,
+            types=self._types,
+            info=self.info,
         )
+
+    @property
+    def info(self) -> dict[str, ColumnInfo]:
+        """For each metric column, its metric's label, description and value format (what a
+        table, a notebook or a chart shows)."""
+        from metrics_layer.engine.result import ColumnInfo
+
+        found: dict[str, ColumnInfo] = {}
+        for column, key in self._computes.items():
+            metric = self.layer.graph.metrics[key]
+            found[column] = ColumnInfo(metric.label, metric.description, metric.format)
+        return found
 
     @property
     def metrics(self) -> dict[str, MetricVersion]:
@@ -824,6 +838,12 @@ class Query:
 
     def __repr__(self) -> str:
         return f"<Query {', '.join(self.columns)}>\n{self.sql()}"
+
+    def _repr_html_(self) -> str:
+        """The columns, the metrics with their descriptions, and the SQL, for notebooks."""
+        from metrics_layer.notebook import query_html
+
+        return query_html(self)
 
 
 def _today(time_zone: str) -> dt.date:

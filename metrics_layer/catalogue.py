@@ -72,6 +72,7 @@ class Catalogue:
             "name": metric.name,
             "label": metric.label,
             "description": metric.description,
+            "format": None if metric.format is None else metric.format.as_json(),
             "owner": metric.owner,
             "status": metric.status.value,
             "replaced_by": metric.replaced_by,

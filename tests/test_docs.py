@@ -251,6 +251,7 @@ PYTHON_OUTPUTS = [
     ("time-dimensions.md", None),
     ("python.md", "## The catalogue as data"),
     ("python.md", "## Pinned versions"),
+    ("notebooks.md", None),
 ]
 
 

@@ -74,7 +74,7 @@ def test_result_carries_sql_versions_and_timing(layer: ml.SemanticLayer) -> None
     assert result.columns == ("metric_time.year", "arpu")
     assert result.compile_ms > 0
     assert result.execute_ms > 0
-    assert [row["metric_time.year"].year for row in result.to_dicts()] == [2025, 2026]
+    assert [row["metric_time.year"] for row in result.to_dicts()] == ["2025-01-01", "2026-01-01"]
     frame = result.to_pandas()
     assert list(frame.columns) == ["metric_time.year", "arpu"]
     assert "<table>" in result._repr_html_()

@@ -11,16 +11,14 @@ import argparse
 import codecs
 import contextlib
 import csv
-import datetime as dt
-import decimal
 import io
 import json
 import os
 import sys
 import textwrap
 import traceback
-from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, assert_never
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, assert_never
 
 from metrics_layer.errors import (
     DefinitionError,
@@ -40,6 +38,9 @@ DISTRIBUTION = "kpi-layer"
 PATH_VARIABLE = "METRICS_LAYER_PATH"
 EXIT_INTERNAL = 70  # EX_SOFTWARE in sysexits.h: a bug in the program, not in its input
 DEBUG_HELP = "show the traceback of an error (also accepted after the command)"
+if TYPE_CHECKING:
+    from metrics_layer.formats import ValueFormat
+
 # The values of checks.report.Format, named here so that building the parser imports no more.
 CHECK_FORMATS = ("text", "json", "github", "sarif", "markdown")
 
@@ -496,7 +497,14 @@ def _cmd_query(args: argparse.Namespace) -> int:
     if args.sql:
         print(result.sql, file=sys.stderr)
     sys.stdout.write(
-        render(result.columns, result.rows, args.format, result.partial, result.incomplete)
+        render(
+            result.columns,
+            result.rows,
+            args.format,
+            result.partial,
+            result.incomplete,
+            formats=result.formats(),
+        )
     )
     return 0
 
@@ -537,6 +545,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
         f"  synonyms:    {', '.join(metric.synonyms) or '-'}",
         f"  defined in:  {described['defined_in'] or '-'}",
     ]
+    if metric.format is not None:
+        lines.insert(3, f"  format:      {_format_text(metric.format)}")
     if metric.replaced_by is not None or metric.sunset is not None:
         sunset = metric.sunset.isoformat() if metric.sunset is not None else "-"
         lines.append(f"  replaced by: {metric.replaced_by or '-'} (sunset {sunset})")
@@ -574,6 +584,19 @@ def _cmd_show(args: argparse.Namespace) -> int:
     lines.append(_example_sql(layer, metric))
     print("\n".join(lines))
     return 0
+
+
+def _format_text(fmt: ValueFormat) -> str:
+    """A value format as ``show`` prints it: its type and an example value.
+
+    >>> from metrics_layer.formats import FormatType, ValueFormat
+    >>> _format_text(ValueFormat(FormatType.PERCENT))
+    'percent, e.g. 12.3%'
+    """
+    from metrics_layer.formats import FormatType
+
+    sample = 0.1234 if fmt.type is FormatType.PERCENT else 1234.5678
+    return f"{fmt.type.value}, e.g. {fmt.render(sample)}"
 
 
 def _input_text(item: dict[str, Any]) -> str:
@@ -666,7 +689,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         by=["metric_time.month"],
         start="2026-01-01",
     ).run()
-    sys.stdout.write(render(result.columns, result.rows, "table"))
+    sys.stdout.write(render(result.columns, result.rows, "table", formats=result.formats()))
     return 0
 
 
@@ -941,36 +964,28 @@ def render(
     fmt: str,
     partial: Sequence[bool] = (),
     incomplete: Sequence[bool] = (),
+    *,
+    formats: Mapping[str, ValueFormat] | None = None,
 ) -> str:
-    """Rows as an aligned table, CSV or JSON (an array of objects); in a table the periods of
-    rows marked ``partial`` end in ``*``, those marked ``incomplete`` in ``~``."""
+    """Rows as an aligned table, CSV or JSON (an array of objects, values as the service
+    writes them); in a table the metrics are shown in their value formats, and the periods of
+    rows marked ``partial`` end in ``*``, those marked ``incomplete`` in ``~``. CSV and JSON
+    keep the values unformatted, for programs to read."""
+    from metrics_layer.engine.result import format_table, json_value
+
     if fmt == "json":
-        return (
-            json.dumps(
-                [dict(zip(columns, row, strict=True)) for row in rows],
-                default=_json_value,
-                indent=2,
-            )
-            + "\n"
-        )
+        shown = [{c: json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+        return json.dumps(shown, indent=2) + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows(rows)
         return buffer.getvalue()
-    from metrics_layer.engine.result import format_table
-
-    table = format_table(tuple(columns), tuple(tuple(r) for r in rows), partial, incomplete)
+    table = format_table(
+        tuple(columns), tuple(tuple(r) for r in rows), partial, incomplete, formats=formats
+    )
     return table + "\n"
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from sqlglot import exp
 
 from metrics_layer.errors import Diagnostic, FilterError, did_you_mean
+from metrics_layer.formats import ValueFormat
 from metrics_layer.graph.dag import find_cycles, loop_members
 from metrics_layer.graph.entity_metrics import EntityMetric, is_entity_metric
 from metrics_layer.graph.expressions import column_parts, parse_condition, references
@@ -30,6 +31,7 @@ from metrics_layer.spec.models import (
     CumulativeMetricSpec,
     DerivedMetricSpec,
     EventSpec,
+    FormatSpec,
     Grain,
     MetricSpec,
     RatioMetricSpec,
@@ -137,7 +139,7 @@ _FULL_SPEC: dict[
     "churn": ChurnMetricSpec,
 }
 # What every version of a metric shares: taken from the metric itself.
-_SHARED = ("name", "label", "description", "owner", "status", "tags", "synonyms")
+_SHARED = ("name", "label", "description", "format", "owner", "status", "tags", "synonyms")
 
 
 def kept_specs(located: Located[MetricSpec]) -> list[Located[MetricSpec]]:
@@ -338,8 +340,16 @@ def _metric(context: _Context, derived: EntityMetric | None = None) -> Metric | 
         definition=_entity_definition(context) if derived is not None else None,
         replaced_by=spec.replaced_by,
         sunset=spec.sunset,
+        format=_value_format(spec.format),
         file=located.doc.file,
     )
+
+
+def _value_format(spec: FormatSpec | None) -> ValueFormat | None:
+    """A definition's ``format`` as the value format the CLI, notebooks and catalogue use."""
+    if spec is None:
+        return None
+    return ValueFormat(spec.type, spec.decimals, spec.currency)
 
 
 def _entity_definition(context: _Context) -> EntityDefinition:

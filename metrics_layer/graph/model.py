@@ -23,6 +23,8 @@ from metrics_layer.spec.models import (
 if TYPE_CHECKING:
     from sqlglot import exp
 
+    from metrics_layer.formats import ValueFormat
+
 __all__ = [
     "Broken",
     "Calendar",
@@ -366,6 +368,8 @@ class Metric:
     # A deprecated metric's successor and the date from which it may be removed.
     replaced_by: str | None = None
     sunset: dt.date | None = None
+    # How values are shown: presentation only, never part of the fingerprint.
+    format: ValueFormat | None = None
     file: str | None = field(default=None, compare=False)
     # A kept earlier version (``name@N``, docs/definitions.md: versions): the metric it is a
     # version of; ``version`` is the version it computes.

@@ -9,17 +9,14 @@ client's float parsing; NaN and infinities, which JSON cannot write, as ``null``
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import decimal
 import importlib.util
 import io
 import json
-import math
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
-from metrics_layer.engine.result import Result
+from metrics_layer.engine.result import Result, column_type, json_value
 from metrics_layer.planner.types import ValueType
 from metrics_layer.server.problems import Problem
 
@@ -75,50 +72,6 @@ def negotiate(accept: str | None) -> Format:
         "application/vnd.apache.arrow.stream",
         field="Accept",
     )
-
-
-def column_type(kind: ValueType, values: Sequence[Any]) -> str:
-    """The type a client reads a column as: ``date``, ``timestamp``, ``integer``, ``float``,
-    ``boolean``, ``decimal`` or ``string`` (a categorical column: from its values).
-
-    >>> column_type(ValueType.AS_RETURNED, ["a", None]), column_type(ValueType.AS_RETURNED, [3])
-    ('string', 'integer')
-    """
-    if kind is not ValueType.AS_RETURNED:
-        return kind.value
-    found = {type(v) for v in values if v is not None}
-    if found and all(issubclass(t, bool) for t in found):
-        return "boolean"
-    if found and all(issubclass(t, int) and not issubclass(t, bool) for t in found):
-        return "integer"
-    if found and all(issubclass(t, float) for t in found):
-        return "float"
-    if found and all(issubclass(t, decimal.Decimal) for t in found):
-        return "decimal"
-    if found and all(issubclass(t, dt.datetime) for t in found):
-        return "timestamp"
-    if found and all(issubclass(t, dt.date) and not issubclass(t, dt.datetime) for t in found):
-        return "date"
-    return "string"
-
-
-def json_value(value: Any) -> Any:
-    """One result value as JSON-safe data.
-
-    >>> json_value(dt.date(2026, 1, 31)), json_value(decimal.Decimal("0.10")), json_value(math.nan)
-    ('2026-01-31', '0.10', None)
-    """
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, (dt.date, dt.datetime, dt.time)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value) if value.is_finite() else None
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
 
 
 def columns_of(result: Result, types: Sequence[ValueType]) -> list[dict[str, str]]:

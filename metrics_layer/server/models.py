@@ -163,6 +163,10 @@ class CatalogueMetric(BaseModel):
     name: str
     label: str | None
     description: str | None
+    format: dict[str, Any] | None = Field(
+        description="how values are shown: {type, decimals, currency?} (docs/definitions.md: "
+        "value formats); null when the metric has none"
+    )
     owner: str | None
     status: str
     replaced_by: str | None

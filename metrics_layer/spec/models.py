@@ -12,8 +12,16 @@ import json
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
+from metrics_layer.formats import FormatType
 from metrics_layer.spec.limits import quote
 
 __all__ = [
@@ -41,6 +49,7 @@ __all__ = [
     "DimensionType",
     "EntitySpec",
     "EventSpec",
+    "FormatSpec",
     "Grain",
     "KeptVersionSpec",
     "MeasureSpec",
@@ -420,6 +429,39 @@ class ChangelogEntry(_Spec):
     change: str = Field(min_length=1)
 
 
+class FormatSpec(_Spec):
+    """How a metric's values are shown (metrics_layer/formats.py); presentation only, so not
+    part of the metric's fingerprint."""
+
+    type: FormatType = Field(
+        description="number (12,202.70), integer (9,864,150), percent (0.123 -> 12.3%), "
+        "currency (€12,202.70) or compact (9.9M)."
+    )
+    decimals: int | None = Field(
+        None,
+        ge=0,
+        le=10,
+        description="Decimal places shown; default: number 2, integer 0, percent 1, currency 2 "
+        "(0 for JPY, KRW, ISK, CLP, VND), compact 1.",
+    )
+    currency: str | None = Field(
+        None,
+        pattern=r"^[A-Z]{3}$",
+        description="type currency only: the ISO 4217 code, e.g. EUR; default USD.",
+    )
+
+    @model_validator(mode="after")
+    def _currency_only_for_currency(self) -> FormatSpec:
+        if self.currency is not None and self.type is not FormatType.CURRENCY:
+            raise ValueError(
+                f"'currency' applies to 'type: currency' only, not '{self.type.value}': "
+                "remove 'currency' or set 'type: currency'"
+            )
+        if self.type is FormatType.INTEGER and self.decimals not in (None, 0):
+            raise ValueError("'type: integer' shows no decimals: use 'type: number'")
+        return self
+
+
 class _Computation(_Spec):
     """The fields every metric type has that decide what it computes."""
 
@@ -450,6 +492,11 @@ class _Governance(_Spec):
     name: Name
     label: str | None = None
     description: str | None = None
+    format: FormatSpec | None = Field(
+        None,
+        description="How values are shown (CLI, notebooks, catalogue); presentation only, "
+        "changing it needs no version bump.",
+    )
     owner: str | None = None
     status: MetricStatus = MetricStatus.DRAFT
     tags: list[str] = Field(default_factory=list)

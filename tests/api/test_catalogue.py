@@ -199,6 +199,7 @@ def test_a_simple_metric_with_a_filter(small: ml.SemanticLayer) -> None:
         "name": "completed_orders",
         "label": "Completed orders",
         "description": "Orders that were not cancelled.",
+        "format": None,
         "owner": "sales",
         "status": "certified",
         "replaced_by": None,

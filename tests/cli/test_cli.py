@@ -166,12 +166,14 @@ def test_query_table_matches_the_library(
     assert header.split() == list(expected.columns)
     assert set(rule.replace(" ", "")) == {"-"}
     assert len(lines) == len(expected.rows)
+    formats = expected.formats()
     for line, want in zip(lines, expected.rows, strict=True):
         cells = line.split()
         assert cells[0] == want[0].isoformat()
-        assert int(cells[1]) == want[1]
-        assert float(cells[2]) == pytest.approx(float(want[2]), rel=1e-5)
-        assert float(cells[3]) == pytest.approx(float(want[3]), rel=1e-5)
+        # signups as an integer, paid_conversion_rate as a percent, mrr in euros.
+        assert cells[1] == f"{want[1]:,}" == formats["signups"].render(want[1])
+        assert cells[2] == f"{want[2] * 100:.1f}%"
+        assert cells[3] == f"€{want[3]:,.2f}"
 
 
 def test_query_sql_flag_prints_the_sql_to_stderr(cli: Callable[..., Run], connection: str) -> None:

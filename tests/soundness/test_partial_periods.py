@@ -65,11 +65,11 @@ def test_weeks_from_a_wednesday_are_marked_partial(shop: ml.SemanticLayer) -> No
     ]
     assert result.partial == (True, False, False, True)
     assert result.to_dicts(partial=True)[0] == {
-        "metric_time.week": D(2026, 1, 5),
+        "metric_time.week": "2026-01-05",
         "orders": 5,
         "partial": True,
     }
-    assert result.to_dicts()[0] == {"metric_time.week": D(2026, 1, 5), "orders": 5}
+    assert result.to_dicts()[0] == {"metric_time.week": "2026-01-05", "orders": 5}
     text = repr(result).splitlines()
     assert text[2].startswith("2026-01-05*")
     assert text[3].startswith("2026-01-12 ")
