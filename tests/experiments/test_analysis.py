@@ -213,5 +213,5 @@ def test_missing_scipy_is_a_clear_error(
     import sys
 
     monkeypatch.setitem(sys.modules, "scipy", None)
-    with pytest.raises(ml.UserError, match=r"pip install 'metrics-layer\[stats\]'"):
+    with pytest.raises(ml.UserError, match=r"pip install 'kpi-layer\[stats\]'"):
         layer.analyze_experiment("new_mrr", users, start=START, end=END)
