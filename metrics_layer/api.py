@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from metrics_layer.catalogue import JSON, Catalogue
     from metrics_layer.checks.gate import Gate
+    from metrics_layer.digest import Digest
     from metrics_layer.engine.connection import Connection
     from metrics_layer.engine.result import ColumnInfo, MetricVersion, Result
     from metrics_layer.experiments import ExperimentPlan, ExperimentResult
@@ -561,6 +562,24 @@ class SemanticLayer:
 
         options = checked_options(options, ANALYZE_OPTIONS)
         return analyze(self, metric, assignment, start=start, end=end, **options)
+
+    @_boundary
+    def digest(
+        self,
+        metrics: str | Sequence[str] = (),
+        *,
+        by: str | None = None,
+        today: str | dt.date | None = None,
+        movers: int = 3,
+    ) -> Digest:
+        """The weekly KPI digest of ``metrics`` (default: every certified metric): the last
+        complete week before ``today`` (default: today in the project's time zone) against
+        the week before and the 4-week average, 13 weeks of values, anomalies and the
+        ``movers`` biggest movers by the dimension ``by``; ``.to_markdown()``, ``.to_html()``
+        (docs/digest.md)."""
+        from metrics_layer.digest import build
+
+        return build(self, metrics, by=by, today=today, movers=movers)
 
     def _refuse_broken(self, names: Sequence[str]) -> None:
         """A QueryError naming the first broken metric of ``names`` (a kept version ``m@N``

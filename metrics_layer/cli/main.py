@@ -213,6 +213,22 @@ def _parser() -> argparse.ArgumentParser:
     analysis.add_argument("--format", "-f", choices=["markdown", "html"], default="markdown")
     with_project(analysis)
 
+    digest = sub.add_parser("digest", help="write the weekly KPI digest (docs/digest.md)")
+    digest.add_argument("metrics", nargs="*", help="metric names (default: every certified metric)")
+    digest.add_argument(
+        "--by", "-b", default=None, help="the dimension of the biggest movers, e.g. user.plan"
+    )
+    digest.add_argument(
+        "--today",
+        default=None,
+        help="the day the digest is written, YYYY-MM-DD: it covers the last complete week "
+        "before it (default: today in the project's time zone)",
+    )
+    digest.add_argument("--movers", default="3", help="movers shown per KPI (3)")
+    digest.add_argument("--format", "-f", choices=["md", "html"], default="md")
+    digest.add_argument("--out", default=None, metavar="FILE", help="write to FILE, not stdout")
+    with_project(digest)
+
     sub.add_parser("schema", help="print the JSON Schema of definition files")
 
     demo = sub.add_parser(
@@ -927,6 +943,31 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_digest(args: argparse.Namespace) -> int:
+    from metrics_layer.digest import build
+
+    try:
+        digest = build(
+            _layer(args),
+            args.metrics,
+            by=args.by,
+            today=args.today,
+            movers=_number(args.movers, "--movers", int),
+        )
+    except QueryError as exc:
+        raise _flagged(exc) from exc
+    text = digest.to_html() if args.format == "html" else digest.to_markdown() + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(args.out, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise QueryError(f"cannot write {args.out!r:.200}: {exc.strerror}", field="--out") from exc
+    return 0
+
+
 def _cmd_import(args: argparse.Namespace) -> int:
     from metrics_layer.importers.dbt import import_dbt
 
@@ -944,6 +985,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 _HANDLERS = {
     "size": _cmd_size,
+    "digest": _cmd_digest,
     "analyze": _cmd_analyze,
     "import": _cmd_import,
     "serve": _cmd_serve,
