@@ -184,6 +184,22 @@ def _today(value: str | dt.date | None, time_zone: str) -> dt.date:
         ) from None
 
 
+def _check_by(layer: SemanticLayer, by: object) -> None:
+    """A QueryError unless ``by`` is a dimension the layer knows (a time dimension may carry
+    a grain, ``user.signed_up_at.month``), with the closest names as a hint."""
+    import difflib
+
+    if not isinstance(by, str) or not by.strip():
+        raise QueryError("expected a dimension name such as user.plan", field="by")
+    known = layer.dimensions
+    head = by.rpartition(".")[0]
+    if by in known or ("." in head and head in known) or head == "metric_time":
+        return
+    close = difflib.get_close_matches(by, known, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; `metrics-layer list` shows them"
+    raise QueryError(f"unknown dimension {by!r:.80}{hint}", field="by")
+
+
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -202,8 +218,8 @@ def build(
     day = _today(today, settings.time_zone)
     if isinstance(movers, bool) or not isinstance(movers, int) or not 0 <= movers <= 50:
         raise QueryError("expected a whole number from 0 to 50", field="movers")
-    if by is not None and (not isinstance(by, str) or not by.strip()):
-        raise QueryError("expected a dimension name such as user.plan", field="by")
+    if by is not None:
+        _check_by(layer, by)
     names = [metrics] if isinstance(metrics, str) else list(metrics)
     if names:
         chosen = [layer.metric(name) for name in names]
