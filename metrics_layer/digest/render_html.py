@@ -7,7 +7,7 @@ import html
 from typing import TYPE_CHECKING
 
 from metrics_layer.digest import sparkline
-from metrics_layer.digest.render_markdown import ANOMALY_RULE
+from metrics_layer.digest.render_markdown import ANOMALY_RULE, NO_MOVERS
 
 if TYPE_CHECKING:
     from metrics_layer.digest.compute import Digest, KpiDigest
@@ -85,7 +85,7 @@ def _movers(kpi: KpiDigest, by: str) -> list[str]:
     if kpi.movers_error is not None:
         return [*parts, f'<p class="muted">Not split by {e(by)}: {e(kpi.movers_error)}</p>']
     if not kpi.movers:
-        return [*parts, '<p class="muted">No change.</p>']
+        return [*parts, f'<p class="muted">{NO_MOVERS[kpi.additive]}</p>']
     share = kpi.additive
     head = "".join(
         f"<th>{e(h)}</th>"

@@ -11,7 +11,12 @@ from metrics_layer.digest import sparkline
 if TYPE_CHECKING:
     from metrics_layer.digest.compute import Digest, KpiDigest
 
-__all__ = ["cell", "markdown"]
+__all__ = ["NO_MOVERS", "cell", "markdown"]
+
+NO_MOVERS = {
+    True: "No change.",
+    False: "No segment with a value in both weeks changed.",
+}
 
 ANOMALY_RULE = (
     "last week more than 3 robust standard deviations (1.4826 times the MAD) from the "
@@ -89,7 +94,7 @@ def _movers(kpi: KpiDigest, by: str) -> list[str]:
     if kpi.movers_error is not None:
         return [*lines, f"Not split by {cell(by)}: {cell(kpi.movers_error)}", ""]
     if not kpi.movers:
-        return [*lines, "No change.", ""]
+        return [*lines, NO_MOVERS[kpi.additive], ""]
     share = kpi.additive
     head = f"| {cell(by)} | Last week | Week before | Change |" + (
         " Share of change |" if share else ""

@@ -43,11 +43,15 @@ def test_signups_by_week_equal_sql(digest: Digest, demo_sql: SQL) -> None:
     assert kpi.weeks == tuple(WEEKS)
     assert kpi.values == tuple(expected.get((w,)) for w in WEEKS)
     last, before = expected[(WEEKS[-1],)], expected[(WEEKS[-2],)]
-    assert kpi.last == last and kpi.previous == before
+    assert kpi.last == last
+    assert kpi.previous == before
     assert kpi.average == statistics.fmean(expected[(w,)] for w in WEEKS[-5:-1])
     relative = (last - before) / before * 100
     sign = "+" if last > before else "-"
-    assert kpi.change_text(kpi.previous) == f"{sign}{abs(last - before):,.0f} ({sign}{abs(relative):.1f}%)"
+    assert (
+        kpi.change_text(kpi.previous)
+        == f"{sign}{abs(last - before):,.0f} ({sign}{abs(relative):.1f}%)"
+    )
 
 
 def test_movers_by_plan_equal_sql(digest: Digest, demo_sql: SQL) -> None:
@@ -71,7 +75,8 @@ def test_percent_metric_changes_in_points(digest: Digest, demo_sql: SQL) -> None
     paid = "EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = u.user_id)"
     expected = weekly(demo_sql, f"avg(CASE WHEN {paid} THEN 1.0 ELSE 0.0 END)")
     kpi = digest.kpis[1]
-    assert kpi.percent and not kpi.additive
+    assert kpi.percent
+    assert not kpi.additive
     assert kpi.values == pytest.approx([expected.get((w,)) for w in WEEKS])
     points = (expected[(WEEKS[-1],)] - expected[(WEEKS[-2],)]) * 100
     sign = "+" if points > 0 else "-"
@@ -85,7 +90,8 @@ def test_kpi_without_data_last_week(layer: ml.SemanticLayer, demo_sql: SQL) -> N
     got = layer.digest("signups", today="2026-11-16")
     kpi = got.kpis[0]
     assert got.week == dt.date(2026, 11, 9)
-    assert kpi.last is None and kpi.previous is None
+    assert kpi.last is None
+    assert kpi.previous is None
     (count,) = demo_sql(
         "SELECT count(*) FROM users WHERE signed_up_at >= TIMESTAMP '2026-10-26' "
         "AND signed_up_at < TIMESTAMP '2026-11-02'"
@@ -102,7 +108,8 @@ def test_a_metric_not_computed_by_week_is_listed_with_the_reason(
     layer: ml.SemanticLayer,
 ) -> None:
     got = layer.digest(["signups", "user_churn_rate"], today=TODAY)
-    assert got.kpis[1].error is not None and "metric_time.month" in got.kpis[1].error
+    assert got.kpis[1].error is not None
+    assert "metric_time.month" in got.kpis[1].error
     assert "## Not in this digest" in got.to_markdown()
 
 
@@ -173,5 +180,5 @@ def test_unknown_metric_is_refused(layer: ml.SemanticLayer) -> None:
 
 
 def test_unknown_dimension_suggests_the_close_one(layer: ml.SemanticLayer) -> None:
-    with pytest.raises(QueryError, match="user.plan"):
+    with pytest.raises(QueryError, match=r"user\.plan"):
         layer.digest("signups", by="user.plna", today=TODAY)
