@@ -227,6 +227,9 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("--movers", default="3", help="movers shown per KPI (3)")
     digest.add_argument("--format", "-f", choices=["md", "html"], default="md")
     digest.add_argument("--out", default=None, metavar="FILE", help="write to FILE, not stdout")
+    digest.add_argument(
+        "--connection", "-c", default=None, help="SQLAlchemy URL (default: $METRICS_LAYER_URL)"
+    )
     with_project(digest)
 
     sub.add_parser("schema", help="print the JSON Schema of definition files")
@@ -948,7 +951,7 @@ def _cmd_digest(args: argparse.Namespace) -> int:
 
     try:
         digest = build(
-            _layer(args),
+            _layer(args, args.connection),
             args.metrics,
             by=args.by,
             today=args.today,

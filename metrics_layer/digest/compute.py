@@ -277,7 +277,8 @@ def _movers(kpi: KpiDigest, rows: Sequence[Sequence[Any]], top: int) -> tuple[Mo
     for key, by_week in segments.items():
         last, previous = by_week.get(last_week), by_week.get(previous_week)
         if kpi.additive:
-            change = (last or 0.0) - (previous or 0.0)
+            last, previous = last or 0.0, previous or 0.0
+            change = last - previous
             share = change / total if total else None
         elif last is None or previous is None:
             continue
