@@ -959,7 +959,7 @@ def _cmd_digest(args: argparse.Namespace) -> int:
         )
     except QueryError as exc:
         raise _flagged(exc) from exc
-    text = digest.to_html() if args.format == "html" else digest.to_markdown() + "\n"
+    text = digest.to_html() if args.format == "html" else digest.to_markdown()
     if args.out is None:
         sys.stdout.write(text)
         return 0

@@ -153,3 +153,22 @@ def test_html_renders_in_chromium(browser: Any, digest: Digest, tmp_path: Path) 
         page.screenshot(path=str(ARTIFACTS / "digest.png"), full_page=True)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["--movers", "three"], "--movers"),
+        (["--movers", "99"], "--movers"),
+        (["--by", "user.plna"], "--by"),
+        (["--out", "/nonexistent-folder/digest.md"], "--out"),
+    ],
+)
+def test_cli_bad_flags_are_named(
+    project: Path, capsys: pytest.CaptureFixture[str], argv: list[str], flag: str
+) -> None:
+    code = main(["digest", "signups", "--today", TODAY, *argv, "--project", str(project)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert flag in err
+    assert "Traceback" not in err
