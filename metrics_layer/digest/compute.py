@@ -8,6 +8,7 @@ for its values by the dimension over the last two weeks, both with ``whole_perio
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import statistics
 from collections.abc import Sequence
@@ -73,6 +74,13 @@ class KpiDigest:
     movers: tuple[Mover, ...] = ()
     error: str | None = None
     movers_error: str | None = None
+    # Weeks whose conversion windows are still open on the digest's day (``Result.incomplete``):
+    # their value can still grow, so they are marked and never flagged as anomalies.
+    open_weeks: frozenset[dt.date] = frozenset()
+
+    @property
+    def last_open(self) -> bool:
+        return bool(self.weeks) and self.weeks[-1] in self.open_weeks
 
     @property
     def last(self) -> float | None:
@@ -98,9 +106,15 @@ class KpiDigest:
         """The last week lies more than 3 robust standard deviations (1.4826 times the median
         absolute deviation) from the median of the 12 weeks before it; with no deviation at
         all, any other value is an anomaly. Needs a value last week and 8 of the 12."""
-        history = [v for v in self.values[-1 - HISTORY_WEEKS : -1] if v is not None]
+        weeks = self.weeks[-1 - HISTORY_WEEKS : -1]
+        values = self.values[-1 - HISTORY_WEEKS : -1]
+        history = [
+            v
+            for w, v in zip(weeks, values, strict=True)
+            if v is not None and w not in self.open_weeks
+        ]
         last = self.last
-        if last is None or len(history) < MIN_HISTORY:
+        if last is None or self.last_open or len(history) < MIN_HISTORY:
             return False
         centre = statistics.median(history)
         spread = MAD_SCALE * statistics.median(abs(v - centre) for v in history)
@@ -111,6 +125,10 @@ class KpiDigest:
     def value_text(self, value: float | None) -> str:
         """``value`` in the metric's format; ``n/a`` without one."""
         return "n/a" if value is None else render(value, self.format)
+
+    def last_text(self) -> str:
+        """Last week's value, marked ``(open)`` while its conversion windows are open."""
+        return self.value_text(self.last) + (" (open)" if self.last_open else "")
 
     def change_text(self, base: float | None, value: float | None = None) -> str:
         """The change from ``base`` to ``value`` (default: last week): percentage points for a
@@ -226,11 +244,13 @@ def build(
     else:
         chosen = [m for m in layer.metrics if m.status.value == "certified"]
     week = last_complete_week(day, settings.week_start)
-    kpis = tuple(_kpi(layer, metric, week, by, movers) for metric in chosen)
+    kpis = tuple(_kpi(layer, metric, week, by, movers, day) for metric in chosen)
     return Digest(settings.name, day, week, by, kpis)
 
 
-def _kpi(layer: SemanticLayer, metric: Any, week: dt.date, by: str | None, top: int) -> KpiDigest:
+def _kpi(
+    layer: SemanticLayer, metric: Any, week: dt.date, by: str | None, top: int, today: dt.date
+) -> KpiDigest:
     weeks = tuple(week - dt.timedelta(days=7 * i) for i in reversed(range(WEEKS)))
     name, label, fmt = metric.name, metric.label or metric.name, metric.format
     additive = metric.kind.value == "simple" and not (
@@ -240,21 +260,24 @@ def _kpi(layer: SemanticLayer, metric: Any, week: dt.date, by: str | None, top: 
     try:
         result = layer.query(
             name, by="metric_time.week", start=weeks[0], end=end, whole_periods=True
-        ).run()
+        ).run(today=today)
     except UserError as exc:
         return KpiDigest(name, label, fmt, weeks, (), additive, error=str(exc))
     found = {row[0]: _number(row[1]) for row in result.rows}
     values = tuple(found.get(w) for w in weeks)
-    kpi = KpiDigest(name, label, fmt, weeks, values, additive)
+    still_open = frozenset(
+        row[0] for row, open_ in zip(result.rows, result.incomplete, strict=False) if open_
+    )
+    kpi = KpiDigest(name, label, fmt, weeks, values, additive, open_weeks=still_open)
     if by is None or top == 0:
         return kpi
     try:
         split = layer.query(
             name, by=["metric_time.week", by], start=weeks[-2], end=end, whole_periods=True
-        ).run()
+        ).run(today=today)
     except UserError as exc:
-        return KpiDigest(name, label, fmt, weeks, values, additive, movers_error=str(exc))
-    return KpiDigest(name, label, fmt, weeks, values, additive, _movers(kpi, split.rows, top))
+        return dataclasses.replace(kpi, movers_error=str(exc))
+    return dataclasses.replace(kpi, movers=_movers(kpi, split.rows, top))
 
 
 def _movers(kpi: KpiDigest, rows: Sequence[Sequence[Any]], top: int) -> tuple[Mover, ...]:

@@ -73,7 +73,7 @@ def _row(kpi: KpiDigest) -> str:
     title = e(kpi.name)
     return (
         f'<tr data-metric="{title}"><td title="{title}">{label}</td>'
-        f'<td class="n">{e(kpi.value_text(kpi.last))}</td>'
+        f'<td class="n">{e(kpi.last_text())}</td>'
         f'<td class="n">{e(kpi.change_text(kpi.previous))}</td>'
         f'<td class="n">{e(kpi.change_text(kpi.average))}</td>'
         f"<td>{sparkline.svg(kpi.values, label)}</td><td>{flag}</td></tr>"

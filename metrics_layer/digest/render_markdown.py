@@ -51,7 +51,7 @@ def _row(kpi: KpiDigest) -> str:
     flag = "⚠ anomaly" if kpi.anomaly else ""
     cells = [
         cell(kpi.label),
-        kpi.value_text(kpi.last),
+        kpi.last_text(),
         kpi.change_text(kpi.previous),
         kpi.change_text(kpi.average),
         f"`{sparkline.text(kpi.values)}`",

@@ -130,6 +130,30 @@ def test_anomaly_rule() -> None:
     assert not kpi([5.0] * 13).anomaly
 
 
+def test_a_week_with_open_conversion_windows_is_marked_and_never_flagged(
+    layer: ml.SemanticLayer,
+) -> None:
+    """activation_rate_7d on 2026-11-02: the 7-day windows of the last week's signups (Oct 26 to
+    Nov 1) are still open, those of the week four weeks earlier long closed."""
+    digest = layer.digest(["activation_rate_7d"], today=TODAY)
+    [kpi] = digest.kpis
+    assert kpi.last_open
+    assert WEEKS[-1] in kpi.open_weeks
+    assert WEEKS[-5] not in kpi.open_weeks
+    assert not kpi.anomaly
+    assert "(open)" in digest.to_markdown()
+    # The same values with every window closed are compared as usual.
+    history: list[float | None] = [10, 11, 9, 10, 12, 8, 10, 11, 9, 10, 10, 10, 50]
+    spike = kpi_with(history, open_weeks=frozenset())
+    assert spike.anomaly
+    assert not kpi_with(history, open_weeks=frozenset({spike.weeks[-1]})).anomaly
+
+
+def kpi_with(values: list[float | None], open_weeks: frozenset[dt.date]) -> KpiDigest:
+    weeks = tuple(dt.date(2026, 1, 5) + dt.timedelta(days=7 * i) for i in range(len(values)))
+    return KpiDigest("k", "K", None, weeks, tuple(values), True, open_weeks=open_weeks)
+
+
 def test_average_and_changes_on_hand_values() -> None:
     k = kpi([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, None, 30], ValueFormat(FormatType.INTEGER))
     assert k.average == 13  # 9, 10, 20 (the missing week is left out)
