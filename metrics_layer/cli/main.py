@@ -214,9 +214,17 @@ def _parser() -> argparse.ArgumentParser:
     with_project(analysis)
 
     digest = sub.add_parser("digest", help="write the weekly KPI digest (docs/digest.md)")
-    digest.add_argument("metrics", nargs="*", help="metric names (default: every certified metric)")
     digest.add_argument(
-        "--by", "-b", default=None, help="the dimension of the biggest movers, e.g. user.plan"
+        "metrics",
+        nargs="*",
+        help="metric names (default: the project's digest.metrics, else every certified metric)",
+    )
+    digest.add_argument(
+        "--by",
+        "-b",
+        default=None,
+        help="the dimension of the biggest movers, e.g. user.plan (default: the project's "
+        "digest.by)",
     )
     digest.add_argument(
         "--today",

@@ -230,15 +230,19 @@ def build(
     today: str | dt.date | None = None,
     movers: int = 3,
 ) -> Digest:
-    """The digest of ``metrics`` (default: every certified metric) for the last complete week
-    before ``today`` (default: today in the project's time zone)."""
+    """The digest of ``metrics`` (default: the project's ``digest.metrics``, else every certified
+    metric) for the last complete week before ``today`` (default: today in the project's time
+    zone), with the movers by ``by`` (default: the project's ``digest.by``)."""
     settings = layer.graph.settings
     day = _today(today, settings.time_zone)
     if isinstance(movers, bool) or not isinstance(movers, int) or not 0 <= movers <= 50:
         raise QueryError("expected a whole number from 0 to 50", field="movers")
+    if by is None:
+        by = settings.digest_by
     if by is not None:
         _check_by(layer, by)
     names = [metrics] if isinstance(metrics, str) else list(metrics)
+    names = names or list(settings.digest_metrics)
     if names:
         chosen = [layer.metric(name) for name in names]
     else:

@@ -65,6 +65,8 @@ def build_graph(
         timeout=project.settings.timeout,
         max_rows=project.settings.max_rows,
         cache_ttl=project.settings.cache_ttl,
+        digest_metrics=tuple(project.settings.digest.metrics),
+        digest_by=project.settings.digest.by,
         target=target.name,
         fiscal_year_start=project.settings.fiscal_year_start.number,
     )

@@ -108,6 +108,9 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     max_rows: int = DEFAULT_MAX_ROWS
     cache_ttl: float = DEFAULT_CACHE_TTL
+    # The weekly digest's default KPIs (empty: every certified metric) and movers' dimension.
+    digest_metrics: tuple[str, ...] = ()
+    digest_by: str | None = None
     target: str | None = None
     fiscal_year_start: int = 1  # the month (1-12) a fiscal year starts in
 

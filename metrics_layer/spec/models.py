@@ -45,6 +45,7 @@ __all__ = [
     "DefinitionsFile",
     "DerivedMetricSpec",
     "DerivedVersionSpec",
+    "DigestSpec",
     "DimensionSpec",
     "DimensionType",
     "EntitySpec",
@@ -273,6 +274,19 @@ class CalendarSpec(_Spec):
     )
 
 
+class DigestSpec(_Spec):
+    """What the weekly KPI digest shows by default (docs/digest.md)."""
+
+    metrics: list[str] = Field(
+        default_factory=list,
+        max_length=200,
+        description="The KPIs, in this order; empty: every certified metric.",
+    )
+    by: str | None = Field(
+        None, max_length=200, description="The dimension whose biggest movers each KPI shows."
+    )
+
+
 class ProjectSpec(_Spec):
     """Project settings; only allowed in the project file ``metrics_layer.yml``."""
 
@@ -313,6 +327,10 @@ class ProjectSpec(_Spec):
         le=MAX_CACHE_TTL,
         description="Seconds the metrics service keeps a query's result in its cache (at "
         "most 604800, a week); 0 turns result caching off.",
+    )
+    digest: DigestSpec = Field(
+        default_factory=lambda: DigestSpec(),
+        description="The weekly digest's KPIs and movers' dimension, when the command names none.",
     )
     targets: dict[Name, TargetSpec] = Field(
         default_factory=dict,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from metrics_layer.digest import Digest, KpiDigest, last_complete_week
 from metrics_layer.errors import QueryError
 from metrics_layer.formats import FormatType, ValueFormat
 from metrics_layer.spec.models import WeekStart
+from tests.conftest import DEFINITIONS
 
 SQL = Callable[[str], list[tuple[object, ...]]]
 TODAY = "2026-11-02"  # a Monday: the last complete week is 2026-10-26 .. 2026-11-01
@@ -206,3 +208,23 @@ def test_unknown_metric_is_refused(layer: ml.SemanticLayer) -> None:
 def test_unknown_dimension_suggests_the_close_one(layer: ml.SemanticLayer) -> None:
     with pytest.raises(QueryError, match=r"user\.plan"):
         layer.digest("signups", by="user.plna", today=TODAY)
+
+
+def test_the_project_file_names_the_kpis_and_the_dimension(tmp_path: Path, demo_db: Path) -> None:
+    import shutil
+
+    project = tmp_path / "definitions"
+    shutil.copytree(DEFINITIONS, project)
+    settings = project / "metrics_layer.yml"
+    text = settings.read_text(encoding="utf-8").replace(
+        "  time_zone: UTC\n",
+        "  time_zone: UTC\n  digest:\n    metrics: [mrr, signups]\n    by: user.plan\n",
+    )
+    settings.write_text(text, encoding="utf-8")
+    layer = ml.load(project, connection=f"duckdb:///{demo_db}")
+    digest = layer.digest(today=TODAY)
+    assert [k.name for k in digest.kpis] == ["mrr", "signups"]
+    assert digest.by == "user.plan"
+    assert all(k.movers for k in digest.kpis)
+    # Names given in the call win over the project's.
+    assert [k.name for k in layer.digest(["arpu"], today=TODAY).kpis] == ["arpu"]
