@@ -329,7 +329,7 @@ class ProjectSpec(_Spec):
         "most 604800, a week); 0 turns result caching off.",
     )
     digest: DigestSpec = Field(
-        default_factory=lambda: DigestSpec(),
+        default_factory=lambda: DigestSpec(by=None),
         description="The weekly digest's KPIs and movers' dimension, when the command names none.",
     )
     targets: dict[Name, TargetSpec] = Field(
