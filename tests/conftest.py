@@ -31,6 +31,13 @@ MARIADB_URL = os.environ.get("ML_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.
 settings.register_profile("fuzz", max_examples=5_000)
 settings.register_profile("nightly", max_examples=10_000)
 
+# The test tiers. The default suite (``pytest -n 2``, CI) leaves out what ``ML_TESTS=full``
+# adds: the whole engine matrix (tests/engines/matrix.py runs a tier of it by default) and the
+# tests marked ``full_tier`` (each names where the default suite proves the same thing more
+# cheaply). ``make full`` runs them; ``make nightly`` runs them too (docs/engines.md, "Test
+# tiers").
+FULL = os.environ.get("ML_TESTS", "").strip().lower() == "full"
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
@@ -38,6 +45,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite tests/golden/<dialect>/*.sql from the current compiler",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "full_tier: a slow test run only with ML_TESTS=full (make full, make nightly)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave the ``full_tier`` tests out of the default suite (they run with ML_TESTS=full)."""
+    if FULL:
+        return
+    left = [item for item in items if item.get_closest_marker("full_tier") is not None]
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = [item for item in items if item.get_closest_marker("full_tier") is None]
 
 
 @pytest.fixture(scope="session")

@@ -226,6 +226,11 @@ def test_the_row_cap(connection: Connection) -> None:
 # -- the command line --------------------------------------------------------------------------
 
 
+# Four KPIs in one query on Spark take 30-50 s: the full tier only. The default suite runs the
+# same command on SQLite (tests/engines/test_demo_loaders.py), Spark's "already loaded" in
+# test_the_demo_has_spark_types_and_loads_once, and those KPIs on Spark in the engine matrix
+# (but paid_conversion_rate, which the matrix runs on the other engines).
+@pytest.mark.full_tier
 def test_cli_demo_loads_and_answers(warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"spark://local?warehouse={warehouse}"
     code = main(["demo", "--project", str(DEFINITIONS), "--connection", url])

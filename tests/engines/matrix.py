@@ -8,6 +8,11 @@ one engine cannot do is a strict xfail with its reason in ``GAPS``: it fails the
 day it starts to work, so the table in docs/engines.md (written from this module by
 ``pytest tests/engines/test_matrix.py --update-golden``) never claims less, or more, than runs.
 
+The default suite (``pytest``) runs a tier of the matrix on every engine (``tier``): every KPI
+in the tier's all-KPI shapes, and every other shape for a few KPIs of different kinds, balanced so
+that each kind meets as many shapes as the others. ``make matrix`` (and ``make nightly``) run all
+of it: ``ML_TESTS=full`` (``conftest.FULL``).
+
 Adding an engine is one ``Engine`` entry (and its loader in ``metrics_layer.demo.load``).
 """
 
@@ -76,6 +81,20 @@ EVERY_KIND = frozenset(
         "new_mrr_month_to_date",
     }
 )
+# The same, in the order the default tier gives them shapes: count, per-day rollup, snapshot,
+# sum, period over period, ratio, a measure's own time, rolling, cumulative.
+KINDS = (
+    "signups",
+    "daily_active_users",
+    "mrr",
+    "new_mrr",
+    "mrr_growth_rate",
+    "arpu",
+    "net_new_mrr",
+    "weekly_active_users",
+    "new_mrr_month_to_date",
+)
+assert frozenset(KINDS) == EVERY_KIND
 
 
 @dataclass(frozen=True)
@@ -257,6 +276,10 @@ class Engine:
     kpis: frozenset[str] | None = None
     # A session fixture giving (URL, what load_demo returned) instead of url + load_demo here
     fixture: str | None = None
+    # The default tier: every KPI in these shapes, and ``tier_per_shape`` KPIs of ``KINDS`` (and
+    # one conversion, retention or churn KPI) in each other shape (see ``tier``).
+    tier_every_kpi: tuple[str, ...] = ("total by plan, filtered", "month")
+    tier_per_shape: int = 3
     notes: str = field(default="")
 
 
@@ -296,6 +319,8 @@ ENGINES = (
         kpis=EVERY_KIND,
         # one warehouse per test process: Spark's catalog is one per process
         fixture="spark_demo",
+        tier_every_kpi=("month",),
+        tier_per_shape=1,
         notes="each query takes 1-8 s on a local Spark (5-10 s for a rolling or cumulative "
         "KPI), so it runs one shape per kind of question, for one KPI of each kind (the month "
         "for the rolling and cumulative ones); "
@@ -330,3 +355,28 @@ def runs_on(engine: Engine, shape: Shape, kpi: str) -> bool:
     shapes = engine.window_shapes if kpi in WINDOWED else None
     shapes = shapes or engine.shapes
     return shapes is None or shape.key in shapes
+
+
+def tier(engine: Engine, refused: Callable[[str, Shape], object]) -> frozenset[tuple[str, str]]:
+    """The (KPI, shape key) pairs the default suite runs on ``engine``.
+
+    Every KPI the engine runs, in each shape of ``engine.tier_every_kpi``; in every other shape,
+    the ``engine.tier_per_shape`` KPIs of ``KINDS`` (and the one conversion, retention or churn
+    KPI) that have met the fewest shapes so far, in the order of ``KINDS`` (``PRODUCT`` in the
+    order of ``KPIS``) on a tie. ``refused(kpi, shape)`` is true when the library refuses the pair
+    on every engine (it is then proven by its refusal, not here).
+    """
+    picked: set[tuple[str, str]] = set()
+    product = tuple(kpi for kpi in KPIS if kpi in PRODUCT)
+    met = dict.fromkeys((*KINDS, *product), 0)
+    for shape in SHAPES:
+        eligible = [k for k in KPIS if runs_on(engine, shape, k) and not refused(k, shape)]
+        if shape.key in engine.tier_every_kpi:
+            picked.update((kpi, shape.key) for kpi in eligible)
+            continue
+        for pool, count in ((KINDS, engine.tier_per_shape), (product, 1)):
+            chosen = sorted((k for k in pool if k in eligible), key=lambda k: met[k])[:count]
+            for kpi in chosen:
+                met[kpi] += 1
+                picked.add((kpi, shape.key))
+    return frozenset(picked)

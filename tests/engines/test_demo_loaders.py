@@ -11,14 +11,16 @@ and two extra weeks (2023 and 2028), 418 x 7 days. 518,681 + 2,926 = 521,607.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy
-from conftest import MARIADB_URL, POSTGRES_URL, require_server
+from conftest import DEFINITIONS, MARIADB_URL, POSTGRES_URL, require_server
 
+from metrics_layer.cli.main import main
 from metrics_layer.demo.data import generate
 from metrics_layer.demo.load import load_demo
 from metrics_layer.demo.model import DemoData, Table
@@ -98,11 +100,20 @@ def test_the_loader_writes_only_its_own_place(engines: dict[str, str]) -> None:
         assert demo == [f"mldemo_{table}" for table in TABLES]
 
 
-def test_sqlite_demo_is_a_file(tmp_path: Path, generated: dict[str, int]) -> None:
-    database = tmp_path / "d.sqlite"
-    loaded = load_demo(f"sqlite:///{database}")
+@pytest.fixture(scope="module")
+def sqlite_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, Any]:
+    """A SQLite file with the demo: (the file, the first load_demo's answer, the second's)."""
+    database = tmp_path_factory.mktemp("sqlite_demo") / "d.sqlite"
+    first = load_demo(f"sqlite:///{database}")
+    return database, first, load_demo(f"sqlite:///{database}")
+
+
+def test_sqlite_demo_is_a_file(
+    sqlite_demo: tuple[Path, Any, Any], generated: dict[str, int]
+) -> None:
+    database, loaded, again = sqlite_demo
     assert (loaded.created, loaded.rows, database.is_file()) == (True, ROWS, True)
-    assert load_demo(f"sqlite:///{database}").created is False
+    assert again.created is False
     engine = sqlalchemy.create_engine(f"sqlite:///{database}")
     with engine.connect() as connection:
         found = connection.exec_driver_sql(
@@ -114,6 +125,38 @@ def test_sqlite_demo_is_a_file(tmp_path: Path, generated: dict[str, int]) -> Non
     assert dict(counts) == generated
     indexes = sqlalchemy.inspect(engine).get_indexes("retail_calendar")
     assert [(i["column_names"], bool(i["unique"])) for i in indexes] == [(["day"], True)]
+
+
+def test_cli_demo_on_a_loaded_database_answers(
+    sqlite_demo: tuple[Path, Any, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``metrics-layer demo --connection URL`` on a database that holds the demo: it says so,
+    loads nothing, and prints the KPI table from that database."""
+    database = sqlite_demo[0]
+    before = database.stat().st_mtime_ns
+    url = f"sqlite:///{database}"
+    code = main(["demo", "--project", str(DEFINITIONS), "--connection", url])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert f"demo data in {url}" in err
+    assert "already loaded" in err
+    header, _, *lines = out.splitlines()
+    assert header.split() == [
+        "metric_time.month",
+        "daily_active_users",
+        "signups",
+        "paid_conversion_rate",
+        "mrr",
+    ]
+    # signups by month from January 2026 (the demo's time zone is UTC), counted by hand
+    with sqlite3.connect(database) as raw:
+        counted = raw.execute(
+            "SELECT substr(signed_up_at, 1, 7) || '-01', count(*) FROM users "
+            "WHERE signed_up_at >= '2026-01-01' GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert [(line.split()[0], int(line.split()[2])) for line in lines] == counted
+    assert len(counted) == 10
+    assert database.stat().st_mtime_ns == before
 
 
 def test_every_demo_table_is_indexed_on_its_key(engines: dict[str, str]) -> None:

@@ -17,10 +17,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEFINITIONS, ROOT, require_server, require_service
+from conftest import DEFINITIONS, FULL, ROOT, require_server, require_service
 
 import metrics_layer as ml
-from engines.matrix import ENGINES, KPIS, SHAPES, Engine, Shape, asked, gap, runs_on
+from engines.matrix import (
+    ENGINES,
+    KINDS,
+    KPIS,
+    SHAPES,
+    Engine,
+    Shape,
+    asked,
+    gap,
+    runs_on,
+    tier,
+)
 from metrics_layer.demo.load import load_demo
 
 DOCS = ROOT / "docs" / "engines.md"
@@ -42,11 +53,19 @@ def refusal(kpi: str, shape: Shape) -> str | None:
     return None
 
 
+@cache
+def default_tier(engine: Engine) -> frozenset[tuple[str, str]]:
+    """The (KPI, shape key) pairs the default suite runs on ``engine`` (``matrix.tier``)."""
+    return tier(engine, refusal)
+
+
 def _cases() -> Iterator[Any]:
     for engine in ENGINES:
         for kpi in KPIS:
             for shape in SHAPES:
                 if not runs_on(engine, shape, kpi) or refusal(kpi, shape):
+                    continue
+                if not FULL and (kpi, shape.key) not in default_tier(engine):
                     continue
                 reason = gap(engine.key, kpi, shape.key)
                 marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
@@ -160,12 +179,14 @@ def support_table() -> str:
             shapes = [s for s in SHAPES if runs_on(engine, s, kpi) and not refusal(kpi, s)]
             gaps = {g for s in shapes if (g := gap(engine.key, kpi, s.key))}
             equal = sum(1 for s in shapes if not gap(engine.key, kpi, s.key))
+            default = sum(1 for s in shapes if (kpi, s.key) in default_tier(engine))
             marks = "".join(f" [{footnotes.setdefault(g, len(footnotes) + 1)}]" for g in gaps)
-            cells.append(f"{equal}/{len(shapes)}{marks}")
+            cells.append(f"{equal}/{len(shapes)} ({default}){marks}")
         lines.append(f"| `{kpi}` | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(
-        "Each cell: shapes in which the KPI equals DuckDB / shapes run. Shapes: "
+        "Each cell: shapes in which the KPI equals DuckDB / shapes run by `make matrix` "
+        "(in parentheses: those of the default suite, `pytest`). Shapes: "
         + "; ".join(f"{shape.key}" for shape in SHAPES)
         + "."
     )
@@ -174,6 +195,26 @@ def support_table() -> str:
         lines.append("")
         lines.append(
             f"{engine.name} runs a subset: {', '.join(engine.shapes or ())} ({engine.notes})."
+        )
+    lines.append("")
+    lines.append(
+        "The default suite (`pytest`, `make test`) runs a tier of the matrix; `make matrix` and "
+        "`make nightly` run all of it (`ML_TESTS=full`). On each engine the tier asks every KPI "
+        "in its all-KPI shapes, and in each other shape a few of the KPIs of "
+        + ", ".join(f"`{kpi}`" for kpi in KINDS)
+        + " (one of each kind: count, per-day rollup, snapshot, sum, period over period, ratio, "
+        "a measure's own time, rolling, cumulative) and one conversion, retention or churn KPI, "
+        "those that have met the fewest shapes first (`tier` in tests/engines/matrix.py):"
+    )
+    lines.append("")
+    for engine in engines:
+        full = sum(
+            1 for kpi in KPIS for s in SHAPES if runs_on(engine, s, kpi) and not refusal(kpi, s)
+        )
+        lines.append(
+            f"- {engine.name}: every KPI in {', '.join(engine.tier_every_kpi)}; "
+            f"{engine.tier_per_shape} of those kinds in each other shape; "
+            f"{len(default_tier(engine))} of {full} cases."
         )
     refused = sorted(
         {
