@@ -1,13 +1,15 @@
 # Routine actions; run from the project root with the venv active.
 PYTHON ?= python
 
-.PHONY: help install test test-fast fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check bench-compile bench-load bench-import bench-service golden schema allowlist docs demo check lock ci bench-kpis serve test-server test-page package
+.PHONY: help install test test-fast full matrix fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check bench-compile bench-load bench-import bench-service golden schema allowlist docs demo check lock ci bench-kpis serve test-server test-page package
 
 help:
 	@echo "install    editable install with dev extras"
-	@echo "test       the whole suite (as CI runs it)"
+	@echo "test       the default suite (as CI runs it): a tier of the engine matrix, no full_tier tests"
+	@echo "full       the default suite plus what it leaves out: the whole engine matrix and the full_tier tests"
+	@echo "matrix     the whole engine matrix (every KPI in every shape on every engine)"
 	@echo "fuzz       the query and filter fuzzers with 5,000 examples each (hypothesis profile 'fuzz')"
-	@echo "nightly    the same with 10,000 examples each (hypothesis profile 'nightly')"
+	@echo "nightly    the fuzzers with 10,000 examples each (hypothesis profile 'nightly'), then make full"
 	@echo "differential  random queries on every engine against the reference evaluator, 10,000 each"
 	@echo "lint       ruff check + ruff format --check + mypy --strict"
 	@echo "format     ruff format + ruff --fix"
@@ -39,11 +41,18 @@ install:
 test:
 	$(PYTHON) -m pytest -n 2
 
+full:
+	ML_TESTS=full $(PYTHON) -m pytest -n 2
+
+matrix:
+	ML_TESTS=full $(PYTHON) -m pytest tests/engines/test_matrix.py -n 2
+
 fuzz:
 	$(PYTHON) -m pytest tests/api tests/safety -n 2 --hypothesis-profile=fuzz
 
 nightly:
 	$(PYTHON) -m pytest tests/api tests/safety -n 2 --hypothesis-profile=nightly
+	ML_TESTS=full $(PYTHON) -m pytest -n 2
 
 differential:
 	$(PYTHON) -m pytest tests/differential -n 2 --hypothesis-profile=nightly
