@@ -277,7 +277,7 @@ def test_threads_share_the_one_engine_of_the_process(chdb_dir: Path) -> None:
 def test_a_missing_chdb_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "chdb", None)
     monkeypatch.delitem(sys.modules, "metrics_layer.engine.adapters.clickhouse")
-    with pytest.raises(ml.EngineError, match=r'pip install "metrics-layer\[clickhouse\]"'):
+    with pytest.raises(ml.EngineError, match=r'pip install "kpi-layer\[clickhouse\]"'):
         Connection("chdb://")._run("SELECT 1", timeout=5, max_rows=1)
 
 
