@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
     from metrics_layer.api import SemanticLayer
+    from metrics_layer.engine.connection import Connection
     from metrics_layer.graph.model import Measure, Metric, Offset
 
 __all__ = ["UnitValues", "Window", "per_unit", "unit_of", "window_for"]
@@ -215,8 +216,8 @@ def window_for(layer: SemanticLayer, metric: Metric, lookback: int, end: dt.date
 def _side_layer(
     layer: SemanticLayer, added: dict[str, tuple[str, exp.Expr | None]]
 ) -> SemanticLayer:
-    """A layer over the same graph and connection with a simple metric for each of ``added``
-    (name -> measure and filter)."""
+    """A layer over the same graph with a simple metric for each of ``added`` (name -> measure
+    and filter); its queries run on the original layer's connection (``_fetch``)."""
     from metrics_layer.api import SemanticLayer
     from metrics_layer.graph.model import Metric as GraphMetric
     from metrics_layer.graph.model import MetricKind
@@ -240,9 +241,7 @@ def _side_layer(
         for name, (measure, condition) in added.items()
     }
     graph = replace(layer.graph, metrics={**layer.graph.metrics, **metrics})
-    side = SemanticLayer(graph, timeout=layer.timeout)
-    side.connection = layer.connection
-    return side
+    return SemanticLayer(graph, timeout=layer.timeout)
 
 
 def _both(first: exp.Expr | None, second: exp.Expr) -> exp.Expr:
@@ -253,11 +252,15 @@ def _both(first: exp.Expr | None, second: exp.Expr) -> exp.Expr:
 
 
 def _fetch(
-    layer: SemanticLayer, names: list[str], unit: str, window: Window, where: str | None
+    layer: SemanticLayer,
+    names: list[str],
+    unit: str,
+    window: Window,
+    where: str | None,
+    connection: Connection,
 ) -> dict[Any, tuple[Any, ...]]:
-    result = layer.query(names, by=unit, where=where, start=window.start, end=window.end).run(
-        max_rows=MAX_UNITS
-    )
+    query = layer.query(names, by=unit, where=where, start=window.start, end=window.end)
+    result = query.run(connection, max_rows=MAX_UNITS)
     return {row[0]: row[1:] for row in result.rows if row[0] is not None}
 
 
@@ -300,7 +303,7 @@ def per_unit(
         if added:
             source = _side_layer(layer, added)
     try:
-        rows = _fetch(source, names, unit, window, where)
+        rows = _fetch(source, names, unit, window, where, layer.connection)
     except QueryError as exc:
         if exc.field == "by":
             raise QueryError(str(exc).removeprefix("by: "), field="unit") from exc
@@ -340,7 +343,7 @@ def _population(
 ) -> set[Any]:
     try:
         chosen = layer.metric(population)
-        rows = _fetch(layer, [chosen.name], unit, window, where)
+        rows = _fetch(layer, [chosen.name], unit, window, where, layer.connection)
     except QueryError as exc:
         raise QueryError(str(exc).split(": ", 1)[-1], field="population") from exc
     return {key for key, (value,) in rows.items() if value is not None and value > 0}
