@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from metrics_layer.errors import QueryError, UserError
+from metrics_layer.errors import QueryError, UserError, did_you_mean, printable
 from metrics_layer.formats import FormatType, ValueFormat, render
 from metrics_layer.spec.models import WeekStart
 
@@ -204,18 +204,15 @@ def _today(value: str | dt.date | None, time_zone: str) -> dt.date:
 
 def _check_by(layer: SemanticLayer, by: object) -> None:
     """A QueryError unless ``by`` is a dimension the layer knows (a time dimension may carry
-    a grain, ``user.signed_up_at.month``), with the closest names as a hint."""
-    import difflib
-
+    a grain, ``user.signed_up_at.month``), with the closest name as a hint."""
     if not isinstance(by, str) or not by.strip():
         raise QueryError("expected a dimension name such as user.plan", field="by")
     known = layer.dimensions
     head = by.rpartition(".")[0]
     if by in known or ("." in head and head in known) or head == "metric_time":
         return
-    close = difflib.get_close_matches(by, known, n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else "; `metrics-layer list` shows them"
-    raise QueryError(f"unknown dimension {by!r:.80}{hint}", field="by")
+    hint = did_you_mean(by, known) or " `metrics-layer list` shows them."
+    raise QueryError(f"unknown dimension {printable(by)!r:.80}.{hint}", field="by")
 
 
 def _number(value: Any) -> float | None:
