@@ -734,15 +734,15 @@ class Planner:
         groups by the day alone, and the buckets are computed for the few days, not for every
         row. Empty when a grouping is not a function of the day (a calendar period, a time
         finer than a day, an offset that is not a whole number of days or more)."""
-        if scan.per is not Grain.DAY or not time_refs:
+        if scan.per is not Grain.DAY or not time_refs or not _of_the_day(offset, time_refs):
             return ()
-        if offset is not None and (not isinstance(offset.unit, Grain) or offset.unit in SUB_DAY):
-            return ()
-        for _, ref in time_refs:
-            grain = PART_GRAIN[ref.part] if ref.part is not None else ref.grain
-            if not isinstance(grain, Grain) or grain in SUB_DAY:
-                return ()
-        day: exp.Expr = column(PER_PERIOD, scan.name)
+        return self._on_days(column(PER_PERIOD, scan.name), offset, time_refs)
+
+    def _on_days(
+        self, day: exp.Expr, offset: Offset | None, time_refs: Sequence[tuple[str, DimensionRef]]
+    ) -> tuple[tuple[str, exp.Expr], ...]:
+        """Each metric_time grouping of ``time_refs`` as an expression over the day column
+        ``day``, moved by ``offset``."""
         moved = day if offset is None else shift(day, offset.amount, offset.unit)
         return tuple((alias, self.on_day(ref, moved.copy())) for alias, ref in time_refs)
 
@@ -763,13 +763,7 @@ class Planner:
             return False
         if (self.graph.sources[scan.source].dimensions[scan.time].grain or Grain.DAY) != Grain.DAY:
             return False
-        if offset is not None and (not isinstance(offset.unit, Grain) or offset.unit in SUB_DAY):
-            return False
-        for _, ref in time_refs:
-            grain = PART_GRAIN[ref.part] if ref.part is not None else ref.grain
-            if not isinstance(grain, Grain) or grain in SUB_DAY:
-                return False
-        return True
+        return _of_the_day(offset, time_refs)
 
     def _daily_aggregation(
         self,
@@ -790,8 +784,7 @@ class Planner:
         days = f"{scan.name}_days"
         day: exp.Expr = column(SNAPSHOT_DAY, days)
         offset = scan.offset
-        moved = day if offset is None else shift(day, offset.amount, offset.unit)
-        times = {alias: self.on_day(ref, moved.copy()) for alias, ref in time_refs}
+        times = dict(self._on_days(day, offset, time_refs))
         inner = tuple((alias, e) for alias, e in groups if alias not in times)
         outer = tuple(
             (alias, times[alias].copy() if alias in times else column(alias, days))
@@ -821,7 +814,7 @@ class Planner:
         if offset is not None and (start is not None or end is not None):
             near = unmoved_range(start, end, offset)
             where = self._time_range(scan.source, scan.time, None, scan.own_time, *near)
-            day_range = within_dates(moved.copy(), start, end)
+            day_range = within_dates(shift(day.copy(), offset.amount, offset.unit), start, end)
         return Aggregation(
             name=scan.name,
             source=scan.source,
@@ -1211,6 +1204,19 @@ class _Reused:
             return self.tree.copy()
         self.taken = True
         return self.tree
+
+
+def _of_the_day(offset: Offset | None, time_refs: Sequence[tuple[str, DimensionRef]]) -> bool:
+    """Whether every metric_time grouping of ``time_refs``, moved by ``offset``, is a function
+    of a row's day: built-in grains and date parts of a day or coarser, an offset of whole days
+    or more (not a calendar period, nor a time finer than a day)."""
+    if offset is not None and (not isinstance(offset.unit, Grain) or offset.unit in SUB_DAY):
+        return False
+    for _, ref in time_refs:
+        grain = PART_GRAIN[ref.part] if ref.part is not None else ref.grain
+        if not isinstance(grain, Grain) or grain in SUB_DAY:
+            return False
+    return True
 
 
 def _days_identity(agg: Aggregation) -> tuple[object, ...] | None:
