@@ -284,7 +284,7 @@ def _aggregation_ctes(
         _join(scan, relations.use(join.relation, join.alias), take(join.on), side="LEFT")
     if agg.keep is not None and agg.periods is not None:
         edge = LAST if agg.keep is SemiAdditive.LAST else FIRST
-        on = _partition_match(agg.periods, periods, None)
+        on = _partition_match(agg.periods, periods)
         on.append(exp.EQ(this=agg.periods.period.copy(), expression=column(edge, periods)))
         _join(scan, exp.Table(this=ident(periods)), exp.and_(*on, copy=False), kind="INNER")
     if agg.where is not None:
@@ -532,12 +532,10 @@ def _periods_needed(agg: Aggregation) -> set[str]:
     return needed
 
 
-def _partition_match(periods: Periods, name: str, inner: str | None) -> list[exp.Expr]:
+def _partition_match(periods: Periods, name: str) -> list[exp.Expr]:
+    """A source row's time buckets equal to those of the ``name`` CTE's row."""
     return [
-        exp.EQ(
-            this=column(alias, inner) if inner else expression.copy(),
-            expression=column(alias, name),
-        )
+        exp.EQ(this=expression.copy(), expression=column(alias, name))
         for alias, expression in periods.partition
     ]
 
