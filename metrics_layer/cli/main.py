@@ -851,6 +851,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     )
     if args.workers < 1:
         raise UserError(f"--workers: expected a positive number, not {args.workers}")
+    if not 0 < args.port < 65536:
+        raise UserError(f"--port: expected a port from 1 to 65535, not {args.port}")
     app = create_app(config)  # also in one process: its errors end the command here
     if args.workers == 1:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info")

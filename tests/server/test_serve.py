@@ -40,6 +40,21 @@ def test_serve_refuses_to_start_without_authentication(demo_db: Path) -> None:
     assert "Traceback" not in err.getvalue()
 
 
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--port", "99999"), ("--port", "0"), ("--workers", "0")]
+)
+def test_serve_refuses_a_port_or_worker_count_out_of_range(
+    demo_db: Path, flag: str, value: str
+) -> None:
+    err = io.StringIO()
+    argv = ["serve", "--project", str(DEFINITIONS), "-c", f"duckdb:///{demo_db}"]
+    with contextlib.redirect_stderr(err):
+        code = main([*argv, "--allow-anonymous", flag, value])
+    assert code == 1
+    assert f"{flag}: expected" in err.getvalue()
+    assert "Traceback" not in err.getvalue()
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
