@@ -125,10 +125,15 @@ class UnsupportedError(UserError):
 
 
 class EngineError(UserError):
-    """Connecting to, or running a query on, a database failed; ``sql`` is the query, if any."""
+    """Connecting to, or running a query on, a database failed; ``sql`` is the query, if any.
 
-    def __init__(self, message: str, *, sql: str | None = None) -> None:
+    ``limit`` names the bound the query ran into, when that was the cause: ``"timeout"`` (it
+    ran longer than its timeout) or ``"max_rows"`` (it returned more rows than its cap); the
+    caller can then ask again within it. None for every other failure."""
+
+    def __init__(self, message: str, *, sql: str | None = None, limit: str | None = None) -> None:
         self.sql = sql
+        self.limit = limit
         super().__init__(message)
 
 

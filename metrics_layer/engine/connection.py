@@ -182,7 +182,8 @@ class Connection:
             if session.timed_out(exc):
                 raise EngineError(
                     f"reading the tables of {self._shown} took longer than the {seconds:g} s "
-                    "timeout; raise timeout (the project setting) or try again"
+                    "timeout; raise timeout (the project setting) or try again",
+                    limit="timeout",
                 ) from exc
             raise EngineError(
                 f"cannot read the tables of {self._shown}: {self._detail(exc)}. Check that the "
@@ -239,6 +240,7 @@ class Connection:
                     f"the query ran longer than the {seconds:g} s timeout; narrow the date range, "
                     "add filters, or raise timeout=... (--timeout on the command line)",
                     sql=sql,
+                    limit="timeout",
                 ) from exc
             raise EngineError(
                 f"the database refused the query: {self._detail(exc)}. Check that the "
@@ -264,6 +266,7 @@ class Connection:
                 "fewer dimensions or a `limit`, or raise max_rows=... (the project setting "
                 "`max_rows`)",
                 sql=sql,
+                limit="max_rows",
             )
         return Fetched(columns, rows, (time.perf_counter() - started) * 1000)
 

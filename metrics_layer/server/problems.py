@@ -99,12 +99,11 @@ def problem_of(exc: UserError) -> Problem:
     if isinstance(exc, StatementError):
         return Problem(400, "statement", str(exc))
     if isinstance(exc, EngineError):
-        # EngineError has no kinds yet: the row cap and the timeout are told by their
-        # messages (engine/connection.py), so the client learns it can fix them.
+        # The row cap and the timeout are bounds the client can ask within.
         text = str(exc)
-        if "more than max_rows" in text:
+        if exc.limit == "max_rows":
             return Problem(422, "too_many_rows", text, field="max_rows")
-        if "longer than the" in text and "timeout" in text:
+        if exc.limit == "timeout":
             return Problem(504, "timeout", text, field="timeout")
         return Problem(502, "engine", text)
     return Problem(400, "user", str(exc))

@@ -127,6 +127,7 @@ def test_the_timeout_stops_a_slow_query_and_the_connection_stays_usable() -> Non
                 timeout=1,
                 max_rows=10,
             )
+        assert caught.value.limit == "timeout"
         assert time.monotonic() - started < 10
         assert caught.value.sql is not None
         assert connection._run("SELECT 1", timeout=5, max_rows=1).rows == ((1,),)

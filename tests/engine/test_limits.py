@@ -48,6 +48,7 @@ def assert_times_out(layer: ml.SemanticLayer) -> None:
     assert time.monotonic() - started < 30  # cancelled: the query alone runs for hours
     assert caught.value.sql is not None
     assert "slow_source" in caught.value.sql
+    assert caught.value.limit == "timeout"
 
 
 @pytest.fixture

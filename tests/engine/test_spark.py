@@ -211,8 +211,9 @@ def test_the_timeout_interrupts_the_query_and_the_session_stays_usable(
         "CROSS JOIN metrics_layer_demo.events AS b WHERE a.event_id + b.event_id > 0"
     )
     started = time.monotonic()
-    with pytest.raises(EngineError, match="ran longer than the 2 s timeout"):
+    with pytest.raises(EngineError, match="ran longer than the 2 s timeout") as caught:
         connection._run(slow, timeout=2, max_rows=1)
+    assert caught.value.limit == "timeout"
     assert time.monotonic() - started < 60
     count = "SELECT COUNT(*) AS n FROM metrics_layer_demo.subscriptions"
     assert connection._run(count, timeout=60, max_rows=1).rows == ((1052,),)

@@ -260,6 +260,7 @@ def _query_error(message: str, sql: str, timeout: float) -> EngineError:
             f"the query ran longer than the {timeout:g} s timeout; narrow the date range, "
             "add filters, or raise timeout=... (--timeout on the command line)",
             sql=sql,
+            limit="timeout",
         )
     if "READONLY" in detail:
         return EngineError(

@@ -357,6 +357,7 @@ class SparkAdapter:
                     f"the query ran longer than the {timeout:g} s timeout; narrow the date "
                     "range, add filters, or raise timeout=... (--timeout on the command line)",
                     sql=sql,
+                    limit="timeout",
                 ) from exc
             raise _refused(exc, sql) from exc
         finally:
