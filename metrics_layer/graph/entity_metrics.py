@@ -23,6 +23,7 @@ The derived rows, by type (docs/product-kpis.md says the same to users):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -57,12 +58,18 @@ from metrics_layer.sql.names import alias, cast, column, ident, table_alias
 from metrics_layer.sql.nodes import CORRELATED, Alternative
 from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift
 
+NARROW_ROWS = "narrow_rows"
+"""Meta key of the SELECTs of a churn relation that read the activity's rows: a query's date
+range applies to them (``rows_narrowed``)."""
+
 __all__ = [
+    "NARROW_ROWS",
     "EntityMetric",
     "entity_metric",
     "is_entity_metric",
     "narrowed",
     "narrowing",
+    "rows_narrowed",
 ]
 
 EntitySpec = ConversionMetricSpec | RetentionMetricSpec | ChurnMetricSpec
@@ -529,6 +536,8 @@ class _Builder:
             return None
         period = Grain(spec.period)
         keys = _key_names(activity.keys)
+        # Both reads of the activity (the rows, the period edges' copy) keep a query's periods.
+        activity.select.meta[NARROW_ROWS] = True
         days = exp.select(
             *(column(k) for k in keys),
             alias(self._day(column("event_at"), activity.time), "active_day"),
@@ -698,6 +707,10 @@ class _Builder:
             ),
         ]
         source = self._source(spec.entity, activity.keys, relation, time, dimensions, measures)
+        local = activity.time.expr.copy()
+        if activity.time.grain in SUB_DAY:
+            local = in_time_zone(local, self.settings.time_zone)
+        source = dataclasses.replace(source, narrow_rows=(local, period))
         computed, inputs = _calculation(
             self.name,
             spec.calculation.value,
@@ -952,6 +965,19 @@ def narrowed(
         own = correlated.tree.copy()
         _narrow_cte(own, cte_name, condition, joins)
         copied.this.meta[CORRELATED] = Alternative(own)
+    copied.set("alias", table_alias(name))
+    return copied
+
+
+def rows_narrowed(relation: exp.Expr, condition: exp.Expr, name: str) -> exp.Expr:
+    """A copy of a churn source's ``relation``, named ``name``, whose reads of the activity's
+    rows (the SELECTs marked ``NARROW_ROWS``) keep only the rows passing ``condition`` (over
+    the activity's own columns): the periods of the query's range and the one before, so that
+    rows outside them are not grouped into periods nobody asked for."""
+    copied = relation.copy()
+    for select in list(copied.find_all(exp.Select)):
+        if select.meta.get(NARROW_ROWS):
+            select.where(condition.copy(), copy=False)
     copied.set("alias", table_alias(name))
     return copied
 

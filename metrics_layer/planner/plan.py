@@ -58,11 +58,16 @@ class Join:
 @dataclass(frozen=True)
 class Narrow:
     """The entities a derived source builds rows for: those of its CTE ``cte`` (one row per
-    entity, read as ``entities``) passing ``condition``, with ``joins`` LEFT JOINed to it."""
+    entity, read as ``entities``) passing ``condition``, with ``joins`` LEFT JOINed to it.
+
+    For a churn source (``rows``), ``condition`` applies to its reads of the activity's rows
+    instead (``cte`` is empty): they keep the query's periods and the one before, and the
+    query's range still applies to the derived rows."""
 
     cte: str
     condition: exp.Expr
     joins: tuple[Join, ...] = ()
+    rows: bool = False
 
 
 @dataclass(frozen=True)

@@ -519,6 +519,36 @@ class Planner:
             return None  # a derived source narrows its rows to the range: shift them
         return tuple(moved)
 
+    def _narrow_rows(
+        self,
+        narrow_rows: tuple[exp.Expr, Grain],
+        offset: Offset | None,
+        start: dt.date | None,
+        end: dt.date | None,
+    ) -> Narrow | None:
+        """The activity rows a churn source needs for the range ``start``-``end`` (moved back
+        by ``offset``): those of the periods the range touches and of the period before each,
+        whose values the churn compares; None without a range (or with an offset by a calendar's
+        periods, whose days are not known here)."""
+        if offset is not None:
+            if not isinstance(offset.unit, Grain):
+                return None
+            start, end = unmoved_range(start, end, offset)
+        if start is None and end is None:
+            return None
+        local, period = narrow_rows
+        settings = self.graph.settings
+        calendar = (settings.week_start, settings.fiscal_year_start)
+        first = None
+        if start is not None:
+            first = period_of(
+                period_of(start, period, *calendar)[0] - dt.timedelta(days=1), period, *calendar
+            )[0]
+        last = None if end is None else period_of(end, period, *calendar)[1]
+        condition = within_dates(local.copy(), first, last)
+        assert condition is not None
+        return Narrow("", condition, rows=True)
+
     def _reads_time(self, condition: exp.Expr, source: str, time: str | None) -> bool:
         """Whether ``condition`` names the scan's metric_time (which an offset shifts)."""
         for node in condition.find_all(exp.Column):
@@ -658,6 +688,8 @@ class Planner:
         narrow = None
         if source.narrow is not None and time_range is not None and scan.time == source.time:
             narrow = _narrow(source, time_range, conditions, joins.joins())
+        elif source.narrow_rows is not None and scan.time == source.time:
+            narrow = self._narrow_rows(source.narrow_rows, offset, start, end)
         if self._by_day(scan, offset, time_refs, narrow, extents):
             return self._daily_aggregation(
                 scan, joins, groups, time_refs, time_range, conditions, filters
@@ -669,7 +701,9 @@ class Planner:
         # timestamp costs more than comparing a column.
         where = conjunction(
             *conditions,
-            time_range.copy() if time_range is not None and narrow is None else None,
+            time_range.copy()
+            if time_range is not None and (narrow is None or narrow.rows)
+            else None,
             _any_filter(scan, filters),
         )
         columns = tuple(

@@ -131,10 +131,10 @@ COMPILER_DIALECT_NODES: dict[str, tuple[type[exp.Expr], ...]] = {
     "databricks": _SPARK_NODES,
 }
 
-# Functions sqlglot does not model, by upper-case name: MySQL's week start, Snowflake's ISO
-# weekday, Spark's and ClickHouse's exact percentiles, SQLite's DATE().
+# Functions sqlglot does not model, by upper-case name: MySQL's week start and first day of a
+# year, Snowflake's ISO weekday, Spark's and ClickHouse's exact percentiles, SQLite's DATE().
 COMPILER_ANONYMOUS: frozenset[str] = frozenset(
-    {"WEEKDAY", "DAYOFWEEKISO", "PERCENTILE", "QUANTILEEXACTINCLUSIVE", "DATE"}
+    {"WEEKDAY", "MAKEDATE", "DAYOFWEEKISO", "PERCENTILE", "QUANTILEEXACTINCLUSIVE", "DATE"}
 )
 
 # Node kinds that are never part of a query: statements and what only statements contain.

@@ -14,7 +14,7 @@ from typing import assert_never
 
 from sqlglot import exp
 
-from metrics_layer.graph.entity_metrics import narrowed
+from metrics_layer.graph.entity_metrics import narrowed, rows_narrowed
 from metrics_layer.planner.plan import (
     PER_PERIOD,
     SNAPSHOT_DAY,
@@ -430,6 +430,9 @@ def _scanned(agg: Aggregation, relations: _Relations) -> exp.Expr:
     query's range, a copy of its own (a CTE per scan, since ranges differ by offset)."""
     if agg.narrow is None:
         return relations.use(agg.relation)
+    if agg.narrow.rows:
+        own = rows_narrowed(agg.relation, agg.narrow.condition, f"{agg.name}_narrowed")
+        return relations.use(own, agg.relation.alias, own=True)
     joins = [(relations.use(j.relation, j.alias), j.on) for j in agg.narrow.joins]
     own = narrowed(
         agg.relation, agg.narrow.cte, agg.narrow.condition, f"{agg.name}_narrowed", joins

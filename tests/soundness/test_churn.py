@@ -190,6 +190,33 @@ def test_subscription_churn_and_net_revenue_retention(load: Load, engine: str) -
     )
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_range_reads_its_periods_and_the_one_before(load: Load, engine: str) -> None:
+    """A range keeps the activity rows of the periods it touches and of the period before
+    each (the churn compares them): mid-month bounds still compare whole months, as of
+    their last snapshot day, and the last observed month is the range's."""
+    layer = load(engine)
+    subscriptions = ["subscription_churn_rate", "nrr", "churned_mrr", "starting_mrr"]
+    by = ["metric_time.month"]
+    # March alone still needs February: of 1, 2, 4, 5 at February's end, 1 and 5 ended.
+    assert typed(fetch(layer, subscriptions, by=by, start="2026-03-01", end="2026-03-31")) == typed(
+        [(D(2026, 3, 1), 0.5, 1.0, 40.0, 170.0)]
+    )
+    # April's period starts inside the range; its end (Apr 30, its last snapshot day) and
+    # March's are outside it: still as of those days (nothing ended in April).
+    assert typed(fetch(layer, subscriptions, by=by, start="2026-03-20", end="2026-04-10")) == typed(
+        [(D(2026, 4, 1), 0.0, 165 / 170, 0.0, 170.0)]
+    )
+    users = ["user_churn_rate", "churned_users", "retained_users", "previous_users"]
+    assert typed(fetch(layer, users, by=by, start="2026-02-15", end="2026-03-31")) == typed(
+        [(D(2026, 3, 1), 0.5, 1, 1, 2)]
+    )
+    # A range ending before the data does: February is the last month asked for.
+    assert typed(fetch(layer, users, by=by, start="2026-01-01", end="2026-02-28")) == typed(
+        [(D(2026, 2, 1), 2 / 3, 2, 1, 3)]
+    )
+
+
 def test_churn_is_grouped_by_its_own_period(load: Load) -> None:
     layer = load("duckdb")
     with pytest.raises(QueryError, match=r"grouped by metric_time\.month only"):

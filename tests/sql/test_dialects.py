@@ -325,3 +325,53 @@ def test_sqlite_one_date_call_gives_the_nested_calls_day(
         got = connection.execute(f"SELECT {merged.sql('sqlite')}", (text,)).fetchone()
     assert merged.sql("sqlite").count("DATE(") == 1
     assert got == want != (None,)
+
+
+# Days at the edges of weeks, months, quarters and years, leap days included.
+_EDGE_DAYS = sorted(
+    {
+        dt.date(year, month, 1) + dt.timedelta(days=delta)
+        for year in (2023, 2024)
+        for month in range(1, 13)
+        for delta in (-1, 0, 1, 14)
+    }
+    | {dt.date(2024, 2, 29), dt.date(2024, 12, 31), dt.date(2025, 1, 1)}
+)
+
+
+@pytest.mark.parametrize(
+    "grain", ["week", "month", "quarter", "year", "fiscal_quarter", "fiscal_year"]
+)
+def test_mysql_buckets_on_mariadb(grain: str) -> None:
+    """MySQL has no date truncation; the date arithmetic written instead (week, month,
+    quarter, year, and fiscal periods starting in February) gives the period's first day as
+    Python's calendar does, on a real MariaDB, for days at every edge."""
+    import sqlalchemy
+    from conftest import MARIADB_URL
+
+    from metrics_layer.planner.periods import period_of
+    from metrics_layer.spec.models import Grain, WeekStart
+    from metrics_layer.sql.dialects import prepared
+    from metrics_layer.sql.time import bucket
+
+    period = Grain(grain)
+    expression = bucket(exp.column("d"), period, WeekStart.MONDAY, fiscal_year_start=2)
+    rendered = prepared(expression, "mysql").sql("mysql")
+    assert "STR_TO_DATE" not in rendered, rendered
+    assert "DATE_TRUNC" not in rendered, rendered
+    days = " UNION ALL ".join(f"SELECT DATE '{day.isoformat()}' AS d" for day in _EDGE_DAYS)
+    engine = sqlalchemy.create_engine(MARIADB_URL)
+    with engine.connect() as connection:
+        found = connection.execute(
+            sqlalchemy.text(f"SELECT d, {rendered} FROM ({days}) AS days ORDER BY d")
+        ).all()
+    engine.dispose()
+    expected = [(day, period_of(day, period, WeekStart.MONDAY, 2)[0]) for day in _EDGE_DAYS]
+    assert [(d, as_date(b)) for d, b in found] == expected
+
+
+def as_date(value: object) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    assert isinstance(value, dt.date), value
+    return value

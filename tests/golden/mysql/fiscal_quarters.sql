@@ -1,35 +1,42 @@
 WITH subscriptions_agg AS (
   SELECT
     CAST(DATE_ADD(
-      STR_TO_DATE(
-        CONCAT(YEAR(DATE_SUB(
-          STR_TO_DATE(
-            CONCAT(YEAR(CAST(subscriptions.started_at AS DATE)), ' ', MONTH(CAST(subscriptions.started_at AS DATE)), ' 1'),
-            '%Y %c %e'
+      DATE_ADD(
+        MAKEDATE(
+          YEAR(
+            DATE_SUB(
+              DATE_SUB(
+                CAST(subscriptions.started_at AS DATE),
+                INTERVAL (DAYOFMONTH(CAST(subscriptions.started_at AS DATE)) - 1) DAY
+              ),
+              INTERVAL 1 MONTH
+            )
           ),
-          INTERVAL 1 MONTH
-        )), ' ', QUARTER(DATE_SUB(
-          STR_TO_DATE(
-            CONCAT(YEAR(CAST(subscriptions.started_at AS DATE)), ' ', MONTH(CAST(subscriptions.started_at AS DATE)), ' 1'),
-            '%Y %c %e'
-          ),
-          INTERVAL 1 MONTH
-        )) * 3 - 2, ' 1'),
-        '%Y %c %e'
+          1
+        ),
+        INTERVAL (QUARTER(
+          DATE_SUB(
+            DATE_SUB(
+              CAST(subscriptions.started_at AS DATE),
+              INTERVAL (DAYOFMONTH(CAST(subscriptions.started_at AS DATE)) - 1) DAY
+            ),
+            INTERVAL 1 MONTH
+          )
+        ) - 1) QUARTER
       ),
       INTERVAL 1 MONTH
     ) AS DATE) AS metric_time__fiscal_quarter,
     CAST(EXTRACT(YEAR FROM DATE_ADD(
-      STR_TO_DATE(
-        CONCAT(YEAR(CAST(subscriptions.started_at AS DATE)), ' ', MONTH(CAST(subscriptions.started_at AS DATE)), ' 1'),
-        '%Y %c %e'
+      DATE_SUB(
+        CAST(subscriptions.started_at AS DATE),
+        INTERVAL (DAYOFMONTH(CAST(subscriptions.started_at AS DATE)) - 1) DAY
       ),
       INTERVAL 11 MONTH
     )) AS SIGNED) AS metric_time__fiscal_year_number,
     CAST(EXTRACT(QUARTER FROM DATE_SUB(
-      STR_TO_DATE(
-        CONCAT(YEAR(CAST(subscriptions.started_at AS DATE)), ' ', MONTH(CAST(subscriptions.started_at AS DATE)), ' 1'),
-        '%Y %c %e'
+      DATE_SUB(
+        CAST(subscriptions.started_at AS DATE),
+        INTERVAL (DAYOFMONTH(CAST(subscriptions.started_at AS DATE)) - 1) DAY
       ),
       INTERVAL 1 MONTH
     )) AS SIGNED) AS metric_time__fiscal_quarter_of_year,
@@ -40,35 +47,42 @@ WITH subscriptions_agg AS (
     AND CAST(EXTRACT(DAY FROM CAST(subscriptions.started_at AS DATE)) AS SIGNED) < 15
   GROUP BY
     CAST(DATE_ADD(
-      STR_TO_DATE(
-        CONCAT(YEAR(DATE_SUB(
-          STR_TO_DATE(
-            CONCAT(YEAR(CAST(subscriptions.started_at AS DATE)), ' ', MONTH(CAST(subscriptions.started_at AS DATE)), ' 1'),
-            '%Y %c %e'
+      DATE_ADD(
+        MAKEDATE(
+          YEAR(
+            DATE_SUB(
+              DATE_SUB(
+                CAST(subscriptions.started_at AS DATE),
+                INTERVAL (DAYOFMONTH(CAST(subscriptions.started_at AS DATE)) - 1) DAY
+              ),
+              INTERVAL 1 MONTH
+            )
           ),
-          INTERVAL 1 MONTH
-        )), ' ', QUARTER(DATE_SUB(
-          STR_TO_DATE(
-            CONCAT(YEAR(CAST(subscriptions.started_at AS DATE)), ' ', MONTH(CAST(subscriptions.started_at AS DATE)), ' 1'),
-            '%Y %c %e'
-          ),
-          INTERVAL 1 MONTH
-        )) * 3 - 2, ' 1'),
-        '%Y %c %e'
+          1
+        ),
+        INTERVAL (QUARTER(
+          DATE_SUB(
+            DATE_SUB(
+              CAST(subscriptions.started_at AS DATE),
+              INTERVAL (DAYOFMONTH(CAST(subscriptions.started_at AS DATE)) - 1) DAY
+            ),
+            INTERVAL 1 MONTH
+          )
+        ) - 1) QUARTER
       ),
       INTERVAL 1 MONTH
     ) AS DATE),
     CAST(EXTRACT(YEAR FROM DATE_ADD(
-      STR_TO_DATE(
-        CONCAT(YEAR(CAST(subscriptions.started_at AS DATE)), ' ', MONTH(CAST(subscriptions.started_at AS DATE)), ' 1'),
-        '%Y %c %e'
+      DATE_SUB(
+        CAST(subscriptions.started_at AS DATE),
+        INTERVAL (DAYOFMONTH(CAST(subscriptions.started_at AS DATE)) - 1) DAY
       ),
       INTERVAL 11 MONTH
     )) AS SIGNED),
     CAST(EXTRACT(QUARTER FROM DATE_SUB(
-      STR_TO_DATE(
-        CONCAT(YEAR(CAST(subscriptions.started_at AS DATE)), ' ', MONTH(CAST(subscriptions.started_at AS DATE)), ' 1'),
-        '%Y %c %e'
+      DATE_SUB(
+        CAST(subscriptions.started_at AS DATE),
+        INTERVAL (DAYOFMONTH(CAST(subscriptions.started_at AS DATE)) - 1) DAY
       ),
       INTERVAL 1 MONTH
     )) AS SIGNED)

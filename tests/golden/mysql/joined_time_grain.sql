@@ -1,8 +1,8 @@
 WITH events_agg AS (
   SELECT
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(users.signed_up_at AS DATE)), ' ', MONTH(CAST(users.signed_up_at AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(users.signed_up_at AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(users.signed_up_at AS DATE)) - 1) DAY
     ) AS DATE) AS user__signed_up_at__month,
     COUNT(*) AS events,
     COUNT(DISTINCT CAST(events.user_id AS BINARY)) AS active_users
@@ -12,9 +12,9 @@ WITH events_agg AS (
   WHERE
     NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))
   GROUP BY
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(users.signed_up_at AS DATE)), ' ', MONTH(CAST(users.signed_up_at AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(users.signed_up_at AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(users.signed_up_at AS DATE)) - 1) DAY
     ) AS DATE)
 )
 SELECT

@@ -1,8 +1,8 @@
 WITH subscriptions_agg AS (
   SELECT
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(subscriptions.started_at AS DATE)), ' ', MONTH(CAST(subscriptions.started_at AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(subscriptions.started_at AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(subscriptions.started_at AS DATE)) - 1) DAY
     ) AS DATE) AS metric_time__month,
     SUM(subscriptions.mrr) AS new_mrr
   FROM subscriptions AS subscriptions
@@ -10,15 +10,15 @@ WITH subscriptions_agg AS (
     subscriptions.started_at >= CAST('2026-01-01' AS DATETIME)
     AND subscriptions.started_at < CAST('2026-03-31' AS DATETIME) + INTERVAL '1' DAY
   GROUP BY
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(subscriptions.started_at AS DATE)), ' ', MONTH(CAST(subscriptions.started_at AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(subscriptions.started_at AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(subscriptions.started_at AS DATE)) - 1) DAY
     ) AS DATE)
 ), subscriptions_by_ended_at_agg AS (
   SELECT
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(subscriptions.ended_at AS DATE)), ' ', MONTH(CAST(subscriptions.ended_at AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(subscriptions.ended_at AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(subscriptions.ended_at AS DATE)) - 1) DAY
     ) AS DATE) AS metric_time__month,
     COUNT(*) AS cancelled_subscriptions,
     SUM(subscriptions.mrr) AS churned_mrr
@@ -28,9 +28,9 @@ WITH subscriptions_agg AS (
     AND subscriptions.ended_at >= CAST('2026-01-01' AS DATETIME)
     AND subscriptions.ended_at < CAST('2026-03-31' AS DATETIME) + INTERVAL '1' DAY
   GROUP BY
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(subscriptions.ended_at AS DATE)), ' ', MONTH(CAST(subscriptions.ended_at AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(subscriptions.ended_at AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(subscriptions.ended_at AS DATE)) - 1) DAY
     ) AS DATE)
 ), grain_keys AS (
   SELECT

@@ -1,15 +1,15 @@
 WITH users_agg AS (
   SELECT
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(users.signed_up_at AS DATE)), ' ', MONTH(CAST(users.signed_up_at AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(users.signed_up_at AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(users.signed_up_at AS DATE)) - 1) DAY
     ) AS DATE) AS metric_time__month,
     COUNT(*) AS signups
   FROM users AS users
   GROUP BY
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(users.signed_up_at AS DATE)), ' ', MONTH(CAST(users.signed_up_at AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(users.signed_up_at AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(users.signed_up_at AS DATE)) - 1) DAY
     ) AS DATE)
 ), spine_digits AS (
   SELECT
@@ -78,47 +78,41 @@ WITH users_agg AS (
     ) AS DATE) <= events_per_day_periods_bounds.last_day
 ), events_per_day_periods AS (
   SELECT
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(spine_day AS DATE)), ' ', MONTH(CAST(spine_day AS DATE)), ' 1'),
-      '%Y %c %e'
-    ) AS DATE) AS metric_time__month,
+    CAST(DATE_SUB(CAST(spine_day AS DATE), INTERVAL (DAYOFMONTH(CAST(spine_day AS DATE)) - 1) DAY) AS DATE) AS metric_time__month,
     COUNT(DISTINCT CAST(spine_day AS DATE)) AS period_count
   FROM events_per_day_periods_days
   GROUP BY
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(spine_day AS DATE)), ' ', MONTH(CAST(spine_day AS DATE)), ' 1'),
-      '%Y %c %e'
-    ) AS DATE)
+    CAST(DATE_SUB(CAST(spine_day AS DATE), INTERVAL (DAYOFMONTH(CAST(spine_day AS DATE)) - 1) DAY) AS DATE)
 ), events_per_day_rollup AS (
   SELECT
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(events_per_day.period_start AS DATE)), ' ', MONTH(CAST(events_per_day.period_start AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(events_per_day.period_start AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(events_per_day.period_start AS DATE)) - 1) DAY
     ) AS DATE) AS metric_time__month,
     CAST(SUM(events_per_day.active_users) AS DOUBLE) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   INNER JOIN events_per_day_periods
-    ON CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(events_per_day.period_start AS DATE)), ' ', MONTH(CAST(events_per_day.period_start AS DATE)), ' 1'),
-      '%Y %c %e'
+    ON CAST(DATE_SUB(
+      CAST(events_per_day.period_start AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(events_per_day.period_start AS DATE)) - 1) DAY
     ) AS DATE) = events_per_day_periods.metric_time__month
   GROUP BY
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(events_per_day.period_start AS DATE)), ' ', MONTH(CAST(events_per_day.period_start AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(events_per_day.period_start AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(events_per_day.period_start AS DATE)) - 1) DAY
     ) AS DATE)
 ), subscriptions_agg AS (
   SELECT
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(subscriptions.started_at AS DATE)), ' ', MONTH(CAST(subscriptions.started_at AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(subscriptions.started_at AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(subscriptions.started_at AS DATE)) - 1) DAY
     ) AS DATE) AS metric_time__month,
     SUM(subscriptions.mrr) AS new_mrr
   FROM subscriptions AS subscriptions
   GROUP BY
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(subscriptions.started_at AS DATE)), ' ', MONTH(CAST(subscriptions.started_at AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(subscriptions.started_at AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(subscriptions.started_at AS DATE)) - 1) DAY
     ) AS DATE)
 ), subscription_snapshots_last_snapshot_days AS (
   SELECT
@@ -129,16 +123,16 @@ WITH users_agg AS (
     CAST(subscription_snapshots.snapshot_date AS DATE)
 ), subscription_snapshots_last_snapshot_periods AS (
   SELECT
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' ', MONTH(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)) - 1) DAY
     ) AS DATE) AS metric_time__month,
     subscription_snapshots_last_snapshot_days.paying_customers,
     subscription_snapshots_last_snapshot_days.snapshot_day,
     MAX(subscription_snapshots_last_snapshot_days.snapshot_day) OVER (
-      PARTITION BY CAST(STR_TO_DATE(
-        CONCAT(YEAR(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' ', MONTH(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' 1'),
-        '%Y %c %e'
+      PARTITION BY CAST(DATE_SUB(
+        CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE),
+        INTERVAL (DAYOFMONTH(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)) - 1) DAY
       ) AS DATE)
     ) AS last_period
   FROM subscription_snapshots_last_snapshot_days

@@ -19,9 +19,9 @@ WITH user_payments_source AS (
   FROM users
 ), user_payments_agg AS (
   SELECT
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(user_payments.signed_up_at AS DATE)), ' ', QUARTER(CAST(user_payments.signed_up_at AS DATE)) * 3 - 2, ' 1'),
-      '%Y %c %e'
+    CAST(DATE_ADD(
+      MAKEDATE(YEAR(CAST(user_payments.signed_up_at AS DATE)), 1),
+      INTERVAL (QUARTER(CAST(user_payments.signed_up_at AS DATE)) - 1) QUARTER
     ) AS DATE) AS metric_time__quarter,
     users.acquisition_channel AS user__acquisition_channel,
     SUM(CASE WHEN user_payments.ever_paid THEN 1 ELSE 0 END) AS converted_signups,
@@ -30,9 +30,9 @@ WITH user_payments_source AS (
   LEFT JOIN users AS users
     ON user_payments.user_id = users.user_id
   GROUP BY
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(user_payments.signed_up_at AS DATE)), ' ', QUARTER(CAST(user_payments.signed_up_at AS DATE)) * 3 - 2, ' 1'),
-      '%Y %c %e'
+    CAST(DATE_ADD(
+      MAKEDATE(YEAR(CAST(user_payments.signed_up_at AS DATE)), 1),
+      INTERVAL (QUARTER(CAST(user_payments.signed_up_at AS DATE)) - 1) QUARTER
     ) AS DATE),
     users.acquisition_channel,
     CAST(users.acquisition_channel AS BINARY)

@@ -8,17 +8,17 @@ WITH subscription_snapshots_last_snapshot_days AS (
     CAST(subscription_snapshots.snapshot_date AS DATE)
 ), subscription_snapshots_last_snapshot_periods AS (
   SELECT
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' ', MONTH(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)) - 1) DAY
     ) AS DATE) AS metric_time__month,
     subscription_snapshots_last_snapshot_days.mrr,
     subscription_snapshots_last_snapshot_days.paying_customers,
     subscription_snapshots_last_snapshot_days.snapshot_day,
     MAX(subscription_snapshots_last_snapshot_days.snapshot_day) OVER (
-      PARTITION BY CAST(STR_TO_DATE(
-        CONCAT(YEAR(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' ', MONTH(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)), ' 1'),
-        '%Y %c %e'
+      PARTITION BY CAST(DATE_SUB(
+        CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE),
+        INTERVAL (DAYOFMONTH(CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)) - 1) DAY
       ) AS DATE)
     ) AS last_period
   FROM subscription_snapshots_last_snapshot_days

@@ -1,15 +1,15 @@
 WITH users_agg AS (
   SELECT
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(users.signed_up_at AS DATE)), ' ', MONTH(CAST(users.signed_up_at AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(users.signed_up_at AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(users.signed_up_at AS DATE)) - 1) DAY
     ) AS DATE) AS metric_time__month,
     COUNT(*) AS signups
   FROM users AS users
   GROUP BY
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(users.signed_up_at AS DATE)), ' ', MONTH(CAST(users.signed_up_at AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(users.signed_up_at AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(users.signed_up_at AS DATE)) - 1) DAY
     ) AS DATE)
 )
 SELECT

@@ -36,9 +36,9 @@ WITH spine_digits AS (
   LEFT JOIN users AS users
     ON events.user_id = users.user_id
   WHERE
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(users.signed_up_at AS DATE)), ' ', MONTH(CAST(users.signed_up_at AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(users.signed_up_at AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(users.signed_up_at AS DATE)) - 1) DAY
     ) AS DATE) = CAST('2026-02-01' AS DATE)
     AND NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))
   GROUP BY
@@ -71,34 +71,28 @@ WITH spine_digits AS (
     ) AS DATE) <= events_per_day_periods_bounds.last_day
 ), events_per_day_periods AS (
   SELECT
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(spine_day AS DATE)), ' ', MONTH(CAST(spine_day AS DATE)), ' 1'),
-      '%Y %c %e'
-    ) AS DATE) AS metric_time__month,
+    CAST(DATE_SUB(CAST(spine_day AS DATE), INTERVAL (DAYOFMONTH(CAST(spine_day AS DATE)) - 1) DAY) AS DATE) AS metric_time__month,
     COUNT(DISTINCT CAST(spine_day AS DATE)) AS period_count
   FROM events_per_day_periods_days
   GROUP BY
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(spine_day AS DATE)), ' ', MONTH(CAST(spine_day AS DATE)), ' 1'),
-      '%Y %c %e'
-    ) AS DATE)
+    CAST(DATE_SUB(CAST(spine_day AS DATE), INTERVAL (DAYOFMONTH(CAST(spine_day AS DATE)) - 1) DAY) AS DATE)
 ), events_per_day_rollup AS (
   SELECT
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(events_per_day.period_start AS DATE)), ' ', MONTH(CAST(events_per_day.period_start AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(events_per_day.period_start AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(events_per_day.period_start AS DATE)) - 1) DAY
     ) AS DATE) AS metric_time__month,
     CAST(SUM(events_per_day.active_users) AS DOUBLE) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   INNER JOIN events_per_day_periods
-    ON CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(events_per_day.period_start AS DATE)), ' ', MONTH(CAST(events_per_day.period_start AS DATE)), ' 1'),
-      '%Y %c %e'
+    ON CAST(DATE_SUB(
+      CAST(events_per_day.period_start AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(events_per_day.period_start AS DATE)) - 1) DAY
     ) AS DATE) = events_per_day_periods.metric_time__month
   GROUP BY
-    CAST(STR_TO_DATE(
-      CONCAT(YEAR(CAST(events_per_day.period_start AS DATE)), ' ', MONTH(CAST(events_per_day.period_start AS DATE)), ' 1'),
-      '%Y %c %e'
+    CAST(DATE_SUB(
+      CAST(events_per_day.period_start AS DATE),
+      INTERVAL (DAYOFMONTH(CAST(events_per_day.period_start AS DATE)) - 1) DAY
     ) AS DATE)
 )
 SELECT

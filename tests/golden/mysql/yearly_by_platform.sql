@@ -1,6 +1,6 @@
 WITH events_agg AS (
   SELECT
-    CAST(STR_TO_DATE(CONCAT(YEAR(CAST(events.occurred_at AS DATE)), ' 1 1'), '%Y %c %e') AS DATE) AS metric_time__year,
+    CAST(MAKEDATE(YEAR(CAST(events.occurred_at AS DATE)), 1) AS DATE) AS metric_time__year,
     events.platform AS event__platform,
     COUNT(*) AS events,
     COUNT(DISTINCT CAST(events.user_id AS BINARY)) AS active_users
@@ -8,7 +8,7 @@ WITH events_agg AS (
   WHERE
     NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))
   GROUP BY
-    CAST(STR_TO_DATE(CONCAT(YEAR(CAST(events.occurred_at AS DATE)), ' 1 1'), '%Y %c %e') AS DATE),
+    CAST(MAKEDATE(YEAR(CAST(events.occurred_at AS DATE)), 1) AS DATE),
     events.platform,
     CAST(events.platform AS BINARY)
 )
