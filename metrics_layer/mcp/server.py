@@ -15,6 +15,7 @@ name the caller does not see, the candidates it may mean), never a traceback.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -24,7 +25,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
-from metrics_layer.errors import UserError
+from metrics_layer.errors import UserError, did_you_mean
 from metrics_layer.mcp.models import (
     CompiledSql,
     DimensionListing,
@@ -89,6 +90,14 @@ def create_server(
         version=_version(),
     )
 
+    accepted: dict[str, frozenset[str]] = {}
+
+    def tool(fn: Callable[..., CallToolResult]) -> None:
+        """Register ``fn`` as a read-only tool named after it."""
+        names = inspect.signature(fn).parameters
+        accepted[fn.__name__] = frozenset(n for n in names if n != "ctx")
+        server.tool(annotations=_READ_ONLY)(fn)
+
     def caller_of(ctx: Context) -> Caller:
         headers = ctx.headers
         return service.caller(fallback if headers is None else dict(headers))
@@ -97,6 +106,7 @@ def create_server(
         ctx: Context, work: Callable[[Caller], BaseModel | dict[str, Any]]
     ) -> CallToolResult:
         try:
+            _refuse_unknown(ctx, accepted)
             return _success(work(caller_of(ctx)))
         except Problem as exc:
             return _failure(exc)
@@ -106,7 +116,7 @@ def create_server(
             log.exception("internal error in a tool call")
             return _failure(Problem(500, "internal", "an internal error; the server's log has it"))
 
-    @server.tool(annotations=_READ_ONLY)
+    @tool
     def list_metrics(
         ctx: Context,
         tag: Annotated[
@@ -122,7 +132,7 @@ def create_server(
         be grouped by."""
         return answer(ctx, lambda who: tools.list_metrics(who, tag=tag, status=status))
 
-    @server.tool(annotations=_READ_ONLY)
+    @tool
     def search_metrics(
         ctx: Context,
         query: Annotated[
@@ -141,7 +151,7 @@ def create_server(
         you do not know a metric's exact name."""
         return answer(ctx, lambda who: tools.search_metrics(who, query, limit))
 
-    @server.tool(annotations=_READ_ONLY)
+    @tool
     def describe_metric(
         ctx: Context,
         name: Annotated[Name, Field(description="a metric's exact name; name@N for version N")],
@@ -151,13 +161,13 @@ def create_server(
         that is not a metric's exact name is answered with candidates."""
         return answer(ctx, lambda who: tools.describe_metric(who, name))
 
-    @server.tool(annotations=_READ_ONLY)
+    @tool
     def list_dimensions(ctx: Context) -> Annotated[CallToolResult, DimensionListing]:
         """List the names you may group by ('by') or filter on ('where'), each with the
         metrics it is valid for; time dimensions list their grains (metric_time.month)."""
         return answer(ctx, lambda who: tools.list_dimensions(who))
 
-    @server.tool(annotations=_READ_ONLY)
+    @tool
     def query_metrics(
         ctx: Context,
         metrics: Annotated[
@@ -202,7 +212,7 @@ def create_server(
         args = QueryArgs(metrics, by, where, start, end, order, limit, fill_periods, whole_periods)
         return answer(ctx, lambda who: tools.query_metrics(who, args, include_sql=include_sql))
 
-    @server.tool(annotations=_READ_ONLY)
+    @tool
     def compile_sql(
         ctx: Context,
         metrics: Annotated[list[Name], Field(min_length=1, max_length=200)],
@@ -229,6 +239,27 @@ def create_server(
         return answer(ctx, lambda who: tools.compile_sql(who, args, dialect))
 
     return server
+
+
+def _refuse_unknown(ctx: Context, accepted: Mapping[str, frozenset[str]]) -> None:
+    """Refuse an argument the tool does not take: a misnamed one (``filter`` for ``where``)
+    would otherwise be dropped, and the number answered without it."""
+    params = ctx.request_context.params or {}
+    name = params.get("name")
+    given = params.get("arguments") or {}
+    known = accepted.get(name) if isinstance(name, str) else None
+    if known is None or not isinstance(given, Mapping):
+        return
+    unknown = sorted(str(k) for k in given if k not in known)
+    if unknown:
+        first = unknown[0][:100]
+        raise Problem(
+            400,
+            "request",
+            f"{first}: this tool takes no such argument.{did_you_mean(first, known)} It takes: "
+            f"{', '.join(sorted(known))}",
+            field=first,
+        )
 
 
 def _success(value: BaseModel | dict[str, Any]) -> CallToolResult:

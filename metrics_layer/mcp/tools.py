@@ -114,6 +114,18 @@ class Tools:
     def list_dimensions(self, caller: Caller) -> dict[str, Any]:
         """Every name the caller may group or filter by, with the metrics it is valid for."""
         listed = json.loads(self.service.dimensions_json(caller))["dimensions"]
+        # The catalogue's dimension list leaves a time dimension's grains and date parts to
+        # each metric's entry; an assistant needs them to write metric_time.month.
+        times = {
+            d["name"]: d
+            for m in self.entries(caller)
+            for d in m["dimensions"]
+            if d.get("grains") is not None
+        }
+        for entry in listed:
+            found = times.get(entry["name"])
+            if found is not None:
+                entry["grains"], entry["parts"] = found["grains"], found.get("parts")
         return {"dimensions": listed, "count": len(listed)}
 
     # -- queries -----------------------------------------------------------------------------
