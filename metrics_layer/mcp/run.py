@@ -72,17 +72,17 @@ def run(args: argparse.Namespace) -> int:
         cache_url=None if args.cache == "off" else args.cache,
         allow_anonymous=args.allow_anonymous,
     )
+    stdio = args.transport == "stdio"
+    credentials = credentials_from(os.environ) if stdio else {}
+    if stdio and args.access is not None and not credentials:  # said before the slow start
+        raise UserError(
+            "stdio has no request headers: give the caller's API key in "
+            f"${KEY_VARIABLE} (or a JWT in ${TOKEN_VARIABLE}), e.g. in the 'env' of the "
+            "assistant's server entry (docs/mcp.md)"
+        )
     service = Service(config)
-    credentials: dict[str, str] = {}
-    if args.transport == "stdio":
-        credentials = credentials_from(os.environ)
+    if stdio:
         if service.authenticator is not None:
-            if not credentials:
-                raise UserError(
-                    "stdio has no request headers: give the caller's API key in "
-                    f'${KEY_VARIABLE} (or a JWT in ${TOKEN_VARIABLE}), e.g. in the "env" of '
-                    "the assistant's server entry (docs/mcp.md)"
-                )
             try:
                 service.caller(credentials)
             except Problem as exc:
