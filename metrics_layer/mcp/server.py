@@ -22,8 +22,9 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from metrics_layer.errors import UserError, did_you_mean
 from metrics_layer.mcp.models import (
@@ -82,7 +83,7 @@ def create_server(
     is authenticated by its own headers."""
     tools = Tools(service, row_cap=row_cap)
     fallback = dict(credentials or {})
-    server: MCPServer = MCPServer(
+    server = _MetricsServer(
         "metrics-layer",
         title="metrics_layer",
         description="The company's KPIs, defined once: catalogue, queries and SQL",
@@ -90,12 +91,10 @@ def create_server(
         version=_version(),
     )
 
-    accepted: dict[str, frozenset[str]] = {}
-
     def tool(fn: Callable[..., CallToolResult]) -> None:
         """Register ``fn`` as a read-only tool named after it."""
         names = inspect.signature(fn).parameters
-        accepted[fn.__name__] = frozenset(n for n in names if n != "ctx")
+        server.accepted[fn.__name__] = frozenset(n for n in names if n != "ctx")
         server.tool(annotations=_READ_ONLY)(fn)
 
     def caller_of(ctx: Context) -> Caller:
@@ -106,7 +105,6 @@ def create_server(
         ctx: Context, work: Callable[[Caller], BaseModel | dict[str, Any]]
     ) -> CallToolResult:
         try:
-            _refuse_unknown(ctx, accepted)
             return _success(work(caller_of(ctx)))
         except Problem as exc:
             return _failure(exc)
@@ -241,25 +239,51 @@ def create_server(
     return server
 
 
-def _refuse_unknown(ctx: Context, accepted: Mapping[str, frozenset[str]]) -> None:
-    """Refuse an argument the tool does not take: a misnamed one (``filter`` for ``where``)
-    would otherwise be dropped, and the number answered without it."""
-    params = ctx.request_context.params or {}
-    name = params.get("name")
-    given = params.get("arguments") or {}
-    known = accepted.get(name) if isinstance(name, str) else None
-    if known is None or not isinstance(given, Mapping):
-        return
-    unknown = sorted(str(k) for k in given if k not in known)
-    if unknown:
-        first = unknown[0][:100]
-        raise Problem(
-            400,
-            "request",
-            f"{first}: this tool takes no such argument.{did_you_mean(first, known)} It takes: "
-            f"{', '.join(sorted(known))}",
-            field=first,
-        )
+class _MetricsServer(MCPServer):
+    """The SDK's server, with two refusals said in the service's error shape: an argument the
+    tool does not take (a misnamed one, ``filter`` for ``where``, would otherwise be dropped
+    and the number answered without it), and arguments that fail the tool's input schema
+    (the first error, naming the argument, as the HTTP service names a body's field)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.accepted: dict[str, frozenset[str]] = {}
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        known = self.accepted.get(name)
+        if known is not None:
+            unknown = sorted(str(k) for k in arguments if k not in known)
+            if unknown:
+                return _failure(_unknown_argument(unknown[0][:100], known))
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
+                raise
+            return _failure(_invalid(cause))
+
+
+def _unknown_argument(name: str, known: frozenset[str]) -> Problem:
+    return Problem(
+        400,
+        "request",
+        f"{name}: this tool takes no such argument.{did_you_mean(name, known)} It takes: "
+        f"{', '.join(sorted(known)) or 'none'}",
+        field=name,
+    )
+
+
+def _invalid(error: ValidationError) -> Problem:
+    """The first error of a tool's arguments, naming the argument (``by[0]``)."""
+    errors = error.errors()
+    first = errors[0]
+    place = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+    field = place.lstrip(".") or "arguments"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return Problem(400, "request", f"{field}: {first['msg']}{more}", field=field)
 
 
 def _success(value: BaseModel | dict[str, Any]) -> CallToolResult:

@@ -101,8 +101,6 @@ def error(server: MCPServer, tool: str, **args: Any) -> dict[str, Any]:
     assert result.is_error, result.structured_content
     text = result.content[0].text  # type: ignore[union-attr]
     assert "Traceback" not in text
-    if result.structured_content is None:  # refused by the SDK's argument check
-        return {"type": "arguments", "field": None, "message": text}
     found: dict[str, Any] = result.structured_content["error"]
     assert found["message"] == text
     return found
@@ -218,7 +216,8 @@ def test_list_metrics_filters_and_marks_draft_and_deprecated(
     tagged = {m["name"] for m in call(server, "list_metrics", tag="ENGAGEMENT")["metrics"]}
     assert "daily_active_users" in tagged
     assert "signups" not in tagged
-    assert error(server, "list_metrics", status="retired")["type"] == "arguments"
+    retired = error(server, "list_metrics", status="retired")
+    assert (retired["type"], retired["field"]) == ("request", "status")
 
 
 def test_describe_metric_says_what_it_computes(server: MCPServer) -> None:
@@ -345,8 +344,24 @@ def test_list_dimensions_names_the_metrics_each_serves(server: MCPServer) -> Non
 def test_a_misnamed_argument_is_refused_not_dropped(server: MCPServer) -> None:
     refused = error(server, "query_metrics", metrics=["signups"], filter="user.plan = 'pro'")
     assert refused["field"] == "filter"
-    assert "takes no such argument" in refused["message"]
+    assert refused["message"].startswith("filter: this tool takes no such argument.")
     assert "where" in refused["message"]
+
+
+def test_arguments_of_the_wrong_type_name_the_argument(server: MCPServer) -> None:
+    listed = error(server, "query_metrics", metrics="signups")
+    assert listed == {
+        "type": "request",
+        "field": "metrics",
+        "message": "metrics: Input should be a valid list",
+    }
+    long = error(server, "query_metrics", metrics=["signups"], by=["user.plan", "x" * 301])
+    assert long["field"] == "by[1]"
+    assert long["message"] == "by[1]: String should have at most 300 characters"
+    two = error(server, "compile_sql", metrics=[], limit="10")
+    assert two["message"].endswith("(and 1 more)")
+    missing = error(server, "describe_metric")
+    assert missing["field"] == "name"
 
 
 # -- access ----------------------------------------------------------------------------------
@@ -493,6 +508,8 @@ def test_hostile_arguments_are_tool_errors(server: MCPServer, demo_sql: SQL) -> 
     for (tool, args), result in zip(cases, results, strict=True):
         shown = {k: (v[:40] if isinstance(v, str) else v) for k, v in args.items()}
         assert result.is_error, (tool, shown, result.structured_content)
+        assert result.structured_content is not None, (tool, shown)
+        assert result.structured_content["error"]["type"] != "internal", (tool, shown)
         text = result.content[0].text  # type: ignore[union-attr]
         assert "Traceback" not in text, (tool, shown)
         assert len(text) < 5_000, (tool, shown)
