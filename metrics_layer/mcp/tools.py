@@ -302,7 +302,7 @@ def in_words(entry: Mapping[str, Any]) -> str:
             " (each aggregated at the query's grain first; NULL when dividing by zero)"
         )
     elif kind == "derived":
-        names = ", ".join(str(i["name"]) for i in definition.get("inputs") or [])
+        names = ", ".join(_input(i) for i in definition.get("inputs") or [])
         parts.append(f"the expression {definition['expr']} over {names}")
     elif measure is not None:
         parts.append(_measure(measure))
@@ -327,6 +327,16 @@ def in_words(entry: Mapping[str, Any]) -> str:
 def _measure(measure: Mapping[str, Any]) -> str:
     expr = measure.get("expr")
     return f"{measure['agg']} of {measure['name']}" + (f" ({expr})" if expr else "")
+
+
+def _input(item: Mapping[str, Any]) -> str:
+    """A derived metric's input: its name, or its alias with what it stands for."""
+    said = str(item["name"])
+    if item.get("offset"):
+        said += f" {item['offset']} earlier"
+    if item.get("offset_to_grain"):
+        said += f" at the start of its {item['offset_to_grain']}"
+    return f"{item['alias']} ({said})" if item.get("alias") else said
 
 
 def _side(item: Mapping[str, Any]) -> str:

@@ -229,6 +229,9 @@ def test_describe_metric_says_what_it_computes(server: MCPServer) -> None:
     assert "count_distinct of events.active_users" in dau["in_words"]
     assert "per day" in dau["in_words"]
     assert "metric_time" in dau["dimensions"]
+    growth = call(server, "describe_metric", name="mrr_growth_rate")["in_words"]
+    assert "(mrr - mrr_month_before) / mrr_month_before" in growth
+    assert "mrr_month_before (mrr 1 month earlier)" in growth
     legacy = call(server, "describe_metric", name="legacy_signups")
     assert legacy["replaced_by"] == "signups"
     assert legacy["warning"].startswith("deprecated")

@@ -146,3 +146,20 @@ def test_stdio_without_a_good_key_does_not_start(
     assert said in done.stderr
     assert "q" * 43 not in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--max-rows", "0"], "--max-rows: expected a positive number of rows, not 0"),
+        (["--transport", "http", "--port", "0"], "--port: expected a port from 1 to 65535"),
+        ([], "anonymous access is not allowed"),
+    ],
+)
+def test_bad_flags_stop_the_start(
+    flags: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from metrics_layer.cli.main import main
+
+    assert main(["mcp", "--project", str(DEFINITIONS), *flags]) == 1
+    assert said in capsys.readouterr().err
