@@ -425,6 +425,26 @@ def test_the_tenant_row_filter_applies(secured: Service, demo_sql: SQL) -> None:
     assert everyone == [list(r) for r in demo_sql(BY_PLAN.format(""))]
 
 
+def test_one_number_over_http_and_mcp(secured: Service) -> None:
+    """The HTTP app and the MCP server of one service answer a tenant the same rows."""
+    import warnings
+
+    from metrics_layer.server.app import app_of
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    ask = {"metrics": ["signups", "active_users"], "by": ["metric_time.month", "user.plan"]}
+    with TestClient(app_of(secured)) as http:
+        answer = http.post("/v1/query", json=ask, headers={"X-API-Key": KEYS["de"]}).json()
+    result = call(as_key(secured, KEYS["de"]), "query_metrics", **ask)
+    assert len(answer["rows"]) > 10
+    assert result["rows"] == answer["rows"]
+    assert result["columns"] == answer["columns"]
+    assert result["metrics"] == answer["metrics"]
+
+
 @pytest.mark.parametrize(
     "credentials", [{"x-api-key": "x" * 43}, {}, {"authorization": "Bearer x"}]
 )
