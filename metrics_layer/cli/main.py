@@ -365,6 +365,53 @@ def _parser() -> argparse.ArgumentParser:
         default=1_000_000,
         help="largest request body, bytes (1000000)",
     )
+    mcp = sub.add_parser(
+        "mcp", help="serve the metrics to AI assistants over MCP (needs the mcp extra)"
+    )
+    with_project(mcp)
+    mcp.add_argument(
+        "--connection",
+        "-c",
+        default=None,
+        help="SQLAlchemy URL (default: $METRICS_LAYER_URL, the project's, or demo)",
+    )
+    mcp.add_argument(
+        "--transport",
+        choices=("stdio", "http"),
+        default="stdio",
+        help="stdio (the assistant starts this command; the default) or http (streamable "
+        "HTTP at http://HOST:PORT/mcp)",
+    )
+    mcp.add_argument("--host", default="127.0.0.1", help="http: address to listen on (127.0.0.1)")
+    mcp.add_argument("--port", type=int, default=8765, help="http: port to listen on (8765)")
+    mcp.add_argument(
+        "--access",
+        default=None,
+        metavar="FILE",
+        help="the access file: API keys, JWT and policies (docs/access.md); over stdio the "
+        "key or token is read from $METRICS_LAYER_API_KEY or $METRICS_LAYER_TOKEN",
+    )
+    mcp.add_argument(
+        "--allow-anonymous",
+        action="store_true",
+        help="serve every caller everything without authentication (no --access)",
+    )
+    mcp.add_argument(
+        "--cache",
+        default="memory",
+        metavar="URL",
+        help="where results are kept: memory (the default), a redis:// URL (shared with "
+        "`serve`), or off",
+    )
+    mcp.add_argument(
+        "--timeout", type=float, default=30.0, help="longest a query may run, seconds (30)"
+    )
+    mcp.add_argument(
+        "--max-rows",
+        type=int,
+        default=1_000,
+        help="most rows a query_metrics call returns; more are cut with a note (1000)",
+    )
     return parser
 
 
@@ -872,6 +919,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_mcp(args: argparse.Namespace) -> int:
+    try:
+        from metrics_layer.mcp.run import run
+    except ImportError as exc:
+        raise UserError(
+            f"mcp needs the mcp extra ({exc.name} is missing): pip install 'kpi-layer[mcp]'"
+        ) from exc
+    return run(args)
+
+
 def _number(value: str, flag: str, kind: type[int] | type[float] = float) -> Any:
     """A flag's number, or a QueryError naming the flag."""
     try:
@@ -1002,6 +1059,7 @@ _HANDLERS = {
     "analyze": _cmd_analyze,
     "import": _cmd_import,
     "serve": _cmd_serve,
+    "mcp": _cmd_mcp,
     "query": _cmd_query,
     "compile": _cmd_compile,
     "list": _cmd_list,

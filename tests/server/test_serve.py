@@ -17,7 +17,7 @@ import pytest
 from metrics_layer.cli.main import main
 from tests.conftest import DEFINITIONS
 
-SERVER_MODULES = ("fastapi", "starlette", "uvicorn", "pyarrow", "httpx")
+SERVER_MODULES = ("fastapi", "starlette", "uvicorn", "pyarrow", "httpx", "mcp", "metrics_layer.mcp")
 
 
 def test_the_package_and_the_cli_import_nothing_of_the_server() -> None:
