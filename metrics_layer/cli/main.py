@@ -316,6 +316,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
     serve.add_argument(
+        "--sql-port",
+        type=int,
+        default=None,
+        help="also serve the PostgreSQL-protocol SQL interface on this port (needs the sql "
+        "extra; docs/sql-interface.md)",
+    )
+    serve.add_argument(
+        "--sql-host",
+        default="127.0.0.1",
+        help="address the SQL interface listens on (127.0.0.1; passwords cross it in clear "
+        "text, so put a TLS-terminating proxy before any other address)",
+    )
+    serve.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -900,6 +913,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise UserError(f"--workers: expected a positive number, not {args.workers}")
     if not 0 < args.port < 65536:
         raise UserError(f"--port: expected a port from 1 to 65535, not {args.port}")
+    if args.sql_port is not None:
+        return _serve_with_sql(args, config)
     app = create_app(config)  # also in one process: its errors end the command here
     if args.workers == 1:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info")
@@ -927,6 +942,46 @@ def _cmd_mcp(args: argparse.Namespace) -> int:
             f"mcp needs the mcp extra ({exc.name} is missing): pip install 'kpi-layer[mcp]'"
         ) from exc
     return run(args)
+
+
+def _serve_with_sql(args: argparse.Namespace, config: Any) -> int:
+    """The HTTP service and the SQL interface in one process, sharing one Service (its
+    catalogue, plans and result cache)."""
+    import uvicorn
+
+    if not 0 < args.sql_port < 65536:
+        raise UserError(f"--sql-port: expected a port from 1 to 65535, not {args.sql_port}")
+    if args.sql_port == args.port and args.sql_host == args.host:
+        raise UserError("--sql-port: give another port than --port")
+    if args.workers != 1:
+        raise UserError(
+            "--sql-port runs the SQL interface in the service's one process: leave out "
+            "--workers, or run `metrics-layer serve --workers N` and a second "
+            "`metrics-layer serve --sql-port PORT --port OTHER` on the same --cache redis://..."
+        )
+    try:
+        from metrics_layer.server.sqlwire import serve_sql
+    except ImportError as exc:  # pragma: no cover - the sql extra installs it
+        raise UserError(
+            f"--sql-port needs the sql extra ({exc.name} is missing): pip install 'kpi-layer[sql]'"
+        ) from exc
+    from metrics_layer.server.app import app_of
+    from metrics_layer.server.service import Service
+
+    service = Service(config)
+    app = app_of(service)
+    try:
+        sql = serve_sql(service, args.sql_host, args.sql_port)
+    except OSError as exc:
+        raise UserError(
+            f"--sql-port: cannot listen on {args.sql_host}:{args.sql_port} ({exc.strerror})"
+        ) from exc
+    print(f"SQL interface on {sql.host}:{sql.port} (PostgreSQL protocol)", file=sys.stderr)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    finally:
+        sql.stop()
+    return 0
 
 
 def _number(value: str, flag: str, kind: type[int] | type[float] = float) -> Any:

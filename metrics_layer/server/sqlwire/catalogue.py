@@ -581,10 +581,7 @@ def _reads_empty(statement: exp.Expression) -> bool:
 def reads_catalogue(statement: exp.Expression) -> bool:
     """Whether every table ``statement`` reads is of ``pg_catalog`` or
     ``information_schema`` (a SELECT without tables, such as ``SELECT version()``, too)."""
-    for table in statement.find_all(exp.Table):
-        if not _catalogue_table(table):
-            return False
-    return True
+    return all(_catalogue_table(table) for table in statement.find_all(exp.Table))
 
 
 def _catalogue_table(table: exp.Table) -> bool:

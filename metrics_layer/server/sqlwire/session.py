@@ -201,6 +201,10 @@ class MetricsSession(Session):  # type: ignore[misc]
                     ALLOWED,
                 )
             return self._metrics(statement)
+        if any(f.name.upper() in ("MEASURE", "AGG") for f in statement.find_all(exp.Anonymous)):
+            raise SqlError(
+                "42P01", "metrics are read from the table metrics alone (FROM metrics)", ALLOWED
+            )
         if not reads_catalogue(statement):
             table = next(t for t in tables if not is_metrics_table(t))
             raise SqlError(

@@ -216,7 +216,7 @@ def _check_group(select: exp.Select, columns: list[Selected], names: _Names, by:
     metric = next((g for g in grouped if g.metric), None)
     if metric is not None:
         raise SqlError("42803", f"GROUP BY names the metric '{metric.name}'", ALLOWED)
-    if set(g.name for g in grouped) != set(by):
+    if {g.name for g in grouped} != set(by):
         raise SqlError(
             "42803",
             f"GROUP BY must list exactly the selected dimensions ({', '.join(by) or 'none'})",

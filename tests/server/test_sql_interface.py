@@ -1,0 +1,257 @@
+"""The PostgreSQL-protocol SQL interface, with real clients (psql, psycopg, SQLAlchemy) against
+a real in-process server: numbers equal hand-written SQL on the demo data, the access file's
+keys and policies apply, refusals are PostgreSQL errors after which the connection still
+works, and an asked-again query comes from the cache."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import subprocess
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from metrics_layer.server.config import ServerConfig
+from metrics_layer.server.service import Service
+from metrics_layer.server.sqlwire import SqlServer, serve_sql
+from tests.conftest import DEFINITIONS
+
+KEYS = {"de": "de-" + "d" * 40, "admin": "admin-" + "a" * 40}
+ACCESS = f"""\
+api_keys:
+  - subject: dashboard-de
+    sha256: {hashlib.sha256(KEYS["de"].encode()).hexdigest()}
+    roles: [tenant]
+    claims: {{country: DE}}
+  - subject: ops
+    sha256: {hashlib.sha256(KEYS["admin"].encode()).hexdigest()}
+    roles: [admin]
+policies:
+  - name: admin
+    when: {{roles: [admin]}}
+  - name: tenant
+    when: {{roles: [tenant]}}
+    metrics: {{deny: [mrr]}}
+    row_filter: "user.country = {{claims.country}}"
+"""
+BY_PLAN = "SELECT plan, count(*) FROM users {} GROUP BY 1 ORDER BY 1"
+ASK = 'SELECT "user".plan, MEASURE(signups) AS n FROM metrics GROUP BY 1 ORDER BY 1'
+Hand = Callable[[str], list[tuple[Any, ...]]]
+
+
+@pytest.fixture(scope="module")
+def server(demo_url: str) -> Iterator[SqlServer]:
+    service = Service(
+        ServerConfig(
+            project=DEFINITIONS, connection=demo_url, allow_anonymous=True, cache_url="memory"
+        )
+    )
+    found = serve_sql(service, "127.0.0.1", 0)
+    yield found
+    found.stop()
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory, demo_url: str) -> Iterator[SqlServer]:
+    access = tmp_path_factory.mktemp("access") / "access.yml"
+    access.write_text(ACCESS, encoding="utf-8")
+    service = Service(
+        ServerConfig(
+            project=DEFINITIONS, connection=demo_url, access_file=access, cache_url="memory"
+        )
+    )
+    found = serve_sql(service, "127.0.0.1", 0)
+    yield found
+    found.stop()
+
+
+def dsn(server: SqlServer, password: str = "") -> str:
+    auth = f" password={password}" if password else ""
+    return f"host=127.0.0.1 port={server.port} user=analyst dbname=metrics{auth}"
+
+
+@pytest.fixture(scope="module")
+def conn(server: SqlServer) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(dsn(server), autocommit=True) as found:
+        yield found
+
+
+def psql(server: SqlServer, command: str, password: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["/usr/bin/psql", dsn(server, password), "-X", "-A", "-t", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env={"PATH": "/usr/bin:/bin", "PGCONNECT_TIMEOUT": "5"},
+    )
+
+
+def test_a_measure_query_equals_hand_sql(conn: Any, demo_sql: Hand) -> None:
+    rows = conn.execute(ASK).fetchall()
+    assert rows == demo_sql(BY_PLAN.format(""))
+    described = conn.execute(ASK)
+    assert [c.name for c in described.description] == ["user.plan", "n"]
+    assert [c.type_code for c in described.description] == [25, 20]  # text, int8
+
+
+def test_time_range_filter_and_plain_columns(conn: Any, demo_sql: Hand) -> None:
+    got = conn.execute(
+        "SELECT metric_time__month, SUM(signups) FROM metrics "
+        "WHERE users.country IN ('DE', 'FR') AND metric_time >= '2026-03-01' "
+        "AND metric_time < %s GROUP BY metric_time__month ORDER BY 1",
+        ["2026-06-01"],
+    ).fetchall()
+    hand = demo_sql(
+        "SELECT date_trunc('month', signed_up_at)::DATE, count(*) FROM users "
+        "WHERE country IN ('DE', 'FR') AND signed_up_at >= '2026-03-01' "
+        "AND signed_up_at < '2026-06-01' GROUP BY 1 ORDER BY 1"
+    )
+    assert got == hand
+    assert len(got) == 3
+
+
+def test_psql_lists_and_describes_the_metrics_table(server: SqlServer) -> None:
+    listed = psql(server, r"\dt")
+    assert listed.returncode == 0, listed.stderr
+    assert "public|metrics|table" in listed.stdout
+    described = psql(server, r"\d metrics")
+    assert described.returncode == 0, described.stderr
+    assert "signups|bigint" in described.stdout
+    assert "metric_time__month|date" in described.stdout
+    assert "user__plan|text" in described.stdout
+    assert psql(server, r"\l").stdout.startswith("metrics|")
+    answered = psql(server, ASK.replace("ORDER BY 1", "ORDER BY n DESC LIMIT 1"))
+    assert answered.returncode == 0
+    assert answered.stdout.strip().count("|") == 1
+
+
+def test_sqlalchemy_inspects_the_catalogue(server: SqlServer) -> None:
+    engine = sa.create_engine(f"postgresql+psycopg://analyst@127.0.0.1:{server.port}/metrics")
+    inspector = sa.inspect(engine)
+    assert inspector.get_table_names() == ["metrics"]
+    assert inspector.has_table("metrics")
+    assert not inspector.has_table("users")
+    columns = {c["name"]: c for c in inspector.get_columns("metrics")}
+    assert isinstance(columns["signups"]["type"], sa.BigInteger)
+    assert isinstance(columns["metric_time__month"]["type"], sa.Date)
+    with engine.connect() as connection:
+        assert (
+            connection.execute(sa.text("select pg_catalog.version()"))
+            .scalar()
+            .startswith("PostgreSQL 15.0")
+        )
+    engine.dispose()
+
+
+def test_startup_parameters(conn: Any) -> None:
+    info = conn.info
+    assert info.parameter_status("server_version") == "15.0 (metrics_layer)"
+    assert info.parameter_status("TimeZone") == "UTC"
+    assert info.parameter_status("standard_conforming_strings") == "on"
+    assert conn.execute("show transaction isolation level").fetchone() == ("read committed",)
+
+
+@pytest.mark.parametrize(
+    ("sql", "code"),
+    [
+        ("INSERT INTO metrics VALUES (1)", "25006"),
+        ("DROP TABLE metrics", "25006"),
+        ("CREATE TABLE t (a int)", "25006"),
+        ("COPY metrics TO '/tmp/x'", "25006"),
+        ("SELECT MEASURE(signups) FROM metrics; DROP TABLE users", "0A000"),
+        ("SELECT plan FROM users", "42P01"),
+        ("SELECT MEASURE(signups) FROM metrics WHERE user.plan IN (SELECT 1)", "0A000"),
+        ("SELECT MEASURE(signups) FROM (SELECT 1) t", "42P01"),
+        ("SELECT MEASURE(signups) FROM metrics WHERE pg_sleep(1) IS NULL", "0A000"),
+        ("SELECT pg_sleep(1)", "42883"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "42P01"),
+        ("SELECT MEASURE(signups) FROM metrics UNION SELECT 1", "0A000"),
+        ("WITH x AS (SELECT 1) SELECT MEASURE(signups) FROM metrics", "0A000"),
+        ("SELECT MEASURE(signups) FROM metrics WHERE user.plan = 'a' -- ; DROP", "42601"),
+        ("SELECT MEASURE(user.plan) FROM metrics", "42703"),
+        ("SELECT MEASURE(signups) FROM metrics WHERE user.countri = 'DE'", "42601"),
+        ("SELECT MEASURE(signups) FROM metrics WHERE signups > 3", "0A000"),
+        ("SELECT MEASURE(signups) FROM metrics WHERE ctid = '(0,1)'", "42601"),
+        ("SELECT MEASURE(signups) FROM metrics OFFSET 3", "0A000"),
+        ("SELECT MEASURE(signups) FROM metrics WHERE metric_time >= 'soon'", "22007"),
+        ("SELECT FROM WHERE", "42601"),
+    ],
+)
+def test_refusals_are_postgres_errors_and_the_connection_goes_on(
+    conn: Any, sql: str, code: str
+) -> None:
+    with pytest.raises(psycopg.Error) as raised:
+        conn.execute(sql)
+    assert raised.value.diag.sqlstate == code, raised.value
+    assert raised.value.diag.message_hint
+    assert conn.execute("SELECT MEASURE(signups) FROM metrics").fetchone()[0] > 0
+
+
+def test_every_allowed_filter_node(conn: Any, demo_sql: Hand) -> None:
+    where = (
+        "(users.country = 'DE' OR users.country <> 'US' AND NOT users.plan IN ('free')) "
+        "AND users.plan IS NOT NULL AND users.plan LIKE '%r%' AND users.plan ILIKE '%R%' "
+        "AND metric_time BETWEEN '2026-01-01' AND '2026-12-31'"
+    )
+    got = conn.execute(f"SELECT MEASURE(signups) FROM metrics WHERE {where}").fetchone()[0]
+    hand = demo_sql(
+        "SELECT count(*) FROM users WHERE (country = 'DE' OR country <> 'US' AND NOT plan IN "
+        "('free')) AND plan IS NOT NULL AND plan LIKE '%r%' AND plan ILIKE '%R%' AND "
+        "signed_up_at::DATE BETWEEN '2026-01-01' AND '2026-12-31'"
+    )[0][0]
+    assert got == hand
+
+
+def test_an_error_in_the_extended_protocol_and_a_transaction(server: SqlServer) -> None:
+    with psycopg.connect(dsn(server)) as connection:  # not autocommit: BEGIN is sent
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            connection.execute("SELECT MEASURE(nope) FROM metrics WHERE x = %s", ["a"])
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            connection.execute("SELECT MEASURE(signups) FROM metrics")
+        connection.rollback()
+        assert connection.execute("SELECT MEASURE(signups) FROM metrics").fetchone()[0] > 0
+
+
+def test_the_second_query_is_a_cache_hit(conn: Any, caplog: pytest.LogCaptureFixture) -> None:
+    sql = "SELECT MEASURE(new_users) FROM metrics WHERE metric_time >= '2026-02-01'"
+    with caplog.at_level(logging.INFO, logger="metrics_layer.server.sql"):
+        first = conn.execute(sql).fetchall()
+        second = conn.execute(sql).fetchall()
+    assert first == second
+    caches = [r.getMessage().split("cache ")[1].split(",")[0] for r in caplog.records
+              if "cache" in r.getMessage()]  # fmt: skip
+    assert caches[-2:] == ["miss", "hit"]
+
+
+def test_a_wrong_password_is_28p01(secured: SqlServer) -> None:
+    with pytest.raises(psycopg.OperationalError) as raised:
+        psycopg.connect(dsn(secured, "x" * 40))
+    assert "password authentication failed" in str(raised.value)
+    refused = psql(secured, "select 1", password="wrong")
+    assert refused.returncode != 0
+    assert "password authentication failed" in refused.stderr
+    assert "wrong" not in refused.stderr
+
+
+def test_a_tenant_sees_its_rows_and_not_a_hidden_metric(secured: SqlServer, demo_sql: Hand) -> None:
+    with psycopg.connect(dsn(secured, KEYS["de"]), autocommit=True) as connection:
+        rows = connection.execute(ASK).fetchall()
+        assert rows == demo_sql(BY_PLAN.format("WHERE country = 'DE'"))
+        widened = connection.execute(
+            ASK.replace("GROUP", "WHERE users.country = 'US' OR 1 = 1 GROUP")
+        ).fetchall()
+        assert sum(n for _, n in widened) <= sum(n for _, n in rows)
+        with pytest.raises(psycopg.Error) as raised:
+            connection.execute("SELECT MEASURE(mrr) FROM metrics")
+        assert raised.value.diag.sqlstate == "42501"
+        names = [r[0] for r in connection.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'metrics'"
+        ).fetchall()]  # fmt: skip
+        assert "signups" in names
+        assert "mrr" not in names
+    with psycopg.connect(dsn(secured, KEYS["admin"]), autocommit=True) as connection:
+        assert connection.execute(ASK).fetchall() == demo_sql(BY_PLAN.format(""))
