@@ -17,7 +17,17 @@ import pytest
 from metrics_layer.cli.main import main
 from tests.conftest import DEFINITIONS
 
-SERVER_MODULES = ("fastapi", "starlette", "uvicorn", "pyarrow", "httpx", "mcp", "metrics_layer.mcp")
+SERVER_MODULES = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "pyarrow",
+    "httpx",
+    "mcp",
+    "metrics_layer.mcp",
+    "buenavista",
+    "metrics_layer.server.sqlwire",
+)
 
 
 def test_the_package_and_the_cli_import_nothing_of_the_server() -> None:
