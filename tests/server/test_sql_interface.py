@@ -255,3 +255,81 @@ def test_a_tenant_sees_its_rows_and_not_a_hidden_metric(secured: SqlServer, demo
         assert "mrr" not in names
     with psycopg.connect(dsn(secured, KEYS["admin"]), autocommit=True) as connection:
         assert connection.execute(ASK).fetchall() == demo_sql(BY_PLAN.format(""))
+
+
+@pytest.fixture(scope="module")
+def on_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqlServer]:
+    """The SQL interface over the demo data on PostgreSQL (loaded once, as the engine
+    matrix loads it)."""
+    import fcntl
+
+    from metrics_layer.demo.load import load_demo
+    from tests.conftest import POSTGRES_URL, require_server
+
+    require_server("PostgreSQL", POSTGRES_URL)
+    lock = tmp_path_factory.getbasetemp().parent / "postgres-demo.lock"
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        loaded = load_demo(POSTGRES_URL)
+    service = Service(
+        ServerConfig(
+            project=DEFINITIONS,
+            connection=POSTGRES_URL,
+            target=loaded.target,
+            allow_anonymous=True,
+            cache_url="memory",
+        )
+    )
+    found = serve_sql(service, "127.0.0.1", 0)
+    yield found
+    found.stop()
+    service.layer.connection.close()
+
+
+def test_on_postgres_a_measure_query_equals_hand_sql(on_postgres: SqlServer) -> None:
+    from tests.conftest import POSTGRES_URL
+
+    sql = (
+        "SELECT metric_time__quarter, users.country, MEASURE(signups) FROM metrics "
+        "WHERE users.country IN ('DE', 'US') AND metric_time BETWEEN '2026-01-01' AND "
+        "'2026-06-30' GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    with psycopg.connect(dsn(on_postgres), autocommit=True) as connection:
+        got = connection.execute(sql).fetchall()
+    hand_sql = (
+        "SELECT date_trunc('quarter', signed_up_at AT TIME ZONE 'UTC')::date, country, "
+        "count(*) FROM metrics_layer_demo.users WHERE country IN ('DE', 'US') AND "
+        "(signed_up_at AT TIME ZONE 'UTC')::date BETWEEN '2026-01-01' AND '2026-06-30' "
+        "GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    with psycopg.connect(POSTGRES_URL.replace("postgresql+psycopg", "postgresql")) as warehouse:
+        hand = warehouse.execute(hand_sql).fetchall()
+    assert got == hand
+    assert len(got) == 4
+
+
+def test_a_recorded_superset_browse_sequence_replays(server: SqlServer) -> None:
+    """The SQL Superset's SQLAlchemy inspector sends to connect and add a dataset, replayed
+    with its parameters; then the same calls made live."""
+    import json
+    from pathlib import Path
+
+    recorded = json.loads(
+        (Path(__file__).parent / "fixtures" / "superset_browse.json").read_text(encoding="utf-8")
+    )
+    with psycopg.connect(dsn(server), autocommit=True) as connection:
+        answers = {}
+        for statement in recorded["statements"]:
+            rows = connection.execute(statement["sql"], statement["params"]).fetchall()
+            answers.setdefault(statement["call"], rows)
+    assert answers["get_schema_names"] == [("information_schema",), ("public",)]
+    assert answers["get_table_names"] == [("metrics",)]
+    assert answers["get_view_names"] == []
+    assert ("signups", "bigint") in [tuple(r[:2]) for r in answers["get_columns"]]
+    engine = sa.create_engine(f"postgresql+psycopg://analyst@127.0.0.1:{server.port}/metrics")
+    inspector = sa.inspect(engine)
+    assert inspector.get_pk_constraint("metrics")["constrained_columns"] == []
+    assert inspector.get_foreign_keys("metrics") == []
+    assert inspector.get_indexes("metrics") == []
+    assert inspector.get_table_comment("metrics")["text"]
+    engine.dispose()

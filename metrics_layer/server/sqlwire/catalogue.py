@@ -25,7 +25,17 @@ from metrics_layer.planner.query import MetricQuery
 from metrics_layer.planner.types import ValueType
 from metrics_layer.server.sqlwire.errors import SqlError
 
-__all__ = ["Catalogue", "CatalogueColumn", "Catalogues", "catalogue_query", "reads_catalogue"]
+__all__ = [
+    "Catalogue",
+    "CatalogueColumn",
+    "Catalogues",
+    "catalogue_of",
+    "catalogue_query",
+    "output_names",
+    "reads_catalogue",
+    "reads_empty_table",
+    "reads_no_rows",
+]
 
 DATABASE = "metrics"
 SCHEMA = "public"
@@ -270,7 +280,7 @@ _MACROS = {
 }
 # Functions a catalogue query may call besides the macros: pure functions of their
 # arguments, none of which reads a file, a setting or another database.
-_FUNCTIONS: tuple[type[exp.Expression], ...] = (
+_FUNCTIONS: tuple[type[exp.Expr], ...] = (
     exp.Case,
     exp.If,
     exp.Coalesce,
@@ -528,9 +538,7 @@ class Catalogue:
                 marks = ", ".join("?" * len(values[0]))
                 db.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
 
-    def run(
-        self, statement: exp.Expression, user: str
-    ) -> tuple[list[str], list[str], list[list[Any]]]:
+    def run(self, statement: exp.Expr, user: str) -> tuple[list[str], list[str], list[list[Any]]]:
         """Column names, DuckDB type names and rows of a catalogue query (already checked and
         rewritten by ``catalogue_query``)."""
         cursor = self._db.cursor()
@@ -564,21 +572,40 @@ def _duck_type(oid: int) -> str:
     }.get(oid, "VARCHAR")
 
 
-def _projections(statement: exp.Expression) -> list[exp.Expression]:
+def _projections(statement: exp.Expr) -> list[exp.Expr]:
     while isinstance(statement, exp.SetOperation):
         statement = statement.this
     return list(statement.expressions) if isinstance(statement, exp.Select) else []
 
 
-def _output_name(node: exp.Expression) -> str:
+def _output_name(node: exp.Expr) -> str:
     return node.alias_or_name or "?column?"
 
 
-def _reads_empty(statement: exp.Expression) -> bool:
+_RELATIONS = {
+    "pg_class": 1259,
+    "pg_catalog.pg_class": 1259,
+    "pg_constraint": 2606,
+    "pg_catalog.pg_constraint": 2606,
+    "pg_namespace": 2615,
+    "pg_catalog.pg_namespace": 2615,
+    TABLE: TABLE_OID,
+    f"{SCHEMA}.{TABLE}": TABLE_OID,
+}
+"""The oids ``'name'::regclass`` gives (PostgreSQL's for the catalogue tables)."""
+
+
+def reads_empty_table(statement: exp.Expr) -> bool:
+    """Whether ``statement`` reads a pg_catalog table that has no rows here (constraints,
+    indexes, policies, ...)."""
+    return _reads_empty(statement)
+
+
+def _reads_empty(statement: exp.Expr) -> bool:
     return any(t.name in _EMPTY for t in statement.find_all(exp.Table))
 
 
-def reads_catalogue(statement: exp.Expression) -> bool:
+def reads_catalogue(statement: exp.Expr) -> bool:
     """Whether every table ``statement`` reads is of ``pg_catalog`` or
     ``information_schema`` (a SELECT without tables, such as ``SELECT version()``, too)."""
     return all(_catalogue_table(table) for table in statement.find_all(exp.Table))
@@ -593,7 +620,7 @@ def _catalogue_table(table: exp.Table) -> bool:
     return schema == "pg_catalog" or (schema == "" and table.name.lower().startswith("pg_"))
 
 
-def reads_no_rows(statement: exp.Expression) -> bool:
+def reads_no_rows(statement: exp.Expr) -> bool:
     """Whether ``statement`` reads a pg_catalog table this interface has no rows and no
     table for (policies, publications, triggers, statistics, ...): it answers no rows."""
     return any(
@@ -602,17 +629,17 @@ def reads_no_rows(statement: exp.Expression) -> bool:
     )
 
 
-def output_names(statement: exp.Expression) -> list[str]:
+def output_names(statement: exp.Expr) -> list[str]:
     """The output column names of a SELECT (or of a UNION's first SELECT)."""
     return [_output_name(e) for e in _projections(statement)]
 
 
-def catalogue_query(statement: exp.Expression, user: str) -> exp.Expression:
+def catalogue_query(statement: exp.Expr, user: str) -> exp.Expr:
     """``statement`` rewritten onto the catalogue's tables and macros, after checking that it
     reads only catalogue tables and calls only allowed functions."""
     ctes = {c.alias_or_name for c in statement.find_all(exp.CTE)}
 
-    def rewrite(node: exp.Expression) -> exp.Expression:
+    def rewrite(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Table):
             if node.name in ctes and not node.db:
                 return node
@@ -631,9 +658,13 @@ def catalogue_query(statement: exp.Expression, user: str) -> exp.Expression:
             return exp.Table(
                 this=exp.to_identifier(name), db=exp.to_identifier(schema), alias=alias
             )
-        if isinstance(node, exp.Dot) and not isinstance(node.expression, exp.Identifier):
-            if node.this.name.lower() in ("pg_catalog", "information_schema"):
-                return node.expression
+        if (
+            isinstance(node, exp.Dot)
+            and not isinstance(node.expression, exp.Identifier)
+            and node.this.name.lower() in ("pg_catalog", "information_schema")
+        ):
+            inner: exp.Expr = node.expression
+            return inner
         if isinstance(node, exp.Column) and node.text("db").lower() in (
             "pg_catalog",
             "information_schema",
@@ -655,6 +686,9 @@ def catalogue_query(statement: exp.Expression, user: str) -> exp.Expression:
             return exp.Literal.string(user)
         if isinstance(node, exp.Cast):
             kind = node.to.sql("postgres").lower().replace("pg_catalog.", "")
+            if kind == "regclass" and isinstance(node.this, exp.Literal) and node.this.is_string:
+                oid = _RELATIONS.get(node.this.this.lower().replace('"', ""))
+                return exp.Literal.number(oid) if oid is not None else exp.Null()
             if kind in ("regclass", "regtype", "regnamespace"):
                 return exp.Anonymous(this=f"pgf_{kind}", expressions=[node.this])
             if kind in ("regproc", "name", "text", "char", '"char"'):
@@ -706,22 +740,18 @@ def catalogue_query(statement: exp.Expression, user: str) -> exp.Expression:
     return rewritten
 
 
-def _bottom_up(
-    node: exp.Expression, fn: Callable[[exp.Expression], exp.Expression]
-) -> exp.Expression:
+def _bottom_up(node: exp.Expr, fn: Callable[[exp.Expr], exp.Expr]) -> exp.Expr:
     """``node`` with ``fn`` applied to every node, children first (so a rewritten node's
     parts are already rewritten)."""
     for key, value in list(node.args.items()):
-        if isinstance(value, exp.Expression):
+        if isinstance(value, exp.Expr):
             node.set(key, _bottom_up(value, fn))
         elif isinstance(value, list):
-            node.set(
-                key, [_bottom_up(v, fn) if isinstance(v, exp.Expression) else v for v in value]
-            )
+            node.set(key, [_bottom_up(v, fn) if isinstance(v, exp.Expr) else v for v in value])
     return fn(node)
 
 
-def _pg_name(node: exp.Expression) -> str:
+def _pg_name(node: exp.Expr) -> str:
     """The name PostgreSQL gives an unnamed output column: a function's name, else
     ``?column?``."""
     while isinstance(node, exp.Dot):

@@ -131,7 +131,7 @@ class _Names:
         self.layer = layer
         self.prefixes = {"public", TABLE, table.lower()}
 
-    def of(self, column: exp.Expression) -> str:
+    def of(self, column: exp.Expr) -> str:
         if not isinstance(column, exp.Column) or isinstance(column.this, exp.Star):
             what = "*" if isinstance(column, exp.Column) else column.key.upper()
             raise SqlError(
@@ -155,17 +155,17 @@ class _Names:
         return base in self.layer.graph.current or base in self.layer.broken
 
 
-def _written(node: exp.Expression) -> str:
+def _written(node: exp.Expr) -> str:
     """A column's name as the client wrote it (its parts joined by dots)."""
     if isinstance(node, exp.Column):
         return ".".join(p.this for p in node.parts if isinstance(p, exp.Identifier))
     return node.sql("postgres")
 
 
-def _metric_inside(node: exp.Expression, names: _Names) -> tuple[str, str] | None:
+def _metric_inside(node: exp.Expr, names: _Names) -> tuple[str, str] | None:
     """The metric of ``MEASURE(m)``, ``AGG(m)`` or ``SUM(m)``-like, with its written name;
     None when ``node`` is not such a call."""
-    inner: exp.Expression | None = None
+    inner: exp.Expr | None = None
     if isinstance(node, exp.Anonymous) and node.name.upper() in _MEASURE_FUNCTIONS:
         if len(node.expressions) != 1:
             raise SqlError("42601", f"{node.name.upper()} takes one metric", ALLOWED)
@@ -180,14 +180,14 @@ def _metric_inside(node: exp.Expression, names: _Names) -> tuple[str, str] | Non
     if not names.is_metric(name):
         raise SqlError(
             "42703",
-            f"'{name}' is not a metric; only metrics go inside {node.sql_name()}()",
+            f"'{name}' is not a metric; only metrics go inside {node.key.upper()}()",
             "Group by dimensions as plain columns; information_schema.columns lists the "
             "metrics (data type numeric or bigint)",
         )
     return name, _written(inner)
 
 
-def _selected(item: exp.Expression, names: _Names) -> Selected:
+def _selected(item: exp.Expr, names: _Names) -> Selected:
     alias = item.alias if isinstance(item, exp.Alias) else None
     node = item.this if isinstance(item, exp.Alias) else item
     found = _metric_inside(node, names)
@@ -224,7 +224,7 @@ def _check_group(select: exp.Select, columns: list[Selected], names: _Names, by:
         )
 
 
-def _item(node: exp.Expression, columns: list[Selected], names: _Names, clause: str) -> Selected:
+def _item(node: exp.Expr, columns: list[Selected], names: _Names, clause: str) -> Selected:
     """A GROUP BY or ORDER BY item: a position, an output name or a column."""
     if isinstance(node, exp.Literal) and not node.is_string:
         position = int(node.this) if node.this.isdigit() else 0
@@ -274,7 +274,7 @@ def _conditions(
         return None, None, None
     starts: list[dt.date] = []
     ends: list[dt.date] = []
-    rest: list[exp.Expression] = []
+    rest: list[exp.Expr] = []
     for condition in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
         if not _time_range(condition, names, starts, ends):
             rest.append(_filter(condition, names))
@@ -284,9 +284,7 @@ def _conditions(
     return start, end, text
 
 
-def _time_range(
-    node: exp.Expression, names: _Names, starts: list[dt.date], ends: list[dt.date]
-) -> bool:
+def _time_range(node: exp.Expr, names: _Names, starts: list[dt.date], ends: list[dt.date]) -> bool:
     """Whether ``node`` compares bare ``metric_time`` with dates; if so its bounds are added
     to ``starts``/``ends`` (inclusive days)."""
     day = dt.timedelta(days=1)
@@ -308,9 +306,15 @@ def _time_range(
     value = _date(right)
     if value is None:
         return False
-    kind = type(node)
+    kind: type[exp.Expr] = type(node)
     if flipped:
-        kind = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE}.get(kind, kind)
+        mirrored: dict[type[exp.Expr], type[exp.Expr]] = {
+            exp.GT: exp.LT,
+            exp.GTE: exp.LTE,
+            exp.LT: exp.GT,
+            exp.LTE: exp.GTE,
+        }
+        kind = mirrored.get(kind, kind)
     if kind in (exp.GTE, exp.EQ):
         starts.append(value)
     if kind in (exp.LTE, exp.EQ):
@@ -322,11 +326,11 @@ def _time_range(
     return True
 
 
-def _is_time(node: exp.Expression, names: _Names) -> bool:
+def _is_time(node: exp.Expr, names: _Names) -> bool:
     return isinstance(node, exp.Column) and names.of(node) == "metric_time"
 
 
-def _date(node: exp.Expression) -> dt.date | None:
+def _date(node: exp.Expr) -> dt.date | None:
     """The day of a date literal (``'2026-01-01'``, ``DATE '2026-01-01'``, a timestamp at
     midnight); None for anything else."""
     if isinstance(node, exp.Cast) and node.to.this in (
@@ -354,7 +358,7 @@ def _date(node: exp.Expression) -> dt.date | None:
     return moment.date()
 
 
-def _filter(node: exp.Expression, names: _Names) -> exp.Expression:
+def _filter(node: exp.Expr, names: _Names) -> exp.Expr:
     """``node`` as a condition of the library's filter language: each node kind checked
     against the allow-list, each column turned into its dotted name."""
     if not isinstance(node, _FILTER_NODES):
@@ -378,7 +382,7 @@ def _filter(node: exp.Expression, names: _Names) -> exp.Expression:
         return exp.column(ordered[0], ordered[1], ordered[2], ordered[3])  # type: ignore[arg-type]
     copied = node.copy()
     for key, value in node.args.items():
-        if isinstance(value, exp.Expression):
+        if isinstance(value, exp.Expr):
             copied.set(key, _filter(value, names))
         elif isinstance(value, list):
             copied.set(key, [_filter(v, names) for v in value])
