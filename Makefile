@@ -1,7 +1,7 @@
 # Routine actions; run from the project root with the venv active.
 PYTHON ?= python
 
-.PHONY: help install test test-fast full matrix fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check bench-compile bench-load bench-import bench-service bench-mcp golden schema allowlist docs demo check lock ci bench-kpis serve test-server test-page package
+.PHONY: help install test test-fast full matrix fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check bench-compile bench-load bench-import bench-service bench-mcp bench-sql golden schema allowlist docs demo check lock ci bench-kpis serve test-server test-page package
 
 help:
 	@echo "install    editable install with dev extras"
@@ -24,6 +24,7 @@ help:
 	@echo "bench-import import to the first SQL of the demo definitions (clean interpreter)"
 	@echo "bench-service  the HTTP service under 50 clients: 60 s runs with 1 and 2 workers, then cached queries only (needs Redis at 127.0.0.1:6379)"
 	@echo "bench-mcp      the MCP server over streamable HTTP: a cached query_metrics and list_metrics, 5 runs of 20 s, p50/p90/p99/max"
+	@echo "bench-sql  the SQL interface under 20 psycopg clients: catalogue and cached MEASURE queries, 3 runs of 30 s"
 	@echo "golden     regenerate tests/golden/<dialect>/*.sql"
 	@echo "schema     regenerate metrics_layer/spec/schema.json from the models"
 	@echo "allowlist  regenerate metrics_layer/safety/rendered.py (what allowed SQL becomes per engine)"
@@ -104,6 +105,9 @@ bench-service:
 
 bench-mcp:
 	$(PYTHON) -m benchmarks.mcp_load
+
+bench-sql:
+	$(PYTHON) -m benchmarks.sql_interface_load --write
 
 golden:
 	$(PYTHON) -m pytest tests/sql --update-golden -q

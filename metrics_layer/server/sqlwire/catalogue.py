@@ -344,8 +344,13 @@ class Catalogue:
 
     def __init__(self, columns: Sequence[CatalogueColumn]) -> None:
         import duckdb
+        from cachetools import LRUCache
 
         self.columns = tuple(columns)
+        # Answers by (query text, bound parameters, user): the catalogue never changes, so a
+        # tool's repeated browse query is answered without parsing or running it again.
+        self._answers: LRUCache[tuple[str, str, str], Any] = LRUCache(maxsize=512)
+        self._answers_lock = threading.Lock()
         self._db = duckdb.connect(config={"enable_external_access": False})
         for statement in _TABLES_DDL.split(";"):
             if statement.strip():
@@ -537,6 +542,16 @@ class Catalogue:
             if values:
                 marks = ", ".join("?" * len(values[0]))
                 db.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
+
+    def answer(self, key: tuple[str, str, str]) -> Any:
+        """The answer kept for a query (None when none is)."""
+        with self._answers_lock:
+            return self._answers.get(key)
+
+    def keep(self, key: tuple[str, str, str], answer: Any) -> None:
+        """Keeps a catalogue query's answer."""
+        with self._answers_lock:
+            self._answers[key] = answer
 
     def run(self, statement: exp.Expr, user: str) -> tuple[list[str], list[str], list[list[Any]]]:
         """Column names, DuckDB type names and rows of a catalogue query (already checked and
