@@ -155,6 +155,15 @@ class _Names:
         return base in self.layer.graph.current or base in self.layer.broken
 
 
+def _what(node: exp.Expr) -> str:
+    """How an error names a node: ``function pg_sleep()``, ``SUBQUERY``, ``STAR``."""
+    if isinstance(node, exp.Anonymous):
+        return f"function {node.name.lower()}()"
+    if isinstance(node, exp.Func):
+        return f"function {node.sql_name().lower()}()"
+    return node.key.upper()
+
+
 def _written(node: exp.Expr) -> str:
     """A column's name as the client wrote it (its parts joined by dots)."""
     if isinstance(node, exp.Column):
@@ -194,7 +203,7 @@ def _selected(item: exp.Expr, names: _Names) -> Selected:
     if found is not None:
         return Selected(found[0], alias or found[1], True)
     if isinstance(node, exp.Func) or not isinstance(node, exp.Column):
-        what = node.sql_name() if isinstance(node, exp.Func) else node.key.upper()
+        what = _what(node)
         raise SqlError(
             "0A000",
             f"{what} is not allowed in the SELECT list of a metrics query",
@@ -362,7 +371,7 @@ def _filter(node: exp.Expr, names: _Names) -> exp.Expr:
     """``node`` as a condition of the library's filter language: each node kind checked
     against the allow-list, each column turned into its dotted name."""
     if not isinstance(node, _FILTER_NODES):
-        what = node.sql_name() if isinstance(node, exp.Func) else node.key.upper()
+        what = _what(node)
         raise SqlError("0A000", f"{what} is not allowed in WHERE", _FILTER_HINT)
     if isinstance(node, exp.In) and (node.args.get("query") or node.args.get("unnest")):
         raise SqlError("0A000", "IN takes a list of values, not a subquery", _FILTER_HINT)
