@@ -333,3 +333,61 @@ def test_a_recorded_superset_browse_sequence_replays(server: SqlServer) -> None:
     assert inspector.get_indexes("metrics") == []
     assert inspector.get_table_comment("metrics")["text"]
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--sql-port", "0"], "--sql-port: expected a port from 1 to 65535, not 0"),
+        (["--sql-port", "70000"], "--sql-port: expected a port from 1 to 65535"),
+        (["--sql-port", "15999", "--port", "15999"], "give another port than --port"),
+        (["--sql-port", "15999", "--workers", "2"], "leave out --workers"),
+    ],
+)
+def test_serve_refuses_bad_sql_flags(
+    flags: list[str], says: str, demo_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from metrics_layer.cli.main import main
+
+    argv = ["serve", "-p", str(DEFINITIONS), "-c", demo_url, "--allow-anonymous", *flags]
+    assert main(argv) == 1
+    assert says in capsys.readouterr().err
+
+
+def test_serve_with_sql_port_answers_http_and_sql(demo_url: str) -> None:
+    """``metrics-layer serve --sql-port`` as a user starts it: both interfaces on one
+    process."""
+    import socket
+    import sys
+    import time
+    import urllib.request
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    http, sql = ports
+    command = [
+        *(sys.executable, "-m", "metrics_layer.cli.main", "serve", "-p", str(DEFINITIONS)),
+        *("-c", demo_url, "--allow-anonymous", "--port", str(http), "--sql-port", str(sql)),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with psycopg.connect(
+                    f"host=127.0.0.1 port={sql} user=x dbname=metrics", connect_timeout=2
+                ) as connection:
+                    assert connection.execute("SELECT MEASURE(signups) FROM metrics").fetchone()
+                break
+            except psycopg.OperationalError:
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                assert time.monotonic() < deadline, "the SQL interface did not start"
+                time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{http}/healthz", timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
