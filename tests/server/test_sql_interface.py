@@ -391,3 +391,29 @@ def test_serve_with_sql_port_answers_http_and_sql(demo_url: str) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_types_in_text_and_binary_results(server: SqlServer, demo_sql: Hand) -> None:
+    """Timestamps (hour), booleans and counts arrive as Python values equal to hand SQL,
+    whether the client asks for text or binary results."""
+    import datetime as dt
+
+    sql = (
+        "SELECT metric_time__hour, user__ever_paid, MEASURE(signups) FROM metrics "
+        "WHERE metric_time = '2026-03-02' GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    hand = demo_sql(
+        "SELECT date_trunc('hour', signed_up_at), EXISTS (SELECT 1 FROM subscriptions s "
+        "WHERE s.user_id = u.user_id), count(*) FROM users u "
+        "WHERE signed_up_at::DATE = '2026-03-02' GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    assert len(hand) >= 3
+    assert {row[1] for row in hand} == {True, False}
+    with psycopg.connect(dsn(server), autocommit=True) as connection:
+        text = connection.execute(sql).fetchall()
+        binary = connection.cursor(binary=True).execute(sql).fetchall()
+        types = [c.type_code for c in connection.execute(sql).description]
+    assert text == hand
+    assert binary == hand
+    assert types == [1114, 16, 20]  # timestamp, bool, int8
+    assert isinstance(text[0][0], dt.datetime)

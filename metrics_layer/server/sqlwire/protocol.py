@@ -6,14 +6,16 @@ so the connection stays usable."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 import socket
 import struct
+from collections.abc import Callable
 from typing import Any
 
+from buenavista.core import BVType
 from buenavista.postgres import (
-    BVTYPE_TO_PGTYPE,
     NULL_BYTE,
     BuenaVistaHandler,
     BuenaVistaServer,
@@ -38,6 +40,50 @@ CANCEL_REQUEST = 80877102
 PROTOCOL_3 = 196608
 CLEARTEXT_PASSWORD = 3
 _BINARY = {20: "!q", 21: "!h", 23: "!i", 700: "!f", 701: "!d"}
+_EPOCH_DAY = dt.date(2000, 1, 1).toordinal()
+_EPOCH = dt.datetime(2000, 1, 1)
+
+
+def _text_timestamp(value: dt.datetime) -> bytes:
+    return value.isoformat(sep=" ").encode()
+
+
+def _binary_timestamp(value: dt.datetime) -> bytes:
+    delta = value.replace(tzinfo=None) - _EPOCH
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return struct.pack("!q", micros)
+
+
+def _text_float(value: float) -> bytes:
+    if value != value:
+        return b"NaN"
+    if value in (float("inf"), float("-inf")):
+        return b"Infinity" if value > 0 else b"-Infinity"
+    return repr(float(value)).encode()
+
+
+# How each column type is written: text (format 0) and, where PostgreSQL has one that this
+# server writes, binary (format 1). Booleans are 't'/'f' as PostgreSQL writes them (libpq
+# clients read 'true' as false); integers are signed.
+TEXT_WRITERS: dict[BVType, Callable[[Any], bytes]] = {
+    BVType.BIGINT: lambda v: str(int(v)).encode(),
+    BVType.INTEGER: lambda v: str(int(v)).encode(),
+    BVType.FLOAT: _text_float,
+    BVType.BOOL: lambda v: b"t" if v else b"f",
+    BVType.DATE: lambda v: v.isoformat().encode(),
+    BVType.TIMESTAMP: _text_timestamp,
+    BVType.DECIMAL: lambda v: str(v).encode(),
+    BVType.TEXT: lambda v: str(v).encode(),
+}
+BINARY_WRITERS: dict[BVType, Callable[[Any], bytes]] = {
+    BVType.BIGINT: lambda v: struct.pack("!q", int(v)),
+    BVType.INTEGER: lambda v: struct.pack("!i", int(v)),
+    BVType.FLOAT: lambda v: struct.pack("!d", float(v)),
+    BVType.BOOL: lambda v: b"\x01" if v else b"\x00",
+    BVType.DATE: lambda v: struct.pack("!i", v.toordinal() - _EPOCH_DAY),
+    BVType.TIMESTAMP: _binary_timestamp,
+    BVType.TEXT: lambda v: str(v).encode(),
+}
 
 
 class MetricsContext(BVContext):  # type: ignore[misc]
@@ -64,8 +110,7 @@ class MetricsContext(BVContext):  # type: ignore[misc]
             formats = []
             for i in range(count):
                 kind = result.column(i)[1]
-                writers = BVTYPE_TO_PGTYPE.get(kind, ())
-                binary = i < len(wanted) and wanted[i] == 1 and len(writers) > 2
+                binary = i < len(wanted) and wanted[i] == 1 and kind in BINARY_WRITERS
                 formats.append(1 if binary else 0)
             result.result_format = formats
         return result
@@ -316,6 +361,34 @@ class MetricsHandler(BuenaVistaHandler):  # type: ignore[misc]
         else:
             ctx.result_cache[portal] = result
             self.send_portal_suspend()
+
+    def send_data_rows(self, query_result: Any, limit: int = 0) -> int:
+        """DataRow messages of a result's rows (at most ``limit``, 0: all), each value in its
+        column's format; returns how many were sent."""
+        count = query_result.column_count()
+        formats = query_result.result_format or [0] * count
+        writers = [
+            (BINARY_WRITERS if formats[i] == 1 else TEXT_WRITERS).get(
+                query_result.column(i)[1], TEXT_WRITERS[BVType.TEXT]
+            )
+            for i in range(count)
+        ]
+        sent = 0
+        out = io.BytesIO()
+        for row in query_result.rows():
+            body = bytearray(struct.pack("!h", count))
+            for value, write in zip(row, writers, strict=True):
+                if value is None:
+                    body += struct.pack("!i", -1)
+                else:
+                    data = write(value)
+                    body += struct.pack("!i", len(data)) + data
+            out.write(ServerResponse.DATA_ROW + struct.pack("!i", len(body) + 4) + body)
+            sent += 1
+            if limit > 0 and sent >= limit:
+                break
+        self.wfile.write(out.getvalue())
+        return sent
 
     def handle_close(self, ctx: MetricsContext, payload: bytes) -> None:
         kind, name = payload[:1], payload[1:-1].decode("utf-8")

@@ -75,6 +75,7 @@ class Rows(QueryResult):  # type: ignore[misc]
         self._columns = list(columns)
         self._rows = rows
         self._tag = tag
+        self._left: Iterator[list[Any]] | None = None
 
     def has_results(self) -> bool:
         return bool(self._columns)
@@ -86,7 +87,11 @@ class Rows(QueryResult):  # type: ignore[misc]
         return self._columns[index]
 
     def rows(self) -> Iterator[list[Any]]:
-        return (list(r) for r in self._rows)
+        """The rows not sent yet: an Execute with a row limit suspends the portal, and the
+        next Execute goes on where it stopped."""
+        if self._left is None:
+            self._left = (list(r) for r in self._rows)
+        return self._left
 
     def status(self) -> str:
         return self._tag
