@@ -224,12 +224,21 @@ class MetricsHandler(BuenaVistaHandler):  # type: ignore[misc]
         return ctx
 
     def _password(self, ctx: MetricsContext, payload: bytes) -> None:
+        """Logs in with the password as a bearer token when it has a token's shape (two
+        dots), else, or when the token does not authenticate, as an API key."""
         password = payload.rstrip(b"\x00").decode("utf-8", "replace")
+        tries = [{"x-api-key": password}]
         if password.count(".") == 2:
-            headers = {"authorization": f"Bearer {password}"}
-        else:
-            headers = {"x-api-key": password}
-        self._login(ctx, headers)
+            tries.insert(0, {"authorization": f"Bearer {password}"})
+        service = ctx.session.connection.service
+        for headers in tries[:-1]:
+            try:
+                service.caller(headers)
+            except Problem:
+                continue
+            self._login(ctx, headers)
+            return
+        self._login(ctx, tries[-1])
 
     def _login(self, ctx: MetricsContext, headers: dict[str, str]) -> None:
         service = ctx.session.connection.service
