@@ -62,7 +62,7 @@ def test_metric_time_bounds_become_the_range(
 def test_each_allowed_condition_becomes_filter_text(layer: Any, where: str, text: str) -> None:
     request = asked(layer, f"SELECT MEASURE(signups) FROM metrics WHERE {where}").request
     assert request.where == text
-    assert request.start is None and request.end is None
+    assert (request.start, request.end) == (None, None)
 
 
 def test_names_output_columns_order_and_limit(layer: Any) -> None:
