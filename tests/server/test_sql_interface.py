@@ -417,3 +417,75 @@ def test_types_in_text_and_binary_results(server: SqlServer, demo_sql: Hand) -> 
     assert binary == hand
     assert types == [1114, 16, 20]  # timestamp, bool, int8
     assert isinstance(text[0][0], dt.datetime)
+
+
+class Wire:
+    """A bare PostgreSQL protocol client, for what libpq does not expose (Execute with a row
+    limit)."""
+
+    def __init__(self, port: int) -> None:
+        import socket
+
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        body = b"user\x00wire\x00database\x00metrics\x00\x00"
+        self.sock.sendall(struct_pack("!ii", len(body) + 8, 196608) + body)
+        self.until(b"Z")
+
+    def send(self, kind: bytes, body: bytes) -> None:
+        self.sock.sendall(kind + struct_pack("!i", len(body) + 4) + body)
+
+    def read(self) -> tuple[bytes, bytes]:
+        head = self.exactly(5)
+        size = int.from_bytes(head[1:], "big")
+        return head[:1], self.exactly(size - 4)
+
+    def exactly(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            assert chunk, "the server closed the connection"
+            data += chunk
+        return data
+
+    def until(self, kind: bytes) -> list[tuple[bytes, bytes]]:
+        seen = []
+        while True:
+            message = self.read()
+            seen.append(message)
+            if message[0] == kind:
+                return seen
+
+
+def struct_pack(fmt: str, *values: int) -> bytes:
+    import struct
+
+    return struct.pack(fmt, *values)
+
+
+def test_a_row_limited_execute_goes_on_where_it_stopped(server: SqlServer, demo_sql: Hand) -> None:
+    wire = Wire(server.port)
+    wire.send(b"P", b"\x00" + ASK.encode() + b"\x00" + struct_pack("!h", 0))
+    wire.send(b"B", b"\x00\x00" + struct_pack("!hhh", 0, 0, 0))
+    wire.send(b"E", b"\x00" + struct_pack("!i", 2))
+    wire.send(b"H", b"")
+    first = wire.until(b"s")  # PortalSuspended after two rows
+    wire.send(b"E", b"\x00" + struct_pack("!i", 0))
+    wire.send(b"S", b"")
+    rest = wire.until(b"Z")
+    rows = [m for m in first + rest if m[0] == b"D"]
+    assert len(rows) == len(demo_sql(BY_PLAN.format("")))
+    assert [m[0] for m in first] == [b"1", b"2", b"D", b"D", b"s"]
+    assert rest[-2][0] == b"C"
+    assert rest[-2][1].startswith(b"SELECT")
+    # An error in the extended protocol: everything up to Sync is skipped, then it goes on.
+    wire.send(b"P", b"\x00SELECT MEASURE(nope) FROM metrics\x00" + struct_pack("!h", 0))
+    wire.send(b"B", b"\x00\x00" + struct_pack("!hhh", 0, 0, 0))
+    wire.send(b"E", b"\x00" + struct_pack("!i", 0))
+    wire.send(b"S", b"")
+    failed = wire.until(b"Z")
+    assert [m[0] for m in failed] == [b"1", b"2", b"E", b"Z"]
+    assert b"C42703\x00" in failed[2][1]
+    wire.send(b"Q", b"SELECT MEASURE(signups) FROM metrics\x00")
+    assert [m[0] for m in wire.until(b"Z")] == [b"T", b"D", b"C", b"Z"]
+    wire.send(b"X", b"")
+    wire.sock.close()
