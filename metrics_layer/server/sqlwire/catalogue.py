@@ -553,7 +553,7 @@ class Catalogue:
         with self._answers_lock:
             self._answers[key] = answer
 
-    def run(self, statement: exp.Expr, user: str) -> tuple[list[str], list[str], list[list[Any]]]:
+    def run(self, statement: exp.Expr) -> tuple[list[str], list[str], list[list[Any]]]:
         """Column names, DuckDB type names and rows of a catalogue query (already checked and
         rewritten by ``catalogue_query``)."""
         cursor = self._db.cursor()

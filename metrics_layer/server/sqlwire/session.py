@@ -264,7 +264,7 @@ class MetricsSession(Session):  # type: ignore[misc]
             if exc.code == "42883" and reads_empty_table(statement):
                 return [(n, BVType.TEXT) for n in output_names(statement)], [], "SELECT 0"
             raise
-        names, types, rows = catalogue.run(rewritten, self.user)
+        names, types, rows = catalogue.run(rewritten)
         columns = [(n, _duck_type(t)) for n, t in zip(names, types or ["VARCHAR"] * len(names),
                                                        strict=True)]  # fmt: skip
         for row in rows:
