@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -489,3 +490,67 @@ def test_a_row_limited_execute_goes_on_where_it_stopped(server: SqlServer, demo_
     assert [m[0] for m in wire.until(b"Z")] == [b"T", b"D", b"C", b"Z"]
     wire.send(b"X", b"")
     wire.sock.close()
+
+
+@pytest.fixture(scope="module")
+def bounded(demo_url: str) -> Iterator[SqlServer]:
+    from metrics_layer.server.config import Limits
+
+    service = Service(
+        ServerConfig(
+            project=DEFINITIONS,
+            connection=demo_url,
+            allow_anonymous=True,
+            limits=Limits(timeout=1.0, max_rows=500),
+        )
+    )
+    found = serve_sql(service, "127.0.0.1", 0)
+    yield found
+    found.stop()
+
+
+def test_a_costly_catalogue_query_is_stopped_and_the_connection_goes_on(
+    bounded: SqlServer,
+) -> None:
+    """A client's catalogue query runs on the catalogue's own tables, bounded like a metrics
+    query: a recursive CTE that never ends is stopped at the service's timeout (57014), a
+    cross join of catalogue tables is refused beyond its row cap (54000)."""
+    endless = (
+        "WITH RECURSIVE pg_r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM pg_r) "
+        "SELECT count(*) FROM pg_r"
+    )
+    many = "SELECT a.attname FROM pg_catalog.pg_attribute a, pg_catalog.pg_attribute b"
+    with psycopg.connect(dsn(bounded), autocommit=True) as conn:
+        started = time.monotonic()
+        with pytest.raises(psycopg.Error) as stopped:
+            conn.execute(endless)
+        assert stopped.value.diag.sqlstate == "57014", stopped.value
+        assert time.monotonic() - started < 10
+        with pytest.raises(psycopg.Error) as capped:
+            conn.execute(many)
+        assert capped.value.diag.sqlstate == "54000", capped.value
+        assert conn.execute("SELECT MEASURE(signups) FROM metrics").fetchone()[0] > 0
+
+
+def test_an_oversized_message_is_refused_before_it_is_read(bounded: SqlServer) -> None:
+    """A message's length is checked before any of it is read: a client announcing 2 GiB
+    gets a FATAL 54000, and the server goes on answering others."""
+    import socket
+    import struct
+
+    with socket.create_connection(("127.0.0.1", bounded.port), timeout=5) as raw:
+        body = b"user\x00x\x00database\x00metrics\x00\x00"
+        raw.sendall(struct.pack("!ii", len(body) + 8, 196608) + body)
+        greeting = b""
+        while not greeting.endswith(b"Z\x00\x00\x00\x05I"):
+            chunk = raw.recv(4096)
+            assert chunk, greeting
+            greeting += chunk
+        raw.sendall(b"Q" + struct.pack("!I", 2**31))
+        answer = b""
+        while chunk := raw.recv(4096):
+            answer += chunk
+    assert answer[:1] == b"E", answer
+    assert b"C54000" in answer, answer
+    with psycopg.connect(dsn(bounded), autocommit=True) as conn:
+        assert conn.execute("SELECT MEASURE(signups) FROM metrics").fetchone()[0] > 0

@@ -23,6 +23,7 @@ from sqlglot import exp
 from metrics_layer.api import Query, SemanticLayer
 from metrics_layer.planner.query import MetricQuery
 from metrics_layer.planner.types import ValueType
+from metrics_layer.server.kept import KeptForLayer
 from metrics_layer.server.sqlwire.errors import SqlError
 
 __all__ = [
@@ -351,11 +352,16 @@ class Catalogue:
         # tool's repeated browse query is answered without parsing or running it again.
         self._answers: LRUCache[tuple[str, str, str], Any] = LRUCache(maxsize=512)
         self._answers_lock = threading.Lock()
-        self._db = duckdb.connect(config={"enable_external_access": False})
+        # Nothing outside this database may be read, and a client's query gets one thread
+        # and bounded memory (a costly query is stopped by ``run``'s timeout).
+        self._db = duckdb.connect(
+            config={"enable_external_access": False, "threads": 1, "memory_limit": "256MB"}
+        )
         for statement in _TABLES_DDL.split(";"):
             if statement.strip():
                 self._db.execute(statement)
         self._fill()
+        self._db.execute("SET lock_configuration = true")
 
     def _fill(self) -> None:
         db = self._db
@@ -553,15 +559,28 @@ class Catalogue:
         with self._answers_lock:
             self._answers[key] = answer
 
-    def run(self, statement: exp.Expr) -> tuple[list[str], list[str], list[list[Any]]]:
+    def run(
+        self, statement: exp.Expr, *, timeout: float = 5.0, max_rows: int = 100_000
+    ) -> tuple[list[str], list[str], list[list[Any]]]:
         """Column names, DuckDB type names and rows of a catalogue query (already checked and
-        rewritten by ``catalogue_query``)."""
+        rewritten by ``catalogue_query``). A client's query may still be costly (a recursive
+        CTE, a cross join of catalogue tables): it is interrupted after ``timeout`` seconds
+        (57014) and refused beyond ``max_rows`` rows (54000), like a metrics query."""
         cursor = self._db.cursor()
+        timer = threading.Timer(timeout, cursor.interrupt)
+        timer.daemon = True
+        timer.start()
         try:
             found = cursor.execute(statement.sql("duckdb"))
             described = found.description or []
-            rows = [list(r) for r in found.fetchall()]
+            fetched = found.fetchmany(max_rows + 1)
         except Exception as exc:  # a DuckDB error: the query reads what this catalogue lacks
+            if not timer.is_alive():
+                raise SqlError(
+                    "57014",
+                    f"the catalogue query ran longer than {timeout:g} seconds and was stopped",
+                    "Catalogue queries read a few small tables; ask for what a tool browses",
+                ) from None
             if _reads_empty(statement):
                 return [_output_name(e) for e in _projections(statement)], [], []
             raise SqlError(
@@ -571,7 +590,15 @@ class Catalogue:
                 "the pg_catalog tables psql and SQLAlchemy read",
             ) from None
         finally:
+            timer.cancel()
             cursor.close()
+        if len(fetched) > max_rows:
+            raise SqlError(
+                "54000",
+                f"the catalogue query returns more than {max_rows} rows",
+                "Filter the catalogue query or add a LIMIT",
+            )
+        rows = [list(r) for r in fetched]
         names = [d[0] for d in described]
         types = [str(d[1]) for d in described]
         return names, types, rows
@@ -826,30 +853,12 @@ def _metric_oid(layer: SemanticLayer, name: str) -> int:
     return _OID_OF.get(kind, FLOAT8)
 
 
-class Catalogues:
-    """Catalogues by served layer and access key, built once and kept (the most recently
+class Catalogues(KeptForLayer[str, "Catalogue"]):
+    """Catalogues by access key for the served layer, built once and kept (the most recently
     used 64): equal access keys see equal names."""
 
     def __init__(self, size: int = 64) -> None:
-        from cachetools import LRUCache
-
-        self._lock = threading.Lock()
-        self._entries: LRUCache[tuple[int, str], Catalogue] = LRUCache(maxsize=size)
-        self._layer: SemanticLayer | None = None
-
-    def get(self, layer: SemanticLayer, key: str, build: Callable[[], Catalogue]) -> Catalogue:
-        with self._lock:
-            if self._layer is not layer:
-                self._entries.clear()
-                self._layer = layer
-            found = self._entries.get((id(layer), key))
-        if found is not None:
-            return found
-        built = build()
-        with self._lock:
-            if self._layer is layer:
-                self._entries[(id(layer), key)] = built
-        return built
+        super().__init__(size)
 
 
 def catalogue_of(layer: SemanticLayer, metrics_json: bytes, dimensions_json: bytes) -> Catalogue:

@@ -38,6 +38,8 @@ SSL_REQUEST = 80877103
 GSS_REQUEST = 80877104
 CANCEL_REQUEST = 80877102
 PROTOCOL_3 = 196608
+# The longest startup packet read (PostgreSQL's own limit).
+STARTUP_BYTES = 10_000
 CLEARTEXT_PASSWORD = 3
 _BINARY = {20: "!q", 21: "!h", 23: "!i", 700: "!f", 701: "!d"}
 _EPOCH_DAY = dt.date(2000, 1, 1).toordinal()
@@ -153,6 +155,19 @@ class MetricsHandler(BuenaVistaHandler):  # type: ignore[misc]
         if not code or code == ClientCommand.TERMINATE:
             return False
         length = self.r.read_uint32()
+        most = self.server.conn.service.config.limits.max_body_bytes
+        if length - 4 > most:
+            # Read no further: the length alone would have the server hold that many bytes.
+            self._error(
+                SqlError(
+                    "54000",
+                    f"a protocol message of {length - 4} bytes is larger than the server's "
+                    f"limit of {most} bytes",
+                    "Send a shorter statement (the service's --max-body-bytes sets the limit)",
+                    fatal=True,
+                )
+            )
+            raise _Fatal
         payload = self.r.read_bytes(length - 4) if length > 4 else b""
         if not ctx.authenticated:
             if code != ClientCommand.PASSWORD_MESSAGE:
@@ -200,9 +215,15 @@ class MetricsHandler(BuenaVistaHandler):  # type: ignore[misc]
     def handle_startup(self, conn: MetricsConnection) -> MetricsContext | None:
         length = self.r.read_uint32() - 4
         code = self.r.read_uint32()
-        if code in (SSL_REQUEST, GSS_REQUEST):
+        refused = 0
+        while code in (SSL_REQUEST, GSS_REQUEST) and refused < 2:
             self.wfile.write(b"N")  # no encryption here: a TLS-terminating proxy gives it
-            return self.handle_startup(conn)
+            refused += 1
+            length = self.r.read_uint32() - 4
+            code = self.r.read_uint32()
+        if not 4 <= length <= STARTUP_BYTES:
+            self._error(SqlError("08P01", "invalid startup packet length", fatal=True))
+            return None
         if code == CANCEL_REQUEST:
             self.r.read_uint32(), self.r.read_uint32()
             return None

@@ -18,6 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from metrics_layer.errors import UserError
+from metrics_layer.server.kept import KeptForLayer
 from metrics_layer.server.problems import Problem, problem_of
 from metrics_layer.server.service import Caller, Service
 from metrics_layer.server.sqlwire.catalogue import (
@@ -32,7 +33,7 @@ from metrics_layer.server.sqlwire.catalogue import (
     reads_no_rows,
 )
 from metrics_layer.server.sqlwire.errors import ALLOWED, SqlError, of_problem
-from metrics_layer.server.sqlwire.translate import is_metrics_table, translate
+from metrics_layer.server.sqlwire.translate import MetricSelect, is_metrics_table, translate
 
 __all__ = ["MetricsConnection", "MetricsSession", "Rows"]
 
@@ -104,6 +105,9 @@ class MetricsConnection(Connection):  # type: ignore[misc]
         super().__init__()
         self.service = service
         self.catalogues = Catalogues()
+        # Metrics queries translated, by their text and bound values: parsing a statement
+        # takes most of a cached answer's time, and dashboards send the same ones again.
+        self.translated: KeptForLayer[tuple[str, str], MetricSelect | None] = KeptForLayer(1024)
 
     def new_session(self) -> MetricsSession:
         return MetricsSession(self)
@@ -180,6 +184,14 @@ class MetricsSession(Session):  # type: ignore[misc]
             return Rows(tag="ROLLBACK")
         if first == "SHOW":
             return _show(" ".join(words[1:]))
+        if first in ("SELECT", "(") and "metrics" in sql.lower():
+            layer = self.connection.service.layer
+            text = (sql, repr(params))
+            asked = self.connection.translated.get(
+                layer, text, lambda: self._translated(sql, params)
+            )
+            if asked is not None:
+                return self._metrics(asked)
         statement = _parse(sql)
         if statement is None:
             return Rows(tag="")
@@ -211,7 +223,7 @@ class MetricsSession(Session):  # type: ignore[misc]
                     "UNION or WITH",
                     ALLOWED,
                 )
-            return self._metrics(statement)
+            return self._metrics(translate(statement, self.connection.service.layer))
         if any(f.name.upper() in ("MEASURE", "AGG") for f in statement.find_all(exp.Anonymous)):
             raise SqlError(
                 "42P01", "metrics are read from the table metrics alone (FROM metrics)", ALLOWED
@@ -228,10 +240,23 @@ class MetricsSession(Session):  # type: ignore[misc]
         catalogue.keep(key, (columns, rows, tag))
         return Rows(columns, rows, tag)
 
-    def _metrics(self, select: exp.Select) -> Rows:
+    def _translated(self, sql: str, params: list[Any]) -> MetricSelect | None:
+        """The metrics query of ``sql``, None when it is another statement (or a SqlError,
+        not kept, when it is a metrics query outside the form)."""
+        statement = _parse(sql)
+        if statement is None or not isinstance(statement, exp.Select):
+            return None
+        bound = _bind(statement, params) if params else statement
+        tables = list(bound.find_all(exp.Table))
+        if not isinstance(bound, exp.Select) or len(tables) != 1:
+            return None
+        if not is_metrics_table(tables[0]):
+            return None
+        return translate(bound, self.connection.service.layer)
+
+    def _metrics(self, asked: MetricSelect) -> Rows:
         assert self.caller is not None
         service = self.connection.service
-        asked = translate(select, service.layer)
         answer = service.query(self.caller, asked.request)
         body = json.loads(answer.content)
         index = {c["name"]: i for i, c in enumerate(body["columns"])}
@@ -264,7 +289,10 @@ class MetricsSession(Session):  # type: ignore[misc]
             if exc.code == "42883" and reads_empty_table(statement):
                 return [(n, BVType.TEXT) for n in output_names(statement)], [], "SELECT 0"
             raise
-        names, types, rows = catalogue.run(rewritten)
+        limits = self.connection.service.config.limits
+        names, types, rows = catalogue.run(
+            rewritten, timeout=limits.timeout, max_rows=limits.max_rows
+        )
         columns = [(n, _duck_type(t)) for n, t in zip(names, types or ["VARCHAR"] * len(names),
                                                        strict=True)]  # fmt: skip
         for row in rows:
