@@ -376,7 +376,14 @@ class _Builder:
         observed = exp.select(alias(exp.Max(this=column("active_day")), "last_day")).from_(
             self._own_days(activity)
         )
-        cohort_period = self._bucket(self._day(column("cohort_at"), base.time), period)
+        # Each entity's cohort period, cut once with its first event: the targets and the
+        # activity's range below are whole periods after it.
+        first = exp.select(
+            *(column(k) for k in keys),
+            column("cohort_at"),
+            alias(self._bucket(self._day(column("cohort_at"), base.time), period), "cohort_period"),
+        ).from_(exp.Subquery(this=first, alias=table_alias("first_events")))
+        cohort_period = column("cohort_period")
         numbers = [count] if spec.after is not None else list(range(count + 1))
         branches = [
             exp.select(
@@ -430,9 +437,7 @@ class _Builder:
             # first, so that the DISTINCT groups the rows of periods 0..N after each cohort
             # and not every (entity, period) pair of the activity (docs/benchmarks.md).
             active_period = self._bucket(column("active_day", "active_days"), period)
-            cohort_start = self._bucket(
-                self._day(column("cohort_at", "first_base"), base.time), period
-            )
+            cohort_start = column("cohort_period", "first_base")
 
             # The keys are taken from first_base (equal to the activity's by the join): on
             # SQLite, DISTINCT over the activity's own key made it read the activity in that
@@ -450,15 +455,19 @@ class _Builder:
                     join_type="inner",
                 )
                 .where(
-                    exp.EQ(
-                        this=active_period.copy(),
-                        expression=_nth(cohort_start, numbers[0], period),
-                    )
-                    if len(numbers) == 1
-                    else exp.Between(
-                        this=active_period.copy(),
-                        low=_nth(cohort_start, numbers[0], period),
-                        high=_nth(cohort_start, numbers[-1], period),
+                    # The days of periods first..last after the cohort's, compared as days:
+                    # a day's period is at or after a period's first day exactly when the
+                    # day is, and at or before the last period exactly when the day is
+                    # before the period after it. The engine then cuts no period per row.
+                    exp.and_(
+                        exp.GTE(
+                            this=column("active_day", "active_days"),
+                            expression=_nth(cohort_start, numbers[0], period),
+                        ),
+                        exp.LT(
+                            this=column("active_day", "active_days"),
+                            expression=_nth(cohort_start, numbers[-1] + 1, period),
+                        ),
                     )
                 )
             )
