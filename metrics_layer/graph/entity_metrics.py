@@ -69,6 +69,7 @@ __all__ = [
     "is_entity_metric",
     "narrowed",
     "narrowing",
+    "prune",
     "rows_narrowed",
 ]
 
@@ -455,19 +456,12 @@ class _Builder:
                     join_type="inner",
                 )
                 .where(
-                    # The days of periods first..last after the cohort's, compared as days:
-                    # a day's period is at or after a period's first day exactly when the
-                    # day is, and at or before the last period exactly when the day is
-                    # before the period after it. The engine then cuts no period per row.
-                    exp.and_(
-                        exp.GTE(
-                            this=column("active_day", "active_days"),
-                            expression=_nth(cohort_start, numbers[0], period),
-                        ),
-                        exp.LT(
-                            this=column("active_day", "active_days"),
-                            expression=_nth(cohort_start, numbers[-1] + 1, period),
-                        ),
+                    _days_of_periods(
+                        column("active_day", "active_days"),
+                        cohort_start,
+                        numbers[0],
+                        numbers[-1],
+                        period,
                     )
                 )
             )
@@ -978,6 +972,21 @@ def narrowed(
     return copied
 
 
+def prune(relation: exp.Expr, used: set[str]) -> None:
+    """Drops the columns of a derived source's ``relation`` (a copy of its own, for one scan)
+    that the scan does not read, in its correlated form too: the time of conversion is a
+    correlated MIN per entity on SQLite, PostgreSQL and MySQL, computed for nothing when only
+    the conversion flag is aggregated."""
+    trees = [relation.this]
+    correlated = relation.this.meta.get(CORRELATED)
+    if correlated is not None:
+        trees.append(correlated.tree)
+    for tree in trees:
+        kept = [e for e in tree.expressions if e.alias_or_name in used]
+        if kept and len(kept) < len(tree.expressions):
+            tree.set("expressions", kept)
+
+
 def rows_narrowed(relation: exp.Expr, condition: exp.Expr, name: str) -> exp.Expr:
     """A copy of a churn source's ``relation``, named ``name``, whose reads of the activity's
     rows (the SELECTs marked ``NARROW_ROWS``) keep only the rows passing ``condition`` (over
@@ -1050,6 +1059,23 @@ def _when(condition: exp.Expr, then: exp.Expr) -> exp.Expr:
 def _flag(condition: exp.Expr) -> exp.Expr:
     """1 where ``condition`` holds, else 0."""
     return _when(condition, _ONE.copy())
+
+
+def _days_of_periods(
+    day: exp.Expr, start: exp.Expr, first: int, last: int, period: Grain
+) -> exp.Expr:
+    """Whether ``day`` is in the ``first``-th to ``last``-th ``period`` after the one starting
+    on ``start``, compared as days: a day's period is at or after a period's first day exactly
+    when the day is, and at or before the last period exactly when the day is before the
+    period after it. The engine then cuts no period per row."""
+    if period is Grain.DAY:
+        if first == last:
+            return exp.EQ(this=day, expression=_nth(start, first, period))
+        return exp.Between(this=day, low=_nth(start, first, period), high=_nth(start, last, period))
+    return exp.and_(
+        exp.GTE(this=day, expression=_nth(start, first, period)),
+        exp.LT(this=day.copy(), expression=_nth(start, last + 1, period)),
+    )
 
 
 def _nth(start: exp.Expr, k: int, period: Grain) -> exp.Expr:

@@ -8,13 +8,14 @@ CTE names say what they compute: ``events_agg`` aggregates events at the query g
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import assert_never
 
 from sqlglot import exp
 
-from metrics_layer.graph.entity_metrics import narrowed, rows_narrowed
+from metrics_layer.graph.entity_metrics import narrowed, prune, rows_narrowed
 from metrics_layer.planner.plan import (
     PER_PERIOD,
     SNAPSHOT_DAY,
@@ -437,7 +438,26 @@ def _scanned(agg: Aggregation, relations: _Relations) -> exp.Expr:
     own = narrowed(
         agg.relation, agg.narrow.cte, agg.narrow.condition, f"{agg.name}_narrowed", joins
     )
+    prune(own, _read_columns(agg))
     return relations.use(own, agg.relation.alias, own=True)
+
+
+def _read_columns(agg: Aggregation) -> set[str]:
+    """The names of every column ``agg``'s expressions read (of any table): a copy of its
+    derived relation keeps those of its columns and drops the others."""
+    found: set[str] = set()
+    pending: list[object] = [
+        getattr(agg, f.name) for f in dataclasses.fields(agg) if f.name != "relation"
+    ]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, exp.Expr):
+            found.update(c.name for c in value.find_all(exp.Column))
+        elif isinstance(value, tuple):
+            pending.extend(value)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            pending.extend(getattr(value, f.name) for f in dataclasses.fields(value))
+    return found
 
 
 def _select(expressions: Sequence[exp.Expr], table: exp.Expr) -> exp.Select:
