@@ -11,7 +11,7 @@ from pathlib import Path
 
 __all__ = ["describe"]
 
-PACKAGES = ("metrics-layer", "sqlglot", "duckdb", "pydantic", "SQLAlchemy", "PyYAML", "jsonschema")
+PACKAGES = ("kpi-layer", "sqlglot", "duckdb", "pydantic", "SQLAlchemy", "PyYAML", "jsonschema")
 
 
 def describe(root: Path) -> list[tuple[str, str]]:
