@@ -578,46 +578,75 @@ class _Builder:
             *(column(k, "active_days") for k in keys), day_period.copy()
         )
         ctes["per_period"] = per_period
-        ctes["previous"] = (
+        # Each entity's value in a period beside its value in the period before, from one
+        # read of the per-period values: each row counts for its own period (side 0) and for
+        # the next (side 1), then rows are grouped by entity and period. A join of the values
+        # with themselves reads them twice, and MariaDB computes a CTE again for every
+        # reference (docs/benchmarks.md).
+        side = column("side", "sides")
+        later = exp.EQ(this=side, expression=_ONE.copy())
+        moved = exp.Case(
+            ifs=[
+                exp.If(
+                    this=later,
+                    true=cast(
+                        shift(column("period_start", "per_period"), 1, period),
+                        exp.DataType.Type.DATE,
+                    ),
+                )
+            ],
+            default=cast(column("period_start", "per_period"), exp.DataType.Type.DATE),
+        )
+
+        def on_side(number: exp.Expr) -> exp.Expr:
+            return exp.Max(
+                this=exp.Case(
+                    ifs=[
+                        exp.If(
+                            this=exp.EQ(this=side.copy(), expression=number),
+                            true=column("period_value", "per_period"),
+                        )
+                    ]
+                )
+            )
+
+        sides = exp.union(
+            exp.select(alias(_ZERO.copy(), "side")),
+            exp.select(alias(_ONE.copy(), "side")),
+            distinct=False,
+        )
+        ctes["paired"] = (
             exp.select(
-                *(column(k) for k in keys),
-                alias(shift(column("period_start"), 1, period), "period_start"),
-                alias(column("period_value"), "previous_value"),
+                *(alias(column(k, "per_period"), k) for k in keys),
+                alias(moved, "period_start"),
+                alias(on_side(_ONE.copy()), "previous_value"),
+                alias(on_side(_ZERO.copy()), "current_value"),
             )
             .from_(_table("per_period"))
-            .where(exp.GT(this=column("period_value"), expression=_ZERO.copy()))
+            .join(exp.Subquery(this=sides, alias=table_alias("sides")), join_type="cross")
+            .group_by(*(column(k, "per_period") for k in keys), moved.copy())
         )
         ctes["observed"] = exp.select(
             alias(exp.Max(this=column("period_start")), "last_period")
         ).from_(_table("per_period"))
-        current = exp.Coalesce(
-            this=column("period_value", "per_period"), expressions=[_ZERO.copy()]
-        )
+        current = exp.Coalesce(this=column("current_value", "paired"), expressions=[_ZERO.copy()])
         select = (
             exp.select(
-                *(alias(column(k, "previous"), k) for k in keys),
-                alias(column("period_start", "previous"), "period_start"),
-                alias(column("previous_value", "previous"), "previous_value"),
+                *(alias(column(k, "paired"), k) for k in keys),
+                alias(column("period_start", "paired"), "period_start"),
+                alias(column("previous_value", "paired"), "previous_value"),
                 alias(current, "current_value"),
                 alias(_flag(exp.EQ(this=current.copy(), expression=_ZERO.copy())), "churned"),
             )
-            .from_(_table("previous"))
+            .from_(_table("paired"))
             .join(_table("observed"), join_type="cross")
-            .join(
-                _table("per_period"),
-                on=exp.and_(
-                    _on(keys, "previous", "per_period"),
-                    exp.EQ(
-                        this=column("period_start", "per_period"),
-                        expression=column("period_start", "previous"),
-                    ),
-                ),
-                join_type="left",
-            )
             .where(
-                exp.LTE(
-                    this=column("period_start", "previous"),
-                    expression=column("last_period", "observed"),
+                exp.and_(
+                    exp.GT(this=column("previous_value", "paired"), expression=_ZERO.copy()),
+                    exp.LTE(
+                        this=column("period_start", "paired"),
+                        expression=column("last_period", "observed"),
+                    ),
                 )
             )
         )
