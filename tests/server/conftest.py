@@ -3,6 +3,7 @@ others plug in (an authenticator, an access policy, a result cache), to test the
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -114,6 +115,34 @@ class FakeCache:
 
     def clear(self) -> None:
         self.kept.clear()
+
+
+def tenant_access(keys: Mapping[str, str], *, hidden_dimensions: tuple[str, ...] = ()) -> str:
+    """An access file for ``keys``: ``"admin"`` is an admin's key (subject ``ops``); any other
+    name is a tenant's (subject ``dashboard-<name>``) whose row filter keeps its country, the
+    name in capitals. Tenants do not see ``mrr``, nor ``hidden_dimensions``."""
+    entries = []
+    for name, key in keys.items():
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        if name == "admin":
+            entries.append(f"  - subject: ops\n    sha256: {digest}\n    roles: [admin]\n")
+        else:
+            entries.append(
+                f"  - subject: dashboard-{name}\n    sha256: {digest}\n    roles: [tenant]\n"
+                f"    claims: {{country: {name.upper()}}}\n"
+            )
+    hidden = (
+        f"    dimensions: {{deny: [{', '.join(hidden_dimensions)}]}}\n" if hidden_dimensions else ""
+    )
+    return (
+        "api_keys:\n"
+        + "".join(entries)
+        + "policies:\n"
+        + "  - name: admin\n    when: {roles: [admin]}\n"
+        + "  - name: tenant\n    when: {roles: [tenant]}\n    metrics: {deny: [mrr]}\n"
+        + hidden
+        + '    row_filter: "user.country = {claims.country}"\n'
+    )
 
 
 def error_of(response: Any) -> dict[str, Any]:

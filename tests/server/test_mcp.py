@@ -5,7 +5,6 @@ filter, and hostile arguments answered with tool errors."""
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from metrics_layer.mcp.server import create_server
 from metrics_layer.server.config import ServerConfig
 from metrics_layer.server.service import Service
 from tests.conftest import DEFINITIONS
+from tests.server.conftest import tenant_access
 
 SQL = Callable[[str], list[tuple[Any, ...]]]
 TOOLS = {
@@ -34,24 +34,7 @@ TOOLS = {
 }
 BY_PLAN = "SELECT plan, count(*) FROM users {} GROUP BY 1 ORDER BY 1"
 KEYS = {"de": "de-" + "d" * 40, "admin": "admin-" + "a" * 40}
-ACCESS = f"""\
-api_keys:
-  - subject: dashboard-de
-    sha256: {hashlib.sha256(KEYS["de"].encode()).hexdigest()}
-    roles: [tenant]
-    claims: {{country: DE}}
-  - subject: ops
-    sha256: {hashlib.sha256(KEYS["admin"].encode()).hexdigest()}
-    roles: [admin]
-policies:
-  - name: admin
-    when: {{roles: [admin]}}
-  - name: tenant
-    when: {{roles: [tenant]}}
-    metrics: {{deny: [mrr]}}
-    dimensions: {{deny: [user.acquisition_channel]}}
-    row_filter: "user.country = {{claims.country}}"
-"""
+ACCESS = tenant_access(KEYS, hidden_dimensions=("user.acquisition_channel",))
 # A draft and a deprecated metric beside the shipped ones (which are all certified).
 EXTRA = """\
 metrics:

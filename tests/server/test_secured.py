@@ -3,7 +3,6 @@ in-process result cache: a tenant sees only its own rows, through every route an
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,30 +11,10 @@ import pytest
 
 from metrics_layer.server.config import ServerConfig
 from tests.conftest import DEFINITIONS, require_service
-from tests.server.conftest import client_for, error_of
+from tests.server.conftest import client_for, error_of, tenant_access
 
 KEYS = {"de": "de-" + "d" * 40, "us": "us-" + "u" * 40, "admin": "admin-" + "a" * 40}
-ACCESS = f"""\
-api_keys:
-  - subject: dashboard-de
-    sha256: {hashlib.sha256(KEYS["de"].encode()).hexdigest()}
-    roles: [tenant]
-    claims: {{country: DE}}
-  - subject: dashboard-us
-    sha256: {hashlib.sha256(KEYS["us"].encode()).hexdigest()}
-    roles: [tenant]
-    claims: {{country: US}}
-  - subject: ops
-    sha256: {hashlib.sha256(KEYS["admin"].encode()).hexdigest()}
-    roles: [admin]
-policies:
-  - name: admin
-    when: {{roles: [admin]}}
-  - name: tenant
-    when: {{roles: [tenant]}}
-    metrics: {{deny: [mrr]}}
-    row_filter: "user.country = {{claims.country}}"
-"""
+ACCESS = tenant_access(KEYS)
 ASK = {"metrics": ["signups"], "by": ["user.plan"], "order": ["user.plan"]}
 BY_PLAN = "SELECT plan, count(*) FROM users WHERE country = '{}' GROUP BY 1 ORDER BY 1"
 

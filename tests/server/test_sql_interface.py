@@ -5,7 +5,6 @@ works, and an asked-again query comes from the cache."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import subprocess
 import time
@@ -20,25 +19,10 @@ from metrics_layer.server.config import ServerConfig
 from metrics_layer.server.service import Service
 from metrics_layer.server.sqlwire import SqlServer, serve_sql
 from tests.conftest import DEFINITIONS
+from tests.server.conftest import tenant_access
 
 KEYS = {"de": "de-" + "d" * 40, "admin": "admin-" + "a" * 40}
-ACCESS = f"""\
-api_keys:
-  - subject: dashboard-de
-    sha256: {hashlib.sha256(KEYS["de"].encode()).hexdigest()}
-    roles: [tenant]
-    claims: {{country: DE}}
-  - subject: ops
-    sha256: {hashlib.sha256(KEYS["admin"].encode()).hexdigest()}
-    roles: [admin]
-policies:
-  - name: admin
-    when: {{roles: [admin]}}
-  - name: tenant
-    when: {{roles: [tenant]}}
-    metrics: {{deny: [mrr]}}
-    row_filter: "user.country = {{claims.country}}"
-"""
+ACCESS = tenant_access(KEYS)
 BY_PLAN = "SELECT plan, count(*) FROM users {} GROUP BY 1 ORDER BY 1"
 ASK = 'SELECT "user".plan, MEASURE(signups) AS n FROM metrics GROUP BY 1 ORDER BY 1'
 Hand = Callable[[str], list[tuple[Any, ...]]]
