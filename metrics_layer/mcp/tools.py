@@ -11,7 +11,6 @@ as asking for a name that does not exist.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pydantic import ValidationError
 
 from metrics_layer.errors import UserError, did_you_mean
 from metrics_layer.mcp.search import search
+from metrics_layer.planner.planner import extent_of
 from metrics_layer.server.models import CompileRequest, QueryRequest
 from metrics_layer.server.problems import Problem, problem_of
 from metrics_layer.server.service import Caller, Service
@@ -31,8 +31,6 @@ DEFAULT_ROW_CAP = 1_000
 """Rows a ``query_metrics`` call returns at most: an assistant reads every row it is given,
 and a thousand rows already fill much of its context. More are cut, with a note."""
 
-# ``min(name)`` / ``max(name)`` in ``metrics``: a dimension's extent (planner.py: _EXTENT).
-_EXTENT = re.compile(r"(?i)(min|max)\(\s*([^()\s]+)\s*\)")
 _CANDIDATES = 5
 # Parsed catalogues kept, one per access key (a tenant's row filter makes its own key).
 _KEPT_CATALOGUES = 256
@@ -238,7 +236,7 @@ class Tools:
     def _check_metrics(self, caller: Caller, names: list[str]) -> None:
         visible = self._parsed(caller).names
         for name in names:
-            if not isinstance(name, str) or _EXTENT.fullmatch(name):
+            if not isinstance(name, str) or extent_of(name):
                 continue  # the library and the access policy check extents and types
             if name.partition("@")[0] not in visible:
                 raise self.unknown_metric(caller, name, "metrics")

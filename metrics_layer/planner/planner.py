@@ -69,7 +69,7 @@ from metrics_layer.sql.time import (
     within_dates,
 )
 
-__all__ = ["plan_query"]
+__all__ = ["extent_of", "plan_query"]
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ class Planner:
         self.shifted: dict[str, tuple[_Scan, Offset, tuple[str, ...]]] = {}
 
     def plan(self) -> Plan:
-        extents = [e for e in map(_extent, self.query.metrics) if e is not None]
+        extents = [e for e in map(extent_of, self.query.metrics) if e is not None]
         if extents and len(extents) != len(self.query.metrics):
             raise QueryError(
                 "min() and max() of a dimension make a query without metrics; ask for the "
@@ -1189,10 +1189,10 @@ class Planner:
 _EXTENT = re.compile(r"(?i)(min|max)\(\s*([^()\s]+)\s*\)")
 
 
-def _extent(text: str) -> tuple[str, str, str] | None:
+def extent_of(text: str) -> tuple[str, str, str] | None:
     """``min(name)`` or ``max(name)``: (function, the text as asked, name); None otherwise.
 
-    >>> _extent("max( events.occurred_at.second )"), _extent("signups")
+    >>> extent_of("max( events.occurred_at.second )"), extent_of("signups")
     (('max', 'max( events.occurred_at.second )', 'events.occurred_at.second'), None)
     """
     found = _EXTENT.fullmatch(text)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -27,6 +26,7 @@ from metrics_layer.graph.expressions import column_parts, parse_condition
 from metrics_layer.graph.graph import METRIC_TIME, Graph
 from metrics_layer.planner.conditions import conjunction
 from metrics_layer.planner.dimensions import ValidNames, ValidNamesFinder
+from metrics_layer.planner.planner import extent_of
 from metrics_layer.planner.query import MetricQuery, RowPolicy
 from metrics_layer.server.policies import Names, Policy
 
@@ -34,8 +34,6 @@ __all__ = ["DENIED_KEY", "PolicyAccess", "dimension_keys", "policy_problems"]
 
 # The key of an Access that refuses everything (no policy applies).
 DENIED_KEY = "denied"
-# As the planner reads ``min(name)`` / ``max(name)`` among the metrics (planner.py: _EXTENT).
-_EXTENT = re.compile(r"(?i)(min|max)\(\s*([^()\s]+)\s*\)")
 
 
 class PolicyAccess:
@@ -100,9 +98,9 @@ class PolicyAccess:
             )
         metrics: list[str] = []
         for name in query.metrics:
-            extent = _EXTENT.fullmatch(name)
+            extent = extent_of(name)
             if extent is not None:
-                self._check_dimension(graph, extent.group(2), "metrics")
+                self._check_dimension(graph, extent[2], "metrics")
                 continue
             base = name.partition("@")[0]
             if base not in graph.current or not self.sees_metric(base):
