@@ -11,7 +11,6 @@ as asking for a name that does not exist.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,6 +20,7 @@ from pydantic import ValidationError
 from metrics_layer.errors import UserError, did_you_mean
 from metrics_layer.mcp.search import search
 from metrics_layer.planner.planner import extent_of
+from metrics_layer.server.kept import KeptForLayer
 from metrics_layer.server.models import CompileRequest, QueryRequest
 from metrics_layer.server.problems import Problem, problem_of
 from metrics_layer.server.service import Caller, Service
@@ -47,9 +47,8 @@ class UnknownMetric(Problem):
 
 @dataclass(frozen=True)
 class _Parsed:
-    """An encoded catalogue, its entries and their names."""
+    """A caller's catalogue: its entries and their names."""
 
-    raw: bytes
     entries: list[dict[str, Any]]
     names: frozenset[str]
 
@@ -78,8 +77,7 @@ class Tools:
             raise UserError(f"the row cap must be a positive number of rows, not {row_cap}")
         self.service = service
         self.row_cap = row_cap
-        self._lock = threading.Lock()
-        self._kept: dict[str, _Parsed] = {}
+        self._kept: KeptForLayer[str, _Parsed] = KeptForLayer(_KEPT_CATALOGUES)
 
     # -- catalogue ---------------------------------------------------------------------------
 
@@ -89,21 +87,14 @@ class Tools:
         return self._parsed(caller).entries
 
     def _parsed(self, caller: Caller) -> _Parsed:
-        """The caller's catalogue, parsed once per encoded catalogue the service keeps: the
+        """The caller's catalogue, parsed once per served definitions and access key: the
         catalogue's JSON takes milliseconds to parse, more than the rest of a cached query."""
-        raw = self.service.metrics_json(caller)
-        key = caller.access.key
-        with self._lock:
-            held = self._kept.get(key)
-        if held is not None and held.raw is raw:
-            return held
-        entries = json.loads(raw)["metrics"]
-        parsed = _Parsed(raw, entries, frozenset(m["name"] for m in entries))
-        with self._lock:
-            if len(self._kept) >= _KEPT_CATALOGUES:
-                self._kept.clear()
-            self._kept[key] = parsed
-        return parsed
+
+        def parse() -> _Parsed:
+            entries = json.loads(self.service.metrics_json(caller))["metrics"]
+            return _Parsed(entries, frozenset(m["name"] for m in entries))
+
+        return self._kept.get(self.service.layer, caller.access.key, parse)
 
     def list_metrics(
         self, caller: Caller, tag: str | None = None, status: str | None = None
