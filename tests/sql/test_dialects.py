@@ -21,6 +21,7 @@ from sqlglot import exp
 
 import metrics_layer as ml
 from metrics_layer.errors import UnsupportedError
+from metrics_layer.sql.dialects import sqlite_text_date_range
 from metrics_layer.sql.sqlite import sqlite_one_date_call
 
 from .engines import EXPECTED_WEEKS, as_dates, visits_table_sql, week_probe_files
@@ -325,6 +326,51 @@ def test_sqlite_one_date_call_gives_the_nested_calls_day(
         got = connection.execute(f"SELECT {merged.sql('sqlite')}", (text,)).fetchone()
     assert merged.sql("sqlite").count("DATE(") == 1
     assert got == want != (None,)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    day=st.sampled_from(
+        [dt.date(2025, 12, 30) + dt.timedelta(days=d) for d in (0, 1, 2, 3, 32, 33, 34)]
+    ),
+    time=st.times(),
+    offset_minutes=st.sampled_from([None, 0, -840, -600, -1, 59, 330, 840]),
+    separator=st.sampled_from([" ", "T"]),
+    negated=st.booleans(),
+    bounds=st.sampled_from(["between", "from", "until"]),
+)
+def test_sqlite_text_date_range_keeps_the_rows_of_date(
+    day: dt.date,
+    time: dt.time,
+    offset_minutes: int | None,
+    separator: str,
+    negated: bool,
+    bounds: str,
+) -> None:
+    """The premise of sqlite_text_date_range, on SQLite itself: ISO-8601 text with or without a
+    UTC offset, a day either side of a range's ends, is kept by the rewritten condition exactly
+    when DATE() puts it inside (and untouched under a NOT, where text DATE() cannot read, such
+    as 'garbage', would change from NULL to true)."""
+    text = dt.datetime.combine(day, time).isoformat(sep=separator)
+    if offset_minutes is not None:
+        sign = "-" if offset_minutes < 0 else "+"
+        text += f"{sign}{abs(offset_minutes) // 60:02d}:{abs(offset_minutes) % 60:02d}"
+    date, low, high = "CAST(t AS DATE)", "CAST('2026-01-01' AS DATE)", "CAST('2026-01-31' AS DATE)"
+    condition = {
+        "between": f"{date} BETWEEN {low} AND {high}",
+        "from": f"{date} >= {low}",
+        "until": f"{date} <= {high}",
+    }[bounds]
+    where = f"NOT ({condition})" if negated else f"k = 1 AND {condition}"
+    query = sqlglot.parse_one(f"SELECT t FROM x WHERE {where}", read="sqlite")
+    rewritten = query.copy().transform(sqlite_text_date_range).sql("sqlite")
+    assert ("t >= DATE(" in rewritten or "t < DATE(" in rewritten) is not negated
+    with sqlite3.connect(":memory:") as connection:
+        connection.execute("CREATE TABLE x (k INTEGER, t TIMESTAMP)")
+        connection.executemany("INSERT INTO x VALUES (1, ?)", [(text,), ("garbage",), (None,)])
+        want = connection.execute(query.sql("sqlite")).fetchall()
+        got = connection.execute(rewritten).fetchall()
+    assert got == want
 
 
 # Days at the edges of weeks, months, quarters and years, leap days included.

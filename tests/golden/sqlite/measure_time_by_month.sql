@@ -4,7 +4,9 @@ WITH subscriptions_agg AS (
     SUM(subscriptions.mrr) AS new_mrr
   FROM subscriptions AS subscriptions
   WHERE
-    DATE(subscriptions.started_at) BETWEEN DATE('2026-01-01') AND DATE('2026-03-31')
+    subscriptions.started_at >= DATE('2026-01-01', '-1 day')
+    AND subscriptions.started_at < DATE('2026-03-31', '+2 days')
+    AND DATE(subscriptions.started_at) BETWEEN DATE('2026-01-01') AND DATE('2026-03-31')
   GROUP BY
     DATE(subscriptions.started_at, 'start of month')
 ), subscriptions_by_ended_at_agg AS (
@@ -15,6 +17,8 @@ WITH subscriptions_agg AS (
   FROM subscriptions AS subscriptions
   WHERE
     NOT subscriptions.ended_at IS NULL
+    AND subscriptions.ended_at >= DATE('2026-01-01', '-1 day')
+    AND subscriptions.ended_at < DATE('2026-03-31', '+2 days')
     AND DATE(subscriptions.ended_at) BETWEEN DATE('2026-01-01') AND DATE('2026-03-31')
   GROUP BY
     DATE(subscriptions.ended_at, 'start of month')

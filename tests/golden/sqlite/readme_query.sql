@@ -39,6 +39,8 @@ WITH spine_digits AS (
   WHERE
     users.country = 'DE'
     AND NOT events.event_type IN ('email_open', 'login_failed')
+    AND events.occurred_at >= DATE('2026-01-01', '-1 day')
+    AND events.occurred_at < DATE('2026-03-31', '+2 days')
     AND DATE(events.occurred_at) BETWEEN DATE('2026-01-01') AND DATE('2026-03-31')
   GROUP BY
     users.plan,
@@ -93,6 +95,8 @@ WITH spine_digits AS (
   FROM users AS users
   WHERE
     users.country = 'DE'
+    AND users.signed_up_at >= DATE('2026-01-01', '-1 day')
+    AND users.signed_up_at < DATE('2026-03-31', '+2 days')
     AND DATE(users.signed_up_at) BETWEEN DATE('2026-01-01') AND DATE('2026-03-31')
   GROUP BY
     DATE(users.signed_up_at, '-6 days', 'weekday 1'),

@@ -3,7 +3,9 @@ WITH users_agg AS (
     COUNT(*) AS signups
   FROM users AS users
   WHERE
-    DATE(users.signed_up_at) BETWEEN DATE('2026-01-01') AND DATE('2026-01-31')
+    users.signed_up_at >= DATE('2026-01-01', '-1 day')
+    AND users.signed_up_at < DATE('2026-01-31', '+2 days')
+    AND DATE(users.signed_up_at) BETWEEN DATE('2026-01-01') AND DATE('2026-01-31')
 ), spine_digits AS (
   SELECT
     0 AS n
@@ -41,6 +43,8 @@ WITH users_agg AS (
   FROM events AS events
   WHERE
     NOT events.event_type IN ('email_open', 'login_failed')
+    AND events.occurred_at >= DATE('2026-01-01', '-1 day')
+    AND events.occurred_at < DATE('2026-01-31', '+2 days')
     AND DATE(events.occurred_at) BETWEEN DATE('2026-01-01') AND DATE('2026-01-31')
   GROUP BY
     DATE(events.occurred_at)
@@ -83,7 +87,9 @@ WITH users_agg AS (
     SUM(subscription_snapshots.mrr) AS mrr
   FROM subscription_snapshots AS subscription_snapshots
   WHERE
-    DATE(subscription_snapshots.snapshot_date) BETWEEN DATE('2026-01-01') AND DATE('2026-01-31')
+    subscription_snapshots.snapshot_date >= DATE('2026-01-01', '-1 day')
+    AND subscription_snapshots.snapshot_date < DATE('2026-01-31', '+2 days')
+    AND DATE(subscription_snapshots.snapshot_date) BETWEEN DATE('2026-01-01') AND DATE('2026-01-31')
   GROUP BY
     DATE(subscription_snapshots.snapshot_date)
 ), subscription_snapshots_last_snapshot_periods AS (
