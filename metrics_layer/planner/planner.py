@@ -55,8 +55,8 @@ from metrics_layer.planner.plan import (
 from metrics_layer.planner.query import MAX_NAME_LENGTH, MetricQuery
 from metrics_layer.planner.types import dimension_type, metric_type
 from metrics_layer.planner.windows import fill_periods, minus, plan_window
-from metrics_layer.spec.models import DimensionType, Grain, Rollup, SemiAdditive
-from metrics_layer.sql.names import cast, column, table_alias
+from metrics_layer.spec.models import Agg, DimensionType, Grain, Rollup, SemiAdditive
+from metrics_layer.sql.names import cast, column, ident, table_alias
 from metrics_layer.sql.parts import PART_GRAIN, date_part
 from metrics_layer.sql.spine import SPINE_DAY, spine_digits
 from metrics_layer.sql.time import (
@@ -68,6 +68,7 @@ from metrics_layer.sql.time import (
     shift,
     within_dates,
 )
+from metrics_layer.sql.windows import DAY, PART
 
 __all__ = ["extent_of", "plan_query"]
 
@@ -203,6 +204,7 @@ class Planner:
                 self._scan_for_dimensions()
             groupings = self._groupings()
             aggregations = self._share_days([self._aggregation(s) for s in self.scans.values()])
+            aggregations = self._share_pairs(aggregations)
             if self.query.fill_periods or any(m.fill_periods for m in metrics):
                 periods = [name for name in self.query.by if name.split(".")[0] == METRIC_TIME]
                 fill = fill_periods(self.graph, self.query, periods, required=False)
@@ -910,6 +912,60 @@ class Planner:
             sorted(aggregations, key=lambda a: a.daily is not None and a.daily.shared is not None)
         )
 
+    def _share_pairs(self, aggregations: tuple[Aggregation, ...]) -> tuple[Aggregation, ...]:
+        """A distinct count per day (``per: day``) next to a rolling distinct count of the same
+        measure and filters (DAU next to MAU, as in stickiness) counts the rolling scan's
+        distinct (day, value) pairs of its days instead of reading the source again: the
+        rolling scan reads the range and the days its first window reaches back, which hold
+        the per-day scan's range. One read of the source and one grouping by (day, value)
+        instead of two (DuckDB, stickiness by month over 10M events: 1.57x the time of the
+        hand-written query, which groups the pairs once).
+
+        Only for a query with a start and an end (the per-day scan then counts its periods'
+        days on the calendar, never in the source) whose per-day scan groups by metric_time
+        alone and neither scan is offset or reads a derived source's narrowed rows."""
+        if self.query.start is None or self.query.end is None:
+            return aggregations
+        scans = dict(zip((a.name for a in self.scans.values()), self.scans.values(), strict=True))
+        owners: dict[tuple[object, ...], Aggregation] = {}
+        for agg in aggregations:
+            scan = scans.get(agg.name)
+            window = agg.window
+            if scan is None or window is None or window.agg is not Agg.COUNT_DISTINCT:
+                continue
+            leaf = scan.leaves[0][1]
+            if agg.offset is None and not agg.groups and leaf.start_of is None:
+                owners.setdefault(_pairs_identity(scan, leaf), agg)
+        if not owners:
+            return aggregations
+        shared = list(aggregations)
+        readers = set()
+        for index, agg in enumerate(aggregations):
+            scan = scans.get(agg.name)
+            if scan is None or not _counts_pairs_per_day(agg, scan):
+                continue
+            owner = owners.get(_pairs_identity(scan, scan.leaves[0][1]))
+            if owner is None or owner.window is None or owner.window.day != agg.per:
+                continue
+            assert agg.periods is not None
+            pairs = owner.name
+            day = column(DAY, pairs)
+            [counted] = agg.columns
+            shared[index] = dataclasses.replace(
+                agg,
+                relation=exp.Table(this=ident(pairs), alias=table_alias(pairs)),
+                joins=(),
+                where=exp.GTE(
+                    this=day,
+                    expression=cast(exp.Literal.string(self.query.start.isoformat()), DATE),
+                ),
+                per=day.copy(),
+                columns=(dataclasses.replace(counted, call=exp.Count(this=column(PART, pairs))),),
+            )
+            readers.add(agg.name)
+        # The rolling scans are defined before the per-day scans that read them.
+        return tuple(sorted(shared, key=lambda a: a.name in readers))
+
     def _days_for(self, owner: Aggregation, scan: _Scan, readers: list[_Scan]) -> Aggregation:
         """``owner`` reading the rows of its range and of its readers' ranges moved back, and
         keeping the days of its own range."""
@@ -1251,6 +1307,28 @@ def _of_the_day(offset: Offset | None, time_refs: Sequence[tuple[str, DimensionR
         if not isinstance(grain, Grain) or grain in SUB_DAY:
             return False
     return True
+
+
+def _pairs_identity(scan: _Scan, leaf: Leaf) -> tuple[object, ...]:
+    """What the distinct (day, value) pairs of a scan's rows depend on: its source and time,
+    the measure and the metric's filter (the query's ``where`` is the same for every scan)."""
+    return (scan.source, scan.time, scan.own_time, leaf.measure.name, leaf.condition)
+
+
+def _counts_pairs_per_day(agg: Aggregation, scan: _Scan) -> bool:
+    """Whether ``agg`` is one distinct count per day, grouped by metric_time alone and with
+    its periods' days counted on a calendar spine of given bounds."""
+    if scan.per is not Grain.DAY or scan.offset is not None or scan.reach is not None:
+        return False
+    if len(scan.leaves) != 1 or scan.leaves[0][1].measure.agg is not Agg.COUNT_DISTINCT:
+        return False
+    if agg.narrow is not None or agg.keep is not None or agg.periods is None:
+        return False
+    spine = agg.periods.spine
+    if spine is None or spine.start is None or spine.end is None:
+        return False
+    regrouped = {a for a, _ in agg.regroup}
+    return all(a in regrouped for a, _ in agg.groups)
 
 
 def _days_identity(agg: Aggregation) -> tuple[object, ...] | None:

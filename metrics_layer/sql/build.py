@@ -84,7 +84,10 @@ def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
     if plan.fill is not None:
         select = _filled_select(plan, plan.fill, aliases, final_names, defining, relations, take)
     else:
-        select = _final_select(plan, aliases, final_names, defining or final_names, ctes, take)
+        complete = next((f for f in defining if _every_period(finals[f], plan)), None)
+        select = _final_select(
+            plan, aliases, final_names, defining or final_names, ctes, take, complete
+        )
     if plan.within:
         select.set("where", exp.Where(this=_within(plan.within, select)))
     order = _order(plan.order, aliases)
@@ -97,6 +100,20 @@ def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
     if _calendar_used(select, plan):
         join_calendar(select, plan.calendar)
     return select
+
+
+def _every_period(agg: Aggregation, plan: Plan) -> bool:
+    """Whether ``agg``'s rows are every period of the query's range, and the query is grouped
+    by built-in grains of metric_time alone, so that every other aggregation's periods are
+    among them: a rolling or cumulative aggregation fills in the periods of its day spine,
+    which without an offset spans the range."""
+    window = agg.window
+    if window is None or agg.offset is not None or agg.groups:
+        return False
+    if window.spine.start is None or window.spine.end is None:
+        return False
+    times = [a for a, _ in window.periods]
+    return bool(times) and all(g.alias in plan.never_null for g in plan.groupings)
 
 
 def _within(
@@ -156,10 +173,13 @@ def _final_select(
     defining: list[str],
     ctes: list[exp.CTE],
     take: Take,
+    complete: str | None = None,
 ) -> exp.Select:
     """Join the aggregations on the grain. The grain's rows are those of the aggregations that
     define it (all but period-over-period ones): an offset value joins onto existing periods
-    and never adds a period of its own."""
+    and never adds a period of its own. When one of them holds every period of the range
+    (``complete``), the others are joined onto it: no union of every aggregation's keys, which
+    MariaDB computes every aggregation again for."""
     metrics = [alias(take(m.expr), m.alias) for m in plan.metrics]
     if len(names) == 1:
         return _on_grain(names[0], aliases, [], metrics, plan.never_null)
@@ -168,8 +188,8 @@ def _final_select(
         for name in names[1:]:
             _join(select, exp.Table(this=ident(name)), None, kind="CROSS")
         return select
-    base = defining[0]
-    if len(defining) > 1:
+    base = defining[0] if complete is None else complete
+    if len(defining) > 1 and complete is None:
         ctes.append(exp.CTE(this=_keys(aliases, defining, distinct=True), alias=table_alias(KEYS)))
         base = KEYS
     others = [n for n in names if n != base]

@@ -31,7 +31,7 @@ from metrics_layer.sql.names import alias, cast, column, ident, table_alias
 from metrics_layer.sql.spine import SPINE_DAY, bounds_select, days_select
 from metrics_layer.sql.time import shift
 
-__all__ = ["DAY", "window_ctes"]
+__all__ = ["DAY", "PART", "window_ctes"]
 
 DAY = "metric_day"
 PART = "part"
