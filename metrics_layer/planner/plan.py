@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from metrics_layer.graph.model import Calendar, Offset
 from metrics_layer.planner.types import ValueType
-from metrics_layer.spec.models import Agg, Rollup, SemiAdditive
+from metrics_layer.spec.models import Agg, Grain, Rollup, SemiAdditive
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -104,6 +104,10 @@ class Periods:
     spine: Spine | None = None
     row_day: exp.Expr | None = None
     row_range: exp.Expr | None = None
+    # A per-day scan with both bounds, grouped by built-in grains of metric_time (aliases and
+    # grains): each bucket's first and last day and number of days are date arithmetic on
+    # its first day and the spine's bounds, with no spine of days in the SQL.
+    grains: tuple[tuple[str, Grain], ...] | None = None
 
 
 # The column of a semi-additive scan's per-day step holding each row's snapshot day.

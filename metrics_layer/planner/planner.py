@@ -1017,7 +1017,27 @@ class Planner:
         spine = Spine(first, last, spine_digits(first, last))
         period = self.bucket(day.copy(), per)
         range_copy = row_range.copy() if row_range is not None else None
-        return Periods(period, partition, within, spine, row_day, range_copy)
+        grains = tuple(
+            (alias, ref.grain)
+            for alias, ref in time_refs
+            if isinstance(ref.grain, Grain) and _arithmetic(ref)
+        )
+        by_arithmetic = (
+            per is Grain.DAY
+            and offset is None
+            and start is not None
+            and end is not None
+            and len(grains) == len(time_refs)
+        )
+        return Periods(
+            period,
+            partition,
+            within,
+            spine,
+            row_day,
+            range_copy,
+            grains if by_arithmetic else None,
+        )
 
     def on_day(self, ref: DimensionRef, day: exp.Expr) -> exp.Expr:
         """The metric_time grouping ``ref`` (a grain or a date part) of the calendar day
@@ -1307,6 +1327,16 @@ def _of_the_day(offset: Offset | None, time_refs: Sequence[tuple[str, DimensionR
         if not isinstance(grain, Grain) or grain in SUB_DAY:
             return False
     return True
+
+
+def _arithmetic(ref: DimensionRef) -> bool:
+    """Whether a metric_time grouping's buckets are whole days from a first day that date
+    arithmetic moves to the last: a built-in grain of a day or longer (not a date part, not
+    a calendar table's period)."""
+    grain = ref.grain
+    return (
+        ref.part is None and isinstance(grain, Grain) and (grain in IN_DAYS or grain in IN_MONTHS)
+    )
 
 
 def _pairs_identity(scan: _Scan, leaf: Leaf) -> tuple[object, ...]:

@@ -27,7 +27,7 @@ from metrics_layer.planner.plan import (
     Plan,
     Shifted,
 )
-from metrics_layer.spec.models import Rollup, SemiAdditive
+from metrics_layer.spec.models import Grain, Rollup, SemiAdditive
 from metrics_layer.sql.calendar import CalendarLookup, CalendarShift, in_calendar, join_calendar
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
 from metrics_layer.sql.nodes import holds, kinds_in
@@ -37,7 +37,7 @@ from metrics_layer.sql.spine import (
     days_select,
     digits_cte,
 )
-from metrics_layer.sql.time import within_dates
+from metrics_layer.sql.time import shift, within_dates
 from metrics_layer.sql.windows import window_ctes
 
 __all__ = ["build_select"]
@@ -295,6 +295,7 @@ def _aggregation_ctes(
     periods = f"{agg.name}_periods"
     needed = _periods_needed(agg)
     on_calendar = agg.periods is not None and agg.periods.spine is not None
+    by_arithmetic = agg.periods is not None and agg.periods.grains is not None
     if agg.periods is not None and needed and not on_calendar:
         ctes.append(_periods_cte(agg, agg.periods, periods, needed, relations, take))
     regroup = dict(agg.regroup)
@@ -320,7 +321,7 @@ def _aggregation_ctes(
     ctes.append(exp.CTE(this=scan, alias=table_alias(agg.name)))
     if agg.per is None or agg.periods is None:
         return ctes, agg.name
-    if needed and on_calendar:
+    if needed and on_calendar and not by_arithmetic:
         ctes.extend(_calendar_periods_ctes(agg, agg.periods, periods, needed, relations))
     rolled = f"{agg.name}_rollup"
     aliases = [a for a, _ in agg.groups]
@@ -333,12 +334,18 @@ def _aggregation_ctes(
         [alias(key(a), a) if a in regroup else key(a) for a in aliases],
         exp.Table(this=ident(agg.name)),
     )
+    edges = _bucket_days(agg.periods, key) if by_arithmetic else {}
+
+    def bucket_edge(name: str) -> exp.Expr:
+        """A bucket's first or last day, or its number of days."""
+        return edges[name].copy() if by_arithmetic else column(name, periods)
+
     for c in agg.columns:
-        outer.append("expressions", alias(_rollup(c, agg.name, periods), c.alias))
+        outer.append("expressions", alias(_rollup(c, agg.name, bucket_edge), c.alias))
     match = [exp.EQ(this=key(a), expression=column(a, periods)) for a, _ in agg.periods.partition]
-    if needed and match:
+    if needed and match and not by_arithmetic:
         _join(outer, exp.Table(this=ident(periods)), exp.and_(*match, copy=False), kind="INNER")
-    elif needed:
+    elif needed and not by_arithmetic:
         _join(outer, exp.Table(this=ident(periods)), None, kind="CROSS")
     if aliases:
         outer.set("group", exp.Group(expressions=[key(a) for a in aliases]))
@@ -583,7 +590,43 @@ def _partition_match(periods: Periods, name: str) -> list[exp.Expr]:
     ]
 
 
-def _rollup(c: AggColumn, inner: str, periods: str) -> exp.Expr:
+def _bucket_days(periods: Periods, key: Callable[[str], exp.Expr]) -> dict[str, exp.Expr]:
+    """The first and last day of each bucket within the range, and its number of days, by
+    date arithmetic on the bucket's first day (``key`` of each grain's alias, in the rollup)
+    and the range's bounds: a month's bucket from ``start`` to ``end`` runs from
+    ``GREATEST(start, month)`` to ``LEAST(end, month + 1 month - 1 day)``. With several grains
+    (by month and week) a bucket is the days they share."""
+    assert periods.spine is not None
+    assert periods.grains is not None
+    start, end = periods.spine.start, periods.spine.end
+    assert start is not None
+    assert end is not None
+    firsts = [_day(start)] + [key(a) for a, _ in periods.grains]
+    lasts = [_day(end)] + [_last_day(key(a), grain) for a, grain in periods.grains]
+    # No value is NULL: ``ignore_nulls`` only spares DuckDB's SQL a guard for them.
+    first, last = firsts[0], lasts[0]
+    if len(firsts) > 1:
+        first = exp.Greatest(this=first, expressions=firsts[1:], ignore_nulls=True)
+        last = exp.Least(this=last, expressions=lasts[1:], ignore_nulls=True)
+    days = exp.DateDiff(this=last.copy(), expression=first.copy(), unit=exp.var("DAY"))
+    count = exp.Add(this=days, expression=exp.Literal.number(1))
+    return {FIRST: first, LAST: last, COUNT: count}
+
+
+def _day(value: dt.date) -> exp.Expr:
+    return cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
+
+
+def _last_day(first: exp.Expr, grain: Grain) -> exp.Expr:
+    """The last day of the ``grain`` bucket starting on ``first``."""
+    if grain is Grain.DAY:
+        return first
+    following = shift(first, 1, grain)
+    before = exp.DateSub(this=following, expression=exp.Literal.number(1), unit=exp.var("DAY"))
+    return cast(before, exp.DataType.Type.DATE)
+
+
+def _rollup(c: AggColumn, inner: str, edge: Callable[[str], exp.Expr]) -> exp.Expr:
     value = column(c.alias, inner)
     rollup = c.rollup or Rollup.AVERAGE
     if rollup is Rollup.AVERAGE:
@@ -591,15 +634,13 @@ def _rollup(c: AggColumn, inner: str, periods: str) -> exp.Expr:
             return exp.Avg(this=value)
         return exp.Div(
             this=cast(exp.Sum(this=value), exp.DataType.Type.DOUBLE),
-            expression=exp.Max(this=column(COUNT, periods)),
+            expression=exp.Max(this=edge(COUNT)),
         )
     if rollup is Rollup.SUM:
         return exp.Sum(this=value)
     if rollup is Rollup.MIN and c.counts:
         # A period without rows is a 0 for a count: the minimum is 0 when any period is missing.
-        missing = exp.LT(
-            this=exp.Count(this=exp.Star()), expression=exp.Max(this=column(COUNT, periods))
-        )
+        missing = exp.LT(this=exp.Count(this=exp.Star()), expression=exp.Max(this=edge(COUNT)))
         return exp.Case(
             ifs=[exp.If(this=missing, true=exp.Literal.number(0))], default=exp.Min(this=value)
         )
@@ -608,7 +649,8 @@ def _rollup(c: AggColumn, inner: str, periods: str) -> exp.Expr:
     if rollup is Rollup.MAX:
         return exp.Max(this=value)
     if rollup is Rollup.LAST or rollup is Rollup.FIRST:
-        edge = LAST if rollup is Rollup.LAST else FIRST
-        test = exp.EQ(this=column(PERIOD, inner), expression=column(edge, periods))
+        test = exp.EQ(
+            this=column(PERIOD, inner), expression=edge(LAST if rollup is Rollup.LAST else FIRST)
+        )
         return exp.Sum(this=exp.Case(ifs=[exp.If(this=test, true=value)]))
     assert_never(rollup)

@@ -4,36 +4,6 @@ WITH users_agg AS (
   FROM users AS users
   WHERE
     CAST(users.signed_up_at AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-01-31' AS DATE)
-), spine_digits AS (
-  SELECT
-    0 AS n
-  UNION ALL
-  SELECT
-    1 AS n
-  UNION ALL
-  SELECT
-    2 AS n
-  UNION ALL
-  SELECT
-    3 AS n
-  UNION ALL
-  SELECT
-    4 AS n
-  UNION ALL
-  SELECT
-    5 AS n
-  UNION ALL
-  SELECT
-    6 AS n
-  UNION ALL
-  SELECT
-    7 AS n
-  UNION ALL
-  SELECT
-    8 AS n
-  UNION ALL
-  SELECT
-    9 AS n
 ), events_per_day AS (
   SELECT
     CAST(events.occurred_at AS DATE) AS period_start,
@@ -44,31 +14,10 @@ WITH users_agg AS (
     AND CAST(events.occurred_at AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-01-31' AS DATE)
   GROUP BY
     CAST(events.occurred_at AS DATE)
-), events_per_day_periods_bounds AS (
-  SELECT
-    CAST('2026-01-01' AS DATE) AS first_day,
-    CAST('2026-01-31' AS DATE) AS last_day
-), events_per_day_periods_days AS (
-  SELECT
-    CAST(DATE_ADD(CAST(events_per_day_periods_bounds.first_day AS DATE), INTERVAL spine_offsets.n DAY) AS DATE) AS spine_day
-  FROM events_per_day_periods_bounds
-  CROSS JOIN (
-    SELECT
-      d0.n + d1.n * 10 AS n
-    FROM spine_digits AS d0
-    CROSS JOIN spine_digits AS d1
-  ) AS spine_offsets
-  WHERE
-    CAST(DATE_ADD(CAST(events_per_day_periods_bounds.first_day AS DATE), INTERVAL spine_offsets.n DAY) AS DATE) <= events_per_day_periods_bounds.last_day
-), events_per_day_periods AS (
-  SELECT
-    COUNT(DISTINCT CAST(spine_day AS DATE)) AS period_count
-  FROM events_per_day_periods_days
 ), events_per_day_rollup AS (
   SELECT
-    CAST(SUM(events_per_day.active_users) AS FLOAT64) / MAX(events_per_day_periods.period_count) AS active_users
+    CAST(SUM(events_per_day.active_users) AS FLOAT64) / MAX(DATE_DIFF(CAST('2026-01-31' AS DATE), CAST('2026-01-01' AS DATE), DAY) + 1) AS active_users
   FROM events_per_day
-  CROSS JOIN events_per_day_periods
 ), subscription_snapshots_last_snapshot_days AS (
   SELECT
     CAST(subscription_snapshots.snapshot_date AS DATE) AS snapshot_day,

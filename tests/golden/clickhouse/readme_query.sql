@@ -1,34 +1,4 @@
-WITH spine_digits AS (
-  SELECT
-    0 AS n
-  UNION ALL
-  SELECT
-    1 AS n
-  UNION ALL
-  SELECT
-    2 AS n
-  UNION ALL
-  SELECT
-    3 AS n
-  UNION ALL
-  SELECT
-    4 AS n
-  UNION ALL
-  SELECT
-    5 AS n
-  UNION ALL
-  SELECT
-    6 AS n
-  UNION ALL
-  SELECT
-    7 AS n
-  UNION ALL
-  SELECT
-    8 AS n
-  UNION ALL
-  SELECT
-    9 AS n
-), events_per_day AS (
+WITH events_per_day AS (
   SELECT
     users.plan AS user__plan,
     CAST(events.occurred_at AS Nullable(Date32)) AS period_start,
@@ -45,45 +15,32 @@ WITH spine_digits AS (
   GROUP BY
     users.plan,
     CAST(events.occurred_at AS Nullable(Date32))
-), events_per_day_periods_bounds AS (
-  SELECT
-    CAST('2026-01-01' AS Nullable(Date32)) AS first_day,
-    CAST('2026-03-31' AS Nullable(Date32)) AS last_day
-), events_per_day_periods_days AS (
-  SELECT
-    CAST(DATE_ADD(
-      DAY,
-      spine_offsets.n,
-      CAST(events_per_day_periods_bounds.first_day AS Nullable(Date32))
-    ) AS Nullable(Date32)) AS spine_day
-  FROM events_per_day_periods_bounds
-  CROSS JOIN (
-    SELECT
-      d0.n + d1.n * 10 AS n
-    FROM spine_digits AS d0
-    CROSS JOIN spine_digits AS d1
-  ) AS spine_offsets
-  WHERE
-    CAST(DATE_ADD(
-      DAY,
-      spine_offsets.n,
-      CAST(events_per_day_periods_bounds.first_day AS Nullable(Date32))
-    ) AS Nullable(Date32)) <= events_per_day_periods_bounds.last_day
-), events_per_day_periods AS (
-  SELECT
-    CAST(dateTrunc('WEEK', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__week,
-    COUNT(DISTINCT CAST(spine_day AS Nullable(Date32))) AS period_count
-  FROM events_per_day_periods_days
-  GROUP BY
-    CAST(dateTrunc('WEEK', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32))
 ), events_per_day_rollup AS (
   SELECT
     CAST(dateTrunc('WEEK', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__week,
     events_per_day.user__plan,
-    CAST(SUM(events_per_day.active_users) AS Nullable(Float64)) / MAX(events_per_day_periods.period_count) AS active_users
+    CAST(SUM(events_per_day.active_users) AS Nullable(Float64)) / MAX(
+      DATE_DIFF(
+        DAY,
+        GREATEST(
+          CAST('2026-01-01' AS Nullable(Date32)),
+          CAST(dateTrunc('WEEK', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32))
+        ),
+        LEAST(
+          CAST('2026-03-31' AS Nullable(Date32)),
+          CAST(DATE_SUB(
+            DAY,
+            1,
+            DATE_ADD(
+              DAY,
+              7,
+              CAST(dateTrunc('WEEK', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32))
+            )
+          ) AS Nullable(Date32))
+        )
+      ) + 1
+    ) AS active_users
   FROM events_per_day
-  INNER JOIN events_per_day_periods
-    ON CAST(dateTrunc('WEEK', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32)) = events_per_day_periods.metric_time__week
   GROUP BY
     CAST(dateTrunc('WEEK', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32)),
     events_per_day.user__plan

@@ -1,34 +1,4 @@
-WITH spine_digits AS (
-  SELECT
-    0 AS n
-  UNION ALL
-  SELECT
-    1 AS n
-  UNION ALL
-  SELECT
-    2 AS n
-  UNION ALL
-  SELECT
-    3 AS n
-  UNION ALL
-  SELECT
-    4 AS n
-  UNION ALL
-  SELECT
-    5 AS n
-  UNION ALL
-  SELECT
-    6 AS n
-  UNION ALL
-  SELECT
-    7 AS n
-  UNION ALL
-  SELECT
-    8 AS n
-  UNION ALL
-  SELECT
-    9 AS n
-), events_per_day AS (
+WITH events_per_day AS (
   SELECT
     users.plan AS user__plan,
     CAST(events.occurred_at AS DATE) AS period_start,
@@ -43,36 +13,27 @@ WITH spine_digits AS (
   GROUP BY
     users.plan,
     CAST(events.occurred_at AS DATE)
-), events_per_day_periods_bounds AS (
-  SELECT
-    CAST('2026-01-01' AS DATE) AS first_day,
-    CAST('2026-03-31' AS DATE) AS last_day
-), events_per_day_periods_days AS (
-  SELECT
-    EXPLODE(
-      SEQUENCE(
-        CAST(events_per_day_periods_bounds.first_day AS DATE),
-        CAST(events_per_day_periods_bounds.last_day AS DATE)
-      )
-    ) AS spine_day
-  FROM events_per_day_periods_bounds
-  WHERE
-    events_per_day_periods_bounds.first_day <= events_per_day_periods_bounds.last_day
-), events_per_day_periods AS (
-  SELECT
-    CAST(TRUNC(CAST(spine_day AS DATE), 'WEEK') AS DATE) AS metric_time__week,
-    COUNT(DISTINCT CAST(spine_day AS DATE)) AS period_count
-  FROM events_per_day_periods_days
-  GROUP BY
-    CAST(TRUNC(CAST(spine_day AS DATE), 'WEEK') AS DATE)
 ), events_per_day_rollup AS (
   SELECT
     CAST(TRUNC(CAST(events_per_day.period_start AS DATE), 'WEEK') AS DATE) AS metric_time__week,
     events_per_day.user__plan,
-    CAST(SUM(events_per_day.active_users) AS DOUBLE) / MAX(events_per_day_periods.period_count) AS active_users
+    CAST(SUM(events_per_day.active_users) AS DOUBLE) / MAX(
+      DATEDIFF(
+        DAY,
+        GREATEST(
+          CAST('2026-01-01' AS DATE),
+          CAST(TRUNC(CAST(events_per_day.period_start AS DATE), 'WEEK') AS DATE)
+        ),
+        LEAST(
+          CAST('2026-03-31' AS DATE),
+          CAST(DATE_ADD(
+            DATEADD(DAY, 7, CAST(TRUNC(CAST(events_per_day.period_start AS DATE), 'WEEK') AS DATE)),
+            -1
+          ) AS DATE)
+        )
+      ) + 1
+    ) AS active_users
   FROM events_per_day
-  INNER JOIN events_per_day_periods
-    ON CAST(TRUNC(CAST(events_per_day.period_start AS DATE), 'WEEK') AS DATE) = events_per_day_periods.metric_time__week
   GROUP BY
     CAST(TRUNC(CAST(events_per_day.period_start AS DATE), 'WEEK') AS DATE),
     events_per_day.user__plan

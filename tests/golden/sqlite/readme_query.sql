@@ -1,34 +1,4 @@
-WITH spine_digits AS (
-  SELECT
-    0 AS n
-  UNION ALL
-  SELECT
-    1 AS n
-  UNION ALL
-  SELECT
-    2 AS n
-  UNION ALL
-  SELECT
-    3 AS n
-  UNION ALL
-  SELECT
-    4 AS n
-  UNION ALL
-  SELECT
-    5 AS n
-  UNION ALL
-  SELECT
-    6 AS n
-  UNION ALL
-  SELECT
-    7 AS n
-  UNION ALL
-  SELECT
-    8 AS n
-  UNION ALL
-  SELECT
-    9 AS n
-), events_per_day AS (
+WITH events_per_day AS (
   SELECT
     users.plan AS user__plan,
     DATE(events.occurred_at) AS period_start,
@@ -45,45 +15,30 @@ WITH spine_digits AS (
   GROUP BY
     users.plan,
     DATE(events.occurred_at)
-), events_per_day_periods_bounds AS (
-  SELECT
-    DATE('2026-01-01') AS first_day,
-    DATE('2026-03-31') AS last_day
-), events_per_day_periods_days AS (
-  SELECT
-    DATE(
-      DATE(DATE(events_per_day_periods_bounds.first_day), (
-        spine_offsets.n
-      ) || ' DAY')
-    ) AS spine_day
-  FROM events_per_day_periods_bounds
-  CROSS JOIN (
-    SELECT
-      d0.n + d1.n * 10 AS n
-    FROM spine_digits AS d0
-    CROSS JOIN spine_digits AS d1
-  ) AS spine_offsets
-  WHERE
-    DATE(
-      DATE(DATE(events_per_day_periods_bounds.first_day), (
-        spine_offsets.n
-      ) || ' DAY')
-    ) <= events_per_day_periods_bounds.last_day
-), events_per_day_periods AS (
-  SELECT
-    DATE(spine_day, '-6 days', 'weekday 1') AS metric_time__week,
-    COUNT(DISTINCT DATE(spine_day)) AS period_count
-  FROM events_per_day_periods_days
-  GROUP BY
-    DATE(spine_day, '-6 days', 'weekday 1')
 ), events_per_day_rollup AS (
   SELECT
     DATE(events_per_day.period_start, '-6 days', 'weekday 1') AS metric_time__week,
     events_per_day.user__plan,
-    CAST(SUM(events_per_day.active_users) AS REAL) / MAX(events_per_day_periods.period_count) AS active_users
+    CAST(SUM(events_per_day.active_users) AS REAL) / MAX(
+      CAST((JULIANDAY(MIN(
+        COALESCE(
+          DATE('2026-03-31'),
+          DATE(
+            DATE(DATE(DATE(events_per_day.period_start, '-6 days', 'weekday 1'), '7 DAY'), '-1 DAY')
+          )
+        ),
+        COALESCE(
+          DATE(
+            DATE(DATE(DATE(events_per_day.period_start, '-6 days', 'weekday 1'), '7 DAY'), '-1 DAY')
+          ),
+          DATE('2026-03-31')
+        )
+      )) - JULIANDAY(MAX(
+        COALESCE(DATE('2026-01-01'), DATE(events_per_day.period_start, '-6 days', 'weekday 1')),
+        COALESCE(DATE(events_per_day.period_start, '-6 days', 'weekday 1'), DATE('2026-01-01'))
+      ))) AS INTEGER) + 1
+    ) AS active_users
   FROM events_per_day
-  CROSS JOIN events_per_day_periods
-    ON DATE(events_per_day.period_start, '-6 days', 'weekday 1') = events_per_day_periods.metric_time__week
   GROUP BY
     DATE(events_per_day.period_start, '-6 days', 'weekday 1'),
     events_per_day.user__plan

@@ -6,36 +6,6 @@ WITH users_agg AS (
     users.signed_up_at >= DATE('2026-01-01', '-1 day')
     AND users.signed_up_at < DATE('2026-01-31', '+2 days')
     AND DATE(users.signed_up_at) BETWEEN DATE('2026-01-01') AND DATE('2026-01-31')
-), spine_digits AS (
-  SELECT
-    0 AS n
-  UNION ALL
-  SELECT
-    1 AS n
-  UNION ALL
-  SELECT
-    2 AS n
-  UNION ALL
-  SELECT
-    3 AS n
-  UNION ALL
-  SELECT
-    4 AS n
-  UNION ALL
-  SELECT
-    5 AS n
-  UNION ALL
-  SELECT
-    6 AS n
-  UNION ALL
-  SELECT
-    7 AS n
-  UNION ALL
-  SELECT
-    8 AS n
-  UNION ALL
-  SELECT
-    9 AS n
 ), events_per_day AS (
   SELECT
     DATE(events.occurred_at) AS period_start,
@@ -48,39 +18,12 @@ WITH users_agg AS (
     AND DATE(events.occurred_at) BETWEEN DATE('2026-01-01') AND DATE('2026-01-31')
   GROUP BY
     DATE(events.occurred_at)
-), events_per_day_periods_bounds AS (
-  SELECT
-    DATE('2026-01-01') AS first_day,
-    DATE('2026-01-31') AS last_day
-), events_per_day_periods_days AS (
-  SELECT
-    DATE(
-      DATE(DATE(events_per_day_periods_bounds.first_day), (
-        spine_offsets.n
-      ) || ' DAY')
-    ) AS spine_day
-  FROM events_per_day_periods_bounds
-  CROSS JOIN (
-    SELECT
-      d0.n + d1.n * 10 AS n
-    FROM spine_digits AS d0
-    CROSS JOIN spine_digits AS d1
-  ) AS spine_offsets
-  WHERE
-    DATE(
-      DATE(DATE(events_per_day_periods_bounds.first_day), (
-        spine_offsets.n
-      ) || ' DAY')
-    ) <= events_per_day_periods_bounds.last_day
-), events_per_day_periods AS (
-  SELECT
-    COUNT(DISTINCT DATE(spine_day)) AS period_count
-  FROM events_per_day_periods_days
 ), events_per_day_rollup AS (
   SELECT
-    CAST(SUM(events_per_day.active_users) AS REAL) / MAX(events_per_day_periods.period_count) AS active_users
+    CAST(SUM(events_per_day.active_users) AS REAL) / MAX(
+      CAST((JULIANDAY(DATE('2026-01-31')) - JULIANDAY(DATE('2026-01-01'))) AS INTEGER) + 1
+    ) AS active_users
   FROM events_per_day
-  CROSS JOIN events_per_day_periods
 ), subscription_snapshots_last_snapshot_days AS (
   SELECT
     DATE(subscription_snapshots.snapshot_date) AS snapshot_day,

@@ -1,0 +1,118 @@
+"""``per: day`` rollups with a ``start`` and an ``end``, grouped by built-in grains: a bucket's
+days are date arithmetic on its first day (``GREATEST(start, bucket)`` to ``LEAST(end, bucket +
+1 grain - 1 day)``, docs/queries.md, "Per-period metrics"), with no day spine in the SQL.
+
+Events every third day (two users, one of them a bot the filter leaves out on some days) from
+before the range to after it; the range starts on a Wednesday in March and ends on a Tuesday in
+May, so every bucket at its ends is cut. Checked on every engine against a plain-Python
+evaluation of the rules: each day of a bucket within the range counts, a day without visitors
+is a 0 (for the average, the minimum, and the first or last day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+
+from soundness.literal import ENGINES, LiteralLayer, literal_rows
+
+START, END = dt.date(2026, 3, 18), dt.date(2026, 5, 5)
+FIRST_ROW = dt.date(2026, 3, 1)
+
+ROWS = [
+    (user, FIRST_ROW + dt.timedelta(days=day), "bot" if (day + user) % 4 == 0 else "view")
+    for day in range(0, 75, 3)
+    for user in (1, 2 + day % 2)
+]
+
+DEFINITIONS = """
+sources:
+  - name: visits
+    sql: "{rows}"
+    time: at
+    entities: [{{name: visit, key: visit_id, primary: true}}]
+    dimensions:
+      - {{name: at, type: time, grain: hour}}
+      - {{name: kind}}
+    measures:
+      - {{name: visitors, agg: count_distinct, expr: user_id}}
+metrics:
+{metrics}
+"""
+ROLLUPS = ("average", "min", "first", "last")
+METRIC = """  - name: visitors_{rollup}
+    type: simple
+    measure: visits.visitors
+    filter: "kind = 'view'"
+    per: day
+    rollup: {rollup}
+"""
+
+
+def _bucket(day: dt.date, grain: str) -> dt.date:
+    if grain == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    if grain == "quarter":
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    if grain == "fiscal_quarter":  # fiscal years starting in February
+        shifted = (day.month - 2) % 12
+        month = shifted // 3 * 3 + 2
+        year = day.year if month <= day.month else day.year - 1
+        return dt.date(year if month <= 12 else year + 1, (month - 1) % 12 + 1, 1)
+    raise AssertionError(grain)
+
+
+def _visitors(day: dt.date) -> int:
+    return len({user for user, at, kind in ROWS if at == day and kind == "view"})
+
+
+def _expected(grains: tuple[str, ...]) -> dict[tuple[dt.date, ...], tuple[float, ...]]:
+    buckets: dict[tuple[dt.date, ...], list[dt.date]] = {}
+    for n in range((END - START).days + 1):
+        day = START + dt.timedelta(days=n)
+        buckets.setdefault(tuple(_bucket(day, g) for g in grains), []).append(day)
+    expected = {}
+    for key, days in buckets.items():
+        values = [_visitors(d) for d in days]
+        if any(values):  # a bucket without visitors has no row (docs/queries.md, "Empty groups")
+            expected[key] = (sum(values) / len(values), min(values), values[0], values[-1])
+    return expected
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    "grains",
+    [(), ("week",), ("month",), ("quarter",), ("month", "week"), ("fiscal_quarter",)],
+    ids=lambda g: "+".join(g) or "total",
+)
+def test_bucket_days_are_the_calendar_days_in_the_range(
+    literal_layer: LiteralLayer, engine: str, grains: tuple[str, ...]
+) -> None:
+    rows = literal_rows(
+        {"visit_id": None, "user_id": None, "at": "TIMESTAMP", "kind": None},
+        [(n, user, f"{day} 08:00:00", kind) for n, (user, day, kind) in enumerate(ROWS)],
+    )
+    metrics = "".join(METRIC.format(rollup=r) for r in ROLLUPS)
+    layer = literal_layer(
+        DEFINITIONS.format(rows=rows, metrics=metrics), engine, fiscal_year_start="february"
+    )
+    by = [f"metric_time.{g}" for g in grains]
+    query = layer.query([f"visitors_{r}" for r in ROLLUPS], by=by, start=START, end=END)
+    assert "spine" not in query.sql(), "the days are counted by date arithmetic"
+    got = {tuple(_day(v) for v in row[: len(grains)]): row[len(grains) :] for row in query.run()}
+    expected = _expected(grains)
+    assert sorted(got) == sorted(expected)
+    for key, values in expected.items():
+        assert got[key][0] == pytest.approx(values[0], rel=1e-12), key
+        assert tuple(got[key][1:]) == values[1:], key
+
+
+def _day(value: object) -> dt.date:
+    to_date: Callable[[str], dt.date] = dt.date.fromisoformat
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else to_date(str(value)[:10])
