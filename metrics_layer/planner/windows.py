@@ -19,14 +19,16 @@ from sqlglot import exp
 
 from metrics_layer.errors import QueryError, did_you_mean
 from metrics_layer.graph.graph import GRAIN_NAMES, Graph
-from metrics_layer.graph.model import CalendarPeriod, Offset, Period
+from metrics_layer.graph.model import CalendarPeriod, Offset, Period, Settings
 from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero
 from metrics_layer.planner.conditions import conjunction
 from metrics_layer.planner.joins import Joins
+from metrics_layer.planner.periods import period_of
 from metrics_layer.planner.plan import AggColumn, Aggregation, Fill, Spine, Window
 from metrics_layer.planner.query import MetricQuery
 from metrics_layer.spec.models import Grain, Rollup
-from metrics_layer.sql.names import column
+from metrics_layer.sql.calendar import calendar_earliest
+from metrics_layer.sql.names import cast, column
 from metrics_layer.sql.parts import PART_GRAIN
 from metrics_layer.sql.spine import SPINE_DAY, spine_digits
 from metrics_layer.sql.time import SUB_DAY, bucket, shift, within_dates
@@ -96,12 +98,15 @@ def plan_window(
     assert time is not None
     start = minus(query.start, offset)
     end = minus(query.end, offset)
+    settings = planner.graph.settings
+    first_edge = _first_edge(start, leaf.start_of, settings)
     where = conjunction(
         within_dates(
             time.copy(),
-            _earliest_row(start, metric.window, metric.grain_to_date, leaf.start_of),
+            _earliest_row(first_edge, metric.window, metric.grain_to_date, settings),
             end,
         ),
+        _calendar_earliest_row(time, first_edge, end, metric.grain_to_date, metric.window),
         *(
             planner.resolve(condition, source, joins, offset, field, time_name)
             for condition, field in ((planner.where, "where"), (leaf.condition, "filter"))
@@ -163,23 +168,53 @@ def minus(day: dt.date | None, offset: Offset | None) -> dt.date | None:
     return dt.date(year, month + 1, min(day.day, last))
 
 
-def _earliest_row(
-    start: dt.date | None, span: Offset | None, to_grain: Period | None, start_of: Period | None
+def _first_edge(
+    start: dt.date | None, start_of: Period | None, settings: Settings
 ) -> dt.date | None:
-    """A day no later than the first day of the first window (the window cuts exactly). A
-    calendar table's period can be any length, so a window starting at one has no bound."""
-    if start is None:
+    """The earliest day whose window a point shows: the range's first day, or with
+    ``offset_to_grain`` the first day of its period (None: unknown, a calendar table's)."""
+    if start is None or isinstance(start_of, CalendarPeriod):
         return None
-    if isinstance(to_grain, CalendarPeriod) or isinstance(start_of, CalendarPeriod):
+    if start_of is None:
+        return start
+    return period_of(start, start_of, settings.week_start, settings.fiscal_year_start)[0]
+
+
+def _earliest_row(
+    first_edge: dt.date | None, span: Offset | None, to_grain: Period | None, settings: Settings
+) -> dt.date | None:
+    """A day no later than the first day of the first window (the window cuts exactly): for
+    ``grain_to_date`` the first day of the period holding the first edge day. A calendar
+    table's period is bounded in SQL (``_calendar_earliest_row``)."""
+    if first_edge is None:
         return None
-    if start_of is not None:
-        start -= dt.timedelta(days=_LONGEST[start_of])
     if span is not None:
         assert isinstance(span.unit, Grain), "a window is in built-in units"
-        return start - dt.timedelta(days=span.amount * _LONGEST[span.unit])
-    if to_grain is not None:
-        return start - dt.timedelta(days=_LONGEST[to_grain])
+        return first_edge - dt.timedelta(days=span.amount * _LONGEST[span.unit])
+    if isinstance(to_grain, Grain):
+        return period_of(first_edge, to_grain, settings.week_start, settings.fiscal_year_start)[0]
     return None
+
+
+def _calendar_earliest_row(
+    time: exp.Expr,
+    first_edge: dt.date | None,
+    end: dt.date | None,
+    to_grain: Period | None,
+    span: Offset | None,
+) -> exp.Expr | None:
+    """For ``grain_to_date`` at a calendar table's period, the rows from the first day of the
+    earliest such period holding a day of the points' range, looked up in the table once (a
+    window starts at its edge day's period, never before that one); None otherwise."""
+    if not isinstance(to_grain, CalendarPeriod) or span is not None or first_edge is None:
+        return None
+    last = end if end is not None else first_edge
+    earliest = calendar_earliest(_date(first_edge), _date(max(last, first_edge)), to_grain)
+    return exp.GTE(this=cast(time.copy(), exp.DataType.Type.DATE), expression=earliest)
+
+
+def _date(day: dt.date) -> exp.Expr:
+    return cast(exp.Literal.string(day.isoformat()), exp.DataType.Type.DATE)
 
 
 def fill_periods(

@@ -28,7 +28,13 @@ from metrics_layer.planner.plan import (
     Shifted,
 )
 from metrics_layer.spec.models import Grain, Rollup, SemiAdditive
-from metrics_layer.sql.calendar import CalendarLookup, CalendarShift, in_calendar, join_calendar
+from metrics_layer.sql.calendar import (
+    CalendarEarliest,
+    CalendarLookup,
+    CalendarShift,
+    in_calendar,
+    join_calendar,
+)
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
 from metrics_layer.sql.nodes import holds, kinds_in
 from metrics_layer.sql.spine import (
@@ -36,6 +42,7 @@ from metrics_layer.sql.spine import (
     bounds_select,
     days_select,
     digits_cte,
+    spine_last,
 )
 from metrics_layer.sql.time import shift, within_dates
 from metrics_layer.sql.windows import window_ctes
@@ -149,7 +156,9 @@ def _calendar_used(select: exp.Select, plan: Plan) -> bool:
     its periods, so without one the tree is not walked)."""
     if plan.calendar is None:
         return False
-    return plan.calendar.spine or holds(kinds_in(select), (CalendarLookup, CalendarShift))
+    return plan.calendar.spine or holds(
+        kinds_in(select), (CalendarLookup, CalendarShift, CalendarEarliest)
+    )
 
 
 def _order(requested: tuple[tuple[str, bool], ...], aliases: list[str]) -> list[exp.Ordered]:
@@ -220,7 +229,12 @@ def _filled_select(
         column(fill.bounded_by, FILL_TIMES),
     )
     ctes.append(exp.CTE(this=bounds, alias=table_alias(FILL_BOUNDS)))
-    ctes.append(exp.CTE(this=days_select(FILL_BOUNDS, spine.digits), alias=table_alias(FILL_DAYS)))
+    ctes.append(
+        exp.CTE(
+            this=days_select(FILL_BOUNDS, spine.digits, spine_last(spine.start, spine.end)),
+            alias=table_alias(FILL_DAYS),
+        )
+    )
     periods = _select(
         [alias(e.copy(), a) for a, e in fill.periods], exp.Table(this=ident(FILL_DAYS))
     )

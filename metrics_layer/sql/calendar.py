@@ -22,8 +22,10 @@ from metrics_layer.sql.names import alias, cast, column, ident, table_alias
 from metrics_layer.sql.spine import DIGITS, FIRST_DAY, LAST_DAY, SPINE, SPINE_DAY
 
 __all__ = [
+    "CalendarEarliest",
     "CalendarLookup",
     "CalendarShift",
+    "calendar_earliest",
     "calendar_period",
     "calendar_shift",
     "in_calendar",
@@ -47,6 +49,13 @@ class CalendarShift(exp.Expression):
     arg_types: ClassVar[dict[str, bool]] = {"this": True, "column": True, "amount": True}
 
 
+class CalendarEarliest(exp.Expression):
+    """The earliest first day of a ``column`` period among the calendar's dates from ``this``
+    to ``last`` (replaced before SQL is generated)."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "last": True, "column": True}
+
+
 def calendar_period(day: exp.Expr, period: CalendarPeriod) -> exp.Expr:
     """The first day of ``period`` holding the DATE ``day``, looked up in the calendar."""
     return CalendarLookup(this=day, column=exp.Literal.string(period.column))
@@ -59,6 +68,14 @@ def calendar_shift(day: exp.Expr, period: CalendarPeriod, amount: int) -> exp.Ex
     return CalendarShift(
         this=day, column=exp.Literal.string(period.column), amount=exp.Literal.number(amount)
     )
+
+
+def calendar_earliest(first: exp.Expr, last: exp.Expr, period: CalendarPeriod) -> exp.Expr:
+    """The first day of the earliest ``period`` holding a date from the DATE ``first`` to the
+    DATE ``last``: one value for the whole query, read from the calendar by a scalar subquery
+    (NULL when the table holds none of those dates). A window starting at such a period for
+    each day of that range starts no earlier, so it bounds the rows a window reads."""
+    return CalendarEarliest(this=first, last=last, column=exp.Literal.string(period.column))
 
 
 def in_calendar(periods: Sequence[tuple[str, exp.Expr]]) -> exp.Expr | None:
@@ -102,7 +119,7 @@ def join_calendar(select: exp.Select, calendar: Calendar | None) -> None:
     if calendar is not None and calendar.spine:
         ctes = _Ctes(select, calendar)
         _calendar_spine(select, calendar, ctes)
-    markers = list(select.find_all(CalendarLookup, CalendarShift))
+    markers = list(select.find_all(CalendarLookup, CalendarShift, CalendarEarliest))
     if not markers:
         return
     if calendar is None:
@@ -112,10 +129,13 @@ def join_calendar(select: exp.Select, calendar: Calendar | None) -> None:
     joined: dict[tuple[int, str], exp.Expr] = {}
     # Deepest first: a marker whose date holds another one joins after that one's joins.
     for node in sorted(markers, key=lambda node: node.depth, reverse=True):
+        column_name: str = node.args["column"].name
+        if isinstance(node, CalendarEarliest):
+            node.replace(_earliest(node.this, node.args["last"], column_name, ctes, calendar))
+            continue
         owner = node.find_ancestor(exp.Select)
         assert owner is not None, "a calendar period outside any SELECT"
         day: exp.Expr = node.this
-        column_name: str = node.args["column"].name
         if isinstance(node, CalendarLookup):
             key = (id(owner), f"lookup {day.sql()}")
             if key not in joined:
@@ -130,6 +150,18 @@ def join_calendar(select: exp.Select, calendar: Calendar | None) -> None:
         if key not in joined:
             joined[key] = _shift_joins(owner, day, column_name, amount, ctes, len(joined) + 1)
         node.replace(joined[key].copy())
+
+
+def _earliest(
+    first: exp.Expr, last: exp.Expr, column_name: str, ctes: _Ctes, calendar: Calendar
+) -> exp.Expr:
+    """``(SELECT MIN(column) FROM calendar WHERE day BETWEEN first AND last)``."""
+    table = ctes.calendar()
+    table.set("alias", table_alias("calendar"))
+    inside = exp.Between(this=column(calendar.day, "calendar"), low=first.copy(), high=last.copy())
+    earliest = exp.Select(expressions=[exp.Min(this=column(column_name, "calendar"))])
+    earliest = earliest.from_(table, copy=False).where(inside, copy=False)
+    return exp.Subquery(this=earliest)
 
 
 def _calendar_spine(select: exp.Select, calendar: Calendar, ctes: _Ctes) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "digits_cte",
     "spark_day_spine",
     "spine_digits",
+    "spine_last",
 ]
 
 DIGITS = "spine_digits"
@@ -98,11 +99,17 @@ def bounds_select(
     return select
 
 
-def days_select(bounds: str, digits: int) -> exp.Select:
+def days_select(bounds: str, digits: int, last: int | None = None) -> exp.Select:
     """``spine_day``: every day from the bounds' first day to their last, one row each.
 
     The day counts come from a derived table (``spine_offsets``), so the day is computed from one
-    column, not from the whole sum of digits each time it is used.
+    column, not from the whole sum of digits each time it is used. ``last``: the count of the
+    last day, when both bounds are known when compiling (``spine_last``); the counts past it
+    are then cut as integers, before any date is computed (SQLite parses a date for each call
+    of its date functions: cutting 1,000 counts by date to keep 365 took 1.5 ms).
+
+    >>> print(days_select("b", 3, 364).sql().split("WHERE ")[1])
+    spine_offsets.n <= 364
     """
     count: exp.Expr = column("n", "d0")
     for place in range(1, digits):
@@ -116,11 +123,25 @@ def days_select(bounds: str, digits: int) -> exp.Select:
     )
     derived = exp.Subquery(this=offsets, alias=table_alias(OFFSETS))
     select.append("joins", exp.Join(this=derived, kind="CROSS"))
-    select = select.where(
-        exp.LTE(this=_day(bounds), expression=column(LAST_DAY, bounds)), copy=False
-    )
+    inside: exp.Expr
+    if last is None:
+        inside = exp.LTE(this=_day(bounds), expression=column(LAST_DAY, bounds))
+    else:
+        inside = exp.LTE(this=column("n", OFFSETS), expression=exp.Literal.number(last))
+    select = select.where(inside, copy=False)
     select.meta[SPINE] = bounds
     return select
+
+
+def spine_last(start: dt.date | None, end: dt.date | None) -> int | None:
+    """The count of the spine's last day after its first (None: a bound comes from the data).
+
+    >>> spine_last(dt.date(2026, 1, 1), dt.date(2026, 1, 10)), spine_last(None, None)
+    (9, None)
+    """
+    if start is None or end is None:
+        return None
+    return (end - start).days
 
 
 def _digit_table(place: int) -> exp.Table:

@@ -286,6 +286,23 @@ def test_windows_start_on_calendar_periods(load: Load, engine: str) -> None:
     ]
 
 
+@pytest.mark.parametrize("engine", but("spark", "chdb"))
+def test_a_range_starting_before_the_table_reads_the_years_rows(load: Load, engine: str) -> None:
+    # The rows are read from the first day of the earliest retail year holding a day of the
+    # range the table knows (2023-01-29), not from the year of the range's first day, which
+    # the table does not hold (Nov 1-25): e7 still counts.
+    layer = load(engine)
+    months = _rows(
+        layer, ["amount_rytd"], by=["metric_time.month"], start="2023-11-01", end="2024-02-10"
+    )
+    assert months == [
+        (D(2023, 11, 1), 100.0),  # Nov 30: e7
+        (D(2023, 12, 1), 130.0),  # Dec 31: e7 + e1 + e2
+        (D(2024, 1, 1), 130.0),  # Jan 31: the same
+        (D(2024, 2, 1), 7.0),  # Feb 10, the range's end: retail year 2024, e4
+    ]
+
+
 @pytest.mark.parametrize("engine", EMBEDDED)
 def test_offset_to_a_calendar_period(load: Load, engine: str) -> None:
     layer = load(engine)

@@ -154,6 +154,16 @@ CASES: tuple[Case, ...] = (
         exact_round_trip=False,
     ),
     Case(
+        # grain-to-date over a date range: the rows read from the first day of the earliest
+        # retail year (a calendar lookup) or month (a literal) any window starts on
+        "to_date_range",
+        ("new_mrr_month_to_date", "new_mrr_retail_year_to_date"),
+        ("metric_time.month",),
+        start="2025-07-01",
+        end="2026-06-30",
+        exact_round_trip=False,
+    ),
+    Case(
         "fiscal_quarters",
         ("new_mrr",),
         (

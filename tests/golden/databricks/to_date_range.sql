@@ -1,0 +1,148 @@
+WITH spine_digits AS (
+  SELECT
+    0 AS n
+  UNION ALL
+  SELECT
+    1 AS n
+  UNION ALL
+  SELECT
+    2 AS n
+  UNION ALL
+  SELECT
+    3 AS n
+  UNION ALL
+  SELECT
+    4 AS n
+  UNION ALL
+  SELECT
+    5 AS n
+  UNION ALL
+  SELECT
+    6 AS n
+  UNION ALL
+  SELECT
+    7 AS n
+  UNION ALL
+  SELECT
+    8 AS n
+  UNION ALL
+  SELECT
+    9 AS n
+), subscriptions_new_mrr_month_to_date AS (
+  SELECT
+    CAST(subscriptions.started_at AS DATE) AS metric_day,
+    SUM(subscriptions.mrr) AS part
+  FROM subscriptions AS subscriptions
+  WHERE
+    CAST(subscriptions.started_at AS DATE) BETWEEN CAST('2025-07-01' AS DATE) AND CAST('2026-06-30' AS DATE)
+  GROUP BY
+    CAST(subscriptions.started_at AS DATE)
+), subscriptions_new_mrr_month_to_date_bounds AS (
+  SELECT
+    CAST('2025-07-01' AS DATE) AS first_day,
+    CAST('2026-06-30' AS DATE) AS last_day
+), subscriptions_new_mrr_month_to_date_days AS (
+  SELECT
+    EXPLODE(
+      SEQUENCE(
+        CAST(subscriptions_new_mrr_month_to_date_bounds.first_day AS DATE),
+        CAST(subscriptions_new_mrr_month_to_date_bounds.last_day AS DATE)
+      )
+    ) AS spine_day
+  FROM subscriptions_new_mrr_month_to_date_bounds
+  WHERE
+    subscriptions_new_mrr_month_to_date_bounds.first_day <= subscriptions_new_mrr_month_to_date_bounds.last_day
+), subscriptions_new_mrr_month_to_date_points AS (
+  SELECT
+    CAST(TRUNC(CAST(spine_day AS DATE), 'MONTH') AS DATE) AS metric_time__month,
+    MAX(subscriptions_new_mrr_month_to_date_days.spine_day) AS window_end,
+    CAST(TRUNC(CAST(MAX(subscriptions_new_mrr_month_to_date_days.spine_day) AS DATE), 'MONTH') AS DATE) AS window_start
+  FROM subscriptions_new_mrr_month_to_date_days
+  GROUP BY
+    CAST(TRUNC(CAST(spine_day AS DATE), 'MONTH') AS DATE)
+), subscriptions_new_mrr_month_to_date_ends AS (
+  SELECT
+    subscriptions_new_mrr_month_to_date_points.metric_time__month,
+    SUM(subscriptions_new_mrr_month_to_date.part) AS new_mrr
+  FROM subscriptions_new_mrr_month_to_date_points
+  CROSS JOIN subscriptions_new_mrr_month_to_date
+  WHERE
+    subscriptions_new_mrr_month_to_date.metric_day <= subscriptions_new_mrr_month_to_date_points.window_end
+    AND subscriptions_new_mrr_month_to_date.metric_day >= subscriptions_new_mrr_month_to_date_points.window_start
+  GROUP BY
+    subscriptions_new_mrr_month_to_date_points.metric_time__month
+), subscriptions_new_mrr_month_to_date_window AS (
+  SELECT
+    subscriptions_new_mrr_month_to_date_points.metric_time__month,
+    subscriptions_new_mrr_month_to_date_ends.new_mrr
+  FROM subscriptions_new_mrr_month_to_date_points
+  LEFT JOIN subscriptions_new_mrr_month_to_date_ends
+    ON subscriptions_new_mrr_month_to_date_points.metric_time__month = subscriptions_new_mrr_month_to_date_ends.metric_time__month
+), subscriptions_new_mrr_retail_year_to_date AS (
+  SELECT
+    CAST(subscriptions.started_at AS DATE) AS metric_day,
+    SUM(subscriptions.mrr) AS part
+  FROM subscriptions AS subscriptions
+  WHERE
+    CAST(subscriptions.started_at AS DATE) <= CAST('2026-06-30' AS DATE)
+    AND CAST(subscriptions.started_at AS DATE) >= (
+      SELECT
+        MIN(calendar.retail_year)
+      FROM retail_calendar AS calendar
+      WHERE
+        calendar.`day` BETWEEN CAST('2025-07-01' AS DATE) AND CAST('2026-06-30' AS DATE)
+    )
+  GROUP BY
+    CAST(subscriptions.started_at AS DATE)
+), subscriptions_new_mrr_retail_year_to_date_bounds AS (
+  SELECT
+    CAST('2025-07-01' AS DATE) AS first_day,
+    CAST('2026-06-30' AS DATE) AS last_day
+), subscriptions_new_mrr_retail_year_to_date_days AS (
+  SELECT
+    EXPLODE(
+      SEQUENCE(
+        CAST(subscriptions_new_mrr_retail_year_to_date_bounds.first_day AS DATE),
+        CAST(subscriptions_new_mrr_retail_year_to_date_bounds.last_day AS DATE)
+      )
+    ) AS spine_day
+  FROM subscriptions_new_mrr_retail_year_to_date_bounds
+  WHERE
+    subscriptions_new_mrr_retail_year_to_date_bounds.first_day <= subscriptions_new_mrr_retail_year_to_date_bounds.last_day
+), subscriptions_new_mrr_retail_year_to_date_points AS (
+  SELECT
+    CAST(TRUNC(CAST(spine_day AS DATE), 'MONTH') AS DATE) AS metric_time__month,
+    MAX(subscriptions_new_mrr_retail_year_to_date_days.spine_day) AS window_end
+  FROM subscriptions_new_mrr_retail_year_to_date_days
+  GROUP BY
+    CAST(TRUNC(CAST(spine_day AS DATE), 'MONTH') AS DATE)
+), subscriptions_new_mrr_retail_year_to_date_ends AS (
+  SELECT
+    subscriptions_new_mrr_retail_year_to_date_points.metric_time__month,
+    SUM(subscriptions_new_mrr_retail_year_to_date.part) AS new_mrr
+  FROM subscriptions_new_mrr_retail_year_to_date_points
+  LEFT JOIN retail_calendar AS calendar_1
+    ON calendar_1.`day` = CAST(subscriptions_new_mrr_retail_year_to_date_points.window_end AS DATE)
+  CROSS JOIN subscriptions_new_mrr_retail_year_to_date
+  WHERE
+    subscriptions_new_mrr_retail_year_to_date.metric_day <= subscriptions_new_mrr_retail_year_to_date_points.window_end
+    AND subscriptions_new_mrr_retail_year_to_date.metric_day >= calendar_1.retail_year
+  GROUP BY
+    subscriptions_new_mrr_retail_year_to_date_points.metric_time__month
+), subscriptions_new_mrr_retail_year_to_date_window AS (
+  SELECT
+    subscriptions_new_mrr_retail_year_to_date_points.metric_time__month,
+    subscriptions_new_mrr_retail_year_to_date_ends.new_mrr
+  FROM subscriptions_new_mrr_retail_year_to_date_points
+  LEFT JOIN subscriptions_new_mrr_retail_year_to_date_ends
+    ON subscriptions_new_mrr_retail_year_to_date_points.metric_time__month = subscriptions_new_mrr_retail_year_to_date_ends.metric_time__month
+)
+SELECT
+  subscriptions_new_mrr_month_to_date_window.metric_time__month AS metric_time__month,
+  subscriptions_new_mrr_month_to_date_window.new_mrr AS new_mrr_month_to_date,
+  subscriptions_new_mrr_retail_year_to_date_window.new_mrr AS new_mrr_retail_year_to_date
+FROM subscriptions_new_mrr_month_to_date_window
+LEFT JOIN subscriptions_new_mrr_retail_year_to_date_window
+  ON subscriptions_new_mrr_month_to_date_window.metric_time__month = subscriptions_new_mrr_retail_year_to_date_window.metric_time__month
+ORDER BY
+  metric_time__month NULLS LAST
