@@ -348,11 +348,11 @@ def _aggregation_ctes(
         [alias(key(a), a) if a in regroup else key(a) for a in aliases],
         exp.Table(this=ident(agg.name)),
     )
-    edges = _bucket_days(agg.periods, key) if by_arithmetic else {}
 
     def bucket_edge(name: str) -> exp.Expr:
         """A bucket's first or last day, or its number of days."""
-        return edges[name].copy() if by_arithmetic else column(name, periods)
+        assert agg.periods is not None
+        return _bucket_days(agg.periods, key, name) if by_arithmetic else column(name, periods)
 
     for c in agg.columns:
         outer.append("expressions", alias(_rollup(c, agg.name, bucket_edge), c.alias))
@@ -604,27 +604,30 @@ def _partition_match(periods: Periods, name: str) -> list[exp.Expr]:
     ]
 
 
-def _bucket_days(periods: Periods, key: Callable[[str], exp.Expr]) -> dict[str, exp.Expr]:
-    """The first and last day of each bucket within the range, and its number of days, by
-    date arithmetic on the bucket's first day (``key`` of each grain's alias, in the rollup)
-    and the range's bounds: a month's bucket from ``start`` to ``end`` runs from
-    ``GREATEST(start, month)`` to ``LEAST(end, month + 1 month - 1 day)``. With several grains
-    (by month and week) a bucket is the days they share."""
+def _bucket_days(periods: Periods, key: Callable[[str], exp.Expr], edge: str) -> exp.Expr:
+    """The first (``edge`` FIRST) or last day (LAST) of each bucket within the range, or its
+    number of days (COUNT), by date arithmetic on the bucket's first day (``key`` of each
+    grain's alias, in the rollup) and the range's bounds: a month's bucket from ``start`` to
+    ``end`` runs from ``GREATEST(start, month)`` to ``LEAST(end, month + 1 month - 1 day)``.
+    With several grains (by month and week) a bucket is the days they share."""
     assert periods.spine is not None
     assert periods.grains is not None
     start, end = periods.spine.start, periods.spine.end
     assert start is not None
     assert end is not None
-    firsts = [_day(start)] + [key(a) for a, _ in periods.grains]
-    lasts = [_day(end)] + [_last_day(key(a), grain) for a, grain in periods.grains]
+    if edge == COUNT:
+        first, last = _bucket_days(periods, key, FIRST), _bucket_days(periods, key, LAST)
+        days = exp.DateDiff(this=last, expression=first, unit=exp.var("DAY"))
+        return exp.Add(this=days, expression=exp.Literal.number(1))
+    if edge == FIRST:
+        bounds = [_day(start)] + [key(a) for a, _ in periods.grains]
+    else:
+        bounds = [_day(end)] + [_last_day(key(a), grain) for a, grain in periods.grains]
+    if len(bounds) == 1:
+        return bounds[0]
     # No value is NULL: ``ignore_nulls`` only spares DuckDB's SQL a guard for them.
-    first, last = firsts[0], lasts[0]
-    if len(firsts) > 1:
-        first = exp.Greatest(this=first, expressions=firsts[1:], ignore_nulls=True)
-        last = exp.Least(this=last, expressions=lasts[1:], ignore_nulls=True)
-    days = exp.DateDiff(this=last.copy(), expression=first.copy(), unit=exp.var("DAY"))
-    count = exp.Add(this=days, expression=exp.Literal.number(1))
-    return {FIRST: first, LAST: last, COUNT: count}
+    kind = exp.Greatest if edge == FIRST else exp.Least
+    return kind(this=bounds[0], expressions=bounds[1:], ignore_nulls=True)
 
 
 def _day(value: dt.date) -> exp.Expr:
