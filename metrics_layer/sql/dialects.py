@@ -403,64 +403,78 @@ def column_date_range(node: exp.Expr) -> exp.Expr:
     return exp.LT(this=column_, expression=_next_midnight(day))
 
 
-@each_node
-@acts_on(exp.Between, exp.GTE, exp.LTE)
+@acts_on(exp.Where)
 def sqlite_text_date_range(node: exp.Expr) -> exp.Expr:
-    """A date range over a column in a ``WHERE``, ``DATE(t) BETWEEN d1 AND d2``, first tested as
-    text: ``t >= DATE(d1, '-1 day') AND t < DATE(d2, '+2 days') AND DATE(t) BETWEEN d1 AND d2``.
+    """A ``WHERE`` holding a date range over a column, ``DATE(t) BETWEEN d1 AND d2`` among the
+    conditions it ANDs, first tests the column as text: ``t >= DATE(d1, '-1 day') AND
+    t < DATE(d2, '+2 days')`` before every other condition, the range itself kept last.
 
     SQLite keeps timestamps as ISO-8601 text, whose first ten characters are the day it was
     written in; with a UTC offset, ``DATE()`` gives a day at most one away from it. So every row
-    inside the range is inside the wider text range, which SQLite tests by comparing bytes,
-    and only the rows that pass it are parsed by ``DATE()``: a day over a month of 1M events
-    took 1.5-2x the time of the hand-written text range, which parsed every row. The exact
-    test stays, so the rows are those of ``DATE()``. The days either side are SQL arithmetic
-    on the range's own dates, which SQLite works out once per statement, so that only the
-    dates differ between queries of the same shape (``sql/shapes.py``). Only conditions that
-    must hold for a row to be kept (the ``WHERE`` and the ``AND``s under it) are given the
-    text test: under a ``NOT`` a value ``DATE()`` cannot read would turn from NULL into true.
+    inside the range is inside the wider text range, which SQLite tests by comparing bytes
+    (tests run in the written order), and only the rows that pass it are tested further and
+    parsed by ``DATE()``: a day over a month of 1M events took 1.5-2x the time of the
+    hand-written text range, which parsed every row, 1.4x with the text test after the
+    metric's filter. The exact test stays, so the rows are those of ``DATE()``. The days either
+    side are SQL arithmetic on the range's own dates, which SQLite works out once per
+    statement, so that only the dates differ between queries of the same shape
+    (``sql/shapes.py``). Only the conditions the ``WHERE`` ANDs are read: under a ``NOT`` a
+    value ``DATE()`` cannot read would turn from NULL into true.
 
     >>> import sqlglot
     >>> day, d1, d2 = "CAST(t AS DATE)", "CAST('2026-03-01' AS DATE)", "CAST('2026-03-31' AS DATE)"
     >>> tree = sqlglot.parse_one(f"SELECT 1 FROM x WHERE k = 1 AND {day} BETWEEN {d1} AND {d2}")
     >>> tree.transform(sqlite_text_date_range).sql("sqlite")  # doctest: +NORMALIZE_WHITESPACE
-    "SELECT 1 FROM x WHERE k = 1 AND t >= DATE('2026-03-01', '-1 day')
-     AND t < DATE('2026-03-31', '+2 days')
+    "SELECT 1 FROM x WHERE t >= DATE('2026-03-01', '-1 day')
+     AND t < DATE('2026-03-31', '+2 days') AND k = 1
      AND DATE(t) BETWEEN DATE('2026-03-01') AND DATE('2026-03-31')"
     >>> tree = sqlglot.parse_one(f"SELECT 1 FROM x WHERE NOT {day} >= {d1}")
     >>> tree.transform(sqlite_text_date_range).sql("sqlite")
     "SELECT 1 FROM x WHERE NOT DATE(t) >= DATE('2026-03-01')"
     """
-    if not isinstance(node, (exp.Between, exp.GTE, exp.LTE)) or not _kept_only_if_true(node):
+    if not isinstance(node, exp.Where):
         return node
-    if isinstance(node, exp.Between):
+    conditions = list(_conjuncts(node.this))
+    tests = [test for condition in conditions for test in _text_tests(condition)]
+    if not tests:
+        return node
+    return exp.Where(this=exp.and_(*tests, *(c.copy() for c in conditions), copy=False))
+
+
+def _conjuncts(condition: exp.Expr) -> list[exp.Expr]:
+    """The conditions ``condition`` ANDs (through parentheses)."""
+    if isinstance(condition, exp.Paren):
+        return _conjuncts(condition.this)
+    if isinstance(condition, exp.And):
+        return _conjuncts(condition.this) + _conjuncts(condition.expression)
+    return [condition]
+
+
+def _text_tests(condition: exp.Expr) -> list[exp.Expr]:
+    """For ``DATE(t) BETWEEN d1 AND d2`` (or ``>= d1``, ``<= d2``) over a column ``t``, the text
+    tests a day wider on each side; none for any other condition."""
+    if isinstance(condition, exp.Between):
         bounds = [
-            (exp.GTE, node.args.get("low"), "-1 day"),
-            (exp.LT, node.args.get("high"), "+2 days"),
+            (exp.GTE, condition.args.get("low"), "-1 day"),
+            (exp.LT, condition.args.get("high"), "+2 days"),
         ]
-    elif isinstance(node, exp.GTE):
-        bounds = [(exp.GTE, node.expression, "-1 day")]
+    elif isinstance(condition, exp.GTE):
+        bounds = [(exp.GTE, condition.expression, "-1 day")]
+    elif isinstance(condition, exp.LTE):
+        bounds = [(exp.LT, condition.expression, "+2 days")]
     else:
-        bounds = [(exp.LT, node.expression, "+2 days")]
-    column_ = _day_of_column(node.this)
+        return []
+    column_ = _day_of_column(condition.this)
     if column_ is None:
-        return node
+        return []
     tests: list[exp.Expr] = []
     for kind, bound, days in bounds:
         day = _date_literal(bound)
         if day is None:
-            return node
+            return []
         moved = exp.Anonymous(this="DATE", expressions=[day.copy(), exp.Literal.string(days)])
         tests.append(kind(this=column_.copy(), expression=moved))
-    return exp.and_(*tests, node.copy(), copy=False)
-
-
-def _kept_only_if_true(node: exp.Expr) -> bool:
-    """Whether ``node`` is the ``WHERE`` condition or one of the ``AND``s it is made of."""
-    parent = node.parent
-    while isinstance(parent, (exp.And, exp.Paren)):
-        parent = parent.parent
-    return isinstance(parent, exp.Where)
+    return tests
 
 
 def _day_of_column(node: exp.Expr) -> exp.Column | None:

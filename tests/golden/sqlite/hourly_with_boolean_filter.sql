@@ -25,9 +25,9 @@ WITH user_payments_source AS (
   LEFT JOIN user_payments_source AS user_payments
     ON users.user_id = user_payments.user_id
   WHERE
-    user_payments.ever_paid
-    AND users.signed_up_at >= DATE('2026-03-01', '-1 day')
+    users.signed_up_at >= DATE('2026-03-01', '-1 day')
     AND users.signed_up_at < DATE('2026-03-01', '+2 days')
+    AND user_payments.ever_paid
     AND DATE(users.signed_up_at) BETWEEN DATE('2026-03-01') AND DATE('2026-03-01')
   GROUP BY
     DATETIME(STRFTIME('%Y-%m-%d %H:00:00', users.signed_up_at))

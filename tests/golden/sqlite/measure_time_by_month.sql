@@ -16,9 +16,9 @@ WITH subscriptions_agg AS (
     SUM(subscriptions.mrr) AS churned_mrr
   FROM subscriptions AS subscriptions
   WHERE
-    NOT subscriptions.ended_at IS NULL
-    AND subscriptions.ended_at >= DATE('2026-01-01', '-1 day')
+    subscriptions.ended_at >= DATE('2026-01-01', '-1 day')
     AND subscriptions.ended_at < DATE('2026-03-31', '+2 days')
+    AND NOT subscriptions.ended_at IS NULL
     AND DATE(subscriptions.ended_at) BETWEEN DATE('2026-01-01') AND DATE('2026-03-31')
   GROUP BY
     DATE(subscriptions.ended_at, 'start of month')

@@ -7,10 +7,10 @@ WITH events_per_day AS (
   LEFT JOIN users AS users
     ON events.user_id = users.user_id
   WHERE
-    users.country = 'DE'
-    AND NOT events.event_type IN ('email_open', 'login_failed')
-    AND events.occurred_at >= DATE('2026-01-01', '-1 day')
+    events.occurred_at >= DATE('2026-01-01', '-1 day')
     AND events.occurred_at < DATE('2026-03-31', '+2 days')
+    AND users.country = 'DE'
+    AND NOT events.event_type IN ('email_open', 'login_failed')
     AND DATE(events.occurred_at) BETWEEN DATE('2026-01-01') AND DATE('2026-03-31')
   GROUP BY
     users.plan,
@@ -49,9 +49,9 @@ WITH events_per_day AS (
     COUNT(*) AS signups
   FROM users AS users
   WHERE
-    users.country = 'DE'
-    AND users.signed_up_at >= DATE('2026-01-01', '-1 day')
+    users.signed_up_at >= DATE('2026-01-01', '-1 day')
     AND users.signed_up_at < DATE('2026-03-31', '+2 days')
+    AND users.country = 'DE'
     AND DATE(users.signed_up_at) BETWEEN DATE('2026-01-01') AND DATE('2026-03-31')
   GROUP BY
     DATE(users.signed_up_at, '-6 days', 'weekday 1'),

@@ -12,9 +12,9 @@ WITH users_agg AS (
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   WHERE
-    NOT events.event_type IN ('email_open', 'login_failed')
-    AND events.occurred_at >= DATE('2026-01-01', '-1 day')
+    events.occurred_at >= DATE('2026-01-01', '-1 day')
     AND events.occurred_at < DATE('2026-01-31', '+2 days')
+    AND NOT events.event_type IN ('email_open', 'login_failed')
     AND DATE(events.occurred_at) BETWEEN DATE('2026-01-01') AND DATE('2026-01-31')
   GROUP BY
     DATE(events.occurred_at)
