@@ -19,6 +19,11 @@ The derived rows, by type (docs/product-kpis.md says the same to users):
 - churn: ``entity_key``, ``period_start`` (a period after one where the entity was active),
   ``previous_value``, ``current_value``, ``churned`` (no value in this period); only periods up
   to the last with activity.
+
+Every tree here is built from new nodes and used once, so sqlglot's builders are called with
+``copy=False`` (by default each call copies the tree built so far and every argument), and
+joins are ``exp.Join`` nodes (a ``join_type`` text is parsed as SQL at each call). A node used
+twice is copied where it is.
 """
 
 from __future__ import annotations
@@ -190,15 +195,17 @@ class _Builder:
                     ),
                     "event_number",
                 ),
-            ).from_(_table("base_rows"))
+                copy=False,
+            ).from_(_table("base_rows"), copy=False)
             first = (
                 exp.select(
                     *(column(k) for k in keys),
                     alias(column("event_at"), "base_at"),
                     *(column(c) for c in constants),
+                    copy=False,
                 )
-                .from_(exp.Subquery(this=ranked, alias=table_alias("ranked")))
-                .where(exp.EQ(this=column("event_number"), expression=_ONE.copy()))
+                .from_(exp.Subquery(this=ranked, alias=table_alias("ranked")), copy=False)
+                .where(exp.EQ(this=column("event_number"), expression=_ONE.copy()), copy=False)
             )
         else:
             first = _first_events(keys, "base_at", base)
@@ -210,16 +217,18 @@ class _Builder:
             exp.select(
                 *(alias(column(k, "first_base"), k) for k in keys),
                 alias(exp.Min(this=column("event_at", "conversion_rows")), "converted_at"),
+                copy=False,
             )
-            .from_(_table("conversion_rows"))
-            .join(_table("first_base"), on=matched, join_type="inner")
+            .from_(_table("conversion_rows"), copy=False)
+            .join(exp.Join(this=_table("first_base"), kind="INNER", on=matched), copy=False)
             .where(
                 exp.GTE(
                     this=column("event_at", "conversion_rows"),
                     expression=column("base_at", "first_base"),
-                )
+                ),
+                copy=False,
             )
-            .group_by(*(column(k, "first_base") for k in keys))
+            .group_by(*(column(k, "first_base") for k in keys), copy=False)
         )
         days = int(spec.window.split()[0])
         in_window = exp.and_(
@@ -230,6 +239,7 @@ class _Builder:
                     self._day(column("base_at", "first_base"), base.time), days, Grain.DAY
                 ),
             ),
+            copy=False,
         )
         final = (
             exp.select(
@@ -237,9 +247,15 @@ class _Builder:
                 alias(column("base_at", "first_base"), "base_at"),
                 alias(column("converted_at", "converted"), "converted_at"),
                 alias(_flag(in_window), "converted"),
+                copy=False,
             )
-            .from_(_table("first_base"))
-            .join(_table("converted"), on=_on(keys, "first_base", "converted"), join_type="left")
+            .from_(_table("first_base"), copy=False)
+            .join(
+                exp.Join(
+                    this=_table("converted"), side="LEFT", on=_on(keys, "first_base", "converted")
+                ),
+                copy=False,
+            )
         )
         correlated = _with(
             self._looked_up(keys, constants, days, base, conversion),
@@ -310,6 +326,7 @@ class _Builder:
                 this=column("event_at", "conversion_rows"),
                 expression=column("base_at", "first_base"),
             ),
+            copy=False,
         )
         within = exp.LTE(
             this=self._day(column("event_at", "conversion_rows"), conversion.time),
@@ -322,19 +339,22 @@ class _Builder:
             return exp.Subquery(this=conversion.select.copy(), alias=table_alias("conversion_rows"))
 
         first_conversion = exp.Subquery(
-            this=exp.select(exp.Min(this=column("event_at", "conversion_rows")))
-            .from_(rows())
-            .where(later.copy())
+            this=exp.select(exp.Min(this=column("event_at", "conversion_rows")), copy=False)
+            .from_(rows(), copy=False)
+            .where(later.copy(), copy=False)
         )
         in_window = exp.Exists(
-            this=exp.select(_ONE.copy()).from_(rows()).where(exp.and_(later.copy(), within))
+            this=exp.select(_ONE.copy(), copy=False)
+            .from_(rows(), copy=False)
+            .where(exp.and_(later.copy(), within, copy=False), copy=False)
         )
         return exp.select(
             *(alias(column(k, "first_base"), k) for k in keys),
             alias(column("base_at", "first_base"), "base_at"),
             alias(first_conversion, "converted_at"),
             alias(_flag(in_window), "converted"),
-        ).from_(_table("first_base"))
+            copy=False,
+        ).from_(_table("first_base"), copy=False)
 
     def retention(self, spec: RetentionMetricSpec) -> EntityMetric | None:
         if (spec.after is None) == (spec.cohort_periods is None):
@@ -373,17 +393,19 @@ class _Builder:
         active_days = exp.select(
             *(column(k) for k in keys),
             alias(self._day(column("event_at"), activity.time), "active_day"),
-        ).from_(_table("activity_rows"))
-        observed = exp.select(alias(exp.Max(this=column("active_day")), "last_day")).from_(
-            self._own_days(activity)
-        )
+            copy=False,
+        ).from_(_table("activity_rows"), copy=False)
+        observed = exp.select(
+            alias(exp.Max(this=column("active_day")), "last_day"), copy=False
+        ).from_(self._own_days(activity), copy=False)
         # Each entity's cohort period, cut once with its first event: the targets and the
         # activity's range below are whole periods after it.
         first = exp.select(
             *(column(k) for k in keys),
             column("cohort_at"),
             alias(self._bucket(self._day(column("cohort_at"), base.time), period), "cohort_period"),
-        ).from_(exp.Subquery(this=first, alias=table_alias("first_events")))
+            copy=False,
+        ).from_(exp.Subquery(this=first, alias=table_alias("first_events")), copy=False)
         cohort_period = column("cohort_period")
         numbers = [count] if spec.after is not None else list(range(count + 1))
         branches = [
@@ -392,12 +414,13 @@ class _Builder:
                 column("cohort_at"),
                 alias(exp.Literal.number(k), "period"),
                 alias(_nth(cohort_period, k, period), "target"),
-            ).from_(_table("first_base"))
+                copy=False,
+            ).from_(_table("first_base"), copy=False)
             for k in numbers
         ]
         targets: exp.Query = branches[0]
         for branch in branches[1:]:
-            targets = exp.union(targets, branch, distinct=False)
+            targets = exp.union(targets, branch, distinct=False, copy=False)
         complete = exp.LTE(
             this=shift(column("target", "targets"), 1, period),
             expression=shift(column("last_day", "observed"), 1, Grain.DAY),
@@ -406,8 +429,9 @@ class _Builder:
             *(alias(column(k, "targets"), k) for k in keys),
             alias(column("cohort_at", "targets"), "cohort_at"),
             alias(column("period", "targets"), "period"),
-        ).from_(_table("targets"))
-        select = select.join(_table("observed"), join_type="cross")
+            copy=False,
+        ).from_(_table("targets"), copy=False)
+        select = select.join(exp.Join(this=_table("observed"), kind="CROSS"), copy=False)
         ctes: dict[str, exp.Query] = {
             "base_rows": base.select,
             "activity_rows": activity.select,
@@ -422,12 +446,16 @@ class _Builder:
                 exp.select(
                     *(column(k) for k in keys),
                     alias(exp.Max(this=self._bucket(column("active_day"), period)), "last_period"),
+                    copy=False,
                 )
-                .from_(_table("active_days"))
-                .group_by(*(column(k) for k in keys))
+                .from_(_table("active_days"), copy=False)
+                .group_by(*(column(k) for k in keys), copy=False)
             )
             select = select.join(
-                _table("last_active"), on=_on(keys, "targets", "last_active"), join_type="left"
+                exp.Join(
+                    this=_table("last_active"), side="LEFT", on=_on(keys, "targets", "last_active")
+                ),
+                copy=False,
             )
             retained: exp.Expr = exp.GTE(
                 this=column("last_period", "last_active"),
@@ -447,13 +475,17 @@ class _Builder:
                 exp.select(
                     *(alias(column(k, "first_base"), k) for k in keys),
                     alias(active_period.copy(), "active_period"),
+                    copy=False,
                 )
-                .distinct()
-                .from_(_table("active_days"))
+                .distinct(copy=False)
+                .from_(_table("active_days"), copy=False)
                 .join(
-                    _table("first_base"),
-                    on=_on(keys, "first_base", "active_days"),
-                    join_type="inner",
+                    exp.Join(
+                        this=_table("first_base"),
+                        kind="INNER",
+                        on=_on(keys, "first_base", "active_days"),
+                    ),
+                    copy=False,
                 )
                 .where(
                     _days_of_periods(
@@ -462,7 +494,8 @@ class _Builder:
                         numbers[0],
                         numbers[-1],
                         period,
-                    )
+                    ),
+                    copy=False,
                 )
             )
             on = exp.and_(
@@ -471,12 +504,17 @@ class _Builder:
                     this=column("active_period", "active_periods"),
                     expression=column("target", "targets"),
                 ),
+                copy=False,
             )
-            select = select.join(_table("active_periods"), on=on, join_type="left")
+            select = select.join(
+                exp.Join(this=_table("active_periods"), side="LEFT", on=on), copy=False
+            )
             retained = exp.Not(
                 this=exp.Is(this=column("active_period", "active_periods"), expression=exp.Null())
             )
-        select = select.select(alias(_flag(retained), "retained"), copy=False).where(complete)
+        select = select.select(alias(_flag(retained), "retained"), copy=False).where(
+            complete, copy=False
+        )
         relation = _with(select, self.name, **ctes)
         flag = exp.EQ(this=column("retained", self.name), expression=_ONE.copy())
         measures = {
@@ -545,14 +583,16 @@ class _Builder:
             *(column(k) for k in keys),
             alias(self._day(column("event_at"), activity.time), "active_day"),
             column("event_value"),
-        ).from_(_table("activity_rows"))
+            copy=False,
+        ).from_(_table("activity_rows"), copy=False)
         day_period = self._bucket(column("active_day", "active_days"), period)
         value = _value(measure.agg, column("event_value", "active_days"))
         per_period = exp.select(
             *(alias(column(k, "active_days"), k) for k in keys),
             alias(day_period, "period_start"),
             alias(value, "period_value"),
-        ).from_(_table("active_days"))
+            copy=False,
+        ).from_(_table("active_days"), copy=False)
         ctes: dict[str, exp.Query] = {"activity_rows": activity.select, "active_days": days}
         if measure.semi_additive is not None:
             # As of the period's last (or first) day with rows: a subscription that ended
@@ -562,20 +602,24 @@ class _Builder:
                 exp.select(
                     alias(self._bucket(column("active_day"), period), "period_start"),
                     alias(edge(this=column("active_day")), "edge_day"),
+                    copy=False,
                 )
-                .from_(self._own_days(activity))
-                .group_by(self._bucket(column("active_day"), period))
+                .from_(self._own_days(activity), copy=False)
+                .group_by(self._bucket(column("active_day"), period), copy=False)
             )
             per_period = per_period.join(
-                _table("period_edges"),
-                on=exp.EQ(
-                    this=column("active_day", "active_days"),
-                    expression=column("edge_day", "period_edges"),
+                exp.Join(
+                    this=_table("period_edges"),
+                    kind="INNER",
+                    on=exp.EQ(
+                        this=column("active_day", "active_days"),
+                        expression=column("edge_day", "period_edges"),
+                    ),
                 ),
-                join_type="inner",
+                copy=False,
             )
         per_period = per_period.group_by(
-            *(column(k, "active_days") for k in keys), day_period.copy()
+            *(column(k, "active_days") for k in keys), day_period.copy(), copy=False
         )
         ctes["per_period"] = per_period
         # Each entity's value in a period beside its value in the period before, from one
@@ -611,9 +655,10 @@ class _Builder:
             )
 
         sides = exp.union(
-            exp.select(alias(_ZERO.copy(), "side")),
-            exp.select(alias(_ONE.copy(), "side")),
+            exp.select(alias(_ZERO.copy(), "side"), copy=False),
+            exp.select(alias(_ONE.copy(), "side"), copy=False),
             distinct=False,
+            copy=False,
         )
         ctes["paired"] = (
             exp.select(
@@ -621,14 +666,18 @@ class _Builder:
                 alias(moved, "period_start"),
                 alias(on_side(_ONE.copy()), "previous_value"),
                 alias(on_side(_ZERO.copy()), "current_value"),
+                copy=False,
             )
-            .from_(_table("per_period"))
-            .join(exp.Subquery(this=sides, alias=table_alias("sides")), join_type="cross")
-            .group_by(*(column(k, "per_period") for k in keys), moved.copy())
+            .from_(_table("per_period"), copy=False)
+            .join(
+                exp.Join(this=exp.Subquery(this=sides, alias=table_alias("sides")), kind="CROSS"),
+                copy=False,
+            )
+            .group_by(*(column(k, "per_period") for k in keys), moved.copy(), copy=False)
         )
         ctes["observed"] = exp.select(
-            alias(exp.Max(this=column("period_start")), "last_period")
-        ).from_(_table("per_period"))
+            alias(exp.Max(this=column("period_start")), "last_period"), copy=False
+        ).from_(_table("per_period"), copy=False)
         current = exp.Coalesce(this=column("current_value", "paired"), expressions=[_ZERO.copy()])
         select = (
             exp.select(
@@ -637,9 +686,10 @@ class _Builder:
                 alias(column("previous_value", "paired"), "previous_value"),
                 alias(current, "current_value"),
                 alias(_flag(exp.EQ(this=current.copy(), expression=_ZERO.copy())), "churned"),
+                copy=False,
             )
-            .from_(_table("paired"))
-            .join(_table("observed"), join_type="cross")
+            .from_(_table("paired"), copy=False)
+            .join(exp.Join(this=_table("observed"), kind="CROSS"), copy=False)
             .where(
                 exp.and_(
                     exp.GT(this=column("previous_value", "paired"), expression=_ZERO.copy()),
@@ -647,7 +697,9 @@ class _Builder:
                         this=column("period_start", "paired"),
                         expression=column("last_period", "observed"),
                     ),
-                )
+                    copy=False,
+                ),
+                copy=False,
             )
         )
         relation = _with(select, self.name, **ctes)
@@ -716,6 +768,7 @@ class _Builder:
                     exp.and_(
                         exp.LT(this=cur.copy(), expression=prev.copy()),
                         exp.GT(this=cur.copy(), expression=_ZERO.copy()),
+                        copy=False,
                     ),
                     exp.Sub(this=prev.copy(), expression=cur.copy()),
                 ),
@@ -855,9 +908,9 @@ class _Builder:
                 return None
             conditions.append(exp.Paren(this=condition))
         select = (
-            exp.select(*columns)
-            .from_(source.relation.copy())
-            .where(exp.and_(*conditions, copy=False))
+            exp.select(*columns, copy=False)
+            .from_(source.relation.copy(), copy=False)
+            .where(exp.and_(*conditions, copy=False), copy=False)
         )
         primary = source.entities[entity].primary
         return _Events(select, source, measure, time, len(keys), primary)
@@ -868,8 +921,10 @@ class _Builder:
         be referenced a second time, which makes DuckDB and PostgreSQL materialize it (the
         whole activity, written once and read twice; docs/benchmarks.md)."""
         rows = exp.Subquery(this=events.select.copy(), alias=table_alias("activity_rows"))
-        days = exp.select(alias(self._day(column("event_at"), events.time), "active_day"))
-        return exp.Subquery(this=days.from_(rows), alias=table_alias("active_days"))
+        days = exp.select(
+            alias(self._day(column("event_at"), events.time), "active_day"), copy=False
+        )
+        return exp.Subquery(this=days.from_(rows, copy=False), alias=table_alias("active_days"))
 
     def _filter(self, text: str, source: Source, field: str) -> exp.Expr | None:
         """An event's filter with each dimension name replaced by its expression."""
@@ -973,7 +1028,7 @@ def narrowing(source: Source, condition: exp.Expr) -> exp.Expr | None:
             outside.append(node.name)
         return node
 
-    mapped = condition.copy().transform(inner)
+    mapped = condition.transform(inner)
     return None if outside else mapped
 
 
@@ -1036,18 +1091,18 @@ def _narrow_cte(
     joins: Sequence[tuple[exp.Expr, exp.Expr]],
 ) -> None:
     [cte] = [c for c in relation.find_all(exp.CTE) if c.alias == cte_name]
-    select = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("entities"))).from_(
-        exp.Subquery(this=cte.this, alias=table_alias("entities"))
-    )
+    select = exp.select(
+        exp.Column(this=exp.Star(), table=exp.to_identifier("entities")), copy=False
+    ).from_(exp.Subquery(this=cte.this, alias=table_alias("entities")), copy=False)
     for table, on in joins:
-        select = select.join(table.copy(), on=on.copy(), join_type="left", copy=False)
+        select = select.join(exp.Join(this=table.copy(), side="LEFT", on=on.copy()), copy=False)
     cte.set("this", select.where(condition.copy(), copy=False))
 
 
 def _first_events(keys: list[str], name: str, base: _Events) -> exp.Select:
     """Each entity's first base event, as ``name``: the earliest of its rows, or its one row
     where the base source is the entity's primary one (one row per entity: no grouping)."""
-    first = exp.select(*(column(k) for k in keys))
+    first = exp.select(*(column(k) for k in keys), copy=False)
     if base.primary:
         return first.select(alias(column("event_at"), name), copy=False).from_(
             _table("base_rows"), copy=False
@@ -1104,6 +1159,7 @@ def _days_of_periods(
     return exp.and_(
         exp.GTE(this=day, expression=_nth(start, first, period)),
         exp.LT(this=day.copy(), expression=_nth(start, last + 1, period)),
+        copy=False,
     )
 
 
