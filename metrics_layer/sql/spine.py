@@ -99,7 +99,7 @@ def bounds_select(
     return select
 
 
-def days_select(bounds: str, digits: int, last: int | None = None) -> exp.Select:
+def days_select(bounds: str, digits: int, last: exp.Expr | None = None) -> exp.Select:
     """``spine_day``: every day from the bounds' first day to their last, one row each.
 
     The day counts come from a derived table (``spine_offsets``), so the day is computed from one
@@ -108,8 +108,9 @@ def days_select(bounds: str, digits: int, last: int | None = None) -> exp.Select
     are then cut as integers, before any date is computed (SQLite parses a date for each call
     of its date functions: cutting 1,000 counts by date to keep 365 took 1.5 ms).
 
-    >>> print(days_select("b", 3, 364).sql().split("WHERE ")[1])
-    spine_offsets.n <= 364
+    >>> last = spine_last(dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    >>> print(days_select("b", 3, last).sql("duckdb").split("WHERE ")[1])
+    spine_offsets.n <= DATE_DIFF('DAY', CAST('2026-01-01' AS DATE), CAST('2026-12-31' AS DATE))
     """
     count: exp.Expr = column("n", "d0")
     for place in range(1, digits):
@@ -127,21 +128,29 @@ def days_select(bounds: str, digits: int, last: int | None = None) -> exp.Select
     if last is None:
         inside = exp.LTE(this=_day(bounds), expression=column(LAST_DAY, bounds))
     else:
-        inside = exp.LTE(this=column("n", OFFSETS), expression=exp.Literal.number(last))
+        inside = exp.LTE(this=column("n", OFFSETS), expression=last)
     select = select.where(inside, copy=False)
     select.meta[SPINE] = bounds
     return select
 
 
-def spine_last(start: dt.date | None, end: dt.date | None) -> int | None:
-    """The count of the spine's last day after its first (None: a bound comes from the data).
+def spine_last(start: dt.date | None, end: dt.date | None) -> exp.Expr | None:
+    """The count of the spine's last day after its first, as SQL date arithmetic on the two
+    dates (None: a bound comes from the data). Not the number itself: a query's SQL differs
+    from another's of the same shape only in its dates (``sql/shapes.py``), and engines work
+    out arithmetic on literals once per statement.
 
-    >>> spine_last(dt.date(2026, 1, 1), dt.date(2026, 1, 10)), spine_last(None, None)
-    (9, None)
+    >>> spine_last(dt.date(2026, 1, 1), dt.date(2026, 1, 10)).sql("duckdb")
+    "DATE_DIFF('DAY', CAST('2026-01-01' AS DATE), CAST('2026-01-10' AS DATE))"
+    >>> spine_last(None, dt.date(2026, 1, 10)) is None
+    True
     """
     if start is None or end is None:
         return None
-    return (end - start).days
+    first, last = (
+        cast(exp.Literal.string(d.isoformat()), exp.DataType.Type.DATE) for d in (start, end)
+    )
+    return exp.DateDiff(this=last, expression=first, unit=exp.var("DAY"))
 
 
 def _digit_table(place: int) -> exp.Table:

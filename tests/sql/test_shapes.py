@@ -157,3 +157,14 @@ def test_later_queries_of_a_shape_are_not_rendered(monkeypatch: pytest.MonkeyPat
     assert len(calls) == 3  # no dates at all: rendered once, nothing kept for its shape
     layer.query(metrics, by=["metric_time.month"], end="2026-03-31").sql("postgres")
     assert len(calls) == 5  # an end but no start: another shape
+    # Both bounds: the spine is cut by its number of days, written as arithmetic on the dates,
+    # so a later range of another length (as many digits of days) is written from the kept
+    # rendering.
+    layer.query(metrics, by=["metric_time.month"], start="2026-01-01", end="2026-06-30").sql(
+        "sqlite"
+    )
+    assert len(calls) == 7
+    layer.query(metrics, by=["metric_time.month"], start="2025-03-01", end="2025-12-31").sql(
+        "sqlite"
+    )
+    assert len(calls) == 7

@@ -53,7 +53,7 @@ WITH spine_digits AS (
     CROSS JOIN spine_digits AS d2
   ) AS spine_offsets
   WHERE
-    spine_offsets.n <= 364
+    spine_offsets.n <= DATE_DIFF(CAST('2026-06-30' AS DATE), CAST('2025-07-01' AS DATE), DAY)
 ), subscriptions_new_mrr_month_to_date_points AS (
   SELECT
     CAST(DATE_TRUNC(CAST(spine_day AS DATE), MONTH) AS DATE) AS metric_time__month,
@@ -112,7 +112,7 @@ WITH spine_digits AS (
     CROSS JOIN spine_digits AS d2
   ) AS spine_offsets
   WHERE
-    spine_offsets.n <= 364
+    spine_offsets.n <= DATE_DIFF(CAST('2026-06-30' AS DATE), CAST('2025-07-01' AS DATE), DAY)
 ), subscriptions_new_mrr_retail_year_to_date_points AS (
   SELECT
     CAST(DATE_TRUNC(CAST(spine_day AS DATE), MONTH) AS DATE) AS metric_time__month,

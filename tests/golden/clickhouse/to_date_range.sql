@@ -57,7 +57,7 @@ WITH spine_digits AS (
     CROSS JOIN spine_digits AS d2
   ) AS spine_offsets
   WHERE
-    spine_offsets.n <= 364
+    spine_offsets.n <= DATE_DIFF(DAY, CAST('2025-07-01' AS Nullable(Date32)), CAST('2026-06-30' AS Nullable(Date32)))
 ), subscriptions_new_mrr_month_to_date_points AS (
   SELECT
     CAST(dateTrunc('MONTH', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
@@ -123,7 +123,7 @@ WITH spine_digits AS (
     CROSS JOIN spine_digits AS d2
   ) AS spine_offsets
   WHERE
-    spine_offsets.n <= 364
+    spine_offsets.n <= DATE_DIFF(DAY, CAST('2025-07-01' AS Nullable(Date32)), CAST('2026-06-30' AS Nullable(Date32)))
 ), subscriptions_new_mrr_retail_year_to_date_points AS (
   SELECT
     CAST(dateTrunc('MONTH', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,

@@ -57,7 +57,7 @@ WITH spine_digits AS (
     CROSS JOIN spine_digits AS d2
   ) AS spine_offsets
   WHERE
-    spine_offsets.n <= 364
+    spine_offsets.n <= DATEDIFF(CAST('2026-06-30' AS DATE), CAST('2025-07-01' AS DATE))
 ), subscriptions_new_mrr_month_to_date_points AS (
   SELECT
     CAST(DATE_SUB(CAST(spine_day AS DATE), INTERVAL (DAYOFMONTH(CAST(spine_day AS DATE)) - 1) DAY) AS DATE) AS metric_time__month,
@@ -123,7 +123,7 @@ WITH spine_digits AS (
     CROSS JOIN spine_digits AS d2
   ) AS spine_offsets
   WHERE
-    spine_offsets.n <= 364
+    spine_offsets.n <= DATEDIFF(CAST('2026-06-30' AS DATE), CAST('2025-07-01' AS DATE))
 ), subscriptions_new_mrr_retail_year_to_date_points AS (
   SELECT
     CAST(DATE_SUB(CAST(spine_day AS DATE), INTERVAL (DAYOFMONTH(CAST(spine_day AS DATE)) - 1) DAY) AS DATE) AS metric_time__month,

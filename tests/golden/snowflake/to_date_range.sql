@@ -57,7 +57,7 @@ WITH spine_digits AS (
     CROSS JOIN spine_digits AS d2
   ) AS spine_offsets
   WHERE
-    spine_offsets.n <= 364
+    spine_offsets.n <= DATEDIFF(DAY, CAST('2025-07-01' AS DATE), CAST('2026-06-30' AS DATE))
 ), subscriptions_new_mrr_month_to_date_points AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(spine_day AS DATE)) AS DATE) AS metric_time__month,
@@ -120,7 +120,7 @@ WITH spine_digits AS (
     CROSS JOIN spine_digits AS d2
   ) AS spine_offsets
   WHERE
-    spine_offsets.n <= 364
+    spine_offsets.n <= DATEDIFF(DAY, CAST('2025-07-01' AS DATE), CAST('2026-06-30' AS DATE))
 ), subscriptions_new_mrr_retail_year_to_date_points AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(spine_day AS DATE)) AS DATE) AS metric_time__month,

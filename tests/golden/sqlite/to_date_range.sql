@@ -62,7 +62,7 @@ WITH spine_digits AS (
     CROSS JOIN spine_digits AS d2
   ) AS spine_offsets
   WHERE
-    spine_offsets.n <= 364
+    spine_offsets.n <= CAST((JULIANDAY(DATE('2026-06-30')) - JULIANDAY(DATE('2025-07-01'))) AS INTEGER)
 ), subscriptions_new_mrr_month_to_date_points AS (
   SELECT
     DATE(spine_day, 'start of month') AS metric_time__month,
@@ -129,7 +129,7 @@ WITH spine_digits AS (
     CROSS JOIN spine_digits AS d2
   ) AS spine_offsets
   WHERE
-    spine_offsets.n <= 364
+    spine_offsets.n <= CAST((JULIANDAY(DATE('2026-06-30')) - JULIANDAY(DATE('2025-07-01'))) AS INTEGER)
 ), subscriptions_new_mrr_retail_year_to_date_points AS (
   SELECT
     DATE(spine_day, 'start of month') AS metric_time__month,
