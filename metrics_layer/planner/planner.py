@@ -56,7 +56,7 @@ from metrics_layer.planner.query import MAX_NAME_LENGTH, MetricQuery
 from metrics_layer.planner.types import dimension_type, metric_type
 from metrics_layer.planner.windows import fill_periods, minus, plan_window
 from metrics_layer.spec.models import Agg, DimensionType, Grain, Rollup, SemiAdditive
-from metrics_layer.sql.names import cast, column, ident, table_alias
+from metrics_layer.sql.names import cast, column, date_literal, ident, table_alias
 from metrics_layer.sql.parts import PART_GRAIN, date_part
 from metrics_layer.sql.spine import SPINE_DAY, spine_digits
 from metrics_layer.sql.time import (
@@ -926,7 +926,7 @@ class Planner:
         alone and neither scan is offset or reads a derived source's narrowed rows."""
         if self.query.start is None or self.query.end is None:
             return aggregations
-        scans = dict(zip((a.name for a in self.scans.values()), self.scans.values(), strict=True))
+        scans = {scan.name: scan for scan in self.scans.values()}
         owners: dict[tuple[object, ...], Aggregation] = {}
         for agg in aggregations:
             scan = scans.get(agg.name)
@@ -947,7 +947,6 @@ class Planner:
             owner = owners.get(_pairs_identity(scan, scan.leaves[0][1]))
             if owner is None or owner.window is None or owner.window.day != agg.per:
                 continue
-            assert agg.periods is not None
             pairs = owner.name
             day = column(DAY, pairs)
             [counted] = agg.columns
@@ -955,10 +954,7 @@ class Planner:
                 agg,
                 relation=exp.Table(this=ident(pairs), alias=table_alias(pairs)),
                 joins=(),
-                where=exp.GTE(
-                    this=day,
-                    expression=cast(exp.Literal.string(self.query.start.isoformat()), DATE),
-                ),
+                where=exp.GTE(this=day, expression=date_literal(self.query.start)),
                 per=day.copy(),
                 columns=(dataclasses.replace(counted, call=exp.Count(this=column(PART, pairs))),),
             )

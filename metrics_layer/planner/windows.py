@@ -28,7 +28,7 @@ from metrics_layer.planner.plan import AggColumn, Aggregation, Fill, Spine, Wind
 from metrics_layer.planner.query import MetricQuery
 from metrics_layer.spec.models import Grain, Rollup
 from metrics_layer.sql.calendar import calendar_earliest
-from metrics_layer.sql.names import cast, column
+from metrics_layer.sql.names import cast, column, date_literal
 from metrics_layer.sql.parts import PART_GRAIN
 from metrics_layer.sql.spine import SPINE_DAY, spine_digits
 from metrics_layer.sql.time import SUB_DAY, bucket, shift, within_dates
@@ -209,12 +209,10 @@ def _calendar_earliest_row(
     if not isinstance(to_grain, CalendarPeriod) or span is not None or first_edge is None:
         return None
     last = end if end is not None else first_edge
-    earliest = calendar_earliest(_date(first_edge), _date(max(last, first_edge)), to_grain)
+    earliest = calendar_earliest(
+        date_literal(first_edge), date_literal(max(last, first_edge)), to_grain
+    )
     return exp.GTE(this=cast(time.copy(), exp.DataType.Type.DATE), expression=earliest)
-
-
-def _date(day: dt.date) -> exp.Expr:
-    return cast(exp.Literal.string(day.isoformat()), exp.DataType.Type.DATE)
 
 
 def fill_periods(

@@ -35,7 +35,7 @@ from metrics_layer.sql.calendar import (
     in_calendar,
     join_calendar,
 )
-from metrics_layer.sql.names import alias, cast, column, ident, table_alias
+from metrics_layer.sql.names import alias, cast, column, date_literal, ident, table_alias
 from metrics_layer.sql.nodes import holds, kinds_in
 from metrics_layer.sql.spine import (
     DIGITS,
@@ -620,18 +620,14 @@ def _bucket_days(periods: Periods, key: Callable[[str], exp.Expr], edge: str) ->
         days = exp.DateDiff(this=last, expression=first, unit=exp.var("DAY"))
         return exp.Add(this=days, expression=exp.Literal.number(1))
     if edge == FIRST:
-        bounds = [_day(start)] + [key(a) for a, _ in periods.grains]
+        bounds = [date_literal(start)] + [key(a) for a, _ in periods.grains]
     else:
-        bounds = [_day(end)] + [_last_day(key(a), grain) for a, grain in periods.grains]
+        bounds = [date_literal(end)] + [_last_day(key(a), grain) for a, grain in periods.grains]
     if len(bounds) == 1:
         return bounds[0]
     # No value is NULL: ``ignore_nulls`` only spares DuckDB's SQL a guard for them.
     kind = exp.Greatest if edge == FIRST else exp.Least
     return kind(this=bounds[0], expressions=bounds[1:], ignore_nulls=True)
-
-
-def _day(value: dt.date) -> exp.Expr:
-    return cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
 
 
 def _last_day(first: exp.Expr, grain: Grain) -> exp.Expr:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlglot import exp
 from sqlglot.expressions.datatypes import DType
 
-__all__ = ["RESERVED", "alias", "cast", "column", "ident", "table_alias"]
+__all__ = ["RESERVED", "alias", "cast", "column", "date_literal", "ident", "table_alias"]
 
 # Keywords of PostgreSQL (reserved, type and function names) and Snowflake, whose sqlglot
 # generators quote none themselves, plus the SQL standard's; an invented name equal to one is
@@ -74,3 +76,13 @@ def cast(expression: exp.Expr, kind: DType) -> exp.Expr:
     if isinstance(expression, exp.Cast) and expression.to.this is kind:
         return expression
     return exp.Cast(this=expression, to=exp.DataType(this=kind))
+
+
+def date_literal(day: dt.date) -> exp.Expr:
+    """``CAST('YYYY-MM-DD' AS DATE)``: a date of the plan, written as its own ISO text (the
+    form ``sql/shapes.py`` finds the dates of a query's SQL in).
+
+    >>> date_literal(dt.date(2026, 1, 31)).sql()
+    "CAST('2026-01-31' AS DATE)"
+    """
+    return cast(exp.Literal.string(day.isoformat()), exp.DataType.Type.DATE)

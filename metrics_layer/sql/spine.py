@@ -19,7 +19,7 @@ import datetime as dt
 
 from sqlglot import exp
 
-from metrics_layer.sql.names import alias, cast, column, ident, table_alias
+from metrics_layer.sql.names import alias, cast, column, date_literal, ident, table_alias
 
 __all__ = [
     "DIGITS",
@@ -86,7 +86,7 @@ def bounds_select(
 
     def bound(value: dt.date | None, edge: type[exp.Min] | type[exp.Max]) -> exp.Expr:
         if value is not None:
-            return cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
+            return date_literal(value)
         return edge(this=day.copy())
 
     select = exp.Select(
@@ -147,10 +147,7 @@ def spine_last(start: dt.date | None, end: dt.date | None) -> exp.Expr | None:
     """
     if start is None or end is None:
         return None
-    first, last = (
-        cast(exp.Literal.string(d.isoformat()), exp.DataType.Type.DATE) for d in (start, end)
-    )
-    return exp.DateDiff(this=last, expression=first, unit=exp.var("DAY"))
+    return exp.DateDiff(this=date_literal(end), expression=date_literal(start), unit=exp.var("DAY"))
 
 
 def _digit_table(place: int) -> exp.Table:

@@ -15,7 +15,7 @@ from sqlglot import exp
 from metrics_layer.graph.model import CalendarPeriod, Period
 from metrics_layer.spec.models import Grain, WeekStart
 from metrics_layer.sql.calendar import calendar_period, calendar_shift
-from metrics_layer.sql.names import cast
+from metrics_layer.sql.names import cast, date_literal
 
 __all__ = ["IN_DAYS", "IN_MONTHS", "SUB_DAY", "bucket", "in_time_zone", "shift", "within_dates"]
 
@@ -156,14 +156,10 @@ def within_dates(
     """
     day: exp.Expr = cast(expression, exp.DataType.Type.DATE)
     if start is not None and end is not None:
-        return exp.Between(this=day, low=_date(start), high=_date(end))
+        return exp.Between(this=day, low=date_literal(start), high=date_literal(end))
     parts: list[exp.Expr] = []
     if start is not None:
-        parts.append(exp.GTE(this=day, expression=_date(start)))
+        parts.append(exp.GTE(this=day, expression=date_literal(start)))
     if end is not None:
-        parts.append(exp.LTE(this=day.copy(), expression=_date(end)))
+        parts.append(exp.LTE(this=day.copy(), expression=date_literal(end)))
     return exp.and_(*parts) if parts else None
-
-
-def _date(value: dt.date) -> exp.Expr:
-    return cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)

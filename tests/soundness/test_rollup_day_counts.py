@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
-from soundness.literal import LiteralLayer, but, literal_rows, only
+from soundness.literal import ENGINES, LiteralLayer, literal_rows
 
 START, END = dt.date(2026, 3, 18), dt.date(2026, 5, 5)
 FIRST_ROW = dt.date(2026, 3, 1)
@@ -84,10 +84,22 @@ def _expected(grains: tuple[str, ...]) -> dict[tuple[dt.date, ...], tuple[float,
 
 
 GRAINS = [(), ("week",), ("month",), ("quarter",), ("month", "week"), ("fiscal_quarter",)]
+SPARK_GRAINS = [(), ("month", "week")]  # each Spark query takes seconds
 
 
-@pytest.mark.parametrize("engine", but("spark"))
-@pytest.mark.parametrize("grains", GRAINS, ids=lambda g: "+".join(g) or "total")
+def _cases() -> list[object]:
+    """Every engine of ``ENGINES`` (with its marks) with every grouping, Spark with two."""
+    cases = []
+    for entry in ENGINES:
+        param = entry if hasattr(entry, "values") else pytest.param(entry)
+        engine = param.values[0]
+        for grains in SPARK_GRAINS if engine == "spark" else GRAINS:
+            name = f"{engine}-{'+'.join(grains) or 'total'}"
+            cases.append(pytest.param(engine, grains, marks=param.marks, id=name))
+    return cases
+
+
+@pytest.mark.parametrize(("engine", "grains"), _cases())
 def test_bucket_days_are_the_calendar_days_in_the_range(
     literal_layer: LiteralLayer, engine: str, grains: tuple[str, ...]
 ) -> None:
@@ -108,15 +120,6 @@ def test_bucket_days_are_the_calendar_days_in_the_range(
     for key, values in expected.items():
         assert got[key][0] == pytest.approx(values[0], rel=1e-12), key
         assert tuple(got[key][1:]) == values[1:], key
-
-
-@pytest.mark.parametrize("engine", only("spark"))
-@pytest.mark.parametrize("grains", [(), ("month", "week")], ids=["total", "month+week"])
-def test_bucket_days_on_spark(
-    literal_layer: LiteralLayer, engine: str, grains: tuple[str, ...]
-) -> None:
-    """The same on Spark, for two of the groupings (each Spark query takes seconds)."""
-    test_bucket_days_are_the_calendar_days_in_the_range(literal_layer, engine, grains)
 
 
 def _day(value: object) -> dt.date:
