@@ -16,7 +16,13 @@ same driver, session and fetch of every row): the generated one is ``query.state
 compiled SQL the library runs; the hand-written one is ``benchmarks/hand_sql.py`` checked by
 the same statement guard. Per query: one cold run of each, whose rows must be equal (integers
 and decimals exactly, floats within a relative 1e-9; dates compared as ISO days, since SQLite
-returns text), then ``--runs`` warm runs of each, alternating. A difference is printed, listed
+returns text), then warm runs of each, alternating: at least ``--runs`` rounds (default 5), and
+more while the rounds so far took less than ``--budget`` seconds (default 1), up to ``MOST_ROUNDS``,
+so that a query of a few milliseconds, whose single runs move by a third from one to the next, is
+timed some 40 times and one of a second 5 times. The ratio is that of the two medians; beside it
+the middle half (quartiles) of the per-round ratios (each round's generated time over the hand
+query's time of the same round) shows how far one run of the suite can move it. A difference is
+printed, listed
 in the report, and makes the run exit with status 1. On PostgreSQL each generated query and
 its hand-written one are also run once under ``EXPLAIN (ANALYZE, FORMAT JSON)``: the report
 gives each one's worst ratio between a plan node's estimated and actual rows, and for slow
@@ -52,6 +58,20 @@ OTHER_ROWS = 1_000_000
 QUICK_ROWS = 100_000
 COHORT_PERIOD = "weekly_cohort_retention.period"
 SLOW = 1.3
+MOST_ROUNDS = 40
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """How many warm rounds (one run of each SQL) a query gets: at least ``least``, more while
+    the rounds so far took under ``budget`` seconds, never more than ``most``."""
+
+    least: int = 5
+    budget: float = 1.0
+    most: int = MOST_ROUNDS
+
+    def more(self, done: int, seconds: float) -> bool:
+        return done < self.least or (done < self.most and seconds < self.budget)
 
 
 @dataclass
@@ -76,6 +96,18 @@ class Outcome:
             return None
         return statistics.median(self.generated_ms) / statistics.median(self.hand_ms)
 
+    @property
+    def spread(self) -> tuple[float, float] | None:
+        """The first and third quartiles of the per-round ratios (generated over hand-written
+        time of the same round)."""
+        if len(self.generated_ms) < 2 or len(self.generated_ms) != len(self.hand_ms):
+            return None
+        per_round = [g / h for g, h in zip(self.generated_ms, self.hand_ms, strict=True) if h]
+        if len(per_round) < 2:
+            return None
+        first, _, third = statistics.quantiles(per_round, n=4, method="inclusive")
+        return first, third
+
 
 @dataclass
 class EngineRun:
@@ -88,7 +120,7 @@ class EngineRun:
     problem: str | None = None
 
 
-def run_engine(key: str, rows: int, runs: int, kpis: Sequence[str], limit: float) -> EngineRun:
+def run_engine(key: str, rows: int, runs: Rounds, kpis: Sequence[str], limit: float) -> EngineRun:
     """Load ``key``'s copy of the data (once), then time every KPI in every shape."""
     import metrics_layer as ml
 
@@ -113,7 +145,7 @@ def run_engine(key: str, rows: int, runs: int, kpis: Sequence[str], limit: float
     return outcome
 
 
-def _measure(layer: Any, kpi: str, shape: Shape, runs: int, limit: float) -> Outcome:
+def _measure(layer: Any, kpi: str, shape: Shape, runs: Rounds, limit: float) -> Outcome:
     """Time one KPI in one shape. A generated query that runs out of ``limit`` seconds on its
     cold run is reported as such and not repeated (nor explained)."""
     from metrics_layer.errors import UserError
@@ -153,7 +185,8 @@ def _measure(layer: Any, kpi: str, shape: Shape, runs: int, limit: float) -> Out
     result.difference = difference(ours.rows, theirs.rows)
     if result.difference:
         _say(f"!!! {kpi}, {shape.key}: generated and hand-written rows differ: {result.difference}")
-    for _ in range(runs):
+    started = time.perf_counter()
+    while runs.more(len(result.hand_ms), time.perf_counter() - started):
         result.generated_ms.append(fetch(generated, timeout=limit, max_rows=1_000_000).elapsed_ms)
         result.hand_ms.append(fetch(hand, timeout=600, max_rows=1_000_000).elapsed_ms)
     if dialect == "postgres":
@@ -337,7 +370,7 @@ def _operators(node: dict[str, Any]) -> Any:
 # -- report ---------------------------------------------------------------------------------
 
 
-def render(runs_: Sequence[EngineRun], runs: int, seconds: float, command: str) -> str:
+def render(runs_: Sequence[EngineRun], runs: Rounds, seconds: float, command: str) -> str:
     from benchmarks.machine import describe
 
     lines = [
@@ -351,8 +384,11 @@ def render(runs_: Sequence[EngineRun], runs: int, seconds: float, command: str) 
         "`where=\"user.country = 'DE'\"`; *day*: by day over June 2026. Both statements run "
         "through the layer's read-only connection and fetch every row; the generated one is "
         "the compiled SQL (`query.statement()`). One cold run of each, whose rows must be "
-        f"equal, then {runs} warm runs of each, alternating: the medians below. Ratio = "
-        f"generated / hand-written; targets: median <= 1.1x and worst <= {SLOW}x per engine.",
+        f"equal, then warm runs of each, alternating: at least {runs.least} rounds, more while "
+        f"the rounds took under {runs.budget:g} s, at most {runs.most}; the medians below. "
+        "Ratio = generated / hand-written (of the medians); *middle half*: the first and third "
+        "quartiles of the per-round ratios, how far one run of the suite can move the ratio. "
+        f"Targets: median <= 1.1x and worst <= {SLOW}x per engine.",
         "",
         "Machine:",
         "",
@@ -387,26 +423,27 @@ def _engine_section(run: EngineRun) -> list[str]:
         )
     lines += [
         "",
-        "| KPI | shape | rows | generated | hand-written | ratio |",
-        "|---|---|---:|---:|---:|---:|",
+        "| KPI | shape | rows | generated | hand-written | ratio | middle half | rounds |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for o in run.outcomes:
         if o.refused:
-            lines.append(f"| `{o.kpi}` | {o.shape} | refused | | | |")
+            lines.append(f"| `{o.kpi}` | {o.shape} | refused | | | | | |")
             continue
         if o.timed_out is not None:
             lines.append(
                 f"| `{o.kpi}` | {o.shape} | | > {o.timed_out:.0f} s (stopped) "
-                f"| {format_ms(o.hand_ms[0])} | > {o.timed_out * 1000 / o.hand_ms[0]:,.0f}x |"
+                f"| {format_ms(o.hand_ms[0])} | > {o.timed_out * 1000 / o.hand_ms[0]:,.0f}x | | |"
             )
             continue
         if o.ratio is None:
-            lines.append(f"| `{o.kpi}` | {o.shape} | failed | | | |")
+            lines.append(f"| `{o.kpi}` | {o.shape} | failed | | | | | |")
             continue
         flag = " (rows differ)" if o.difference else ""
         lines.append(
             f"| `{o.kpi}` | {o.shape} | {o.rows} | {format_ms(statistics.median(o.generated_ms))} "
-            f"| {format_ms(statistics.median(o.hand_ms))} | {o.ratio:.2f}x{flag} |"
+            f"| {format_ms(statistics.median(o.hand_ms))} | {o.ratio:.2f}x{flag} "
+            f"| {_middle(o)} | {len(o.hand_ms)} |"
         )
     refused = [o for o in run.outcomes if o.refused]
     if refused:
@@ -426,13 +463,19 @@ def _engine_section(run: EngineRun) -> list[str]:
     if slow:
         lines += ["", f"Above {SLOW}x, with the plan step that takes the most time:", ""]
         lines += [
-            f"- `{o.kpi}`, {o.shape}: {o.ratio:.2f}x; {o.dominant or 'no plan read'}"
+            f"- `{o.kpi}`, {o.shape}: {o.ratio:.2f}x (middle half {_middle(o)}); "
+            f"{o.dominant or 'no plan read'}"
             for o in sorted(slow, key=lambda o: -(o.ratio or 0.0))
         ]
     estimated = [o for o in run.outcomes if o.estimate is not None]
     if estimated:
         lines += _estimates(estimated)
     return lines
+
+
+def _middle(o: Outcome) -> str:
+    spread = o.spread
+    return "" if spread is None else f"{spread[0]:.2f}-{spread[1]:.2f}x"
 
 
 def _estimates(outcomes: Sequence[Outcome]) -> list[str]:
@@ -480,10 +523,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--rows", type=int, help="events on every engine (default: 10M on DuckDB, 1M elsewhere)"
     )
-    parser.add_argument("--runs", type=int, default=5, help="warm runs of each SQL (default 5)")
+    parser.add_argument(
+        "--runs", type=int, default=5, help="least warm rounds of each query (default 5)"
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=1.0,
+        help=f"seconds of warm rounds after which no more are run (default 1; at most "
+        f"{MOST_ROUNDS} rounds)",
+    )
     parser.add_argument("--kpis", help="comma-separated KPI names (default: every shipped KPI)")
     parser.add_argument(
-        "--quick", action="store_true", help=f"{QUICK_ROWS:,} events everywhere, 2 warm runs"
+        "--quick", action="store_true", help=f"{QUICK_ROWS:,} events everywhere, 2 warm rounds"
     )
     parser.add_argument(
         "--limit",
@@ -498,9 +550,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown engine {unknown[0]!r}; choose from {', '.join(ENGINES)}")
     kpis = _kpis(parser, args.kpis)
-    runs = 2 if args.quick else args.runs
-    if runs < 1:
+    if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.budget < 0:
+        parser.error("--budget must be 0 or more seconds")
+    runs = (
+        Rounds(2, 0.0)
+        if args.quick
+        else Rounds(args.runs, args.budget, max(args.runs, MOST_ROUNDS))
+    )
     started = time.perf_counter()
     measured = []
     for key in keys:

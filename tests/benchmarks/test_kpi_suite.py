@@ -9,7 +9,7 @@ import pytest
 
 import metrics_layer as ml
 from benchmarks.hand_sql import DIALECTS, HAND_SQL, SHAPES
-from benchmarks.kpi_suite import COHORT_PERIOD, difference
+from benchmarks.kpi_suite import COHORT_PERIOD, Outcome, Rounds, difference
 from metrics_layer.errors import QueryError
 from metrics_layer.safety.statement import verify
 from tests.conftest import DEFINITIONS
@@ -47,3 +47,20 @@ def test_hand_query_gives_the_library_rows_on_the_demo(layer: ml.SemanticLayer, 
         hand = layer.connection.fetch(verify(HAND_SQL[kpi](shape, DIALECTS["duckdb"]), "duckdb"))
         assert len(generated) > 1, f"{kpi}, {shape.key}: too few rows to prove anything"
         assert difference(generated, hand.rows) is None, f"{kpi}, {shape.key}"
+
+
+def test_rounds_go_on_while_under_budget() -> None:
+    rounds = Rounds(least=5, budget=1.0, most=40)
+    assert rounds.more(3, 9.0)  # fewer than the least: always more
+    assert rounds.more(5, 0.5)
+    assert not rounds.more(5, 1.5)
+    assert not rounds.more(40, 0.0)
+
+
+def test_spread_is_the_quartiles_of_per_round_ratios() -> None:
+    outcome = Outcome(
+        "k", "s", generated_ms=[2.0, 12.0, 6.0, 8.0, 4.0], hand_ms=[1.0, 2.0] * 2 + [1.0]
+    )
+    # per round: 2, 6, 6, 4, 4 -> sorted 2, 4, 4, 6, 6: quartiles 4 and 6
+    assert outcome.spread == (4.0, 6.0)
+    assert Outcome("k", "s", generated_ms=[1.0], hand_ms=[1.0]).spread is None
