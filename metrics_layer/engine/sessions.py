@@ -158,10 +158,17 @@ def _duckdb_timed_out(exc: BaseException) -> bool:
 
 
 def _postgres_connect_args(timeout: float) -> dict[str, Any]:
+    """Read-only, the timeout, UTC, and no JIT compilation: PostgreSQL compiles a query once
+    its estimated cost passes ``jit_above_cost``, and the grouped and windowed queries of a
+    metric are estimated far above their cost (a GROUP BY of a month of a timestamp is taken
+    to have as many groups as the timestamp has values): monthly active users by month, 1M
+    events, ran in 0.83 s without JIT and 1.33 s with it, 0.5 s of compiling (docs/engines.md).
+    """
     ms = _milliseconds(timeout)
     return {
         "options": (
-            f"-c default_transaction_read_only=on -c statement_timeout={ms} -c TimeZone=UTC"
+            f"-c default_transaction_read_only=on -c statement_timeout={ms} -c TimeZone=UTC "
+            "-c jit=off"
         ),
         "connect_timeout": 10,
     }

@@ -5,20 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 import metrics_layer as ml
 from metrics_layer.engine.connection import Connection
 
 
-def test_postgres_session_settings(postgres: Connection) -> None:
+def test_postgres_session_settings(postgres: Connection, observer: sqlalchemy.Engine) -> None:
+    with observer.connect() as plain:  # the server's own setting, which the session turns off
+        assert plain.exec_driver_sql("SELECT current_setting('jit')").scalar() == "on"
     fetched = postgres._run(
         "SELECT current_setting('transaction_read_only'), "
         "current_setting('default_transaction_read_only'), current_setting('TimeZone'), "
-        "current_setting('statement_timeout')",
+        "current_setting('statement_timeout'), current_setting('jit')",
         timeout=7,
         max_rows=10,
     )
-    assert fetched.rows == (("on", "on", "UTC", "7s"),)
+    assert fetched.rows == (("on", "on", "UTC", "7s", "off"),)
 
 
 def test_mariadb_session_settings(mariadb: Connection) -> None:
