@@ -120,7 +120,7 @@ class Dialect:
             return f"DATE({day}, '-6 days', 'weekday 1')"
         if self.name == "mysql":
             return f"DATE_SUB({day}, INTERVAL WEEKDAY({day}) DAY)"
-        if self.name == "postgres":
+        if self.name in ("postgres", "spark", "clickhouse"):
             return f"CAST(DATE_TRUNC('week', {day}) AS DATE)"
         return f"CAST({day} - CAST(ISODOW({day}) - 1 AS INTEGER) AS DATE)"
 
@@ -143,7 +143,7 @@ class Dialect:
         """Whole weeks from the Monday ``first`` to the Monday ``later``."""
         if self.name == "sqlite":
             return f"CAST((JULIANDAY({later}) - JULIANDAY({first})) / 7 AS INTEGER)"
-        if self.name == "mysql":
+        if self.name in ("mysql", "spark"):
             return f"DATEDIFF({later}, {first}) DIV 7"
         return f"CAST(({later} - {first}) / 7 AS INTEGER)"
 
@@ -151,13 +151,17 @@ class Dialect:
         """Calendar days from ``first`` to ``last``, both included."""
         if self.name == "sqlite":
             return f"(JULIANDAY({last}) - JULIANDAY({first}) + 1)"
-        if self.name == "mysql":
+        if self.name in ("mysql", "spark"):
             return f"(DATEDIFF({last}, {first}) + 1)"
         return f"({last} - {first} + 1)"
 
     def real(self, value: str) -> str:
         kind = {"sqlite": "REAL", "postgres": "DOUBLE PRECISION"}.get(self.name, "DOUBLE")
         return f"CAST({value} AS {kind})"
+
+    def union(self) -> str:
+        """The set union that removes duplicates (ClickHouse refuses a bare UNION)."""
+        return "UNION DISTINCT" if self.name == "clickhouse" else "UNION"
 
     def least(self, a: str, b: str) -> str:
         return f"MIN({a}, {b})" if self.name == "sqlite" else f"LEAST({a}, {b})"
@@ -171,6 +175,8 @@ DIALECTS = {
     "postgres": Dialect("postgres", schema="metrics_layer_bench"),
     "sqlite": Dialect("sqlite"),
     "mysql": Dialect("mysql"),
+    "clickhouse": Dialect("clickhouse", schema="metrics_layer_bench"),
+    "spark": Dialect("spark", schema="metrics_layer_bench"),
 }
 
 Hand = Callable[[Shape, Dialect], str]
@@ -262,7 +268,7 @@ def net_new_mrr(shape: Shape, d: Dialect) -> str:
     return f"""
         WITH started AS ({part("started_at")}),
         ended AS ({part("ended_at")}),
-        periods AS (SELECT period FROM started UNION SELECT period FROM ended)
+        periods AS (SELECT period FROM started {d.union()} SELECT period FROM ended)
         SELECT p.period, s.mrr - COALESCE(e.mrr, 0)
         FROM periods AS p
         LEFT JOIN started AS s ON s.period = p.period
