@@ -9,6 +9,26 @@ week or month, adding days or months to a date, a floating-point cast) come from
 ``Dialect`` per engine, so the statement read for PostgreSQL is the DuckDB one with those
 fragments swapped (derived plainly, the same joins and groupings on every engine).
 
+What ClickHouse and Spark needed (``DIALECTS`` is keyed by ``layer.connection.dialect``:
+``clickhouse`` for chdb, ``spark`` for a local Spark session; both read the benchmark's tables
+from ``metrics_layer_bench``):
+
+- ClickHouse takes most of the common spellings as they are: ``CAST(x AS DATE)``, a date
+  plus an integer of days, ``date + INTERVAL n MONTH`` (``addMonths``, clamped to the month's
+  end: 2024-01-31 + 1 month is 2024-02-29), ``DATE_TRUNC('week' | 'month', ...)`` (Monday, the
+  first), a date minus a date in days, ``LEAST``/``GREATEST``. A bare ``UNION`` is refused by
+  ClickHouse unless ``union_default_mode`` is set (the layer's session sets it, but sqlglot's
+  ClickHouse parser, and so the statement guard, refuses it): ``Dialect.union`` writes ``UNION
+  DISTINCT`` there, the only new method. The range joins (``ON a.day > x AND a.day <= y``, no
+  equality) run as they are: ClickHouse 25.x and later plans them as an ``IEJoin``. The
+  outer joins rely on the layer's session settings, which the hand queries share:
+  ``join_use_nulls = 1`` (a missing side is NULL, not 0 or ''), so ``COUNT(c.user_id)`` counts
+  matches and ``COALESCE`` sees NULLs, and ``aggregate_functions_null_for_empty = 1``.
+- Spark (ANSI mode, as the layer runs it): a date minus a date is an interval there, so days
+  and weeks between two dates are ``DATEDIFF`` (as on MariaDB); ``date + INTERVAL n MONTH`` is
+  ``add_months``, clamped to the month's end; the week starts on Monday
+  (``DATE_TRUNC('week', ...)``, a timestamp, cast to a date).
+
 The rules written out here, for a period P of the query's grain within [start, end]:
 
 - plain counts, distinct counts and sums: the rows whose time falls in P (the metric's
