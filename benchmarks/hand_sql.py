@@ -20,7 +20,7 @@ from ``metrics_layer_bench``):
   ClickHouse unless ``union_default_mode`` is set (the layer's session sets it, but sqlglot's
   ClickHouse parser, and so the statement guard, refuses it): ``Dialect.union`` writes ``UNION
   DISTINCT`` there, the only new method. The range joins (``ON a.day > x AND a.day <= y``, no
-  equality) run as they are: ClickHouse 25.x and later plans them as an ``IEJoin``. The
+  equality) run as they are: the ClickHouse of chdb (26.9) plans them as an ``IEJoin``. The
   outer joins rely on the layer's session settings, which the hand queries share:
   ``join_use_nulls = 1`` (a missing side is NULL, not 0 or ''), so ``COUNT(c.user_id)`` counts
   matches and ``COALESCE`` sees NULLs, and ``aggregate_functions_null_for_empty = 1``.
