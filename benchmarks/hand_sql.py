@@ -132,7 +132,7 @@ class Dialect:
             return f"DATE_ADD({day}, INTERVAL {months} MONTH)"
         if self.name == "postgres":
             return f"CAST({day} + INTERVAL '{months} month' AS DATE)"
-        return f"CAST({day} + INTERVAL {months} MONTH AS DATE)"
+        return f"CAST({day} + INTERVAL '{months}' MONTH AS DATE)"  # DuckDB: no INTERVAL -1
 
     def week(self, day: str) -> str:
         """The Monday of ``day``'s week."""
