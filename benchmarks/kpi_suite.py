@@ -106,16 +106,19 @@ class EngineRun:
     seconds: float = 0.0
     problem: str | None = None
     when: str = ""  # the run's start, UTC
+    revision: str = ""  # the git revision at its start
     load: tuple[float, float] = (0.0, 0.0)  # the 1-minute load average at its start and end
 
 
 def run_engine(key: str, rows: int, runs: int, kpis: Sequence[str], limit: float) -> EngineRun:
     """Load ``key``'s copy of the data (once), then time every KPI in every shape."""
     import metrics_layer as ml
+    from benchmarks.machine import describe
 
     bench = {**BENCHES, **EXTRA_BENCHES}[key]
     outcome = EngineRun(key, bench.name, rows, runs)
     outcome.when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    outcome.revision = dict(describe(ROOT)).get("git", "?")
     load_at_start = os.getloadavg()[0]
     started = time.perf_counter()
     _, parquet, _ = build(rows)
@@ -534,14 +537,11 @@ def _blocks(section: str) -> tuple[str, dict[str, str]]:
 
 
 def _engine_section(run: EngineRun, command: str) -> list[str]:
-    from benchmarks.machine import describe
-
     load = "reused" if run.load_seconds is None else f"loaded in {run.load_seconds:.0f} s"
-    revision = dict(describe(ROOT)).get("git", "?")
     lines = [
         f"### {run.name}, {run.rows:,} events",
         "",
-        f"Run of {run.when} at git {revision}: `{command}`, {run.runs} warm runs; load "
+        f"Run of {run.when} at git {run.revision}: `{command}`, {run.runs} warm runs; load "
         f"average (1 min) {run.load[0]:.2f} at the engine's start, {run.load[1]:.2f} at its end.",
         "",
     ]
