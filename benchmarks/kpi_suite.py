@@ -107,6 +107,7 @@ class EngineRun:
     problem: str | None = None
     when: str = ""  # the run's start, UTC
     revision: str = ""  # the git revision at its start
+    cpu: str = ""
     load: tuple[float, float] = (0.0, 0.0)  # the 1-minute load average at its start and end
 
 
@@ -118,7 +119,8 @@ def run_engine(key: str, rows: int, runs: int, kpis: Sequence[str], limit: float
     bench = {**BENCHES, **EXTRA_BENCHES}[key]
     outcome = EngineRun(key, bench.name, rows, runs)
     outcome.when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    outcome.revision = dict(describe(ROOT)).get("git", "?")
+    machine = dict(describe(ROOT))
+    outcome.revision, outcome.cpu = machine.get("git", "?"), machine.get("CPU", "?")
     load_at_start = os.getloadavg()[0]
     started = time.perf_counter()
     _, parquet, _ = build(rows)
@@ -471,7 +473,8 @@ def render(runs_: Sequence[EngineRun], command: str) -> str:
         "Written by `python -m benchmarks.kpi_suite` (`make bench-kpis` for DuckDB, "
         "PostgreSQL, SQLite and MariaDB; `make bench-kpis-more` for ClickHouse and Spark), "
         "one subsection per engine, each replaced only by a run of that engine: its first "
-        "line gives the command, date, revision and load average of the run that measured it. "
+        "line gives the command, date, CPU, revision and load average of the run that measured "
+        "it. "
         "`benchmarks/kpi_suite.py` says how, `benchmarks/hand_sql.py` holds the hand-written "
         "queries (one text per KPI and shape, with each engine's date functions swapped in). "
         "Shapes: *month*: by month over 12 whole months (2025-07-01 to 2026-06-30); *week, "
@@ -541,7 +544,7 @@ def _engine_section(run: EngineRun, command: str) -> list[str]:
     lines = [
         f"### {run.name}, {run.rows:,} events",
         "",
-        f"Run of {run.when} at git {run.revision}: `{command}`, {run.runs} warm runs; load "
+        f"Run of {run.when} on {run.cpu} at git {run.revision}: `{command}`, {run.runs} warm runs; load "
         f"average (1 min) {run.load[0]:.2f} at the engine's start, {run.load[1]:.2f} at its end.",
         "",
     ]
