@@ -544,8 +544,9 @@ def _engine_section(run: EngineRun, command: str) -> list[str]:
     lines = [
         f"### {run.name}, {run.rows:,} events",
         "",
-        f"Run of {run.when} on {run.cpu} at git {run.revision}: `{command}`, {run.runs} warm runs; load "
-        f"average (1 min) {run.load[0]:.2f} at the engine's start, {run.load[1]:.2f} at its end.",
+        f"Run of {run.when} on {run.cpu} at git {run.revision}: `{command}`, {run.runs} warm "
+        f"runs; load average (1 min) {run.load[0]:.2f} at the engine's start, "
+        f"{run.load[1]:.2f} at its end.",
         "",
     ]
     if run.problem:
