@@ -5,7 +5,7 @@ careful analyst's, and does it give the same rows?
 ``benchmarks/engines_10m.py`` (the demo with ``--rows`` generated events). By default it runs
 DuckDB at 10M events and PostgreSQL, SQLite and MariaDB at 1M; ClickHouse (embedded chdb, 1M)
 and Spark (a local session, 1M, 3 warm runs instead of 5: each Spark query takes about a second
-however small, so its run takes about half an hour) run when named, ``--engines
+however small, so its run takes 10 to 15 minutes) run when named, ``--engines
 clickhouse,spark`` (``make bench-kpis-more``). ``--rows`` sets one count for all, ``--runs``
 one number of warm runs for all. Every KPI of ``definitions/`` is asked in three shapes
 (``SHAPES`` in ``benchmarks/hand_sql.py``): by month over 12 whole months, by week over 13
