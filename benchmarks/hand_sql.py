@@ -9,6 +9,26 @@ week or month, adding days or months to a date, a floating-point cast) come from
 ``Dialect`` per engine, so the statement read for PostgreSQL is the DuckDB one with those
 fragments swapped (derived plainly, the same joins and groupings on every engine).
 
+What ClickHouse and Spark needed (``DIALECTS`` is keyed by ``layer.connection.dialect``:
+``clickhouse`` for chdb, ``spark`` for a local Spark session; both read the benchmark's tables
+from ``metrics_layer_bench``):
+
+- ClickHouse takes most of the common spellings as they are: ``CAST(x AS DATE)``, a date
+  plus an integer of days, ``date + INTERVAL n MONTH`` (``addMonths``, clamped to the month's
+  end: 2024-01-31 + 1 month is 2024-02-29), ``DATE_TRUNC('week' | 'month', ...)`` (Monday, the
+  first), a date minus a date in days, ``LEAST``/``GREATEST``. A bare ``UNION`` is refused by
+  ClickHouse unless ``union_default_mode`` is set (the layer's session sets it, but sqlglot's
+  ClickHouse parser, and so the statement guard, refuses it): ``Dialect.union`` writes ``UNION
+  DISTINCT`` there, the only new method. The range joins (``ON a.day > x AND a.day <= y``, no
+  equality) run as they are: the ClickHouse of chdb (26.9) plans them as an ``IEJoin``. The
+  outer joins rely on the layer's session settings, which the hand queries share:
+  ``join_use_nulls = 1`` (a missing side is NULL, not 0 or ''), so ``COUNT(c.user_id)`` counts
+  matches and ``COALESCE`` sees NULLs, and ``aggregate_functions_null_for_empty = 1``.
+- Spark (ANSI mode, as the layer runs it): a date minus a date is an interval there, so days
+  and weeks between two dates are ``DATEDIFF`` (as on MariaDB); ``date + INTERVAL n MONTH`` is
+  ``add_months``, clamped to the month's end; the week starts on Monday
+  (``DATE_TRUNC('week', ...)``, a timestamp, cast to a date).
+
 The rules written out here, for a period P of the query's grain within [start, end]:
 
 - plain counts, distinct counts and sums: the rows whose time falls in P (the metric's
@@ -112,7 +132,7 @@ class Dialect:
             return f"DATE_ADD({day}, INTERVAL {months} MONTH)"
         if self.name == "postgres":
             return f"CAST({day} + INTERVAL '{months} month' AS DATE)"
-        return f"CAST({day} + INTERVAL {months} MONTH AS DATE)"
+        return f"CAST({day} + INTERVAL '{months}' MONTH AS DATE)"  # DuckDB: no INTERVAL -1
 
     def week(self, day: str) -> str:
         """The Monday of ``day``'s week."""
@@ -120,7 +140,7 @@ class Dialect:
             return f"DATE({day}, '-6 days', 'weekday 1')"
         if self.name == "mysql":
             return f"DATE_SUB({day}, INTERVAL WEEKDAY({day}) DAY)"
-        if self.name == "postgres":
+        if self.name in ("postgres", "spark", "clickhouse"):
             return f"CAST(DATE_TRUNC('week', {day}) AS DATE)"
         return f"CAST({day} - CAST(ISODOW({day}) - 1 AS INTEGER) AS DATE)"
 
@@ -143,7 +163,7 @@ class Dialect:
         """Whole weeks from the Monday ``first`` to the Monday ``later``."""
         if self.name == "sqlite":
             return f"CAST((JULIANDAY({later}) - JULIANDAY({first})) / 7 AS INTEGER)"
-        if self.name == "mysql":
+        if self.name in ("mysql", "spark"):
             return f"DATEDIFF({later}, {first}) DIV 7"
         return f"CAST(({later} - {first}) / 7 AS INTEGER)"
 
@@ -151,13 +171,17 @@ class Dialect:
         """Calendar days from ``first`` to ``last``, both included."""
         if self.name == "sqlite":
             return f"(JULIANDAY({last}) - JULIANDAY({first}) + 1)"
-        if self.name == "mysql":
+        if self.name in ("mysql", "spark"):
             return f"(DATEDIFF({last}, {first}) + 1)"
         return f"({last} - {first} + 1)"
 
     def real(self, value: str) -> str:
         kind = {"sqlite": "REAL", "postgres": "DOUBLE PRECISION"}.get(self.name, "DOUBLE")
         return f"CAST({value} AS {kind})"
+
+    def union(self) -> str:
+        """The set union that removes duplicates (ClickHouse refuses a bare UNION)."""
+        return "UNION DISTINCT" if self.name == "clickhouse" else "UNION"
 
     def least(self, a: str, b: str) -> str:
         return f"MIN({a}, {b})" if self.name == "sqlite" else f"LEAST({a}, {b})"
@@ -171,6 +195,8 @@ DIALECTS = {
     "postgres": Dialect("postgres", schema="metrics_layer_bench"),
     "sqlite": Dialect("sqlite"),
     "mysql": Dialect("mysql"),
+    "clickhouse": Dialect("clickhouse", schema="metrics_layer_bench"),
+    "spark": Dialect("spark", schema="metrics_layer_bench"),
 }
 
 Hand = Callable[[Shape, Dialect], str]
@@ -262,7 +288,7 @@ def net_new_mrr(shape: Shape, d: Dialect) -> str:
     return f"""
         WITH started AS ({part("started_at")}),
         ended AS ({part("ended_at")}),
-        periods AS (SELECT period FROM started UNION SELECT period FROM ended)
+        periods AS (SELECT period FROM started {d.union()} SELECT period FROM ended)
         SELECT p.period, s.mrr - COALESCE(e.mrr, 0)
         FROM periods AS p
         LEFT JOIN started AS s ON s.period = p.period

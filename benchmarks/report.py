@@ -9,7 +9,14 @@ from pathlib import Path
 from benchmarks.profiling import Profile
 from benchmarks.timing import Part, Target, format_ms
 
-__all__ = ["MAIN_SECTION", "TEN_M_SECTION", "comparison", "render", "write_section"]
+__all__ = [
+    "MAIN_SECTION",
+    "TEN_M_SECTION",
+    "comparison",
+    "read_section",
+    "render",
+    "write_section",
+]
 
 MAIN_SECTION = "results"
 TEN_M_SECTION = "results-10m"
@@ -91,6 +98,14 @@ def comparison(values: dict[str, float]) -> list[str]:
         "cases a-c) | ~3.0 ms | ~1.4 ms |",
         "",
     ]
+
+
+def read_section(path: Path, name: str) -> str | None:
+    """The text of section ``name`` of ``path`` (without its markers), or None."""
+    start, end = _markers(name)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    found = re.search(re.escape(start) + r"\n(.*?)" + re.escape(end), text, re.DOTALL)
+    return found.group(1) if found else None
 
 
 def write_section(path: Path, name: str, body: str) -> None:
