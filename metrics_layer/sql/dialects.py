@@ -43,6 +43,7 @@ from metrics_layer.sql.sqlite import (
     sqlite_decimal_cast,
     sqlite_inner_join_order,
     sqlite_one_date_call,
+    sqlite_range_joined_first,
     sqlite_truncate,
 )
 
@@ -717,6 +718,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         acts_on(exp.Anonymous, exp.Cast, exp.Date)(sqlite_one_date_call),
         sqlite_inner_join_order,
         starts_with_prefix,
+        each_node(acts_on(exp.CTE)(sqlite_range_joined_first)),
     ),
     "clickhouse": (
         acts_on(exp.ConvertTimezone)(clickhouse_local_time),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-__all__ = ["CORRELATED", "LATEST", "Alternative", "holds", "kinds_in", "release"]
+__all__ = ["CORRELATED", "LATEST", "RANGE_JOINED", "Alternative", "holds", "kinds_in", "release"]
 
 # Key in a conversion relation's ``meta``: the same rows with each entity's conversions looked
 # up by correlated subqueries, for the engines that run them well (``sql/dialects.py``).
@@ -20,6 +20,9 @@ CORRELATED = "correlated"
 # Key in the ``meta`` of a ``MAX`` of every row's day: the day of the latest time instead, for
 # the engines whose times are typed values (``sql/dialects.py``: ``latest_of_typed_times``).
 LATEST = "latest"
+# Key in the ``meta`` of a window's points (``sql/windows.py``), read once, on the outer side
+# of a LEFT JOIN on a range: SQLite computes them first only when told (``sql/sqlite.py``).
+RANGE_JOINED = "range_joined"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ For an aggregation ``N`` with a window (``metrics_layer.planner.plan.Window``):
   ``N_changes`` (their sum per day) instead;
 - ``N_average`` (average over a period's days) and ``N_filled`` (every period of the spine,
   when nothing but time is grouped), where needed; the last of these stages is named
-  ``N_window``.
+  ``N_window``. Grouped by time alone with a window bounded on both sides, ``N_ends`` joins
+  the days to the points (LEFT JOIN on the window's range) and is itself ``N_window``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from metrics_layer.planner.plan import Aggregation, Window
 from metrics_layer.spec.models import Agg, Grain, Rollup
 from metrics_layer.sql.calendar import CalendarLookup, in_calendar
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
+from metrics_layer.sql.nodes import RANGE_JOINED
 from metrics_layer.sql.spine import SPINE_DAY, bounds_select, days_select, spine_last
 from metrics_layer.sql.time import shift
 
@@ -89,12 +91,29 @@ def window_ctes(
     # Stages after the points; the last one is named ``N_window`` (the planner refers to it).
     stages: list[tuple[str, exp.Select]] = []
     values = f"{name}_ends"
+    # Grouped by time alone, each point's window is joined to it (LEFT JOIN): every point is a
+    # row, with no values where its window holds none, and the points are read once. Engines
+    # that plan a CTE again at each reference (MariaDB, ClickHouse, Spark) built the points,
+    # and the day spine under them, twice when a later stage joined the points to the values.
+    # Only for a window bounded on both sides (ClickHouse joins on a range, but refuses a join
+    # on one inequality), and not for a distinct count of the days' values, which joined so
+    # would count 0 values, not NULL, for a point without days.
+    if _by_changes(window):
+        bounded = window.to_grain is not None
+    else:
+        bounded = window.agg is not Agg.COUNT_DISTINCT and (
+            window.span is not None or window.to_grain is not None
+        )
+    every_point = bool(times) and not others and window.edge is not Rollup.AVERAGE and bounded
+    if every_point:
+        ctes[-1].this.meta[RANGE_JOINED] = True
     if _by_changes(window):
         changes = f"{name}_changes"
         ctes.extend(_change_ctes(window, name, others))
-        stages.append((values, _counted(window, changes, points, others, column_alias)))
+        counted = _counted(window, changes, points, others, column_alias, every_point)
+        stages.append((values, counted))
     else:
-        stages.append((values, _windows(window, name, points, others, column_alias)))
+        stages.append((values, _windows(window, name, points, others, column_alias, every_point)))
     keys = points
     if window.edge is Rollup.AVERAGE:
         period_days = f"{name}_period_days"
@@ -110,7 +129,7 @@ def window_ctes(
             (averaged, _average(window, values, period_days, times, others, column_alias))
         )
         values, keys = averaged, period_days
-    if times and not others:
+    if times and not others and not every_point:
         select = exp.Select(
             expressions=[*(column(t, keys) for t in times), column(column_alias, values)]
         ).from_(exp.Table(this=ident(keys)), copy=False)
@@ -203,9 +222,16 @@ def _window_start(window: Window, points: str) -> exp.Expr:
 
 
 def _windows(
-    window: Window, daily: str, points: str, others: list[str], column_alias: str
+    window: Window,
+    daily: str,
+    points: str,
+    others: list[str],
+    column_alias: str,
+    every_point: bool,
 ) -> exp.Select:
-    """Each point's window: the partials of its days combined."""
+    """Each point's window: the partials of its days combined (with ``every_point``, a row for
+    each point, NULL where the window holds no day: every combination below is NULL over no
+    rows, but a distinct count, which is never joined so)."""
     times = [a for a, _ in window.periods]
     end = column(END, points)
     day = column(DAY, daily)
@@ -223,8 +249,7 @@ def _windows(
     select = exp.Select(
         expressions=[*(k.copy() for k in keys), alias(_combine(window, daily), column_alias)]
     ).from_(exp.Table(this=ident(points)), copy=False)
-    select.append("joins", exp.Join(this=exp.Table(this=ident(daily)), kind="CROSS"))
-    select = select.where(exp.and_(*inside, copy=False), copy=False)
+    _join_inside(select, daily, inside, every_point)
     if keys:
         select = select.group_by(*keys, copy=False)
     return select
@@ -325,10 +350,15 @@ def _change_ctes(window: Window, daily: str, others: list[str]) -> list[exp.CTE]
 
 
 def _counted(
-    window: Window, changes: str, points: str, others: list[str], column_alias: str
+    window: Window,
+    changes: str,
+    points: str,
+    others: list[str],
+    column_alias: str,
+    every_point: bool,
 ) -> exp.Select:
     """Each point's distinct count: the changes up to its day (from its period's first day,
-    for grain-to-date)."""
+    for grain-to-date); with ``every_point``, a row for each point (NULL without changes)."""
     times = [a for a, _ in window.periods]
     end = column(END, points)
     mark = column(MARK, changes)
@@ -342,8 +372,7 @@ def _counted(
     select = exp.Select(expressions=[*(k.copy() for k in keys), alias(total, column_alias)]).from_(
         exp.Table(this=ident(points)), copy=False
     )
-    select.append("joins", exp.Join(this=exp.Table(this=ident(changes)), kind="CROSS"))
-    select = select.where(exp.and_(*inside, copy=False), copy=False)
+    _join_inside(select, changes, inside, every_point)
     if keys:
         select = select.group_by(*keys, copy=False)
     if others:
@@ -352,6 +381,19 @@ def _counted(
             exp.GT(this=total.copy(), expression=exp.Literal.number(0)), copy=False
         )
     return select
+
+
+def _join_inside(select: exp.Select, rows: str, inside: list[exp.Expr], every_point: bool) -> None:
+    """Join ``rows`` to the points of ``select`` where ``inside`` holds: a LEFT JOIN on it when
+    every point is a row of the result, else a CROSS JOIN filtered by it."""
+    condition = exp.and_(*inside, copy=False)
+    if every_point:
+        select.append(
+            "joins", exp.Join(this=exp.Table(this=ident(rows)), on=condition, side="LEFT")
+        )
+        return
+    select.append("joins", exp.Join(this=exp.Table(this=ident(rows)), kind="CROSS"))
+    select.set("where", exp.Where(this=condition))
 
 
 def _over(template: exp.Expr, day: exp.Expr) -> exp.Expr:

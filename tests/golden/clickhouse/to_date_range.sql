@@ -69,24 +69,16 @@ WITH spine_digits AS (
   FROM subscriptions_new_mrr_month_to_date_days
   GROUP BY
     CAST(dateTrunc('MONTH', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32))
-), subscriptions_new_mrr_month_to_date_ends AS (
+), subscriptions_new_mrr_month_to_date_window AS (
   SELECT
     subscriptions_new_mrr_month_to_date_points.metric_time__month,
     SUM(subscriptions_new_mrr_month_to_date.part) AS new_mrr
   FROM subscriptions_new_mrr_month_to_date_points
-  CROSS JOIN subscriptions_new_mrr_month_to_date
-  WHERE
-    subscriptions_new_mrr_month_to_date.metric_day <= subscriptions_new_mrr_month_to_date_points.window_end
+  LEFT JOIN subscriptions_new_mrr_month_to_date
+    ON subscriptions_new_mrr_month_to_date.metric_day <= subscriptions_new_mrr_month_to_date_points.window_end
     AND subscriptions_new_mrr_month_to_date.metric_day >= subscriptions_new_mrr_month_to_date_points.window_start
   GROUP BY
     subscriptions_new_mrr_month_to_date_points.metric_time__month
-), subscriptions_new_mrr_month_to_date_window AS (
-  SELECT
-    subscriptions_new_mrr_month_to_date_points.metric_time__month,
-    subscriptions_new_mrr_month_to_date_ends.new_mrr
-  FROM subscriptions_new_mrr_month_to_date_points
-  LEFT JOIN subscriptions_new_mrr_month_to_date_ends
-    ON subscriptions_new_mrr_month_to_date_points.metric_time__month = subscriptions_new_mrr_month_to_date_ends.metric_time__month
 ), subscriptions_new_mrr_retail_year_to_date AS (
   SELECT
     CAST(subscriptions.started_at AS Nullable(Date32)) AS metric_day,
@@ -131,26 +123,18 @@ WITH spine_digits AS (
   FROM subscriptions_new_mrr_retail_year_to_date_days
   GROUP BY
     CAST(dateTrunc('MONTH', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32))
-), subscriptions_new_mrr_retail_year_to_date_ends AS (
+), subscriptions_new_mrr_retail_year_to_date_window AS (
   SELECT
     subscriptions_new_mrr_retail_year_to_date_points.metric_time__month,
     SUM(subscriptions_new_mrr_retail_year_to_date.part) AS new_mrr
   FROM subscriptions_new_mrr_retail_year_to_date_points
   LEFT JOIN retail_calendar AS calendar_1
     ON calendar_1."day" = CAST(subscriptions_new_mrr_retail_year_to_date_points.window_end AS Nullable(Date32))
-  CROSS JOIN subscriptions_new_mrr_retail_year_to_date
-  WHERE
-    subscriptions_new_mrr_retail_year_to_date.metric_day <= subscriptions_new_mrr_retail_year_to_date_points.window_end
+  LEFT JOIN subscriptions_new_mrr_retail_year_to_date
+    ON subscriptions_new_mrr_retail_year_to_date.metric_day <= subscriptions_new_mrr_retail_year_to_date_points.window_end
     AND subscriptions_new_mrr_retail_year_to_date.metric_day >= calendar_1.retail_year
   GROUP BY
     subscriptions_new_mrr_retail_year_to_date_points.metric_time__month
-), subscriptions_new_mrr_retail_year_to_date_window AS (
-  SELECT
-    subscriptions_new_mrr_retail_year_to_date_points.metric_time__month,
-    subscriptions_new_mrr_retail_year_to_date_ends.new_mrr
-  FROM subscriptions_new_mrr_retail_year_to_date_points
-  LEFT JOIN subscriptions_new_mrr_retail_year_to_date_ends
-    ON subscriptions_new_mrr_retail_year_to_date_points.metric_time__month = subscriptions_new_mrr_retail_year_to_date_ends.metric_time__month
 )
 SELECT
   subscriptions_new_mrr_month_to_date_window.metric_time__month AS metric_time__month,

@@ -63,7 +63,7 @@ WITH spine_digits AS (
   ) AS spine_offsets
   WHERE
     spine_offsets.n <= CAST((JULIANDAY(DATE('2026-06-30')) - JULIANDAY(DATE('2025-07-01'))) AS INTEGER)
-), subscriptions_new_mrr_month_to_date_points AS (
+), subscriptions_new_mrr_month_to_date_points AS MATERIALIZED (
   SELECT
     DATE(spine_day, 'start of month') AS metric_time__month,
     MAX(subscriptions_new_mrr_month_to_date_days.spine_day) AS window_end,
@@ -71,24 +71,16 @@ WITH spine_digits AS (
   FROM subscriptions_new_mrr_month_to_date_days
   GROUP BY
     DATE(spine_day, 'start of month')
-), subscriptions_new_mrr_month_to_date_ends AS (
+), subscriptions_new_mrr_month_to_date_window AS (
   SELECT
     subscriptions_new_mrr_month_to_date_points.metric_time__month,
     SUM(subscriptions_new_mrr_month_to_date.part) AS new_mrr
   FROM subscriptions_new_mrr_month_to_date_points
-  CROSS JOIN subscriptions_new_mrr_month_to_date
-  WHERE
-    subscriptions_new_mrr_month_to_date.metric_day <= subscriptions_new_mrr_month_to_date_points.window_end
+  LEFT JOIN subscriptions_new_mrr_month_to_date
+    ON subscriptions_new_mrr_month_to_date.metric_day <= subscriptions_new_mrr_month_to_date_points.window_end
     AND subscriptions_new_mrr_month_to_date.metric_day >= subscriptions_new_mrr_month_to_date_points.window_start
   GROUP BY
     subscriptions_new_mrr_month_to_date_points.metric_time__month
-), subscriptions_new_mrr_month_to_date_window AS (
-  SELECT
-    subscriptions_new_mrr_month_to_date_points.metric_time__month,
-    subscriptions_new_mrr_month_to_date_ends.new_mrr
-  FROM subscriptions_new_mrr_month_to_date_points
-  LEFT JOIN subscriptions_new_mrr_month_to_date_ends
-    ON subscriptions_new_mrr_month_to_date_points.metric_time__month = subscriptions_new_mrr_month_to_date_ends.metric_time__month
 ), subscriptions_new_mrr_retail_year_to_date AS (
   SELECT
     DATE(subscriptions.started_at) AS metric_day,
@@ -130,33 +122,25 @@ WITH spine_digits AS (
   ) AS spine_offsets
   WHERE
     spine_offsets.n <= CAST((JULIANDAY(DATE('2026-06-30')) - JULIANDAY(DATE('2025-07-01'))) AS INTEGER)
-), subscriptions_new_mrr_retail_year_to_date_points AS (
+), subscriptions_new_mrr_retail_year_to_date_points AS MATERIALIZED (
   SELECT
     DATE(spine_day, 'start of month') AS metric_time__month,
     MAX(subscriptions_new_mrr_retail_year_to_date_days.spine_day) AS window_end
   FROM subscriptions_new_mrr_retail_year_to_date_days
   GROUP BY
     DATE(spine_day, 'start of month')
-), subscriptions_new_mrr_retail_year_to_date_ends AS (
+), subscriptions_new_mrr_retail_year_to_date_window AS (
   SELECT
     subscriptions_new_mrr_retail_year_to_date_points.metric_time__month,
     SUM(subscriptions_new_mrr_retail_year_to_date.part) AS new_mrr
   FROM subscriptions_new_mrr_retail_year_to_date_points
   LEFT JOIN retail_calendar AS calendar_1
     ON calendar_1."day" = DATE(subscriptions_new_mrr_retail_year_to_date_points.window_end)
-  CROSS JOIN subscriptions_new_mrr_retail_year_to_date
-  WHERE
-    subscriptions_new_mrr_retail_year_to_date.metric_day <= subscriptions_new_mrr_retail_year_to_date_points.window_end
+  LEFT JOIN subscriptions_new_mrr_retail_year_to_date
+    ON subscriptions_new_mrr_retail_year_to_date.metric_day <= subscriptions_new_mrr_retail_year_to_date_points.window_end
     AND subscriptions_new_mrr_retail_year_to_date.metric_day >= calendar_1.retail_year
   GROUP BY
     subscriptions_new_mrr_retail_year_to_date_points.metric_time__month
-), subscriptions_new_mrr_retail_year_to_date_window AS (
-  SELECT
-    subscriptions_new_mrr_retail_year_to_date_points.metric_time__month,
-    subscriptions_new_mrr_retail_year_to_date_ends.new_mrr
-  FROM subscriptions_new_mrr_retail_year_to_date_points
-  LEFT JOIN subscriptions_new_mrr_retail_year_to_date_ends
-    ON subscriptions_new_mrr_retail_year_to_date_points.metric_time__month = subscriptions_new_mrr_retail_year_to_date_ends.metric_time__month
 )
 SELECT
   subscriptions_new_mrr_month_to_date_window.metric_time__month AS metric_time__month,
