@@ -124,17 +124,31 @@ COMPILER_NODES: tuple[type[exp.Expr], ...] = (exp.Distinct, exp.WithinGroup, exp
 # Node kinds the compiler emits for one dialect only, as that dialect's parser reads them back:
 # Spark's exact PERCENTILE (sql/dialects.py ``exact_percentile``) is a Quantile there.
 # Spark's day spine (sql/spine.py ``spark_day_spine``) is EXPLODE(SEQUENCE(first, last)).
+# ClickHouse's day spine (sql/spine.py ``clickhouse_day_spine``) is arrayJoin(arrayMap(n ->
+# addDays(first, n), range(toUInt32(days + 1)))): an Explode of a Transform with a Lambda.
 _SPARK_NODES = (exp.Quantile, exp.Explode, exp.GenerateSeries)
 COMPILER_DIALECT_NODES: dict[str, tuple[type[exp.Expr], ...]] = {
     "spark": _SPARK_NODES,
     "spark2": _SPARK_NODES,
     "databricks": _SPARK_NODES,
+    "clickhouse": (exp.Explode, exp.Transform, exp.Lambda),
 }
 
 # Functions sqlglot does not model, by upper-case name: MySQL's week start and first day of a
-# year, Snowflake's ISO weekday, Spark's and ClickHouse's exact percentiles, SQLite's DATE().
+# year, Snowflake's ISO weekday, Spark's and ClickHouse's exact percentiles, SQLite's DATE(),
+# and ClickHouse's day spine (range, toUInt32, addDays).
 COMPILER_ANONYMOUS: frozenset[str] = frozenset(
-    {"WEEKDAY", "MAKEDATE", "DAYOFWEEKISO", "PERCENTILE", "QUANTILEEXACTINCLUSIVE", "DATE"}
+    {
+        "WEEKDAY",
+        "MAKEDATE",
+        "DAYOFWEEKISO",
+        "PERCENTILE",
+        "QUANTILEEXACTINCLUSIVE",
+        "DATE",
+        "RANGE",
+        "TOUINT32",
+        "ADDDAYS",
+    }
 )
 
 # Node kinds that are never part of a query: statements and what only statements contain.

@@ -37,7 +37,7 @@ from metrics_layer.sql.parts import (
     sqlite_date_part,
     trino_date_part,
 )
-from metrics_layer.sql.spine import spark_day_spine
+from metrics_layer.sql.spine import clickhouse_day_spine, spark_day_spine
 from metrics_layer.sql.sqlite import (
     sqlite_calendar_months,
     sqlite_decimal_cast,
@@ -729,6 +729,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         clickhouse_round,
         acts_on(exp.WithinGroup)(clickhouse_percentile),
         latest_of_typed_times,
+        acts_on(exp.Select)(clickhouse_day_spine),
     ),
     "spark": (
         exact_percentile,

@@ -27,6 +27,7 @@ __all__ = [
     "LAST_DAY",
     "SPINE_DAY",
     "bounds_select",
+    "clickhouse_day_spine",
     "days_select",
     "digits_cte",
     "spark_day_spine",
@@ -184,3 +185,38 @@ def spark_day_spine(node: exp.Expr) -> exp.Expr:
     return select.where(
         exp.LTE(this=column(FIRST_DAY, bounds), expression=column(LAST_DAY, bounds)), copy=False
     )
+
+
+def clickhouse_day_spine(node: exp.Expr) -> exp.Expr:
+    """ClickHouse plans a CTE again at each reference and builds the table of digits from ten
+    one-row SELECTs each time (11 ms of a month-to-date query whose hand-written form takes 7):
+    generate the days from an array of offsets instead, ``arrayJoin`` of ``range``, only as
+    many as the bounds span.
+
+    >>> print(clickhouse_day_spine(days_select("b", 3)).sql("clickhouse", pretty=True))
+    SELECT
+      arrayJoin(
+        arrayMap(
+          n -> addDays(b.first_day, n),
+          range(toUInt32(DATE_DIFF(DAY, b.first_day, b.last_day) + 1))
+        )
+      ) AS spine_day
+    FROM b
+    WHERE
+      b.first_day <= b.last_day
+    """
+    bounds = node.meta.get(SPINE) if isinstance(node, exp.Select) else None
+    if bounds is None:
+        return node
+    first, last = column(FIRST_DAY, bounds), column(LAST_DAY, bounds)
+    span = exp.DateDiff(this=last.copy(), expression=first.copy(), unit=exp.Var(this="DAY"))
+    count = exp.Add(this=span, expression=exp.Literal.number(1))
+    offsets = exp.Anonymous(
+        this="range", expressions=[exp.Anonymous(this="toUInt32", expressions=[count])]
+    )
+    offset = exp.to_identifier("n")
+    day = exp.Anonymous(this="addDays", expressions=[first.copy(), offset.copy()])
+    days = exp.Transform(this=offsets, expression=exp.Lambda(this=day, expressions=[offset]))
+    select = exp.Select(expressions=[alias(exp.Explode(this=days), SPINE_DAY)])
+    select = select.from_(exp.Table(this=ident(bounds)), copy=False)
+    return select.where(exp.LTE(this=first, expression=last), copy=False)

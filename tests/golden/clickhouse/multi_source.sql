@@ -53,27 +53,19 @@ WITH users_agg AS (
   FROM events AS events
 ), events_per_day_periods_days AS (
   SELECT
-    CAST(DATE_ADD(
-      DAY,
-      spine_offsets.n,
-      CAST(events_per_day_periods_bounds.first_day AS Nullable(Date32))
-    ) AS Nullable(Date32)) AS spine_day
+    arrayJoin(
+      arrayMap(
+        n -> addDays(events_per_day_periods_bounds.first_day, n),
+        range(
+          toUInt32(
+            DATE_DIFF(DAY, events_per_day_periods_bounds.first_day, events_per_day_periods_bounds.last_day) + 1
+          )
+        )
+      )
+    ) AS spine_day
   FROM events_per_day_periods_bounds
-  CROSS JOIN (
-    SELECT
-      d0.n + d1.n * 10 + d2.n * 100 + d3.n * 1000 + d4.n * 10000 AS n
-    FROM spine_digits AS d0
-    CROSS JOIN spine_digits AS d1
-    CROSS JOIN spine_digits AS d2
-    CROSS JOIN spine_digits AS d3
-    CROSS JOIN spine_digits AS d4
-  ) AS spine_offsets
   WHERE
-    CAST(DATE_ADD(
-      DAY,
-      spine_offsets.n,
-      CAST(events_per_day_periods_bounds.first_day AS Nullable(Date32))
-    ) AS Nullable(Date32)) <= events_per_day_periods_bounds.last_day
+    events_per_day_periods_bounds.first_day <= events_per_day_periods_bounds.last_day
 ), events_per_day_periods AS (
   SELECT
     CAST(dateTrunc('MONTH', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,

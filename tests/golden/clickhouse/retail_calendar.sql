@@ -69,27 +69,23 @@ WITH subscriptions_agg AS (
   FROM subscriptions_new_mrr_retail_year_to_date
 ), subscriptions_new_mrr_retail_year_to_date_days AS (
   SELECT
-    CAST(DATE_ADD(
-      DAY,
-      spine_offsets.n,
-      CAST(subscriptions_new_mrr_retail_year_to_date_bounds.first_day AS Nullable(Date32))
-    ) AS Nullable(Date32)) AS spine_day
+    arrayJoin(
+      arrayMap(
+        n -> addDays(subscriptions_new_mrr_retail_year_to_date_bounds.first_day, n),
+        range(
+          toUInt32(
+            DATE_DIFF(
+              DAY,
+              subscriptions_new_mrr_retail_year_to_date_bounds.first_day,
+              subscriptions_new_mrr_retail_year_to_date_bounds.last_day
+            ) + 1
+          )
+        )
+      )
+    ) AS spine_day
   FROM subscriptions_new_mrr_retail_year_to_date_bounds
-  CROSS JOIN (
-    SELECT
-      d0.n + d1.n * 10 + d2.n * 100 + d3.n * 1000 + d4.n * 10000 AS n
-    FROM spine_digits AS d0
-    CROSS JOIN spine_digits AS d1
-    CROSS JOIN spine_digits AS d2
-    CROSS JOIN spine_digits AS d3
-    CROSS JOIN spine_digits AS d4
-  ) AS spine_offsets
   WHERE
-    CAST(DATE_ADD(
-      DAY,
-      spine_offsets.n,
-      CAST(subscriptions_new_mrr_retail_year_to_date_bounds.first_day AS Nullable(Date32))
-    ) AS Nullable(Date32)) <= subscriptions_new_mrr_retail_year_to_date_bounds.last_day
+    subscriptions_new_mrr_retail_year_to_date_bounds.first_day <= subscriptions_new_mrr_retail_year_to_date_bounds.last_day
 ), subscriptions_new_mrr_retail_year_to_date_points AS (
   SELECT
     calendar_1.retail_month AS metric_time__retail_month,

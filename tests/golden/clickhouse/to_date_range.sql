@@ -43,21 +43,23 @@ WITH spine_digits AS (
     CAST('2026-06-30' AS Nullable(Date32)) AS last_day
 ), subscriptions_new_mrr_month_to_date_days AS (
   SELECT
-    CAST(DATE_ADD(
-      DAY,
-      spine_offsets.n,
-      CAST(subscriptions_new_mrr_month_to_date_bounds.first_day AS Nullable(Date32))
-    ) AS Nullable(Date32)) AS spine_day
+    arrayJoin(
+      arrayMap(
+        n -> addDays(subscriptions_new_mrr_month_to_date_bounds.first_day, n),
+        range(
+          toUInt32(
+            DATE_DIFF(
+              DAY,
+              subscriptions_new_mrr_month_to_date_bounds.first_day,
+              subscriptions_new_mrr_month_to_date_bounds.last_day
+            ) + 1
+          )
+        )
+      )
+    ) AS spine_day
   FROM subscriptions_new_mrr_month_to_date_bounds
-  CROSS JOIN (
-    SELECT
-      d0.n + d1.n * 10 + d2.n * 100 AS n
-    FROM spine_digits AS d0
-    CROSS JOIN spine_digits AS d1
-    CROSS JOIN spine_digits AS d2
-  ) AS spine_offsets
   WHERE
-    spine_offsets.n <= DATE_DIFF(DAY, CAST('2025-07-01' AS Nullable(Date32)), CAST('2026-06-30' AS Nullable(Date32)))
+    subscriptions_new_mrr_month_to_date_bounds.first_day <= subscriptions_new_mrr_month_to_date_bounds.last_day
 ), subscriptions_new_mrr_month_to_date_points AS (
   SELECT
     CAST(dateTrunc('MONTH', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
@@ -101,21 +103,23 @@ WITH spine_digits AS (
     CAST('2026-06-30' AS Nullable(Date32)) AS last_day
 ), subscriptions_new_mrr_retail_year_to_date_days AS (
   SELECT
-    CAST(DATE_ADD(
-      DAY,
-      spine_offsets.n,
-      CAST(subscriptions_new_mrr_retail_year_to_date_bounds.first_day AS Nullable(Date32))
-    ) AS Nullable(Date32)) AS spine_day
+    arrayJoin(
+      arrayMap(
+        n -> addDays(subscriptions_new_mrr_retail_year_to_date_bounds.first_day, n),
+        range(
+          toUInt32(
+            DATE_DIFF(
+              DAY,
+              subscriptions_new_mrr_retail_year_to_date_bounds.first_day,
+              subscriptions_new_mrr_retail_year_to_date_bounds.last_day
+            ) + 1
+          )
+        )
+      )
+    ) AS spine_day
   FROM subscriptions_new_mrr_retail_year_to_date_bounds
-  CROSS JOIN (
-    SELECT
-      d0.n + d1.n * 10 + d2.n * 100 AS n
-    FROM spine_digits AS d0
-    CROSS JOIN spine_digits AS d1
-    CROSS JOIN spine_digits AS d2
-  ) AS spine_offsets
   WHERE
-    spine_offsets.n <= DATE_DIFF(DAY, CAST('2025-07-01' AS Nullable(Date32)), CAST('2026-06-30' AS Nullable(Date32)))
+    subscriptions_new_mrr_retail_year_to_date_bounds.first_day <= subscriptions_new_mrr_retail_year_to_date_bounds.last_day
 ), subscriptions_new_mrr_retail_year_to_date_points AS (
   SELECT
     CAST(dateTrunc('MONTH', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
