@@ -418,11 +418,10 @@ _FIELD_EXAMPLES = {"replaced_by": "'replaced_by: <metric>'", "sunset": "'sunset:
 
 
 def _replacement(graph: Graph, metric: Metric, target: str) -> Iterator[Diagnostic]:
-    place = _metric_place(graph, metric.name, "replaced_by")
     if target == metric.name:
         yield _diagnostic(
             "deprecation",
-            place,
+            _metric_place(graph, metric.name, "replaced_by"),
             f"deprecated metric '{metric.name}' is replaced by itself",
             "name the metric its users should move to in 'replaced_by'",
         )
@@ -432,7 +431,7 @@ def _replacement(graph: Graph, metric: Metric, target: str) -> Iterator[Diagnost
         names = [n for n in graph.current if n != metric.name]
         yield _diagnostic(
             "deprecation",
-            place,
+            _metric_place(graph, metric.name, "replaced_by"),
             f"'replaced_by: {target}' of metric '{metric.name}' names no metric."
             f"{did_you_mean(target, names)}",
             "name an existing metric in 'replaced_by'",
@@ -452,7 +451,7 @@ def _replacement(graph: Graph, metric: Metric, target: str) -> Iterator[Diagnost
         )
         yield _diagnostic(
             "deprecation",
-            place,
+            _metric_place(graph, metric.name, "replaced_by"),
             f"deprecated metric '{metric.name}' is replaced by '{target}', which is deprecated "
             f"too ({' -> '.join(chain)}): its users would have to move twice",
             fix,

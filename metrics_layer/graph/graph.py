@@ -43,7 +43,15 @@ if TYPE_CHECKING:
     from metrics_layer.spec.project import Located
     from metrics_layer.spec.yaml_source import YamlDocument
 
-__all__ = ["GRAIN_NAMES", "METRIC_TIME", "DimensionRef", "FieldPlaces", "Graph", "JoinStep"]
+__all__ = [
+    "GRAIN_NAMES",
+    "METRIC_TIME",
+    "DimensionRef",
+    "FieldPlaces",
+    "Graph",
+    "JoinStep",
+    "MetricPlaces",
+]
 
 METRIC_TIME = "metric_time"
 # A version number in 'name@N': ASCII digits, no leading zero, at most nine of them.
@@ -171,15 +179,45 @@ class FieldPlaces:
                     yield spot.doc, (*spot.path, *key[2:])
 
 
+class MetricPlaces:
+    """Where each metric's name is written, and each kept version's entry in its
+    ``versions`` (``"revenue@1"``): (file, line, column), the line and column None when the
+    file does not have them. The first definition of a name wins.
+
+    Looked up in the files' positions when asked (diagnostics, the catalogue), like
+    ``FieldPlaces``: the files keep their positions only when they have a problem."""
+
+    def __init__(self, metrics: Sequence[Located[MetricSpec]] = ()) -> None:
+        self._written: dict[str, tuple[Located[MetricSpec], tuple[str | int, ...]]] = {}
+        for spot in metrics:
+            self._written.setdefault(spot.spec.name, (spot, ("name",)))
+            for index, kept in enumerate(spot.spec.versions):
+                self._written.setdefault(
+                    f"{spot.spec.name}@{kept.version}", (spot, ("versions", index))
+                )
+
+    @overload
+    def get(self, name: str) -> tuple[str, int | None, int | None] | None: ...
+
+    @overload
+    def get(self, name: str, default: Place) -> Place: ...
+
+    def get(self, name: str, default: Place | None = None) -> Place | None:
+        found = self._written.get(name)
+        if found is None:
+            return default
+        spot, sub = found
+        line, column = spot.doc.position((*spot.path, *sub)) or (None, None)
+        return (spot.doc.file, line, column)
+
+
 @dataclass(frozen=True)
 class Graph:
     settings: Settings
     sources: dict[str, Source]
     metrics: dict[str, Metric]
     primary: dict[str, str]
-    places: dict[str, tuple[str, int | None, int | None]] = field(
-        default_factory=dict, compare=False
-    )
+    places: MetricPlaces = field(default_factory=MetricPlaces, compare=False)
     calendar: Calendar | None = None
     # Finer places than a metric's name line, where the files have them: a metric's fields
     # (``("metric", "revenue", "label")``, ``("metric", "revenue", "synonyms", 0)``) and a

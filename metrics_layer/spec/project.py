@@ -499,6 +499,11 @@ def _parse_file(
                 hint="move them there",
             )
         )
+    if "sources" not in doc.data:
+        # Positions are read for diagnostics, which are rare, and for every source's fields
+        # (``build_graph``): a file without sources, such as each of a large project's files
+        # of metrics, reads them again from its text when asked.
+        doc.forget_positions()
     for index, source, kept in sources:
         project.sources.append(Located(source, doc, ("sources", index), kept))
     for index, metric in metrics:

@@ -63,15 +63,44 @@ _YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
 
 @dataclass
 class YamlDocument:
-    """A parsed file: its data, where each node sits, and what went wrong reading it."""
+    """A parsed file: its data, where each node sits, and what went wrong reading it.
+
+    The positions of a file read without a problem can be dropped (``forget_positions``): a
+    large project has hundreds of thousands of nodes and keys, and their positions are read
+    only for diagnostics. They are found again, the first time one is asked for, by reading
+    ``text`` again: the same text reads the same."""
 
     file: str
     data: Any
-    positions: Positions = field(default_factory=dict)
-    key_positions: Positions = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     nodes: int = 0
     """Nodes converted, aliases expanded."""
+    text: str = field(default="", repr=False)
+    """The text read (read again for the positions when they were not kept)."""
+    tables: tuple[Positions, Positions] | None = field(default_factory=lambda: ({}, {}), repr=False)
+    """The positions of the values and of the keys, when kept."""
+
+    @property
+    def positions(self) -> Positions:
+        """Where each node starts, by path: (line, column), both from 1."""
+        return self._tables()[0]
+
+    @property
+    def key_positions(self) -> Positions:
+        """Where each mapping key starts, by the path of its value."""
+        return self._tables()[1]
+
+    def forget_positions(self) -> None:
+        """Drop the positions, to be read again from ``text`` when asked for; a document read
+        with a problem keeps them."""
+        if not self.diagnostics:
+            self.tables = None
+
+    def _tables(self) -> tuple[Positions, Positions]:
+        if self.tables is None:
+            self.tables = read_yaml(self.text, self.file).tables
+            assert self.tables is not None, "a document just read has its positions"
+        return self.tables
 
     def position(self, path: Path, *, key: bool = False) -> tuple[int, int] | None:
         """Position of the node at ``path`` (of its key when ``key``), or of its nearest parent."""
@@ -103,7 +132,7 @@ def read_yaml(text: str, file: str, *, nodes_left: int = MAX_NODES) -> YamlDocum
     >>> doc.data, doc.positions[("metrics", 0, "name")]
     ({'metrics': [{'name': 'a', 'country': 'no'}]}, (2, 11))
     """
-    doc = YamlDocument(file=file, data=None)
+    doc = YamlDocument(file=file, data=None, text=text)
     lines = text.splitlines() if "\t" in text else []  # only a file with a tab is looked at
     for number, line in enumerate(lines, start=1):
         indent = len(line) - len(line.lstrip(" \t"))
