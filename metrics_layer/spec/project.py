@@ -35,7 +35,7 @@ from metrics_layer.spec.models import (
     MetricSpec,
     ProjectSpec,
     SourceSpec,
-    accepts_strictly,
+    read_strictly,
 )
 from metrics_layer.spec.places import item_name, place
 from metrics_layer.spec.yaml_source import Path, YamlDocument, read_yaml
@@ -469,19 +469,27 @@ def _parse_file(
         )
         project.diagnostics.extend(doc.diagnostics)
         return None
-    bad = set() if accepts_strictly(doc.data) else _schema_problems(doc)
-    parsed_project = _valid(ProjectSpec, doc, ("project",), bad)
-    sources = [
-        (i, spec, kept)
-        for i in _indexes(doc.data, "sources")
-        for spec, kept in [_valid_source(doc, i, bad, project)]
-        if spec is not None
-    ]
-    metrics = [
-        (i, metric)
-        for i in _indexes(doc.data, "metrics")
-        if (metric := _valid(_METRIC, doc, ("metrics", i), bad)) is not None
-    ]
+    sources: list[tuple[int, SourceSpec, dict[str, tuple[int, ...]]]]
+    metrics: list[tuple[int, MetricSpec]]
+    strict = read_strictly(doc.data)
+    if strict is not None:  # every item valid: the models read strictly are each item's
+        parsed_project = strict.project
+        sources = [(i, spec, {}) for i, spec in enumerate(strict.sources)]
+        metrics = list(enumerate(strict.metrics))
+    else:
+        bad = _schema_problems(doc)
+        parsed_project = _valid(ProjectSpec, doc, ("project",), bad)
+        sources = [
+            (i, spec, kept)
+            for i in _indexes(doc.data, "sources")
+            for spec, kept in [_valid_source(doc, i, bad, project)]
+            if spec is not None
+        ]
+        metrics = [
+            (i, metric)
+            for i in _indexes(doc.data, "metrics")
+            if (metric := _valid(_METRIC, doc, ("metrics", i), bad)) is not None
+        ]
     project.broken_sources.update(_names(doc.data, "sources", {i for i, _, _ in sources}))
     for key, found in (
         ("entities", project.broken_entities),

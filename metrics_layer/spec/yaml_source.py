@@ -348,6 +348,7 @@ class _Walk:
 
     def __init__(self, doc: YamlDocument, max_nodes: int, *, total: bool) -> None:
         self.doc = doc
+        self.positions, self.key_positions = doc.positions, doc.key_positions
         self.max_nodes = max_nodes
         self.total = total
         self.open: set[int] = set()
@@ -380,7 +381,7 @@ class _Walk:
     def convert(self, node: yaml.Node, path: Path, depth: int) -> Any:
         self.count(node, depth)
         doc = self.doc
-        doc.positions[path] = _mark(node)
+        self.positions[path] = _mark(node)
         if isinstance(node, yaml.ScalarNode):
             return _scalar(node, path, doc)
         if id(node) in self.open:
@@ -418,7 +419,7 @@ class _Walk:
         for key_node, value_node in node.value:
             self.count(key_node, depth + 1)
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":null"):
-                doc.positions[(*path, "<key>")] = _mark(key_node)
+                self.positions[(*path, "<key>")] = _mark(key_node)
                 doc.error(
                     "a mapping key must be a plain name",
                     (*path, "<key>"),
@@ -428,13 +429,13 @@ class _Walk:
                 continue
             key = key_node.value
             if len(key) > MAX_SCALAR_CHARS:
-                doc.key_positions[(*path, "<key>")] = _mark(key_node)
+                self.key_positions[(*path, "<key>")] = _mark(key_node)
                 doc.error(
                     _too_long(key), (*path, "<key>"), key=True, code="limit", hint="shorten it"
                 )
                 continue
             if key == "<<":
-                doc.key_positions[(*path, key)] = _mark(key_node)
+                self.key_positions[(*path, key)] = _mark(key_node)
                 doc.error(
                     "merge keys ('<<') are not supported",
                     (*path, key),
@@ -444,8 +445,8 @@ class _Walk:
                 )
                 continue
             if key in result:
-                first = doc.key_positions[(*path, key)]
-                doc.key_positions[(*path, f"{key}<dup>")] = _mark(key_node)
+                first = self.key_positions[(*path, key)]
+                self.key_positions[(*path, f"{key}<dup>")] = _mark(key_node)
                 doc.error(
                     f"duplicate key {quote(key)} (first defined at line {first[0]})",
                     (*path, f"{key}<dup>"),
@@ -456,7 +457,7 @@ class _Walk:
                 continue
             # One tuple for both tables: a large project has hundreds of thousands of keys.
             child = (*path, key)
-            doc.key_positions[child] = _mark(key_node)
+            self.key_positions[child] = _mark(key_node)
             result[key] = self.convert(value_node, child, depth + 1)
         return result
 
