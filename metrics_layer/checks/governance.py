@@ -69,22 +69,26 @@ def _looped(graph: Graph) -> set[str]:
     they cannot be computed)."""
     state: dict[str, bool] = {}  # False: being visited; True: done
     looped: set[str] = set()
-
-    def visit(name: str) -> bool:
-        if name in state:
-            return not state[name] or name in looped
-        state[name] = False
-        bad = False
-        for used in _uses(graph, graph.metrics[name], pinned=True):
-            bad = visit(used) or bad
-        state[name] = True
-        if bad:
-            looped.add(name)
-        return bad
-
     for name in graph.metrics:
-        visit(name)
+        _visit(graph, name, state, looped)
     return looped
+
+
+def _visit(graph: Graph, name: str, state: dict[str, bool], looped: set[str]) -> bool:
+    """Whether metric ``name`` needs itself, or is built on one that does (``_looped``).
+
+    A function of the module, not one inside ``_looped``: a recursive inner function is a
+    reference cycle, which would keep the graph until the collector runs."""
+    if name in state:
+        return not state[name] or name in looped
+    state[name] = False
+    bad = False
+    for used in _uses(graph, graph.metrics[name], pinned=True):
+        bad = _visit(graph, used, state, looped) or bad
+    state[name] = True
+    if bad:
+        looped.add(name)
+    return bad
 
 
 def _same(meanings: Mapping[str, str], a: str, b: str) -> bool:
