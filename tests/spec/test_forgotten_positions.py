@@ -3,7 +3,7 @@ text again when one is asked for (``YamlDocument.forget_positions``), and ``Grap
 looks a metric's place up when asked: every answer must be the one the kept positions gave.
 
 Compared over the shipped definitions, every project of the checks corpus, a generated
-project of 300 metrics (``benchmarks/generate_project.py``) and a project whose problems are
+project of 120 metrics (``benchmarks/generate_project.py``) and a project whose problems are
 found after reading (so that positions are asked for again): the
 positions of every file, the place of every metric name and kept version, and the
 diagnostics of ``ml.check`` (file, line, column, code, message, hint) and of ``ml.load``.
@@ -79,7 +79,7 @@ def late_problems(tmp_path: Path) -> Path:
     (tmp_path / "late" / "unknown.yml").write_text(UNKNOWN_FIELD, "utf-8")
     from benchmarks.generate_project import generate_project
 
-    generate_project(tmp_path / "generated", metrics=300)
+    generate_project(tmp_path / "generated", metrics=120)
     return tmp_path / "late"
 
 
