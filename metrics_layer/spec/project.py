@@ -507,10 +507,10 @@ def _parse_file(
                 hint="move them there",
             )
         )
-    if "sources" not in doc.data:
+    if "sources" not in doc.data and "project" not in doc.data:
         # Positions are read for diagnostics, which are rare, and for every source's fields
-        # (``build_graph``): a file without sources, such as each of a large project's files
-        # of metrics, reads them again from its text when asked.
+        # and the calendar's (``build_graph``): a file of metrics only, such as each of a
+        # large project's files of metrics, reads them again from its text when asked.
         doc.forget_positions()
     for index, source, kept in sources:
         project.sources.append(Located(source, doc, ("sources", index), kept))

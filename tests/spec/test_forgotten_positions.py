@@ -167,3 +167,26 @@ def test_diagnostics_are_the_ones_kept_positions_give(
         ("schema", 2, 57),
     }
     assert wanted <= late, late
+
+
+def test_loading_the_shipped_definitions_reads_no_file_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without a diagnostic, no position is asked of a file that forgot them: a file with
+    sources or project settings keeps them (the graph reads where each source's fields and
+    the calendar's columns are)."""
+    read_again: list[str] = []
+    reading = read_yaml
+
+    def counted(text: str, file: str, **limits: int) -> YamlDocument:
+        if not limits:  # what YamlDocument reads again has no project budget
+            read_again.append(file)
+        return reading(text, file, **limits)
+
+    monkeypatch.setattr("metrics_layer.spec.yaml_source.read_yaml", counted)
+    ml.load(ROOT / "definitions")
+    assert read_again == []
+    forgot = read_project(ROOT / "definitions").metrics[0].doc
+    forgot.forget_positions()
+    assert forgot.positions
+    assert read_again == [forgot.file]
