@@ -77,8 +77,11 @@ class YamlDocument:
     """Nodes converted, aliases expanded."""
     text: str = field(default="", repr=False)
     """The text read (read again for the positions when they were not kept)."""
-    tables: tuple[Positions, Positions] | None = field(default_factory=lambda: ({}, {}), repr=False)
-    """The positions of the values and of the keys, when kept."""
+    tables: tuple[Positions, Positions] | None = field(
+        default_factory=lambda: ({}, {}), repr=False, compare=False
+    )
+    """The positions of the values and of the keys, when kept (not compared: equal texts have
+    equal positions, kept or not)."""
 
     @property
     def positions(self) -> Positions:
