@@ -69,22 +69,26 @@ def _looped(graph: Graph) -> set[str]:
     they cannot be computed)."""
     state: dict[str, bool] = {}  # False: being visited; True: done
     looped: set[str] = set()
-
-    def visit(name: str) -> bool:
-        if name in state:
-            return not state[name] or name in looped
-        state[name] = False
-        bad = False
-        for used in _uses(graph, graph.metrics[name], pinned=True):
-            bad = visit(used) or bad
-        state[name] = True
-        if bad:
-            looped.add(name)
-        return bad
-
     for name in graph.metrics:
-        visit(name)
+        _visit(graph, name, state, looped)
     return looped
+
+
+def _visit(graph: Graph, name: str, state: dict[str, bool], looped: set[str]) -> bool:
+    """Whether metric ``name`` needs itself, or is built on one that does (``_looped``).
+
+    A function of the module, not one inside ``_looped``: a recursive inner function is a
+    reference cycle, which would keep the graph until the collector runs."""
+    if name in state:
+        return not state[name] or name in looped
+    state[name] = False
+    bad = False
+    for used in _uses(graph, graph.metrics[name], pinned=True):
+        bad = _visit(graph, used, state, looped) or bad
+    state[name] = True
+    if bad:
+        looped.add(name)
+    return bad
 
 
 def _same(meanings: Mapping[str, str], a: str, b: str) -> bool:
@@ -418,11 +422,10 @@ _FIELD_EXAMPLES = {"replaced_by": "'replaced_by: <metric>'", "sunset": "'sunset:
 
 
 def _replacement(graph: Graph, metric: Metric, target: str) -> Iterator[Diagnostic]:
-    place = _metric_place(graph, metric.name, "replaced_by")
     if target == metric.name:
         yield _diagnostic(
             "deprecation",
-            place,
+            _metric_place(graph, metric.name, "replaced_by"),
             f"deprecated metric '{metric.name}' is replaced by itself",
             "name the metric its users should move to in 'replaced_by'",
         )
@@ -432,7 +435,7 @@ def _replacement(graph: Graph, metric: Metric, target: str) -> Iterator[Diagnost
         names = [n for n in graph.current if n != metric.name]
         yield _diagnostic(
             "deprecation",
-            place,
+            _metric_place(graph, metric.name, "replaced_by"),
             f"'replaced_by: {target}' of metric '{metric.name}' names no metric."
             f"{did_you_mean(target, names)}",
             "name an existing metric in 'replaced_by'",
@@ -452,7 +455,7 @@ def _replacement(graph: Graph, metric: Metric, target: str) -> Iterator[Diagnost
         )
         yield _diagnostic(
             "deprecation",
-            place,
+            _metric_place(graph, metric.name, "replaced_by"),
             f"deprecated metric '{metric.name}' is replaced by '{target}', which is deprecated "
             f"too ({' -> '.join(chain)}): its users would have to move twice",
             fix,

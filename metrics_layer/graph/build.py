@@ -19,7 +19,7 @@ from metrics_layer.graph.expressions import (
     parse_query,
     qualify,
 )
-from metrics_layer.graph.graph import FieldPlaces, Graph
+from metrics_layer.graph.graph import FieldPlaces, Graph, MetricPlaces
 from metrics_layer.graph.metrics import build_metrics, kept_specs
 from metrics_layer.graph.model import (
     Broken,
@@ -115,19 +115,12 @@ def build_graph(
         broken,
         metrics=broken.metrics | {s.spec.name for s in project.metrics if s.spec.name not in built},
     )
-    places: dict[str, tuple[str, int | None, int | None]] = {}
-    for spot in project.metrics:
-        line, col = spot.doc.position((*spot.path, "name")) or (None, None)
-        places.setdefault(spot.spec.name, (spot.doc.file, line, col))
-        for index, kept in enumerate(spot.spec.versions):
-            line, col = spot.doc.position((*spot.path, "versions", index)) or (None, None)
-            places.setdefault(f"{spot.spec.name}@{kept.version}", (spot.doc.file, line, col))
     graph = Graph(
         settings=settings,
         sources=sources,
         metrics=metrics,
         primary=primary,
-        places=places,
+        places=MetricPlaces(project.metrics),
         field_places=FieldPlaces(project.metrics, project.sources),
         calendar=calendar,
         also_primary=also,

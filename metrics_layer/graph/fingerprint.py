@@ -55,7 +55,7 @@ from metrics_layer.graph.model import (
 from metrics_layer.graph.targets import Target
 from metrics_layer.spec.project import ProjectFiles
 
-__all__ = ["FORMAT", "Fingerprints", "as_written", "canonical_tree", "untargeted"]
+__all__ = ["FORMAT", "Computed", "Fingerprints", "as_written", "canonical_tree", "untargeted"]
 
 # Replaces a column by a text of its own, or keeps it (None).
 ColumnRule = Callable[[exp.Column], "str | None"]
@@ -145,8 +145,21 @@ def _hash(payload: object) -> str:
 
 
 @dataclass
+class Computed:
+    """The fingerprints of one graph computed so far, by what they are of. ``Graph`` keeps
+    them, with no reference back to itself (``Graph.fingerprints``)."""
+
+    metrics: dict[str, str] = field(default_factory=dict)
+    measures: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    # A filter's dotted name seen from the sources it applies to: metrics share most of them.
+    columns: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = field(default_factory=dict)
+
+
+@dataclass
 class Fingerprints:
-    """The fingerprints of one graph's metrics and measures, computed once each.
+    """The fingerprints of one graph's metrics and measures, computed once each (for as long
+    as ``computed`` is kept).
 
     >>> import metrics_layer as ml
     >>> prints = Fingerprints(ml.load("definitions").graph)
@@ -155,11 +168,7 @@ class Fingerprints:
     """
 
     graph: Graph
-    _metrics: dict[str, str] = field(default_factory=dict)
-    _measures: dict[str, str] = field(default_factory=dict)
-    _sources: dict[str, str] = field(default_factory=dict)
-    # A filter's dotted name seen from the sources it applies to: metrics share most of them.
-    _columns: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = field(default_factory=dict)
+    computed: Computed = field(default_factory=Computed)
 
     def all(self) -> dict[str, str]:
         """Every metric's fingerprint, by name (current versions; see ``kept``)."""
@@ -176,16 +185,16 @@ class Fingerprints:
         return {name: dict(sorted(versions.items())) for name, versions in found.items()}
 
     def metric(self, name: str) -> str:
-        found = self._metrics.get(name)
+        found = self.computed.metrics.get(name)
         if found is None:
-            found = self._metrics[name] = _hash(self.meaning(self.graph.metrics[name]))
+            found = self.computed.metrics[name] = _hash(self.meaning(self.graph.metrics[name]))
         return found
 
     def measure(self, ref: str) -> str:
         """The fingerprint of measure ``source.name``."""
-        found = self._measures.get(ref)
+        found = self.computed.measures.get(ref)
         if found is None:
-            found = self._measures[ref] = _hash(self._measure(self.graph.measures[ref]))
+            found = self.computed.measures[ref] = _hash(self._measure(self.graph.measures[ref]))
         return found
 
     def meaning(self, metric: Metric) -> dict[str, object]:
@@ -233,7 +242,7 @@ class Fingerprints:
         """A source's identity: its relation (table or SQL), without the name it is known by;
         for the rows a conversion, retention or churn metric derives, that metric's
         definition of them."""
-        found = self._sources.get(name)
+        found = self.computed.sources.get(name)
         if found is None:
             owner = self.graph.derived_sources.get(name)
             parts: list[object]
@@ -251,7 +260,7 @@ class Fingerprints:
                 parts = [canonical_tree(relation)]
                 for edge in (source.valid_from, source.valid_to):
                     parts.append(edge and self._own(edge, name))
-            found = self._sources[name] = _hash(parts)
+            found = self.computed.sources[name] = _hash(parts)
         return found
 
     def _rows(self, metric: Metric) -> dict[str, object]:
@@ -365,9 +374,9 @@ class Fingerprints:
     def _filter_column(self, column: exp.Column, sources: tuple[str, ...]) -> str:
         """A filter's dotted name as what it computes, seen from each source it applies to."""
         key = (tuple(part.name for part in column.parts), sources)
-        found = self._columns.get(key)
+        found = self.computed.columns.get(key)
         if found is None:
-            found = self._columns[key] = self._dotted_name(list(key[0]), sources)
+            found = self.computed.columns[key] = self._dotted_name(list(key[0]), sources)
         return found
 
     def _dotted_name(self, parts: list[str], sources: Iterable[str]) -> str:

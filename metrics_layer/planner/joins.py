@@ -41,6 +41,7 @@ class Joins:
             left_alias = self._aliases[prefix[:-1]]
             left = self.graph.sources[step.left].entities[step.entity]
             right = self.graph.sources[step.right].entities[step.entity]
+            # New trees (the keys are copied): linked, not copied again.
             on = exp.and_(
                 *(
                     exp.EQ(
@@ -48,11 +49,12 @@ class Joins:
                         expression=requalify(rk.copy(), step.right, alias),
                     )
                     for lk, rk in zip(left.keys, right.keys, strict=True)
-                )
+                ),
+                copy=False,
             )
             target = self.graph.sources[step.right]
             if target.valid_from is not None:
-                on = exp.and_(on, self._valid(target, alias, left_alias, step.left))
+                on = exp.and_(on, self._valid(target, alias, left_alias, step.left), copy=False)
             self._aliases[prefix] = alias
             self._joins.append(Join(alias, target.relation, on))
         return self._aliases[path]
@@ -75,7 +77,7 @@ class Joins:
             this=exp.Is(this=end, expression=exp.Null()),
             expression=exp.LT(this=at.copy(), expression=end.copy()),
         )
-        return exp.and_(inside, exp.Paren(this=open_or_later))
+        return exp.and_(inside, exp.Paren(this=open_or_later), copy=False)
 
     def extra(self, alias: str, relation: exp.Expr, on: exp.Expr) -> str:
         """LEFT JOIN ``relation`` (a per-entity metric, for a metric-valued filter) under

@@ -1216,6 +1216,7 @@ class Planner:
         ``time`` is the scan's time dimension (default: the source's)."""
         time = time or self.graph.sources[source].time
         tree = condition.copy()
+        bucketed = False  # whether a name is a time bucket, next to which literals are typed
 
         def rule(node: exp.Expr) -> exp.Expr:
             if not isinstance(node, exp.Column):
@@ -1252,10 +1253,13 @@ class Planner:
                     field=field,
                 )
             if ref.grain is not None:
+                nonlocal bucketed
+                bucketed = True
                 expressions[0].meta[TIME_GRAIN] = ref.grain
             return expressions[0]
 
-        return typed_time_literals(tree.transform(rule, copy=False))
+        resolved = tree.transform(rule, copy=False)
+        return typed_time_literals(resolved) if bucketed else resolved
 
 
 _EXTENT = re.compile(r"(?i)(min|max)\(\s*([^()\s]+)\s*\)")

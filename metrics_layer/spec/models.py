@@ -74,6 +74,7 @@ __all__ = [
     "TargetSpec",
     "WeekStart",
     "accepts_strictly",
+    "read_strictly",
 ]
 
 Name = Annotated[
@@ -874,9 +875,15 @@ def accepts_strictly(data: object) -> bool:
     ...                                "version": "2"}]})
     False
     """
+    return read_strictly(data) is not None
+
+
+def read_strictly(data: object) -> DefinitionsFile | None:
+    """``data`` read strictly (``accepts_strictly``), or None when refused. Each item is the
+    model that reading it alone, not strictly, gives (``spec/project.py`` reads the items of
+    a refused file one by one): ``tests/spec/test_schema.py`` compares them."""
     try:
         text = json.dumps(data)
-        DefinitionsFile.model_validate_json(text, strict=True, by_alias=True, by_name=False)
+        return DefinitionsFile.model_validate_json(text, strict=True, by_alias=True, by_name=False)
     except (ValueError, TypeError):  # pydantic's ValidationError is a ValueError
-        return False
-    return True
+        return None

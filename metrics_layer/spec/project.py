@@ -35,7 +35,7 @@ from metrics_layer.spec.models import (
     MetricSpec,
     ProjectSpec,
     SourceSpec,
-    accepts_strictly,
+    read_strictly,
 )
 from metrics_layer.spec.places import item_name, place
 from metrics_layer.spec.yaml_source import Path, YamlDocument, read_yaml
@@ -469,19 +469,27 @@ def _parse_file(
         )
         project.diagnostics.extend(doc.diagnostics)
         return None
-    bad = set() if accepts_strictly(doc.data) else _schema_problems(doc)
-    parsed_project = _valid(ProjectSpec, doc, ("project",), bad)
-    sources = [
-        (i, spec, kept)
-        for i in _indexes(doc.data, "sources")
-        for spec, kept in [_valid_source(doc, i, bad, project)]
-        if spec is not None
-    ]
-    metrics = [
-        (i, metric)
-        for i in _indexes(doc.data, "metrics")
-        if (metric := _valid(_METRIC, doc, ("metrics", i), bad)) is not None
-    ]
+    sources: list[tuple[int, SourceSpec, dict[str, tuple[int, ...]]]]
+    metrics: list[tuple[int, MetricSpec]]
+    strict = read_strictly(doc.data)
+    if strict is not None:  # every item valid: the models read strictly are each item's
+        parsed_project = strict.project
+        sources = [(i, spec, {}) for i, spec in enumerate(strict.sources)]
+        metrics = list(enumerate(strict.metrics))
+    else:
+        bad = _schema_problems(doc)
+        parsed_project = _valid(ProjectSpec, doc, ("project",), bad)
+        sources = [
+            (i, spec, kept)
+            for i in _indexes(doc.data, "sources")
+            for spec, kept in [_valid_source(doc, i, bad, project)]
+            if spec is not None
+        ]
+        metrics = [
+            (i, metric)
+            for i in _indexes(doc.data, "metrics")
+            if (metric := _valid(_METRIC, doc, ("metrics", i), bad)) is not None
+        ]
     project.broken_sources.update(_names(doc.data, "sources", {i for i, _, _ in sources}))
     for key, found in (
         ("entities", project.broken_entities),
@@ -499,6 +507,11 @@ def _parse_file(
                 hint="move them there",
             )
         )
+    if "sources" not in doc.data and "project" not in doc.data:
+        # Positions are read for diagnostics, which are rare, and for every source's fields
+        # and the calendar's (``build_graph``): a file of metrics only, such as each of a
+        # large project's files of metrics, reads them again from its text when asked.
+        doc.forget_positions()
     for index, source, kept in sources:
         project.sources.append(Located(source, doc, ("sources", index), kept))
     for index, metric in metrics:

@@ -63,15 +63,47 @@ _YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
 
 @dataclass
 class YamlDocument:
-    """A parsed file: its data, where each node sits, and what went wrong reading it."""
+    """A parsed file: its data, where each node sits, and what went wrong reading it.
+
+    The positions of a file read without a problem can be dropped (``forget_positions``): a
+    large project has hundreds of thousands of nodes and keys, and their positions are read
+    only for diagnostics. They are found again, the first time one is asked for, by reading
+    ``text`` again: the same text reads the same."""
 
     file: str
     data: Any
-    positions: Positions = field(default_factory=dict)
-    key_positions: Positions = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     nodes: int = 0
     """Nodes converted, aliases expanded."""
+    text: str = field(default="", repr=False)
+    """The text read (read again for the positions when they were not kept)."""
+    tables: tuple[Positions, Positions] | None = field(
+        default_factory=lambda: ({}, {}), repr=False, compare=False
+    )
+    """The positions of the values and of the keys, when kept (not compared: equal texts have
+    equal positions, kept or not)."""
+
+    @property
+    def positions(self) -> Positions:
+        """Where each node starts, by path: (line, column), both from 1."""
+        return self._tables()[0]
+
+    @property
+    def key_positions(self) -> Positions:
+        """Where each mapping key starts, by the path of its value."""
+        return self._tables()[1]
+
+    def forget_positions(self) -> None:
+        """Drop the positions, to be read again from ``text`` when asked for; a document read
+        with a problem keeps them."""
+        if not self.diagnostics:
+            self.tables = None
+
+    def _tables(self) -> tuple[Positions, Positions]:
+        if self.tables is None:
+            self.tables = read_yaml(self.text, self.file).tables
+            assert self.tables is not None, "a document just read has its positions"
+        return self.tables
 
     def position(self, path: Path, *, key: bool = False) -> tuple[int, int] | None:
         """Position of the node at ``path`` (of its key when ``key``), or of its nearest parent."""
@@ -103,7 +135,7 @@ def read_yaml(text: str, file: str, *, nodes_left: int = MAX_NODES) -> YamlDocum
     >>> doc.data, doc.positions[("metrics", 0, "name")]
     ({'metrics': [{'name': 'a', 'country': 'no'}]}, (2, 11))
     """
-    doc = YamlDocument(file=file, data=None)
+    doc = YamlDocument(file=file, data=None, text=text)
     lines = text.splitlines() if "\t" in text else []  # only a file with a tab is looked at
     for number, line in enumerate(lines, start=1):
         indent = len(line) - len(line.lstrip(" \t"))
@@ -319,6 +351,7 @@ class _Walk:
 
     def __init__(self, doc: YamlDocument, max_nodes: int, *, total: bool) -> None:
         self.doc = doc
+        self.positions, self.key_positions = doc.positions, doc.key_positions
         self.max_nodes = max_nodes
         self.total = total
         self.open: set[int] = set()
@@ -351,7 +384,7 @@ class _Walk:
     def convert(self, node: yaml.Node, path: Path, depth: int) -> Any:
         self.count(node, depth)
         doc = self.doc
-        doc.positions[path] = _mark(node)
+        self.positions[path] = _mark(node)
         if isinstance(node, yaml.ScalarNode):
             return _scalar(node, path, doc)
         if id(node) in self.open:
@@ -389,7 +422,7 @@ class _Walk:
         for key_node, value_node in node.value:
             self.count(key_node, depth + 1)
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":null"):
-                doc.positions[(*path, "<key>")] = _mark(key_node)
+                self.positions[(*path, "<key>")] = _mark(key_node)
                 doc.error(
                     "a mapping key must be a plain name",
                     (*path, "<key>"),
@@ -399,13 +432,13 @@ class _Walk:
                 continue
             key = key_node.value
             if len(key) > MAX_SCALAR_CHARS:
-                doc.key_positions[(*path, "<key>")] = _mark(key_node)
+                self.key_positions[(*path, "<key>")] = _mark(key_node)
                 doc.error(
                     _too_long(key), (*path, "<key>"), key=True, code="limit", hint="shorten it"
                 )
                 continue
             if key == "<<":
-                doc.key_positions[(*path, key)] = _mark(key_node)
+                self.key_positions[(*path, key)] = _mark(key_node)
                 doc.error(
                     "merge keys ('<<') are not supported",
                     (*path, key),
@@ -415,8 +448,8 @@ class _Walk:
                 )
                 continue
             if key in result:
-                first = doc.key_positions[(*path, key)]
-                doc.key_positions[(*path, f"{key}<dup>")] = _mark(key_node)
+                first = self.key_positions[(*path, key)]
+                self.key_positions[(*path, f"{key}<dup>")] = _mark(key_node)
                 doc.error(
                     f"duplicate key {quote(key)} (first defined at line {first[0]})",
                     (*path, f"{key}<dup>"),
@@ -427,7 +460,7 @@ class _Walk:
                 continue
             # One tuple for both tables: a large project has hundreds of thousands of keys.
             child = (*path, key)
-            doc.key_positions[child] = _mark(key_node)
+            self.key_positions[child] = _mark(key_node)
             result[key] = self.convert(value_node, child, depth + 1)
         return result
 

@@ -54,3 +54,25 @@ def test_a_layer_dropped_after_loading_is_collected() -> None:
     # The graph's sqlglot trees are cycles (each node points at its parent): only the
     # collector frees them, and it could not if they had stayed frozen.
     assert len(gc.get_objects()) < tracked - 1000
+
+
+@pytest.mark.usefixtures("unfrozen")
+def test_a_dropped_layer_is_freed_without_the_collector() -> None:
+    """No reference cycle holds a layer or its graph, not even garbage of the checks (a
+    recursive inner function is a cycle): dropping the layer frees them at once, not at the
+    collector's next full pass over every object of the project. The fingerprints the checks
+    computed are kept by the graph without a reference back to it. The collector is off
+    from the start, so that no collection during the load hides a cycle."""
+    import weakref
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        layer = ml.load(DEFINITIONS)
+        assert layer.graph.fingerprints.metric("signups")  # computed, and kept by the graph
+        dropped = weakref.ref(layer), weakref.ref(layer.graph)
+        del layer
+        assert [ref() for ref in dropped] == [None, None]
+    finally:
+        if enabled:
+            gc.enable()

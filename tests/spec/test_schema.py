@@ -14,7 +14,8 @@ from projects import USERS_SOURCE
 import metrics_layer as ml
 from metrics_layer.errors import Diagnostic
 from metrics_layer.spec.limits import quote
-from metrics_layer.spec.models import accepts_strictly
+from metrics_layer.spec.models import ProjectSpec, SourceSpec, accepts_strictly, read_strictly
+from metrics_layer.spec.project import _METRIC
 from metrics_layer.spec.schema import (
     SCHEMA_ID,
     generate_schema,
@@ -430,6 +431,45 @@ def test_what_the_models_accept_strictly_the_schema_accepts(
     doc.data = changed
     if accepts_strictly(changed):
         assert validate_document(doc), [str(d) for d in doc.diagnostics]
+        assert_items_read_alike(changed)
+
+
+def assert_items_read_alike(data: object) -> int:
+    """A file the models accept strictly gives, item by item, the models that reading each
+    item alone gives (spec/project.py takes them from the strict reading): the same values
+    of the same types (compared by ``repr``: ``0.0`` is not ``0``). Returns the items."""
+    strict = read_strictly(data)
+    assert strict is not None
+    assert isinstance(data, dict)
+    alone = [
+        *([ProjectSpec.model_validate(data["project"])] if data.get("project") else []),
+        *(SourceSpec.model_validate(item) for item in data.get("sources", [])),
+        *(_METRIC.validate_python(item) for item in data.get("metrics", [])),
+    ]
+    read = [*([strict.project] if strict.project else []), *strict.sources, *strict.metrics]
+    assert [repr(m) for m in read] == [repr(m) for m in alone]
+    assert read == alone
+    return len(read)
+
+
+def test_items_read_strictly_are_the_items_read_alone(tmp_path: Path) -> None:
+    """Over every file of the shipped definitions, of the checks corpus and of a generated
+    project that the models accept strictly."""
+    from benchmarks.generate_project import generate_project
+
+    generate_project(tmp_path, metrics=300)
+    corpus = DEFINITIONS.parent / "tests" / "checks" / "corpus"
+    files = [
+        *DEFINITIONS.rglob("*.yml"),
+        *corpus.glob("*/project/**/*.yml"),
+        *tmp_path.rglob("*.yml"),
+    ]
+    items = 0
+    for file in files:
+        data = read_yaml(file.read_text("utf-8"), str(file)).data
+        if read_strictly(data) is not None:
+            items += assert_items_read_alike(data)
+    assert items > 350
 
 
 @pytest.mark.parametrize(
