@@ -26,7 +26,7 @@ from metrics_layer.sql.clickhouse import (
     clickhouse_utf8,
 )
 from metrics_layer.sql.names import cast, column, table_alias
-from metrics_layer.sql.nodes import CORRELATED, LATEST, holds, kinds_in, release
+from metrics_layer.sql.nodes import CORRELATED, LATEST, by_kind, holds, kinds_in, release
 from metrics_layer.sql.parts import (
     bigquery_date_part,
     clickhouse_date_part,
@@ -843,32 +843,35 @@ def prepared(tree: exp.Expr, dialect: str) -> exp.Expr:
     >>> prepared(exp.Avg(this=exp.column("x")), "mysql").sql("mysql")
     '(CAST(SUM(x) AS DOUBLE) / NULLIF(COUNT(x), 0))'
     """
-    present = kinds_in(tree)
+    found = by_kind(tree)
     for rule in RULES.get(dialect, ()):
         kinds: tuple[type[exp.Expr], ...] | None = getattr(rule, "kinds", None)
-        if kinds is not None and not holds(present, kinds):
+        if kinds is not None and not holds(found, kinds):
             continue
         if kinds is not None and getattr(rule, "each_node", False):
-            replaced = [(node, rule(node)) for node in list(tree.find_all(*kinds))]
-            replaced = [(node, new) for node, new in replaced if new is not node]
-            if not replaced:
-                continue
-            for node, new in replaced:
+            # The nodes of its kinds, as found in the tree (a node an earlier rule replaced
+            # may linger here, outside the tree: replacing it again changes nothing).
+            nodes = [n for kind, of in list(found.items()) if issubclass(kind, kinds) for n in of]
+            nodes.sort(key=lambda node: node.depth)  # an outer node first, as a walk finds it
+            for node in nodes:
+                new = rule(node)
+                if new is node:
+                    continue
                 if node is tree:
                     tree = new
                 else:
                     node.replace(new)
-                # The kinds the new nodes bring (those replaced may linger in ``present``:
-                # a later rule then looks for them in vain, which costs only its walk).
-                present |= kinds_in(new)
+                for kind, of in by_kind(new).items():  # the nodes the new one brings
+                    found.setdefault(kind, []).extend(of)
         else:
             tree = tree.transform(rule, copy=False)
-            present = kinds_in(tree)  # the rule may have added kinds a later rule acts on
+            found = by_kind(tree)  # the rule may have added kinds a later rule acts on
     # After the rules: a rule may turn a construct into one the dialect has (SQLite's month
-    # arithmetic becomes DATE() modifiers, so no INTERVAL is left of it). ``present`` may hold
-    # kinds no longer in the tree: a kind found there is looked for again in the tree itself.
+    # arithmetic becomes DATE() modifiers, so no INTERVAL is left of it). ``found`` may hold
+    # nodes no longer in the tree: a kind found there is looked for again in the tree itself.
     unsupported = UNSUPPORTED.get(dialect, {})
-    if any(holds(present, (kind,)) for kind in unsupported):
+    present: set[type[exp.Expr]] | dict[type[exp.Expr], list[exp.Expr]] = found
+    if any(holds(found, (kind,)) for kind in unsupported):
         present = kinds_in(tree)
     for kind, (what, fix) in unsupported.items():
         if holds(present, (kind,)):

@@ -7,12 +7,21 @@ node), whose cost per node matters on every compile.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sqlglot import exp
 
-__all__ = ["CORRELATED", "LATEST", "RANGE_JOINED", "Alternative", "holds", "kinds_in", "release"]
+__all__ = [
+    "CORRELATED",
+    "LATEST",
+    "RANGE_JOINED",
+    "Alternative",
+    "by_kind",
+    "holds",
+    "kinds_in",
+    "release",
+]
 
 # Key in a conversion relation's ``meta``: the same rows with each entity's conversions looked
 # up by correlated subqueries, for the engines that run them well (``sql/dialects.py``).
@@ -47,7 +56,22 @@ def kinds_in(tree: exp.Expr) -> set[type[exp.Expr]]:
     return {type(node) for node in _nodes(tree)}
 
 
-def holds(present: set[type[exp.Expr]], kinds: tuple[type[exp.Expr], ...]) -> bool:
+def by_kind(tree: exp.Expr) -> dict[type[exp.Expr], list[exp.Expr]]:
+    """The nodes of ``tree`` by their type, in one pass over it: what ``kinds_in`` finds, with
+    the nodes themselves, so that a rule for a few kinds is handed those nodes without a walk
+    of its own.
+
+    >>> found = by_kind(exp.Round(this=exp.column("x")))
+    >>> sorted(k.__name__ for k in found), [n.sql() for n in found[exp.Column]]
+    (['Column', 'Identifier', 'Round'], ['x'])
+    """
+    found: dict[type[exp.Expr], list[exp.Expr]] = {}
+    for node in _nodes(tree):
+        found.setdefault(type(node), []).append(node)
+    return found
+
+
+def holds(present: Iterable[type[exp.Expr]], kinds: tuple[type[exp.Expr], ...]) -> bool:
     """Whether a type of ``present`` is one of ``kinds`` or a subclass of one (as ``find``).
 
     >>> holds({exp.Column}, (exp.Round,)), holds({exp.Column}, (exp.Column,))
