@@ -16,6 +16,7 @@ session setting such as MySQL's recursion depth).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlglot import exp
 
@@ -173,18 +174,7 @@ def spark_day_spine(node: exp.Expr) -> exp.Expr:
     WHERE
       b.first_day <= b.last_day
     """
-    bounds = node.meta.get(SPINE) if isinstance(node, exp.Select) else None
-    if bounds is None:
-        return node
-    days = exp.GenerateSeries(
-        start=cast(column(FIRST_DAY, bounds), exp.DataType.Type.DATE),
-        end=cast(column(LAST_DAY, bounds), exp.DataType.Type.DATE),
-    )
-    select = exp.Select(expressions=[alias(exp.Explode(this=days), SPINE_DAY)])
-    select = select.from_(exp.Table(this=ident(bounds)), copy=False)
-    return select.where(
-        exp.LTE(this=column(FIRST_DAY, bounds), expression=column(LAST_DAY, bounds)), copy=False
-    )
+    return _generated(node, _sequence)
 
 
 def clickhouse_day_spine(node: exp.Expr) -> exp.Expr:
@@ -193,22 +183,38 @@ def clickhouse_day_spine(node: exp.Expr) -> exp.Expr:
     generate the days from an array of offsets instead, ``arrayJoin`` of ``range``, only as
     many as the bounds span.
 
-    >>> print(clickhouse_day_spine(days_select("b", 3)).sql("clickhouse", pretty=True))
-    SELECT
-      arrayJoin(
-        arrayMap(
-          n -> addDays(b.first_day, n),
-          range(toUInt32(DATE_DIFF(DAY, b.first_day, b.last_day) + 1))
-        )
-      ) AS spine_day
-    FROM b
-    WHERE
-      b.first_day <= b.last_day
+    >>> sql = clickhouse_day_spine(days_select("b", 3)).sql("clickhouse")
+    >>> head, tail = sql.split(" FROM")[0].split(", range")
+    >>> print(head)
+    SELECT arrayJoin(arrayMap(n -> addDays(b.first_day, n)
+    >>> print(tail)
+    (toUInt32(DATE_DIFF(DAY, b.first_day, b.last_day) + 1)))) AS spine_day
     """
+    return _generated(node, _offsets)
+
+
+def _generated(node: exp.Expr, days: Callable[[exp.Expr, exp.Expr], exp.Expr]) -> exp.Expr:
+    """A spine's SELECT of days (marked in its meta) as one row per element of ``days(first,
+    last)``, an array of the days from its bounds' first to last day; any other node as it is."""
     bounds = node.meta.get(SPINE) if isinstance(node, exp.Select) else None
     if bounds is None:
         return node
     first, last = column(FIRST_DAY, bounds), column(LAST_DAY, bounds)
+    select = exp.Select(expressions=[alias(exp.Explode(this=days(first, last)), SPINE_DAY)])
+    select = select.from_(exp.Table(this=ident(bounds)), copy=False)
+    return select.where(exp.LTE(this=first.copy(), expression=last.copy()), copy=False)
+
+
+def _sequence(first: exp.Expr, last: exp.Expr) -> exp.Expr:
+    """``SEQUENCE(first, last)`` of the two dates."""
+    return exp.GenerateSeries(
+        start=cast(first.copy(), exp.DataType.Type.DATE),
+        end=cast(last.copy(), exp.DataType.Type.DATE),
+    )
+
+
+def _offsets(first: exp.Expr, last: exp.Expr) -> exp.Expr:
+    """``arrayMap(n -> addDays(first, n), range(toUInt32(DATE_DIFF(DAY, first, last) + 1)))``."""
     span = exp.DateDiff(this=last.copy(), expression=first.copy(), unit=exp.Var(this="DAY"))
     count = exp.Add(this=span, expression=exp.Literal.number(1))
     offsets = exp.Anonymous(
@@ -216,7 +222,4 @@ def clickhouse_day_spine(node: exp.Expr) -> exp.Expr:
     )
     offset = exp.to_identifier("n")
     day = exp.Anonymous(this="addDays", expressions=[first.copy(), offset.copy()])
-    days = exp.Transform(this=offsets, expression=exp.Lambda(this=day, expressions=[offset]))
-    select = exp.Select(expressions=[alias(exp.Explode(this=days), SPINE_DAY)])
-    select = select.from_(exp.Table(this=ident(bounds)), copy=False)
-    return select.where(exp.LTE(this=first, expression=last), copy=False)
+    return exp.Transform(this=offsets, expression=exp.Lambda(this=day, expressions=[offset]))
