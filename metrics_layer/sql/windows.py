@@ -84,7 +84,8 @@ def window_ctes(
             alias=table_alias(days),
         )
     )
-    ctes.append(exp.CTE(this=_points(window, days, take), alias=table_alias(points)))
+    points_select = _points(window, days, take)
+    ctes.append(exp.CTE(this=points_select, alias=table_alias(points)))
     times = [a for a, _ in window.periods]
     others = [a for a, _ in agg.groups]
     column_alias = agg.columns[0].alias
@@ -106,7 +107,7 @@ def window_ctes(
         )
     every_point = bool(times) and not others and window.edge is not Rollup.AVERAGE and bounded
     if every_point:
-        ctes[-1].this.meta[RANGE_JOINED] = True
+        points_select.meta[RANGE_JOINED] = True
     if _by_changes(window):
         changes = f"{name}_changes"
         ctes.extend(_change_ctes(window, name, others))
