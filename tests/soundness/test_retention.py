@@ -54,10 +54,11 @@ EVENTS = literal_rows(
     ],
 )
 
-DEFINITIONS = f"""
+# The project, for the rows of ``users`` and ``events`` (each a literal_rows SELECT).
+PROJECT = """
     sources:
       - name: users
-        sql: "{USERS}"
+        sql: "{users}"
         time: signed_up_at
         entities: [{{name: user, key: user_id, primary: true}}]
         dimensions:
@@ -65,7 +66,7 @@ DEFINITIONS = f"""
           - {{name: signed_up_at, type: time, grain: hour}}
         measures: [{{name: signups, agg: count}}]
       - name: events
-        sql: "{EVENTS}"
+        sql: "{events}"
         time: occurred_at
         entities:
           - {{name: event, key: event_id, primary: true}}
@@ -91,6 +92,7 @@ DEFINITIONS = f"""
           base: {{measure: events.events}}, activity: {{measure: events.events}},
           cohort_periods: 3 weeks}}
 """
+DEFINITIONS = PROJECT.format(users=USERS, events=EVENTS)
 
 Load = Callable[..., ml.SemanticLayer]
 
@@ -212,28 +214,6 @@ def test_retention_definitions_are_checked(
     assert any("a cohort table holds 1 to 120 periods" in m for m in messages), messages
 
 
-LATE = """
-    sources:
-      - name: users
-        sql: "{users}"
-        time: signed_up_at
-        entities: [{{name: user, key: user_id, primary: true}}]
-        dimensions: [{{name: signed_up_at, type: time, grain: hour}}]
-        measures: [{{name: signups, agg: count}}]
-      - name: events
-        sql: "{events}"
-        time: occurred_at
-        entities:
-          - {{name: event, key: event_id, primary: true}}
-          - {{name: user, key: user_id}}
-        dimensions: [{{name: occurred_at, type: time, grain: hour}}]
-        measures: [{{name: events, agg: count}}]
-    metrics:
-      - {{name: retention_d1, type: retention, entity: user, base: {{measure: users.signups}},
-          activity: {{measure: events.events}}, after: 1 day}}
-"""
-
-
 @pytest.mark.parametrize(
     ("engine", "kind"),
     [
@@ -250,11 +230,12 @@ def test_the_data_reaches_the_day_of_its_latest_time(
     03-31) was not back on day 1, so D1 is 0, not yet unknown. SQLite keeps times as text:
     the latest text's day would be 03-31."""
     users = literal_rows(
-        {"user_id": None, "signed_up_at": kind}, [(1, "2026-03-31 10:00:00+00:00")]
+        {"user_id": None, "country": None, "signed_up_at": kind},
+        [(1, "DE", "2026-03-31 10:00:00+00:00")],
     )
     events = literal_rows(
         {"event_id": None, "user_id": None, "occurred_at": kind},
         [(1, 1, "2026-03-31 23:00:00+00:00"), (2, 2, "2026-03-31 20:00:00-05:00")],
     )
-    layer = literal_layer(LATE.format(users=users, events=events), engine)
+    layer = literal_layer(PROJECT.format(users=users, events=events), engine)
     assert typed(fetch(layer, ["retention_d1"])) == typed([(0.0,)])
