@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
+from soundness.literal import engine_url
 
 import metrics_layer as ml
 from benchmarks.hand_sql import DIALECTS, HAND_SQL, SHAPES, Dialect
@@ -22,10 +21,6 @@ from metrics_layer.errors import QueryError
 from metrics_layer.safety.statement import verify
 from tests.conftest import (
     DEFINITIONS,
-    MARIADB_URL,
-    POSTGRES_URL,
-    require_pyspark,
-    require_server,
 )
 
 SHIPPED = sorted(metric.name for metric in ml.load(DEFINITIONS).metrics)
@@ -134,27 +129,6 @@ CASES: tuple[tuple[str, tuple[object, ...], object], ...] = (
 )
 
 
-def _engine_url(engine: str, folder: Path) -> str:
-    if engine == "sqlite":
-        path = folder / "empty.db"
-        sqlite3.connect(path).close()
-        return f"sqlite:///{path}"
-    if engine == "duckdb":
-        path = folder / "empty.duckdb"
-        duckdb.connect(str(path)).close()
-        return f"duckdb:///{path}"
-    if engine == "chdb":
-        pytest.importorskip("chdb")
-        return "chdb://"
-    if engine == "spark":
-        return require_pyspark()
-    name, url = {"postgres": ("PostgreSQL", POSTGRES_URL), "mariadb": ("MariaDB", MARIADB_URL)}[
-        engine
-    ]
-    require_server(name, url)
-    return url
-
-
 @pytest.mark.parametrize(
     "engine",
     [
@@ -176,7 +150,7 @@ def test_each_engine_spells_the_hand_queries_dates_right(engine: str, tmp_path: 
         getattr(dialect, method)(*map(argument, arguments)) for method, arguments, _ in CASES
     ]
     sql = "SELECT " + ", ".join(f"{column} AS c{i}" for i, column in enumerate(columns))
-    layer = ml.load(DEFINITIONS, connection=_engine_url(engine, tmp_path))
+    layer = ml.load(DEFINITIONS, connection=engine_url(engine, tmp_path))
     try:
         row = layer.connection.fetch(verify(sql, dialect.name)).rows[0]
     finally:
