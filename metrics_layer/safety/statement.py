@@ -42,6 +42,7 @@ from metrics_layer.safety.rendered import RENDERED
 
 __all__ = [
     "COMPILER_ANONYMOUS",
+    "COMPILER_DIALECT_ANONYMOUS",
     "COMPILER_DIALECT_NODES",
     "COMPILER_FUNCTIONS",
     "COMPILER_NODES",
@@ -135,21 +136,14 @@ COMPILER_DIALECT_NODES: dict[str, tuple[type[exp.Expr], ...]] = {
 }
 
 # Functions sqlglot does not model, by upper-case name: MySQL's week start and first day of a
-# year, Snowflake's ISO weekday, Spark's and ClickHouse's exact percentiles, SQLite's DATE(),
-# and ClickHouse's day spine (range, toUInt32, addDays).
+# year, Snowflake's ISO weekday, Spark's and ClickHouse's exact percentiles, SQLite's DATE().
 COMPILER_ANONYMOUS: frozenset[str] = frozenset(
-    {
-        "WEEKDAY",
-        "MAKEDATE",
-        "DAYOFWEEKISO",
-        "PERCENTILE",
-        "QUANTILEEXACTINCLUSIVE",
-        "DATE",
-        "RANGE",
-        "TOUINT32",
-        "ADDDAYS",
-    }
+    {"WEEKDAY", "MAKEDATE", "DAYOFWEEKISO", "PERCENTILE", "QUANTILEEXACTINCLUSIVE", "DATE"}
 )
+# And for one dialect only: ClickHouse's day spine (range, toUInt32, addDays).
+COMPILER_DIALECT_ANONYMOUS: dict[str, frozenset[str]] = {
+    "clickhouse": frozenset({"RANGE", "TOUINT32", "ADDDAYS"}),
+}
 
 # Node kinds that are never part of a query: statements and what only statements contain.
 _REFUSED_NAMES = (
@@ -302,4 +296,5 @@ def _allowed(dialect: str) -> tuple[frozenset[type[exp.Expr]], frozenset[str]]:
     kinds.update(COMPILER_DIALECT_NODES.get(dialect, ()))
     kinds.update(getattr(exp, name) for name in extra_kinds)
     anonymous = COMPILER_ANONYMOUS | {n.upper() for n in DEFINITION_ANONYMOUS} | extra_names
+    anonymous |= COMPILER_DIALECT_ANONYMOUS.get(dialect, frozenset())
     return frozenset(kinds), anonymous

@@ -53,6 +53,8 @@ REFUSED = [
     ("SELECT pg_sleep(10)", "postgres", "not allowed"),
     ("SELECT LOAD_FILE('/etc/hostname')", "mysql", "not allowed"),
     ("SELECT SLEEP(10)", "mysql", "not allowed"),
+    # ClickHouse's day spine functions pass for ClickHouse only
+    ("SELECT addDays(d, 1), range(3) FROM t", "postgres", "not allowed"),
     ("SELECT * FROM t, LATERAL (SELECT 1) AS x", "postgres", "Lateral"),
     ("SELECT * FROM t WHERE a = $1", "postgres", "Parameter"),
     ("SELECT ?", "sqlite", "Placeholder"),
