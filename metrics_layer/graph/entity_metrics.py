@@ -407,21 +407,8 @@ class _Builder:
             alias(self._bucket(self._day(column("cohort_at"), base.time), period), "cohort_period"),
             copy=False,
         ).from_(exp.Subquery(this=first, alias=table_alias("first_events")), copy=False)
-        cohort_period = column("cohort_period")
         numbers = [count] if spec.after is not None else list(range(count + 1))
-        branches = [
-            exp.select(
-                *(column(k) for k in keys),
-                column("cohort_at"),
-                alias(exp.Literal.number(k), "period"),
-                alias(_nth(cohort_period, k, period), "target"),
-                copy=False,
-            ).from_(_table("first_base"), copy=False)
-            for k in numbers
-        ]
-        targets: exp.Query = branches[0]
-        for branch in branches[1:]:
-            targets = exp.union(targets, branch, distinct=False, copy=False)
+        targets = _targets(keys, numbers, period)
         complete = exp.LTE(
             this=shift(column("target", "targets"), 1, period),
             expression=shift(column("last_day", "observed"), 1, Grain.DAY),
@@ -1175,6 +1162,39 @@ def _days_of_periods(
         exp.LT(this=day.copy(), expression=_nth(start, last + 1, period)),
         copy=False,
     )
+
+
+def _targets(keys: list[str], numbers: list[int], period: Grain) -> exp.Select:
+    """Each entity of ``first_base`` with each period number of ``numbers`` and the first day
+    of that period after its cohort's (``target``): the entities crossed with the numbers,
+    the day picked by a CASE of literal shifts, so that ``first_base`` is read once
+    (ClickHouse and Spark compute a CTE again at each reference, and a UNION ALL of a SELECT
+    per number read it 13 times for a 12-week table: ClickHouse 139 against 108 ms of CPU).
+    """
+    start = column("cohort_period", "first_base")
+    first_base = [alias(column(k, "first_base"), k) for k in [*keys, "cohort_at"]]
+    if len(numbers) == 1:
+        (k,) = numbers
+        return exp.select(
+            *first_base,
+            alias(exp.Literal.number(k), "period"),
+            alias(_nth(start, k, period), "target"),
+            copy=False,
+        ).from_(_table("first_base"), copy=False)
+    rows: exp.Query = exp.select(alias(exp.Literal.number(numbers[0]), "period"), copy=False)
+    for k in numbers[1:]:
+        row = exp.select(alias(exp.Literal.number(k), "period"), copy=False)
+        rows = exp.union(rows, row, distinct=False, copy=False)
+    number = column("period", "numbers")
+    target = exp.Case(
+        this=number,
+        ifs=[exp.If(this=exp.Literal.number(k), true=_nth(start, k, period)) for k in numbers],
+    )
+    select = exp.select(
+        *first_base, alias(number.copy(), "period"), alias(target, "target"), copy=False
+    ).from_(_table("first_base"), copy=False)
+    numbers_table = exp.Subquery(this=rows, alias=table_alias("numbers"))
+    return select.join(exp.Join(this=numbers_table, kind="CROSS"), copy=False)
 
 
 def _nth(start: exp.Expr, k: int, period: Grain) -> exp.Expr:

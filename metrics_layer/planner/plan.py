@@ -168,6 +168,9 @@ class Window:
     over the spine's day column (``SPINE_DAY``), already shifted by the offset. The window ending
     on day d holds the rows of days after d - ``span`` up to d; with ``to_grain`` it starts on
     the first day of d's period of that grain; with neither it holds every day up to d.
+    ``apart``: the fewest days between the days of two periods' windows (the shortest period
+    of the query's one time grouping; 1 when unknown or when every day is shown), None when
+    the query shows a single window.
     """
 
     day: exp.Expr
@@ -182,6 +185,7 @@ class Window:
     start_of: exp.Expr | None
     spine: Spine
     counts: bool
+    apart: int | None = 1
     fill: float | None = None
 
 

@@ -19,14 +19,14 @@ from sqlglot import exp
 
 from metrics_layer.errors import QueryError, did_you_mean
 from metrics_layer.graph.graph import GRAIN_NAMES, Graph
-from metrics_layer.graph.model import CalendarPeriod, Offset, Period, Settings
+from metrics_layer.graph.model import CalendarPeriod, Measure, Offset, Period, Settings
 from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero
 from metrics_layer.planner.conditions import conjunction
 from metrics_layer.planner.joins import Joins
 from metrics_layer.planner.periods import period_of
 from metrics_layer.planner.plan import AggColumn, Aggregation, Fill, Spine, Window
 from metrics_layer.planner.query import MetricQuery
-from metrics_layer.spec.models import Grain, Rollup
+from metrics_layer.spec.models import Agg, Grain, Rollup
 from metrics_layer.sql.calendar import calendar_earliest
 from metrics_layer.sql.names import cast, column, date_literal
 from metrics_layer.sql.parts import PART_GRAIN
@@ -53,6 +53,18 @@ _LONGEST = {
     Grain.FISCAL_YEAR: 366,
 }
 
+# The shortest period of each built-in grain, in days (a fiscal quarter of February to April
+# has 89).
+_SHORTEST = {
+    Grain.DAY: 1,
+    Grain.WEEK: 7,
+    Grain.MONTH: 28,
+    Grain.QUARTER: 90,
+    Grain.FISCAL_QUARTER: 89,
+    Grain.YEAR: 365,
+    Grain.FISCAL_YEAR: 365,
+}
+
 
 def plan_window(
     planner: Planner, source: str, time_name: str | None, leaf: Leaf, name: str
@@ -77,6 +89,7 @@ def plan_window(
         spine_day = shift(spine_day, offset.amount, offset.unit)
     groups: list[tuple[str, exp.Expr]] = []
     periods: list[tuple[str, exp.Expr]] = []
+    lengths: list[int] = []  # the shortest period of each time grouping, in days
     for by in query.by:
         ref = planner.graph.resolve(by, source, field="by", time=time_name)
         alias = by.replace(".", "__")
@@ -88,6 +101,8 @@ def plan_window(
                     field="by",
                 )
             periods.append((alias, planner.on_day(ref, spine_day.copy())))
+            grain = ref.grain if ref.part is None and isinstance(ref.grain, Grain) else Grain.DAY
+            lengths.append(_SHORTEST.get(grain, 1))
             continue
         expressions = planner.expressions(ref, joins, offset, time_name)
         if len(expressions) == 1:
@@ -112,12 +127,14 @@ def plan_window(
             for condition, field in ((planner.where, "where"), (leaf.condition, "filter"))
             if condition is not None
         ),
+        _valued(leaf.measure),
     )
     to_grain = None
     if metric.grain_to_date is not None:
         to_grain = planner.bucket(column(SPINE_DAY), metric.grain_to_date)
     measure = leaf.measure
     counts = fills_with_zero(measure.agg)
+    edge = Rollup.FIRST if leaf.start_of is not None else leaf.rollup or Rollup.LAST
     window = Window(
         day=planner.bucket(time, Grain.DAY),
         agg=measure.agg,
@@ -125,12 +142,13 @@ def plan_window(
         periods=tuple(periods),
         span=metric.window,
         to_grain=to_grain,
-        edge=Rollup.FIRST if leaf.start_of is not None else leaf.rollup or Rollup.LAST,
+        edge=edge,
         start_of=None
         if leaf.start_of is None
         else planner.bucket(column(SPINE_DAY), leaf.start_of),
         spine=Spine(start, end, spine_digits(start, end)),
         counts=counts,
+        apart=_apart(lengths, edge, leaf.start_of is not None),
     )
     call = aggregate_call(measure, None)
     return Aggregation(
@@ -144,6 +162,31 @@ def plan_window(
         offset=offset,
         window=window,
     )
+
+
+def _valued(measure: Measure) -> exp.Expr | None:
+    """For a distinct count, its rows with a value: a row without one is in no window (a
+    window of none is empty, NULL, whether its values are joined or counted by changes)."""
+    if measure.agg is not Agg.COUNT_DISTINCT or measure.expr is None:
+        return None
+    return exp.Not(this=exp.Is(this=measure.expr.copy(), expression=exp.Null()))
+
+
+def _apart(lengths: Sequence[int], edge: Rollup, start_of: bool) -> int | None:
+    """The fewest days between the days of two periods' windows: a period's shortest length
+    for one time grouping shown at its last or first day; 1 for every day of a period
+    (average), for periods that share the day of their period of ``offset_to_grain``, or for
+    several groupings (a week and a month cut each other into periods of a day); None for a
+    single window.
+
+    >>> _apart([28], Rollup.LAST, False), _apart([], Rollup.LAST, False)
+    (28, None)
+    >>> _apart([28], Rollup.AVERAGE, False), _apart([7, 28], Rollup.LAST, False)
+    (1, 1)
+    """
+    if edge is Rollup.AVERAGE or start_of or len(lengths) > 1:
+        return 1
+    return lengths[0] if lengths else None
 
 
 def minus(day: dt.date | None, offset: Offset | None) -> dt.date | None:

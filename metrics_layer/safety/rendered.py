@@ -31,6 +31,7 @@ RENDERED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
                 "SUBSTRINGUTF8",
                 "TODAYOFMONTH",
                 "TODAYOFYEAR",
+                "TONULLABLE",
                 "TOSTRING",
                 "UPPERUTF8",
                 "VARPOP",

@@ -140,9 +140,10 @@ COMPILER_DIALECT_NODES: dict[str, tuple[type[exp.Expr], ...]] = {
 COMPILER_ANONYMOUS: frozenset[str] = frozenset(
     {"WEEKDAY", "MAKEDATE", "DAYOFWEEKISO", "PERCENTILE", "QUANTILEEXACTINCLUSIVE", "DATE"}
 )
-# And for one dialect only: ClickHouse's day spine (range, toUInt32, addDays).
+# And for one dialect only: ClickHouse's day spine (range, toUInt32, addDays), day of a value
+# (toDate32) and nullable LEAD (toNullable).
 COMPILER_DIALECT_ANONYMOUS: dict[str, frozenset[str]] = {
-    "clickhouse": frozenset({"RANGE", "TOUINT32", "ADDDAYS"}),
+    "clickhouse": frozenset({"RANGE", "TOUINT32", "ADDDAYS", "TODATE32", "TONULLABLE"}),
 }
 
 # Node kinds that are never part of a query: statements and what only statements contain.

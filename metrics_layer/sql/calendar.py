@@ -19,7 +19,13 @@ from sqlglot import exp
 
 from metrics_layer.graph.model import Calendar, CalendarPeriod
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
-from metrics_layer.sql.spine import DIGITS, FIRST_DAY, LAST_DAY, SPINE, SPINE_DAY
+from metrics_layer.sql.spine import (
+    FIRST_DAY,
+    LAST_DAY,
+    SPINE,
+    SPINE_DAY,
+    without_unread_digits,
+)
 
 __all__ = [
     "CalendarEarliest",
@@ -185,8 +191,8 @@ def _calendar_spine(select: exp.Select, calendar: Calendar, ctes: _Ctes) -> None
         )
         node.replace(days.where(inside, copy=False))
     with_ = select.args.get("with_")
-    if with_ is not None and not any(table.name == DIGITS for table in select.find_all(exp.Table)):
-        with_.set("expressions", [c for c in with_.expressions if c.alias != DIGITS])
+    if with_ is not None:
+        without_unread_digits(with_)
 
 
 def _shift_joins(

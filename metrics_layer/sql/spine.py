@@ -34,6 +34,7 @@ __all__ = [
     "spark_day_spine",
     "spine_digits",
     "spine_last",
+    "without_unread_digits",
 ]
 
 DIGITS = "spine_digits"
@@ -191,6 +192,29 @@ def clickhouse_day_spine(node: exp.Expr) -> exp.Expr:
     (toUInt32(DATE_DIFF(DAY, b.first_day, b.last_day) + 1)))) AS spine_day
     """
     return _generated(node, _offsets)
+
+
+def without_unread_digits(node: exp.Expr) -> exp.Expr:
+    """A query's WITH without the table of digits once no table of the query reads it (its
+    spines generated from an array, a sequence or a calendar table's days); any other node as
+    it is.
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one(
+    ...     "WITH spine_digits AS (SELECT 0 AS n), b AS (SELECT 1 AS x) SELECT x FROM b"
+    ... )
+    >>> tree.transform(without_unread_digits).sql()
+    'WITH b AS (SELECT 1 AS x) SELECT x FROM b'
+    """
+    query = node.parent
+    if not isinstance(node, exp.With) or query is None:
+        return node
+    if any(table.name == DIGITS for table in query.find_all(exp.Table)):
+        return node
+    kept = [cte for cte in node.expressions if cte.alias != DIGITS]
+    if kept:
+        node.set("expressions", kept)
+    return node
 
 
 def _generated(node: exp.Expr, days: Callable[[exp.Expr, exp.Expr], exp.Expr]) -> exp.Expr:

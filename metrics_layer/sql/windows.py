@@ -97,14 +97,11 @@ def window_ctes(
     # that plan a CTE again at each reference (MariaDB, ClickHouse, Spark) built the points,
     # and the day spine under them, twice when a later stage joined the points to the values.
     # Only for a window bounded on both sides (ClickHouse joins on a range, but refuses a join
-    # on one inequality), and not for a distinct count of the days' values, which joined so
-    # would count 0 values, not NULL, for a point without days.
+    # on one inequality).
     if _by_changes(window):
         bounded = window.to_grain is not None
     else:
-        bounded = window.agg is not Agg.COUNT_DISTINCT and (
-            window.span is not None or window.to_grain is not None
-        )
+        bounded = window.span is not None or window.to_grain is not None
     every_point = bool(times) and not others and window.edge is not Rollup.AVERAGE and bounded
     if every_point:
         points_select.meta[RANGE_JOINED] = True
@@ -261,10 +258,20 @@ def _by_changes(window: Window) -> bool:
     the days each value enters and leaves the window (below), not by joining every day's
     values to every window holding them: the work no longer grows with the window's length.
     Windows of months are joined as they are: a month back from the 31st is clamped, so when a
-    day leaves such a window is not the same as a month after it entered."""
+    day leaves such a window is not the same as a month after it entered. So are windows of
+    days no longer than the periods shown (a 7-day window by week or month): each day's
+    values join at most one window, and the join reads them once where the changes sort
+    every value's days (ClickHouse, weekly active users by month: 220 against 130 ms).
+    """
     if window.agg is not Agg.COUNT_DISTINCT:
         return False
-    return window.span is None or window.span.unit in (Grain.DAY, Grain.WEEK)
+    span = window.span
+    if span is None:
+        return True
+    if span.unit not in (Grain.DAY, Grain.WEEK):
+        return False
+    days = span.amount * (7 if span.unit is Grain.WEEK else 1)
+    return window.apart is not None and window.apart < days
 
 
 def _change_ctes(window: Window, daily: str, others: list[str]) -> list[exp.CTE]:
@@ -279,7 +286,6 @@ def _change_ctes(window: Window, daily: str, others: list[str]) -> list[exp.CTE]
     """
     ctes: list[exp.CTE] = []
     marks = f"{daily}_marks"
-    present = exp.Not(this=exp.Is(this=column(PART, daily), expression=exp.Null()))
     if window.span is None:
         keys: list[exp.Expr] = [*(column(o, daily) for o in others), column(PART, daily)]
         if window.to_grain is not None:
@@ -291,7 +297,7 @@ def _change_ctes(window: Window, daily: str, others: list[str]) -> list[exp.CTE]
                 alias(exp.Literal.number(1), CHANGE),
             ]
         ).from_(exp.Table(this=ident(daily)), copy=False)
-        select = select.where(present, copy=False).group_by(*keys, copy=False)
+        select = select.group_by(*keys, copy=False)
         ctes.append(exp.CTE(this=select, alias=table_alias(marks)))
     else:
         runs = f"{daily}_runs"
@@ -309,7 +315,7 @@ def _change_ctes(window: Window, daily: str, others: list[str]) -> list[exp.CTE]
                 alias(cast(expiry, exp.DataType.Type.DATE), EXPIRY),
             ]
         ).from_(exp.Table(this=ident(daily)), copy=False)
-        ctes.append(exp.CTE(this=select.where(present, copy=False), alias=table_alias(runs)))
+        ctes.append(exp.CTE(this=select, alias=table_alias(runs)))
         # Each run marks twice, +1 on its day and -1 when it leaves: the runs crossed with the
         # two signs, so they are read once (MariaDB computes a CTE again for every reference).
         next_day = column(NEXT, runs)
@@ -370,9 +376,12 @@ def _counted(
     if window.edge is Rollup.AVERAGE:
         keys.append(end.copy())
     total = exp.Sum(this=column(CHANGE, changes))
-    select = exp.Select(expressions=[*(k.copy() for k in keys), alias(total, column_alias)]).from_(
-        exp.Table(this=ident(points)), copy=False
-    )
+    # A window of no values counts none: NULL (as where no changes reach it), filled as the
+    # metric says.
+    counted = exp.Nullif(this=total, expression=exp.Literal.number(0))
+    select = exp.Select(
+        expressions=[*(k.copy() for k in keys), alias(counted, column_alias)]
+    ).from_(exp.Table(this=ident(points)), copy=False)
     _join_inside(select, changes, inside, every_point)
     if keys:
         select = select.group_by(*keys, copy=False)
@@ -408,7 +417,9 @@ def _combine(window: Window, daily: str) -> exp.Expr:
     part = column(PART, daily)
     agg = window.agg
     if agg is Agg.COUNT_DISTINCT:
-        return exp.Count(this=exp.Distinct(expressions=[part]))
+        # NULL for a window of no values, as every other combination over no rows.
+        distinct = exp.Count(this=exp.Distinct(expressions=[part]))
+        return exp.Nullif(this=distinct, expression=exp.Literal.number(0))
     if agg is Agg.AVG:
         total = cast(exp.Sum(this=part), exp.DataType.Type.DOUBLE)
         rows = exp.Sum(this=column(PART_COUNT, daily))

@@ -89,6 +89,12 @@ DEFINITIONS = f"""
     metrics:
       - {{name: dau, type: simple, measure: events.users, filter: "{ACTIVE}"}}
       - {{name: wau, type: rolling, measure: events.users, window: 7 days, filter: "{ACTIVE}"}}
+      - name: wau_or_seven
+        type: rolling
+        measure: events.users
+        window: 7 days
+        filter: "{ACTIVE}"
+        fill_null: 7
       - name: wau_first
         type: rolling
         measure: events.users
@@ -184,6 +190,43 @@ def test_rolling_distinct_count_at_a_coarser_grain(load: Load, engine: str) -> N
     )
     # WAU for the whole range is the window of its last day, 02-01 (not a sum of weeks: 5).
     assert _rows(layer, ["wau"], start="2025-12-29", end="2026-02-01") == [(1,)]
+
+
+@pytest.mark.parametrize("engine", NOT_SPARK)
+def test_a_window_without_values_shows_the_fill(load: Load, engine: str) -> None:
+    layer = load(engine)
+    metrics = ["wau", "wau_or_seven"]
+    # Nobody is active from 01-08 to 01-30: the 7-day windows ending 01-14 to 01-30 hold no
+    # user. A count shows 0 there, and fill_null where the metric sets it, whether the
+    # windows are counted by the days users enter and leave them (by day) or joined to the
+    # days' users (by week: a week holds its whole window).
+    by_day = _rows(layer, metrics, by=["metric_time.day"], start="2026-01-12", end="2026-01-15")
+    # 01-12: days 01-06..01-12 hold user 3 (01-07); 01-13: 01-07..01-13, the same.
+    assert _typed(by_day) == _typed(
+        [
+            (D(2026, 1, 12), 1, 1),
+            (D(2026, 1, 13), 1, 1),
+            (D(2026, 1, 14), 0, 7),
+            (D(2026, 1, 15), 0, 7),
+        ]
+    )
+    by_week = _rows(layer, metrics, by=["metric_time.week"], start="2026-01-05", end="2026-02-01")
+    # 01-05..01-11: users 1 (01-05) and 3 (01-07); 01-26..02-01: user 4.
+    assert _typed(by_week) == _typed(
+        [
+            (D(2026, 1, 5), 2, 2),
+            (D(2026, 1, 12), 0, 7),
+            (D(2026, 1, 19), 0, 7),
+            (D(2026, 1, 26), 1, 1),
+        ]
+    )
+    # With another grouping, a group shows where its window holds a value.
+    by_country = ["metric_time.week", "user.country"]
+    weeks = _rows(layer, metrics, by=by_country, start="2026-01-05", end="2026-02-01")
+    assert _typed(weeks) == _typed([(D(2026, 1, 5), "US", 2, 2), (D(2026, 1, 26), "DE", 1, 1)])
+    by_country[0] = "metric_time.day"
+    days = _rows(layer, metrics, by=by_country, start="2026-01-12", end="2026-01-15")
+    assert _typed(days) == _typed([(D(2026, 1, 12), "US", 1, 1), (D(2026, 1, 13), "US", 1, 1)])
 
 
 @pytest.mark.engine("spark")

@@ -164,6 +164,34 @@ CASES: tuple[Case, ...] = (
         exact_round_trip=False,
     ),
     Case(
+        # a 7- and a 28-day window by month: each window within its month, the days' users
+        # joined to it
+        "rolling_distinct_by_month",
+        ("weekly_active_users", "monthly_active_users"),
+        ("metric_time.month",),
+        start="2025-07-01",
+        end="2026-06-30",
+        exact_round_trip=False,
+    ),
+    Case(
+        # a 7-day window by day: counted from the days each user enters and leaves it
+        "rolling_distinct_by_day",
+        ("weekly_active_users",),
+        ("metric_time.day",),
+        start="2026-06-01",
+        end="2026-06-30",
+        exact_round_trip=False,
+    ),
+    Case(
+        # a cohort table: each cohort's users crossed with the period numbers once
+        "weekly_cohort_table",
+        ("weekly_cohort_retention",),
+        ("metric_time.month", "weekly_cohort_retention.period"),
+        start="2026-01-01",
+        end="2026-03-31",
+        exact_round_trip=False,
+    ),
+    Case(
         "fiscal_quarters",
         ("new_mrr",),
         (

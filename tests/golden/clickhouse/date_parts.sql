@@ -1,16 +1,16 @@
 WITH users_agg AS (
   SELECT
-    CAST(toDayOfWeek(CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Int32)) AS metric_time__day_of_week,
-    CAST(toISOWeek(CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Int32)) AS metric_time__week_of_year,
+    CAST(toDayOfWeek(toDate32(users.signed_up_at)) AS Nullable(Int32)) AS metric_time__day_of_week,
+    CAST(toISOWeek(toDate32(users.signed_up_at)) AS Nullable(Int32)) AS metric_time__week_of_year,
     CAST(EXTRACT(HOUR FROM users.signed_up_at) AS Nullable(Int32)) AS metric_time__hour_of_day,
     COUNT(*) AS signups
   FROM users AS users
   WHERE
-    CAST(toDayOfYear(CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Int32)) <= 90
-    AND CAST(EXTRACT(MONTH FROM CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Int32)) IN (1, 2)
+    CAST(toDayOfYear(toDate32(users.signed_up_at)) AS Nullable(Int32)) <= 90
+    AND CAST(EXTRACT(MONTH FROM toDate32(users.signed_up_at)) AS Nullable(Int32)) IN (1, 2)
   GROUP BY
-    CAST(toDayOfWeek(CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Int32)),
-    CAST(toISOWeek(CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Int32)),
+    CAST(toDayOfWeek(toDate32(users.signed_up_at)) AS Nullable(Int32)),
+    CAST(toISOWeek(toDate32(users.signed_up_at)) AS Nullable(Int32)),
     CAST(EXTRACT(HOUR FROM users.signed_up_at) AS Nullable(Int32))
 )
 SELECT

@@ -1,11 +1,8 @@
 WITH users_agg AS (
-  SELECT
+  SELECT DISTINCT
     users.plan AS user__plan,
     users.country AS user__country
   FROM users AS users
-  GROUP BY
-    users.plan,
-    users.country
 )
 SELECT
   users_agg.user__plan AS user__plan,

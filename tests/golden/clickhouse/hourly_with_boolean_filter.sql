@@ -26,7 +26,7 @@ WITH user_payments_source AS (
     ON users.user_id = user_payments.user_id
   WHERE
     user_payments.ever_paid
-    AND CAST(users.signed_up_at AS Nullable(Date32)) BETWEEN CAST('2026-03-01' AS Nullable(Date32)) AND CAST('2026-03-01' AS Nullable(Date32))
+    AND toDate32(users.signed_up_at) BETWEEN CAST('2026-03-01' AS Nullable(Date32)) AND CAST('2026-03-01' AS Nullable(Date32))
   GROUP BY
     CAST(dateTrunc('HOUR', users.signed_up_at) AS Nullable(DateTime64(6)))
 )

@@ -1,6 +1,6 @@
 WITH events_agg AS (
   SELECT
-    CAST(dateTrunc('MONTH', CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Date32)) AS user__signed_up_at__month,
+    toDate32(dateTrunc('MONTH', toDate32(users.signed_up_at))) AS user__signed_up_at__month,
     COUNT(*) AS events,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
@@ -11,7 +11,7 @@ WITH events_agg AS (
       events.event_type IN ('email_open', 'login_failed')
     )
   GROUP BY
-    CAST(dateTrunc('MONTH', CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Date32))
+    toDate32(dateTrunc('MONTH', toDate32(users.signed_up_at)))
 )
 SELECT
   events_agg.user__signed_up_at__month AS user__signed_up_at__month,

@@ -1,15 +1,15 @@
 WITH subscriptions_agg AS (
   SELECT
-    CAST(dateTrunc('MONTH', CAST(subscriptions.started_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
+    toDate32(dateTrunc('MONTH', toDate32(subscriptions.started_at))) AS metric_time__month,
     SUM(subscriptions.mrr) AS new_mrr
   FROM subscriptions AS subscriptions
   WHERE
-    CAST(subscriptions.started_at AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-03-31' AS Nullable(Date32))
+    toDate32(subscriptions.started_at) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-03-31' AS Nullable(Date32))
   GROUP BY
-    CAST(dateTrunc('MONTH', CAST(subscriptions.started_at AS Nullable(Date32))) AS Nullable(Date32))
+    toDate32(dateTrunc('MONTH', toDate32(subscriptions.started_at)))
 ), subscriptions_by_ended_at_agg AS (
   SELECT
-    CAST(dateTrunc('MONTH', CAST(subscriptions.ended_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
+    toDate32(dateTrunc('MONTH', toDate32(subscriptions.ended_at))) AS metric_time__month,
     COUNT(*) AS cancelled_subscriptions,
     SUM(subscriptions.mrr) AS churned_mrr
   FROM subscriptions AS subscriptions
@@ -17,9 +17,9 @@ WITH subscriptions_agg AS (
     NOT (
       subscriptions.ended_at IS NULL
     )
-    AND CAST(subscriptions.ended_at AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-03-31' AS Nullable(Date32))
+    AND toDate32(subscriptions.ended_at) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-03-31' AS Nullable(Date32))
   GROUP BY
-    CAST(dateTrunc('MONTH', CAST(subscriptions.ended_at AS Nullable(Date32))) AS Nullable(Date32))
+    toDate32(dateTrunc('MONTH', toDate32(subscriptions.ended_at)))
 ), grain_keys AS (
   SELECT
     subscriptions_agg.metric_time__month

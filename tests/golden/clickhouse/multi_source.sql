@@ -1,43 +1,13 @@
 WITH users_agg AS (
   SELECT
-    CAST(dateTrunc('MONTH', CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
+    toDate32(dateTrunc('MONTH', toDate32(users.signed_up_at))) AS metric_time__month,
     COUNT(*) AS signups
   FROM users AS users
   GROUP BY
-    CAST(dateTrunc('MONTH', CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Date32))
-), spine_digits AS (
-  SELECT
-    0 AS n
-  UNION ALL
-  SELECT
-    1 AS n
-  UNION ALL
-  SELECT
-    2 AS n
-  UNION ALL
-  SELECT
-    3 AS n
-  UNION ALL
-  SELECT
-    4 AS n
-  UNION ALL
-  SELECT
-    5 AS n
-  UNION ALL
-  SELECT
-    6 AS n
-  UNION ALL
-  SELECT
-    7 AS n
-  UNION ALL
-  SELECT
-    8 AS n
-  UNION ALL
-  SELECT
-    9 AS n
+    toDate32(dateTrunc('MONTH', toDate32(users.signed_up_at)))
 ), events_per_day AS (
   SELECT
-    CAST(events.occurred_at AS Nullable(Date32)) AS period_start,
+    toDate32(events.occurred_at) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   WHERE
@@ -45,11 +15,11 @@ WITH users_agg AS (
       events.event_type IN ('email_open', 'login_failed')
     )
   GROUP BY
-    CAST(events.occurred_at AS Nullable(Date32))
+    toDate32(events.occurred_at)
 ), events_per_day_periods_bounds AS (
   SELECT
-    MIN(CAST(events.occurred_at AS Nullable(Date32))) AS first_day,
-    MAX(CAST(events.occurred_at AS Nullable(Date32))) AS last_day
+    MIN(toDate32(events.occurred_at)) AS first_day,
+    MAX(toDate32(events.occurred_at)) AS last_day
   FROM events AS events
 ), events_per_day_periods_days AS (
   SELECT
@@ -68,47 +38,45 @@ WITH users_agg AS (
     events_per_day_periods_bounds.first_day <= events_per_day_periods_bounds.last_day
 ), events_per_day_periods AS (
   SELECT
-    CAST(dateTrunc('MONTH', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
-    COUNT(DISTINCT CAST(spine_day AS Nullable(Date32))) AS period_count
+    toDate32(dateTrunc('MONTH', toDate32(spine_day))) AS metric_time__month,
+    COUNT(DISTINCT toDate32(spine_day)) AS period_count
   FROM events_per_day_periods_days
   GROUP BY
-    CAST(dateTrunc('MONTH', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32))
+    toDate32(dateTrunc('MONTH', toDate32(spine_day)))
 ), events_per_day_rollup AS (
   SELECT
-    CAST(dateTrunc('MONTH', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
+    toDate32(dateTrunc('MONTH', toDate32(events_per_day.period_start))) AS metric_time__month,
     CAST(SUM(events_per_day.active_users) AS Nullable(Float64)) / MAX(events_per_day_periods.period_count) AS active_users
   FROM events_per_day
   INNER JOIN events_per_day_periods
-    ON CAST(dateTrunc('MONTH', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32)) = events_per_day_periods.metric_time__month
+    ON toDate32(dateTrunc('MONTH', toDate32(events_per_day.period_start))) = events_per_day_periods.metric_time__month
   GROUP BY
-    CAST(dateTrunc('MONTH', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32))
+    toDate32(dateTrunc('MONTH', toDate32(events_per_day.period_start)))
 ), subscriptions_agg AS (
   SELECT
-    CAST(dateTrunc('MONTH', CAST(subscriptions.started_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
+    toDate32(dateTrunc('MONTH', toDate32(subscriptions.started_at))) AS metric_time__month,
     SUM(subscriptions.mrr) AS new_mrr
   FROM subscriptions AS subscriptions
   GROUP BY
-    CAST(dateTrunc('MONTH', CAST(subscriptions.started_at AS Nullable(Date32))) AS Nullable(Date32))
+    toDate32(dateTrunc('MONTH', toDate32(subscriptions.started_at)))
 ), subscription_snapshots_last_snapshot_days AS (
   SELECT
-    CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) AS snapshot_day,
+    toDate32(subscription_snapshots.snapshot_date) AS snapshot_day,
     COUNT(DISTINCT subscription_snapshots.user_id) AS paying_customers
   FROM subscription_snapshots AS subscription_snapshots
   GROUP BY
-    CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))
+    toDate32(subscription_snapshots.snapshot_date)
 ), subscription_snapshots_last_snapshot_periods AS (
   SELECT
-    CAST(dateTrunc(
-      'MONTH',
-      CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS Nullable(Date32))
-    ) AS Nullable(Date32)) AS metric_time__month,
+    toDate32(
+      dateTrunc('MONTH', toDate32(subscription_snapshots_last_snapshot_days.snapshot_day))
+    ) AS metric_time__month,
     subscription_snapshots_last_snapshot_days.paying_customers,
     subscription_snapshots_last_snapshot_days.snapshot_day,
     MAX(subscription_snapshots_last_snapshot_days.snapshot_day) OVER (
-      PARTITION BY CAST(dateTrunc(
-        'MONTH',
-        CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS Nullable(Date32))
-      ) AS Nullable(Date32))
+      PARTITION BY toDate32(
+        dateTrunc('MONTH', toDate32(subscription_snapshots_last_snapshot_days.snapshot_day))
+      )
     ) AS last_period
   FROM subscription_snapshots_last_snapshot_days
 ), subscription_snapshots_last_snapshot AS (

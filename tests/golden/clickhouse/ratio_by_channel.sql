@@ -19,7 +19,7 @@ WITH user_payments_source AS (
   FROM users
 ), user_payments_agg AS (
   SELECT
-    CAST(dateTrunc('QUARTER', CAST(user_payments.signed_up_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__quarter,
+    toDate32(dateTrunc('QUARTER', toDate32(user_payments.signed_up_at))) AS metric_time__quarter,
     users.acquisition_channel AS user__acquisition_channel,
     SUM(CASE WHEN user_payments.ever_paid THEN 1 ELSE 0 END) AS converted_signups,
     COUNT(*) AS signups
@@ -27,7 +27,7 @@ WITH user_payments_source AS (
   LEFT JOIN users AS users
     ON user_payments.user_id = users.user_id
   GROUP BY
-    CAST(dateTrunc('QUARTER', CAST(user_payments.signed_up_at AS Nullable(Date32))) AS Nullable(Date32)),
+    toDate32(dateTrunc('QUARTER', toDate32(user_payments.signed_up_at))),
     users.acquisition_channel
 )
 SELECT

@@ -1,7 +1,7 @@
 WITH events_per_day AS (
   SELECT
     users.plan AS user__plan,
-    CAST(events.occurred_at AS Nullable(Date32)) AS period_start,
+    toDate32(events.occurred_at) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   LEFT JOIN users AS users
@@ -11,50 +11,48 @@ WITH events_per_day AS (
     AND NOT (
       events.event_type IN ('email_open', 'login_failed')
     )
-    AND CAST(events.occurred_at AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-03-31' AS Nullable(Date32))
+    AND toDate32(events.occurred_at) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-03-31' AS Nullable(Date32))
   GROUP BY
     users.plan,
-    CAST(events.occurred_at AS Nullable(Date32))
+    toDate32(events.occurred_at)
 ), events_per_day_rollup AS (
   SELECT
-    CAST(dateTrunc('WEEK', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__week,
+    toDate32(dateTrunc('WEEK', toDate32(events_per_day.period_start))) AS metric_time__week,
     events_per_day.user__plan,
     CAST(SUM(events_per_day.active_users) AS Nullable(Float64)) / MAX(
       DATE_DIFF(
         DAY,
         GREATEST(
           CAST('2026-01-01' AS Nullable(Date32)),
-          CAST(dateTrunc('WEEK', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32))
+          toDate32(dateTrunc('WEEK', toDate32(events_per_day.period_start)))
         ),
         LEAST(
           CAST('2026-03-31' AS Nullable(Date32)),
-          CAST(DATE_SUB(
-            DAY,
-            1,
-            DATE_ADD(
+          toDate32(
+            DATE_SUB(
               DAY,
-              7,
-              CAST(dateTrunc('WEEK', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32))
+              1,
+              DATE_ADD(DAY, 7, toDate32(dateTrunc('WEEK', toDate32(events_per_day.period_start))))
             )
-          ) AS Nullable(Date32))
+          )
         )
       ) + 1
     ) AS active_users
   FROM events_per_day
   GROUP BY
-    CAST(dateTrunc('WEEK', CAST(events_per_day.period_start AS Nullable(Date32))) AS Nullable(Date32)),
+    toDate32(dateTrunc('WEEK', toDate32(events_per_day.period_start))),
     events_per_day.user__plan
 ), users_agg AS (
   SELECT
-    CAST(dateTrunc('WEEK', CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__week,
+    toDate32(dateTrunc('WEEK', toDate32(users.signed_up_at))) AS metric_time__week,
     users.plan AS user__plan,
     COUNT(*) AS signups
   FROM users AS users
   WHERE
     users.country = 'DE'
-    AND CAST(users.signed_up_at AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-03-31' AS Nullable(Date32))
+    AND toDate32(users.signed_up_at) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-03-31' AS Nullable(Date32))
   GROUP BY
-    CAST(dateTrunc('WEEK', CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Date32)),
+    toDate32(dateTrunc('WEEK', toDate32(users.signed_up_at))),
     users.plan
 ), grain_keys AS (
   SELECT

@@ -5,63 +5,33 @@ WITH subscriptions_agg AS (
     SUM(subscriptions.mrr) AS new_mrr
   FROM subscriptions AS subscriptions
   LEFT JOIN retail_calendar AS calendar_3
-    ON calendar_3."day" = CAST(subscriptions.started_at AS Nullable(Date32))
+    ON calendar_3."day" = toDate32(subscriptions.started_at)
   LEFT JOIN users AS users
     ON subscriptions.user_id = users.user_id
   LEFT JOIN retail_calendar AS calendar_5
-    ON calendar_5."day" = CAST(users.signed_up_at AS Nullable(Date32))
+    ON calendar_5."day" = toDate32(users.signed_up_at)
   WHERE
     calendar_3.retail_year = CAST('2025-02-02' AS Nullable(Date32))
   GROUP BY
     calendar_3.retail_month,
     calendar_5.retail_year
-), spine_digits AS (
-  SELECT
-    0 AS n
-  UNION ALL
-  SELECT
-    1 AS n
-  UNION ALL
-  SELECT
-    2 AS n
-  UNION ALL
-  SELECT
-    3 AS n
-  UNION ALL
-  SELECT
-    4 AS n
-  UNION ALL
-  SELECT
-    5 AS n
-  UNION ALL
-  SELECT
-    6 AS n
-  UNION ALL
-  SELECT
-    7 AS n
-  UNION ALL
-  SELECT
-    8 AS n
-  UNION ALL
-  SELECT
-    9 AS n
 ), subscriptions_new_mrr_retail_year_to_date AS (
   SELECT
     calendar_6.retail_year AS user__signed_up_at__retail_year,
-    CAST(subscriptions.started_at AS Nullable(Date32)) AS metric_day,
+    toDate32(subscriptions.started_at) AS metric_day,
     SUM(subscriptions.mrr) AS part
   FROM subscriptions AS subscriptions
   LEFT JOIN retail_calendar AS calendar_4
-    ON calendar_4."day" = CAST(subscriptions.started_at AS Nullable(Date32))
+    ON calendar_4."day" = toDate32(subscriptions.started_at)
   LEFT JOIN users AS users
     ON subscriptions.user_id = users.user_id
   LEFT JOIN retail_calendar AS calendar_6
-    ON calendar_6."day" = CAST(users.signed_up_at AS Nullable(Date32))
+    ON calendar_6."day" = toDate32(users.signed_up_at)
   WHERE
     calendar_4.retail_year = CAST('2025-02-02' AS Nullable(Date32))
   GROUP BY
     calendar_6.retail_year,
-    CAST(subscriptions.started_at AS Nullable(Date32))
+    toDate32(subscriptions.started_at)
 ), subscriptions_new_mrr_retail_year_to_date_bounds AS (
   SELECT
     MIN(subscriptions_new_mrr_retail_year_to_date.metric_day) AS first_day,
@@ -92,7 +62,7 @@ WITH subscriptions_agg AS (
     MAX(subscriptions_new_mrr_retail_year_to_date_days.spine_day) AS window_end
   FROM subscriptions_new_mrr_retail_year_to_date_days
   LEFT JOIN retail_calendar AS calendar_1
-    ON calendar_1."day" = CAST(spine_day AS Nullable(Date32))
+    ON calendar_1."day" = toDate32(spine_day)
   WHERE
     NOT (
       calendar_1.retail_month IS NULL
@@ -106,7 +76,7 @@ WITH subscriptions_agg AS (
     SUM(subscriptions_new_mrr_retail_year_to_date.part) AS new_mrr
   FROM subscriptions_new_mrr_retail_year_to_date_points
   LEFT JOIN retail_calendar AS calendar_2
-    ON calendar_2."day" = CAST(subscriptions_new_mrr_retail_year_to_date_points.window_end AS Nullable(Date32))
+    ON calendar_2."day" = toDate32(subscriptions_new_mrr_retail_year_to_date_points.window_end)
   CROSS JOIN subscriptions_new_mrr_retail_year_to_date
   WHERE
     subscriptions_new_mrr_retail_year_to_date.metric_day <= subscriptions_new_mrr_retail_year_to_date_points.window_end

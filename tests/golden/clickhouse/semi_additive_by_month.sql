@@ -1,25 +1,23 @@
 WITH subscription_snapshots_last_snapshot_days AS (
   SELECT
-    CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) AS snapshot_day,
+    toDate32(subscription_snapshots.snapshot_date) AS snapshot_day,
     SUM(subscription_snapshots.mrr) AS mrr,
     COUNT(DISTINCT subscription_snapshots.user_id) AS paying_customers
   FROM subscription_snapshots AS subscription_snapshots
   GROUP BY
-    CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))
+    toDate32(subscription_snapshots.snapshot_date)
 ), subscription_snapshots_last_snapshot_periods AS (
   SELECT
-    CAST(dateTrunc(
-      'MONTH',
-      CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS Nullable(Date32))
-    ) AS Nullable(Date32)) AS metric_time__month,
+    toDate32(
+      dateTrunc('MONTH', toDate32(subscription_snapshots_last_snapshot_days.snapshot_day))
+    ) AS metric_time__month,
     subscription_snapshots_last_snapshot_days.mrr,
     subscription_snapshots_last_snapshot_days.paying_customers,
     subscription_snapshots_last_snapshot_days.snapshot_day,
     MAX(subscription_snapshots_last_snapshot_days.snapshot_day) OVER (
-      PARTITION BY CAST(dateTrunc(
-        'MONTH',
-        CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS Nullable(Date32))
-      ) AS Nullable(Date32))
+      PARTITION BY toDate32(
+        dateTrunc('MONTH', toDate32(subscription_snapshots_last_snapshot_days.snapshot_day))
+      )
     ) AS last_period
   FROM subscription_snapshots_last_snapshot_days
 ), subscription_snapshots_last_snapshot AS (

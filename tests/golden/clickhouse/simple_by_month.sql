@@ -1,10 +1,10 @@
 WITH users_agg AS (
   SELECT
-    CAST(dateTrunc('MONTH', CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
+    toDate32(dateTrunc('MONTH', toDate32(users.signed_up_at))) AS metric_time__month,
     COUNT(*) AS signups
   FROM users AS users
   GROUP BY
-    CAST(dateTrunc('MONTH', CAST(users.signed_up_at AS Nullable(Date32))) AS Nullable(Date32))
+    toDate32(dateTrunc('MONTH', toDate32(users.signed_up_at)))
 )
 SELECT
   users_agg.metric_time__month AS metric_time__month,

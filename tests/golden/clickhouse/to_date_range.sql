@@ -1,42 +1,12 @@
-WITH spine_digits AS (
+WITH subscriptions_new_mrr_month_to_date AS (
   SELECT
-    0 AS n
-  UNION ALL
-  SELECT
-    1 AS n
-  UNION ALL
-  SELECT
-    2 AS n
-  UNION ALL
-  SELECT
-    3 AS n
-  UNION ALL
-  SELECT
-    4 AS n
-  UNION ALL
-  SELECT
-    5 AS n
-  UNION ALL
-  SELECT
-    6 AS n
-  UNION ALL
-  SELECT
-    7 AS n
-  UNION ALL
-  SELECT
-    8 AS n
-  UNION ALL
-  SELECT
-    9 AS n
-), subscriptions_new_mrr_month_to_date AS (
-  SELECT
-    CAST(subscriptions.started_at AS Nullable(Date32)) AS metric_day,
+    toDate32(subscriptions.started_at) AS metric_day,
     SUM(subscriptions.mrr) AS part
   FROM subscriptions AS subscriptions
   WHERE
-    CAST(subscriptions.started_at AS Nullable(Date32)) BETWEEN CAST('2025-07-01' AS Nullable(Date32)) AND CAST('2026-06-30' AS Nullable(Date32))
+    toDate32(subscriptions.started_at) BETWEEN CAST('2025-07-01' AS Nullable(Date32)) AND CAST('2026-06-30' AS Nullable(Date32))
   GROUP BY
-    CAST(subscriptions.started_at AS Nullable(Date32))
+    toDate32(subscriptions.started_at)
 ), subscriptions_new_mrr_month_to_date_bounds AS (
   SELECT
     CAST('2025-07-01' AS Nullable(Date32)) AS first_day,
@@ -62,15 +32,14 @@ WITH spine_digits AS (
     subscriptions_new_mrr_month_to_date_bounds.first_day <= subscriptions_new_mrr_month_to_date_bounds.last_day
 ), subscriptions_new_mrr_month_to_date_points AS (
   SELECT
-    CAST(dateTrunc('MONTH', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
+    toDate32(dateTrunc('MONTH', toDate32(spine_day))) AS metric_time__month,
     MAX(subscriptions_new_mrr_month_to_date_days.spine_day) AS window_end,
-    CAST(dateTrunc(
-      'MONTH',
-      CAST(MAX(subscriptions_new_mrr_month_to_date_days.spine_day) AS Nullable(Date32))
-    ) AS Nullable(Date32)) AS window_start
+    toDate32(
+      dateTrunc('MONTH', toDate32(MAX(subscriptions_new_mrr_month_to_date_days.spine_day)))
+    ) AS window_start
   FROM subscriptions_new_mrr_month_to_date_days
   GROUP BY
-    CAST(dateTrunc('MONTH', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32))
+    toDate32(dateTrunc('MONTH', toDate32(spine_day)))
 ), subscriptions_new_mrr_month_to_date_window AS (
   SELECT
     subscriptions_new_mrr_month_to_date_points.metric_time__month,
@@ -83,12 +52,12 @@ WITH spine_digits AS (
     subscriptions_new_mrr_month_to_date_points.metric_time__month
 ), subscriptions_new_mrr_retail_year_to_date AS (
   SELECT
-    CAST(subscriptions.started_at AS Nullable(Date32)) AS metric_day,
+    toDate32(subscriptions.started_at) AS metric_day,
     SUM(subscriptions.mrr) AS part
   FROM subscriptions AS subscriptions
   WHERE
-    CAST(subscriptions.started_at AS Nullable(Date32)) <= CAST('2026-06-30' AS Nullable(Date32))
-    AND CAST(subscriptions.started_at AS Nullable(Date32)) >= (
+    toDate32(subscriptions.started_at) <= CAST('2026-06-30' AS Nullable(Date32))
+    AND toDate32(subscriptions.started_at) >= (
       SELECT
         MIN(calendar.retail_year)
       FROM retail_calendar AS calendar
@@ -96,7 +65,7 @@ WITH spine_digits AS (
         calendar."day" BETWEEN CAST('2025-07-01' AS Nullable(Date32)) AND CAST('2026-06-30' AS Nullable(Date32))
     )
   GROUP BY
-    CAST(subscriptions.started_at AS Nullable(Date32))
+    toDate32(subscriptions.started_at)
 ), subscriptions_new_mrr_retail_year_to_date_bounds AS (
   SELECT
     CAST('2025-07-01' AS Nullable(Date32)) AS first_day,
@@ -122,18 +91,18 @@ WITH spine_digits AS (
     subscriptions_new_mrr_retail_year_to_date_bounds.first_day <= subscriptions_new_mrr_retail_year_to_date_bounds.last_day
 ), subscriptions_new_mrr_retail_year_to_date_points AS (
   SELECT
-    CAST(dateTrunc('MONTH', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__month,
+    toDate32(dateTrunc('MONTH', toDate32(spine_day))) AS metric_time__month,
     MAX(subscriptions_new_mrr_retail_year_to_date_days.spine_day) AS window_end
   FROM subscriptions_new_mrr_retail_year_to_date_days
   GROUP BY
-    CAST(dateTrunc('MONTH', CAST(spine_day AS Nullable(Date32))) AS Nullable(Date32))
+    toDate32(dateTrunc('MONTH', toDate32(spine_day)))
 ), subscriptions_new_mrr_retail_year_to_date_window AS (
   SELECT
     subscriptions_new_mrr_retail_year_to_date_points.metric_time__month,
     SUM(subscriptions_new_mrr_retail_year_to_date.part) AS new_mrr
   FROM subscriptions_new_mrr_retail_year_to_date_points
   LEFT JOIN retail_calendar AS calendar_1
-    ON calendar_1."day" = CAST(subscriptions_new_mrr_retail_year_to_date_points.window_end AS Nullable(Date32))
+    ON calendar_1."day" = toDate32(subscriptions_new_mrr_retail_year_to_date_points.window_end)
   LEFT JOIN subscriptions_new_mrr_retail_year_to_date
     ON subscriptions_new_mrr_retail_year_to_date.metric_day <= subscriptions_new_mrr_retail_year_to_date_points.window_end
     AND subscriptions_new_mrr_retail_year_to_date.metric_day >= calendar_1.retail_year

@@ -3,19 +3,19 @@ WITH users_agg AS (
     COUNT(*) AS signups
   FROM users AS users
   WHERE
-    CAST(users.signed_up_at AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-01-31' AS Nullable(Date32))
+    toDate32(users.signed_up_at) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-01-31' AS Nullable(Date32))
 ), events_per_day AS (
   SELECT
-    CAST(events.occurred_at AS Nullable(Date32)) AS period_start,
+    toDate32(events.occurred_at) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   WHERE
     NOT (
       events.event_type IN ('email_open', 'login_failed')
     )
-    AND CAST(events.occurred_at AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-01-31' AS Nullable(Date32))
+    AND toDate32(events.occurred_at) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-01-31' AS Nullable(Date32))
   GROUP BY
-    CAST(events.occurred_at AS Nullable(Date32))
+    toDate32(events.occurred_at)
 ), events_per_day_rollup AS (
   SELECT
     CAST(SUM(events_per_day.active_users) AS Nullable(Float64)) / MAX(
@@ -24,13 +24,13 @@ WITH users_agg AS (
   FROM events_per_day
 ), subscription_snapshots_last_snapshot_days AS (
   SELECT
-    CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) AS snapshot_day,
+    toDate32(subscription_snapshots.snapshot_date) AS snapshot_day,
     SUM(subscription_snapshots.mrr) AS mrr
   FROM subscription_snapshots AS subscription_snapshots
   WHERE
-    CAST(subscription_snapshots.snapshot_date AS Nullable(Date32)) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-01-31' AS Nullable(Date32))
+    toDate32(subscription_snapshots.snapshot_date) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-01-31' AS Nullable(Date32))
   GROUP BY
-    CAST(subscription_snapshots.snapshot_date AS Nullable(Date32))
+    toDate32(subscription_snapshots.snapshot_date)
 ), subscription_snapshots_last_snapshot_periods AS (
   SELECT
     subscription_snapshots_last_snapshot_days.mrr,

@@ -1,6 +1,6 @@
 WITH events_agg AS (
   SELECT
-    CAST(dateTrunc('YEAR', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32)) AS metric_time__year,
+    toDate32(dateTrunc('YEAR', toDate32(events.occurred_at))) AS metric_time__year,
     events.platform AS event__platform,
     COUNT(*) AS events,
     COUNT(DISTINCT events.user_id) AS active_users
@@ -10,7 +10,7 @@ WITH events_agg AS (
       events.event_type IN ('email_open', 'login_failed')
     )
   GROUP BY
-    CAST(dateTrunc('YEAR', CAST(events.occurred_at AS Nullable(Date32))) AS Nullable(Date32)),
+    toDate32(dateTrunc('YEAR', toDate32(events.occurred_at))),
     events.platform
 )
 SELECT

@@ -5,36 +5,6 @@ WITH users_agg AS (
   FROM users AS users
   GROUP BY
     CAST(TRUNC(CAST(users.signed_up_at AS DATE), 'MONTH') AS DATE)
-), spine_digits AS (
-  SELECT
-    0 AS n
-  UNION ALL
-  SELECT
-    1 AS n
-  UNION ALL
-  SELECT
-    2 AS n
-  UNION ALL
-  SELECT
-    3 AS n
-  UNION ALL
-  SELECT
-    4 AS n
-  UNION ALL
-  SELECT
-    5 AS n
-  UNION ALL
-  SELECT
-    6 AS n
-  UNION ALL
-  SELECT
-    7 AS n
-  UNION ALL
-  SELECT
-    8 AS n
-  UNION ALL
-  SELECT
-    9 AS n
 ), events_per_day AS (
   SELECT
     CAST(events.occurred_at AS DATE) AS period_start,

@@ -15,36 +15,6 @@ WITH subscriptions_agg AS (
   GROUP BY
     calendar_3.retail_month,
     calendar_5.retail_year
-), spine_digits AS (
-  SELECT
-    0 AS n
-  UNION ALL
-  SELECT
-    1 AS n
-  UNION ALL
-  SELECT
-    2 AS n
-  UNION ALL
-  SELECT
-    3 AS n
-  UNION ALL
-  SELECT
-    4 AS n
-  UNION ALL
-  SELECT
-    5 AS n
-  UNION ALL
-  SELECT
-    6 AS n
-  UNION ALL
-  SELECT
-    7 AS n
-  UNION ALL
-  SELECT
-    8 AS n
-  UNION ALL
-  SELECT
-    9 AS n
 ), subscriptions_new_mrr_retail_year_to_date AS (
   SELECT
     calendar_6.retail_year AS user__signed_up_at__retail_year,

@@ -1,0 +1,144 @@
+WITH spine_digits AS (
+  SELECT
+    0 AS n
+  UNION ALL
+  SELECT
+    1 AS n
+  UNION ALL
+  SELECT
+    2 AS n
+  UNION ALL
+  SELECT
+    3 AS n
+  UNION ALL
+  SELECT
+    4 AS n
+  UNION ALL
+  SELECT
+    5 AS n
+  UNION ALL
+  SELECT
+    6 AS n
+  UNION ALL
+  SELECT
+    7 AS n
+  UNION ALL
+  SELECT
+    8 AS n
+  UNION ALL
+  SELECT
+    9 AS n
+), events_weekly_active_users AS (
+  SELECT
+    CAST(events.occurred_at AS DATE) AS metric_day,
+    events.user_id AS part
+  FROM events AS events
+  WHERE
+    events.occurred_at >= CAST('2025-06-24' AS DATETIME)
+    AND events.occurred_at < CAST('2026-06-30' AS DATETIME) + INTERVAL '1' DAY
+    AND NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))
+    AND NOT events.user_id IS NULL
+  GROUP BY
+    CAST(events.occurred_at AS DATE),
+    events.user_id,
+    CAST(events.user_id AS BINARY)
+), events_weekly_active_users_bounds AS (
+  SELECT
+    CAST('2025-07-01' AS DATE) AS first_day,
+    CAST('2026-06-30' AS DATE) AS last_day
+), events_weekly_active_users_days AS (
+  SELECT
+    CAST(DATE_ADD(
+      CAST(events_weekly_active_users_bounds.first_day AS DATE),
+      INTERVAL spine_offsets.n DAY
+    ) AS DATE) AS spine_day
+  FROM events_weekly_active_users_bounds
+  CROSS JOIN (
+    SELECT
+      d0.n + d1.n * 10 + d2.n * 100 AS n
+    FROM spine_digits AS d0
+    CROSS JOIN spine_digits AS d1
+    CROSS JOIN spine_digits AS d2
+  ) AS spine_offsets
+  WHERE
+    spine_offsets.n <= DATEDIFF(CAST('2026-06-30' AS DATE), CAST('2025-07-01' AS DATE))
+), events_weekly_active_users_points AS (
+  SELECT
+    CAST(DATE_SUB(CAST(spine_day AS DATE), INTERVAL (DAYOFMONTH(CAST(spine_day AS DATE)) - 1) DAY) AS DATE) AS metric_time__month,
+    MAX(events_weekly_active_users_days.spine_day) AS window_end
+  FROM events_weekly_active_users_days
+  GROUP BY
+    CAST(DATE_SUB(CAST(spine_day AS DATE), INTERVAL (DAYOFMONTH(CAST(spine_day AS DATE)) - 1) DAY) AS DATE)
+), events_weekly_active_users_window AS (
+  SELECT
+    events_weekly_active_users_points.metric_time__month,
+    NULLIF(COUNT(DISTINCT CAST(events_weekly_active_users.part AS BINARY)), 0) AS active_users
+  FROM events_weekly_active_users_points
+  LEFT JOIN events_weekly_active_users
+    ON events_weekly_active_users.metric_day <= events_weekly_active_users_points.window_end
+    AND events_weekly_active_users.metric_day > CAST(DATE_ADD(CAST(events_weekly_active_users_points.window_end AS DATE), INTERVAL -7 DAY) AS DATE)
+  GROUP BY
+    events_weekly_active_users_points.metric_time__month,
+    CAST(events_weekly_active_users_points.metric_time__month AS BINARY)
+), events_monthly_active_users AS (
+  SELECT
+    CAST(events.occurred_at AS DATE) AS metric_day,
+    events.user_id AS part
+  FROM events AS events
+  WHERE
+    events.occurred_at >= CAST('2025-06-03' AS DATETIME)
+    AND events.occurred_at < CAST('2026-06-30' AS DATETIME) + INTERVAL '1' DAY
+    AND NOT events.event_type IN (CAST('email_open' AS BINARY), CAST('login_failed' AS BINARY))
+    AND NOT events.user_id IS NULL
+  GROUP BY
+    CAST(events.occurred_at AS DATE),
+    events.user_id,
+    CAST(events.user_id AS BINARY)
+), events_monthly_active_users_bounds AS (
+  SELECT
+    CAST('2025-07-01' AS DATE) AS first_day,
+    CAST('2026-06-30' AS DATE) AS last_day
+), events_monthly_active_users_days AS (
+  SELECT
+    CAST(DATE_ADD(
+      CAST(events_monthly_active_users_bounds.first_day AS DATE),
+      INTERVAL spine_offsets.n DAY
+    ) AS DATE) AS spine_day
+  FROM events_monthly_active_users_bounds
+  CROSS JOIN (
+    SELECT
+      d0.n + d1.n * 10 + d2.n * 100 AS n
+    FROM spine_digits AS d0
+    CROSS JOIN spine_digits AS d1
+    CROSS JOIN spine_digits AS d2
+  ) AS spine_offsets
+  WHERE
+    spine_offsets.n <= DATEDIFF(CAST('2026-06-30' AS DATE), CAST('2025-07-01' AS DATE))
+), events_monthly_active_users_points AS (
+  SELECT
+    CAST(DATE_SUB(CAST(spine_day AS DATE), INTERVAL (DAYOFMONTH(CAST(spine_day AS DATE)) - 1) DAY) AS DATE) AS metric_time__month,
+    MAX(events_monthly_active_users_days.spine_day) AS window_end
+  FROM events_monthly_active_users_days
+  GROUP BY
+    CAST(DATE_SUB(CAST(spine_day AS DATE), INTERVAL (DAYOFMONTH(CAST(spine_day AS DATE)) - 1) DAY) AS DATE)
+), events_monthly_active_users_window AS (
+  SELECT
+    events_monthly_active_users_points.metric_time__month,
+    NULLIF(COUNT(DISTINCT CAST(events_monthly_active_users.part AS BINARY)), 0) AS active_users
+  FROM events_monthly_active_users_points
+  LEFT JOIN events_monthly_active_users
+    ON events_monthly_active_users.metric_day <= events_monthly_active_users_points.window_end
+    AND events_monthly_active_users.metric_day > CAST(DATE_ADD(CAST(events_monthly_active_users_points.window_end AS DATE), INTERVAL -28 DAY) AS DATE)
+  GROUP BY
+    events_monthly_active_users_points.metric_time__month,
+    CAST(events_monthly_active_users_points.metric_time__month AS BINARY)
+)
+SELECT
+  events_weekly_active_users_window.metric_time__month AS metric_time__month,
+  COALESCE(events_weekly_active_users_window.active_users, 0) AS weekly_active_users,
+  COALESCE(events_monthly_active_users_window.active_users, 0) AS monthly_active_users
+FROM events_weekly_active_users_window
+LEFT JOIN events_monthly_active_users_window
+  ON events_weekly_active_users_window.metric_time__month = events_monthly_active_users_window.metric_time__month
+ORDER BY
+  CASE WHEN events_weekly_active_users_window.metric_time__month IS NULL THEN 1 ELSE 0 END, events_weekly_active_users_window.metric_time__month

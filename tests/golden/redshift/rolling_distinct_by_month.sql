@@ -1,0 +1,132 @@
+WITH spine_digits AS (
+  SELECT
+    0 AS n
+  UNION ALL
+  SELECT
+    1 AS n
+  UNION ALL
+  SELECT
+    2 AS n
+  UNION ALL
+  SELECT
+    3 AS n
+  UNION ALL
+  SELECT
+    4 AS n
+  UNION ALL
+  SELECT
+    5 AS n
+  UNION ALL
+  SELECT
+    6 AS n
+  UNION ALL
+  SELECT
+    7 AS n
+  UNION ALL
+  SELECT
+    8 AS n
+  UNION ALL
+  SELECT
+    9 AS n
+), events_weekly_active_users AS (
+  SELECT
+    CAST(events.occurred_at AS DATE) AS metric_day,
+    events.user_id AS part
+  FROM events AS events
+  WHERE
+    CAST(events.occurred_at AS DATE) BETWEEN CAST('2025-06-24' AS DATE) AND CAST('2026-06-30' AS DATE)
+    AND NOT events.event_type IN ('email_open', 'login_failed')
+    AND NOT events.user_id IS NULL
+  GROUP BY
+    CAST(events.occurred_at AS DATE),
+    events.user_id
+), events_weekly_active_users_bounds AS (
+  SELECT
+    CAST('2025-07-01' AS DATE) AS first_day,
+    CAST('2026-06-30' AS DATE) AS last_day
+), events_weekly_active_users_days AS (
+  SELECT
+    CAST(DATEADD(DAY, spine_offsets.n, CAST(events_weekly_active_users_bounds.first_day AS DATE)) AS DATE) AS spine_day
+  FROM events_weekly_active_users_bounds
+  CROSS JOIN (
+    SELECT
+      d0.n + d1.n * 10 + d2.n * 100 AS n
+    FROM spine_digits AS d0
+    CROSS JOIN spine_digits AS d1
+    CROSS JOIN spine_digits AS d2
+  ) AS spine_offsets
+  WHERE
+    spine_offsets.n <= DATEDIFF(DAY, CAST('2025-07-01' AS DATE), CAST('2026-06-30' AS DATE))
+), events_weekly_active_users_points AS (
+  SELECT
+    CAST(DATE_TRUNC('MONTH', CAST(spine_day AS DATE)) AS DATE) AS metric_time__month,
+    MAX(events_weekly_active_users_days.spine_day) AS window_end
+  FROM events_weekly_active_users_days
+  GROUP BY
+    CAST(DATE_TRUNC('MONTH', CAST(spine_day AS DATE)) AS DATE)
+), events_weekly_active_users_window AS (
+  SELECT
+    events_weekly_active_users_points.metric_time__month,
+    NULLIF(COUNT(DISTINCT events_weekly_active_users.part), 0) AS active_users
+  FROM events_weekly_active_users_points
+  LEFT JOIN events_weekly_active_users
+    ON events_weekly_active_users.metric_day <= events_weekly_active_users_points.window_end
+    AND events_weekly_active_users.metric_day > CAST(DATEADD(DAY, -7, CAST(events_weekly_active_users_points.window_end AS DATE)) AS DATE)
+  GROUP BY
+    events_weekly_active_users_points.metric_time__month
+), events_monthly_active_users AS (
+  SELECT
+    CAST(events.occurred_at AS DATE) AS metric_day,
+    events.user_id AS part
+  FROM events AS events
+  WHERE
+    CAST(events.occurred_at AS DATE) BETWEEN CAST('2025-06-03' AS DATE) AND CAST('2026-06-30' AS DATE)
+    AND NOT events.event_type IN ('email_open', 'login_failed')
+    AND NOT events.user_id IS NULL
+  GROUP BY
+    CAST(events.occurred_at AS DATE),
+    events.user_id
+), events_monthly_active_users_bounds AS (
+  SELECT
+    CAST('2025-07-01' AS DATE) AS first_day,
+    CAST('2026-06-30' AS DATE) AS last_day
+), events_monthly_active_users_days AS (
+  SELECT
+    CAST(DATEADD(DAY, spine_offsets.n, CAST(events_monthly_active_users_bounds.first_day AS DATE)) AS DATE) AS spine_day
+  FROM events_monthly_active_users_bounds
+  CROSS JOIN (
+    SELECT
+      d0.n + d1.n * 10 + d2.n * 100 AS n
+    FROM spine_digits AS d0
+    CROSS JOIN spine_digits AS d1
+    CROSS JOIN spine_digits AS d2
+  ) AS spine_offsets
+  WHERE
+    spine_offsets.n <= DATEDIFF(DAY, CAST('2025-07-01' AS DATE), CAST('2026-06-30' AS DATE))
+), events_monthly_active_users_points AS (
+  SELECT
+    CAST(DATE_TRUNC('MONTH', CAST(spine_day AS DATE)) AS DATE) AS metric_time__month,
+    MAX(events_monthly_active_users_days.spine_day) AS window_end
+  FROM events_monthly_active_users_days
+  GROUP BY
+    CAST(DATE_TRUNC('MONTH', CAST(spine_day AS DATE)) AS DATE)
+), events_monthly_active_users_window AS (
+  SELECT
+    events_monthly_active_users_points.metric_time__month,
+    NULLIF(COUNT(DISTINCT events_monthly_active_users.part), 0) AS active_users
+  FROM events_monthly_active_users_points
+  LEFT JOIN events_monthly_active_users
+    ON events_monthly_active_users.metric_day <= events_monthly_active_users_points.window_end
+    AND events_monthly_active_users.metric_day > CAST(DATEADD(DAY, -28, CAST(events_monthly_active_users_points.window_end AS DATE)) AS DATE)
+  GROUP BY
+    events_monthly_active_users_points.metric_time__month
+)
+SELECT
+  events_weekly_active_users_window.metric_time__month AS metric_time__month,
+  COALESCE(events_weekly_active_users_window.active_users, 0) AS weekly_active_users,
+  COALESCE(events_monthly_active_users_window.active_users, 0) AS monthly_active_users
+FROM events_weekly_active_users_window
+LEFT JOIN events_monthly_active_users_window
+  ON events_weekly_active_users_window.metric_time__month = events_monthly_active_users_window.metric_time__month
+ORDER BY
+  metric_time__month

@@ -1,0 +1,174 @@
+WITH weekly_cohort_retention__base_rows AS (
+  SELECT
+    users.user_id AS entity_key,
+    users.signed_up_at AS event_at
+  FROM users AS users
+  WHERE
+    NOT users.user_id IS NULL AND NOT users.signed_up_at IS NULL
+), weekly_cohort_retention__activity_rows AS (
+  SELECT
+    events.user_id AS entity_key,
+    events.occurred_at AS event_at
+  FROM events AS events
+  WHERE
+    NOT events.user_id IS NULL
+    AND NOT events.occurred_at IS NULL
+    AND (
+      NOT (
+        events.event_type
+      ) IN ('email_open', 'login_failed')
+    )
+), weekly_cohort_retention__first_base AS (
+  SELECT
+    entities.*
+  FROM (
+    SELECT
+      entity_key,
+      cohort_at,
+      CAST(TRUNC(CAST(cohort_at AS DATE), 'WEEK') AS DATE) AS cohort_period
+    FROM (
+      SELECT
+        entity_key,
+        event_at AS cohort_at
+      FROM weekly_cohort_retention__base_rows AS base_rows
+    ) AS first_events
+  ) AS entities
+  WHERE
+    CAST(entities.cohort_at AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-03-31' AS DATE)
+), weekly_cohort_retention__active_days AS (
+  SELECT
+    entity_key,
+    CAST(event_at AS DATE) AS active_day
+  FROM weekly_cohort_retention__activity_rows AS activity_rows
+), weekly_cohort_retention__observed AS (
+  SELECT
+    CAST(MAX(event_at) AS DATE) AS last_day
+  FROM (
+    SELECT
+      events.user_id AS entity_key,
+      events.occurred_at AS event_at
+    FROM events AS events
+    WHERE
+      NOT events.user_id IS NULL
+      AND NOT events.occurred_at IS NULL
+      AND (
+        NOT (
+          events.event_type
+        ) IN ('email_open', 'login_failed')
+      )
+  ) AS activity_rows
+), weekly_cohort_retention__targets AS (
+  SELECT
+    first_base.entity_key AS entity_key,
+    first_base.cohort_at AS cohort_at,
+    numbers.period AS period,
+    CASE numbers.period
+      WHEN 0
+      THEN CAST(first_base.cohort_period AS DATE)
+      WHEN 1
+      THEN DATE_ADD(CAST(first_base.cohort_period AS DATE), 7)
+      WHEN 2
+      THEN DATE_ADD(CAST(first_base.cohort_period AS DATE), 14)
+      WHEN 3
+      THEN DATE_ADD(CAST(first_base.cohort_period AS DATE), 21)
+      WHEN 4
+      THEN DATE_ADD(CAST(first_base.cohort_period AS DATE), 28)
+      WHEN 5
+      THEN DATE_ADD(CAST(first_base.cohort_period AS DATE), 35)
+      WHEN 6
+      THEN DATE_ADD(CAST(first_base.cohort_period AS DATE), 42)
+      WHEN 7
+      THEN DATE_ADD(CAST(first_base.cohort_period AS DATE), 49)
+      WHEN 8
+      THEN DATE_ADD(CAST(first_base.cohort_period AS DATE), 56)
+      WHEN 9
+      THEN DATE_ADD(CAST(first_base.cohort_period AS DATE), 63)
+      WHEN 10
+      THEN DATE_ADD(CAST(first_base.cohort_period AS DATE), 70)
+      WHEN 11
+      THEN DATE_ADD(CAST(first_base.cohort_period AS DATE), 77)
+      WHEN 12
+      THEN DATE_ADD(CAST(first_base.cohort_period AS DATE), 84)
+    END AS target
+  FROM weekly_cohort_retention__first_base AS first_base
+  CROSS JOIN (
+    SELECT
+      0 AS period
+    UNION ALL
+    SELECT
+      1 AS period
+    UNION ALL
+    SELECT
+      2 AS period
+    UNION ALL
+    SELECT
+      3 AS period
+    UNION ALL
+    SELECT
+      4 AS period
+    UNION ALL
+    SELECT
+      5 AS period
+    UNION ALL
+    SELECT
+      6 AS period
+    UNION ALL
+    SELECT
+      7 AS period
+    UNION ALL
+    SELECT
+      8 AS period
+    UNION ALL
+    SELECT
+      9 AS period
+    UNION ALL
+    SELECT
+      10 AS period
+    UNION ALL
+    SELECT
+      11 AS period
+    UNION ALL
+    SELECT
+      12 AS period
+  ) AS numbers
+), weekly_cohort_retention__active_periods AS (
+  SELECT DISTINCT
+    first_base.entity_key AS entity_key,
+    CAST(TRUNC(CAST(active_days.active_day AS DATE), 'WEEK') AS DATE) AS active_period
+  FROM weekly_cohort_retention__active_days AS active_days
+  INNER JOIN weekly_cohort_retention__first_base AS first_base
+    ON active_days.entity_key = first_base.entity_key
+  WHERE
+    active_days.active_day >= CAST(first_base.cohort_period AS DATE)
+    AND active_days.active_day < DATE_ADD(CAST(first_base.cohort_period AS DATE), 91)
+), weekly_cohort_retention_agg_narrowed_source AS (
+  SELECT
+    targets.cohort_at AS cohort_at,
+    targets.period AS period,
+    CASE WHEN NOT active_periods.active_period IS NULL THEN 1 ELSE 0 END AS retained
+  FROM weekly_cohort_retention__targets AS targets
+  CROSS JOIN weekly_cohort_retention__observed AS observed
+  LEFT JOIN weekly_cohort_retention__active_periods AS active_periods
+    ON active_periods.entity_key = targets.entity_key
+    AND active_periods.active_period = targets.target
+  WHERE
+    DATE_ADD(CAST(targets.target AS DATE), 7) <= DATE_ADD(CAST(observed.last_day AS DATE), 1)
+), weekly_cohort_retention_agg AS (
+  SELECT
+    CAST(TRUNC(CAST(weekly_cohort_retention.cohort_at AS DATE), 'MONTH') AS DATE) AS metric_time__month,
+    weekly_cohort_retention.period AS weekly_cohort_retention__period,
+    SUM(CASE WHEN weekly_cohort_retention.retained = 1 THEN 1 ELSE 0 END) AS retained,
+    COUNT(*) AS cohort
+  FROM weekly_cohort_retention_agg_narrowed_source AS weekly_cohort_retention
+  GROUP BY
+    CAST(TRUNC(CAST(weekly_cohort_retention.cohort_at AS DATE), 'MONTH') AS DATE),
+    weekly_cohort_retention.period
+)
+SELECT
+  weekly_cohort_retention_agg.metric_time__month AS metric_time__month,
+  weekly_cohort_retention_agg.weekly_cohort_retention__period AS weekly_cohort_retention__period,
+  CAST(COALESCE(weekly_cohort_retention_agg.retained, 0) AS DOUBLE) / NULLIF(COALESCE(weekly_cohort_retention_agg.cohort, 0), 0) AS weekly_cohort_retention
+FROM weekly_cohort_retention_agg
+ORDER BY
+  metric_time__month NULLS LAST,
+  weekly_cohort_retention__period NULLS LAST
