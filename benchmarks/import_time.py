@@ -11,8 +11,10 @@ The repository root and the interpreter's site-packages folders are put on ``sys
 hand, so every module the library needs is imported, and counted, inside the timed span.
 Interpreter start-up itself is outside it (the clock starts after ``import sys, time``).
 
-``import metrics_layer`` alone is measured the same way (target 150 ms), and one
-``-X importtime`` run of the first-SQL code lists the largest imports.
+``import metrics_layer`` alone is measured the same way (target 150 ms), and so are the
+dependencies alone, as the first SQL uses them (``DEPENDENCIES``): a floor no change inside
+the package can go below. One ``-X importtime`` run of the first-SQL code lists the largest
+imports.
 
     python -m benchmarks.import_time            # prints the markdown section
     python -m benchmarks.import_time --root /tmp/base --root .   # alternating checkouts
@@ -43,6 +45,16 @@ FIRST_SQL = (
     "import metrics_layer as ml\n"
     "ml.load('definitions').query('signups', by='metric_time.month').sql()"
 )
+# What the first SQL needs of the dependencies, without metrics_layer: pydantic with a first
+# model (its schema modules and its scan of the installed distributions for plugins), PyYAML,
+# and sqlglot writing one SELECT with its DuckDB dialect.
+DEPENDENCIES = (
+    "import pydantic, sqlglot, yaml\n"
+    "class Model(pydantic.BaseModel):\n"
+    "    x: int\n"
+    "Model(x=1)\n"
+    "sqlglot.exp.select('a').from_('b').sql('duckdb')"
+)
 # Timed inside the clean process: the clock starts once sys and time are there (both are
 # built in), and stops after ``code``.
 _TIMED = (
@@ -63,16 +75,19 @@ class _Entry:
 
 
 def run(root: Path, *, runs: int = 9, importtime_runs: int = 3) -> Part:
-    """Median in-process time of the first SQL and of the import, each in a clean process."""
+    """Median in-process time of the first SQL, of the import and of the dependencies alone,
+    each in a clean process."""
     started = time.perf_counter()
-    for code in (f"import {PACKAGE}", FIRST_SQL):
+    for code in (f"import {PACKAGE}", FIRST_SQL, DEPENDENCIES):
         _timed(root, code)  # bytecode and file cache warm
     imports: list[float] = []
     first_sql: list[float] = []
-    for _ in range(runs):  # interleaved, so that a busy moment touches both alike
+    dependencies: list[float] = []
+    for _ in range(runs):  # interleaved, so that a busy moment touches all alike
         imports.append(_timed(root, f"import {PACKAGE}"))
         first_sql.append(_timed(root, FIRST_SQL))
-    full, first = summarize(imports), summarize(first_sql)
+        dependencies.append(_timed(root, DEPENDENCIES))
+    full, first, floor = summarize(imports), summarize(first_sql), summarize(dependencies)
     loads = sorted(
         (_entries(root, FIRST_SQL) for _ in range(importtime_runs)),
         key=lambda entries: sum(e.cumulative_us for e in entries if e.depth == 0),
@@ -96,6 +111,7 @@ def run(root: Path, *, runs: int = 9, importtime_runs: int = 3) -> Part:
     part.values["import_ms"] = full.median_ms
     part.values["first_sql_ms"] = first.median_ms
     part.values["first_sql_imports_ms"] = first_import_ms
+    part.values["dependencies_ms"] = floor.median_ms
     part.notes.append(
         f"import to first SQL: {format_ms(first.median_ms)} "
         f"({format_ms(first_import_ms)} of it importing modules)"
@@ -104,7 +120,9 @@ def run(root: Path, *, runs: int = 9, importtime_runs: int = 3) -> Part:
         f"Each figure is timed inside a fresh `python -I -S` process (no `site`: only the "
         "interpreter's own start-up modules are loaded, not `pathlib`, `re` or `typing`), the "
         "repository root and site-packages put on `sys.path` by hand; interpreter start-up is "
-        f"not in it. {runs} runs of each, interleaved, after one untimed run.",
+        f"not in it. {runs} runs of each, interleaved, after one untimed run. The "
+        "dependencies alone are a floor: no change inside the package can take the first "
+        "SQL below them.",
         "",
         "| measurement | median | p95 | min | spread (max - min) |",
         "|---|---:|---:|---:|---:|",
@@ -114,6 +132,8 @@ def run(root: Path, *, runs: int = 9, importtime_runs: int = 3) -> Part:
         f"| `import metrics_layer` | {full.cells} | {format_ms(full.max_ms - full.min_ms)} |",
         f"| median of per-run differences (first SQL - import) | {format_ms(after_import_ms)}"
         " | | | |",
+        f"| the dependencies alone: pydantic and a first model, PyYAML, sqlglot writing one "
+        f"DuckDB SELECT | {floor.cells} | {format_ms(floor.max_ms - floor.min_ms)} |",
         "",
         "The stages are imported lazily, so the first `ml.load()` and the first query pay for "
         f"them: {format_ms(first_import_ms)} of module imports up to the first SQL "
