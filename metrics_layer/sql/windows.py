@@ -3,15 +3,17 @@
 For an aggregation ``N`` with a window (``metrics_layer.planner.plan.Window``):
 
 - ``N``: the source's rows reduced to one row per day and group, with partial aggregates (a
-  count, a sum, a minimum...), or for a distinct count the distinct values of each day;
+  count, a sum, a minimum...), or for a distinct count the distinct values of each day
+  (rows without a value are in no window);
 - ``N_bounds``, ``N_days``: the day spine (``metrics_layer.sql.spine``);
 - ``N_points``: for each period of the query, the day whose window it shows (its last or first
   day), or every day of it (average);
 - ``N_ends``: the partials of the days inside each point's window, combined: a sum of sums,
   a distinct count over the window's values (never a sum of daily distinct counts); for a
-  distinct count over days, weeks, all time or grain-to-date, from ``N_runs`` (each value's
-  next day), ``N_marks`` (+1 when a value enters the window, -1 when it leaves) and
-  ``N_changes`` (their sum per day) instead;
+  distinct count over all time, grain-to-date, or days or weeks longer than the periods
+  shown, from ``N_runs`` (each value's next day), ``N_marks`` (+1 when a value enters the
+  window, -1 when it leaves) and ``N_changes`` (their sum per day) instead; a window of no
+  values is NULL either way;
 - ``N_average`` (average over a period's days) and ``N_filled`` (every period of the spine,
   when nothing but time is grouped), where needed; the last of these stages is named
   ``N_window``. Grouped by time alone with a window bounded on both sides, ``N_ends`` joins
