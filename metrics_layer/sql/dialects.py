@@ -20,9 +20,11 @@ from metrics_layer.errors import UnsupportedError, did_you_mean
 from metrics_layer.sql.clickhouse import (
     clickhouse_day,
     clickhouse_decimal_cast,
+    clickhouse_distinct_keys,
     clickhouse_division,
     clickhouse_lead,
     clickhouse_local_time,
+    clickhouse_one_step,
     clickhouse_percentile,
     clickhouse_types,
     clickhouse_utf8,
@@ -582,33 +584,6 @@ def clickhouse_round(node: exp.Expr) -> exp.Expr:
     return _round_as_decimal(node, "DECIMAL(38, 10)")
 
 
-@acts_on(exp.Select)
-def clickhouse_distinct_keys(node: exp.Expr) -> exp.Expr:
-    """A SELECT of its GROUP BY keys and nothing else (no aggregate, no HAVING) as SELECT
-    DISTINCT: the same rows, and ClickHouse reads the distinct rows faster than the groups
-    (the days' users of weekly active users by month, joined to the months: 106 against 65
-    ms of CPU for the whole query).
-
-    >>> import sqlglot
-    >>> tree = sqlglot.parse_one("SELECT DATE(t) AS d, u FROM e GROUP BY u, DATE(t)")
-    >>> clickhouse_distinct_keys(tree).sql()
-    'SELECT DISTINCT DATE(t) AS d, u FROM e'
-    >>> clickhouse_distinct_keys(sqlglot.parse_one("SELECT u, COUNT(*) FROM e GROUP BY u")).sql()
-    'SELECT u, COUNT(*) FROM e GROUP BY u'
-    """
-    group = node.args.get("group") if isinstance(node, exp.Select) else None
-    if group is None or node.args.get("having") or node.args.get("distinct"):
-        return node
-    if any(group.args.get(arg) for arg in ("rollup", "cube", "grouping_sets", "totals")):
-        return node
-    shown = [e.unalias() for e in node.expressions]
-    if len(shown) != len(group.expressions) or set(shown) != set(group.expressions):
-        return node
-    node.set("group", None)
-    node.set("distinct", exp.Distinct())
-    return node
-
-
 @acts_on(exp.Round)
 def duckdb_round(node: exp.Expr) -> exp.Expr:
     """ROUND in a condition rounds the decimal value: ``ROUND(0.35, 1)`` is 0.4 as on the other
@@ -763,7 +738,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
         acts_on(exp.WithinGroup)(clickhouse_percentile),
         acts_on(exp.Select)(clickhouse_day_spine),
         acts_on(exp.With)(without_unread_digits),
-        clickhouse_distinct_keys,
+        acts_on(exp.Select)(clickhouse_distinct_keys),
+        acts_on(exp.Select)(clickhouse_one_step),
     ),
     "spark": (
         exact_percentile,

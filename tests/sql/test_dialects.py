@@ -220,7 +220,8 @@ def test_reserved_word_aliases_are_quoted(write_project: WriteProject, dialect: 
     sql = layer.query("user_count", by="user", order="user").sql(dialect)
     tree = sqlglot.parse_one(sql, read=dialect)
     named_user = [i for i in tree.find_all(exp.Identifier) if i.name == "user"]
-    assert len(named_user) >= 3, sql  # the CTE column, the output column, ORDER BY
+    # the CTE column (ClickHouse merges that step into the last one), the output column, ORDER BY
+    assert len(named_user) >= (2 if dialect == "clickhouse" else 3), sql
     assert all(i.quoted for i in named_user), sql
 
 

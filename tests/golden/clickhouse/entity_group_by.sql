@@ -1,15 +1,9 @@
-WITH subscriptions_agg AS (
-  SELECT
-    subscriptions.user_id AS "user",
-    SUM(subscriptions.mrr) AS new_mrr
-  FROM subscriptions AS subscriptions
-  GROUP BY
-    subscriptions.user_id
-)
 SELECT
-  subscriptions_agg."user" AS "user",
-  subscriptions_agg.new_mrr AS new_mrr
-FROM subscriptions_agg
+  subscriptions.user_id AS "user",
+  SUM(subscriptions.mrr) AS new_mrr
+FROM subscriptions AS subscriptions
+GROUP BY
+  subscriptions.user_id
 ORDER BY
   new_mrr DESC,
   "user" ASC

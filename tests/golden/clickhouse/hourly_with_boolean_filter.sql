@@ -17,22 +17,17 @@ WITH user_payments_source AS (
         subscriptions.user_id = users.user_id
     ) AS first_paid_at
   FROM users
-), users_agg AS (
-  SELECT
-    CAST(dateTrunc('HOUR', users.signed_up_at) AS Nullable(DateTime64(6))) AS metric_time__hour,
-    COUNT(*) AS signups
-  FROM users AS users
-  LEFT JOIN user_payments_source AS user_payments
-    ON users.user_id = user_payments.user_id
-  WHERE
-    user_payments.ever_paid
-    AND toDate32(users.signed_up_at) BETWEEN CAST('2026-03-01' AS Nullable(Date32)) AND CAST('2026-03-01' AS Nullable(Date32))
-  GROUP BY
-    CAST(dateTrunc('HOUR', users.signed_up_at) AS Nullable(DateTime64(6)))
 )
 SELECT
-  users_agg.metric_time__hour AS metric_time__hour,
-  COALESCE(users_agg.signups, 0) AS signups
-FROM users_agg
+  CAST(dateTrunc('HOUR', users.signed_up_at) AS Nullable(DateTime64(6))) AS metric_time__hour,
+  COALESCE(COUNT(*), 0) AS signups
+FROM users AS users
+LEFT JOIN user_payments_source AS user_payments
+  ON users.user_id = user_payments.user_id
+WHERE
+  user_payments.ever_paid
+  AND toDate32(users.signed_up_at) BETWEEN CAST('2026-03-01' AS Nullable(Date32)) AND CAST('2026-03-01' AS Nullable(Date32))
+GROUP BY
+  CAST(dateTrunc('HOUR', users.signed_up_at) AS Nullable(DateTime64(6)))
 ORDER BY
   metric_time__hour

@@ -17,24 +17,17 @@ WITH user_payments_source AS (
         subscriptions.user_id = users.user_id
     ) AS first_paid_at
   FROM users
-), user_payments_agg AS (
-  SELECT
-    toDate32(dateTrunc('QUARTER', toDate32(user_payments.signed_up_at))) AS metric_time__quarter,
-    users.acquisition_channel AS user__acquisition_channel,
-    SUM(CASE WHEN user_payments.ever_paid THEN 1 ELSE 0 END) AS converted_signups,
-    COUNT(*) AS signups
-  FROM user_payments_source AS user_payments
-  LEFT JOIN users AS users
-    ON user_payments.user_id = users.user_id
-  GROUP BY
-    toDate32(dateTrunc('QUARTER', toDate32(user_payments.signed_up_at))),
-    users.acquisition_channel
 )
 SELECT
-  user_payments_agg.metric_time__quarter AS metric_time__quarter,
-  user_payments_agg.user__acquisition_channel AS user__acquisition_channel,
-  CAST(COALESCE(user_payments_agg.converted_signups, 0) AS Nullable(Float64)) / nullIf(COALESCE(user_payments_agg.signups, 0), 0) AS paid_conversion_rate
-FROM user_payments_agg
+  toDate32(dateTrunc('QUARTER', toDate32(user_payments.signed_up_at))) AS metric_time__quarter,
+  users.acquisition_channel AS user__acquisition_channel,
+  CAST(COALESCE(SUM(CASE WHEN user_payments.ever_paid THEN 1 ELSE 0 END), 0) AS Nullable(Float64)) / nullIf(COALESCE(COUNT(*), 0), 0) AS paid_conversion_rate
+FROM user_payments_source AS user_payments
+LEFT JOIN users AS users
+  ON user_payments.user_id = users.user_id
+GROUP BY
+  toDate32(dateTrunc('QUARTER', toDate32(user_payments.signed_up_at))),
+  users.acquisition_channel
 ORDER BY
   metric_time__quarter,
   user__acquisition_channel

@@ -39,19 +39,17 @@ WITH events_per_day AS (
   FROM events_per_day_periods_days
   GROUP BY
     toDate32(dateTrunc('MONTH', toDate32(spine_day)))
-), events_per_day_rollup AS (
-  SELECT
-    toDate32(dateTrunc('MONTH', toDate32(events_per_day.period_start))) AS metric_time__month,
-    CAST(SUM(events_per_day.active_users) AS Nullable(Float64)) / MAX(events_per_day_periods.period_count) AS active_users
-  FROM events_per_day
-  INNER JOIN events_per_day_periods
-    ON toDate32(dateTrunc('MONTH', toDate32(events_per_day.period_start))) = events_per_day_periods.metric_time__month
-  GROUP BY
-    toDate32(dateTrunc('MONTH', toDate32(events_per_day.period_start)))
 )
 SELECT
-  events_per_day_rollup.metric_time__month AS metric_time__month,
-  COALESCE(events_per_day_rollup.active_users, 0) AS daily_active_users
-FROM events_per_day_rollup
+  toDate32(dateTrunc('MONTH', toDate32(events_per_day.period_start))) AS metric_time__month,
+  COALESCE(
+    CAST(SUM(events_per_day.active_users) AS Nullable(Float64)) / MAX(events_per_day_periods.period_count),
+    0
+  ) AS daily_active_users
+FROM events_per_day
+INNER JOIN events_per_day_periods
+  ON toDate32(dateTrunc('MONTH', toDate32(events_per_day.period_start))) = events_per_day_periods.metric_time__month
+GROUP BY
+  toDate32(dateTrunc('MONTH', toDate32(events_per_day.period_start)))
 ORDER BY
   metric_time__month

@@ -172,22 +172,15 @@ WITH weekly_cohort_retention_agg_narrowed_source AS (
     AND active_periods.active_period = targets.target
   WHERE
     DATE_ADD(DAY, 7, toDate32(targets.target)) <= DATE_ADD(DAY, 1, toDate32(observed.last_day))
-), weekly_cohort_retention_agg AS (
-  SELECT
-    toDate32(dateTrunc('MONTH', toDate32(weekly_cohort_retention.cohort_at))) AS metric_time__month,
-    weekly_cohort_retention.period AS weekly_cohort_retention__period,
-    SUM(CASE WHEN weekly_cohort_retention.retained = 1 THEN 1 ELSE 0 END) AS retained,
-    COUNT(*) AS cohort
-  FROM weekly_cohort_retention_agg_narrowed_source AS weekly_cohort_retention
-  GROUP BY
-    toDate32(dateTrunc('MONTH', toDate32(weekly_cohort_retention.cohort_at))),
-    weekly_cohort_retention.period
 )
 SELECT
-  weekly_cohort_retention_agg.metric_time__month AS metric_time__month,
-  weekly_cohort_retention_agg.weekly_cohort_retention__period AS weekly_cohort_retention__period,
-  CAST(COALESCE(weekly_cohort_retention_agg.retained, 0) AS Nullable(Float64)) / nullIf(COALESCE(weekly_cohort_retention_agg.cohort, 0), 0) AS weekly_cohort_retention
-FROM weekly_cohort_retention_agg
+  toDate32(dateTrunc('MONTH', toDate32(weekly_cohort_retention.cohort_at))) AS metric_time__month,
+  weekly_cohort_retention.period AS weekly_cohort_retention__period,
+  CAST(COALESCE(SUM(CASE WHEN weekly_cohort_retention.retained = 1 THEN 1 ELSE 0 END), 0) AS Nullable(Float64)) / nullIf(COALESCE(COUNT(*), 0), 0) AS weekly_cohort_retention
+FROM weekly_cohort_retention_agg_narrowed_source AS weekly_cohort_retention
+GROUP BY
+  toDate32(dateTrunc('MONTH', toDate32(weekly_cohort_retention.cohort_at))),
+  weekly_cohort_retention.period
 ORDER BY
   metric_time__month,
   weekly_cohort_retention__period
