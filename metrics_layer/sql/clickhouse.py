@@ -284,19 +284,20 @@ def clickhouse_one_step(node: exp.Expr) -> exp.Expr:
         return node
     computed = {e.alias: e.unalias() for e in body.expressions if isinstance(e, exp.Alias)}
     reading = read.alias_or_name
-    shown: list[exp.Expr] = []
     for expression in node.expressions:
-        columns = list(expression.find_all(exp.Column))
+        columns = expression.find_all(exp.Column)
         if not all(c.table == reading and c.name in computed for c in columns):
             return node
-        shown.append(expression)
-    merged = body.copy()
-    merged.set("expressions", [_computed(e, reading, computed) for e in shown])
+    order = node.args.get("order")
+    if order is not None and any(c.table for c in order.find_all(exp.Column)):
+        return node  # ordered by the CTE's columns, not by the names shown
+    shown = [_computed(e, reading, computed) for e in node.expressions]
+    body.set("expressions", shown)
     for arg in ("order", "limit"):
-        merged.set(arg, node.args.get(arg))
+        body.set(arg, node.args.get(arg))
     if len(with_.expressions) > 1:
-        merged.set("with_", exp.With(expressions=with_.expressions[:-1]))
-    return merged
+        body.set("with_", exp.With(expressions=with_.expressions[:-1]))
+    return body.pop()
 
 
 def _computed(expression: exp.Expr, table: str, computed: dict[str, exp.Expr]) -> exp.Expr:
