@@ -169,9 +169,10 @@ class Planner:
     """Plans one query.
 
     With ``checking``, every step runs as when planning, in the same order, with the same
-    checks, but two kinds of tree that no check reads are not made: a filter's names are
+    checks, but three kinds of tree that no check reads are not made: a filter's names are
     resolved and checked one by one without copying the filter into SQL (``resolve``
-    returns a stand-in TRUE), and aggregate calls are a stand-in ``*`` (``_aggregate``). The
+    returns a stand-in TRUE), aggregate calls are a stand-in ``*`` (``aggregate``), and so is
+    the value of a ratio or derived metric once its inputs are planned (``_metric_expr``). The
     plan made is only good for knowing that the query plans (``check_query``);
     ``tests/checks/test_plan_errors.py`` compares both answers."""
 
@@ -404,6 +405,9 @@ class Planner:
                     _add(offset, item.offset, metric),
                     item.to_grain or start_of,
                 )
+        if self.checking:
+            # What follows makes the value's SQL from its inputs' and refuses nothing.
+            return exp.true()
         if kind is MetricKind.RATIO:
             numerator, denominator = (inputs[i.column] for i in metric.inputs)
             value = safe_divide(numerator, denominator)
