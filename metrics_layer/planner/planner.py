@@ -174,7 +174,7 @@ class Planner:
     returns a stand-in TRUE), aggregate calls are a stand-in ``*`` (``aggregate``), and so is
     the value of a ratio or derived metric once its inputs are planned (``_metric_expr``). The
     plan made is only good for knowing that the query plans (``check_query``);
-    ``tests/checks/test_plan_errors.py`` compares both answers."""
+    ``tests/planner/test_check_query.py`` compares both answers."""
 
     def __init__(self, graph: Graph, query: MetricQuery, *, checking: bool = False) -> None:
         self.graph = graph
