@@ -70,7 +70,7 @@ from metrics_layer.sql.time import (
 )
 from metrics_layer.sql.windows import DAY, PART
 
-__all__ = ["extent_of", "plan_query"]
+__all__ = ["check_query", "extent_of", "plan_query"]
 
 
 @dataclass(frozen=True)
@@ -140,8 +140,9 @@ class _Scan:
         return self.name if self.per is None else f"{self.name}_rollup"
 
 
-def plan_query(graph: Graph, query: MetricQuery) -> Plan:
-    """Plan ``query`` against ``graph``; every user mistake is a QueryError naming the field."""
+def plan_query(graph: Graph, query: MetricQuery, *, checking: bool = False) -> Plan:
+    """Plan ``query`` against ``graph``; every user mistake is a QueryError naming the field.
+    With ``checking``, the plan's filters and aggregates are stand-ins (``check_query``)."""
     settings = graph.settings
     if query.whole_periods:
         for name in query.by:
@@ -153,13 +154,32 @@ def plan_query(graph: Graph, query: MetricQuery) -> Plan:
                     f"with '{name}' and no metrics), or leave out whole_periods",
                     field="whole_periods",
                 )
-    return Planner(graph, widened(query, settings.week_start, settings.fiscal_year_start)).plan()
+    widened_query = widened(query, settings.week_start, settings.fiscal_year_start)
+    return Planner(graph, widened_query, checking=checking).plan()
+
+
+def check_query(graph: Graph, query: MetricQuery) -> None:
+    """Raise the QueryError ``plan_query(graph, query)`` raises, if any, without making the
+    SQL of the query's filters and aggregates (``Planner.checking``): the checks of a project
+    plan every metric to find those that cannot be computed, and never read the plan."""
+    plan_query(graph, query, checking=True)
 
 
 class Planner:
-    def __init__(self, graph: Graph, query: MetricQuery) -> None:
+    """Plans one query.
+
+    With ``checking``, every step runs as when planning, in the same order, with the same
+    checks, but three kinds of tree that no check reads are not made: a filter's names are
+    resolved and checked one by one without copying the filter into SQL (``resolve``
+    returns a stand-in TRUE), aggregate calls are a stand-in ``*`` (``aggregate``), and so is
+    the value of a ratio or derived metric once its inputs are planned (``_metric_expr``). The
+    plan made is only good for knowing that the query plans (``check_query``);
+    ``tests/planner/test_check_query.py`` compares both answers."""
+
+    def __init__(self, graph: Graph, query: MetricQuery, *, checking: bool = False) -> None:
         self.graph = graph
         self.query = query
+        self.checking = checking
         # The caller's filter and the access policy's row filter (``MetricQuery.policy``),
         # resolved, joined and checked as one ``where``.
         self.where = conjunction(
@@ -385,6 +405,9 @@ class Planner:
                     _add(offset, item.offset, metric),
                     item.to_grain or start_of,
                 )
+        if self.checking:
+            # What follows makes the value's SQL from its inputs' and refuses nothing.
+            return exp.true()
         if kind is MetricKind.RATIO:
             numerator, denominator = (inputs[i.column] for i in metric.inputs)
             value = safe_divide(numerator, denominator)
@@ -711,7 +734,7 @@ class Planner:
         columns = tuple(
             AggColumn(
                 alias,
-                aggregate_call(
+                self.aggregate(
                     leaf.measure,
                     filters[leaf.condition].take() if leaf.condition in filters else None,
                 ),
@@ -829,7 +852,7 @@ class Planner:
         columns = tuple(
             AggColumn(
                 alias,
-                aggregate_call(
+                self.aggregate(
                     leaf.measure,
                     conjunction(
                         *(c.copy() for c in conditions),
@@ -1125,18 +1148,31 @@ class Planner:
         if ref.grain is None and ref.part is None:
             return [expression]
         zoned = self._local(ref.dimension, expression)
-        if offset is not None and ref.is_metric_time(ref.source, time):
-            if ref.grain in SUB_DAY or (ref.part is not None and PART_GRAIN[ref.part] in SUB_DAY):
-                raise QueryError(
-                    f"'{ref.name}': period-over-period offsets work on days or coarser; "
-                    "group by day or a coarser grain",
-                    field="by",
-                )
+        if offset is not None and self._moved(ref, offset, time):
             zoned = shift(zoned, offset.amount, offset.unit)
         if ref.part is not None:
             return [date_part(zoned, ref.part, self.graph.settings.fiscal_year_start)]
         assert ref.grain is not None
         return [self.bucket(zoned, ref.grain)]
+
+    def aggregate(self, measure: Measure, condition: exp.Expr | None) -> exp.Expr:
+        """``aggregate_call``, which refuses nothing: when only ``checking``, a stand-in."""
+        return exp.Star() if self.checking else aggregate_call(measure, condition)
+
+    def _moved(self, ref: DimensionRef, offset: Offset | None, time: str | None) -> bool:
+        """Whether ``offset`` moves the time bucket or date part ``ref``: it is the scan's
+        ``time`` (its metric_time), of a day or coarser (finer ones are refused)."""
+        if offset is None or (ref.grain is None and ref.part is None):
+            return False
+        if not ref.is_metric_time(ref.source, time):
+            return False
+        if ref.grain in SUB_DAY or (ref.part is not None and PART_GRAIN[ref.part] in SUB_DAY):
+            raise QueryError(
+                f"'{ref.name}': period-over-period offsets work on days or coarser; "
+                "group by day or a coarser grain",
+                field="by",
+            )
+        return True
 
     def bucket(self, expression: exp.Expr, grain: Period) -> exp.Expr:
         settings = self.graph.settings
@@ -1213,53 +1249,78 @@ class Planner:
         time: str | None = None,
     ) -> exp.Expr:
         """Replace the dotted names of a filter by expressions over ``source`` (and its joins);
-        ``time`` is the scan's time dimension (default: the source's)."""
+        ``time`` is the scan's time dimension (default: the source's).
+
+        When only ``checking``, each name is resolved and checked in the same order (the
+        order ``transform`` visits them), and a stand-in TRUE is returned."""
         time = time or self.graph.sources[source].time
+        if self.checking:
+            for node in condition.dfs():
+                if isinstance(node, exp.Column):
+                    self._resolved_name(node, node is condition, source, joins, offset, field, time)
+            return exp.true()
         tree = condition.copy()
         bucketed = False  # whether a name is a time bucket, next to which literals are typed
 
         def rule(node: exp.Expr) -> exp.Expr:
             if not isinstance(node, exp.Column):
                 return node
-            parts = self._filter_name(node, source)
-            name = ".".join(parts)
-            if len(parts) == 2 and self._metric_valued(parts[0], parts[1]):
-                return self._metric_filter(parts[0], parts[1], source, joins, field, time)
-            if len(name) > MAX_NAME_LENGTH:
-                raise FilterError(
-                    f"'{name[:40]}...' ({len(name):,} characters) is not a dimension name; "
-                    f"names are at most {MAX_NAME_LENGTH:,} characters",
-                    field=field,
-                )
-            try:
-                ref = self.graph.resolve(name, source, field=field, time=time)
-            except FilterError:
-                raise
-            except QueryError as exc:
-                raise FilterError(str(exc).removeprefix(f"{field}: "), field=field) from exc
-            if node is tree and (
-                ref.dimension is None or ref.dimension.type is not DimensionType.BOOLEAN
-            ):
-                raise FilterError(
-                    f"'{'.'.join(parts)}' is not a boolean dimension, so it cannot be a filter "
-                    f"on its own; compare it, e.g. \"{'.'.join(parts)} = 'x'\"",
-                    field=field,
-                )
-            expressions = self.expressions(ref, joins, offset, time)
-            if len(expressions) != 1:
-                raise FilterError(
-                    f"'{'.'.join(parts)}' has a key of several columns; filter on its "
-                    "dimensions instead",
-                    field=field,
-                )
-            if ref.grain is not None:
-                nonlocal bucketed
-                bucketed = True
-                expressions[0].meta[TIME_GRAIN] = ref.grain
-            return expressions[0]
+            nonlocal bucketed
+            resolved = self._resolved_name(node, node is tree, source, joins, offset, field, time)
+            bucketed = bucketed or resolved.meta_get(TIME_GRAIN) is not None
+            return resolved
 
         resolved = tree.transform(rule, copy=False)
         return typed_time_literals(resolved) if bucketed else resolved
+
+    def _resolved_name(
+        self,
+        node: exp.Column,
+        whole: bool,
+        source: str,
+        joins: Joins | None,
+        offset: Offset | None,
+        field: str,
+        time: str | None,
+    ) -> exp.Expr:
+        """The expression of a name in a filter (``whole``: the filter is that name alone),
+        after every check of it; a time bucket's carries its grain (``TIME_GRAIN``). When only
+        ``checking``, a dimension's expression is not made (a stand-in is returned)."""
+        parts = self._filter_name(node, source)
+        name = ".".join(parts)
+        if len(parts) == 2 and self._metric_valued(parts[0], parts[1]):
+            return self._metric_filter(parts[0], parts[1], source, joins, field, time)
+        if len(name) > MAX_NAME_LENGTH:
+            raise FilterError(
+                f"'{name[:40]}...' ({len(name):,} characters) is not a dimension name; "
+                f"names are at most {MAX_NAME_LENGTH:,} characters",
+                field=field,
+            )
+        try:
+            ref = self.graph.resolve(name, source, field=field, time=time)
+        except FilterError:
+            raise
+        except QueryError as exc:
+            raise FilterError(str(exc).removeprefix(f"{field}: "), field=field) from exc
+        if whole and (ref.dimension is None or ref.dimension.type is not DimensionType.BOOLEAN):
+            raise FilterError(
+                f"'{name}' is not a boolean dimension, so it cannot be a filter "
+                f"on its own; compare it, e.g. \"{name} = 'x'\"",
+                field=field,
+            )
+        if ref.entity is not None and len(ref.entity.keys) != 1:
+            raise FilterError(
+                f"'{name}' has a key of several columns; filter on its dimensions instead",
+                field=field,
+            )
+        if self.checking:
+            if ref.entity is None:
+                self._moved(ref, offset, time)  # what making its expression refuses
+            return exp.true()
+        [expression] = self.expressions(ref, joins, offset, time)
+        if ref.grain is not None:
+            expression.meta[TIME_GRAIN] = ref.grain
+        return expression
 
 
 _EXTENT = re.compile(r"(?i)(min|max)\(\s*([^()\s]+)\s*\)")

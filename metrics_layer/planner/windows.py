@@ -20,7 +20,7 @@ from sqlglot import exp
 from metrics_layer.errors import QueryError, did_you_mean
 from metrics_layer.graph.graph import GRAIN_NAMES, Graph
 from metrics_layer.graph.model import CalendarPeriod, Measure, Offset, Period, Settings
-from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero
+from metrics_layer.planner.aggregates import fills_with_zero
 from metrics_layer.planner.conditions import conjunction
 from metrics_layer.planner.joins import Joins
 from metrics_layer.planner.periods import period_of
@@ -150,7 +150,7 @@ def plan_window(
         counts=counts,
         apart=_apart(lengths, edge, leaf.start_of is not None),
     )
-    call = aggregate_call(measure, None)
+    call = planner.aggregate(measure, None)
     return Aggregation(
         name=name,
         source=source,

@@ -453,7 +453,11 @@ def _parse_file(
     """Read one file's items into ``project``: each source and metric is validated on its own,
     so one bad item hides neither the others nor other files. Returns the file's valid parts
     (with its document) when it could be read at all."""
-    doc = read_yaml(text, name, nodes_left=budget.nodes)
+    # Positions are read for diagnostics, which are rare, and for every source's fields and
+    # the calendar's (``build_graph``): a file of metrics only, such as each of a large
+    # project's files of metrics, is read without them, and reads them again from its text
+    # when asked.
+    doc = read_yaml(text, name, nodes_left=budget.nodes, keep_positions=False)
     budget.nodes -= doc.nodes
     if budget.nodes <= 0:
         budget.spent = True
@@ -507,11 +511,6 @@ def _parse_file(
                 hint="move them there",
             )
         )
-    if "sources" not in doc.data and "project" not in doc.data:
-        # Positions are read for diagnostics, which are rare, and for every source's fields
-        # and the calendar's (``build_graph``): a file of metrics only, such as each of a
-        # large project's files of metrics, reads them again from its text when asked.
-        doc.forget_positions()
     for index, source, kept in sources:
         project.sources.append(Located(source, doc, ("sources", index), kept))
     for index, metric in metrics:

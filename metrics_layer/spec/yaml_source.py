@@ -36,9 +36,31 @@ _BaseLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc]
-    """A loader that resolves scalars by the YAML 1.2 core schema only."""
+    """A loader that resolves scalars by the YAML 1.2 core schema only.
+
+    The parser asks ``resolve`` for the tag of each node (300,000 of them in a project of
+    10,000 metrics): it is PyYAML's ``BaseResolver.resolve`` without the parts this loader
+    never uses, path resolvers and resolvers for any first character, which PyYAML looks up
+    for every node (``tests/spec/test_yaml_source.py`` compares the two)."""
 
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+
+    def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if implicit[0]:  # a plain scalar: by the patterns of its first character
+                for tag, pattern in self.yaml_implicit_resolvers.get(value[:1], ()):
+                    if pattern.match(value):
+                        return tag
+            return str(self.DEFAULT_SCALAR_TAG)
+        if kind is yaml.SequenceNode:
+            return str(self.DEFAULT_SEQUENCE_TAG)
+        return str(self.DEFAULT_MAPPING_TAG)
+
+    def descend_resolver(self, current_node: yaml.Node | None, current_index: object) -> None:
+        """Nothing to do: no path resolvers."""
+
+    def ascend_resolver(self) -> None:
+        """Nothing to do: no path resolvers."""
 
 
 def _add(tag: str, pattern: str, first: str) -> None:
@@ -65,10 +87,11 @@ _YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
 class YamlDocument:
     """A parsed file: its data, where each node sits, and what went wrong reading it.
 
-    The positions of a file read without a problem can be dropped (``forget_positions``): a
-    large project has hundreds of thousands of nodes and keys, and their positions are read
-    only for diagnostics. They are found again, the first time one is asked for, by reading
-    ``text`` again: the same text reads the same."""
+    The positions of a file read without a problem can be dropped (``forget_positions``), or
+    never recorded (``read_yaml`` without ``keep_positions``): a large project has hundreds of
+    thousands of nodes and keys, and their positions are read only for diagnostics. They are
+    found again, the first time one is asked for, by reading ``text`` again: the same text
+    reads the same."""
 
     file: str
     data: Any
@@ -125,11 +148,19 @@ class YamlDocument:
         )
 
 
-def read_yaml(text: str, file: str, *, nodes_left: int = MAX_NODES) -> YamlDocument:
+def read_yaml(
+    text: str, file: str, *, nodes_left: int = MAX_NODES, keep_positions: bool = True
+) -> YamlDocument:
     """Parse ``text``; problems land in ``diagnostics`` instead of raising.
 
     At most ``min(nodes_left, MAX_NODES)`` nodes are converted; ``nodes_left`` is what the
     project has left of ``MAX_TOTAL_NODES``.
+
+    Without ``keep_positions``, a file of metrics only (a mapping with neither ``sources`` nor
+    ``project``) is read without recording positions, as if they were forgotten at once
+    (``YamlDocument.forget_positions``): its positions are read again from ``text`` when one
+    is asked for. At the first problem of such a reading, the file is read again keeping them,
+    so a diagnostic of reading has its place as always.
 
     >>> doc = read_yaml("metrics:\\n  - name: a\\n    country: no\\n", "x.yml")
     >>> doc.data, doc.positions[("metrics", 0, "name")]
@@ -197,10 +228,17 @@ def read_yaml(text: str, file: str, *, nodes_left: int = MAX_NODES) -> YamlDocum
     if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
         doc.data = {}
         return doc
-    walk = _Walk(doc, min(nodes_left, MAX_NODES), total=nodes_left < MAX_NODES)
+    record = keep_positions or not _only_metrics(node)
+    if not record:
+        doc.tables = None
+    walk = _Walk(doc, min(nodes_left, MAX_NODES), total=nodes_left < MAX_NODES, record=record)
     try:
         doc.data = walk.convert(node, (), 0)
+    except _Unrecorded:
+        return read_yaml(text, file, nodes_left=nodes_left)
     except _Refused as refused:
+        if not record:
+            return read_yaml(text, file, nodes_left=nodes_left)
         row, column = refused.place
         doc.diagnostics.append(
             Diagnostic(Level.ERROR, refused.message, file, row, column, "limit", refused.hint)
@@ -332,6 +370,15 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+def _only_metrics(node: yaml.Node) -> bool:
+    """Whether a file's top node is a mapping without ``sources`` or ``project`` keys (whose
+    positions the graph reads when it is built)."""
+    if not isinstance(node, yaml.MappingNode):
+        return False
+    keys = {key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)}
+    return "sources" not in keys and "project" not in keys
+
+
 _COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _STR = "tag:yaml.org,2002:str"
 
@@ -346,12 +393,19 @@ class _Refused(Exception):
         self.hint = hint
 
 
-class _Walk:
-    """Converts composed nodes to data, counting nodes and depth as aliases are expanded."""
+class _Unrecorded(Exception):
+    """A problem met while reading without recording positions: read the file again with them."""
 
-    def __init__(self, doc: YamlDocument, max_nodes: int, *, total: bool) -> None:
+
+class _Walk:
+    """Converts composed nodes to data, counting nodes and depth as aliases are expanded;
+    records the position of each node and key when ``record``."""
+
+    def __init__(self, doc: YamlDocument, max_nodes: int, *, total: bool, record: bool) -> None:
         self.doc = doc
-        self.positions, self.key_positions = doc.positions, doc.key_positions
+        self.record = record
+        self.positions: Positions = doc.positions if record else {}
+        self.key_positions: Positions = doc.key_positions if record else {}
         self.max_nodes = max_nodes
         self.total = total
         self.open: set[int] = set()
@@ -359,6 +413,13 @@ class _Walk:
         self.place = (1, 1)
         """Where the innermost collection being converted for the first time starts: a count
         that passes the limit inside an alias is reported at the list or mapping using it."""
+
+    def error(self, message: str, path: Path, *, code: str, hint: str, key: bool = False) -> None:
+        """``YamlDocument.error``, which needs the positions: a reading that records none
+        stops (``_Unrecorded``)."""
+        if not self.record:
+            raise _Unrecorded
+        self.doc.error(message, path, code=code, hint=hint, key=key)
 
     def count(self, node: yaml.Node, depth: int) -> None:
         self.doc.nodes += 1
@@ -383,10 +444,10 @@ class _Walk:
 
     def convert(self, node: yaml.Node, path: Path, depth: int) -> Any:
         self.count(node, depth)
-        doc = self.doc
-        self.positions[path] = _mark(node)
+        if self.record:
+            self.positions[path] = _mark(node)
         if isinstance(node, yaml.ScalarNode):
-            return _scalar(node, path, doc)
+            return _scalar(node, path, self)
         if id(node) in self.open:
             raise _Refused(
                 "an alias refers to the list or mapping that contains it, which would never end",
@@ -394,7 +455,7 @@ class _Walk:
                 "remove the alias",
             )
         if node.tag not in _COLLECTION_TAGS:
-            doc.error(
+            self.error(
                 f"YAML tag {quote(node.tag)} is not supported",
                 path,
                 code="yaml-syntax",
@@ -417,13 +478,12 @@ class _Walk:
             self.place = outer
 
     def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
-        doc = self.doc
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             self.count(key_node, depth + 1)
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":null"):
                 self.positions[(*path, "<key>")] = _mark(key_node)
-                doc.error(
+                self.error(
                     "a mapping key must be a plain name",
                     (*path, "<key>"),
                     code="yaml-syntax",
@@ -433,13 +493,13 @@ class _Walk:
             key = key_node.value
             if len(key) > MAX_SCALAR_CHARS:
                 self.key_positions[(*path, "<key>")] = _mark(key_node)
-                doc.error(
+                self.error(
                     _too_long(key), (*path, "<key>"), key=True, code="limit", hint="shorten it"
                 )
                 continue
             if key == "<<":
                 self.key_positions[(*path, key)] = _mark(key_node)
-                doc.error(
+                self.error(
                     "merge keys ('<<') are not supported",
                     (*path, key),
                     key=True,
@@ -448,9 +508,11 @@ class _Walk:
                 )
                 continue
             if key in result:
+                if not self.record:
+                    raise _Unrecorded
                 first = self.key_positions[(*path, key)]
                 self.key_positions[(*path, f"{key}<dup>")] = _mark(key_node)
-                doc.error(
+                self.error(
                     f"duplicate key {quote(key)} (first defined at line {first[0]})",
                     (*path, f"{key}<dup>"),
                     key=True,
@@ -460,7 +522,8 @@ class _Walk:
                 continue
             # One tuple for both tables: a large project has hundreds of thousands of keys.
             child = (*path, key)
-            self.key_positions[child] = _mark(key_node)
+            if self.record:
+                self.key_positions[child] = _mark(key_node)
             result[key] = self.convert(value_node, child, depth + 1)
         return result
 
@@ -469,11 +532,11 @@ def _too_long(value: str) -> str:
     return f"this value is {len(value)} characters long, more than the {MAX_SCALAR_CHARS} allowed"
 
 
-def _scalar(node: yaml.Node, path: Path, doc: YamlDocument) -> Any:
+def _scalar(node: yaml.Node, path: Path, walk: _Walk) -> Any:
     tag: str = node.tag
     value: str = node.value
     if len(value) > MAX_SCALAR_CHARS:
-        doc.error(_too_long(value), path, code="limit", hint="shorten it")
+        walk.error(_too_long(value), path, code="limit", hint="shorten it")
         return value[:MAX_SCALAR_CHARS]
     if tag == _STR:  # most values: tried first
         return value
@@ -483,7 +546,7 @@ def _scalar(node: yaml.Node, path: Path, doc: YamlDocument) -> Any:
         try:
             return int(value, 0) if value.startswith(("0o", "0x")) else int(value)
         except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
-            doc.error(
+            walk.error(
                 f"the number {quote(value)} is too long", path, code="limit", hint="shorten it"
             )
             return 0
@@ -496,7 +559,7 @@ def _scalar(node: yaml.Node, path: Path, doc: YamlDocument) -> Any:
         return None
     if tag.endswith(":str"):
         return value
-    doc.error(
+    walk.error(
         f"YAML tag {quote(tag)} is not supported", path, code="yaml-syntax", hint="remove the tag"
     )
     return value

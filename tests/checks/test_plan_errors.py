@@ -12,7 +12,7 @@ from metrics_layer.checks import run
 from metrics_layer.errors import QueryError
 from metrics_layer.graph.build import build_graph
 from metrics_layer.graph.graph import Graph
-from metrics_layer.planner.plan import Plan
+from metrics_layer.planner.planner import plan_query
 from metrics_layer.planner.query import MetricQuery
 from metrics_layer.spec.project import read_project
 
@@ -129,7 +129,18 @@ def graph_of(folder: Path) -> Graph:
 
 
 def alone(graph: Graph) -> dict[str, QueryError | None]:
-    return {m.name: run._plan_error(graph, m) for m in graph.metrics.values()}
+    """Each metric planned alone by ``plan_query``, with the SQL of its filters and aggregates
+    (the checks plan with ``check_query``, which leaves them out)."""
+    found: dict[str, QueryError | None] = {}
+    for metric in graph.metrics.values():
+        by = (metric.cohort_period,) if metric.cohort_period else ()
+        try:
+            plan_query(graph, MetricQuery(metrics=(metric.name,), by=by))
+        except QueryError as exc:
+            found[metric.name] = exc
+        else:
+            found[metric.name] = None
+    return found
 
 
 def shown(errors: dict[str, QueryError | None]) -> dict[str, tuple[str, str] | None]:
@@ -176,12 +187,12 @@ def test_a_batch_that_fails_for_no_metric_of_its_own_still_gives_each_metric_alo
     (tmp_path / "a.yml").write_text(BROKEN, encoding="utf-8")
     graph = graph_of(tmp_path)
     expected = shown(alone(graph))
-    planned = run.plan_query
+    checked = run.check_query
 
-    def refuses_several(graph: Graph, query: MetricQuery) -> Plan:
+    def refuses_several(graph: Graph, query: MetricQuery) -> None:
         if len(query.metrics) > 1:
             raise RuntimeError("refused together")
-        return planned(graph, query)
+        checked(graph, query)
 
-    monkeypatch.setattr(run, "plan_query", refuses_several)
+    monkeypatch.setattr(run, "check_query", refuses_several)
     assert shown(run.plan_errors(graph)) == expected

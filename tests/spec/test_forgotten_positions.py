@@ -1,5 +1,6 @@
-"""A file of metrics read without a problem forgets the positions of its nodes and reads its
-text again when one is asked for (``YamlDocument.forget_positions``), and ``Graph.places``
+"""A file of metrics is read without recording the positions of its nodes and reads its text
+again when one is asked for (``read_yaml`` without ``keep_positions``: as if
+``YamlDocument.forget_positions`` were called at once), and ``Graph.places``
 looks a metric's place up when asked: every answer must be the one the kept positions gave.
 
 Compared over the shipped definitions, every project of the checks corpus, a generated
@@ -12,6 +13,7 @@ diagnostics of ``ml.check`` (file, line, column, code, message, hint) and of ``m
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -155,7 +157,11 @@ def test_diagnostics_are_the_ones_kept_positions_give(
 ) -> None:
     folders = projects(late_problems)
     forgetting = answers(folders)
-    monkeypatch.setattr(YamlDocument, "forget_positions", lambda self: None)
+
+    def keeping_positions(text: str, file: str, **options: Any) -> YamlDocument:
+        return read_yaml(text, file, **{**options, "keep_positions": True})
+
+    monkeypatch.setattr("metrics_layer.spec.project.read_yaml", keeping_positions)
     keeping = answers(folders)
     assert forgetting == keeping
     assert sum(len(diagnostics) for diagnostics, _ in keeping) > 30
@@ -178,10 +184,10 @@ def test_loading_the_shipped_definitions_reads_no_file_twice(
     read_again: list[str] = []
     reading = read_yaml
 
-    def counted(text: str, file: str, **limits: int) -> YamlDocument:
-        if not limits:  # what YamlDocument reads again has no project budget
+    def counted(text: str, file: str, **options: Any) -> YamlDocument:
+        if not options:  # what YamlDocument reads again has no project budget
             read_again.append(file)
-        return reading(text, file, **limits)
+        return reading(text, file, **options)
 
     monkeypatch.setattr("metrics_layer.spec.yaml_source.read_yaml", counted)
     ml.load(ROOT / "definitions")
@@ -190,3 +196,51 @@ def test_loading_the_shipped_definitions_reads_no_file_twice(
     forgot.forget_positions()
     assert forgot.positions
     assert read_again == [forgot.file]
+
+
+# Files of metrics with each problem the reading itself finds: read without recording
+# positions, each is read again keeping them at its first problem.
+WALK_PROBLEMS = [
+    "metrics:\n  - name: a\n    name: b\n",
+    "metrics:\n  - name: a\n    <<: {label: x}\n",
+    "metrics:\n  - name: !custom a\n",
+    "metrics:\n  - !!set {a: null}\n",
+    "metrics:\n  - name: a\n    ? [x]\n    : 1\n",
+    "metrics:\n  - name: a\n    null: 1\n",
+    f"metrics:\n  - name: {'x' * 70_000}\n",
+    f"metrics:\n  - {'k' * 70_000}: 1\n",
+    f"metrics:\n  - version: {'9' * 5_000}\n",
+    "metrics: &a\n  - *a\n",
+    "metrics:\n  - name: a\n  - " + "[" * 80 + "]" * 80 + "\n",
+    "metrics:\n" + "  - {a: [b, c]}\n" * 40_000,
+]
+
+
+@pytest.mark.parametrize("text", WALK_PROBLEMS, ids=lambda text: text[:40])
+def test_a_reading_without_positions_reports_what_a_reading_with_them_does(text: str) -> None:
+    unrecorded = read_yaml(text, "m.yml", keep_positions=False)
+    recorded = read_yaml(text, "m.yml")
+    assert recorded.diagnostics, "each text has a problem"
+    assert unrecorded.tables is not None, "read again, keeping its positions"
+    assert unrecorded.diagnostics == recorded.diagnostics
+    assert (unrecorded.data, unrecorded.nodes) == (recorded.data, recorded.nodes)
+    assert unrecorded.positions == recorded.positions
+    assert unrecorded.key_positions == recorded.key_positions
+
+
+def test_every_file_reads_the_same_with_or_without_recording_positions(
+    late_problems: Path,
+) -> None:
+    files = [f for folder in projects(late_problems) for f in sorted(folder.rglob("*.y*ml"))]
+    assert len(files) > 50
+    unrecorded_files = 0
+    for file in files:
+        text = file.read_text(encoding="utf-8", errors="replace")
+        unrecorded = read_yaml(text, str(file), keep_positions=False)
+        recorded = read_yaml(text, str(file))
+        unrecorded_files += unrecorded.tables is None
+        assert unrecorded.diagnostics == recorded.diagnostics, file
+        assert (unrecorded.data, unrecorded.nodes) == (recorded.data, recorded.nodes), file
+        assert unrecorded.positions == recorded.positions, file
+        assert unrecorded.key_positions == recorded.key_positions, file
+    assert unrecorded_files > 10

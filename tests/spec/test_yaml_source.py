@@ -7,10 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from yaml.resolver import BaseResolver
 
 import metrics_layer as ml
 from metrics_layer.errors import Diagnostic
-from metrics_layer.spec.yaml_source import YamlDocument, read_yaml
+from metrics_layer.spec.yaml_source import YamlDocument, _Loader, read_yaml
 
 
 def said(diagnostic: Diagnostic) -> str:
@@ -323,3 +327,72 @@ def test_every_yaml_problem_of_every_file_is_listed(
     assert str(error).startswith("3 error(s) in the definitions:")
     for diagnostic in error.diagnostics:
         assert f"{diagnostic.file}:{diagnostic.line}:" in str(error)
+
+
+_PLAIN_EDGES = [
+    "",
+    "~",
+    "null",
+    "NULL",
+    "true",
+    "TRUE",
+    "tRUE",
+    "0",
+    "-0",
+    "+1",
+    "0x1F",
+    "0o7",
+    "1.",
+    ".5",
+    "1e3",
+    "-.inf",
+    ".NaN",
+    ".nan",
+    "1_0",
+    "yes",
+    "2026-01-31",
+    "x",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    value=st.one_of(st.sampled_from(_PLAIN_EDGES), st.text(max_size=12)),
+    implicit=st.tuples(st.booleans(), st.booleans()),
+    kind=st.sampled_from([yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode]),
+)
+def test_the_loaders_resolve_is_pyyamls(
+    value: str, implicit: tuple[bool, bool], kind: type[yaml.Node]
+) -> None:
+    # The loader resolves tags without PyYAML's path and wildcard lookups, which it never has.
+    loader = _Loader("")
+    assert loader.resolve(kind, value, implicit) == BaseResolver.resolve(
+        loader, kind, value, implicit
+    )
+
+
+def test_the_shipped_definitions_read_as_with_pyyamls_resolver() -> None:
+    class Plain(_Loader):  # type: ignore[misc]
+        resolve = BaseResolver.resolve
+        descend_resolver = BaseResolver.descend_resolver
+        ascend_resolver = BaseResolver.ascend_resolver
+
+    files = sorted(Path(__file__).resolve().parents[2].joinpath("definitions").rglob("*.yml"))
+    assert len(files) > 5
+    for file in files:
+        text = file.read_text(encoding="utf-8")
+        assert _same(yaml.compose(text, Loader=_Loader), yaml.compose(text, Loader=Plain))
+
+
+def _same(a: yaml.Node, b: yaml.Node) -> bool:
+    """Equal node trees: kinds, tags, values and positions."""
+    if type(a) is not type(b) or a.tag != b.tag or a.start_mark.index != b.start_mark.index:
+        return False
+    if isinstance(a, yaml.ScalarNode):
+        return bool(a.value == b.value)
+    if len(a.value) != len(b.value):
+        return False
+    if isinstance(a, yaml.MappingNode):
+        pairs = zip(a.value, b.value, strict=True)
+        return all(_same(ka, kb) and _same(va, vb) for (ka, va), (kb, vb) in pairs)
+    return all(_same(x, y) for x, y in zip(a.value, b.value, strict=True))
