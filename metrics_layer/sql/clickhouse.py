@@ -20,6 +20,7 @@ __all__ = [
     "clickhouse_one_step",
     "clickhouse_percentile",
     "clickhouse_types",
+    "clickhouse_unread_columns",
     "clickhouse_utf8",
 ]
 
@@ -305,3 +306,57 @@ def _computed(expression: exp.Expr, table: str, computed: dict[str, exp.Expr]) -
     return expression.transform(
         lambda n: computed[n.name].copy() if isinstance(n, exp.Column) and n.table == table else n
     )
+
+
+def clickhouse_unread_columns(node: exp.Expr) -> exp.Expr:
+    """The query's CTEs without the columns no step reads: a source's SQL selects what any
+    query of it may need (``user_payments`` a subquery for ``ever_paid`` and another for
+    ``first_paid_at``), and ClickHouse computes every column of a CTE, a correlated subquery
+    it does not need included (paid conversion by week: 10.3 against 8.3 ms of CPU). Only a
+    plain SELECT loses columns (no DISTINCT, no ``*``), and nothing at all when the query
+    reads a table by ``*`` or joins with USING; a name read without a table keeps every
+    column of that name.
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one(
+    ...     "WITH s AS (SELECT u.id, u.t, EXISTS(SELECT 1 FROM p WHERE p.id = u.id) AS e, "
+    ...     "(SELECT MIN(p.t) FROM p WHERE p.id = u.id) AS f FROM u) "
+    ...     "SELECT s.t, COUNT(*) FROM s WHERE s.e GROUP BY s.t"
+    ... )
+    >>> kept = clickhouse_unread_columns(tree).find(exp.CTE).this.expressions
+    >>> [e.alias_or_name for e in kept]
+    ['t', 'e']
+    """
+    if not isinstance(node, exp.Select) or node.parent is not None:
+        return node
+    with_ = node.args.get("with_")
+    if with_ is None:
+        return node
+    if any(join.args.get("using") for join in node.find_all(exp.Join)):
+        return node
+    if any(isinstance(e, exp.Star) for s in node.find_all(exp.Select) for e in s.expressions):
+        return node
+    named = {cte.alias: cte for cte in with_.expressions}
+    aliases: dict[str, set[str]] = {name: set() for name in named}
+    for table in node.find_all(exp.Table):
+        if table.name in named and not table.args.get("db"):
+            aliases[table.name].add(table.alias_or_name)
+    read: dict[str, set[str]] = {}
+    whole: set[str] = set()  # tables read by ``t.*``
+    bare: set[str] = set()  # names read without a table
+    for column_ in node.find_all(exp.Column):
+        if isinstance(column_.this, exp.Star):
+            whole.add(column_.table)
+        elif column_.table:
+            read.setdefault(column_.table, set()).add(column_.name)
+        else:
+            bare.add(column_.name)
+    for name, cte in named.items():
+        body = cte.this
+        if not isinstance(body, exp.Select) or body.args.get("distinct") or aliases[name] & whole:
+            continue
+        used = bare.union(*(read.get(a, set()) for a in aliases[name]))
+        kept = [e for e in body.expressions if e.alias_or_name in used]
+        if kept and len(kept) < len(body.expressions):
+            body.set("expressions", kept)
+    return node

@@ -27,6 +27,7 @@ from metrics_layer.sql.clickhouse import (
     clickhouse_one_step,
     clickhouse_percentile,
     clickhouse_types,
+    clickhouse_unread_columns,
     clickhouse_utf8,
 )
 from metrics_layer.sql.names import cast, column, table_alias
@@ -740,6 +741,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         acts_on(exp.With)(without_unread_digits),
         acts_on(exp.Select)(clickhouse_distinct_keys),
         acts_on(exp.Select)(clickhouse_one_step),
+        acts_on(exp.Select)(clickhouse_unread_columns),
     ),
     "spark": (
         exact_percentile,

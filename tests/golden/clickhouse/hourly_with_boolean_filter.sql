@@ -1,21 +1,13 @@
 WITH user_payments_source AS (
   SELECT
     users.user_id,
-    users.signed_up_at,
     EXISTS(
       SELECT
         1
       FROM subscriptions
       WHERE
         subscriptions.user_id = users.user_id
-    ) AS ever_paid,
-    (
-      SELECT
-        MIN(subscriptions.started_at)
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS first_paid_at
+    ) AS ever_paid
   FROM users
 )
 SELECT

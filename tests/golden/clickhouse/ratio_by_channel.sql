@@ -8,14 +8,7 @@ WITH user_payments_source AS (
       FROM subscriptions
       WHERE
         subscriptions.user_id = users.user_id
-    ) AS ever_paid,
-    (
-      SELECT
-        MIN(subscriptions.started_at)
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
-    ) AS first_paid_at
+    ) AS ever_paid
   FROM users
 )
 SELECT

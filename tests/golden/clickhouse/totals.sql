@@ -6,7 +6,6 @@ WITH users_agg AS (
     toDate32(users.signed_up_at) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-01-31' AS Nullable(Date32))
 ), events_per_day AS (
   SELECT
-    toDate32(events.occurred_at) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
   FROM events AS events
   WHERE
