@@ -326,6 +326,9 @@ def clickhouse_unread_columns(node: exp.Expr) -> exp.Expr:
     >>> kept = clickhouse_unread_columns(tree).find(exp.CTE).this.expressions
     >>> [e.alias_or_name for e in kept]
     ['t', 'e']
+    >>> starred = sqlglot.parse_one("WITH s AS (SELECT u.id, u.t FROM u) SELECT * FROM s")
+    >>> len(clickhouse_unread_columns(starred).find(exp.CTE).this.expressions)
+    2
     """
     if not isinstance(node, exp.Select) or node.parent is not None:
         return node
