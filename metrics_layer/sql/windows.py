@@ -100,14 +100,15 @@ def window_ctes(
     # and the day spine under them, twice when a later stage joined the points to the values.
     # Only for a window bounded on both sides (ClickHouse joins on a range, but refuses a join
     # on one inequality).
-    if _by_changes(window):
+    by_changes = _by_changes(window)
+    if by_changes:
         bounded = window.to_grain is not None
     else:
         bounded = window.span is not None or window.to_grain is not None
     every_point = bool(times) and not others and window.edge is not Rollup.AVERAGE and bounded
     if every_point:
         points_select.meta[RANGE_JOINED] = True
-    if _by_changes(window):
+    if by_changes:
         changes = f"{name}_changes"
         ctes.extend(_change_ctes(window, name, others))
         counted = _counted(window, changes, points, others, column_alias, every_point)
@@ -231,7 +232,7 @@ def _windows(
 ) -> exp.Select:
     """Each point's window: the partials of its days combined (with ``every_point``, a row for
     each point, NULL where the window holds no day: every combination below is NULL over no
-    rows, but a distinct count, which is never joined so)."""
+    rows, a distinct count by its NULLIF)."""
     times = [a for a, _ in window.periods]
     end = column(END, points)
     day = column(DAY, daily)
