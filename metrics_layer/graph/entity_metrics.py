@@ -1044,8 +1044,8 @@ def narrowed(
     only the entities passing ``condition`` (over ``entities``, from ``narrowing``), so that
     the entities outside the query's range are dropped before their rows are built. ``joins``
     (a table and its ON condition) are LEFT JOINed first, many-to-one, for a filter on the
-    entity's dimensions: an entity the query's ``where`` drops has no rows built. The query
-    applies those filters again outside: the rows are the same."""
+    entity's dimensions: an entity the query's ``where`` drops has no rows built, and its rows
+    need not pass those filters again (the planner's ``_narrow``)."""
     copied = relation.copy()
     _narrow_cte(copied, cte_name, condition, joins)
     correlated = copied.this.meta.get(CORRELATED)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlglot import exp
 
 from metrics_layer.graph.graph import Graph, JoinStep
 from metrics_layer.graph.model import Source
-from metrics_layer.planner.plan import Join
+from metrics_layer.planner.plan import Aggregation, Join, expressions
 
-__all__ = ["Joins", "requalify"]
+__all__ = ["Joins", "requalify", "unread_joins_dropped"]
 
 
 class Joins:
@@ -105,3 +107,29 @@ def requalify(expression: exp.Expr, source: str, alias: str | None) -> exp.Expr:
         return node
 
     return expression.transform(rule, copy=False)
+
+
+def unread_joins_dropped(aggregation: Aggregation) -> Aggregation:
+    """``aggregation`` without the joins nothing of it reads: no expression of its own and no
+    ON condition of a join it keeps names the join's alias. Each join is many-to-one, so
+    dropping one leaves the rows as they were; the filters a derived source's entities
+    already passed (``Narrow``) leave their joins unread."""
+    read = {
+        c.table
+        for value in expressions(aggregation, skip=("relation", "joins", "narrow"))
+        for c in value.find_all(exp.Column)
+    }
+    kept = list(aggregation.joins)
+    while unread := [join for join in kept if join.alias not in read and not _reached(join, kept)]:
+        kept = [join for join in kept if join not in unread]
+    return dataclasses.replace(aggregation, joins=tuple(kept))
+
+
+def _reached(join: Join, joins: list[Join]) -> bool:
+    """Whether another of ``joins`` is joined through ``join`` (its ON names ``join``)."""
+    return any(
+        c.table == join.alias
+        for other in joins
+        if other is not join
+        for c in other.on.find_all(exp.Column)
+    )

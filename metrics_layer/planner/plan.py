@@ -7,16 +7,16 @@ SELECT with a CTE per aggregation.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+
+from sqlglot import exp
 
 from metrics_layer.graph.model import Calendar, Offset
 from metrics_layer.planner.types import ValueType
 from metrics_layer.spec.models import Agg, Grain, Rollup, SemiAdditive
-
-if TYPE_CHECKING:
-    from sqlglot import exp
 
 __all__ = [
     "PER_PERIOD",
@@ -34,6 +34,7 @@ __all__ = [
     "Shifted",
     "Spine",
     "Window",
+    "expressions",
 ]
 
 
@@ -271,3 +272,21 @@ class Plan:
     def types(self) -> tuple[ValueType, ...]:
         """The Python type of each column, in ``columns`` order."""
         return tuple(g.type for g in self.groupings) + tuple(m.type for m in self.metrics)
+
+
+def expressions(value: object, skip: tuple[str, ...] = ()) -> Iterator[exp.Expr]:
+    """Every sqlglot expression held by ``value`` (a plan's dataclass, a tuple or an
+    expression), through nested dataclasses and tuples, without ``value``'s own fields named in
+    ``skip``."""
+    pending: list[object] = [value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        pending = [getattr(value, f.name) for f in fields if f.name not in skip]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, exp.Expr):
+            yield item
+        elif isinstance(item, tuple):
+            pending.extend(item)
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            pending.extend(getattr(item, f.name) for f in dataclasses.fields(item))

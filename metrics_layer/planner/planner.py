@@ -34,7 +34,7 @@ from metrics_layer.graph.model import (
 )
 from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero, safe_divide
 from metrics_layer.planner.conditions import TIME_GRAIN, conjunction, typed_time_literals
-from metrics_layer.planner.joins import Joins, requalify
+from metrics_layer.planner.joins import Joins, requalify, unread_joins_dropped
 from metrics_layer.planner.periods import period_of, widened
 from metrics_layer.planner.plan import (
     PER_PERIOD,
@@ -711,21 +711,23 @@ class Planner:
         ]
         source = self.graph.sources[scan.source]
         narrow = None
+        pushed: list[exp.Expr] = []  # the filters the narrowed entities already passed
         if source.narrow is not None and time_range is not None and scan.time == source.time:
-            narrow = _narrow(source, time_range, conditions, joins.joins())
+            narrow, pushed = _narrow(source, time_range, conditions, joins.joins())
         elif source.narrow_rows is not None and scan.time == source.time:
             narrow = self._narrow_rows(source.narrow_rows, offset, start, end)
         if self._by_day(scan, offset, time_refs, narrow, extents):
             return self._daily_aggregation(
                 scan, joins, groups, time_refs, time_range, conditions, filters
             )
-        # A derived source's rows are built only for the entities whose time is in the range,
-        # so the range is not applied again to its rows: PostgreSQL multiplied the two
-        # conditions' selectivities and planned for a handful of rows. The date range comes
-        # after the filters: SQLite tests conditions in the written order, and parsing a
-        # timestamp costs more than comparing a column.
+        # A derived source's rows are built only for the entities whose time is in the range
+        # and which pass the filters on the entity's dimensions, so neither is applied again
+        # to its rows: PostgreSQL multiplied the two conditions' selectivities and planned for
+        # a handful of rows, and the second join of the dimension source cost every engine a
+        # join. The date range comes after the filters: SQLite tests conditions in the written
+        # order, and parsing a timestamp costs more than comparing a column.
         where = conjunction(
-            *conditions,
+            *(c for c in _conjuncts(conditions) if not any(c is p for p in pushed)),
             time_range.copy()
             if time_range is not None and (narrow is None or narrow.rows)
             else None,
@@ -766,7 +768,7 @@ class Planner:
         elif time_expr is not None and scan.keep is not None:
             grain = source.dimensions[scan.time or ""].grain or Grain.DAY
             periods = Periods(self.bucket(time_expr, grain), tuple(partition), time_range)
-        return Aggregation(
+        aggregation = Aggregation(
             name=scan.name,
             source=scan.source,
             relation=source.relation,
@@ -781,6 +783,7 @@ class Planner:
             offset=offset,
             regroup=regroup,
         )
+        return unread_joins_dropped(aggregation) if pushed else aggregation
 
     def _regroup(
         self,
@@ -1461,34 +1464,45 @@ def _shared_condition(scan: _Scan) -> exp.Expr | None:
 DATE = exp.DataType.Type.DATE
 
 
+def _conjuncts(conditions: Sequence[exp.Expr]) -> list[exp.Expr]:
+    """The conjuncts of every condition of ``conditions`` (an AND's parts, flattened)."""
+    return [
+        conjunct
+        for condition in conditions
+        for conjunct in (condition.flatten() if isinstance(condition, exp.And) else [condition])
+    ]
+
+
 def _narrow(
     source: Source, time_range: exp.Expr, conditions: Sequence[exp.Expr], joins: Sequence[Join]
-) -> Narrow:
+) -> tuple[Narrow, list[exp.Expr]]:
     """The entities a derived source builds rows for: those in the date range, and those that
     pass each filter (a conjunct of ``conditions``) that reads only the entity's dimensions,
-    through the scan's own joins; the filters are applied to the rows again."""
+    through the scan's own joins; and those conjuncts, which the rows need not pass again
+    (every row of an entity has the entity's key, so it joins the same dimension rows)."""
     assert source.narrow is not None
     in_range = narrowing(source, time_range)
     assert in_range is not None, "a derived source's CTE holds its time"
     by_alias = {join.alias: join for join in joins}
     filters: list[exp.Expr] = []
+    pushed: list[exp.Expr] = []
     needed: set[str] = set()
-    for condition in conditions:
-        for conjunct in condition.flatten() if isinstance(condition, exp.And) else [condition]:
-            reached = _joins_read(conjunct, source.name, by_alias)
-            mapped = narrowing(source, conjunct)
-            if not reached or mapped is None:
-                continue  # a filter on the derived rows themselves, or on no join
-            if any(narrowing(source, by_alias[a].on) is None for a in reached):
-                continue
-            filters.append(mapped)
-            needed |= reached
+    for conjunct in _conjuncts(conditions):
+        reached = _joins_read(conjunct, source.name, by_alias)
+        mapped = narrowing(source, conjunct)
+        if not reached or mapped is None:
+            continue  # a filter on the derived rows themselves, or on no join
+        if any(narrowing(source, by_alias[a].on) is None for a in reached):
+            continue
+        filters.append(mapped)
+        pushed.append(conjunct)
+        needed |= reached
     taken = []
     for join in joins:
         on = narrowing(source, join.on)
         if join.alias in needed and on is not None:
             taken.append(Join(join.alias, join.relation, on))
-    return Narrow(source.narrow[0], exp.and_(*filters, in_range), tuple(taken))
+    return Narrow(source.narrow[0], exp.and_(*filters, in_range), tuple(taken)), pushed
 
 
 def _joins_read(conjunct: exp.Expr, source: str, joins: Mapping[str, Join]) -> set[str] | None:

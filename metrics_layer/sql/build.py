@@ -8,7 +8,6 @@ CTE names say what they compute: ``events_agg`` aggregates events at the query g
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import assert_never
@@ -26,6 +25,7 @@ from metrics_layer.planner.plan import (
     Periods,
     Plan,
     Shifted,
+    expressions,
 )
 from metrics_layer.spec.models import Grain, Rollup, SemiAdditive
 from metrics_layer.sql.calendar import (
@@ -486,19 +486,9 @@ def _scanned(agg: Aggregation, relations: _Relations) -> exp.Expr:
 def _read_columns(agg: Aggregation) -> set[str]:
     """The names of every column ``agg``'s expressions read (of any table): a copy of its
     derived relation keeps those of its columns and drops the others."""
-    found: set[str] = set()
-    pending: list[object] = [
-        getattr(agg, f.name) for f in dataclasses.fields(agg) if f.name != "relation"
-    ]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, exp.Expr):
-            found.update(c.name for c in value.find_all(exp.Column))
-        elif isinstance(value, tuple):
-            pending.extend(value)
-        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            pending.extend(getattr(value, f.name) for f in dataclasses.fields(value))
-    return found
+    return {
+        c.name for value in expressions(agg, skip=("relation",)) for c in value.find_all(exp.Column)
+    }
 
 
 def _select(expressions: Sequence[exp.Expr], table: exp.Expr) -> exp.Select:

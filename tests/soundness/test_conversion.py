@@ -180,6 +180,9 @@ def test_a_filter_on_the_entity_within_a_range(load: Load, engine: str) -> None:
     first_base = sql[sql.index("activations_7d__first_base AS") :].split("), ")[0]
     assert "LEFT JOIN" in first_base
     assert "'DE'" in first_base
+    # the rows of the narrowed entities are not filtered (nor joined to users) a second time
+    assert sql.count("country = ") == 1
+    assert sql.count("JOIN users") == 1
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -1,0 +1,69 @@
+WITH trial_to_paid_rate__base_rows AS (
+  SELECT
+    trials.user_id AS entity_key,
+    trials.started_at AS event_at
+  FROM trials AS trials
+  WHERE
+    NOT trials.user_id IS NULL AND NOT trials.started_at IS NULL
+), trial_to_paid_rate__conversion_rows AS (
+  SELECT
+    subscriptions.user_id AS entity_key,
+    subscriptions.started_at AS event_at
+  FROM subscriptions AS subscriptions
+  WHERE
+    NOT subscriptions.user_id IS NULL AND NOT subscriptions.started_at IS NULL
+), trial_to_paid_rate__first_base AS (
+  SELECT
+    entities.*
+  FROM (
+    SELECT
+      entity_key,
+      MIN(event_at) AS base_at
+    FROM trial_to_paid_rate__base_rows AS base_rows
+    GROUP BY
+      entity_key
+  ) AS entities
+  LEFT JOIN users AS users
+    ON entities.entity_key = users.user_id
+  WHERE
+    users.country = 'DE'
+    AND CAST(entities.base_at AS DATE) BETWEEN CAST('2026-01-05' AS DATE) AND CAST('2026-03-29' AS DATE)
+), trial_to_paid_rate__converted AS (
+  SELECT
+    first_base.entity_key AS entity_key,
+    MIN(conversion_rows.event_at) AS converted_at
+  FROM trial_to_paid_rate__conversion_rows AS conversion_rows
+  INNER JOIN trial_to_paid_rate__first_base AS first_base
+    ON conversion_rows.entity_key = first_base.entity_key
+  WHERE
+    conversion_rows.event_at >= first_base.base_at
+  GROUP BY
+    first_base.entity_key
+), trial_to_paid_rate_agg_narrowed_source AS (
+  SELECT
+    first_base.entity_key AS entity_key,
+    first_base.base_at AS base_at,
+    CASE
+      WHEN NOT converted.converted_at IS NULL
+      AND CAST(converted.converted_at AS DATE) <= DATE_ADD(CAST(first_base.base_at AS DATE), 14)
+      THEN 1
+      ELSE 0
+    END AS converted
+  FROM trial_to_paid_rate__first_base AS first_base
+  LEFT JOIN trial_to_paid_rate__converted AS converted
+    ON converted.entity_key = first_base.entity_key
+), trial_to_paid_rate_agg AS (
+  SELECT
+    CAST(TRUNC(CAST(trial_to_paid_rate.base_at AS DATE), 'WEEK') AS DATE) AS metric_time__week,
+    SUM(CASE WHEN trial_to_paid_rate.converted = 1 THEN 1 ELSE 0 END) AS conversions,
+    COUNT(*) AS base
+  FROM trial_to_paid_rate_agg_narrowed_source AS trial_to_paid_rate
+  GROUP BY
+    CAST(TRUNC(CAST(trial_to_paid_rate.base_at AS DATE), 'WEEK') AS DATE)
+)
+SELECT
+  trial_to_paid_rate_agg.metric_time__week AS metric_time__week,
+  CAST(COALESCE(trial_to_paid_rate_agg.conversions, 0) AS DOUBLE) / NULLIF(COALESCE(trial_to_paid_rate_agg.base, 0), 0) AS trial_to_paid_rate
+FROM trial_to_paid_rate_agg
+ORDER BY
+  metric_time__week NULLS LAST

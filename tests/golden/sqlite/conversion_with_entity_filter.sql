@@ -1,0 +1,68 @@
+WITH trial_to_paid_rate_agg_narrowed_source AS (
+  WITH trial_to_paid_rate__base_rows AS (
+    SELECT
+      trials.user_id AS entity_key,
+      trials.started_at AS event_at
+    FROM trials AS trials
+    WHERE
+      NOT trials.user_id IS NULL AND NOT trials.started_at IS NULL
+  ), trial_to_paid_rate__first_base AS (
+    SELECT
+      entities.*
+    FROM (
+      SELECT
+        entity_key,
+        MIN(event_at) AS base_at
+      FROM trial_to_paid_rate__base_rows AS base_rows
+      GROUP BY
+        entity_key
+    ) AS entities
+    LEFT JOIN users AS users
+      ON entities.entity_key = users.user_id
+    WHERE
+      entities.base_at >= DATE('2026-01-05', '-1 day')
+      AND entities.base_at < DATE('2026-03-29', '+2 days')
+      AND users.country = 'DE'
+      AND DATE(entities.base_at) BETWEEN DATE('2026-01-05') AND DATE('2026-03-29')
+  )
+  SELECT
+    first_base.entity_key AS entity_key,
+    first_base.base_at AS base_at,
+    CASE
+      WHEN EXISTS(
+        SELECT
+          1
+        FROM (
+          SELECT
+            subscriptions.user_id AS entity_key,
+            subscriptions.started_at AS event_at
+          FROM subscriptions AS subscriptions
+          WHERE
+            NOT subscriptions.user_id IS NULL AND NOT subscriptions.started_at IS NULL
+        ) AS conversion_rows
+        WHERE
+          (
+            conversion_rows.entity_key = first_base.entity_key
+            AND conversion_rows.event_at >= first_base.base_at
+          )
+          AND DATE(conversion_rows.event_at) <= DATE(DATE(first_base.base_at), '14 DAY')
+      )
+      THEN 1
+      ELSE 0
+    END AS converted
+  FROM trial_to_paid_rate__first_base AS first_base
+), trial_to_paid_rate_agg AS (
+  SELECT
+    DATE(trial_to_paid_rate.base_at, '-6 days', 'weekday 1') AS metric_time__week,
+    SUM(CASE WHEN trial_to_paid_rate.converted = 1 THEN 1 ELSE 0 END) AS conversions,
+    COUNT(*) AS base
+  FROM trial_to_paid_rate_agg_narrowed_source AS trial_to_paid_rate
+  GROUP BY
+    DATE(trial_to_paid_rate.base_at, '-6 days', 'weekday 1')
+)
+SELECT
+  trial_to_paid_rate_agg.metric_time__week AS metric_time__week,
+  CAST(COALESCE(trial_to_paid_rate_agg.conversions, 0) AS REAL) / NULLIF(COALESCE(trial_to_paid_rate_agg.base, 0), 0) AS trial_to_paid_rate
+FROM trial_to_paid_rate_agg
+ORDER BY
+  metric_time__week NULLS LAST
