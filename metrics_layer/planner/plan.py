@@ -27,6 +27,7 @@ __all__ = [
     "Fill",
     "Grouping",
     "Join",
+    "Lookup",
     "Narrow",
     "OutputMetric",
     "Periods",
@@ -57,9 +58,22 @@ class Join:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """A filter on one dimension source, applied to a derived source's entities as a
+    semi-join: ``entities.<entity> IN (SELECT <key> FROM <join's relation> WHERE condition)``.
+    ``join`` names the relation and its alias; ``key`` and ``condition`` read that alias."""
+
+    join: Join
+    entity: exp.Column
+    key: exp.Column
+    condition: exp.Expr
+
+
+@dataclass(frozen=True)
 class Narrow:
     """The entities a derived source builds rows for: those of its CTE ``cte`` (one row per
-    entity, read as ``entities``) passing ``condition``, with ``joins`` LEFT JOINed to it.
+    entity, read as ``entities``) passing ``condition``, with ``joins`` LEFT JOINed to it, and
+    found by each of ``lookups``.
 
     For a churn source (``rows``), ``condition`` applies to its reads of the activity's rows
     instead (``cte`` is empty): they keep the query's periods and the one before, and the
@@ -69,6 +83,7 @@ class Narrow:
     condition: exp.Expr
     joins: tuple[Join, ...] = ()
     rows: bool = False
+    lookups: tuple[Lookup, ...] = ()
 
 
 @dataclass(frozen=True)

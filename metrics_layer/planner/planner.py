@@ -33,7 +33,12 @@ from metrics_layer.graph.model import (
     Source,
 )
 from metrics_layer.planner.aggregates import aggregate_call, fills_with_zero, safe_divide
-from metrics_layer.planner.conditions import TIME_GRAIN, conjunction, typed_time_literals
+from metrics_layer.planner.conditions import (
+    TIME_GRAIN,
+    conjunction,
+    rejects_missing,
+    typed_time_literals,
+)
 from metrics_layer.planner.joins import Joins, requalify, unread_joins_dropped
 from metrics_layer.planner.periods import period_of, widened
 from metrics_layer.planner.plan import (
@@ -45,6 +50,7 @@ from metrics_layer.planner.plan import (
     Fill,
     Grouping,
     Join,
+    Lookup,
     Narrow,
     OutputMetric,
     Periods,
@@ -1479,14 +1485,18 @@ def _narrow(
     """The entities a derived source builds rows for: those in the date range, and those that
     pass each filter (a conjunct of ``conditions``) that reads only the entity's dimensions,
     through the scan's own joins; and those conjuncts, which the rows need not pass again
-    (every row of an entity has the entity's key, so it joins the same dimension rows)."""
+    (every row of an entity has the entity's key, so it joins the same dimension rows).
+
+    The filters on one dimension source joined by the entity's key alone, none of which can
+    hold for an entity without a row there (``rejects_missing``), are a ``Lookup`` of the
+    keys that pass them rather than a join: Spark estimates a join's size as the product of
+    its sides' and a semi-join's as its left side's, and with the join it took the entities
+    for the larger side (retention by week with a country: 1.4 against 0.95 s)."""
     assert source.narrow is not None
     in_range = narrowing(source, time_range)
     assert in_range is not None, "a derived source's CTE holds its time"
     by_alias = {join.alias: join for join in joins}
-    filters: list[exp.Expr] = []
-    pushed: list[exp.Expr] = []
-    needed: set[str] = set()
+    taken: list[tuple[exp.Expr, exp.Expr, set[str]]] = []  # conjunct, mapped, joins read
     for conjunct in _conjuncts(conditions):
         reached = _joins_read(conjunct, source.name, by_alias)
         mapped = narrowing(source, conjunct)
@@ -1494,15 +1504,57 @@ def _narrow(
             continue  # a filter on the derived rows themselves, or on no join
         if any(narrowing(source, by_alias[a].on) is None for a in reached):
             continue
-        filters.append(mapped)
-        pushed.append(conjunct)
-        needed |= reached
-    taken = []
+        taken.append((conjunct, mapped, reached))
+    looked_up = {
+        alias: keys
+        for alias in sorted(set[str]().union(*(reached for _, _, reached in taken)))
+        if (keys := _lookup_keys(source, by_alias[alias], [t for t in taken if alias in t[2]]))
+    }
+    filters: list[exp.Expr] = []
+    needed: set[str] = set()
+    for _, mapped, reached in taken:
+        if not reached & looked_up.keys():
+            filters.append(mapped)
+            needed |= reached
+    lookups = tuple(
+        Lookup(
+            Join(alias, by_alias[alias].relation, by_alias[alias].on),
+            entity,
+            key,
+            exp.and_(*(c.copy() for c, _, reached in taken if alias in reached), copy=False),
+        )
+        for alias, (entity, key) in looked_up.items()
+    )
+    kept = []
     for join in joins:
         on = narrowing(source, join.on)
         if join.alias in needed and on is not None:
-            taken.append(Join(join.alias, join.relation, on))
-    return Narrow(source.narrow[0], exp.and_(*filters, in_range), tuple(taken)), pushed
+            kept.append(Join(join.alias, join.relation, on))
+    narrow = Narrow(source.narrow[0], exp.and_(*filters, in_range), tuple(kept), lookups=lookups)
+    return narrow, [conjunct for conjunct, _, _ in taken]
+
+
+def _lookup_keys(
+    source: Source, join: Join, taken: Sequence[tuple[exp.Expr, exp.Expr, set[str]]]
+) -> tuple[exp.Column, exp.Column] | None:
+    """The entity's column and ``join``'s key when the filters ``taken`` (each reading
+    ``join``) can look the entities up in it: each reads that join alone and holds for no row
+    without a match, and ``join`` is on one column of each side; else None."""
+    if not all(reached == {join.alias} for _, _, reached in taken):
+        return None
+    if not all(rejects_missing(conjunct, join.alias) for conjunct, _, _ in taken):
+        return None
+    on = narrowing(source, join.on)
+    if not isinstance(on, exp.EQ):
+        return None
+    sides = [on.this, on.expression]
+    if not all(isinstance(side, exp.Column) for side in sides):
+        return None
+    entity = [side for side in sides if side.table == "entities"]
+    key = [side for side in sides if side.table == join.alias]
+    if len(entity) != 1 or len(key) != 1:
+        return None
+    return entity[0], key[0]
 
 
 def _joins_read(conjunct: exp.Expr, source: str, joins: Mapping[str, Join]) -> set[str] | None:

@@ -22,6 +22,7 @@ from metrics_layer.planner.plan import (
     Aggregation,
     Daily,
     Fill,
+    Lookup,
     Periods,
     Plan,
     Shifted,
@@ -476,11 +477,18 @@ def _scanned(agg: Aggregation, relations: _Relations) -> exp.Expr:
         own = rows_narrowed(agg.relation, agg.narrow.condition, f"{agg.name}_narrowed")
         return relations.use(own, agg.relation.alias, own=True)
     joins = [(relations.use(j.relation, j.alias), j.on) for j in agg.narrow.joins]
-    own = narrowed(
-        agg.relation, agg.narrow.cte, agg.narrow.condition, f"{agg.name}_narrowed", joins
-    )
+    lookups = [_lookup(lookup, relations) for lookup in agg.narrow.lookups]
+    condition = exp.and_(*lookups, agg.narrow.condition.copy(), copy=False)
+    own = narrowed(agg.relation, agg.narrow.cte, condition, f"{agg.name}_narrowed", joins)
     prune(own, _read_columns(agg))
     return relations.use(own, agg.relation.alias, own=True)
+
+
+def _lookup(lookup: Lookup, relations: _Relations) -> exp.Expr:
+    """``entities.<entity> IN (SELECT <key> FROM <relation> WHERE <condition>)``."""
+    keys = _select([lookup.key.copy()], relations.use(lookup.join.relation, lookup.join.alias))
+    keys.set("where", exp.Where(this=lookup.condition.copy()))
+    return exp.In(this=lookup.entity.copy(), query=exp.Subquery(this=keys))
 
 
 def _read_columns(agg: Aggregation) -> set[str]:

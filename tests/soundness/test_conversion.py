@@ -178,11 +178,67 @@ def test_a_filter_on_the_entity_within_a_range(load: Load, engine: str) -> None:
     )
     sql = layer.query(["activations_7d"], where="user.country = 'DE'", **asked).sql()
     first_base = sql[sql.index("activations_7d__first_base AS") :].split("), ")[0]
-    assert "LEFT JOIN" in first_base
+    # a filter no user without a row passes looks the keys up; the rows are not filtered
+    # (nor joined to users) a second time
+    assert "entities.entity_key IN (" in first_base
     assert "'DE'" in first_base
-    # the rows of the narrowed entities are not filtered (nor joined to users) a second time
     assert sql.count("country = ") == 1
-    assert sql.count("JOIN users") == 1
+    assert "JOIN users" not in sql
+    sql = layer.query(["activations_7d"], where=others, **asked).sql()
+    first_base = sql[sql.index("activations_7d__first_base AS") :].split("), ")[0]
+    assert "LEFT JOIN" in first_base  # a user without a row passes `... IS NULL`
+    assert sql.count("country <> ") == 1
+
+
+EVENTS_WITH_AN_UNKNOWN_USER = literal_rows(
+    {
+        "event_id": None,
+        "user_id": None,
+        "event_type": None,
+        "platform": None,
+        "occurred_at": "TIMESTAMP",
+    },
+    [
+        (1, 1, "session_start", "web", T(2026, 2, 2, 8)),
+        (2, 1, "report_shared", "web", T(2026, 2, 3, 8)),
+        (3, 2, "session_start", "web", T(2026, 2, 5, 8)),
+        (4, 9, "session_start", "web", T(2026, 2, 10, 10)),  # user 9 has no row in users
+        (5, 9, "report_shared", "web", T(2026, 2, 11, 10)),
+    ],
+)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_filter_that_an_entity_without_dimensions_passes(
+    literal_layer: LiteralLayer, engine: str
+) -> None:
+    """An entity without a row in its dimension source (user 9) has NULL dimensions: a
+    filter it passes (``IS NULL``) keeps it when the entities are narrowed, as the LEFT JOIN
+    does; one it cannot pass (``= 'DE'``) leaves it out, whether joined or looked up."""
+    definitions = (
+        DEFINITIONS.replace(EVENTS, EVENTS_WITH_AN_UNKNOWN_USER)
+        + """
+      - name: reports_3d
+        type: conversion
+        entity: user
+        base: {measure: events.events, filter: "event_type = 'session_start'"}
+        conversion: {measure: events.events, filter: "event_type = 'report_shared'"}
+        window: 3 days
+        calculation: conversions
+    """
+    )
+    layer = literal_layer(definitions, engine)
+    asked = {"by": ["metric_time.month"], "start": "2026-02-01", "end": "2026-02-28"}
+    unknown = fetch(layer, ["reports_3d"], where="user.country IS NULL", **asked)
+    assert typed(unknown) == typed([(D(2026, 2, 1), 1)])  # user 9
+    either = "user.country = 'FR' OR user.country IS NULL"
+    assert typed(fetch(layer, ["reports_3d"], where=either, **asked)) == typed(
+        [(D(2026, 2, 1), 1)]  # user 9; user 2 (FR) has no report
+    )
+    german = fetch(layer, ["reports_3d"], where="user.country = 'DE'", **asked)
+    assert typed(german) == typed([(D(2026, 2, 1), 1)])  # user 1, not user 9
+    known = fetch(layer, ["reports_3d"], where="user.country IS NOT NULL", **asked)
+    assert typed(known) == typed([(D(2026, 2, 1), 1)])  # user 1
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -33,10 +33,14 @@ WITH trial_to_paid_rate_agg_narrowed_source AS (
       GROUP BY
         entity_key
     ) AS entities
-    LEFT JOIN users AS users
-      ON entities.entity_key = users.user_id
     WHERE
-      users.country = 'DE'
+      entities.entity_key IN (
+        SELECT
+          users.user_id
+        FROM users AS users
+        WHERE
+          users.country = 'DE'
+      )
       AND toDate32(entities.base_at) BETWEEN CAST('2026-01-05' AS Nullable(Date32)) AND CAST('2026-03-29' AS Nullable(Date32))
   ), trial_to_paid_rate__converted AS (
     SELECT

@@ -18,10 +18,14 @@ WITH trial_to_paid_rate_agg_narrowed_source AS (
         entity_key,
         CAST(entity_key AS BINARY)
     ) AS entities
-    LEFT JOIN users AS users
-      ON entities.entity_key = users.user_id
     WHERE
-      users.country = CAST('DE' AS BINARY)
+      entities.entity_key IN (
+        SELECT
+          users.user_id
+        FROM users AS users
+        WHERE
+          users.country = CAST('DE' AS BINARY)
+      )
       AND entities.base_at >= CAST('2026-01-05' AS DATETIME)
       AND entities.base_at < CAST('2026-03-29' AS DATETIME) + INTERVAL '1' DAY
   )

@@ -24,10 +24,14 @@ WITH trial_to_paid_rate_agg_narrowed_source AS (
       GROUP BY
         entity_key
     ) AS entities
-    LEFT JOIN users AS users
-      ON entities.entity_key = users.user_id
     WHERE
-      users.country = 'DE'
+      entities.entity_key IN (
+        SELECT
+          users.user_id
+        FROM users AS users
+        WHERE
+          users.country = 'DE'
+      )
       AND CAST(entities.base_at AS DATE) BETWEEN CAST('2026-01-05' AS DATE) AND CAST('2026-03-29' AS DATE)
   ), trial_to_paid_rate__converted AS (
     SELECT

@@ -17,12 +17,16 @@ WITH trial_to_paid_rate_agg_narrowed_source AS (
       GROUP BY
         entity_key
     ) AS entities
-    LEFT JOIN users AS users
-      ON entities.entity_key = users.user_id
     WHERE
       entities.base_at >= DATE('2026-01-05', '-1 day')
       AND entities.base_at < DATE('2026-03-29', '+2 days')
-      AND users.country = 'DE'
+      AND entities.entity_key IN (
+        SELECT
+          users.user_id
+        FROM users AS users
+        WHERE
+          users.country = 'DE'
+      )
       AND DATE(entities.base_at) BETWEEN DATE('2026-01-05') AND DATE('2026-03-29')
   )
   SELECT
