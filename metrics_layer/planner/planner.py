@@ -1518,7 +1518,7 @@ def _narrow(
             needed |= reached
     lookups = tuple(
         Lookup(
-            Join(alias, by_alias[alias].relation, by_alias[alias].on),
+            by_alias[alias],
             entity,
             key,
             exp.and_(*(c.copy() for c, _, reached in taken if alias in reached), copy=False),
