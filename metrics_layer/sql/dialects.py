@@ -524,7 +524,7 @@ def correlated_entity_rows(node: exp.Expr) -> exp.Expr:
     with it, keep the joins, which give the same rows (tests/soundness/test_conversion.py).
     """
     correlated = node.meta.get(CORRELATED)
-    return node if correlated is None else correlated.tree.copy()
+    return node if correlated is None else correlated.taken()
 
 
 @each_node
@@ -537,7 +537,7 @@ def latest_of_typed_times(node: exp.Expr) -> exp.Expr:
     times; SQLite's are text, and every engine not tested with it keeps the first form.
     """
     latest = node.meta.get(LATEST)
-    return node if latest is None else latest.tree.copy()
+    return node if latest is None else latest.taken()
 
 
 @acts_on(exp.CTE)

@@ -7,7 +7,7 @@ node), whose cost per node matters on every compile.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -38,12 +38,31 @@ RANGE_JOINED = "range_joined"
 class Alternative:
     """Another form of a relation or expression, kept in its ``meta``: shared by its copies, not
     copied with each (the planner copies relations for every query, and the dialects that
-    do not use the form would pay for it); whoever uses or changes it takes a copy."""
+    do not use the form would pay for it). ``tree`` is never changed: a query's changes to
+    the form (``changed``) are made on the copy a dialect takes (``taken``), so a dialect
+    that does not use the form pays for neither.
+
+    >>> form = Alternative(exp.column("x")).changed(lambda tree: tree.set("table", "t"))
+    >>> form.taken().sql(), form.tree.sql()
+    ('t.x', 'x')
+    """
 
     tree: exp.Expr
+    changes: tuple[Callable[[exp.Expr], None], ...] = ()
 
     def __deepcopy__(self, memo: dict[int, object]) -> Alternative:
         return self
+
+    def changed(self, change: Callable[[exp.Expr], None]) -> Alternative:
+        """The same form, with ``change`` (in place, on a copy) to make after the others."""
+        return Alternative(self.tree, (*self.changes, change))
+
+    def taken(self) -> exp.Expr:
+        """A copy of the form with its changes made, for one tree."""
+        tree = self.tree.copy()
+        for change in self.changes:
+            change(tree)
+        return tree
 
 
 def kinds_in(tree: exp.Expr) -> set[type[exp.Expr]]:
