@@ -7,7 +7,7 @@ node), whose cost per node matters on every compile.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -20,6 +20,7 @@ __all__ = [
     "by_kind",
     "holds",
     "kinds_in",
+    "nodes_of",
     "release",
 ]
 
@@ -72,7 +73,7 @@ def kinds_in(tree: exp.Expr) -> set[type[exp.Expr]]:
     >>> sorted(k.__name__ for k in kinds_in(exp.Round(this=exp.column("x"))))
     ['Column', 'Identifier', 'Round']
     """
-    return {type(node) for node in _nodes(tree)}
+    return {type(node) for node in nodes_of(tree)}
 
 
 def by_kind(tree: exp.Expr) -> dict[type[exp.Expr], list[exp.Expr]]:
@@ -85,8 +86,12 @@ def by_kind(tree: exp.Expr) -> dict[type[exp.Expr], list[exp.Expr]]:
     (['Column', 'Identifier', 'Round'], ['x'])
     """
     found: dict[type[exp.Expr], list[exp.Expr]] = {}
-    for node in _nodes(tree):
-        found.setdefault(type(node), []).append(node)
+    for node in nodes_of(tree):
+        kind = type(node)
+        if kind in found:
+            found[kind].append(node)
+        else:
+            found[kind] = [node]
     return found
 
 
@@ -114,18 +119,22 @@ def release(tree: exp.Expr) -> None:
     >>> tree.this.parent is None
     True
     """
-    for node in _nodes(tree):
+    for node in nodes_of(tree):
         node.parent = None
 
 
-def _nodes(tree: exp.Expr) -> Iterator[exp.Expr]:
-    """Every node of ``tree``, in no particular order."""
-    pending = [tree]
-    while pending:
-        node = pending.pop()
-        yield node
+def nodes_of(tree: exp.Expr) -> list[exp.Expr]:
+    """Every node of ``tree``, parents before their children (a list, grown while it is read:
+    a generator costs a switch per node).
+
+    >>> [type(n).__name__ for n in nodes_of(exp.Not(this=exp.column("x")))]
+    ['Not', 'Column', 'Identifier']
+    """
+    found = [tree]
+    for node in found:
         for value in node.args.values():
             if isinstance(value, exp.Expr):
-                pending.append(value)
-            elif isinstance(value, list):
-                pending.extend(item for item in value if isinstance(item, exp.Expr))
+                found.append(value)
+            elif type(value) is list:
+                found.extend([item for item in value if isinstance(item, exp.Expr)])
+    return found
