@@ -758,7 +758,11 @@ class Planner:
             columns += (AggColumn(f"extent_{index}", call),)
         # A row's period is its own (unshifted) day: shifting by months would fold the last days
         # of a long month into one. Offsets move the buckets (partition), not the periods.
-        time_expr = self.source_time(scan.source, scan.time, None)
+        time_expr = (
+            self.source_time(scan.source, scan.time, None)
+            if scan.per is not None or scan.keep is not None
+            else None
+        )
         per: exp.Expr | None = None
         periods: Periods | None = None
         regroup: tuple[tuple[str, exp.Expr], ...] = ()
@@ -1530,7 +1534,9 @@ def _narrow(
         on = narrowing(source, join.on)
         if join.alias in needed and on is not None:
             kept.append(Join(join.alias, join.relation, on))
-    narrow = Narrow(source.narrow[0], exp.and_(*filters, in_range), tuple(kept), lookups=lookups)
+    narrow = Narrow(
+        source.narrow[0], exp.and_(*filters, in_range, copy=False), tuple(kept), lookups=lookups
+    )
     return narrow, [conjunct for conjunct, _, _ in taken]
 
 

@@ -398,6 +398,7 @@ def column_date_range(node: exp.Expr) -> exp.Expr:
         return exp.and_(
             exp.GTE(this=column_, expression=_midnight(low)),
             exp.LT(this=column_.copy(), expression=_next_midnight(high)),
+            copy=False,
         )
     if not isinstance(node, (exp.GTE, exp.LTE)):
         return node
