@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from sqlglot import exp
 
@@ -17,6 +18,7 @@ __all__ = [
     "LATEST",
     "RANGE_JOINED",
     "Alternative",
+    "NodesByKind",
     "by_kind",
     "holds",
     "kinds_in",
@@ -66,6 +68,10 @@ class Alternative:
         return tree
 
 
+# The nodes of a tree by their type (``by_kind``).
+NodesByKind: TypeAlias = dict[type[exp.Expr], list[exp.Expr]]
+
+
 def kinds_in(tree: exp.Expr) -> set[type[exp.Expr]]:
     """The node types in ``tree``, in one pass over it (``find`` would walk it once per kind
     asked about).
@@ -76,7 +82,7 @@ def kinds_in(tree: exp.Expr) -> set[type[exp.Expr]]:
     return {type(node) for node in nodes_of(tree)}
 
 
-def by_kind(tree: exp.Expr) -> dict[type[exp.Expr], list[exp.Expr]]:
+def by_kind(tree: exp.Expr) -> NodesByKind:
     """The nodes of ``tree`` by their type, in one pass over it: what ``kinds_in`` finds, with
     the nodes themselves, so that a rule for a few kinds is handed those nodes without a walk
     of its own.
@@ -85,7 +91,7 @@ def by_kind(tree: exp.Expr) -> dict[type[exp.Expr], list[exp.Expr]]:
     >>> sorted(k.__name__ for k in found), [n.sql() for n in found[exp.Column]]
     (['Column', 'Identifier', 'Round'], ['x'])
     """
-    found: dict[type[exp.Expr], list[exp.Expr]] = {}
+    found: NodesByKind = {}
     for node in nodes_of(tree):
         kind = type(node)
         if kind in found:
