@@ -494,13 +494,13 @@ def _text_tests(condition: exp.Expr) -> list[exp.Expr]:
 
 def _day_of_column(node: exp.Expr) -> exp.Column | None:
     """``t`` of ``CAST(t AS DATE)``, a column; None otherwise."""
-    day = isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.DATE)
+    day = isinstance(node, exp.Cast) and node.to.this is exp.DataType.Type.DATE
     return node.this.copy() if day and isinstance(node.this, exp.Column) else None
 
 
 def _date_literal(node: exp.Expr | None) -> exp.Literal | None:
     """The literal of ``CAST('YYYY-MM-DD' AS DATE)``; None otherwise."""
-    if not (isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.DATE)):
+    if not (isinstance(node, exp.Cast) and node.to.this is exp.DataType.Type.DATE):
         return None
     literal = node.this
     if not (isinstance(literal, exp.Literal) and literal.is_string):
