@@ -732,11 +732,12 @@ class Planner:
         # a handful of rows, and the second join of the dimension source cost every engine a
         # join. The date range comes after the filters: SQLite tests conditions in the written
         # order, and parsing a timestamp costs more than comparing a column.
+        in_where = time_range if narrow is None or narrow.rows else None
+        if in_where is not None and (scan.per is not None or scan.keep is not None):
+            in_where = in_where.copy()  # the periods below hold the range too
         where = conjunction(
             *(c for c in _conjuncts(conditions) if not any(c is p for p in pushed)),
-            time_range.copy()
-            if time_range is not None and (narrow is None or narrow.rows)
-            else None,
+            in_where,
             _any_filter(scan, filters),
         )
         columns = tuple(
