@@ -131,13 +131,16 @@ def release(tree: exp.Expr) -> None:
 
 def nodes_of(tree: exp.Expr) -> list[exp.Expr]:
     """Every node of ``tree``, parents before their children (a list, grown while it is read:
-    a generator costs a switch per node).
+    a generator costs a switch per node). A primitive node (sqlglot's ``is_primitive``: an
+    identifier, a literal) holds no nodes, so its arguments are not read.
 
     >>> [type(n).__name__ for n in nodes_of(exp.Not(this=exp.column("x")))]
     ['Not', 'Column', 'Identifier']
     """
     found = [tree]
     for node in found:
+        if node.is_primitive:
+            continue
         for value in node.args.values():
             if isinstance(value, exp.Expr):
                 found.append(value)
