@@ -38,7 +38,7 @@ from metrics_layer.sql.calendar import (
     join_calendar,
 )
 from metrics_layer.sql.names import alias, cast, column, date_literal, ident, table_alias
-from metrics_layer.sql.nodes import NodesByKind, by_kind, holds
+from metrics_layer.sql.nodes import NodesByKind, by_kind, holds, nodes_of
 from metrics_layer.sql.spine import (
     DIGITS,
     bounds_select,
@@ -504,7 +504,10 @@ def _read_columns(agg: Aggregation) -> set[str]:
     """The names of every column ``agg``'s expressions read (of any table): a copy of its
     derived relation keeps those of its columns and drops the others."""
     return {
-        c.name for value in expressions(agg, skip=("relation",)) for c in value.find_all(exp.Column)
+        n.name
+        for value in expressions(agg, skip=("relation",))
+        for n in nodes_of(value)
+        if isinstance(n, exp.Column)
     }
 
 
