@@ -61,7 +61,7 @@ from metrics_layer.spec.models import (
 from metrics_layer.spec.places import split_hint
 from metrics_layer.spec.project import Located
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
-from metrics_layer.sql.nodes import CORRELATED, LATEST, Alternative
+from metrics_layer.sql.nodes import CORRELATED, LATEST, Alternative, nodes_of
 from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift
 
 NARROW_ROWS = "narrow_rows"
@@ -1085,7 +1085,7 @@ def rows_narrowed(relation: exp.Expr, condition: exp.Expr, name: str) -> exp.Exp
     the activity's own columns): the periods of the query's range and the one before, so that
     rows outside them are not grouped into periods nobody asked for."""
     copied = relation.copy()
-    for select in list(copied.find_all(exp.Select)):
+    for select in [n for n in nodes_of(copied) if isinstance(n, exp.Select)]:
         if select.meta.get(NARROW_ROWS):
             select.where(condition.copy(), copy=False)
     copied.set("alias", table_alias(name))
