@@ -684,21 +684,25 @@ class Query:
         is one (``sql/shapes.py``); the first query of a shape renders it with stand-in dates
         too, and keeps that only if writing its own dates in gives its own rendering. Without
         a cache (``cache_bytes=0``) nothing would be kept, so the query is rendered once."""
-        from metrics_layer.sql.build import build_select
+        from metrics_layer.sql.build import built
         from metrics_layer.sql.dialects import render
         from metrics_layer.sql.shapes import fill, plan_dates, shape_key, with_stand_ins
+
+        def rendered(plan: Plan) -> str:
+            query = built(plan, consume=True)
+            return render(query.tree, name, pretty=pretty, nodes=query.nodes)
 
         with self._lock:
             plan, self._unused = self._unused, None
         plan = plan or self._new_plan()
         if self.layer.compiled.max_bytes == 0:  # no cache: a shape's rendering is never kept
-            return render(build_select(plan, consume=True), name, pretty=pretty)
+            return rendered(plan)
         try:
             dates = plan_dates(plan)
         except TypeError:
             dates = []
         if not dates:  # nothing to write in: the query is its own shape
-            return render(build_select(plan, consume=True), name, pretty=pretty)
+            return rendered(plan)
         given, digits = shape_key(self.spec, plan)
         shape = (given, f"{name} shape {digits}", pretty)
         kept = self.layer.compiled.get(shape)
@@ -706,8 +710,8 @@ class Query:
             slots, kept_text = kept.split("\n", 1)
             return fill(kept_text, slots.split(), dates)
         stand_in_plan, stand_ins = with_stand_ins(plan)
-        text = render(build_select(plan, consume=True), name, pretty=pretty)
-        template = render(build_select(stand_in_plan, consume=True), name, pretty=pretty)
+        text = rendered(plan)
+        template = rendered(stand_in_plan)
         if fill(template, stand_ins, dates) == text:
             self.layer.compiled.put(shape, " ".join(stand_ins) + "\n" + template)
         return text

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from sqlglot import exp
 
@@ -60,7 +61,7 @@ from metrics_layer.spec.models import (
 from metrics_layer.spec.places import split_hint
 from metrics_layer.spec.project import Located
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
-from metrics_layer.sql.nodes import CORRELATED, LATEST, Alternative
+from metrics_layer.sql.nodes import CORRELATED, LATEST, Alternative, nodes_of
 from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift
 
 NARROW_ROWS = "narrow_rows"
@@ -1047,29 +1048,35 @@ def narrowed(
     entity's dimensions: an entity the query's ``where`` drops has no rows built, and its rows
     need not pass those filters again (the planner's ``_narrow``)."""
     copied = relation.copy()
-    _narrow_cte(copied, cte_name, condition, joins)
+    _narrow_cte(copied.this, cte_name, condition, joins)
     correlated = copied.this.meta.get(CORRELATED)
-    if correlated is not None:
-        own = correlated.tree.copy()
-        _narrow_cte(own, cte_name, condition, joins)
-        copied.this.meta[CORRELATED] = Alternative(own)
+    if correlated is not None:  # narrowed alike if a dialect takes it
+        own_joins = [(table.copy(), on.copy()) for table, on in joins]
+        change = partial(
+            _narrow_cte, cte_name=cte_name, condition=condition.copy(), joins=own_joins
+        )
+        copied.this.meta[CORRELATED] = correlated.changed(change)
     copied.set("alias", table_alias(name))
     return copied
 
 
 def prune(relation: exp.Expr, used: set[str]) -> None:
     """Drops the columns of a derived source's ``relation`` (a copy of its own, for one scan)
-    that the scan does not read, in its correlated form too: the time of conversion is a
-    correlated MIN per entity on SQLite, PostgreSQL and MySQL, computed for nothing when only
-    the conversion flag is aggregated."""
-    trees = [relation.this]
+    that the scan does not read, in its correlated form too (if a dialect takes it): the time
+    of conversion is a correlated MIN per entity on SQLite, PostgreSQL and MySQL, computed for
+    nothing when only the conversion flag is aggregated."""
+    _prune_select(relation.this, frozenset(used))
     correlated = relation.this.meta.get(CORRELATED)
     if correlated is not None:
-        trees.append(correlated.tree)
-    for tree in trees:
-        kept = [e for e in tree.expressions if e.alias_or_name in used]
-        if kept and len(kept) < len(tree.expressions):
-            tree.set("expressions", kept)
+        relation.this.meta[CORRELATED] = correlated.changed(
+            partial(_prune_select, used=frozenset(used))
+        )
+
+
+def _prune_select(select: exp.Expr, used: frozenset[str]) -> None:
+    kept = [e for e in select.expressions if e.alias_or_name in used]
+    if kept and len(kept) < len(select.expressions):
+        select.set("expressions", kept)
 
 
 def rows_narrowed(relation: exp.Expr, condition: exp.Expr, name: str) -> exp.Expr:
@@ -1078,7 +1085,7 @@ def rows_narrowed(relation: exp.Expr, condition: exp.Expr, name: str) -> exp.Exp
     the activity's own columns): the periods of the query's range and the one before, so that
     rows outside them are not grouped into periods nobody asked for."""
     copied = relation.copy()
-    for select in list(copied.find_all(exp.Select)):
+    for select in [n for n in nodes_of(copied) if isinstance(n, exp.Select)]:
         if select.meta.get(NARROW_ROWS):
             select.where(condition.copy(), copy=False)
     copied.set("alias", table_alias(name))
@@ -1086,12 +1093,14 @@ def rows_narrowed(relation: exp.Expr, condition: exp.Expr, name: str) -> exp.Exp
 
 
 def _narrow_cte(
-    relation: exp.Expr,
+    select: exp.Expr,
     cte_name: str,
     condition: exp.Expr,
     joins: Sequence[tuple[exp.Expr, exp.Expr]],
 ) -> None:
-    [cte] = [c for c in relation.find_all(exp.CTE) if c.alias == cte_name]
+    """Keep in ``select``'s CTE ``cte_name`` (one of its own, ``_with``) only the entities
+    passing ``condition``, after ``joins``."""
+    [cte] = [c for c in select.args["with_"].expressions if c.alias == cte_name]
     select = exp.select(
         exp.Column(this=exp.Star(), table=exp.to_identifier("entities")), copy=False
     ).from_(exp.Subquery(this=cte.this, alias=table_alias("entities")), copy=False)

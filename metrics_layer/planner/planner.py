@@ -732,11 +732,12 @@ class Planner:
         # a handful of rows, and the second join of the dimension source cost every engine a
         # join. The date range comes after the filters: SQLite tests conditions in the written
         # order, and parsing a timestamp costs more than comparing a column.
+        in_where = time_range if narrow is None or narrow.rows else None
+        if in_where is not None and (scan.per is not None or scan.keep is not None):
+            in_where = in_where.copy()  # the periods below hold the range too
         where = conjunction(
             *(c for c in _conjuncts(conditions) if not any(c is p for p in pushed)),
-            time_range.copy()
-            if time_range is not None and (narrow is None or narrow.rows)
-            else None,
+            in_where,
             _any_filter(scan, filters),
         )
         columns = tuple(
@@ -758,7 +759,11 @@ class Planner:
             columns += (AggColumn(f"extent_{index}", call),)
         # A row's period is its own (unshifted) day: shifting by months would fold the last days
         # of a long month into one. Offsets move the buckets (partition), not the periods.
-        time_expr = self.source_time(scan.source, scan.time, None)
+        time_expr = (
+            self.source_time(scan.source, scan.time, None)
+            if scan.per is not None or scan.keep is not None
+            else None
+        )
         per: exp.Expr | None = None
         periods: Periods | None = None
         regroup: tuple[tuple[str, exp.Expr], ...] = ()
@@ -1530,7 +1535,9 @@ def _narrow(
         on = narrowing(source, join.on)
         if join.alias in needed and on is not None:
             kept.append(Join(join.alias, join.relation, on))
-    narrow = Narrow(source.narrow[0], exp.and_(*filters, in_range), tuple(kept), lookups=lookups)
+    narrow = Narrow(
+        source.narrow[0], exp.and_(*filters, in_range, copy=False), tuple(kept), lookups=lookups
+    )
     return narrow, [conjunct for conjunct, _, _ in taken]
 
 

@@ -195,7 +195,9 @@ def checked_name(value: object, field: str) -> str:
             field=field,
         )
     name = value.strip()
-    if any(unicodedata.category(c) in _NOT_IN_NAMES for c in name):
+    # Printable ASCII has none of those characters: only other names are read one by one.
+    plain = name.isascii() and name.isprintable()
+    if not plain and any(unicodedata.category(c) in _NOT_IN_NAMES for c in name):
         raise QueryError(
             f"{_shown(value)} contains a control or invisible character; names are letters, "
             "digits, '_' and '.'",

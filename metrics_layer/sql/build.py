@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import assert_never
 
 from sqlglot import exp
@@ -37,7 +38,7 @@ from metrics_layer.sql.calendar import (
     join_calendar,
 )
 from metrics_layer.sql.names import alias, cast, column, date_literal, ident, table_alias
-from metrics_layer.sql.nodes import holds, kinds_in
+from metrics_layer.sql.nodes import NodesByKind, by_kind, holds, nodes_of
 from metrics_layer.sql.spine import (
     DIGITS,
     bounds_select,
@@ -48,7 +49,7 @@ from metrics_layer.sql.spine import (
 from metrics_layer.sql.time import shift, within_dates
 from metrics_layer.sql.windows import window_ctes
 
-__all__ = ["build_select"]
+__all__ = ["Built", "build_select", "built"]
 
 PERIOD = PER_PERIOD
 FIRST = "first_period"
@@ -69,6 +70,21 @@ def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
     With ``consume`` the tree takes the plan's own expressions where each is used once, instead
     of copies: faster, and the plan must not be used again.
     """
+    return built(plan, consume=consume).tree
+
+
+@dataclass(frozen=True)
+class Built:
+    """A query's tree (``build_select``) and, when building it looked for calendar markers,
+    its nodes by type from that walk (``sql/nodes.py: by_kind``), for the dialect's rules to
+    start from (``sql/dialects.py: render``) instead of walking the tree again."""
+
+    tree: exp.Select
+    nodes: NodesByKind | None
+
+
+def built(plan: Plan, *, consume: bool = False) -> Built:
+    """``build_select``, with the nodes by type of the tree when they were found."""
     take: Take = _same if consume else _copy
     ctes: list[exp.CTE] = []
     final_names: list[str] = []
@@ -105,9 +121,13 @@ def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
         select.set("limit", exp.Limit(expression=exp.Literal.number(plan.limit)))
     if ctes:
         select.set("with_", exp.With(expressions=ctes))
-    if _calendar_used(select, plan):
+    if plan.calendar is None:  # no calendar period can be named: the tree is not walked
+        return Built(select, None)
+    nodes = by_kind(select)
+    if plan.calendar.spine or holds(nodes, (CalendarLookup, CalendarShift, CalendarEarliest)):
         join_calendar(select, plan.calendar)
-    return select
+        nodes = by_kind(select)
+    return Built(select, nodes)
 
 
 def _every_period(agg: Aggregation, plan: Plan) -> bool:
@@ -149,17 +169,6 @@ def _shifted_cte(shifted: Shifted, of: Aggregation) -> exp.CTE:
     values += [column(c.alias, final) for c in of.columns]
     select = _select(values, exp.Table(this=ident(final)))
     return exp.CTE(this=select, alias=table_alias(shifted.name))
-
-
-def _calendar_used(select: exp.Select, plan: Plan) -> bool:
-    """Whether ``join_calendar`` has work in ``select``: a calendar whose days make the spines,
-    or a calendar period's marker anywhere in the query (only a project with a calendar names
-    its periods, so without one the tree is not walked)."""
-    if plan.calendar is None:
-        return False
-    return plan.calendar.spine or holds(
-        kinds_in(select), (CalendarLookup, CalendarShift, CalendarEarliest)
-    )
 
 
 def _order(requested: tuple[tuple[str, bool], ...], aliases: list[str]) -> list[exp.Ordered]:
@@ -495,7 +504,10 @@ def _read_columns(agg: Aggregation) -> set[str]:
     """The names of every column ``agg``'s expressions read (of any table): a copy of its
     derived relation keeps those of its columns and drops the others."""
     return {
-        c.name for value in expressions(agg, skip=("relation",)) for c in value.find_all(exp.Column)
+        n.name
+        for value in expressions(agg, skip=("relation",))
+        for n in nodes_of(value)
+        if isinstance(n, exp.Column)
     }
 
 

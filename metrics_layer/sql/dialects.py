@@ -31,7 +31,15 @@ from metrics_layer.sql.clickhouse import (
     clickhouse_utf8,
 )
 from metrics_layer.sql.names import cast, column, table_alias
-from metrics_layer.sql.nodes import CORRELATED, LATEST, by_kind, holds, kinds_in, release
+from metrics_layer.sql.nodes import (
+    CORRELATED,
+    LATEST,
+    NodesByKind,
+    by_kind,
+    holds,
+    kinds_in,
+    release,
+)
 from metrics_layer.sql.parts import (
     bigquery_date_part,
     clickhouse_date_part,
@@ -398,6 +406,7 @@ def column_date_range(node: exp.Expr) -> exp.Expr:
         return exp.and_(
             exp.GTE(this=column_, expression=_midnight(low)),
             exp.LT(this=column_.copy(), expression=_next_midnight(high)),
+            copy=False,
         )
     if not isinstance(node, (exp.GTE, exp.LTE)):
         return node
@@ -485,13 +494,13 @@ def _text_tests(condition: exp.Expr) -> list[exp.Expr]:
 
 def _day_of_column(node: exp.Expr) -> exp.Column | None:
     """``t`` of ``CAST(t AS DATE)``, a column; None otherwise."""
-    day = isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.DATE)
+    day = isinstance(node, exp.Cast) and node.to.this is exp.DataType.Type.DATE
     return node.this.copy() if day and isinstance(node.this, exp.Column) else None
 
 
 def _date_literal(node: exp.Expr | None) -> exp.Literal | None:
     """The literal of ``CAST('YYYY-MM-DD' AS DATE)``; None otherwise."""
-    if not (isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.DATE)):
+    if not (isinstance(node, exp.Cast) and node.to.this is exp.DataType.Type.DATE):
         return None
     literal = node.this
     if not (isinstance(literal, exp.Literal) and literal.is_string):
@@ -524,7 +533,7 @@ def correlated_entity_rows(node: exp.Expr) -> exp.Expr:
     with it, keep the joins, which give the same rows (tests/soundness/test_conversion.py).
     """
     correlated = node.meta.get(CORRELATED)
-    return node if correlated is None else correlated.tree.copy()
+    return node if correlated is None else correlated.taken()
 
 
 @each_node
@@ -537,7 +546,7 @@ def latest_of_typed_times(node: exp.Expr) -> exp.Expr:
     times; SQLite's are text, and every engine not tested with it keeps the first form.
     """
     latest = node.meta.get(LATEST)
-    return node if latest is None else latest.tree.copy()
+    return node if latest is None else latest.taken()
 
 
 @acts_on(exp.CTE)
@@ -845,26 +854,30 @@ def dialect_name(name: str | None) -> str:
     return lowered
 
 
-def render(tree: exp.Expr, dialect: str, *, pretty: bool = True) -> str:
+def render(
+    tree: exp.Expr, dialect: str, *, pretty: bool = True, nodes: NodesByKind | None = None
+) -> str:
     """SQL text for ``dialect``; applies its rules and refuses what it cannot run exactly.
 
     ``tree`` is consumed: the rules and the generator may change it in place, and afterwards
-    its nodes are unlinked from each other (``sql/nodes.py: release``).
+    its nodes are unlinked from each other (``sql/nodes.py: release``). ``nodes``: those of
+    ``tree`` by type, if the caller has them (``sql/build.py: built``).
     """
-    final = prepared(tree, dialect)
+    final = prepared(tree, dialect, nodes)
     text = Dialect.get_or_raise(dialect).generate(final, copy=False, pretty=pretty)
     release(final)
     return text
 
 
-def prepared(tree: exp.Expr, dialect: str) -> exp.Expr:
+def prepared(tree: exp.Expr, dialect: str, nodes: NodesByKind | None = None) -> exp.Expr:
     """``tree`` after ``dialect``'s rules, as its generator receives it; UnsupportedError for
-    what the dialect cannot run exactly. ``tree`` is consumed (changed in place).
+    what the dialect cannot run exactly. ``tree`` is consumed (changed in place); ``nodes``,
+    its nodes by type, are found here unless the caller has them (taken, and changed too).
 
     >>> prepared(exp.Avg(this=exp.column("x")), "mysql").sql("mysql")
     '(CAST(SUM(x) AS DOUBLE) / NULLIF(COUNT(x), 0))'
     """
-    found = by_kind(tree)
+    found = by_kind(tree) if nodes is None else nodes
     for rule in RULES.get(dialect, ()):
         kinds: tuple[type[exp.Expr], ...] | None = getattr(rule, "kinds", None)
         if kinds is not None and not holds(found, kinds):
@@ -872,9 +885,9 @@ def prepared(tree: exp.Expr, dialect: str) -> exp.Expr:
         if kinds is not None and getattr(rule, "each_node", False):
             # The nodes of its kinds, as found in the tree (a node an earlier rule replaced
             # may linger here, outside the tree: replacing it again changes nothing).
-            nodes = [n for kind, of in list(found.items()) if issubclass(kind, kinds) for n in of]
-            nodes.sort(key=lambda node: node.depth)  # an outer node first, as a walk finds it
-            for node in nodes:
+            chosen = [n for kind, of in list(found.items()) if issubclass(kind, kinds) for n in of]
+            chosen.sort(key=lambda node: node.depth)  # an outer node first, as a walk finds it
+            for node in chosen:
                 new = rule(node)
                 if new is node:
                     continue

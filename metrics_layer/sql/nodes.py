@@ -7,8 +7,9 @@ node), whose cost per node matters on every compile.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from sqlglot import exp
 
@@ -17,9 +18,11 @@ __all__ = [
     "LATEST",
     "RANGE_JOINED",
     "Alternative",
+    "NodesByKind",
     "by_kind",
     "holds",
     "kinds_in",
+    "nodes_of",
     "release",
 ]
 
@@ -38,12 +41,35 @@ RANGE_JOINED = "range_joined"
 class Alternative:
     """Another form of a relation or expression, kept in its ``meta``: shared by its copies, not
     copied with each (the planner copies relations for every query, and the dialects that
-    do not use the form would pay for it); whoever uses or changes it takes a copy."""
+    do not use the form would pay for it). ``tree`` is never changed: a query's changes to
+    the form (``changed``) are made on the copy a dialect takes (``taken``), so a dialect
+    that does not use the form pays for neither.
+
+    >>> form = Alternative(exp.column("x")).changed(lambda tree: tree.set("table", "t"))
+    >>> form.taken().sql(), form.tree.sql()
+    ('t.x', 'x')
+    """
 
     tree: exp.Expr
+    changes: tuple[Callable[[exp.Expr], None], ...] = ()
 
     def __deepcopy__(self, memo: dict[int, object]) -> Alternative:
         return self
+
+    def changed(self, change: Callable[[exp.Expr], None]) -> Alternative:
+        """The same form, with ``change`` (in place, on a copy) to make after the others."""
+        return Alternative(self.tree, (*self.changes, change))
+
+    def taken(self) -> exp.Expr:
+        """A copy of the form with its changes made, for one tree."""
+        tree = self.tree.copy()
+        for change in self.changes:
+            change(tree)
+        return tree
+
+
+# The nodes of a tree by their type (``by_kind``).
+NodesByKind: TypeAlias = dict[type[exp.Expr], list[exp.Expr]]
 
 
 def kinds_in(tree: exp.Expr) -> set[type[exp.Expr]]:
@@ -53,10 +79,10 @@ def kinds_in(tree: exp.Expr) -> set[type[exp.Expr]]:
     >>> sorted(k.__name__ for k in kinds_in(exp.Round(this=exp.column("x"))))
     ['Column', 'Identifier', 'Round']
     """
-    return {type(node) for node in _nodes(tree)}
+    return {type(node) for node in nodes_of(tree)}
 
 
-def by_kind(tree: exp.Expr) -> dict[type[exp.Expr], list[exp.Expr]]:
+def by_kind(tree: exp.Expr) -> NodesByKind:
     """The nodes of ``tree`` by their type, in one pass over it: what ``kinds_in`` finds, with
     the nodes themselves, so that a rule for a few kinds is handed those nodes without a walk
     of its own.
@@ -65,9 +91,13 @@ def by_kind(tree: exp.Expr) -> dict[type[exp.Expr], list[exp.Expr]]:
     >>> sorted(k.__name__ for k in found), [n.sql() for n in found[exp.Column]]
     (['Column', 'Identifier', 'Round'], ['x'])
     """
-    found: dict[type[exp.Expr], list[exp.Expr]] = {}
-    for node in _nodes(tree):
-        found.setdefault(type(node), []).append(node)
+    found: NodesByKind = {}
+    for node in nodes_of(tree):
+        kind = type(node)
+        if kind in found:
+            found[kind].append(node)
+        else:
+            found[kind] = [node]
     return found
 
 
@@ -95,18 +125,25 @@ def release(tree: exp.Expr) -> None:
     >>> tree.this.parent is None
     True
     """
-    for node in _nodes(tree):
+    for node in nodes_of(tree):
         node.parent = None
 
 
-def _nodes(tree: exp.Expr) -> Iterator[exp.Expr]:
-    """Every node of ``tree``, in no particular order."""
-    pending = [tree]
-    while pending:
-        node = pending.pop()
-        yield node
+def nodes_of(tree: exp.Expr) -> list[exp.Expr]:
+    """Every node of ``tree``, parents before their children (a list, grown while it is read:
+    a generator costs a switch per node). A primitive node (sqlglot's ``is_primitive``: an
+    identifier, a literal) holds no nodes, so its arguments are not read.
+
+    >>> [type(n).__name__ for n in nodes_of(exp.Not(this=exp.column("x")))]
+    ['Not', 'Column', 'Identifier']
+    """
+    found = [tree]
+    for node in found:
+        if node.is_primitive:
+            continue
         for value in node.args.values():
             if isinstance(value, exp.Expr):
-                pending.append(value)
-            elif isinstance(value, list):
-                pending.extend(item for item in value if isinstance(item, exp.Expr))
+                found.append(value)
+            elif type(value) is list:
+                found.extend([item for item in value if isinstance(item, exp.Expr)])
+    return found

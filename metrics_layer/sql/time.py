@@ -162,4 +162,4 @@ def within_dates(
         parts.append(exp.GTE(this=day, expression=date_literal(start)))
     if end is not None:
         parts.append(exp.LTE(this=day.copy(), expression=date_literal(end)))
-    return exp.and_(*parts) if parts else None
+    return exp.and_(*parts, copy=False) if parts else None

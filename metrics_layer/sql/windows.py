@@ -134,7 +134,10 @@ def window_ctes(
         select = exp.Select(
             expressions=[*(column(t, keys) for t in times), column(column_alias, values)]
         ).from_(exp.Table(this=ident(keys)), copy=False)
-        on = exp.and_(*(exp.EQ(this=column(t, keys), expression=column(t, values)) for t in times))
+        on = exp.and_(
+            *(exp.EQ(this=column(t, keys), expression=column(t, values)) for t in times),
+            copy=False,
+        )
         select.append("joins", exp.Join(this=exp.Table(this=ident(values)), on=on, side="LEFT"))
         stages.append((f"{name}_filled", select))
     final = f"{name}_window"
@@ -458,7 +461,8 @@ def _average(
     select = select.from_(exp.Table(this=ident(values)), copy=False)
     if times:
         on = exp.and_(
-            *(exp.EQ(this=column(t, values), expression=column(t, period_days)) for t in times)
+            *(exp.EQ(this=column(t, values), expression=column(t, period_days)) for t in times),
+            copy=False,
         )
         select.append("joins", exp.Join(this=exp.Table(this=ident(period_days)), on=on))
     else:

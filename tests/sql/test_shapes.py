@@ -142,9 +142,9 @@ def test_later_queries_of_a_shape_are_not_rendered(monkeypatch: pytest.MonkeyPat
     real_render = dialects.render
     calls: list[str] = []
 
-    def counted(tree, dialect, *, pretty=True):  # type: ignore[no-untyped-def]
+    def counted(tree, dialect, *, pretty=True, nodes=None):  # type: ignore[no-untyped-def]
         calls.append(dialect)
-        return real_render(tree, dialect, pretty=pretty)
+        return real_render(tree, dialect, pretty=pretty, nodes=nodes)
 
     monkeypatch.setattr(dialects, "render", counted)
     metrics = ["weekly_active_users", "signups"]
