@@ -305,7 +305,14 @@ class _Builder:
             ),
         ]
         source = self._source(
-            spec.entity, base.keys, relation, "base_at", dimensions, measures, narrow=True
+            spec.entity,
+            base.keys,
+            relation,
+            "base_at",
+            dimensions,
+            measures,
+            narrow=True,
+            base=base,
         )
         measure, inputs = _calculation(
             self.name, spec.calculation.value, {"rate": ("conversions", "base")}
@@ -540,7 +547,14 @@ class _Builder:
                 )
             )
         source = self._source(
-            spec.entity, base.keys, relation, "cohort_at", dimensions, measures, narrow=True
+            spec.entity,
+            base.keys,
+            relation,
+            "cohort_at",
+            dimensions,
+            measures,
+            narrow=True,
+            base=base,
         )
         measure, inputs = _calculation(
             self.name, spec.calculation.value, {"rate": ("retained", "cohort")}
@@ -1000,8 +1014,13 @@ class _Builder:
         measures: dict[str, Measure],
         *,
         narrow: bool = False,
+        base: _Events | None = None,
     ) -> Source:
+        """The derived source; ``narrow``: a query's range narrows its entities, and ``base``,
+        the base events, says where a filter of their source applies when it holds one row
+        per entity (``Source.narrow_base``)."""
         key_columns = tuple(column(name, self.name) for name in _key_names(keys))
+        one_row = base is not None and base.primary and base.keys == 1
         return Source(
             self.name,
             exp.Subquery(this=relation, alias=table_alias(self.name)),
@@ -1011,6 +1030,11 @@ class _Builder:
             measures,
             f"The rows the {self.located.spec.type} metric '{self.name}' is computed from.",
             narrow=(f"{self.name}__first_base", time) if narrow else None,
+            narrow_base=(
+                (base.source.name, f"{self.name}__base_rows")
+                if base is not None and one_row
+                else None
+            ),
         )
 
 
@@ -1040,20 +1064,27 @@ def narrowed(
     condition: exp.Expr,
     name: str,
     joins: Sequence[tuple[exp.Expr, exp.Expr]] = (),
+    base: tuple[str, exp.Expr] | None = None,
 ) -> exp.Expr:
     """A copy of a derived source's ``relation``, named ``name``, whose CTE ``cte_name`` keeps
     only the entities passing ``condition`` (over ``entities``, from ``narrowing``), so that
     the entities outside the query's range are dropped before their rows are built. ``joins``
     (a table and its ON condition) are LEFT JOINed first, many-to-one, for a filter on the
     entity's dimensions: an entity the query's ``where`` drops has no rows built, and its rows
-    need not pass those filters again (the planner's ``_narrow``)."""
+    need not pass those filters again (the planner's ``_narrow``). ``base``: a CTE of the base
+    events' rows and a filter its rows must pass (of a source with one row per entity)."""
     copied = relation.copy()
-    _narrow_cte(copied.this, cte_name, condition, joins)
+    _narrow_cte(copied.this, cte_name, condition, joins, base)
     correlated = copied.this.meta.get(CORRELATED)
     if correlated is not None:  # narrowed alike if a dialect takes it
         own_joins = [(table.copy(), on.copy()) for table, on in joins]
+        own_base = None if base is None else (base[0], base[1].copy())
         change = partial(
-            _narrow_cte, cte_name=cte_name, condition=condition.copy(), joins=own_joins
+            _narrow_cte,
+            cte_name=cte_name,
+            condition=condition.copy(),
+            joins=own_joins,
+            base=own_base,
         )
         copied.this.meta[CORRELATED] = correlated.changed(change)
     copied.set("alias", table_alias(name))
@@ -1097,10 +1128,20 @@ def _narrow_cte(
     cte_name: str,
     condition: exp.Expr,
     joins: Sequence[tuple[exp.Expr, exp.Expr]],
+    base: tuple[str, exp.Expr] | None = None,
 ) -> None:
     """Keep in ``select``'s CTE ``cte_name`` (one of its own, ``_with``) only the entities
-    passing ``condition``, after ``joins``."""
-    [cte] = [c for c in select.args["with_"].expressions if c.alias == cte_name]
+    passing ``condition``, after ``joins``; and in the CTE ``base[0]``, the rows passing
+    ``base[1]``."""
+    ctes = select.args["with_"].expressions
+    if base is not None:
+        [rows] = [c for c in ctes if c.alias == base[0]]
+        where = rows.this.args.get("where")
+        kept = [] if where is None else [where.this]
+        if where is not None and isinstance(where.this, exp.And):
+            kept = list(where.this.flatten())
+        rows.this.set("where", exp.Where(this=exp.and_(*kept, base[1].copy(), copy=False)))
+    [cte] = [c for c in ctes if c.alias == cte_name]
     select = exp.select(
         exp.Column(this=exp.Star(), table=exp.to_identifier("entities")), copy=False
     ).from_(exp.Subquery(this=cte.this, alias=table_alias("entities")), copy=False)

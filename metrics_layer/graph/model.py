@@ -230,6 +230,10 @@ class Source:
     # entity, and that CTE's column equal to the source's time, where a query's date range
     # can apply early (``entity_metrics.narrowed``).
     narrow: tuple[str, str] | None = None
+    # A derived source whose base events come from a source holding one row per entity: that
+    # source's name and the CTE of its rows (``<metric>__base_rows``, reading it under its
+    # name), where a filter on the source's own columns applies to the entity itself.
+    narrow_base: tuple[str, str] | None = None
     # A churn source: the activity's local time and the churn's period. Its relation reads the
     # activity's rows in SELECTs marked ``NARROW_ROWS``, where a query's date range keeps the
     # rows of the periods it covers and of the period before (``entity_metrics.rows_narrowed``).

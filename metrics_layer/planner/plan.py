@@ -61,12 +61,17 @@ class Join:
 class Lookup:
     """A filter on one dimension source, applied to a derived source's entities as a
     semi-join: ``entities.<entity> IN (SELECT <key> FROM <join's relation> WHERE condition)``.
-    ``join`` names the relation and its alias; ``key`` and ``condition`` read that alias."""
+    ``join`` names the relation and its alias; ``key`` and ``condition`` read that alias.
+
+    With ``base_rows``, the relation is that of the base events, one row per entity, read in
+    the CTE ``base_rows`` under its source's name, and ``condition`` (over that name) filters
+    those rows instead: the relation is read once."""
 
     join: Join
     entity: exp.Column
     key: exp.Column
     condition: exp.Expr
+    base_rows: str | None = None
 
 
 @dataclass(frozen=True)

@@ -719,7 +719,8 @@ class Planner:
         narrow = None
         pushed: list[exp.Expr] = []  # the filters the narrowed entities already passed
         if source.narrow is not None and time_range is not None and scan.time == source.time:
-            narrow, pushed = _narrow(source, time_range, conditions, joins.joins())
+            base = self.graph.sources[source.narrow_base[0]] if source.narrow_base else None
+            narrow, pushed = _narrow(source, time_range, conditions, joins.joins(), base)
         elif source.narrow_rows is not None and scan.time == source.time:
             narrow = self._narrow_rows(source.narrow_rows, offset, start, end)
         if self._by_day(scan, offset, time_refs, narrow, extents):
@@ -1485,7 +1486,11 @@ def _conjuncts(conditions: Sequence[exp.Expr]) -> list[exp.Expr]:
 
 
 def _narrow(
-    source: Source, time_range: exp.Expr, conditions: Sequence[exp.Expr], joins: Sequence[Join]
+    source: Source,
+    time_range: exp.Expr,
+    conditions: Sequence[exp.Expr],
+    joins: Sequence[Join],
+    base: Source | None = None,
 ) -> tuple[Narrow, list[exp.Expr]]:
     """The entities a derived source builds rows for: those in the date range, and those that
     pass each filter (a conjunct of ``conditions``) that reads only the entity's dimensions,
@@ -1496,7 +1501,10 @@ def _narrow(
     hold for an entity without a row there (``rejects_missing``), are a ``Lookup`` of the
     keys that pass them rather than a join: Spark estimates a join's size as the product of
     its sides' and a semi-join's as its left side's, and with the join it took the entities
-    for the larger side (retention by week with a country: 1.4 against 0.95 s)."""
+    for the larger side (retention by week with a country: 1.4 against 0.95 s). When that
+    source is ``base``, the source of the base events holding one row per entity
+    (``Source.narrow_base``), the filters apply to those rows instead, and the source is read
+    once (Spark, activation by week with a country: 0.75 against 0.55 s)."""
     assert source.narrow is not None
     in_range = narrowing(source, time_range)
     assert in_range is not None, "a derived source's CTE holds its time"
@@ -1522,11 +1530,13 @@ def _narrow(
             filters.append(mapped)
             needed |= reached
     lookups = tuple(
-        Lookup(
+        _lookup(
+            source,
             by_alias[alias],
             entity,
             key,
             exp.and_(*(c.copy() for c, _, reached in taken if alias in reached), copy=False),
+            base,
         )
         for alias, (entity, key) in looked_up.items()
     )
@@ -1539,6 +1549,22 @@ def _narrow(
         source.narrow[0], exp.and_(*filters, in_range, copy=False), tuple(kept), lookups=lookups
     )
     return narrow, [conjunct for conjunct, _, _ in taken]
+
+
+def _lookup(
+    source: Source,
+    join: Join,
+    entity: exp.Column,
+    key: exp.Column,
+    condition: exp.Expr,
+    base: Source | None,
+) -> Lookup:
+    """The ``Lookup`` of ``condition`` in ``join``: on the base events' own rows when ``join``
+    is their source, ``base``, which holds one row per entity."""
+    if base is None or source.narrow_base is None or join.relation is not base.relation:
+        return Lookup(join, entity, key, condition)
+    name, rows = source.narrow_base
+    return Lookup(join, entity, key, requalify(condition, join.alias, name), rows)
 
 
 def _lookup_keys(

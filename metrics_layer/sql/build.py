@@ -486,9 +486,14 @@ def _scanned(agg: Aggregation, relations: _Relations) -> exp.Expr:
         own = rows_narrowed(agg.relation, agg.narrow.condition, f"{agg.name}_narrowed")
         return relations.use(own, agg.relation.alias, own=True)
     joins = [(relations.use(j.relation, j.alias), j.on) for j in agg.narrow.joins]
-    lookups = [_lookup(lookup, relations) for lookup in agg.narrow.lookups]
+    lookups = [_lookup(each, relations) for each in agg.narrow.lookups if not each.base_rows]
     condition = exp.and_(*lookups, agg.narrow.condition.copy(), copy=False)
-    own = narrowed(agg.relation, agg.narrow.cte, condition, f"{agg.name}_narrowed", joins)
+    on_base = [each for each in agg.narrow.lookups if each.base_rows]
+    base = None
+    if on_base:
+        rows = on_base[0].base_rows or ""
+        base = (rows, exp.and_(*(each.condition.copy() for each in on_base), copy=False))
+    own = narrowed(agg.relation, agg.narrow.cte, condition, f"{agg.name}_narrowed", joins, base)
     prune(own, _read_columns(agg))
     return relations.use(own, agg.relation.alias, own=True)
 

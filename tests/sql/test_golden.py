@@ -201,6 +201,15 @@ CASES: tuple[Case, ...] = (
         exact_round_trip=False,  # the window's INTERVAL 14 DAY, read back as INTERVAL '14' DAY
     ),
     Case(
+        "retention_with_entity_filter",
+        ("retention_d7",),
+        ("metric_time.week",),
+        where="user.country = 'DE'",
+        start="2026-01-05",
+        end="2026-03-29",
+        exact_round_trip=False,  # the targets' INTERVAL 7 DAY, read back as INTERVAL '7' DAY
+    ),
+    Case(
         "fiscal_quarters",
         ("new_mrr",),
         (
