@@ -313,9 +313,11 @@ def clickhouse_unread_columns(node: exp.Expr) -> exp.Expr:
     query of it may need (``user_payments`` a subquery for ``ever_paid`` and another for
     ``first_paid_at``), and ClickHouse computes every column of a CTE, a correlated subquery
     it does not need included (paid conversion by week: 10.3 against 8.3 ms of CPU). Only a
-    plain SELECT loses columns (no DISTINCT, no ``*``), and nothing at all when the query
-    reads a table by ``*`` or joins with USING; a name read without a table keeps every
-    column of that name.
+    plain SELECT loses columns (no DISTINCT, no ``*``, no ``GROUP BY`` or ``ORDER BY`` by
+    position), and nothing at all when the query reads a table by ``*`` or joins with USING;
+    a name read without a table keeps every column of that name. A column that decides the
+    rows stays (``_decides_rows``): one that makes rows (``arrayJoin``), and an aggregate of
+    a SELECT without ``GROUP BY``, whose rows are one only while it has one.
 
     >>> import sqlglot
     >>> tree = sqlglot.parse_one(
@@ -329,6 +331,15 @@ def clickhouse_unread_columns(node: exp.Expr) -> exp.Expr:
     >>> starred = sqlglot.parse_one("WITH s AS (SELECT u.id, u.t FROM u) SELECT * FROM s")
     >>> len(clickhouse_unread_columns(starred).find(exp.CTE).this.expressions)
     2
+    >>> for body in ("SELECT MAX(u.t) AS m, 1 AS k FROM u", "SELECT u.id, arrayJoin(u.a) AS x, "
+    ...              "1 AS k FROM u", "SELECT u.id, 1 AS k FROM u GROUP BY 1",
+    ...              "SELECT MAX(u.t) OVER () AS m, 1 AS k FROM u"):
+    ...     tree = sqlglot.parse_one(f"WITH s AS ({body}) SELECT s.k FROM s", read="clickhouse")
+    ...     print(clickhouse_unread_columns(tree).find(exp.CTE).this.sql("clickhouse"))
+    SELECT MAX(u.t) AS m, 1 AS k FROM u
+    SELECT arrayJoin(u.a) AS x, 1 AS k FROM u
+    SELECT u.id, 1 AS k FROM u GROUP BY 1
+    SELECT 1 AS k FROM u
     """
     if not isinstance(node, exp.Select) or node.parent is not None:
         return node
@@ -358,8 +369,36 @@ def clickhouse_unread_columns(node: exp.Expr) -> exp.Expr:
         body = cte.this
         if not isinstance(body, exp.Select) or body.args.get("distinct") or aliases[name] & whole:
             continue
+        if _by_position(body):
+            continue
         used = bare.union(*(read.get(a, set()) for a in aliases[name]))
-        kept = [e for e in body.expressions if e.alias_or_name in used]
+        kept = [e for e in body.expressions if e.alias_or_name in used or _decides_rows(e, body)]
         if kept and len(kept) < len(body.expressions):
             body.set("expressions", kept)
     return node
+
+
+def _by_position(select: exp.Select) -> bool:
+    """Whether ``select`` groups or orders by a column's position (``GROUP BY 1``)."""
+    clauses = [select.args.get("group"), select.args.get("order")]
+    return any(
+        isinstance(e.unalias() if not isinstance(e, exp.Ordered) else e.this, exp.Literal)
+        for clause in clauses
+        if clause is not None
+        for e in clause.expressions
+    )
+
+
+def _decides_rows(expression: exp.Expr, select: exp.Select) -> bool:
+    """Whether leaving ``expression`` out of ``select`` would change its rows: it makes rows
+    (``arrayJoin``, a table function), or it is an aggregate and ``select`` has no ``GROUP
+    BY`` (one row while it aggregates, a row per row without)."""
+    own = list(expression.walk(prune=lambda n: isinstance(n, _OTHER_ROWS)))
+    if any(isinstance(n, exp.UDTF) for n in own):
+        return True
+    return select.args.get("group") is None and any(isinstance(n, exp.AggFunc) for n in own)
+
+
+# Nodes whose aggregates and table functions are of other rows than the SELECT's: a subquery's
+# and a window's.
+_OTHER_ROWS = (exp.Subquery, exp.Select, exp.Window)
