@@ -191,3 +191,28 @@ def test_the_distribution_name_is_ours_everywhere() -> None:
             assert extra in extras, (path, extra)
             hints += 1
     assert hints >= 8
+
+
+def test_no_class_of_the_package_is_made_from_sqlglot() -> None:
+    """sqlglot's compiled build (``sqlglot[c]``, installed by a user or by another tool) refuses
+    to make an instance of a class defined outside it: the package extends sqlglot by what a
+    node carries (``meta``), never by a class of its own (docs/architecture.md)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    modules = [
+        importlib.import_module(found.name)
+        for found in pkgutil.walk_packages(ml.__path__, "metrics_layer.")
+        if not found.name.endswith("__main__")
+    ]
+    assert len(modules) > 100
+    made = [
+        f"{module.__name__}.{name}"
+        for module in modules
+        for name, value in vars(module).items()
+        if inspect.isclass(value)
+        and value.__module__ == module.__name__
+        and any(base.__module__.split(".")[0] == "sqlglot" for base in value.__mro__)
+    ]
+    assert made == []

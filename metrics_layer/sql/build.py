@@ -30,15 +30,9 @@ from metrics_layer.planner.plan import (
     expressions,
 )
 from metrics_layer.spec.models import Grain, Rollup, SemiAdditive
-from metrics_layer.sql.calendar import (
-    CalendarEarliest,
-    CalendarLookup,
-    CalendarShift,
-    in_calendar,
-    join_calendar,
-)
+from metrics_layer.sql.calendar import has_marker, in_calendar, join_calendar
 from metrics_layer.sql.names import alias, cast, column, date_literal, ident, table_alias
-from metrics_layer.sql.nodes import NodesByKind, by_kind, holds, nodes_of
+from metrics_layer.sql.nodes import NodesByKind, by_kind, nodes_of
 from metrics_layer.sql.spine import (
     DIGITS,
     bounds_select,
@@ -124,7 +118,7 @@ def built(plan: Plan, *, consume: bool = False) -> Built:
     if plan.calendar is None:  # no calendar period can be named: the tree is not walked
         return Built(select, None)
     nodes = by_kind(select)
-    if plan.calendar.spine or holds(nodes, (CalendarLookup, CalendarShift, CalendarEarliest)):
+    if plan.calendar.spine or has_marker(nodes.get(exp.Anonymous, ())):
         join_calendar(select, plan.calendar)
         nodes = by_kind(select)
     return Built(select, nodes)

@@ -2,18 +2,22 @@
 
 A calendar table has one row per date and a column per custom period (``retail_month``)
 holding the first day of that date's period (docs/calendars.md). The planner cuts a local date
-into such a period with ``calendar_period``: a ``CalendarLookup`` node that stands wherever a
+into such a period with ``calendar_period``: a lookup marker that stands wherever a
 built-in grain's date arithmetic would (a scan's grouping and filter, a window's points, the
 spine of every period). Once the whole query is built, ``join_calendar`` replaces each lookup
 by the period column of a LEFT JOIN of the calendar on that date, added to the SELECT that uses
 it: one join per SELECT and date, however many periods and clauses use it. A date the calendar
 does not hold finds no row, so its period is NULL, as a missing dimension row is.
+
+A marker is one of sqlglot's own nodes, an ``Anonymous`` function named after its kind, known
+by the kind written in its ``meta`` (which SQL text cannot set, and which copies keep), not a
+node class of the package's own: the compiled build of sqlglot (``sqlglot[c]``) refuses to
+make an instance of a class defined outside it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Iterable, Sequence
 
 from sqlglot import exp
 
@@ -28,12 +32,11 @@ from metrics_layer.sql.spine import (
 )
 
 __all__ = [
-    "CalendarEarliest",
-    "CalendarLookup",
-    "CalendarShift",
     "calendar_earliest",
     "calendar_period",
     "calendar_shift",
+    "has_lookup",
+    "has_marker",
     "in_calendar",
     "join_calendar",
 ]
@@ -41,39 +44,52 @@ __all__ = [
 CALENDAR_ROWS = "calendar_rows"
 
 
-class CalendarLookup(exp.Expression):
-    """The ``column`` of the calendar table's row for the date ``this`` (replaced before SQL
-    is generated)."""
-
-    arg_types: ClassVar[dict[str, bool]] = {"this": True, "column": True}
-
-
-class CalendarShift(exp.Expression):
-    """The date ``amount`` periods of ``column`` after the date ``this`` (replaced before SQL
-    is generated)."""
-
-    arg_types: ClassVar[dict[str, bool]] = {"this": True, "column": True, "amount": True}
+# Key in ``Expression.meta`` of a calendar marker, with its kind: LOOKUP (the first day of a
+# date's period: the date, the period's column), SHIFT (the day some periods on: the date, the
+# column, the number of periods) or EARLIEST (the first day of the earliest period holding a
+# date of a range: its first and last date, the column), the parts in that order.
+MARKER = "calendar"
+LOOKUP, SHIFT, EARLIEST = "lookup", "shift", "earliest"
 
 
-class CalendarEarliest(exp.Expression):
-    """The earliest first day of a ``column`` period among the calendar's dates from ``this``
-    to ``last`` (replaced before SQL is generated)."""
+def _marker(kind: str, *parts: exp.Expr) -> exp.Anonymous:
+    node = exp.Anonymous(this=f"calendar_{kind}", expressions=list(parts))
+    node.meta[MARKER] = kind
+    return node
 
-    arg_types: ClassVar[dict[str, bool]] = {"this": True, "last": True, "column": True}
+
+def _kind(node: exp.Expr) -> str | None:
+    """The kind of the calendar marker ``node``, None for any other node.
+
+    >>> _kind(exp.Anonymous(this="calendar_lookup", expressions=[exp.column("d")])) is None
+    True
+    """
+    if not isinstance(node, exp.Anonymous) or not node._meta:
+        return None
+    kind: str | None = node.meta.get(MARKER)
+    return kind
+
+
+def has_marker(functions: Iterable[exp.Expr]) -> bool:
+    """Whether a calendar marker is among ``functions`` (the ``Anonymous`` nodes of a tree)."""
+    return any(_kind(node) for node in functions)
+
+
+def has_lookup(expression: exp.Expr) -> bool:
+    """Whether ``expression`` holds a period looked up in the calendar."""
+    return any(_kind(node) == LOOKUP for node in expression.find_all(exp.Anonymous))
 
 
 def calendar_period(day: exp.Expr, period: CalendarPeriod) -> exp.Expr:
     """The first day of ``period`` holding the DATE ``day``, looked up in the calendar."""
-    return CalendarLookup(this=day, column=exp.Literal.string(period.column))
+    return _marker(LOOKUP, day, exp.Literal.string(period.column))
 
 
 def calendar_shift(day: exp.Expr, period: CalendarPeriod, amount: int) -> exp.Expr:
     """The day ``amount`` ``period``s after the DATE ``day``: the same day of its period (the
     first, second, ... day), or the period's last day when it is shorter, as a month shifted
     from the 31st lands on the 30th."""
-    return CalendarShift(
-        this=day, column=exp.Literal.string(period.column), amount=exp.Literal.number(amount)
-    )
+    return _marker(SHIFT, day, exp.Literal.string(period.column), exp.Literal.number(amount))
 
 
 def calendar_earliest(first: exp.Expr, last: exp.Expr, period: CalendarPeriod) -> exp.Expr:
@@ -81,7 +97,7 @@ def calendar_earliest(first: exp.Expr, last: exp.Expr, period: CalendarPeriod) -
     DATE ``last``: one value for the whole query, read from the calendar by a scalar subquery
     (NULL when the table holds none of those dates). A window starting at such a period for
     each day of that range starts no earlier, so it bounds the rows a window reads."""
-    return CalendarEarliest(this=first, last=last, column=exp.Literal.string(period.column))
+    return _marker(EARLIEST, first, last, exp.Literal.string(period.column))
 
 
 def in_calendar(periods: Sequence[tuple[str, exp.Expr]]) -> exp.Expr | None:
@@ -98,13 +114,13 @@ def in_calendar(periods: Sequence[tuple[str, exp.Expr]]) -> exp.Expr | None:
     known = [
         exp.Not(this=exp.Is(this=e.copy(), expression=exp.Null()))
         for _, e in periods
-        if e.find(CalendarLookup) is not None
+        if has_lookup(e)
     ]
     return exp.and_(*known) if known else None
 
 
 def join_calendar(select: exp.Select, calendar: Calendar | None) -> None:
-    """Replace every ``CalendarLookup`` and ``CalendarShift`` under ``select`` (the whole
+    """Replace every calendar marker under ``select`` (the whole
     query, WITH included) by columns of the calendar LEFT JOINed in the SELECT holding it.
 
     A join goes right after the last join whose columns its date uses (right after FROM when
@@ -125,7 +141,7 @@ def join_calendar(select: exp.Select, calendar: Calendar | None) -> None:
     if calendar is not None and calendar.spine:
         ctes = _Ctes(select, calendar)
         _calendar_spine(select, calendar, ctes)
-    markers = list(select.find_all(CalendarLookup, CalendarShift, CalendarEarliest))
+    markers = [node for node in select.find_all(exp.Anonymous) if _kind(node)]
     if not markers:
         return
     if calendar is None:
@@ -135,14 +151,16 @@ def join_calendar(select: exp.Select, calendar: Calendar | None) -> None:
     joined: dict[tuple[int, str], exp.Expr] = {}
     # Deepest first: a marker whose date holds another one joins after that one's joins.
     for node in sorted(markers, key=lambda node: node.depth, reverse=True):
-        column_name: str = node.args["column"].name
-        if isinstance(node, CalendarEarliest):
-            node.replace(_earliest(node.this, node.args["last"], column_name, ctes, calendar))
+        kind, parts = _kind(node), node.expressions
+        if kind == EARLIEST:
+            first, last, period = parts
+            node.replace(_earliest(first, last, period.name, ctes, calendar))
             continue
         owner = node.find_ancestor(exp.Select)
         assert owner is not None, "a calendar period outside any SELECT"
-        day: exp.Expr = node.this
-        if isinstance(node, CalendarLookup):
+        day: exp.Expr = parts[0]
+        column_name: str = parts[1].name
+        if kind == LOOKUP:
             key = (id(owner), f"lookup {day.sql()}")
             if key not in joined:
                 name = f"calendar_{len(joined) + 1}"
@@ -151,7 +169,7 @@ def join_calendar(select: exp.Select, calendar: Calendar | None) -> None:
                 joined[key] = exp.to_identifier(name)
             node.replace(column(column_name, joined[key].name))
             continue
-        amount = int(node.args["amount"].name)
+        amount = int(parts[2].name)
         key = (id(owner), f"shift {column_name} {amount} {day.sql()}")
         if key not in joined:
             joined[key] = _shift_joins(owner, day, column_name, amount, ctes, len(joined) + 1)

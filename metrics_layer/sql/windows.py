@@ -29,7 +29,7 @@ from sqlglot import exp
 
 from metrics_layer.planner.plan import Aggregation, Window
 from metrics_layer.spec.models import Agg, Grain, Rollup
-from metrics_layer.sql.calendar import CalendarLookup, in_calendar
+from metrics_layer.sql.calendar import has_lookup, in_calendar
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
 from metrics_layer.sql.nodes import RANGE_JOINED
 from metrics_layer.sql.spine import SPINE_DAY, bounds_select, days_select, spine_last
@@ -212,7 +212,7 @@ def _start(window: Window, end: exp.Expr) -> list[exp.Expr]:
     date at each call: 12 month-to-date points joined with 400 days took 1 ms). A calendar
     table's period is a join on the end day, made where the days are joined (``_window_start``)."""
     to_grain = window.to_grain
-    if to_grain is None or to_grain.find(CalendarLookup) is not None:
+    if to_grain is None or has_lookup(to_grain):
         return []
     return [alias(_over(to_grain, end.copy()), START)]
 
@@ -220,7 +220,7 @@ def _start(window: Window, end: exp.Expr) -> list[exp.Expr]:
 def _window_start(window: Window, points: str) -> exp.Expr:
     """The first day of each point's grain-to-date window, as ``_start`` made it available."""
     assert window.to_grain is not None
-    if window.to_grain.find(CalendarLookup) is not None:
+    if has_lookup(window.to_grain):
         return _over(window.to_grain, column(END, points))
     return column(START, points)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlglot
+from sqlglot.errors import ErrorLevel
 
 from metrics_layer.safety import samples
 from metrics_layer.safety.statement import verify
@@ -22,7 +23,7 @@ def test_every_allowed_construct_passes_the_guard_as_rendered(dialect: str) -> N
     checked = 0
     for text in samples.samples():
         try:
-            rendering = sqlglot.parse_one(text).sql(dialect, unsupported_level="ignore")
+            rendering = sqlglot.parse_one(text).sql(dialect, unsupported_level=ErrorLevel.IGNORE)
         except sqlglot.errors.SqlglotError:
             continue
         verify(rendering, dialect)
