@@ -1,7 +1,7 @@
 # Routine actions; run from the project root with the venv active.
 PYTHON ?= python
 
-.PHONY: help install test test-fast full matrix fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check bench-compile bench-load bench-import bench-service bench-mcp bench-sql golden schema allowlist docs demo check lock ci bench-kpis bench-kpis-more serve test-server test-page package
+.PHONY: help install test test-fast full matrix fuzz nightly differential lint format typecheck bench bench-10m bench-engines bench-time bench-product bench-check bench-compile bench-load bench-import bench-service bench-mcp bench-sql golden schema allowlist docs demo check lock ci bench-kpis bench-kpis-more bench-window-forms serve test-server test-page package
 
 help:
 	@echo "install    editable install with dev extras"
@@ -19,6 +19,7 @@ help:
 	@echo "bench-product  conversion, retention and churn KPIs on 10M events on DuckDB against hand-written SQL"
 	@echo "bench-kpis every shipped KPI by month, week and day against hand-written SQL on DuckDB (10M), PostgreSQL, SQLite, MariaDB (1M)"
 	@echo "bench-kpis-more  the same on ClickHouse (chdb, 1M) and Spark (local, 1M, 3 warm runs; 10-15 min); keeps the other engines' numbers"
+	@echo "bench-window-forms  distinct counts over windows joined or counted by changes, per engine, against hand-written SQL (prints only)"
 	@echo "bench-check  check and check --base on a generated 1,000-metric project (fresh interpreter, 5 runs)"
 	@echo "bench-compile  uncached compile against the rendering floor (sqlglot writing the same tree); time per metric up to 1,000"
 	@echo "bench-load   ml.load of a generated 10,000-metric project: wall time and peak memory (clean interpreter, 5 runs)"
@@ -91,6 +92,9 @@ bench-kpis:
 
 bench-kpis-more:
 	$(PYTHON) -m benchmarks.kpi_suite --engines clickhouse,spark
+
+bench-window-forms:
+	$(PYTHON) -m benchmarks.window_forms
 
 bench-check:
 	$(PYTHON) -m benchmarks.check_gate

@@ -689,7 +689,7 @@ class Query:
         from metrics_layer.sql.shapes import fill, plan_dates, shape_key, with_stand_ins
 
         def rendered(plan: Plan) -> str:
-            query = built(plan, consume=True)
+            query = built(plan, consume=True, dialect=name)
             return render(query.tree, name, pretty=pretty, nodes=query.nodes)
 
         with self._lock:

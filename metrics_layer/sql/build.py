@@ -41,7 +41,7 @@ from metrics_layer.sql.spine import (
     spine_last,
 )
 from metrics_layer.sql.time import shift, within_dates
-from metrics_layer.sql.windows import window_ctes
+from metrics_layer.sql.windows import JOINED_WINDOWS, window_ctes
 
 __all__ = ["Built", "build_select", "built"]
 
@@ -59,7 +59,8 @@ FILL_OTHERS = "fill_others"
 
 
 def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:
-    """The whole query for ``plan`` as a sqlglot tree, dialect-neutral.
+    """The whole query for ``plan`` as a sqlglot tree, dialect-neutral (the forms that
+    ``built`` chooses for a dialect are those of no dialect named).
 
     With ``consume`` the tree takes the plan's own expressions where each is used once, instead
     of copies: faster, and the plan must not be used again.
@@ -77,9 +78,15 @@ class Built:
     nodes: NodesByKind | None
 
 
-def built(plan: Plan, *, consume: bool = False) -> Built:
-    """``build_select``, with the nodes by type of the tree when they were found."""
+def built(plan: Plan, *, consume: bool = False, dialect: str | None = None) -> Built:
+    """``build_select``, with the nodes by type of the tree when they were found.
+
+    ``dialect``: the dialect the tree is for, where two forms give the same rows and one is
+    faster on that engine (``sql/windows.py``: ``JOINED_WINDOWS``); its rules still apply
+    after (``sql/dialects.py: render``).
+    """
     take: Take = _same if consume else _copy
+    joined = JOINED_WINDOWS.get(dialect or "", 1)
     ctes: list[exp.CTE] = []
     final_names: list[str] = []
     defining: list[str] = []
@@ -87,7 +94,7 @@ def built(plan: Plan, *, consume: bool = False) -> Built:
     finals: dict[str, Aggregation] = {}
     read = _read_directly(plan)
     for aggregation in plan.aggregations:
-        built, final = _aggregation_ctes(aggregation, relations, take)
+        built, final = _aggregation_ctes(aggregation, relations, take, joined)
         ctes.extend(built)
         finals[final] = aggregation
         if read is not None and final not in read:
@@ -303,10 +310,10 @@ def _select_keys(aliases: list[str], name: str) -> exp.Select:
 
 
 def _aggregation_ctes(
-    agg: Aggregation, relations: _Relations, take: Take
+    agg: Aggregation, relations: _Relations, take: Take, joined: int
 ) -> tuple[list[exp.CTE], str]:
     if agg.window is not None:
-        return window_ctes(agg, relations, take)
+        return window_ctes(agg, relations, take, joined)
     if agg.daily is not None:
         return _daily_ctes(agg, agg.daily, relations, take), agg.name
     ctes: list[exp.CTE] = []

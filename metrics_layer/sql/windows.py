@@ -35,9 +35,17 @@ from metrics_layer.sql.nodes import RANGE_JOINED
 from metrics_layer.sql.spine import SPINE_DAY, bounds_select, days_select, spine_last
 from metrics_layer.sql.time import shift
 
-__all__ = ["DAY", "PART", "window_ctes"]
+__all__ = ["DAY", "JOINED_WINDOWS", "PART", "window_ctes"]
 
 DAY = "metric_day"
+# Per dialect, the most windows one day's values may join before a distinct count over windows
+# of days is counted by changes instead (``_by_changes``); 1 for the others, so that only
+# windows no longer than the periods shown are joined. Both forms give the same rows; which
+# one is faster depends on the engine (docs/benchmarks.md, "Distinct counts over windows:
+# joined or counted by changes"): ClickHouse and Spark sort every value's days for ``LEAD``
+# slowly, and Spark adds a shuffle per stage, where DuckDB and PostgreSQL are as fast or
+# faster by changes. Monthly active users by day (28) is the longest window measured.
+JOINED_WINDOWS = {"clickhouse": 7, "spark": 28}
 PART = "part"
 PART_COUNT = "part_count"
 END = "window_end"
@@ -58,12 +66,16 @@ class Relations(Protocol):
 
 
 def window_ctes(
-    agg: Aggregation, relations: Relations, take: Callable[[exp.Expr], exp.Expr]
+    agg: Aggregation,
+    relations: Relations,
+    take: Callable[[exp.Expr], exp.Expr],
+    joined: int = 1,
 ) -> tuple[list[exp.CTE], str]:
     """The CTEs of a windowed aggregation and the name of the one holding its values.
 
     ``take`` gives an expression of the plan used once in the tree: the expression itself when
-    the plan is consumed, else a copy (as in ``metrics_layer.sql.build``).
+    the plan is consumed, else a copy (as in ``metrics_layer.sql.build``). ``joined``: the
+    most windows a day's values may join (``JOINED_WINDOWS``).
     """
     window = agg.window
     assert window is not None
@@ -100,7 +112,7 @@ def window_ctes(
     # and the day spine under them, twice when a later stage joined the points to the values.
     # Only for a window bounded on both sides (ClickHouse joins on a range, but refuses a join
     # on one inequality).
-    by_changes = _by_changes(window)
+    by_changes = _by_changes(window, joined)
     if by_changes:
         bounded = window.to_grain is not None
     else:
@@ -259,15 +271,17 @@ def _windows(
     return select
 
 
-def _by_changes(window: Window) -> bool:
+def _by_changes(window: Window, joined: int = 1) -> bool:
     """A distinct count over windows of whole days, all time or grain-to-date is counted from
     the days each value enters and leaves the window (below), not by joining every day's
     values to every window holding them: the work no longer grows with the window's length.
     Windows of months are joined as they are: a month back from the 31st is clamped, so when a
     day leaves such a window is not the same as a month after it entered. So are windows of
-    days no longer than the periods shown (a 7-day window by week or month): each day's
-    values join at most one window, and the join reads them once where the changes sort
-    every value's days (ClickHouse, weekly active users by month: 220 against 130 ms).
+    days that hold the days of at most ``joined`` points (with the default 1: no longer than
+    the periods shown, a 7-day window by week or month): each day's values join at most that
+    many windows, and the join reads them that many times where the changes sort every
+    value's days (ClickHouse, weekly active users by month: 220 against 130 ms).
+
     """
     if window.agg is not Agg.COUNT_DISTINCT:
         return False
@@ -277,7 +291,7 @@ def _by_changes(window: Window) -> bool:
     if span.unit not in (Grain.DAY, Grain.WEEK):
         return False
     days = span.amount * (7 if span.unit is Grain.WEEK else 1)
-    return window.apart is not None and window.apart < days
+    return window.apart is not None and window.apart * joined < days
 
 
 def _change_ctes(window: Window, daily: str, others: list[str]) -> list[exp.CTE]:

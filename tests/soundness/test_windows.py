@@ -32,7 +32,8 @@ import pytest
 
 import metrics_layer as ml
 from metrics_layer.errors import DefinitionError, EngineError, QueryError, UnsupportedError
-from soundness.literal import LiteralLayer, but, literal_rows, mariadb_has_zone_tables
+from metrics_layer.sql.windows import JOINED_WINDOWS
+from soundness.literal import LiteralLayer, _name, but, literal_rows, mariadb_has_zone_tables
 from soundness.literal import fetch as _rows
 from soundness.literal import typed as _typed
 
@@ -227,6 +228,45 @@ def test_a_window_without_values_shows_the_fill(load: Load, engine: str) -> None
     by_country[0] = "metric_time.day"
     days = _rows(layer, metrics, by=by_country, start="2026-01-12", end="2026-01-15")
     assert _typed(days) == _typed([(D(2026, 1, 12), "US", 1, 1), (D(2026, 1, 13), "US", 1, 1)])
+
+
+# Each engine's own form (``JOINED_WINDOWS``) and the other one; Spark (5-10 s a query here)
+# runs its own only.
+FORMS = [
+    *(
+        pytest.param(_name(e), joined, id=f"{_name(e)}-{joined}", marks=getattr(e, "marks", ()))
+        for e in NOT_SPARK
+        for joined in (1, 7)
+    ),
+    pytest.param("spark", 28, id="spark-28", marks=pytest.mark.engine("spark")),
+]
+
+
+@pytest.mark.parametrize(("engine", "joined"), FORMS)
+def test_a_distinct_count_joined_to_its_windows_or_counted_by_changes(
+    load: Load, engine: str, joined: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows of 7 days by day: each day's users join 7 windows, or are counted by the days
+    they enter and leave them; an engine takes the form faster on it, and both give the same
+    rows."""
+    layer = load(engine)
+    monkeypatch.setitem(JOINED_WINDOWS, layer.connection.dialect, joined)
+    query = layer.query(["wau"], by=["metric_time.day"], start="2025-12-29", end="2026-01-10")
+    assert ("_changes AS" in query.sql()) == (joined < 7)
+    # The 7 days ending on each day: 12-29 {1}; 12-30 to 01-06 {1, 2} (user 3's 01-01 email
+    # open is not activity); 01-07 and 01-08 {1, 2, 3}; 01-09 and 01-10 {1, 3} (user 2's last
+    # day, 01-02, has left).
+    wau = [1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 2, 2]
+    days = [D(2025, 12, 29) + dt.timedelta(days=n) for n in range(13)]
+    assert _typed(query.run().rows) == _typed(list(zip(days, wau, strict=True)))
+    by_country = layer.query(
+        ["wau"], by=["metric_time.day", "user.country"], start="2026-01-05", end="2026-01-08"
+    )
+    assert ("_changes AS" in by_country.sql()) == (joined < 7)
+    # 01-05 and 01-06: US {1}, FR {2}; 01-07 and 01-08: US {1, 3}, FR {2}.
+    expected = [(D(2026, 1, d), c, n) for d in (5, 6) for c, n in (("FR", 1), ("US", 1))]
+    expected += [(D(2026, 1, d), c, n) for d in (7, 8) for c, n in (("FR", 1), ("US", 2))]
+    assert _typed(sorted(by_country.run().rows)) == _typed(sorted(expected))
 
 
 @pytest.mark.engine("spark")

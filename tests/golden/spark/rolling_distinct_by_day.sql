@@ -32,60 +32,16 @@ WITH events_weekly_active_users AS (
   FROM events_weekly_active_users_days
   GROUP BY
     CAST(spine_day AS DATE)
-), events_weekly_active_users_runs AS (
-  SELECT
-    events_weekly_active_users.metric_day,
-    LEAD(events_weekly_active_users.metric_day) OVER (
-      PARTITION BY events_weekly_active_users.part
-      ORDER BY events_weekly_active_users.metric_day NULLS LAST
-    ) AS next_day,
-    CAST(DATE_ADD(CAST(events_weekly_active_users.metric_day AS DATE), 7) AS DATE) AS expiry_day
-  FROM events_weekly_active_users
-), events_weekly_active_users_marks AS (
-  SELECT
-    CASE
-      WHEN signs.sign = 1
-      THEN events_weekly_active_users_runs.metric_day
-      ELSE CASE
-        WHEN NOT events_weekly_active_users_runs.next_day IS NULL
-        AND events_weekly_active_users_runs.next_day < events_weekly_active_users_runs.expiry_day
-        THEN events_weekly_active_users_runs.next_day
-        ELSE events_weekly_active_users_runs.expiry_day
-      END
-    END AS mark_day,
-    signs.sign AS change
-  FROM events_weekly_active_users_runs
-  CROSS JOIN (
-    SELECT
-      1 AS sign
-    UNION ALL
-    SELECT
-      -1 AS sign
-  ) AS signs
-), events_weekly_active_users_changes AS (
-  SELECT
-    events_weekly_active_users_marks.mark_day,
-    SUM(events_weekly_active_users_marks.change) AS change
-  FROM events_weekly_active_users_marks
-  GROUP BY
-    events_weekly_active_users_marks.mark_day
-), events_weekly_active_users_ends AS (
-  SELECT
-    events_weekly_active_users_points.metric_time__day,
-    NULLIF(SUM(events_weekly_active_users_changes.change), 0) AS active_users
-  FROM events_weekly_active_users_points
-  CROSS JOIN events_weekly_active_users_changes
-  WHERE
-    events_weekly_active_users_changes.mark_day <= events_weekly_active_users_points.window_end
-  GROUP BY
-    events_weekly_active_users_points.metric_time__day
 ), events_weekly_active_users_window AS (
   SELECT
     events_weekly_active_users_points.metric_time__day,
-    events_weekly_active_users_ends.active_users
+    NULLIF(COUNT(DISTINCT events_weekly_active_users.part), 0) AS active_users
   FROM events_weekly_active_users_points
-  LEFT JOIN events_weekly_active_users_ends
-    ON events_weekly_active_users_points.metric_time__day = events_weekly_active_users_ends.metric_time__day
+  LEFT JOIN events_weekly_active_users
+    ON events_weekly_active_users.metric_day <= events_weekly_active_users_points.window_end
+    AND events_weekly_active_users.metric_day > CAST(DATE_ADD(CAST(events_weekly_active_users_points.window_end AS DATE), -7) AS DATE)
+  GROUP BY
+    events_weekly_active_users_points.metric_time__day
 )
 SELECT
   events_weekly_active_users_window.metric_time__day AS metric_time__day,
