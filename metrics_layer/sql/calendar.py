@@ -64,7 +64,7 @@ def _kind(node: exp.Expr) -> str | None:
     >>> _kind(exp.Anonymous(this="calendar_lookup", expressions=[exp.column("d")])) is None
     True
     """
-    if not isinstance(node, exp.Anonymous) or not node._meta:
+    if not isinstance(node, exp.Anonymous):
         return None
     kind: str | None = node.meta.get(MARKER)
     return kind
