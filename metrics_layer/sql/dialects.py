@@ -50,7 +50,12 @@ from metrics_layer.sql.parts import (
     sqlite_date_part,
     trino_date_part,
 )
-from metrics_layer.sql.spine import clickhouse_day_spine, spark_day_spine, without_unread_digits
+from metrics_layer.sql.spine import (
+    clickhouse_day_spine,
+    spark_day_spine,
+    sqlite_day_spine,
+    without_unread_digits,
+)
 from metrics_layer.sql.sqlite import (
     sqlite_calendar_months,
     sqlite_decimal_cast,
@@ -725,6 +730,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "duckdb": (duckdb_round, column_date_range, latest_of_typed_times),
     "postgres": (postgres_round, postgres_single_row, column_date_range, latest_of_typed_times),
     "sqlite": (
+        acts_on(exp.Select)(sqlite_day_spine),
         sqlite_text_date_range,
         acts_on(exp.Cast)(sqlite_decimal_cast),
         sqlite_truncate,

@@ -22,6 +22,7 @@ from sqlglot import exp
 import metrics_layer as ml
 from metrics_layer.errors import UnsupportedError
 from metrics_layer.sql.dialects import sqlite_text_date_range
+from metrics_layer.sql.spine import days_select, digits_cte, sqlite_day_spine
 from metrics_layer.sql.sqlite import sqlite_one_date_call
 
 from .engines import EXPECTED_WEEKS, as_dates, visits_table_sql, week_probe_files
@@ -327,6 +328,45 @@ def test_sqlite_one_date_call_gives_the_nested_calls_day(
         got = connection.execute(f"SELECT {merged.sql('sqlite')}", (text,)).fetchone()
     assert merged.sql("sqlite").count("DATE(") == 1
     assert got == want != (None,)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    first=st.dates(min_value=dt.date(1999, 1, 1), max_value=dt.date(2031, 12, 31)),
+    span=st.integers(min_value=0, max_value=800),
+    time=st.none() | st.times(),
+    offset_minutes=st.sampled_from([None, 0, -600, -1, 59, 330, 840]),
+)
+def test_sqlite_spine_days_counted_on_the_julian_day(
+    first: dt.date, span: int, time: dt.time | None, offset_minutes: int | None
+) -> None:
+    """``sqlite_day_spine`` on SQLite itself: the spine's days from a first day (a date, or a
+    time with or without a UTC offset, as a source's data may give) are those of the three
+    nested DATE() calls sqlglot writes, and for a date, the calendar's next ``span`` days."""
+    text = first.isoformat()
+    if time is not None:
+        text = dt.datetime.combine(first, time).isoformat(sep=" ")
+        if offset_minutes is not None:
+            sign = "-" if offset_minutes < 0 else "+"
+            text += f"{sign}{abs(offset_minutes) // 60:02d}:{abs(offset_minutes) % 60:02d}"
+    bounds = exp.select(
+        exp.alias_(exp.Literal.string(text), "first_day"),
+        exp.alias_(exp.Literal.number(span), "span"),
+    )
+    spine = days_select("b", 3, exp.column("span", "b"))
+    written = spine.sql("sqlite")
+    counted = sqlite_day_spine(spine.copy()).sql("sqlite")
+    assert "JULIANDAY" in counted
+    assert "JULIANDAY" not in written
+    with_ = (
+        f"WITH spine_digits AS ({digits_cte().this.sql('sqlite')}), b AS ({bounds.sql('sqlite')}) "
+    )
+    with sqlite3.connect(":memory:") as connection:
+        want = connection.execute(with_ + written + " ORDER BY 1").fetchall()
+        got = connection.execute(with_ + counted + " ORDER BY 1").fetchall()
+    assert got == want
+    if time is None:
+        assert got == [((first + dt.timedelta(days=n)).isoformat(),) for n in range(span + 1)]
 
 
 @settings(max_examples=300, deadline=None)

@@ -51,11 +51,7 @@ WITH users_agg AS (
   FROM events AS events
 ), events_per_day_periods_days AS (
   SELECT
-    DATE(
-      DATE(DATE(events_per_day_periods_bounds.first_day), (
-        spine_offsets.n
-      ) || ' DAY')
-    ) AS spine_day
+    DATE(JULIANDAY(events_per_day_periods_bounds.first_day) + spine_offsets.n) AS spine_day
   FROM events_per_day_periods_bounds
   CROSS JOIN (
     SELECT
@@ -67,11 +63,7 @@ WITH users_agg AS (
     CROSS JOIN spine_digits AS d4
   ) AS spine_offsets
   WHERE
-    DATE(
-      DATE(DATE(events_per_day_periods_bounds.first_day), (
-        spine_offsets.n
-      ) || ' DAY')
-    ) <= events_per_day_periods_bounds.last_day
+    DATE(JULIANDAY(events_per_day_periods_bounds.first_day) + spine_offsets.n) <= events_per_day_periods_bounds.last_day
 ), events_per_day_periods AS (
   SELECT
     DATE(spine_day, 'start of month') AS metric_time__month,

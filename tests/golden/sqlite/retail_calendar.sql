@@ -70,12 +70,7 @@ WITH subscriptions_agg AS (
 ), subscriptions_new_mrr_retail_year_to_date_days AS (
   SELECT
     DATE(
-      DATE(
-        DATE(subscriptions_new_mrr_retail_year_to_date_bounds.first_day),
-        (
-          spine_offsets.n
-        ) || ' DAY'
-      )
+      JULIANDAY(subscriptions_new_mrr_retail_year_to_date_bounds.first_day) + spine_offsets.n
     ) AS spine_day
   FROM subscriptions_new_mrr_retail_year_to_date_bounds
   CROSS JOIN (
@@ -89,12 +84,7 @@ WITH subscriptions_agg AS (
   ) AS spine_offsets
   WHERE
     DATE(
-      DATE(
-        DATE(subscriptions_new_mrr_retail_year_to_date_bounds.first_day),
-        (
-          spine_offsets.n
-        ) || ' DAY'
-      )
+      JULIANDAY(subscriptions_new_mrr_retail_year_to_date_bounds.first_day) + spine_offsets.n
     ) <= subscriptions_new_mrr_retail_year_to_date_bounds.last_day
 ), subscriptions_new_mrr_retail_year_to_date_points AS (
   SELECT

@@ -48,11 +48,7 @@ WITH spine_digits AS (
     DATE('2026-06-30') AS last_day
 ), events_weekly_active_users_days AS (
   SELECT
-    DATE(
-      DATE(DATE(events_weekly_active_users_bounds.first_day), (
-        spine_offsets.n
-      ) || ' DAY')
-    ) AS spine_day
+    DATE(JULIANDAY(events_weekly_active_users_bounds.first_day) + spine_offsets.n) AS spine_day
   FROM events_weekly_active_users_bounds
   CROSS JOIN (
     SELECT

@@ -46,12 +46,7 @@ WITH spine_digits AS (
 ), subscriptions_new_mrr_month_to_date_days AS (
   SELECT
     DATE(
-      DATE(
-        DATE(subscriptions_new_mrr_month_to_date_bounds.first_day),
-        (
-          spine_offsets.n
-        ) || ' DAY'
-      )
+      JULIANDAY(subscriptions_new_mrr_month_to_date_bounds.first_day) + spine_offsets.n
     ) AS spine_day
   FROM subscriptions_new_mrr_month_to_date_bounds
   CROSS JOIN (
@@ -105,12 +100,7 @@ WITH spine_digits AS (
 ), subscriptions_new_mrr_retail_year_to_date_days AS (
   SELECT
     DATE(
-      DATE(
-        DATE(subscriptions_new_mrr_retail_year_to_date_bounds.first_day),
-        (
-          spine_offsets.n
-        ) || ' DAY'
-      )
+      JULIANDAY(subscriptions_new_mrr_retail_year_to_date_bounds.first_day) + spine_offsets.n
     ) AS spine_day
   FROM subscriptions_new_mrr_retail_year_to_date_bounds
   CROSS JOIN (
