@@ -246,7 +246,8 @@ def a_secured_service_is_read_with_the_key_typed_in_the_page(watched: Watched, c
     page.fill("#credential-value", "not-a-key")
     page.click("#credentials-form button[type=submit]")
     page.wait_for_function("document.querySelector('#who').textContent === 'with an API key'")
-    page.wait_for_selector("#credentials:not([hidden])")
+    # The panel is still open: wait for the answer to the refused key itself.
+    page.locator("#message", has_text="did not accept this credential").wait_for()
     assert page.inner_text("#message").startswith("The service did not accept this credential: ")
     assert listed(page) == []
 
@@ -265,7 +266,7 @@ def a_secured_service_is_read_with_the_key_typed_in_the_page(watched: Watched, c
     assert API_KEY not in page.content()  # kept in session storage, not in the page
 
     page.goto(f"{served_secured.url}/#/metric/mrr")  # hidden: looks unknown
-    page.wait_for_selector("#message:not([hidden])")
+    page.locator("#message", has_text="is visible to you").wait_for()  # not "Loading..."
     assert page.inner_text("#message") == "No metric 'mrr' is visible to you."
 
     page.click("#credentials-toggle")
