@@ -855,6 +855,7 @@ class Planner:
         of the range, as the two-read form finds them."""
         time_expr = self.source_time(scan.source, scan.time, None)
         assert time_expr is not None
+        conditions = _keys_looked_up(scan.source, conditions, joins.joins())
         days = f"{scan.name}_days"
         day: exp.Expr = column(SNAPSHOT_DAY, days)
         offset = scan.offset
@@ -889,7 +890,7 @@ class Planner:
             near = unmoved_range(start, end, offset)
             where = self._time_range(scan.source, scan.time, None, scan.own_time, *near)
             day_range = within_dates(shift(day.copy(), offset.amount, offset.unit), start, end)
-        return Aggregation(
+        aggregation = Aggregation(
             name=scan.name,
             source=scan.source,
             relation=source.relation,
@@ -902,6 +903,7 @@ class Planner:
             offset=offset,
             daily=Daily(self.bucket(time_expr, Grain.DAY), inner, kept),
         )
+        return unread_joins_dropped(aggregation)
 
     def _share_days(self, aggregations: list[Aggregation]) -> tuple[Aggregation, ...]:
         """Offset inputs of a semi-additive measure read the per-day step of the unshifted
@@ -1483,6 +1485,69 @@ def _conjuncts(conditions: Sequence[exp.Expr]) -> list[exp.Expr]:
         for condition in conditions
         for conjunct in (condition.flatten() if isinstance(condition, exp.And) else [condition])
     ]
+
+
+def _keys_looked_up(
+    source: str, conditions: Sequence[exp.Expr], joins: Sequence[Join]
+) -> list[exp.Expr]:
+    """The conjuncts of ``conditions`` for a semi-additive scan's per-day step, where each
+    stands inside every aggregate's condition (``Daily``), not in a WHERE that an engine can
+    turn into a join's filter. A conjunct that reads one dimension table alone, joined by one
+    column of ``source`` equal to one of its own, and that holds for no row without a match
+    there (``rejects_missing``), is a test of that column instead: ``source.key IN (SELECT
+    key FROM dimension WHERE conjunct)``. The join (many-to-one) then keeps no row apart and
+    goes when nothing else reads it (``unread_joins_dropped``): MRR growth by week with a
+    country, 218 to 151 ms on MariaDB, 54 to 45 ms on SQLite; PostgreSQL 3-6% faster, DuckDB,
+    ClickHouse and Spark within noise (docs/benchmarks.md). A dimension source defined by SQL
+    keeps its join (its CTE is made where the query is built).
+
+    >>> from sqlglot import parse_one
+    >>> users = Join("users", exp.to_table("users"), parse_one("e.user_id = users.user_id"))
+    >>> [found] = _keys_looked_up("e", [parse_one("users.country = 'DE'")], [users])
+    >>> found.this.sql(), found.args["query"].this.args["where"].sql()
+    ('e.user_id', "WHERE users_keys.country = 'DE'")
+    >>> found.args["query"].this.args["from_"].sql()
+    'FROM users AS users_keys'
+    >>> kept = parse_one("users.country = 'DE' OR users.country IS NULL")
+    >>> [c.sql() for c in _keys_looked_up("e", [kept], [users])]
+    ["users.country = 'DE' OR users.country IS NULL"]
+    """
+    by_alias = {join.alias: join for join in joins}
+    looked_up: list[exp.Expr] = []
+    for conjunct in _conjuncts(conditions):
+        reached = _joins_read(conjunct, source, by_alias)
+        join = by_alias[next(iter(reached))] if reached and len(reached) == 1 else None
+        keys = None if join is None else _join_keys(source, join)
+        if join is None or keys is None or not rejects_missing(conjunct, join.alias):
+            looked_up.append(conjunct)
+            continue
+        own, key = keys
+        name = f"{join.alias}_keys"
+        table = join.relation.copy()
+        table.set("alias", table_alias(name))
+        matched = exp.Select(
+            expressions=[requalify(key.copy(), join.alias, name)],
+            from_=exp.From(this=table),
+            where=exp.Where(this=requalify(conjunct.copy(), join.alias, name)),
+        )
+        looked_up.append(exp.In(this=own.copy(), query=exp.Subquery(this=matched)))
+    return looked_up
+
+
+def _join_keys(source: str, join: Join) -> tuple[exp.Column, exp.Column] | None:
+    """``source``'s column and ``join``'s when ``join`` is of a table on one column of each
+    equal; else None."""
+    on = join.on
+    if not isinstance(join.relation, exp.Table) or not isinstance(on, exp.EQ):
+        return None
+    sides = [on.this, on.expression]
+    if not all(isinstance(side, exp.Column) for side in sides):
+        return None
+    own = [side for side in sides if side.table == source]
+    key = [side for side in sides if side.table == join.alias]
+    if len(own) != 1 or len(key) != 1:
+        return None
+    return own[0], key[0]
 
 
 def _narrow(

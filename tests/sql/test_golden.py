@@ -210,6 +210,14 @@ CASES: tuple[Case, ...] = (
         exact_round_trip=False,  # the targets' INTERVAL 7 DAY, read back as INTERVAL '7' DAY
     ),
     Case(
+        "semi_additive_with_entity_filter",
+        ("mrr",),
+        ("metric_time.week",),
+        where="user.country = 'DE'",
+        start="2026-01-05",
+        end="2026-03-29",
+    ),
+    Case(
         "fiscal_quarters",
         ("new_mrr",),
         (
