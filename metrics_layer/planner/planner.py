@@ -855,7 +855,7 @@ class Planner:
         of the range, as the two-read form finds them."""
         time_expr = self.source_time(scan.source, scan.time, None)
         assert time_expr is not None
-        conditions = _keys_looked_up(scan.source, conditions, joins.joins())
+        conditions, looked_up = _keys_looked_up(scan.source, conditions, joins.joins())
         days = f"{scan.name}_days"
         day: exp.Expr = column(SNAPSHOT_DAY, days)
         offset = scan.offset
@@ -903,7 +903,8 @@ class Planner:
             offset=offset,
             daily=Daily(self.bucket(time_expr, Grain.DAY), inner, kept),
         )
-        return unread_joins_dropped(aggregation)
+        # A join that only the filters looked up read goes.
+        return unread_joins_dropped(aggregation) if looked_up else aggregation
 
     def _share_days(self, aggregations: list[Aggregation]) -> tuple[Aggregation, ...]:
         """Offset inputs of a semi-additive measure read the per-day step of the unshifted
@@ -1489,31 +1490,34 @@ def _conjuncts(conditions: Sequence[exp.Expr]) -> list[exp.Expr]:
 
 def _keys_looked_up(
     source: str, conditions: Sequence[exp.Expr], joins: Sequence[Join]
-) -> list[exp.Expr]:
+) -> tuple[list[exp.Expr], bool]:
     """The conjuncts of ``conditions`` for a semi-additive scan's per-day step, where each
     stands inside every aggregate's condition (``Daily``), not in a WHERE that an engine can
     turn into a join's filter. A conjunct that reads one dimension table alone, joined by one
     column of ``source`` equal to one of its own, and that holds for no row without a match
     there (``rejects_missing``), is a test of that column instead: ``source.key IN (SELECT
     key FROM dimension WHERE conjunct)``. The join (many-to-one) then keeps no row apart and
-    goes when nothing else reads it (``unread_joins_dropped``): MRR growth by week with a
-    country, 218 to 151 ms on MariaDB, 54 to 45 ms on SQLite; PostgreSQL 3-6% faster, DuckDB,
-    ClickHouse and Spark within noise (docs/benchmarks.md). A dimension source defined by SQL
-    keeps its join (its CTE is made where the query is built).
+    goes when nothing else reads it (``unread_joins_dropped``; the second value says whether a
+    conjunct was looked up): MRR growth by week with a country, 218 to 151 ms on MariaDB, 54 to
+    45 ms on SQLite; PostgreSQL 3-6% faster, DuckDB, ClickHouse and Spark within noise
+    (docs/benchmarks.md). A dimension source defined by SQL keeps its join (its CTE is made
+    where the query is built).
 
     >>> from sqlglot import parse_one
     >>> users = Join("users", exp.to_table("users"), parse_one("e.user_id = users.user_id"))
-    >>> [found] = _keys_looked_up("e", [parse_one("users.country = 'DE'")], [users])
+    >>> [found], looked_up = _keys_looked_up("e", [parse_one("users.country = 'DE'")], [users])
     >>> found.this.sql(), found.args["query"].this.args["where"].sql()
     ('e.user_id', "WHERE users_keys.country = 'DE'")
     >>> found.args["query"].this.args["from_"].sql()
     'FROM users AS users_keys'
     >>> kept = parse_one("users.country = 'DE' OR users.country IS NULL")
-    >>> [c.sql() for c in _keys_looked_up("e", [kept], [users])]
-    ["users.country = 'DE' OR users.country IS NULL"]
+    >>> same, looked_up = _keys_looked_up("e", [kept], [users])
+    >>> [c.sql() for c in same], looked_up
+    (["users.country = 'DE' OR users.country IS NULL"], False)
     """
     by_alias = {join.alias: join for join in joins}
     looked_up: list[exp.Expr] = []
+    found = False
     for conjunct in _conjuncts(conditions):
         reached = _joins_read(conjunct, source, by_alias)
         join = by_alias[next(iter(reached))] if reached and len(reached) == 1 else None
@@ -1531,7 +1535,8 @@ def _keys_looked_up(
             where=exp.Where(this=requalify(conjunct.copy(), join.alias, name)),
         )
         looked_up.append(exp.In(this=own.copy(), query=exp.Subquery(this=matched)))
-    return looked_up
+        found = True
+    return looked_up, found
 
 
 def _join_keys(source: str, join: Join) -> tuple[exp.Column, exp.Column] | None:
