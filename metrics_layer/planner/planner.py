@@ -1514,16 +1514,20 @@ def _keys_looked_up(
     >>> same, looked_up = _keys_looked_up("e", [kept], [users])
     >>> [c.sql() for c in same], looked_up
     (["users.country = 'DE' OR users.country IS NULL"], False)
+    >>> _keys_looked_up("e", [parse_one("users.country = e.country")], [users])[1]
+    False
     """
     by_alias = {join.alias: join for join in joins}
-    looked_up: list[exp.Expr] = []
+    tests: list[exp.Expr] = []
     found = False
     for conjunct in _conjuncts(conditions):
-        reached = _joins_read(conjunct, source, by_alias)
-        join = by_alias[next(iter(reached))] if reached and len(reached) == 1 else None
+        # The tables the conjunct itself names: one join, not the scan's own rows (which
+        # would make the subquery correlated).
+        named = {c.table for c in conjunct.find_all(exp.Column)}
+        join = by_alias.get(next(iter(named))) if len(named) == 1 else None
         keys = None if join is None else _join_keys(source, join)
         if join is None or keys is None or not rejects_missing(conjunct, join.alias):
-            looked_up.append(conjunct)
+            tests.append(conjunct)
             continue
         own, key = keys
         name = f"{join.alias}_keys"
@@ -1534,9 +1538,9 @@ def _keys_looked_up(
             from_=exp.From(this=table),
             where=exp.Where(this=requalify(conjunct.copy(), join.alias, name)),
         )
-        looked_up.append(exp.In(this=own.copy(), query=exp.Subquery(this=matched)))
+        tests.append(exp.In(this=own.copy(), query=exp.Subquery(this=matched)))
         found = True
-    return looked_up, found
+    return tests, found
 
 
 def _join_keys(source: str, join: Join) -> tuple[exp.Column, exp.Column] | None:
