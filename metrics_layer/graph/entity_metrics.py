@@ -1020,7 +1020,6 @@ class _Builder:
         the base events, says where a filter of their source applies when it holds one row
         per entity (``Source.narrow_base``)."""
         key_columns = tuple(column(name, self.name) for name in _key_names(keys))
-        one_row = base is not None and base.primary and base.keys == 1
         return Source(
             self.name,
             exp.Subquery(this=relation, alias=table_alias(self.name)),
@@ -1032,7 +1031,7 @@ class _Builder:
             narrow=(f"{self.name}__first_base", time) if narrow else None,
             narrow_base=(
                 (base.source.name, f"{self.name}__base_rows")
-                if base is not None and one_row
+                if base is not None and base.primary and base.keys == 1  # one row per entity
                 else None
             ),
         )
@@ -1139,7 +1138,7 @@ def _narrow_cte(
         where = rows.this.args.get("where")
         kept = [] if where is None else [where.this]
         if where is not None and isinstance(where.this, exp.And):
-            kept = list(where.this.flatten())
+            kept = list(where.this.flatten())  # one flat AND (the builder would nest it)
         rows.this.set("where", exp.Where(this=exp.and_(*kept, base[1].copy(), copy=False)))
     [cte] = [c for c in ctes if c.alias == cte_name]
     select = exp.select(

@@ -1546,17 +1546,31 @@ def _keys_looked_up(
 def _join_keys(source: str, join: Join) -> tuple[exp.Column, exp.Column] | None:
     """``source``'s column and ``join``'s when ``join`` is of a table on one column of each
     equal; else None."""
-    on = join.on
-    if not isinstance(join.relation, exp.Table) or not isinstance(on, exp.EQ):
+    if not isinstance(join.relation, exp.Table):
+        return None
+    return _key_pair(join.on, source, join.alias)
+
+
+def _key_pair(on: exp.Expr, own: str, other: str) -> tuple[exp.Column, exp.Column] | None:
+    """The columns of the tables ``own`` and ``other`` when ``on`` is their equality, one
+    column of each; else None.
+
+    >>> from sqlglot import parse_one
+    >>> [c.sql() for c in _key_pair(parse_one("u.id = e.user_id"), "e", "u")]
+    ['e.user_id', 'u.id']
+    >>> _key_pair(parse_one("e.a = u.a AND e.b = u.b"), "e", "u") is None
+    True
+    """
+    if not isinstance(on, exp.EQ):
         return None
     sides = [on.this, on.expression]
     if not all(isinstance(side, exp.Column) for side in sides):
         return None
-    own = [side for side in sides if side.table == source]
-    key = [side for side in sides if side.table == join.alias]
-    if len(own) != 1 or len(key) != 1:
+    mine = [side for side in sides if side.table == own]
+    theirs = [side for side in sides if side.table == other]
+    if len(mine) != 1 or len(theirs) != 1:
         return None
-    return own[0], key[0]
+    return mine[0], theirs[0]
 
 
 def _narrow(
@@ -1652,16 +1666,7 @@ def _lookup_keys(
     if not all(rejects_missing(conjunct, join.alias) for conjunct, _, _ in taken):
         return None
     on = narrowing(source, join.on)
-    if not isinstance(on, exp.EQ):
-        return None
-    sides = [on.this, on.expression]
-    if not all(isinstance(side, exp.Column) for side in sides):
-        return None
-    entity = [side for side in sides if side.table == "entities"]
-    key = [side for side in sides if side.table == join.alias]
-    if len(entity) != 1 or len(key) != 1:
-        return None
-    return entity[0], key[0]
+    return None if on is None else _key_pair(on, "entities", join.alias)
 
 
 def _joins_read(conjunct: exp.Expr, source: str, joins: Mapping[str, Join]) -> set[str] | None:
