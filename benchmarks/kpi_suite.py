@@ -20,7 +20,7 @@ compiled SQL the library runs; the hand-written one is ``benchmarks/hand_sql.py`
 the same statement guard. Per query: one cold run of each, whose rows must be equal (integers
 and decimals exactly, floats within a relative 1e-9; dates compared as ISO days, since SQLite
 returns text), then warm runs of each, alternating: at least ``--runs`` rounds (default 5,
-3 on Spark), and more while the rounds so far took less than ``--budget`` seconds (default 1),
+3 on Spark), and more while the rounds so far took less than ``--budget`` seconds (default 3),
 up to ``MOST_ROUNDS``, so that a query of a few milliseconds, whose single runs move by a third
 from one to the next, is timed some 40 times and one of a second 5 times. The ratio is that of
 the two medians; beside it the middle half (quartiles) of the per-round ratios (each round's
@@ -84,7 +84,7 @@ class Rounds:
     the rounds so far took under ``budget`` seconds, never more than ``most``."""
 
     least: int = 5
-    budget: float = 1.0
+    budget: float = 3.0
     most: int = MOST_ROUNDS
 
     def more(self, done: int, seconds: float) -> bool:
@@ -721,8 +721,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--budget",
         type=float,
-        default=1.0,
-        help=f"seconds of warm rounds after which no more are run (default 1; at most "
+        default=3.0,
+        help=f"seconds of warm rounds after which no more are run (default 3; at most "
         f"{MOST_ROUNDS} rounds)",
     )
     parser.add_argument("--kpis", help="comma-separated KPI names (default: every shipped KPI)")

@@ -61,7 +61,7 @@ from metrics_layer.spec.models import (
 from metrics_layer.spec.places import split_hint
 from metrics_layer.spec.project import Located
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
-from metrics_layer.sql.nodes import CORRELATED, LATEST, Alternative, nodes_of
+from metrics_layer.sql.nodes import CORRELATED, EDGE_PERIODS, LATEST, Alternative, nodes_of
 from metrics_layer.sql.time import SUB_DAY, bucket, in_time_zone, shift
 
 NARROW_ROWS = "narrow_rows"
@@ -678,9 +678,13 @@ class _Builder:
             )
             .group_by(*(column(k, "per_period") for k in keys), moved.copy(), copy=False)
         )
+        periods = _table("per_period")
+        if "period_edges" in ctes:
+            edges = exp.Table(this=ident(f"{self.name}__period_edges"))
+            periods.meta[EDGE_PERIODS] = Alternative(edges)
         ctes["observed"] = exp.select(
             alias(exp.Max(this=column("period_start")), "last_period"), copy=False
-        ).from_(_table("per_period"), copy=False)
+        ).from_(periods, copy=False)
         current = exp.Coalesce(this=column("current_value", "paired"), expressions=[_ZERO.copy()])
         select = (
             exp.select(

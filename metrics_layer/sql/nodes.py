@@ -15,6 +15,7 @@ from sqlglot import exp
 
 __all__ = [
     "CORRELATED",
+    "EDGE_PERIODS",
     "LATEST",
     "RANGE_JOINED",
     "Alternative",
@@ -32,6 +33,10 @@ CORRELATED = "correlated"
 # Key in the ``meta`` of a ``MAX`` of every row's day: the day of the latest time instead, for
 # the engines whose times are typed values (``sql/dialects.py``: ``latest_of_typed_times``).
 LATEST = "latest"
+# Key in the ``meta`` of the table a churn metric's last observed period is read from: its
+# period edges instead, which hold the same periods in a few rows, for MariaDB, which computes
+# a CTE again for every read (``sql/dialects.py``: ``observed_from_edges``).
+EDGE_PERIODS = "edge_periods"
 # Key in the ``meta`` of a window's points (``sql/windows.py``), read once, on the outer side
 # of a LEFT JOIN on a range: SQLite computes them first only when told (``sql/sqlite.py``).
 RANGE_JOINED = "range_joined"

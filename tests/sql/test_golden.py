@@ -210,6 +210,16 @@ CASES: tuple[Case, ...] = (
         exact_round_trip=False,  # the targets' INTERVAL 7 DAY, read back as INTERVAL '7' DAY
     ),
     Case(
+        # churn of semi-additive values: each entity's value on the month's last day with
+        # rows, beside the month before's; MariaDB reads the last month from the period edges
+        "semi_additive_churn",
+        ("net_revenue_retention", "subscription_churn_rate"),
+        ("metric_time.month",),
+        start="2025-07-01",
+        end="2026-06-30",
+        exact_round_trip=False,  # the shift's INTERVAL 1 MONTH, read back as INTERVAL '1' MONTH
+    ),
+    Case(
         "semi_additive_with_entity_filter",
         ("mrr",),
         ("metric_time.week",),
