@@ -678,6 +678,9 @@ class _Builder:
             )
             .group_by(*(column(k, "per_period") for k in keys), moved.copy(), copy=False)
         )
+        # The last period with rows. The period edges hold the same periods, in a few rows:
+        # MariaDB reads them instead (``observed_from_edges``). The alternative is outside the
+        # tree ``_with`` renames, so it is named as ``_with`` names the edges.
         periods = _table("per_period")
         if "period_edges" in ctes:
             edges = exp.Table(this=ident(f"{self.name}__period_edges"))

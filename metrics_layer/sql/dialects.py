@@ -560,9 +560,9 @@ def observed_from_edges(node: exp.Expr) -> exp.Expr:
     """A semi-additive churn metric's last observed period (``graph/entity_metrics.py``) read
     from the period edges, which hold the same periods in a few rows, instead of the values
     per entity and period: MariaDB computes a CTE again for every read, and the second read of
-    the values took a third of net revenue retention by month (1M events: 290 ms against 215 ms).
+    the values took a third of net revenue retention by month (1M events: 297 ms against 214 ms).
     SQLite reads the values once, and the edges read twice change its plan for the worse
-    (220 ms against 310 ms), so every other engine keeps the first form.
+    (220 ms against 313 ms), so every other engine keeps the first form.
     """
     edges = node.meta.get(EDGE_PERIODS)
     return node if edges is None else edges.taken()
