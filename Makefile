@@ -18,7 +18,7 @@ help:
 	@echo "bench-time rolling and cumulative KPIs on 10M events on DuckDB against hand-written SQL"
 	@echo "bench-product  conversion, retention and churn KPIs on 10M events on DuckDB against hand-written SQL"
 	@echo "bench-kpis every shipped KPI by month, week and day against hand-written SQL on DuckDB (10M), PostgreSQL, SQLite, MariaDB (1M)"
-	@echo "bench-kpis-more  the same on ClickHouse (chdb, 1M) and Spark (local, 1M, 3 warm runs; 10-15 min); keeps the other engines' numbers"
+	@echo "bench-kpis-more  the same on ClickHouse (chdb, 1M) and Spark (local, 1M, at least 8 warm runs; about 15 min); keeps the other engines' numbers"
 	@echo "bench-window-forms  distinct counts over windows joined or counted by changes, per engine, against hand-written SQL (prints only)"
 	@echo "bench-check  check and check --base on a generated 1,000-metric project (fresh interpreter, 5 runs)"
 	@echo "bench-compile  uncached compile against the rendering floor (sqlglot writing the same tree); time per metric up to 1,000"
