@@ -5,8 +5,8 @@ careful analyst's, and does it give the same rows?
 ``benchmarks/engines_10m.py`` (the demo with ``--rows`` generated events). By default it runs
 DuckDB at 10M events and PostgreSQL, SQLite and MariaDB at 1M; ClickHouse (embedded chdb, 1M)
 and Spark (a local session, 1M, at least 8 warm runs instead of 5: its per-round ratios
-spread widely, and with 3 each run listed a different set of queries above 1.3x; its run takes
-about 10 minutes) run when named, ``--engines
+spread widely, and with 3 to 6 each run listed a different set of queries above 1.3x; its run
+takes about 10 minutes) run when named, ``--engines
 clickhouse,spark`` (``make bench-kpis-more``). ``--rows`` sets one count for all, ``--runs``
 one number of warm runs for all. Every KPI of ``definitions/`` is asked in three shapes
 (``SHAPES`` in ``benchmarks/hand_sql.py``): by month over 12 whole months, by week over 13
