@@ -680,10 +680,10 @@ class _Builder:
         )
         # The last period with rows. The period edges hold the same periods, in a few rows:
         # MariaDB reads them instead (``observed_from_edges``). The alternative is outside the
-        # tree ``_with`` renames, so it is named as ``_with`` names the edges.
+        # tree ``_with`` renames, so it is given the edges' final name here.
         periods = _table("per_period")
         if "period_edges" in ctes:
-            edges = exp.Table(this=ident(f"{self.name}__period_edges"))
+            edges = exp.Table(this=ident(_cte_name(self.name, "period_edges")))
             periods.meta[EDGE_PERIODS] = Alternative(edges)
         ctes["observed"] = exp.select(
             alias(exp.Max(this=column("period_start")), "last_period"), copy=False
@@ -1035,9 +1035,9 @@ class _Builder:
             {d.name: d for d in dimensions},
             measures,
             f"The rows the {self.located.spec.type} metric '{self.name}' is computed from.",
-            narrow=(f"{self.name}__first_base", time) if narrow else None,
+            narrow=(_cte_name(self.name, "first_base"), time) if narrow else None,
             narrow_base=(
-                (base.source.name, f"{self.name}__base_rows")
+                (base.source.name, _cte_name(self.name, "base_rows"))
                 if base is not None and base.primary and base.keys == 1  # one row per entity
                 else None
             ),
@@ -1268,6 +1268,15 @@ def _value(agg: Agg, value: exp.Expr) -> exp.Expr:
     return exp.Sum(this=value)
 
 
+def _cte_name(prefix: str, name: str) -> str:
+    """The name of a derived source's CTE ``name`` (``_with``): ``prefix__name``.
+
+    >>> _cte_name("nrr", "period_edges")
+    'nrr__period_edges'
+    """
+    return f"{prefix}__{name}"
+
+
 def _with(select: exp.Select, prefix: str, **ctes: exp.Query) -> exp.Select:
     """``select`` with ``ctes``, each named ``prefix__name``: nested in a query's CTE, none is
     named like another metric's (Spark refuses that) or like a table a source reads."""
@@ -1275,7 +1284,7 @@ def _with(select: exp.Select, prefix: str, **ctes: exp.Query) -> exp.Select:
         "with_",
         exp.With(
             expressions=[
-                exp.CTE(this=query, alias=table_alias(f"{prefix}__{name}"))
+                exp.CTE(this=query, alias=table_alias(_cte_name(prefix, name)))
                 for name, query in ctes.items()
             ]
         ),
@@ -1283,7 +1292,7 @@ def _with(select: exp.Select, prefix: str, **ctes: exp.Query) -> exp.Select:
     for table in select.find_all(exp.Table):
         if table.meta.get("entity_cte"):
             table.set("alias", table_alias(table.name))
-            table.set("this", ident(f"{prefix}__{table.name}"))
+            table.set("this", ident(_cte_name(prefix, table.name)))
     return select
 
 
