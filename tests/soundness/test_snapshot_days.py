@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from soundness.literal import LiteralLayer, fetch, literal_rows
+from soundness.literal import LiteralLayer, fetch, literal_rows, only
 
 FIRST = dt.date(2026, 1, 20)
 DAYS = 81
@@ -61,10 +61,15 @@ sources:
       - {{name: mrr, agg: sum, expr: mrr, semi_additive: last}}
       - {{name: opening_mrr, agg: sum, expr: mrr, semi_additive: first}}
       - {{name: payers, agg: count_distinct, expr: subscription_id, semi_additive: last}}
+      - {{name: first_payers, agg: count_distinct, expr: subscription_id, semi_additive: first}}
 metrics:
   - {{name: mrr, type: simple, measure: snapshots.mrr}}
   - {{name: opening_mrr, type: simple, measure: snapshots.opening_mrr}}
   - {{name: payers, type: simple, measure: snapshots.payers, filter: "snapshots.amount > 0"}}
+  - name: first_payers
+    type: simple
+    measure: snapshots.first_payers
+    filter: "snapshots.amount > 0"
   - name: mrr_month_before
     type: derived
     expr: before
@@ -189,3 +194,61 @@ def test_snapshot_values_equal_the_rule(
         start=start, end=end,
     )  # fmt: skip
     assert [(p, m, b) for p, m, _, _, b in got if p in mrr] == shared
+
+
+@pytest.mark.parametrize("engine", only("duckdb", "spark"))
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    rows=rows_drawn,
+    grain=st.sampled_from(["week", "month"]),
+    where=st.sampled_from(sorted(FILTERS, key=str)),
+    bounds=st.tuples(st.integers(0, DAYS - 1), st.integers(0, DAYS - 1)).map(sorted),
+)
+def test_distinct_counts_of_edge_days_per_group(
+    engine: str,
+    rows: list[Row],
+    grain: str,
+    where: str | None,
+    bounds: list[int],
+    literal_layer: LiteralLayer,
+) -> None:
+    """A distinct count beside a sum, by weeks or months and a dimension: on Spark, each
+    bucket's edge day is found first and that day's rows aggregated (``sql/build.py:
+    EDGES_FIRST``); on DuckDB every day is aggregated first. The edge day is the bucket's,
+    over every group and whatever the filters; a group is shown when a row of it passes the
+    query's filter and the filter of one of the metrics asked for."""
+    layer = literal_layer(_definitions(rows), engine)
+    start, end = _day(bounds[0]), _day(bounds[1])
+    passes = FILTERS[where]
+    for metrics, first in ((["mrr", "payers"], False), (["first_payers"], True)):
+        got = fetch(
+            layer,
+            metrics,
+            by=[f"metric_time.{grain}", "snapshots.country"],
+            where=where,
+            start=start,
+            end=end,
+        )
+        want: dict[tuple[dt.date, str | None], list[object]] = {}
+        for country in COUNTRIES:
+
+            def chosen(row: Row, country: str | None = country, paying: bool = first) -> bool:
+                # Alone, a metric with a filter shows the groups with a row passing both.
+                return passes(row) and row[2] == country and (row[3] > 0 or not paying)
+
+            values = [(_payers, 0)] if first else [(_mrr, None), (_payers, 0)]
+            found = [
+                _expected(rows, grain, start, end, chosen, value, first=first)
+                for value, _ in values
+            ]
+            for period in set().union(*found):
+                want[(period, country)] = [
+                    f.get(period, empty) for f, (_, empty) in zip(found, values, strict=True)
+                ]
+        assert {(p, c): [Decimal(str(v)) for v in vs] for p, c, *vs in got} == {
+            key: [Decimal(str(v)) for v in vs] for key, vs in want.items()
+        }, metrics
