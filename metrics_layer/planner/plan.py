@@ -154,6 +154,10 @@ class Daily:
     # The per-day step of another scan this one reads (an offset input of the same measures
     # and filters): one read of the source for both, over both ranges.
     shared: str | None = None
+    # Each aggregate of the scan's ``columns`` with its metric's own filter alone, without the
+    # query's filters (which ``kept`` holds): for a form that tests ``kept`` in its WHERE
+    # (``sql/build.py: _edges_first_ctes``).
+    own: tuple[exp.Expr, ...] = ()
 
 
 @dataclass(frozen=True)

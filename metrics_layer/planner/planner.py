@@ -880,6 +880,12 @@ class Planner:
             )
             for alias, leaf in scan.leaves
         )
+        own = tuple(
+            self.aggregate(
+                leaf.measure, filters[leaf.condition].take() if leaf.condition in filters else None
+            )
+            for _, leaf in scan.leaves
+        )
         kept = conjunction(*conditions, _any_filter(scan, filters))
         source = self.graph.sources[scan.source]
         # An offset moves each day, not each row: the rows read are those of the range moved
@@ -901,7 +907,7 @@ class Planner:
             periods=Periods(day.copy(), tuple(times.items()), day_range),
             keep=scan.keep,
             offset=offset,
-            daily=Daily(self.bucket(time_expr, Grain.DAY), inner, kept),
+            daily=Daily(self.bucket(time_expr, Grain.DAY), inner, kept, own=own),
         )
         # A join that only the filters looked up read goes.
         return unread_joins_dropped(aggregation) if looked_up else aggregation

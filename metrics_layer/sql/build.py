@@ -16,6 +16,7 @@ from typing import assert_never
 from sqlglot import exp
 
 from metrics_layer.graph.entity_metrics import narrowed, prune, rows_narrowed
+from metrics_layer.planner.conditions import conjunction
 from metrics_layer.planner.plan import (
     PER_PERIOD,
     SNAPSHOT_DAY,
@@ -477,8 +478,11 @@ def _edges_first_ctes(
 ) -> list[exp.CTE]:
     """A semi-additive scan in two reads of the source: the last (first) snapshot day of each
     time bucket among the rows of the range, whatever the filters (``*_edges``), then the rows
-    of those days aggregated per bucket and inner group (``agg.name``), a group kept when a row
-    passes the filters. The rows of ``_daily_ctes``, which aggregates every day first."""
+    of those days that pass the query's filters and one metric's (``Daily.kept``), aggregated
+    per bucket and inner group (``agg.name``), each aggregate testing its metric's own filter
+    (``Daily.own``). The rows of ``_daily_ctes``, which aggregates every day first: a group
+    shown there has a row passing ``kept`` on the edge day, and the rows left out here count
+    in no aggregate there."""
     assert agg.periods is not None
     assert agg.keep is not None
     edge = LAST if agg.keep is SemiAdditive.LAST else FIRST
@@ -508,22 +512,28 @@ def _edges_first_ctes(
     _join(rows, exp.Table(this=ident(edges)), on_edge, kind="INNER")
     for join in agg.joins:
         _join(rows, relations.use(join.relation, join.alias), take(join.on), side="LEFT")
-    if agg.where is not None:
-        rows.set("where", exp.Where(this=take(agg.where)))
+    # The rows that pass the query's filters and one metric's: the groups shown, each
+    # aggregate then testing its own filter alone.
+    calls = [take(c.call) for c in agg.columns]
+    if daily.kept is not None:
+        assert len(daily.own) == len(calls)
+        calls = [take(call) for call in daily.own]
+    where = conjunction(
+        None if agg.where is None else take(agg.where),
+        None if daily.kept is None else take(daily.kept),
+    )
+    if where is not None:
+        rows.set("where", exp.Where(this=where))
     inner, bucketed = dict(daily.inner), dict(buckets)
     group_by: list[exp.Expr] = []
     for name, _ in agg.groups:
         key = column(name, edges) if name in bucketed else take(inner[name])
         group_by.append(key.copy())
         rows.append("expressions", alias(key, name))
-    for c in agg.columns:
-        rows.append("expressions", alias(take(c.call), c.alias))
+    for c, aggregate in zip(agg.columns, calls, strict=True):
+        rows.append("expressions", alias(aggregate, c.alias))
     if group_by:
         rows.set("group", exp.Group(expressions=group_by))
-    if daily.kept is not None:
-        counted = exp.Case(ifs=[exp.If(this=take(daily.kept), true=exp.Literal.number(1))])
-        any_kept = exp.GT(this=exp.Count(this=counted), expression=exp.Literal.number(0))
-        rows.set("having", exp.Having(this=any_kept))
     return [
         exp.CTE(this=found, alias=table_alias(edges)),
         exp.CTE(this=rows, alias=table_alias(agg.name)),

@@ -1,0 +1,81 @@
+WITH subscription_snapshots_last_snapshot_days AS (
+  SELECT
+    users.plan AS user__plan,
+    DATE(subscription_snapshots.snapshot_date) AS snapshot_day,
+    SUM(
+      CASE
+        WHEN subscription_snapshots.user_id IN (
+          SELECT
+            users_keys.user_id
+          FROM users AS users_keys
+          WHERE
+            users_keys.country = 'DE'
+        )
+        THEN subscription_snapshots.mrr
+      END
+    ) AS mrr,
+    COUNT(
+      DISTINCT CASE
+        WHEN subscription_snapshots.user_id IN (
+          SELECT
+            users_keys.user_id
+          FROM users AS users_keys
+          WHERE
+            users_keys.country = 'DE'
+        )
+        THEN subscription_snapshots.user_id
+      END
+    ) AS paying_customers,
+    COUNT(
+      CASE
+        WHEN subscription_snapshots.user_id IN (
+          SELECT
+            users_keys.user_id
+          FROM users AS users_keys
+          WHERE
+            users_keys.country = 'DE'
+        )
+        THEN 1
+      END
+    ) AS kept_rows
+  FROM subscription_snapshots AS subscription_snapshots
+  LEFT JOIN users AS users
+    ON subscription_snapshots.user_id = users.user_id
+  WHERE
+    subscription_snapshots.snapshot_date >= DATE('2026-01-05', '-1 day')
+    AND subscription_snapshots.snapshot_date < DATE('2026-03-29', '+2 days')
+    AND DATE(subscription_snapshots.snapshot_date) BETWEEN DATE('2026-01-05') AND DATE('2026-03-29')
+  GROUP BY
+    users.plan,
+    DATE(subscription_snapshots.snapshot_date)
+), subscription_snapshots_last_snapshot_periods AS (
+  SELECT
+    DATE(subscription_snapshots_last_snapshot_days.snapshot_day, '-6 days', 'weekday 1') AS metric_time__week,
+    subscription_snapshots_last_snapshot_days.user__plan AS user__plan,
+    subscription_snapshots_last_snapshot_days.mrr,
+    subscription_snapshots_last_snapshot_days.paying_customers,
+    subscription_snapshots_last_snapshot_days.snapshot_day,
+    subscription_snapshots_last_snapshot_days.kept_rows,
+    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) OVER (
+      PARTITION BY DATE(subscription_snapshots_last_snapshot_days.snapshot_day, '-6 days', 'weekday 1')
+    ) AS last_period
+  FROM subscription_snapshots_last_snapshot_days
+), subscription_snapshots_last_snapshot AS (
+  SELECT
+    subscription_snapshots_last_snapshot_periods.metric_time__week,
+    subscription_snapshots_last_snapshot_periods.user__plan,
+    subscription_snapshots_last_snapshot_periods.mrr,
+    subscription_snapshots_last_snapshot_periods.paying_customers
+  FROM subscription_snapshots_last_snapshot_periods
+  WHERE
+    subscription_snapshots_last_snapshot_periods.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
+    AND subscription_snapshots_last_snapshot_periods.kept_rows > 0
+)
+SELECT
+  subscription_snapshots_last_snapshot.metric_time__week AS metric_time__week,
+  subscription_snapshots_last_snapshot.user__plan AS user__plan,
+  CAST(subscription_snapshots_last_snapshot.mrr AS REAL) / NULLIF(COALESCE(subscription_snapshots_last_snapshot.paying_customers, 0), 0) AS arpu
+FROM subscription_snapshots_last_snapshot
+ORDER BY
+  metric_time__week NULLS LAST,
+  user__plan NULLS LAST
