@@ -514,9 +514,10 @@ def _edges_first_ctes(
         _join(rows, relations.use(join.relation, join.alias), take(join.on), side="LEFT")
     # The rows that pass the query's filters and one metric's: the groups shown, each
     # aggregate then testing its own filter alone.
-    calls = [take(c.call) for c in agg.columns]
-    if daily.kept is not None:
-        assert len(daily.own) == len(calls)
+    if daily.kept is None:
+        calls = [take(c.call) for c in agg.columns]
+    else:
+        assert len(daily.own) == len(agg.columns)
         calls = [take(call) for call in daily.own]
     where = conjunction(
         None if agg.where is None else take(agg.where),
