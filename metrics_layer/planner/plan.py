@@ -155,8 +155,8 @@ class Daily:
     # and filters): one read of the source for both, over both ranges.
     shared: str | None = None
     # Each aggregate of the scan's ``columns`` with its metric's own filter alone, without the
-    # query's filters (which ``kept`` holds): for a form that tests ``kept`` in its WHERE
-    # (``sql/build.py: _edges_first_ctes``).
+    # query's filters (which ``kept`` holds; empty when ``kept`` is None): for a form that
+    # tests ``kept`` in its WHERE (``sql/build.py: _edges_first_ctes``).
     own: tuple[exp.Expr, ...] = ()
 
 

@@ -880,13 +880,15 @@ class Planner:
             )
             for alias, leaf in scan.leaves
         )
-        own = tuple(
-            self.aggregate(
-                leaf.measure, filters[leaf.condition].take() if leaf.condition in filters else None
-            )
-            for _, leaf in scan.leaves
-        )
         kept = conjunction(*conditions, _any_filter(scan, filters))
+        own: tuple[exp.Expr, ...] = ()
+        if kept is not None:  # the aggregates without the query's filters (``Daily.own``)
+            own = tuple(
+                self.aggregate(leaf.measure, filters[leaf.condition].take())
+                if leaf.condition in filters
+                else self.aggregate(leaf.measure, None)
+                for _, leaf in scan.leaves
+            )
         source = self.graph.sources[scan.source]
         # An offset moves each day, not each row: the rows read are those of the range moved
         # back (a few days to spare), and the days whose move lands in the range are kept.
