@@ -196,7 +196,7 @@ def test_snapshot_values_equal_the_rule(
     assert [(p, m, b) for p, m, _, _, b in got if p in mrr] == shared
 
 
-@pytest.mark.parametrize("engine", only("duckdb", "spark"))
+@pytest.mark.parametrize("engine", only("duckdb", "sqlite", "spark"))
 @settings(
     max_examples=6,
     deadline=None,
@@ -216,9 +216,9 @@ def test_distinct_counts_of_edge_days_per_group(
     bounds: list[int],
     literal_layer: LiteralLayer,
 ) -> None:
-    """A distinct count beside a sum, by weeks or months and a dimension: on Spark, each
-    bucket's edge day is found first and that day's rows aggregated (``sql/build.py:
-    EDGES_FIRST``); on DuckDB every day is aggregated first. The edge day is the bucket's,
+    """A distinct count beside a sum, by weeks or months and a dimension: on DuckDB and Spark,
+    each bucket's edge day is found first and that day's rows aggregated (``sql/build.py:
+    EDGES_FIRST``); on SQLite every day is aggregated first. The edge day is the bucket's,
     over every group and whatever the filters; a group is shown when a row of it passes the
     query's filter and the filter of one of the metrics asked for."""
     layer = literal_layer(_definitions(rows), engine)

@@ -228,8 +228,8 @@ CASES: tuple[Case, ...] = (
         end="2026-03-29",
     ),
     Case(
-        # a distinct count beside a sum, by week and a dimension, with a filter: Spark finds
-        # each week's last day first and tests the filter in the WHERE (sql/build.py:
+        # a distinct count beside a sum, by week and a dimension, with a filter: DuckDB and
+        # Spark find each week's last day first and test the filter in the WHERE (sql/build.py:
         # EDGES_FIRST); the others aggregate every day with the filter in each aggregate
         "semi_additive_distinct_count_by_group",
         ("arpu",),

@@ -87,29 +87,22 @@ WITH users_agg AS (
   FROM subscriptions AS subscriptions
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(subscriptions.started_at AS DATE)) AS DATE)
-), subscription_snapshots_last_snapshot_days AS (
+), subscription_snapshots_last_snapshot_edges AS (
   SELECT
-    CAST(subscription_snapshots.snapshot_date AS DATE) AS snapshot_day,
-    COUNT(DISTINCT subscription_snapshots.user_id) AS paying_customers
+    CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots.snapshot_date AS DATE)) AS DATE) AS metric_time__month,
+    MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period
   FROM subscription_snapshots AS subscription_snapshots
   GROUP BY
-    CAST(subscription_snapshots.snapshot_date AS DATE)
-), subscription_snapshots_last_snapshot_periods AS (
-  SELECT
-    CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)) AS DATE) AS metric_time__month,
-    subscription_snapshots_last_snapshot_days.paying_customers,
-    subscription_snapshots_last_snapshot_days.snapshot_day,
-    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) OVER (
-      PARTITION BY CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)) AS DATE)
-    ) AS last_period
-  FROM subscription_snapshots_last_snapshot_days
+    CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots.snapshot_date AS DATE)) AS DATE)
 ), subscription_snapshots_last_snapshot AS (
   SELECT
-    subscription_snapshots_last_snapshot_periods.metric_time__month,
-    subscription_snapshots_last_snapshot_periods.paying_customers
-  FROM subscription_snapshots_last_snapshot_periods
-  WHERE
-    subscription_snapshots_last_snapshot_periods.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
+    subscription_snapshots_last_snapshot_edges.metric_time__month AS metric_time__month,
+    COUNT(DISTINCT subscription_snapshots.user_id) AS paying_customers
+  FROM subscription_snapshots AS subscription_snapshots
+  INNER JOIN subscription_snapshots_last_snapshot_edges
+    ON CAST(subscription_snapshots.snapshot_date AS DATE) = subscription_snapshots_last_snapshot_edges.last_period
+  GROUP BY
+    subscription_snapshots_last_snapshot_edges.metric_time__month
 ), grain_keys AS (
   SELECT
     users_agg.metric_time__month

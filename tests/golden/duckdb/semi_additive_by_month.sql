@@ -1,29 +1,20 @@
-WITH subscription_snapshots_last_snapshot_days AS (
+WITH subscription_snapshots_last_snapshot_edges AS (
   SELECT
-    CAST(subscription_snapshots.snapshot_date AS DATE) AS snapshot_day,
+    CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots.snapshot_date AS DATE)) AS DATE) AS metric_time__month,
+    MAX(CAST(subscription_snapshots.snapshot_date AS DATE)) AS last_period
+  FROM subscription_snapshots AS subscription_snapshots
+  GROUP BY
+    CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots.snapshot_date AS DATE)) AS DATE)
+), subscription_snapshots_last_snapshot AS (
+  SELECT
+    subscription_snapshots_last_snapshot_edges.metric_time__month AS metric_time__month,
     SUM(subscription_snapshots.mrr) AS mrr,
     COUNT(DISTINCT subscription_snapshots.user_id) AS paying_customers
   FROM subscription_snapshots AS subscription_snapshots
+  INNER JOIN subscription_snapshots_last_snapshot_edges
+    ON CAST(subscription_snapshots.snapshot_date AS DATE) = subscription_snapshots_last_snapshot_edges.last_period
   GROUP BY
-    CAST(subscription_snapshots.snapshot_date AS DATE)
-), subscription_snapshots_last_snapshot_periods AS (
-  SELECT
-    CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)) AS DATE) AS metric_time__month,
-    subscription_snapshots_last_snapshot_days.mrr,
-    subscription_snapshots_last_snapshot_days.paying_customers,
-    subscription_snapshots_last_snapshot_days.snapshot_day,
-    MAX(subscription_snapshots_last_snapshot_days.snapshot_day) OVER (
-      PARTITION BY CAST(DATE_TRUNC('MONTH', CAST(subscription_snapshots_last_snapshot_days.snapshot_day AS DATE)) AS DATE)
-    ) AS last_period
-  FROM subscription_snapshots_last_snapshot_days
-), subscription_snapshots_last_snapshot AS (
-  SELECT
-    subscription_snapshots_last_snapshot_periods.metric_time__month,
-    subscription_snapshots_last_snapshot_periods.mrr,
-    subscription_snapshots_last_snapshot_periods.paying_customers
-  FROM subscription_snapshots_last_snapshot_periods
-  WHERE
-    subscription_snapshots_last_snapshot_periods.snapshot_day = subscription_snapshots_last_snapshot_periods.last_period
+    subscription_snapshots_last_snapshot_edges.metric_time__month
 )
 SELECT
   subscription_snapshots_last_snapshot.metric_time__month AS metric_time__month,
