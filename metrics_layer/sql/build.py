@@ -32,7 +32,15 @@ from metrics_layer.planner.plan import (
 )
 from metrics_layer.spec.models import Grain, Rollup, SemiAdditive
 from metrics_layer.sql.calendar import has_marker, in_calendar, join_calendar
-from metrics_layer.sql.names import alias, cast, column, date_literal, ident, table_alias
+from metrics_layer.sql.names import (
+    alias,
+    cast,
+    cast_operand,
+    column,
+    date_literal,
+    ident,
+    table_alias,
+)
 from metrics_layer.sql.nodes import NodesByKind, by_kind, nodes_of
 from metrics_layer.sql.spine import (
     DIGITS,
@@ -447,7 +455,7 @@ def _edges_first(agg: Aggregation, shared_days: set[str | None]) -> bool:
         return False
     if f"{agg.name}_days" in shared_days or periods.time_range is not None:
         return False
-    if any(_is_snapshot_day(_uncast(e)) for _, e in periods.partition):
+    if any(_is_snapshot_day(e) for _, e in periods.partition):
         return False
     return any(_counts_distinct(c.call) for c in agg.columns)
 
@@ -457,20 +465,11 @@ def _counts_distinct(call: exp.Expr) -> bool:
     return isinstance(call, exp.Count) and isinstance(call.this, exp.Distinct)
 
 
-def _reads_joined(condition: exp.Expr, agg: Aggregation) -> bool:
-    """Whether ``condition`` reads a column of a table ``agg`` joins."""
-    joined = {join.alias for join in agg.joins}
-    return any(c.table in joined for c in nodes_of(condition) if isinstance(c, exp.Column))
-
-
 def _is_snapshot_day(node: exp.Expr) -> bool:
-    return isinstance(node, exp.Column) and node.name == SNAPSHOT_DAY
-
-
-def _uncast(node: exp.Expr) -> exp.Expr:
-    """``x`` of ``CAST(x AS DATE)``, else ``node``."""
-    day = isinstance(node, exp.Cast) and node.to.this is exp.DataType.Type.DATE
-    return node.this if day else node
+    """Whether ``node`` is the per-day step's day, or that day cast to a DATE."""
+    day = cast_operand(node, exp.DataType.Type.DATE)
+    day = node if day is None else day
+    return isinstance(day, exp.Column) and day.name == SNAPSHOT_DAY
 
 
 def _edges_first_ctes(
@@ -490,20 +489,16 @@ def _edges_first_ctes(
 
     def over_rows(expression: exp.Expr) -> exp.Expr:
         """A time bucket of the per-day step's day as one of each row's day."""
-        return expression.transform(
-            lambda n: daily.day.copy() if _is_snapshot_day(_uncast(n)) else n
-        )
+        return expression.transform(lambda n: daily.day.copy() if _is_snapshot_day(n) else n)
 
     buckets = [(a, over_rows(e)) for a, e in agg.periods.partition]
     call = exp.Max(this=daily.day.copy()) if edge == LAST else exp.Min(this=daily.day.copy())
     found = _select(
         [*(alias(e, a) for a, e in buckets), alias(call, edge)], _scanned(agg, relations)
     )
+    # The range reads the source's own time, and every join is many-to-one (it keeps the
+    # source's rows as they are: ``planner/joins.py``), so the edge days need no join.
     if agg.where is not None:
-        if _reads_joined(agg.where, agg):
-            for join in agg.joins:
-                joined = relations.use(join.relation, join.alias)
-                _join(found, joined, join.on.copy(), side="LEFT")
         found.set("where", exp.Where(this=agg.where.copy()))
     if buckets:
         found.set("group", exp.Group(expressions=[e.copy() for _, e in buckets]))

@@ -30,7 +30,7 @@ from metrics_layer.sql.clickhouse import (
     clickhouse_unread_columns,
     clickhouse_utf8,
 )
-from metrics_layer.sql.names import cast, column, table_alias
+from metrics_layer.sql.names import cast, cast_operand, column, table_alias
 from metrics_layer.sql.nodes import (
     CORRELATED,
     EDGE_PERIODS,
@@ -500,15 +500,13 @@ def _text_tests(condition: exp.Expr) -> list[exp.Expr]:
 
 def _day_of_column(node: exp.Expr) -> exp.Column | None:
     """``t`` of ``CAST(t AS DATE)``, a column; None otherwise."""
-    day = isinstance(node, exp.Cast) and node.to.this is exp.DataType.Type.DATE
-    return node.this.copy() if day and isinstance(node.this, exp.Column) else None
+    day = cast_operand(node, exp.DataType.Type.DATE)
+    return day.copy() if isinstance(day, exp.Column) else None
 
 
 def _date_literal(node: exp.Expr | None) -> exp.Literal | None:
     """The literal of ``CAST('YYYY-MM-DD' AS DATE)``; None otherwise."""
-    if not (isinstance(node, exp.Cast) and node.to.this is exp.DataType.Type.DATE):
-        return None
-    literal = node.this
+    literal = cast_operand(node, exp.DataType.Type.DATE)
     if not (isinstance(literal, exp.Literal) and literal.is_string):
         return None
     try:

@@ -73,9 +73,23 @@ def cast(expression: exp.Expr, kind: DType) -> exp.Expr:
     >>> cast(cast(exp.column("t"), exp.DataType.Type.DATE), exp.DataType.Type.DATE).sql()
     'CAST(t AS DATE)'
     """
-    if isinstance(expression, exp.Cast) and expression.to.this is kind:
+    if cast_operand(expression, kind) is not None:
         return expression
     return exp.Cast(this=expression, to=exp.DataType(this=kind))
+
+
+def cast_operand(expression: exp.Expr | None, kind: DType) -> exp.Expr | None:
+    """``x`` of ``CAST(x AS kind)``; None for anything else.
+
+    >>> cast_operand(cast(exp.column("t"), exp.DataType.Type.DATE), exp.DataType.Type.DATE).sql()
+    't'
+    >>> cast_operand(exp.column("t"), exp.DataType.Type.DATE) is None
+    True
+    """
+    if isinstance(expression, exp.Cast) and expression.to.this is kind:
+        operand: exp.Expr = expression.this
+        return operand
+    return None
 
 
 def date_literal(day: dt.date) -> exp.Expr:
