@@ -153,15 +153,18 @@ def _load_duckdb(parquet: Path, rows: int) -> tuple[str, str | None, float | Non
 
 def _load_postgres(parquet: Path, rows: int) -> tuple[str, str | None, float | None]:
     """COPY each Parquet file into schema metrics_layer_bench, once per data layout; the
-    tables and indexes are the demo loader's own (``demo_tables``)."""
+    tables and indexes are the demo loader's own (``demo_tables``), and the statistics on
+    time buckets are those ``SemanticLayer.statistics`` lists, created as a database owner
+    would after loading (docs/queries.md#row-estimates-on-postgresql)."""
     import duckdb
     import psycopg
     from psycopg import sql
     from sqlglot import exp
 
+    import metrics_layer
     from metrics_layer.demo.load import demo_tables
 
-    stamp = f"{LAYOUT}:{rows}"
+    stamp = f"{LAYOUT}:{rows}:statistics"
     schema = exp.Table(db=exp.to_identifier(BENCH_SCHEMA))
     with psycopg.connect(POSTGRES.replace("+psycopg", "", 1)) as connection:
         found = connection.execute(
@@ -204,6 +207,9 @@ def _load_postgres(parquet: Path, rows: int) -> tuple[str, str | None, float | N
         connection.commit()
         connection.autocommit = True
         connection.execute("VACUUM ANALYZE")
+        layer = metrics_layer.load(project(), target="bench_postgres")
+        for statement in layer.statistics("postgres"):
+            connection.execute(statement)
     return POSTGRES, "bench_postgres", time.perf_counter() - started
 
 

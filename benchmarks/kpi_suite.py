@@ -677,7 +677,9 @@ def _estimates(outcomes: Sequence[Outcome]) -> list[str]:
         "query and of the hand-written one: the worst ratio between a plan node's estimated "
         f"and actual rows (per loop, each at least 1). Target: within 10x; {len(off)} of "
         f"{len(outcomes)} generated queries are not, {len(worse)} of them further off than "
-        "the hand-written query.",
+        "the hand-written query. The tables have the statistics on time buckets that "
+        "`SemanticLayer.statistics` lists (created by the loader, as a database owner would; "
+        "docs/queries.md, row estimates on PostgreSQL).",
         "",
         "| KPI | shape | worst estimate ratio | node | hand-written | node |",
         "|---|---|---:|---|---:|---|",

@@ -29,6 +29,7 @@ from metrics_layer.errors import (
     Level,
     MetricsLayerError,
     QueryError,
+    UserError,
 )
 
 if TYPE_CHECKING:
@@ -580,6 +581,48 @@ class SemanticLayer:
         from metrics_layer.digest import build
 
         return build(self, metrics, by=by, today=today, movers=movers)
+
+    @_boundary
+    def statistics(self, dialect: str | None = None) -> tuple[str, ...]:
+        """PostgreSQL statements for whoever runs the database: ``CREATE STATISTICS`` on each
+        time bucket (day to year) the layer's SQL groups a table's rows by, then ``ANALYZE``
+        of those tables, so that PostgreSQL estimates the groups of a query (and plans the
+        rest of it) from the bucket's own distinct count instead of the column's. The layer
+        runs none of them (docs/queries.md#row-estimates-on-postgresql)."""
+        from metrics_layer.planner.query import checked_name
+        from metrics_layer.sql.build import built
+        from metrics_layer.sql.dialects import dialect_name, prepared
+        from metrics_layer.sql.statistics import GRAINS, Statistic, grouped, statements
+
+        chosen = self.dialect if dialect is None or dialect == "" else dialect
+        name = dialect_name(checked_name(chosen, "dialect"))
+        if name != "postgres":
+            raise QueryError(
+                f"statistics on expressions are PostgreSQL's (version 14 and later), not "
+                f"{name}'s; ask for the postgres dialect (--dialect postgres) for a PostgreSQL "
+                "database",
+                field="dialect",
+            )
+        found: list[Statistic] = []
+        done = set()  # a dimension's buckets are the same whatever the metric (not metric_time)
+        for metric in self.metrics:
+            if metric.name in self.broken:
+                continue
+            for dimension in self.describe(metric.name)["dimensions"]:
+                grains = [g for g in GRAINS if g in (dimension.get("grains") or ())]
+                for grain in grains if dimension["type"] == "time" else ():
+                    by = f"{dimension['name']}.{grain}"
+                    if by in done:
+                        continue
+                    try:  # the tree PostgreSQL's generator would write out
+                        query = built(self.query([metric.name], by=[by]).plan, dialect=name)
+                        tree = prepared(query.tree, name, query.nodes)
+                    except UserError:  # a grain the metric refuses (churn: months only)
+                        continue
+                    found.extend(grouped(tree))
+                    if dimension["name"] != "metric_time":
+                        done.add(by)
+        return tuple(statements(found))
 
     def _refuse_broken(self, names: Sequence[str]) -> None:
         """A QueryError naming the first broken metric of ``names`` (a kept version ``m@N``

@@ -132,7 +132,31 @@ def command_lines(page: str) -> Iterator[tuple[str, int, str]]:
                 yield page, line + offset, command
 
 
-COMMANDS = [c for page in ("quickstart.md", "cli.md", "calendars.md") for c in command_lines(page)]
+COMMAND_PAGES = ("quickstart.md", "cli.md", "calendars.md", "queries.md")
+COMMANDS = [c for page in COMMAND_PAGES for c in command_lines(page)]
+ELIDED = re.compile(r"^\s*\.\.\. \(.*\)$")
+
+
+def shown_output(page: str, line: int) -> list[str]:
+    """The lines under the console command at ``line`` of ``page`` (none for a bash line)."""
+    return next((out for at, _, out in console_examples(page) if at == line), [])
+
+
+def same_lines(printed: list[str], shown: list[str]) -> bool:
+    """``printed`` is what ``shown`` shows: equal line by line (trailing spaces aside), where
+    a shown line ``... (N more)`` (any text in the brackets) stands for one or more lines.
+
+    >>> same_lines(["a", "b", "c", "d"], ["a", "... (2 more)", "d"]), same_lines(["a"], ["b"])
+    (True, False)
+    """
+    printed = [p.rstrip() for p in printed]
+    shown = [s.rstrip() for s in shown]
+    if not shown:
+        return not printed
+    if ELIDED.match(shown[0]):
+        rest = shown[1:]
+        return any(same_lines(printed[k:], rest) for k in range(1, len(printed) + 1))
+    return bool(printed) and printed[0] == shown[0] and same_lines(printed[1:], shown[1:])
 
 
 def test_commands_are_found() -> None:
@@ -163,6 +187,14 @@ def test_commands_run(
     output = capsys.readouterr()
     wanted = int(expected.group(1)) if expected else 0
     assert code == wanted, f"{page}:{line}: {command}\n{output.out}\n{output.err}"
+    # The lines shown under it, if any: what it printed to stdout, or to stderr and then
+    # stdout (a message before the output, an error), the home folder written as ~.
+    shown = shown_output(page, line)
+    home = str(Path.home())
+    out, err = (text.replace(home, "~").rstrip("\n").splitlines() for text in output)
+    assert not shown or same_lines(out, shown) or same_lines(err + out, shown), (
+        f"{page}:{line}: {command}\n" + "\n".join(err + out)
+    )
 
 
 def test_security_page_lists_every_allowed_function_and_type() -> None:
@@ -250,6 +282,7 @@ def section(page: str, heading: str | None) -> range:
 PYTHON_OUTPUTS = [
     ("time-dimensions.md", None),
     ("python.md", "## The catalogue as data"),
+    ("python.md", "## Queries"),
     ("python.md", "## Pinned versions"),
     ("notebooks.md", None),
 ]

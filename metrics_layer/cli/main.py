@@ -149,6 +149,15 @@ def _parser() -> argparse.ArgumentParser:
         help="sqlglot dialect, e.g. duckdb, postgres, snowflake, bigquery",
     )
 
+    statistics = sub.add_parser(
+        "statistics",
+        help="print PostgreSQL CREATE STATISTICS for the time buckets the SQL groups tables by",
+    )
+    with_project(statistics)
+    statistics.add_argument(
+        "--dialect", "-d", default=None, help="postgres (default: the project's engine)"
+    )
+
     listing = sub.add_parser("list", help="list the metrics")
     with_project(listing)
     listing.add_argument(
@@ -599,6 +608,18 @@ def _cmd_query(args: argparse.Namespace) -> int:
 def _cmd_compile(args: argparse.Namespace) -> int:
     layer = _layer(args)
     print(_query(args, layer).sql(args.dialect))
+    return 0
+
+
+def _cmd_statistics(args: argparse.Namespace) -> int:
+    layer = _layer(args)
+    found = layer.statistics(args.dialect)
+    print(
+        "-- Statistics on the time buckets metrics_layer's SQL groups these tables by, for\n"
+        "-- PostgreSQL 14 and later; the ANALYZE lines compute them. metrics_layer runs none\n"
+        "-- of these: run them as the tables' owner (docs/queries.md, row estimates)."
+    )
+    print("\n".join(found) if found else "-- (no time bucket is grouped from a table)")
     return 0
 
 
@@ -1123,6 +1144,7 @@ _HANDLERS = {
     "demo": _cmd_demo,
     "check": _cmd_check,
     "lock": _cmd_lock,
+    "statistics": _cmd_statistics,
 }
 
 
