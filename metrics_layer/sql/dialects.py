@@ -64,6 +64,7 @@ from metrics_layer.sql.sqlite import (
     sqlite_one_date_call,
     sqlite_range_joined_first,
     sqlite_truncate,
+    sqlite_whole_days,
 )
 
 __all__ = [
@@ -747,6 +748,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         acts_on(exp.Cast)(sqlite_decimal_cast),
         sqlite_truncate,
         sqlite_calendar_months,
+        acts_on(exp.DateAdd, exp.DateSub)(sqlite_whole_days),
         acts_on(exp.Anonymous, exp.Cast, exp.Date)(sqlite_one_date_call),
         sqlite_inner_join_order,
         starts_with_prefix,

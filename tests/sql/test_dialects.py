@@ -23,7 +23,7 @@ import metrics_layer as ml
 from metrics_layer.errors import UnsupportedError
 from metrics_layer.sql.dialects import sqlite_text_date_range
 from metrics_layer.sql.spine import days_select, digits_cte, sqlite_day_spine
-from metrics_layer.sql.sqlite import sqlite_one_date_call
+from metrics_layer.sql.sqlite import sqlite_one_date_call, sqlite_whole_days
 
 from .engines import EXPECTED_WEEKS, as_dates, visits_table_sql, week_probe_files
 from .test_golden import CASES, DIALECTS, Case
@@ -301,6 +301,8 @@ _MODIFIER_LISTS = [
     ("-12 months",),
     ("start of month", "+2 months", "-1 day"),
     ("+7 days",),
+    ("-28 days",),
+    ("-6 days", "weekday 1", "+7 days", "-1 days"),
 ]
 
 
@@ -327,6 +329,37 @@ def test_sqlite_one_date_call_gives_the_nested_calls_day(
         want = connection.execute(f"SELECT {nested}", (text,)).fetchone()
         got = connection.execute(f"SELECT {merged.sql('sqlite')}", (text,)).fetchone()
     assert merged.sql("sqlite").count("DATE(") == 1
+    assert got == want != (None,)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    moment=st.datetimes(min_value=dt.datetime(1999, 12, 1), max_value=dt.datetime(2031, 1, 31)),
+    offset_minutes=st.sampled_from([None, 0, -600, -1, 59, 330, 840]),
+    days=st.integers(min_value=-400, max_value=400),
+    subtract=st.booleans(),
+    of_date=st.booleans(),
+)
+def test_sqlite_whole_days_give_sqlglots_day(
+    moment: dt.datetime, offset_minutes: int | None, days: int, subtract: bool, of_date: bool
+) -> None:
+    """``sqlite_whole_days`` then ``sqlite_one_date_call``, on SQLite itself: the day sqlglot's
+    own ``DATE(DATE(t), 'N DAY')`` gives, for a timestamp or its date, with or without a UTC
+    offset, in one call."""
+    text = moment.isoformat(sep=" ")
+    if offset_minutes is not None:
+        sign = "-" if offset_minutes < 0 else "+"
+        text += f"{sign}{abs(offset_minutes) // 60:02d}:{abs(offset_minutes) % 60:02d}"
+    value: exp.Expr = exp.Placeholder()
+    if of_date:
+        value = exp.Cast(this=value, to=exp.DataType(this=exp.DataType.Type.DATE))
+    kind = exp.DateSub if subtract else exp.DateAdd
+    node = kind(this=value, expression=exp.Literal.number(days), unit=exp.var("DAY"))
+    rewritten = node.copy().transform(sqlite_whole_days).transform(sqlite_one_date_call)
+    with sqlite3.connect(":memory:") as connection:
+        want = connection.execute(f"SELECT {node.sql('sqlite')}", (text,)).fetchone()
+        got = connection.execute(f"SELECT {rewritten.sql('sqlite')}", (text,)).fetchone()
+    assert rewritten.sql("sqlite").count("DATE(") == 1
     assert got == want != (None,)
 
 

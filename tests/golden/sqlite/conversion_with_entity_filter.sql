@@ -49,7 +49,7 @@ WITH trial_to_paid_rate_agg_narrowed_source AS (
             conversion_rows.entity_key = first_base.entity_key
             AND conversion_rows.event_at >= first_base.base_at
           )
-          AND DATE(conversion_rows.event_at) <= DATE(DATE(first_base.base_at), '14 DAY')
+          AND DATE(conversion_rows.event_at) <= DATE(first_base.base_at, '+14 days')
       )
       THEN 1
       ELSE 0

@@ -23,14 +23,10 @@ WITH events_per_day AS (
       CAST((JULIANDAY(MIN(
         COALESCE(
           DATE('2026-03-31'),
-          DATE(
-            DATE(DATE(DATE(events_per_day.period_start, '-6 days', 'weekday 1'), '7 DAY'), '-1 DAY')
-          )
+          DATE(events_per_day.period_start, '-6 days', 'weekday 1', '+7 days', '-1 days')
         ),
         COALESCE(
-          DATE(
-            DATE(DATE(DATE(events_per_day.period_start, '-6 days', 'weekday 1'), '7 DAY'), '-1 DAY')
-          ),
+          DATE(events_per_day.period_start, '-6 days', 'weekday 1', '+7 days', '-1 days'),
           DATE('2026-03-31')
         )
       )) - JULIANDAY(MAX(

@@ -67,7 +67,7 @@ WITH retention_d7_agg_narrowed_source AS (
       first_base.entity_key AS entity_key,
       first_base.cohort_at AS cohort_at,
       7 AS period,
-      DATE(DATE(first_base.cohort_period), '7 DAY') AS target
+      DATE(first_base.cohort_period, '+7 days') AS target
     FROM retention_d7__first_base AS first_base
   ), retention_d7__active_periods AS (
     SELECT DISTINCT
@@ -77,7 +77,7 @@ WITH retention_d7_agg_narrowed_source AS (
     CROSS JOIN retention_d7__first_base AS first_base
       ON active_days.entity_key = first_base.entity_key
     WHERE
-      active_days.active_day = DATE(DATE(first_base.cohort_period), '7 DAY')
+      active_days.active_day = DATE(first_base.cohort_period, '+7 days')
   )
   SELECT
     targets.entity_key AS entity_key,
@@ -89,7 +89,7 @@ WITH retention_d7_agg_narrowed_source AS (
     ON active_periods.entity_key = targets.entity_key
     AND active_periods.active_period = targets.target
   WHERE
-    DATE(DATE(targets.target), '1 DAY') <= DATE(DATE(observed.last_day), '1 DAY')
+    DATE(targets.target, '+1 days') <= DATE(observed.last_day, '+1 days')
 ), retention_d7_agg AS (
   SELECT
     DATE(retention_d7.cohort_at, '-6 days', 'weekday 1') AS metric_time__week,

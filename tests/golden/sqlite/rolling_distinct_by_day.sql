@@ -72,7 +72,7 @@ WITH spine_digits AS (
       PARTITION BY events_weekly_active_users.part
       ORDER BY events_weekly_active_users.metric_day NULLS LAST
     ) AS next_day,
-    DATE(DATE(DATE(events_weekly_active_users.metric_day), '7 DAY')) AS expiry_day
+    DATE(events_weekly_active_users.metric_day, '+7 days') AS expiry_day
   FROM events_weekly_active_users
 ), events_weekly_active_users_marks AS (
   SELECT

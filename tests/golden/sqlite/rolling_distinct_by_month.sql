@@ -73,7 +73,7 @@ WITH spine_digits AS (
   FROM events_weekly_active_users_points
   LEFT JOIN events_weekly_active_users
     ON events_weekly_active_users.metric_day <= events_weekly_active_users_points.window_end
-    AND events_weekly_active_users.metric_day > DATE(DATE(DATE(events_weekly_active_users_points.window_end), '-7 DAY'))
+    AND events_weekly_active_users.metric_day > DATE(events_weekly_active_users_points.window_end, '-7 days')
   GROUP BY
     events_weekly_active_users_points.metric_time__month
 ), events_monthly_active_users AS (
@@ -121,7 +121,7 @@ WITH spine_digits AS (
   FROM events_monthly_active_users_points
   LEFT JOIN events_monthly_active_users
     ON events_monthly_active_users.metric_day <= events_monthly_active_users_points.window_end
-    AND events_monthly_active_users.metric_day > DATE(DATE(DATE(events_monthly_active_users_points.window_end), '-28 DAY'))
+    AND events_monthly_active_users.metric_day > DATE(events_monthly_active_users_points.window_end, '-28 days')
   GROUP BY
     events_monthly_active_users_points.metric_time__month
 )

@@ -69,29 +69,29 @@ WITH weekly_cohort_retention_agg_narrowed_source AS (
         WHEN 0
         THEN DATE(first_base.cohort_period)
         WHEN 1
-        THEN DATE(DATE(first_base.cohort_period), '7 DAY')
+        THEN DATE(first_base.cohort_period, '+7 days')
         WHEN 2
-        THEN DATE(DATE(first_base.cohort_period), '14 DAY')
+        THEN DATE(first_base.cohort_period, '+14 days')
         WHEN 3
-        THEN DATE(DATE(first_base.cohort_period), '21 DAY')
+        THEN DATE(first_base.cohort_period, '+21 days')
         WHEN 4
-        THEN DATE(DATE(first_base.cohort_period), '28 DAY')
+        THEN DATE(first_base.cohort_period, '+28 days')
         WHEN 5
-        THEN DATE(DATE(first_base.cohort_period), '35 DAY')
+        THEN DATE(first_base.cohort_period, '+35 days')
         WHEN 6
-        THEN DATE(DATE(first_base.cohort_period), '42 DAY')
+        THEN DATE(first_base.cohort_period, '+42 days')
         WHEN 7
-        THEN DATE(DATE(first_base.cohort_period), '49 DAY')
+        THEN DATE(first_base.cohort_period, '+49 days')
         WHEN 8
-        THEN DATE(DATE(first_base.cohort_period), '56 DAY')
+        THEN DATE(first_base.cohort_period, '+56 days')
         WHEN 9
-        THEN DATE(DATE(first_base.cohort_period), '63 DAY')
+        THEN DATE(first_base.cohort_period, '+63 days')
         WHEN 10
-        THEN DATE(DATE(first_base.cohort_period), '70 DAY')
+        THEN DATE(first_base.cohort_period, '+70 days')
         WHEN 11
-        THEN DATE(DATE(first_base.cohort_period), '77 DAY')
+        THEN DATE(first_base.cohort_period, '+77 days')
         WHEN 12
-        THEN DATE(DATE(first_base.cohort_period), '84 DAY')
+        THEN DATE(first_base.cohort_period, '+84 days')
       END AS target
     FROM weekly_cohort_retention__first_base AS first_base
     CROSS JOIN (
@@ -143,7 +143,7 @@ WITH weekly_cohort_retention_agg_narrowed_source AS (
       ON active_days.entity_key = first_base.entity_key
     WHERE
       active_days.active_day >= DATE(first_base.cohort_period)
-      AND active_days.active_day < DATE(DATE(first_base.cohort_period), '91 DAY')
+      AND active_days.active_day < DATE(first_base.cohort_period, '+91 days')
   )
   SELECT
     targets.cohort_at AS cohort_at,
@@ -155,7 +155,7 @@ WITH weekly_cohort_retention_agg_narrowed_source AS (
     ON active_periods.entity_key = targets.entity_key
     AND active_periods.active_period = targets.target
   WHERE
-    DATE(DATE(targets.target), '7 DAY') <= DATE(DATE(observed.last_day), '1 DAY')
+    DATE(targets.target, '+7 days') <= DATE(observed.last_day, '+1 days')
 ), weekly_cohort_retention_agg AS (
   SELECT
     DATE(weekly_cohort_retention.cohort_at, 'start of month') AS metric_time__month,
