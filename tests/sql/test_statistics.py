@@ -240,3 +240,50 @@ def test_the_cli_page_shows_what_the_command_prints(capsys: pytest.CaptureFixtur
     shown = page.split(command, 1)[1].split("\n```", 1)[0]
     assert main(["statistics", "-p", str(DEFINITIONS), "--dialect", "postgres"]) == 0
     assert capsys.readouterr().out == shown + "\n"
+
+
+ZONED = {
+    "metrics_layer.yml": """
+        project: {name: zoned, time_zone: Europe/Berlin}
+        sources:
+          - name: orders
+            table: orders
+            time: ordered_at
+            dimensions:
+              - {name: ordered_at, type: time, grain: second}
+            measures:
+              - {name: orders, agg: count}
+        metrics:
+          - {name: orders, type: simple, measure: orders.orders, version: 1, owner: tests}
+        """,
+}
+
+
+@pytest.mark.parametrize("column", ["TIMESTAMPTZ", "TIMESTAMP"])
+def test_statistics_of_a_project_time_zone_are_accepted(
+    write_project: Callable[[dict[str, str]], Path], column: str
+) -> None:
+    """A project time zone puts the conversion in every bucket (``AT TIME ZONE``); PostgreSQL
+    takes it in a statistic, for a zoned and a plain timestamp column, and the month's groups
+    are then estimated at the 16 months there are (hourly orders from 2025-01-01 00:30 UTC,
+    11,000 hours: to 2026-04-04 in Berlin)."""
+    layer = ml.load(write_project(ZONED))
+    found = layer.statistics("postgres")
+    assert len(found) == 6  # day to year, then ANALYZE
+    assert all("AT TIME ZONE 'Europe/Berlin'" in s for s in found[:-1])
+    by_month = layer.query(["orders"], by=["metric_time.month"]).sql("postgres")
+    rows = (
+        f"CREATE TEMPORARY TABLE orders AS SELECT n AS id, CAST('2025-01-01 00:30:00+00' AS "
+        f"{column}) + n * INTERVAL '1 hour' AS ordered_at FROM generate_series(0, 10999) AS n"
+    )
+    with rolled_back("PostgreSQL", POSTGRES_URL) as connection:
+        attempt(connection, "SET LOCAL TimeZone = 'UTC'")
+        attempt(connection, rows)
+        attempt(connection, "ANALYZE orders")
+        before = _groups_estimated(connection, by_month)
+        for statement in found:
+            attempt(connection, statement)
+        after = _groups_estimated(connection, by_month)
+    assert before[1] == after[1] == 16
+    assert before[0] > 10 * 16
+    assert 16 / 2 <= after[0] <= 16 * 2
