@@ -266,6 +266,53 @@ def average_as_double(node: exp.Expr) -> exp.Expr:
     return exp.Paren(this=exp.Div(this=total, expression=count))
 
 
+@acts_on(exp.Exists)
+def exists_as_in(node: exp.Expr) -> exp.Expr:
+    """``EXISTS (SELECT ... FROM t WHERE t.k = o.k)``, one table matched on one key of the row
+    outside, as ``COALESCE(o.k IN (SELECT t.k FROM t), FALSE)`` (MariaDB and MySQL).
+
+    In a SELECT list MariaDB runs a correlated EXISTS once per row outside, an index lookup
+    each (``user_payments``' ``ever_paid`` over 1,689 users: 4 ms of a 10 ms query); an IN
+    over a subquery that reads nothing outside it is run once and probed, as a join to the
+    distinct keys is (7 ms, the hand-written query's time). The value is the same for every
+    row: a NULL key matches nothing either way (EXISTS is false, IN is NULL or false), a key
+    with no match is false (IN is NULL when the table holds a NULL key), and ``=`` and IN
+    compare by the same collation. Any other subquery (more conditions, joins, grouping, a
+    limit) is left as it is.
+
+    >>> import sqlglot
+    >>> sql = "SELECT EXISTS(SELECT 1 FROM s WHERE s.user_id = u.user_id) FROM u"
+    >>> sqlglot.parse_one(sql, read="mysql").transform(exists_as_in).sql("mysql")
+    'SELECT COALESCE(u.user_id IN (SELECT s.user_id FROM s), FALSE) FROM u'
+    >>> sql = "SELECT EXISTS(SELECT 1 FROM s WHERE s.user_id = u.user_id AND s.x > 1) FROM u"
+    >>> sqlglot.parse_one(sql, read="mysql").transform(exists_as_in).sql("mysql")
+    'SELECT EXISTS(SELECT 1 FROM s WHERE s.user_id = u.user_id AND s.x > 1) FROM u'
+    """
+    select = node.this if isinstance(node, exp.Exists) else None
+    if not isinstance(select, exp.Select):
+        return node
+    others = ("joins", "group", "having", "qualify", "order", "limit", "offset", "with", "distinct")
+    if any(select.args.get(key) for key in others) or select.args.get("laterals"):
+        return node
+    from_ = select.args.get("from_")
+    where = select.args.get("where")
+    if from_ is None or not isinstance(from_.this, exp.Table) or where is None:
+        return node
+    equal = where.this
+    if not isinstance(equal, exp.EQ):
+        return node
+    sides = (equal.this, equal.expression)
+    if not all(isinstance(side, exp.Column) and side.table for side in sides):
+        return node
+    inner = [side for side in sides if side.table == from_.this.alias_or_name]
+    outer = [side for side in sides if side.table != from_.this.alias_or_name]
+    if len(inner) != 1 or len(outer) != 1:
+        return node
+    keys = exp.Select(expressions=[inner[0].copy()], from_=from_.copy())
+    member = exp.In(this=outer[0].copy(), query=exp.Subquery(this=keys))
+    return exp.Coalesce(this=member, expressions=[exp.false()])
+
+
 def _as_binary(value: exp.Expr) -> exp.Expr:
     return exp.Cast(this=value, to=exp.DataType.build("BINARY"))
 
@@ -794,6 +841,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
 # (docs/queries.md, "Dialect notes"). Kept apart from the entries above so that each set of
 # rules reads as one decision.
 RULES["mysql"] += (
+    exists_as_in,
     column_date_range,
     latest_of_typed_times,
     observed_from_edges,
