@@ -1,5 +1,6 @@
-"""``exists_as_in`` (MariaDB and MySQL): a correlated ``EXISTS`` on one key written as
-``COALESCE(key IN (SELECT ...), FALSE)`` gives the same value for every row, on MariaDB itself.
+"""``exists_as_in`` (MariaDB, MySQL, ClickHouse): a correlated ``EXISTS`` on one key written as
+``COALESCE(key IN (SELECT ...), FALSE)`` gives the same value for every row, on MariaDB and on
+ClickHouse (chdb, with the layer's session settings) themselves.
 
 The rows are literals (CTEs), so nothing is written: keys that differ by case or by a trailing
 space (which MariaDB's default collation compares as equal, in both forms), NULL keys on
@@ -8,12 +9,15 @@ either side, and an empty table.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import pytest
 import sqlglot
 from conftest import MARIADB_URL
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from metrics_layer.engine.connection import Connection
 from metrics_layer.sql.dialects import exists_as_in, render
 
 from .engines import attempt, rolled_back
@@ -40,27 +44,41 @@ def _outside() -> str:
 
 
 @pytest.fixture(scope="module")
-def mariadb() -> object:
+def mariadb() -> Iterator[Callable[[str], list[tuple[object, ...]]]]:
     with rolled_back("MariaDB", MARIADB_URL) as connection:
-        yield connection
+        yield lambda sql: attempt(connection, sql).rows
 
 
+@pytest.fixture(scope="module")
+def clickhouse() -> Iterator[Callable[[str], list[tuple[object, ...]]]]:
+    pytest.importorskip("chdb")
+    connection = Connection("chdb://")
+    yield lambda sql: [tuple(row) for row in connection._run(sql, timeout=10, max_rows=100).rows]
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("engine", "dialect"), [("mariadb", "mysql"), ("clickhouse", "clickhouse")]
+)
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(keys=st.lists(KEYS, max_size=4), negated=st.booleans())
 def test_the_rewritten_exists_gives_every_rows_value(
-    mariadb: object, keys: list[str | None], negated: bool
+    request: pytest.FixtureRequest, engine: str, dialect: str, keys: list[str | None], negated: bool
 ) -> None:
+    run = request.getfixturevalue(engine)
     test = "EXISTS(SELECT 1 FROM t WHERE t.k = o.k)"
     test = f"NOT {test}" if negated else test
     sql = f"WITH {_outside()}, {_rows('t', keys)} SELECT o.id, {test} AS e FROM o ORDER BY o.id"
-    rewritten = render(sqlglot.parse_one(sql, read="mysql"), "mysql", pretty=False)
+    tree = sqlglot.parse_one(sql, read="mysql")
+    original = tree.sql(dialect)
+    rewritten = render(tree, dialect, pretty=False)
     assert "EXISTS" not in rewritten
     assert "IN (SELECT t.k FROM t)" in rewritten
-    want = attempt(mariadb, sql).rows  # type: ignore[arg-type]
-    got = attempt(mariadb, rewritten).rows  # type: ignore[arg-type]
-    assert got == want
+    want, got = run(original), run(rewritten)
+    assert all(row[1] is not None for row in want + got)
+    assert [(row[0], bool(row[1])) for row in got] == [(row[0], bool(row[1])) for row in want]
     assert len(got) == len(OUTSIDE)
 
 

@@ -1,12 +1,13 @@
 WITH user_payments_source AS (
   SELECT
     users.user_id,
-    EXISTS(
-      SELECT
-        1
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
+    COALESCE(
+      users.user_id IN (
+        SELECT
+          subscriptions.user_id
+        FROM subscriptions
+      ),
+      FALSE
     ) AS ever_paid
   FROM users
 )

@@ -2,12 +2,13 @@ WITH user_payments_source AS (
   SELECT
     users.user_id,
     users.signed_up_at,
-    EXISTS(
-      SELECT
-        1
-      FROM subscriptions
-      WHERE
-        subscriptions.user_id = users.user_id
+    COALESCE(
+      users.user_id IN (
+        SELECT
+          subscriptions.user_id
+        FROM subscriptions
+      ),
+      FALSE
     ) AS ever_paid
   FROM users
 )
