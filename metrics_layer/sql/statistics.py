@@ -95,8 +95,8 @@ def grouped(tree: exp.Expr) -> Iterator[Statistic]:
             continue
         tables = _base_tables(select, named)
         for key in group.expressions:
-            if isinstance(key, exp.Column):
-                continue
+            if isinstance(key, exp.Column) or key.find(exp.Query, exp.AggFunc, exp.Window):
+                continue  # a column has its own; PostgreSQL takes no subquery or aggregate
             columns = list(key.find_all(exp.Column))
             owners = {column.table for column in columns}
             if not columns or len(owners) != 1 or next(iter(owners)) not in tables:

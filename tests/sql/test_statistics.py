@@ -174,7 +174,8 @@ def test_grouped_keeps_only_expressions_of_one_base_table() -> None:
           SELECT CAST(e.at AS DATE) AS day, u.plan
           FROM s.events AS e JOIN s.users AS u ON e.user_id = u.user_id
           GROUP BY CAST(e.at AS DATE), DATE_TRUNC('MONTH', u.signed_up), e.kind,
-            COALESCE(e.kind, u.plan), 1 + 1
+            COALESCE(e.kind, u.plan), 1 + 1, COALESCE(e.kind, (SELECT MAX(x.k) FROM x)),
+            LOWER(e.kind) || (SELECT e.kind)
         )
         SELECT DATE_TRUNC('WEEK', d.day) FROM d GROUP BY DATE_TRUNC('WEEK', d.day)
     """
