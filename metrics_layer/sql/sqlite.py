@@ -171,13 +171,9 @@ def sqlite_whole_days(node: exp.Expr) -> exp.Expr:
     """
     if not isinstance(node, (exp.DateAdd, exp.DateSub)) or _unit(node) != "DAY":
         return node
-    amount = node.expression
-    negative = isinstance(amount, exp.Neg)
-    literal = amount.this if negative else amount
-    text = literal.this if isinstance(literal, exp.Literal) and literal.is_int else None
-    if not isinstance(text, str):
+    days = _literal_integer(node.expression)
+    if days is None:
         return node
-    days = -int(text) if negative else int(text)
     if isinstance(node, exp.DateSub):
         days = -days
     this = node.this.transform(sqlite_whole_days)  # nested ones, as in sqlite_calendar_months
@@ -186,14 +182,22 @@ def sqlite_whole_days(node: exp.Expr) -> exp.Expr:
 
 def _whole_number(amount: exp.Expr) -> int:
     """The integer a literal amount spells (``1``, ``-1``, ``'1'``); UnsupportedError otherwise."""
-    negative = isinstance(amount, exp.Neg)
-    literal = amount.this if negative else amount
-    text = literal.this if isinstance(literal, exp.Literal) else None
-    if not isinstance(text, str) or not text.lstrip("+-").isdigit():
+    number = _literal_integer(amount)
+    if number is None:
         raise UnsupportedError(
             "sqlite cannot add a computed number of months exactly; use a whole number, "
             "or compile for another dialect"
         )
+    return number
+
+
+def _literal_integer(amount: exp.Expr) -> int | None:
+    """The integer a literal amount spells (``1``, ``-1``, ``'1'``); None for anything else."""
+    negative = isinstance(amount, exp.Neg)
+    literal = amount.this if negative else amount
+    text = literal.this if isinstance(literal, exp.Literal) else None
+    if not isinstance(text, str) or not text.lstrip("+-").isdigit():
+        return None
     return -int(text) if negative else int(text)
 
 
