@@ -11,7 +11,9 @@ examples on the quick start, CLI and Python pages run.
   environment variables; a ``> file`` redirection is dropped.
 - on the pages in ``OUTPUT_PAGES``, the output is compared too: each console command's stdout with
   the lines under it, and each ```python block's printed output with the ```text block that
-  follows it.
+  follows it;
+- on the pages in ``COMMAND_PAGES``, a console command with lines under it must print them (to
+  stdout, or to stderr and then stdout), where a line ``... (N more)`` stands for lines left out.
 """
 
 from __future__ import annotations
