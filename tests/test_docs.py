@@ -5,10 +5,11 @@ examples on the quick start, CLI and Python pages run.
 - every subcommand and option string of the CLI parser appears in docs/cli.md;
 - every ```python block of docs/quickstart.md and docs/python.md runs, in order, in one
   namespace per page (a block containing ``# not run`` is skipped);
-- every ``metrics-layer ...`` line of a ```console or ```bash block in docs/cli.md and
-  docs/quickstart.md exits 0, or with N when the line ends with ``# exits N`` (a block containing
-  ``# not run`` is skipped). Console lines start with ``$ ``; ``NAME=value`` prefixes set
-  environment variables; a ``> file`` redirection is dropped.
+- every ``metrics-layer ...`` line of a ```console or ```bash block on the pages in
+  ``COMMAND_PAGES`` (quick start, CLI, calendars, queries) exits 0, or with N when the line
+  ends with ``# exits N`` (a block containing ``# not run`` is skipped). Console lines start
+  with ``$ ``; ``NAME=value`` prefixes set environment variables; a ``> file`` redirection is
+  dropped.
 - on the pages in ``OUTPUT_PAGES``, the output is compared too: each console command's stdout with
   the lines under it, and each ```python block's printed output with the ```text block that
   follows it;
