@@ -589,6 +589,7 @@ class SemanticLayer:
         of those tables, so that PostgreSQL estimates the groups of a query (and plans the
         rest of it) from the bucket's own distinct count instead of the column's. The layer
         runs none of them (docs/queries.md#row-estimates-on-postgresql)."""
+        from metrics_layer.graph.model import MetricKind
         from metrics_layer.planner.query import checked_name
         from metrics_layer.sql.build import built
         from metrics_layer.sql.dialects import dialect_name, prepared
@@ -605,9 +606,17 @@ class SemanticLayer:
             )
         found: list[Statistic] = []
         done = set()  # a dimension's buckets are the same whatever the metric (not metric_time)
+        shapes = set()  # simple metrics of one measure shape group the same buckets
         for metric in self.metrics:
             if metric.name in self.broken:
                 continue
+            if metric.kind is MetricKind.SIMPLE and metric.measure is not None:
+                source, _, measure_name = metric.measure.partition(".")
+                measure = self.graph.sources[source].measures[measure_name]
+                shape = (source, measure.time, measure.semi_additive, metric.per)
+                if shape in shapes:
+                    continue
+                shapes.add(shape)
             for dimension in self.describe(metric.name)["dimensions"]:
                 grains = [g for g in GRAINS if g in (dimension.get("grains") or ())]
                 for grain in grains if dimension["type"] == "time" else ():
