@@ -8,6 +8,7 @@ TEMPORARY tables: nothing lasts, the statistics created included.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -288,3 +289,55 @@ def test_statistics_of_a_project_time_zone_are_accepted(
     assert before[1] == after[1] == 16
     assert before[0] > 10 * 16
     assert 16 / 2 <= after[0] <= 16 * 2
+
+
+SHAPED_SOURCES = """
+    sources:
+      - name: visits
+        table: visits
+        time: seen_at
+        entities: [{name: user, key: user_id}]
+        dimensions:
+          - {name: seen_at, type: time}
+        measures:
+          - {name: visits, agg: count}
+          - {name: visitors, agg: count_distinct, expr: user_id}
+"""
+SHAPED_METRICS = {
+    # Per day: only the day is grouped from the table (the month from the per-day step).
+    "a_daily_visitors": "measure: visits.visitors, per: day, rollup: average",
+    "b_visits": "measure: visits.visits",
+    "c_visits_filtered": "measure: visits.visits, filter: 'seen_at >= DATE ''2025-02-01'''",
+}
+
+
+def _shaped(names: list[str]) -> dict[str, str]:
+    lines = [
+        f"  - {{name: {name}, type: simple, {SHAPED_METRICS[name]}, version: 1, owner: tests}}"
+        for name in names
+    ]
+    return {
+        "metrics_layer.yml": "project: {name: shaped}\n",
+        "sources.yml": textwrap.dedent(SHAPED_SOURCES) + "metrics:\n" + "\n".join(lines) + "\n",
+    }
+
+
+def test_metrics_compiled_once_per_shape_lose_no_statement(
+    tmp_path: Path,
+) -> None:
+    """Simple metrics of one measure shape are compiled once: the statements of the three
+    metrics together are those of each metric alone, put together (a per-day metric sorts
+    first, and groups only the day from the table)."""
+
+    def statements_of(names: list[str]) -> set[str]:
+        folder = tmp_path / "_".join(names)
+        for file, text in _shaped(names).items():
+            (folder / file).parent.mkdir(parents=True, exist_ok=True)
+            (folder / file).write_text(text, encoding="utf-8")
+        return set(ml.load(folder).statistics("postgres"))
+
+    together = statements_of(list(SHAPED_METRICS))
+    alone = [statements_of([name]) for name in SHAPED_METRICS]
+    assert together == set().union(*alone)
+    assert len(alone[0]) == 2  # the day, and ANALYZE
+    assert any("DATE_TRUNC('MONTH'" in s for s in together)
