@@ -123,8 +123,6 @@ def measure_floor(layer: SemanticLayer, query: Query, rounds: int) -> Floor:
     from sqlglot.dialects.dialect import Dialect
 
     from metrics_layer.errors import UserError
-    from metrics_layer.sql.build import built
-    from metrics_layer.sql.dialects import prepared
 
     dialect = layer.dialect
     generator = Dialect.get_or_raise(dialect)
@@ -138,9 +136,7 @@ def measure_floor(layer: SemanticLayer, query: Query, rounds: int) -> Floor:
         return Floor(query, 0.0, 0.0, 0.0, problem=f"error: {exc}")
     # The tree the compile hands to the generator: built for the dialect (a form chosen per
     # engine, sql/build.py), then the dialect's rules.
-    plan = layer.query(list(query.metrics), by=list(query.by), start=START).plan
-    tree = built(plan, dialect=dialect)
-    final = prepared(tree.tree, dialect, tree.nodes)
+    final = layer.query(list(query.metrics), by=list(query.by), start=START)._prepared(dialect)
     if final.sql(dialect, pretty=True) != sql:
         return Floor(query, 0.0, 0.0, 0.0, problem="the final tree does not write the compiled SQL")
     clock = time.perf_counter

@@ -496,6 +496,14 @@ class SemanticLayer:
         """The SQL dialect of the layer's connection."""
         return self.connection.dialect
 
+    def _dialect_name(self, dialect: object) -> str:
+        """The sqlglot name of ``dialect`` as a caller gave it (None or "": the layer's)."""
+        from metrics_layer.planner.query import checked_name
+        from metrics_layer.sql.dialects import dialect_name
+
+        chosen = self.dialect if dialect is None or dialect == "" else dialect
+        return dialect_name(checked_name(chosen, "dialect"))
+
     @_boundary
     def query(
         self,
@@ -590,13 +598,9 @@ class SemanticLayer:
         rest of it) from the bucket's own distinct count instead of the column's. The layer
         runs none of them (docs/queries.md#row-estimates-on-postgresql)."""
         from metrics_layer.graph.model import MetricKind
-        from metrics_layer.planner.query import checked_name
-        from metrics_layer.sql.build import built
-        from metrics_layer.sql.dialects import dialect_name, prepared
         from metrics_layer.sql.statistics import GRAINS, Statistic, grouped, statements
 
-        chosen = self.dialect if dialect is None or dialect == "" else dialect
-        name = dialect_name(checked_name(chosen, "dialect"))
+        name = self._dialect_name(dialect)
         if name != "postgres":
             raise QueryError(
                 f"statistics on expressions are PostgreSQL's (version 14 and later), not "
@@ -618,14 +622,14 @@ class SemanticLayer:
                     continue
                 shapes.add(shape)
             for dimension in self.describe(metric.name)["dimensions"]:
-                grains = [g for g in GRAINS if g in (dimension.get("grains") or ())]
-                for grain in grains if dimension["type"] == "time" else ():
+                if dimension["type"] != "time":
+                    continue
+                for grain in (g for g in GRAINS if g in dimension["grains"]):
                     by = f"{dimension['name']}.{grain}"
                     if by in done:
                         continue
-                    try:  # the tree PostgreSQL's generator would write out
-                        query = built(self.query([metric.name], by=[by]).plan, dialect=name)
-                        tree = prepared(query.tree, name, query.nodes)
+                    try:
+                        tree = self.query([metric.name], by=[by])._prepared(name)
                     except UserError:  # a grain the metric refuses (churn: months only)
                         continue
                     found.extend(grouped(tree))
@@ -770,11 +774,16 @@ class Query:
 
     def _dialect(self, dialect: object) -> str:
         """The sqlglot name of ``dialect`` as a caller gave it (None or "": the layer's)."""
-        from metrics_layer.planner.query import checked_name
-        from metrics_layer.sql.dialects import dialect_name
+        return self.layer._dialect_name(dialect)
 
-        chosen = self.layer.dialect if dialect is None or dialect == "" else dialect
-        return dialect_name(checked_name(chosen, "dialect"))
+    def _prepared(self, dialect: str) -> exp.Expr:
+        """A new tree of the query as ``dialect``'s generator receives it: built for that
+        dialect (``sql/build.py: built``), then its rules applied (``sql/dialects.py``)."""
+        from metrics_layer.sql.build import built
+        from metrics_layer.sql.dialects import prepared
+
+        query = built(self.plan, dialect=dialect)
+        return prepared(query.tree, dialect, query.nodes)
 
     @_boundary
     def statement(self, dialect: str | None = None) -> Statement:

@@ -266,6 +266,21 @@ def average_as_double(node: exp.Expr) -> exp.Expr:
     return exp.Paren(this=exp.Div(this=total, expression=count))
 
 
+# Parts of a SELECT beyond FROM one table and WHERE, any of which keeps an EXISTS as it is.
+_MORE_THAN_A_TABLE = (
+    "with",
+    "distinct",
+    "joins",
+    "laterals",
+    "group",
+    "having",
+    "qualify",
+    "order",
+    "limit",
+    "offset",
+)
+
+
 @acts_on(exp.Exists)
 def exists_as_in(node: exp.Expr) -> exp.Expr:
     """``EXISTS (SELECT ... FROM t WHERE t.k = o.k)``, one table matched on one key of the row
@@ -292,8 +307,7 @@ def exists_as_in(node: exp.Expr) -> exp.Expr:
     select = node.this if isinstance(node, exp.Exists) else None
     if not isinstance(select, exp.Select):
         return node
-    others = ("joins", "group", "having", "qualify", "order", "limit", "offset", "with", "distinct")
-    if any(select.args.get(key) for key in others) or select.args.get("laterals"):
+    if any(select.args.get(key) for key in _MORE_THAN_A_TABLE):
         return node
     from_ = select.args.get("from_")
     where = select.args.get("where")

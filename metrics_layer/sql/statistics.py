@@ -116,10 +116,19 @@ def grouped(tree: exp.Expr) -> Iterator[Statistic]:
 
 def statements(found: Iterable[Statistic]) -> list[str]:
     """CREATE STATISTICS for each statistic once, then ANALYZE of each table, which is what
-    computes them."""
+    computes them.
+
+    sqlglot has no node for ``CREATE STATISTICS`` or a ``DO`` block (it reads both as an
+    opaque command), so ``Statistic.sql`` puts them together from parts sqlglot wrote: the
+    table, the statistic's name as an identifier, the expression.
+    """
     unique = sorted(set(found))
     tables = sorted({statistic.table for statistic in unique})
-    return [statistic.sql() for statistic in unique] + [f"ANALYZE {table};" for table in tables]
+    analyze = [
+        exp.Analyze(tables=[exp.to_table(table, dialect="postgres")]).sql("postgres") + ";"
+        for table in tables
+    ]
+    return [statistic.sql() for statistic in unique] + analyze
 
 
 def _base_tables(select: exp.Select, ctes: set[str]) -> dict[str, exp.Table]:
