@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from sqlglot import exp
 
 from metrics_layer.graph.model import Calendar, CalendarPeriod
-from metrics_layer.sql.names import alias, cast, column, ident, table_alias
+from metrics_layer.sql.names import DATE_VALUE, alias, cast, column, ident, table_alias
 from metrics_layer.sql.spine import (
     FIRST_DAY,
     LAST_DAY,
@@ -179,13 +179,17 @@ def join_calendar(select: exp.Select, calendar: Calendar | None) -> None:
 def _earliest(
     first: exp.Expr, last: exp.Expr, column_name: str, ctes: _Ctes, calendar: Calendar
 ) -> exp.Expr:
-    """``(SELECT MIN(column) FROM calendar WHERE day BETWEEN first AND last)``."""
+    """``(SELECT MIN(column) FROM calendar WHERE day BETWEEN first AND last)``, a date value
+    (``DATE_VALUE``): a bound of the rows' range that the dialects' rules make a range of the
+    time column itself, as they do a date literal."""
     table = ctes.calendar()
     table.set("alias", table_alias("calendar"))
     inside = exp.Between(this=column(calendar.day, "calendar"), low=first.copy(), high=last.copy())
     earliest = exp.Select(expressions=[exp.Min(this=column(column_name, "calendar"))])
     earliest = earliest.from_(table, copy=False).where(inside, copy=False)
-    return exp.Subquery(this=earliest)
+    subquery = exp.Subquery(this=earliest)
+    subquery.meta[DATE_VALUE] = True
+    return subquery
 
 
 def _calendar_spine(select: exp.Select, calendar: Calendar, ctes: _Ctes) -> None:

@@ -7,7 +7,21 @@ import datetime as dt
 from sqlglot import exp
 from sqlglot.expressions.datatypes import DType
 
-__all__ = ["RESERVED", "alias", "cast", "column", "date_literal", "ident", "table_alias"]
+__all__ = [
+    "DATE_VALUE",
+    "RESERVED",
+    "alias",
+    "cast",
+    "column",
+    "date_literal",
+    "ident",
+    "table_alias",
+]
+
+# Key in ``Expression.meta`` of a scalar subquery whose one value is a date (or NULL), worked
+# out once per statement: the dialects' date-range rules (``sql/dialects.py``) take it as a
+# bound the way they take a date literal.
+DATE_VALUE = "date_value"
 
 # Keywords of PostgreSQL (reserved, type and function names) and Snowflake, whose sqlglot
 # generators quote none themselves, plus the SQL standard's; an invented name equal to one is

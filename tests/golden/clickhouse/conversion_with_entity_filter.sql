@@ -24,24 +24,21 @@ WITH trial_to_paid_rate_agg_narrowed_source AS (
       )
   ), trial_to_paid_rate__first_base AS (
     SELECT
-      entities.*
-    FROM (
-      SELECT
-        entity_key,
-        MIN(event_at) AS base_at
-      FROM trial_to_paid_rate__base_rows AS base_rows
-      GROUP BY
-        entity_key
-    ) AS entities
+      entity_key,
+      MIN(event_at) AS base_at
+    FROM trial_to_paid_rate__base_rows AS base_rows
     WHERE
-      entities.entity_key IN (
+      entity_key IN (
         SELECT
           users.user_id
         FROM users AS users
         WHERE
           users.country = 'DE'
       )
-      AND toDate32(entities.base_at) BETWEEN CAST('2026-01-05' AS Nullable(Date32)) AND CAST('2026-03-29' AS Nullable(Date32))
+    GROUP BY
+      entity_key
+    HAVING
+      toDate32(MIN(event_at)) BETWEEN CAST('2026-01-05' AS Nullable(Date32)) AND CAST('2026-03-29' AS Nullable(Date32))
   ), trial_to_paid_rate__converted AS (
     SELECT
       first_base.entity_key AS entity_key,

@@ -33,21 +33,17 @@ WITH retention_d7_agg_narrowed_source AS (
       )
   ), retention_d7__first_base AS (
     SELECT
-      entities.*
+      entity_key,
+      cohort_at,
+      toDate32(cohort_at) AS cohort_period
     FROM (
       SELECT
         entity_key,
-        cohort_at,
-        toDate32(cohort_at) AS cohort_period
-      FROM (
-        SELECT
-          entity_key,
-          event_at AS cohort_at
-        FROM retention_d7__base_rows AS base_rows
-      ) AS first_events
-    ) AS entities
+        event_at AS cohort_at
+      FROM retention_d7__base_rows AS base_rows
+    ) AS first_events
     WHERE
-      toDate32(entities.cohort_at) BETWEEN CAST('2026-01-05' AS Nullable(Date32)) AND CAST('2026-03-29' AS Nullable(Date32))
+      toDate32(cohort_at) BETWEEN CAST('2026-01-05' AS Nullable(Date32)) AND CAST('2026-03-29' AS Nullable(Date32))
   ), retention_d7__active_days AS (
     SELECT
       entity_key,

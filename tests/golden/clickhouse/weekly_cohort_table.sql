@@ -31,21 +31,17 @@ WITH weekly_cohort_retention_agg_narrowed_source AS (
       )
   ), weekly_cohort_retention__first_base AS (
     SELECT
-      entities.*
+      entity_key,
+      cohort_at,
+      toDate32(dateTrunc('WEEK', toDate32(cohort_at))) AS cohort_period
     FROM (
       SELECT
         entity_key,
-        cohort_at,
-        toDate32(dateTrunc('WEEK', toDate32(cohort_at))) AS cohort_period
-      FROM (
-        SELECT
-          entity_key,
-          event_at AS cohort_at
-        FROM weekly_cohort_retention__base_rows AS base_rows
-      ) AS first_events
-    ) AS entities
+        event_at AS cohort_at
+      FROM weekly_cohort_retention__base_rows AS base_rows
+    ) AS first_events
     WHERE
-      toDate32(entities.cohort_at) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-03-31' AS Nullable(Date32))
+      toDate32(cohort_at) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-03-31' AS Nullable(Date32))
   ), weekly_cohort_retention__active_days AS (
     SELECT
       entity_key,

@@ -21,22 +21,18 @@ WITH weekly_cohort_retention_agg_narrowed_source AS (
       )
   ), weekly_cohort_retention__first_base AS (
     SELECT
-      entities.*
+      entity_key,
+      cohort_at,
+      CAST(DATE_TRUNC('WEEK', CAST(cohort_at AS DATE)) AS DATE) AS cohort_period
     FROM (
       SELECT
         entity_key,
-        cohort_at,
-        CAST(DATE_TRUNC('WEEK', CAST(cohort_at AS DATE)) AS DATE) AS cohort_period
-      FROM (
-        SELECT
-          entity_key,
-          event_at AS cohort_at
-        FROM weekly_cohort_retention__base_rows AS base_rows
-      ) AS first_events
-    ) AS entities
+        event_at AS cohort_at
+      FROM weekly_cohort_retention__base_rows AS base_rows
+    ) AS first_events
     WHERE
-      entities.cohort_at >= CAST('2026-01-01' AS TIMESTAMP)
-      AND entities.cohort_at < CAST('2026-03-31' AS TIMESTAMP) + INTERVAL '1' DAY
+      cohort_at >= CAST('2026-01-01' AS TIMESTAMP)
+      AND cohort_at < CAST('2026-03-31' AS TIMESTAMP) + INTERVAL '1' DAY
   ), weekly_cohort_retention__active_days AS (
     SELECT
       entity_key,

@@ -8,26 +8,22 @@ WITH trial_to_paid_rate_agg_narrowed_source AS (
       NOT trials.user_id IS NULL AND NOT trials.started_at IS NULL
   ), trial_to_paid_rate__first_base AS (
     SELECT
-      entities.*
-    FROM (
-      SELECT
-        entity_key,
-        MIN(event_at) AS base_at
-      FROM trial_to_paid_rate__base_rows AS base_rows
-      GROUP BY
-        entity_key,
-        CAST(entity_key AS BINARY)
-    ) AS entities
+      entity_key,
+      MIN(event_at) AS base_at
+    FROM trial_to_paid_rate__base_rows AS base_rows
     WHERE
-      entities.entity_key IN (
+      entity_key IN (
         SELECT
           users.user_id
         FROM users AS users
         WHERE
           users.country = CAST('DE' AS BINARY)
       )
-      AND entities.base_at >= CAST('2026-01-05' AS DATETIME)
-      AND entities.base_at < CAST('2026-03-29' AS DATETIME) + INTERVAL '1' DAY
+    GROUP BY
+      entity_key,
+      CAST(entity_key AS BINARY)
+    HAVING
+      CAST(MIN(event_at) AS DATE) BETWEEN CAST('2026-01-05' AS DATE) AND CAST('2026-03-29' AS DATE)
   )
   SELECT
     first_base.entity_key AS entity_key,

@@ -23,22 +23,18 @@ WITH retention_d7_agg_narrowed_source AS (
       )
   ), retention_d7__first_base AS (
     SELECT
-      entities.*
+      entity_key,
+      cohort_at,
+      CAST(cohort_at AS DATE) AS cohort_period
     FROM (
       SELECT
         entity_key,
-        cohort_at,
-        CAST(cohort_at AS DATE) AS cohort_period
-      FROM (
-        SELECT
-          entity_key,
-          event_at AS cohort_at
-        FROM retention_d7__base_rows AS base_rows
-      ) AS first_events
-    ) AS entities
+        event_at AS cohort_at
+      FROM retention_d7__base_rows AS base_rows
+    ) AS first_events
     WHERE
-      entities.cohort_at >= CAST('2026-01-05' AS DATETIME)
-      AND entities.cohort_at < CAST('2026-03-29' AS DATETIME) + INTERVAL '1' DAY
+      cohort_at >= CAST('2026-01-05' AS DATETIME)
+      AND cohort_at < CAST('2026-03-29' AS DATETIME) + INTERVAL '1' DAY
   ), retention_d7__active_days AS (
     SELECT
       entity_key,

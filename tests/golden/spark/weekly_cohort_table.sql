@@ -20,21 +20,17 @@ WITH weekly_cohort_retention__base_rows AS (
     )
 ), weekly_cohort_retention__first_base AS (
   SELECT
-    entities.*
+    entity_key,
+    cohort_at,
+    CAST(TRUNC(CAST(cohort_at AS DATE), 'WEEK') AS DATE) AS cohort_period
   FROM (
     SELECT
       entity_key,
-      cohort_at,
-      CAST(TRUNC(CAST(cohort_at AS DATE), 'WEEK') AS DATE) AS cohort_period
-    FROM (
-      SELECT
-        entity_key,
-        event_at AS cohort_at
-      FROM weekly_cohort_retention__base_rows AS base_rows
-    ) AS first_events
-  ) AS entities
+      event_at AS cohort_at
+    FROM weekly_cohort_retention__base_rows AS base_rows
+  ) AS first_events
   WHERE
-    CAST(entities.cohort_at AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-03-31' AS DATE)
+    CAST(cohort_at AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-03-31' AS DATE)
 ), weekly_cohort_retention__active_days AS (
   SELECT
     entity_key,

@@ -8,26 +8,21 @@ WITH trial_to_paid_rate_agg_narrowed_source AS (
       NOT trials.user_id IS NULL AND NOT trials.started_at IS NULL
   ), trial_to_paid_rate__first_base AS (
     SELECT
-      entities.*
-    FROM (
-      SELECT
-        entity_key,
-        MIN(event_at) AS base_at
-      FROM trial_to_paid_rate__base_rows AS base_rows
-      GROUP BY
-        entity_key
-    ) AS entities
+      entity_key,
+      MIN(event_at) AS base_at
+    FROM trial_to_paid_rate__base_rows AS base_rows
     WHERE
-      entities.base_at >= DATE('2026-01-05', '-1 day')
-      AND entities.base_at < DATE('2026-03-29', '+2 days')
-      AND entities.entity_key IN (
+      entity_key IN (
         SELECT
           users.user_id
         FROM users AS users
         WHERE
           users.country = 'DE'
       )
-      AND DATE(entities.base_at) BETWEEN DATE('2026-01-05') AND DATE('2026-03-29')
+    GROUP BY
+      entity_key
+    HAVING
+      DATE(MIN(event_at)) BETWEEN DATE('2026-01-05') AND DATE('2026-03-29')
   )
   SELECT
     first_base.entity_key AS entity_key,

@@ -23,23 +23,19 @@ WITH retention_d7_agg_narrowed_source AS (
       )
   ), retention_d7__first_base AS (
     SELECT
-      entities.*
+      entity_key,
+      cohort_at,
+      DATE(cohort_at) AS cohort_period
     FROM (
       SELECT
         entity_key,
-        cohort_at,
-        DATE(cohort_at) AS cohort_period
-      FROM (
-        SELECT
-          entity_key,
-          event_at AS cohort_at
-        FROM retention_d7__base_rows AS base_rows
-      ) AS first_events
-    ) AS entities
+        event_at AS cohort_at
+      FROM retention_d7__base_rows AS base_rows
+    ) AS first_events
     WHERE
-      entities.cohort_at >= DATE('2026-01-05', '-1 day')
-      AND entities.cohort_at < DATE('2026-03-29', '+2 days')
-      AND DATE(entities.cohort_at) BETWEEN DATE('2026-01-05') AND DATE('2026-03-29')
+      cohort_at >= DATE('2026-01-05', '-1 day')
+      AND cohort_at < DATE('2026-03-29', '+2 days')
+      AND DATE(cohort_at) BETWEEN DATE('2026-01-05') AND DATE('2026-03-29')
   ), retention_d7__active_days AS (
     SELECT
       entity_key,

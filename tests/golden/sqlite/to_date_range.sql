@@ -83,6 +83,13 @@ WITH spine_digits AS (
   FROM subscriptions AS subscriptions
   WHERE
     subscriptions.started_at < DATE('2026-06-30', '+2 days')
+    AND subscriptions.started_at >= (
+      SELECT
+        DATE(MIN(calendar.retail_year), '-1 day')
+      FROM retail_calendar AS calendar
+      WHERE
+        calendar."day" BETWEEN DATE('2025-07-01') AND DATE('2026-06-30')
+    )
     AND DATE(subscriptions.started_at) <= DATE('2026-06-30')
     AND DATE(subscriptions.started_at) >= (
       SELECT

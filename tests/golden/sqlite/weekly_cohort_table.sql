@@ -21,23 +21,19 @@ WITH weekly_cohort_retention_agg_narrowed_source AS (
       )
   ), weekly_cohort_retention__first_base AS (
     SELECT
-      entities.*
+      entity_key,
+      cohort_at,
+      DATE(cohort_at, '-6 days', 'weekday 1') AS cohort_period
     FROM (
       SELECT
         entity_key,
-        cohort_at,
-        DATE(cohort_at, '-6 days', 'weekday 1') AS cohort_period
-      FROM (
-        SELECT
-          entity_key,
-          event_at AS cohort_at
-        FROM weekly_cohort_retention__base_rows AS base_rows
-      ) AS first_events
-    ) AS entities
+        event_at AS cohort_at
+      FROM weekly_cohort_retention__base_rows AS base_rows
+    ) AS first_events
     WHERE
-      entities.cohort_at >= DATE('2026-01-01', '-1 day')
-      AND entities.cohort_at < DATE('2026-03-31', '+2 days')
-      AND DATE(entities.cohort_at) BETWEEN DATE('2026-01-01') AND DATE('2026-03-31')
+      cohort_at >= DATE('2026-01-01', '-1 day')
+      AND cohort_at < DATE('2026-03-31', '+2 days')
+      AND DATE(cohort_at) BETWEEN DATE('2026-01-01') AND DATE('2026-03-31')
   ), weekly_cohort_retention__active_days AS (
     SELECT
       entity_key,

@@ -15,24 +15,21 @@ WITH trial_to_paid_rate_agg_narrowed_source AS (
       NOT subscriptions.user_id IS NULL AND NOT subscriptions.started_at IS NULL
   ), trial_to_paid_rate__first_base AS (
     SELECT
-      entities.*
-    FROM (
-      SELECT
-        entity_key,
-        MIN(event_at) AS base_at
-      FROM trial_to_paid_rate__base_rows AS base_rows
-      GROUP BY
-        entity_key
-    ) AS entities
+      entity_key,
+      MIN(event_at) AS base_at
+    FROM trial_to_paid_rate__base_rows AS base_rows
     WHERE
-      entities.entity_key IN (
+      entity_key IN (
         SELECT
           users.user_id
         FROM users AS users
         WHERE
           users.country = 'DE'
       )
-      AND CAST(entities.base_at AS DATE) BETWEEN CAST('2026-01-05' AS DATE) AND CAST('2026-03-29' AS DATE)
+    GROUP BY
+      entity_key
+    HAVING
+      CAST(MIN(event_at) AS DATE) BETWEEN CAST('2026-01-05' AS DATE) AND CAST('2026-03-29' AS DATE)
   ), trial_to_paid_rate__converted AS (
     SELECT
       first_base.entity_key AS entity_key,
