@@ -180,8 +180,8 @@ def _earliest(
     first: exp.Expr, last: exp.Expr, column_name: str, ctes: _Ctes, calendar: Calendar
 ) -> exp.Expr:
     """``(SELECT MIN(column) FROM calendar WHERE day BETWEEN first AND last)``, a date value
-    (``DATE_VALUE``): a bound of the rows' range that the dialects' rules make a range of the
-    time column itself, as they do a date literal."""
+    (``DATE_VALUE``): a bound of the rows' range that SQLite's rule tests the time column's
+    text against first, as it does a date literal (``sql/dialects.py``)."""
     table = ctes.calendar()
     table.set("alias", table_alias("calendar"))
     inside = exp.Between(this=column(calendar.day, "calendar"), low=first.copy(), high=last.copy())

@@ -454,8 +454,10 @@ def column_date_range(node: exp.Expr) -> exp.Expr:
     a cast: 15 of 487 users, which it planned nested loops for. The dates stay written as
     themselves (the day after is SQL arithmetic, which engines work out once), so that a
     query's SQL differs from another's of the same shape only in them (``sql/shapes.py``). A
-    bound is a date literal or a date read once from the calendar table (``_date_bound``: where
-    a year-to-date window at a retail year starts).
+    bound read from the calendar table by a subquery (where a year-to-date window at a retail
+    year starts) stays a comparison of the cast: PostgreSQL estimates a range of the column
+    between a subquery's value and a date at 0.5% of the rows (5 of 759 subscriptions, where
+    the cast gave 255), and ran it no faster.
 
     >>> import sqlglot
     >>> day, d1, d2 = "CAST(t AS DATE)", "CAST('2026-03-30' AS DATE)", "CAST('2026-06-28' AS DATE)"
@@ -469,8 +471,8 @@ def column_date_range(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Between):
         column_, low, high = (
             _day_of_column(node.this),
-            _date_bound(node.args.get("low")),
-            _date_bound(node.args.get("high")),
+            _date_literal(node.args.get("low")),
+            _date_literal(node.args.get("high")),
         )
         if column_ is None or low is None or high is None:
             return node
@@ -481,7 +483,7 @@ def column_date_range(node: exp.Expr) -> exp.Expr:
         )
     if not isinstance(node, (exp.GTE, exp.LTE)):
         return node
-    column_, day = _day_of_column(node.this), _date_bound(node.expression)
+    column_, day = _day_of_column(node.this), _date_literal(node.expression)
     if column_ is None or day is None:
         return node
     if isinstance(node, exp.GTE):
@@ -584,7 +586,7 @@ def _day_of_column(node: exp.Expr) -> exp.Column | None:
 
 
 def _date_bound(node: exp.Expr | None) -> exp.Expr | None:
-    """A bound the date-range rules take: the literal of ``CAST('YYYY-MM-DD' AS DATE)``, or a
+    """A bound SQLite's text range takes: the literal of ``CAST('YYYY-MM-DD' AS DATE)``, or a
     scalar subquery of one date (``DATE_VALUE``: the first day of a calendar table's earliest
     period, ``sql/calendar.py``), which the engine works out once; None otherwise."""
     if isinstance(node, exp.Subquery) and node.meta.get(DATE_VALUE):
@@ -604,11 +606,11 @@ def _date_literal(node: exp.Expr | None) -> exp.Literal | None:
     return literal
 
 
-def _midnight(day: exp.Expr) -> exp.Expr:
+def _midnight(day: exp.Literal) -> exp.Expr:
     return cast(day.copy(), exp.DataType.Type.TIMESTAMP)
 
 
-def _next_midnight(day: exp.Expr) -> exp.Expr:
+def _next_midnight(day: exp.Literal) -> exp.Expr:
     one_day = exp.Interval(this=exp.Literal.string("1"), unit=exp.var("DAY"))
     return exp.Add(this=_midnight(day), expression=one_day)
 

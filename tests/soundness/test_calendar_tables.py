@@ -305,10 +305,10 @@ def test_a_range_starting_before_the_table_reads_the_years_rows(load: Load, engi
 
 @pytest.mark.parametrize("engine", but("spark", "chdb"))
 def test_a_range_starting_on_a_years_first_day_reads_from_it(load: Load, engine: str) -> None:
-    # The rows are read from the first day of retail year 2024, the range's first day: the
-    # time column compared with that day as looked up in the table (sql/dialects.py makes it
-    # a range of the column itself; on SQLite a text range a day wider is tested first): e4
-    # at 09:00 is read, e3 of the day before is not (nor counted by the year's window).
+    # The rows are read from the first day of retail year 2024, the range's first day, as
+    # looked up in the table (on SQLite the time's text is first compared with the day before,
+    # sql/dialects.py): e4 at 09:00 is read, e3 of the day before is not (nor counted by the
+    # year's window).
     layer = load(engine)
     asked: dict[str, Any] = {"by": ["metric_time.day"], "start": "2024-02-04", "end": "2024-02-05"}
     assert _rows(layer, ["amount_rytd"], **asked) == [(D(2024, 2, 4), 7.0), (D(2024, 2, 5), 7.0)]

@@ -82,13 +82,13 @@ WITH spine_digits AS (
   FROM subscriptions AS subscriptions
   WHERE
     subscriptions.started_at < CAST('2026-06-30' AS TIMESTAMP) + INTERVAL '1 DAY'
-    AND subscriptions.started_at >= CAST((
+    AND CAST(subscriptions.started_at AS DATE) >= (
       SELECT
         MIN(calendar.retail_year)
       FROM retail_calendar AS calendar
       WHERE
         calendar."day" BETWEEN CAST('2025-07-01' AS DATE) AND CAST('2026-06-30' AS DATE)
-    ) AS TIMESTAMP)
+    )
   GROUP BY
     CAST(subscriptions.started_at AS DATE)
 ), subscriptions_new_mrr_retail_year_to_date_bounds AS (
