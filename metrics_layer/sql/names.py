@@ -19,8 +19,8 @@ __all__ = [
 ]
 
 # Key in ``Expression.meta`` of a scalar subquery whose one value is a date (or NULL), worked
-# out once per statement: the dialects' date-range rules (``sql/dialects.py``) take it as a
-# bound the way they take a date literal.
+# out once per statement: SQLite's text-range rule (``sql/dialects.py``) takes it as a bound
+# the way it takes a date literal.
 DATE_VALUE = "date_value"
 
 # Keywords of PostgreSQL (reserved, type and function names) and Snowflake, whose sqlglot
