@@ -727,7 +727,7 @@ class Query:
         """
         if not isinstance(pretty, bool):
             raise QueryError(f"expected True or False, not {type(pretty).__name__}", field="pretty")
-        name = self._dialect(dialect)
+        name = self.layer._dialect_name(dialect)
         key = (self.spec, name, pretty)
         text = self.layer.compiled.get(key)
         if text is None:
@@ -772,10 +772,6 @@ class Query:
             self.layer.compiled.put(shape, " ".join(stand_ins) + "\n" + template)
         return text
 
-    def _dialect(self, dialect: object) -> str:
-        """The sqlglot name of ``dialect`` as a caller gave it (None or "": the layer's)."""
-        return self.layer._dialect_name(dialect)
-
     def _prepared(self, dialect: str) -> exp.Expr:
         """A new tree of the query as ``dialect``'s generator receives it: built for that
         dialect (``sql/build.py: built``), then its rules applied (``sql/dialects.py``)."""
@@ -795,7 +791,7 @@ class Query:
         from metrics_layer.errors import StatementError
         from metrics_layer.safety.statement import verify
 
-        name = self._dialect(dialect)
+        name = self.layer._dialect_name(dialect)
         key = (self.spec, name, True)
         statement = self.layer.compiled.statement(key)
         if statement is None:

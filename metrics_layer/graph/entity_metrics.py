@@ -1185,7 +1185,7 @@ def _filtered_in_place(select: exp.Expr, condition: exp.Expr) -> bool:
             return given[node.name].copy()
         return node
 
-    mapped = condition.copy().transform(own)
+    mapped = condition.transform(own)  # a copy
     if missing:
         return False
     grouped = select.args.get("group") is not None

@@ -312,29 +312,31 @@ SHAPED_METRICS = {
 
 
 def _shaped(names: list[str]) -> dict[str, str]:
+    """The project of the metrics ``names``, in a folder of its own named after them."""
+    folder = "_".join(names)
     lines = [
         f"  - {{name: {name}, type: simple, {SHAPED_METRICS[name]}, version: 1, owner: tests}}"
         for name in names
     ]
     return {
-        "metrics_layer.yml": "project: {name: shaped}\n",
-        "sources.yml": textwrap.dedent(SHAPED_SOURCES) + "metrics:\n" + "\n".join(lines) + "\n",
+        f"{folder}/metrics_layer.yml": "project: {name: shaped}\n",
+        f"{folder}/sources.yml": textwrap.dedent(SHAPED_SOURCES)
+        + "metrics:\n"
+        + "\n".join(lines)
+        + "\n",
     }
 
 
 def test_metrics_compiled_once_per_shape_lose_no_statement(
-    tmp_path: Path,
+    write_project: Callable[[dict[str, str]], Path],
 ) -> None:
     """Simple metrics of one measure shape are compiled once: the statements of the three
     metrics together are those of each metric alone, put together (a per-day metric sorts
     first, and groups only the day from the table)."""
 
     def statements_of(names: list[str]) -> set[str]:
-        folder = tmp_path / "_".join(names)
-        for file, text in _shaped(names).items():
-            (folder / file).parent.mkdir(parents=True, exist_ok=True)
-            (folder / file).write_text(text, encoding="utf-8")
-        return set(ml.load(folder).statistics("postgres"))
+        root = write_project(_shaped(names))
+        return set(ml.load(root / "_".join(names)).statistics("postgres"))
 
     together = statements_of(list(SHAPED_METRICS))
     alone = [statements_of([name]) for name in SHAPED_METRICS]
