@@ -35,6 +35,7 @@ __all__ = [
     "spine_digits",
     "spine_last",
     "sqlite_day_spine",
+    "sqlite_days_in_reader",
     "without_unread_digits",
 ]
 
@@ -202,7 +203,10 @@ def sqlite_day_spine(node: exp.Expr) -> exp.Expr:
     number instead, ``DATE(JULIANDAY(first_day) + n)``, one parse and one date written per day.
     The same day for every whole ``n`` (both add ``n`` times 24 hours to the first day's
     instant, and a NULL or unreadable first day gives NULL either way). A year-to-date spine of
-    365 days by month: 1.70 to 1.46 ms of the whole query (docs/benchmarks.md).
+    365 days by month: 1.70 to 1.46 ms of the whole query (docs/benchmarks.md). When the query
+    gives the first day, its own text is counted from, ``JULIANDAY('2026-01-01')``, which
+    SQLite works out once, where the bounds' column is read again for each day (the same 365
+    days, grouped into months: 400 to 335 µs).
 
     >>> spine = sqlite_day_spine(days_select("b", 2))
     >>> spine.selects[0].sql("sqlite")
@@ -214,6 +218,7 @@ def sqlite_day_spine(node: exp.Expr) -> exp.Expr:
     if bounds is None:
         return node
     first = column(FIRST_DAY, bounds)
+    known = _given_first_day(node, bounds)
     for added in list(node.find_all(exp.DateAdd)):
         day = added.parent
         start, count = added.this, added.expression
@@ -225,10 +230,126 @@ def sqlite_day_spine(node: exp.Expr) -> exp.Expr:
             and count == column("n", OFFSETS)
         ):
             continue
-        julian = exp.Anonymous(this="JULIANDAY", expressions=[first.copy()])
+        julian = exp.Anonymous(this="JULIANDAY", expressions=[(known or first).copy()])
         days = exp.Add(this=julian, expression=count.copy())
         day.replace(exp.Anonymous(this="DATE", expressions=[days]))
     return node
+
+
+def _given_first_day(days: exp.Select, bounds: str) -> exp.Literal | None:
+    """The first day of a spine's bounds as the text of the date, when the query gives it
+    (``bounds_select``: ``CAST('2026-01-01' AS DATE) AS first_day``); None when it comes from
+    the data or the bounds are not a CTE beside the days."""
+    cte = days.parent
+    with_ = cte.parent if isinstance(cte, exp.CTE) else None
+    if not isinstance(with_, exp.With):
+        return None
+    for sibling in with_.expressions:
+        if sibling.alias != bounds or not isinstance(sibling.this, exp.Select):
+            continue
+        for projection in sibling.this.expressions:
+            value = projection.this if isinstance(projection, exp.Alias) else None
+            if (
+                projection.alias == FIRST_DAY
+                and isinstance(value, exp.Cast)
+                and value.to.is_type(exp.DataType.Type.DATE)
+                and isinstance(value.this, exp.Literal)
+                and value.this.is_string
+            ):
+                return value.this
+    return None
+
+
+def sqlite_days_in_reader(node: exp.Expr) -> exp.Expr:
+    """A spine's days read by one SELECT alone (a window's points, a filled series' periods)
+    are counted in that SELECT, and the days' CTE goes; any other node as it is.
+
+    Its day, ``DATE(JULIANDAY(first_day) + n)`` (``sqlite_day_spine``), is written where the
+    reader uses it, so the reader's truncation of it merges into the same call
+    (``sqlite_one_date_call``): ``DATE(JULIANDAY(first_day) + n, 'start of month')`` parses no
+    text, where the truncation of the days' CTE parsed each day written by the CTE again. A
+    year to date by month on SQLite, 365 days: 1.34 to 1.19 ms of the whole query, with the
+    first day written as the query's date (docs/benchmarks.md, "A twelfth round").
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one(
+    ...     "WITH b AS (SELECT '2026-01-01' AS first_day), "
+    ...     "d AS (SELECT DATE(JULIANDAY(b.first_day) + spine_offsets.n) AS spine_day FROM b "
+    ...     "CROSS JOIN spine_offsets WHERE spine_offsets.n <= 40) "
+    ...     "SELECT DATE(spine_day, 'start of month') AS m, MAX(d.spine_day) AS e FROM d GROUP BY 1"
+    ... )
+    >>> [_, d] = tree.find_all(exp.CTE)
+    >>> d.this.meta[SPINE] = "b"
+    >>> print(tree.transform(sqlite_days_in_reader).sql("sqlite", pretty=True))
+    WITH b AS (
+      SELECT
+        '2026-01-01' AS first_day
+    )
+    SELECT
+      DATE(DATE(JULIANDAY(b.first_day) + spine_offsets.n), 'start of month') AS m,
+      DATE(JULIANDAY(b.first_day) + MAX(spine_offsets.n)) AS e
+    FROM b
+    CROSS JOIN spine_offsets
+    WHERE
+      spine_offsets.n <= 40
+    GROUP BY
+      1
+    """
+    query = node.parent if isinstance(node, exp.With) else None
+    if query is None:
+        return node
+    assert isinstance(node, exp.With)
+    for cte in list(node.expressions):
+        days = cte.this
+        if not (
+            isinstance(days, exp.Select)
+            and days.meta.get(SPINE) is not None
+            and days.args.get("from_") is not None
+        ):
+            continue
+        readers = [table for table in query.find_all(exp.Table) if table.name == cte.alias]
+        reader = readers[0].parent if len(readers) == 1 else None
+        select = reader.parent if isinstance(reader, exp.From) else None
+        if not isinstance(select, exp.Select) or select is days:
+            continue
+        _count_days_in(select, days, readers[0].alias_or_name)
+        cte.pop()
+    if not node.expressions:
+        node.pop()
+    return node
+
+
+def _count_days_in(select: exp.Select, days: exp.Select, name: str) -> None:
+    """``select``, which reads the days of ``days`` from its FROM as ``name``, with the days'
+    FROM, joins and condition in place of that table, and their day in place of its column."""
+    day = days.selects[0].unalias()
+    count = column("n", OFFSETS)
+    for found in list(select.find_all(exp.Column)):
+        if found.name != SPINE_DAY or found.table not in (name, ""):
+            continue
+        if found.find_ancestor(exp.Select) is not select:
+            continue
+        edge = found.parent
+        counts = [c for c in day.find_all(exp.Column) if c == count]
+        if (
+            isinstance(edge, (exp.Max, exp.Min))
+            and edge.this is found
+            and not isinstance(edge.parent, exp.Window)
+            and len(counts) == 1
+        ):
+            # The day grows with the count: the last day is the day of the largest count,
+            # one date written instead of one per day.
+            last = day.copy()
+            counted = next(c for c in last.find_all(exp.Column) if c == count)
+            counted.replace(type(edge)(this=counted.copy()))
+            edge.replace(last)
+        else:
+            found.replace(day.copy())
+    select.set("from_", days.args["from_"].pop())
+    select.set("joins", [*days.args.get("joins", []), *select.args.get("joins", [])])
+    condition = days.args.get("where")
+    if condition is not None:
+        select.where(condition.this, copy=False)
 
 
 def without_unread_digits(node: exp.Expr) -> exp.Expr:

@@ -11,6 +11,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from unittest import mock
 
 import duckdb
 import pytest
@@ -21,8 +22,15 @@ from sqlglot import exp
 
 import metrics_layer as ml
 from metrics_layer.errors import UnsupportedError
-from metrics_layer.sql.dialects import sqlite_text_date_range
-from metrics_layer.sql.spine import days_select, digits_cte, sqlite_day_spine
+from metrics_layer.sql.dialects import RULES, prepared, sqlite_text_date_range
+from metrics_layer.sql.spine import (
+    bounds_select,
+    days_select,
+    digits_cte,
+    spine_last,
+    sqlite_day_spine,
+    sqlite_days_in_reader,
+)
 from metrics_layer.sql.sqlite import sqlite_one_date_call, sqlite_whole_days
 
 from .engines import EXPECTED_WEEKS, as_dates, visits_table_sql, week_probe_files
@@ -400,6 +408,67 @@ def test_sqlite_spine_days_counted_on_the_julian_day(
     assert got == want
     if time is None:
         assert got == [((first + dt.timedelta(days=n)).isoformat(),) for n in range(span + 1)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    first=st.dates(min_value=dt.date(1999, 1, 1), max_value=dt.date(2031, 12, 31)),
+    span=st.integers(min_value=-2, max_value=800),
+    given_first=st.booleans(),
+    given_last=st.booleans(),
+    time=st.times(),
+    offset_minutes=st.sampled_from([None, 0, -600, -1, 59, 330, 840]),
+    unit=st.sampled_from(["DAY", "WEEK", "MONTH", "QUARTER", "YEAR"]),
+)
+def test_sqlite_spine_days_counted_in_their_reader(
+    first: dt.date,
+    span: int,
+    given_first: bool,
+    given_last: bool,
+    time: dt.time,
+    offset_minutes: int | None,
+    unit: str,
+) -> None:
+    """``sqlite_days_in_reader`` on SQLite itself: periods of a spine's days grouped with
+    their last, first and number of days, from bounds the query gives or the data's (a time,
+    with or without a UTC offset), are the same rows with the days counted in the grouping
+    SELECT as with the days' own CTE, and the days' CTE is gone."""
+    last = first + dt.timedelta(days=span)
+    stamp = dt.datetime.combine(first, time).isoformat(sep=" ")
+    if offset_minutes is not None:
+        sign = "-" if offset_minutes < 0 else "+"
+        stamp += f"{sign}{abs(offset_minutes) // 60:02d}:{abs(offset_minutes) % 60:02d}"
+    start, end = (first if given_first else None), (last if given_last else None)
+    bounds = bounds_select(start, end, exp.to_table("t"), exp.column("at", "t"))
+    days = days_select("b", 3, spine_last(start, end))
+    period = exp.DateTrunc(this=exp.column("spine_day"), unit=exp.var(unit))
+    reader = (
+        exp.select(
+            exp.alias_(period, "period"),
+            exp.alias_(exp.Max(this=exp.column("spine_day", "d")), "last_day"),
+            exp.alias_(exp.Min(this=exp.column("spine_day")), "first_day"),
+            exp.alias_(exp.Count(this=exp.Star()), "days"),
+        )
+        .from_("d")
+        .group_by(period.copy())
+    )
+    tree = reader.with_("spine_digits", as_=digits_cte().this).with_("b", as_=bounds)
+    tree = tree.with_("d", as_=days)
+    kept = tuple(rule for rule in RULES["sqlite"] if rule is not sqlite_days_in_reader)
+    assert len(kept) == len(RULES["sqlite"]) - 1
+    with mock.patch.dict(RULES, {"sqlite": kept}):
+        separate = prepared(tree.copy(), "sqlite").sql("sqlite")
+    counted = prepared(tree.copy(), "sqlite").sql("sqlite")
+    assert " d AS (" in separate and " d AS (" not in counted
+    assert ("JULIANDAY('") in counted if given_first else "JULIANDAY(b.first_day)" in counted
+    with sqlite3.connect(":memory:") as connection:
+        connection.execute("CREATE TABLE t (at TEXT)")
+        connection.execute("INSERT INTO t VALUES (?), (?)", (stamp, last.isoformat()))
+        want = connection.execute(separate + " ORDER BY 1").fetchall()
+        got = connection.execute(counted + " ORDER BY 1").fetchall()
+    assert got == want
+    if span >= 0 and given_first and given_last:
+        assert sum(row[3] for row in want) == span + 1
 
 
 @settings(max_examples=300, deadline=None)

@@ -67,11 +67,12 @@ WITH subscriptions_agg AS (
     MIN(subscriptions_new_mrr_retail_year_to_date.metric_day) AS first_day,
     MAX(subscriptions_new_mrr_retail_year_to_date.metric_day) AS last_day
   FROM subscriptions_new_mrr_retail_year_to_date
-), subscriptions_new_mrr_retail_year_to_date_days AS (
+), subscriptions_new_mrr_retail_year_to_date_points AS (
   SELECT
+    calendar_1.retail_month AS metric_time__retail_month,
     DATE(
-      JULIANDAY(subscriptions_new_mrr_retail_year_to_date_bounds.first_day) + spine_offsets.n
-    ) AS spine_day
+      JULIANDAY(subscriptions_new_mrr_retail_year_to_date_bounds.first_day) + MAX(spine_offsets.n)
+    ) AS window_end
   FROM subscriptions_new_mrr_retail_year_to_date_bounds
   CROSS JOIN (
     SELECT
@@ -82,19 +83,15 @@ WITH subscriptions_agg AS (
     CROSS JOIN spine_digits AS d3
     CROSS JOIN spine_digits AS d4
   ) AS spine_offsets
-  WHERE
-    DATE(
-      JULIANDAY(subscriptions_new_mrr_retail_year_to_date_bounds.first_day) + spine_offsets.n
-    ) <= subscriptions_new_mrr_retail_year_to_date_bounds.last_day
-), subscriptions_new_mrr_retail_year_to_date_points AS (
-  SELECT
-    calendar_1.retail_month AS metric_time__retail_month,
-    MAX(subscriptions_new_mrr_retail_year_to_date_days.spine_day) AS window_end
-  FROM subscriptions_new_mrr_retail_year_to_date_days
   LEFT JOIN retail_calendar AS calendar_1
-    ON calendar_1."day" = DATE(spine_day)
+    ON calendar_1."day" = DATE(
+      JULIANDAY(subscriptions_new_mrr_retail_year_to_date_bounds.first_day) + spine_offsets.n
+    )
   WHERE
     NOT calendar_1.retail_month IS NULL
+    AND DATE(
+      JULIANDAY(subscriptions_new_mrr_retail_year_to_date_bounds.first_day) + spine_offsets.n
+    ) <= subscriptions_new_mrr_retail_year_to_date_bounds.last_day
   GROUP BY
     calendar_1.retail_month
 ), subscriptions_new_mrr_retail_year_to_date_window AS (

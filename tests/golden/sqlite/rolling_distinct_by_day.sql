@@ -46,9 +46,10 @@ WITH spine_digits AS (
   SELECT
     DATE('2026-06-01') AS first_day,
     DATE('2026-06-30') AS last_day
-), events_weekly_active_users_days AS (
+), events_weekly_active_users_points AS (
   SELECT
-    DATE(JULIANDAY(events_weekly_active_users_bounds.first_day) + spine_offsets.n) AS spine_day
+    DATE(JULIANDAY('2026-06-01') + spine_offsets.n) AS metric_time__day,
+    DATE(JULIANDAY('2026-06-01') + MAX(spine_offsets.n)) AS window_end
   FROM events_weekly_active_users_bounds
   CROSS JOIN (
     SELECT
@@ -58,13 +59,8 @@ WITH spine_digits AS (
   ) AS spine_offsets
   WHERE
     spine_offsets.n <= CAST((JULIANDAY(DATE('2026-06-30')) - JULIANDAY(DATE('2026-06-01'))) AS INTEGER)
-), events_weekly_active_users_points AS (
-  SELECT
-    DATE(spine_day) AS metric_time__day,
-    MAX(events_weekly_active_users_days.spine_day) AS window_end
-  FROM events_weekly_active_users_days
   GROUP BY
-    DATE(spine_day)
+    DATE(JULIANDAY('2026-06-01') + spine_offsets.n)
 ), events_weekly_active_users_runs AS (
   SELECT
     events_weekly_active_users.metric_day,

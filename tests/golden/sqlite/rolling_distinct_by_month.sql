@@ -46,9 +46,10 @@ WITH spine_digits AS (
   SELECT
     DATE('2025-07-01') AS first_day,
     DATE('2026-06-30') AS last_day
-), events_weekly_active_users_days AS (
+), events_weekly_active_users_points AS MATERIALIZED (
   SELECT
-    DATE(JULIANDAY(events_weekly_active_users_bounds.first_day) + spine_offsets.n) AS spine_day
+    DATE(JULIANDAY('2025-07-01') + spine_offsets.n, 'start of month') AS metric_time__month,
+    DATE(JULIANDAY('2025-07-01') + MAX(spine_offsets.n)) AS window_end
   FROM events_weekly_active_users_bounds
   CROSS JOIN (
     SELECT
@@ -59,13 +60,8 @@ WITH spine_digits AS (
   ) AS spine_offsets
   WHERE
     spine_offsets.n <= CAST((JULIANDAY(DATE('2026-06-30')) - JULIANDAY(DATE('2025-07-01'))) AS INTEGER)
-), events_weekly_active_users_points AS MATERIALIZED (
-  SELECT
-    DATE(spine_day, 'start of month') AS metric_time__month,
-    MAX(events_weekly_active_users_days.spine_day) AS window_end
-  FROM events_weekly_active_users_days
   GROUP BY
-    DATE(spine_day, 'start of month')
+    DATE(JULIANDAY('2025-07-01') + spine_offsets.n, 'start of month')
 ), events_weekly_active_users_window AS (
   SELECT
     events_weekly_active_users_points.metric_time__month,
@@ -94,9 +90,10 @@ WITH spine_digits AS (
   SELECT
     DATE('2025-07-01') AS first_day,
     DATE('2026-06-30') AS last_day
-), events_monthly_active_users_days AS (
+), events_monthly_active_users_points AS MATERIALIZED (
   SELECT
-    DATE(JULIANDAY(events_monthly_active_users_bounds.first_day) + spine_offsets.n) AS spine_day
+    DATE(JULIANDAY('2025-07-01') + spine_offsets.n, 'start of month') AS metric_time__month,
+    DATE(JULIANDAY('2025-07-01') + MAX(spine_offsets.n)) AS window_end
   FROM events_monthly_active_users_bounds
   CROSS JOIN (
     SELECT
@@ -107,13 +104,8 @@ WITH spine_digits AS (
   ) AS spine_offsets
   WHERE
     spine_offsets.n <= CAST((JULIANDAY(DATE('2026-06-30')) - JULIANDAY(DATE('2025-07-01'))) AS INTEGER)
-), events_monthly_active_users_points AS MATERIALIZED (
-  SELECT
-    DATE(spine_day, 'start of month') AS metric_time__month,
-    MAX(events_monthly_active_users_days.spine_day) AS window_end
-  FROM events_monthly_active_users_days
   GROUP BY
-    DATE(spine_day, 'start of month')
+    DATE(JULIANDAY('2025-07-01') + spine_offsets.n, 'start of month')
 ), events_monthly_active_users_window AS (
   SELECT
     events_monthly_active_users_points.metric_time__month,

@@ -45,9 +45,15 @@ WITH spine_digits AS (
     MIN(DATE(events.occurred_at)) AS first_day,
     MAX(DATE(events.occurred_at)) AS last_day
   FROM events AS events
-), events_per_day_periods_days AS (
+), events_per_day_periods AS (
   SELECT
-    DATE(JULIANDAY(events_per_day_periods_bounds.first_day) + spine_offsets.n) AS spine_day
+    DATE(
+      JULIANDAY(events_per_day_periods_bounds.first_day) + spine_offsets.n,
+      'start of month'
+    ) AS metric_time__month,
+    COUNT(
+      DISTINCT DATE(JULIANDAY(events_per_day_periods_bounds.first_day) + spine_offsets.n)
+    ) AS period_count
   FROM events_per_day_periods_bounds
   CROSS JOIN (
     SELECT
@@ -60,13 +66,11 @@ WITH spine_digits AS (
   ) AS spine_offsets
   WHERE
     DATE(JULIANDAY(events_per_day_periods_bounds.first_day) + spine_offsets.n) <= events_per_day_periods_bounds.last_day
-), events_per_day_periods AS (
-  SELECT
-    DATE(spine_day, 'start of month') AS metric_time__month,
-    COUNT(DISTINCT DATE(spine_day)) AS period_count
-  FROM events_per_day_periods_days
   GROUP BY
-    DATE(spine_day, 'start of month')
+    DATE(
+      JULIANDAY(events_per_day_periods_bounds.first_day) + spine_offsets.n,
+      'start of month'
+    )
 ), events_per_day_rollup AS (
   SELECT
     DATE(events_per_day.period_start, 'start of month') AS metric_time__month,

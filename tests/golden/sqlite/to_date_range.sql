@@ -43,11 +43,11 @@ WITH spine_digits AS (
   SELECT
     DATE('2025-07-01') AS first_day,
     DATE('2026-06-30') AS last_day
-), subscriptions_new_mrr_month_to_date_days AS (
+), subscriptions_new_mrr_month_to_date_points AS MATERIALIZED (
   SELECT
-    DATE(
-      JULIANDAY(subscriptions_new_mrr_month_to_date_bounds.first_day) + spine_offsets.n
-    ) AS spine_day
+    DATE(JULIANDAY('2025-07-01') + spine_offsets.n, 'start of month') AS metric_time__month,
+    DATE(JULIANDAY('2025-07-01') + MAX(spine_offsets.n)) AS window_end,
+    DATE(JULIANDAY('2025-07-01') + MAX(spine_offsets.n), 'start of month') AS window_start
   FROM subscriptions_new_mrr_month_to_date_bounds
   CROSS JOIN (
     SELECT
@@ -58,14 +58,8 @@ WITH spine_digits AS (
   ) AS spine_offsets
   WHERE
     spine_offsets.n <= CAST((JULIANDAY(DATE('2026-06-30')) - JULIANDAY(DATE('2025-07-01'))) AS INTEGER)
-), subscriptions_new_mrr_month_to_date_points AS MATERIALIZED (
-  SELECT
-    DATE(spine_day, 'start of month') AS metric_time__month,
-    MAX(subscriptions_new_mrr_month_to_date_days.spine_day) AS window_end,
-    DATE(MAX(subscriptions_new_mrr_month_to_date_days.spine_day), 'start of month') AS window_start
-  FROM subscriptions_new_mrr_month_to_date_days
   GROUP BY
-    DATE(spine_day, 'start of month')
+    DATE(JULIANDAY('2025-07-01') + spine_offsets.n, 'start of month')
 ), subscriptions_new_mrr_month_to_date_window AS (
   SELECT
     subscriptions_new_mrr_month_to_date_points.metric_time__month,
@@ -104,11 +98,10 @@ WITH spine_digits AS (
   SELECT
     DATE('2025-07-01') AS first_day,
     DATE('2026-06-30') AS last_day
-), subscriptions_new_mrr_retail_year_to_date_days AS (
+), subscriptions_new_mrr_retail_year_to_date_points AS MATERIALIZED (
   SELECT
-    DATE(
-      JULIANDAY(subscriptions_new_mrr_retail_year_to_date_bounds.first_day) + spine_offsets.n
-    ) AS spine_day
+    DATE(JULIANDAY('2025-07-01') + spine_offsets.n, 'start of month') AS metric_time__month,
+    DATE(JULIANDAY('2025-07-01') + MAX(spine_offsets.n)) AS window_end
   FROM subscriptions_new_mrr_retail_year_to_date_bounds
   CROSS JOIN (
     SELECT
@@ -119,13 +112,8 @@ WITH spine_digits AS (
   ) AS spine_offsets
   WHERE
     spine_offsets.n <= CAST((JULIANDAY(DATE('2026-06-30')) - JULIANDAY(DATE('2025-07-01'))) AS INTEGER)
-), subscriptions_new_mrr_retail_year_to_date_points AS MATERIALIZED (
-  SELECT
-    DATE(spine_day, 'start of month') AS metric_time__month,
-    MAX(subscriptions_new_mrr_retail_year_to_date_days.spine_day) AS window_end
-  FROM subscriptions_new_mrr_retail_year_to_date_days
   GROUP BY
-    DATE(spine_day, 'start of month')
+    DATE(JULIANDAY('2025-07-01') + spine_offsets.n, 'start of month')
 ), subscriptions_new_mrr_retail_year_to_date_window AS (
   SELECT
     subscriptions_new_mrr_retail_year_to_date_points.metric_time__month,
