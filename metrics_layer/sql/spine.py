@@ -236,7 +236,7 @@ def sqlite_day_spine(node: exp.Expr) -> exp.Expr:
     return node
 
 
-def _given_first_day(days: exp.Select, bounds: str) -> exp.Literal | None:
+def _given_first_day(days: exp.Expr, bounds: str) -> exp.Literal | None:
     """The first day of a spine's bounds as the text of the date, when the query gives it
     (``bounds_select``: ``CAST('2026-01-01' AS DATE) AS first_day``); None when it comes from
     the data or the bounds are not a CTE beside the days."""
