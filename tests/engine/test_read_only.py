@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,21 @@ def test_sqlite_session_is_query_only(sqlite_file: Path) -> None:
     fetched = connection._run("SELECT a FROM t ORDER BY a", timeout=5, max_rows=10)
     connection.close()
     assert fetched.rows == ((1,), (2,), (3,))
+
+
+def test_sqlite_session_reads_through_a_64_mib_page_cache(sqlite_file: Path) -> None:
+    """The setting as the connection holds it (the authorizer, which refuses reading it through
+    the layer, set aside on the raw connection), and the default of a plain connection."""
+    connection = Connection(f"sqlite:///{sqlite_file}")
+    with connection.engine.connect() as opened:
+        raw = opened.connection.dbapi_connection
+        assert raw is not None
+        raw.set_authorizer(None)
+        assert raw.execute("PRAGMA cache_size").fetchone() == (-65_536,)
+        assert raw.execute("PRAGMA query_only").fetchone() == (1,)
+    connection.close()
+    with sqlite3.connect(sqlite_file) as plain:
+        assert plain.execute("PRAGMA cache_size").fetchone() != (-65_536,)
 
 
 def test_a_writing_cte_is_refused_by_postgres(postgres: Connection) -> None:
