@@ -398,11 +398,10 @@ class _Builder:
             return None
         keys = _key_names(base.keys)
         first = _first_events(keys, "cohort_at", base)
-        active_days = exp.select(
-            *(column(k) for k in keys),
-            alias(self._day(column("event_at"), activity.time), "active_day"),
-            copy=False,
-        ).from_(_table("activity_rows"), copy=False)
+        # An activity row's day, cut where it is read: after the join to the cohorts' entities
+        # below, not for every row of the activity in a step of its own (Spark computed that
+        # step's cast for each of 1M events before the join: the cohort table by day, 1.16x).
+        active_day = self._day(column("event_at", "activity_rows"), activity.time)
         observed = exp.select(alias(self._latest_day(activity), "last_day"), copy=False).from_(
             exp.Subquery(this=activity.select.copy(), alias=table_alias("activity_rows")),
             copy=False,
@@ -432,7 +431,6 @@ class _Builder:
             "base_rows": base.select,
             "activity_rows": activity.select,
             "first_base": first,
-            "active_days": active_days,
             "observed": observed,
             "targets": targets,
         }
@@ -441,10 +439,10 @@ class _Builder:
             ctes["last_active"] = (
                 exp.select(
                     *(column(k) for k in keys),
-                    alias(exp.Max(this=self._bucket(column("active_day"), period)), "last_period"),
+                    alias(exp.Max(this=self._bucket(active_day, period)), "last_period"),
                     copy=False,
                 )
-                .from_(_table("active_days"), copy=False)
+                .from_(_table("activity_rows"), copy=False)
                 .group_by(*(column(k) for k in keys), copy=False)
             )
             select = select.join(
@@ -461,7 +459,7 @@ class _Builder:
             # Only the periods a target asks for: the activity joined to its entity's cohort
             # first, so that the DISTINCT groups the rows of periods 0..N after each cohort
             # and not every (entity, period) pair of the activity (docs/benchmarks.md).
-            active_period = self._bucket(column("active_day", "active_days"), period)
+            active_period = self._bucket(active_day.copy(), period)
             cohort_start = column("cohort_period", "first_base")
 
             # The keys are taken from first_base (equal to the activity's by the join): on
@@ -474,18 +472,18 @@ class _Builder:
                     copy=False,
                 )
                 .distinct(copy=False)
-                .from_(_table("active_days"), copy=False)
+                .from_(_table("activity_rows"), copy=False)
                 .join(
                     exp.Join(
                         this=_table("first_base"),
                         kind="INNER",
-                        on=_on(keys, "first_base", "active_days"),
+                        on=_on(keys, "first_base", "activity_rows"),
                     ),
                     copy=False,
                 )
                 .where(
                     _days_of_periods(
-                        column("active_day", "active_days"),
+                        active_day.copy(),
                         cohort_start,
                         numbers[0],
                         numbers[-1],

@@ -34,11 +34,6 @@ WITH retention_d7_agg_narrowed_source AS (
     ) AS first_events
     WHERE
       CAST(cohort_at AS DATE) BETWEEN CAST('2026-01-05' AS DATE) AND CAST('2026-03-29' AS DATE)
-  ), retention_d7__active_days AS (
-    SELECT
-      entity_key,
-      CAST(event_at AS DATE) AS active_day
-    FROM retention_d7__activity_rows AS activity_rows
   ), retention_d7__observed AS (
     SELECT
       MAX(CAST(event_at AS DATE)) AS last_day
@@ -66,12 +61,12 @@ WITH retention_d7_agg_narrowed_source AS (
   ), retention_d7__active_periods AS (
     SELECT DISTINCT
       first_base.entity_key AS entity_key,
-      CAST(active_days.active_day AS DATE) AS active_period
-    FROM retention_d7__active_days AS active_days
+      CAST(activity_rows.event_at AS DATE) AS active_period
+    FROM retention_d7__activity_rows AS activity_rows
     INNER JOIN retention_d7__first_base AS first_base
-      ON active_days.entity_key = first_base.entity_key
+      ON activity_rows.entity_key = first_base.entity_key
     WHERE
-      active_days.active_day = DATE_ADD(CAST(first_base.cohort_period AS DATE), INTERVAL 7 DAY)
+      CAST(activity_rows.event_at AS DATE) = DATE_ADD(CAST(first_base.cohort_period AS DATE), INTERVAL 7 DAY)
   )
   SELECT
     targets.entity_key AS entity_key,

@@ -44,11 +44,6 @@ WITH retention_d7_agg_narrowed_source AS (
     ) AS first_events
     WHERE
       toDate32(cohort_at) BETWEEN CAST('2026-01-05' AS Nullable(Date32)) AND CAST('2026-03-29' AS Nullable(Date32))
-  ), retention_d7__active_days AS (
-    SELECT
-      entity_key,
-      toDate32(event_at) AS active_day
-    FROM retention_d7__activity_rows AS activity_rows
   ), retention_d7__observed AS (
     SELECT
       toDate32(MAX(event_at)) AS last_day
@@ -82,12 +77,12 @@ WITH retention_d7_agg_narrowed_source AS (
   ), retention_d7__active_periods AS (
     SELECT DISTINCT
       first_base.entity_key AS entity_key,
-      toDate32(active_days.active_day) AS active_period
-    FROM retention_d7__active_days AS active_days
+      toDate32(activity_rows.event_at) AS active_period
+    FROM retention_d7__activity_rows AS activity_rows
     INNER JOIN retention_d7__first_base AS first_base
-      ON active_days.entity_key = first_base.entity_key
+      ON activity_rows.entity_key = first_base.entity_key
     WHERE
-      active_days.active_day = DATE_ADD(DAY, 7, toDate32(first_base.cohort_period))
+      toDate32(activity_rows.event_at) = DATE_ADD(DAY, 7, toDate32(first_base.cohort_period))
   )
   SELECT
     targets.entity_key AS entity_key,

@@ -42,11 +42,6 @@ WITH weekly_cohort_retention_agg_narrowed_source AS (
     ) AS first_events
     WHERE
       toDate32(cohort_at) BETWEEN CAST('2026-01-01' AS Nullable(Date32)) AND CAST('2026-03-31' AS Nullable(Date32))
-  ), weekly_cohort_retention__active_days AS (
-    SELECT
-      entity_key,
-      toDate32(event_at) AS active_day
-    FROM weekly_cohort_retention__activity_rows AS activity_rows
   ), weekly_cohort_retention__observed AS (
     SELECT
       toDate32(MAX(event_at)) AS last_day
@@ -147,13 +142,13 @@ WITH weekly_cohort_retention_agg_narrowed_source AS (
   ), weekly_cohort_retention__active_periods AS (
     SELECT DISTINCT
       first_base.entity_key AS entity_key,
-      toDate32(dateTrunc('WEEK', toDate32(active_days.active_day))) AS active_period
-    FROM weekly_cohort_retention__active_days AS active_days
+      toDate32(dateTrunc('WEEK', toDate32(activity_rows.event_at))) AS active_period
+    FROM weekly_cohort_retention__activity_rows AS activity_rows
     INNER JOIN weekly_cohort_retention__first_base AS first_base
-      ON active_days.entity_key = first_base.entity_key
+      ON activity_rows.entity_key = first_base.entity_key
     WHERE
-      active_days.active_day >= toDate32(first_base.cohort_period)
-      AND active_days.active_day < DATE_ADD(DAY, 91, toDate32(first_base.cohort_period))
+      toDate32(activity_rows.event_at) >= toDate32(first_base.cohort_period)
+      AND toDate32(activity_rows.event_at) < DATE_ADD(DAY, 91, toDate32(first_base.cohort_period))
   )
   SELECT
     targets.cohort_at AS cohort_at,

@@ -33,11 +33,6 @@ WITH weekly_cohort_retention_agg_narrowed_source AS (
     WHERE
       cohort_at >= CAST('2026-01-01' AS TIMESTAMP)
       AND cohort_at < CAST('2026-03-31' AS TIMESTAMP) + INTERVAL '1' DAY
-  ), weekly_cohort_retention__active_days AS (
-    SELECT
-      entity_key,
-      CAST(event_at AS DATE) AS active_day
-    FROM weekly_cohort_retention__activity_rows AS activity_rows
   ), weekly_cohort_retention__observed AS (
     SELECT
       CAST(MAX(event_at) AS DATE) AS last_day
@@ -132,13 +127,13 @@ WITH weekly_cohort_retention_agg_narrowed_source AS (
   ), weekly_cohort_retention__active_periods AS (
     SELECT DISTINCT
       first_base.entity_key AS entity_key,
-      CAST(DATE_TRUNC('WEEK', CAST(active_days.active_day AS DATE)) AS DATE) AS active_period
-    FROM weekly_cohort_retention__active_days AS active_days
+      CAST(DATE_TRUNC('WEEK', CAST(activity_rows.event_at AS DATE)) AS DATE) AS active_period
+    FROM weekly_cohort_retention__activity_rows AS activity_rows
     INNER JOIN weekly_cohort_retention__first_base AS first_base
-      ON active_days.entity_key = first_base.entity_key
+      ON activity_rows.entity_key = first_base.entity_key
     WHERE
-      active_days.active_day >= CAST(first_base.cohort_period AS DATE)
-      AND active_days.active_day < (
+      CAST(activity_rows.event_at AS DATE) >= CAST(first_base.cohort_period AS DATE)
+      AND CAST(activity_rows.event_at AS DATE) < (
         CAST(first_base.cohort_period AS DATE) + INTERVAL 91 DAY
       )
   )

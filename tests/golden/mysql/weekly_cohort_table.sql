@@ -33,11 +33,6 @@ WITH weekly_cohort_retention_agg_narrowed_source AS (
     WHERE
       cohort_at >= CAST('2026-01-01' AS DATETIME)
       AND cohort_at < CAST('2026-03-31' AS DATETIME) + INTERVAL '1' DAY
-  ), weekly_cohort_retention__active_days AS (
-    SELECT
-      entity_key,
-      CAST(event_at AS DATE) AS active_day
-    FROM weekly_cohort_retention__activity_rows AS activity_rows
   ), weekly_cohort_retention__observed AS (
     SELECT
       CAST(MAX(event_at) AS DATE) AS last_day
@@ -133,15 +128,15 @@ WITH weekly_cohort_retention_agg_narrowed_source AS (
     SELECT DISTINCT
       first_base.entity_key AS entity_key,
       CAST(DATE_SUB(
-        CAST(active_days.active_day AS DATE),
-        INTERVAL (WEEKDAY(CAST(active_days.active_day AS DATE))) DAY
+        CAST(activity_rows.event_at AS DATE),
+        INTERVAL (WEEKDAY(CAST(activity_rows.event_at AS DATE))) DAY
       ) AS DATE) AS active_period
-    FROM weekly_cohort_retention__active_days AS active_days
+    FROM weekly_cohort_retention__activity_rows AS activity_rows
     INNER JOIN weekly_cohort_retention__first_base AS first_base
-      ON active_days.entity_key = first_base.entity_key
+      ON activity_rows.entity_key = first_base.entity_key
     WHERE
-      active_days.active_day >= CAST(first_base.cohort_period AS DATE)
-      AND active_days.active_day < DATE_ADD(CAST(first_base.cohort_period AS DATE), INTERVAL 91 DAY)
+      CAST(activity_rows.event_at AS DATE) >= CAST(first_base.cohort_period AS DATE)
+      AND CAST(activity_rows.event_at AS DATE) < DATE_ADD(CAST(first_base.cohort_period AS DATE), INTERVAL 91 DAY)
   )
   SELECT
     targets.cohort_at AS cohort_at,

@@ -36,11 +36,6 @@ WITH retention_d7_agg_narrowed_source AS (
       cohort_at >= DATE('2026-01-05', '-1 day')
       AND cohort_at < DATE('2026-03-29', '+2 days')
       AND DATE(cohort_at) BETWEEN DATE('2026-01-05') AND DATE('2026-03-29')
-  ), retention_d7__active_days AS (
-    SELECT
-      entity_key,
-      DATE(event_at) AS active_day
-    FROM retention_d7__activity_rows AS activity_rows
   ), retention_d7__observed AS (
     SELECT
       MAX(DATE(event_at)) AS last_day
@@ -68,12 +63,12 @@ WITH retention_d7_agg_narrowed_source AS (
   ), retention_d7__active_periods AS (
     SELECT DISTINCT
       first_base.entity_key AS entity_key,
-      DATE(active_days.active_day) AS active_period
-    FROM retention_d7__active_days AS active_days
+      DATE(activity_rows.event_at) AS active_period
+    FROM retention_d7__activity_rows AS activity_rows
     CROSS JOIN retention_d7__first_base AS first_base
-      ON active_days.entity_key = first_base.entity_key
+      ON activity_rows.entity_key = first_base.entity_key
     WHERE
-      active_days.active_day = DATE(first_base.cohort_period, '+7 days')
+      DATE(activity_rows.event_at) = DATE(first_base.cohort_period, '+7 days')
   )
   SELECT
     targets.entity_key AS entity_key,

@@ -34,11 +34,6 @@ WITH weekly_cohort_retention_agg_narrowed_source AS (
       cohort_at >= DATE('2026-01-01', '-1 day')
       AND cohort_at < DATE('2026-03-31', '+2 days')
       AND DATE(cohort_at) BETWEEN DATE('2026-01-01') AND DATE('2026-03-31')
-  ), weekly_cohort_retention__active_days AS (
-    SELECT
-      entity_key,
-      DATE(event_at) AS active_day
-    FROM weekly_cohort_retention__activity_rows AS activity_rows
   ), weekly_cohort_retention__observed AS (
     SELECT
       MAX(DATE(event_at)) AS last_day
@@ -133,13 +128,13 @@ WITH weekly_cohort_retention_agg_narrowed_source AS (
   ), weekly_cohort_retention__active_periods AS (
     SELECT DISTINCT
       first_base.entity_key AS entity_key,
-      DATE(active_days.active_day, '-6 days', 'weekday 1') AS active_period
-    FROM weekly_cohort_retention__active_days AS active_days
+      DATE(activity_rows.event_at, '-6 days', 'weekday 1') AS active_period
+    FROM weekly_cohort_retention__activity_rows AS activity_rows
     CROSS JOIN weekly_cohort_retention__first_base AS first_base
-      ON active_days.entity_key = first_base.entity_key
+      ON activity_rows.entity_key = first_base.entity_key
     WHERE
-      active_days.active_day >= DATE(first_base.cohort_period)
-      AND active_days.active_day < DATE(first_base.cohort_period, '+91 days')
+      DATE(activity_rows.event_at) >= DATE(first_base.cohort_period)
+      AND DATE(activity_rows.event_at) < DATE(first_base.cohort_period, '+91 days')
   )
   SELECT
     targets.cohort_at AS cohort_at,
