@@ -268,8 +268,9 @@ def sqlite_days_in_reader(node: exp.Expr) -> exp.Expr:
     reader uses it, so the reader's truncation of it merges into the same call
     (``sqlite_one_date_call``): ``DATE(JULIANDAY(first_day) + n, 'start of month')`` parses no
     text, where the truncation of the days' CTE parsed each day written by the CTE again. A
-    year to date by month on SQLite, 365 days: 1.34 to 1.19 ms of the whole query, with the
-    first day written as the query's date (docs/benchmarks.md, "A twelfth round").
+    year to date by month on SQLite, 365 days: 1.40 to 1.17 ms of the whole query (0.91 ms by
+    hand), with the first day written as the query's date (docs/benchmarks.md, "A twelfth
+    round").
 
     >>> import sqlglot
     >>> tree = sqlglot.parse_one(
@@ -312,7 +313,14 @@ def sqlite_days_in_reader(node: exp.Expr) -> exp.Expr:
         select = reader.parent if isinstance(reader, exp.From) else None
         if not isinstance(select, exp.Select) or select is days:
             continue
-        _count_days_in(select, days, readers[0].alias_or_name)
+        name = readers[0].alias_or_name
+        if any(
+            found.name == SPINE_DAY and found.find_ancestor(exp.Select) is not select
+            for found in select.find_all(exp.Column)
+            if found.table == name
+        ):
+            continue  # a subquery reads the day too: it keeps the CTE
+        _count_days_in(select, days, name)
         cte.pop()
     if not node.expressions:
         node.pop()

@@ -410,6 +410,28 @@ def test_sqlite_spine_days_counted_on_the_julian_day(
         assert got == [((first + dt.timedelta(days=n)).isoformat(),) for n in range(span + 1)]
 
 
+def test_sqlite_spine_days_read_twice_or_from_a_subquery_keep_their_cte() -> None:
+    """The days are counted in their reader only when one SELECT alone reads them: read by two
+    steps, or by a subquery inside the one reading them, the days' CTE stays as it is."""
+    bounds = "b AS (SELECT '2026-01-01' AS first_day)"
+    days = (
+        "d AS (SELECT DATE(JULIANDAY(b.first_day) + spine_offsets.n) AS spine_day FROM b "
+        "CROSS JOIN spine_offsets WHERE spine_offsets.n <= 40)"
+    )
+    read_twice = "SELECT x.spine_day FROM d AS x JOIN d AS y ON x.spine_day = y.spine_day"
+    nested = "SELECT (SELECT MAX(d.spine_day) FROM t WHERE t.n = 1) AS m FROM d"
+    for reader in (read_twice, nested):
+        tree = sqlglot.parse_one(f"WITH {bounds}, {days} {reader}", read="sqlite")
+        [_, cte] = tree.find_all(exp.CTE)
+        cte.this.meta["day_spine"] = "b"
+        before = tree.sql("sqlite")
+        assert tree.transform(sqlite_days_in_reader).sql("sqlite") == before
+    alone = sqlglot.parse_one(f"WITH {bounds}, {days} SELECT MAX(spine_day) FROM d", read="sqlite")
+    [_, cte] = alone.find_all(exp.CTE)
+    cte.this.meta["day_spine"] = "b"
+    assert " d AS (" not in alone.transform(sqlite_days_in_reader).sql("sqlite")
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     first=st.dates(min_value=dt.date(1999, 1, 1), max_value=dt.date(2031, 12, 31)),
