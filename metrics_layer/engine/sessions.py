@@ -305,6 +305,8 @@ def _sqlite_floor(value: object) -> object:
 # events, 116 ms with the default, 79 ms with this (docs/benchmarks.md, "A twelfth round").
 # Not memory-mapped reads (``mmap_size``), which were faster still (62 ms) but turn an I/O
 # error or a file truncated by another process into a crash (SIGBUS) instead of an error.
+# The pool holds at most 15 connections (SQLAlchemy's 5 and 10 more under load): 960 MiB if
+# every one of them read that much of the file at once.
 SQLITE_CACHE_KIB = 65_536
 
 
