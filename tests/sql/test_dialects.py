@@ -24,6 +24,7 @@ import metrics_layer as ml
 from metrics_layer.errors import UnsupportedError
 from metrics_layer.sql.dialects import RULES, prepared, sqlite_text_date_range
 from metrics_layer.sql.spine import (
+    SPINE,
     bounds_select,
     days_select,
     digits_cte,
@@ -423,12 +424,12 @@ def test_sqlite_spine_days_read_twice_or_from_a_subquery_keep_their_cte() -> Non
     for reader in (read_twice, nested):
         tree = sqlglot.parse_one(f"WITH {bounds}, {days} {reader}", read="sqlite")
         [_, cte] = tree.find_all(exp.CTE)
-        cte.this.meta["day_spine"] = "b"
+        cte.this.meta[SPINE] = "b"
         before = tree.sql("sqlite")
         assert tree.transform(sqlite_days_in_reader).sql("sqlite") == before
     alone = sqlglot.parse_one(f"WITH {bounds}, {days} SELECT MAX(spine_day) FROM d", read="sqlite")
     [_, cte] = alone.find_all(exp.CTE)
-    cte.this.meta["day_spine"] = "b"
+    cte.this.meta[SPINE] = "b"
     assert " d AS (" not in alone.transform(sqlite_days_in_reader).sql("sqlite")
 
 
