@@ -47,6 +47,7 @@ from metrics_layer.sql.spine import (
     bounds_select,
     days_select,
     digits_cte,
+    read_by,
     spine_last,
 )
 from metrics_layer.sql.time import shift, within_dates
@@ -267,8 +268,9 @@ def _filled_select(
             alias=table_alias(FILL_DAYS),
         )
     )
-    periods = _select(
-        [alias(e.copy(), a) for a, e in fill.periods], exp.Table(this=ident(FILL_DAYS))
+    periods = read_by(
+        _select([alias(e.copy(), a) for a, e in fill.periods], exp.Table(this=ident(FILL_DAYS))),
+        FILL_DAYS,
     )
     known = in_calendar(fill.periods)
     if known is not None:
@@ -699,7 +701,7 @@ def _calendar_periods_ctes(
     bounds, days = f"{name}_bounds", f"{name}_days"
     rows = _scanned(agg, relations) if spine.start is None or spine.end is None else None
     edges = bounds_select(spine.start, spine.end, rows, periods.row_day, periods.row_range)
-    select = _edges_select(periods, needed)
+    select = read_by(_edges_select(periods, needed), days)
     select.set("from_", exp.From(this=exp.Table(this=ident(days))))
     conditions = [c for c in (periods.time_range, in_calendar(periods.partition)) if c]
     if conditions:

@@ -54,8 +54,7 @@ from metrics_layer.sql.parts import (
 from metrics_layer.sql.spine import (
     clickhouse_day_spine,
     spark_day_spine,
-    sqlite_day_spine,
-    sqlite_days_in_reader,
+    sqlite_spines,
     without_unread_digits,
 )
 from metrics_layer.sql.sqlite import (
@@ -833,8 +832,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "duckdb": (duckdb_round, column_date_range, latest_of_typed_times),
     "postgres": (postgres_round, postgres_single_row, column_date_range, latest_of_typed_times),
     "sqlite": (
-        acts_on(exp.Select)(sqlite_day_spine),
-        acts_on(exp.With)(sqlite_days_in_reader),
+        acts_on(exp.With)(sqlite_spines),
         sqlite_text_date_range,
         acts_on(exp.Cast)(sqlite_decimal_cast),
         sqlite_truncate,

@@ -26,16 +26,19 @@ __all__ = [
     "DIGITS",
     "FIRST_DAY",
     "LAST_DAY",
+    "READS_SPINE",
     "SPINE_DAY",
     "bounds_select",
     "clickhouse_day_spine",
     "days_select",
     "digits_cte",
+    "read_by",
     "spark_day_spine",
     "spine_digits",
     "spine_last",
     "sqlite_day_spine",
     "sqlite_days_in_reader",
+    "sqlite_spines",
     "without_unread_digits",
 ]
 
@@ -43,6 +46,9 @@ DIGITS = "spine_digits"
 OFFSETS = "spine_offsets"
 # Key in ``Expression.meta`` marking a spine's SELECT of days, with its bounds' CTE name.
 SPINE = "day_spine"
+# Key in ``Expression.meta`` marking the one SELECT that reads a spine's days, with the days'
+# CTE name (``read_by``).
+READS_SPINE = "reads_day_spine"
 SPINE_DAY = "spine_day"
 FIRST_DAY = "first_day"
 LAST_DAY = "last_day"
@@ -137,6 +143,18 @@ def days_select(bounds: str, digits: int, last: exp.Expr | None = None) -> exp.S
     select = select.where(inside, copy=False)
     select.meta[SPINE] = bounds
     return select
+
+
+def read_by(reader: exp.Select, days: str) -> exp.Select:
+    """``reader``, marked as the one SELECT of the query that reads the spine's days of the CTE
+    ``days``: SQLite counts the days there (``sqlite_days_in_reader``) without looking through
+    the whole query for other readers.
+
+    >>> read_by(exp.select("spine_day").from_("d"), "d").meta[READS_SPINE]
+    'd'
+    """
+    reader.meta[READS_SPINE] = days
+    return reader
 
 
 def spine_last(start: dt.date | None, end: dt.date | None) -> exp.Expr | None:
@@ -260,9 +278,29 @@ def _given_first_day(days: exp.Expr, bounds: str) -> exp.Literal | None:
     return None
 
 
+def sqlite_spines(node: exp.Expr) -> exp.Expr:
+    """A query's day spines for SQLite, in one pass over its WITH: each spine's days counted on
+    the Julian day number (``sqlite_day_spine``), then counted in the one SELECT that reads
+    them (``sqlite_days_in_reader``); any other node as it is.
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one("WITH b AS (SELECT 1 AS x) SELECT x FROM b")
+    >>> sqlite_spines(tree.args["with_"]) is tree.args["with_"]
+    True
+    """
+    if not isinstance(node, exp.With):
+        return node
+    for cte in node.expressions:
+        if isinstance(cte.this, exp.Select) and cte.this.meta.get(SPINE) is not None:
+            sqlite_day_spine(cte.this)
+    return sqlite_days_in_reader(node)
+
+
 def sqlite_days_in_reader(node: exp.Expr) -> exp.Expr:
-    """A spine's days read by one SELECT alone (a window's points, a filled series' periods)
-    are counted in that SELECT, and the days' CTE goes; any other node as it is.
+    """A spine's days, read by one SELECT alone (a window's points, a filled series' periods,
+    marked by ``read_by`` where they are built), are counted in that SELECT, and the days' CTE
+    goes; any other node as it is. A reader that reads the days twice, or from a subquery too,
+    keeps the CTE.
 
     Its day, ``DATE(JULIANDAY(first_day) + n)`` (``sqlite_day_spine``), is written where the
     reader uses it, so the reader's truncation of it merges into the same call
@@ -281,6 +319,7 @@ def sqlite_days_in_reader(node: exp.Expr) -> exp.Expr:
     ... )
     >>> [_, d] = tree.find_all(exp.CTE)
     >>> d.this.meta[SPINE] = "b"
+    >>> _ = read_by(tree, "d")
     >>> print(tree.transform(sqlite_days_in_reader).sql("sqlite", pretty=True))
     WITH b AS (
       SELECT
@@ -296,54 +335,66 @@ def sqlite_days_in_reader(node: exp.Expr) -> exp.Expr:
     GROUP BY
       1
     """
-    query = node.parent if isinstance(node, exp.With) else None
-    if query is None:
+    if not isinstance(node, exp.With):
         return node
-    assert isinstance(node, exp.With)
+    candidates = [cte.this for cte in node.expressions]
+    candidates.append(node.parent)  # the query itself
+    readers = {
+        reader.meta[READS_SPINE]: reader
+        for reader in candidates
+        if isinstance(reader, exp.Select) and READS_SPINE in reader.meta
+    }
     for cte in list(node.expressions):
-        days = cte.this
+        days, select = cte.this, readers.get(cte.alias)
         if not (
             isinstance(days, exp.Select)
             and days.meta.get(SPINE) is not None
             and days.args.get("from_") is not None
+            and select is not None
         ):
             continue
-        readers = [table for table in query.find_all(exp.Table) if table.name == cte.alias]
-        reader = readers[0].parent if len(readers) == 1 else None
-        select = reader.parent if isinstance(reader, exp.From) else None
-        if not isinstance(select, exp.Select) or select is days:
+        # The marked reader reads the days once, from its FROM, and no subquery of it does.
+        source = select.args.get("from_")
+        table = source.this if isinstance(source, exp.From) else None
+        if not isinstance(table, exp.Table) or table.name != cte.alias:
             continue
-        name = readers[0].alias_or_name
-        if any(
-            found.name == SPINE_DAY and found.find_ancestor(exp.Select) is not select
-            for found in select.find_all(exp.Column)
-            if found.table == name
+        name = table.alias_or_name
+        tables, days_columns = 0, []
+        for found in select.find_all(exp.Table, exp.Column):
+            if isinstance(found, exp.Table):
+                tables += found.name == cte.alias
+            elif (
+                isinstance(found, exp.Column)
+                and found.name == SPINE_DAY
+                and found.table in (name, "")
+            ):
+                days_columns.append(found)
+        if tables != 1 or any(
+            found.table == name and found.find_ancestor(exp.Select) is not select
+            for found in days_columns
         ):
-            continue  # a subquery reads the day too: it keeps the CTE
-        _count_days_in(select, days, name)
+            continue
+        _count_days_in(select, days, days_columns)
         cte.pop()
-    if not node.expressions:
-        node.pop()
     return node
 
 
-def _count_days_in(select: exp.Select, days: exp.Select, name: str) -> None:
-    """``select``, which reads the days of ``days`` from its FROM as ``name``, with the days'
-    FROM, joins and condition in place of that table, and their day in place of its column."""
+def _count_days_in(select: exp.Select, days: exp.Select, days_columns: list[exp.Column]) -> None:
+    """``select``, which reads the days of ``days`` from its FROM, with the days' FROM, joins
+    and condition in place of that table, and their day in place of ``days_columns``, its
+    columns of the day (those of a subquery of it left as they are)."""
     day = days.selects[0].unalias()
     count = column("n", OFFSETS)
-    for found in list(select.find_all(exp.Column)):
-        if found.name != SPINE_DAY or found.table not in (name, ""):
-            continue
+    counted_once = sum(found == count for found in day.find_all(exp.Column)) == 1
+    for found in days_columns:
         if found.find_ancestor(exp.Select) is not select:
             continue
         edge = found.parent
-        counts = [c for c in day.find_all(exp.Column) if c == count]
         if (
             isinstance(edge, (exp.Max, exp.Min))
             and edge.this is found
             and not isinstance(edge.parent, exp.Window)
-            and len(counts) == 1
+            and counted_once
         ):
             # The day grows with the count: the last day is the day of the largest count,
             # one date written instead of one per day.

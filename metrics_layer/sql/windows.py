@@ -32,7 +32,7 @@ from metrics_layer.spec.models import Agg, Grain, Rollup
 from metrics_layer.sql.calendar import has_lookup, in_calendar
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
 from metrics_layer.sql.nodes import RANGE_JOINED
-from metrics_layer.sql.spine import SPINE_DAY, bounds_select, days_select, spine_last
+from metrics_layer.sql.spine import SPINE_DAY, bounds_select, days_select, read_by, spine_last
 from metrics_layer.sql.time import shift
 
 __all__ = ["DAY", "JOINED_WINDOWS", "PART", "window_ctes"]
@@ -98,7 +98,7 @@ def window_ctes(
             alias=table_alias(days),
         )
     )
-    points_select = _points(window, days, take)
+    points_select = read_by(_points(window, days, take), days)
     ctes.append(exp.CTE(this=points_select, alias=table_alias(points)))
     times = [a for a, _ in window.periods]
     others = [a for a, _ in agg.groups]

@@ -22,15 +22,17 @@ from sqlglot import exp
 
 import metrics_layer as ml
 from metrics_layer.errors import UnsupportedError
-from metrics_layer.sql.dialects import RULES, prepared, sqlite_text_date_range
+from metrics_layer.sql.dialects import RULES, acts_on, prepared, sqlite_text_date_range
 from metrics_layer.sql.spine import (
     SPINE,
     bounds_select,
     days_select,
     digits_cte,
+    read_by,
     spine_last,
     sqlite_day_spine,
     sqlite_days_in_reader,
+    sqlite_spines,
 )
 from metrics_layer.sql.sqlite import sqlite_one_date_call, sqlite_whole_days
 
@@ -412,8 +414,8 @@ def test_sqlite_spine_days_counted_on_the_julian_day(
 
 
 def test_sqlite_spine_days_read_twice_or_from_a_subquery_keep_their_cte() -> None:
-    """The days are counted in their reader only when one SELECT alone reads them: read by two
-    steps, or by a subquery inside the one reading them, the days' CTE stays as it is."""
+    """The days are counted in their marked reader only when it reads them once, from its
+    FROM: read twice there, or by a subquery inside it too, the days' CTE stays as it is."""
     bounds = "b AS (SELECT '2026-01-01' AS first_day)"
     days = (
         "d AS (SELECT DATE(JULIANDAY(b.first_day) + spine_offsets.n) AS spine_day FROM b "
@@ -421,16 +423,16 @@ def test_sqlite_spine_days_read_twice_or_from_a_subquery_keep_their_cte() -> Non
     )
     read_twice = "SELECT x.spine_day FROM d AS x JOIN d AS y ON x.spine_day = y.spine_day"
     nested = "SELECT (SELECT MAX(d.spine_day) FROM t WHERE t.n = 1) AS m FROM d"
-    for reader in (read_twice, nested):
+    alone = "SELECT MAX(spine_day) FROM d"
+    for reader, counted in ((read_twice, False), (nested, False), (alone, True)):
         tree = sqlglot.parse_one(f"WITH {bounds}, {days} {reader}", read="sqlite")
         [_, cte] = tree.find_all(exp.CTE)
         cte.this.meta[SPINE] = "b"
+        read_by(tree, "d")
         before = tree.sql("sqlite")
-        assert tree.transform(sqlite_days_in_reader).sql("sqlite") == before
-    alone = sqlglot.parse_one(f"WITH {bounds}, {days} SELECT MAX(spine_day) FROM d", read="sqlite")
-    [_, cte] = alone.find_all(exp.CTE)
-    cte.this.meta[SPINE] = "b"
-    assert " d AS (" not in alone.transform(sqlite_days_in_reader).sql("sqlite")
+        after = tree.transform(sqlite_days_in_reader).sql("sqlite")
+        assert (after != before) is counted
+        assert (" d AS (" in after) is not counted
 
 
 @settings(max_examples=150, deadline=None)
@@ -475,10 +477,15 @@ def test_sqlite_spine_days_counted_in_their_reader(
         .from_("d")
         .group_by(period.copy())
     )
+    read_by(reader, "d")
     tree = reader.with_("spine_digits", as_=digits_cte().this).with_("b", as_=bounds)
     tree = tree.with_("d", as_=days)
-    kept = tuple(rule for rule in RULES["sqlite"] if rule is not sqlite_days_in_reader)
-    assert len(kept) == len(RULES["sqlite"]) - 1
+    # The same rules, with the spines' days counted on the Julian day in their own CTE.
+    kept = tuple(
+        acts_on(exp.Select)(sqlite_day_spine) if rule is sqlite_spines else rule
+        for rule in RULES["sqlite"]
+    )
+    assert kept != RULES["sqlite"]
     with mock.patch.dict(RULES, {"sqlite": kept}):
         separate = prepared(tree.copy(), "sqlite").sql("sqlite")
     counted = prepared(tree.copy(), "sqlite").sql("sqlite")
