@@ -439,7 +439,7 @@ class _Builder:
             ctes["last_active"] = (
                 exp.select(
                     *(column(k) for k in keys),
-                    alias(exp.Max(this=self._bucket(active_day, period)), "last_period"),
+                    alias(exp.Max(this=self._bucket(active_day.copy(), period)), "last_period"),
                     copy=False,
                 )
                 .from_(_table("activity_rows"), copy=False)

@@ -7,7 +7,6 @@ UnsupportedError instead of producing SQL that is subtly different.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from functools import cache
 from typing import TypeVar
@@ -30,7 +29,14 @@ from metrics_layer.sql.clickhouse import (
     clickhouse_unread_columns,
     clickhouse_utf8,
 )
-from metrics_layer.sql.names import DATE_VALUE, cast, cast_operand, column, table_alias
+from metrics_layer.sql.names import (
+    DATE_VALUE,
+    cast,
+    cast_operand,
+    column,
+    date_literal_text,
+    table_alias,
+)
 from metrics_layer.sql.nodes import (
     CORRELATED,
     EDGE_PERIODS,
@@ -471,8 +477,8 @@ def column_date_range(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Between):
         column_, low, high = (
             _day_of_column(node.this),
-            _date_literal(node.args.get("low")),
-            _date_literal(node.args.get("high")),
+            date_literal_text(node.args.get("low")),
+            date_literal_text(node.args.get("high")),
         )
         if column_ is None or low is None or high is None:
             return node
@@ -483,7 +489,7 @@ def column_date_range(node: exp.Expr) -> exp.Expr:
         )
     if not isinstance(node, (exp.GTE, exp.LTE)):
         return node
-    column_, day = _day_of_column(node.this), _date_literal(node.expression)
+    column_, day = _day_of_column(node.this), date_literal_text(node.expression)
     if column_ is None or day is None:
         return node
     if isinstance(node, exp.GTE):
@@ -591,19 +597,7 @@ def _date_bound(node: exp.Expr | None) -> exp.Expr | None:
     period, ``sql/calendar.py``), which the engine works out once; None otherwise."""
     if isinstance(node, exp.Subquery) and node.meta.get(DATE_VALUE):
         return node
-    return _date_literal(node)
-
-
-def _date_literal(node: exp.Expr | None) -> exp.Literal | None:
-    """The literal of ``CAST('YYYY-MM-DD' AS DATE)``; None otherwise."""
-    literal = cast_operand(node, exp.DataType.Type.DATE)
-    if not (isinstance(literal, exp.Literal) and literal.is_string):
-        return None
-    try:
-        dt.date.fromisoformat(literal.this)
-    except ValueError:
-        return None
-    return literal
+    return date_literal_text(node)
 
 
 def _midnight(day: exp.Literal) -> exp.Expr:

@@ -14,6 +14,7 @@ __all__ = [
     "cast",
     "column",
     "date_literal",
+    "date_literal_text",
     "ident",
     "table_alias",
 ]
@@ -114,3 +115,21 @@ def date_literal(day: dt.date) -> exp.Expr:
     "CAST('2026-01-31' AS DATE)"
     """
     return cast(exp.Literal.string(day.isoformat()), exp.DataType.Type.DATE)
+
+
+def date_literal_text(node: exp.Expr | None) -> exp.Literal | None:
+    """The text of a ``date_literal``, ``CAST('YYYY-MM-DD' AS DATE)`` with a real date; None
+    for anything else.
+
+    >>> date_literal_text(date_literal(dt.date(2026, 1, 31))).sql()
+    "'2026-01-31'"
+    >>> date_literal_text(cast(exp.Literal.string("2026-02-30"), exp.DataType.Type.DATE))
+    """
+    literal = cast_operand(node, exp.DataType.Type.DATE)
+    if not (isinstance(literal, exp.Literal) and literal.is_string):
+        return None
+    try:
+        dt.date.fromisoformat(literal.this)
+    except ValueError:
+        return None
+    return literal

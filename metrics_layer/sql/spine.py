@@ -20,7 +20,15 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from metrics_layer.sql.names import alias, cast, column, date_literal, ident, table_alias
+from metrics_layer.sql.names import (
+    alias,
+    cast,
+    column,
+    date_literal,
+    date_literal_text,
+    ident,
+    table_alias,
+)
 
 __all__ = [
     "DIGITS",
@@ -266,15 +274,8 @@ def _given_first_day(days: exp.Expr, bounds: str) -> exp.Literal | None:
         if sibling.alias != bounds or not isinstance(sibling.this, exp.Select):
             continue
         for projection in sibling.this.expressions:
-            value = projection.this if isinstance(projection, exp.Alias) else None
-            if (
-                projection.alias == FIRST_DAY
-                and isinstance(value, exp.Cast)
-                and value.to.is_type(exp.DataType.Type.DATE)
-                and isinstance(value.this, exp.Literal)
-                and value.this.is_string
-            ):
-                return value.this
+            if projection.alias == FIRST_DAY:
+                return date_literal_text(projection.unalias())
     return None
 
 
