@@ -41,7 +41,7 @@ from metrics_layer.sql.names import (
     ident,
     table_alias,
 )
-from metrics_layer.sql.nodes import NodesByKind, by_kind, nodes_of
+from metrics_layer.sql.nodes import DATE_DAYS, NodesByKind, by_kind, nodes_of
 from metrics_layer.sql.spine import (
     DIGITS,
     bounds_select,
@@ -553,6 +553,8 @@ def _days_select(agg: Aggregation, daily: Daily, relations: _Relations, take: Ta
         scan.append("expressions", alias(exp.Count(this=counted), KEPT))
     groups = [*(e.copy() for _, e in daily.inner), daily.day.copy()]
     scan.set("group", exp.Group(expressions=groups))
+    if daily.dates:
+        scan.meta[DATE_DAYS] = True
     return scan
 
 

@@ -32,9 +32,10 @@ from metrics_layer.sql.clickhouse import (
 from metrics_layer.sql.names import (
     DATE_VALUE,
     cast,
-    cast_operand,
     column,
+    conjuncts,
     date_literal_text,
+    day_of_column,
     table_alias,
 )
 from metrics_layer.sql.nodes import (
@@ -65,6 +66,7 @@ from metrics_layer.sql.spine import (
 )
 from metrics_layer.sql.sqlite import (
     sqlite_calendar_months,
+    sqlite_days_as_written,
     sqlite_decimal_cast,
     sqlite_inner_join_order,
     sqlite_one_date_call,
@@ -100,10 +102,11 @@ def acts_on(*kinds: type[exp.Expr]) -> Callable[[R], R]:
 
 
 def each_node(rule: R) -> R:
-    """Mark an ``acts_on`` rule as replacing single nodes of its kinds, never reading or
-    changing what is inside them: ``render`` hands it only those nodes instead of walking the
-    whole tree through it (comparisons are in most queries; the walk cost a third of the
-    compile of a conversion metric)."""
+    """Mark an ``acts_on`` rule as replacing single nodes of its kinds: ``render`` hands it
+    only those nodes, as found in the tree, outer first, instead of walking the whole tree
+    through it (comparisons are in most queries; the walk cost a third of the compile of a
+    conversion metric). A rule that changes what is inside a node leaves the nodes of its
+    kinds nested there to their own call."""
     rule.each_node = True  # type: ignore[attr-defined]
     return rule
 
@@ -476,7 +479,7 @@ def column_date_range(node: exp.Expr) -> exp.Expr:
     """
     if isinstance(node, exp.Between):
         column_, low, high = (
-            _day_of_column(node.this),
+            day_of_column(node.this),
             date_literal_text(node.args.get("low")),
             date_literal_text(node.args.get("high")),
         )
@@ -489,7 +492,7 @@ def column_date_range(node: exp.Expr) -> exp.Expr:
         )
     if not isinstance(node, (exp.GTE, exp.LTE)):
         return node
-    column_, day = _day_of_column(node.this), date_literal_text(node.expression)
+    column_, day = day_of_column(node.this), date_literal_text(node.expression)
     if column_ is None or day is None:
         return node
     if isinstance(node, exp.GTE):
@@ -530,20 +533,11 @@ def sqlite_text_date_range(node: exp.Expr) -> exp.Expr:
     """
     if not isinstance(node, exp.Where):
         return node
-    conditions = list(_conjuncts(node.this))
+    conditions = list(conjuncts(node.this))
     tests = [test for condition in conditions for test in _text_tests(condition)]
     if not tests:
         return node
     return exp.Where(this=exp.and_(*tests, *(c.copy() for c in conditions), copy=False))
-
-
-def _conjuncts(condition: exp.Expr) -> list[exp.Expr]:
-    """The conditions ``condition`` ANDs (through parentheses)."""
-    if isinstance(condition, exp.Paren):
-        return _conjuncts(condition.this)
-    if isinstance(condition, exp.And):
-        return _conjuncts(condition.this) + _conjuncts(condition.expression)
-    return [condition]
 
 
 def _text_tests(condition: exp.Expr) -> list[exp.Expr]:
@@ -560,7 +554,7 @@ def _text_tests(condition: exp.Expr) -> list[exp.Expr]:
         bounds = [(exp.LT, condition.expression, "+2 days")]
     else:
         return []
-    column_ = _day_of_column(condition.this)
+    column_ = day_of_column(condition.this)
     if column_ is None:
         return []
     tests: list[exp.Expr] = []
@@ -583,12 +577,6 @@ def _moved_day(day: exp.Expr, days: str) -> exp.Expr:
         moved.this.set("expressions", [call])
         return moved
     return exp.Anonymous(this="DATE", expressions=[day.copy(), exp.Literal.string(days)])
-
-
-def _day_of_column(node: exp.Expr) -> exp.Column | None:
-    """``t`` of ``CAST(t AS DATE)``, a column; None otherwise."""
-    day = cast_operand(node, exp.DataType.Type.DATE)
-    return day.copy() if isinstance(day, exp.Column) else None
 
 
 def _date_bound(node: exp.Expr | None) -> exp.Expr | None:
@@ -828,6 +816,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "sqlite": (
         acts_on(exp.With)(sqlite_spines),
         sqlite_text_date_range,
+        each_node(acts_on(exp.With)(sqlite_days_as_written)),
         acts_on(exp.Cast)(sqlite_decimal_cast),
         sqlite_truncate,
         sqlite_calendar_months,

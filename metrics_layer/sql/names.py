@@ -13,8 +13,10 @@ __all__ = [
     "alias",
     "cast",
     "column",
+    "conjuncts",
     "date_literal",
     "date_literal_text",
+    "day_of_column",
     "ident",
     "table_alias",
 ]
@@ -133,3 +135,26 @@ def date_literal_text(node: exp.Expr | None) -> exp.Literal | None:
     except ValueError:
         return None
     return literal
+
+
+def day_of_column(node: exp.Expr) -> exp.Column | None:
+    """A copy of ``t`` of ``CAST(t AS DATE)``, a column; None otherwise.
+
+    >>> day_of_column(cast(exp.column("t"), exp.DataType.Type.DATE)).sql()
+    't'
+    """
+    day = cast_operand(node, exp.DataType.Type.DATE)
+    return day.copy() if isinstance(day, exp.Column) else None
+
+
+def conjuncts(condition: exp.Expr) -> list[exp.Expr]:
+    """The conditions ``condition`` ANDs (through parentheses).
+
+    >>> [c.sql() for c in conjuncts(exp.condition("a = 1 AND (b = 2 AND c = 3)"))]
+    ['a = 1', 'b = 2', 'c = 3']
+    """
+    if isinstance(condition, exp.Paren):
+        return conjuncts(condition.this)
+    if isinstance(condition, exp.And):
+        return conjuncts(condition.this) + conjuncts(condition.expression)
+    return [condition]

@@ -15,6 +15,7 @@ from sqlglot import exp
 
 __all__ = [
     "CORRELATED",
+    "DATE_DAYS",
     "EDGE_PERIODS",
     "LATEST",
     "RANGE_JOINED",
@@ -40,6 +41,9 @@ EDGE_PERIODS = "edge_periods"
 # Key in the ``meta`` of a window's points (``sql/windows.py``), read once, on the outer side
 # of a LEFT JOIN on a range: SQLite computes them first only when told (``sql/sqlite.py``).
 RANGE_JOINED = "range_joined"
+# Key in the ``meta`` of a semi-additive scan's per-day step whose day is that of a column of
+# dates: SQLite groups by the column as written first (``sql/sqlite.py``).
+DATE_DAYS = "date_days"
 
 
 @dataclass(frozen=True)

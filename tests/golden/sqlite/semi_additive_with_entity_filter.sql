@@ -1,6 +1,6 @@
-WITH subscription_snapshots_last_snapshot_days AS (
+WITH subscription_snapshots_last_snapshot_days_written AS (
   SELECT
-    DATE(subscription_snapshots.snapshot_date) AS snapshot_day,
+    subscription_snapshots.snapshot_date AS snapshot_day,
     SUM(
       CASE
         WHEN subscription_snapshots.user_id IN (
@@ -29,9 +29,18 @@ WITH subscription_snapshots_last_snapshot_days AS (
   WHERE
     subscription_snapshots.snapshot_date >= DATE('2026-01-05', '-1 day')
     AND subscription_snapshots.snapshot_date < DATE('2026-03-29', '+2 days')
-    AND DATE(subscription_snapshots.snapshot_date) BETWEEN DATE('2026-01-05') AND DATE('2026-03-29')
   GROUP BY
-    DATE(subscription_snapshots.snapshot_date)
+    subscription_snapshots.snapshot_date
+), subscription_snapshots_last_snapshot_days AS (
+  SELECT
+    DATE(subscription_snapshots_last_snapshot_days_written.snapshot_day) AS snapshot_day,
+    SUM(subscription_snapshots_last_snapshot_days_written.mrr) AS mrr,
+    SUM(subscription_snapshots_last_snapshot_days_written.kept_rows) AS kept_rows
+  FROM subscription_snapshots_last_snapshot_days_written
+  WHERE
+    DATE(subscription_snapshots_last_snapshot_days_written.snapshot_day) BETWEEN DATE('2026-01-05') AND DATE('2026-03-29')
+  GROUP BY
+    DATE(subscription_snapshots_last_snapshot_days_written.snapshot_day)
 ), subscription_snapshots_last_snapshot_periods AS (
   SELECT
     DATE(subscription_snapshots_last_snapshot_days.snapshot_day, '-6 days', 'weekday 1') AS metric_time__week,

@@ -24,17 +24,25 @@ WITH users_agg AS (
       CAST((JULIANDAY(DATE('2026-01-31')) - JULIANDAY(DATE('2026-01-01'))) AS INTEGER) + 1
     ) AS active_users
   FROM events_per_day
-), subscription_snapshots_last_snapshot_days AS (
+), subscription_snapshots_last_snapshot_days_written AS (
   SELECT
-    DATE(subscription_snapshots.snapshot_date) AS snapshot_day,
+    subscription_snapshots.snapshot_date AS snapshot_day,
     SUM(subscription_snapshots.mrr) AS mrr
   FROM subscription_snapshots AS subscription_snapshots
   WHERE
     subscription_snapshots.snapshot_date >= DATE('2026-01-01', '-1 day')
     AND subscription_snapshots.snapshot_date < DATE('2026-01-31', '+2 days')
-    AND DATE(subscription_snapshots.snapshot_date) BETWEEN DATE('2026-01-01') AND DATE('2026-01-31')
   GROUP BY
-    DATE(subscription_snapshots.snapshot_date)
+    subscription_snapshots.snapshot_date
+), subscription_snapshots_last_snapshot_days AS (
+  SELECT
+    DATE(subscription_snapshots_last_snapshot_days_written.snapshot_day) AS snapshot_day,
+    SUM(subscription_snapshots_last_snapshot_days_written.mrr) AS mrr
+  FROM subscription_snapshots_last_snapshot_days_written
+  WHERE
+    DATE(subscription_snapshots_last_snapshot_days_written.snapshot_day) BETWEEN DATE('2026-01-01') AND DATE('2026-01-31')
+  GROUP BY
+    DATE(subscription_snapshots_last_snapshot_days_written.snapshot_day)
 ), subscription_snapshots_last_snapshot_periods AS (
   SELECT
     subscription_snapshots_last_snapshot_days.mrr,
