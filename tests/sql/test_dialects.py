@@ -511,7 +511,7 @@ def test_sqlite_spine_days_counted_in_their_reader(
     offset_minutes=st.sampled_from([None, 0, -840, -600, -1, 59, 330, 840]),
     separator=st.sampled_from([" ", "T"]),
     negated=st.booleans(),
-    bounds=st.sampled_from(["between", "from", "until"]),
+    bounds=st.sampled_from(["between", "from", "until", "both"]),
 )
 def test_sqlite_text_date_range_keeps_the_rows_of_date(
     day: dt.date,
@@ -522,9 +522,9 @@ def test_sqlite_text_date_range_keeps_the_rows_of_date(
     bounds: str,
 ) -> None:
     """The premise of sqlite_text_date_range, on SQLite itself: ISO-8601 text with or without a
-    UTC offset, a day either side of a range's ends, is kept by the rewritten condition exactly
-    when DATE() puts it inside (and untouched under a NOT, where text DATE() cannot read, such
-    as 'garbage', would change from NULL to true)."""
+    UTC offset, a day either side of a range's ends, is kept by the rewritten condition (both
+    ends made one BETWEEN) exactly when DATE() puts it inside (and untouched under a NOT, where
+    text DATE() cannot read, such as 'garbage', would change from NULL to true)."""
     text = dt.datetime.combine(day, time).isoformat(sep=separator)
     if offset_minutes is not None:
         sign = "-" if offset_minutes < 0 else "+"
@@ -534,11 +534,15 @@ def test_sqlite_text_date_range_keeps_the_rows_of_date(
         "between": f"{date} BETWEEN {low} AND {high}",
         "from": f"{date} >= {low}",
         "until": f"{date} <= {high}",
+        "both": f"{date} <= {high} AND k = 1 AND {date} >= {low}",
     }[bounds]
     where = f"NOT ({condition})" if negated else f"k = 1 AND {condition}"
     query = sqlglot.parse_one(f"SELECT t FROM x WHERE {where}", read="sqlite")
     rewritten = query.copy().transform(sqlite_text_date_range).sql("sqlite")
     assert ("t >= DATE(" in rewritten or "t < DATE(" in rewritten) is not negated
+    # Both ends over one column are one BETWEEN, the day parsed once per row.
+    merged = bounds == "both" and not negated
+    assert ("DATE(t) BETWEEN" in rewritten) is (bounds == "between" or merged)
     with sqlite3.connect(":memory:") as connection:
         connection.execute("CREATE TABLE x (k INTEGER, t TIMESTAMP)")
         connection.executemany("INSERT INTO x VALUES (1, ?)", [(text,), ("garbage",), (None,)])

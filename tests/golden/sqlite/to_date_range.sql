@@ -84,14 +84,13 @@ WITH spine_digits AS (
       WHERE
         calendar."day" BETWEEN DATE('2025-07-01') AND DATE('2026-06-30')
     )
-    AND DATE(subscriptions.started_at) <= DATE('2026-06-30')
-    AND DATE(subscriptions.started_at) >= (
+    AND DATE(subscriptions.started_at) BETWEEN (
       SELECT
         MIN(calendar.retail_year)
       FROM retail_calendar AS calendar
       WHERE
         calendar."day" BETWEEN DATE('2025-07-01') AND DATE('2026-06-30')
-    )
+    ) AND DATE('2026-06-30')
   GROUP BY
     DATE(subscriptions.started_at)
 ), subscriptions_new_mrr_retail_year_to_date_bounds AS (
