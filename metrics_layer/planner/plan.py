@@ -158,9 +158,6 @@ class Daily:
     # query's filters (which ``kept`` holds; empty when ``kept`` is None): for a form that
     # tests ``kept`` in its WHERE (``sql/build.py: _edges_first_ctes``).
     own: tuple[exp.Expr, ...] = ()
-    # Whether ``day`` is the day of a time dimension of dates (grain day or coarser), whose
-    # values are a few a day: SQLite groups by them as written first (``sql/build.py``).
-    dates: bool = False
 
 
 @dataclass(frozen=True)

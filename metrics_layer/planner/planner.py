@@ -890,7 +890,6 @@ class Planner:
                 for _, leaf in scan.leaves
             )
         source = self.graph.sources[scan.source]
-        dates = scan.time is not None and source.dimensions[scan.time].grain not in SUB_DAY
         # An offset moves each day, not each row: the rows read are those of the range moved
         # back (a few days to spare), and the days whose move lands in the range are kept.
         where, day_range = time_range, None
@@ -910,7 +909,7 @@ class Planner:
             periods=Periods(day.copy(), tuple(times.items()), day_range),
             keep=scan.keep,
             offset=offset,
-            daily=Daily(self.bucket(time_expr, Grain.DAY), inner, kept, own=own, dates=dates),
+            daily=Daily(self.bucket(time_expr, Grain.DAY), inner, kept, own=own),
         )
         # A join that only the filters looked up read goes.
         return unread_joins_dropped(aggregation) if looked_up else aggregation

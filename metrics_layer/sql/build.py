@@ -553,8 +553,7 @@ def _days_select(agg: Aggregation, daily: Daily, relations: _Relations, take: Ta
         scan.append("expressions", alias(exp.Count(this=counted), KEPT))
     groups = [*(e.copy() for _, e in daily.inner), daily.day.copy()]
     scan.set("group", exp.Group(expressions=groups))
-    if daily.dates:
-        scan.meta[DATE_DAYS] = True
+    scan.meta[DATE_DAYS] = True  # its snapshots are dates (``Planner._by_day``)
     return scan
 
 
