@@ -218,6 +218,37 @@ def test_sqlite_day_grain_is_a_date(layer: ml.SemanticLayer) -> None:
     assert "DATE(users.signed_up_at) AS metric_time__day" in sql
 
 
+# Queries whose trees hold the node kinds the rules act on: truncations, month offsets,
+# inner joins, windows, spines, semi-additive steps, correlated checks, casts to DECIMAL.
+RULE_PROBES = [
+    ("mrr_growth_rate", "metric_time.week"),
+    ("new_mrr_retail_year_to_date", "metric_time.month"),
+    ("weekly_active_users", "metric_time.month"),
+    ("activation_rate_7d", "metric_time.quarter"),
+    ("arpu", "metric_time.day"),
+    ("daily_active_users", "metric_time.week"),
+    ("weekly_cohort_retention", "weekly_cohort_retention.period"),
+]
+
+
+@pytest.mark.parametrize("dialect", sorted(RULES))
+def test_every_rule_names_the_node_kinds_it_changes(layer: ml.SemanticLayer, dialect: str) -> None:
+    """``prepared`` skips a rule when the tree holds none of the node kinds it names
+    (``acts_on``), so every rule names them, and hands any other node back unchanged: each
+    rule called on every other node of the probes' trees returns that very node."""
+    trees = [
+        layer.query(kpi, by=[by], where="user.country = 'DE'", start="2026-01-01").tree
+        for kpi, by in RULE_PROBES
+    ]
+    nodes = [node for tree in trees for node in tree.walk()]
+    for rule in RULES[dialect]:
+        kinds = getattr(rule, "kinds", None)
+        assert kinds, f"{dialect}: {rule.__name__} names no node kind (acts_on)"
+        others = [node for node in nodes if not isinstance(node, kinds)]
+        assert others
+        assert all(rule(node) is node for node in others), rule.__name__
+
+
 def test_unknown_dialect_suggests_the_closest(layer: ml.SemanticLayer) -> None:
     query = layer.query("signups", by="metric_time.month")
     with pytest.raises(
