@@ -105,8 +105,10 @@ def each_node(rule: R) -> R:
     """Mark an ``acts_on`` rule as replacing single nodes of its kinds: ``render`` hands it
     only those nodes, as found in the tree, outer first, instead of walking the whole tree
     through it (comparisons are in most queries; the walk cost a third of the compile of a
-    conversion metric). A rule that changes what is inside a node leaves the nodes of its
-    kinds nested there to their own call."""
+    conversion metric). A node of its kinds nested in one it replaces still gets its own call,
+    as found: a rule that rewrites such nested nodes itself (a truncation inside a truncation)
+    builds its replacement from copies, so that call changes nothing in the tree; one that
+    moves them into its replacement leaves them to that call."""
     rule.each_node = True  # type: ignore[attr-defined]
     return rule
 
@@ -843,14 +845,14 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "postgres": (postgres_round, postgres_single_row, column_date_range, latest_of_typed_times),
     "sqlite": (
         acts_on(exp.With)(sqlite_spines),
-        sqlite_text_date_range,
+        each_node(sqlite_text_date_range),
         each_node(acts_on(exp.With)(sqlite_days_as_written)),
         acts_on(exp.Cast)(sqlite_decimal_cast),
-        acts_on(exp.DateTrunc, exp.TimestampTrunc)(sqlite_truncate),
-        acts_on(exp.DateAdd, exp.DateSub)(sqlite_calendar_months),
-        acts_on(exp.DateAdd, exp.DateSub)(sqlite_whole_days),
+        each_node(acts_on(exp.DateTrunc, exp.TimestampTrunc)(sqlite_truncate)),
+        each_node(acts_on(exp.DateAdd, exp.DateSub)(sqlite_calendar_months)),
+        each_node(acts_on(exp.DateAdd, exp.DateSub)(sqlite_whole_days)),
         acts_on(exp.Anonymous, exp.Cast, exp.Date)(sqlite_one_date_call),
-        acts_on(exp.Join)(sqlite_inner_join_order),
+        each_node(acts_on(exp.Join)(sqlite_inner_join_order)),
         starts_with_prefix,
         each_node(acts_on(exp.CTE)(sqlite_range_joined_first)),
     ),
