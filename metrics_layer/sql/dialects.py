@@ -847,11 +847,11 @@ RULES: dict[str, tuple[Rule, ...]] = {
         acts_on(exp.With)(sqlite_spines),
         each_node(sqlite_text_date_range),
         each_node(acts_on(exp.With)(sqlite_days_as_written)),
-        acts_on(exp.Cast)(sqlite_decimal_cast),
+        each_node(acts_on(exp.Cast)(sqlite_decimal_cast)),
         each_node(acts_on(exp.DateTrunc, exp.TimestampTrunc)(sqlite_truncate)),
         each_node(acts_on(exp.DateAdd, exp.DateSub)(sqlite_calendar_months)),
         each_node(acts_on(exp.DateAdd, exp.DateSub)(sqlite_whole_days)),
-        acts_on(exp.Anonymous, exp.Cast, exp.Date)(sqlite_one_date_call),
+        each_node(acts_on(exp.Anonymous, exp.Cast, exp.Date)(sqlite_one_date_call)),
         each_node(acts_on(exp.Join)(sqlite_inner_join_order)),
         starts_with_prefix,
         each_node(acts_on(exp.CTE)(sqlite_range_joined_first)),
@@ -1010,8 +1010,9 @@ def prepared(tree: exp.Expr, dialect: str, nodes: NodesByKind | None = None) -> 
         if kinds is not None and getattr(rule, "each_node", False):
             # The nodes of its kinds, as found in the tree (a node an earlier rule replaced
             # may linger here, outside the tree: replacing it again changes nothing).
-            chosen = [n for kind, of in list(found.items()) if issubclass(kind, kinds) for n in of]
-            chosen.sort(key=lambda node: node.depth)  # an outer node first, as a walk finds it
+            # A node found twice (a rule's new node can hold nodes it moved) is handed once.
+            found_once = {id(n): n for k, of in found.items() if issubclass(k, kinds) for n in of}
+            chosen = sorted(found_once.values(), key=lambda node: node.depth)  # outer first
             for node in chosen:
                 new = rule(node)
                 if new is node:
