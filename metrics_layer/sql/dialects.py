@@ -863,7 +863,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         acts_on(exp.ConvertTimezone)(clickhouse_local_time),
         each_node(acts_on(exp.Cast)(clickhouse_day)),
         acts_on(exp.Lead)(clickhouse_lead),
-        acts_on(exp.Cast)(clickhouse_decimal_cast),
+        each_node(acts_on(exp.Cast)(clickhouse_decimal_cast)),
         acts_on(exp.DataType)(clickhouse_types),
         acts_on(exp.Lower, exp.Upper, exp.Left, exp.Substring)(clickhouse_utf8),
         acts_on(exp.Div)(clickhouse_division),
