@@ -176,8 +176,8 @@ def test_interval_arithmetic_is_the_same_or_refused(
         # the DECIMAL -2.5 and -0.5 round to -3 and -1; 1.5 and 0.5 to 2 and 1
         ("CAST(user.amount AS DECIMAL(10, 0)) IN (-3, -1, 1, 2)", 4),
         # a cast inside a cast rounds twice, as written: 2.49, 1.49, 0.49 and 3.49 to 2.5, 1.5,
-        # 0.5 and 3.5, then to 3, 2, 1 and 4 (rounded once, 2, 1, 0 and 3: SQLite's rule once
-        # rewrote only the outer cast)
+        # 0.5 and 3.5, then to 3, 2, 1 and 4 (rounded once, 2, 1, 0 and 3: SQLite's and
+        # ClickHouse's rules once rewrote only the outer cast)
         ("CAST(CAST(user.amount - 0.01 AS DECIMAL(10, 1)) AS DECIMAL(10, 0)) IN (1, 2, 3, 4)", 4),
     ],
 )
