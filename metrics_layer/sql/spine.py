@@ -360,7 +360,8 @@ def sqlite_days_in_reader(node: exp.Expr) -> exp.Expr:
         if not isinstance(table, exp.Table) or table.name != cte.alias:
             continue
         name = table.alias_or_name
-        tables, days_columns = 0, []
+        tables, read_below = 0, False
+        days_columns: list[exp.Column] = []
         for found in select.find_all(exp.Table, exp.Column):
             if isinstance(found, exp.Table):
                 tables += found.name == cte.alias
@@ -369,11 +370,11 @@ def sqlite_days_in_reader(node: exp.Expr) -> exp.Expr:
                 and found.name == SPINE_DAY
                 and found.table in (name, "")
             ):
-                days_columns.append(found)
-        if tables != 1 or any(
-            found.table == name and found.find_ancestor(exp.Select) is not select
-            for found in days_columns
-        ):
+                if found.find_ancestor(exp.Select) is select:
+                    days_columns.append(found)
+                else:  # a subquery's own day column, unless it names the days' table
+                    read_below = read_below or found.table == name
+        if tables != 1 or read_below:
             continue
         _count_days_in(select, days, days_columns)
         cte.pop()
@@ -382,14 +383,12 @@ def sqlite_days_in_reader(node: exp.Expr) -> exp.Expr:
 
 def _count_days_in(select: exp.Select, days: exp.Select, days_columns: list[exp.Column]) -> None:
     """``select``, which reads the days of ``days`` from its FROM, with the days' FROM, joins
-    and condition in place of that table, and their day in place of ``days_columns``, its
-    columns of the day (those of a subquery of it left as they are)."""
+    and condition in place of that table, and their day in place of ``days_columns``, its own
+    columns of the day (not those of a subquery of it)."""
     day = days.selects[0].unalias()
     count = column("n", OFFSETS)
     counted_once = sum(found == count for found in day.find_all(exp.Column)) == 1
     for found in days_columns:
-        if found.find_ancestor(exp.Select) is not select:
-            continue
         edge = found.parent
         if (
             isinstance(edge, (exp.Max, exp.Min))

@@ -8,6 +8,7 @@ run from ``RULES["sqlite"]`` in ``metrics_layer.sql.dialects``.
 from __future__ import annotations
 
 import re
+from enum import Enum
 
 from sqlglot import exp
 
@@ -382,23 +383,25 @@ def _as_written(cte: exp.CTE) -> tuple[exp.CTE, exp.CTE] | None:
     days: exp.Select = cte.this
     *inner, day = days.args["group"].expressions
     written = day_of_column(day)
-    if written is None or not _regroupable(days.expressions, inner, day):
+    roles = [_role(projection, inner, day) for projection in days.expressions]
+    if written is None or None in roles or roles.count(_Role.DAY) != 1:
         return None
     name = f"{cte.alias}_written"
-    day_name = next(p.alias for p in days.expressions if p.this == day)
+    day_name = days.expressions[roles.index(_Role.DAY)].alias
     day_of = cast(column(day_name, name), exp.DataType.Type.DATE)
     values: list[exp.Expr] = []
     groups: list[exp.Expr] = []
-    for projection in days.expressions:
-        value, named = projection.this, projection.alias
-        if value == day:
+    for projection, role in zip(days.expressions, roles, strict=True):
+        named = projection.alias
+        if role is _Role.DAY:
             values.append(alias(day_of.copy(), named))
             projection.set("this", written.copy())
-        elif any(value == key for key in inner):
+        elif role is _Role.KEY:
             values.append(alias(column(named, name), named))
             groups.append(column(named, name))
         else:
-            values.append(alias(_REGROUPED[type(value)](this=column(named, name)), named))
+            again = _REGROUPED[type(projection.this)]
+            values.append(alias(again(this=column(named, name)), named))
     groups.append(day_of)
     days.set("group", exp.Group(expressions=[*inner, written]))
     del days.meta[DATE_DAYS]
@@ -418,18 +421,23 @@ def _as_written(cte: exp.CTE) -> tuple[exp.CTE, exp.CTE] | None:
     )
 
 
-def _regroupable(projections: list[exp.Expr], inner: list[exp.Expr], day: exp.Expr) -> bool:
-    """Whether the per-day step's projections are its groupings (``inner``, then the ``day``
-    once) and aggregates that can be aggregated again, each with a name."""
-    days = 0
-    for projection in projections:
-        if not isinstance(projection, exp.Alias):
-            return False
-        value = projection.this
-        if value == day:
-            days += 1
-        elif any(value == key for key in inner):
-            continue
-        elif type(value) not in _REGROUPED or isinstance(value.this, exp.Distinct):
-            return False
-    return days == 1
+class _Role(Enum):
+    """What a named projection of the per-day step is."""
+
+    DAY = "its day"
+    KEY = "one of its other groupings"
+    AGGREGATE = "an aggregate that can be aggregated again"
+
+
+def _role(projection: exp.Expr, inner: list[exp.Expr], day: exp.Expr) -> _Role | None:
+    """The role of ``projection`` in the per-day step; None for anything else."""
+    if not isinstance(projection, exp.Alias):
+        return None
+    value = projection.this
+    if value == day:
+        return _Role.DAY
+    if any(value == key for key in inner):
+        return _Role.KEY
+    if type(value) in _REGROUPED and not isinstance(value.this, exp.Distinct):
+        return _Role.AGGREGATE
+    return None
