@@ -125,9 +125,10 @@ class Periods:
     spine: Spine | None = None
     row_day: exp.Expr | None = None
     row_range: exp.Expr | None = None
-    # A per-day scan with both bounds, grouped by built-in grains of metric_time (aliases and
-    # grains): each bucket's first and last day and number of days are date arithmetic on
-    # its first day and the spine's bounds, with no spine of days in the SQL.
+    # A per-day scan grouped by built-in grains of metric_time alone (aliases and grains), or
+    # by none: each bucket's first and last day and number of days are date arithmetic on its
+    # first day and the spine's bounds (a missing one read from the source's rows, as for the
+    # spine), with no spine of days in the SQL.
     grains: tuple[tuple[str, Grain], ...] | None = None
 
 

@@ -1067,13 +1067,7 @@ class Planner:
             for alias, ref in time_refs
             if isinstance(ref.grain, Grain) and _arithmetic(ref)
         )
-        by_arithmetic = (
-            per is Grain.DAY
-            and offset is None
-            and start is not None
-            and end is not None
-            and len(grains) == len(time_refs)
-        )
+        by_arithmetic = per is Grain.DAY and offset is None and len(grains) == len(time_refs)
         return Periods(
             period,
             partition,

@@ -44,6 +44,8 @@ from metrics_layer.sql.names import (
 from metrics_layer.sql.nodes import DATE_DAYS, NodesByKind, by_kind, nodes_of
 from metrics_layer.sql.spine import (
     DIGITS,
+    FIRST_DAY,
+    LAST_DAY,
     bounds_select,
     days_select,
     digits_cte,
@@ -373,6 +375,11 @@ def _aggregation_ctes(
         return ctes, agg.name
     if needed and on_calendar and not by_arithmetic:
         ctes.extend(_calendar_periods_ctes(agg, agg.periods, periods, needed, relations))
+    range_days = None
+    if needed and by_arithmetic:
+        range_days = _range_days(agg, agg.periods, f"{agg.name}_bounds", relations)
+        if range_days.cte is not None:
+            ctes.append(range_days.cte)
     rolled = f"{agg.name}_rollup"
     aliases = [a for a, _ in agg.groups]
 
@@ -388,7 +395,9 @@ def _aggregation_ctes(
     def bucket_edge(name: str) -> exp.Expr:
         """A bucket's first or last day, or its number of days."""
         assert agg.periods is not None
-        return _bucket_days(agg.periods, key, name) if by_arithmetic else column(name, periods)
+        if range_days is None:
+            return column(name, periods)
+        return _bucket_days(agg.periods, key, name, range_days.first, range_days.last)
 
     for c in agg.columns:
         outer.append("expressions", alias(_rollup(c, agg.name, bucket_edge), c.alias))
@@ -397,6 +406,12 @@ def _aggregation_ctes(
         _join(outer, exp.Table(this=ident(periods)), exp.and_(*match, copy=False), kind="INNER")
     elif needed and not by_arithmetic:
         _join(outer, exp.Table(this=ident(periods)), None, kind="CROSS")
+    if range_days is not None and range_days.cte is not None:
+        # The range's bounds read from the source: one row. A row without a time is on no
+        # day, so it is in no bucket (with both bounds given, the range leaves it out).
+        _join(outer, exp.Table(this=ident(range_days.cte.alias)), None, kind="CROSS")
+        undated = exp.Is(this=column(PERIOD, agg.name), expression=exp.Null())
+        outer.set("where", exp.Where(this=exp.Not(this=undated)))
     if aliases:
         outer.set("group", exp.Group(expressions=[key(a) for a in aliases]))
     ctes.append(exp.CTE(this=outer, alias=table_alias(rolled)))
@@ -739,28 +754,58 @@ def _partition_match(periods: Periods, name: str) -> list[exp.Expr]:
     ]
 
 
-def _bucket_days(periods: Periods, key: Callable[[str], exp.Expr], edge: str) -> exp.Expr:
+@dataclass(frozen=True)
+class _RangeDays:
+    """The first and last day of a per-day rollup's range: each a date literal, or a column of
+    ``cte`` (one row) when the query left that bound open."""
+
+    first: exp.Expr
+    last: exp.Expr
+    cte: exp.CTE | None
+
+
+def _range_days(agg: Aggregation, periods: Periods, name: str, relations: _Relations) -> _RangeDays:
+    """The bounds the rollup's date arithmetic cuts buckets with: those given, and a missing one
+    the first or last day of the source's rows in the range, whatever the filters (one
+    ``MIN``/``MAX`` pass, the same days a spine would have)."""
+    spine = periods.spine
+    assert spine is not None
+    assert periods.row_day is not None
+    if spine.start is not None and spine.end is not None:
+        return _RangeDays(date_literal(spine.start), date_literal(spine.end), None)
+    rows = _scanned(agg, relations)
+    edges = bounds_select(spine.start, spine.end, rows, periods.row_day, periods.row_range)
+    first = date_literal(spine.start) if spine.start is not None else column(FIRST_DAY, name)
+    last = date_literal(spine.end) if spine.end is not None else column(LAST_DAY, name)
+    return _RangeDays(first, last, exp.CTE(this=edges, alias=table_alias(name)))
+
+
+def _bucket_days(
+    periods: Periods,
+    key: Callable[[str], exp.Expr],
+    edge: str,
+    start: exp.Expr,
+    end: exp.Expr,
+) -> exp.Expr:
     """The first (``edge`` FIRST) or last day (LAST) of each bucket within the range, or its
     number of days (COUNT), by date arithmetic on the bucket's first day (``key`` of each
     grain's alias, in the rollup) and the range's bounds: a month's bucket from ``start`` to
     ``end`` runs from ``GREATEST(start, month)`` to ``LEAST(end, month + 1 month - 1 day)``.
     With several grains (by month and week) a bucket is the days they share."""
-    assert periods.spine is not None
     assert periods.grains is not None
-    start, end = periods.spine.start, periods.spine.end
-    assert start is not None
-    assert end is not None
     if edge == COUNT:
-        first, last = _bucket_days(periods, key, FIRST), _bucket_days(periods, key, LAST)
+        first = _bucket_days(periods, key, FIRST, start, end)
+        last = _bucket_days(periods, key, LAST, start, end)
         days = exp.DateDiff(this=last, expression=first, unit=exp.var("DAY"))
         return exp.Add(this=days, expression=exp.Literal.number(1))
     if edge == FIRST:
-        bounds = [date_literal(start)] + [key(a) for a, _ in periods.grains]
+        bounds = [start.copy()] + [key(a) for a, _ in periods.grains]
     else:
-        bounds = [date_literal(end)] + [_last_day(key(a), grain) for a, grain in periods.grains]
+        bounds = [end.copy()] + [_last_day(key(a), grain) for a, grain in periods.grains]
     if len(bounds) == 1:
         return bounds[0]
-    # No value is NULL: ``ignore_nulls`` only spares DuckDB's SQL a guard for them.
+    # No value is NULL (the rollup leaves out a day that is): ``ignore_nulls`` only spares
+    # DuckDB's SQL a guard for them.
     kind = exp.Greatest if edge == FIRST else exp.Least
     return kind(this=bounds[0], expressions=bounds[1:], ignore_nulls=True)
 

@@ -12,43 +12,42 @@ WITH events_per_day AS (
     )
   GROUP BY
     toDate32(events.occurred_at)
-), events_per_day_periods_bounds AS (
+), events_per_day_bounds AS (
   SELECT
     MIN(toDate32(events.occurred_at)) AS first_day,
     MAX(toDate32(events.occurred_at)) AS last_day
   FROM events AS events
-), events_per_day_periods_days AS (
-  SELECT
-    arrayJoin(
-      arrayMap(
-        n -> addDays(events_per_day_periods_bounds.first_day, n),
-        range(
-          toUInt32(
-            DATE_DIFF(DAY, events_per_day_periods_bounds.first_day, events_per_day_periods_bounds.last_day) + 1
-          )
-        )
-      )
-    ) AS spine_day
-  FROM events_per_day_periods_bounds
-  WHERE
-    events_per_day_periods_bounds.first_day <= events_per_day_periods_bounds.last_day
-), events_per_day_periods AS (
-  SELECT
-    toDate32(dateTrunc('MONTH', toDate32(spine_day))) AS metric_time__month,
-    COUNT(DISTINCT toDate32(spine_day)) AS period_count
-  FROM events_per_day_periods_days
-  GROUP BY
-    toDate32(dateTrunc('MONTH', toDate32(spine_day)))
 )
 SELECT
   toDate32(dateTrunc('MONTH', toDate32(events_per_day.period_start))) AS metric_time__month,
   COALESCE(
-    CAST(SUM(events_per_day.active_users) AS Nullable(Float64)) / MAX(events_per_day_periods.period_count),
+    CAST(SUM(events_per_day.active_users) AS Nullable(Float64)) / MAX(
+      DATE_DIFF(
+        DAY,
+        GREATEST(
+          events_per_day_bounds.first_day,
+          toDate32(dateTrunc('MONTH', toDate32(events_per_day.period_start)))
+        ),
+        LEAST(
+          events_per_day_bounds.last_day,
+          toDate32(
+            DATE_SUB(
+              DAY,
+              1,
+              DATE_ADD(MONTH, 1, toDate32(dateTrunc('MONTH', toDate32(events_per_day.period_start))))
+            )
+          )
+        )
+      ) + 1
+    ),
     0
   ) AS daily_active_users
 FROM events_per_day
-INNER JOIN events_per_day_periods
-  ON toDate32(dateTrunc('MONTH', toDate32(events_per_day.period_start))) = events_per_day_periods.metric_time__month
+CROSS JOIN events_per_day_bounds
+WHERE
+  NOT (
+    events_per_day.period_start IS NULL
+  )
 GROUP BY
   toDate32(dateTrunc('MONTH', toDate32(events_per_day.period_start)))
 ORDER BY

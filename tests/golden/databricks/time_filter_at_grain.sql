@@ -10,36 +10,34 @@ WITH events_per_day AS (
     AND NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
     CAST(events.occurred_at AS DATE)
-), events_per_day_periods_bounds AS (
+), events_per_day_bounds AS (
   SELECT
     MIN(CAST(events.occurred_at AS DATE)) AS first_day,
     MAX(CAST(events.occurred_at AS DATE)) AS last_day
   FROM events AS events
-), events_per_day_periods_days AS (
-  SELECT
-    EXPLODE(
-      SEQUENCE(
-        CAST(events_per_day_periods_bounds.first_day AS DATE),
-        CAST(events_per_day_periods_bounds.last_day AS DATE)
-      )
-    ) AS spine_day
-  FROM events_per_day_periods_bounds
-  WHERE
-    events_per_day_periods_bounds.first_day <= events_per_day_periods_bounds.last_day
-), events_per_day_periods AS (
-  SELECT
-    CAST(TRUNC(CAST(spine_day AS DATE), 'MONTH') AS DATE) AS metric_time__month,
-    COUNT(DISTINCT CAST(spine_day AS DATE)) AS period_count
-  FROM events_per_day_periods_days
-  GROUP BY
-    CAST(TRUNC(CAST(spine_day AS DATE), 'MONTH') AS DATE)
 ), events_per_day_rollup AS (
   SELECT
     CAST(TRUNC(CAST(events_per_day.period_start AS DATE), 'MONTH') AS DATE) AS metric_time__month,
-    CAST(SUM(events_per_day.active_users) AS DOUBLE) / MAX(events_per_day_periods.period_count) AS active_users
+    CAST(SUM(events_per_day.active_users) AS DOUBLE) / MAX(
+      DATEDIFF(
+        DAY,
+        GREATEST(
+          events_per_day_bounds.first_day,
+          CAST(TRUNC(CAST(events_per_day.period_start AS DATE), 'MONTH') AS DATE)
+        ),
+        LEAST(
+          events_per_day_bounds.last_day,
+          CAST(DATE_ADD(
+            DATEADD(MONTH, 1, CAST(TRUNC(CAST(events_per_day.period_start AS DATE), 'MONTH') AS DATE)),
+            -1
+          ) AS DATE)
+        )
+      ) + 1
+    ) AS active_users
   FROM events_per_day
-  INNER JOIN events_per_day_periods
-    ON CAST(TRUNC(CAST(events_per_day.period_start AS DATE), 'MONTH') AS DATE) = events_per_day_periods.metric_time__month
+  CROSS JOIN events_per_day_bounds
+  WHERE
+    NOT events_per_day.period_start IS NULL
   GROUP BY
     CAST(TRUNC(CAST(events_per_day.period_start AS DATE), 'MONTH') AS DATE)
 )

@@ -1,34 +1,4 @@
-WITH spine_digits AS (
-  SELECT
-    0 AS n
-  UNION ALL
-  SELECT
-    1 AS n
-  UNION ALL
-  SELECT
-    2 AS n
-  UNION ALL
-  SELECT
-    3 AS n
-  UNION ALL
-  SELECT
-    4 AS n
-  UNION ALL
-  SELECT
-    5 AS n
-  UNION ALL
-  SELECT
-    6 AS n
-  UNION ALL
-  SELECT
-    7 AS n
-  UNION ALL
-  SELECT
-    8 AS n
-  UNION ALL
-  SELECT
-    9 AS n
-), events_per_day AS (
+WITH events_per_day AS (
   SELECT
     CAST(events.occurred_at AS DATE) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
@@ -40,40 +10,39 @@ WITH spine_digits AS (
     AND NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
     CAST(events.occurred_at AS DATE)
-), events_per_day_periods_bounds AS (
+), events_per_day_bounds AS (
   SELECT
     MIN(CAST(events.occurred_at AS DATE)) AS first_day,
     MAX(CAST(events.occurred_at AS DATE)) AS last_day
   FROM events AS events
-), events_per_day_periods_days AS (
-  SELECT
-    CAST(DATEADD(DAY, spine_offsets.n, CAST(events_per_day_periods_bounds.first_day AS DATE)) AS DATE) AS spine_day
-  FROM events_per_day_periods_bounds
-  CROSS JOIN (
-    SELECT
-      d0.n + d1.n * 10 + d2.n * 100 + d3.n * 1000 + d4.n * 10000 AS n
-    FROM spine_digits AS d0
-    CROSS JOIN spine_digits AS d1
-    CROSS JOIN spine_digits AS d2
-    CROSS JOIN spine_digits AS d3
-    CROSS JOIN spine_digits AS d4
-  ) AS spine_offsets
-  WHERE
-    CAST(DATEADD(DAY, spine_offsets.n, CAST(events_per_day_periods_bounds.first_day AS DATE)) AS DATE) <= events_per_day_periods_bounds.last_day
-), events_per_day_periods AS (
-  SELECT
-    CAST(DATE_TRUNC('MONTH', CAST(spine_day AS DATE)) AS DATE) AS metric_time__month,
-    COUNT(DISTINCT CAST(spine_day AS DATE)) AS period_count
-  FROM events_per_day_periods_days
-  GROUP BY
-    CAST(DATE_TRUNC('MONTH', CAST(spine_day AS DATE)) AS DATE)
 ), events_per_day_rollup AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(events_per_day.period_start AS DATE)) AS DATE) AS metric_time__month,
-    CAST(SUM(events_per_day.active_users) AS DOUBLE) / MAX(events_per_day_periods.period_count) AS active_users
+    CAST(SUM(events_per_day.active_users) AS DOUBLE) / MAX(
+      DATEDIFF(
+        DAY,
+        GREATEST_IGNORE_NULLS(
+          events_per_day_bounds.first_day,
+          CAST(DATE_TRUNC('MONTH', CAST(events_per_day.period_start AS DATE)) AS DATE)
+        ),
+        LEAST_IGNORE_NULLS(
+          events_per_day_bounds.last_day,
+          CAST(DATEADD(
+            DAY,
+            1 * -1,
+            DATEADD(
+              MONTH,
+              1,
+              CAST(DATE_TRUNC('MONTH', CAST(events_per_day.period_start AS DATE)) AS DATE)
+            )
+          ) AS DATE)
+        )
+      ) + 1
+    ) AS active_users
   FROM events_per_day
-  INNER JOIN events_per_day_periods
-    ON CAST(DATE_TRUNC('MONTH', CAST(events_per_day.period_start AS DATE)) AS DATE) = events_per_day_periods.metric_time__month
+  CROSS JOIN events_per_day_bounds
+  WHERE
+    NOT events_per_day.period_start IS NULL
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(events_per_day.period_start AS DATE)) AS DATE)
 )

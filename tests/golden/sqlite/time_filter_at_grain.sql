@@ -1,34 +1,4 @@
-WITH spine_digits AS (
-  SELECT
-    0 AS n
-  UNION ALL
-  SELECT
-    1 AS n
-  UNION ALL
-  SELECT
-    2 AS n
-  UNION ALL
-  SELECT
-    3 AS n
-  UNION ALL
-  SELECT
-    4 AS n
-  UNION ALL
-  SELECT
-    5 AS n
-  UNION ALL
-  SELECT
-    6 AS n
-  UNION ALL
-  SELECT
-    7 AS n
-  UNION ALL
-  SELECT
-    8 AS n
-  UNION ALL
-  SELECT
-    9 AS n
-), events_per_day AS (
+WITH events_per_day AS (
   SELECT
     DATE(events.occurred_at) AS period_start,
     COUNT(DISTINCT events.user_id) AS active_users
@@ -40,44 +10,51 @@ WITH spine_digits AS (
     AND NOT events.event_type IN ('email_open', 'login_failed')
   GROUP BY
     DATE(events.occurred_at)
-), events_per_day_periods_bounds AS (
+), events_per_day_bounds AS (
   SELECT
     MIN(DATE(events.occurred_at)) AS first_day,
     MAX(DATE(events.occurred_at)) AS last_day
   FROM events AS events
-), events_per_day_periods AS (
-  SELECT
-    DATE(
-      JULIANDAY(events_per_day_periods_bounds.first_day) + spine_offsets.n,
-      'start of month'
-    ) AS metric_time__month,
-    COUNT(
-      DISTINCT DATE(JULIANDAY(events_per_day_periods_bounds.first_day) + spine_offsets.n)
-    ) AS period_count
-  FROM events_per_day_periods_bounds
-  CROSS JOIN (
-    SELECT
-      d0.n + d1.n * 10 + d2.n * 100 + d3.n * 1000 + d4.n * 10000 AS n
-    FROM spine_digits AS d0
-    CROSS JOIN spine_digits AS d1
-    CROSS JOIN spine_digits AS d2
-    CROSS JOIN spine_digits AS d3
-    CROSS JOIN spine_digits AS d4
-  ) AS spine_offsets
-  WHERE
-    DATE(JULIANDAY(events_per_day_periods_bounds.first_day) + spine_offsets.n) <= events_per_day_periods_bounds.last_day
-  GROUP BY
-    DATE(
-      JULIANDAY(events_per_day_periods_bounds.first_day) + spine_offsets.n,
-      'start of month'
-    )
 ), events_per_day_rollup AS (
   SELECT
     DATE(events_per_day.period_start, 'start of month') AS metric_time__month,
-    CAST(SUM(events_per_day.active_users) AS REAL) / MAX(events_per_day_periods.period_count) AS active_users
+    CAST(SUM(events_per_day.active_users) AS REAL) / MAX(
+      CAST((JULIANDAY(MIN(
+        COALESCE(
+          events_per_day_bounds.last_day,
+          DATE(
+            MIN(
+              DATE(events_per_day.period_start, 'start of month', '+1 months'),
+              DATE(events_per_day.period_start, 'start of month', 'start of month', '+2 months', '-1 day')
+            ),
+            '-1 days'
+          )
+        ),
+        COALESCE(
+          DATE(
+            MIN(
+              DATE(events_per_day.period_start, 'start of month', '+1 months'),
+              DATE(events_per_day.period_start, 'start of month', 'start of month', '+2 months', '-1 day')
+            ),
+            '-1 days'
+          ),
+          events_per_day_bounds.last_day
+        )
+      )) - JULIANDAY(MAX(
+        COALESCE(
+          events_per_day_bounds.first_day,
+          DATE(events_per_day.period_start, 'start of month')
+        ),
+        COALESCE(
+          DATE(events_per_day.period_start, 'start of month'),
+          events_per_day_bounds.first_day
+        )
+      ))) AS INTEGER) + 1
+    ) AS active_users
   FROM events_per_day
-  CROSS JOIN events_per_day_periods
-    ON DATE(events_per_day.period_start, 'start of month') = events_per_day_periods.metric_time__month
+  CROSS JOIN events_per_day_bounds
+  WHERE
+    NOT events_per_day.period_start IS NULL
   GROUP BY
     DATE(events_per_day.period_start, 'start of month')
 )
