@@ -14,6 +14,7 @@ from typing import TypeAlias
 from sqlglot import exp
 
 __all__ = [
+    "CHANGE_MARKS",
     "CORRELATED",
     "DATE_DAYS",
     "EDGE_PERIODS",
@@ -44,6 +45,10 @@ RANGE_JOINED = "range_joined"
 # Key in the ``meta`` of a semi-additive scan's per-day step whose day is that of a column of
 # dates: SQLite groups by the column as written first (``sql/sqlite.py``).
 DATE_DAYS = "date_days"
+# Key in the ``meta`` of a window's marks (``sql/windows.py``), each run's +1 and -1 on a day
+# computed from three of its columns: PostgreSQL keeps it a subquery of its own
+# (``sql/dialects.py``: ``postgres_marks_kept``).
+CHANGE_MARKS = "change_marks"
 
 
 @dataclass(frozen=True)

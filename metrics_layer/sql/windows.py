@@ -31,7 +31,7 @@ from metrics_layer.planner.plan import Aggregation, Window
 from metrics_layer.spec.models import Agg, Grain, Rollup
 from metrics_layer.sql.calendar import has_lookup, in_calendar
 from metrics_layer.sql.names import alias, cast, column, ident, table_alias
-from metrics_layer.sql.nodes import RANGE_JOINED
+from metrics_layer.sql.nodes import CHANGE_MARKS, RANGE_JOINED
 from metrics_layer.sql.spine import SPINE_DAY, bounds_select, days_select, read_by, spine_last
 from metrics_layer.sql.time import shift
 
@@ -362,6 +362,7 @@ def _change_ctes(window: Window, daily: str, others: list[str]) -> list[exp.CTE]
             "joins",
             exp.Join(this=exp.Subquery(this=signs, alias=table_alias(SIGNS)), kind="CROSS"),
         )
+        both.meta[CHANGE_MARKS] = True
         ctes.append(exp.CTE(this=both, alias=table_alias(marks)))
     totals = exp.Select(
         expressions=[

@@ -96,6 +96,7 @@ WITH spine_digits AS (
     SELECT
       -1 AS sign
   ) AS signs
+  OFFSET 0
 ), events_weekly_active_users_changes AS (
   SELECT
     events_weekly_active_users_marks.mark_day,
