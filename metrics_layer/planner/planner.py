@@ -121,6 +121,8 @@ class _Scan:
     # too (the query's start moved back by the largest such offset); the result keeps the
     # periods of the query's range (``Plan.within``).
     reach: dt.date | None = None
+    # Appended to the name when another scan of the query has that name (a rolling metric
+    # named ``per_day`` beside the per-day scan of its source: ``events_per_day_2``).
     suffix: str = ""
     aliases: dict[tuple[str, exp.Expr | None, Rollup | None], str] = field(default_factory=dict)
     leaves: list[tuple[str, Leaf]] = field(default_factory=list)
@@ -131,11 +133,11 @@ class _Scan:
         if self.window is not None:
             name = f"{base}_{self.window.sql_name}{self.suffix}"
         elif self.per is not None:
-            name = f"{base}_per_{self.per.value}"
+            name = f"{base}_per_{self.per.value}{self.suffix}"
         elif self.keep is not None:
-            name = f"{base}_{self.keep.value}_snapshot"
+            name = f"{base}_{self.keep.value}_snapshot{self.suffix}"
         else:
-            name = f"{base}_agg"
+            name = f"{base}_agg{self.suffix}"
         if self.offset is None:
             return name
         return f"{name}_{self.offset.label}"
