@@ -711,12 +711,10 @@ def _calendar_periods_ctes(
     still a day of its bucket, and with both bounds given the source is scanned once. A missing
     bound is the source's first or last day in the range, whatever the filters."""
     assert periods.spine is not None
-    assert periods.row_day is not None
     relations.digits()
     spine = periods.spine
     bounds, days = f"{name}_bounds", f"{name}_days"
-    rows = _scanned(agg, relations) if spine.start is None or spine.end is None else None
-    edges = bounds_select(spine.start, spine.end, rows, periods.row_day, periods.row_range)
+    edges = _range_bounds(agg, periods, relations)
     select = read_by(_edges_select(periods, needed), days)
     select.set("from_", exp.From(this=exp.Table(this=ident(days))))
     conditions = [c for c in (periods.time_range, in_calendar(periods.partition)) if c]
@@ -770,14 +768,22 @@ def _range_days(agg: Aggregation, periods: Periods, name: str, relations: _Relat
     ``MIN``/``MAX`` pass, the same days a spine would have)."""
     spine = periods.spine
     assert spine is not None
-    assert periods.row_day is not None
     if spine.start is not None and spine.end is not None:
         return _RangeDays(date_literal(spine.start), date_literal(spine.end), None)
-    rows = _scanned(agg, relations)
-    edges = bounds_select(spine.start, spine.end, rows, periods.row_day, periods.row_range)
+    edges = _range_bounds(agg, periods, relations)
     first = date_literal(spine.start) if spine.start is not None else column(FIRST_DAY, name)
     last = date_literal(spine.end) if spine.end is not None else column(LAST_DAY, name)
     return _RangeDays(first, last, exp.CTE(this=edges, alias=table_alias(name)))
+
+
+def _range_bounds(agg: Aggregation, periods: Periods, relations: _Relations) -> exp.Select:
+    """One row: the first and last day of the spine's range, each given or, when open, the
+    first or last day of the source's rows in the range, whatever the filters."""
+    spine = periods.spine
+    assert spine is not None
+    assert periods.row_day is not None
+    rows = _scanned(agg, relations) if spine.start is None or spine.end is None else None
+    return bounds_select(spine.start, spine.end, rows, periods.row_day, periods.row_range)
 
 
 def _bucket_days(

@@ -66,7 +66,10 @@ def test_scan_names_never_clash(
 ) -> None:
     metrics = [name, *OTHERS] if first else [*OTHERS, name]
     start, end = bounds
-    query = lambda: clashing.query(metrics, by="metric_time.month", start=start, end=end)  # noqa: E731
+
+    def query() -> ml.Query:
+        return clashing.query(metrics, by="metric_time.month", start=start, end=end)
+
     sql = _within(lambda: query().sql(), f"compiling {metrics}")
     names = [cte.alias for cte in sqlglot.parse_one(sql, read="duckdb").find_all(exp.CTE)]
     assert len(names) == len(set(names)), sorted(names)
