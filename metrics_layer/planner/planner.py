@@ -62,6 +62,7 @@ from metrics_layer.planner.query import MAX_NAME_LENGTH, MetricQuery
 from metrics_layer.planner.types import dimension_type, metric_type
 from metrics_layer.planner.windows import fill_periods, minus, plan_window
 from metrics_layer.spec.models import Agg, DimensionType, Grain, Rollup, SemiAdditive
+from metrics_layer.sql.build import FIXED_NAMES
 from metrics_layer.sql.names import cast, column, date_literal, ident, table_alias
 from metrics_layer.sql.parts import PART_GRAIN, date_part
 from metrics_layer.sql.spine import SPINE_DAY, spine_digits
@@ -121,8 +122,8 @@ class _Scan:
     # too (the query's start moved back by the largest such offset); the result keeps the
     # periods of the query's range (``Plan.within``).
     reach: dt.date | None = None
-    # Appended to the name when another scan of the query has that name (a rolling metric
-    # named ``per_day`` beside the per-day scan of its source: ``events_per_day_2``).
+    # Put after the source's name when the name would clash (``_clashes``): a rolling metric
+    # named ``per_day`` beside the per-day scan of its source is ``events_2_per_day``.
     suffix: str = ""
     aliases: dict[tuple[str, exp.Expr | None, Rollup | None], str] = field(default_factory=dict)
     leaves: list[tuple[str, Leaf]] = field(default_factory=list)
@@ -130,14 +131,15 @@ class _Scan:
     @property
     def name(self) -> str:
         base = f"{self.source}_by_{self.time}" if self.own_time else self.source
+        base += self.suffix
         if self.window is not None:
-            name = f"{base}_{self.window.sql_name}{self.suffix}"
+            name = f"{base}_{self.window.sql_name}"
         elif self.per is not None:
-            name = f"{base}_per_{self.per.value}{self.suffix}"
+            name = f"{base}_per_{self.per.value}"
         elif self.keep is not None:
-            name = f"{base}_{self.keep.value}_snapshot{self.suffix}"
+            name = f"{base}_{self.keep.value}_snapshot"
         else:
-            name = f"{base}_agg{self.suffix}"
+            name = f"{base}_agg"
         if self.offset is None:
             return name
         return f"{name}_{self.offset.label}"
@@ -146,6 +148,40 @@ class _Scan:
     def final(self) -> str:
         """The CTE holding the scan's values at the query grain."""
         return self.name if self.per is None else f"{self.name}_rollup"
+
+
+def _clashes(name: str, others: Sequence[str], sources: Mapping[str, object]) -> bool:
+    """Whether a scan named ``name`` could give a CTE the name of another CTE of the statement.
+
+    The builder names a scan's CTEs after it, a word added at a time (``events_agg``,
+    ``events_agg_periods``, ``events_agg_periods_written``); its own CTEs are ``FIXED_NAMES``
+    and ``<source>_source``, which take no further word. Two names neither of which begins
+    with the other and an underscore never give the same CTE name, so a scan's name must not
+    be so related to another scan's name or a fixed name, nor begin with ``<source>_source``:
+
+    >>> _clashes("events_per_day_bounds", ["events_per_day"], {})
+    True
+    >>> _clashes("events_2_per_day_bounds", ["events_per_day"], {})
+    False
+    >>> _clashes("events_per_day", ["events_per_day_bounds"], {})
+    True
+    >>> _clashes("fill_bounds_agg", [], {})
+    True
+    >>> _clashes("users_source_agg", [], {"users": None})
+    True
+    """
+    for other in (*others, *FIXED_NAMES):
+        if _starts(name, other) or _starts(other, name):
+            return True
+    words = name.split("_")
+    return any(
+        words[at] == "source" and "_".join(words[:at]) in sources for at in range(1, len(words))
+    )
+
+
+def _starts(name: str, prefix: str) -> bool:
+    """``name`` is ``prefix`` or ``prefix`` followed by an underscore and more."""
+    return name.startswith(prefix) and name[len(prefix) : len(prefix) + 1] in ("", "_")
 
 
 def plan_query(graph: Graph, query: MetricQuery, *, checking: bool = False) -> Plan:
@@ -481,9 +517,11 @@ class Planner:
             scan = self.scans[key] = _Scan(
                 measure.source, measure.time, own, leaf.per, keep, offset, leaf.window
             )
-            taken = {other.name for other in self.scans.values() if other is not scan}
-            while scan.name in taken:
-                scan.suffix = f"_{len(taken) + 1}" if not scan.suffix else scan.suffix + "_"
+            others = [other.name for other in self.scans.values() if other is not scan]
+            number = 1
+            while _clashes(scan.name, others, self.graph.sources):
+                number += 1
+                scan.suffix = f"_{number}"
         if scan.window is not None:
             if not scan.leaves:
                 scan.leaves.append((measure.name, leaf))
@@ -504,9 +542,6 @@ class Planner:
         if reach is not None:
             scan.reach = min(reach, scan.reach or reach)
         view = f"{scan.final}_{leaf.offset.label}"
-        taken = {other.name for other in self.scans.values()}
-        while view in taken:
-            view += "_shifted"
         self.shifted[view] = (scan, leaf.offset, moved)
         return column(alias, view)
 

@@ -55,7 +55,7 @@ from metrics_layer.sql.spine import (
 from metrics_layer.sql.time import shift, within_dates
 from metrics_layer.sql.windows import JOINED_WINDOWS, window_ctes
 
-__all__ = ["Built", "build_select", "built"]
+__all__ = ["FIXED_NAMES", "Built", "build_select", "built"]
 
 PERIOD = PER_PERIOD
 FIRST = "first_period"
@@ -77,6 +77,12 @@ FILL_BOUNDS = "fill_bounds"
 FILL_DAYS = "fill_days"
 FILL_PERIODS = "fill_periods"
 FILL_OTHERS = "fill_others"
+# The CTE names the statement may hold besides its scans' names and words added to those
+# (``events_agg_periods``): the planner keeps every scan's name clear of them
+# (``planner._Scan``).
+FIXED_NAMES = frozenset(
+    {FILL_TIMES, FILL_BOUNDS, FILL_DAYS, FILL_PERIODS, FILL_OTHERS, KEYS, DIGITS}
+)
 
 
 def build_select(plan: Plan, *, consume: bool = False) -> exp.Select:

@@ -1,13 +1,15 @@
-"""Two scans of one source never get the same name, whatever the metrics are called.
+"""Two scans of one source never get the same name, nor names that give two CTEs one name,
+whatever the metrics are called.
 
 A rolling metric's scan is named after the metric: ``events_per_day`` for one called
 ``per_day``, the name of the per-day scan of ``daily_active_users`` on the same source, and
 ``events_agg`` for one called ``agg``, that of the plain scan of ``active_users``. Only a
 window's scan took a suffix on such a clash, so when the other scan came second the planner
-looped forever. Each such metric is asked first and last, with and without a range, beside a
-per-day and a plain count of the same source; the rows of each metric are those it has alone.
-(A name that clashes with another scan's name and a suffix of it, ``per_day_bounds``, still
-gives a statement the engine refuses: not handled here.)
+looped forever. ``per_day_rollup`` and ``per_day_bounds`` give a scan named like the per-day
+scan's rollup and, with no range, the CTE of the range's bounds: the statement held two CTEs
+of one name, which every engine refuses. Each such metric is asked first and last, with and
+without a range, beside a per-day and a plain count of the same source; the rows of each
+metric are those it has alone.
 """
 
 from __future__ import annotations
@@ -25,7 +27,12 @@ from sqlglot import exp
 import metrics_layer as ml
 from tests.conftest import DEFINITIONS
 
-NAMES = {"per_day": 7, "agg": 14}  # and the days of each one's window
+NAMES = {
+    "per_day": 7,
+    "agg": 14,
+    "per_day_rollup": 28,
+    "per_day_bounds": 3,
+}  # and the days of each one's window
 ROLLING = """  - name: {name}
     type: rolling
     measure: events.active_users
