@@ -132,17 +132,16 @@ class _Scan:
     def name(self) -> str:
         base = f"{self.source}_by_{self.time}" if self.own_time else self.source
         base += self.suffix
+        if self.offset is not None:
+            # Before the kind: a view shifted after aggregating is ``events_agg_1_month_ago``.
+            base += f"_{self.offset.label}"
         if self.window is not None:
-            name = f"{base}_{self.window.sql_name}"
-        elif self.per is not None:
-            name = f"{base}_per_{self.per.value}"
-        elif self.keep is not None:
-            name = f"{base}_{self.keep.value}_snapshot"
-        else:
-            name = f"{base}_agg"
-        if self.offset is None:
-            return name
-        return f"{name}_{self.offset.label}"
+            return f"{base}_{self.window.sql_name}"
+        if self.per is not None:
+            return f"{base}_per_{self.per.value}"
+        if self.keep is not None:
+            return f"{base}_{self.keep.value}_snapshot"
+        return f"{base}_agg"
 
     @property
     def final(self) -> str:
