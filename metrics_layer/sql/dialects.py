@@ -714,6 +714,65 @@ def postgres_marks_kept(node: exp.Expr) -> exp.Expr:
     return node
 
 
+@acts_on(exp.With)
+def postgres_flat_with(node: exp.Expr) -> exp.Expr:
+    """The CTEs of a CTE's own WITH (a derived source's steps, ``activation_rate_7d__base_rows``:
+    ``graph/entity_metrics.py: _with``) move into the statement's WITH, just before that CTE,
+    where they read and are read as before: PostgreSQL does not pull up a subquery that has a
+    WITH of its own, so a grouping over such a CTE's column had no statistics to go by
+    (``activation_rate_7d`` by month over 1M events: 1,688 groups estimated for 12; moved, 22,
+    from the statistics on the users' signup months), in the same time. Left as it is when a
+    moved name would meet another CTE's name, or a table of that name read elsewhere, and when
+    the WITH is recursive.
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one("WITH s AS (WITH s__a AS (SELECT 1 AS x) SELECT x FROM s__a) "
+    ...                          "SELECT x FROM s")
+    >>> postgres_flat_with(tree.args["with_"]).parent.sql("postgres")
+    'WITH s__a AS (SELECT 1 AS x), s AS (SELECT x FROM s__a) SELECT x FROM s'
+    """
+    statement = node.parent
+    if not isinstance(node, exp.With) or not isinstance(statement, exp.Query):
+        return node
+    if statement.parent is not None:
+        return node
+    ctes = list(node.expressions)
+    holders = [
+        cte
+        for cte in ctes
+        if isinstance(cte.this, exp.Select)
+        and cte.this.args.get("with_") is not None
+        and not cte.this.args["with_"].args.get("recursive")
+    ]
+    if not holders:
+        return node
+    origin = {inner.alias: cte for cte in holders for inner in cte.this.args["with_"].expressions}
+    moved = [inner for cte in holders for inner in cte.this.args["with_"].expressions]
+    if len(origin) < len(moved) or any(cte.alias in origin for cte in ctes):
+        return node
+    for table in statement.find_all(exp.Table):
+        holder = origin.get(table.name)
+        if holder is not None and not table.args.get("db") and not _inside(table, holder):
+            return node
+    flat: list[exp.Expr] = []
+    holding = {id(cte) for cte in holders}
+    for cte in ctes:
+        if id(cte) in holding:
+            flat.extend(cte.this.args["with_"].expressions)
+            cte.this.set("with_", None)
+        flat.append(cte)
+    node.set("expressions", flat)
+    return node
+
+
+def _inside(node: exp.Expr, outer: exp.Expr) -> bool:
+    """Whether ``outer`` is ``node``'s parent, or its parent's, and so on."""
+    parent = node.parent
+    while parent is not None and parent is not outer:
+        parent = parent.parent
+    return parent is not None
+
+
 @acts_on(exp.Round)
 def mysql_round(node: exp.Expr) -> exp.Expr:
     """ROUND in a condition rounds half away from zero: as DECIMAL (a DOUBLE rounds half to
@@ -871,6 +930,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         postgres_round,
         postgres_single_row,
         each_node(postgres_marks_kept),
+        each_node(postgres_flat_with),
         column_date_range,
         latest_of_typed_times,
     ),

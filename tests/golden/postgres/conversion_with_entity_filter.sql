@@ -1,29 +1,28 @@
-WITH trial_to_paid_rate_agg_narrowed_source AS (
-  WITH trial_to_paid_rate__base_rows AS (
-    SELECT
-      trials.user_id AS entity_key,
-      trials.started_at AS event_at
-    FROM trials AS trials
-    WHERE
-      NOT trials.user_id IS NULL AND NOT trials.started_at IS NULL
-  ), trial_to_paid_rate__first_base AS (
-    SELECT
-      entity_key,
-      MIN(event_at) AS base_at
-    FROM trial_to_paid_rate__base_rows AS base_rows
-    WHERE
-      entity_key IN (
-        SELECT
-          users.user_id
-        FROM users AS users
-        WHERE
-          users.country = 'DE'
-      )
-    GROUP BY
-      entity_key
-    HAVING
-      CAST(MIN(event_at) AS DATE) BETWEEN CAST('2026-01-05' AS DATE) AND CAST('2026-03-29' AS DATE)
-  )
+WITH trial_to_paid_rate__base_rows AS (
+  SELECT
+    trials.user_id AS entity_key,
+    trials.started_at AS event_at
+  FROM trials AS trials
+  WHERE
+    NOT trials.user_id IS NULL AND NOT trials.started_at IS NULL
+), trial_to_paid_rate__first_base AS (
+  SELECT
+    entity_key,
+    MIN(event_at) AS base_at
+  FROM trial_to_paid_rate__base_rows AS base_rows
+  WHERE
+    entity_key IN (
+      SELECT
+        users.user_id
+      FROM users AS users
+      WHERE
+        users.country = 'DE'
+    )
+  GROUP BY
+    entity_key
+  HAVING
+    CAST(MIN(event_at) AS DATE) BETWEEN CAST('2026-01-05' AS DATE) AND CAST('2026-03-29' AS DATE)
+), trial_to_paid_rate_agg_narrowed_source AS (
   SELECT
     first_base.entity_key AS entity_key,
     first_base.base_at AS base_at,

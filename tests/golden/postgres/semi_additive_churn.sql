@@ -1,88 +1,87 @@
-WITH net_revenue_retention_agg_narrowed_source AS (
-  WITH net_revenue_retention__activity_rows AS (
+WITH net_revenue_retention__activity_rows AS (
+  SELECT
+    subscription_snapshots.user_id AS entity_key,
+    subscription_snapshots.snapshot_date AS event_at,
+    subscription_snapshots.mrr AS event_value
+  FROM subscription_snapshots AS subscription_snapshots
+  WHERE
+    (
+      NOT subscription_snapshots.user_id IS NULL
+      AND NOT subscription_snapshots.snapshot_date IS NULL
+    )
+    AND subscription_snapshots.snapshot_date >= CAST('2025-06-01' AS TIMESTAMP)
+    AND subscription_snapshots.snapshot_date < CAST('2026-06-30' AS TIMESTAMP) + INTERVAL '1 DAY'
+), net_revenue_retention__active_days AS (
+  SELECT
+    entity_key,
+    CAST(event_at AS DATE) AS active_day,
+    event_value
+  FROM net_revenue_retention__activity_rows AS activity_rows
+), net_revenue_retention__period_edges AS (
+  SELECT
+    CAST(DATE_TRUNC('MONTH', CAST(active_day AS DATE)) AS DATE) AS period_start,
+    MAX(active_day) AS edge_day
+  FROM (
     SELECT
-      subscription_snapshots.user_id AS entity_key,
-      subscription_snapshots.snapshot_date AS event_at,
-      subscription_snapshots.mrr AS event_value
-    FROM subscription_snapshots AS subscription_snapshots
-    WHERE
-      (
-        NOT subscription_snapshots.user_id IS NULL
-        AND NOT subscription_snapshots.snapshot_date IS NULL
-      )
-      AND subscription_snapshots.snapshot_date >= CAST('2025-06-01' AS TIMESTAMP)
-      AND subscription_snapshots.snapshot_date < CAST('2026-06-30' AS TIMESTAMP) + INTERVAL '1 DAY'
-  ), net_revenue_retention__active_days AS (
-    SELECT
-      entity_key,
-      CAST(event_at AS DATE) AS active_day,
-      event_value
-    FROM net_revenue_retention__activity_rows AS activity_rows
-  ), net_revenue_retention__period_edges AS (
-    SELECT
-      CAST(DATE_TRUNC('MONTH', CAST(active_day AS DATE)) AS DATE) AS period_start,
-      MAX(active_day) AS edge_day
+      CAST(event_at AS DATE) AS active_day
     FROM (
       SELECT
-        CAST(event_at AS DATE) AS active_day
-      FROM (
-        SELECT
-          subscription_snapshots.user_id AS entity_key,
-          subscription_snapshots.snapshot_date AS event_at,
-          subscription_snapshots.mrr AS event_value
-        FROM subscription_snapshots AS subscription_snapshots
-        WHERE
-          (
-            NOT subscription_snapshots.user_id IS NULL
-            AND NOT subscription_snapshots.snapshot_date IS NULL
-          )
-          AND subscription_snapshots.snapshot_date >= CAST('2025-06-01' AS TIMESTAMP)
-          AND subscription_snapshots.snapshot_date < CAST('2026-06-30' AS TIMESTAMP) + INTERVAL '1 DAY'
-      ) AS activity_rows
-    ) AS active_days
-    GROUP BY
-      CAST(DATE_TRUNC('MONTH', CAST(active_day AS DATE)) AS DATE)
-  ), net_revenue_retention__per_period AS (
+        subscription_snapshots.user_id AS entity_key,
+        subscription_snapshots.snapshot_date AS event_at,
+        subscription_snapshots.mrr AS event_value
+      FROM subscription_snapshots AS subscription_snapshots
+      WHERE
+        (
+          NOT subscription_snapshots.user_id IS NULL
+          AND NOT subscription_snapshots.snapshot_date IS NULL
+        )
+        AND subscription_snapshots.snapshot_date >= CAST('2025-06-01' AS TIMESTAMP)
+        AND subscription_snapshots.snapshot_date < CAST('2026-06-30' AS TIMESTAMP) + INTERVAL '1 DAY'
+    ) AS activity_rows
+  ) AS active_days
+  GROUP BY
+    CAST(DATE_TRUNC('MONTH', CAST(active_day AS DATE)) AS DATE)
+), net_revenue_retention__per_period AS (
+  SELECT
+    active_days.entity_key AS entity_key,
+    CAST(DATE_TRUNC('MONTH', CAST(active_days.active_day AS DATE)) AS DATE) AS period_start,
+    SUM(active_days.event_value) AS period_value
+  FROM net_revenue_retention__active_days AS active_days
+  INNER JOIN net_revenue_retention__period_edges AS period_edges
+    ON active_days.active_day = period_edges.edge_day
+  GROUP BY
+    active_days.entity_key,
+    CAST(DATE_TRUNC('MONTH', CAST(active_days.active_day AS DATE)) AS DATE)
+), net_revenue_retention__paired AS (
+  SELECT
+    per_period.entity_key AS entity_key,
+    CASE
+      WHEN sides.side = 1
+      THEN CAST(CAST(per_period.period_start AS DATE) + INTERVAL '1 MONTH' AS DATE)
+      ELSE CAST(per_period.period_start AS DATE)
+    END AS period_start,
+    MAX(CASE WHEN sides.side = 1 THEN per_period.period_value END) AS previous_value,
+    MAX(CASE WHEN sides.side = 0 THEN per_period.period_value END) AS current_value
+  FROM net_revenue_retention__per_period AS per_period
+  CROSS JOIN (
     SELECT
-      active_days.entity_key AS entity_key,
-      CAST(DATE_TRUNC('MONTH', CAST(active_days.active_day AS DATE)) AS DATE) AS period_start,
-      SUM(active_days.event_value) AS period_value
-    FROM net_revenue_retention__active_days AS active_days
-    INNER JOIN net_revenue_retention__period_edges AS period_edges
-      ON active_days.active_day = period_edges.edge_day
-    GROUP BY
-      active_days.entity_key,
-      CAST(DATE_TRUNC('MONTH', CAST(active_days.active_day AS DATE)) AS DATE)
-  ), net_revenue_retention__paired AS (
+      0 AS side
+    UNION ALL
     SELECT
-      per_period.entity_key AS entity_key,
-      CASE
-        WHEN sides.side = 1
-        THEN CAST(CAST(per_period.period_start AS DATE) + INTERVAL '1 MONTH' AS DATE)
-        ELSE CAST(per_period.period_start AS DATE)
-      END AS period_start,
-      MAX(CASE WHEN sides.side = 1 THEN per_period.period_value END) AS previous_value,
-      MAX(CASE WHEN sides.side = 0 THEN per_period.period_value END) AS current_value
-    FROM net_revenue_retention__per_period AS per_period
-    CROSS JOIN (
-      SELECT
-        0 AS side
-      UNION ALL
-      SELECT
-        1 AS side
-    ) AS sides
-    GROUP BY
-      per_period.entity_key,
-      CASE
-        WHEN sides.side = 1
-        THEN CAST(CAST(per_period.period_start AS DATE) + INTERVAL '1 MONTH' AS DATE)
-        ELSE CAST(per_period.period_start AS DATE)
-      END
-  ), net_revenue_retention__observed AS MATERIALIZED (
-    SELECT
-      MAX(period_start) AS last_period
-    FROM net_revenue_retention__per_period AS per_period
-  )
+      1 AS side
+  ) AS sides
+  GROUP BY
+    per_period.entity_key,
+    CASE
+      WHEN sides.side = 1
+      THEN CAST(CAST(per_period.period_start AS DATE) + INTERVAL '1 MONTH' AS DATE)
+      ELSE CAST(per_period.period_start AS DATE)
+    END
+), net_revenue_retention__observed AS MATERIALIZED (
+  SELECT
+    MAX(period_start) AS last_period
+  FROM net_revenue_retention__per_period AS per_period
+), net_revenue_retention_agg_narrowed_source AS (
   SELECT
     paired.entity_key AS entity_key,
     paired.period_start AS period_start,
@@ -104,91 +103,90 @@ WITH net_revenue_retention_agg_narrowed_source AS (
     AND net_revenue_retention.period_start < CAST('2026-06-30' AS TIMESTAMP) + INTERVAL '1 DAY'
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(net_revenue_retention.period_start AS DATE)) AS DATE)
-), subscription_churn_rate_agg_narrowed_source AS (
-  WITH subscription_churn_rate__activity_rows AS (
+), subscription_churn_rate__activity_rows AS (
+  SELECT
+    subscription_snapshots.subscription_id AS entity_key,
+    subscription_snapshots.snapshot_date AS event_at,
+    1 AS event_value
+  FROM subscription_snapshots AS subscription_snapshots
+  WHERE
+    (
+      NOT subscription_snapshots.subscription_id IS NULL
+      AND NOT subscription_snapshots.snapshot_date IS NULL
+    )
+    AND subscription_snapshots.snapshot_date >= CAST('2025-06-01' AS TIMESTAMP)
+    AND subscription_snapshots.snapshot_date < CAST('2026-06-30' AS TIMESTAMP) + INTERVAL '1 DAY'
+), subscription_churn_rate__active_days AS (
+  SELECT
+    entity_key,
+    CAST(event_at AS DATE) AS active_day,
+    event_value
+  FROM subscription_churn_rate__activity_rows AS activity_rows
+), subscription_churn_rate__period_edges AS (
+  SELECT
+    CAST(DATE_TRUNC('MONTH', CAST(active_day AS DATE)) AS DATE) AS period_start,
+    MAX(active_day) AS edge_day
+  FROM (
     SELECT
-      subscription_snapshots.subscription_id AS entity_key,
-      subscription_snapshots.snapshot_date AS event_at,
-      1 AS event_value
-    FROM subscription_snapshots AS subscription_snapshots
-    WHERE
-      (
-        NOT subscription_snapshots.subscription_id IS NULL
-        AND NOT subscription_snapshots.snapshot_date IS NULL
-      )
-      AND subscription_snapshots.snapshot_date >= CAST('2025-06-01' AS TIMESTAMP)
-      AND subscription_snapshots.snapshot_date < CAST('2026-06-30' AS TIMESTAMP) + INTERVAL '1 DAY'
-  ), subscription_churn_rate__active_days AS (
-    SELECT
-      entity_key,
-      CAST(event_at AS DATE) AS active_day,
-      event_value
-    FROM subscription_churn_rate__activity_rows AS activity_rows
-  ), subscription_churn_rate__period_edges AS (
-    SELECT
-      CAST(DATE_TRUNC('MONTH', CAST(active_day AS DATE)) AS DATE) AS period_start,
-      MAX(active_day) AS edge_day
+      CAST(event_at AS DATE) AS active_day
     FROM (
       SELECT
-        CAST(event_at AS DATE) AS active_day
-      FROM (
-        SELECT
-          subscription_snapshots.subscription_id AS entity_key,
-          subscription_snapshots.snapshot_date AS event_at,
-          1 AS event_value
-        FROM subscription_snapshots AS subscription_snapshots
-        WHERE
-          (
-            NOT subscription_snapshots.subscription_id IS NULL
-            AND NOT subscription_snapshots.snapshot_date IS NULL
-          )
-          AND subscription_snapshots.snapshot_date >= CAST('2025-06-01' AS TIMESTAMP)
-          AND subscription_snapshots.snapshot_date < CAST('2026-06-30' AS TIMESTAMP) + INTERVAL '1 DAY'
-      ) AS activity_rows
-    ) AS active_days
-    GROUP BY
-      CAST(DATE_TRUNC('MONTH', CAST(active_day AS DATE)) AS DATE)
-  ), subscription_churn_rate__per_period AS (
+        subscription_snapshots.subscription_id AS entity_key,
+        subscription_snapshots.snapshot_date AS event_at,
+        1 AS event_value
+      FROM subscription_snapshots AS subscription_snapshots
+      WHERE
+        (
+          NOT subscription_snapshots.subscription_id IS NULL
+          AND NOT subscription_snapshots.snapshot_date IS NULL
+        )
+        AND subscription_snapshots.snapshot_date >= CAST('2025-06-01' AS TIMESTAMP)
+        AND subscription_snapshots.snapshot_date < CAST('2026-06-30' AS TIMESTAMP) + INTERVAL '1 DAY'
+    ) AS activity_rows
+  ) AS active_days
+  GROUP BY
+    CAST(DATE_TRUNC('MONTH', CAST(active_day AS DATE)) AS DATE)
+), subscription_churn_rate__per_period AS (
+  SELECT
+    active_days.entity_key AS entity_key,
+    CAST(DATE_TRUNC('MONTH', CAST(active_days.active_day AS DATE)) AS DATE) AS period_start,
+    COUNT(*) AS period_value
+  FROM subscription_churn_rate__active_days AS active_days
+  INNER JOIN subscription_churn_rate__period_edges AS period_edges
+    ON active_days.active_day = period_edges.edge_day
+  GROUP BY
+    active_days.entity_key,
+    CAST(DATE_TRUNC('MONTH', CAST(active_days.active_day AS DATE)) AS DATE)
+), subscription_churn_rate__paired AS (
+  SELECT
+    per_period.entity_key AS entity_key,
+    CASE
+      WHEN sides.side = 1
+      THEN CAST(CAST(per_period.period_start AS DATE) + INTERVAL '1 MONTH' AS DATE)
+      ELSE CAST(per_period.period_start AS DATE)
+    END AS period_start,
+    MAX(CASE WHEN sides.side = 1 THEN per_period.period_value END) AS previous_value,
+    MAX(CASE WHEN sides.side = 0 THEN per_period.period_value END) AS current_value
+  FROM subscription_churn_rate__per_period AS per_period
+  CROSS JOIN (
     SELECT
-      active_days.entity_key AS entity_key,
-      CAST(DATE_TRUNC('MONTH', CAST(active_days.active_day AS DATE)) AS DATE) AS period_start,
-      COUNT(*) AS period_value
-    FROM subscription_churn_rate__active_days AS active_days
-    INNER JOIN subscription_churn_rate__period_edges AS period_edges
-      ON active_days.active_day = period_edges.edge_day
-    GROUP BY
-      active_days.entity_key,
-      CAST(DATE_TRUNC('MONTH', CAST(active_days.active_day AS DATE)) AS DATE)
-  ), subscription_churn_rate__paired AS (
+      0 AS side
+    UNION ALL
     SELECT
-      per_period.entity_key AS entity_key,
-      CASE
-        WHEN sides.side = 1
-        THEN CAST(CAST(per_period.period_start AS DATE) + INTERVAL '1 MONTH' AS DATE)
-        ELSE CAST(per_period.period_start AS DATE)
-      END AS period_start,
-      MAX(CASE WHEN sides.side = 1 THEN per_period.period_value END) AS previous_value,
-      MAX(CASE WHEN sides.side = 0 THEN per_period.period_value END) AS current_value
-    FROM subscription_churn_rate__per_period AS per_period
-    CROSS JOIN (
-      SELECT
-        0 AS side
-      UNION ALL
-      SELECT
-        1 AS side
-    ) AS sides
-    GROUP BY
-      per_period.entity_key,
-      CASE
-        WHEN sides.side = 1
-        THEN CAST(CAST(per_period.period_start AS DATE) + INTERVAL '1 MONTH' AS DATE)
-        ELSE CAST(per_period.period_start AS DATE)
-      END
-  ), subscription_churn_rate__observed AS MATERIALIZED (
-    SELECT
-      MAX(period_start) AS last_period
-    FROM subscription_churn_rate__per_period AS per_period
-  )
+      1 AS side
+  ) AS sides
+  GROUP BY
+    per_period.entity_key,
+    CASE
+      WHEN sides.side = 1
+      THEN CAST(CAST(per_period.period_start AS DATE) + INTERVAL '1 MONTH' AS DATE)
+      ELSE CAST(per_period.period_start AS DATE)
+    END
+), subscription_churn_rate__observed AS MATERIALIZED (
+  SELECT
+    MAX(period_start) AS last_period
+  FROM subscription_churn_rate__per_period AS per_period
+), subscription_churn_rate_agg_narrowed_source AS (
   SELECT
     paired.entity_key AS entity_key,
     paired.period_start AS period_start,
