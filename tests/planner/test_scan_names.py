@@ -86,3 +86,107 @@ def test_scan_names_never_clash(
         assert len(alone) > 1
         for period, value in alone:
             assert together[period][position] == pytest.approx(value, rel=1e-12), (metric, period)
+
+
+# The words the SQL builder adds to a scan's name, and the fixed names' words: a rolling
+# metric named with them gets a scan named like another scan's CTE (``events_per_day_bounds``).
+WORDS = [
+    "per_day", "agg", "rollup", "bounds", "periods", "days", "window", "points", "ends",
+    "marks", "runs", "changes", "average", "filled", "narrowed", "edges", "written", "source",
+    "last_snapshot", "fill_bounds", "grain_keys", "spine_digits",
+]  # fmt: skip
+WORDED = sorted({*WORDS, *(f"per_day_{w}" for w in WORDS), *(f"agg_{w}" for w in WORDS)})
+BESIDE = ["daily_active_users", "active_users", "weekly_active_users", "mrr_growth_rate"]
+
+
+@pytest.fixture(scope="module")
+def worded(tmp_path_factory: pytest.TempPathFactory) -> ml.SemanticLayer:
+    folder = tmp_path_factory.mktemp("worded") / "definitions"
+    shutil.copytree(DEFINITIONS, folder)
+    # Windows of different lengths: the load refuses two metrics that compute the same.
+    rolling = [ROLLING.format(name=n, days=days) for days, n in enumerate(WORDED, start=2)]
+    metrics = "metrics:\n" + "".join(rolling)
+    (folder / "metrics" / "worded.yml").write_text(metrics, encoding="utf-8")
+    return _within(lambda: ml.load(folder), "loading")
+
+
+# DuckDB's SQL for every name; SQLite's (days as written, ``*_written``) and PostgreSQL's (a
+# derived source's steps moved into the statement's WITH) for the words alone.
+@pytest.mark.parametrize(
+    ("dialect", "names"), [("duckdb", WORDED), ("sqlite", WORDS), ("postgres", WORDS)]
+)
+def test_cte_names_unique_whatever_the_metric_is_called(
+    worded: ml.SemanticLayer, dialect: str, names: list[str]
+) -> None:
+    """Every CTE of a statement has a name of its own, for a rolling metric named with any
+    of the builder's words, beside a per-day, a plain, a rolling and an offset metric of the
+    same source, with and without a range."""
+    for name in names:
+        for start, end in [("2026-01-01", "2026-03-31"), (None, None)]:
+            query = worded.query([name, *BESIDE], by="metric_time.month", start=start, end=end)
+            tree = sqlglot.parse_one(query.sql(dialect), read=dialect)
+            names = [cte.alias for cte in tree.find_all(exp.CTE)]
+            assert len(names) == len(set(names)), (name, start, sorted(names))
+
+
+# Sources named like the first word of a fixed CTE name (``fill_bounds``, ``grain_keys``,
+# ``spine_digits``) or read through a CTE of their own (``<source>_source``), each with a
+# rolling metric named like the rest.
+FIXED = """sources:
+  - name: {name}
+    {relation}
+    time: occurred_at
+    entities:
+      - {{name: user, key: user_id}}
+    dimensions:
+      - {{name: occurred_at, type: time, grain: hour}}
+    measures:
+      - {{name: visitors, agg: count_distinct, expr: user_id}}
+metrics:
+  - name: {metric}
+    type: rolling
+    measure: {name}.visitors
+    window: {days} days
+    owner: growth
+"""
+SOURCES = {"fill": "bounds", "grain": "keys", "spine": "digits", "visits": "source"}
+
+
+@pytest.fixture(scope="module")
+def fixed(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> ml.SemanticLayer:
+    folder = tmp_path_factory.mktemp("fixed") / "definitions"
+    shutil.copytree(DEFINITIONS, folder)
+    for days, (name, metric) in enumerate(SOURCES.items(), start=2):
+        relation = (
+            "sql: SELECT user_id, occurred_at FROM events"
+            if name == "visits"
+            else ("table: events")
+        )
+        text = FIXED.format(name=name, relation=relation, metric=metric, days=days)
+        (folder / "sources" / f"{name}.yml").write_text(text, encoding="utf-8")
+    return _within(lambda: ml.load(folder, connection=f"duckdb:///{demo_db}"), "loading")
+
+
+@pytest.mark.parametrize("metric", SOURCES.values())
+def test_scan_names_clear_of_fixed_names(fixed: ml.SemanticLayer, metric: str) -> None:
+    """A rolling metric whose scan would be named ``fill_bounds`` (the filled series' bounds),
+    ``grain_keys`` (the keys of several sources' groups), ``spine_digits`` (a day spine's
+    digits) or ``visits_source`` (the CTE of the source's own SQL) asked with a per-day
+    metric of another source, the series filled: each CTE has a name of its own, and the
+    rolling metric's rows are those it has alone."""
+    metrics = [metric, "daily_active_users", "signups"]
+
+    def query(names: list[str]) -> ml.Query:
+        return fixed.query(
+            names, by="metric_time.week", start="2026-01-05", end="2026-03-29", fill_periods=True
+        )
+
+    sql = query(metrics).sql()
+    names = [cte.alias for cte in sqlglot.parse_one(sql, read="duckdb").find_all(exp.CTE)]
+    assert len(names) == len(set(names)), sorted(names)
+    together = {row[0]: row[1] for row in query(metrics).run()}
+    alone = query([metric]).run()
+    assert len(alone) == 12  # the weeks of 2026-01-05 to 2026-03-23
+    assert any(value for _, value in alone)
+    for period, value in alone:
+        assert together[period] == pytest.approx(value, rel=1e-12), period
