@@ -14,6 +14,8 @@ from difflib import get_close_matches
 from functools import cached_property
 from typing import TYPE_CHECKING, overload
 
+from sqlglot import exp
+
 from metrics_layer.errors import QueryError, did_you_mean
 from metrics_layer.graph.calendars import (
     GRAIN_NAMES,
@@ -274,6 +276,29 @@ class Graph:
     @cached_property
     def measures(self) -> dict[str, Measure]:
         return {m.ref: m for s in self.sources.values() for m in s.measures.values()}
+
+    @cached_property
+    def read_names(self) -> frozenset[str]:
+        """The names a statement may read besides its scans' CTEs, in lower case, and each
+        beginning of them up to an underscore (``events_per_day``: ``events``, ``events_per``):
+        the tables the sources and the calendar name without a schema, and the CTE of each
+        source's own SQL (``<source>_source``). A scan whose name is one of these would give a
+        CTE read in place of the table, or a second CTE of that name (``planner._clashes``)."""
+        relations = [source.relation for source in self.sources.values()]
+        if self.calendar is not None:
+            relations.append(self.calendar.relation)
+        names = {f"{source}_source" for source in self.sources}
+        names.update(
+            table.name.lower()
+            for relation in relations
+            for table in relation.find_all(exp.Table)
+            if not table.args.get("db")
+        )
+        return frozenset(
+            "_".join(words[:at])
+            for words in (name.split("_") for name in names)
+            for at in range(1, len(words) + 1)
+        )
 
     def join_path(
         self, start: str, target: str, *, name: str, field: str | None = None

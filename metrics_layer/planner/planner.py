@@ -149,33 +149,33 @@ class _Scan:
         return self.name if self.per is None else f"{self.name}_rollup"
 
 
-def _clashes(name: str, others: Sequence[str], sources: Mapping[str, object]) -> bool:
-    """Whether a scan named ``name`` could give a CTE the name of another CTE of the statement.
+def _clashes(name: str, others: Sequence[str], read: frozenset[str]) -> bool:
+    """Whether a scan named ``name`` could give a CTE the name of another CTE of the statement
+    or of a table a source reads.
 
     The builder names a scan's CTEs after it, a word added at a time (``events_agg``,
-    ``events_agg_periods``, ``events_agg_periods_written``); its own CTEs are ``FIXED_NAMES``
-    and ``<source>_source``, which take no further word. Two names neither of which begins
-    with the other and an underscore never give the same CTE name, so a scan's name must not
-    be so related to another scan's name or a fixed name, nor begin with ``<source>_source``:
+    ``events_agg_periods``, ``events_agg_periods_written``), and a few of its own
+    (``FIXED_NAMES``, ``<source>_source``). Two names neither of which begins with the other
+    and an underscore never give the same CTE name, so a scan's name must not be so related to
+    another scan's name or a fixed name; nor may it be, or begin, a name the statement reads
+    otherwise (``read``: ``Graph.read_names``, a table named ``events_per_day``, a source's
+    ``users_source``), which would be read in place of the table or defined twice:
 
-    >>> _clashes("events_per_day_bounds", ["events_per_day"], {})
+    >>> read = frozenset({"events", "events_per", "events_per_day"})
+    >>> _clashes("events_per_day_bounds", ["events_per_day"], read)
     True
-    >>> _clashes("events_2_per_day_bounds", ["events_per_day"], {})
+    >>> _clashes("events_2_per_day_bounds", ["events_per_day"], read)
     False
-    >>> _clashes("events_per_day", ["events_per_day_bounds"], {})
+    >>> _clashes("events_per_day", ["events_per_day_bounds"], read)
     True
-    >>> _clashes("fill_bounds_agg", [], {})
+    >>> _clashes("fill_bounds_agg", [], read)
     True
-    >>> _clashes("users_source_agg", [], {"users": None})
-    True
+    >>> _clashes("events_per_day", [], read), _clashes("events_agg", [], read)
+    (True, False)
     """
-    for other in (*others, *FIXED_NAMES):
-        if _starts(name, other) or _starts(other, name):
-            return True
-    words = name.split("_")
-    return any(
-        words[at] == "source" and "_".join(words[:at]) in sources for at in range(1, len(words))
-    )
+    if name in read:
+        return True
+    return any(_starts(name, other) or _starts(other, name) for other in (*others, *FIXED_NAMES))
 
 
 def _starts(name: str, prefix: str) -> bool:
@@ -518,7 +518,7 @@ class Planner:
             )
             others = [other.name for other in self.scans.values() if other is not scan]
             number = 1
-            while _clashes(scan.name, others, self.graph.sources):
+            while _clashes(scan.name, others, self.graph.read_names):
                 number += 1
                 scan.suffix = f"_{number}"
         if scan.window is not None:

@@ -9,7 +9,7 @@ looped forever. ``per_day_rollup`` and ``per_day_bounds`` give a scan named like
 scan's rollup and, with no range, the CTE of the range's bounds: the statement held two CTEs
 of one name, which every engine refuses. Each such metric is asked first and last, with and
 without a range, beside a per-day and a plain count of the same source; the rows of each
-metric are those it has alone.
+metric are those it has alone. A table named like a scan's CTE is read, not the CTE.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import duckdb
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -190,3 +191,58 @@ def test_scan_names_clear_of_fixed_names(fixed: ml.SemanticLayer, metric: str) -
     assert any(value for _, value in alone)
     for period, value in alone:
         assert together[period] == pytest.approx(value, rel=1e-12), period
+
+
+ROLLUP_SOURCE = """sources:
+  - name: daily_rollup
+    table: events_per_day
+    time: day
+    dimensions:
+      - {name: day, type: time}
+    measures:
+      - {name: rolled_events, agg: sum, expr: n}
+metrics:
+  - name: rolled_events
+    type: simple
+    measure: daily_rollup.rolled_events
+    owner: growth
+"""
+
+
+def test_scan_names_clear_of_tables(tmp_path: Path, demo_db: Path) -> None:
+    """A warehouse table named like a scan's CTE (``events_per_day``, a rollup a source reads)
+    is read, not the CTE: ``daily_active_users`` first gave ``FROM events_per_day AS
+    daily_rollup`` the per-day CTE of the events. The table's sums are checked against SQL
+    written by hand on the same table."""
+    database = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, database)
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(
+            "CREATE TABLE events_per_day AS SELECT CAST(occurred_at AS DATE) AS day, "
+            "COUNT(*) AS n FROM events GROUP BY 1"
+        )
+        expected = dict(
+            connection.execute(
+                "SELECT CAST(DATE_TRUNC('month', day) AS DATE), SUM(n) FROM events_per_day "
+                "WHERE day BETWEEN DATE '2026-01-01' AND DATE '2026-03-31' GROUP BY 1"
+            ).fetchall()
+        )
+    folder = tmp_path / "definitions"
+    shutil.copytree(DEFINITIONS, folder)
+    (folder / "sources" / "rollups.yml").write_text(ROLLUP_SOURCE, encoding="utf-8")
+    layer = ml.load(folder, connection=f"duckdb:///{database}")
+    dau = dict(
+        layer.query(
+            "daily_active_users", by="metric_time.month", start="2026-01-01", end="2026-03-31"
+        ).run()
+    )
+    rows = layer.query(
+        ["daily_active_users", "rolled_events"],
+        by="metric_time.month",
+        start="2026-01-01",
+        end="2026-03-31",
+    ).run()
+    assert len(rows) == 3
+    for month, active, rolled in rows:
+        assert rolled == expected[month]
+        assert active == pytest.approx(dau[month], rel=1e-12)
