@@ -124,19 +124,32 @@ def test_python_examples_run(page: str) -> None:
 
 
 def command_lines(page: str) -> Iterator[tuple[str, int, str]]:
+    for _, _, commands in command_blocks(page):
+        for line, command in commands:
+            yield page, line, command
+
+
+def command_blocks(page: str) -> Iterator[tuple[str, int, list[tuple[int, str]]]]:
+    """(page, line of the first command, [(line, command), ...]) of every block with
+    ``metrics-layer`` commands: a block's commands run in order in one test, since a later
+    one may read what an earlier one wrote (``import dbt --out``, then ``check``)."""
     for language, line, text in blocks(page):
         if language not in ("console", "bash") or SKIP in text:
             continue
+        commands = []
         for offset, raw in enumerate(text.splitlines()):
             command = raw[2:] if language == "console" and raw.startswith("$ ") else raw
             if language == "console" and not raw.startswith("$ "):
                 continue
             if "metrics-layer" in command.split("#")[0]:
-                yield page, line + offset, command
+                commands.append((line + offset, command))
+        if commands:
+            yield page, commands[0][0], commands
 
 
 COMMAND_PAGES = ("quickstart.md", "cli.md", "calendars.md", "queries.md")
 COMMANDS = [c for page in COMMAND_PAGES for c in command_lines(page)]
+COMMAND_BLOCKS = [b for page in COMMAND_PAGES for b in command_blocks(page)]
 ELIDED = re.compile(r"^\s*\.\.\. \(.*\)$")
 
 
@@ -165,13 +178,26 @@ def same_lines(printed: list[str], shown: list[str]) -> bool:
 def test_commands_are_found() -> None:
     assert len(COMMANDS) >= 15
     assert any(EXITS.search(command) for _, _, command in COMMANDS)
+    assert any(len(commands) > 1 for _, _, commands in COMMAND_BLOCKS)
 
 
 @pytest.mark.usefixtures("at_root")
 @pytest.mark.parametrize(
-    ("page", "line", "command"), COMMANDS, ids=[f"{p}:{n}" for p, n, _ in COMMANDS]
+    ("page", "first", "commands"), COMMAND_BLOCKS, ids=[f"{p}:{n}" for p, n, _ in COMMAND_BLOCKS]
 )
 def test_commands_run(
+    page: str,
+    first: int,
+    commands: list[tuple[int, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for line, command in commands:
+        with monkeypatch.context() as patched:
+            _run_command(page, line, command, patched, capsys)
+
+
+def _run_command(
     page: str,
     line: int,
     command: str,
