@@ -123,12 +123,6 @@ def test_python_examples_run(page: str) -> None:
     assert ran >= 2
 
 
-def command_lines(page: str) -> Iterator[tuple[str, int, str]]:
-    for _, _, commands in command_blocks(page):
-        for line, command in commands:
-            yield page, line, command
-
-
 def command_blocks(page: str) -> Iterator[tuple[str, int, list[tuple[int, str]]]]:
     """(page, line of the first command, [(line, command), ...]) of every block with
     ``metrics-layer`` commands: a block's commands run in order in one test, since a later
@@ -148,8 +142,8 @@ def command_blocks(page: str) -> Iterator[tuple[str, int, list[tuple[int, str]]]
 
 
 COMMAND_PAGES = ("quickstart.md", "cli.md", "calendars.md", "queries.md")
-COMMANDS = [c for page in COMMAND_PAGES for c in command_lines(page)]
 COMMAND_BLOCKS = [b for page in COMMAND_PAGES for b in command_blocks(page)]
+COMMANDS = [(page, line, command) for page, _, lines in COMMAND_BLOCKS for line, command in lines]
 ELIDED = re.compile(r"^\s*\.\.\. \(.*\)$")
 
 
@@ -194,36 +188,26 @@ def test_commands_run(
 ) -> None:
     for line, command in commands:
         with monkeypatch.context() as patched:
-            _run_command(page, line, command, patched, capsys)
-
-
-def _run_command(
-    page: str,
-    line: int,
-    command: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    expected = EXITS.search(command)
-    words = shlex.split(command, comments=True)
-    if ">" in words:
-        words = words[: words.index(">")]
-    while words and re.match(r"^[A-Z_][A-Z0-9_]*=", words[0]):
-        name, _, value = words.pop(0).partition("=")
-        monkeypatch.setenv(name, value)
-    assert words[0] == "metrics-layer", f"{page}:{line}: not a metrics-layer command"
-    code = main(words[1:])
-    output = capsys.readouterr()
-    wanted = int(expected.group(1)) if expected else 0
-    assert code == wanted, f"{page}:{line}: {command}\n{output.out}\n{output.err}"
-    # The lines shown under it, if any: what it printed to stdout, or to stderr and then
-    # stdout (a message before the output, an error), the home folder written as ~.
-    shown = shown_output(page, line)
-    home = str(Path.home())
-    out, err = (text.replace(home, "~").rstrip("\n").splitlines() for text in output)
-    assert not shown or same_lines(out, shown) or same_lines(err + out, shown), (
-        f"{page}:{line}: {command}\n" + "\n".join(err + out)
-    )
+            expected = EXITS.search(command)
+            words = shlex.split(command, comments=True)
+            if ">" in words:
+                words = words[: words.index(">")]
+            while words and re.match(r"^[A-Z_][A-Z0-9_]*=", words[0]):
+                name, _, value = words.pop(0).partition("=")
+                patched.setenv(name, value)
+            assert words[0] == "metrics-layer", f"{page}:{line}: not a metrics-layer command"
+            code = main(words[1:])
+            output = capsys.readouterr()
+        wanted = int(expected.group(1)) if expected else 0
+        assert code == wanted, f"{page}:{line}: {command}\n{output.out}\n{output.err}"
+        # The lines shown under it, if any: what it printed to stdout, or to stderr and then
+        # stdout (a message before the output, an error), the home folder written as ~.
+        shown = shown_output(page, line)
+        home = str(Path.home())
+        out, err = (text.replace(home, "~").rstrip("\n").splitlines() for text in output)
+        assert not shown or same_lines(out, shown) or same_lines(err + out, shown), (
+            f"{page}:{line}: {command}\n" + "\n".join(err + out)
+        )
 
 
 def test_security_page_lists_every_allowed_function_and_type() -> None:

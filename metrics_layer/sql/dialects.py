@@ -746,8 +746,8 @@ def postgres_flat_with(node: exp.Expr) -> exp.Expr:
     ]
     if not holders:
         return node
-    origin = {inner.alias: cte for cte in holders for inner in cte.this.args["with_"].expressions}
-    moved = [inner for cte in holders for inner in cte.this.args["with_"].expressions]
+    moved = [(inner, cte) for cte in holders for inner in cte.this.args["with_"].expressions]
+    origin = {inner.alias: cte for inner, cte in moved}
     if len(origin) < len(moved) or any(cte.alias in origin for cte in ctes):
         return node
     for table in statement.find_all(exp.Table):

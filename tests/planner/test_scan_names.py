@@ -126,8 +126,8 @@ def test_cte_names_unique_whatever_the_metric_is_called(
         for start, end in [("2026-01-01", "2026-03-31"), (None, None)]:
             query = worded.query([name, *BESIDE], by="metric_time.month", start=start, end=end)
             tree = sqlglot.parse_one(query.sql(dialect), read=dialect)
-            names = [cte.alias for cte in tree.find_all(exp.CTE)]
-            assert len(names) == len(set(names)), (name, start, sorted(names))
+            ctes = [cte.alias for cte in tree.find_all(exp.CTE)]
+            assert len(ctes) == len(set(ctes)), (name, start, sorted(ctes))
 
 
 # Sources named like the first word of a fixed CTE name (``fill_bounds``, ``grain_keys``,
@@ -158,11 +158,8 @@ def fixed(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> ml.Semanti
     folder = tmp_path_factory.mktemp("fixed") / "definitions"
     shutil.copytree(DEFINITIONS, folder)
     for days, (name, metric) in enumerate(SOURCES.items(), start=2):
-        relation = (
-            "sql: SELECT user_id, occurred_at FROM events"
-            if name == "visits"
-            else ("table: events")
-        )
+        sql = name == "visits"
+        relation = "sql: SELECT user_id, occurred_at FROM events" if sql else "table: events"
         text = FIXED.format(name=name, relation=relation, metric=metric, days=days)
         (folder / "sources" / f"{name}.yml").write_text(text, encoding="utf-8")
     return _within(lambda: ml.load(folder, connection=f"duckdb:///{demo_db}"), "loading")
